@@ -1,0 +1,566 @@
+//! Configuration: compiled-in defaults, then TOML files (`--config`, in the
+//! order given), then the TOML files of `institutions_dir`, then environment
+//! variables `ENT_IDENTITY__SECTION__KEY`. Validated once at start: every bad
+//! value is reported with its key, and the process exits non-zero.
+//!
+//! Institution rules (profiles, login schemes, activation channels and
+//! delays) live here, not in code.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::account::AccountKind;
+use crate::domain::login::{LoginScheme, MailScheme};
+
+/// Defaults compiled into the binary; every key a deployment may set appears
+/// here or in [`InstitutionSettings`].
+pub const DEFAULTS: &str = include_str!("../deploy/config/defaults.toml");
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub mail: MailSettings,
+    pub log: LogSettings,
+    /// A folder whose `*.toml` files are read as more configuration (one file
+    /// per institution, typically). Relative to the working directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub institutions_dir: Option<PathBuf>,
+    /// Institutions by code.
+    #[serde(default)]
+    pub institutions: BTreeMap<String, InstitutionSettings>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address the gRPC server listens on.
+    pub listen: SocketAddr,
+    /// Longest time one RPC may take before it is cancelled.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Largest request or response message, in bytes.
+    pub max_message_bytes: usize,
+    /// RPCs served at once on one connection.
+    pub concurrency_limit_per_connection: usize,
+    /// Time given to running RPCs to finish after SIGTERM or SIGINT.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://path/to/file.sqlite` (created if missing) or
+    /// `postgres://user:password@host:port/database`.
+    pub url: String,
+    /// PostgreSQL schema to use (its `search_path`); absent: the server's
+    /// default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Connections in the pool.
+    pub max_connections: u32,
+    /// Apply pending migrations on `serve`. Always done for SQLite; opt-in
+    /// for PostgreSQL, where `ent-identity migrate` is the usual way.
+    pub auto_migrate: bool,
+    /// Longest wait for a connection.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailTransportKind {
+    /// Each mail is written as an `.eml` file into `mail.folder`.
+    File,
+    /// Mail is sent to an SMTP relay.
+    Smtp,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    pub transport: MailTransportKind,
+    /// Folder for the `file` transport.
+    pub folder: PathBuf,
+    /// Sender address.
+    pub from: String,
+    pub smtp: SmtpSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    /// Secret: redacted by `check-config`.
+    pub password: String,
+    /// `starttls`, `tls` or `none`.
+    pub security: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info,ent_identity=debug`; `RUST_LOG`
+    /// overrides it.
+    pub filter: String,
+}
+
+/// One university.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstitutionSettings {
+    /// Display name.
+    pub name: String,
+    /// Time zone of the institution, for "until 23:59 the same day" and dates.
+    pub time_zone: chrono_tz::Tz,
+    /// Region used to read phone numbers typed without `+` (ISO 3166 code).
+    #[serde(default = "default_phone_region")]
+    pub phone_region: String,
+    /// Exact length of student numbers, when the institution fixes one
+    /// (Montpellier: 8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub student_number_length: Option<usize>,
+    /// URL of the helpdesk form for users whose recovery address is dead.
+    #[serde(default)]
+    pub helpdesk_url: String,
+    /// Populations of the institution, by profile code.
+    pub profiles: BTreeMap<String, ProfileSettings>,
+}
+
+fn default_phone_region() -> String {
+    "FR".to_owned()
+}
+
+/// One population of an institution.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSettings {
+    /// Student or staff: decides the external id (student number or HR id).
+    pub kind: AccountKind,
+    /// How the login identifier is built.
+    pub login: LoginScheme,
+    /// How the institutional mail address is built; none when the profile
+    /// gets no mailbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub institutional_mail: Option<MailScheme>,
+    /// How the person receives what they activate with.
+    pub activation: ActivationSettings,
+}
+
+/// What a person activates with, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivationChannel {
+    /// Activation key printed on the enrolment certificate.
+    ActivationKey,
+    /// Provisional password printed on the staff passport.
+    ProvisionalPassword,
+    /// Link mailed to the personal address when activation opens.
+    MailedLink,
+    /// Identity match (student number + INE + phone), then a code.
+    IdentityMatch,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivationSettings {
+    pub channel: ActivationChannel,
+    /// Time between provisioning and the opening of activation.
+    #[serde(with = "humantime_serde")]
+    pub delay: Duration,
+    /// How long the printed or mailed material works; absent: until used.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub material_lifetime: Option<Duration>,
+}
+
+/// A configuration problem, named by its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub key: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("cannot read institutions_dir {path}: {source}")]
+    InstitutionsDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid configuration:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<ConfigProblem>),
+}
+
+const ENV_PREFIX: &str = "ENT_IDENTITY";
+
+impl Settings {
+    /// Loads defaults, `files` in order, the institution files, then the
+    /// environment, and validates the result.
+    pub fn load(files: &[PathBuf]) -> Result<Settings, ConfigError> {
+        Self::load_with_env(files, std::env::vars())
+    }
+
+    /// Like [`Settings::load`] with an explicit environment (for tests).
+    pub fn load_with_env(
+        files: &[PathBuf],
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let env: std::collections::HashMap<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__")))
+            .collect();
+        let first = Self::build(files, &[], &env)?;
+        let extra = match &first.institutions_dir {
+            Some(dir) => institution_files(dir)?,
+            None => Vec::new(),
+        };
+        let settings = if extra.is_empty() {
+            first
+        } else {
+            Self::build(files, &extra, &env)?
+        };
+        settings.validate().map_err(ConfigError::Invalid)?;
+        Ok(settings)
+    }
+
+    /// Parses a configuration from TOML text over the defaults (for tests and
+    /// tools); validated.
+    pub fn from_toml(text: &str) -> Result<Settings, ConfigError> {
+        let settings: Settings = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
+            .build()?
+            .try_deserialize()?;
+        settings.validate().map_err(ConfigError::Invalid)?;
+        Ok(settings)
+    }
+
+    fn build(
+        files: &[PathBuf],
+        extra: &[PathBuf],
+        env: &std::collections::HashMap<String, String>,
+    ) -> Result<Settings, ConfigError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        for file in files.iter().chain(extra) {
+            builder = builder.add_source(
+                config::File::from(file.as_path())
+                    .format(config::FileFormat::Toml)
+                    .required(true),
+            );
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(env.clone())),
+        );
+        Ok(builder.build()?.try_deserialize()?)
+    }
+
+    /// Every problem of the configuration, each named by its key.
+    pub fn validate(&self) -> Result<(), Vec<ConfigProblem>> {
+        let mut problems = Vec::new();
+        let mut bad = |key: String, message: &str| {
+            problems.push(ConfigProblem {
+                key,
+                message: message.to_owned(),
+            })
+        };
+        if self.server.request_timeout.is_zero() {
+            bad("server.request_timeout".into(), "must be more than zero");
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&self.server.max_message_bytes) {
+            bad(
+                "server.max_message_bytes".into(),
+                "must be between 1024 and 67108864",
+            );
+        }
+        if self.server.concurrency_limit_per_connection == 0 {
+            bad(
+                "server.concurrency_limit_per_connection".into(),
+                "must be at least 1",
+            );
+        }
+        if crate::store::DatabaseKind::from_url(&self.database.url).is_none() {
+            bad(
+                "database.url".into(),
+                "must start with sqlite:// or postgres:// (or postgresql://)",
+            );
+        }
+        if let Some(schema) = &self.database.schema
+            && (schema.is_empty()
+                || schema.len() > 63
+                || !schema
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+        {
+            bad(
+                "database.schema".into(),
+                "must be 1 to 63 characters among a-z, 0-9 and _",
+            );
+        }
+        if self.database.max_connections == 0 {
+            bad("database.max_connections".into(), "must be at least 1");
+        }
+        match self.mail.transport {
+            MailTransportKind::File if self.mail.folder.as_os_str().is_empty() => {
+                bad("mail.folder".into(), "required by the file transport")
+            }
+            MailTransportKind::Smtp if self.mail.smtp.host.trim().is_empty() => {
+                bad("mail.smtp.host".into(), "required by the smtp transport")
+            }
+            _ => {}
+        }
+        if !matches!(
+            self.mail.smtp.security.as_str(),
+            "starttls" | "tls" | "none"
+        ) {
+            bad(
+                "mail.smtp.security".into(),
+                "must be one of starttls, tls, none",
+            );
+        }
+        if crate::domain::ids::MailAddress::parse(&self.mail.from).is_err() {
+            bad("mail.from".into(), "is not a valid mail address");
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.filter).is_err() {
+            bad("log.filter".into(), "is not a valid tracing filter");
+        }
+        for (code, institution) in &self.institutions {
+            let key = format!("institutions.{code}");
+            if !is_code(code) {
+                bad(
+                    key.clone(),
+                    "institution codes are 1 to 63 characters among a-z, 0-9 and -",
+                );
+            }
+            if institution.name.trim().is_empty() {
+                bad(format!("{key}.name"), "must not be empty");
+            }
+            if institution
+                .phone_region
+                .parse::<phonenumber::country::Id>()
+                .is_err()
+            {
+                bad(
+                    format!("{key}.phone_region"),
+                    "is not an ISO 3166 country code known to the phone parser",
+                );
+            }
+            if let Some(len) = institution.student_number_length
+                && !(1..=20).contains(&len)
+            {
+                bad(
+                    format!("{key}.student_number_length"),
+                    "must be between 1 and 20",
+                );
+            }
+            if !institution.helpdesk_url.is_empty()
+                && !(institution.helpdesk_url.starts_with("https://")
+                    || institution.helpdesk_url.starts_with("http://"))
+            {
+                bad(format!("{key}.helpdesk_url"), "must be an http(s) URL");
+            }
+            if institution.profiles.is_empty() {
+                bad(format!("{key}.profiles"), "at least one profile is needed");
+            }
+            for (pcode, profile) in &institution.profiles {
+                let pkey = format!("{key}.profiles.{pcode}");
+                if !is_code(&pcode.replace('_', "-")) {
+                    bad(
+                        pkey.clone(),
+                        "profile codes are 1 to 63 characters among a-z, 0-9, - and _",
+                    );
+                }
+                for problem in profile
+                    .login
+                    .problems(profile.kind, profile.institutional_mail.is_some())
+                {
+                    bad(format!("{pkey}.login"), &problem);
+                }
+                if let Some(mail) = &profile.institutional_mail
+                    && let Err(problem) = mail.check()
+                {
+                    bad(format!("{pkey}.institutional_mail"), &problem);
+                }
+                if profile.activation.channel == ActivationChannel::IdentityMatch
+                    && profile.kind != AccountKind::Student
+                {
+                    bad(
+                        format!("{pkey}.activation.channel"),
+                        "identity_match needs a student number and an INE: students only",
+                    );
+                }
+                if profile
+                    .activation
+                    .material_lifetime
+                    .is_some_and(|d| d.is_zero())
+                {
+                    bad(
+                        format!("{pkey}.activation.material_lifetime"),
+                        "must be more than zero (omit it for no expiry)",
+                    );
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The institution with this code.
+    pub fn institution(&self, code: &str) -> Option<&InstitutionSettings> {
+        self.institutions.get(code)
+    }
+
+    /// A copy with every secret replaced, for printing.
+    pub fn redacted(&self) -> Settings {
+        let mut copy = self.clone();
+        copy.database.url = redact_url_password(&copy.database.url);
+        if !copy.mail.smtp.password.is_empty() {
+            copy.mail.smtp.password = REDACTED.to_owned();
+        }
+        copy
+    }
+
+    /// The effective configuration as TOML, secrets redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(&self.redacted())
+            .unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
+    }
+}
+
+const REDACTED: &str = "***";
+
+fn is_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= 63
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn redact_url_password(url: &str) -> String {
+    // scheme://user:password@host/... → scheme://user:***@host/...
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:{REDACTED}@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+fn institution_files(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::InstitutionsDir {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_alone_are_valid() {
+        let settings = Settings::from_toml("").expect("defaults load");
+        assert!(settings.institutions.is_empty());
+        assert!(settings.database.url.starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn redacts_database_password() {
+        assert_eq!(
+            redact_url_password("postgres://app:s3cret@db:5432/ident"),
+            "postgres://app:***@db:5432/ident"
+        );
+        assert_eq!(
+            redact_url_password("sqlite://data/x.sqlite"),
+            "sqlite://data/x.sqlite"
+        );
+    }
+
+    #[test]
+    fn environment_overrides_files() {
+        let settings = Settings::load_with_env(
+            &[],
+            [(
+                "ENT_IDENTITY__SERVER__LISTEN".to_owned(),
+                "127.0.0.1:6000".to_owned(),
+            )],
+        )
+        .expect("loads");
+        assert_eq!(settings.server.listen.port(), 6000);
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = Settings::from_toml(
+            r#"
+            [server]
+            max_message_bytes = 10
+            [database]
+            url = "mysql://x"
+            "#,
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("server.max_message_bytes"), "{text}");
+        assert!(text.contains("database.url"), "{text}");
+    }
+
+    #[test]
+    fn example_configurations_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/config/institutions");
+        for file in institution_files(&dir).expect("examples folder") {
+            let text = std::fs::read_to_string(&file).expect("readable");
+            let settings = Settings::from_toml(&text)
+                .unwrap_or_else(|e| panic!("{} is invalid: {e}", file.display()));
+            assert_eq!(settings.institutions.len(), 1, "{}", file.display());
+        }
+    }
+}

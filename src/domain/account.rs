@@ -1,0 +1,177 @@
+//! Account kinds and states, and how the states read in SupAnn.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Student or staff; each configured profile belongs to one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    Student,
+    Staff,
+}
+
+impl AccountKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::Student => "student",
+            AccountKind::Staff => "staff",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AccountKind> {
+        match text {
+            "student" => Some(AccountKind::Student),
+            "staff" => Some(AccountKind::Staff),
+            _ => None,
+        }
+    }
+}
+
+/// The life of an account. One-to-one with SupAnn's account states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccountStatus {
+    /// Provisioned, activation not open yet.
+    PreCreated,
+    /// Activation open, not activated.
+    Created,
+    /// Activated.
+    Active,
+    /// After the end of activity, within retention: limited access.
+    Grace,
+    /// Retention over: no access, data kept until the purge.
+    Expired,
+    /// Personal data purged; a tombstone remains.
+    DataDeleted,
+    /// Locked.
+    Locked,
+}
+
+impl AccountStatus {
+    /// Stable text stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::PreCreated => "pre_created",
+            AccountStatus::Created => "created",
+            AccountStatus::Active => "active",
+            AccountStatus::Grace => "grace",
+            AccountStatus::Expired => "expired",
+            AccountStatus::DataDeleted => "data_deleted",
+            AccountStatus::Locked => "locked",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AccountStatus> {
+        Some(match text {
+            "pre_created" => AccountStatus::PreCreated,
+            "created" => AccountStatus::Created,
+            "active" => AccountStatus::Active,
+            "grace" => AccountStatus::Grace,
+            "expired" => AccountStatus::Expired,
+            "data_deleted" => AccountStatus::DataDeleted,
+            "locked" => AccountStatus::Locked,
+            _ => return None,
+        })
+    }
+
+    /// SupAnn's class and state, as in `supannRessourceEtatDate`
+    /// (`{COMPTE}A:SupannActif:20261124:`).
+    pub fn supann(self) -> (&'static str, &'static str) {
+        match self {
+            AccountStatus::PreCreated => ("I", "SupannPrecree"),
+            AccountStatus::Created => ("I", "SupannCree"),
+            AccountStatus::Active => ("A", "SupannActif"),
+            AccountStatus::Grace => ("A", "SupannSursis"),
+            AccountStatus::Expired => ("I", "SupannExpire"),
+            AccountStatus::DataDeleted => ("I", "SupannSupprDonnees"),
+            AccountStatus::Locked => ("S", "SupannVerrouille"),
+        }
+    }
+
+    /// The status as of `now`: a pre-created account becomes created when
+    /// its activation opens, without anyone writing it.
+    pub fn as_of(
+        self,
+        activation_available_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> AccountStatus {
+        match self {
+            AccountStatus::PreCreated if now >= activation_available_at => AccountStatus::Created,
+            other => other,
+        }
+    }
+
+    /// The status a newly provisioned account starts in.
+    pub fn initial(activation_available_at: DateTime<Utc>, now: DateTime<Utc>) -> AccountStatus {
+        AccountStatus::PreCreated.as_of(activation_available_at, now)
+    }
+
+    /// The status a returning person (re-enrolment, re-hiring) gets back:
+    /// full access if they had activated, activation again otherwise.
+    /// `None` when the status is not one a return changes.
+    pub fn on_return(self, ever_activated: bool) -> Option<AccountStatus> {
+        match self {
+            AccountStatus::Grace | AccountStatus::Expired => Some(if ever_activated {
+                AccountStatus::Active
+            } else {
+                AccountStatus::Created
+            }),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in [
+            AccountStatus::PreCreated,
+            AccountStatus::Created,
+            AccountStatus::Active,
+            AccountStatus::Grace,
+            AccountStatus::Expired,
+            AccountStatus::DataDeleted,
+            AccountStatus::Locked,
+        ] {
+            assert_eq!(AccountStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(AccountStatus::Grace.supann(), ("A", "SupannSursis"));
+    }
+
+    #[test]
+    fn pre_created_opens_with_time() {
+        let now = Utc::now();
+        let opens = now + Duration::minutes(15);
+        assert_eq!(
+            AccountStatus::initial(opens, now),
+            AccountStatus::PreCreated
+        );
+        assert_eq!(AccountStatus::initial(now, now), AccountStatus::Created);
+        assert_eq!(
+            AccountStatus::PreCreated.as_of(opens, opens + Duration::seconds(1)),
+            AccountStatus::Created
+        );
+        assert_eq!(
+            AccountStatus::Active.as_of(opens, now),
+            AccountStatus::Active
+        );
+    }
+
+    #[test]
+    fn return_restores_access() {
+        assert_eq!(
+            AccountStatus::Grace.on_return(true),
+            Some(AccountStatus::Active)
+        );
+        assert_eq!(
+            AccountStatus::Grace.on_return(false),
+            Some(AccountStatus::Created)
+        );
+        assert_eq!(AccountStatus::Active.on_return(true), None);
+        assert_eq!(AccountStatus::Locked.on_return(true), None);
+    }
+}

@@ -1,0 +1,8 @@
+//! Pure rules of the service: no I/O, no database, no clock. Every function
+//! that depends on time takes `now` as a parameter.
+
+pub mod account;
+pub mod ids;
+pub mod login;
+pub mod provisioning;
+pub mod secret;

@@ -1,0 +1,346 @@
+//! Provisioning records from the enrolment system and HR: what a record must
+//! carry for its institution and profile, parsed once into a [`ValidRecord`].
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::account::AccountKind;
+use super::ids::{
+    BirthDate, FieldError, HrId, Ine, MailAddress, PersonName, PhoneE164, StudentNumber,
+};
+use crate::config::{ActivationChannel, InstitutionSettings, ProfileSettings, Settings};
+
+/// A record as received, before any check.
+#[derive(Debug, Clone, Default)]
+pub struct ProvisionInput {
+    pub institution: String,
+    pub profile: String,
+    pub student_number: String,
+    pub ine: String,
+    pub hr_id: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub birth_date: String,
+    pub mobile_phone: String,
+    pub personal_mail: String,
+}
+
+/// The identifier a record is matched on: student number for students, HR
+/// id for staff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExternalId {
+    StudentNumber(StudentNumber),
+    HrId(HrId),
+}
+
+/// A record that passed every check of its institution and profile.
+#[derive(Debug, Clone)]
+pub struct ValidRecord {
+    pub institution: String,
+    pub profile: String,
+    pub kind: AccountKind,
+    pub external_id: ExternalId,
+    pub ine: Option<Ine>,
+    pub given_name: PersonName,
+    pub family_name: PersonName,
+    pub birth_date: BirthDate,
+    pub mobile_phone: Option<PhoneE164>,
+    pub personal_mail: Option<MailAddress>,
+}
+
+impl ValidRecord {
+    pub fn student_number(&self) -> Option<&str> {
+        match &self.external_id {
+            ExternalId::StudentNumber(n) => Some(n.as_str()),
+            ExternalId::HrId(_) => None,
+        }
+    }
+
+    pub fn hr_id(&self) -> Option<&str> {
+        match &self.external_id {
+            ExternalId::HrId(id) => Some(id.as_str()),
+            ExternalId::StudentNumber(_) => None,
+        }
+    }
+}
+
+/// One refused field: its path in the request, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub field: String,
+    pub description: String,
+}
+
+/// Checks `input` against the configuration, as of `now` in the
+/// institution's time zone. `prefix` is the request path of the record
+/// (`record`), used in field names.
+pub fn parse_record(
+    input: &ProvisionInput,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    prefix: &str,
+) -> Result<ValidRecord, Vec<Violation>> {
+    let mut violations = Vec::new();
+    let mut bad = |field: &str, error: FieldError| {
+        violations.push(Violation {
+            field: format!("{prefix}.{field}"),
+            description: error.0,
+        })
+    };
+    let Some(institution) = settings.institution(input.institution.trim()) else {
+        bad(
+            "institution",
+            FieldError(format!(
+                "unknown institution {:?}",
+                input.institution.trim()
+            )),
+        );
+        return Err(violations);
+    };
+    let Some(profile) = institution.profiles.get(input.profile.trim()) else {
+        bad(
+            "profile",
+            FieldError(format!(
+                "unknown profile {:?}; this institution has: {}",
+                input.profile.trim(),
+                institution
+                    .profiles
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        );
+        return Err(violations);
+    };
+    let today = now.with_timezone(&institution.time_zone).date_naive();
+    let present = |s: &str| !s.trim().is_empty();
+
+    let external_id = match profile.kind {
+        AccountKind::Student => {
+            if present(&input.hr_id) {
+                bad(
+                    "hr_id",
+                    FieldError("students are matched on their student number, not an HR id".into()),
+                );
+            }
+            StudentNumber::parse(&input.student_number, institution.student_number_length)
+                .map(ExternalId::StudentNumber)
+                .map_err(|e| bad("student_number", e))
+                .ok()
+        }
+        AccountKind::Staff => {
+            if present(&input.student_number) {
+                bad(
+                    "student_number",
+                    FieldError("staff are matched on their HR id, not a student number".into()),
+                );
+            }
+            if present(&input.ine) {
+                bad("ine", FieldError("staff have no INE".into()));
+            }
+            HrId::parse(&input.hr_id)
+                .map(ExternalId::HrId)
+                .map_err(|e| bad("hr_id", e))
+                .ok()
+        }
+    };
+    let needs = required_fields(profile);
+    let ine = optional(&input.ine, needs.ine, "ine", Ine::parse, &mut bad);
+    let mobile_phone = optional(
+        &input.mobile_phone,
+        needs.mobile_phone,
+        "mobile_phone",
+        |raw| PhoneE164::parse(raw, &institution.phone_region),
+        &mut bad,
+    );
+    let personal_mail = optional(
+        &input.personal_mail,
+        needs.personal_mail,
+        "personal_mail",
+        MailAddress::parse,
+        &mut bad,
+    );
+    let given_name = PersonName::parse(&input.given_name)
+        .map_err(|e| bad("given_name", e))
+        .ok();
+    let family_name = PersonName::parse(&input.family_name)
+        .map_err(|e| bad("family_name", e))
+        .ok();
+    let birth_date = BirthDate::parse(&input.birth_date, today)
+        .map_err(|e| bad("birth_date", e))
+        .ok();
+
+    match (external_id, given_name, family_name, birth_date) {
+        (Some(external_id), Some(given_name), Some(family_name), Some(birth_date))
+            if violations.is_empty() =>
+        {
+            Ok(ValidRecord {
+                institution: input.institution.trim().to_owned(),
+                profile: input.profile.trim().to_owned(),
+                kind: profile.kind,
+                external_id,
+                ine: ine.flatten(),
+                given_name,
+                family_name,
+                birth_date,
+                mobile_phone: mobile_phone.flatten(),
+                personal_mail: personal_mail.flatten(),
+            })
+        }
+        _ => Err(violations),
+    }
+}
+
+/// Which optional fields a profile's activation channel makes mandatory.
+struct Needs {
+    ine: bool,
+    mobile_phone: bool,
+    personal_mail: bool,
+}
+
+fn required_fields(profile: &ProfileSettings) -> Needs {
+    Needs {
+        ine: profile.activation.channel == ActivationChannel::IdentityMatch,
+        mobile_phone: profile.activation.channel == ActivationChannel::IdentityMatch,
+        personal_mail: profile.activation.channel == ActivationChannel::MailedLink,
+    }
+}
+
+/// Parses an optional field: `Some(None)` when absent and allowed, `None`
+/// when refused.
+fn optional<T>(
+    raw: &str,
+    required: bool,
+    field: &str,
+    parse: impl FnOnce(&str) -> Result<T, FieldError>,
+    bad: &mut impl FnMut(&str, FieldError),
+) -> Option<Option<T>> {
+    if raw.trim().is_empty() {
+        if required {
+            bad(
+                field,
+                FieldError("required by this profile's activation".into()),
+            );
+            return None;
+        }
+        return Some(None);
+    }
+    parse(raw).map(Some).map_err(|e| bad(field, e)).ok()
+}
+
+/// When activation opens for an account provisioned at `now`.
+pub fn activation_opens_at(profile: &ProfileSettings, now: DateTime<Utc>) -> DateTime<Utc> {
+    now + Duration::from_std(profile.activation.delay).unwrap_or(Duration::MAX)
+}
+
+/// When printed or mailed material issued at `now` stops working.
+pub fn material_expires_at(profile: &ProfileSettings, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let lifetime = profile.activation.material_lifetime?;
+    let from = activation_opens_at(profile, now);
+    Some(from + Duration::from_std(lifetime).unwrap_or(Duration::MAX))
+}
+
+/// The profile a record refers to; only valid records reach here.
+pub fn profile_of<'s>(
+    settings: &'s Settings,
+    record: &ValidRecord,
+) -> Option<(&'s InstitutionSettings, &'s ProfileSettings)> {
+    let institution = settings.institution(&record.institution)?;
+    Some((institution, institution.profiles.get(&record.profile)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings::from_toml(
+            r#"
+            [institutions.univ-test]
+            name = "Test"
+            time_zone = "Europe/Paris"
+            student_number_length = 8
+            [institutions.univ-test.profiles.student]
+            kind = "student"
+            login = { scheme = "student_number_suffix", suffix = "T" }
+            activation = { channel = "identity_match", delay = "0s" }
+            [institutions.univ-test.profiles.staff]
+            kind = "staff"
+            login = { scheme = "institutional_mail" }
+            institutional_mail = { domain = "univ-test.fr" }
+            activation = { channel = "provisional_password", delay = "15m" }
+            "#,
+        )
+        .expect("valid test configuration")
+    }
+
+    fn student() -> ProvisionInput {
+        ProvisionInput {
+            institution: "univ-test".into(),
+            profile: "student".into(),
+            student_number: "22012345".into(),
+            ine: "123456789AB".into(),
+            given_name: "Élise".into(),
+            family_name: "Martin".into(),
+            birth_date: "2005-03-14".into(),
+            mobile_phone: "07 88 10 25 99".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_complete_student_record_parses() {
+        let record = parse_record(&student(), &settings(), Utc::now(), "record").unwrap();
+        assert_eq!(record.student_number(), Some("22012345"));
+        assert_eq!(record.mobile_phone.unwrap().as_str(), "+33788102599");
+    }
+
+    #[test]
+    fn every_bad_field_is_reported() {
+        let mut input = student();
+        input.student_number = "123".into();
+        input.ine = "".into();
+        input.birth_date = "1999-13-01".into();
+        input.hr_id = "X1".into();
+        let violations = parse_record(&input, &settings(), Utc::now(), "record").unwrap_err();
+        let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "record.hr_id",
+                "record.student_number",
+                "record.ine",
+                "record.birth_date"
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_institution_and_profile() {
+        let mut input = student();
+        input.institution = "nowhere".into();
+        let v = parse_record(&input, &settings(), Utc::now(), "record").unwrap_err();
+        assert_eq!(v[0].field, "record.institution");
+        let mut input = student();
+        input.profile = "alien".into();
+        let v = parse_record(&input, &settings(), Utc::now(), "record").unwrap_err();
+        assert_eq!(v[0].field, "record.profile");
+        assert!(v[0].description.contains("staff, student"));
+    }
+
+    #[test]
+    fn staff_need_an_hr_id_and_no_student_fields() {
+        let input = ProvisionInput {
+            institution: "univ-test".into(),
+            profile: "staff".into(),
+            ine: "123456789AB".into(),
+            given_name: "Jane".into(),
+            family_name: "Doe".into(),
+            birth_date: "1980-01-01".into(),
+            ..Default::default()
+        };
+        let v = parse_record(&input, &settings(), Utc::now(), "record").unwrap_err();
+        let fields: Vec<_> = v.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["record.ine", "record.hr_id"]);
+    }
+}

@@ -1,0 +1,16 @@
+//! ent-identity: the gRPC service that owns a university member's digital
+//! account, from provisioning at enrolment or hiring to retirement after
+//! departure.
+//!
+//! Layout: [`domain`] holds the pure rules, [`store`] is the only code that
+//! speaks SQL, [`services`] has one thin file per gRPC service, [`server`]
+//! assembles them.
+
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod proto;
+pub mod server;
+pub mod services;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,259 @@
+//! The gRPC server: the five services, health (per service, NOT_SERVING until
+//! the database answers and is migrated), reflection v1 and v1alpha, request
+//! timeouts, message size limits and graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::server::NamedService;
+use tonic::service::interceptor::InterceptedService;
+use tonic::{Request, Status};
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::proto;
+use crate::proto::account_lifecycle_service_server::AccountLifecycleServiceServer;
+use crate::proto::account_settings_service_server::AccountSettingsServiceServer;
+use crate::proto::activation_service_server::ActivationServiceServer;
+use crate::proto::mail_redirection_service_server::MailRedirectionServiceServer;
+use crate::proto::recovery_service_server::RecoveryServiceServer;
+use crate::services::AppState;
+use crate::services::account_settings::AccountSettingsApi;
+use crate::services::activation::ActivationApi;
+use crate::services::lifecycle::LifecycleApi;
+use crate::services::mail_redirection::MailRedirectionApi;
+use crate::services::recovery::RecoveryApi;
+use crate::store::{DatabaseKind, Store, StoreError};
+
+/// Why the server stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("gRPC transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// The fully-qualified names of the API's services, as health reports them.
+pub const SERVICE_NAMES: [&str; 5] = [
+    <ActivationServiceServer<ActivationApi> as NamedService>::NAME,
+    <RecoveryServiceServer<RecoveryApi> as NamedService>::NAME,
+    <MailRedirectionServiceServer<MailRedirectionApi> as NamedService>::NAME,
+    <AccountSettingsServiceServer<AccountSettingsApi> as NamedService>::NAME,
+    <AccountLifecycleServiceServer<LifecycleApi> as NamedService>::NAME,
+];
+
+/// How often the database is checked once serving.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Refuses calls while the database is not ready.
+#[derive(Clone)]
+struct ReadyGate(Arc<AtomicBool>);
+
+impl tonic::service::Interceptor for ReadyGate {
+    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
+        if self.0.load(Ordering::Acquire) {
+            Ok(request)
+        } else {
+            Err(Status::unavailable(
+                "the service is starting or its database is unreachable; retry shortly",
+            ))
+        }
+    }
+}
+
+async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    for name in SERVICE_NAMES {
+        reporter.set_service_status(name, status).await;
+    }
+}
+
+/// Brings the database to a servable state: reachable and migrated.
+async fn prepare_database(store: &Store, settings: &Settings) -> Result<(), String> {
+    store.ping().await.map_err(|e| e.to_string())?;
+    let auto = settings.database.auto_migrate || store.kind() == DatabaseKind::Sqlite;
+    if auto {
+        store.migrate().await.map_err(|e| e.to_string())?;
+    }
+    match store
+        .pending_migrations()
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        0 => Ok(()),
+        n => Err(format!(
+            "{n} migration(s) pending: run `ent-identity migrate` (or set database.auto_migrate)"
+        )),
+    }
+}
+
+/// Keeps health and the ready gate in step with the database.
+async fn watch_database(
+    store: Store,
+    settings: Arc<Settings>,
+    reporter: HealthReporter,
+    ready: Arc<AtomicBool>,
+) {
+    let mut migrated = false;
+    loop {
+        let outcome = if migrated {
+            store.ping().await.map_err(|e| e.to_string())
+        } else {
+            prepare_database(&store, &settings).await
+        };
+        match outcome {
+            Ok(()) => {
+                migrated = true;
+                if !ready.swap(true, Ordering::AcqRel) {
+                    tracing::info!("database ready: serving");
+                    set_all(&reporter, ServingStatus::Serving).await;
+                }
+            }
+            Err(error) => {
+                if ready.swap(false, Ordering::AcqRel) || !migrated {
+                    tracing::warn!(%error, "database not ready: not serving");
+                    set_all(&reporter, ServingStatus::NotServing).await;
+                }
+            }
+        }
+        tokio::time::sleep(HEALTH_INTERVAL).await;
+    }
+}
+
+/// Serves on `listener` until `shutdown` completes, then drains running
+/// calls for at most `server.shutdown_grace`.
+pub async fn serve(
+    settings: Arc<Settings>,
+    clock: SharedClock,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let store = Store::connect(&settings.database).await?;
+    let state = AppState {
+        settings: settings.clone(),
+        store: store.clone(),
+        clock,
+    };
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    set_all(&reporter, ServingStatus::NotServing).await;
+    let ready = Arc::new(AtomicBool::new(false));
+    let watcher = tokio::spawn(watch_database(
+        store.clone(),
+        settings.clone(),
+        reporter.clone(),
+        ready.clone(),
+    ));
+
+    // Both reflection versions (older grpcurl speaks only v1alpha), with the
+    // health service and google.rpc error details so clients can decode them.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
+
+    let limit = settings.server.max_message_bytes;
+    let gate = ReadyGate(ready);
+    macro_rules! api {
+        ($server:ident, $api:expr) => {
+            InterceptedService::new(
+                $server::new($api)
+                    .max_decoding_message_size(limit)
+                    .max_encoding_message_size(limit),
+                gate.clone(),
+            )
+        };
+    }
+
+    let draining = Arc::new(tokio::sync::Notify::new());
+    let signal = {
+        let draining = draining.clone();
+        let reporter = reporter.clone();
+        async move {
+            shutdown.await;
+            tracing::info!("shutting down: draining running calls");
+            set_all(&reporter, ServingStatus::NotServing).await;
+            draining.notify_one();
+        }
+    };
+
+    let router = tonic::transport::Server::builder()
+        .timeout(settings.server.request_timeout)
+        .concurrency_limit_per_connection(settings.server.concurrency_limit_per_connection)
+        .tcp_nodelay(true)
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(api!(
+            ActivationServiceServer,
+            ActivationApi::new(state.clone())
+        ))
+        .add_service(api!(RecoveryServiceServer, RecoveryApi::new(state.clone())))
+        .add_service(api!(
+            MailRedirectionServiceServer,
+            MailRedirectionApi::new(state.clone())
+        ))
+        .add_service(api!(
+            AccountSettingsServiceServer,
+            AccountSettingsApi::new(state.clone())
+        ))
+        .add_service(api!(
+            AccountLifecycleServiceServer,
+            LifecycleApi::new(state)
+        ));
+
+    tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "listening");
+    let grace = settings.server.shutdown_grace;
+    let served = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+    let result = tokio::select! {
+        result = served => result.map_err(ServeError::from),
+        () = async { draining.notified().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(?grace, "grace period over: abandoning running calls");
+            Ok(())
+        }
+    };
+    watcher.abort();
+    store.close().await?;
+    result
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,192 @@
+//! Stored rows to API messages.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::config::ActivationChannel;
+use crate::domain::account::{AccountKind, AccountStatus};
+use crate::proto;
+use crate::store::accounts::{IssuedMaterial, ProvisionOutcome};
+use crate::store::entities::{account, audit_event};
+use crate::store::feed::ChangeKind;
+
+pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+fn opt_timestamp(t: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
+    t.map(timestamp)
+}
+
+fn date(d: Option<NaiveDate>) -> String {
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+pub fn status(s: AccountStatus) -> proto::AccountStatus {
+    match s {
+        AccountStatus::PreCreated => proto::AccountStatus::PreCreated,
+        AccountStatus::Created => proto::AccountStatus::Created,
+        AccountStatus::Active => proto::AccountStatus::Active,
+        AccountStatus::Grace => proto::AccountStatus::Grace,
+        AccountStatus::Expired => proto::AccountStatus::Expired,
+        AccountStatus::DataDeleted => proto::AccountStatus::DataDeleted,
+        AccountStatus::Locked => proto::AccountStatus::Locked,
+    }
+}
+
+fn photo_use(text: &str) -> Option<proto::PhotoUse> {
+    match text {
+        "card_reprint" => Some(proto::PhotoUse::CardReprint),
+        "tutorial_sheets" => Some(proto::PhotoUse::TutorialSheets),
+        "photo_directory" => Some(proto::PhotoUse::PhotoDirectory),
+        _ => None,
+    }
+}
+
+/// The account as of `now` (a pre-created account whose activation opened
+/// reads as created).
+pub fn account(a: &account::Model, now: DateTime<Utc>) -> proto::Account {
+    let current = AccountStatus::parse(&a.status)
+        .map(|s| s.as_of(a.activation_available_at, now))
+        .map(status)
+        .unwrap_or(proto::AccountStatus::Unspecified);
+    let kind = match AccountKind::parse(&a.kind) {
+        Some(AccountKind::Student) => proto::AccountKind::Student,
+        Some(AccountKind::Staff) => proto::AccountKind::Staff,
+        None => proto::AccountKind::Unspecified,
+    };
+    let status_changed_at = if current == proto::AccountStatus::Created
+        && a.status == AccountStatus::PreCreated.as_str()
+    {
+        a.activation_available_at
+    } else {
+        a.status_changed_at
+    };
+    proto::Account {
+        account_id: a.id.clone(),
+        institution: a.institution.clone(),
+        profile: a.profile.clone(),
+        kind: kind as i32,
+        status: current as i32,
+        status_changed_at: Some(timestamp(status_changed_at)),
+        login: a.login.clone(),
+        institutional_mail: a.institutional_mail.clone().unwrap_or_default(),
+        student_number: a.student_number.clone().unwrap_or_default(),
+        ine: a.ine.clone().unwrap_or_default(),
+        hr_id: a.hr_id.clone().unwrap_or_default(),
+        given_name: a.given_name.clone(),
+        family_name: a.family_name.clone(),
+        birth_date: date(a.birth_date),
+        mobile_phone: a.mobile_phone.clone().unwrap_or_default(),
+        personal_mail: a.personal_mail.clone().unwrap_or_default(),
+        recovery_mail: a
+            .recovery_mail_verified_at
+            .and(a.recovery_mail.clone())
+            .unwrap_or_default(),
+        recovery_mail_verified_at: opt_timestamp(a.recovery_mail_verified_at),
+        activation_available_at: Some(timestamp(a.activation_available_at)),
+        activated_at: opt_timestamp(a.activated_at),
+        password_changed_at: opt_timestamp(a.password_changed_at),
+        password_expires_at: opt_timestamp(a.password_expires_at),
+        consents: Some(proto::Consents {
+            charter_version: a.charter_version.clone().unwrap_or_default(),
+            charter_accepted_at: opt_timestamp(a.charter_accepted_at),
+            directory_listed: a.directory_listed,
+            directory_decided_at: opt_timestamp(a.directory_decided_at),
+            photo_uses: a
+                .photo_uses
+                .split(',')
+                .filter_map(photo_use)
+                .map(|u| u as i32)
+                .collect(),
+            photo_refused: a.photo_refused,
+            photo_decided_at: opt_timestamp(a.photo_decided_at),
+            crous_sharing: a.crous_sharing,
+            crous_decided_at: opt_timestamp(a.crous_decided_at),
+        }),
+        mail_redirect: Some(proto::MailRedirect {
+            enabled: a.redirect_address.is_some(),
+            address: a.redirect_address.clone().unwrap_or_default(),
+            keep_copy: a.redirect_keep_copy,
+            verified: a.redirect_verified_at.is_some(),
+            mandatory: false,
+        }),
+        end_of_activity_date: date(a.end_of_activity_date),
+        retention_end_date: date(a.retention_end_date),
+        created_at: Some(timestamp(a.created_at)),
+        updated_at: Some(timestamp(a.updated_at)),
+    }
+}
+
+pub fn outcome(o: ProvisionOutcome) -> proto::ProvisionOutcome {
+    match o {
+        ProvisionOutcome::Created => proto::ProvisionOutcome::Created,
+        ProvisionOutcome::Updated => proto::ProvisionOutcome::Updated,
+        ProvisionOutcome::Unchanged => proto::ProvisionOutcome::Unchanged,
+        ProvisionOutcome::Restored => proto::ProvisionOutcome::Restored,
+    }
+}
+
+pub fn material(m: &IssuedMaterial) -> proto::ActivationMaterial {
+    let channel = match m.channel {
+        ActivationChannel::ActivationKey => proto::ActivationChannel::ActivationKey,
+        ActivationChannel::ProvisionalPassword => proto::ActivationChannel::ProvisionalPassword,
+        ActivationChannel::MailedLink => proto::ActivationChannel::MailedLink,
+        ActivationChannel::IdentityMatch => proto::ActivationChannel::IdentityMatch,
+    };
+    let secret = m
+        .secret
+        .as_ref()
+        .map(|s| s.expose().to_owned())
+        .unwrap_or_default();
+    let (activation_key, provisional_password) = match m.channel {
+        ActivationChannel::ActivationKey => (secret, String::new()),
+        ActivationChannel::ProvisionalPassword => (String::new(), secret),
+        _ => (String::new(), String::new()),
+    };
+    proto::ActivationMaterial {
+        channel: channel as i32,
+        activation_key,
+        provisional_password,
+        available_at: Some(timestamp(m.available_at)),
+        expires_at: opt_timestamp(m.expires_at),
+    }
+}
+
+pub fn change_kind(kind: &str) -> proto::ChangeKind {
+    match ChangeKind::parse(kind) {
+        Some(ChangeKind::Created) => proto::ChangeKind::Created,
+        Some(ChangeKind::Updated) => proto::ChangeKind::Updated,
+        Some(ChangeKind::StatusChanged) => proto::ChangeKind::StatusChanged,
+        Some(ChangeKind::PasswordChanged) => proto::ChangeKind::PasswordChanged,
+        Some(ChangeKind::Purged) => proto::ChangeKind::Purged,
+        None => proto::ChangeKind::Unspecified,
+    }
+}
+
+pub fn audit_event(e: &audit_event::Model) -> proto::AuditEvent {
+    let details = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&e.details)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (k, text)
+        })
+        .collect();
+    proto::AuditEvent {
+        event_id: e.id.clone(),
+        occurred_at: Some(timestamp(e.occurred_at)),
+        institution: e.institution.clone(),
+        account_id: e.account_id.clone().unwrap_or_default(),
+        action: e.action.clone(),
+        actor: e.actor.clone(),
+        request_id: e.request_id.clone(),
+        details,
+    }
+}

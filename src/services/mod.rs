@@ -1,0 +1,144 @@
+//! One thin file per gRPC service: decode → domain → store → encode.
+
+pub mod account_settings;
+pub mod activation;
+pub mod encode;
+pub mod lifecycle;
+pub mod mail_redirection;
+pub mod recovery;
+pub mod status;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tonic::Request;
+
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::proto;
+use crate::store::accounts::AccountLookup;
+use crate::store::{AuditContext, Store};
+use status::ApiError;
+
+/// What every service shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub clock: SharedClock,
+}
+
+impl AppState {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
+
+/// Metadata key carrying the caller's request id (generated when absent).
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The request id of a call: the caller's `x-request-id` when it is a sane
+/// token, a new UUID otherwise.
+pub fn request_id<T>(request: &Request<T>) -> String {
+    request
+        .metadata()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Who is calling, for the audit trail. Caller authentication arrives with
+/// mutual TLS and tokens; until then every caller is `anonymous`.
+pub fn audit_context<T>(request: &Request<T>) -> AuditContext {
+    AuditContext {
+        actor: "anonymous".to_owned(),
+        request_id: request_id(request),
+    }
+}
+
+/// Reads an account selector; `field` is its path in the request.
+pub fn account_lookup<'a>(
+    selector: Option<&'a proto::AccountSelector>,
+    field: &str,
+) -> Result<AccountLookup<'a>, ApiError> {
+    use proto::account_selector::Identifier;
+    let selector = selector.ok_or_else(|| ApiError::field(field, "an account is needed"))?;
+    let institution = selector.institution.trim();
+    let identifier = selector.identifier.as_ref().ok_or_else(|| {
+        ApiError::field(
+            format!("{field}.identifier"),
+            "name the account by one identifier",
+        )
+    })?;
+    let (name, value, lookup) = match identifier {
+        Identifier::AccountId(id) => {
+            return match uuid::Uuid::parse_str(id.trim()) {
+                Ok(_) => Ok(AccountLookup::Id(id.trim())),
+                Err(_) => Err(ApiError::field(
+                    format!("{field}.account_id"),
+                    "an account id is a UUID",
+                )),
+            };
+        }
+        Identifier::Login(v) => (
+            "login",
+            v,
+            AccountLookup::Login {
+                institution,
+                login: v,
+            },
+        ),
+        Identifier::InstitutionalMail(v) => (
+            "institutional_mail",
+            v,
+            AccountLookup::InstitutionalMail {
+                institution,
+                mail: v,
+            },
+        ),
+        Identifier::StudentNumber(v) => (
+            "student_number",
+            v,
+            AccountLookup::StudentNumber {
+                institution,
+                number: v,
+            },
+        ),
+        Identifier::Ine(v) => (
+            "ine",
+            v,
+            AccountLookup::Ine {
+                institution,
+                ine: v,
+            },
+        ),
+        Identifier::HrId(v) => (
+            "hr_id",
+            v,
+            AccountLookup::HrId {
+                institution,
+                hr_id: v,
+            },
+        ),
+    };
+    if institution.is_empty() {
+        return Err(ApiError::field(
+            format!("{field}.institution"),
+            "the institution is needed with this identifier",
+        ));
+    }
+    if value.trim().is_empty() || value.len() > 254 {
+        return Err(ApiError::field(
+            format!("{field}.{name}"),
+            "must be 1 to 254 characters",
+        ));
+    }
+    Ok(lookup)
+}

@@ -1,0 +1,121 @@
+//! The one place where errors become gRPC statuses. Callers get a clear
+//! code, a message and google.rpc details; internal failures are logged with
+//! the request id and reach callers only as "internal error".
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::domain::provisioning::Violation;
+use crate::store::StoreError;
+use crate::store::accounts::{ProvisionError, ReissueError};
+
+/// An error of an RPC, before it becomes a [`Status`].
+#[derive(Debug)]
+pub enum ApiError {
+    /// Bad input: every refused field.
+    InvalidArgument(Vec<Violation>),
+    NotFound(String),
+    AlreadyExists {
+        field: String,
+        message: String,
+    },
+    /// The request is valid but the account's state refuses it.
+    FailedPrecondition {
+        kind: &'static str,
+        subject: String,
+        message: String,
+    },
+    /// A failure of ours; its text goes to the logs only.
+    Internal(String),
+}
+
+impl ApiError {
+    /// A single refused field.
+    pub fn field(field: impl Into<String>, description: impl Into<String>) -> ApiError {
+        ApiError::InvalidArgument(vec![Violation {
+            field: field.into(),
+            description: description.into(),
+        }])
+    }
+
+    /// Turns the error into a status, logging internal failures with the
+    /// request id.
+    pub fn into_status(self, request_id: &str) -> Status {
+        match self {
+            ApiError::InvalidArgument(violations) => {
+                let mut details = ErrorDetails::new();
+                for v in &violations {
+                    details.add_bad_request_violation(v.field.clone(), v.description.clone());
+                }
+                let summary = violations
+                    .iter()
+                    .map(|v| format!("{}: {}", v.field, v.description))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                Status::with_error_details(Code::InvalidArgument, summary, details)
+            }
+            ApiError::NotFound(message) => Status::not_found(message),
+            ApiError::AlreadyExists { field, message } => {
+                let mut details = ErrorDetails::new();
+                details.add_bad_request_violation(field, message.clone());
+                Status::with_error_details(Code::AlreadyExists, message, details)
+            }
+            ApiError::FailedPrecondition {
+                kind,
+                subject,
+                message,
+            } => {
+                let mut details = ErrorDetails::new();
+                details.add_precondition_failure_violation(kind, subject, message.clone());
+                Status::with_error_details(Code::FailedPrecondition, message, details)
+            }
+            ApiError::Internal(detail) => {
+                tracing::error!(request_id, error = %detail, "internal error");
+                Status::internal(format!("internal error (request id {request_id})"))
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<ProvisionError> for ApiError {
+    fn from(e: ProvisionError) -> Self {
+        match e {
+            ProvisionError::IdentifierTaken { field, message } => ApiError::AlreadyExists {
+                field: format!("record.{field}"),
+                message,
+            },
+            ProvisionError::NoLogin(e) => ApiError::field("record.family_name", e.to_string()),
+            ProvisionError::LoginsExhausted => ApiError::FailedPrecondition {
+                kind: "LOGIN",
+                subject: "record".into(),
+                message: "every login identifier of this person's scheme is taken".into(),
+            },
+            ProvisionError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ReissueError> for ApiError {
+    fn from(e: ReissueError) -> Self {
+        match e {
+            ReissueError::NotFound => ApiError::NotFound("no such account".into()),
+            ReissueError::AlreadyActivated => ApiError::FailedPrecondition {
+                kind: "ACCOUNT_STATE",
+                subject: "account".into(),
+                message: "the account is already activated: use password recovery".into(),
+            },
+            ReissueError::NoMaterial(_) => ApiError::FailedPrecondition {
+                kind: "ACTIVATION_CHANNEL",
+                subject: "account".into(),
+                message: "this profile activates with a mailed link or an identity match, not printed material".into(),
+            },
+            ReissueError::Store(e) => e.into(),
+        }
+    }
+}

@@ -1,0 +1,55 @@
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "accounts")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub institution: String,
+    pub profile: String,
+    pub kind: String,
+    pub status: String,
+    pub status_changed_at: DateTimeUtc,
+    pub status_before_lock: Option<String>,
+    pub login: String,
+    pub login_key: String,
+    pub institutional_mail: Option<String>,
+    pub student_number: Option<String>,
+    pub ine: Option<String>,
+    pub hr_id: Option<String>,
+    pub given_name: String,
+    pub family_name: String,
+    pub birth_date: Option<Date>,
+    pub mobile_phone: Option<String>,
+    pub personal_mail: Option<String>,
+    pub recovery_mail: Option<String>,
+    pub recovery_mail_verified_at: Option<DateTimeUtc>,
+    pub activation_available_at: DateTimeUtc,
+    pub activated_at: Option<DateTimeUtc>,
+    pub password_hash: Option<String>,
+    pub password_changed_at: Option<DateTimeUtc>,
+    pub password_expires_at: Option<DateTimeUtc>,
+    pub password_must_change: bool,
+    pub charter_version: Option<String>,
+    pub charter_accepted_at: Option<DateTimeUtc>,
+    pub directory_listed: Option<bool>,
+    pub directory_decided_at: Option<DateTimeUtc>,
+    pub photo_uses: String,
+    pub photo_refused: bool,
+    pub photo_decided_at: Option<DateTimeUtc>,
+    pub crous_sharing: Option<bool>,
+    pub crous_decided_at: Option<DateTimeUtc>,
+    pub redirect_address: Option<String>,
+    pub redirect_keep_copy: bool,
+    pub redirect_verified_at: Option<DateTimeUtc>,
+    pub antispam_level: Option<String>,
+    pub directory_entry: Option<String>,
+    pub end_of_activity_date: Option<Date>,
+    pub retention_end_date: Option<Date>,
+    pub purged_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,15 @@
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "account_changes")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub seq: i64,
+    pub account_id: String,
+    pub institution: String,
+    pub kind: String,
+    pub occurred_at: DateTimeUtc,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

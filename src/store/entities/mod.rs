@@ -1,0 +1,11 @@
+//! SeaORM entities, one per table of `migrations/`.
+
+pub mod account;
+pub mod account_change;
+pub mod activation_flow;
+pub mod audit_event;
+pub mod extension_request;
+pub mod feed_counter;
+pub mod one_time_secret;
+pub mod outbox;
+pub mod password_history;

@@ -1,0 +1,22 @@
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "outbox")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub account_id: Option<String>,
+    pub channel: String,
+    pub recipient: String,
+    pub template: String,
+    pub payload: String,
+    pub created_at: DateTimeUtc,
+    pub not_before: DateTimeUtc,
+    pub sent_at: Option<DateTimeUtc>,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub claimed_until: Option<DateTimeUtc>,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,253 @@
+//! The only code that speaks SQL. The same SeaORM code runs on SQLite (the
+//! embedded default) and PostgreSQL (production).
+//!
+//! Writes go through [`Store::begin_write`]: on SQLite it first takes an
+//! in-process lock so that write transactions never race for SQLite's single
+//! writer slot (which would fail with SQLITE_BUSY instead of waiting); on
+//! PostgreSQL, row locks and unique indexes do that work.
+
+pub mod accounts;
+pub mod entities;
+pub mod feed;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use tokio::sync::{Mutex, MutexGuard};
+
+use crate::config::DatabaseSettings;
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DatabaseKind {
+    pub fn from_url(url: &str) -> Option<DatabaseKind> {
+        if url.starts_with("sqlite:") {
+            Some(DatabaseKind::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(DatabaseKind::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// A database failure. Its text is for logs only, never for callers.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+    #[error("cannot create the database folder {path}: {source}")]
+    Folder {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Rng(#[from] crate::domain::secret::RngUnavailable),
+}
+
+impl StoreError {
+    /// Whether this is a unique-index violation (a race another call won).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Db(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))))
+    }
+}
+
+/// Who did something, for the audit trail.
+#[derive(Debug, Clone)]
+pub struct AuditContext {
+    /// The calling client.
+    pub actor: String,
+    /// The request id of the call.
+    pub request_id: String,
+}
+
+/// The database.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    kind: DatabaseKind,
+    write_lock: Arc<Mutex<()>>,
+}
+
+/// A write transaction, holding the SQLite write lock while it lives.
+pub struct WriteTxn<'s> {
+    pub txn: DatabaseTransaction,
+    _guard: Option<MutexGuard<'s, ()>>,
+}
+
+impl WriteTxn<'_> {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.txn.commit().await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Connects (creating the SQLite file and its folder if missing).
+    pub async fn connect(settings: &DatabaseSettings) -> Result<Store, StoreError> {
+        let kind = DatabaseKind::from_url(&settings.url)
+            .ok_or_else(|| StoreError::Corrupt("unsupported database URL".into()))?;
+        let mut options = ConnectOptions::new(settings.url.clone());
+        options
+            .max_connections(settings.max_connections)
+            .min_connections(1)
+            .connect_timeout(settings.connect_timeout)
+            .acquire_timeout(settings.connect_timeout)
+            .sqlx_logging(false)
+            // The server starts, and reports NOT_SERVING, even while the
+            // database is down; the pool connects on first use.
+            .connect_lazy(true);
+        if let Some(schema) = &settings.schema {
+            options.set_schema_search_path(schema.clone());
+        }
+        if kind == DatabaseKind::Sqlite {
+            if let Some(folder) = sqlite_folder(&settings.url) {
+                std::fs::create_dir_all(&folder).map_err(|source| StoreError::Folder {
+                    path: folder.display().to_string(),
+                    source,
+                })?;
+            }
+            options.map_sqlx_sqlite_opts(|opts| {
+                use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+                opts.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+            });
+        }
+        let db = Database::connect(options).await?;
+        Ok(Store {
+            db,
+            kind,
+            write_lock: Arc::new(Mutex::new(())),
+        })
+    }
+
+    pub fn kind(&self) -> DatabaseKind {
+        self.kind
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// How many migrations are not applied yet.
+    pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
+        Ok(Migrator::get_pending_migrations(&self.db).await?.len())
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await?;
+        Ok(())
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin_write(&self) -> Result<WriteTxn<'_>, StoreError> {
+        let guard = match self.kind {
+            DatabaseKind::Sqlite => Some(self.write_lock.lock().await),
+            DatabaseKind::Postgres => None,
+        };
+        // IMMEDIATE takes SQLite's write lock at BEGIN, waiting up to the busy
+        // timeout, so another process writing the same file cannot make this
+        // transaction fail half-way.
+        let txn = self
+            .db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await?;
+        Ok(WriteTxn { txn, _guard: guard })
+    }
+
+    /// Closes the pool.
+    pub async fn close(self) -> Result<(), StoreError> {
+        self.db.close().await?;
+        Ok(())
+    }
+}
+
+/// The folder of an SQLite file URL, if it has one.
+fn sqlite_folder(url: &str) -> Option<std::path::PathBuf> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()?;
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+}
+
+/// A new id for a row.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Inserts one audit event.
+pub async fn record_audit(
+    conn: &impl ConnectionTrait,
+    ctx: &AuditContext,
+    now: DateTime<Utc>,
+    institution: &str,
+    account_id: Option<&str>,
+    action: &str,
+    details: serde_json::Value,
+) -> Result<(), StoreError> {
+    use entities::audit_event;
+    use sea_orm::{ActiveModelTrait, Set};
+    audit_event::ActiveModel {
+        id: Set(new_id()),
+        occurred_at: Set(now),
+        institution: Set(institution.to_owned()),
+        account_id: Set(account_id.map(str::to_owned)),
+        action: Set(action.to_owned()),
+        actor: Set(ctx.actor.clone()),
+        request_id: Set(ctx.request_id.clone()),
+        details: Set(details.to_string()),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_folders() {
+        assert_eq!(
+            sqlite_folder("sqlite://data/ent.sqlite?mode=rwc"),
+            Some("data".into())
+        );
+        assert_eq!(sqlite_folder("sqlite://ent.sqlite"), None);
+        assert_eq!(sqlite_folder("sqlite::memory:"), None);
+    }
+}
