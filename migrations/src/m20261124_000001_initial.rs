@@ -39,6 +39,15 @@ fn index(
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // Logins and mail addresses are compared byte by byte: prefix range
+        // scans (finding the taken `jmartin…`) must not depend on a locale
+        // that ignores punctuation. SQLite compares bytes already.
+        let bytewise = |mut column: ColumnDef| {
+            if manager.get_database_backend() == sea_orm::DbBackend::Postgres {
+                column.extra("COLLATE \"C\"");
+            }
+            column
+        };
         manager
             .create_table(
                 Table::create()
@@ -53,8 +62,8 @@ impl MigrationTrait for Migration {
                     .col(string_len_null("status_before_lock", 16))
                     .col(string_len("login", 254))
                     // Lowercased login: what lookups and uniqueness use.
-                    .col(string_len("login_key", 254))
-                    .col(string_len_null("institutional_mail", 254))
+                    .col(bytewise(string_len("login_key", 254)))
+                    .col(bytewise(string_len_null("institutional_mail", 254)))
                     .col(string_len_null("student_number", 20))
                     .col(string_len_null("ine", 11))
                     .col(string_len_null("hr_id", 64))

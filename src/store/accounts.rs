@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::entities::{account, one_time_secret};
 use super::feed::{ChangeKind, PendingChange, append_changes};
-use super::{AuditContext, Store, StoreError, new_id, record_audit};
+use super::{AuditContext, DatabaseKind, Store, StoreError, new_id, record_audit};
 use crate::config::{ActivationChannel, ProfileSettings};
 use crate::domain::account::AccountStatus;
 use crate::domain::login::{LoginError, NameParts, first_free};
@@ -131,6 +131,9 @@ impl Store {
         ctx: &AuditContext,
     ) -> Result<Vec<Result<Provisioned, ProvisionError>>, StoreError> {
         let write = self.begin_write().await?;
+        if self.kind() == DatabaseKind::Postgres {
+            lock_login_stems(&write.txn, items).await?;
+        }
         let mut results = Vec::with_capacity(items.len());
         let mut changes = Vec::new();
         for item in items {
@@ -315,7 +318,10 @@ async fn taken_with_stem(
         .select_only()
         .column(column)
         .filter(account::Column::Institution.eq(institution))
-        .filter(column.starts_with(stem))
+        // A range rather than LIKE: LIKE cannot use the index on SQLite
+        // (case-insensitive) nor on PostgreSQL outside the C locale.
+        .filter(column.gte(stem))
+        .filter(column.lt(prefix_upper_bound(stem)))
         .into_tuple()
         .all(conn)
         .await?;
@@ -324,6 +330,48 @@ async fn taken_with_stem(
         .flatten()
         .map(|v| v.to_lowercase())
         .collect())
+}
+
+/// Advisory-lock namespace of login allocation ("ENT" in ASCII).
+const LOGIN_LOCK_NAMESPACE: i32 = 0x454E54;
+/// Stems are spread over this many locks: enough that unrelated names seldom
+/// wait for each other, few enough that a bulk chunk stays far below
+/// PostgreSQL's lock table size.
+const LOGIN_LOCK_BUCKETS: u32 = 128;
+
+/// On PostgreSQL, serialises login allocation per name stem for the rest of
+/// the transaction, so concurrent namesakes never race for `jmartin001`
+/// (and never exhaust their retries doing so). Locks are taken in one sorted
+/// pass at the start, so two transactions cannot deadlock on them. SQLite
+/// needs none: it has one writer at a time.
+async fn lock_login_stems(conn: &impl ConnectionTrait, items: &[ProvisionItem]) -> Result<(), StoreError> {
+    use sha2::{Digest, Sha256};
+    let mut buckets: Vec<i32> = items
+        .iter()
+        .map(|item| {
+            let key = format!("{}\u{0}{}", item.record.institution, item.record.family_name.as_str());
+            let digest = Sha256::digest(crate::domain::login::fold_name(&key).as_bytes());
+            (u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % LOGIN_LOCK_BUCKETS) as i32
+        })
+        .collect();
+    buckets.sort_unstable();
+    buckets.dedup();
+    for bucket in buckets {
+        conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1, $2)",
+            [LOGIN_LOCK_NAMESPACE.into(), bucket.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// The smallest string greater than every string starting with `stem`.
+fn prefix_upper_bound(stem: &str) -> String {
+    let mut bound = stem.to_owned();
+    bound.push(char::MAX);
+    bound
 }
 
 async fn provision_one(

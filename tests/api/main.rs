@@ -1,1 +1,13 @@
+//! The integration suite: every test drives a real server over gRPC on an
+//! ephemeral port, started by `support::spawn_app` with a clock the test
+//! controls. On SQLite always; on PostgreSQL too when
+//! `ENT_IDENTITY_TEST_DATABASE_URL` names a database (each test gets its own
+//! schema in it).
 
+mod support;
+
+mod bulk;
+mod config;
+mod feed;
+mod provisioning;
+mod server;

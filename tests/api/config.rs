@@ -1,0 +1,86 @@
+//! The command line: configuration errors name their key and exit non-zero;
+//! check-config redacts secrets.
+
+use std::process::Command;
+
+fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ent-identity"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("ENT_IDENTITY") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+#[test]
+fn bad_configuration_names_the_key_and_exits_non_zero() {
+    let dir = tempfile::tempdir().expect("temp");
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        r#"
+        [server]
+        request_timeout = "0s"
+        [institutions.demo]
+        name = "Demo"
+        time_zone = "Europe/Nowhere"
+        profiles = {}
+        "#,
+    )
+    .expect("write");
+    let output = binary()
+        .arg("--config")
+        .arg(&file)
+        .arg("check-config")
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("time_zone") || stderr.contains("Europe/Nowhere"), "{stderr}");
+
+    std::fs::write(
+        &file,
+        r#"
+        [server]
+        request_timeout = "0s"
+        [institutions.Demo]
+        name = ""
+        time_zone = "Europe/Paris"
+        profiles = {}
+        "#,
+    )
+    .expect("write");
+    let output = binary().arg("-c").arg(&file).arg("check-config").output().expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for key in ["server.request_timeout", "institutions.Demo", "institutions.Demo.name", "institutions.Demo.profiles"] {
+        assert!(stderr.contains(key), "{key} not in {stderr}");
+    }
+
+    let output = binary()
+        .arg("-c")
+        .arg(dir.path().join("missing.toml"))
+        .arg("check-config")
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+}
+
+#[test]
+fn check_config_prints_the_effective_configuration_without_secrets() {
+    let output = binary()
+        .args(["--config", "deploy/config/local.toml", "check-config"])
+        .env("ENT_IDENTITY__DATABASE__URL", "postgres://ident:hunter2@db.example:5432/ident")
+        .env("ENT_IDENTITY__MAIL__SMTP__PASSWORD", "smtp-secret")
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("postgres://ident:***@db.example:5432/ident"), "{stdout}");
+    assert!(!stdout.contains("hunter2") && !stdout.contains("smtp-secret"));
+    for institution in ["u-bordeaux-montaigne", "umontpellier", "univ-tours"] {
+        assert!(stdout.contains(institution), "{institution} missing");
+    }
+}

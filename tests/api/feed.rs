@@ -1,0 +1,164 @@
+//! The change feed (cursor paging, commit order) and the audit trail.
+
+use ent_identity::proto;
+use ent_identity::proto::account_selector::Identifier;
+use tonic::Code;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn the_change_feed_pages_with_a_cursor() {
+    let app = spawn_app().await;
+    for i in 0..5 {
+        app.provision(bordeaux_student(&format!("2300000{i}"), "Marie", "Curie"))
+            .await
+            .expect("provisioned");
+    }
+    // An update is a change too; an identical record is not.
+    app.provision(proto::ProvisionRecord {
+        personal_mail: "marie@example.org".into(),
+        ..bordeaux_student("23000000", "Marie", "Curie")
+    })
+    .await
+    .expect("updated");
+    app.provision(proto::ProvisionRecord {
+        personal_mail: "marie@example.org".into(),
+        ..bordeaux_student("23000000", "Marie", "Curie")
+    })
+    .await
+    .expect("unchanged");
+
+    let mut client = app.lifecycle.clone();
+    let first = client
+        .list_changes(proto::ListChangesRequest {
+            after_cursor: String::new(),
+            page_size: 4,
+            institution: "u-bordeaux-montaigne".into(),
+        })
+        .await
+        .expect("page 1")
+        .into_inner();
+    assert_eq!(first.changes.len(), 4);
+    assert!(first.changes.iter().all(|c| c.kind() == proto::ChangeKind::Created));
+    let second = client
+        .list_changes(proto::ListChangesRequest {
+            after_cursor: first.next_cursor.clone(),
+            page_size: 4,
+            institution: String::new(),
+        })
+        .await
+        .expect("page 2")
+        .into_inner();
+    let kinds: Vec<_> = second.changes.iter().map(|c| c.kind()).collect();
+    assert_eq!(kinds, [proto::ChangeKind::Created, proto::ChangeKind::Updated]);
+    let updated = second.changes[1].account.as_ref().expect("account");
+    assert_eq!(updated.personal_mail, "marie@example.org");
+    let cursors: Vec<i64> = first
+        .changes
+        .iter()
+        .chain(&second.changes)
+        .map(|c| c.cursor.parse().expect("numeric cursor"))
+        .collect();
+    assert!(cursors.windows(2).all(|w| w[0] < w[1]), "{cursors:?}");
+
+    let empty = client
+        .list_changes(proto::ListChangesRequest {
+            after_cursor: second.next_cursor.clone(),
+            page_size: 0,
+            institution: String::new(),
+        })
+        .await
+        .expect("page 3")
+        .into_inner();
+    assert!(empty.changes.is_empty());
+    assert_eq!(empty.next_cursor, second.next_cursor, "cursor stays put");
+
+    let other = client
+        .list_changes(proto::ListChangesRequest {
+            after_cursor: String::new(),
+            page_size: 10,
+            institution: "univ-tours".into(),
+        })
+        .await
+        .expect("filtered")
+        .into_inner();
+    assert!(other.changes.is_empty());
+
+    for (cursor, size) in [("abc", 10), ("-4", 10), ("", 5000)] {
+        let status = client
+            .list_changes(proto::ListChangesRequest {
+                after_cursor: cursor.into(),
+                page_size: size,
+                institution: String::new(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{cursor} {size}");
+    }
+}
+
+#[tokio::test]
+async fn provisioning_is_audited() {
+    let app = spawn_app().await;
+    for i in 0..3 {
+        app.provision(montpellier_staff(&format!("RH{i}"), "Jane", "Doe"))
+            .await
+            .expect("provisioned");
+    }
+    let mut client = app.lifecycle.clone();
+    let first = client
+        .list_audit_events(proto::ListAuditEventsRequest {
+            institution: "umontpellier".into(),
+            account: None,
+            page_size: 2,
+            page_token: String::new(),
+        })
+        .await
+        .expect("audit page 1")
+        .into_inner();
+    assert_eq!(first.events.len(), 2);
+    assert!(!first.next_page_token.is_empty());
+    let second = client
+        .list_audit_events(proto::ListAuditEventsRequest {
+            institution: "umontpellier".into(),
+            account: None,
+            page_size: 2,
+            page_token: first.next_page_token.clone(),
+        })
+        .await
+        .expect("audit page 2")
+        .into_inner();
+    assert_eq!(second.events.len(), 1);
+    let all: Vec<_> = first.events.iter().chain(&second.events).collect();
+    assert!(all.iter().all(|e| e.action == "account.provisioned"));
+    let ids: std::collections::HashSet<_> = all.iter().map(|e| e.event_id.clone()).collect();
+    assert_eq!(ids.len(), 3);
+    assert!(all.iter().all(|e| !e.request_id.is_empty() && !e.actor.is_empty()));
+
+    let one = client
+        .list_audit_events(proto::ListAuditEventsRequest {
+            institution: String::new(),
+            account: Some(proto::AccountSelector {
+                institution: "umontpellier".into(),
+                identifier: Some(Identifier::Login("jane.doe2@umontpellier.fr".into())),
+            }),
+            page_size: 0,
+            page_token: String::new(),
+        })
+        .await
+        .expect("account audit")
+        .into_inner();
+    assert_eq!(one.events.len(), 1);
+    assert_eq!(one.events[0].details.get("login").map(String::as_str), Some("jane.doe2@umontpellier.fr"));
+
+    let status = client
+        .list_audit_events(proto::ListAuditEventsRequest {
+            institution: "umontpellier".into(),
+            account: None,
+            page_size: 10,
+            page_token: "garbage".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+}

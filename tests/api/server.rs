@@ -1,0 +1,123 @@
+//! The server as infrastructure sees it: health per service, reflection,
+//! unimplemented RPCs, request ids.
+
+use ent_identity::proto;
+use tokio_stream::StreamExt;
+use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn health_is_serving_for_every_service() {
+    let app = spawn_app().await;
+    let mut health = HealthClient::new(app.channel.clone());
+    for service in ent_identity::server::SERVICE_NAMES.iter().chain(&[""]) {
+        let status = health
+            .check(HealthCheckRequest {
+                service: (*service).into(),
+            })
+            .await
+            .expect("health answers")
+            .into_inner()
+            .status;
+        assert_eq!(status, ServingStatus::Serving as i32, "{service}");
+    }
+    let unknown = health
+        .check(HealthCheckRequest {
+            service: "nope.Service".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn reflection_lists_the_services_in_both_versions() {
+    let app = spawn_app().await;
+    {
+        use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+        use tonic_reflection::pb::v1::ServerReflectionRequest;
+        let mut client = ServerReflectionClient::new(app.channel.clone());
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut responses = client
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await
+            .expect("reflection v1")
+            .into_inner();
+        let response = responses.next().await.expect("one answer").expect("ok");
+        let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+            panic!("not a service list");
+        };
+        let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+        for expected in ent_identity::server::SERVICE_NAMES.iter().chain(&["grpc.health.v1.Health"]) {
+            assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+        }
+    }
+    {
+        use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+        use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+        let mut client = ServerReflectionClient::new(app.channel.clone());
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::FileContainingSymbol(
+                "ent.identity.v1.AccountLifecycleService".into(),
+            )),
+        };
+        let mut responses = client
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await
+            .expect("reflection v1alpha")
+            .into_inner();
+        let response = responses.next().await.expect("one answer").expect("ok");
+        assert!(matches!(
+            response.message_response,
+            Some(MessageResponse::FileDescriptorResponse(ref f)) if !f.file_descriptor_proto.is_empty()
+        ));
+    }
+}
+
+#[tokio::test]
+async fn later_rpcs_answer_unimplemented() {
+    let app = spawn_app().await;
+    let mut recovery = proto::recovery_service_client::RecoveryServiceClient::new(app.channel.clone());
+    let status = recovery
+        .recover_login(proto::RecoverLoginRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented);
+}
+
+#[tokio::test]
+async fn internal_details_never_reach_callers() {
+    let app = spawn_app().await;
+    // A request id given by the caller is kept in the audit trail.
+    let mut request = tonic::Request::new(proto::ProvisionAccountRequest {
+        record: Some(montpellier_staff("RH-9", "Ada", "Lovelace")),
+    });
+    request
+        .metadata_mut()
+        .insert("x-request-id", "trace-42".parse().expect("metadata"));
+    app.lifecycle.clone().provision_account(request).await.expect("provisioned");
+    let events = app
+        .lifecycle
+        .clone()
+        .list_audit_events(proto::ListAuditEventsRequest {
+            institution: "umontpellier".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_inner()
+        .events;
+    assert_eq!(events[0].request_id, "trace-42");
+}

@@ -1,0 +1,264 @@
+//! `spawn_app`: one server per test, on an ephemeral port, with its own
+//! database and a manual clock.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use ent_identity::clock::ManualClock;
+use ent_identity::config::Settings;
+use ent_identity::proto;
+use ent_identity::proto::account_lifecycle_service_client::AccountLifecycleServiceClient;
+use sea_orm::{ConnectionTrait, Database};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
+
+/// The moment every test starts at: the first day of enrolment week.
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 9, 1, 8, 0, 0).single().expect("valid instant")
+}
+
+pub struct TestApp {
+    pub clock: ManualClock,
+    pub channel: Channel,
+    pub lifecycle: AccountLifecycleServiceClient<Channel>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+fn institution_files() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/config/institutions");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("example institutions")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Whether this run also covers PostgreSQL.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("ENT_IDENTITY_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A fresh database for one test: an SQLite file in `dir`, or a new schema
+/// in the PostgreSQL test database.
+async fn database_env(dir: &std::path::Path) -> Vec<(String, String)> {
+    match postgres_url() {
+        Some(url) => {
+            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(&url).await.expect("connect to the PostgreSQL test database");
+            admin
+                .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
+                .await
+                .expect("create test schema");
+            admin.close().await.expect("close");
+            vec![
+                ("ENT_IDENTITY__DATABASE__URL".into(), url),
+                ("ENT_IDENTITY__DATABASE__SCHEMA".into(), schema),
+                ("ENT_IDENTITY__DATABASE__AUTO_MIGRATE".into(), "true".into()),
+            ]
+        }
+        None => vec![(
+            "ENT_IDENTITY__DATABASE__URL".into(),
+            format!("sqlite://{}", dir.join("ent-identity.sqlite").display()),
+        )],
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    // Server logs go to the test's captured output.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn,ent_identity=info"))
+        .with_test_writer()
+        .try_init();
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let mut env = database_env(dir.path()).await;
+    env.push((
+        "ENT_IDENTITY__MAIL__FOLDER".into(),
+        dir.path().join("mail").display().to_string(),
+    ));
+    env.push(("ENT_IDENTITY__SERVER__LISTEN".into(), "127.0.0.1:0".into()));
+    let settings = Settings::load_with_env(&institution_files(), env).expect("test configuration");
+    let clock = ManualClock::new(start_time());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("ephemeral port");
+    let addr = listener.local_addr().expect("bound address");
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let server = tokio::spawn({
+        let clock = Arc::new(clock.clone());
+        async move {
+            let stop = async {
+                let _ = shutdown_rx.await;
+            };
+            if let Err(e) = ent_identity::server::serve(Arc::new(settings), clock, listener, stop).await {
+                panic!("server failed: {e}");
+            }
+        }
+    });
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .expect("connect to the test server");
+    wait_until_serving(channel.clone()).await;
+    TestApp {
+
+        clock,
+        lifecycle: AccountLifecycleServiceClient::new(channel.clone()),
+        channel,
+        shutdown: Some(shutdown_tx),
+        server: Some(server),
+        _dir: dir,
+    }
+}
+
+async fn wait_until_serving(channel: Channel) {
+    let mut health = HealthClient::new(channel);
+    for _ in 0..200 {
+        let status = health
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .map(|r| r.into_inner().status);
+        if matches!(status, Ok(s) if s == ServingStatus::Serving as i32) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the test server never became SERVING");
+}
+
+/// A Bordeaux Montaigne student record.
+pub fn bordeaux_student(number: &str, given: &str, family: &str) -> proto::ProvisionRecord {
+    proto::ProvisionRecord {
+        institution: "u-bordeaux-montaigne".into(),
+        profile: "student".into(),
+        student_number: number.into(),
+        given_name: given.into(),
+        family_name: family.into(),
+        birth_date: "2005-06-15".into(),
+        ..Default::default()
+    }
+}
+
+/// A Montpellier staff record.
+pub fn montpellier_staff(hr_id: &str, given: &str, family: &str) -> proto::ProvisionRecord {
+    proto::ProvisionRecord {
+        institution: "umontpellier".into(),
+        profile: "staff_tenured".into(),
+        hr_id: hr_id.into(),
+        given_name: given.into(),
+        family_name: family.into(),
+        birth_date: "1980-01-31".into(),
+        personal_mail: format!("{}.{}@example.org", given.to_lowercase(), family.to_lowercase()),
+        ..Default::default()
+    }
+}
+
+/// A valid INE-BEA for `number` (10 digits + key letter).
+pub fn ine_bea(number: u64) -> String {
+    const KEYS: &[u8; 23] = b"ABCDEFGHJKLMNPRSTUVWXYZ";
+    format!("{number:010}{}", KEYS[(number % 23) as usize] as char)
+}
+
+/// A Tours student record.
+pub fn tours_student(number: &str, ine: &str, phone: &str) -> proto::ProvisionRecord {
+    proto::ProvisionRecord {
+        institution: "univ-tours".into(),
+        profile: "student".into(),
+        student_number: number.into(),
+        ine: ine.into(),
+        given_name: "Léa".into(),
+        family_name: "Dubois".into(),
+        birth_date: "2007-03-02".into(),
+        mobile_phone: phone.into(),
+        ..Default::default()
+    }
+}
+
+impl TestApp {
+    pub async fn provision(
+        &self,
+        record: proto::ProvisionRecord,
+    ) -> Result<proto::ProvisionAccountResponse, tonic::Status> {
+        self.lifecycle
+            .clone()
+            .provision_account(proto::ProvisionAccountRequest {
+                record: Some(record),
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    pub async fn get_account(
+        &self,
+        institution: &str,
+        identifier: proto::account_selector::Identifier,
+    ) -> Result<proto::Account, tonic::Status> {
+        self.lifecycle
+            .clone()
+            .get_account(proto::GetAccountRequest {
+                account: Some(proto::AccountSelector {
+                    institution: institution.into(),
+                    identifier: Some(identifier),
+                }),
+            })
+            .await
+            .map(|r| r.into_inner().account.expect("account"))
+    }
+
+    /// Every change of the feed, from the start.
+    pub async fn all_changes(&self) -> Vec<proto::AccountChange> {
+        let mut cursor = String::new();
+        let mut all = Vec::new();
+        loop {
+            let page = self
+                .lifecycle
+                .clone()
+                .list_changes(proto::ListChangesRequest {
+                    after_cursor: cursor.clone(),
+                    page_size: 1000,
+                    institution: String::new(),
+                })
+                .await
+                .expect("list changes")
+                .into_inner();
+            if page.changes.is_empty() {
+                return all;
+            }
+            cursor = page.next_cursor;
+            all.extend(page.changes);
+        }
+    }
+}
+
+/// The field violations of an INVALID_ARGUMENT status.
+pub fn violations(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
