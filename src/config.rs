@@ -387,10 +387,8 @@ impl Settings {
                     "must be between 1 and 20",
                 );
             }
-            if !institution.helpdesk_url.is_empty()
-                && !(institution.helpdesk_url.starts_with("https://")
-                    || institution.helpdesk_url.starts_with("http://"))
-            {
+            let url = &institution.helpdesk_url;
+            if !url.is_empty() && !url.starts_with("https://") && !url.starts_with("http://") {
                 bad(format!("{key}.helpdesk_url"), "must be an http(s) URL");
             }
             if institution.profiles.is_empty() {

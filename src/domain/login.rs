@@ -59,11 +59,7 @@ pub fn fold_name(name: &str) -> String {
     for c in ascii.chars() {
         match c {
             'a'..='z' | '0'..='9' => out.push(c),
-            ' ' | '-' | '_' | '.' => {
-                if !out.is_empty() && !out.ends_with('-') {
-                    out.push('-');
-                }
-            }
+            ' ' | '-' | '_' | '.' if !out.is_empty() && !out.ends_with('-') => out.push('-'),
             // Apostrophes and anything else vanish: d'Artagnan → dartagnan.
             _ => {}
         }

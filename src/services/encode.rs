@@ -5,9 +5,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::config::ActivationChannel;
 use crate::domain::account::{AccountKind, AccountStatus};
 use crate::proto;
-use crate::store::accounts::{IssuedMaterial, ProvisionOutcome};
 use crate::store::entities::{account, audit_event};
 use crate::store::feed::ChangeKind;
+use crate::store::provisioning::{IssuedMaterial, ProvisionOutcome};
 
 pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {

@@ -17,8 +17,8 @@ use crate::domain::provisioning::{ProvisionInput, parse_record, profile_of};
 use crate::proto;
 use crate::proto::account_lifecycle_service_server::AccountLifecycleService;
 use crate::store::AuditContext;
-use crate::store::accounts::{ProvisionItem, Provisioned};
 use crate::store::feed::AuditQuery;
+use crate::store::provisioning::{ProvisionItem, Provisioned};
 
 /// Records provisioned per transaction by the bulk call.
 const BULK_CHUNK: usize = 500;

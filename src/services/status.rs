@@ -7,7 +7,8 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::domain::provisioning::Violation;
 use crate::store::StoreError;
-use crate::store::accounts::{ProvisionError, ReissueError};
+use crate::store::accounts::ReissueError;
+use crate::store::provisioning::ProvisionError;
 
 /// An error of an RPC, before it becomes a [`Status`].
 #[derive(Debug)]

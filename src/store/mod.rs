@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod entities;
 pub mod feed;
+pub mod provisioning;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -81,6 +82,8 @@ pub struct Store {
     db: DatabaseConnection,
     kind: DatabaseKind,
     write_lock: Arc<Mutex<()>>,
+    /// When the planner statistics were last refreshed after a bulk load.
+    last_analyze: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 /// A write transaction, holding the SQLite write lock while it lives.
@@ -135,6 +138,7 @@ impl Store {
             db,
             kind,
             write_lock: Arc::new(Mutex::new(())),
+            last_analyze: Arc::new(std::sync::Mutex::new(None)),
         })
     }
 
@@ -180,6 +184,31 @@ impl Store {
             })
             .await?;
         Ok(WriteTxn { txn, _guard: guard })
+    }
+
+    /// After a bulk load, refreshes PostgreSQL's statistics of `accounts` (at
+    /// most every few seconds): on a young table autovacuum has not analysed
+    /// yet, the planner believes the table empty and scans it whole for each
+    /// lookup, so a first intake of thousands of students slows down as it
+    /// grows.
+    pub async fn refresh_statistics_after_load(
+        &self,
+        rows_written: usize,
+    ) -> Result<(), StoreError> {
+        const MIN_ROWS: usize = 100;
+        const MIN_INTERVAL: Duration = Duration::from_secs(5);
+        if self.kind != DatabaseKind::Postgres || rows_written < MIN_ROWS {
+            return Ok(());
+        }
+        {
+            let mut last = self.last_analyze.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| t.elapsed() < MIN_INTERVAL) {
+                return Ok(());
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        self.db.execute_unprepared("ANALYZE accounts").await?;
+        Ok(())
     }
 
     /// Closes the pool.

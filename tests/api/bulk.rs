@@ -20,7 +20,8 @@ async fn ten_thousand_records_stream_with_per_record_results() {
     const COUNT: usize = 10_000;
     let requests: Vec<proto::BulkProvisionAccountsRequest> = (0..COUNT)
         .map(|i| {
-            let mut record = bordeaux_student(&format!("{:08}", 30_000_000 + i), "Camille", &family(i));
+            let mut record =
+                bordeaux_student(&format!("{:08}", 30_000_000 + i), "Camille", &family(i));
             if i % 1000 == 999 {
                 record.birth_date = "not a date".into();
             }
@@ -42,12 +43,21 @@ async fn ten_thousand_records_stream_with_per_record_results() {
     let mut failed = Vec::new();
     let mut seen = 0;
     while let Some(response) = responses.message().await.expect("stream item") {
-        assert_eq!(response.correlation_id, format!("row-{seen}"), "results come in order");
+        assert_eq!(
+            response.correlation_id,
+            format!("row-{seen}"),
+            "results come in order"
+        );
         seen += 1;
         match response.result.expect("result") {
             proto::bulk_provision_accounts_response::Result::Provisioned(p) => {
                 assert_eq!(p.outcome(), proto::ProvisionOutcome::Created);
-                assert!(!p.activation_material.expect("material").activation_key.is_empty());
+                assert!(
+                    !p.activation_material
+                        .expect("material")
+                        .activation_key
+                        .is_empty()
+                );
                 ok += 1;
             }
             proto::bulk_provision_accounts_response::Result::Error(e) => {
@@ -81,7 +91,11 @@ async fn ten_thousand_records_stream_with_per_record_results() {
     let again: Vec<_> = (0..100)
         .map(|i| proto::BulkProvisionAccountsRequest {
             correlation_id: i.to_string(),
-            record: Some(bordeaux_student(&format!("{:08}", 30_000_000 + i), "Camille", &family(i))),
+            record: Some(bordeaux_student(
+                &format!("{:08}", 30_000_000 + i),
+                "Camille",
+                &family(i),
+            )),
         })
         .collect();
     let mut responses = app

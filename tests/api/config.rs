@@ -38,7 +38,10 @@ fn bad_configuration_names_the_key_and_exits_non_zero() {
         .expect("runs");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("time_zone") || stderr.contains("Europe/Nowhere"), "{stderr}");
+    assert!(
+        stderr.contains("time_zone") || stderr.contains("Europe/Nowhere"),
+        "{stderr}"
+    );
 
     std::fs::write(
         &file,
@@ -52,10 +55,20 @@ fn bad_configuration_names_the_key_and_exits_non_zero() {
         "#,
     )
     .expect("write");
-    let output = binary().arg("-c").arg(&file).arg("check-config").output().expect("runs");
+    let output = binary()
+        .arg("-c")
+        .arg(&file)
+        .arg("check-config")
+        .output()
+        .expect("runs");
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    for key in ["server.request_timeout", "institutions.Demo", "institutions.Demo.name", "institutions.Demo.profiles"] {
+    for key in [
+        "server.request_timeout",
+        "institutions.Demo",
+        "institutions.Demo.name",
+        "institutions.Demo.profiles",
+    ] {
         assert!(stderr.contains(key), "{key} not in {stderr}");
     }
 
@@ -72,13 +85,23 @@ fn bad_configuration_names_the_key_and_exits_non_zero() {
 fn check_config_prints_the_effective_configuration_without_secrets() {
     let output = binary()
         .args(["--config", "deploy/config/local.toml", "check-config"])
-        .env("ENT_IDENTITY__DATABASE__URL", "postgres://ident:hunter2@db.example:5432/ident")
+        .env(
+            "ENT_IDENTITY__DATABASE__URL",
+            "postgres://ident:hunter2@db.example:5432/ident",
+        )
         .env("ENT_IDENTITY__MAIL__SMTP__PASSWORD", "smtp-secret")
         .output()
         .expect("runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("postgres://ident:***@db.example:5432/ident"), "{stdout}");
+    assert!(
+        stdout.contains("postgres://ident:***@db.example:5432/ident"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("hunter2") && !stdout.contains("smtp-secret"));
     for institution in ["u-bordeaux-montaigne", "umontpellier", "univ-tours"] {
         assert!(stdout.contains(institution), "{institution} missing");

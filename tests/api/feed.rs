@@ -39,7 +39,12 @@ async fn the_change_feed_pages_with_a_cursor() {
         .expect("page 1")
         .into_inner();
     assert_eq!(first.changes.len(), 4);
-    assert!(first.changes.iter().all(|c| c.kind() == proto::ChangeKind::Created));
+    assert!(
+        first
+            .changes
+            .iter()
+            .all(|c| c.kind() == proto::ChangeKind::Created)
+    );
     let second = client
         .list_changes(proto::ListChangesRequest {
             after_cursor: first.next_cursor.clone(),
@@ -50,7 +55,10 @@ async fn the_change_feed_pages_with_a_cursor() {
         .expect("page 2")
         .into_inner();
     let kinds: Vec<_> = second.changes.iter().map(|c| c.kind()).collect();
-    assert_eq!(kinds, [proto::ChangeKind::Created, proto::ChangeKind::Updated]);
+    assert_eq!(
+        kinds,
+        [proto::ChangeKind::Created, proto::ChangeKind::Updated]
+    );
     let updated = second.changes[1].account.as_ref().expect("account");
     assert_eq!(updated.personal_mail, "marie@example.org");
     let cursors: Vec<i64> = first
@@ -133,7 +141,10 @@ async fn provisioning_is_audited() {
     assert!(all.iter().all(|e| e.action == "account.provisioned"));
     let ids: std::collections::HashSet<_> = all.iter().map(|e| e.event_id.clone()).collect();
     assert_eq!(ids.len(), 3);
-    assert!(all.iter().all(|e| !e.request_id.is_empty() && !e.actor.is_empty()));
+    assert!(
+        all.iter()
+            .all(|e| !e.request_id.is_empty() && !e.actor.is_empty())
+    );
 
     let one = client
         .list_audit_events(proto::ListAuditEventsRequest {
@@ -149,7 +160,10 @@ async fn provisioning_is_audited() {
         .expect("account audit")
         .into_inner();
     assert_eq!(one.events.len(), 1);
-    assert_eq!(one.events[0].details.get("login").map(String::as_str), Some("jane.doe2@umontpellier.fr"));
+    assert_eq!(
+        one.events[0].details.get("login").map(String::as_str),
+        Some("jane.doe2@umontpellier.fr")
+    );
 
     let status = client
         .list_audit_events(proto::ListAuditEventsRequest {

@@ -19,7 +19,10 @@ async fn bordeaux_student_gets_login_key_and_is_idempotent() {
     assert_eq!(first.outcome(), proto::ProvisionOutcome::Created);
     let account = first.account.expect("account");
     assert_eq!(account.login, "jmartin001");
-    assert_eq!(account.institutional_mail, "jean.martin@etu.u-bordeaux-montaigne.fr");
+    assert_eq!(
+        account.institutional_mail,
+        "jean.martin@etu.u-bordeaux-montaigne.fr"
+    );
     assert_eq!(account.status(), proto::AccountStatus::PreCreated);
     assert_eq!(account.kind(), proto::AccountKind::Student);
     let material = first.activation_material.expect("material");
@@ -31,10 +34,16 @@ async fn bordeaux_student_gets_login_key_and_is_idempotent() {
     assert_eq!(opens.seconds - start_time().timestamp(), 24 * 3600);
 
     // The same record again changes nothing and issues nothing.
-    let again = app.provision(record.clone()).await.expect("provisioned again");
+    let again = app
+        .provision(record.clone())
+        .await
+        .expect("provisioned again");
     assert_eq!(again.outcome(), proto::ProvisionOutcome::Unchanged);
     assert!(again.activation_material.is_none());
-    assert_eq!(again.account.expect("account").account_id, account.account_id);
+    assert_eq!(
+        again.account.expect("account").account_id,
+        account.account_id
+    );
 
     // New data updates the account; the login never changes.
     let moved = proto::ProvisionRecord {
@@ -53,13 +62,30 @@ async fn bordeaux_student_gets_login_key_and_is_idempotent() {
 #[tokio::test]
 async fn activation_opens_after_the_configured_delay() {
     let app = spawn_app().await;
-    app.provision(bordeaux_student("21000001", "Anne", "Petit")).await.expect("provisioned");
-    let by_login = || app.get_account("u-bordeaux-montaigne", Identifier::Login("apetit001".into()));
-    assert_eq!(by_login().await.expect("found").status(), proto::AccountStatus::PreCreated);
-    app.clock.advance(Duration::hours(24) - Duration::seconds(1));
-    assert_eq!(by_login().await.expect("found").status(), proto::AccountStatus::PreCreated);
+    app.provision(bordeaux_student("21000001", "Anne", "Petit"))
+        .await
+        .expect("provisioned");
+    let by_login = || {
+        app.get_account(
+            "u-bordeaux-montaigne",
+            Identifier::Login("apetit001".into()),
+        )
+    };
+    assert_eq!(
+        by_login().await.expect("found").status(),
+        proto::AccountStatus::PreCreated
+    );
+    app.clock
+        .advance(Duration::hours(24) - Duration::seconds(1));
+    assert_eq!(
+        by_login().await.expect("found").status(),
+        proto::AccountStatus::PreCreated
+    );
     app.clock.advance(Duration::seconds(1));
-    assert_eq!(by_login().await.expect("found").status(), proto::AccountStatus::Created);
+    assert_eq!(
+        by_login().await.expect("found").status(),
+        proto::AccountStatus::Created
+    );
 }
 
 #[tokio::test]
@@ -114,19 +140,35 @@ async fn accounts_are_found_by_every_identifier() {
 #[tokio::test]
 async fn montpellier_staff_get_mail_logins_with_collision_suffix_and_provisional_password() {
     let app = spawn_app().await;
-    let jane = app.provision(montpellier_staff("RH001", "Jane", "Doe")).await.expect("jane");
+    let jane = app
+        .provision(montpellier_staff("RH001", "Jane", "Doe"))
+        .await
+        .expect("jane");
     let account = jane.account.expect("account");
     assert_eq!(account.login, "jane.doe@umontpellier.fr");
     assert_eq!(account.institutional_mail, "jane.doe@umontpellier.fr");
     assert_eq!(account.kind(), proto::AccountKind::Staff);
-    assert_eq!(account.status(), proto::AccountStatus::Created, "no delay for staff");
+    assert_eq!(
+        account.status(),
+        proto::AccountStatus::Created,
+        "no delay for staff"
+    );
     let material = jane.activation_material.expect("material");
-    assert_eq!(material.channel(), proto::ActivationChannel::ProvisionalPassword);
+    assert_eq!(
+        material.channel(),
+        proto::ActivationChannel::ProvisionalPassword
+    );
     assert_eq!(material.provisional_password.len(), 12);
     assert!(material.activation_key.is_empty());
 
-    let other = app.provision(montpellier_staff("RH002", "Jàne", "DOE")).await.expect("second jane");
-    assert_eq!(other.account.expect("account").login, "jane.doe2@umontpellier.fr");
+    let other = app
+        .provision(montpellier_staff("RH002", "Jàne", "DOE"))
+        .await
+        .expect("second jane");
+    assert_eq!(
+        other.account.expect("account").login,
+        "jane.doe2@umontpellier.fr"
+    );
 
     // Montpellier students: the link channel prints nothing; it opens 15 min later.
     let student = app
@@ -185,10 +227,17 @@ async fn bad_records_are_refused_field_by_field_and_change_nothing() {
                 mobile_phone: "12".into(),
                 ..bordeaux_student("2100000X", "A", "B")
             },
-            vec!["record.student_number", "record.mobile_phone", "record.personal_mail"],
+            vec![
+                "record.student_number",
+                "record.mobile_phone",
+                "record.personal_mail",
+            ],
         ),
         // Tours needs the INE and the phone for its identity match.
-        (tours_student("22012345", "", ""), vec!["record.ine", "record.mobile_phone"]),
+        (
+            tours_student("22012345", "", ""),
+            vec!["record.ine", "record.mobile_phone"],
+        ),
         // Montpellier student numbers have 8 digits; the link needs an address.
         (
             proto::ProvisionRecord {
@@ -237,7 +286,9 @@ async fn bad_records_are_refused_field_by_field_and_change_nothing() {
 async fn an_ine_held_by_another_account_is_refused() {
     let app = spawn_app().await;
     let ine = ine_bea(3456789012);
-    app.provision(tours_student("22000001", &ine, "+33788102599")).await.expect("first");
+    app.provision(tours_student("22000001", &ine, "+33788102599"))
+        .await
+        .expect("first");
     let status = app
         .provision(tours_student("22000002", &ine, "+33788102598"))
         .await
@@ -312,7 +363,10 @@ async fn activation_material_can_be_reissued_before_activation() {
         .await
         .expect("reissued")
         .into_inner();
-    let new_key = reissued.activation_material.expect("material").activation_key;
+    let new_key = reissued
+        .activation_material
+        .expect("material")
+        .activation_key;
     assert_eq!(new_key.len(), 14);
     assert_ne!(new_key, old_key);
 

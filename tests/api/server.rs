@@ -4,9 +4,9 @@
 use ent_identity::proto;
 use tokio_stream::StreamExt;
 use tonic::Code;
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 
 use crate::support::*;
 
@@ -38,10 +38,10 @@ async fn health_is_serving_for_every_service() {
 async fn reflection_lists_the_services_in_both_versions() {
     let app = spawn_app().await;
     {
+        use tonic_reflection::pb::v1::ServerReflectionRequest;
         use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
         use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
         use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-        use tonic_reflection::pb::v1::ServerReflectionRequest;
         let mut client = ServerReflectionClient::new(app.channel.clone());
         let request = ServerReflectionRequest {
             host: String::new(),
@@ -57,15 +57,21 @@ async fn reflection_lists_the_services_in_both_versions() {
             panic!("not a service list");
         };
         let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
-        for expected in ent_identity::server::SERVICE_NAMES.iter().chain(&["grpc.health.v1.Health"]) {
-            assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+        for expected in ent_identity::server::SERVICE_NAMES
+            .iter()
+            .chain(&["grpc.health.v1.Health"])
+        {
+            assert!(
+                names.iter().any(|n| n == expected),
+                "{expected} missing from {names:?}"
+            );
         }
     }
     {
+        use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
         use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
         use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
         use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
-        use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
         let mut client = ServerReflectionClient::new(app.channel.clone());
         let request = ServerReflectionRequest {
             host: String::new(),
@@ -89,7 +95,8 @@ async fn reflection_lists_the_services_in_both_versions() {
 #[tokio::test]
 async fn later_rpcs_answer_unimplemented() {
     let app = spawn_app().await;
-    let mut recovery = proto::recovery_service_client::RecoveryServiceClient::new(app.channel.clone());
+    let mut recovery =
+        proto::recovery_service_client::RecoveryServiceClient::new(app.channel.clone());
     let status = recovery
         .recover_login(proto::RecoverLoginRequest::default())
         .await
@@ -107,7 +114,11 @@ async fn internal_details_never_reach_callers() {
     request
         .metadata_mut()
         .insert("x-request-id", "trace-42".parse().expect("metadata"));
-    app.lifecycle.clone().provision_account(request).await.expect("provisioned");
+    app.lifecycle
+        .clone()
+        .provision_account(request)
+        .await
+        .expect("provisioned");
     let events = app
         .lifecycle
         .clone()
@@ -120,4 +131,62 @@ async fn internal_details_never_reach_callers() {
         .into_inner()
         .events;
     assert_eq!(events[0].request_id, "trace-42");
+}
+
+#[tokio::test]
+async fn without_a_database_health_is_not_serving_and_calls_are_unavailable() {
+    let dir = tempfile::tempdir().expect("temp");
+    let settings = ent_identity::config::Settings::load_with_env(
+        &[],
+        [
+            // Nothing listens on port 1.
+            (
+                "ENT_IDENTITY__DATABASE__URL".to_owned(),
+                "postgres://postgres@127.0.0.1:1/none".to_owned(),
+            ),
+            (
+                "ENT_IDENTITY__DATABASE__CONNECT_TIMEOUT".to_owned(),
+                "1s".to_owned(),
+            ),
+            (
+                "ENT_IDENTITY__MAIL__FOLDER".to_owned(),
+                dir.path().display().to_string(),
+            ),
+        ],
+    )
+    .expect("configuration");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("port");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(ent_identity::server::serve(
+        std::sync::Arc::new(settings),
+        std::sync::Arc::new(ent_identity::clock::ManualClock::new(start_time())),
+        listener,
+        std::future::pending(),
+    ));
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("the server listens even without its database");
+    let mut health = HealthClient::new(channel.clone());
+    let status = health
+        .check(HealthCheckRequest {
+            service: "ent.identity.v1.AccountLifecycleService".into(),
+        })
+        .await
+        .expect("health answers")
+        .into_inner()
+        .status;
+    assert_eq!(status, ServingStatus::NotServing as i32);
+    let refused =
+        proto::account_lifecycle_service_client::AccountLifecycleServiceClient::new(channel)
+            .provision_account(proto::ProvisionAccountRequest {
+                record: Some(montpellier_staff("RH1", "A", "B")),
+            })
+            .await
+            .unwrap_err();
+    assert_eq!(refused.code(), Code::Unavailable);
+    server.abort();
 }

@@ -14,13 +14,15 @@ use sea_orm::{ConnectionTrait, Database};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 
 /// The moment every test starts at: the first day of enrolment week.
 pub fn start_time() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 9, 1, 8, 0, 0).single().expect("valid instant")
+    Utc.with_ymd_and_hms(2026, 9, 1, 8, 0, 0)
+        .single()
+        .expect("valid instant")
 }
 
 pub struct TestApp {
@@ -67,7 +69,9 @@ async fn database_env(dir: &std::path::Path) -> Vec<(String, String)> {
     match postgres_url() {
         Some(url) => {
             let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-            let admin = Database::connect(&url).await.expect("connect to the PostgreSQL test database");
+            let admin = Database::connect(&url)
+                .await
+                .expect("connect to the PostgreSQL test database");
             admin
                 .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
                 .await
@@ -101,7 +105,9 @@ pub async fn spawn_app() -> TestApp {
     env.push(("ENT_IDENTITY__SERVER__LISTEN".into(), "127.0.0.1:0".into()));
     let settings = Settings::load_with_env(&institution_files(), env).expect("test configuration");
     let clock = ManualClock::new(start_time());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("ephemeral port");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("ephemeral port");
     let addr = listener.local_addr().expect("bound address");
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let server = tokio::spawn({
@@ -110,7 +116,9 @@ pub async fn spawn_app() -> TestApp {
             let stop = async {
                 let _ = shutdown_rx.await;
             };
-            if let Err(e) = ent_identity::server::serve(Arc::new(settings), clock, listener, stop).await {
+            if let Err(e) =
+                ent_identity::server::serve(Arc::new(settings), clock, listener, stop).await
+            {
                 panic!("server failed: {e}");
             }
         }
@@ -123,7 +131,6 @@ pub async fn spawn_app() -> TestApp {
         .expect("connect to the test server");
     wait_until_serving(channel.clone()).await;
     TestApp {
-
         clock,
         lifecycle: AccountLifecycleServiceClient::new(channel.clone()),
         channel,
@@ -172,7 +179,11 @@ pub fn montpellier_staff(hr_id: &str, given: &str, family: &str) -> proto::Provi
         given_name: given.into(),
         family_name: family.into(),
         birth_date: "1980-01-31".into(),
-        personal_mail: format!("{}.{}@example.org", given.to_lowercase(), family.to_lowercase()),
+        personal_mail: format!(
+            "{}.{}@example.org",
+            given.to_lowercase(),
+            family.to_lowercase()
+        ),
         ..Default::default()
     }
 }

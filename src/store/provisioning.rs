@@ -1,0 +1,806 @@
+//! Provisioning: create or update accounts from enrolment and HR records,
+//! idempotent on (institution, external id).
+//!
+//! One planner serves both paths. The fast path plans a whole chunk with a
+//! few batched reads (existing accounts, INE holders, logins taken per name
+//! stem) and writes it with batched inserts, in a savepoint. If a concurrent
+//! call wins a race (a unique index fires), the chunk is redone record by
+//! record, each in its own savepoint and retried, so a refused or raced
+//! record never disturbs the others.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QuerySelect, TransactionTrait,
+};
+use serde_json::json;
+
+use super::accounts::{printed_secret, secret_row};
+use super::entities::{account, audit_event, one_time_secret};
+use super::feed::{ChangeKind, PendingChange, append_changes};
+use super::{AuditContext, DatabaseKind, Store, StoreError, new_id};
+use crate::config::{ActivationChannel, ProfileSettings};
+use crate::domain::account::AccountStatus;
+use crate::domain::login::{LoginError, NameParts, first_free, fold_name};
+use crate::domain::provisioning::{
+    ExternalId, ValidRecord, activation_opens_at, material_expires_at,
+};
+use crate::domain::secret::Secret;
+
+/// What provisioning did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProvisionOutcome {
+    Created,
+    Updated,
+    Unchanged,
+    Restored,
+}
+
+/// Activation material issued to a person: shown once, stored hashed.
+#[derive(Debug)]
+pub struct IssuedMaterial {
+    pub channel: ActivationChannel,
+    /// The key or provisional password, for channels that print one.
+    pub secret: Option<Secret>,
+    pub available_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The result of provisioning one record.
+#[derive(Debug)]
+pub struct Provisioned {
+    pub outcome: ProvisionOutcome,
+    pub account: account::Model,
+    pub material: Option<IssuedMaterial>,
+}
+
+/// Why one record could not be provisioned.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    /// Another account holds an identifier of the record.
+    #[error("{message}")]
+    IdentifierTaken {
+        field: &'static str,
+        message: String,
+    },
+    #[error(transparent)]
+    NoLogin(#[from] LoginError),
+    #[error("every login identifier of this person's scheme is taken")]
+    LoginsExhausted,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sea_orm::DbErr> for ProvisionError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        ProvisionError::Store(e.into())
+    }
+}
+
+/// One record to provision with its profile's rules.
+#[derive(Debug, Clone)]
+pub struct ProvisionItem {
+    pub record: ValidRecord,
+    pub profile: ProfileSettings,
+}
+
+/// Attempts at one record when concurrent calls keep winning races.
+const MAX_ATTEMPTS: u32 = 8;
+/// Bound parameters per INSERT statement. Small enough that a statement stays
+/// under one loopback TCP segment (64 KiB): sqlx 0.9 does not set
+/// TCP_NODELAY, and a statement split over two segments waits 40 ms for a
+/// delayed ACK. Far under SQLite's 32,766-parameter limit too.
+const PARAMETERS_PER_INSERT: usize = 1500;
+
+/// How many rows of a table with `columns` columns fit in one INSERT.
+fn rows_per_insert<E: EntityTrait>() -> usize {
+    use sea_orm::Iterable;
+    (PARAMETERS_PER_INSERT / E::Column::iter().count().max(1)).max(1)
+}
+/// Name stems per range query.
+const STEM_BATCH: usize = 64;
+
+impl Store {
+    /// Provisions `items` in one transaction and answers each on its own.
+    pub async fn provision(
+        &self,
+        items: &[ProvisionItem],
+        now: DateTime<Utc>,
+        ctx: &AuditContext,
+    ) -> Result<Vec<Result<Provisioned, ProvisionError>>, StoreError> {
+        let write = self.begin_write().await?;
+        if self.kind() == DatabaseKind::Postgres {
+            lock_name_stems(&write.txn, items).await?;
+        }
+        let all: Vec<&ProvisionItem> = items.iter().collect();
+        if !has_repeated_external_id(&all) {
+            let savepoint = write.txn.begin().await?;
+            match apply(&savepoint, &all, now, ctx).await {
+                Ok(batch) => {
+                    savepoint.commit().await?;
+                    append_changes(&write.txn, &batch.changes, now).await?;
+                    write.commit().await?;
+                    if let Err(error) = self
+                        .refresh_statistics_after_load(batch.changes.len())
+                        .await
+                    {
+                        // The records are committed; slower plans are all
+                        // this costs.
+                        tracing::warn!(%error, "cannot refresh planner statistics");
+                    }
+                    return Ok(batch.results);
+                }
+                Err(e) if e.is_unique_violation() => {
+                    tracing::info!(
+                        records = items.len(),
+                        "provisioning raced a concurrent call: retrying record by record"
+                    );
+                    savepoint.rollback().await?
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut results = Vec::with_capacity(items.len());
+        let mut changes = Vec::new();
+        for item in all {
+            let mut attempt = 0;
+            let result = loop {
+                attempt += 1;
+                let savepoint = write.txn.begin().await?;
+                match apply(&savepoint, &[item], now, ctx).await {
+                    Ok(mut batch) => {
+                        savepoint.commit().await?;
+                        changes.append(&mut batch.changes);
+                        break batch.results.pop().unwrap_or(Err(ProvisionError::Store(
+                            StoreError::Corrupt("planner returned no result".into()),
+                        )));
+                    }
+                    Err(e) => {
+                        savepoint.rollback().await?;
+                        if e.is_unique_violation() && attempt < MAX_ATTEMPTS {
+                            continue;
+                        }
+                        break Err(ProvisionError::Store(e));
+                    }
+                }
+            };
+            results.push(result);
+        }
+        append_changes(&write.txn, &changes, now).await?;
+        write.commit().await?;
+        Ok(results)
+    }
+}
+
+/// The identifier a record is matched on, within its institution.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ExternalKey {
+    StudentNumber(String, String),
+    HrId(String, String),
+}
+
+impl ExternalKey {
+    fn of(record: &ValidRecord) -> ExternalKey {
+        match &record.external_id {
+            ExternalId::StudentNumber(n) => {
+                ExternalKey::StudentNumber(record.institution.clone(), n.as_str().to_owned())
+            }
+            ExternalId::HrId(id) => {
+                ExternalKey::HrId(record.institution.clone(), id.as_str().to_owned())
+            }
+        }
+    }
+
+    fn of_account(a: &account::Model) -> Option<ExternalKey> {
+        match (&a.student_number, &a.hr_id) {
+            (Some(n), _) => Some(ExternalKey::StudentNumber(a.institution.clone(), n.clone())),
+            (None, Some(id)) => Some(ExternalKey::HrId(a.institution.clone(), id.clone())),
+            (None, None) => None,
+        }
+    }
+}
+
+/// A chunk naming the same person twice is planned record by record (each
+/// must see the previous one's writes).
+fn has_repeated_external_id(items: &[&ProvisionItem]) -> bool {
+    let mut seen = HashSet::with_capacity(items.len());
+    !items
+        .iter()
+        .all(|i| seen.insert(ExternalKey::of(&i.record)))
+}
+
+/// What a chunk decided, and the rows it writes.
+#[derive(Default)]
+struct Batch {
+    results: Vec<Result<Provisioned, ProvisionError>>,
+    changes: Vec<PendingChange>,
+    inserts: Vec<account::ActiveModel>,
+    updates: Vec<account::ActiveModel>,
+    secrets: Vec<one_time_secret::ActiveModel>,
+    audits: Vec<audit_event::ActiveModel>,
+}
+
+impl Batch {
+    fn audit(
+        &mut self,
+        ctx: &AuditContext,
+        now: DateTime<Utc>,
+        account: &account::Model,
+        action: &str,
+        details: serde_json::Value,
+    ) {
+        self.audits.push(audit_event::ActiveModel {
+            id: sea_orm::Set(new_id()),
+            occurred_at: sea_orm::Set(now),
+            institution: sea_orm::Set(account.institution.clone()),
+            account_id: sea_orm::Set(Some(account.id.clone())),
+            action: sea_orm::Set(action.to_owned()),
+            actor: sea_orm::Set(ctx.actor.clone()),
+            request_id: sea_orm::Set(ctx.request_id.clone()),
+            details: sea_orm::Set(details.to_string()),
+        });
+    }
+
+    fn change(&mut self, account: &account::Model, kind: ChangeKind) {
+        self.changes.push(PendingChange {
+            account_id: account.id.clone(),
+            institution: account.institution.clone(),
+            kind,
+        });
+    }
+
+    async fn write(&mut self, conn: &impl ConnectionTrait) -> Result<(), StoreError> {
+        for chunk in std::mem::take(&mut self.inserts).chunks(rows_per_insert::<account::Entity>())
+        {
+            account::Entity::insert_many(chunk.to_vec())
+                .exec(conn)
+                .await?;
+        }
+        for update in std::mem::take(&mut self.updates) {
+            update.update(conn).await?;
+        }
+        for chunk in
+            std::mem::take(&mut self.secrets).chunks(rows_per_insert::<one_time_secret::Entity>())
+        {
+            one_time_secret::Entity::insert_many(chunk.to_vec())
+                .exec(conn)
+                .await?;
+        }
+        for chunk in
+            std::mem::take(&mut self.audits).chunks(rows_per_insert::<audit_event::Entity>())
+        {
+            audit_event::Entity::insert_many(chunk.to_vec())
+                .exec(conn)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Plans `items` against the database as it is, then writes the plan.
+async fn apply(
+    conn: &impl ConnectionTrait,
+    items: &[&ProvisionItem],
+    now: DateTime<Utc>,
+    ctx: &AuditContext,
+) -> Result<Batch, StoreError> {
+    let existing = existing_accounts(conn, items).await?;
+    let mut ine_holders = ine_holders(conn, items).await?;
+    let mut taken = TakenNames::fetch(conn, items, &existing).await?;
+    let mut batch = Batch::default();
+    for item in items {
+        let record = &item.record;
+        let current = existing.get(&ExternalKey::of(record));
+        if let Some(ine) = &record.ine {
+            let holder = ine_holders.get(&(record.institution.clone(), ine.as_str().to_owned()));
+            if holder.is_some_and(|h| current.is_none_or(|c| &c.id != h)) {
+                batch.results.push(Err(ProvisionError::IdentifierTaken {
+                    field: "ine",
+                    message: "this INE belongs to another account".into(),
+                }));
+                continue;
+            }
+        }
+        let result = match current {
+            Some(account) => plan_update(&mut batch, item, account, now, ctx),
+            None => plan_create(&mut batch, &mut taken, item, now, ctx),
+        };
+        if let (Ok(p), Some(ine)) = (&result, &record.ine) {
+            ine_holders.insert(
+                (record.institution.clone(), ine.as_str().to_owned()),
+                p.account.id.clone(),
+            );
+        }
+        batch.results.push(result);
+    }
+    batch.write(conn).await?;
+    Ok(batch)
+}
+
+/// The accounts the records already have, by external id.
+async fn existing_accounts(
+    conn: &impl ConnectionTrait,
+    items: &[&ProvisionItem],
+) -> Result<HashMap<ExternalKey, account::Model>, StoreError> {
+    let mut condition = Condition::any();
+    let mut by_institution: HashMap<&str, (Vec<&str>, Vec<&str>)> = HashMap::new();
+    for item in items {
+        let entry = by_institution
+            .entry(item.record.institution.as_str())
+            .or_default();
+        match &item.record.external_id {
+            ExternalId::StudentNumber(n) => entry.0.push(n.as_str()),
+            ExternalId::HrId(id) => entry.1.push(id.as_str()),
+        }
+    }
+    for (institution, (numbers, hr_ids)) in by_institution {
+        let mut ids = Condition::any();
+        if !numbers.is_empty() {
+            ids = ids.add(account::Column::StudentNumber.is_in(numbers));
+        }
+        if !hr_ids.is_empty() {
+            ids = ids.add(account::Column::HrId.is_in(hr_ids));
+        }
+        condition = condition.add(
+            Condition::all()
+                .add(account::Column::Institution.eq(institution))
+                .add(ids),
+        );
+    }
+    let rows = account::Entity::find().filter(condition).all(conn).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|a| ExternalKey::of_account(&a).map(|k| (k, a)))
+        .collect())
+}
+
+/// Which account holds each INE the records carry.
+async fn ine_holders(
+    conn: &impl ConnectionTrait,
+    items: &[&ProvisionItem],
+) -> Result<HashMap<(String, String), String>, StoreError> {
+    let mut by_institution: HashMap<&str, Vec<&str>> = HashMap::new();
+    for item in items {
+        if let Some(ine) = &item.record.ine {
+            by_institution
+                .entry(item.record.institution.as_str())
+                .or_default()
+                .push(ine.as_str());
+        }
+    }
+    if by_institution.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut condition = Condition::any();
+    for (institution, ines) in by_institution {
+        condition = condition.add(
+            Condition::all()
+                .add(account::Column::Institution.eq(institution))
+                .add(account::Column::Ine.is_in(ines)),
+        );
+    }
+    let rows: Vec<(String, String, Option<String>)> = account::Entity::find()
+        .select_only()
+        .column(account::Column::Id)
+        .column(account::Column::Institution)
+        .column(account::Column::Ine)
+        .filter(condition)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, institution, ine)| ine.map(|ine| ((institution, ine), id)))
+        .collect())
+}
+
+/// Which logins and institutional mail addresses are taken, per name stem,
+/// kept up to date as the chunk allocates.
+struct TakenNames {
+    taken: HashMap<(String, Column, String), HashSet<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Column {
+    Login,
+    Mail,
+}
+
+impl Column {
+    fn entity_column(self) -> account::Column {
+        match self {
+            Column::Login => account::Column::LoginKey,
+            Column::Mail => account::Column::InstitutionalMail,
+        }
+    }
+}
+
+/// The name stems a new account of `item` allocates from.
+fn stems(item: &ProvisionItem) -> Vec<(Column, String)> {
+    let record = &item.record;
+    let names = names(record);
+    let mut stems = Vec::new();
+    if let Some(stem) = item
+        .profile
+        .institutional_mail
+        .as_ref()
+        .and_then(|s| s.stem(&names))
+    {
+        stems.push((Column::Mail, stem));
+    }
+    if let Ok(Some(stem)) = item.profile.login.stem(&names) {
+        stems.push((Column::Login, stem.to_lowercase()));
+    }
+    stems
+}
+
+fn names(record: &ValidRecord) -> NameParts<'_> {
+    NameParts {
+        given_name: record.given_name.as_str(),
+        family_name: record.family_name.as_str(),
+        student_number: record.student_number(),
+    }
+}
+
+impl TakenNames {
+    async fn fetch(
+        conn: &impl ConnectionTrait,
+        items: &[&ProvisionItem],
+        existing: &HashMap<ExternalKey, account::Model>,
+    ) -> Result<TakenNames, StoreError> {
+        let mut wanted: HashSet<(String, Column, String)> = HashSet::new();
+        for item in items {
+            if existing.contains_key(&ExternalKey::of(&item.record)) {
+                continue;
+            }
+            for (column, stem) in stems(item) {
+                wanted.insert((item.record.institution.clone(), column, stem));
+            }
+        }
+        let mut taken: HashMap<(String, Column, String), HashSet<String>> =
+            wanted.iter().map(|k| (k.clone(), HashSet::new())).collect();
+        // One query per (institution, column) and group of stems, so that
+        // each is a set of ranges on one index.
+        let mut groups: HashMap<(String, Column), Vec<String>> = HashMap::new();
+        for (institution, column, stem) in wanted {
+            groups.entry((institution, column)).or_default().push(stem);
+        }
+        for ((institution, column), stems) in groups {
+            let col = column.entity_column();
+            for group in stems.chunks(STEM_BATCH) {
+                let mut ranges = Condition::any();
+                for stem in group {
+                    // A range rather than LIKE: LIKE cannot use the index on
+                    // SQLite (case-insensitive) nor on PostgreSQL outside the
+                    // C collation.
+                    // Each arm names the institution too, so that each is
+                    // a range of the (institution, column) index.
+                    ranges = ranges.add(
+                        Condition::all()
+                            .add(account::Column::Institution.eq(institution.as_str()))
+                            .add(col.gte(stem.as_str()))
+                            .add(col.lt(prefix_upper_bound(stem))),
+                    );
+                }
+                let values: Vec<Option<String>> = account::Entity::find()
+                    .select_only()
+                    .column(col)
+                    .filter(ranges)
+                    .into_tuple()
+                    .all(conn)
+                    .await?;
+                for value in values.into_iter().flatten() {
+                    let value = value.to_lowercase();
+                    for stem in group.iter().filter(|stem| value.starts_with(stem.as_str())) {
+                        if let Some(set) =
+                            taken.get_mut(&(institution.clone(), column, stem.clone()))
+                        {
+                            set.insert(value.clone());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(TakenNames { taken })
+    }
+
+    /// The first free candidate, now marked taken.
+    fn allocate(
+        &mut self,
+        institution: &str,
+        column: Column,
+        stem: &str,
+        candidate: impl FnMut(u32) -> Option<String>,
+        limit: u32,
+    ) -> Option<String> {
+        let set = self
+            .taken
+            .entry((institution.to_owned(), column, stem.to_lowercase()))
+            .or_default();
+        let chosen = first_free(candidate, |c| set.contains(c), limit)?;
+        set.insert(chosen.to_lowercase());
+        Some(chosen)
+    }
+}
+
+/// The smallest string greater than every string starting with `stem`.
+fn prefix_upper_bound(stem: &str) -> String {
+    let mut bound = stem.to_owned();
+    bound.push(char::MAX);
+    bound
+}
+
+/// The stored form of a record's personal data.
+struct WantedData {
+    profile: String,
+    ine: Option<String>,
+    given_name: String,
+    family_name: String,
+    birth_date: Option<chrono::NaiveDate>,
+    mobile_phone: Option<String>,
+    personal_mail: Option<String>,
+}
+
+impl From<&ValidRecord> for WantedData {
+    fn from(record: &ValidRecord) -> Self {
+        WantedData {
+            profile: record.profile.clone(),
+            ine: record.ine.as_ref().map(|i| i.as_str().to_owned()),
+            given_name: record.given_name.as_str().to_owned(),
+            family_name: record.family_name.as_str().to_owned(),
+            birth_date: Some(record.birth_date.date()),
+            mobile_phone: record.mobile_phone.as_ref().map(|p| p.as_str().to_owned()),
+            personal_mail: record.personal_mail.as_ref().map(|m| m.as_str().to_owned()),
+        }
+    }
+}
+
+fn plan_update(
+    batch: &mut Batch,
+    item: &ProvisionItem,
+    account: &account::Model,
+    now: DateTime<Utc>,
+    ctx: &AuditContext,
+) -> Result<Provisioned, ProvisionError> {
+    let status = AccountStatus::parse(&account.status).ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "account {} has status {:?}",
+            account.id, account.status
+        ))
+    })?;
+    let wanted = WantedData::from(&item.record);
+    let mut updated = account.clone();
+    let mut changed_fields: Vec<&'static str> = Vec::new();
+    macro_rules! sync {
+        ($field:ident) => {
+            if updated.$field != wanted.$field {
+                updated.$field = wanted.$field;
+                changed_fields.push(stringify!($field));
+            }
+        };
+    }
+    sync!(profile);
+    sync!(ine);
+    sync!(given_name);
+    sync!(family_name);
+    sync!(birth_date);
+    sync!(mobile_phone);
+    sync!(personal_mail);
+
+    // A returning person (re-enrolment, re-hiring) gets full access back and
+    // loses any announced departure.
+    let restored = status.on_return(account.activated_at.is_some());
+    if let Some(new_status) = restored {
+        updated.status = new_status.as_str().to_owned();
+        updated.status_changed_at = now;
+    }
+    if updated.end_of_activity_date.is_some() || updated.retention_end_date.is_some() {
+        updated.end_of_activity_date = None;
+        updated.retention_end_date = None;
+        changed_fields.push("end_of_activity_date");
+    }
+    let outcome = match (restored, changed_fields.is_empty()) {
+        (Some(_), _) => ProvisionOutcome::Restored,
+        (None, true) => ProvisionOutcome::Unchanged,
+        (None, false) => ProvisionOutcome::Updated,
+    };
+    if outcome != ProvisionOutcome::Unchanged {
+        updated.updated_at = now;
+        batch
+            .updates
+            .push(updated.clone().into_active_model().reset_all());
+        let (action, kind) = match outcome {
+            ProvisionOutcome::Restored => ("account.restored", ChangeKind::StatusChanged),
+            _ => ("account.updated", ChangeKind::Updated),
+        };
+        batch.audit(
+            ctx,
+            now,
+            &updated,
+            action,
+            json!({ "fields": changed_fields, "status": updated.status }),
+        );
+        batch.change(&updated, kind);
+    }
+    Ok(Provisioned {
+        outcome,
+        account: updated,
+        material: None,
+    })
+}
+
+fn plan_create(
+    batch: &mut Batch,
+    taken: &mut TakenNames,
+    item: &ProvisionItem,
+    now: DateTime<Utc>,
+    ctx: &AuditContext,
+) -> Result<Provisioned, ProvisionError> {
+    let record = &item.record;
+    let profile = &item.profile;
+    let names = names(record);
+    let institution = record.institution.as_str();
+    let institutional_mail = match &profile.institutional_mail {
+        Some(scheme) => {
+            let stem = scheme.stem(&names).ok_or(LoginError::NoLetters)?;
+            Some(
+                taken
+                    .allocate(
+                        institution,
+                        Column::Mail,
+                        &stem,
+                        |n| Some(scheme.candidate(&stem, n)),
+                        10_000,
+                    )
+                    .ok_or(ProvisionError::LoginsExhausted)?,
+            )
+        }
+        None => None,
+    };
+    let login = match profile.login.stem(&names)? {
+        None => institutional_mail.clone().ok_or(LoginError::NoMailScheme)?,
+        Some(stem) => taken
+            .allocate(
+                institution,
+                Column::Login,
+                &stem,
+                |n| profile.login.candidate(&stem, n),
+                1_000_000,
+            )
+            .ok_or(ProvisionError::LoginsExhausted)?,
+    };
+    let available_at = activation_opens_at(profile, now);
+    let wanted = WantedData::from(record);
+    let account = account::Model {
+        id: new_id(),
+        institution: institution.to_owned(),
+        profile: wanted.profile,
+        kind: record.kind.as_str().to_owned(),
+        status: AccountStatus::initial(available_at, now)
+            .as_str()
+            .to_owned(),
+        status_changed_at: now,
+        status_before_lock: None,
+        login_key: login.to_lowercase(),
+        login,
+        institutional_mail,
+        student_number: record.student_number().map(str::to_owned),
+        ine: wanted.ine,
+        hr_id: record.hr_id().map(str::to_owned),
+        given_name: wanted.given_name,
+        family_name: wanted.family_name,
+        birth_date: wanted.birth_date,
+        mobile_phone: wanted.mobile_phone,
+        personal_mail: wanted.personal_mail,
+        recovery_mail: None,
+        recovery_mail_verified_at: None,
+        activation_available_at: available_at,
+        activated_at: None,
+        password_hash: None,
+        password_changed_at: None,
+        password_expires_at: None,
+        password_must_change: false,
+        charter_version: None,
+        charter_accepted_at: None,
+        directory_listed: None,
+        directory_decided_at: None,
+        photo_uses: String::new(),
+        photo_refused: false,
+        photo_decided_at: None,
+        crous_sharing: None,
+        crous_decided_at: None,
+        redirect_address: None,
+        redirect_keep_copy: false,
+        redirect_verified_at: None,
+        antispam_level: None,
+        directory_entry: None,
+        end_of_activity_date: None,
+        retention_end_date: None,
+        purged_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let expires_at = material_expires_at(profile, now);
+    let secret: Option<Secret> = match printed_secret(profile.activation.channel) {
+        Some((kind, purpose)) => {
+            let (secret, row) = secret_row(
+                &account.id,
+                kind,
+                purpose,
+                Some(available_at),
+                expires_at,
+                now,
+            )?;
+            batch.secrets.push(row);
+            Some(secret)
+        }
+        None => None,
+    };
+    batch
+        .inserts
+        .push(account.clone().into_active_model().reset_all());
+    batch.audit(
+        ctx,
+        now,
+        &account,
+        "account.provisioned",
+        json!({ "profile": account.profile, "login": account.login }),
+    );
+    batch.change(&account, ChangeKind::Created);
+    Ok(Provisioned {
+        outcome: ProvisionOutcome::Created,
+        account,
+        material: Some(IssuedMaterial {
+            channel: profile.activation.channel,
+            secret,
+            available_at,
+            expires_at,
+        }),
+    })
+}
+
+/// Advisory-lock namespace of login allocation ("ENT" in ASCII).
+const LOGIN_LOCK_NAMESPACE: i32 = 0x454E54;
+/// Family names are spread over this many locks: enough that unrelated names
+/// seldom wait for each other, few enough that a bulk chunk stays far below
+/// PostgreSQL's lock table size.
+const LOGIN_LOCK_BUCKETS: u32 = 128;
+
+/// On PostgreSQL, serialises login allocation per family name for the rest of
+/// the transaction, so concurrent namesakes never race for `jmartin001`.
+/// Every stem of a person contains their family name, so namesakes always
+/// share a lock. Locks are taken in one sorted pass at the start, so two
+/// transactions cannot deadlock on them. SQLite needs none: it has one writer
+/// at a time.
+async fn lock_name_stems(
+    conn: &impl ConnectionTrait,
+    items: &[ProvisionItem],
+) -> Result<(), StoreError> {
+    use sha2::{Digest, Sha256};
+    let mut buckets: Vec<i32> = items
+        .iter()
+        .map(|item| {
+            let key = format!(
+                "{} {}",
+                item.record.institution,
+                fold_name(item.record.family_name.as_str())
+            );
+            let digest = Sha256::digest(key.as_bytes());
+            (u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % LOGIN_LOCK_BUCKETS)
+                as i32
+        })
+        .collect();
+    buckets.sort_unstable();
+    buckets.dedup();
+    for bucket in buckets {
+        conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1, $2)",
+            [LOGIN_LOCK_NAMESPACE.into(), bucket.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
