@@ -421,14 +421,20 @@ impl Settings {
                         "identity_match needs a student number and an INE: students only",
                     );
                 }
+                if profile.activation.delay > MAX_ACTIVATION_DELAY {
+                    bad(
+                        format!("{pkey}.activation.delay"),
+                        "must be at most 90 days",
+                    );
+                }
                 if profile
                     .activation
                     .material_lifetime
-                    .is_some_and(|d| d.is_zero())
+                    .is_some_and(|d| d.is_zero() || d > MAX_MATERIAL_LIFETIME)
                 {
                     bad(
                         format!("{pkey}.activation.material_lifetime"),
-                        "must be more than zero (omit it for no expiry)",
+                        "must be more than zero and at most 3 years (omit it for no expiry)",
                     );
                 }
             }
@@ -463,6 +469,8 @@ impl Settings {
 }
 
 const REDACTED: &str = "***";
+const MAX_ACTIVATION_DELAY: Duration = Duration::from_secs(90 * 24 * 3600);
+const MAX_MATERIAL_LIFETIME: Duration = Duration::from_secs(3 * 366 * 24 * 3600);
 
 fn is_code(code: &str) -> bool {
     !code.is_empty()
@@ -549,6 +557,37 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("server.max_message_bytes"), "{text}");
         assert!(text.contains("database.url"), "{text}");
+    }
+
+    #[test]
+    fn institution_rules_are_checked() {
+        let err = Settings::from_toml(
+            r#"
+            [institutions.u-test]
+            name = "Test"
+            time_zone = "Europe/Paris"
+            [institutions.u-test.profiles.staff]
+            kind = "staff"
+            login = { scheme = "student_number_suffix", suffix = "T" }
+            activation = { channel = "identity_match", delay = "1000years", material_lifetime = "0s" }
+            [institutions.u-test.profiles.other]
+            kind = "staff"
+            login = { scheme = "institutional_mail" }
+            institutional_mail = { domain = "Not A Domain" }
+            activation = { channel = "activation_key", delay = "0s" }
+            "#,
+        )
+        .unwrap_err()
+        .to_string();
+        for key in [
+            "institutions.u-test.profiles.staff.login",
+            "institutions.u-test.profiles.staff.activation.channel",
+            "institutions.u-test.profiles.staff.activation.delay",
+            "institutions.u-test.profiles.staff.activation.material_lifetime",
+            "institutions.u-test.profiles.other.institutional_mail",
+        ] {
+            assert!(err.contains(key), "{key} missing from {err}");
+        }
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! `RUST_LOG`). Secrets never reach a log: handlers are instrumented with
 //! `skip_all` and record only the request id.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogFormat, LogSettings};
@@ -15,6 +17,7 @@ pub fn init(settings: &LogSettings) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(true);
     let _ = match settings.format {
         LogFormat::Text => builder.try_init(),

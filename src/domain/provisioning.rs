@@ -228,16 +228,24 @@ fn optional<T>(
     parse(raw).map(Some).map_err(|e| bad(field, e)).ok()
 }
 
+/// `at + by`, saturating instead of overflowing (configuration bounds the
+/// durations; this keeps a mistake from panicking).
+fn later(at: DateTime<Utc>, by: std::time::Duration) -> DateTime<Utc> {
+    Duration::from_std(by)
+        .ok()
+        .and_then(|d| at.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// When activation opens for an account provisioned at `now`.
 pub fn activation_opens_at(profile: &ProfileSettings, now: DateTime<Utc>) -> DateTime<Utc> {
-    now + Duration::from_std(profile.activation.delay).unwrap_or(Duration::MAX)
+    later(now, profile.activation.delay)
 }
 
 /// When printed or mailed material issued at `now` stops working.
 pub fn material_expires_at(profile: &ProfileSettings, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let lifetime = profile.activation.material_lifetime?;
-    let from = activation_opens_at(profile, now);
-    Some(from + Duration::from_std(lifetime).unwrap_or(Duration::MAX))
+    Some(later(activation_opens_at(profile, now), lifetime))
 }
 
 /// The profile a record refers to; only valid records reach here.
