@@ -19,6 +19,15 @@ fn instant_null(name: &'static str) -> ColumnDef {
     timestamp_with_time_zone_null(name)
 }
 
+/// `account_id` references `accounts`; rows go with their account.
+fn owned_by_account(table: &'static str) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .from(table, "account_id")
+        .to("accounts", "id")
+        .on_delete(ForeignKeyAction::Cascade)
+        .take()
+}
+
 fn index(
     name: &str,
     table: &'static str,
@@ -153,12 +162,7 @@ impl MigrationTrait for Migration {
                     .col(instant_null("expires_at"))
                     .col(instant_null("used_at"))
                     .col(instant_null("revoked_at"))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from("one_time_secrets", "account_id")
-                            .to("accounts", "id")
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut owned_by_account("one_time_secrets"))
                     .take(),
             )
             .await?;
@@ -192,12 +196,7 @@ impl MigrationTrait for Migration {
                     .col(instant("updated_at"))
                     .col(instant("expires_at"))
                     .col(instant_null("completed_at"))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from("activation_flows", "account_id")
-                            .to("accounts", "id")
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut owned_by_account("activation_flows"))
                     .take(),
             )
             .await?;
@@ -339,12 +338,7 @@ impl MigrationTrait for Migration {
                     .col(text_null("decision_comment"))
                     .col(date_null("previous_retention_end_date"))
                     .col(date_null("new_retention_end_date"))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from("extension_requests", "account_id")
-                            .to("accounts", "id")
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut owned_by_account("extension_requests"))
                     .take(),
             )
             .await?;
@@ -365,12 +359,7 @@ impl MigrationTrait for Migration {
                     .col(string_len("account_id", 36))
                     .col(text("password_hash"))
                     .col(instant("created_at"))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from("password_history", "account_id")
-                            .to("accounts", "id")
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut owned_by_account("password_history"))
                     .take(),
             )
             .await?;

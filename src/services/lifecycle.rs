@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status, Streaming};
 use tonic_types::StatusExt;
 
 use super::status::ApiError;
-use super::{AppState, account_lookup, audit_context, encode, request_id};
+use super::{AppState, account_lookup, begin_call, encode, reply};
 use crate::domain::provisioning::{ProvisionInput, parse_record, profile_of};
 use crate::proto;
 use crate::proto::account_lifecycle_service_server::AccountLifecycleService;
@@ -166,8 +166,7 @@ impl AccountLifecycleService for LifecycleApi {
         &self,
         request: Request<proto::ProvisionAccountRequest>,
     ) -> Result<Response<proto::ProvisionAccountResponse>, Status> {
-        let ctx = audit_context(&request);
-        tracing::Span::current().record("request_id", ctx.request_id.as_str());
+        let ctx = begin_call(&request);
         let now = self.state.now();
         let result = async {
             let item = parse_item(&self.state, request.into_inner().record, now)?;
@@ -178,9 +177,7 @@ impl AccountLifecycleService for LifecycleApi {
             Ok::<_, ApiError>(provisioned(&result?, now))
         }
         .await;
-        result
-            .map(Response::new)
-            .map_err(|e| e.into_status(&ctx.request_id))
+        reply(result, &ctx)
     }
 
     #[tracing::instrument(skip_all, fields(request_id))]
@@ -188,8 +185,7 @@ impl AccountLifecycleService for LifecycleApi {
         &self,
         request: Request<Streaming<proto::BulkProvisionAccountsRequest>>,
     ) -> Result<Response<BulkStream>, Status> {
-        let ctx = audit_context(&request);
-        tracing::Span::current().record("request_id", ctx.request_id.as_str());
+        let ctx = begin_call(&request);
         let mut inbound = request.into_inner().ready_chunks(BULK_CHUNK);
         let state = self.state.clone();
         let (tx, rx) = mpsc::channel(BULK_CHUNK * 2);
@@ -223,24 +219,18 @@ impl AccountLifecycleService for LifecycleApi {
         &self,
         request: Request<proto::GetAccountRequest>,
     ) -> Result<Response<proto::GetAccountResponse>, Status> {
-        let rid = request_id(&request);
-        tracing::Span::current().record("request_id", rid.as_str());
+        let ctx = begin_call(&request);
         let now = self.state.now();
         let result = async {
             let body = request.get_ref();
             let lookup = account_lookup(body.account.as_ref(), "account")?;
-            let account = self
-                .state
-                .store
-                .find_account(lookup)
-                .await?
-                .ok_or_else(|| ApiError::NotFound("no such account".into()))?;
+            let account = self.state.account(lookup).await?;
             Ok::<_, ApiError>(proto::GetAccountResponse {
                 account: Some(encode::account(&account, now)),
             })
         }
         .await;
-        result.map(Response::new).map_err(|e| e.into_status(&rid))
+        reply(result, &ctx)
     }
 
     #[tracing::instrument(skip_all, fields(request_id))]
@@ -248,28 +238,13 @@ impl AccountLifecycleService for LifecycleApi {
         &self,
         request: Request<proto::ReissueActivationMaterialRequest>,
     ) -> Result<Response<proto::ReissueActivationMaterialResponse>, Status> {
-        let ctx = audit_context(&request);
-        tracing::Span::current().record("request_id", ctx.request_id.as_str());
+        let ctx = begin_call(&request);
         let now = self.state.now();
         let result = async {
             let body = request.get_ref();
             let lookup = account_lookup(body.account.as_ref(), "account")?;
-            let account = self
-                .state
-                .store
-                .find_account(lookup)
-                .await?
-                .ok_or_else(|| ApiError::NotFound("no such account".into()))?;
-            let profile = self
-                .state
-                .settings
-                .institution(&account.institution)
-                .and_then(|i| i.profiles.get(&account.profile))
-                .ok_or_else(|| ApiError::FailedPrecondition {
-                    kind: "CONFIGURATION",
-                    subject: format!("{}/{}", account.institution, account.profile),
-                    message: "the account's profile is no longer configured".into(),
-                })?;
+            let account = self.state.account(lookup).await?;
+            let profile = self.state.profile_of(&account)?;
             let (account, material) = self
                 .state
                 .store
@@ -281,9 +256,7 @@ impl AccountLifecycleService for LifecycleApi {
             })
         }
         .await;
-        result
-            .map(Response::new)
-            .map_err(|e| e.into_status(&ctx.request_id))
+        reply(result, &ctx)
     }
 
     #[tracing::instrument(skip_all, fields(request_id))]
@@ -291,8 +264,7 @@ impl AccountLifecycleService for LifecycleApi {
         &self,
         request: Request<proto::ListChangesRequest>,
     ) -> Result<Response<proto::ListChangesResponse>, Status> {
-        let rid = request_id(&request);
-        tracing::Span::current().record("request_id", rid.as_str());
+        let ctx = begin_call(&request);
         let now = self.state.now();
         let result = async {
             let body = request.get_ref();
@@ -327,7 +299,7 @@ impl AccountLifecycleService for LifecycleApi {
             })
         }
         .await;
-        result.map(Response::new).map_err(|e| e.into_status(&rid))
+        reply(result, &ctx)
     }
 
     #[tracing::instrument(skip_all, fields(request_id))]
@@ -335,20 +307,14 @@ impl AccountLifecycleService for LifecycleApi {
         &self,
         request: Request<proto::ListAuditEventsRequest>,
     ) -> Result<Response<proto::ListAuditEventsResponse>, Status> {
-        let rid = request_id(&request);
-        tracing::Span::current().record("request_id", rid.as_str());
+        let ctx = begin_call(&request);
         let result = async {
             let body = request.get_ref();
             let limit = page_size(body.page_size, 500, "page_size")?;
             let account_id = match &body.account {
                 Some(selector) => {
                     let lookup = account_lookup(Some(selector), "account")?;
-                    let account = self
-                        .state
-                        .store
-                        .find_account(lookup)
-                        .await?
-                        .ok_or_else(|| ApiError::NotFound("no such account".into()))?;
+                    let account = self.state.account(lookup).await?;
                     Some(account.id)
                 }
                 None => None,
@@ -388,7 +354,7 @@ impl AccountLifecycleService for LifecycleApi {
             })
         }
         .await;
-        result.map(Response::new).map_err(|e| e.into_status(&rid))
+        reply(result, &ctx)
     }
 }
 

@@ -11,12 +11,13 @@ pub mod status;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tonic::Request;
+use tonic::{Request, Response, Status};
 
 use crate::clock::SharedClock;
-use crate::config::Settings;
+use crate::config::{ProfileSettings, Settings};
 use crate::proto;
 use crate::store::accounts::AccountLookup;
+use crate::store::entities::account;
 use crate::store::{AuditContext, Store};
 use status::ApiError;
 
@@ -60,6 +61,58 @@ pub fn audit_context<T>(request: &Request<T>) -> AuditContext {
     AuditContext {
         actor: "anonymous".to_owned(),
         request_id: request_id(request),
+    }
+}
+
+/// Starts handling a call: its audit context, with the request id recorded
+/// on the handler's span.
+pub fn begin_call<T>(request: &Request<T>) -> AuditContext {
+    let ctx = audit_context(request);
+    tracing::Span::current().record("request_id", ctx.request_id.as_str());
+    ctx
+}
+
+/// Ends a call: the answer, or the error mapped to its status; either way
+/// with the request id in the response metadata, for support.
+pub fn reply<T>(result: Result<T, ApiError>, ctx: &AuditContext) -> Result<Response<T>, Status> {
+    let id = tonic::metadata::MetadataValue::try_from(ctx.request_id.as_str()).ok();
+    match result {
+        Ok(body) => {
+            let mut response = Response::new(body);
+            if let Some(id) = id {
+                response.metadata_mut().insert(REQUEST_ID_HEADER, id);
+            }
+            Ok(response)
+        }
+        Err(error) => {
+            let mut status = error.into_status(&ctx.request_id);
+            if let Some(id) = id {
+                status.metadata_mut().insert(REQUEST_ID_HEADER, id);
+            }
+            Err(status)
+        }
+    }
+}
+
+impl AppState {
+    /// The account `lookup` names, or NOT_FOUND.
+    pub async fn account(&self, lookup: AccountLookup<'_>) -> Result<account::Model, ApiError> {
+        self.store
+            .find_account(lookup)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("no such account".into()))
+    }
+
+    /// The configured profile of an account.
+    pub fn profile_of(&self, account: &account::Model) -> Result<&ProfileSettings, ApiError> {
+        self.settings
+            .institution(&account.institution)
+            .and_then(|i| i.profiles.get(&account.profile))
+            .ok_or_else(|| ApiError::FailedPrecondition {
+                kind: "CONFIGURATION",
+                subject: format!("{}/{}", account.institution, account.profile),
+                message: "the account's profile is no longer configured".into(),
+            })
     }
 }
 

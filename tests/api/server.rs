@@ -105,7 +105,7 @@ async fn later_rpcs_answer_unimplemented() {
 }
 
 #[tokio::test]
-async fn internal_details_never_reach_callers() {
+async fn request_ids_are_kept_and_returned() {
     let app = spawn_app().await;
     // A request id given by the caller is kept in the audit trail.
     let mut request = tonic::Request::new(proto::ProvisionAccountRequest {
@@ -131,6 +131,27 @@ async fn internal_details_never_reach_callers() {
         .into_inner()
         .events;
     assert_eq!(events[0].request_id, "trace-42");
+
+    // Without one, the server makes one up and returns it, errors included.
+    let refused = app
+        .lifecycle
+        .clone()
+        .provision_account(proto::ProvisionAccountRequest { record: None })
+        .await
+        .unwrap_err();
+    let id = refused
+        .metadata()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("request id");
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+}
+
+#[tokio::test]
+async fn shutdown_drains_and_stops_the_server() {
+    let app = spawn_app().await;
+    let finished = app.stop().await;
+    assert!(finished, "serve returned after the shutdown signal");
 }
 
 #[tokio::test]
@@ -189,4 +210,38 @@ async fn without_a_database_health_is_not_serving_and_calls_are_unavailable() {
             .unwrap_err();
     assert_eq!(refused.code(), Code::Unavailable);
     server.abort();
+}
+
+#[tokio::test]
+async fn database_failures_reach_callers_as_a_bare_internal_error() {
+    let app = spawn_app().await;
+    // Break the database behind the server's back.
+    let store = ent_identity::store::Store::connect(&app.database)
+        .await
+        .expect("connect");
+    sea_orm::ConnectionTrait::execute_unprepared(store.connection(), "DROP TABLE audit_events")
+        .await
+        .expect("drop a table");
+    let status = app
+        .provision(montpellier_staff("RH-5", "Ada", "Byron"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Internal);
+    let message = status.message().to_lowercase();
+    assert!(
+        message.starts_with("internal error (request id "),
+        "{message}"
+    );
+    for leak in ["audit", "sql", "table", "relation", "sqlite", "postgres"] {
+        assert!(!message.contains(leak), "{leak} leaked: {message}");
+    }
+    // Nothing of the failed call was kept.
+    let missing = app
+        .get_account(
+            "umontpellier",
+            proto::account_selector::Identifier::HrId("RH-5".into()),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
 }

@@ -29,6 +29,8 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub channel: Channel,
     pub lifecycle: AccountLifecycleServiceClient<Channel>,
+    /// The test's database settings, to reach it behind the server's back.
+    pub database: ent_identity::config::DatabaseSettings,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -104,6 +106,7 @@ pub async fn spawn_app() -> TestApp {
     ));
     env.push(("ENT_IDENTITY__SERVER__LISTEN".into(), "127.0.0.1:0".into()));
     let settings = Settings::load_with_env(&institution_files(), env).expect("test configuration");
+    let database = settings.database.clone();
     let clock = ManualClock::new(start_time());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -134,6 +137,7 @@ pub async fn spawn_app() -> TestApp {
         clock,
         lifecycle: AccountLifecycleServiceClient::new(channel.clone()),
         channel,
+        database,
         shutdown: Some(shutdown_tx),
         server: Some(server),
         _dir: dir,
@@ -210,6 +214,20 @@ pub fn tours_student(number: &str, ine: &str, phone: &str) -> proto::ProvisionRe
 }
 
 impl TestApp {
+    /// Sends the shutdown signal; whether the server then stopped on its own
+    /// within five seconds.
+    pub async fn stop(mut self) -> bool {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.server.take() {
+            Some(server) => tokio::time::timeout(Duration::from_secs(5), server)
+                .await
+                .is_ok_and(|joined| joined.is_ok()),
+            None => false,
+        }
+    }
+
     pub async fn provision(
         &self,
         record: proto::ProvisionRecord,
