@@ -91,6 +91,11 @@ pub struct MailSettings {
     pub folder: PathBuf,
     /// Sender address.
     pub from: String,
+    /// How often the sender looks for due mail when idle.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// Attempts before a message is given up.
+    pub max_attempts: u32,
     pub smtp: SmtpSettings,
 }
 
@@ -351,6 +356,15 @@ impl Settings {
                 "mail.smtp.security".into(),
                 "must be one of starttls, tls, none",
             );
+        }
+        if self.mail.poll_interval.is_zero() || self.mail.poll_interval > Duration::from_secs(300) {
+            bad(
+                "mail.poll_interval".into(),
+                "must be between 1ms and 5 minutes",
+            );
+        }
+        if !(1..=50).contains(&self.mail.max_attempts) {
+            bad("mail.max_attempts".into(), "must be between 1 and 50");
         }
         if crate::domain::ids::MailAddress::parse(&self.mail.from).is_err() {
             bad("mail.from".into(), "is not a valid mail address");

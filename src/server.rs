@@ -40,6 +40,8 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
 }
 
 /// The fully-qualified names of the API's services, as health reports them.
@@ -138,10 +140,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let store = Store::connect(&settings.database).await?;
+    let mailer = Arc::new(crate::mail::Mailer::from_settings(&settings.mail)?);
     let state = AppState {
         settings: settings.clone(),
         store: store.clone(),
-        clock,
+        clock: clock.clone(),
     };
     let (reporter, health_service) = tonic_health::server::health_reporter();
     set_all(&reporter, ServingStatus::NotServing).await;
@@ -150,6 +153,13 @@ pub async fn serve(
         store.clone(),
         settings.clone(),
         reporter.clone(),
+        ready.clone(),
+    ));
+    let sender = tokio::spawn(crate::mail::run_sender(
+        store.clone(),
+        mailer,
+        clock,
+        settings.mail.clone(),
         ready.clone(),
     ));
 
@@ -226,6 +236,9 @@ pub async fn serve(
         }
     };
     watcher.abort();
+    // A message being sent when the sender stops keeps its lease and is sent
+    // again after it: delivery is at least once.
+    sender.abort();
     store.close().await?;
     result
 }

@@ -234,6 +234,8 @@ impl MigrationTrait for Migration {
                     .col(instant_null("sent_at"))
                     .col(integer("attempts").default(0))
                     .col(text_null("last_error"))
+                    // Set when delivery was given up after the last attempt.
+                    .col(instant_null("failed_at"))
                     // A sender owns the message until then.
                     .col(instant_null("claimed_until"))
                     .take(),

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod entities;
 pub mod feed;
+pub mod outbox;
 pub mod provisioning;
 
 use std::path::Path;

@@ -9,5 +9,6 @@ mod support;
 mod bulk;
 mod config;
 mod feed;
+mod mail;
 mod provisioning;
 mod server;

@@ -31,6 +31,8 @@ pub struct TestApp {
     pub lifecycle: AccountLifecycleServiceClient<Channel>,
     /// The test's database settings, to reach it behind the server's back.
     pub database: ent_identity::config::DatabaseSettings,
+    /// Where the file transport writes mail.
+    pub mail_folder: PathBuf,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -105,8 +107,10 @@ pub async fn spawn_app() -> TestApp {
         dir.path().join("mail").display().to_string(),
     ));
     env.push(("ENT_IDENTITY__SERVER__LISTEN".into(), "127.0.0.1:0".into()));
+    env.push(("ENT_IDENTITY__MAIL__POLL_INTERVAL".into(), "50ms".into()));
     let settings = Settings::load_with_env(&institution_files(), env).expect("test configuration");
     let database = settings.database.clone();
+    let mail_folder = settings.mail.folder.clone();
     let clock = ManualClock::new(start_time());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -138,6 +142,7 @@ pub async fn spawn_app() -> TestApp {
         lifecycle: AccountLifecycleServiceClient::new(channel.clone()),
         channel,
         database,
+        mail_folder,
         shutdown: Some(shutdown_tx),
         server: Some(server),
         _dir: dir,
@@ -290,4 +295,38 @@ pub fn violations(status: &tonic::Status) -> Vec<String> {
         .get_details_bad_request()
         .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
         .unwrap_or_default()
+}
+
+impl TestApp {
+    /// The mail files written so far, as text.
+    pub fn mails(&self) -> Vec<String> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.mail_folder)
+            .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .map(|p| std::fs::read_to_string(p).expect("readable mail"))
+            .collect()
+    }
+
+    /// Waits until `count` mails were written (at most five seconds).
+    pub async fn wait_for_mails(&self, count: usize) -> Vec<String> {
+        for _ in 0..100 {
+            let mails = self.mails();
+            if mails.len() >= count {
+                return mails;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("expected {count} mails, found {}", self.mails().len());
+    }
+
+    /// The test's database, behind the server's back.
+    pub async fn store(&self) -> ent_identity::store::Store {
+        ent_identity::store::Store::connect(&self.database)
+            .await
+            .expect("connect to the test database")
+    }
 }

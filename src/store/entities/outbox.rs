@@ -16,6 +16,7 @@ pub struct Model {
     pub sent_at: Option<DateTimeUtc>,
     pub attempts: i32,
     pub last_error: Option<String>,
+    pub failed_at: Option<DateTimeUtc>,
     pub claimed_until: Option<DateTimeUtc>,
 }
 

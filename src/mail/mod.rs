@@ -1,0 +1,232 @@
+//! Delivery of queued mail: a sender task claims due messages from the
+//! outbox and hands them to the configured transport — `.eml` files in a
+//! folder (the default, for development) or an SMTP relay. Failed attempts
+//! are retried with exponential backoff, then given up and left for
+//! operators to see in the outbox.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::clock::SharedClock;
+use crate::config::{MailSettings, MailTransportKind};
+use crate::store::Store;
+use crate::store::outbox::{Channel, Claimed};
+
+/// How long a sender owns a claimed message before others may retry it.
+const LEASE: chrono::Duration = chrono::Duration::minutes(2);
+/// Messages claimed per round.
+const BATCH: u64 = 50;
+/// First retry delay; doubled on each failure, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: chrono::Duration = chrono::Duration::seconds(30);
+const MAX_BACKOFF: chrono::Duration = chrono::Duration::hours(1);
+
+/// Why mail cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("mail.from: {0}")]
+    From(String),
+    #[error("mail.folder {path}: {source}")]
+    Folder {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("mail.smtp: {0}")]
+    Smtp(String),
+}
+
+enum Transport {
+    File(AsyncFileTransport<Tokio1Executor>),
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+/// The configured way out for mail.
+pub struct Mailer {
+    from: Mailbox,
+    transport: Transport,
+}
+
+impl Mailer {
+    pub fn from_settings(settings: &MailSettings) -> Result<Mailer, MailError> {
+        let from: Mailbox = settings
+            .from
+            .parse()
+            .map_err(|e: lettre::address::AddressError| MailError::From(e.to_string()))?;
+        let transport = match settings.transport {
+            MailTransportKind::File => {
+                std::fs::create_dir_all(&settings.folder).map_err(|source| MailError::Folder {
+                    path: settings.folder.display().to_string(),
+                    source,
+                })?;
+                Transport::File(AsyncFileTransport::new(&settings.folder))
+            }
+            MailTransportKind::Smtp => {
+                let smtp = &settings.smtp;
+                let builder = match smtp.security.as_str() {
+                    "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host),
+                    "starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host),
+                    _ => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+                        &smtp.host,
+                    )),
+                }
+                .map_err(|e| MailError::Smtp(e.to_string()))?
+                .port(smtp.port)
+                .timeout(Some(Duration::from_secs(30)));
+                let builder = if smtp.username.is_empty() {
+                    builder
+                } else {
+                    builder.credentials(Credentials::new(
+                        smtp.username.clone(),
+                        smtp.password.clone(),
+                    ))
+                };
+                Transport::Smtp(builder.build())
+            }
+        };
+        Ok(Mailer { from, transport })
+    }
+
+    /// Sends one message; the error is for logs and the outbox row.
+    async fn send(&self, message: &Claimed) -> Result<(), Delivery> {
+        let to: Mailbox =
+            message
+                .recipient
+                .parse()
+                .map_err(|e: lettre::address::AddressError| {
+                    Delivery::Permanent(format!("recipient: {e}"))
+                })?;
+        let email = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(message.content.subject.clone())
+            .header(ContentType::TEXT_PLAIN)
+            .body(message.content.text.clone())
+            .map_err(|e| Delivery::Permanent(e.to_string()))?;
+        match &self.transport {
+            Transport::File(t) => t
+                .send(email)
+                .await
+                .map(drop)
+                .map_err(|e| Delivery::Retry(e.to_string())),
+            Transport::Smtp(t) => t.send(email).await.map(drop).map_err(|e| {
+                if e.is_permanent() {
+                    Delivery::Permanent(e.to_string())
+                } else {
+                    Delivery::Retry(e.to_string())
+                }
+            }),
+        }
+    }
+}
+
+/// A failed delivery.
+enum Delivery {
+    /// Worth another try (relay down, disk full...).
+    Retry(String),
+    /// Will never work (bad address, refused by the relay).
+    Permanent(String),
+}
+
+/// When to try again after `attempts` failures, or `None` to give up.
+fn retry_at(
+    now: chrono::DateTime<chrono::Utc>,
+    attempts: i32,
+    max_attempts: u32,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    if attempts < 0 || attempts as u32 >= max_attempts {
+        return None;
+    }
+    let factor = 1i32
+        .checked_shl(attempts.saturating_sub(1) as u32)
+        .unwrap_or(i32::MAX);
+    let delay = FIRST_BACKOFF
+        .checked_mul(factor)
+        .unwrap_or(MAX_BACKOFF)
+        .min(MAX_BACKOFF);
+    Some(now + delay)
+}
+
+/// Sends due mail until the task is dropped, while `ready` says the database
+/// is migrated and reachable. Database or transport trouble is logged and
+/// retried; it never stops the loop.
+pub async fn run_sender(
+    store: Store,
+    mailer: Arc<Mailer>,
+    clock: SharedClock,
+    settings: MailSettings,
+    ready: Arc<AtomicBool>,
+) {
+    loop {
+        if !ready.load(Ordering::Acquire) {
+            tokio::time::sleep(settings.poll_interval).await;
+            continue;
+        }
+        match send_due(&store, &mailer, &clock, &settings).await {
+            Ok(sent) if sent > 0 => continue,
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "mail sender: cannot read the outbox"),
+        }
+        tokio::time::sleep(settings.poll_interval).await;
+    }
+}
+
+/// One round: claims and sends what is due; how many were handled.
+async fn send_due(
+    store: &Store,
+    mailer: &Mailer,
+    clock: &SharedClock,
+    settings: &MailSettings,
+) -> Result<usize, crate::store::StoreError> {
+    let claimed = store
+        .claim_due_messages(Channel::Mail, clock.now(), LEASE, BATCH)
+        .await?;
+    let handled = claimed.len();
+    for message in claimed {
+        let now = clock.now();
+        let attempts = message.attempts + 1;
+        match mailer.send(&message).await {
+            Ok(()) => {
+                tracing::info!(id = %message.id, template = %message.template, "mail sent");
+                store.message_sent(&message.id, now).await?;
+            }
+            Err(Delivery::Retry(error)) => {
+                let next = retry_at(now, attempts, settings.max_attempts);
+                tracing::warn!(id = %message.id, attempts, %error, given_up = next.is_none(), "mail not sent");
+                store
+                    .message_failed(&message.id, now, attempts, &error, next)
+                    .await?;
+            }
+            Err(Delivery::Permanent(error)) => {
+                tracing::warn!(id = %message.id, %error, "mail refused: given up");
+                store
+                    .message_failed(&message.id, now, attempts, &error, None)
+                    .await?;
+            }
+        }
+    }
+    Ok(handled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn backoff_doubles_then_caps_then_gives_up() {
+        let now = Utc.with_ymd_and_hms(2026, 9, 1, 8, 0, 0).unwrap();
+        let delay = |attempts| retry_at(now, attempts, 12).map(|t| (t - now).num_seconds());
+        assert_eq!(delay(1), Some(30));
+        assert_eq!(delay(2), Some(60));
+        assert_eq!(delay(3), Some(120));
+        assert_eq!(delay(10), Some(3600));
+        assert_eq!(delay(11), Some(3600));
+        assert_eq!(delay(12), None);
+        assert_eq!(delay(40), None);
+    }
+}

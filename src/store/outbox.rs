@@ -1,0 +1,228 @@
+//! The outbox: mail and SMS written in the same transaction as the state
+//! change that causes them, then delivered by a sender that claims each
+//! message with a lease (so two replicas never send the same one at once,
+//! and a crashed sender's messages are picked up again).
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+
+use super::entities::outbox;
+use super::{Store, StoreError, new_id};
+
+/// How a message travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Mail,
+    Sms,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Mail => "mail",
+            Channel::Sms => "sms",
+        }
+    }
+}
+
+/// What a message says, rendered when it is queued (in the user's
+/// language). Scrubbed once sent: a mailed link's token never stays in the
+/// database longer than it takes to deliver it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Content {
+    /// Mail subject; empty for SMS.
+    #[serde(default)]
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+}
+
+/// A message to queue.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub account_id: Option<String>,
+    pub channel: Channel,
+    pub recipient: String,
+    /// What kind of message this is (`activation_link`, ...), for logs.
+    pub template: String,
+    pub content: Content,
+    /// Not sent before this instant (a link mailed when activation opens).
+    pub not_before: DateTime<Utc>,
+}
+
+/// Queues a message; call it inside the transaction of the state change.
+pub async fn enqueue(
+    conn: &impl ConnectionTrait,
+    message: NewMessage,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let payload = serde_json::to_string(&message.content)
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode message: {e}")))?;
+    outbox::ActiveModel {
+        id: Set(new_id()),
+        account_id: Set(message.account_id),
+        channel: Set(message.channel.as_str().to_owned()),
+        recipient: Set(message.recipient),
+        template: Set(message.template),
+        payload: Set(payload),
+        created_at: Set(now),
+        not_before: Set(message.not_before),
+        sent_at: Set(None),
+        attempts: Set(0),
+        last_error: Set(None),
+        failed_at: Set(None),
+        claimed_until: Set(None),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// A message claimed for sending.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: String,
+    pub recipient: String,
+    pub template: String,
+    pub content: Content,
+    pub attempts: i32,
+}
+
+impl Store {
+    /// Claims up to `limit` due messages of `channel` until `now + lease`.
+    /// A message is claimed by whoever flips its lease first; others skip it.
+    pub async fn claim_due_messages(
+        &self,
+        channel: Channel,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u64,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let free = || {
+            Condition::any()
+                .add(outbox::Column::ClaimedUntil.is_null())
+                .add(outbox::Column::ClaimedUntil.lt(now))
+        };
+        let due = outbox::Entity::find()
+            .filter(outbox::Column::Channel.eq(channel.as_str()))
+            .filter(outbox::Column::SentAt.is_null())
+            .filter(outbox::Column::FailedAt.is_null())
+            .filter(outbox::Column::NotBefore.lte(now))
+            .filter(free())
+            .order_by_asc(outbox::Column::NotBefore)
+            .limit(limit)
+            .all(self.connection())
+            .await?;
+        let mut claimed = Vec::with_capacity(due.len());
+        for message in due {
+            let won = outbox::Entity::update_many()
+                .col_expr(outbox::Column::ClaimedUntil, Expr::value(now + lease))
+                .filter(outbox::Column::Id.eq(&message.id))
+                .filter(outbox::Column::SentAt.is_null())
+                .filter(free())
+                .exec(self.connection())
+                .await?
+                .rows_affected
+                == 1;
+            if !won {
+                continue;
+            }
+            match serde_json::from_str::<Content>(&message.payload) {
+                Ok(content) => claimed.push(Claimed {
+                    id: message.id,
+                    recipient: message.recipient,
+                    template: message.template,
+                    content,
+                    attempts: message.attempts,
+                }),
+                Err(e) => {
+                    self.message_failed(
+                        &message.id,
+                        now,
+                        message.attempts + 1,
+                        &format!("unreadable payload: {e}"),
+                        None,
+                    )
+                    .await?
+                }
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Records a delivery and scrubs the body.
+    pub async fn message_sent(&self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::SentAt, Expr::value(now))
+            .col_expr(outbox::Column::Payload, Expr::value("{\"text\":\"\"}"))
+            .col_expr(
+                outbox::Column::ClaimedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(
+                outbox::Column::Attempts,
+                Expr::col(outbox::Column::Attempts).add(1),
+            )
+            .filter(outbox::Column::Id.eq(id))
+            .exec(self.connection())
+            .await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: retried at `retry_at`, or given up (and the
+    /// body scrubbed) when `None`.
+    pub async fn message_failed(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        attempts: i32,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let mut update = outbox::Entity::update_many()
+            .col_expr(outbox::Column::Attempts, Expr::value(attempts))
+            .col_expr(
+                outbox::Column::LastError,
+                Expr::value(error.chars().take(500).collect::<String>()),
+            )
+            .col_expr(
+                outbox::Column::ClaimedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            );
+        update = match retry_at {
+            Some(at) => update.col_expr(outbox::Column::NotBefore, Expr::value(at)),
+            None => update
+                .col_expr(outbox::Column::FailedAt, Expr::value(now))
+                .col_expr(outbox::Column::Payload, Expr::value("{\"text\":\"\"}")),
+        };
+        update
+            .filter(outbox::Column::Id.eq(id))
+            .exec(self.connection())
+            .await?;
+        Ok(())
+    }
+
+    /// Queues one message on its own (outside any other change).
+    pub async fn enqueue_message(
+        &self,
+        message: NewMessage,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let write = self.begin_write().await?;
+        enqueue(&write.txn, message, now).await?;
+        write.commit().await
+    }
+
+    /// Every outbox row, oldest first (for operators and tests).
+    pub async fn outbox_messages(&self) -> Result<Vec<outbox::Model>, StoreError> {
+        Ok(outbox::Entity::find()
+            .order_by_asc(outbox::Column::CreatedAt)
+            .all(self.connection())
+            .await?)
+    }
+}
