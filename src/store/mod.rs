@@ -240,6 +240,28 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// One audit event, ready to insert (alone or in a batch).
+pub fn audit_row(
+    ctx: &AuditContext,
+    now: DateTime<Utc>,
+    institution: &str,
+    account_id: Option<&str>,
+    action: &str,
+    details: serde_json::Value,
+) -> entities::audit_event::ActiveModel {
+    use sea_orm::Set;
+    entities::audit_event::ActiveModel {
+        id: Set(new_id()),
+        occurred_at: Set(now),
+        institution: Set(institution.to_owned()),
+        account_id: Set(account_id.map(str::to_owned)),
+        action: Set(action.to_owned()),
+        actor: Set(ctx.actor.clone()),
+        request_id: Set(ctx.request_id.clone()),
+        details: Set(details.to_string()),
+    }
+}
+
 /// Inserts one audit event.
 pub async fn record_audit(
     conn: &impl ConnectionTrait,
@@ -250,20 +272,10 @@ pub async fn record_audit(
     action: &str,
     details: serde_json::Value,
 ) -> Result<(), StoreError> {
-    use entities::audit_event;
-    use sea_orm::{ActiveModelTrait, Set};
-    audit_event::ActiveModel {
-        id: Set(new_id()),
-        occurred_at: Set(now),
-        institution: Set(institution.to_owned()),
-        account_id: Set(account_id.map(str::to_owned)),
-        action: Set(action.to_owned()),
-        actor: Set(ctx.actor.clone()),
-        request_id: Set(ctx.request_id.clone()),
-        details: Set(details.to_string()),
-    }
-    .insert(conn)
-    .await?;
+    use sea_orm::ActiveModelTrait;
+    audit_row(ctx, now, institution, account_id, action, details)
+        .insert(conn)
+        .await?;
     Ok(())
 }
 

@@ -20,7 +20,7 @@ use serde_json::json;
 use super::accounts::{printed_secret, secret_row};
 use super::entities::{account, audit_event, one_time_secret};
 use super::feed::{ChangeKind, PendingChange, append_changes};
-use super::{AuditContext, DatabaseKind, Store, StoreError, new_id};
+use super::{AuditContext, DatabaseKind, Store, StoreError, audit_row, new_id};
 use crate::config::{ActivationChannel, ProfileSettings};
 use crate::domain::account::AccountStatus;
 use crate::domain::login::{LoginError, NameParts, first_free, fold_name};
@@ -231,16 +231,14 @@ impl Batch {
         action: &str,
         details: serde_json::Value,
     ) {
-        self.audits.push(audit_event::ActiveModel {
-            id: sea_orm::Set(new_id()),
-            occurred_at: sea_orm::Set(now),
-            institution: sea_orm::Set(account.institution.clone()),
-            account_id: sea_orm::Set(Some(account.id.clone())),
-            action: sea_orm::Set(action.to_owned()),
-            actor: sea_orm::Set(ctx.actor.clone()),
-            request_id: sea_orm::Set(ctx.request_id.clone()),
-            details: sea_orm::Set(details.to_string()),
-        });
+        self.audits.push(audit_row(
+            ctx,
+            now,
+            &account.institution,
+            Some(&account.id),
+            action,
+            details,
+        ));
     }
 
     fn change(&mut self, account: &account::Model, kind: ChangeKind) {
