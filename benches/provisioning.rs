@@ -86,7 +86,8 @@ async fn main() {
         }
     };
     let settings = Settings::load_with_env(&[], env).expect("configuration");
-    ent_identity::telemetry::init(&settings.log);
+    let _telemetry =
+        ent_identity::telemetry::init(&settings.log, &settings.telemetry).expect("telemetry");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("port");

@@ -28,6 +28,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub mail: MailSettings,
     pub log: LogSettings,
+    pub telemetry: TelemetrySettings,
     /// A folder whose `*.toml` files are read as more configuration (one file
     /// per institution, typically). Relative to the working directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,6 +126,17 @@ pub struct LogSettings {
     /// A `tracing` filter such as `info,ent_identity=debug`; `RUST_LOG`
     /// overrides it.
     pub filter: String,
+}
+
+/// Trace export.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// OTLP/gRPC collector, for example `http://127.0.0.1:4317`; empty: no
+    /// trace export.
+    pub otlp_endpoint: String,
+    /// `service.name` of the exported spans.
+    pub service_name: String,
 }
 
 /// One university.
@@ -368,6 +380,19 @@ impl Settings {
         }
         if crate::domain::ids::MailAddress::parse(&self.mail.from).is_err() {
             bad("mail.from".into(), "is not a valid mail address");
+        }
+        let endpoint = &self.telemetry.otlp_endpoint;
+        if !endpoint.is_empty()
+            && !endpoint.starts_with("http://")
+            && !endpoint.starts_with("https://")
+        {
+            bad(
+                "telemetry.otlp_endpoint".into(),
+                "must be an http(s) URL or empty",
+            );
+        }
+        if self.telemetry.service_name.trim().is_empty() {
+            bad("telemetry.service_name".into(), "must not be empty");
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.filter).is_err() {
             bad("log.filter".into(), "is not a valid tracing filter");

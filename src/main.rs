@@ -34,6 +34,33 @@ enum Command {
     CheckConfig,
 }
 
+async fn run(command: Command, settings: Settings) -> Result<(), String> {
+    match command {
+        Command::Serve => {
+            let listener = tokio::net::TcpListener::bind(settings.server.listen)
+                .await
+                .map_err(|e| format!("cannot listen on {}: {e}", settings.server.listen))?;
+            server::serve(
+                Arc::new(settings),
+                Arc::new(SystemClock),
+                listener,
+                server::shutdown_signal(),
+            )
+            .await
+            .map_err(|e| e.to_string())
+        }
+        Command::Migrate => {
+            let store = Store::connect(&settings.database)
+                .await
+                .map_err(|e| e.to_string())?;
+            store.migrate().await.map_err(|e| e.to_string())?;
+            tracing::info!("database migrated");
+            store.close().await.map_err(|e| e.to_string())
+        }
+        Command::CheckConfig => Ok(()),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = match Settings::load(&cli.config) {
@@ -47,7 +74,6 @@ fn main() -> ExitCode {
         print!("{}", settings.to_redacted_toml());
         return ExitCode::SUCCESS;
     }
-    telemetry::init(&settings.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -59,30 +85,11 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        match cli.command {
-            Command::Serve => {
-                let listener = tokio::net::TcpListener::bind(settings.server.listen)
-                    .await
-                    .map_err(|e| format!("cannot listen on {}: {e}", settings.server.listen))?;
-                server::serve(
-                    Arc::new(settings),
-                    Arc::new(SystemClock),
-                    listener,
-                    server::shutdown_signal(),
-                )
-                .await
-                .map_err(|e| e.to_string())
-            }
-            Command::Migrate => {
-                let store = Store::connect(&settings.database)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                store.migrate().await.map_err(|e| e.to_string())?;
-                tracing::info!("database migrated");
-                store.close().await.map_err(|e| e.to_string())
-            }
-            Command::CheckConfig => Ok(()),
-        }
+        let telemetry =
+            telemetry::init(&settings.log, &settings.telemetry).map_err(|e| e.to_string())?;
+        let outcome = run(cli.command, settings).await;
+        telemetry.shutdown();
+        outcome
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,26 +1,80 @@
-//! Logging: text or JSON lines on stderr, filtered by `log.filter` (or
-//! `RUST_LOG`). Secrets never reach a log: handlers are instrumented with
-//! `skip_all` and record only the request id.
+//! Logs and traces. Logs: text or JSON lines on stderr, filtered by
+//! `log.filter` (or `RUST_LOG`). Traces: every span, RPC handlers included,
+//! exported over OTLP/gRPC when `telemetry.otlp_endpoint` is set. Secrets
+//! never reach either: handlers are instrumented with `skip_all` and record
+//! only the request id.
 
 use std::io::IsTerminal;
 
-use tracing_subscriber::EnvFilter;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
-use crate::config::{LogFormat, LogSettings};
+use crate::config::{LogFormat, LogSettings, TelemetrySettings};
 
-/// Installs the global subscriber. Safe to call more than once (later calls
-/// do nothing).
-pub fn init(settings: &LogSettings) {
+/// Why telemetry could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("telemetry.otlp_endpoint: {0}")]
+pub struct TelemetryError(String);
+
+/// Installed telemetry; flush it with [`Telemetry::shutdown`] before exit.
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Exports the spans still buffered.
+    pub fn shutdown(self) {
+        if let Some(provider) = self.provider
+            && let Err(error) = provider.shutdown()
+        {
+            eprintln!("ent-identity: cannot flush traces: {error}");
+        }
+    }
+}
+
+/// Installs the global subscriber. Must run inside the tokio runtime when
+/// traces are exported. A second call installs nothing.
+pub fn init(log: &LogSettings, telemetry: &TelemetrySettings) -> Result<Telemetry, TelemetryError> {
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&settings.filter))
+        .or_else(|_| EnvFilter::try_new(&log.filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
         .with_target(true);
-    let _ = match settings.format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    let fmt = match log.format {
+        LogFormat::Text => fmt.with_ansi(std::io::stderr().is_terminal()).boxed(),
+        LogFormat::Json => fmt.json().flatten_event(true).boxed(),
     };
+    let (otel, provider) = if telemetry.otlp_endpoint.is_empty() {
+        (None, None)
+    } else {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(telemetry.otlp_endpoint.clone())
+            .build()
+            .map_err(|e| TelemetryError(e.to_string()))?;
+        let provider = SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(
+                opentelemetry_sdk::Resource::builder()
+                    .with_service_name(telemetry.service_name.clone())
+                    .build(),
+            )
+            .build();
+        let tracer = provider.tracer("ent-identity");
+        (
+            Some(tracing_opentelemetry::layer().with_tracer(tracer)),
+            Some(provider),
+        )
+    };
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init();
+    Ok(Telemetry { provider })
 }
