@@ -107,3 +107,75 @@ fn check_config_prints_the_effective_configuration_without_secrets() {
         assert!(stdout.contains(institution), "{institution} missing");
     }
 }
+
+/// The README's run command, end to end: the real binary serves health and
+/// reflection on SQLite with mail in a folder, and stops cleanly on SIGTERM.
+#[tokio::test]
+async fn the_binary_serves_and_stops_on_sigterm() {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+
+    let dir = tempfile::tempdir().expect("temp");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut child = binary()
+        .args(["--config", "deploy/config/local.toml", "serve"])
+        .env("ENT_IDENTITY__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "ENT_IDENTITY__DATABASE__URL",
+            format!("sqlite://{}", dir.path().join("db/ent.sqlite").display()),
+        )
+        .env("ENT_IDENTITY__MAIL__FOLDER", dir.path().join("mail"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starts");
+    let mut serving = false;
+    for _ in 0..100 {
+        if let Ok(channel) =
+            tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
+                .expect("endpoint")
+                .connect()
+                .await
+        {
+            let status = HealthClient::new(channel)
+                .check(HealthCheckRequest {
+                    service: "ent.identity.v1.ActivationService".into(),
+                })
+                .await
+                .map(|r| r.into_inner().status);
+            if matches!(status, Ok(s) if s == ServingStatus::Serving as i32) {
+                serving = true;
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(serving, "the binary never reported SERVING");
+    assert!(
+        dir.path().join("db/ent.sqlite").exists(),
+        "SQLite file and folder created"
+    );
+    assert!(dir.path().join("mail").is_dir(), "mail folder created");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().expect("wait") {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let status = exited.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("the server did not stop on SIGTERM");
+    });
+    assert!(status.success(), "{status:?}");
+}
