@@ -83,8 +83,8 @@ pub struct Store {
     db: DatabaseConnection,
     kind: DatabaseKind,
     write_lock: Arc<Mutex<()>>,
-    /// When the planner statistics were last refreshed after a bulk load.
-    last_analyze: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+    /// Rows this process inserted, for refreshing planner statistics.
+    load: Arc<std::sync::Mutex<LoadTracker>>,
 }
 
 /// A write transaction, holding the SQLite write lock while it lives.
@@ -139,7 +139,7 @@ impl Store {
             db,
             kind,
             write_lock: Arc::new(Mutex::new(())),
-            last_analyze: Arc::new(std::sync::Mutex::new(None)),
+            load: Arc::new(std::sync::Mutex::new(LoadTracker::default())),
         })
     }
 
@@ -187,28 +187,26 @@ impl Store {
         Ok(WriteTxn { txn, _guard: guard })
     }
 
-    /// After a bulk load, refreshes PostgreSQL's statistics of `accounts` (at
-    /// most every few seconds): on a young table autovacuum has not analysed
-    /// yet, the planner believes the table empty and scans it whole for each
-    /// lookup, so a first intake of thousands of students slows down as it
-    /// grows.
+    /// After bulk loads, refreshes PostgreSQL's statistics of `accounts`
+    /// each time this process has doubled what it inserted: on a young table
+    /// autovacuum has not analysed yet, the planner believes the table empty
+    /// and scans it whole for each lookup, so a first intake of thousands of
+    /// students would slow down as it grows.
     pub async fn refresh_statistics_after_load(
         &self,
         rows_written: usize,
     ) -> Result<(), StoreError> {
-        const MIN_ROWS: usize = 100;
-        const MIN_INTERVAL: Duration = Duration::from_secs(5);
-        if self.kind != DatabaseKind::Postgres || rows_written < MIN_ROWS {
+        if self.kind != DatabaseKind::Postgres || rows_written == 0 {
             return Ok(());
         }
-        {
-            let mut last = self.last_analyze.lock().unwrap_or_else(|p| p.into_inner());
-            if last.is_some_and(|t| t.elapsed() < MIN_INTERVAL) {
-                return Ok(());
-            }
-            *last = Some(std::time::Instant::now());
+        let due = self
+            .load
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .record(rows_written);
+        if due {
+            self.db.execute_unprepared("ANALYZE accounts").await?;
         }
-        self.db.execute_unprepared("ANALYZE accounts").await?;
         Ok(())
     }
 
@@ -216,6 +214,32 @@ impl Store {
     pub async fn close(self) -> Result<(), StoreError> {
         self.db.close().await?;
         Ok(())
+    }
+}
+
+/// Counts inserted rows to decide when statistics are worth refreshing.
+#[derive(Debug, Default)]
+struct LoadTracker {
+    /// Rows inserted up to the last refresh.
+    baseline: usize,
+    /// Rows inserted since.
+    pending: usize,
+}
+
+impl LoadTracker {
+    /// Rows below which a refresh is not worth it.
+    const MIN_ROWS: usize = 200;
+
+    /// Records `rows` more; whether statistics should be refreshed now
+    /// (each time the inserted total doubles).
+    fn record(&mut self, rows: usize) -> bool {
+        self.pending += rows;
+        if self.pending < Self::MIN_ROWS.max(self.baseline) {
+            return false;
+        }
+        self.baseline += self.pending;
+        self.pending = 0;
+        true
     }
 }
 
@@ -282,6 +306,16 @@ pub async fn record_audit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statistics_refresh_each_time_the_load_doubles() {
+        let mut tracker = LoadTracker::default();
+        let refreshed: Vec<usize> = (1..=100)
+            .filter(|_| tracker.record(100))
+            .map(|i| i * 100)
+            .collect();
+        assert_eq!(refreshed, [200, 400, 800, 1600, 3200, 6400]);
+    }
 
     #[test]
     fn sqlite_folders() {
