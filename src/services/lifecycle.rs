@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 use tonic_types::StatusExt;
+use tracing::Instrument;
 
 use super::status::ApiError;
 use super::{AppState, account_lookup, begin_call, encode, reply};
@@ -177,7 +178,7 @@ impl AccountLifecycleService for LifecycleApi {
             Ok::<_, ApiError>(provisioned(&result?, now))
         }
         .await;
-        reply(result, &ctx)
+        reply(result, &ctx.request_id)
     }
 
     #[tracing::instrument(skip_all, fields(request_id))]
@@ -189,7 +190,8 @@ impl AccountLifecycleService for LifecycleApi {
         let mut inbound = request.into_inner().ready_chunks(BULK_CHUNK);
         let state = self.state.clone();
         let (tx, rx) = mpsc::channel(BULK_CHUNK * 2);
-        tokio::spawn(async move {
+        let request_id = ctx.request_id.clone();
+        let task = async move {
             while let Some(messages) = inbound.next().await {
                 let mut chunk = Vec::with_capacity(messages.len());
                 let mut broken = None;
@@ -210,8 +212,10 @@ impl AccountLifecycleService for LifecycleApi {
                     return;
                 }
             }
-        });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        };
+        tokio::spawn(task.instrument(tracing::Span::current()));
+        let stream: BulkStream = Box::pin(ReceiverStream::new(rx));
+        reply(Ok(stream), &request_id)
     }
 
     #[tracing::instrument(skip_all, fields(request_id))]
@@ -230,7 +234,7 @@ impl AccountLifecycleService for LifecycleApi {
             })
         }
         .await;
-        reply(result, &ctx)
+        reply(result, &ctx.request_id)
     }
 
     #[tracing::instrument(skip_all, fields(request_id))]
@@ -256,7 +260,7 @@ impl AccountLifecycleService for LifecycleApi {
             })
         }
         .await;
-        reply(result, &ctx)
+        reply(result, &ctx.request_id)
     }
 
     #[tracing::instrument(skip_all, fields(request_id))]
@@ -299,7 +303,7 @@ impl AccountLifecycleService for LifecycleApi {
             })
         }
         .await;
-        reply(result, &ctx)
+        reply(result, &ctx.request_id)
     }
 
     #[tracing::instrument(skip_all, fields(request_id))]
@@ -354,7 +358,7 @@ impl AccountLifecycleService for LifecycleApi {
             })
         }
         .await;
-        reply(result, &ctx)
+        reply(result, &ctx.request_id)
     }
 }
 

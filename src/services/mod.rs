@@ -74,8 +74,8 @@ pub fn begin_call<T>(request: &Request<T>) -> AuditContext {
 
 /// Ends a call: the answer, or the error mapped to its status; either way
 /// with the request id in the response metadata, for support.
-pub fn reply<T>(result: Result<T, ApiError>, ctx: &AuditContext) -> Result<Response<T>, Status> {
-    let id = tonic::metadata::MetadataValue::try_from(ctx.request_id.as_str()).ok();
+pub fn reply<T>(result: Result<T, ApiError>, request_id: &str) -> Result<Response<T>, Status> {
+    let id = tonic::metadata::MetadataValue::try_from(request_id).ok();
     match result {
         Ok(body) => {
             let mut response = Response::new(body);
@@ -85,7 +85,7 @@ pub fn reply<T>(result: Result<T, ApiError>, ctx: &AuditContext) -> Result<Respo
             Ok(response)
         }
         Err(error) => {
-            let mut status = error.into_status(&ctx.request_id);
+            let mut status = error.into_status(request_id);
             if let Some(id) = id {
                 status.metadata_mut().insert(REQUEST_ID_HEADER, id);
             }
