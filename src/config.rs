@@ -73,6 +73,11 @@ pub struct DatabaseSettings {
     /// Longest wait for a connection.
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
+    /// How often the server checks that the database answers (and, until it
+    /// is migrated, tries again), switching health between SERVING and
+    /// NOT_SERVING.
+    #[serde(with = "humantime_serde")]
+    pub health_check_interval: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -346,6 +351,14 @@ impl Settings {
             bad(
                 "database.schema".into(),
                 "must be 1 to 63 characters among a-z, 0-9 and _",
+            );
+        }
+        if self.database.health_check_interval.is_zero()
+            || self.database.health_check_interval > Duration::from_secs(300)
+        {
+            bad(
+                "database.health_check_interval".into(),
+                "must be between 1ms and 5 minutes",
             );
         }
         if self.database.max_connections == 0 {

@@ -53,9 +53,6 @@ pub const SERVICE_NAMES: [&str; 5] = [
     <AccountLifecycleServiceServer<LifecycleApi> as NamedService>::NAME,
 ];
 
-/// How often the database is checked once serving.
-const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
-
 /// Refuses calls while the database is not ready.
 #[derive(Clone)]
 struct ReadyGate(Arc<AtomicBool>);
@@ -127,7 +124,7 @@ async fn watch_database(
                 }
             }
         }
-        tokio::time::sleep(HEALTH_INTERVAL).await;
+        tokio::time::sleep(settings.database.health_check_interval).await;
     }
 }
 

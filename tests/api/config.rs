@@ -179,3 +179,33 @@ async fn the_binary_serves_and_stops_on_sigterm() {
     });
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn migrate_creates_and_migrates_the_database() {
+    let dir = tempfile::tempdir().expect("temp");
+    let file = dir.path().join("fresh/ent.sqlite");
+    let output = binary()
+        .arg("migrate")
+        .env(
+            "ENT_IDENTITY__DATABASE__URL",
+            format!("sqlite://{}", file.display()),
+        )
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(file.exists());
+    // Running it again is harmless.
+    let again = binary()
+        .arg("migrate")
+        .env(
+            "ENT_IDENTITY__DATABASE__URL",
+            format!("sqlite://{}", file.display()),
+        )
+        .output()
+        .expect("runs");
+    assert!(again.status.success());
+}

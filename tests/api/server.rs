@@ -245,3 +245,47 @@ async fn database_failures_reach_callers_as_a_bare_internal_error() {
         .unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
 }
+
+#[tokio::test]
+async fn postgresql_waits_for_migrations_while_sqlite_migrates_itself() {
+    let app = spawn_app_with(
+        vec![(
+            "ENT_IDENTITY__DATABASE__AUTO_MIGRATE".into(),
+            "false".into(),
+        )],
+        false,
+    )
+    .await;
+    let health = HealthClient::new(app.channel.clone());
+    let status = || {
+        let mut health = health.clone();
+        async move {
+            health
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await
+                .expect("health answers")
+                .into_inner()
+                .status
+        }
+    };
+    if postgres_url().is_none() {
+        // SQLite is embedded: `serve` always migrates it.
+        wait_until_serving(app.channel.clone()).await;
+        return;
+    }
+    // PostgreSQL without auto_migrate: not serving until `migrate` runs.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(status().await, ServingStatus::NotServing as i32);
+    let refused = app
+        .provision(montpellier_staff("RH-1", "Max", "Weber"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unavailable);
+    app.store().await.migrate().await.expect("migrate");
+    wait_until_serving(app.channel.clone()).await;
+    app.provision(montpellier_staff("RH-1", "Max", "Weber"))
+        .await
+        .expect("serving now");
+}

@@ -95,6 +95,12 @@ async fn database_env(dir: &std::path::Path) -> Vec<(String, String)> {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Vec::new(), true).await
+}
+
+/// A server with more configuration (`ENT_IDENTITY__…` pairs, applied last);
+/// waits until it is SERVING when `wait` says so.
+pub async fn spawn_app_with(extra_env: Vec<(String, String)>, wait: bool) -> TestApp {
     // Server logs go to the test's captured output.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new("warn,ent_identity=info"))
@@ -108,6 +114,11 @@ pub async fn spawn_app() -> TestApp {
     ));
     env.push(("ENT_IDENTITY__SERVER__LISTEN".into(), "127.0.0.1:0".into()));
     env.push(("ENT_IDENTITY__MAIL__POLL_INTERVAL".into(), "50ms".into()));
+    env.push((
+        "ENT_IDENTITY__DATABASE__HEALTH_CHECK_INTERVAL".into(),
+        "100ms".into(),
+    ));
+    env.extend(extra_env);
     let settings = Settings::load_with_env(&institution_files(), env).expect("test configuration");
     let database = settings.database.clone();
     let mail_folder = settings.mail.folder.clone();
@@ -136,7 +147,9 @@ pub async fn spawn_app() -> TestApp {
         .connect()
         .await
         .expect("connect to the test server");
-    wait_until_serving(channel.clone()).await;
+    if wait {
+        wait_until_serving(channel.clone()).await;
+    }
     TestApp {
         clock,
         lifecycle: AccountLifecycleServiceClient::new(channel.clone()),
@@ -149,7 +162,7 @@ pub async fn spawn_app() -> TestApp {
     }
 }
 
-async fn wait_until_serving(channel: Channel) {
+pub async fn wait_until_serving(channel: Channel) {
     let mut health = HealthClient::new(channel);
     for _ in 0..200 {
         let status = health
