@@ -431,4 +431,36 @@ mod tests {
         assert!(PersonName::parse("Robert'); DROP").is_err());
         assert!(PersonName::parse("--").is_err());
     }
+
+    /// Arbitrary text never makes a parser panic (a cheap stand-in until the
+    /// fuzz targets exist).
+    #[test]
+    fn parsers_never_panic() {
+        let alphabet: Vec<char> =
+            "0123456789+-() .#*,;extX\u{0}\u{ff10}\u{0660}tel:abcABCéÉ@_'\"<>\\/"
+                .chars()
+                .collect();
+        let mut state: u64 = 0x1234_5678_9abc_def0;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let today = NaiveDate::from_ymd_opt(2026, 11, 24).expect("date");
+        for _ in 0..20_000 {
+            let len = (next() % 24) as usize;
+            let text: String = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let _ = PhoneE164::parse(&text, "FR");
+            let _ = Ine::parse(&text);
+            let _ = MailAddress::parse(&text);
+            let _ = PersonName::parse(&text);
+            let _ = BirthDate::parse(&text, today);
+            let _ = StudentNumber::parse(&text, Some(8));
+            let _ = HrId::parse(&text);
+            let _ = parse_date(&text);
+        }
+    }
 }
