@@ -1,6 +1,6 @@
 //! Account kinds and states, and how the states read in SupAnn.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Student or staff; each configured profile belongs to one kind.
@@ -88,6 +88,21 @@ impl AccountStatus {
         }
     }
 
+    /// The value of SupAnn's `supannRessourceEtatDate` for the account
+    /// resource: `{COMPTE}<class>:<state>:<since>:<until>` with dates as
+    /// `YYYYMMDD` (`until` empty when open-ended), for example
+    /// `{COMPTE}A:SupannSursis:20260901:20270831`.
+    pub fn supann_ressource_etat_date(self, since: NaiveDate, until: Option<NaiveDate>) -> String {
+        let (class, state) = self.supann();
+        let until = until
+            .map(|d| d.format("%Y%m%d").to_string())
+            .unwrap_or_default();
+        format!(
+            "{{COMPTE}}{class}:{state}:{}:{until}",
+            since.format("%Y%m%d")
+        )
+    }
+
     /// The status as of `now`: a pre-created account becomes created when
     /// its activation opens, without anyone writing it.
     pub fn as_of(
@@ -140,6 +155,19 @@ mod tests {
             assert_eq!(AccountStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(AccountStatus::Grace.supann(), ("A", "SupannSursis"));
+    }
+
+    #[test]
+    fn supann_resource_state_values() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(
+            AccountStatus::Active.supann_ressource_etat_date(d(2026, 11, 24), None),
+            "{COMPTE}A:SupannActif:20261124:"
+        );
+        assert_eq!(
+            AccountStatus::Grace.supann_ressource_etat_date(d(2026, 9, 1), Some(d(2027, 8, 31))),
+            "{COMPTE}A:SupannSursis:20260901:20270831"
+        );
     }
 
     #[test]

@@ -47,10 +47,11 @@ fn photo_use(text: &str) -> Option<proto::PhotoUse> {
 }
 
 /// The account as of `now` (a pre-created account whose activation opened
-/// reads as created).
-pub fn account(a: &account::Model, now: DateTime<Utc>) -> proto::Account {
-    let current = AccountStatus::parse(&a.status)
-        .map(|s| s.as_of(a.activation_available_at, now))
+/// reads as created); dates in the institution's time zone `tz`.
+pub fn account(a: &account::Model, now: DateTime<Utc>, tz: chrono_tz::Tz) -> proto::Account {
+    let domain_status =
+        AccountStatus::parse(&a.status).map(|s| s.as_of(a.activation_available_at, now));
+    let current = domain_status
         .map(status)
         .unwrap_or(proto::AccountStatus::Unspecified);
     let kind = match AccountKind::parse(&a.kind) {
@@ -118,6 +119,17 @@ pub fn account(a: &account::Model, now: DateTime<Utc>) -> proto::Account {
         retention_end_date: date(a.retention_end_date),
         created_at: Some(timestamp(a.created_at)),
         updated_at: Some(timestamp(a.updated_at)),
+        supann_ressource_etat_date: domain_status
+            .map(|s| {
+                let until = (s == AccountStatus::Grace)
+                    .then_some(a.retention_end_date)
+                    .flatten();
+                s.supann_ressource_etat_date(
+                    status_changed_at.with_timezone(&tz).date_naive(),
+                    until,
+                )
+            })
+            .unwrap_or_default(),
     }
 }
 

@@ -67,10 +67,14 @@ fn parse_item(
     })
 }
 
-fn provisioned(p: &Provisioned, now: DateTime<Utc>) -> proto::ProvisionAccountResponse {
+fn provisioned(
+    state: &AppState,
+    p: &Provisioned,
+    now: DateTime<Utc>,
+) -> proto::ProvisionAccountResponse {
     proto::ProvisionAccountResponse {
         outcome: encode::outcome(p.outcome) as i32,
-        account: Some(encode::account(&p.account, now)),
+        account: Some(state.encode_account(&p.account, now)),
         activation_material: p.material.as_ref().map(encode::material),
     }
 }
@@ -138,7 +142,7 @@ async fn provision_chunk(
             Ok(results) => {
                 for (slot, result) in item_slots.into_iter().zip(results) {
                     slots[slot] = Some(match result {
-                        Ok(p) => Outcome::Provisioned(provisioned(&p, now)),
+                        Ok(p) => Outcome::Provisioned(provisioned(state, &p, now)),
                         Err(e) => Outcome::Error(record_error(e.into(), &ctx.request_id)),
                     });
                 }
@@ -175,7 +179,7 @@ impl AccountLifecycleService for LifecycleApi {
             let result = results
                 .pop()
                 .ok_or_else(|| ApiError::Internal("provisioning returned no result".into()))?;
-            Ok::<_, ApiError>(provisioned(&result?, now))
+            Ok::<_, ApiError>(provisioned(&self.state, &result?, now))
         }
         .await;
         reply(result, &ctx.request_id)
@@ -230,7 +234,7 @@ impl AccountLifecycleService for LifecycleApi {
             let lookup = account_lookup(body.account.as_ref(), "account")?;
             let account = self.state.account(lookup).await?;
             Ok::<_, ApiError>(proto::GetAccountResponse {
-                account: Some(encode::account(&account, now)),
+                account: Some(self.state.encode_account(&account, now)),
             })
         }
         .await;
@@ -255,7 +259,7 @@ impl AccountLifecycleService for LifecycleApi {
                 .reissue_material(lookup, profile, now, &ctx)
                 .await?;
             Ok::<_, ApiError>(proto::ReissueActivationMaterialResponse {
-                account: Some(encode::account(&account, now)),
+                account: Some(self.state.encode_account(&account, now)),
                 activation_material: Some(encode::material(&material)),
             })
         }
@@ -293,7 +297,7 @@ impl AccountLifecycleService for LifecycleApi {
                     cursor: change.seq.to_string(),
                     occurred_at: Some(encode::timestamp(change.occurred_at)),
                     kind: encode::change_kind(&change.kind) as i32,
-                    account: Some(encode::account(account, now)),
+                    account: Some(self.state.encode_account(account, now)),
                     password_hash: String::new(),
                 })
                 .collect();

@@ -103,6 +103,17 @@ impl AppState {
             .ok_or_else(|| ApiError::NotFound("no such account".into()))
     }
 
+    /// The account as the API shows it, as of `now`, dates in its
+    /// institution's time zone.
+    pub fn encode_account(&self, account: &account::Model, now: DateTime<Utc>) -> proto::Account {
+        let tz = self
+            .settings
+            .institution(&account.institution)
+            .map(|i| i.time_zone)
+            .unwrap_or(chrono_tz::UTC);
+        encode::account(account, now, tz)
+    }
+
     /// The configured profile of an account.
     pub fn profile_of(&self, account: &account::Model) -> Result<&ProfileSettings, ApiError> {
         self.settings

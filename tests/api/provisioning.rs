@@ -24,6 +24,10 @@ async fn bordeaux_student_gets_login_key_and_is_idempotent() {
         "jean.martin@etu.u-bordeaux-montaigne.fr"
     );
     assert_eq!(account.status(), proto::AccountStatus::PreCreated);
+    assert_eq!(
+        account.supann_ressource_etat_date,
+        "{COMPTE}I:SupannPrecree:20260901:"
+    );
     assert_eq!(account.kind(), proto::AccountKind::Student);
     let material = first.activation_material.expect("material");
     assert_eq!(material.channel(), proto::ActivationChannel::ActivationKey);
@@ -82,9 +86,11 @@ async fn activation_opens_after_the_configured_delay() {
         proto::AccountStatus::PreCreated
     );
     app.clock.advance(Duration::seconds(1));
+    let opened = by_login().await.expect("found");
+    assert_eq!(opened.status(), proto::AccountStatus::Created);
     assert_eq!(
-        by_login().await.expect("found").status(),
-        proto::AccountStatus::Created
+        opened.supann_ressource_etat_date,
+        "{COMPTE}I:SupannCree:20260902:"
     );
 }
 
