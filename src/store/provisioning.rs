@@ -88,17 +88,16 @@ pub struct ProvisionItem {
 
 /// Attempts at one record when concurrent calls keep winning races.
 const MAX_ATTEMPTS: u32 = 8;
-/// Bound parameters per INSERT statement. Small enough that a statement stays
-/// under one loopback TCP segment (64 KiB): sqlx 0.9 does not set
-/// TCP_NODELAY, and a statement split over two segments waits 40 ms for a
-/// delayed ACK. Far under SQLite's 32,766-parameter limit too.
+/// Bound parameters per INSERT statement: statements of a few tens of KiB,
+/// far under SQLite's 32,766-parameter and PostgreSQL's 65,535 limits.
 const PARAMETERS_PER_INSERT: usize = 1500;
 
-/// How many rows of a table with `columns` columns fit in one INSERT.
+/// How many rows of entity `E` fit in one INSERT.
 fn rows_per_insert<E: EntityTrait>() -> usize {
     use sea_orm::Iterable;
     (PARAMETERS_PER_INSERT / E::Column::iter().count().max(1)).max(1)
 }
+
 /// Name stems per range query.
 const STEM_BATCH: usize = 64;
 
