@@ -111,6 +111,11 @@ impl From<ReissueError> for ApiError {
                 subject: "account".into(),
                 message: "the account is already activated: use password recovery".into(),
             },
+            ReissueError::NotAwaitingActivation => ApiError::FailedPrecondition {
+                kind: "ACCOUNT_STATE",
+                subject: "account".into(),
+                message: "the account is not awaiting activation (expired, purged or locked)".into(),
+            },
             ReissueError::NoMaterial(_) => ApiError::FailedPrecondition {
                 kind: "ACTIVATION_CHANNEL",
                 subject: "account".into(),

@@ -9,6 +9,7 @@ use super::entities::{account, one_time_secret};
 use super::provisioning::IssuedMaterial;
 use super::{AuditContext, Store, StoreError, new_id, record_audit};
 use crate::config::{ActivationChannel, ProfileSettings};
+use crate::domain::account::AccountStatus;
 use crate::domain::provisioning::material_expires_at;
 use crate::domain::secret::{Secret, SecretKind, generate};
 
@@ -45,6 +46,9 @@ pub enum ReissueError {
     NotFound,
     #[error("the account is already activated")]
     AlreadyActivated,
+    /// Expired, purged or locked: no new material until its state changes.
+    #[error("the account is not awaiting activation")]
+    NotAwaitingActivation,
     #[error("this profile activates without printed material ({0:?})")]
     NoMaterial(ActivationChannel),
     #[error(transparent)]
@@ -75,6 +79,13 @@ impl Store {
             .ok_or(ReissueError::NotFound)?;
         if account.activated_at.is_some() {
             return Err(ReissueError::AlreadyActivated);
+        }
+        let awaiting = matches!(
+            AccountStatus::parse(&account.status),
+            Some(AccountStatus::PreCreated | AccountStatus::Created)
+        );
+        if !awaiting {
+            return Err(ReissueError::NotAwaitingActivation);
         }
         let Some((kind, purpose)) = printed_secret(profile.activation.channel) else {
             return Err(ReissueError::NoMaterial(profile.activation.channel));
@@ -123,7 +134,7 @@ impl Store {
     }
 }
 
-pub(super) async fn find(
+async fn find(
     conn: &impl ConnectionTrait,
     lookup: AccountLookup<'_>,
 ) -> Result<Option<account::Model>, sea_orm::DbErr> {

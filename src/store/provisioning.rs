@@ -73,12 +73,6 @@ pub enum ProvisionError {
     Store(#[from] StoreError),
 }
 
-impl From<sea_orm::DbErr> for ProvisionError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        ProvisionError::Store(e.into())
-    }
-}
-
 /// One record to provision with its profile's rules.
 #[derive(Debug, Clone)]
 pub struct ProvisionItem {

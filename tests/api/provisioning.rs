@@ -404,3 +404,30 @@ async fn activation_material_can_be_reissued_before_activation() {
         .unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);
 }
+
+#[tokio::test]
+async fn no_material_is_reissued_for_a_locked_account() {
+    let app = spawn_app().await;
+    app.provision(bordeaux_student("21000077", "Paul", "Valéry"))
+        .await
+        .expect("provisioned");
+    let store = app.store().await;
+    sea_orm::ConnectionTrait::execute_unprepared(
+        store.connection(),
+        "UPDATE accounts SET status = 'locked' WHERE student_number = '21000077'",
+    )
+    .await
+    .expect("lock behind the server's back");
+    let status = app
+        .lifecycle
+        .clone()
+        .reissue_activation_material(proto::ReissueActivationMaterialRequest {
+            account: Some(proto::AccountSelector {
+                institution: "u-bordeaux-montaigne".into(),
+                identifier: Some(Identifier::Login("pvalery001".into())),
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
+}
