@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::account::AccountKind;
 use crate::domain::login::{LoginScheme, MailScheme};
+use crate::domain::password::{PasswordPolicy, PasswordPolicyOverride};
 
 /// Defaults compiled into the binary; every key a deployment may set appears
 /// here or in [`InstitutionSettings`].
@@ -29,6 +30,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub log: LogSettings,
     pub telemetry: TelemetrySettings,
+    pub password_hashing: PasswordHashingSettings,
     /// A folder whose `*.toml` files are read as more configuration (one file
     /// per institution, typically). Relative to the working directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,6 +146,39 @@ pub struct TelemetrySettings {
     pub service_name: String,
 }
 
+/// How chosen passwords are hashed (argon2id) and how much CPU hashing may
+/// take.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordHashingSettings {
+    /// Memory cost in KiB (OWASP: 19456 with 2 iterations).
+    pub memory_kib: u32,
+    /// Time cost (passes over memory).
+    pub iterations: u32,
+    /// Lanes per hash.
+    pub parallelism: u32,
+    /// Hashes computed at once, on threads of their own; 0: one per CPU
+    /// core. Never more than the cores.
+    pub max_concurrency: usize,
+    /// Hashes waiting for a thread beyond which calls are refused with
+    /// RESOURCE_EXHAUSTED rather than queued.
+    pub max_queue: usize,
+    /// Niceness of the hashing threads (0 to 19; Linux): the scheduler then
+    /// serves the RPC threads first, so cheap calls stay fast while
+    /// passwords are hashed.
+    pub thread_niceness: i32,
+    /// Id of the pepper new hashes use (a key of `peppers`); empty: no
+    /// pepper.
+    pub pepper_id: String,
+    /// Secret peppers by id (1 to 8 characters among a-z, 0-9), at least 16
+    /// characters each. The id is stored in each hash, so older peppers stay
+    /// listed until every hash made with them has been upgraded. Secrets:
+    /// redacted by `check-config`; set them by environment
+    /// (`ENT_IDENTITY__PASSWORD_HASHING__PEPPERS__K1`).
+    #[serde(default)]
+    pub peppers: BTreeMap<String, String>,
+}
+
 /// One university.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -162,8 +197,26 @@ pub struct InstitutionSettings {
     /// URL of the helpdesk form for users whose recovery address is dead.
     #[serde(default)]
     pub helpdesk_url: String,
+    /// Password rules of the institution; a profile may override them.
+    #[serde(default)]
+    pub password_policy: PasswordPolicy,
     /// Populations of the institution, by profile code.
     pub profiles: BTreeMap<String, ProfileSettings>,
+}
+
+impl InstitutionSettings {
+    /// The password policy of a profile: the institution's, with the
+    /// profile's overrides. An unknown profile gets the institution's.
+    pub fn password_policy(&self, profile: &str) -> PasswordPolicy {
+        match self
+            .profiles
+            .get(profile)
+            .and_then(|p| p.password_policy.as_ref())
+        {
+            Some(patch) => patch.apply(&self.password_policy),
+            None => self.password_policy.clone(),
+        }
+    }
 }
 
 fn default_phone_region() -> String {
@@ -184,6 +237,9 @@ pub struct ProfileSettings {
     pub institutional_mail: Option<MailScheme>,
     /// How the person receives what they activate with.
     pub activation: ActivationSettings,
+    /// Changes to the institution's password policy for this profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_policy: Option<PasswordPolicyOverride>,
 }
 
 /// What a person activates with, and when.
@@ -410,6 +466,9 @@ impl Settings {
         if tracing_subscriber::EnvFilter::try_new(&self.log.filter).is_err() {
             bad("log.filter".into(), "is not a valid tracing filter");
         }
+        for (key, message) in self.password_hashing.problems() {
+            bad(format!("password_hashing.{key}"), &message);
+        }
         for (code, institution) in &self.institutions {
             let key = format!("institutions.{code}");
             if !is_code(code) {
@@ -446,6 +505,9 @@ impl Settings {
             if institution.profiles.is_empty() {
                 bad(format!("{key}.profiles"), "at least one profile is needed");
             }
+            for (field, message) in institution.password_policy.problems() {
+                bad(format!("{key}.password_policy.{field}"), &message);
+            }
             for (pcode, profile) in &institution.profiles {
                 let pkey = format!("{key}.profiles.{pcode}");
                 if !is_code(&pcode.replace('_', "-")) {
@@ -479,6 +541,11 @@ impl Settings {
                         "must be at most 90 days",
                     );
                 }
+                if profile.password_policy.is_some() {
+                    for (field, message) in institution.password_policy(pcode).problems() {
+                        bad(format!("{pkey}.password_policy.{field}"), &message);
+                    }
+                }
                 if profile
                     .activation
                     .material_lifetime
@@ -510,6 +577,9 @@ impl Settings {
         if !copy.mail.smtp.password.is_empty() {
             copy.mail.smtp.password = REDACTED.to_owned();
         }
+        for pepper in copy.password_hashing.peppers.values_mut() {
+            *pepper = REDACTED.to_owned();
+        }
         copy
     }
 
@@ -523,6 +593,61 @@ impl Settings {
 const REDACTED: &str = "***";
 const MAX_ACTIVATION_DELAY: Duration = Duration::from_secs(90 * 24 * 3600);
 const MAX_MATERIAL_LIFETIME: Duration = Duration::from_secs(3 * 366 * 24 * 3600);
+
+impl PasswordHashingSettings {
+    /// Problems of these settings, each as (key, message).
+    fn problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut bad = |key: &str, message: &str| out.push((key.to_owned(), message.to_owned()));
+        if argon2::Params::new(self.memory_kib, self.iterations, self.parallelism, None).is_err() {
+            bad(
+                "memory_kib",
+                "memory_kib, iterations and parallelism are not valid argon2 parameters",
+            );
+        }
+        if self.memory_kib < 8 * 1024 {
+            bad(
+                "memory_kib",
+                "must be at least 8192 (OWASP's lowest recommendation is 7168 with 5 iterations)",
+            );
+        }
+        if self.memory_kib > 4 * 1024 * 1024 {
+            bad("memory_kib", "must be at most 4194304 (4 GiB)");
+        }
+        if !(1..=20).contains(&self.iterations) {
+            bad("iterations", "must be between 1 and 20");
+        }
+        if !(1..=16).contains(&self.parallelism) {
+            bad("parallelism", "must be between 1 and 16");
+        }
+        if self.max_queue == 0 {
+            bad("max_queue", "must be at least 1");
+        }
+        if !(0..=19).contains(&self.thread_niceness) {
+            bad("thread_niceness", "must be between 0 and 19");
+        }
+        if !self.pepper_id.is_empty() && !self.peppers.contains_key(&self.pepper_id) {
+            bad("pepper_id", "names no entry of peppers");
+        }
+        for (id, secret) in &self.peppers {
+            if id.is_empty()
+                || id.len() > 8
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            {
+                bad(
+                    &format!("peppers.{id}"),
+                    "ids are 1 to 8 characters among a-z, 0-9",
+                );
+            }
+            if secret.chars().count() < 16 {
+                bad(&format!("peppers.{id}"), "must be at least 16 characters");
+            }
+        }
+        out
+    }
+}
 
 fn is_code(code: &str) -> bool {
     !code.is_empty()

@@ -9,6 +9,7 @@
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod hashing;
 pub mod mail;
 pub mod proto;
 pub mod server;

@@ -42,6 +42,8 @@ pub enum ServeError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error(transparent)]
     Mail(#[from] crate::mail::MailError),
+    #[error(transparent)]
+    Hashing(#[from] crate::hashing::HashError),
 }
 
 /// The fully-qualified names of the API's services, as health reports them.
@@ -138,10 +140,14 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let store = Store::connect(&settings.database).await?;
     let mailer = Arc::new(crate::mail::Mailer::from_settings(&settings.mail)?);
+    let hasher = crate::hashing::PasswordHasher::start(&settings.password_hashing)?;
+    // The word lists load now rather than on the first keystroke.
+    crate::domain::password::words::warm_up();
     let state = AppState {
         settings: settings.clone(),
         store: store.clone(),
         clock: clock.clone(),
+        hasher,
     };
     let (reporter, health_service) = tonic_health::server::health_reporter();
     set_all(&reporter, ServingStatus::NotServing).await;

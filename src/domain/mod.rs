@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod ids;
+pub mod language;
 pub mod login;
+pub mod password;
 pub mod provisioning;
 pub mod secret;

@@ -92,6 +92,12 @@ pub fn account(a: &account::Model, now: DateTime<Utc>, tz: chrono_tz::Tz) -> pro
         activated_at: opt_timestamp(a.activated_at),
         password_changed_at: opt_timestamp(a.password_changed_at),
         password_expires_at: opt_timestamp(a.password_expires_at),
+        password_must_change: a.password_hash.is_some()
+            && crate::domain::password::must_change(
+                a.password_must_change,
+                a.password_expires_at,
+                now,
+            ),
         consents: Some(proto::Consents {
             charter_version: a.charter_version.clone().unwrap_or_default(),
             charter_accepted_at: opt_timestamp(a.charter_accepted_at),

@@ -5,6 +5,7 @@ pub mod activation;
 pub mod encode;
 pub mod lifecycle;
 pub mod mail_redirection;
+pub mod passwords;
 pub mod recovery;
 pub mod status;
 
@@ -15,6 +16,7 @@ use tonic::{Request, Response, Status};
 
 use crate::clock::SharedClock;
 use crate::config::{ProfileSettings, Settings};
+use crate::hashing::PasswordHasher;
 use crate::proto;
 use crate::store::accounts::AccountLookup;
 use crate::store::entities::account;
@@ -27,6 +29,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub store: Store,
     pub clock: SharedClock,
+    /// argon2id on its own threads.
+    pub hasher: PasswordHasher,
 }
 
 impl AppState {

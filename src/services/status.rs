@@ -6,8 +6,10 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::domain::provisioning::Violation;
+use crate::hashing::HashError;
 use crate::store::StoreError;
 use crate::store::accounts::ReissueError;
+use crate::store::passwords::SetPasswordError;
 use crate::store::provisioning::ProvisionError;
 
 /// An error of an RPC, before it becomes a [`Status`].
@@ -25,6 +27,17 @@ pub enum ApiError {
         kind: &'static str,
         subject: String,
         message: String,
+    },
+    /// A new password the policy refuses: each rule broken, as (stable
+    /// code, message in the caller's language), on `field`.
+    PasswordRejected {
+        field: String,
+        violations: Vec<(&'static str, String)>,
+    },
+    /// Too much work queued; the caller may retry after `retry_after`.
+    ResourceExhausted {
+        message: String,
+        retry_after: std::time::Duration,
     },
     /// A failure of ours; its text goes to the logs only.
     Internal(String),
@@ -70,6 +83,32 @@ impl ApiError {
                 details.add_precondition_failure_violation(kind, subject, message.clone());
                 Status::with_error_details(Code::FailedPrecondition, message, details)
             }
+            ApiError::PasswordRejected { field, violations } => {
+                let mut details = ErrorDetails::new();
+                for (_, message) in &violations {
+                    details.add_bad_request_violation(field.clone(), message.clone());
+                }
+                let codes: Vec<&str> = violations.iter().map(|(code, _)| *code).collect();
+                details.set_error_info(
+                    "PASSWORD_REJECTED",
+                    "ent-identity",
+                    std::collections::HashMap::from([("codes".to_owned(), codes.join(","))]),
+                );
+                let summary = violations
+                    .iter()
+                    .map(|(_, m)| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                Status::with_error_details(Code::InvalidArgument, summary, details)
+            }
+            ApiError::ResourceExhausted {
+                message,
+                retry_after,
+            } => {
+                let mut details = ErrorDetails::new();
+                details.set_retry_info(Some(retry_after));
+                Status::with_error_details(Code::ResourceExhausted, message, details)
+            }
             ApiError::Internal(detail) => {
                 tracing::error!(request_id, error = %detail, "internal error");
                 Status::internal(format!("internal error (request id {request_id})"))
@@ -81,6 +120,35 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => ApiError::ResourceExhausted {
+                message: "too many passwords are being checked right now; retry shortly".into(),
+                retry_after: std::time::Duration::from_secs(1),
+            },
+            HashError::Internal(_) | HashError::BadStoredHash(_) => {
+                ApiError::Internal(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<SetPasswordError> for ApiError {
+    fn from(e: SetPasswordError) -> Self {
+        match e {
+            SetPasswordError::NotFound => ApiError::NotFound("no such account".into()),
+            SetPasswordError::Conflict => ApiError::FailedPrecondition {
+                kind: "PASSWORD",
+                subject: "account".into(),
+                message: "the password was changed by another request meanwhile; start again"
+                    .into(),
+            },
+            SetPasswordError::Store(e) => e.into(),
+        }
     }
 }
 

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod entities;
 pub mod feed;
 pub mod outbox;
+pub mod passwords;
 pub mod provisioning;
 
 use std::path::Path;

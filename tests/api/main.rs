@@ -10,5 +10,6 @@ mod bulk;
 mod config;
 mod feed;
 mod mail;
+mod passwords;
 mod provisioning;
 mod server;

@@ -10,6 +10,8 @@ use ent_identity::clock::ManualClock;
 use ent_identity::config::Settings;
 use ent_identity::proto;
 use ent_identity::proto::account_lifecycle_service_client::AccountLifecycleServiceClient;
+use ent_identity::proto::account_settings_service_client::AccountSettingsServiceClient;
+use ent_identity::proto::activation_service_client::ActivationServiceClient;
 use sea_orm::{ConnectionTrait, Database};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -33,6 +35,8 @@ pub struct TestApp {
     pub database: ent_identity::config::DatabaseSettings,
     /// Where the file transport writes mail.
     pub mail_folder: PathBuf,
+    /// The server's configuration.
+    pub settings: Arc<Settings>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -122,6 +126,7 @@ pub async fn spawn_app_with(extra_env: Vec<(String, String)>, wait: bool) -> Tes
     let settings = Settings::load_with_env(&institution_files(), env).expect("test configuration");
     let database = settings.database.clone();
     let mail_folder = settings.mail.folder.clone();
+    let settings = Arc::new(settings);
     let clock = ManualClock::new(start_time());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -130,13 +135,12 @@ pub async fn spawn_app_with(extra_env: Vec<(String, String)>, wait: bool) -> Tes
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let server = tokio::spawn({
         let clock = Arc::new(clock.clone());
+        let settings = settings.clone();
         async move {
             let stop = async {
                 let _ = shutdown_rx.await;
             };
-            if let Err(e) =
-                ent_identity::server::serve(Arc::new(settings), clock, listener, stop).await
-            {
+            if let Err(e) = ent_identity::server::serve(settings, clock, listener, stop).await {
                 panic!("server failed: {e}");
             }
         }
@@ -156,6 +160,7 @@ pub async fn spawn_app_with(extra_env: Vec<(String, String)>, wait: bool) -> Tes
         channel,
         database,
         mail_folder,
+        settings,
         shutdown: Some(shutdown_tx),
         server: Some(server),
         _dir: dir,
@@ -341,5 +346,77 @@ impl TestApp {
         ent_identity::store::Store::connect(&self.database)
             .await
             .expect("connect to the test database")
+    }
+}
+
+impl TestApp {
+    pub fn activation(&self) -> ActivationServiceClient<Channel> {
+        ActivationServiceClient::new(self.channel.clone())
+    }
+
+    pub fn account_settings(&self) -> AccountSettingsServiceClient<Channel> {
+        AccountSettingsServiceClient::new(self.channel.clone())
+    }
+
+    /// Gives an account a first password and makes it active, behind the
+    /// server's back: a stand-in for the activation journey in tests of
+    /// what comes after it. `hashing` overrides the server's argon2
+    /// parameters (to plant an outdated hash).
+    pub async fn activate_with_password(
+        &self,
+        account_id: &str,
+        password: &str,
+        hashing: Option<ent_identity::config::PasswordHashingSettings>,
+    ) {
+        use ent_identity::domain::password::Password;
+        use ent_identity::store::passwords::NewPassword;
+        let hasher = ent_identity::hashing::PasswordHasher::start(
+            hashing.as_ref().unwrap_or(&self.settings.password_hashing),
+        )
+        .expect("hasher");
+        let hash = hasher
+            .hash(Arc::new(Password::new(password.to_owned())))
+            .await
+            .expect("hash");
+        let store = self.store().await;
+        let account = store
+            .find_account(ent_identity::store::accounts::AccountLookup::Id(account_id))
+            .await
+            .expect("read")
+            .expect("account");
+        let policy = self
+            .settings
+            .institution(&account.institution)
+            .expect("institution")
+            .password_policy(&account.profile);
+        let now = ent_identity::clock::Clock::now(&self.clock);
+        store
+            .set_password(
+                NewPassword {
+                    account_id,
+                    replaces: None,
+                    hash: &hash,
+                    expires_at: ent_identity::domain::password::expires_at(&policy, now),
+                    history_count: policy.history_count,
+                    action: "password.set_by_test",
+                },
+                &ent_identity::store::AuditContext {
+                    actor: "test".into(),
+                    request_id: "test".into(),
+                },
+                now,
+            )
+            .await
+            .expect("set password");
+        use ent_identity::store::entities::account;
+        use sea_orm::sea_query::Expr;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        account::Entity::update_many()
+            .col_expr(account::Column::Status, Expr::value("active"))
+            .col_expr(account::Column::ActivatedAt, Expr::value(now))
+            .filter(account::Column::Id.eq(account_id))
+            .exec(store.connection())
+            .await
+            .expect("activate");
     }
 }

@@ -1,0 +1,236 @@
+//! What every RPC that takes a chosen password shares: the policy of an
+//! account, evaluation with the history rule, verification with hash
+//! upgrade, and storing a new password.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tonic::Request;
+
+use super::AppState;
+use super::status::ApiError;
+use crate::domain::account::AccountStatus;
+use crate::domain::language::Language;
+use crate::domain::password::{
+    self, Evaluation, Password, PasswordPolicy, PersonalData, Violation, evaluate,
+};
+use crate::hashing::Verified;
+use crate::store::AuditContext;
+use crate::store::entities::account;
+use crate::store::passwords::NewPassword;
+
+/// Longest password read, in bytes: four bytes a character at the longest
+/// length any policy allows. A longer one is refused unread.
+pub const MAX_PASSWORD_BYTES: usize = 4 * crate::domain::password::policy::MAX_MAX_LENGTH;
+
+/// A typed password from a request field: at most [`MAX_PASSWORD_BYTES`],
+/// and not empty when `required` (the meter accepts an empty field).
+pub fn read_password(text: String, field: &str, required: bool) -> Result<Password, ApiError> {
+    if required && text.is_empty() {
+        return Err(ApiError::field(field, "must not be empty"));
+    }
+    if text.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::field(
+            field,
+            format!("must be at most {MAX_PASSWORD_BYTES} bytes"),
+        ));
+    }
+    Ok(Password::new(text))
+}
+
+/// The language the caller asked for in its `accept-language` metadata.
+pub fn language<T>(request: &Request<T>) -> Language {
+    request
+        .metadata()
+        .get("accept-language")
+        .and_then(|v| v.to_str().ok())
+        .map(Language::from_accept_language)
+        .unwrap_or_default()
+}
+
+/// The person an account belongs to, for the personal-data rule.
+pub fn personal_data(account: &account::Model) -> PersonalData {
+    PersonalData {
+        given_name: account.given_name.clone(),
+        family_name: account.family_name.clone(),
+        login: account.login.clone(),
+    }
+}
+
+/// The stable code of a violation, as the API names it.
+pub fn violation_code(v: &Violation) -> crate::proto::PasswordViolationCode {
+    use crate::proto::PasswordViolationCode as Code;
+    match v {
+        Violation::TooShort { .. } => Code::TooShort,
+        Violation::TooLong { .. } => Code::TooLong,
+        Violation::MissingClass(_) => Code::MissingClass,
+        Violation::TooFewNonAlphabetic { .. } => Code::TooFewNonAlphabetic,
+        Violation::ForbiddenCharacter { .. } => Code::ForbiddenCharacter,
+        Violation::AccentedCharacter => Code::AccentedCharacter,
+        Violation::DictionaryWord { .. } => Code::DictionaryWord,
+        Violation::ContainsPersonalData { .. } => Code::ContainsPersonalData,
+        Violation::Reused { .. } => Code::Reused,
+        Violation::CommonPassword => Code::CommonPassword,
+        Violation::ConfirmationMismatch => Code::ConfirmationMismatch,
+        Violation::TooWeak { .. } => Code::TooWeak,
+    }
+}
+
+/// A refusal of `violations` on `field`, in `language`.
+pub fn rejected(field: &str, violations: &[Violation], language: Language) -> ApiError {
+    ApiError::PasswordRejected {
+        field: field.to_owned(),
+        violations: violations
+            .iter()
+            .map(|v| {
+                let code = violation_code(v).as_str_name();
+                (
+                    code.strip_prefix("PASSWORD_VIOLATION_CODE_")
+                        .unwrap_or(code),
+                    v.message(language),
+                )
+            })
+            .collect(),
+    }
+}
+
+impl AppState {
+    /// The password policy of an institution's profile.
+    pub fn password_policy(&self, institution: &str, profile: &str) -> Option<PasswordPolicy> {
+        let institution = self.settings.institution(institution)?;
+        institution
+            .profiles
+            .contains_key(profile)
+            .then(|| institution.password_policy(profile))
+    }
+
+    /// The password policy that applies to an account.
+    pub fn policy_of(&self, account: &account::Model) -> Result<PasswordPolicy, ApiError> {
+        self.profile_of(account)?;
+        self.password_policy(&account.institution, &account.profile)
+            .ok_or_else(|| ApiError::Internal("profile vanished".into()))
+    }
+
+    /// Evaluates a candidate for an account (or for a policy alone). The
+    /// history rule, which costs one argon2 verification per remembered
+    /// password, runs only once every other rule passes.
+    pub async fn evaluate_password(
+        &self,
+        policy: &PasswordPolicy,
+        candidate: &Arc<Password>,
+        account: Option<&account::Model>,
+    ) -> Result<Evaluation, ApiError> {
+        let personal = account.map(personal_data);
+        let mut evaluation = evaluate(policy, candidate, personal.as_ref());
+        if let Some(account) = account
+            && evaluation.acceptable()
+            && policy.history_count > 0
+        {
+            let history = self
+                .store
+                .password_history(&account.id, policy.history_count)
+                .await?;
+            if !history.is_empty()
+                && self
+                    .hasher
+                    .matches_any(Arc::clone(candidate), history)
+                    .await?
+            {
+                evaluation.violations.push(Violation::Reused {
+                    count: policy.history_count,
+                });
+            }
+        }
+        Ok(evaluation)
+    }
+
+    /// Checks the account's current password, storing an upgraded hash when
+    /// the stored one is outdated (and putting it in `account`, so the
+    /// caller goes on with the account as stored). An account without a
+    /// password costs the same time as a wrong password.
+    pub async fn verify_password(
+        &self,
+        account: &mut account::Model,
+        typed: &Arc<Password>,
+    ) -> Result<bool, ApiError> {
+        let Some(stored) = account.password_hash.clone() else {
+            self.hasher.verify_nothing(Arc::clone(typed)).await?;
+            return Ok(false);
+        };
+        match self
+            .hasher
+            .verify(Arc::clone(typed), stored.clone())
+            .await?
+        {
+            Verified::No => Ok(false),
+            Verified::Yes { upgraded } => {
+                if let Some(new) = upgraded {
+                    let replaced = self
+                        .store
+                        .upgrade_password_hash(&account.id, &stored, &new)
+                        .await?;
+                    tracing::info!(account_id = %account.id, replaced, "password hash upgraded");
+                    if replaced {
+                        account.password_hash = Some(new);
+                    }
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    /// Checks a new password (typed twice) under the account's policy and
+    /// history, then hashes and stores it. `replaces` is the hash the
+    /// account had when the caller decided (None for a first password).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn set_new_password(
+        &self,
+        account: &account::Model,
+        new: Arc<Password>,
+        confirmation: &Password,
+        field: &str,
+        action: &str,
+        language: Language,
+        ctx: &AuditContext,
+        now: DateTime<Utc>,
+    ) -> Result<account::Model, ApiError> {
+        if !new.same_as(confirmation) {
+            return Err(rejected(
+                field,
+                &[Violation::ConfirmationMismatch],
+                language,
+            ));
+        }
+        let policy = self.policy_of(account)?;
+        let evaluation = self.evaluate_password(&policy, &new, Some(account)).await?;
+        if !evaluation.acceptable() {
+            return Err(rejected(field, &evaluation.violations, language));
+        }
+        let hash = self.hasher.hash(new).await?;
+        let expires_at = password::expires_at(&policy, now);
+        Ok(self
+            .store
+            .set_password(
+                NewPassword {
+                    account_id: &account.id,
+                    replaces: account.password_hash.as_deref(),
+                    hash: &hash,
+                    expires_at,
+                    history_count: policy.history_count,
+                    action,
+                },
+                ctx,
+                now,
+            )
+            .await?)
+    }
+}
+
+/// Whether an account's password may be used or changed in its state:
+/// active, or in the limited state after departure.
+pub fn password_usable(account: &account::Model) -> bool {
+    matches!(
+        AccountStatus::parse(&account.status),
+        Some(AccountStatus::Active | AccountStatus::Grace)
+    )
+}

@@ -1,0 +1,235 @@
+//! Chosen passwords: the account's current hash, its history (hashes only)
+//! and expiry, and the accounts a flow or reset token stands for.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use serde_json::json;
+
+use super::entities::{account, activation_flow, one_time_secret, password_history};
+use super::feed::{ChangeKind, PendingChange, append_changes};
+use super::{AuditContext, Store, StoreError, new_id, record_audit};
+
+/// A new password to store.
+pub struct NewPassword<'a> {
+    pub account_id: &'a str,
+    /// The hash the account had when the change was decided (checked, so a
+    /// concurrent change is not silently overwritten); `None` for a first
+    /// password.
+    pub replaces: Option<&'a str>,
+    /// argon2id PHC string of the new password.
+    pub hash: &'a str,
+    /// When it expires under the policy.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Passwords to keep in the history, this one included.
+    pub history_count: usize,
+    /// Audit action (`password.changed`, `password.reset`, ...).
+    pub action: &'a str,
+}
+
+/// Why a password could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum SetPasswordError {
+    #[error("no such account")]
+    NotFound,
+    /// The password changed between the decision and the write.
+    #[error("the password was changed meanwhile")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sea_orm::DbErr> for SetPasswordError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        SetPasswordError::Store(e.into())
+    }
+}
+
+impl Store {
+    /// Hashes of the account's last `limit` passwords, newest (the current
+    /// one) first.
+    pub async fn password_history(
+        &self,
+        account_id: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        Ok(password_history::Entity::find()
+            .select_only()
+            .column(password_history::Column::PasswordHash)
+            .filter(password_history::Column::AccountId.eq(account_id))
+            .order_by_desc(password_history::Column::CreatedAt)
+            .order_by_desc(password_history::Column::Id)
+            .limit(limit as u64)
+            .into_tuple::<String>()
+            .all(self.connection())
+            .await?)
+    }
+
+    /// Stores a new password: the account's hash and dates, the history
+    /// trimmed to its length, an audit event and a change for the feed, in
+    /// one transaction.
+    pub async fn set_password(
+        &self,
+        new: NewPassword<'_>,
+        ctx: &AuditContext,
+        now: DateTime<Utc>,
+    ) -> Result<account::Model, SetPasswordError> {
+        let write = self.begin_write().await?;
+        let mut update = account::Entity::update_many()
+            .col_expr(account::Column::PasswordHash, Expr::value(new.hash))
+            .col_expr(account::Column::PasswordChangedAt, Expr::value(now))
+            .col_expr(
+                account::Column::PasswordExpiresAt,
+                Expr::value(new.expires_at),
+            )
+            .col_expr(account::Column::PasswordMustChange, Expr::value(false))
+            .col_expr(account::Column::UpdatedAt, Expr::value(now))
+            .filter(account::Column::Id.eq(new.account_id));
+        update = match new.replaces {
+            Some(old) => update.filter(account::Column::PasswordHash.eq(old)),
+            None => update.filter(account::Column::PasswordHash.is_null()),
+        };
+        if update.exec(&write.txn).await?.rows_affected != 1 {
+            let exists = account::Entity::find_by_id(new.account_id)
+                .one(&write.txn)
+                .await?
+                .is_some();
+            return Err(if exists {
+                SetPasswordError::Conflict
+            } else {
+                SetPasswordError::NotFound
+            });
+        }
+        if new.history_count > 0 {
+            password_history::Entity::insert(password_history::ActiveModel {
+                id: Set(new_id()),
+                account_id: Set(new.account_id.to_owned()),
+                password_hash: Set(new.hash.to_owned()),
+                created_at: Set(now),
+            })
+            .exec(&write.txn)
+            .await?;
+        }
+        // Only the last `history_count` hashes are kept (none when the
+        // policy keeps no history).
+        let kept: Vec<String> = password_history::Entity::find()
+            .select_only()
+            .column(password_history::Column::Id)
+            .filter(password_history::Column::AccountId.eq(new.account_id))
+            .order_by_desc(password_history::Column::CreatedAt)
+            .order_by_desc(password_history::Column::Id)
+            .limit(new.history_count as u64)
+            .into_tuple::<String>()
+            .all(&write.txn)
+            .await?;
+        password_history::Entity::delete_many()
+            .filter(password_history::Column::AccountId.eq(new.account_id))
+            .filter(password_history::Column::Id.is_not_in(kept))
+            .exec(&write.txn)
+            .await?;
+        let account = account::Entity::find_by_id(new.account_id)
+            .one(&write.txn)
+            .await?
+            .ok_or(SetPasswordError::NotFound)?;
+        record_audit(
+            &write.txn,
+            ctx,
+            now,
+            &account.institution,
+            Some(&account.id),
+            new.action,
+            json!({ "expires_at": new.expires_at }),
+        )
+        .await?;
+        append_changes(
+            &write.txn,
+            &[PendingChange {
+                account_id: account.id.clone(),
+                institution: account.institution.clone(),
+                kind: ChangeKind::PasswordChanged,
+            }],
+            now,
+        )
+        .await?;
+        write.commit().await?;
+        Ok(account)
+    }
+
+    /// Replaces a hash by the same password hashed with current parameters,
+    /// unless the password changed meanwhile. The history keeps the old
+    /// hash: it still matches the same password.
+    pub async fn upgrade_password_hash(
+        &self,
+        account_id: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let write = self.begin_write().await?;
+        let updated = account::Entity::update_many()
+            .col_expr(account::Column::PasswordHash, Expr::value(new))
+            .filter(account::Column::Id.eq(account_id))
+            .filter(account::Column::PasswordHash.eq(old))
+            .exec(&write.txn)
+            .await?
+            .rows_affected;
+        password_history::Entity::update_many()
+            .col_expr(password_history::Column::PasswordHash, Expr::value(new))
+            .filter(password_history::Column::AccountId.eq(account_id))
+            .filter(password_history::Column::PasswordHash.eq(old))
+            .exec(&write.txn)
+            .await?;
+        write.commit().await?;
+        Ok(updated == 1)
+    }
+
+    /// The account of an activation flow still running, by the hash of its
+    /// token.
+    pub async fn account_for_flow(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<account::Model>, StoreError> {
+        let Some(flow) = activation_flow::Entity::find()
+            .filter(activation_flow::Column::TokenHash.eq(token_hash))
+            .filter(activation_flow::Column::CompletedAt.is_null())
+            .filter(activation_flow::Column::ExpiresAt.gt(now))
+            .one(self.connection())
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(account::Entity::find_by_id(flow.account_id)
+            .one(self.connection())
+            .await?)
+    }
+
+    /// The account of a password reset link still usable, by the hash of
+    /// its token.
+    pub async fn account_for_reset(
+        &self,
+        secret_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<account::Model>, StoreError> {
+        let Some(secret) = one_time_secret::Entity::find()
+            .filter(one_time_secret::Column::SecretHash.eq(secret_hash))
+            .filter(one_time_secret::Column::Purpose.eq("password_reset"))
+            .filter(one_time_secret::Column::UsedAt.is_null())
+            .filter(one_time_secret::Column::RevokedAt.is_null())
+            .filter(
+                Condition::any()
+                    .add(one_time_secret::Column::ExpiresAt.is_null())
+                    .add(one_time_secret::Column::ExpiresAt.gt(now)),
+            )
+            .one(self.connection())
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(account::Entity::find_by_id(secret.account_id)
+            .one(self.connection())
+            .await?)
+    }
+}
