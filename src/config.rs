@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::account::AccountKind;
+use crate::domain::activation::{self, RecoveryMailRule, RedirectRule, Step};
 use crate::domain::login::{LoginScheme, MailScheme};
 use crate::domain::password::{PasswordPolicy, PasswordPolicyOverride};
 
@@ -31,6 +32,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub telemetry: TelemetrySettings,
     pub password_hashing: PasswordHashingSettings,
+    pub sms: SmsSettings,
     /// A folder whose `*.toml` files are read as more configuration (one file
     /// per institution, typically). Relative to the working directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,6 +123,40 @@ pub struct SmtpSettings {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+pub enum SmsTransportKind {
+    /// Each SMS is written as a `.json` file into `sms.folder`.
+    File,
+    /// Each SMS is POSTed as JSON to `sms.webhook.url` (the provider's
+    /// gateway or a relay in front of it).
+    Webhook,
+}
+
+/// How SMS leave the service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSettings {
+    pub transport: SmsTransportKind,
+    /// Folder for the `file` transport.
+    pub folder: PathBuf,
+    /// Sender name shown by providers that support one.
+    pub sender: String,
+    pub webhook: WebhookSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// `https://...` endpoint receiving `{"to","from","text"}`.
+    pub url: String,
+    /// Sent as `Authorization: Bearer ...` when not empty. Secret: redacted
+    /// by `check-config`.
+    pub token: String,
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LogFormat {
     Text,
     Json,
@@ -200,6 +236,9 @@ pub struct InstitutionSettings {
     /// Password rules of the institution; a profile may override them.
     #[serde(default)]
     pub password_policy: PasswordPolicy,
+    /// The IT charter users accept during activation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charter: Option<CharterSettings>,
     /// Populations of the institution, by profile code.
     pub profiles: BTreeMap<String, ProfileSettings>,
 }
@@ -217,6 +256,16 @@ impl InstitutionSettings {
             None => self.password_policy.clone(),
         }
     }
+}
+
+/// The IT charter in force.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CharterSettings {
+    /// Version users accept; a new version makes flows ask again.
+    pub version: String,
+    /// Where to read it.
+    pub url: String,
 }
 
 fn default_phone_region() -> String {
@@ -270,6 +319,70 @@ pub struct ActivationSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub material_lifetime: Option<Duration>,
+    /// The screens after the entry, in order, each listing the items shown
+    /// together: `recovery_mail`, `charter`, `directory_listing`,
+    /// `photo_use`, `crous_sharing`, `mail_redirect`, `password`. The
+    /// verification screens (code, mailed links) are placed automatically.
+    pub screens: Vec<Vec<Step>>,
+    /// The recovery-mail item: required or not, verified by a mailed link
+    /// and code or not, and the link's lifetime.
+    #[serde(default)]
+    pub recovery_mail: RecoveryMailRule,
+    /// `optional` or `mandatory` (teaching vacataires).
+    #[serde(default)]
+    pub mail_redirect: RedirectRule,
+    /// How long a started flow lives.
+    #[serde(default = "default_flow_lifetime", with = "humantime_serde")]
+    pub flow_lifetime: Duration,
+    /// Lifetime of the code sent by SMS and mail after an identity match.
+    #[serde(default = "default_code_lifetime", with = "humantime_serde")]
+    pub code_lifetime: Duration,
+    /// Wrong entries of a key, provisional password or code before it is
+    /// invalidated.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Shortest time between two sendings of the same message.
+    #[serde(default = "default_resend_cooldown", with = "humantime_serde")]
+    pub resend_cooldown: Duration,
+    /// Where the completion screen sends the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<NextDestination>,
+}
+
+impl ActivationSettings {
+    /// The screens of this profile's journey, entry and verifications
+    /// included.
+    pub fn plan(&self) -> Vec<Vec<Step>> {
+        activation::plan(
+            self.channel == ActivationChannel::IdentityMatch,
+            &self.screens,
+            &self.recovery_mail,
+        )
+    }
+}
+
+fn default_flow_lifetime() -> Duration {
+    Duration::from_secs(4 * 3600)
+}
+fn default_code_lifetime() -> Duration {
+    Duration::from_secs(15 * 60)
+}
+fn default_max_attempts() -> u32 {
+    5
+}
+fn default_resend_cooldown() -> Duration {
+    Duration::from_secs(60)
+}
+
+/// The destination offered once the account is active.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NextDestination {
+    pub url: String,
+    /// Button label in French.
+    pub label_fr: String,
+    /// Button label in English.
+    pub label_en: String,
 }
 
 /// A configuration problem, named by its key.
@@ -447,6 +560,24 @@ impl Settings {
         if !(1..=50).contains(&self.mail.max_attempts) {
             bad("mail.max_attempts".into(), "must be between 1 and 50");
         }
+        match self.sms.transport {
+            SmsTransportKind::File if self.sms.folder.as_os_str().is_empty() => {
+                bad("sms.folder".into(), "required by the file transport")
+            }
+            SmsTransportKind::Webhook
+                if !self.sms.webhook.url.starts_with("https://")
+                    && !self.sms.webhook.url.starts_with("http://") =>
+            {
+                bad(
+                    "sms.webhook.url".into(),
+                    "required by the webhook transport: an http(s) URL",
+                )
+            }
+            _ => {}
+        }
+        if self.sms.webhook.timeout.is_zero() {
+            bad("sms.webhook.timeout".into(), "must be more than zero");
+        }
         if crate::domain::ids::MailAddress::parse(&self.mail.from).is_err() {
             bad("mail.from".into(), "is not a valid mail address");
         }
@@ -502,6 +633,17 @@ impl Settings {
             if !url.is_empty() && !url.starts_with("https://") && !url.starts_with("http://") {
                 bad(format!("{key}.helpdesk_url"), "must be an http(s) URL");
             }
+            if let Some(charter) = &institution.charter {
+                if charter.version.trim().is_empty() || charter.version.len() > 32 {
+                    bad(
+                        format!("{key}.charter.version"),
+                        "must be 1 to 32 characters",
+                    );
+                }
+                if !charter.url.starts_with("https://") && !charter.url.starts_with("http://") {
+                    bad(format!("{key}.charter.url"), "must be an http(s) URL");
+                }
+            }
             if institution.profiles.is_empty() {
                 bad(format!("{key}.profiles"), "at least one profile is needed");
             }
@@ -546,6 +688,74 @@ impl Settings {
                         bad(format!("{pkey}.password_policy.{field}"), &message);
                     }
                 }
+                let akey = format!("{pkey}.activation");
+                let journey = &profile.activation;
+                for problem in activation::screen_problems(&journey.screens) {
+                    bad(format!("{akey}.screens"), &problem);
+                }
+                let has = |step| journey.screens.iter().flatten().any(|s| *s == step);
+                if has(Step::Charter) && institution.charter.is_none() {
+                    bad(
+                        format!("{key}.charter"),
+                        "a profile's journey has a charter item: set version and url",
+                    );
+                }
+                if has(Step::MailRedirect) && profile.institutional_mail.is_none() {
+                    bad(
+                        format!("{akey}.screens"),
+                        "mail_redirect needs a profile with an institutional mailbox",
+                    );
+                }
+                if journey.mail_redirect == RedirectRule::Mandatory && !has(Step::MailRedirect) {
+                    bad(
+                        format!("{akey}.mail_redirect"),
+                        "a mandatory redirect needs a mail_redirect item in the screens",
+                    );
+                }
+                for (name, value, max) in [
+                    (
+                        "flow_lifetime",
+                        journey.flow_lifetime,
+                        Duration::from_secs(7 * 86400),
+                    ),
+                    (
+                        "code_lifetime",
+                        journey.code_lifetime,
+                        Duration::from_secs(86400),
+                    ),
+                    (
+                        "resend_cooldown",
+                        journey.resend_cooldown,
+                        Duration::from_secs(3600),
+                    ),
+                ] {
+                    if value.is_zero() || value > max {
+                        bad(
+                            format!("{akey}.{name}"),
+                            &format!(
+                                "must be more than zero and at most {}",
+                                humantime::format_duration(max)
+                            ),
+                        );
+                    }
+                }
+                if !(1..=20).contains(&journey.max_attempts) {
+                    bad(format!("{akey}.max_attempts"), "must be between 1 and 20");
+                }
+                if let activation::LinkLifetime::For(d) = journey.recovery_mail.link_lifetime
+                    && (d < Duration::from_secs(60) || d > Duration::from_secs(7 * 86400))
+                {
+                    bad(
+                        format!("{akey}.recovery_mail.link_lifetime"),
+                        "must be between 1 minute and 7 days, or end_of_day",
+                    );
+                }
+                if let Some(next) = &journey.next
+                    && !next.url.starts_with("https://")
+                    && !next.url.starts_with("http://")
+                {
+                    bad(format!("{akey}.next.url"), "must be an http(s) URL");
+                }
                 if profile
                     .activation
                     .material_lifetime
@@ -576,6 +786,9 @@ impl Settings {
         copy.database.url = redact_url_password(&copy.database.url);
         if !copy.mail.smtp.password.is_empty() {
             copy.mail.smtp.password = REDACTED.to_owned();
+        }
+        if !copy.sms.webhook.token.is_empty() {
+            copy.sms.webhook.token = REDACTED.to_owned();
         }
         for pepper in copy.password_hashing.peppers.values_mut() {
             *pepper = REDACTED.to_owned();
@@ -746,12 +959,12 @@ mod tests {
             [institutions.u-test.profiles.staff]
             kind = "staff"
             login = { scheme = "student_number_suffix", suffix = "T" }
-            activation = { channel = "identity_match", delay = "1000years", material_lifetime = "0s" }
+            activation = { channel = "identity_match", delay = "1000years", material_lifetime = "0s", screens = [["password"]] }
             [institutions.u-test.profiles.other]
             kind = "staff"
             login = { scheme = "institutional_mail" }
             institutional_mail = { domain = "Not A Domain" }
-            activation = { channel = "activation_key", delay = "0s" }
+            activation = { channel = "activation_key", delay = "0s", screens = [["charter", "verify_code"], ["charter"]], max_attempts = 0, recovery_mail = { link_lifetime = "1s" } }
             "#,
         )
         .unwrap_err()
@@ -762,6 +975,10 @@ mod tests {
             "institutions.u-test.profiles.staff.activation.delay",
             "institutions.u-test.profiles.staff.activation.material_lifetime",
             "institutions.u-test.profiles.other.institutional_mail",
+            "institutions.u-test.profiles.other.activation.screens",
+            "institutions.u-test.profiles.other.activation.max_attempts",
+            "institutions.u-test.profiles.other.activation.recovery_mail.link_lifetime",
+            "institutions.u-test.charter",
         ] {
             assert!(err.contains(key), "{key} missing from {err}");
         }

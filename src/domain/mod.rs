@@ -2,6 +2,7 @@
 //! that depends on time takes `now` as a parameter.
 
 pub mod account;
+pub mod activation;
 pub mod ids;
 pub mod language;
 pub mod login;

@@ -271,12 +271,12 @@ mod tests {
             [institutions.univ-test.profiles.student]
             kind = "student"
             login = { scheme = "student_number_suffix", suffix = "T" }
-            activation = { channel = "identity_match", delay = "0s" }
+            activation = { channel = "identity_match", delay = "0s", screens = [["password"]] }
             [institutions.univ-test.profiles.staff]
             kind = "staff"
             login = { scheme = "institutional_mail" }
             institutional_mail = { domain = "univ-test.fr" }
-            activation = { channel = "provisional_password", delay = "15m" }
+            activation = { channel = "provisional_password", delay = "15m", screens = [["password"]] }
             "#,
         )
         .expect("valid test configuration")

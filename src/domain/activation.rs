@@ -1,0 +1,792 @@
+//! The activation journey as pure rules: which screens a profile goes
+//! through (from configuration), what a flow has collected so far, and how a
+//! submitted screen advances it. No I/O: the service hashes passwords and
+//! sends mail, the store persists [`FlowState`].
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ids::MailAddress;
+
+/// One item of the journey. The configuration lists the items a user fills
+/// in ([`Step::is_item`]); the entry and verification steps are placed by
+/// [`plan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// The entry secret (key, provisional password, link, identity match).
+    VerifySecret,
+    /// The code sent by SMS and mail after an identity match.
+    VerifyCode,
+    RecoveryMail,
+    RecoveryMailVerification,
+    Charter,
+    DirectoryListing,
+    PhotoUse,
+    CrousSharing,
+    MailRedirect,
+    MailRedirectVerification,
+    Password,
+}
+
+impl Step {
+    /// Whether the step is an item of a configured screen (rather than an
+    /// entry or verification step the journey places itself).
+    pub fn is_item(self) -> bool {
+        !matches!(
+            self,
+            Step::VerifySecret
+                | Step::VerifyCode
+                | Step::RecoveryMailVerification
+                | Step::MailRedirectVerification
+        )
+    }
+
+    /// The request field that carries the item.
+    pub fn field(self) -> &'static str {
+        match self {
+            Step::VerifySecret => "entry",
+            Step::VerifyCode => "code",
+            Step::RecoveryMail | Step::RecoveryMailVerification => "recovery_mail",
+            Step::Charter => "charter",
+            Step::DirectoryListing => "directory_listed",
+            Step::PhotoUse => "photo",
+            Step::CrousSharing => "crous_sharing",
+            Step::MailRedirect | Step::MailRedirectVerification => "mail_redirect",
+            Step::Password => "password",
+        }
+    }
+}
+
+/// How long a mailed verification link or code works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkLifetime {
+    /// A fixed duration after sending.
+    For(Duration),
+    /// Until 23:59:59 of the day it was sent, in the institution's time zone
+    /// (Montpellier: "valide le jour même jusqu'à 23h59").
+    EndOfDay,
+}
+
+impl LinkLifetime {
+    /// When a link sent at `sent` stops working.
+    pub fn expires_at(self, sent: DateTime<Utc>, tz: chrono_tz::Tz) -> DateTime<Utc> {
+        match self {
+            LinkLifetime::For(d) => chrono::Duration::from_std(d)
+                .ok()
+                .and_then(|d| sent.checked_add_signed(d))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            LinkLifetime::EndOfDay => {
+                let local_day = sent.with_timezone(&tz).date_naive();
+                let last =
+                    local_day.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default());
+                // A day-light saving change never falls at 23:59 in the
+                // zones universities use; `earliest` also covers a gap.
+                tz.from_local_datetime(&last)
+                    .earliest()
+                    .map(|t| t.with_timezone(&Utc))
+                    .unwrap_or(sent + chrono::Duration::hours(1))
+            }
+        }
+    }
+}
+
+impl Serialize for LinkLifetime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            LinkLifetime::For(d) => s.serialize_str(&humantime::format_duration(*d).to_string()),
+            LinkLifetime::EndOfDay => s.serialize_str("end_of_day"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for LinkLifetime {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text == "end_of_day" {
+            return Ok(LinkLifetime::EndOfDay);
+        }
+        humantime::parse_duration(&text)
+            .map(LinkLifetime::For)
+            .map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "expected a duration such as \"24h\" or \"end_of_day\": {e}"
+                ))
+            })
+    }
+}
+
+/// How the recovery address is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verification {
+    /// A mail with a link and a code; the journey waits for it.
+    Link,
+    /// Recorded as typed (twice), not verified.
+    None,
+}
+
+/// The recovery-mail item.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryMailRule {
+    /// Whether the item must be filled in (Bordeaux: optional).
+    #[serde(default = "yes")]
+    pub required: bool,
+    #[serde(default = "link")]
+    pub verification: Verification,
+    /// Lifetime of the verification link and code.
+    #[serde(default = "one_day")]
+    pub link_lifetime: LinkLifetime,
+}
+
+fn yes() -> bool {
+    true
+}
+fn link() -> Verification {
+    Verification::Link
+}
+fn one_day() -> LinkLifetime {
+    LinkLifetime::For(Duration::from_secs(24 * 3600))
+}
+
+impl Default for RecoveryMailRule {
+    fn default() -> Self {
+        RecoveryMailRule {
+            required: true,
+            verification: Verification::Link,
+            link_lifetime: one_day(),
+        }
+    }
+}
+
+/// Whether a profile may, or must, redirect its university mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedirectRule {
+    #[default]
+    Optional,
+    /// Teaching vacataires: mail always goes to their own address.
+    Mandatory,
+}
+
+/// The screens of a journey, in order: the entry, then the configured
+/// screens with a verification screen after each screen that mails a link.
+pub fn plan(
+    identity_match: bool,
+    screens: &[Vec<Step>],
+    recovery: &RecoveryMailRule,
+) -> Vec<Vec<Step>> {
+    let mut out = vec![vec![Step::VerifySecret]];
+    if identity_match {
+        out.push(vec![Step::VerifyCode]);
+    }
+    for screen in screens {
+        out.push(screen.clone());
+        if screen.contains(&Step::RecoveryMail) && recovery.verification == Verification::Link {
+            out.push(vec![Step::RecoveryMailVerification]);
+        }
+        if screen.contains(&Step::MailRedirect) {
+            out.push(vec![Step::MailRedirectVerification]);
+        }
+    }
+    out
+}
+
+/// Problems of a configured list of screens, as messages.
+pub fn screen_problems(screens: &[Vec<Step>]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut seen = BTreeSet::new();
+    for screen in screens {
+        if screen.is_empty() {
+            problems.push("a screen lists no item".to_owned());
+        }
+        for step in screen {
+            if !step.is_item() {
+                problems.push(format!(
+                    "{step:?} is placed by the journey itself; list only recovery_mail, charter, directory_listing, photo_use, crous_sharing, mail_redirect and password"
+                ));
+            } else if !seen.insert(*step) {
+                problems.push(format!("{step:?} appears twice"));
+            }
+        }
+    }
+    if !seen.contains(&Step::Password) {
+        problems.push("the password item is required".to_owned());
+    }
+    problems
+}
+
+/// The photo decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PhotoDecision {
+    /// The allowed uses (at least one).
+    Allow(BTreeSet<PhotoUse>),
+    /// Every use refused; irreversible.
+    Refuse,
+}
+
+/// A use of the photo (Bordeaux Montaigne's three).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoUse {
+    CardReprint,
+    TutorialSheets,
+    PhotoDirectory,
+}
+
+impl PhotoUse {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhotoUse::CardReprint => "card_reprint",
+            PhotoUse::TutorialSheets => "tutorial_sheets",
+            PhotoUse::PhotoDirectory => "photo_directory",
+        }
+    }
+}
+
+/// The redirect decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedirectDecision {
+    /// `None`: no redirect.
+    pub address: Option<String>,
+    pub keep_copy: bool,
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+/// What a flow has collected; stored as JSON with the flow.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowState {
+    /// Bumped by every change; the store refuses a write based on an older
+    /// version (two tabs submitting at once).
+    pub version: u64,
+    pub done: BTreeSet<Step>,
+    pub recovery_mail: Option<String>,
+    pub recovery_mail_verified_at: Option<DateTime<Utc>>,
+    /// Charter version and acceptance time.
+    pub charter: Option<(String, DateTime<Utc>)>,
+    pub directory_listed: Option<(bool, DateTime<Utc>)>,
+    pub photo: Option<(PhotoDecision, DateTime<Utc>)>,
+    pub crous_sharing: Option<(bool, DateTime<Utc>)>,
+    pub redirect: Option<RedirectDecision>,
+    /// argon2id hash of the chosen password, held until completion.
+    pub password_hash: Option<String>,
+    /// Id of the one-time secret the flow was started with (spent at
+    /// completion).
+    pub entry_secret_id: Option<String>,
+}
+
+impl FlowState {
+    /// Index of the first screen with an item not done, or `None` when the
+    /// journey is complete.
+    pub fn current_screen(&self, plan: &[Vec<Step>]) -> Option<usize> {
+        plan.iter()
+            .position(|screen| screen.iter().any(|s| !self.done.contains(s)))
+    }
+
+    /// The verification the flow waits for, if its current screen is one.
+    pub fn pending_verification(&self, plan: &[Vec<Step>]) -> Option<Step> {
+        let screen = &plan[self.current_screen(plan)?];
+        screen.iter().copied().find(|s| {
+            matches!(
+                s,
+                Step::VerifyCode | Step::RecoveryMailVerification | Step::MailRedirectVerification
+            )
+        })
+    }
+}
+
+/// The items of one submitted screen, parsed at the edge.
+#[derive(Debug, Default)]
+pub struct Submission {
+    pub recovery_mail: Option<MailAddress>,
+    pub charter_version: Option<String>,
+    pub directory_listed: Option<bool>,
+    pub photo: Option<PhotoDecision>,
+    pub crous_sharing: Option<bool>,
+    pub redirect: Option<RedirectInput>,
+    /// Set once the password passed the policy and was hashed.
+    pub password_hash: Option<String>,
+    /// Whether a password was typed at all (it is hashed only if the rest
+    /// of the screen is acceptable).
+    pub password_given: bool,
+}
+
+/// A redirect as typed.
+#[derive(Debug, Clone)]
+pub struct RedirectInput {
+    pub address: Option<MailAddress>,
+    pub keep_copy: bool,
+}
+
+impl Submission {
+    /// The items present, as steps.
+    pub fn items(&self) -> BTreeSet<Step> {
+        let mut items = BTreeSet::new();
+        let mut add = |present: bool, step| {
+            if present {
+                items.insert(step);
+            }
+        };
+        add(self.recovery_mail.is_some(), Step::RecoveryMail);
+        add(self.charter_version.is_some(), Step::Charter);
+        add(self.directory_listed.is_some(), Step::DirectoryListing);
+        add(self.photo.is_some(), Step::PhotoUse);
+        add(self.crous_sharing.is_some(), Step::CrousSharing);
+        add(self.redirect.is_some(), Step::MailRedirect);
+        add(self.password_given, Step::Password);
+        items
+    }
+}
+
+/// The rules a submission is checked against.
+pub struct ScreenRules<'a> {
+    pub plan: &'a [Vec<Step>],
+    pub recovery: &'a RecoveryMailRule,
+    pub redirect: RedirectRule,
+    /// The charter version in force; `None` when none is configured.
+    pub charter_version: Option<&'a str>,
+    /// The institutional address, which cannot be a recovery or redirect
+    /// address.
+    pub institutional_mail: Option<&'a str>,
+}
+
+/// Why a screen is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlowError {
+    /// The journey is already complete.
+    Completed,
+    /// The current screen waits for a code or a mailed link.
+    AwaitingVerification(Step),
+    /// Field-level problems: (field, message).
+    Invalid(Vec<(String, String)>),
+}
+
+/// What accepting a screen asks the service to do.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Effects {
+    /// Send a verification link and code to this address for this step.
+    pub verify: Option<(Step, String)>,
+    /// Every pending verification of this kind is void (the address changed).
+    pub revoke: Vec<Step>,
+    /// The journey is complete: apply everything to the account.
+    pub completed: bool,
+}
+
+/// Checks a submission against the current screen and records it. On error
+/// `state` is unchanged.
+pub fn submit(
+    state: &mut FlowState,
+    rules: &ScreenRules<'_>,
+    submission: Submission,
+    now: DateTime<Utc>,
+) -> Result<Effects, FlowError> {
+    let Some(current) = state.current_screen(rules.plan) else {
+        return Err(FlowError::Completed);
+    };
+    let screen = &rules.plan[current];
+    let items = submission.items();
+    // While a verification is pending, the only item accepted is a new
+    // address for what is being verified.
+    let mut allowed: BTreeSet<Step> = screen.iter().copied().filter(|s| s.is_item()).collect();
+    match screen.first() {
+        Some(Step::RecoveryMailVerification) => {
+            allowed.insert(Step::RecoveryMail);
+        }
+        Some(Step::MailRedirectVerification) => {
+            allowed.insert(Step::MailRedirect);
+        }
+        _ => {}
+    }
+    let mut problems: Vec<(String, String)> = items
+        .iter()
+        .filter(|s| !allowed.contains(s))
+        .map(|s| (s.field().to_owned(), "not on the current screen".to_owned()))
+        .collect();
+    if allowed.is_empty() {
+        let waiting = screen[0];
+        if problems.is_empty() {
+            return Err(FlowError::AwaitingVerification(waiting));
+        }
+        return Err(FlowError::Invalid(problems));
+    }
+    let verifying = !screen.iter().any(|s| s.is_item());
+    if verifying && items.is_empty() {
+        return Err(FlowError::AwaitingVerification(screen[0]));
+    }
+    if !verifying {
+        for step in &allowed {
+            let optional = *step == Step::RecoveryMail && !rules.recovery.required;
+            if !items.contains(step) && !optional {
+                problems.push((
+                    step.field().to_owned(),
+                    "required on this screen".to_owned(),
+                ));
+            }
+        }
+    }
+    let institutional = rules.institutional_mail.map(str::to_lowercase);
+    let is_institutional =
+        |a: &MailAddress| institutional.as_deref() == Some(a.as_str().to_lowercase().as_str());
+    if let Some(address) = &submission.recovery_mail
+        && is_institutional(address)
+    {
+        problems.push((
+            "recovery_mail.address".into(),
+            "the recovery address must be outside the university".into(),
+        ));
+    }
+    if let Some(version) = &submission.charter_version
+        && Some(version.as_str()) != rules.charter_version
+    {
+        problems.push((
+            "charter.version".into(),
+            format!(
+                "the charter in force is version {}; show it and accept it",
+                rules.charter_version.unwrap_or("(none)")
+            ),
+        ));
+    }
+    if let Some(redirect) = &submission.redirect {
+        match &redirect.address {
+            None if rules.redirect == RedirectRule::Mandatory => problems.push((
+                "mail_redirect.enabled".into(),
+                "a redirect is mandatory for this profile".into(),
+            )),
+            Some(a) if is_institutional(a) => problems.push((
+                "mail_redirect.address".into(),
+                "mail cannot be redirected to the university mailbox itself".into(),
+            )),
+            _ => {}
+        }
+    }
+    if submission.photo.is_some() && matches!(state.photo, Some((PhotoDecision::Refuse, _))) {
+        problems.push((
+            "photo".into(),
+            "the photo was refused, which cannot be undone".into(),
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(FlowError::Invalid(problems));
+    }
+    if items.contains(&Step::Password) && submission.password_hash.is_none() {
+        // The service hashes only an acceptable screen; reaching here
+        // without a hash is a caller bug, refused rather than stored.
+        return Err(FlowError::Invalid(vec![(
+            "password".into(),
+            "the password was not checked".into(),
+        )]));
+    }
+
+    let mut effects = Effects::default();
+    let mut next = state.clone();
+    if allowed.contains(&Step::RecoveryMail) {
+        next.done.insert(Step::RecoveryMail);
+        if let Some(address) = submission.recovery_mail {
+            let address = address.as_str().to_owned();
+            next.recovery_mail_verified_at = None;
+            next.done.remove(&Step::RecoveryMailVerification);
+            effects.revoke.push(Step::RecoveryMailVerification);
+            if rules.recovery.verification == Verification::Link {
+                effects.verify = Some((Step::RecoveryMailVerification, address.clone()));
+            }
+            next.recovery_mail = Some(address);
+        } else {
+            next.recovery_mail = None;
+        }
+        if rules.recovery.verification == Verification::Link && next.recovery_mail.is_none() {
+            // Optional and left empty: nothing to verify.
+            next.done.insert(Step::RecoveryMailVerification);
+        }
+    }
+    if let Some(version) = submission.charter_version {
+        next.charter = Some((version, now));
+        next.done.insert(Step::Charter);
+    }
+    if let Some(listed) = submission.directory_listed {
+        next.directory_listed = Some((listed, now));
+        next.done.insert(Step::DirectoryListing);
+    }
+    if let Some(photo) = submission.photo {
+        next.photo = Some((photo, now));
+        next.done.insert(Step::PhotoUse);
+    }
+    if let Some(sharing) = submission.crous_sharing {
+        next.crous_sharing = Some((sharing, now));
+        next.done.insert(Step::CrousSharing);
+    }
+    if let Some(redirect) = submission.redirect {
+        next.done.insert(Step::MailRedirect);
+        next.done.remove(&Step::MailRedirectVerification);
+        effects.revoke.push(Step::MailRedirectVerification);
+        let address = redirect.address.map(|a| a.as_str().to_owned());
+        // The verified recovery address needs no second proof (Montpellier:
+        // a link is sent only when the redirect differs from it).
+        let already_verified = match (
+            &address,
+            &next.recovery_mail,
+            next.recovery_mail_verified_at,
+        ) {
+            (Some(a), Some(r), Some(at)) if a.eq_ignore_ascii_case(r) => Some(at),
+            _ => None,
+        };
+        match &address {
+            Some(a) if already_verified.is_none() => {
+                effects.verify = Some((Step::MailRedirectVerification, a.clone()));
+            }
+            _ => {
+                next.done.insert(Step::MailRedirectVerification);
+            }
+        }
+        next.redirect = Some(RedirectDecision {
+            address,
+            keep_copy: redirect.keep_copy,
+            verified_at: already_verified,
+        });
+    }
+    if let Some(hash) = submission.password_hash {
+        next.password_hash = Some(hash);
+        next.done.insert(Step::Password);
+    }
+    next.version += 1;
+    effects.completed = next.current_screen(rules.plan).is_none();
+    *state = next;
+    Ok(effects)
+}
+
+/// Records a verified address (the user typed the code or confirmed the
+/// link) and moves past its verification screen.
+pub fn verified(state: &mut FlowState, step: Step, now: DateTime<Utc>) {
+    match step {
+        Step::RecoveryMailVerification => state.recovery_mail_verified_at = Some(now),
+        Step::MailRedirectVerification => {
+            if let Some(redirect) = &mut state.redirect {
+                redirect.verified_at = Some(now);
+            }
+        }
+        _ => {}
+    }
+    state.done.insert(step);
+    state.version += 1;
+}
+
+/// Masks an address for display: `jane.doe@edu.com` → `j*******@e**.com`.
+pub fn mask_mail(address: &str) -> String {
+    let Some((local, domain)) = address.rsplit_once('@') else {
+        return "***".to_owned();
+    };
+    let (host, tld) = domain.rsplit_once('.').unwrap_or((domain, ""));
+    let hide = |part: &str| {
+        let mut chars = part.chars();
+        match chars.next() {
+            Some(first) => format!("{first}{}", "*".repeat(chars.count().max(1))),
+            None => String::new(),
+        }
+    };
+    if tld.is_empty() {
+        format!("{}@{}", hide(local), hide(host))
+    } else {
+        format!("{}@{}.{tld}", hide(local), hide(host))
+    }
+}
+
+/// Masks a phone number: `+33788102599` → `+33 •• •• •• 25 99` style, the
+/// last four digits shown.
+pub fn mask_phone(phone: &str) -> String {
+    let digits: Vec<char> = phone.chars().collect();
+    let shown = digits.len().saturating_sub(4);
+    digits
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i >= 3 && i < shown { '*' } else { *c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 9, 14, h, m, 0).unwrap()
+    }
+
+    fn montpellier_staff() -> (Vec<Vec<Step>>, RecoveryMailRule) {
+        let screens = vec![
+            vec![Step::RecoveryMail],
+            vec![Step::Charter],
+            vec![Step::DirectoryListing],
+            vec![Step::MailRedirect],
+            vec![Step::Password],
+        ];
+        let rule = RecoveryMailRule {
+            link_lifetime: LinkLifetime::EndOfDay,
+            ..RecoveryMailRule::default()
+        };
+        (plan(false, &screens, &rule), rule)
+    }
+
+    fn mail(a: &str) -> MailAddress {
+        MailAddress::parse(a).unwrap()
+    }
+
+    #[test]
+    fn end_of_day_is_local_midnight() {
+        let paris = chrono_tz::Europe::Paris;
+        // 14 September, 20:00 UTC = 22:00 in Paris: ends 21:59:59 UTC.
+        let end = LinkLifetime::EndOfDay.expires_at(at(20, 0), paris);
+        assert_eq!(end, Utc.with_ymd_and_hms(2026, 9, 14, 21, 59, 59).unwrap());
+        // 22:30 UTC is already the 15th in Paris.
+        let end = LinkLifetime::EndOfDay.expires_at(at(22, 30), paris);
+        assert_eq!(end, Utc.with_ymd_and_hms(2026, 9, 15, 21, 59, 59).unwrap());
+        let winter = Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap();
+        assert_eq!(
+            LinkLifetime::EndOfDay.expires_at(winter, paris),
+            Utc.with_ymd_and_hms(2026, 12, 1, 22, 59, 59).unwrap()
+        );
+        let d = LinkLifetime::For(Duration::from_secs(3600)).expires_at(at(8, 0), paris);
+        assert_eq!(d, at(9, 0));
+    }
+
+    #[test]
+    fn plan_places_entry_and_verification_screens() {
+        let (plan, _) = montpellier_staff();
+        assert_eq!(plan[0], vec![Step::VerifySecret]);
+        assert_eq!(plan[2], vec![Step::RecoveryMailVerification]);
+        assert_eq!(plan[6], vec![Step::MailRedirectVerification]);
+        let tours = super::plan(true, &[vec![Step::Password]], &RecoveryMailRule::default());
+        assert_eq!(tours[1], vec![Step::VerifyCode]);
+    }
+
+    #[test]
+    fn a_journey_advances_screen_by_screen() {
+        let (plan, recovery) = montpellier_staff();
+        let rules = ScreenRules {
+            plan: &plan,
+            recovery: &recovery,
+            redirect: RedirectRule::Optional,
+            charter_version: Some("2024"),
+            institutional_mail: Some("jane.doe@umontpellier.fr"),
+        };
+        let mut state = FlowState::default();
+        state.done.insert(Step::VerifySecret);
+        assert_eq!(state.current_screen(&plan), Some(1));
+        // Out of order: the charter is not on this screen.
+        let err = submit(
+            &mut state,
+            &rules,
+            Submission {
+                charter_version: Some("2024".into()),
+                ..Submission::default()
+            },
+            at(8, 0),
+        )
+        .unwrap_err();
+        assert!(matches!(err, FlowError::Invalid(ref p) if p.len() == 2));
+        let effects = submit(
+            &mut state,
+            &rules,
+            Submission {
+                recovery_mail: Some(mail("jane.doe@edu.com")),
+                ..Submission::default()
+            },
+            at(8, 0),
+        )
+        .unwrap();
+        assert_eq!(
+            effects.verify,
+            Some((Step::RecoveryMailVerification, "jane.doe@edu.com".into()))
+        );
+        assert_eq!(
+            state.pending_verification(&plan),
+            Some(Step::RecoveryMailVerification)
+        );
+        verified(&mut state, Step::RecoveryMailVerification, at(8, 5));
+        for submission in [
+            Submission {
+                charter_version: Some("2024".into()),
+                ..Submission::default()
+            },
+            Submission {
+                directory_listed: Some(true),
+                ..Submission::default()
+            },
+        ] {
+            submit(&mut state, &rules, submission, at(8, 6)).unwrap();
+        }
+        // Redirect to the verified recovery address: no second link.
+        let effects = submit(
+            &mut state,
+            &rules,
+            Submission {
+                redirect: Some(RedirectInput {
+                    address: Some(mail("Jane.Doe@edu.com")),
+                    keep_copy: true,
+                }),
+                ..Submission::default()
+            },
+            at(8, 7),
+        )
+        .unwrap();
+        assert_eq!(effects.verify, None);
+        let effects = submit(
+            &mut state,
+            &rules,
+            Submission {
+                password_hash: Some("$argon2id$...".into()),
+                password_given: true,
+                ..Submission::default()
+            },
+            at(8, 8),
+        )
+        .unwrap();
+        assert!(effects.completed);
+        assert_eq!(
+            submit(&mut state, &rules, Submission::default(), at(8, 9)),
+            Err(FlowError::Completed)
+        );
+    }
+
+    #[test]
+    fn mandatory_redirect_and_institutional_addresses_are_refused() {
+        let screens = vec![vec![Step::MailRedirect], vec![Step::Password]];
+        let recovery = RecoveryMailRule::default();
+        let plan = plan(false, &screens, &recovery);
+        let rules = ScreenRules {
+            plan: &plan,
+            recovery: &recovery,
+            redirect: RedirectRule::Mandatory,
+            charter_version: None,
+            institutional_mail: Some("v.cataire@umontpellier.fr"),
+        };
+        let mut state = FlowState::default();
+        state.done.insert(Step::VerifySecret);
+        let before = state.clone();
+        for address in [None, Some(mail("V.Cataire@umontpellier.fr"))] {
+            let err = submit(
+                &mut state,
+                &rules,
+                Submission {
+                    redirect: Some(RedirectInput {
+                        address,
+                        keep_copy: false,
+                    }),
+                    ..Submission::default()
+                },
+                at(9, 0),
+            );
+            assert!(matches!(err, Err(FlowError::Invalid(_))));
+            assert_eq!(state, before);
+        }
+    }
+
+    #[test]
+    fn masks_keep_a_hint_only() {
+        assert_eq!(mask_mail("jane.doe@edu.com"), "j*******@e**.com");
+        assert_eq!(mask_mail("a@b"), "a*@b*");
+        assert_eq!(mask_phone("+33788102599"), "+33*****2599");
+    }
+}
