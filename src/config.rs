@@ -233,6 +233,11 @@ pub struct InstitutionSettings {
     /// URL of the helpdesk form for users whose recovery address is dead.
     #[serde(default)]
     pub helpdesk_url: String,
+    /// The portal's address: mailed links are `{portal_url}/activation/link/{token}`
+    /// (start activation) and `{portal_url}/activation/verify/{token}`
+    /// (verify an address).
+    #[serde(default = "default_portal_url")]
+    pub portal_url: String,
     /// Password rules of the institution; a profile may override them.
     #[serde(default)]
     pub password_policy: PasswordPolicy,
@@ -266,6 +271,10 @@ pub struct CharterSettings {
     pub version: String,
     /// Where to read it.
     pub url: String,
+}
+
+fn default_portal_url() -> String {
+    "http://localhost:8080".to_owned()
 }
 
 fn default_phone_region() -> String {
@@ -643,6 +652,11 @@ impl Settings {
                 if !charter.url.starts_with("https://") && !charter.url.starts_with("http://") {
                     bad(format!("{key}.charter.url"), "must be an http(s) URL");
                 }
+            }
+            if !institution.portal_url.starts_with("https://")
+                && !institution.portal_url.starts_with("http://")
+            {
+                bad(format!("{key}.portal_url"), "must be an http(s) URL");
             }
             if institution.profiles.is_empty() {
                 bad(format!("{key}.profiles"), "at least one profile is needed");

@@ -140,6 +140,7 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let store = Store::connect(&settings.database).await?;
     let mailer = Arc::new(crate::mail::Mailer::from_settings(&settings.mail)?);
+    let sms = Arc::new(crate::mail::sms::SmsSender::from_settings(&settings.sms)?);
     let hasher = crate::hashing::PasswordHasher::start(&settings.password_hashing)?;
     // The word lists load now rather than on the first keystroke.
     crate::domain::password::words::warm_up();
@@ -160,7 +161,14 @@ pub async fn serve(
     ));
     let sender = tokio::spawn(crate::mail::run_sender(
         store.clone(),
-        mailer,
+        crate::mail::Outlet::Mail(mailer),
+        clock.clone(),
+        settings.mail.clone(),
+        ready.clone(),
+    ));
+    let sms_sender = tokio::spawn(crate::mail::run_sender(
+        store.clone(),
+        crate::mail::Outlet::Sms(sms),
         clock,
         settings.mail.clone(),
         ready.clone(),
@@ -242,6 +250,7 @@ pub async fn serve(
     // A message being sent when the sender stops keeps its lease and is sent
     // again after it: delivery is at least once.
     sender.abort();
+    sms_sender.abort();
     store.close().await?;
     result
 }

@@ -1,8 +1,12 @@
-//! Delivery of queued mail: a sender task claims due messages from the
-//! outbox and hands them to the configured transport — `.eml` files in a
-//! folder (the default, for development) or an SMTP relay. Failed attempts
-//! are retried with exponential backoff, then given up and left for
-//! operators to see in the outbox.
+//! Delivery of queued mail and SMS: a sender task per channel claims due
+//! messages from the outbox and hands them to the configured transport —
+//! for mail `.eml` files in a folder (the default, for development) or an
+//! SMTP relay; for SMS `.json` files or a provider's HTTP webhook. Failed
+//! attempts are retried with exponential backoff, then given up and left
+//! for operators to see in the outbox. Message texts are in `templates`.
+
+pub mod sms;
+pub mod templates;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -92,7 +96,7 @@ impl Mailer {
     }
 
     /// Sends one message; the error is for logs and the outbox row.
-    async fn send(&self, message: &Claimed) -> Result<(), Delivery> {
+    pub(crate) async fn send(&self, message: &Claimed) -> Result<(), Delivery> {
         let to: Mailbox =
             message
                 .recipient
@@ -125,7 +129,7 @@ impl Mailer {
 }
 
 /// A failed delivery.
-enum Delivery {
+pub(crate) enum Delivery {
     /// Worth another try (relay down, disk full...).
     Retry(String),
     /// Will never work (bad address, refused by the relay).
@@ -151,12 +155,34 @@ fn retry_at(
     Some(now + delay)
 }
 
-/// Sends due mail until the task is dropped, while `ready` says the database
-/// is migrated and reachable. Database or transport trouble is logged and
-/// retried; it never stops the loop.
+/// Where a channel's messages go.
+pub enum Outlet {
+    Mail(Arc<Mailer>),
+    Sms(Arc<sms::SmsSender>),
+}
+
+impl Outlet {
+    fn channel(&self) -> Channel {
+        match self {
+            Outlet::Mail(_) => Channel::Mail,
+            Outlet::Sms(_) => Channel::Sms,
+        }
+    }
+
+    async fn send(&self, message: &Claimed) -> Result<(), Delivery> {
+        match self {
+            Outlet::Mail(mailer) => mailer.send(message).await,
+            Outlet::Sms(sender) => sender.send(message).await,
+        }
+    }
+}
+
+/// Sends due messages of one channel until the task is dropped, while
+/// `ready` says the database is migrated and reachable. Database or
+/// transport trouble is logged and retried; it never stops the loop.
 pub async fn run_sender(
     store: Store,
-    mailer: Arc<Mailer>,
+    outlet: Outlet,
     clock: SharedClock,
     settings: MailSettings,
     ready: Arc<AtomicBool>,
@@ -166,10 +192,12 @@ pub async fn run_sender(
             tokio::time::sleep(settings.poll_interval).await;
             continue;
         }
-        match send_due(&store, &mailer, &clock, &settings).await {
+        match send_due(&store, &outlet, &clock, &settings).await {
             Ok(sent) if sent > 0 => continue,
             Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "mail sender: cannot read the outbox"),
+            Err(error) => {
+                tracing::warn!(%error, channel = outlet.channel().as_str(), "sender: cannot read the outbox")
+            }
         }
         tokio::time::sleep(settings.poll_interval).await;
     }
@@ -178,31 +206,31 @@ pub async fn run_sender(
 /// One round: claims and sends what is due; how many were handled.
 async fn send_due(
     store: &Store,
-    mailer: &Mailer,
+    outlet: &Outlet,
     clock: &SharedClock,
     settings: &MailSettings,
 ) -> Result<usize, crate::store::StoreError> {
     let claimed = store
-        .claim_due_messages(Channel::Mail, clock.now(), LEASE, BATCH)
+        .claim_due_messages(outlet.channel(), clock.now(), LEASE, BATCH)
         .await?;
     let handled = claimed.len();
     for message in claimed {
         let now = clock.now();
         let attempts = message.attempts + 1;
-        match mailer.send(&message).await {
+        match outlet.send(&message).await {
             Ok(()) => {
-                tracing::info!(id = %message.id, template = %message.template, "mail sent");
+                tracing::info!(id = %message.id, channel = outlet.channel().as_str(), template = %message.template, "message sent");
                 store.message_sent(&message.id, now).await?;
             }
             Err(Delivery::Retry(error)) => {
                 let next = retry_at(now, attempts, settings.max_attempts);
-                tracing::warn!(id = %message.id, attempts, %error, given_up = next.is_none(), "mail not sent");
+                tracing::warn!(id = %message.id, attempts, %error, given_up = next.is_none(), "message not sent");
                 store
                     .message_failed(&message.id, now, attempts, &error, next)
                     .await?;
             }
             Err(Delivery::Permanent(error)) => {
-                tracing::warn!(id = %message.id, %error, "mail refused: given up");
+                tracing::warn!(id = %message.id, %error, "message refused: given up");
                 store
                     .message_failed(&message.id, now, attempts, &error, None)
                     .await?;

@@ -59,11 +59,16 @@ fn parse_item(
     let record = record.ok_or_else(|| ApiError::field("record", "a record is needed"))?;
     let record = parse_record(&input(record), &state.settings, now, "record")
         .map_err(ApiError::InvalidArgument)?;
-    let (_, profile) = profile_of(&state.settings, &record)
+    let (institution, profile) = profile_of(&state.settings, &record)
         .ok_or_else(|| ApiError::Internal("parsed record has no profile".into()))?;
     Ok(ProvisionItem {
         profile: profile.clone(),
         record,
+        link_mail: Some(crate::store::provisioning::LinkMail {
+            institution_name: institution.name.clone(),
+            time_zone: institution.time_zone,
+            portal_url: institution.portal_url.trim_end_matches('/').to_owned(),
+        }),
     })
 }
 

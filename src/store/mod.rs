@@ -7,6 +7,7 @@
 //! PostgreSQL, row locks and unique indexes do that work.
 
 pub mod accounts;
+pub mod activation;
 pub mod entities;
 pub mod feed;
 pub mod outbox;

@@ -103,33 +103,7 @@ impl Store {
                 SetPasswordError::NotFound
             });
         }
-        if new.history_count > 0 {
-            password_history::Entity::insert(password_history::ActiveModel {
-                id: Set(new_id()),
-                account_id: Set(new.account_id.to_owned()),
-                password_hash: Set(new.hash.to_owned()),
-                created_at: Set(now),
-            })
-            .exec(&write.txn)
-            .await?;
-        }
-        // Only the last `history_count` hashes are kept (none when the
-        // policy keeps no history).
-        let kept: Vec<String> = password_history::Entity::find()
-            .select_only()
-            .column(password_history::Column::Id)
-            .filter(password_history::Column::AccountId.eq(new.account_id))
-            .order_by_desc(password_history::Column::CreatedAt)
-            .order_by_desc(password_history::Column::Id)
-            .limit(new.history_count as u64)
-            .into_tuple::<String>()
-            .all(&write.txn)
-            .await?;
-        password_history::Entity::delete_many()
-            .filter(password_history::Column::AccountId.eq(new.account_id))
-            .filter(password_history::Column::Id.is_not_in(kept))
-            .exec(&write.txn)
-            .await?;
+        push_history(&write.txn, new.account_id, new.hash, new.history_count, now).await?;
         let account = account::Entity::find_by_id(new.account_id)
             .one(&write.txn)
             .await?
@@ -232,4 +206,43 @@ impl Store {
             .one(self.connection())
             .await?)
     }
+}
+
+/// Adds a new password's hash to the history and keeps only the last
+/// `history_count` (none when the policy keeps no history).
+pub(super) async fn push_history(
+    conn: &impl sea_orm::ConnectionTrait,
+    account_id: &str,
+    hash: &str,
+    history_count: usize,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    if history_count > 0 {
+        password_history::Entity::insert(password_history::ActiveModel {
+            id: Set(new_id()),
+            account_id: Set(account_id.to_owned()),
+            password_hash: Set(hash.to_owned()),
+            created_at: Set(now),
+        })
+        .exec(conn)
+        .await?;
+    }
+    // Only the last `history_count` hashes are kept (none when the
+    // policy keeps no history).
+    let kept: Vec<String> = password_history::Entity::find()
+        .select_only()
+        .column(password_history::Column::Id)
+        .filter(password_history::Column::AccountId.eq(account_id))
+        .order_by_desc(password_history::Column::CreatedAt)
+        .order_by_desc(password_history::Column::Id)
+        .limit(history_count as u64)
+        .into_tuple::<String>()
+        .all(conn)
+        .await?;
+    password_history::Entity::delete_many()
+        .filter(password_history::Column::AccountId.eq(account_id))
+        .filter(password_history::Column::Id.is_not_in(kept))
+        .exec(conn)
+        .await?;
+    Ok(())
 }

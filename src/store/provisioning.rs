@@ -78,6 +78,16 @@ pub enum ProvisionError {
 pub struct ProvisionItem {
     pub record: ValidRecord,
     pub profile: ProfileSettings,
+    /// What a mailed activation link needs (profiles with a mailed link).
+    pub link_mail: Option<LinkMail>,
+}
+
+/// The institution's details a mailed activation link carries.
+#[derive(Debug, Clone)]
+pub struct LinkMail {
+    pub institution_name: String,
+    pub time_zone: chrono_tz::Tz,
+    pub portal_url: String,
 }
 
 /// Attempts at one record when concurrent calls keep winning races.
@@ -213,6 +223,7 @@ struct Batch {
     updates: Vec<account::ActiveModel>,
     secrets: Vec<one_time_secret::ActiveModel>,
     audits: Vec<audit_event::ActiveModel>,
+    messages: Vec<super::outbox::NewMessage>,
 }
 
 impl Batch {
@@ -242,7 +253,11 @@ impl Batch {
         });
     }
 
-    async fn write(&mut self, conn: &impl ConnectionTrait) -> Result<(), StoreError> {
+    async fn write(
+        &mut self,
+        conn: &impl ConnectionTrait,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         for chunk in std::mem::take(&mut self.inserts).chunks(rows_per_insert::<account::Entity>())
         {
             account::Entity::insert_many(chunk.to_vec())
@@ -265,6 +280,9 @@ impl Batch {
             audit_event::Entity::insert_many(chunk.to_vec())
                 .exec(conn)
                 .await?;
+        }
+        for message in std::mem::take(&mut self.messages) {
+            super::outbox::enqueue(conn, message, now).await?;
         }
         Ok(())
     }
@@ -306,7 +324,7 @@ async fn apply(
         }
         batch.results.push(result);
     }
-    batch.write(conn).await?;
+    batch.write(conn, now).await?;
     Ok(batch)
 }
 
@@ -729,6 +747,37 @@ fn plan_create(
         }
         None => None,
     };
+    if profile.activation.channel == crate::config::ActivationChannel::MailedLink
+        && let (Some(link), Some(personal_mail)) = (&item.link_mail, &account.personal_mail)
+    {
+        // Mailed when activation opens, valid for the material lifetime
+        // from then (Montpellier: 15 minutes after enrolment, for 24 hours).
+        let (token, mut row) = secret_row(
+            &account.id,
+            crate::domain::secret::SecretKind::Token,
+            super::activation::Purpose::ActivationLink.as_str(),
+            Some(available_at),
+            expires_at,
+            now,
+        )?;
+        row.target = sea_orm::Set(Some(personal_mail.clone()));
+        batch.secrets.push(row);
+        batch.messages.push(super::outbox::NewMessage {
+            account_id: Some(account.id.clone()),
+            channel: super::outbox::Channel::Mail,
+            recipient: personal_mail.clone(),
+            template: "activation_link".into(),
+            content: crate::mail::templates::activation_link(
+                &link.institution_name,
+                &account.login,
+                &format!("{}/activation/link/{}", link.portal_url, token.expose()),
+                expires_at.unwrap_or(DateTime::<Utc>::MAX_UTC),
+                link.time_zone,
+                crate::domain::language::Language::French,
+            ),
+            not_before: available_at,
+        });
+    }
     batch
         .inserts
         .push(account.clone().into_active_model().reset_all());

@@ -1,0 +1,617 @@
+//! Activation flows and the one-time secrets around them: entry secrets
+//! (key, provisional password, mailed link), identity codes, verification
+//! links and codes, and completion — the account becomes active in one
+//! transaction with everything the flow collected.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, Set,
+};
+use serde_json::json;
+
+use super::entities::{account, activation_flow, one_time_secret};
+use super::feed::{ChangeKind, PendingChange, append_changes};
+use super::outbox::{NewMessage, enqueue};
+use super::passwords::push_history;
+use super::{AuditContext, Store, StoreError, new_id, record_audit};
+use crate::domain::account::AccountStatus;
+use crate::domain::activation::{FlowState, PhotoDecision};
+
+/// What a one-time secret is for (`one_time_secrets.purpose`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    ActivationKey,
+    ProvisionalPassword,
+    /// The link mailed to the personal address (Montpellier students).
+    ActivationLink,
+    /// The code sent by SMS and mail after an identity match.
+    IdentityCode,
+    RecoveryMailVerification,
+    RedirectVerification,
+    /// An extra handle on a flow, given to the browser that opened a link.
+    FlowToken,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::ActivationKey => "activation_key",
+            Purpose::ProvisionalPassword => "provisional_password",
+            Purpose::ActivationLink => "activation_link",
+            Purpose::IdentityCode => "identity_code",
+            Purpose::RecoveryMailVerification => "recovery_mail_verification",
+            Purpose::RedirectVerification => "redirect_verification",
+            Purpose::FlowToken => "flow_token",
+        }
+    }
+}
+
+/// A secret to store: its hash and where it belongs.
+#[derive(Debug, Clone)]
+pub struct NewSecret {
+    pub account_id: String,
+    pub purpose: Purpose,
+    pub hash: String,
+    /// The address it was sent to.
+    pub target: Option<String>,
+    pub flow_id: Option<String>,
+    pub not_before: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl NewSecret {
+    fn row(self, now: DateTime<Utc>) -> one_time_secret::ActiveModel {
+        one_time_secret::ActiveModel {
+            id: Set(new_id()),
+            account_id: Set(self.account_id),
+            purpose: Set(self.purpose.as_str().to_owned()),
+            secret_hash: Set(self.hash),
+            target: Set(self.target),
+            flow_id: Set(self.flow_id),
+            failed_attempts: Set(0),
+            created_at: Set(now),
+            not_before: Set(self.not_before),
+            expires_at: Set(self.expires_at),
+            used_at: Set(None),
+            revoked_at: Set(None),
+        }
+    }
+}
+
+/// What goes with a change of a flow, in its transaction.
+#[derive(Debug, Default)]
+pub struct FlowWrites {
+    /// Pending secrets of these purposes (of this flow) stop working.
+    pub revoke: Vec<Purpose>,
+    /// Secrets whose use this change consumes.
+    pub spend: Vec<String>,
+    pub secrets: Vec<NewSecret>,
+    pub messages: Vec<NewMessage>,
+}
+
+/// A flow and its account.
+#[derive(Debug, Clone)]
+pub struct LoadedFlow {
+    pub flow: activation_flow::Model,
+    pub state: FlowState,
+    pub account: account::Model,
+}
+
+/// Why a flow could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowWriteError {
+    /// Another request changed the flow (or the account) meanwhile.
+    #[error("the flow changed meanwhile")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sea_orm::DbErr> for FlowWriteError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        FlowWriteError::Store(e.into())
+    }
+}
+
+fn live(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(one_time_secret::Column::UsedAt.is_null())
+        .add(one_time_secret::Column::RevokedAt.is_null())
+        .add(
+            Condition::any()
+                .add(one_time_secret::Column::ExpiresAt.is_null())
+                .add(one_time_secret::Column::ExpiresAt.gt(now)),
+        )
+}
+
+fn encode_state(state: &FlowState) -> Result<String, StoreError> {
+    serde_json::to_string(state).map_err(|e| StoreError::Corrupt(format!("flow state: {e}")))
+}
+
+impl Store {
+    /// The newest live secret of `purpose` for an account (whatever its
+    /// `not_before`: the caller decides what an early use means).
+    pub async fn live_secret(
+        &self,
+        account_id: &str,
+        purpose: Purpose,
+        now: DateTime<Utc>,
+    ) -> Result<Option<one_time_secret::Model>, StoreError> {
+        Ok(one_time_secret::Entity::find()
+            .filter(one_time_secret::Column::AccountId.eq(account_id))
+            .filter(one_time_secret::Column::Purpose.eq(purpose.as_str()))
+            .filter(live(now))
+            .order_by_desc(one_time_secret::Column::CreatedAt)
+            .one(self.connection())
+            .await?)
+    }
+
+    /// A live secret by its hash.
+    pub async fn secret_by_hash(
+        &self,
+        hash: &str,
+        purpose: Purpose,
+        now: DateTime<Utc>,
+    ) -> Result<Option<one_time_secret::Model>, StoreError> {
+        Ok(one_time_secret::Entity::find()
+            .filter(one_time_secret::Column::SecretHash.eq(hash))
+            .filter(one_time_secret::Column::Purpose.eq(purpose.as_str()))
+            .filter(live(now))
+            .one(self.connection())
+            .await?)
+    }
+
+    /// The live secrets of a flow of these purposes, newest first.
+    pub async fn flow_secrets(
+        &self,
+        flow_id: &str,
+        purposes: &[Purpose],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<one_time_secret::Model>, StoreError> {
+        Ok(one_time_secret::Entity::find()
+            .filter(one_time_secret::Column::FlowId.eq(flow_id))
+            .filter(
+                one_time_secret::Column::Purpose
+                    .is_in(purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>()),
+            )
+            .filter(live(now))
+            .order_by_desc(one_time_secret::Column::CreatedAt)
+            .all(self.connection())
+            .await?)
+    }
+
+    /// Counts a wrong entry against a secret; at `max_attempts` it is
+    /// revoked. Returns whether it was.
+    pub async fn secret_failed(
+        &self,
+        secret_id: &str,
+        max_attempts: u32,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let write = self.begin_write().await?;
+        one_time_secret::Entity::update_many()
+            .col_expr(
+                one_time_secret::Column::FailedAttempts,
+                Expr::col(one_time_secret::Column::FailedAttempts).add(1),
+            )
+            .filter(one_time_secret::Column::Id.eq(secret_id))
+            .exec(&write.txn)
+            .await?;
+        let revoked = one_time_secret::Entity::update_many()
+            .col_expr(one_time_secret::Column::RevokedAt, Expr::value(now))
+            .filter(one_time_secret::Column::Id.eq(secret_id))
+            .filter(one_time_secret::Column::RevokedAt.is_null())
+            .filter(one_time_secret::Column::FailedAttempts.gte(max_attempts as i32))
+            .exec(&write.txn)
+            .await?
+            .rows_affected
+            == 1;
+        write.commit().await?;
+        Ok(revoked)
+    }
+
+    /// Starts a flow, with what goes with it (an identity code and its
+    /// messages), and audits the start.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn start_flow(
+        &self,
+        account: &account::Model,
+        token_hash: &str,
+        state: &FlowState,
+        expires_at: DateTime<Utc>,
+        writes: FlowWrites,
+        ctx: &AuditContext,
+        now: DateTime<Utc>,
+    ) -> Result<activation_flow::Model, StoreError> {
+        let write = self.begin_write().await?;
+        let flow = activation_flow::ActiveModel {
+            id: Set(new_id()),
+            account_id: Set(account.id.clone()),
+            token_hash: Set(token_hash.to_owned()),
+            state: Set(encode_state(state)?),
+            created_at: Set(now),
+            updated_at: Set(now),
+            expires_at: Set(expires_at),
+            completed_at: Set(None),
+        }
+        .insert(&write.txn)
+        .await?;
+        apply_writes(&write.txn, &flow.id, writes, now).await?;
+        record_audit(
+            &write.txn,
+            ctx,
+            now,
+            &account.institution,
+            Some(&account.id),
+            "activation.started",
+            json!({ "flow_id": flow.id }),
+        )
+        .await?;
+        write.commit().await?;
+        Ok(flow)
+    }
+
+    /// The flow a token stands for (its own token, or one given to another
+    /// browser), unexpired, with its account.
+    pub async fn find_flow(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LoadedFlow>, StoreError> {
+        let mut flow = activation_flow::Entity::find()
+            .filter(activation_flow::Column::TokenHash.eq(token_hash))
+            .one(self.connection())
+            .await?;
+        if flow.is_none()
+            && let Some(handle) = self
+                .secret_by_hash(token_hash, Purpose::FlowToken, now)
+                .await?
+            && let Some(flow_id) = handle.flow_id
+        {
+            flow = activation_flow::Entity::find_by_id(flow_id)
+                .one(self.connection())
+                .await?;
+        }
+        let Some(flow) = flow.filter(|f| f.expires_at > now) else {
+            return Ok(None);
+        };
+        self.load_flow(flow).await
+    }
+
+    /// A flow by id (for a mailed link, which names its flow).
+    pub async fn flow_by_id(
+        &self,
+        flow_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LoadedFlow>, StoreError> {
+        let Some(flow) = activation_flow::Entity::find_by_id(flow_id)
+            .one(self.connection())
+            .await?
+            .filter(|f| f.expires_at > now)
+        else {
+            return Ok(None);
+        };
+        self.load_flow(flow).await
+    }
+
+    async fn load_flow(
+        &self,
+        flow: activation_flow::Model,
+    ) -> Result<Option<LoadedFlow>, StoreError> {
+        let state: FlowState = serde_json::from_str(&flow.state)
+            .map_err(|e| StoreError::Corrupt(format!("flow {}: {e}", flow.id)))?;
+        let Some(account) = account::Entity::find_by_id(&flow.account_id)
+            .one(self.connection())
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(LoadedFlow {
+            flow,
+            state,
+            account,
+        }))
+    }
+
+    /// Stores a flow's new state if nobody changed it since `loaded`, with
+    /// what goes with the change.
+    pub async fn save_flow(
+        &self,
+        loaded: &LoadedFlow,
+        state: &FlowState,
+        writes: FlowWrites,
+        now: DateTime<Utc>,
+    ) -> Result<(), FlowWriteError> {
+        let write = self.begin_write().await?;
+        let updated = activation_flow::Entity::update_many()
+            .col_expr(
+                activation_flow::Column::State,
+                Expr::value(encode_state(state)?),
+            )
+            .col_expr(activation_flow::Column::UpdatedAt, Expr::value(now))
+            .filter(activation_flow::Column::Id.eq(&loaded.flow.id))
+            .filter(activation_flow::Column::State.eq(&loaded.flow.state))
+            .filter(activation_flow::Column::CompletedAt.is_null())
+            .exec(&write.txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(FlowWriteError::Conflict);
+        }
+        apply_writes(&write.txn, &loaded.flow.id, writes, now).await?;
+        write.commit().await?;
+        Ok(())
+    }
+
+    /// Completes a flow: the account becomes active with its password,
+    /// recovery address, consents and redirect, the entry material is
+    /// spent, other flows end, and the change is audited and fed — all in
+    /// one transaction, or nothing.
+    pub async fn complete_activation(
+        &self,
+        loaded: &LoadedFlow,
+        state: &FlowState,
+        completion: Completion<'_>,
+        ctx: &AuditContext,
+        now: DateTime<Utc>,
+    ) -> Result<account::Model, FlowWriteError> {
+        let write = self.begin_write().await?;
+        let flow_id = &loaded.flow.id;
+        let account_id = &loaded.account.id;
+        let updated = activation_flow::Entity::update_many()
+            .col_expr(
+                activation_flow::Column::State,
+                Expr::value(encode_state(state)?),
+            )
+            .col_expr(activation_flow::Column::UpdatedAt, Expr::value(now))
+            .col_expr(activation_flow::Column::CompletedAt, Expr::value(now))
+            .filter(activation_flow::Column::Id.eq(flow_id))
+            .filter(activation_flow::Column::State.eq(&loaded.flow.state))
+            .filter(activation_flow::Column::CompletedAt.is_null())
+            .exec(&write.txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(FlowWriteError::Conflict);
+        }
+        let (photo_uses, photo_refused, photo_at) = match &state.photo {
+            Some((PhotoDecision::Allow(uses), at)) => (
+                uses.iter()
+                    .map(|u| u.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                false,
+                Some(*at),
+            ),
+            Some((PhotoDecision::Refuse, at)) => (String::new(), true, Some(*at)),
+            None => (String::new(), false, None),
+        };
+        let redirect = state.redirect.as_ref();
+        use account::Column as A;
+        let updated = account::Entity::update_many()
+            .col_expr(A::Status, Expr::value(AccountStatus::Active.as_str()))
+            .col_expr(A::StatusChangedAt, Expr::value(now))
+            .col_expr(A::ActivatedAt, Expr::value(now))
+            .col_expr(A::PasswordHash, Expr::value(completion.password_hash))
+            .col_expr(A::PasswordChangedAt, Expr::value(now))
+            .col_expr(
+                A::PasswordExpiresAt,
+                Expr::value(completion.password_expires_at),
+            )
+            .col_expr(A::PasswordMustChange, Expr::value(false))
+            .col_expr(A::RecoveryMail, Expr::value(state.recovery_mail.clone()))
+            .col_expr(
+                A::RecoveryMailVerifiedAt,
+                Expr::value(state.recovery_mail_verified_at),
+            )
+            .col_expr(
+                A::CharterVersion,
+                Expr::value(state.charter.as_ref().map(|c| c.0.clone())),
+            )
+            .col_expr(
+                A::CharterAcceptedAt,
+                Expr::value(state.charter.as_ref().map(|c| c.1)),
+            )
+            .col_expr(
+                A::DirectoryListed,
+                Expr::value(state.directory_listed.map(|d| d.0)),
+            )
+            .col_expr(
+                A::DirectoryDecidedAt,
+                Expr::value(state.directory_listed.map(|d| d.1)),
+            )
+            .col_expr(A::PhotoUses, Expr::value(photo_uses))
+            .col_expr(A::PhotoRefused, Expr::value(photo_refused))
+            .col_expr(A::PhotoDecidedAt, Expr::value(photo_at))
+            .col_expr(
+                A::CrousSharing,
+                Expr::value(state.crous_sharing.map(|c| c.0)),
+            )
+            .col_expr(
+                A::CrousDecidedAt,
+                Expr::value(state.crous_sharing.map(|c| c.1)),
+            )
+            .col_expr(
+                A::RedirectAddress,
+                Expr::value(redirect.and_then(|r| r.address.clone())),
+            )
+            .col_expr(
+                A::RedirectKeepCopy,
+                Expr::value(redirect.is_some_and(|r| r.keep_copy)),
+            )
+            .col_expr(
+                A::RedirectVerifiedAt,
+                Expr::value(redirect.and_then(|r| r.verified_at)),
+            )
+            .col_expr(A::UpdatedAt, Expr::value(now))
+            .filter(A::Id.eq(account_id))
+            .filter(A::ActivatedAt.is_null())
+            .filter(A::Status.is_in([
+                AccountStatus::PreCreated.as_str(),
+                AccountStatus::Created.as_str(),
+            ]))
+            .exec(&write.txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(FlowWriteError::Conflict);
+        }
+        push_history(
+            &write.txn,
+            account_id,
+            completion.password_hash,
+            completion.history_count,
+            now,
+        )
+        .await?;
+        // Every activation secret of the account is spent or void now:
+        // the printed key or password, the mailed link, pending codes.
+        one_time_secret::Entity::update_many()
+            .col_expr(one_time_secret::Column::UsedAt, Expr::value(now))
+            .filter(one_time_secret::Column::AccountId.eq(account_id))
+            .filter(one_time_secret::Column::UsedAt.is_null())
+            .filter(one_time_secret::Column::RevokedAt.is_null())
+            .filter(one_time_secret::Column::Purpose.is_in([
+                Purpose::ActivationKey.as_str(),
+                Purpose::ProvisionalPassword.as_str(),
+                Purpose::ActivationLink.as_str(),
+                Purpose::IdentityCode.as_str(),
+                Purpose::RecoveryMailVerification.as_str(),
+                Purpose::RedirectVerification.as_str(),
+                Purpose::FlowToken.as_str(),
+            ]))
+            .exec(&write.txn)
+            .await?;
+        // Other flows of the account can no longer complete.
+        activation_flow::Entity::update_many()
+            .col_expr(activation_flow::Column::ExpiresAt, Expr::value(now))
+            .filter(activation_flow::Column::AccountId.eq(account_id))
+            .filter(activation_flow::Column::Id.ne(flow_id))
+            .filter(activation_flow::Column::CompletedAt.is_null())
+            .exec(&write.txn)
+            .await?;
+        for message in completion.messages {
+            enqueue(&write.txn, message, now).await?;
+        }
+        record_audit(
+            &write.txn,
+            ctx,
+            now,
+            &loaded.account.institution,
+            Some(account_id),
+            "account.activated",
+            json!({
+                "flow_id": flow_id,
+                "charter_version": state.charter.as_ref().map(|c| &c.0),
+                "directory_listed": state.directory_listed.map(|d| d.0),
+                "photo_refused": photo_refused,
+                "crous_sharing": state.crous_sharing.map(|c| c.0),
+                "redirect": redirect.is_some_and(|r| r.address.is_some()),
+            }),
+        )
+        .await?;
+        append_changes(
+            &write.txn,
+            &[
+                PendingChange {
+                    account_id: account_id.clone(),
+                    institution: loaded.account.institution.clone(),
+                    kind: ChangeKind::StatusChanged,
+                },
+                PendingChange {
+                    account_id: account_id.clone(),
+                    institution: loaded.account.institution.clone(),
+                    kind: ChangeKind::PasswordChanged,
+                },
+            ],
+            now,
+        )
+        .await?;
+        let account = account::Entity::find_by_id(account_id)
+            .one(&write.txn)
+            .await?
+            .ok_or(FlowWriteError::Conflict)?;
+        write.commit().await?;
+        Ok(account)
+    }
+
+    /// Issues secrets and queues messages for an account outside any flow
+    /// (a fresh activation link), revoking live secrets of `revoke`.
+    pub async fn issue_account_secrets(
+        &self,
+        account_id: &str,
+        revoke: &[Purpose],
+        secrets: Vec<NewSecret>,
+        messages: Vec<NewMessage>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let write = self.begin_write().await?;
+        if !revoke.is_empty() {
+            one_time_secret::Entity::update_many()
+                .col_expr(one_time_secret::Column::RevokedAt, Expr::value(now))
+                .filter(one_time_secret::Column::AccountId.eq(account_id))
+                .filter(
+                    one_time_secret::Column::Purpose
+                        .is_in(revoke.iter().map(|p| p.as_str()).collect::<Vec<_>>()),
+                )
+                .filter(one_time_secret::Column::UsedAt.is_null())
+                .filter(one_time_secret::Column::RevokedAt.is_null())
+                .exec(&write.txn)
+                .await?;
+        }
+        for secret in secrets {
+            secret.row(now).insert(&write.txn).await?;
+        }
+        for message in messages {
+            enqueue(&write.txn, message, now).await?;
+        }
+        write.commit().await
+    }
+}
+
+/// What completion writes besides the flow's state.
+pub struct Completion<'a> {
+    pub password_hash: &'a str,
+    pub password_expires_at: Option<DateTime<Utc>>,
+    pub history_count: usize,
+    /// A confirmation mail, for example.
+    pub messages: Vec<NewMessage>,
+}
+
+async fn apply_writes(
+    conn: &impl ConnectionTrait,
+    flow_id: &str,
+    writes: FlowWrites,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if !writes.revoke.is_empty() {
+        one_time_secret::Entity::update_many()
+            .col_expr(one_time_secret::Column::RevokedAt, Expr::value(now))
+            .filter(one_time_secret::Column::FlowId.eq(flow_id))
+            .filter(
+                one_time_secret::Column::Purpose
+                    .is_in(writes.revoke.iter().map(|p| p.as_str()).collect::<Vec<_>>()),
+            )
+            .filter(one_time_secret::Column::UsedAt.is_null())
+            .filter(one_time_secret::Column::RevokedAt.is_null())
+            .exec(conn)
+            .await?;
+    }
+    if !writes.spend.is_empty() {
+        one_time_secret::Entity::update_many()
+            .col_expr(one_time_secret::Column::UsedAt, Expr::value(now))
+            .filter(one_time_secret::Column::Id.is_in(writes.spend))
+            .filter(one_time_secret::Column::UsedAt.is_null())
+            .exec(conn)
+            .await?;
+    }
+    for mut secret in writes.secrets {
+        if secret.flow_id.is_none() && secret.purpose != Purpose::ActivationLink {
+            secret.flow_id = Some(flow_id.to_owned());
+        }
+        secret.row(now).insert(conn).await?;
+    }
+    for message in writes.messages {
+        enqueue(conn, message, now).await?;
+    }
+    Ok(())
+}
