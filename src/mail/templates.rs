@@ -81,17 +81,28 @@ pub enum Verifying {
     Redirect,
 }
 
+/// What a verification mail says.
+pub struct VerificationMail<'a> {
+    pub institution: &'a str,
+    pub login: &'a str,
+    pub what: Verifying,
+    pub url: &'a str,
+    pub code: &'a str,
+    pub expires_at: DateTime<Utc>,
+    pub tz: chrono_tz::Tz,
+}
+
 /// A mail verifying an address: a link and the same proof as a short code.
-pub fn verification(
-    institution: &str,
-    login: &str,
-    what: Verifying,
-    url: &str,
-    code: &str,
-    expires_at: DateTime<Utc>,
-    tz: chrono_tz::Tz,
-    language: Language,
-) -> Content {
+pub fn verification(mail: &VerificationMail<'_>, language: Language) -> Content {
+    let VerificationMail {
+        institution,
+        login,
+        what,
+        url,
+        code,
+        expires_at,
+        tz,
+    } = *mail;
     let until = local(expires_at, tz, language);
     match language {
         Language::French => {
@@ -131,13 +142,15 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2026, 9, 14, 21, 59, 59).unwrap();
         let paris = chrono_tz::Europe::Paris;
         let c = verification(
-            "Université de Montpellier",
-            "jane.doe@umontpellier.fr",
-            Verifying::RecoveryMail,
-            "https://ent/activation/verify/abc",
-            "12345678",
-            at,
-            paris,
+            &VerificationMail {
+                institution: "Université de Montpellier",
+                login: "jane.doe@umontpellier.fr",
+                what: Verifying::RecoveryMail,
+                url: "https://ent/activation/verify/abc",
+                code: "12345678",
+                expires_at: at,
+                tz: paris,
+            },
             Language::French,
         );
         assert!(c.text.contains("https://ent/activation/verify/abc"));

@@ -39,6 +39,9 @@ pub enum ApiError {
         message: String,
         retry_after: std::time::Duration,
     },
+    /// A concurrent request changed the same thing first; retrying after
+    /// reloading is safe.
+    Aborted(String),
     /// A failure of ours; its text goes to the logs only.
     Internal(String),
 }
@@ -69,6 +72,7 @@ impl ApiError {
                 Status::with_error_details(Code::InvalidArgument, summary, details)
             }
             ApiError::NotFound(message) => Status::not_found(message),
+            ApiError::Aborted(message) => Status::aborted(message),
             ApiError::AlreadyExists { field, message } => {
                 let mut details = ErrorDetails::new();
                 details.add_bad_request_violation(field, message.clone());

@@ -182,6 +182,21 @@ impl Store {
             .await?)
     }
 
+    /// The newest secret of `purpose` issued for a flow, live or not (for
+    /// the resend cooldown).
+    pub async fn last_flow_secret(
+        &self,
+        flow_id: &str,
+        purpose: Purpose,
+    ) -> Result<Option<one_time_secret::Model>, StoreError> {
+        Ok(one_time_secret::Entity::find()
+            .filter(one_time_secret::Column::FlowId.eq(flow_id))
+            .filter(one_time_secret::Column::Purpose.eq(purpose.as_str()))
+            .order_by_desc(one_time_secret::Column::CreatedAt)
+            .one(self.connection())
+            .await?)
+    }
+
     /// Counts a wrong entry against a secret; at `max_attempts` it is
     /// revoked. Returns whether it was.
     pub async fn secret_failed(

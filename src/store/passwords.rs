@@ -6,7 +6,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::json;
 
-use super::entities::{account, activation_flow, one_time_secret, password_history};
+use super::entities::{account, one_time_secret, password_history};
 use super::feed::{ChangeKind, PendingChange, append_changes};
 use super::{AuditContext, Store, StoreError, new_id, record_audit};
 
@@ -157,27 +157,6 @@ impl Store {
             .await?;
         write.commit().await?;
         Ok(updated == 1)
-    }
-
-    /// The account of an activation flow still running, by the hash of its
-    /// token.
-    pub async fn account_for_flow(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<account::Model>, StoreError> {
-        let Some(flow) = activation_flow::Entity::find()
-            .filter(activation_flow::Column::TokenHash.eq(token_hash))
-            .filter(activation_flow::Column::CompletedAt.is_null())
-            .filter(activation_flow::Column::ExpiresAt.gt(now))
-            .one(self.connection())
-            .await?
-        else {
-            return Ok(None);
-        };
-        Ok(account::Entity::find_by_id(flow.account_id)
-            .one(self.connection())
-            .await?)
     }
 
     /// The account of a password reset link still usable, by the hash of

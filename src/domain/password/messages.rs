@@ -144,6 +144,81 @@ fn shown(characters: &[char]) -> String {
         .join(" ")
 }
 
+/// The rules of a policy as sentences, for the screen that asks for a
+/// password (the same wording as the refusals).
+pub fn rule_descriptions(policy: &super::PasswordPolicy, language: Language) -> Vec<String> {
+    use super::policy::DictionaryMode;
+    let mut rules = vec![Violation::TooShort {
+        min: policy.min_length,
+    }];
+    rules.extend(
+        policy
+            .required_classes
+            .iter()
+            .map(|c| Violation::MissingClass(*c)),
+    );
+    if policy.min_non_alphabetic > 0 {
+        rules.push(Violation::TooFewNonAlphabetic {
+            min: policy.min_non_alphabetic,
+        });
+    }
+    if !policy.forbidden_characters.is_empty() {
+        rules.push(Violation::ForbiddenCharacter {
+            characters: policy.forbidden_characters.chars().collect(),
+        });
+    }
+    if policy.no_accented_characters {
+        rules.push(Violation::AccentedCharacter);
+    }
+    let mut out: Vec<String> = rules.iter().map(|r| r.message(language)).collect();
+    match policy.dictionary.mode {
+        DictionaryMode::Off => {}
+        DictionaryMode::Whole => out.push(
+            language
+                .pick(
+                    "Le mot de passe ne doit pas être un mot du dictionnaire.",
+                    "The password must not be a dictionary word.",
+                )
+                .to_owned(),
+        ),
+        DictionaryMode::Contains => out.push(
+            language
+                .pick(
+                    "Le mot de passe ne doit pas contenir un mot du dictionnaire.",
+                    "The password must not contain a dictionary word.",
+                )
+                .to_owned(),
+        ),
+    }
+    if policy.no_personal_data {
+        out.push(
+            language
+                .pick(
+                    "Le mot de passe ne doit pas contenir votre nom, votre prénom ni votre identifiant.",
+                    "The password must not contain your name or your login.",
+                )
+                .to_owned(),
+        );
+    }
+    if policy.history_count > 0 {
+        out.push(
+            Violation::Reused {
+                count: policy.history_count,
+            }
+            .message(language),
+        );
+    }
+    if let Some(age) = policy.max_age {
+        let days = age.as_secs() / 86_400;
+        out.push(if language == Language::French {
+            format!("Le mot de passe devra être changé au plus tard {days} jours après son choix.")
+        } else {
+            format!("The password must be changed at most {days} days after it is chosen.")
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
