@@ -6,6 +6,7 @@
 
 mod support;
 
+mod activation;
 mod bulk;
 mod config;
 mod feed;

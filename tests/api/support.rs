@@ -35,6 +35,8 @@ pub struct TestApp {
     pub database: ent_identity::config::DatabaseSettings,
     /// Where the file transport writes mail.
     pub mail_folder: PathBuf,
+    /// Where the file transport writes SMS.
+    pub sms_folder: PathBuf,
     /// The server's configuration.
     pub settings: Arc<Settings>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -116,6 +118,10 @@ pub async fn spawn_app_with(extra_env: Vec<(String, String)>, wait: bool) -> Tes
         "ENT_IDENTITY__MAIL__FOLDER".into(),
         dir.path().join("mail").display().to_string(),
     ));
+    env.push((
+        "ENT_IDENTITY__SMS__FOLDER".into(),
+        dir.path().join("sms").display().to_string(),
+    ));
     env.push(("ENT_IDENTITY__SERVER__LISTEN".into(), "127.0.0.1:0".into()));
     env.push(("ENT_IDENTITY__MAIL__POLL_INTERVAL".into(), "50ms".into()));
     env.push((
@@ -126,6 +132,7 @@ pub async fn spawn_app_with(extra_env: Vec<(String, String)>, wait: bool) -> Tes
     let settings = Settings::load_with_env(&institution_files(), env).expect("test configuration");
     let database = settings.database.clone();
     let mail_folder = settings.mail.folder.clone();
+    let sms_folder = settings.sms.folder.clone();
     let settings = Arc::new(settings);
     let clock = ManualClock::new(start_time());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -160,6 +167,7 @@ pub async fn spawn_app_with(extra_env: Vec<(String, String)>, wait: bool) -> Tes
         channel,
         database,
         mail_folder,
+        sms_folder,
         settings,
         shutdown: Some(shutdown_tx),
         server: Some(server),
@@ -418,5 +426,126 @@ impl TestApp {
             .exec(store.connection())
             .await
             .expect("activate");
+    }
+}
+
+/// A mail's text with quoted-printable soft breaks and escapes undone.
+pub fn decoded(mail: &str) -> String {
+    let joined = mail.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The token of the first `/activation/{kind}/<token>` link in a mail.
+pub fn link_token(mail: &str, kind: &str) -> String {
+    let text = decoded(mail);
+    let marker = format!("/activation/{kind}/");
+    let start = text
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {kind} link in {text}"))
+        + marker.len();
+    text[start..start + 64].to_owned()
+}
+
+/// The 8-digit code a mail's body or an SMS carries after the word "code".
+pub fn code_in(text: &str) -> String {
+    let text = decoded(text);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or(text.as_str(), |(_, b)| b);
+    for (at, _) in body.match_indices("code") {
+        let digits: String = body[at..]
+            .chars()
+            .take(40)
+            .skip_while(|c| !c.is_ascii_digit())
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        if digits.len() == 8 {
+            return digits;
+        }
+    }
+    panic!("no 8-digit code in {body}");
+}
+
+impl TestApp {
+    /// The SMS written so far, as (to, text), oldest first.
+    pub fn sms(&self) -> Vec<(String, String)> {
+        let mut files: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&self.sms_folder)
+            .map(|dir| {
+                dir.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                    .map(|p| {
+                        (
+                            std::fs::metadata(&p)
+                                .and_then(|m| m.modified())
+                                .expect("mtime"),
+                            p,
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .map(|(_, p)| {
+                let v: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(p).expect("sms")).expect("json");
+                (
+                    v["to"].as_str().unwrap_or_default().to_owned(),
+                    v["text"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Waits until `count` SMS were written (at most five seconds).
+    pub async fn wait_for_sms(&self, count: usize) -> Vec<(String, String)> {
+        for _ in 0..100 {
+            let sms = self.sms();
+            if sms.len() >= count {
+                return sms;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("expected {count} SMS, found {}", self.sms().len());
+    }
+
+    /// The mails sent to `address` so far.
+    pub fn mails_to(&self, address: &str) -> Vec<String> {
+        self.mails()
+            .into_iter()
+            .filter(|m| m.contains(&format!("To: {address}")))
+            .collect()
+    }
+
+    /// Waits for the `n`-th mail (1-based) to `address`.
+    pub async fn wait_for_mail_to(&self, address: &str, n: usize) -> String {
+        for _ in 0..100 {
+            let mails = self.mails_to(address);
+            if mails.len() >= n {
+                return mails[n - 1].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "expected {n} mails to {address}, found {}",
+            self.mails_to(address).len()
+        );
     }
 }

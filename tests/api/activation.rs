@@ -1,0 +1,930 @@
+//! The seeds' activation journeys end to end over gRPC, reading the
+//! delivered mail and SMS, and every refusal on the way.
+
+use chrono::Duration;
+use ent_identity::proto;
+use ent_identity::proto::ActivationStep as S;
+use ent_identity::proto::account_selector::Identifier;
+use ent_identity::proto::start_activation_request::Entry;
+use tonic::Code;
+
+use crate::support::*;
+
+fn minutes(m: i64) -> Duration {
+    Duration::minutes(m)
+}
+
+async fn start(
+    app: &TestApp,
+    institution: &str,
+    entry: Entry,
+) -> Result<proto::StartActivationResponse, tonic::Status> {
+    app.activation()
+        .start_activation(proto::StartActivationRequest {
+            institution: institution.into(),
+            entry: Some(entry),
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn submit(
+    app: &TestApp,
+    request: proto::SubmitActivationScreenRequest,
+) -> Result<proto::SubmitActivationScreenResponse, tonic::Status> {
+    app.activation()
+        .submit_activation_screen(request)
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn verify(
+    app: &TestApp,
+    token: &str,
+    code: &str,
+) -> Result<proto::ActivationFlow, tonic::Status> {
+    app.activation()
+        .verify_activation_code(proto::VerifyActivationCodeRequest {
+            flow_token: token.into(),
+            code: code.into(),
+        })
+        .await
+        .map(|r| r.into_inner().flow.expect("flow"))
+}
+
+fn screen(flow: &proto::ActivationFlow) -> Vec<S> {
+    flow.screens[flow.current_screen as usize]
+        .steps
+        .iter()
+        .map(|s| S::try_from(*s).expect("step"))
+        .collect()
+}
+
+fn mail(address: &str) -> Option<proto::MailInput> {
+    Some(proto::MailInput {
+        address: address.into(),
+        confirmation: address.into(),
+    })
+}
+
+fn password(p: &str) -> Option<proto::PasswordInput> {
+    Some(proto::PasswordInput {
+        password: p.into(),
+        confirmation: p.into(),
+    })
+}
+
+fn charter(version: &str) -> Option<proto::CharterAcceptance> {
+    Some(proto::CharterAcceptance {
+        version: version.into(),
+        accepted: true,
+    })
+}
+
+fn precondition(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    status
+        .get_details_precondition_failure()
+        .and_then(|p| p.violations.first().map(|v| v.r#type.clone()))
+        .unwrap_or_default()
+}
+
+async fn account(app: &TestApp, institution: &str, id: &str) -> proto::Account {
+    app.get_account(institution, Identifier::AccountId(id.into()))
+        .await
+        .expect("account")
+}
+
+#[tokio::test]
+async fn bordeaux_montaigne_student_activates_with_the_key_of_the_certificate() {
+    let app = spawn_app().await;
+    let provisioned = app
+        .provision(bordeaux_student("21900001", "Jeanne", "Martin"))
+        .await
+        .expect("provision");
+    let id = provisioned.account.expect("account").account_id;
+    let key = provisioned
+        .activation_material
+        .expect("material")
+        .activation_key;
+    let login = "jmartin001";
+    let entry = |k: &str| {
+        Entry::Key(proto::KeyEntry {
+            login: login.into(),
+            activation_key: k.into(),
+        })
+    };
+
+    // "attendu 24 heures": refused before, saying when it opens.
+    let early = start(&app, "u-bordeaux-montaigne", entry(&key))
+        .await
+        .unwrap_err();
+    assert_eq!(precondition(&early), "ACTIVATION_NOT_OPEN");
+    assert!(
+        early.message().contains("2026-09-02T08:00:00Z"),
+        "{}",
+        early.message()
+    );
+    app.clock.advance(Duration::hours(24));
+
+    let wrong = start(&app, "u-bordeaux-montaigne", entry("AAAA-AAAA-AAAA"))
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code(), Code::InvalidArgument);
+
+    // The key is typed loosely (lower case, spaces).
+    let started = start(
+        &app,
+        "u-bordeaux-montaigne",
+        entry(&key.to_lowercase().replace('-', " ")),
+    )
+    .await
+    .expect("start");
+    let token = started.flow_token;
+    let flow = started.flow.expect("flow");
+    assert_eq!(flow.login, login);
+    assert_eq!(flow.screens.len(), 4);
+    assert_eq!(screen(&flow), vec![S::PhotoUse, S::DirectoryListing]);
+    assert!(
+        flow.choices
+            .iter()
+            .any(|c| c.value == "refuse" && c.caveat.contains("irréversible"))
+    );
+    assert!(
+        flow.choices
+            .iter()
+            .any(|c| c.step == S::CrousSharing as i32 && c.caveat.contains("Crous"))
+    );
+    assert_eq!(flow.password_rules.as_ref().expect("rules").min_length, 10);
+
+    // Out of order: the charter is on the last screen.
+    let out_of_order = submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            charter: charter("2025-09"),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(out_of_order.code(), Code::InvalidArgument);
+    assert!(violations(&out_of_order).contains(&"charter".to_owned()));
+
+    // Refusing the photo must be acknowledged as irreversible.
+    let unacknowledged = submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            photo: Some(proto::PhotoChoice {
+                uses: vec![],
+                refuse: true,
+                irreversibility_acknowledged: false,
+            }),
+            directory_listed: Some(false),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(violations(&unacknowledged).contains(&"photo.irreversibility_acknowledged".to_owned()));
+
+    let flow = submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            photo: Some(proto::PhotoChoice {
+                uses: vec![
+                    proto::PhotoUse::CardReprint as i32,
+                    proto::PhotoUse::PhotoDirectory as i32,
+                ],
+                refuse: false,
+                irreversibility_acknowledged: false,
+            }),
+            directory_listed: Some(false),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("photo and directory")
+    .flow
+    .expect("flow");
+    assert_eq!(screen(&flow), vec![S::CrousSharing]);
+    submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            crous_sharing: Some(true),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("crous");
+
+    // Charter, password and recovery address on one screen.
+    let mismatch = submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            charter: charter("2025-09"),
+            password: Some(proto::PasswordInput {
+                password: "Garonne#2026!".into(),
+                confirmation: "Garonne#2026?".into(),
+            }),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(mismatch.code(), Code::InvalidArgument);
+    let weak = submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            charter: charter("2025-09"),
+            password: password("motdepasse"),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(weak.code(), Code::InvalidArgument);
+    let before = account(&app, "u-bordeaux-montaigne", &id).await;
+    assert_eq!(before.status, proto::AccountStatus::Created as i32);
+
+    let done = submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            charter: charter("2025-09"),
+            password: password("Garonne#2026!"),
+            recovery_mail: mail("jeanne.martin@example.org"),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("last screen")
+    .flow
+    .expect("flow");
+    let completion = done.completion.expect("completed");
+    assert_eq!(completion.login, login);
+    assert_eq!(done.current_screen as usize, done.screens.len());
+
+    let active = account(&app, "u-bordeaux-montaigne", &id).await;
+    assert_eq!(active.status, proto::AccountStatus::Active as i32);
+    // Recorded as typed twice, not verified (the document has no
+    // verification step): the API shows only verified addresses.
+    assert_eq!(active.recovery_mail, "");
+    let stored = app
+        .store()
+        .await
+        .find_account(ent_identity::store::accounts::AccountLookup::Id(&id))
+        .await
+        .expect("read")
+        .expect("account");
+    assert_eq!(
+        stored.recovery_mail.as_deref(),
+        Some("jeanne.martin@example.org")
+    );
+    assert!(stored.recovery_mail_verified_at.is_none());
+    let consents = active.consents.expect("consents");
+    assert_eq!(consents.charter_version, "2025-09");
+    assert_eq!(consents.directory_listed, Some(false));
+    assert_eq!(consents.crous_sharing, Some(true));
+    assert_eq!(consents.photo_uses.len(), 2);
+    assert!(!consents.photo_refused);
+
+    // The key is spent: a second activation is refused.
+    let again = start(&app, "u-bordeaux-montaigne", entry(&key))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::InvalidArgument);
+    // And the password works.
+    let verified = app
+        .account_settings()
+        .verify_password(proto::VerifyPasswordRequest {
+            account: Some(proto::AccountSelector {
+                institution: String::new(),
+                identifier: Some(Identifier::AccountId(id.clone())),
+            }),
+            password: "Garonne#2026!".into(),
+        })
+        .await
+        .expect("verify")
+        .into_inner();
+    assert!(verified.valid);
+}
+
+#[tokio::test]
+async fn wrong_keys_invalidate_the_key_after_the_attempt_limit() {
+    let app = spawn_app().await;
+    let provisioned = app
+        .provision(bordeaux_student("21900002", "Paul", "Durand"))
+        .await
+        .expect("provision");
+    let key = provisioned
+        .activation_material
+        .expect("material")
+        .activation_key;
+    app.clock.advance(Duration::hours(24));
+    let entry = |k: &str| {
+        Entry::Key(proto::KeyEntry {
+            login: "pdurand001".into(),
+            activation_key: k.into(),
+        })
+    };
+    for _ in 0..4 {
+        let e = start(&app, "u-bordeaux-montaigne", entry("BBBB-BBBB-BBBB"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument);
+    }
+    let fifth = start(&app, "u-bordeaux-montaigne", entry("BBBB-BBBB-BBBB"))
+        .await
+        .unwrap_err();
+    assert_eq!(precondition(&fifth), "TOO_MANY_ATTEMPTS");
+    // Even the right key no longer works.
+    let right = start(&app, "u-bordeaux-montaigne", entry(&key))
+        .await
+        .unwrap_err();
+    assert_eq!(right.code(), Code::InvalidArgument);
+}
+
+/// Montpellier staff up to the redirect screen: provisional password,
+/// recovery mail verified through the mailed link in another browser.
+async fn montpellier_staff_until_redirect(
+    app: &TestApp,
+    profile: &str,
+    hr_id: &str,
+) -> (String, String, String) {
+    let mut record = montpellier_staff(hr_id, "Jane", "Doe");
+    record.profile = profile.into();
+    let provisioned = app.provision(record).await.expect("provision");
+    let account = provisioned.account.expect("account");
+    let provisional = provisioned
+        .activation_material
+        .expect("material")
+        .provisional_password;
+    let started = start(
+        app,
+        "umontpellier",
+        Entry::ProvisionalPassword(proto::ProvisionalPasswordEntry {
+            login: account.login.clone(),
+            provisional_password: provisional,
+        }),
+    )
+    .await
+    .expect("start");
+    let token = started.flow_token;
+    assert_eq!(screen(&started.flow.expect("flow")), vec![S::RecoveryMail]);
+
+    // The two addresses must match.
+    let typo = submit(
+        app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            recovery_mail: Some(proto::MailInput {
+                address: "jane.doe@edu.com".into(),
+                confirmation: "jane.doe@edu.con".into(),
+            }),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        violations(&typo),
+        vec!["recovery_mail.confirmation".to_owned()]
+    );
+
+    let sent = submit(
+        app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            recovery_mail: mail("jane.doe@edu.com"),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("recovery mail");
+    let notice = sent.notice.expect("notice");
+    assert_eq!(notice.masked_destination, "j*******@e**.com");
+    // "valide le jour même jusqu'à 23h59" (Paris, summer time).
+    assert_eq!(
+        notice.expires_at.expect("expiry").seconds,
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 9, 1, 21, 59, 59)
+            .unwrap()
+            .timestamp()
+    );
+    let flow = sent.flow.expect("flow");
+    assert_eq!(screen(&flow), vec![S::RecoveryMailVerification]);
+
+    // Resend is rate limited.
+    let resend = app
+        .activation()
+        .resend_activation_message(proto::ResendActivationMessageRequest {
+            flow_token: token.clone(),
+            kind: proto::ActivationMessageKind::RecoveryMailVerification as i32,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(resend.code(), Code::ResourceExhausted);
+
+    // Moving on without verifying is refused.
+    let skipped = submit(
+        app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            charter: charter("2024-01"),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(skipped.code(), Code::InvalidArgument);
+
+    // The link opens in another browser: it spends nothing until confirmed.
+    let mail_text = app.wait_for_mail_to("jane.doe@edu.com", 1).await;
+    let link = link_token(&mail_text, "verify");
+    let opened = app
+        .activation()
+        .confirm_activation_link(proto::ConfirmActivationLinkRequest {
+            token: link.clone(),
+        })
+        .await
+        .expect("open link")
+        .into_inner();
+    let again = app
+        .activation()
+        .confirm_activation_link(proto::ConfirmActivationLinkRequest {
+            token: link.clone(),
+        })
+        .await
+        .expect("a mail scanner opening it first does no harm");
+    drop(again);
+    let flow = verify(app, &opened.flow_token, &link)
+        .await
+        .expect("confirm");
+    assert_eq!(screen(&flow), vec![S::Charter]);
+    // A used link sends back to the start.
+    let reused = app
+        .activation()
+        .confirm_activation_link(proto::ConfirmActivationLinkRequest { token: link })
+        .await
+        .unwrap_err();
+    assert_eq!(precondition(&reused), "LINK_EXPIRED");
+
+    submit(
+        app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            charter: charter("2024-01"),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("charter");
+    let flow = submit(
+        app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            directory_listed: Some(true),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("directory")
+    .flow
+    .expect("flow");
+    assert_eq!(screen(&flow), vec![S::MailRedirect]);
+    assert_eq!(flow.mail_redirect_default_address, "jane.doe@edu.com");
+    (token, account.account_id, account.login)
+}
+
+#[tokio::test]
+async fn montpellier_staff_activates_with_a_verified_redirect_keeping_a_copy() {
+    let app = spawn_app().await;
+    let (token, id, login) = montpellier_staff_until_redirect(&app, "staff_tenured", "H0001").await;
+    let sent = submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            mail_redirect: Some(proto::RedirectInput {
+                enabled: true,
+                address: mail("jane.doe@gouv.fr"),
+                keep_copy: true,
+            }),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("redirect");
+    assert_eq!(
+        screen(&sent.flow.expect("flow")),
+        vec![S::MailRedirectVerification]
+    );
+    let mail_text = app.wait_for_mail_to("jane.doe@gouv.fr", 1).await;
+    let wrong = verify(&app, &token, "00000000").await.unwrap_err();
+    assert_eq!(wrong.code(), Code::InvalidArgument);
+    let flow = verify(&app, &token, &code_in(&mail_text))
+        .await
+        .expect("code");
+    assert_eq!(screen(&flow), vec![S::Password]);
+
+    // "ne doit pas contenir un mot du dictionnaire ; [...] votre nom".
+    let refused = submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            password: password("Soleil2026x"),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    let done = submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            password: password("Kq7zWx9Tbp2"),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("password")
+    .flow
+    .expect("flow");
+    let completion = done.completion.expect("completed");
+    assert_eq!(completion.login, login);
+    assert_eq!(completion.login, "jane.doe@umontpellier.fr");
+    let redirect = completion.mail_redirect.expect("redirect");
+    assert_eq!(redirect.address, "jane.doe@gouv.fr");
+    assert!(redirect.keep_copy && redirect.verified && !redirect.mandatory);
+
+    let active = account(&app, "umontpellier", &id).await;
+    assert_eq!(active.status, proto::AccountStatus::Active as i32);
+    assert_eq!(active.recovery_mail, "jane.doe@edu.com");
+    assert!(active.recovery_mail_verified_at.is_some());
+    assert_eq!(
+        active.consents.expect("consents").directory_listed,
+        Some(true)
+    );
+    // The flow is over; resubmitting the last screen changes nothing.
+    let repeat = submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token,
+            password: password("Kq7zWx9Tbp2"),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("idempotent");
+    assert!(repeat.flow.expect("flow").completion.is_some());
+}
+
+#[tokio::test]
+async fn montpellier_vacataire_must_redirect() {
+    let app = spawn_app().await;
+    let (token, _, _) = montpellier_staff_until_redirect(&app, "vacataire", "V0001").await;
+    let declined = submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            mail_redirect: Some(proto::RedirectInput {
+                enabled: false,
+                address: None,
+                keep_copy: false,
+            }),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(violations(&declined).contains(&"mail_redirect.enabled".to_owned()));
+    // To the verified recovery address: no second link.
+    let flow = submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            mail_redirect: Some(proto::RedirectInput {
+                enabled: true,
+                address: mail("jane.doe@edu.com"),
+                keep_copy: false,
+            }),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("redirect")
+    .flow
+    .expect("flow");
+    assert!(flow.mail_redirect_mandatory);
+    assert_eq!(screen(&flow), vec![S::Password]);
+    let done = submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token,
+            password: password("Kq7zWx9Tbp2"),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("password")
+    .flow
+    .expect("flow");
+    let redirect = done
+        .completion
+        .expect("completed")
+        .mail_redirect
+        .expect("redirect");
+    assert!(redirect.mandatory && redirect.verified);
+}
+
+#[tokio::test]
+async fn montpellier_student_follows_the_mailed_link_and_regenerates_it() {
+    let app = spawn_app().await;
+    let provisioned = app
+        .provision(proto::ProvisionRecord {
+            institution: "umontpellier".into(),
+            profile: "student".into(),
+            student_number: "22012345".into(),
+            given_name: "Hugo".into(),
+            family_name: "Bernard".into(),
+            birth_date: "2006-04-01".into(),
+            personal_mail: "hugo.bernard@example.org".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("provision");
+    let account_id = provisioned.account.expect("account").account_id;
+    // Mailed when activation opens, 15 minutes after enrolment.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(app.mails_to("hugo.bernard@example.org").is_empty());
+    app.clock.advance(minutes(16));
+    let first = link_token(
+        &app.wait_for_mail_to("hugo.bernard@example.org", 1).await,
+        "link",
+    );
+
+    // Valid 24 hours: afterwards, back to the start.
+    app.clock.advance(Duration::hours(25));
+    let expired = start(
+        &app,
+        "umontpellier",
+        Entry::Link(proto::LinkEntry {
+            token: first.clone(),
+        }),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(precondition(&expired), "LINK_EXPIRED");
+
+    // "1ère connexion": a new link from the login; the same answer for an
+    // unknown login.
+    let unknown = app
+        .activation()
+        .request_activation_link(proto::RequestActivationLinkRequest {
+            institution: "umontpellier".into(),
+            login: "nobody@etu.umontpellier.fr".into(),
+        })
+        .await
+        .expect("unknown login")
+        .into_inner();
+    let known = app
+        .activation()
+        .request_activation_link(proto::RequestActivationLinkRequest {
+            institution: "umontpellier".into(),
+            login: "hugo.bernard@etu.umontpellier.fr".into(),
+        })
+        .await
+        .expect("known login")
+        .into_inner();
+    assert_eq!(unknown, known);
+    app.wait_for_mail_to("hugo.bernard@example.org", 2).await;
+    let second = app
+        .mails_to("hugo.bernard@example.org")
+        .iter()
+        .map(|m| link_token(m, "link"))
+        .find(|t| *t != first)
+        .expect("a second link");
+    assert_ne!(first, second);
+
+    let started = start(
+        &app,
+        "umontpellier",
+        Entry::Link(proto::LinkEntry {
+            token: second.clone(),
+        }),
+    )
+    .await
+    .expect("start");
+    let token = started.flow_token;
+    let flow = started.flow.expect("flow");
+    assert_eq!(screen(&flow), vec![S::Charter]);
+    // The address the link went to is the verified recovery address.
+    assert_eq!(
+        flow.mail_redirect_default_address,
+        "hugo.bernard@example.org"
+    );
+    // Resuming the flow.
+    let resumed = app
+        .activation()
+        .get_activation_flow(proto::GetActivationFlowRequest {
+            flow_token: token.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner()
+        .flow
+        .expect("flow");
+    assert_eq!(resumed.flow_id, flow.flow_id);
+    for request in [
+        proto::SubmitActivationScreenRequest {
+            charter: charter("2024-01"),
+            ..Default::default()
+        },
+        proto::SubmitActivationScreenRequest {
+            mail_redirect: Some(proto::RedirectInput {
+                enabled: false,
+                address: None,
+                keep_copy: false,
+            }),
+            ..Default::default()
+        },
+        proto::SubmitActivationScreenRequest {
+            password: password("Hibou-Lune-42"),
+            ..Default::default()
+        },
+    ] {
+        submit(
+            &app,
+            proto::SubmitActivationScreenRequest {
+                flow_token: token.clone(),
+                ..request
+            },
+        )
+        .await
+        .expect("screen");
+    }
+    let active = account(&app, "umontpellier", &account_id).await;
+    assert_eq!(active.status, proto::AccountStatus::Active as i32);
+    assert_eq!(active.recovery_mail, "hugo.bernard@example.org");
+    // The link is used: following it again sends back to the start.
+    let reused = start(
+        &app,
+        "umontpellier",
+        Entry::Link(proto::LinkEntry { token: second }),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(precondition(&reused), "LINK_EXPIRED");
+}
+
+#[tokio::test]
+async fn tours_student_activates_with_an_sms_code() {
+    let app = spawn_app().await;
+    let ine = ine_bea(1234567890);
+    let mut record = tours_student("22012345", &ine, "07 88 10 25 99");
+    record.personal_mail = "lea.dubois@example.org".into();
+    let provisioned = app.provision(record).await.expect("provision");
+    let id = provisioned.account.expect("account").account_id;
+    let entry = |phone: &str| {
+        Entry::IdentityMatch(proto::IdentityMatchEntry {
+            student_number: "22012345".into(),
+            ine: ine.clone(),
+            mobile_phone: phone.into(),
+        })
+    };
+    // Checked for consistency with the enrolment record.
+    let mismatch = start(&app, "univ-tours", entry("+33611111111"))
+        .await
+        .unwrap_err();
+    assert_eq!(mismatch.code(), Code::InvalidArgument);
+    assert!(app.sms().is_empty());
+
+    let started = start(&app, "univ-tours", entry("+33788102599"))
+        .await
+        .expect("start");
+    let token = started.flow_token;
+    let flow = started.flow.expect("flow");
+    assert_eq!(screen(&flow), vec![S::VerifyCode]);
+    let pending = flow.pending_verification.expect("pending");
+    assert_eq!(
+        pending.notice.expect("notice").masked_destination,
+        "+33*****2599"
+    );
+    let sms = app.wait_for_sms(1).await;
+    assert_eq!(sms[0].0, "+33788102599");
+    let code = code_in(&sms[0].1);
+    // The same code by mail.
+    let mailed = app.wait_for_mail_to("lea.dubois@example.org", 1).await;
+    assert_eq!(code_in(&mailed), code);
+
+    // The password cannot come before the code.
+    let early = submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            password: password("Tours2026!x"),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(early.code(), Code::InvalidArgument);
+
+    // Five wrong codes invalidate it.
+    for attempt in 1..=5 {
+        let wrong = verify(&app, &token, "11111111").await.unwrap_err();
+        if attempt < 5 {
+            assert_eq!(wrong.code(), Code::InvalidArgument);
+        } else {
+            assert_eq!(precondition(&wrong), "TOO_MANY_ATTEMPTS");
+        }
+    }
+    let dead = verify(&app, &token, &code).await.unwrap_err();
+    assert_eq!(precondition(&dead), "CODE_EXPIRED");
+
+    // A new code after the cooldown.
+    app.clock.advance(minutes(2));
+    app.activation()
+        .resend_activation_message(proto::ResendActivationMessageRequest {
+            flow_token: token.clone(),
+            kind: proto::ActivationMessageKind::IdentityCode as i32,
+        })
+        .await
+        .expect("resend");
+    let sms = app.wait_for_sms(2).await;
+    let code = code_in(&sms[1].1);
+    let flow = verify(&app, &token, &code).await.expect("code");
+    assert_eq!(screen(&flow), vec![S::Password]);
+    let rules = flow.password_rules.expect("rules");
+    assert_eq!(
+        (rules.min_length, rules.history_count, rules.max_age_days),
+        (8, 5, 365)
+    );
+
+    let done = submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token,
+            password: password("Loire-37-Tours"),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("password")
+    .flow
+    .expect("flow");
+    let completion = done.completion.expect("completed");
+    assert_eq!(completion.login, "22012345T");
+    assert_eq!(completion.next_url, "https://pjweb.univ-tours.fr/");
+    assert_eq!(completion.next_label, "Continuez votre inscription ici");
+    let active = account(&app, "univ-tours", &id).await;
+    assert_eq!(active.status, proto::AccountStatus::Active as i32);
+    assert!(active.password_expires_at.is_some());
+}
+
+#[tokio::test]
+async fn unknown_or_expired_flows_are_not_found() {
+    let app = spawn_app().await;
+    let missing = app
+        .activation()
+        .get_activation_flow(proto::GetActivationFlowRequest {
+            flow_token: "f".repeat(64),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    let provisioned = app
+        .provision(bordeaux_student("21900003", "Anne", "Petit"))
+        .await
+        .expect("provision");
+    let key = provisioned
+        .activation_material
+        .expect("material")
+        .activation_key;
+    app.clock.advance(Duration::hours(24));
+    let started = start(
+        &app,
+        "u-bordeaux-montaigne",
+        Entry::Key(proto::KeyEntry {
+            login: "apetit001".into(),
+            activation_key: key,
+        }),
+    )
+    .await
+    .expect("start");
+    app.clock.advance(Duration::hours(5));
+    let expired = app
+        .activation()
+        .get_activation_flow(proto::GetActivationFlowRequest {
+            flow_token: started.flow_token,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(expired.code(), Code::NotFound);
+}
