@@ -928,3 +928,118 @@ async fn unknown_or_expired_flows_are_not_found() {
         .unwrap_err();
     assert_eq!(expired.code(), Code::NotFound);
 }
+
+#[tokio::test]
+async fn verification_mail_goes_out_over_smtp() {
+    let (port, received) = smtp_sink().await;
+    let app = spawn_app_with(
+        vec![
+            ("ENT_IDENTITY__MAIL__TRANSPORT".into(), "smtp".into()),
+            ("ENT_IDENTITY__MAIL__SMTP__HOST".into(), "127.0.0.1".into()),
+            ("ENT_IDENTITY__MAIL__SMTP__PORT".into(), port.to_string()),
+            ("ENT_IDENTITY__MAIL__SMTP__SECURITY".into(), "none".into()),
+        ],
+        true,
+    )
+    .await;
+    let provisioned = app
+        .provision(montpellier_staff("H0900", "Jane", "Doe"))
+        .await
+        .expect("provision");
+    let account = provisioned.account.expect("account");
+    let started = start(
+        &app,
+        "umontpellier",
+        Entry::ProvisionalPassword(proto::ProvisionalPasswordEntry {
+            login: account.login,
+            provisional_password: provisioned
+                .activation_material
+                .expect("material")
+                .provisional_password,
+        }),
+    )
+    .await
+    .expect("start");
+    submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: started.flow_token.clone(),
+            recovery_mail: mail("jane.doe@edu.com"),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("recovery mail");
+    let mut message = None;
+    for _ in 0..100 {
+        if let Some(m) = received.lock().expect("inbox").first().cloned() {
+            message = Some(m);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (to, text) = message.expect("a mail reached the SMTP server");
+    assert_eq!(to, vec!["jane.doe@edu.com".to_owned()]);
+    assert!(app.mails().is_empty(), "nothing written to the mail folder");
+    let flow = verify(&app, &started.flow_token, &code_in(&text))
+        .await
+        .expect("the code from the SMTP message");
+    assert_eq!(screen(&flow), vec![S::Charter]);
+}
+
+#[tokio::test]
+async fn identity_codes_go_out_through_the_sms_webhook() {
+    let (port, requests) = http_sink().await;
+    let app = spawn_app_with(
+        vec![
+            ("ENT_IDENTITY__SMS__TRANSPORT".into(), "webhook".into()),
+            (
+                "ENT_IDENTITY__SMS__WEBHOOK__URL".into(),
+                format!("http://127.0.0.1:{port}/sms"),
+            ),
+            (
+                "ENT_IDENTITY__SMS__WEBHOOK__TOKEN".into(),
+                "s3cret-token".into(),
+            ),
+        ],
+        true,
+    )
+    .await;
+    let ine = ine_bea(1234567891);
+    app.provision(tours_student("22012346", &ine, "+33788102598"))
+        .await
+        .expect("provision");
+    let started = start(
+        &app,
+        "univ-tours",
+        Entry::IdentityMatch(proto::IdentityMatchEntry {
+            student_number: "22012346".into(),
+            ine,
+            mobile_phone: "07 88 10 25 98".into(),
+        }),
+    )
+    .await
+    .expect("start");
+    let mut request = None;
+    for _ in 0..100 {
+        if let Some(r) = requests.lock().expect("requests").first().cloned() {
+            request = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (head, body) = request.expect("the webhook was called");
+    assert!(head.starts_with("POST /sms "), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("authorization: bearer s3cret-token")
+    );
+    let sms: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(sms["to"], "+33788102598");
+    let code = code_in(sms["text"].as_str().expect("text"));
+    assert!(app.sms().is_empty(), "nothing written to the SMS folder");
+    let flow = verify(&app, &started.flow_token, &code)
+        .await
+        .expect("code");
+    assert_eq!(screen(&flow), vec![S::Password]);
+}
