@@ -557,6 +557,56 @@ pub fn submit(
     Ok(effects)
 }
 
+/// Whether a submission repeats a screen already done with the same answers
+/// (a double click, a reload after a slow answer): it is then accepted
+/// without change. A password in it is checked by the caller, which holds
+/// the hasher.
+pub fn repeats_done_screen(state: &FlowState, plan: &[Vec<Step>], submission: &Submission) -> bool {
+    let items = submission.items();
+    if items.is_empty() {
+        return false;
+    }
+    let current = state.current_screen(plan).unwrap_or(plan.len());
+    let done_screen = plan[..current]
+        .iter()
+        .any(|screen| items.iter().all(|i| screen.contains(i)));
+    if !done_screen {
+        return false;
+    }
+    let same_mail = |a: &MailAddress, b: &Option<String>| {
+        b.as_deref()
+            .is_some_and(|b| b.eq_ignore_ascii_case(a.as_str()))
+    };
+    submission
+        .recovery_mail
+        .as_ref()
+        .is_none_or(|a| same_mail(a, &state.recovery_mail))
+        && submission
+            .charter_version
+            .as_ref()
+            .is_none_or(|v| state.charter.as_ref().is_some_and(|c| &c.0 == v))
+        && submission
+            .directory_listed
+            .is_none_or(|d| state.directory_listed.is_some_and(|s| s.0 == d))
+        && submission
+            .photo
+            .as_ref()
+            .is_none_or(|p| state.photo.as_ref().is_some_and(|s| &s.0 == p))
+        && submission
+            .crous_sharing
+            .is_none_or(|c| state.crous_sharing.is_some_and(|s| s.0 == c))
+        && submission.redirect.as_ref().is_none_or(|r| {
+            state.redirect.as_ref().is_some_and(|s| {
+                s.keep_copy == r.keep_copy
+                    && match (&r.address, &s.address) {
+                        (None, None) => true,
+                        (Some(a), b) => same_mail(a, b),
+                        _ => false,
+                    }
+            })
+        })
+}
+
 /// Records a verified address (the user typed the code or confirmed the
 /// link) and moves past its verification screen.
 pub fn verified(state: &mut FlowState, step: Step, now: DateTime<Utc>) {
@@ -781,6 +831,31 @@ mod tests {
             assert!(matches!(err, Err(FlowError::Invalid(_))));
             assert_eq!(state, before);
         }
+    }
+
+    #[test]
+    fn a_repeated_screen_is_recognised_only_with_the_same_answers() {
+        let screens = vec![vec![Step::DirectoryListing], vec![Step::Password]];
+        let recovery = RecoveryMailRule::default();
+        let plan = plan(false, &screens, &recovery);
+        let rules = ScreenRules {
+            plan: &plan,
+            recovery: &recovery,
+            redirect: RedirectRule::Optional,
+            charter_version: None,
+            institutional_mail: None,
+        };
+        let mut state = FlowState::default();
+        state.done.insert(Step::VerifySecret);
+        let listed = |l| Submission {
+            directory_listed: Some(l),
+            ..Submission::default()
+        };
+        assert!(!repeats_done_screen(&state, &plan, &listed(true)));
+        submit(&mut state, &rules, listed(true), at(8, 0)).unwrap();
+        assert!(repeats_done_screen(&state, &plan, &listed(true)));
+        assert!(!repeats_done_screen(&state, &plan, &listed(false)));
+        assert!(!repeats_done_screen(&state, &plan, &Submission::default()));
     }
 
     #[test]

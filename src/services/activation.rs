@@ -839,6 +839,28 @@ impl ActivationApi {
             }
             None => None,
         };
+        if activation::repeats_done_screen(&loaded.state, &plan, &submission) {
+            let same_password = match (&password, &loaded.state.password_hash) {
+                (None, _) => true,
+                (Some(typed), Some(stored)) => matches!(
+                    self.state
+                        .hasher
+                        .verify(Arc::clone(typed), stored.clone())
+                        .await?,
+                    crate::hashing::Verified::Yes { .. }
+                ),
+                (Some(_), None) => false,
+            };
+            if same_password {
+                let flow = self
+                    .encode_flow(&loaded, &loaded.state, None, language, now)
+                    .await?;
+                return Ok(proto::SubmitActivationScreenResponse {
+                    flow: Some(flow),
+                    notice: None,
+                });
+            }
+        }
         let screen_rules = ScreenRules {
             plan: &plan,
             recovery: &rules.profile.activation.recovery_mail,

@@ -211,6 +211,40 @@ async fn bordeaux_montaigne_student_activates_with_the_key_of_the_certificate() 
     .flow
     .expect("flow");
     assert_eq!(screen(&flow), vec![S::CrousSharing]);
+    // The same screen again (a double click) changes nothing; other answers
+    // to a screen already done are refused.
+    let repeated = submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            photo: Some(proto::PhotoChoice {
+                uses: vec![
+                    proto::PhotoUse::PhotoDirectory as i32,
+                    proto::PhotoUse::CardReprint as i32,
+                ],
+                refuse: false,
+                irreversibility_acknowledged: false,
+            }),
+            directory_listed: Some(false),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("repeated screen")
+    .flow
+    .expect("flow");
+    assert_eq!(screen(&repeated), vec![S::CrousSharing]);
+    let changed = submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            directory_listed: Some(true),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(changed.code(), Code::InvalidArgument);
     submit(
         &app,
         proto::SubmitActivationScreenRequest {
@@ -398,6 +432,19 @@ async fn montpellier_staff_until_redirect(
         vec!["recovery_mail.confirmation".to_owned()]
     );
 
+    // A first address, then "Modifier l'adresse mail de secours" while
+    // its link is pending: the new address replaces it and the first link
+    // stops working.
+    submit(
+        app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            recovery_mail: mail("jane.doe@edu.org"),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("first recovery mail");
     let sent = submit(
         app,
         proto::SubmitActivationScreenRequest {
@@ -407,7 +454,14 @@ async fn montpellier_staff_until_redirect(
         },
     )
     .await
-    .expect("recovery mail");
+    .expect("changed recovery mail");
+    let first_link = link_token(&app.wait_for_mail_to("jane.doe@edu.org", 1).await, "verify");
+    let replaced = app
+        .activation()
+        .confirm_activation_link(proto::ConfirmActivationLinkRequest { token: first_link })
+        .await
+        .unwrap_err();
+    assert_eq!(precondition(&replaced), "LINK_EXPIRED");
     let notice = sent.notice.expect("notice");
     assert_eq!(notice.masked_destination, "j*******@e**.com");
     // "valide le jour même jusqu'à 23h59" (Paris, summer time).
