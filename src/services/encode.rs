@@ -119,6 +119,7 @@ pub fn account(a: &account::Model, now: DateTime<Utc>, tz: chrono_tz::Tz) -> pro
             address: a.redirect_address.clone().unwrap_or_default(),
             keep_copy: a.redirect_keep_copy,
             verified: a.redirect_verified_at.is_some(),
+            // Set from the profile by `AppState::encode_account`.
             mandatory: false,
         }),
         end_of_activity_date: date(a.end_of_activity_date),

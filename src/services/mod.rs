@@ -115,7 +115,14 @@ impl AppState {
             .institution(&account.institution)
             .map(|i| i.time_zone)
             .unwrap_or(chrono_tz::UTC);
-        encode::account(account, now, tz)
+        let mut encoded = encode::account(account, now, tz);
+        if let (Some(redirect), Ok(profile)) =
+            (&mut encoded.mail_redirect, self.profile_of(account))
+        {
+            redirect.mandatory = profile.activation.mail_redirect
+                == crate::domain::activation::RedirectRule::Mandatory;
+        }
+        encoded
     }
 
     /// The configured profile of an account.

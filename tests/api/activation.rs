@@ -642,7 +642,7 @@ async fn montpellier_staff_activates_with_a_verified_redirect_keeping_a_copy() {
 #[tokio::test]
 async fn montpellier_vacataire_must_redirect() {
     let app = spawn_app().await;
-    let (token, _, _) = montpellier_staff_until_redirect(&app, "vacataire", "V0001").await;
+    let (token, id, _) = montpellier_staff_until_redirect(&app, "vacataire", "V0001").await;
     let declined = submit(
         &app,
         proto::SubmitActivationScreenRequest {
@@ -695,6 +695,12 @@ async fn montpellier_vacataire_must_redirect() {
         .mail_redirect
         .expect("redirect");
     assert!(redirect.mandatory && redirect.verified);
+    let stored = account(&app, "umontpellier", &id)
+        .await
+        .mail_redirect
+        .expect("redirect");
+    assert!(stored.enabled && stored.mandatory && stored.verified);
+    assert_eq!(stored.address, "jane.doe@edu.com");
 }
 
 #[tokio::test]
