@@ -323,19 +323,16 @@ async fn the_meter_applies_the_personal_rules_of_an_account() {
 #[tokio::test]
 async fn change_password_enforces_history_and_sets_expiry() {
     let app = spawn_app().await;
-    let account = app
+    let provisioned = app
         .provision(tours_student(
             "22012345",
             &ine_bea(1_234_567_890),
             "+33612345678",
         ))
         .await
-        .unwrap()
-        .account
         .unwrap();
     let first = "Loire#Vienne7";
-    app.activate_with_password(&account.account_id, first, None)
-        .await;
+    app.activate(&provisioned, first).await;
     let who = || by_login("univ-tours", "22012345T");
 
     // The meter already knows the current password is taken.
@@ -415,7 +412,7 @@ async fn an_outdated_hash_is_upgraded_when_the_password_is_verified() {
     let mut old = app.settings.password_hashing.clone();
     old.memory_kib = 8192;
     old.iterations = 1;
-    app.activate_with_password(&account.account_id, "Vieux-mot-2-passe", Some(old))
+    app.plant_password(&account.account_id, "Vieux-mot-2-passe", old)
         .await;
     let stored = |app: &TestApp| {
         let id = account.account_id.clone();
@@ -508,14 +505,12 @@ async fn slow_hashes_do_not_hold_up_cheap_calls() {
         true,
     )
     .await;
-    let account = app
+    let provisioned = app
         .provision(bordeaux_student("21000003", "Marc", "Petit"))
         .await
-        .unwrap()
-        .account
         .unwrap();
-    app.activate_with_password(&account.account_id, "Lune&Soleil42", None)
-        .await;
+    app.activate(&provisioned, "Lune&Soleil42").await;
+    let account = provisioned.account.unwrap();
     let who = by_login("u-bordeaux-montaigne", &account.login);
 
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -366,22 +366,140 @@ impl TestApp {
         AccountSettingsServiceClient::new(self.channel.clone())
     }
 
-    /// Gives an account a first password and makes it active, behind the
-    /// server's back: a stand-in for the activation journey in tests of
-    /// what comes after it. `hashing` overrides the server's argon2
-    /// parameters (to plant an outdated hash).
-    pub async fn activate_with_password(
+    /// Runs the account's real activation journey over gRPC with `password`,
+    /// whatever its institution: the entry its profile uses (reading the
+    /// mailed link or the SMS code), then every screen with ordinary answers
+    /// (a recovery address, the charter, consents, no redirect unless
+    /// mandatory), verifications through the delivered mail.
+    pub async fn activate(&self, provisioned: &proto::ProvisionAccountResponse, password: &str) {
+        use proto::start_activation_request::Entry;
+        use proto::{ActivationMessageKind as K, ActivationStep as S};
+        let account = provisioned.account.as_ref().expect("account");
+        let opens = account.activation_available_at.expect("opening").seconds;
+        let now = ent_identity::clock::Clock::now(&self.clock).timestamp();
+        if now < opens {
+            self.clock.advance(chrono::Duration::seconds(opens - now));
+        }
+        let material = provisioned.activation_material.clone().unwrap_or_default();
+        let entry = match proto::ActivationChannel::try_from(material.channel) {
+            Ok(proto::ActivationChannel::ActivationKey) => Entry::Key(proto::KeyEntry {
+                login: account.login.clone(),
+                activation_key: material.activation_key,
+            }),
+            Ok(proto::ActivationChannel::ProvisionalPassword) => {
+                Entry::ProvisionalPassword(proto::ProvisionalPasswordEntry {
+                    login: account.login.clone(),
+                    provisional_password: material.provisional_password,
+                })
+            }
+            Ok(proto::ActivationChannel::MailedLink) => {
+                let mail = self.wait_for_mail_to(&account.personal_mail, 1).await;
+                Entry::Link(proto::LinkEntry {
+                    token: link_token(&mail, "link"),
+                })
+            }
+            _ => Entry::IdentityMatch(proto::IdentityMatchEntry {
+                student_number: account.student_number.clone(),
+                ine: account.ine.clone(),
+                mobile_phone: account.mobile_phone.clone(),
+            }),
+        };
+        let mut client = self.activation();
+        let started = client
+            .start_activation(proto::StartActivationRequest {
+                institution: account.institution.clone(),
+                entry: Some(entry),
+            })
+            .await
+            .expect("start activation")
+            .into_inner();
+        let token = started.flow_token;
+        let mut flow = started.flow.expect("flow");
+        let recovery = format!("recovery.{}@example.net", account.account_id);
+        while flow.completion.is_none() {
+            if let Some(pending) = &flow.pending_verification {
+                let code = if pending.kind == K::IdentityCode as i32 {
+                    let sms = self.wait_for_sms(1).await;
+                    code_in(&sms.last().expect("sms").1)
+                } else {
+                    code_in(&self.wait_for_mail_to(&recovery, 1).await)
+                };
+                flow = client
+                    .verify_activation_code(proto::VerifyActivationCodeRequest {
+                        flow_token: token.clone(),
+                        code,
+                    })
+                    .await
+                    .expect("verify")
+                    .into_inner()
+                    .flow
+                    .expect("flow");
+                continue;
+            }
+            let mut request = proto::SubmitActivationScreenRequest {
+                flow_token: token.clone(),
+                ..Default::default()
+            };
+            let pair = |a: &str| proto::MailInput {
+                address: a.into(),
+                confirmation: a.into(),
+            };
+            for step in &flow.screens[flow.current_screen as usize].steps {
+                match S::try_from(*step).expect("step") {
+                    S::RecoveryMail => request.recovery_mail = Some(pair(&recovery)),
+                    S::Charter => {
+                        request.charter = Some(proto::CharterAcceptance {
+                            version: flow.charter.clone().expect("charter").version,
+                            accepted: true,
+                        })
+                    }
+                    S::DirectoryListing => request.directory_listed = Some(true),
+                    S::PhotoUse => {
+                        request.photo = Some(proto::PhotoChoice {
+                            uses: vec![proto::PhotoUse::CardReprint as i32],
+                            ..Default::default()
+                        })
+                    }
+                    S::CrousSharing => request.crous_sharing = Some(true),
+                    S::MailRedirect => {
+                        request.mail_redirect = Some(proto::RedirectInput {
+                            enabled: flow.mail_redirect_mandatory,
+                            address: flow
+                                .mail_redirect_mandatory
+                                .then(|| pair(&flow.mail_redirect_default_address)),
+                            keep_copy: true,
+                        })
+                    }
+                    S::Password => {
+                        request.password = Some(proto::PasswordInput {
+                            password: password.into(),
+                            confirmation: password.into(),
+                        })
+                    }
+                    other => panic!("unexpected item {other:?}"),
+                }
+            }
+            flow = client
+                .submit_activation_screen(request)
+                .await
+                .expect("submit screen")
+                .into_inner()
+                .flow
+                .expect("flow");
+        }
+    }
+
+    /// Plants a password hashed with other argon2 parameters on an active
+    /// account, behind the server's back (to test hash upgrades).
+    pub async fn plant_password(
         &self,
         account_id: &str,
         password: &str,
-        hashing: Option<ent_identity::config::PasswordHashingSettings>,
+        hashing: ent_identity::config::PasswordHashingSettings,
     ) {
         use ent_identity::domain::password::Password;
         use ent_identity::store::passwords::NewPassword;
-        let hasher = ent_identity::hashing::PasswordHasher::start(
-            hashing.as_ref().unwrap_or(&self.settings.password_hashing),
-        )
-        .expect("hasher");
+        let hasher = ent_identity::hashing::PasswordHasher::start(&hashing).expect("hasher");
         let hash = hasher
             .hash(Arc::new(Password::new(password.to_owned())))
             .await
