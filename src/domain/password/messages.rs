@@ -201,12 +201,12 @@ pub fn rule_descriptions(policy: &super::PasswordPolicy, language: Language) -> 
         );
     }
     if policy.history_count > 0 {
-        out.push(
-            Violation::Reused {
-                count: policy.history_count,
-            }
-            .message(language),
-        );
+        let n = policy.history_count;
+        out.push(if language == Language::French {
+            format!("Le mot de passe ne doit pas être l'un de vos {n} derniers.")
+        } else {
+            format!("The password must not be one of your last {n}.")
+        });
     }
     if let Some(age) = policy.max_age {
         let days = age.as_secs() / 86_400;
