@@ -926,6 +926,13 @@ async fn tours_student_activates_with_an_sms_code() {
         (rules.min_length, rules.history_count, rules.max_age_days),
         (8, 5, 365)
     );
+    assert!(
+        rules
+            .descriptions
+            .contains(&"Le mot de passe ne doit pas être l'un de vos 5 derniers.".to_owned()),
+        "{:?}",
+        rules.descriptions
+    );
 
     let done = submit(
         &app,
