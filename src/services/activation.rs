@@ -594,7 +594,7 @@ impl ActivationApi {
             }
             Ok(())
         };
-        let (account, channel, entry_secret_id, mut state) = match &entry {
+        let (account, entry_secret_id, mut state) = match &entry {
             Entry::Key(k) => {
                 lookup_login(&k.login, "key.login")?;
                 if k.activation_key.is_empty() || k.activation_key.len() > 64 {
@@ -621,12 +621,7 @@ impl ActivationApi {
                         now,
                     )
                     .await?;
-                (
-                    account,
-                    ActivationChannel::ActivationKey,
-                    Some(id),
-                    FlowState::default(),
-                )
+                (account, Some(id), FlowState::default())
             }
             Entry::ProvisionalPassword(p) => {
                 lookup_login(&p.login, "provisional_password.login")?;
@@ -657,12 +652,7 @@ impl ActivationApi {
                         now,
                     )
                     .await?;
-                (
-                    account,
-                    ActivationChannel::ProvisionalPassword,
-                    Some(id),
-                    FlowState::default(),
-                )
+                (account, Some(id), FlowState::default())
             }
             Entry::Link(l) => {
                 if l.token.is_empty() || l.token.len() > 128 {
@@ -689,12 +679,7 @@ impl ActivationApi {
                     recovery_mail_verified_at: secret.target.as_ref().map(|_| now),
                     ..FlowState::default()
                 };
-                (
-                    account,
-                    ActivationChannel::MailedLink,
-                    Some(secret.id),
-                    state,
-                )
+                (account, Some(secret.id), state)
             }
             Entry::IdentityMatch(m) => {
                 let institution =
@@ -725,18 +710,9 @@ impl ActivationApi {
                     ActivationChannel::IdentityMatch,
                     "identity_match",
                 )?;
-                (
-                    account,
-                    ActivationChannel::IdentityMatch,
-                    None,
-                    FlowState::default(),
-                )
+                (account, None, FlowState::default())
             }
         };
-        let _ = channel;
-        if institution.is_some_and(|_| account.institution != institution_code) {
-            return Err(ApiError::Internal("account of another institution".into()));
-        }
         self.check_can_start(&account, now)?;
         let rules = self.rules(&account)?;
         let mut writes = FlowWrites::default();
@@ -934,6 +910,10 @@ impl ActivationApi {
                 writes.revoke.push(purpose);
             }
         }
+        writes.audit = Some((
+            "activation.screen_submitted",
+            serde_json::json!({ "verification_sent": effects.verify.as_ref().map(|v| v.0.field()) }),
+        ));
         let mut notice = None;
         if let Some((step, address)) = &effects.verify {
             let (secrets, message, n) =
@@ -944,7 +924,7 @@ impl ActivationApi {
         }
         self.state
             .store
-            .save_flow(&loaded, &state, writes, now)
+            .save_flow(&loaded, &state, writes, ctx, now)
             .await?;
         let flow = self
             .encode_flow(&loaded, &state, None, language, now)
@@ -958,6 +938,7 @@ impl ActivationApi {
     async fn verify_code(
         &self,
         body: proto::VerifyActivationCodeRequest,
+        ctx: &AuditContext,
         language: Language,
         now: DateTime<Utc>,
     ) -> Result<proto::VerifyActivationCodeResponse, ApiError> {
@@ -1023,8 +1004,13 @@ impl ActivationApi {
                 &state,
                 FlowWrites {
                     spend: secrets.iter().map(|s| s.id.clone()).collect(),
+                    audit: Some((
+                        "activation.verified",
+                        serde_json::json!({ "step": step.field() }),
+                    )),
                     ..FlowWrites::default()
                 },
+                ctx,
                 now,
             )
             .await?;
@@ -1379,7 +1365,7 @@ impl ActivationService for ActivationApi {
             self.state
                 .store
                 .issue_account_secrets(
-                    &account.id,
+                    &account,
                     &[Purpose::ActivationLink],
                     vec![NewSecret {
                         account_id: account.id.clone(),
@@ -1398,19 +1384,10 @@ impl ActivationService for ActivationApi {
                         content,
                         not_before: opens,
                     }],
+                    Some(("activation.link_requested", &ctx)),
                     now,
                 )
                 .await?;
-            crate::store::record_audit(
-                self.state.store.connection(),
-                &ctx,
-                now,
-                &account.institution,
-                Some(&account.id),
-                "activation.link_requested",
-                serde_json::json!({}),
-            )
-            .await?;
             Ok(proto::RequestActivationLinkResponse {
                 notice: Some(notice),
             })
@@ -1447,7 +1424,9 @@ impl ActivationService for ActivationApi {
         let ctx = begin_call(&request);
         let language = language(&request);
         let now = self.state.now();
-        let result = self.verify_code(request.into_inner(), language, now).await;
+        let result = self
+            .verify_code(request.into_inner(), &ctx, language, now)
+            .await;
         reply(result, &ctx.request_id)
     }
 
@@ -1489,7 +1468,7 @@ impl ActivationService for ActivationApi {
             self.state
                 .store
                 .issue_account_secrets(
-                    &loaded.account.id,
+                    &loaded.account,
                     &[],
                     vec![NewSecret {
                         account_id: loaded.account.id.clone(),
@@ -1501,6 +1480,7 @@ impl ActivationService for ActivationApi {
                         expires_at: Some(loaded.flow.expires_at),
                     }],
                     Vec::new(),
+                    None,
                     now,
                 )
                 .await?;
@@ -1596,13 +1576,17 @@ impl ActivationService for ActivationApi {
                 }
             };
             writes.revoke.push(purpose);
+            writes.audit = Some((
+                "activation.message_resent",
+                serde_json::json!({ "step": step.field() }),
+            ));
             // The state itself does not change; its version does, so a
             // concurrent resend loses the race instead of sending twice.
             let mut state = loaded.state.clone();
             state.version += 1;
             self.state
                 .store
-                .save_flow(&loaded, &state, writes, now)
+                .save_flow(&loaded, &state, writes, &ctx, now)
                 .await?;
             Ok(proto::ResendActivationMessageResponse {
                 notice: Some(notice),

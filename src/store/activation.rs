@@ -89,6 +89,8 @@ pub struct FlowWrites {
     pub spend: Vec<String>,
     pub secrets: Vec<NewSecret>,
     pub messages: Vec<NewMessage>,
+    /// An audit event of the account: action and details.
+    pub audit: Option<(&'static str, serde_json::Value)>,
 }
 
 /// A flow and its account.
@@ -253,7 +255,7 @@ impl Store {
         }
         .insert(&write.txn)
         .await?;
-        apply_writes(&write.txn, &flow.id, writes, now).await?;
+        apply_writes(&write.txn, &flow.id, account, writes, ctx, now).await?;
         record_audit(
             &write.txn,
             ctx,
@@ -337,6 +339,7 @@ impl Store {
         loaded: &LoadedFlow,
         state: &FlowState,
         writes: FlowWrites,
+        ctx: &AuditContext,
         now: DateTime<Utc>,
     ) -> Result<(), FlowWriteError> {
         let write = self.begin_write().await?;
@@ -354,7 +357,15 @@ impl Store {
         if updated.rows_affected != 1 {
             return Err(FlowWriteError::Conflict);
         }
-        apply_writes(&write.txn, &loaded.flow.id, writes, now).await?;
+        apply_writes(
+            &write.txn,
+            &loaded.flow.id,
+            &loaded.account,
+            writes,
+            ctx,
+            now,
+        )
+        .await?;
         write.commit().await?;
         Ok(())
     }
@@ -553,13 +564,27 @@ impl Store {
     /// (a fresh activation link), revoking live secrets of `revoke`.
     pub async fn issue_account_secrets(
         &self,
-        account_id: &str,
+        account: &account::Model,
         revoke: &[Purpose],
         secrets: Vec<NewSecret>,
         messages: Vec<NewMessage>,
+        audit: Option<(&'static str, &AuditContext)>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let account_id = &account.id;
         let write = self.begin_write().await?;
+        if let Some((action, ctx)) = audit {
+            record_audit(
+                &write.txn,
+                ctx,
+                now,
+                &account.institution,
+                Some(account_id),
+                action,
+                json!({}),
+            )
+            .await?;
+        }
         if !revoke.is_empty() {
             one_time_secret::Entity::update_many()
                 .col_expr(one_time_secret::Column::RevokedAt, Expr::value(now))
@@ -595,9 +620,24 @@ pub struct Completion<'a> {
 async fn apply_writes(
     conn: &impl ConnectionTrait,
     flow_id: &str,
+    account: &account::Model,
     writes: FlowWrites,
+    ctx: &AuditContext,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    if let Some((action, mut details)) = writes.audit {
+        details["flow_id"] = json!(flow_id);
+        record_audit(
+            conn,
+            ctx,
+            now,
+            &account.institution,
+            Some(&account.id),
+            action,
+            details,
+        )
+        .await?;
+    }
     if !writes.revoke.is_empty() {
         one_time_secret::Entity::update_many()
             .col_expr(one_time_secret::Column::RevokedAt, Expr::value(now))

@@ -620,6 +620,37 @@ async fn montpellier_staff_activates_with_a_verified_redirect_keeping_a_copy() {
     let active = account(&app, "umontpellier", &id).await;
     assert_eq!(active.status, proto::AccountStatus::Active as i32);
     assert_eq!(active.recovery_mail, "jane.doe@edu.com");
+    // Support can follow the journey in the audit trail.
+    let actions: Vec<String> = app
+        .lifecycle
+        .clone()
+        .list_audit_events(proto::ListAuditEventsRequest {
+            institution: "umontpellier".into(),
+            account: Some(proto::AccountSelector {
+                institution: String::new(),
+                identifier: Some(Identifier::AccountId(id.clone())),
+            }),
+            page_size: 100,
+            page_token: String::new(),
+        })
+        .await
+        .expect("audit")
+        .into_inner()
+        .events
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for action in [
+        "activation.started",
+        "activation.screen_submitted",
+        "activation.verified",
+        "account.activated",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} missing from {actions:?}"
+        );
+    }
     assert!(active.recovery_mail_verified_at.is_some());
     assert_eq!(
         active.consents.expect("consents").directory_listed,
