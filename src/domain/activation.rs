@@ -272,11 +272,9 @@ pub struct FlowState {
     pub photo: Option<(PhotoDecision, DateTime<Utc>)>,
     pub crous_sharing: Option<(bool, DateTime<Utc>)>,
     pub redirect: Option<RedirectDecision>,
-    /// argon2id hash of the chosen password, held until completion.
+    /// argon2id hash of the chosen password, held until completion (and
+    /// dropped from the stored state then: the account holds it).
     pub password_hash: Option<String>,
-    /// Id of the one-time secret the flow was started with (spent at
-    /// completion).
-    pub entry_secret_id: Option<String>,
 }
 
 impl FlowState {
@@ -300,7 +298,7 @@ impl FlowState {
 }
 
 /// The items of one submitted screen, parsed at the edge.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Submission {
     pub recovery_mail: Option<MailAddress>,
     pub charter_version: Option<String>,

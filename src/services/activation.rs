@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tonic::{Request, Response, Status};
 
+use super::encode::timestamp;
 use super::passwords::{language, read_password, rejected, violation_code};
 use super::status::ApiError;
 use super::{AppState, account_lookup, begin_call, reply};
@@ -113,13 +114,6 @@ fn step_code(step: Step) -> proto::ActivationStep {
         Step::MailRedirect => P::MailRedirect,
         Step::MailRedirectVerification => P::MailRedirectVerification,
         Step::Password => P::Password,
-    }
-}
-
-fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: at.timestamp_subsec_nanos() as i32,
     }
 }
 
@@ -494,7 +488,7 @@ impl ActivationApi {
         purpose: Purpose,
         typed: &str,
         now: DateTime<Utc>,
-    ) -> Result<String, ApiError> {
+    ) -> Result<(), ApiError> {
         let (kind, field) = match purpose {
             Purpose::ActivationKey => (SecretKind::ActivationKey, "key"),
             _ => (SecretKind::ProvisionalPassword, "provisional_password"),
@@ -510,7 +504,7 @@ impl ActivationApi {
             return Err(entry_refused(field));
         };
         if matches(kind, typed, &secret.secret_hash) {
-            return Ok(secret.id);
+            return Ok(());
         }
         let invalidated = self
             .state
@@ -594,7 +588,7 @@ impl ActivationApi {
             }
             Ok(())
         };
-        let (account, entry_secret_id, mut state) = match &entry {
+        let (account, mut state) = match &entry {
             Entry::Key(k) => {
                 lookup_login(&k.login, "key.login")?;
                 if k.activation_key.is_empty() || k.activation_key.len() > 64 {
@@ -612,16 +606,15 @@ impl ActivationApi {
                 let account =
                     self.expect_channel(account, ActivationChannel::ActivationKey, "key")?;
                 let rules = self.rules(&account)?;
-                let id = self
-                    .check_printed(
-                        &account,
-                        &rules,
-                        Purpose::ActivationKey,
-                        &k.activation_key,
-                        now,
-                    )
-                    .await?;
-                (account, Some(id), FlowState::default())
+                self.check_printed(
+                    &account,
+                    &rules,
+                    Purpose::ActivationKey,
+                    &k.activation_key,
+                    now,
+                )
+                .await?;
+                (account, FlowState::default())
             }
             Entry::ProvisionalPassword(p) => {
                 lookup_login(&p.login, "provisional_password.login")?;
@@ -643,16 +636,15 @@ impl ActivationApi {
                     "provisional_password",
                 )?;
                 let rules = self.rules(&account)?;
-                let id = self
-                    .check_printed(
-                        &account,
-                        &rules,
-                        Purpose::ProvisionalPassword,
-                        &p.provisional_password,
-                        now,
-                    )
-                    .await?;
-                (account, Some(id), FlowState::default())
+                self.check_printed(
+                    &account,
+                    &rules,
+                    Purpose::ProvisionalPassword,
+                    &p.provisional_password,
+                    now,
+                )
+                .await?;
+                (account, FlowState::default())
             }
             Entry::Link(l) => {
                 if l.token.is_empty() || l.token.len() > 128 {
@@ -679,7 +671,7 @@ impl ActivationApi {
                     recovery_mail_verified_at: secret.target.as_ref().map(|_| now),
                     ..FlowState::default()
                 };
-                (account, Some(secret.id), state)
+                (account, state)
             }
             Entry::IdentityMatch(m) => {
                 let institution =
@@ -710,7 +702,7 @@ impl ActivationApi {
                     ActivationChannel::IdentityMatch,
                     "identity_match",
                 )?;
-                (account, None, FlowState::default())
+                (account, FlowState::default())
             }
         };
         self.check_can_start(&account, now)?;
@@ -721,7 +713,6 @@ impl ActivationApi {
             writes = code_writes;
         }
         state.done.insert(Step::VerifySecret);
-        state.entry_secret_id = entry_secret_id;
         let token = generate(SecretKind::Token).map_err(internal)?;
         let lifetime = chrono::Duration::from_std(rules.profile.activation.flow_lifetime)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -852,7 +843,7 @@ impl ActivationApi {
         let mut trial = loaded.state.clone();
         let dry = Submission {
             password_hash: password.as_ref().map(|_| String::new()),
-            ..submission.clone_items()
+            ..submission.clone()
         };
         activation::submit(&mut trial, &screen_rules, dry, now).map_err(flow_error)?;
         let policy = self.state.policy_of(account)?;
@@ -874,9 +865,10 @@ impl ActivationApi {
         let effects =
             activation::submit(&mut state, &screen_rules, submission, now).map_err(flow_error)?;
         if effects.completed {
+            // The account keeps the hash; the stored flow does not.
             let hash = state
                 .password_hash
-                .clone()
+                .take()
                 .ok_or_else(|| ApiError::Internal("completed without a password".into()))?;
             let completed = self
                 .state
@@ -1051,22 +1043,6 @@ fn flow_error(e: FlowError) -> ApiError {
                 )
                 .collect(),
         ),
-    }
-}
-
-impl Submission {
-    /// A copy of the items (without the password hash) for a dry run.
-    fn clone_items(&self) -> Submission {
-        Submission {
-            recovery_mail: self.recovery_mail.clone(),
-            charter_version: self.charter_version.clone(),
-            directory_listed: self.directory_listed,
-            photo: self.photo.clone(),
-            crous_sharing: self.crous_sharing,
-            redirect: self.redirect.clone(),
-            password_hash: None,
-            password_given: self.password_given,
-        }
     }
 }
 

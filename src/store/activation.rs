@@ -255,17 +255,11 @@ impl Store {
         }
         .insert(&write.txn)
         .await?;
+        let writes = FlowWrites {
+            audit: Some(("activation.started", json!({}))),
+            ..writes
+        };
         apply_writes(&write.txn, &flow.id, account, writes, ctx, now).await?;
-        record_audit(
-            &write.txn,
-            ctx,
-            now,
-            &account.institution,
-            Some(&account.id),
-            "activation.started",
-            json!({ "flow_id": flow.id }),
-        )
-        .await?;
         write.commit().await?;
         Ok(flow)
     }

@@ -322,6 +322,16 @@ async fn bordeaux_montaigne_student_activates_with_the_key_of_the_certificate() 
         Some("jeanne.martin@example.org")
     );
     assert!(stored.recovery_mail_verified_at.is_none());
+    // The finished flow keeps no copy of the password hash.
+    let finished = app
+        .store()
+        .await
+        .flow_by_id(&done.flow_id, ent_identity::clock::Clock::now(&app.clock))
+        .await
+        .expect("read")
+        .expect("flow");
+    assert!(finished.flow.completed_at.is_some());
+    assert!(finished.state.password_hash.is_none());
     let consents = active.consents.expect("consents");
     assert_eq!(consents.charter_version, "2025-09");
     assert_eq!(consents.directory_listed, Some(false));
