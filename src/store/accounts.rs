@@ -1,13 +1,13 @@
 //! Accounts: lookups and activation material.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
+use super::activation::{NewSecret, Purpose, SecretScope, revoke_live};
 use super::entities::{account, one_time_secret};
 use super::provisioning::IssuedMaterial;
-use super::{AuditContext, Store, StoreError, new_id, record_audit};
+use super::{AuditContext, Store, StoreError, record_audit};
 use crate::config::{ActivationChannel, ProfileSettings};
 use crate::domain::account::AccountStatus;
 use crate::domain::provisioning::material_expires_at;
@@ -90,15 +90,13 @@ impl Store {
         let Some((kind, purpose)) = printed_secret(profile.activation.channel) else {
             return Err(ReissueError::NoMaterial(profile.activation.channel));
         };
-        one_time_secret::Entity::update_many()
-            .col_expr(one_time_secret::Column::RevokedAt, Expr::value(now))
-            .filter(one_time_secret::Column::AccountId.eq(&account.id))
-            .filter(one_time_secret::Column::Purpose.eq(purpose))
-            .filter(one_time_secret::Column::UsedAt.is_null())
-            .filter(one_time_secret::Column::RevokedAt.is_null())
-            .exec(&write.txn)
-            .await
-            .map_err(StoreError::from)?;
+        revoke_live(
+            &write.txn,
+            SecretScope::Account(&account.id),
+            &[purpose],
+            now,
+        )
+        .await?;
         let expires_at = material_expires_at(profile, now);
         let secret = issue_secret(
             &write.txn,
@@ -117,7 +115,7 @@ impl Store {
             &account.institution,
             Some(&account.id),
             "activation.material_reissued",
-            json!({ "channel": purpose }),
+            json!({ "channel": purpose.as_str() }),
         )
         .await?;
         write.commit().await?;
@@ -165,12 +163,15 @@ async fn find(
 }
 
 /// The secret a channel prints, and its purpose in `one_time_secrets`.
-pub(super) fn printed_secret(channel: ActivationChannel) -> Option<(SecretKind, &'static str)> {
+pub(super) fn printed_secret(channel: ActivationChannel) -> Option<(SecretKind, Purpose)> {
     match channel {
-        ActivationChannel::ActivationKey => Some((SecretKind::ActivationKey, "activation_key")),
-        ActivationChannel::ProvisionalPassword => {
-            Some((SecretKind::ProvisionalPassword, "provisional_password"))
+        ActivationChannel::ActivationKey => {
+            Some((SecretKind::ActivationKey, Purpose::ActivationKey))
         }
+        ActivationChannel::ProvisionalPassword => Some((
+            SecretKind::ProvisionalPassword,
+            Purpose::ProvisionalPassword,
+        )),
         ActivationChannel::MailedLink | ActivationChannel::IdentityMatch => None,
     }
 }
@@ -179,26 +180,22 @@ pub(super) fn printed_secret(channel: ActivationChannel) -> Option<(SecretKind, 
 pub(super) fn secret_row(
     account_id: &str,
     kind: SecretKind,
-    purpose: &str,
+    purpose: Purpose,
     not_before: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<(Secret, one_time_secret::ActiveModel), StoreError> {
     let secret = generate(kind)?;
-    let row = one_time_secret::ActiveModel {
-        id: Set(new_id()),
-        account_id: Set(account_id.to_owned()),
-        purpose: Set(purpose.to_owned()),
-        secret_hash: Set(secret.hash(kind)),
-        target: Set(None),
-        flow_id: Set(None),
-        failed_attempts: Set(0),
-        created_at: Set(now),
-        not_before: Set(not_before),
-        expires_at: Set(expires_at),
-        used_at: Set(None),
-        revoked_at: Set(None),
-    };
+    let row = NewSecret {
+        account_id: account_id.to_owned(),
+        purpose,
+        hash: secret.hash(kind),
+        target: None,
+        flow_id: None,
+        not_before,
+        expires_at,
+    }
+    .row(now);
     Ok((secret, row))
 }
 
@@ -206,7 +203,7 @@ async fn issue_secret(
     conn: &impl ConnectionTrait,
     account_id: &str,
     kind: SecretKind,
-    purpose: &str,
+    purpose: Purpose,
     not_before: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,

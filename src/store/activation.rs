@@ -32,6 +32,8 @@ pub enum Purpose {
     RedirectVerification,
     /// An extra handle on a flow, given to the browser that opened a link.
     FlowToken,
+    /// A mailed password-reset link.
+    PasswordReset,
 }
 
 impl Purpose {
@@ -44,6 +46,7 @@ impl Purpose {
             Purpose::RecoveryMailVerification => "recovery_mail_verification",
             Purpose::RedirectVerification => "redirect_verification",
             Purpose::FlowToken => "flow_token",
+            Purpose::PasswordReset => "password_reset",
         }
     }
 }
@@ -62,7 +65,7 @@ pub struct NewSecret {
 }
 
 impl NewSecret {
-    fn row(self, now: DateTime<Utc>) -> one_time_secret::ActiveModel {
+    pub(super) fn row(self, now: DateTime<Utc>) -> one_time_secret::ActiveModel {
         one_time_secret::ActiveModel {
             id: Set(new_id()),
             account_id: Set(self.account_id),
@@ -115,6 +118,41 @@ impl From<sea_orm::DbErr> for FlowWriteError {
     fn from(e: sea_orm::DbErr) -> Self {
         FlowWriteError::Store(e.into())
     }
+}
+
+/// Whose secrets a revocation covers.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum SecretScope<'a> {
+    Account(&'a str),
+    Flow(&'a str),
+}
+
+/// Revokes the unused, unrevoked secrets of `purposes` in `scope`.
+pub(super) async fn revoke_live(
+    conn: &impl ConnectionTrait,
+    scope: SecretScope<'_>,
+    purposes: &[Purpose],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if purposes.is_empty() {
+        return Ok(());
+    }
+    let owner = match scope {
+        SecretScope::Account(id) => one_time_secret::Column::AccountId.eq(id),
+        SecretScope::Flow(id) => one_time_secret::Column::FlowId.eq(id),
+    };
+    one_time_secret::Entity::update_many()
+        .col_expr(one_time_secret::Column::RevokedAt, Expr::value(now))
+        .filter(owner)
+        .filter(
+            one_time_secret::Column::Purpose
+                .is_in(purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>()),
+        )
+        .filter(one_time_secret::Column::UsedAt.is_null())
+        .filter(one_time_secret::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 fn live(now: DateTime<Utc>) -> Condition {
@@ -579,19 +617,7 @@ impl Store {
             )
             .await?;
         }
-        if !revoke.is_empty() {
-            one_time_secret::Entity::update_many()
-                .col_expr(one_time_secret::Column::RevokedAt, Expr::value(now))
-                .filter(one_time_secret::Column::AccountId.eq(account_id))
-                .filter(
-                    one_time_secret::Column::Purpose
-                        .is_in(revoke.iter().map(|p| p.as_str()).collect::<Vec<_>>()),
-                )
-                .filter(one_time_secret::Column::UsedAt.is_null())
-                .filter(one_time_secret::Column::RevokedAt.is_null())
-                .exec(&write.txn)
-                .await?;
-        }
+        revoke_live(&write.txn, SecretScope::Account(account_id), revoke, now).await?;
         for secret in secrets {
             secret.row(now).insert(&write.txn).await?;
         }
@@ -632,19 +658,7 @@ async fn apply_writes(
         )
         .await?;
     }
-    if !writes.revoke.is_empty() {
-        one_time_secret::Entity::update_many()
-            .col_expr(one_time_secret::Column::RevokedAt, Expr::value(now))
-            .filter(one_time_secret::Column::FlowId.eq(flow_id))
-            .filter(
-                one_time_secret::Column::Purpose
-                    .is_in(writes.revoke.iter().map(|p| p.as_str()).collect::<Vec<_>>()),
-            )
-            .filter(one_time_secret::Column::UsedAt.is_null())
-            .filter(one_time_secret::Column::RevokedAt.is_null())
-            .exec(conn)
-            .await?;
-    }
+    revoke_live(conn, SecretScope::Flow(flow_id), &writes.revoke, now).await?;
     if !writes.spend.is_empty() {
         one_time_secret::Entity::update_many()
             .col_expr(one_time_secret::Column::UsedAt, Expr::value(now))

@@ -168,7 +168,10 @@ impl Store {
     ) -> Result<Option<account::Model>, StoreError> {
         let Some(secret) = one_time_secret::Entity::find()
             .filter(one_time_secret::Column::SecretHash.eq(secret_hash))
-            .filter(one_time_secret::Column::Purpose.eq("password_reset"))
+            .filter(
+                one_time_secret::Column::Purpose
+                    .eq(super::activation::Purpose::PasswordReset.as_str()),
+            )
             .filter(one_time_secret::Column::UsedAt.is_null())
             .filter(one_time_secret::Column::RevokedAt.is_null())
             .filter(

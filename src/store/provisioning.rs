@@ -755,7 +755,7 @@ fn plan_create(
         let (token, mut row) = secret_row(
             &account.id,
             crate::domain::secret::SecretKind::Token,
-            super::activation::Purpose::ActivationLink.as_str(),
+            super::activation::Purpose::ActivationLink,
             Some(available_at),
             expires_at,
             now,
