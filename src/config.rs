@@ -770,6 +770,14 @@ impl Settings {
                 {
                     bad(format!("{akey}.next.url"), "must be an http(s) URL");
                 }
+                if journey.channel == ActivationChannel::MailedLink
+                    && journey.material_lifetime.is_none()
+                {
+                    bad(
+                        format!("{akey}.material_lifetime"),
+                        "a mailed link needs a lifetime (Montpellier: 24h)",
+                    );
+                }
                 if profile
                     .activation
                     .material_lifetime
@@ -979,6 +987,11 @@ mod tests {
             login = { scheme = "institutional_mail" }
             institutional_mail = { domain = "Not A Domain" }
             activation = { channel = "activation_key", delay = "0s", screens = [["charter", "verify_code"], ["charter"]], max_attempts = 0, recovery_mail = { link_lifetime = "1s" } }
+            [institutions.u-test.profiles.linked]
+            kind = "student"
+            login = { scheme = "institutional_mail" }
+            institutional_mail = { domain = "etu.test.fr" }
+            activation = { channel = "mailed_link", delay = "0s", screens = [["password"]] }
             "#,
         )
         .unwrap_err()
@@ -993,6 +1006,7 @@ mod tests {
             "institutions.u-test.profiles.other.activation.max_attempts",
             "institutions.u-test.profiles.other.activation.recovery_mail.link_lifetime",
             "institutions.u-test.charter",
+            "institutions.u-test.profiles.linked.activation.material_lifetime",
         ] {
             assert!(err.contains(key), "{key} missing from {err}");
         }

@@ -33,7 +33,8 @@ use crate::proto::start_activation_request::Entry;
 use crate::store::AuditContext;
 use crate::store::accounts::AccountLookup;
 use crate::store::activation::{
-    Completion, FlowWriteError, FlowWrites, LoadedFlow, NewSecret, Purpose,
+    Completion, FlowWriteError, FlowWrites, LinkMail, LoadedFlow, NewSecret, Purpose,
+    activation_link,
 };
 use crate::store::entities::account;
 use crate::store::outbox::{Channel, NewMessage};
@@ -361,11 +362,7 @@ impl ActivationApi {
             not_before: None,
             expires_at: Some(expires_at),
         };
-        let url = format!(
-            "{}/activation/verify/{}",
-            rules.institution.portal_url.trim_end_matches('/'),
-            link.expose()
-        );
+        let url = LinkMail::of(rules.institution).url("verify", &link);
         let content = templates::verification(
             &VerificationMail {
                 institution: &rules.institution.name,
@@ -1325,41 +1322,21 @@ impl ActivationService for ActivationApi {
                 .material_lifetime
                 .and_then(|d| chrono::Duration::from_std(d).ok())
                 .map(|d| opens + d);
-            let token = generate(SecretKind::Token).map_err(internal)?;
-            let content = templates::activation_link(
-                &institution.name,
-                &account.login,
-                &format!(
-                    "{}/activation/link/{}",
-                    institution.portal_url.trim_end_matches('/'),
-                    token.expose()
-                ),
-                expires_at.unwrap_or(DateTime::<Utc>::MAX_UTC),
-                institution.time_zone,
+            let (secret, message) = activation_link(
+                &account,
+                personal_mail,
+                &LinkMail::of(institution),
+                opens,
+                expires_at,
                 language,
-            );
+            )?;
             self.state
                 .store
                 .issue_account_secrets(
                     &account,
                     &[Purpose::ActivationLink],
-                    vec![NewSecret {
-                        account_id: account.id.clone(),
-                        purpose: Purpose::ActivationLink,
-                        hash: token.hash(SecretKind::Token),
-                        target: Some(personal_mail.clone()),
-                        flow_id: None,
-                        not_before: Some(opens),
-                        expires_at,
-                    }],
-                    vec![NewMessage {
-                        account_id: Some(account.id.clone()),
-                        channel: Channel::Mail,
-                        recipient: personal_mail.clone(),
-                        template: "activation_link".into(),
-                        content,
-                        not_before: opens,
-                    }],
+                    vec![secret],
+                    vec![message],
                     Some(("activation.link_requested", &ctx)),
                     now,
                 )

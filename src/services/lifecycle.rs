@@ -64,11 +64,7 @@ fn parse_item(
     Ok(ProvisionItem {
         profile: profile.clone(),
         record,
-        link_mail: Some(crate::store::provisioning::LinkMail {
-            institution_name: institution.name.clone(),
-            time_zone: institution.time_zone,
-            portal_url: institution.portal_url.trim_end_matches('/').to_owned(),
-        }),
+        link_mail: Some(crate::store::provisioning::LinkMail::of(institution)),
     })
 }
 

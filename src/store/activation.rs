@@ -51,6 +51,72 @@ impl Purpose {
     }
 }
 
+/// The institution's details a mailed link carries.
+#[derive(Debug, Clone)]
+pub struct LinkMail {
+    pub institution_name: String,
+    pub time_zone: chrono_tz::Tz,
+    portal_url: String,
+}
+
+impl LinkMail {
+    pub fn of(institution: &crate::config::InstitutionSettings) -> LinkMail {
+        LinkMail {
+            institution_name: institution.name.clone(),
+            time_zone: institution.time_zone,
+            portal_url: institution.portal_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// The portal page a mailed token opens: `link` (start activation) or
+    /// `verify` (verify an address).
+    pub fn url(&self, page: &str, token: &crate::domain::secret::Secret) -> String {
+        format!("{}/activation/{page}/{}", self.portal_url, token.expose())
+    }
+}
+
+/// A fresh activation link for an account awaiting activation: the secret
+/// to store and the mail to the personal address that carries it, sent
+/// when activation opens and valid until `expires_at`.
+pub fn activation_link(
+    account: &account::Model,
+    personal_mail: &str,
+    link: &LinkMail,
+    opens: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    language: crate::domain::language::Language,
+) -> Result<(NewSecret, NewMessage), StoreError> {
+    use crate::domain::secret::{SecretKind, generate};
+    let token = generate(SecretKind::Token)?;
+    let content = crate::mail::templates::activation_link(
+        &link.institution_name,
+        &account.login,
+        &link.url("link", &token),
+        expires_at.unwrap_or(DateTime::<Utc>::MAX_UTC),
+        link.time_zone,
+        language,
+    );
+    Ok((
+        NewSecret {
+            account_id: account.id.clone(),
+            purpose: Purpose::ActivationLink,
+            hash: token.hash(SecretKind::Token),
+            target: Some(personal_mail.to_owned()),
+            flow_id: None,
+            not_before: Some(opens),
+            expires_at,
+        },
+        NewMessage {
+            account_id: Some(account.id.clone()),
+            channel: super::outbox::Channel::Mail,
+            recipient: personal_mail.to_owned(),
+            template: Purpose::ActivationLink.as_str().to_owned(),
+            content,
+            not_before: opens,
+        },
+    ))
+}
+
 /// A secret to store: its hash and where it belongs.
 #[derive(Debug, Clone)]
 pub struct NewSecret {

@@ -82,13 +82,7 @@ pub struct ProvisionItem {
     pub link_mail: Option<LinkMail>,
 }
 
-/// The institution's details a mailed activation link carries.
-#[derive(Debug, Clone)]
-pub struct LinkMail {
-    pub institution_name: String,
-    pub time_zone: chrono_tz::Tz,
-    pub portal_url: String,
-}
+pub use super::activation::LinkMail;
 
 /// Attempts at one record when concurrent calls keep winning races.
 const MAX_ATTEMPTS: u32 = 8;
@@ -752,31 +746,16 @@ fn plan_create(
     {
         // Mailed when activation opens, valid for the material lifetime
         // from then (Montpellier: 15 minutes after enrolment, for 24 hours).
-        let (token, mut row) = secret_row(
-            &account.id,
-            crate::domain::secret::SecretKind::Token,
-            super::activation::Purpose::ActivationLink,
-            Some(available_at),
+        let (secret, message) = super::activation::activation_link(
+            &account,
+            personal_mail,
+            link,
+            available_at,
             expires_at,
-            now,
+            crate::domain::language::Language::French,
         )?;
-        row.target = sea_orm::Set(Some(personal_mail.clone()));
-        batch.secrets.push(row);
-        batch.messages.push(super::outbox::NewMessage {
-            account_id: Some(account.id.clone()),
-            channel: super::outbox::Channel::Mail,
-            recipient: personal_mail.clone(),
-            template: "activation_link".into(),
-            content: crate::mail::templates::activation_link(
-                &link.institution_name,
-                &account.login,
-                &format!("{}/activation/link/{}", link.portal_url, token.expose()),
-                expires_at.unwrap_or(DateTime::<Utc>::MAX_UTC),
-                link.time_zone,
-                crate::domain::language::Language::French,
-            ),
-            not_before: available_at,
-        });
+        batch.secrets.push(secret.row(now));
+        batch.messages.push(message);
     }
     batch
         .inserts
