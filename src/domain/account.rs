@@ -48,6 +48,12 @@ pub enum AccountStatus {
 }
 
 impl AccountStatus {
+    /// Whether an account in this state may be activated: provisioned and
+    /// never activated (opened or not yet).
+    pub fn awaits_activation(self) -> bool {
+        matches!(self, AccountStatus::PreCreated | AccountStatus::Created)
+    }
+
     /// Stable text stored in the database.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -527,8 +527,7 @@ impl ActivationApi {
         now: DateTime<Utc>,
     ) -> Result<(), ApiError> {
         match AccountStatus::parse(&account.status) {
-            Some(AccountStatus::PreCreated | AccountStatus::Created)
-                if account.activated_at.is_none() => {}
+            Some(status) if status.awaits_activation() && account.activated_at.is_none() => {}
             Some(AccountStatus::Active | AccountStatus::Grace) => {
                 return Err(ApiError::FailedPrecondition {
                     kind: "ALREADY_ACTIVE",
@@ -1292,10 +1291,9 @@ impl ActivationService for ActivationApi {
                     notice: Some(notice),
                 });
             };
-            let awaiting = matches!(
-                AccountStatus::parse(&account.status),
-                Some(AccountStatus::PreCreated | AccountStatus::Created)
-            ) && account.activated_at.is_none();
+            let awaiting = AccountStatus::parse(&account.status)
+                .is_some_and(AccountStatus::awaits_activation)
+                && account.activated_at.is_none();
             let (Some(personal_mail), true, ActivationChannel::MailedLink) =
                 (&account.personal_mail, awaiting, profile.activation.channel)
             else {

@@ -80,10 +80,8 @@ impl Store {
         if account.activated_at.is_some() {
             return Err(ReissueError::AlreadyActivated);
         }
-        let awaiting = matches!(
-            AccountStatus::parse(&account.status),
-            Some(AccountStatus::PreCreated | AccountStatus::Created)
-        );
+        let awaiting =
+            AccountStatus::parse(&account.status).is_some_and(AccountStatus::awaits_activation);
         if !awaiting {
             return Err(ReissueError::NotAwaitingActivation);
         }
