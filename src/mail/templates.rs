@@ -156,6 +156,8 @@ mod tests {
         assert!(c.text.contains("https://ent/activation/verify/abc"));
         assert!(c.text.contains("12345678"));
         assert!(c.text.contains("14/09/2026 à 23h59"), "{}", c.text);
+        // Debug output never shows the secret.
+        assert!(!format!("{c:?}").contains("12345678"));
         let sms = identity_code(
             "Université de Tours",
             "87654321",

@@ -33,13 +33,23 @@ impl Channel {
 /// What a message says, rendered when it is queued (in the user's
 /// language). Scrubbed once sent: a mailed link's token never stays in the
 /// database longer than it takes to deliver it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Content {
     /// Mail subject; empty for SMS.
     #[serde(default)]
     pub subject: String,
     /// Plain-text body.
     pub text: String,
+}
+
+/// The body carries links and codes: debug output shows its size only.
+impl std::fmt::Debug for Content {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Content")
+            .field("subject", &self.subject)
+            .field("text", &format_args!("<{} bytes>", self.text.len()))
+            .finish()
+    }
 }
 
 /// A message to queue.
