@@ -506,7 +506,11 @@ impl ActivationApi {
         let invalidated = self
             .state
             .store
-            .secret_failed(&secret.id, rules.profile.activation.max_attempts, now)
+            .secrets_failed(
+                std::slice::from_ref(&secret.id),
+                rules.profile.activation.max_attempts,
+                now,
+            )
             .await?;
         if invalidated {
             tracing::warn!(account_id = %account.id, "activation secret invalidated after too many attempts");
@@ -965,14 +969,12 @@ impl ActivationApi {
                 | matches(SecretKind::Token, code, &s.secret_hash)
         });
         if !matched {
-            let mut invalidated = false;
-            for s in &secrets {
-                invalidated |= self
-                    .state
-                    .store
-                    .secret_failed(&s.id, rules.profile.activation.max_attempts, now)
-                    .await?;
-            }
+            let ids: Vec<String> = secrets.iter().map(|s| s.id.clone()).collect();
+            let invalidated = self
+                .state
+                .store
+                .secrets_failed(&ids, rules.profile.activation.max_attempts, now)
+                .await?;
             if invalidated {
                 return Err(ApiError::FailedPrecondition {
                     kind: "TOO_MANY_ATTEMPTS",

@@ -303,11 +303,12 @@ impl Store {
             .await?)
     }
 
-    /// Counts a wrong entry against a secret; at `max_attempts` it is
-    /// revoked. Returns whether it was.
-    pub async fn secret_failed(
+    /// Counts a wrong entry against secrets (a code and the link mailed
+    /// with it count together); at `max_attempts` they are revoked. Returns
+    /// whether any was.
+    pub async fn secrets_failed(
         &self,
-        secret_id: &str,
+        secret_ids: &[String],
         max_attempts: u32,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
@@ -317,18 +318,18 @@ impl Store {
                 one_time_secret::Column::FailedAttempts,
                 Expr::col(one_time_secret::Column::FailedAttempts).add(1),
             )
-            .filter(one_time_secret::Column::Id.eq(secret_id))
+            .filter(one_time_secret::Column::Id.is_in(secret_ids))
             .exec(&write.txn)
             .await?;
         let revoked = one_time_secret::Entity::update_many()
             .col_expr(one_time_secret::Column::RevokedAt, Expr::value(now))
-            .filter(one_time_secret::Column::Id.eq(secret_id))
+            .filter(one_time_secret::Column::Id.is_in(secret_ids))
             .filter(one_time_secret::Column::RevokedAt.is_null())
             .filter(one_time_secret::Column::FailedAttempts.gte(max_attempts as i32))
             .exec(&write.txn)
             .await?
             .rows_affected
-            == 1;
+            > 0;
         write.commit().await?;
         Ok(revoked)
     }
