@@ -255,6 +255,8 @@ async fn activate(settings: &Settings, account_id: &str) {
                 expires_at: None,
                 history_count: 0,
                 action: "password.set_by_bench",
+                spend: None,
+                messages: Vec::new(),
             },
             &ent_identity::store::AuditContext {
                 actor: "bench".into(),

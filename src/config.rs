@@ -17,6 +17,8 @@ use crate::domain::account::AccountKind;
 use crate::domain::activation::{self, RecoveryMailRule, RedirectRule, Step};
 use crate::domain::login::{LoginScheme, MailScheme};
 use crate::domain::password::{PasswordPolicy, PasswordPolicyOverride};
+use crate::domain::recovery::{MaskStyle, ResetMethod};
+use crate::domain::self_service::{AntispamLevel, DirectoryField};
 
 /// Defaults compiled into the binary; every key a deployment may set appears
 /// here or in [`InstitutionSettings`].
@@ -244,8 +246,134 @@ pub struct InstitutionSettings {
     /// The IT charter users accept during activation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charter: Option<CharterSettings>,
+    /// Forgotten passwords and logins, and the links mailed after
+    /// activation.
+    #[serde(default)]
+    pub recovery: RecoverySettings,
+    /// What staff edit themselves (students never do).
+    #[serde(default)]
+    pub staff_settings: StaffSettings,
     /// Populations of the institution, by profile code.
     pub profiles: BTreeMap<String, ProfileSettings>,
+}
+
+/// Password recovery, login recovery and the links mailed to active users.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverySettings {
+    /// What a forgotten password sends to the verified recovery address:
+    /// `reset_link` (Montpellier) or `activation_key` (Bordeaux Montaigne:
+    /// a new key to activate the account again).
+    #[serde(default)]
+    pub method: ResetMethod,
+    /// How the answer shows the address: `full` (`xxxxxxxxxxxx@xxxxxxxx`,
+    /// Montpellier) or `partial` (`j*******@g****.com`).
+    #[serde(default)]
+    pub mask: MaskStyle,
+    /// Secret that makes the partial mask shown for unknown accounts
+    /// stable and unguessable; required with `mask = "partial"`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub decoy_key: String,
+    /// Lifetime of a reset link or a mailed activation key.
+    #[serde(default = "default_reset_lifetime", with = "humantime_serde")]
+    pub reset_lifetime: Duration,
+    /// Lifetime of the links verifying a new recovery or redirect address
+    /// after activation.
+    #[serde(default = "default_verification_lifetime", with = "humantime_serde")]
+    pub verification_link_lifetime: Duration,
+    /// Shortest time between two mails of the same kind to one account
+    /// (a reset asked for again within it sends nothing more).
+    #[serde(default = "default_resend_cooldown", with = "humantime_serde")]
+    pub resend_cooldown: Duration,
+    /// The screens after a mailed activation key is typed
+    /// (`method = "activation_key"`); a `password` item is required.
+    #[serde(default = "default_reactivation_screens")]
+    pub reactivation_screens: Vec<Vec<Step>>,
+    /// Forgotten login (student number and birth date).
+    #[serde(default)]
+    pub login_lookup: LoginLookupSettings,
+}
+
+impl Default for RecoverySettings {
+    fn default() -> Self {
+        RecoverySettings {
+            method: ResetMethod::default(),
+            mask: MaskStyle::default(),
+            decoy_key: String::new(),
+            reset_lifetime: default_reset_lifetime(),
+            verification_link_lifetime: default_verification_lifetime(),
+            resend_cooldown: default_resend_cooldown(),
+            reactivation_screens: default_reactivation_screens(),
+            login_lookup: LoginLookupSettings::default(),
+        }
+    }
+}
+
+fn default_reset_lifetime() -> Duration {
+    Duration::from_secs(3600)
+}
+fn default_verification_lifetime() -> Duration {
+    Duration::from_secs(24 * 3600)
+}
+fn default_reactivation_screens() -> Vec<Vec<Step>> {
+    vec![vec![Step::Password]]
+}
+
+/// The forgotten-login lookup.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginLookupSettings {
+    /// Whether students may look their login up.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Wrong birth dates for one student number before lookups of it stop
+    /// until the window ends.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    #[serde(default = "default_lookup_window", with = "humantime_serde")]
+    pub window: Duration,
+}
+
+impl Default for LoginLookupSettings {
+    fn default() -> Self {
+        LoginLookupSettings {
+            enabled: true,
+            max_attempts: default_max_attempts(),
+            window: default_lookup_window(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_lookup_window() -> Duration {
+    Duration::from_secs(3600)
+}
+
+/// What staff edit themselves from the account page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffSettings {
+    /// The directory fields staff may edit.
+    #[serde(default = "all_directory_fields")]
+    pub directory_fields: Vec<DirectoryField>,
+    /// The antispam level of a mailbox nobody set.
+    #[serde(default)]
+    pub antispam_default: AntispamLevel,
+}
+
+impl Default for StaffSettings {
+    fn default() -> Self {
+        StaffSettings {
+            directory_fields: all_directory_fields(),
+            antispam_default: AntispamLevel::default(),
+        }
+    }
+}
+
+fn all_directory_fields() -> Vec<DirectoryField> {
+    DirectoryField::ALL.to_vec()
 }
 
 impl InstitutionSettings {
@@ -661,6 +789,81 @@ impl Settings {
             if institution.profiles.is_empty() {
                 bad(format!("{key}.profiles"), "at least one profile is needed");
             }
+            let rkey = format!("{key}.recovery");
+            let recovery = &institution.recovery;
+            if recovery.mask == MaskStyle::Partial && recovery.decoy_key.len() < 16 {
+                bad(
+                    format!("{rkey}.decoy_key"),
+                    "a partial mask needs a secret decoy_key of at least 16 characters",
+                );
+            }
+            for (name, value, min, max) in [
+                (
+                    "reset_lifetime",
+                    recovery.reset_lifetime,
+                    Duration::from_secs(60),
+                    Duration::from_secs(7 * 86400),
+                ),
+                (
+                    "verification_link_lifetime",
+                    recovery.verification_link_lifetime,
+                    Duration::from_secs(60),
+                    Duration::from_secs(7 * 86400),
+                ),
+                (
+                    "resend_cooldown",
+                    recovery.resend_cooldown,
+                    Duration::from_secs(1),
+                    Duration::from_secs(3600),
+                ),
+                (
+                    "login_lookup.window",
+                    recovery.login_lookup.window,
+                    Duration::from_secs(60),
+                    Duration::from_secs(7 * 86400),
+                ),
+            ] {
+                if value < min || value > max {
+                    bad(
+                        format!("{rkey}.{name}"),
+                        &format!(
+                            "must be between {} and {}",
+                            humantime::format_duration(min),
+                            humantime::format_duration(max)
+                        ),
+                    );
+                }
+            }
+            if !(1..=20).contains(&recovery.login_lookup.max_attempts) {
+                bad(
+                    format!("{rkey}.login_lookup.max_attempts"),
+                    "must be between 1 and 20",
+                );
+            }
+            for problem in activation::screen_problems(&recovery.reactivation_screens) {
+                bad(format!("{rkey}.reactivation_screens"), &problem);
+            }
+            let reactivation_items: Vec<Step> = recovery
+                .reactivation_screens
+                .iter()
+                .flatten()
+                .copied()
+                .collect();
+            if reactivation_items
+                .iter()
+                .any(|s| !matches!(s, Step::Password | Step::Charter))
+            {
+                bad(
+                    format!("{rkey}.reactivation_screens"),
+                    "an account activated again only chooses a password (and accepts the charter)",
+                );
+            }
+            if reactivation_items.contains(&Step::Charter) && institution.charter.is_none() {
+                bad(
+                    format!("{key}.charter"),
+                    "the reactivation screens have a charter item: set version and url",
+                );
+            }
             for (field, message) in institution.password_policy.problems() {
                 bad(format!("{key}.password_policy.{field}"), &message);
             }
@@ -811,6 +1014,11 @@ impl Settings {
         }
         if !copy.sms.webhook.token.is_empty() {
             copy.sms.webhook.token = REDACTED.to_owned();
+        }
+        for institution in copy.institutions.values_mut() {
+            if !institution.recovery.decoy_key.is_empty() {
+                institution.recovery.decoy_key = REDACTED.to_owned();
+            }
         }
         for pepper in copy.password_hashing.peppers.values_mut() {
             *pepper = REDACTED.to_owned();

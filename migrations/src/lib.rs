@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_initial;
 mod m20261124_000002_password_expiry_index;
+mod m20261124_000003_attempt_counters;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261124_000002_password_expiry_index::Migration),
+            Box::new(m20261124_000003_attempt_counters::Migration),
         ]
     }
 }

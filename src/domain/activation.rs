@@ -125,7 +125,12 @@ impl<'de> Deserialize<'de> for LinkLifetime {
 pub enum Verification {
     /// A mail with a link and a code; the journey waits for it.
     Link,
-    /// Recorded as typed (twice), not verified.
+    /// Recorded during the journey without waiting; a confirmation link is
+    /// mailed once the account is active, and the address serves recovery
+    /// only once confirmed.
+    AfterActivation,
+    /// Trusted as typed twice: it serves recovery without confirmation (a
+    /// typo sends recovery mail to a stranger; prefer `after_activation`).
     None,
 }
 
@@ -275,6 +280,12 @@ pub struct FlowState {
     /// argon2id hash of the chosen password, held until completion (and
     /// dropped from the stored state then: the account holds it).
     pub password_hash: Option<String>,
+    /// An active account going through its journey again with a mailed
+    /// activation key (a forgotten password at Bordeaux Montaigne): the
+    /// institution's reactivation screens, and completion only sets the
+    /// password.
+    #[serde(default)]
+    pub reactivation: bool,
 }
 
 impl FlowState {
@@ -488,8 +499,12 @@ pub fn submit(
             next.recovery_mail_verified_at = None;
             next.done.remove(&Step::RecoveryMailVerification);
             effects.revoke.push(Step::RecoveryMailVerification);
-            if rules.recovery.verification == Verification::Link {
-                effects.verify = Some((Step::RecoveryMailVerification, address.clone()));
+            match rules.recovery.verification {
+                Verification::Link => {
+                    effects.verify = Some((Step::RecoveryMailVerification, address.clone()));
+                }
+                Verification::None => next.recovery_mail_verified_at = Some(now),
+                Verification::AfterActivation => {}
             }
             next.recovery_mail = Some(address);
         } else {

@@ -8,4 +8,6 @@ pub mod language;
 pub mod login;
 pub mod password;
 pub mod provisioning;
+pub mod recovery;
 pub mod secret;
+pub mod self_service;

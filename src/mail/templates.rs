@@ -84,6 +84,9 @@ pub enum Verifying {
 /// What a verification mail says.
 pub struct VerificationMail<'a> {
     pub institution: &'a str,
+    /// Sent from the account page of an active account rather than during
+    /// activation.
+    pub after_activation: bool,
     pub login: &'a str,
     pub what: Verifying,
     pub url: &'a str,
@@ -96,6 +99,7 @@ pub struct VerificationMail<'a> {
 pub fn verification(mail: &VerificationMail<'_>, language: Language) -> Content {
     let VerificationMail {
         institution,
+        after_activation,
         login,
         what,
         url,
@@ -110,10 +114,22 @@ pub fn verification(mail: &VerificationMail<'_>, language: Language) -> Content 
                 Verifying::RecoveryMail => "comme adresse mail de secours",
                 Verifying::Redirect => "pour y rediriger vos mails universitaires",
             };
+            let (when, next) = if after_activation {
+                (
+                    "depuis la gestion du compte",
+                    "Pour la valider, suivez ce lien puis confirmez :\n\n{url}",
+                )
+            } else {
+                (
+                    "lors de l'activation du compte",
+                    "Pour poursuivre l'activation, suivez ce lien puis confirmez :\n\n{url}\n\nou saisissez ce code : {code}",
+                )
+            };
+            let next = next.replace("{url}", url).replace("{code}", code);
             Content {
                 subject: format!("{institution} : validez votre adresse mail"),
                 text: format!(
-                    "Bonjour,\n\nCette adresse a été indiquée {purpose} lors de l'activation du compte {login}.\nPour poursuivre l'activation, suivez ce lien puis confirmez :\n\n{url}\n\nou saisissez ce code : {code}\n\nLien et code valables jusqu'au {until}. Passé ce délai, il faudra reprendre la procédure.\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n\n{institution}\n"
+                    "Bonjour,\n\nCette adresse a été indiquée {purpose} {when} {login}.\n{next}\n\nValable jusqu'au {until}. Passé ce délai, il faudra recommencer.\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n\n{institution}\n"
                 ),
             }
         }
@@ -122,13 +138,131 @@ pub fn verification(mail: &VerificationMail<'_>, language: Language) -> Content 
                 Verifying::RecoveryMail => "as the recovery address",
                 Verifying::Redirect => "to receive the university mail",
             };
+            let (when, next) = if after_activation {
+                (
+                    "from the account page of",
+                    "To confirm it, follow this link and confirm:\n\n{url}",
+                )
+            } else {
+                (
+                    "while activating the account",
+                    "To go on, follow this link and confirm:\n\n{url}\n\nor type this code: {code}",
+                )
+            };
+            let next = next.replace("{url}", url).replace("{code}", code);
             Content {
                 subject: format!("{institution}: confirm your mail address"),
                 text: format!(
-                    "Hello,\n\nThis address was given {purpose} while activating the account {login}.\nTo go on, follow this link and confirm:\n\n{url}\n\nor type this code: {code}\n\nLink and code valid until {until}. After that, start again.\nIf you did not ask for this, ignore this message.\n\n{institution}\n"
+                    "Hello,\n\nThis address was given {purpose} {when} {login}.\n{next}\n\nValid until {until}. After that, start again.\nIf you did not ask for this, ignore this message.\n\n{institution}\n"
                 ),
             }
         }
+    }
+}
+
+/// A password-reset link, mailed to the verified recovery address.
+pub fn password_reset(
+    institution: &str,
+    login: &str,
+    url: &str,
+    expires_at: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+    language: Language,
+) -> Content {
+    let until = local(expires_at, tz, language);
+    match language {
+        Language::French => Content {
+            subject: format!("{institution} : changement de votre mot de passe"),
+            text: format!(
+                "Bonjour,\n\nUn nouveau mot de passe a été demandé pour le compte {login}. Pour le choisir, suivez ce lien (valable jusqu'au {until}, une seule fois) :\n\n{url}\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message : votre mot de passe actuel reste valable.\n\n{institution}\n"
+            ),
+        },
+        Language::English => Content {
+            subject: format!("{institution}: change your password"),
+            text: format!(
+                "Hello,\n\nA new password was asked for the account {login}. To choose it, follow this link (valid until {until}, once):\n\n{url}\n\nIf you did not ask for it, ignore this message: your current password still works.\n\n{institution}\n"
+            ),
+        },
+    }
+}
+
+/// A new activation key mailed for a forgotten password (Bordeaux
+/// Montaigne): typed with the login where the portal asks for the password
+/// or activation key.
+pub fn reactivation_key(
+    institution: &str,
+    login: &str,
+    key: &str,
+    portal_url: &str,
+    expires_at: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+    language: Language,
+) -> Content {
+    let until = local(expires_at, tz, language);
+    match language {
+        Language::French => Content {
+            subject: format!("{institution} : nouvelle clé d'activation"),
+            text: format!(
+                "Bonjour,\n\nUne nouvelle clé d'activation a été demandée pour le compte {login}.\n\nIdentifiant : {login}\nClé d'activation : {key}\n\nSaisissez-les sur {portal_url} (champ « Mot de passe / Clé d'activation ») pour réactiver votre compte et choisir un nouveau mot de passe. Clé valable jusqu'au {until}, une seule fois.\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message : votre mot de passe actuel reste valable.\n\n{institution}\n"
+            ),
+        },
+        Language::English => Content {
+            subject: format!("{institution}: new activation key"),
+            text: format!(
+                "Hello,\n\nA new activation key was asked for the account {login}.\n\nLogin: {login}\nActivation key: {key}\n\nType them on {portal_url} (\"password / activation key\" field) to activate your account again and choose a new password. Valid until {until}, once.\nIf you did not ask for it, ignore this message: your current password still works.\n\n{institution}\n"
+            ),
+        },
+    }
+}
+
+/// The notice that a password was changed, so that a change the owner did
+/// not make is noticed.
+pub fn password_changed(
+    institution: &str,
+    login: &str,
+    at: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+    helpdesk_url: &str,
+    language: Language,
+) -> Content {
+    let when = local(at, tz, language);
+    match language {
+        Language::French => Content {
+            subject: format!("{institution} : votre mot de passe a été changé"),
+            text: format!(
+                "Bonjour,\n\nLe mot de passe du compte {login} a été changé le {when}.\nSi vous n'êtes pas à l'origine de ce changement, demandez immédiatement un nouveau mot de passe et contactez l'assistance : {helpdesk_url}\n\n{institution}\n"
+            ),
+        },
+        Language::English => Content {
+            subject: format!("{institution}: your password was changed"),
+            text: format!(
+                "Hello,\n\nThe password of the account {login} was changed on {when}.\nIf you did not change it, ask for a new password now and contact the helpdesk: {helpdesk_url}\n\n{institution}\n"
+            ),
+        },
+    }
+}
+
+/// The notice to the former recovery address that another one replaced it.
+pub fn recovery_mail_replaced(
+    institution: &str,
+    login: &str,
+    new_masked: &str,
+    helpdesk_url: &str,
+    language: Language,
+) -> Content {
+    match language {
+        Language::French => Content {
+            subject: format!("{institution} : votre adresse mail de secours a changé"),
+            text: format!(
+                "Bonjour,\n\nCette adresse n'est plus l'adresse mail de secours du compte {login} : elle a été remplacée par {new_masked}.\nSi vous n'êtes pas à l'origine de ce changement, contactez l'assistance : {helpdesk_url}\n\n{institution}\n"
+            ),
+        },
+        Language::English => Content {
+            subject: format!("{institution}: your recovery address changed"),
+            text: format!(
+                "Hello,\n\nThis address is no longer the recovery address of the account {login}: it was replaced by {new_masked}.\nIf you did not change it, contact the helpdesk: {helpdesk_url}\n\n{institution}\n"
+            ),
+        },
     }
 }
 
@@ -144,6 +278,7 @@ mod tests {
         let c = verification(
             &VerificationMail {
                 institution: "Université de Montpellier",
+                after_activation: false,
                 login: "jane.doe@umontpellier.fr",
                 what: Verifying::RecoveryMail,
                 url: "https://ent/activation/verify/abc",

@@ -1,18 +1,37 @@
-//! AccountSettingsService: what an active user changes from the portal.
-//! Password change and verification are here; recovery address, consents
-//! and staff settings arrive with the settings work and answer UNIMPLEMENTED
-//! (the generated default stubs) until then.
+//! AccountSettingsService: what an active user changes from the portal's
+//! account page (Montpellier's "Gestion de compte"): password, recovery
+//! address, consents, and for staff their directory entry and antispam
+//! level. The rules are in `domain::self_service`.
 
 use std::sync::Arc;
 
+use std::collections::BTreeSet;
+
+use sea_orm::Set;
+use serde_json::json;
 use tonic::{Request, Response, Status};
 
-use super::passwords::{language, password_usable, read_password};
+use super::passwords::{
+    PasswordChange, account_not_usable as not_usable, language, password_usable, read_password,
+};
 use super::status::ApiError;
 use super::{AppState, account_lookup, begin_call, encode, reply};
+use crate::domain::account::AccountKind;
+use crate::domain::activation::{PhotoDecision, Step, mask_mail};
+use crate::domain::language::Language;
 use crate::domain::password::{Password, must_change};
+use crate::domain::self_service::{
+    AntispamLevel, ConsentChange, ConsentError, ConsentState, DirectoryEntry, change_consents,
+    edit_directory_entry,
+};
+use crate::mail::templates::{self, Verifying};
 use crate::proto;
 use crate::proto::account_settings_service_server::AccountSettingsService;
+use crate::store::activation::Purpose;
+use crate::store::entities::account;
+use crate::store::feed::ChangeKind;
+use crate::store::outbox::{Channel, NewMessage};
+use crate::store::self_service::AccountWrite;
 
 pub struct AccountSettingsApi {
     state: AppState,
@@ -21,15 +40,6 @@ pub struct AccountSettingsApi {
 impl AccountSettingsApi {
     pub fn new(state: AppState) -> Self {
         Self { state }
-    }
-}
-
-fn not_usable() -> ApiError {
-    ApiError::FailedPrecondition {
-        kind: "ACCOUNT_STATE",
-        subject: "account".into(),
-        message: "the account has no password in use (not activated, expired, purged or locked)"
-            .into(),
     }
 }
 
@@ -76,11 +86,14 @@ impl AccountSettingsService for AccountSettingsApi {
             let account = self
                 .state
                 .set_new_password(
-                    &account,
-                    new,
-                    &confirmation,
-                    "new_password.password",
-                    "password.changed",
+                    PasswordChange {
+                        account: &account,
+                        new,
+                        confirmation: &confirmation,
+                        field: "new_password.password",
+                        action: "password.changed",
+                        spend: None,
+                    },
                     language,
                     &ctx,
                     now,
@@ -127,4 +140,554 @@ impl AccountSettingsService for AccountSettingsApi {
         .await;
         reply(result, &ctx.request_id)
     }
+
+    #[tracing::instrument(skip_all, fields(request_id))]
+    async fn request_recovery_mail_change(
+        &self,
+        request: Request<proto::RequestRecoveryMailChangeRequest>,
+    ) -> Result<Response<proto::RequestRecoveryMailChangeResponse>, Status> {
+        let ctx = begin_call(&request);
+        let language = language(&request);
+        let now = self.state.now();
+        let result = async {
+            let body = request.into_inner();
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let input = body.new_recovery_mail.as_ref().ok_or_else(|| {
+                ApiError::field("new_recovery_mail", "the new address is needed, typed twice")
+            })?;
+            let address = super::inputs::mail_input(input, "new_recovery_mail")
+                .map_err(|v| ApiError::InvalidArgument(vec![v]))?;
+            let account = self.state.account_in_use(lookup).await?;
+            let same = |other: Option<&str>| {
+                other.is_some_and(|o| o.eq_ignore_ascii_case(address.as_str()))
+            };
+            if same(account.institutional_mail.as_deref()) {
+                return Err(ApiError::field(
+                    "new_recovery_mail.address",
+                    "the recovery address must be outside the university: it is used when the university account cannot be",
+                ));
+            }
+            if account.recovery_mail_verified_at.is_some() && same(account.recovery_mail.as_deref()) {
+                return Err(ApiError::field(
+                    "new_recovery_mail.address",
+                    "this is already your recovery address",
+                ));
+            }
+            self.state
+                .link_cooldown(&account, Purpose::RecoveryMailChange, now)
+                .await?;
+            let link = self.state.address_link(
+                &account,
+                Verifying::RecoveryMail,
+                address.as_str(),
+                language,
+                now,
+            )?;
+            self.state
+                .store
+                .issue_account_secrets(
+                    &account,
+                    &[Purpose::RecoveryMailChange],
+                    vec![link.secret],
+                    vec![link.message],
+                    Some(("recovery_mail.change_requested", json!({}), &ctx)),
+                    now,
+                )
+                .await?;
+            Ok(proto::RequestRecoveryMailChangeResponse {
+                notice: Some(link.notice),
+            })
+        }
+        .await;
+        reply(result, &ctx.request_id)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id))]
+    async fn confirm_recovery_mail_change(
+        &self,
+        request: Request<proto::ConfirmRecoveryMailChangeRequest>,
+    ) -> Result<Response<proto::ConfirmRecoveryMailChangeResponse>, Status> {
+        let ctx = begin_call(&request);
+        let language = language(&request);
+        let now = self.state.now();
+        let result = async {
+            let body = request.into_inner();
+            let (secret, account) = self
+                .state
+                .account_link(&body.token, Purpose::RecoveryMailChange, now)
+                .await?;
+            let address = secret
+                .target
+                .clone()
+                .ok_or_else(|| ApiError::Internal("verification link without address".into()))?;
+            // The former verified address is told it was replaced.
+            let mut messages = Vec::new();
+            if let (Some(old), Some(_)) =
+                (&account.recovery_mail, account.recovery_mail_verified_at)
+                && !old.eq_ignore_ascii_case(&address)
+                && let Some(institution) = self.state.settings.institution(&account.institution)
+            {
+                messages.push(NewMessage {
+                    account_id: Some(account.id.clone()),
+                    channel: Channel::Mail,
+                    recipient: old.clone(),
+                    template: "recovery_mail_replaced".into(),
+                    content: templates::recovery_mail_replaced(
+                        &institution.name,
+                        &account.login,
+                        &mask_mail(&address),
+                        &institution.helpdesk_url,
+                        language,
+                    ),
+                    not_before: now,
+                });
+            }
+            let account = self
+                .state
+                .store
+                .write_account(
+                    AccountWrite {
+                        account: &account,
+                        changes: account::ActiveModel {
+                            recovery_mail: Set(Some(address.clone())),
+                            recovery_mail_verified_at: Set(Some(now)),
+                            ..Default::default()
+                        },
+                        spend: vec![secret.id.clone()],
+                        // A reset sent to the former address stops working.
+                        revoke: vec![
+                            Purpose::RecoveryMailChange,
+                            Purpose::PasswordReset,
+                            Purpose::ReactivationKey,
+                        ],
+                        secrets: Vec::new(),
+                        messages,
+                        audit: ("recovery_mail.changed", json!({})),
+                        feed: vec![ChangeKind::RecoveryMailChanged],
+                    },
+                    &ctx,
+                    now,
+                )
+                .await?;
+            Ok(proto::ConfirmRecoveryMailChangeResponse {
+                recovery_mail: account.recovery_mail.unwrap_or_default(),
+            })
+        }
+        .await;
+        reply(result, &ctx.request_id)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id))]
+    async fn get_consents(
+        &self,
+        request: Request<proto::GetConsentsRequest>,
+    ) -> Result<Response<proto::GetConsentsResponse>, Status> {
+        let ctx = begin_call(&request);
+        let now = self.state.now();
+        let result = async {
+            let body = request.into_inner();
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let account = self.state.account_in_use(lookup).await?;
+            Ok(proto::GetConsentsResponse {
+                consents: self.state.encode_account(&account, now).consents,
+            })
+        }
+        .await;
+        reply(result, &ctx.request_id)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id))]
+    async fn update_consents(
+        &self,
+        request: Request<proto::UpdateConsentsRequest>,
+    ) -> Result<Response<proto::UpdateConsentsResponse>, Status> {
+        let ctx = begin_call(&request);
+        let language = language(&request);
+        let now = self.state.now();
+        let result = async {
+            let body = request.into_inner();
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let photo = match &body.photo {
+                Some(p) => Some(
+                    super::inputs::photo_choice(p, "photo").map_err(ApiError::InvalidArgument)?,
+                ),
+                None => None,
+            };
+            let change = ConsentChange {
+                directory_listed: body.directory_listed,
+                photo,
+                crous_sharing: body.crous_sharing,
+            };
+            if change == ConsentChange::default() {
+                return Err(ApiError::field("directory_listed", "change at least one consent"));
+            }
+            let account = self.state.account_in_use(lookup).await?;
+            let offered: BTreeSet<Step> = self
+                .state
+                .profile_of(&account)?
+                .activation
+                .screens
+                .iter()
+                .flatten()
+                .copied()
+                .collect();
+            let current = consent_state(&account);
+            let (next, effects) =
+                change_consents(&current, change, &offered, now).map_err(consent_error)?;
+            let notices = consent_notices(&effects, language);
+            if effects.changed.is_empty() {
+                return Ok(proto::UpdateConsentsResponse {
+                    consents: self.state.encode_account(&account, now).consents,
+                    notices,
+                });
+            }
+            let mut feed = vec![ChangeKind::ConsentsChanged];
+            if effects.photo_deletion {
+                feed.push(ChangeKind::PhotoDeletionRequested);
+            }
+            let account = self
+                .state
+                .store
+                .write_account(
+                    AccountWrite {
+                        account: &account,
+                        changes: consent_columns(&next),
+                        spend: Vec::new(),
+                        revoke: Vec::new(),
+                        secrets: Vec::new(),
+                        messages: Vec::new(),
+                        audit: (
+                            "consents.updated",
+                            json!({
+                                "changed": effects.changed.iter().map(|s| s.field()).collect::<Vec<_>>(),
+                                "directory_listed": next.directory_listed.map(|d| d.0),
+                                "photo_refused": matches!(next.photo, Some((PhotoDecision::Refuse, _))),
+                                "photo_deletion_requested": effects.photo_deletion,
+                                "crous_sharing": next.crous_sharing.map(|c| c.0),
+                                "crous_revoked": effects.crous_revoked,
+                            }),
+                        ),
+                        feed,
+                    },
+                    &ctx,
+                    now,
+                )
+                .await?;
+            Ok(proto::UpdateConsentsResponse {
+                consents: self.state.encode_account(&account, now).consents,
+                notices,
+            })
+        }
+        .await;
+        reply(result, &ctx.request_id)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id))]
+    async fn get_directory_entry(
+        &self,
+        request: Request<proto::GetDirectoryEntryRequest>,
+    ) -> Result<Response<proto::GetDirectoryEntryResponse>, Status> {
+        let ctx = begin_call(&request);
+        let result = async {
+            let body = request.into_inner();
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let account = self.staff_account(lookup).await?;
+            Ok(proto::GetDirectoryEntryResponse {
+                entry: Some(encode_entry(&directory_entry(&account)?)),
+            })
+        }
+        .await;
+        reply(result, &ctx.request_id)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id))]
+    async fn update_directory_entry(
+        &self,
+        request: Request<proto::UpdateDirectoryEntryRequest>,
+    ) -> Result<Response<proto::UpdateDirectoryEntryResponse>, Status> {
+        let ctx = begin_call(&request);
+        let now = self.state.now();
+        let result = async {
+            let body = request.into_inner();
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let typed = body
+                .entry
+                .ok_or_else(|| ApiError::field("entry", "the entry is needed"))?;
+            let account = self.staff_account(lookup).await?;
+            let institution = self
+                .state
+                .settings
+                .institution(&account.institution)
+                .ok_or_else(|| ApiError::Internal("institution vanished".into()))?;
+            let current = directory_entry(&account)?;
+            let typed = DirectoryEntry {
+                office_phone: typed.office_phone,
+                office_location: typed.office_location,
+                job_title: typed.job_title,
+                postal_address: typed.postal_address,
+                web_page: typed.web_page,
+            };
+            let next = edit_directory_entry(
+                &current,
+                &typed,
+                &institution.staff_settings.directory_fields,
+                &institution.phone_region,
+            )
+            .map_err(|problems| {
+                ApiError::InvalidArgument(
+                    problems
+                        .into_iter()
+                        .map(
+                            |(field, description)| crate::domain::provisioning::Violation {
+                                field: format!("entry.{field}"),
+                                description,
+                            },
+                        )
+                        .collect(),
+                )
+            })?;
+            if next == current {
+                return Ok(proto::UpdateDirectoryEntryResponse {
+                    entry: Some(encode_entry(&current)),
+                });
+            }
+            let stored =
+                serde_json::to_string(&next).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let account = self
+                .state
+                .store
+                .write_account(
+                    AccountWrite {
+                        account: &account,
+                        changes: account::ActiveModel {
+                            directory_entry: Set(Some(stored)),
+                            ..Default::default()
+                        },
+                        spend: Vec::new(),
+                        revoke: Vec::new(),
+                        secrets: Vec::new(),
+                        messages: Vec::new(),
+                        audit: ("directory_entry.updated", json!({})),
+                        feed: vec![ChangeKind::DirectoryEntryChanged],
+                    },
+                    &ctx,
+                    now,
+                )
+                .await?;
+            Ok(proto::UpdateDirectoryEntryResponse {
+                entry: Some(encode_entry(&directory_entry(&account)?)),
+            })
+        }
+        .await;
+        reply(result, &ctx.request_id)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id))]
+    async fn get_antispam_level(
+        &self,
+        request: Request<proto::GetAntispamLevelRequest>,
+    ) -> Result<Response<proto::GetAntispamLevelResponse>, Status> {
+        let ctx = begin_call(&request);
+        let result = async {
+            let body = request.into_inner();
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let account = self.staff_account(lookup).await?;
+            Ok(proto::GetAntispamLevelResponse {
+                level: encode_level(self.antispam_level(&account)) as i32,
+            })
+        }
+        .await;
+        reply(result, &ctx.request_id)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id))]
+    async fn set_antispam_level(
+        &self,
+        request: Request<proto::SetAntispamLevelRequest>,
+    ) -> Result<Response<proto::SetAntispamLevelResponse>, Status> {
+        let ctx = begin_call(&request);
+        let now = self.state.now();
+        let result = async {
+            let body = request.into_inner();
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let level = match proto::AntispamLevel::try_from(body.level) {
+                Ok(proto::AntispamLevel::Off) => AntispamLevel::Off,
+                Ok(proto::AntispamLevel::Low) => AntispamLevel::Low,
+                Ok(proto::AntispamLevel::Medium) => AntispamLevel::Medium,
+                Ok(proto::AntispamLevel::High) => AntispamLevel::High,
+                _ => return Err(ApiError::field("level", "choose off, low, medium or high")),
+            };
+            let account = self.staff_account(lookup).await?;
+            if account.antispam_level.as_deref() == Some(level.as_str()) {
+                return Ok(proto::SetAntispamLevelResponse {
+                    level: encode_level(level) as i32,
+                });
+            }
+            let account = self
+                .state
+                .store
+                .write_account(
+                    AccountWrite {
+                        account: &account,
+                        changes: account::ActiveModel {
+                            antispam_level: Set(Some(level.as_str().to_owned())),
+                            ..Default::default()
+                        },
+                        spend: Vec::new(),
+                        revoke: Vec::new(),
+                        secrets: Vec::new(),
+                        messages: Vec::new(),
+                        audit: ("antispam_level.set", json!({ "level": level.as_str() })),
+                        feed: vec![ChangeKind::DirectoryEntryChanged],
+                    },
+                    &ctx,
+                    now,
+                )
+                .await?;
+            Ok(proto::SetAntispamLevelResponse {
+                level: encode_level(self.antispam_level(&account)) as i32,
+            })
+        }
+        .await;
+        reply(result, &ctx.request_id)
+    }
+}
+
+impl AccountSettingsApi {
+    /// A staff account in use; PERMISSION_DENIED for students.
+    async fn staff_account(
+        &self,
+        lookup: crate::store::accounts::AccountLookup<'_>,
+    ) -> Result<account::Model, ApiError> {
+        let account = self.state.account_in_use(lookup).await?;
+        if self.state.profile_of(&account)?.kind != AccountKind::Staff {
+            return Err(ApiError::PermissionDenied(
+                "only staff edit their directory entry and antispam level".into(),
+            ));
+        }
+        Ok(account)
+    }
+
+    fn antispam_level(&self, account: &account::Model) -> AntispamLevel {
+        account
+            .antispam_level
+            .as_deref()
+            .and_then(AntispamLevel::parse)
+            .or_else(|| {
+                self.state
+                    .settings
+                    .institution(&account.institution)
+                    .map(|i| i.staff_settings.antispam_default)
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn encode_level(level: AntispamLevel) -> proto::AntispamLevel {
+    match level {
+        AntispamLevel::Off => proto::AntispamLevel::Off,
+        AntispamLevel::Low => proto::AntispamLevel::Low,
+        AntispamLevel::Medium => proto::AntispamLevel::Medium,
+        AntispamLevel::High => proto::AntispamLevel::High,
+    }
+}
+
+fn directory_entry(account: &account::Model) -> Result<DirectoryEntry, ApiError> {
+    match &account.directory_entry {
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| ApiError::Internal(format!("stored directory entry: {e}"))),
+        None => Ok(DirectoryEntry::default()),
+    }
+}
+
+fn encode_entry(e: &DirectoryEntry) -> proto::DirectoryEntry {
+    proto::DirectoryEntry {
+        office_phone: e.office_phone.clone(),
+        office_location: e.office_location.clone(),
+        job_title: e.job_title.clone(),
+        postal_address: e.postal_address.clone(),
+        web_page: e.web_page.clone(),
+    }
+}
+
+/// The consents of an account as the domain rules see them.
+fn consent_state(a: &account::Model) -> ConsentState {
+    let photo = a.photo_decided_at.map(|at| {
+        let decision = if a.photo_refused {
+            PhotoDecision::Refuse
+        } else {
+            PhotoDecision::Allow(
+                a.photo_uses
+                    .split(',')
+                    .filter_map(super::inputs::stored_photo_use)
+                    .collect(),
+            )
+        };
+        (decision, at)
+    });
+    ConsentState {
+        directory_listed: a.directory_listed.zip(a.directory_decided_at),
+        photo,
+        crous_sharing: a.crous_sharing.zip(a.crous_decided_at),
+    }
+}
+
+fn consent_columns(c: &ConsentState) -> account::ActiveModel {
+    let (uses, refused) = match &c.photo {
+        Some((PhotoDecision::Allow(uses), _)) => (
+            uses.iter()
+                .map(|u| u.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            false,
+        ),
+        Some((PhotoDecision::Refuse, _)) => (String::new(), true),
+        None => (String::new(), false),
+    };
+    account::ActiveModel {
+        directory_listed: Set(c.directory_listed.map(|d| d.0)),
+        directory_decided_at: Set(c.directory_listed.map(|d| d.1)),
+        photo_uses: Set(uses),
+        photo_refused: Set(refused),
+        photo_decided_at: Set(c.photo.as_ref().map(|p| p.1)),
+        crous_sharing: Set(c.crous_sharing.map(|s| s.0)),
+        crous_decided_at: Set(c.crous_sharing.map(|s| s.1)),
+        ..Default::default()
+    }
+}
+
+fn consent_error(e: ConsentError) -> ApiError {
+    match e {
+        ConsentError::NotOffered(step) => ApiError::FailedPrecondition {
+            kind: "CONSENT_NOT_OFFERED",
+            subject: step.field().to_owned(),
+            message: "this consent is not collected for this account's profile".into(),
+        },
+        ConsentError::PhotoRefused => ApiError::FailedPrecondition {
+            kind: "PHOTO_REFUSAL_IRREVERSIBLE",
+            subject: "photo".into(),
+            message: "the photo was refused and deleted: a new photo is needed for any use (card renewal: see the student card office)".into(),
+        },
+    }
+}
+
+/// What the portal must show after a change.
+fn consent_notices(
+    effects: &crate::domain::self_service::ConsentEffects,
+    language: Language,
+) -> Vec<String> {
+    let mut notices = Vec::new();
+    if effects.photo_deletion {
+        notices.push(language.pick(
+            "Votre photo va être supprimée. Ce refus est définitif : une nouvelle photo sera nécessaire pour tout renouvellement de carte.",
+            "Your photo will be deleted. This refusal is final: a new photo will be needed for any card renewal.",
+        ).to_owned());
+    }
+    if effects.crous_revoked {
+        notices.push(language.pick(
+            "L'université ne transmettra plus vos données au Crous. Les données déjà transmises ne sont pas effacées : demandez-le directement au Crous.",
+            "The university will no longer send your data to the Crous. Data already sent is not deleted: ask the Crous directly.",
+        ).to_owned());
+    }
+    notices
 }

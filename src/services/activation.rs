@@ -10,14 +10,13 @@ use chrono::{DateTime, Utc};
 use tonic::{Request, Response, Status};
 
 use super::encode::timestamp;
-use super::passwords::{language, read_password, rejected, violation_code};
+use super::passwords::{language, password_usable, read_password, rejected, violation_code};
 use super::status::ApiError;
 use super::{AppState, account_lookup, begin_call, reply};
 use crate::config::{ActivationChannel, InstitutionSettings, ProfileSettings};
 use crate::domain::account::AccountStatus;
 use crate::domain::activation::{
-    self, FlowError, FlowState, PhotoDecision, PhotoUse, RedirectInput, ScreenRules, Step,
-    Submission, mask_mail, mask_phone,
+    self, FlowError, FlowState, RedirectInput, ScreenRules, Step, Submission, mask_mail, mask_phone,
 };
 use crate::domain::ids::{Ine, MailAddress, PhoneE164, StudentNumber};
 use crate::domain::language::Language;
@@ -174,8 +173,18 @@ struct Rules<'a> {
 }
 
 impl Rules<'_> {
-    fn plan(&self) -> Vec<Vec<Step>> {
-        self.profile.activation.plan()
+    /// The journey of a flow: the profile's, or the institution's
+    /// reactivation screens after a mailed key.
+    fn plan(&self, state: &FlowState) -> Vec<Vec<Step>> {
+        if state.reactivation {
+            activation::plan(
+                false,
+                &self.institution.recovery.reactivation_screens,
+                &activation::RecoveryMailRule::default(),
+            )
+        } else {
+            self.profile.activation.plan()
+        }
     }
 }
 
@@ -217,7 +226,7 @@ impl ActivationApi {
     ) -> Result<proto::ActivationFlow, ApiError> {
         let account = completed_account.unwrap_or(&loaded.account);
         let rules = self.rules(account)?;
-        let plan = rules.plan();
+        let plan = rules.plan(state);
         let current = state.current_screen(&plan);
         let pending_verification = match state.pending_verification(&plan) {
             Some(step) => self.pending(loaded, step, &rules, now).await?,
@@ -362,10 +371,11 @@ impl ActivationApi {
             not_before: None,
             expires_at: Some(expires_at),
         };
-        let url = LinkMail::of(rules.institution).url("verify", &link);
+        let url = LinkMail::of(rules.institution).url("activation/verify", &link);
         let content = templates::verification(
             &VerificationMail {
                 institution: &rules.institution.name,
+                after_activation: false,
                 login: &account.login,
                 what: if step == Step::RecoveryMailVerification {
                     Verifying::RecoveryMail
@@ -487,7 +497,7 @@ impl ActivationApi {
         now: DateTime<Utc>,
     ) -> Result<(), ApiError> {
         let (kind, field) = match purpose {
-            Purpose::ActivationKey => (SecretKind::ActivationKey, "key"),
+            Purpose::ActivationKey | Purpose::ReactivationKey => (SecretKind::ActivationKey, "key"),
             _ => (SecretKind::ProvisionalPassword, "provisional_password"),
         };
         let secret = self
@@ -603,18 +613,31 @@ impl ActivationApi {
                         login: &k.login,
                     })
                     .await?;
-                let account =
-                    self.expect_channel(account, ActivationChannel::ActivationKey, "key")?;
+                // An active account whose institution mails new keys for
+                // forgotten passwords goes through reactivation.
+                let reactivating = account.as_ref().is_some_and(|a| {
+                    password_usable(a)
+                        && institution.is_some_and(|i| {
+                            i.recovery.method == crate::domain::recovery::ResetMethod::ActivationKey
+                        })
+                });
+                let (account, purpose) = if reactivating {
+                    let account = account.ok_or_else(|| entry_refused("key"))?;
+                    (account, Purpose::ReactivationKey)
+                } else {
+                    (
+                        self.expect_channel(account, ActivationChannel::ActivationKey, "key")?,
+                        Purpose::ActivationKey,
+                    )
+                };
                 let rules = self.rules(&account)?;
-                self.check_printed(
-                    &account,
-                    &rules,
-                    Purpose::ActivationKey,
-                    &k.activation_key,
-                    now,
-                )
-                .await?;
-                (account, FlowState::default())
+                self.check_printed(&account, &rules, purpose, &k.activation_key, now)
+                    .await?;
+                let state = FlowState {
+                    reactivation: reactivating,
+                    ..FlowState::default()
+                };
+                (account, state)
             }
             Entry::ProvisionalPassword(p) => {
                 lookup_login(&p.login, "provisional_password.login")?;
@@ -705,7 +728,9 @@ impl ActivationApi {
                 (account, FlowState::default())
             }
         };
-        self.check_can_start(&account, now)?;
+        if !state.reactivation {
+            self.check_can_start(&account, now)?;
+        }
         let rules = self.rules(&account)?;
         let mut writes = FlowWrites::default();
         if matches!(entry, Entry::IdentityMatch(_)) {
@@ -778,7 +803,7 @@ impl ActivationApi {
         let loaded = self.load(&body.flow_token, now).await?;
         let account = &loaded.account;
         let rules = self.rules(account)?;
-        let plan = rules.plan();
+        let plan = rules.plan(&loaded.state);
         if loaded.flow.completed_at.is_some() {
             // A repeated final submission: the journey is already complete.
             let flow = self
@@ -864,23 +889,38 @@ impl ActivationApi {
         let mut state = loaded.state.clone();
         let effects =
             activation::submit(&mut state, &screen_rules, submission, now).map_err(flow_error)?;
-        if effects.completed {
-            // The account keeps the hash; the stored flow does not.
+        if effects.completed && state.reactivation {
             let hash = state
                 .password_hash
                 .take()
                 .ok_or_else(|| ApiError::Internal("completed without a password".into()))?;
+            let key = self
+                .state
+                .store
+                .live_secret(&account.id, Purpose::ReactivationKey, now)
+                .await?
+                .ok_or_else(|| ApiError::FailedPrecondition {
+                    kind: "LINK_EXPIRED",
+                    subject: "key".into(),
+                    message:
+                        "the mailed activation key has expired or was replaced: ask for a new one"
+                            .into(),
+                })?;
             let completed = self
                 .state
                 .store
-                .complete_activation(
+                .complete_reactivation(
                     &loaded,
                     &state,
-                    Completion {
-                        password_hash: &hash,
-                        password_expires_at: password::expires_at(&policy, now),
+                    crate::store::passwords::NewPassword {
+                        account_id: &account.id,
+                        replaces: account.password_hash.as_deref(),
+                        hash: &hash,
+                        expires_at: password::expires_at(&policy, now),
                         history_count: policy.history_count,
-                        messages: Vec::new(),
+                        action: "password.reset",
+                        spend: Some(&key.id),
+                        messages: self.state.password_notice(account, language, now),
                     },
                     ctx,
                     now,
@@ -894,6 +934,59 @@ impl ActivationApi {
             return Ok(proto::SubmitActivationScreenResponse {
                 flow: Some(flow),
                 notice: None,
+            });
+        }
+        if effects.completed {
+            // The account keeps the hash; the stored flow does not.
+            let hash = state
+                .password_hash
+                .take()
+                .ok_or_else(|| ApiError::Internal("completed without a password".into()))?;
+            // A recovery address confirmed after activation is mailed its
+            // link now and serves recovery once confirmed.
+            let mut confirm_later = None;
+            if rules.profile.activation.recovery_mail.verification
+                == activation::Verification::AfterActivation
+                && state.recovery_mail_verified_at.is_none()
+                && let Some(address) = state.recovery_mail.take()
+            {
+                confirm_later = Some(self.state.address_link(
+                    account,
+                    Verifying::RecoveryMail,
+                    &address,
+                    language,
+                    now,
+                )?);
+            }
+            let (secrets, messages, notice) = match confirm_later {
+                Some(link) => (vec![link.secret], vec![link.message], Some(link.notice)),
+                None => (Vec::new(), Vec::new(), None),
+            };
+            let completed = self
+                .state
+                .store
+                .complete_activation(
+                    &loaded,
+                    &state,
+                    Completion {
+                        password_hash: &hash,
+                        password_expires_at: password::expires_at(&policy, now),
+                        history_count: policy.history_count,
+                        messages,
+                        secrets,
+                    },
+                    ctx,
+                    now,
+                )
+                .await?;
+            let mut loaded = loaded;
+            loaded.flow.completed_at = Some(now);
+            let flow = self
+                .encode_flow(&loaded, &state, Some(&completed), language, now)
+                .await?;
+            return Ok(proto::SubmitActivationScreenResponse {
+                flow: Some(flow),
+                notice,
             });
         }
         let mut writes = FlowWrites::default();
@@ -940,7 +1033,7 @@ impl ActivationApi {
         }
         let loaded = self.load(&body.flow_token, now).await?;
         let rules = self.rules(&loaded.account)?;
-        let plan = rules.plan();
+        let plan = rules.plan(&loaded.state);
         let Some(step) = loaded.state.pending_verification(&plan) else {
             return Err(ApiError::FailedPrecondition {
                 kind: "NOTHING_TO_VERIFY",
@@ -1054,22 +1147,9 @@ fn parse_submission(body: &proto::SubmitActivationScreenRequest) -> Result<Submi
         })
     };
     let mut mail_pair = |input: &proto::MailInput, field: &str| -> Option<MailAddress> {
-        let address = match MailAddress::parse(&input.address) {
-            Ok(a) => a,
-            Err(e) => {
-                bad(&format!("{field}.address"), &e.0);
-                return None;
-            }
-        };
-        if !input
-            .confirmation
-            .trim()
-            .eq_ignore_ascii_case(input.address.trim())
-        {
-            bad(&format!("{field}.confirmation"), "the two addresses differ");
-            return None;
-        }
-        Some(address)
+        super::inputs::mail_input(input, field)
+            .map_err(|v| bad(&v.field, &v.description))
+            .ok()
     };
     let recovery_mail = body
         .recovery_mail
@@ -1104,36 +1184,15 @@ fn parse_submission(body: &proto::SubmitActivationScreenRequest) -> Result<Submi
         None => None,
     };
     let photo = match &body.photo {
-        Some(p) if p.refuse => {
-            if !p.uses.is_empty() {
-                bad("photo.uses", "refusing every use leaves no use to allow");
+        Some(p) => match super::inputs::photo_choice(p, "photo") {
+            Ok(decision) => Some(decision),
+            Err(violations) => {
+                for v in violations {
+                    bad(&v.field, &v.description);
+                }
+                None
             }
-            if !p.irreversibility_acknowledged {
-                bad(
-                    "photo.irreversibility_acknowledged",
-                    "refusal deletes the photo for good: acknowledge it",
-                );
-            }
-            Some(PhotoDecision::Refuse)
-        }
-        Some(p) => {
-            let mut uses = std::collections::BTreeSet::new();
-            for u in &p.uses {
-                match proto::PhotoUse::try_from(*u) {
-                    Ok(proto::PhotoUse::CardReprint) => uses.insert(PhotoUse::CardReprint),
-                    Ok(proto::PhotoUse::TutorialSheets) => uses.insert(PhotoUse::TutorialSheets),
-                    Ok(proto::PhotoUse::PhotoDirectory) => uses.insert(PhotoUse::PhotoDirectory),
-                    _ => {
-                        bad("photo.uses", "unknown photo use");
-                        false
-                    }
-                };
-            }
-            if uses.is_empty() {
-                bad("photo.uses", "allow at least one use, or refuse them all");
-            }
-            Some(PhotoDecision::Allow(uses))
-        }
+        },
         None => None,
     };
     if !problems.is_empty() {
@@ -1337,7 +1396,7 @@ impl ActivationService for ActivationApi {
                     &[Purpose::ActivationLink],
                     vec![secret],
                     vec![message],
-                    Some(("activation.link_requested", &ctx)),
+                    Some(("activation.link_requested", serde_json::json!({}), &ctx)),
                     now,
                 )
                 .await?;
@@ -1461,7 +1520,7 @@ impl ActivationService for ActivationApi {
             let body = request.into_inner();
             let loaded = self.load(&body.flow_token, now).await?;
             let rules = self.rules(&loaded.account)?;
-            let plan = rules.plan();
+            let plan = rules.plan(&loaded.state);
             let pending = loaded.state.pending_verification(&plan);
             let step = match pending {
                 Some(step) if message_kind(step) as i32 == body.kind => step,

@@ -182,6 +182,11 @@ pub fn change_kind(kind: &str) -> proto::ChangeKind {
         Some(ChangeKind::StatusChanged) => proto::ChangeKind::StatusChanged,
         Some(ChangeKind::PasswordChanged) => proto::ChangeKind::PasswordChanged,
         Some(ChangeKind::Purged) => proto::ChangeKind::Purged,
+        Some(ChangeKind::RecoveryMailChanged) => proto::ChangeKind::RecoveryMailChanged,
+        Some(ChangeKind::MailRedirectChanged) => proto::ChangeKind::MailRedirectChanged,
+        Some(ChangeKind::ConsentsChanged) => proto::ChangeKind::ConsentsChanged,
+        Some(ChangeKind::DirectoryEntryChanged) => proto::ChangeKind::DirectoryEntryChanged,
+        Some(ChangeKind::PhotoDeletionRequested) => proto::ChangeKind::PhotoDeletionRequested,
         None => proto::ChangeKind::Unspecified,
     }
 }

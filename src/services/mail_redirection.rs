@@ -1,11 +1,28 @@
-//! MailRedirectionService: forwarding of university mail. It arrives with the redirection work; until then every RPC answers UNIMPLEMENTED (the
-//! generated default stubs).
+//! MailRedirectionService: forwarding of university mail after activation.
+//! A new address is in force once verified (by a link, or because it is the
+//! verified recovery address); a mandatory redirect (teaching vacataires)
+//! can be changed but not stopped.
 
-use super::AppState;
+use chrono::{DateTime, Utc};
+use sea_orm::Set;
+use serde_json::json;
+use tonic::{Request, Response, Status};
+
+use super::passwords::language;
+use super::status::ApiError;
+use super::{AppState, account_lookup, begin_call, reply};
+use crate::domain::activation::RedirectRule;
+use crate::domain::self_service::{Redirect, RedirectError, set_redirect};
+use crate::mail::templates::Verifying;
+use crate::proto;
 use crate::proto::mail_redirection_service_server::MailRedirectionService;
+use crate::store::accounts::AccountLookup;
+use crate::store::activation::Purpose;
+use crate::store::entities::account;
+use crate::store::feed::ChangeKind;
+use crate::store::self_service::AccountWrite;
 
 pub struct MailRedirectionApi {
-    #[allow(dead_code)]
     state: AppState,
 }
 
@@ -15,5 +32,319 @@ impl MailRedirectionApi {
     }
 }
 
+fn no_mailbox() -> ApiError {
+    ApiError::FailedPrecondition {
+        kind: "NO_MAILBOX",
+        subject: "account".into(),
+        message: "this account has no university mailbox to redirect".into(),
+    }
+}
+
+fn stored_redirect(account: &account::Model) -> Redirect {
+    Redirect {
+        address: account.redirect_address.clone(),
+        keep_copy: account.redirect_keep_copy,
+        verified_at: account.redirect_verified_at,
+    }
+}
+
+fn redirect_columns(r: &Redirect) -> account::ActiveModel {
+    account::ActiveModel {
+        redirect_address: Set(r.address.clone()),
+        redirect_keep_copy: Set(r.keep_copy),
+        redirect_verified_at: Set(r.verified_at),
+        ..Default::default()
+    }
+}
+
+impl AppState {
+    /// The redirect as the API shows it.
+    fn encode_redirect(&self, account: &account::Model, now: DateTime<Utc>) -> proto::MailRedirect {
+        self.encode_account(account, now)
+            .mail_redirect
+            .unwrap_or_default()
+    }
+
+    /// An account in use with a mailbox.
+    async fn mailbox_account(&self, lookup: AccountLookup<'_>) -> Result<account::Model, ApiError> {
+        let account = self.account_in_use(lookup).await?;
+        if account.institutional_mail.is_none() {
+            return Err(no_mailbox());
+        }
+        Ok(account)
+    }
+
+    /// Refuses a new link while the last one is younger than the
+    /// institution's cooldown.
+    pub async fn link_cooldown(
+        &self,
+        account: &account::Model,
+        purpose: Purpose,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        let cooldown = self
+            .settings
+            .institution(&account.institution)
+            .map(|i| i.recovery.resend_cooldown)
+            .unwrap_or_default();
+        let cooldown =
+            chrono::Duration::from_std(cooldown).map_err(|e| ApiError::Internal(e.to_string()))?;
+        if let Some(last) = self.store.last_account_secret(&account.id, purpose).await?
+            && last.created_at + cooldown > now
+        {
+            return Err(ApiError::ResourceExhausted {
+                message: "a link was sent a moment ago: wait before asking for another".into(),
+                retry_after: (last.created_at + cooldown - now)
+                    .to_std()
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(())
+    }
+}
+
 #[tonic::async_trait]
-impl MailRedirectionService for MailRedirectionApi {}
+impl MailRedirectionService for MailRedirectionApi {
+    #[tracing::instrument(skip_all, fields(request_id))]
+    async fn get_mail_redirect(
+        &self,
+        request: Request<proto::GetMailRedirectRequest>,
+    ) -> Result<Response<proto::GetMailRedirectResponse>, Status> {
+        let ctx = begin_call(&request);
+        let now = self.state.now();
+        let result = async {
+            let body = request.into_inner();
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let account = self.state.mailbox_account(lookup).await?;
+            Ok(proto::GetMailRedirectResponse {
+                mail_redirect: Some(self.state.encode_redirect(&account, now)),
+            })
+        }
+        .await;
+        reply(result, &ctx.request_id)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id))]
+    async fn set_mail_redirect(
+        &self,
+        request: Request<proto::SetMailRedirectRequest>,
+    ) -> Result<Response<proto::SetMailRedirectResponse>, Status> {
+        let ctx = begin_call(&request);
+        let language = language(&request);
+        let now = self.state.now();
+        let result = async {
+            let body = request.into_inner();
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let input = body
+                .address
+                .as_ref()
+                .ok_or_else(|| ApiError::field("address", "the address is needed, typed twice"))?;
+            let address = super::inputs::mail_input(input, "address")
+                .map_err(|v| ApiError::InvalidArgument(vec![v]))?;
+            let account = self.state.mailbox_account(lookup).await?;
+            let recovery = account
+                .recovery_mail_verified_at
+                .and(account.recovery_mail.as_deref());
+            let (redirect, needs_link) = set_redirect(
+                &stored_redirect(&account),
+                &address,
+                body.keep_copy,
+                account.institutional_mail.as_deref(),
+                recovery,
+                now,
+            )
+            .map_err(|e| match e {
+                RedirectError::Loop => ApiError::field("address.address", e.to_string()),
+            })?;
+            let mut write = AccountWrite {
+                account: &account,
+                changes: redirect_columns(&redirect),
+                spend: Vec::new(),
+                revoke: vec![Purpose::RedirectChange],
+                secrets: Vec::new(),
+                messages: Vec::new(),
+                audit: (
+                    "mail_redirect.set",
+                    json!({ "verified": !needs_link, "keep_copy": redirect.keep_copy }),
+                ),
+                feed: vec![ChangeKind::MailRedirectChanged],
+            };
+            let mut notice = None;
+            if needs_link {
+                self.state
+                    .link_cooldown(&account, Purpose::RedirectChange, now)
+                    .await?;
+                let link = self.state.address_link(
+                    &account,
+                    Verifying::Redirect,
+                    address.as_str(),
+                    language,
+                    now,
+                )?;
+                write.secrets.push(link.secret);
+                write.messages.push(link.message);
+                notice = Some(link.notice);
+            }
+            let account = self.state.store.write_account(write, &ctx, now).await?;
+            Ok(proto::SetMailRedirectResponse {
+                mail_redirect: Some(self.state.encode_redirect(&account, now)),
+                notice,
+            })
+        }
+        .await;
+        reply(result, &ctx.request_id)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id))]
+    async fn verify_mail_redirect(
+        &self,
+        request: Request<proto::VerifyMailRedirectRequest>,
+    ) -> Result<Response<proto::VerifyMailRedirectResponse>, Status> {
+        let ctx = begin_call(&request);
+        let now = self.state.now();
+        let result = async {
+            let body = request.into_inner();
+            let (secret, account) = self
+                .state
+                .account_link(&body.token, Purpose::RedirectChange, now)
+                .await?;
+            // The link verifies the address it was sent to, only while that
+            // address is still the one waiting.
+            let pending = account.redirect_verified_at.is_none()
+                && account
+                    .redirect_address
+                    .as_deref()
+                    .zip(secret.target.as_deref())
+                    .is_some_and(|(a, t)| a.eq_ignore_ascii_case(t));
+            if !pending {
+                return Err(super::links::link_unusable());
+            }
+            let account = self
+                .state
+                .store
+                .write_account(
+                    AccountWrite {
+                        account: &account,
+                        changes: account::ActiveModel {
+                            redirect_verified_at: Set(Some(now)),
+                            ..Default::default()
+                        },
+                        spend: vec![secret.id.clone()],
+                        revoke: vec![Purpose::RedirectChange],
+                        secrets: Vec::new(),
+                        messages: Vec::new(),
+                        audit: ("mail_redirect.verified", json!({})),
+                        feed: vec![ChangeKind::MailRedirectChanged],
+                    },
+                    &ctx,
+                    now,
+                )
+                .await?;
+            Ok(proto::VerifyMailRedirectResponse {
+                mail_redirect: Some(self.state.encode_redirect(&account, now)),
+            })
+        }
+        .await;
+        reply(result, &ctx.request_id)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id))]
+    async fn resend_mail_redirect_verification(
+        &self,
+        request: Request<proto::ResendMailRedirectVerificationRequest>,
+    ) -> Result<Response<proto::ResendMailRedirectVerificationResponse>, Status> {
+        let ctx = begin_call(&request);
+        let language = language(&request);
+        let now = self.state.now();
+        let result = async {
+            let body = request.into_inner();
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let account = self.state.mailbox_account(lookup).await?;
+            let Some(address) = account
+                .redirect_address
+                .clone()
+                .filter(|_| account.redirect_verified_at.is_none())
+            else {
+                return Err(ApiError::FailedPrecondition {
+                    kind: "NOTHING_TO_VERIFY",
+                    subject: "account".into(),
+                    message: "no redirect address is waiting for verification".into(),
+                });
+            };
+            self.state
+                .link_cooldown(&account, Purpose::RedirectChange, now)
+                .await?;
+            let link =
+                self.state
+                    .address_link(&account, Verifying::Redirect, &address, language, now)?;
+            self.state
+                .store
+                .issue_account_secrets(
+                    &account,
+                    &[Purpose::RedirectChange],
+                    vec![link.secret],
+                    vec![link.message],
+                    Some(("mail_redirect.verification_resent", json!({}), &ctx)),
+                    now,
+                )
+                .await?;
+            Ok(proto::ResendMailRedirectVerificationResponse {
+                notice: Some(link.notice),
+            })
+        }
+        .await;
+        reply(result, &ctx.request_id)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id))]
+    async fn disable_mail_redirect(
+        &self,
+        request: Request<proto::DisableMailRedirectRequest>,
+    ) -> Result<Response<proto::DisableMailRedirectResponse>, Status> {
+        let ctx = begin_call(&request);
+        let now = self.state.now();
+        let result = async {
+            let body = request.into_inner();
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let account = self.state.mailbox_account(lookup).await?;
+            if self.state.profile_of(&account)?.activation.mail_redirect == RedirectRule::Mandatory
+            {
+                return Err(ApiError::FailedPrecondition {
+                    kind: "REDIRECT_MANDATORY",
+                    subject: "account".into(),
+                    message:
+                        "this profile must keep its mail redirected: change the address instead"
+                            .into(),
+                });
+            }
+            if account.redirect_address.is_none() {
+                return Ok(proto::DisableMailRedirectResponse {
+                    mail_redirect: Some(self.state.encode_redirect(&account, now)),
+                });
+            }
+            let account = self
+                .state
+                .store
+                .write_account(
+                    AccountWrite {
+                        account: &account,
+                        changes: redirect_columns(&Redirect::default()),
+                        spend: Vec::new(),
+                        revoke: vec![Purpose::RedirectChange],
+                        secrets: Vec::new(),
+                        messages: Vec::new(),
+                        audit: ("mail_redirect.disabled", json!({})),
+                        feed: vec![ChangeKind::MailRedirectChanged],
+                    },
+                    &ctx,
+                    now,
+                )
+                .await?;
+            Ok(proto::DisableMailRedirectResponse {
+                mail_redirect: Some(self.state.encode_redirect(&account, now)),
+            })
+        }
+        .await;
+        reply(result, &ctx.request_id)
+    }
+}

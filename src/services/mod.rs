@@ -3,7 +3,9 @@
 pub mod account_settings;
 pub mod activation;
 pub mod encode;
+pub mod inputs;
 pub mod lifecycle;
+pub mod links;
 pub mod mail_redirection;
 pub mod passwords;
 pub mod recovery;

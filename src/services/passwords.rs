@@ -15,8 +15,10 @@ use crate::domain::password::{
     self, Evaluation, Password, PasswordPolicy, PersonalData, Violation, evaluate,
 };
 use crate::hashing::Verified;
+use crate::mail::templates;
 use crate::store::AuditContext;
 use crate::store::entities::account;
+use crate::store::outbox::{Channel, NewMessage};
 use crate::store::passwords::NewPassword;
 
 /// Longest password read, in bytes: four bytes a character at the longest
@@ -180,20 +182,22 @@ impl AppState {
     }
 
     /// Checks a new password (typed twice) under the account's policy and
-    /// history, then hashes and stores it. `replaces` is the hash the
-    /// account had when the caller decided (None for a first password).
-    #[allow(clippy::too_many_arguments)]
+    /// history, then hashes and stores it, with the notice that it changed.
     pub async fn set_new_password(
         &self,
-        account: &account::Model,
-        new: Arc<Password>,
-        confirmation: &Password,
-        field: &str,
-        action: &str,
+        change: PasswordChange<'_>,
         language: Language,
         ctx: &AuditContext,
         now: DateTime<Utc>,
     ) -> Result<account::Model, ApiError> {
+        let PasswordChange {
+            account,
+            new,
+            confirmation,
+            field,
+            action,
+            spend,
+        } = change;
         if !new.same_as(confirmation) {
             return Err(rejected(
                 field,
@@ -218,11 +222,87 @@ impl AppState {
                     expires_at,
                     history_count: policy.history_count,
                     action,
+                    spend,
+                    messages: self.password_notice(account, language, now),
                 },
                 ctx,
                 now,
             )
             .await?)
+    }
+
+    /// The "your password was changed" mail: to the verified recovery
+    /// address, or to the university mailbox when there is none.
+    pub fn password_notice(
+        &self,
+        account: &account::Model,
+        language: Language,
+        now: DateTime<Utc>,
+    ) -> Vec<NewMessage> {
+        let Some(institution) = self.settings.institution(&account.institution) else {
+            return Vec::new();
+        };
+        let recipient = account
+            .recovery_mail_verified_at
+            .and(account.recovery_mail.clone())
+            .or_else(|| account.institutional_mail.clone());
+        recipient
+            .map(|recipient| NewMessage {
+                account_id: Some(account.id.clone()),
+                channel: Channel::Mail,
+                recipient,
+                template: "password_changed".into(),
+                content: templates::password_changed(
+                    &institution.name,
+                    &account.login,
+                    now,
+                    institution.time_zone,
+                    &institution.helpdesk_url,
+                    language,
+                ),
+                not_before: now,
+            })
+            .into_iter()
+            .collect()
+    }
+}
+
+/// A password change asked for by the user.
+pub struct PasswordChange<'a> {
+    /// The account as read when the change was decided.
+    pub account: &'a account::Model,
+    pub new: Arc<Password>,
+    pub confirmation: &'a Password,
+    /// The request field of the new password, for refusals.
+    pub field: &'a str,
+    /// Audit action (`password.changed`, `password.reset`).
+    pub action: &'static str,
+    /// The reset secret the change uses up.
+    pub spend: Option<&'a str>,
+}
+
+/// The refusal of an account that is not in use.
+pub fn account_not_usable() -> ApiError {
+    ApiError::FailedPrecondition {
+        kind: "ACCOUNT_STATE",
+        subject: "account".into(),
+        message: "the account has no password in use (not activated, expired, purged or locked)"
+            .into(),
+    }
+}
+
+impl AppState {
+    /// The account a signed-in user manages: active, or in the limited
+    /// state after departure (mail and account management stay).
+    pub async fn account_in_use(
+        &self,
+        lookup: crate::store::accounts::AccountLookup<'_>,
+    ) -> Result<account::Model, ApiError> {
+        let account = self.account(lookup).await?;
+        if !password_usable(&account) {
+            return Err(account_not_usable());
+        }
+        Ok(account)
     }
 }
 

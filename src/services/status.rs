@@ -11,6 +11,7 @@ use crate::store::StoreError;
 use crate::store::accounts::ReissueError;
 use crate::store::passwords::SetPasswordError;
 use crate::store::provisioning::ProvisionError;
+use crate::store::self_service::AccountWriteError;
 
 /// An error of an RPC, before it becomes a [`Status`].
 #[derive(Debug)]
@@ -18,6 +19,9 @@ pub enum ApiError {
     /// Bad input: every refused field.
     InvalidArgument(Vec<Violation>),
     NotFound(String),
+    /// The caller may not do this for this account (a student asking for
+    /// staff settings).
+    PermissionDenied(String),
     AlreadyExists {
         field: String,
         message: String,
@@ -72,6 +76,7 @@ impl ApiError {
                 Status::with_error_details(Code::InvalidArgument, summary, details)
             }
             ApiError::NotFound(message) => Status::not_found(message),
+            ApiError::PermissionDenied(message) => Status::permission_denied(message),
             ApiError::Aborted(message) => Status::aborted(message),
             ApiError::AlreadyExists { field, message } => {
                 let mut details = ErrorDetails::new();
@@ -194,6 +199,17 @@ impl From<ReissueError> for ApiError {
                 message: "this profile activates with a mailed link or an identity match, not printed material".into(),
             },
             ReissueError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<AccountWriteError> for ApiError {
+    fn from(e: AccountWriteError) -> Self {
+        match e {
+            AccountWriteError::Conflict => ApiError::Aborted(
+                "the account changed meanwhile (another request, or a link already used); reload and retry".into(),
+            ),
+            AccountWriteError::Store(e) => e.into(),
         }
     }
 }

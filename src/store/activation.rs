@@ -34,6 +34,13 @@ pub enum Purpose {
     FlowToken,
     /// A mailed password-reset link.
     PasswordReset,
+    /// A new activation key mailed for a forgotten password (Bordeaux
+    /// Montaigne); the account goes through reactivation with it.
+    ReactivationKey,
+    /// The link verifying a new recovery address after activation.
+    RecoveryMailChange,
+    /// The link verifying a new redirect address after activation.
+    RedirectChange,
 }
 
 impl Purpose {
@@ -47,6 +54,9 @@ impl Purpose {
             Purpose::RedirectVerification => "redirect_verification",
             Purpose::FlowToken => "flow_token",
             Purpose::PasswordReset => "password_reset",
+            Purpose::ReactivationKey => "reactivation_key",
+            Purpose::RecoveryMailChange => "recovery_mail_change",
+            Purpose::RedirectChange => "redirect_change",
         }
     }
 }
@@ -68,10 +78,12 @@ impl LinkMail {
         }
     }
 
-    /// The portal page a mailed token opens: `link` (start activation) or
-    /// `verify` (verify an address).
+    /// The portal page a mailed token opens: `activation/link` (start
+    /// activation), `activation/verify` (verify an address during
+    /// activation), `recovery/reset` (new password), `account/recovery-mail`
+    /// or `account/redirect` (verify an address after activation).
     pub fn url(&self, page: &str, token: &crate::domain::secret::Secret) -> String {
-        format!("{}/activation/{page}/{}", self.portal_url, token.expose())
+        format!("{}/{page}/{}", self.portal_url, token.expose())
     }
 }
 
@@ -91,7 +103,7 @@ pub fn activation_link(
     let content = crate::mail::templates::activation_link(
         &link.institution_name,
         &account.login,
-        &link.url("link", &token),
+        &link.url("activation/link", &token),
         expires_at.unwrap_or(DateTime::<Utc>::MAX_UTC),
         link.time_zone,
         language,
@@ -614,6 +626,9 @@ impl Store {
             .filter(activation_flow::Column::CompletedAt.is_null())
             .exec(&write.txn)
             .await?;
+        for secret in completion.secrets {
+            secret.row(now).insert(&write.txn).await?;
+        }
         for message in completion.messages {
             enqueue(&write.txn, message, now).await?;
         }
@@ -659,6 +674,51 @@ impl Store {
         Ok(account)
     }
 
+    /// Completes a reactivation flow: the flow ends and the new password is
+    /// stored (with the mailed key spent and every other recovery secret
+    /// revoked), in one transaction.
+    pub async fn complete_reactivation(
+        &self,
+        loaded: &LoadedFlow,
+        state: &FlowState,
+        password: super::passwords::NewPassword<'_>,
+        ctx: &AuditContext,
+        now: DateTime<Utc>,
+    ) -> Result<account::Model, FlowWriteError> {
+        let write = self.begin_write().await?;
+        let updated = activation_flow::Entity::update_many()
+            .col_expr(
+                activation_flow::Column::State,
+                Expr::value(encode_state(state)?),
+            )
+            .col_expr(activation_flow::Column::UpdatedAt, Expr::value(now))
+            .col_expr(activation_flow::Column::CompletedAt, Expr::value(now))
+            .filter(activation_flow::Column::Id.eq(&loaded.flow.id))
+            .filter(activation_flow::Column::State.eq(&loaded.flow.state))
+            .filter(activation_flow::Column::CompletedAt.is_null())
+            .exec(&write.txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(FlowWriteError::Conflict);
+        }
+        let account = super::passwords::write_password(&write.txn, password, ctx, now)
+            .await
+            .map_err(|e| match e {
+                super::passwords::SetPasswordError::Store(e) => FlowWriteError::Store(e),
+                _ => FlowWriteError::Conflict,
+            })?;
+        // Other reactivation flows of the account can no longer complete.
+        activation_flow::Entity::update_many()
+            .col_expr(activation_flow::Column::ExpiresAt, Expr::value(now))
+            .filter(activation_flow::Column::AccountId.eq(&loaded.account.id))
+            .filter(activation_flow::Column::Id.ne(&loaded.flow.id))
+            .filter(activation_flow::Column::CompletedAt.is_null())
+            .exec(&write.txn)
+            .await?;
+        write.commit().await?;
+        Ok(account)
+    }
+
     /// Issues secrets and queues messages for an account outside any flow
     /// (a fresh activation link), revoking live secrets of `revoke`.
     pub async fn issue_account_secrets(
@@ -667,12 +727,12 @@ impl Store {
         revoke: &[Purpose],
         secrets: Vec<NewSecret>,
         messages: Vec<NewMessage>,
-        audit: Option<(&'static str, &AuditContext)>,
+        audit: Option<(&'static str, serde_json::Value, &AuditContext)>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let account_id = &account.id;
         let write = self.begin_write().await?;
-        if let Some((action, ctx)) = audit {
+        if let Some((action, details, ctx)) = audit {
             record_audit(
                 &write.txn,
                 ctx,
@@ -680,7 +740,7 @@ impl Store {
                 &account.institution,
                 Some(account_id),
                 action,
-                json!({}),
+                details,
             )
             .await?;
         }
@@ -702,6 +762,9 @@ pub struct Completion<'a> {
     pub history_count: usize,
     /// A confirmation mail, for example.
     pub messages: Vec<NewMessage>,
+    /// Secrets issued with the activation (the link confirming a recovery
+    /// address after activation).
+    pub secrets: Vec<NewSecret>,
 }
 
 async fn apply_writes(

@@ -17,6 +17,11 @@ pub enum ChangeKind {
     StatusChanged,
     PasswordChanged,
     Purged,
+    RecoveryMailChanged,
+    MailRedirectChanged,
+    ConsentsChanged,
+    DirectoryEntryChanged,
+    PhotoDeletionRequested,
 }
 
 impl ChangeKind {
@@ -27,6 +32,11 @@ impl ChangeKind {
             ChangeKind::StatusChanged => "status_changed",
             ChangeKind::PasswordChanged => "password_changed",
             ChangeKind::Purged => "purged",
+            ChangeKind::RecoveryMailChanged => "recovery_mail_changed",
+            ChangeKind::MailRedirectChanged => "mail_redirect_changed",
+            ChangeKind::ConsentsChanged => "consents_changed",
+            ChangeKind::DirectoryEntryChanged => "directory_entry_changed",
+            ChangeKind::PhotoDeletionRequested => "photo_deletion_requested",
         }
     }
 
@@ -37,6 +47,11 @@ impl ChangeKind {
             "status_changed" => ChangeKind::StatusChanged,
             "password_changed" => ChangeKind::PasswordChanged,
             "purged" => ChangeKind::Purged,
+            "recovery_mail_changed" => ChangeKind::RecoveryMailChanged,
+            "mail_redirect_changed" => ChangeKind::MailRedirectChanged,
+            "consents_changed" => ChangeKind::ConsentsChanged,
+            "directory_entry_changed" => ChangeKind::DirectoryEntryChanged,
+            "photo_deletion_requested" => ChangeKind::PhotoDeletionRequested,
             _ => return None,
         })
     }

@@ -10,9 +10,11 @@ pub mod accounts;
 pub mod activation;
 pub mod entities;
 pub mod feed;
+pub mod limits;
 pub mod outbox;
 pub mod passwords;
 pub mod provisioning;
+pub mod self_service;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -6,8 +6,10 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::json;
 
+use super::activation::{Purpose, SecretScope, revoke_live};
 use super::entities::{account, one_time_secret, password_history};
 use super::feed::{ChangeKind, PendingChange, append_changes};
+use super::outbox::{NewMessage, enqueue};
 use super::{AuditContext, Store, StoreError, new_id, record_audit};
 
 /// A new password to store.
@@ -25,6 +27,10 @@ pub struct NewPassword<'a> {
     pub history_count: usize,
     /// Audit action (`password.changed`, `password.reset`, ...).
     pub action: &'a str,
+    /// The reset secret this change uses up (it must still be unused).
+    pub spend: Option<&'a str>,
+    /// The notice that the password changed, for example.
+    pub messages: Vec<NewMessage>,
 }
 
 /// Why a password could not be stored.
@@ -78,56 +84,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<account::Model, SetPasswordError> {
         let write = self.begin_write().await?;
-        let mut update = account::Entity::update_many()
-            .col_expr(account::Column::PasswordHash, Expr::value(new.hash))
-            .col_expr(account::Column::PasswordChangedAt, Expr::value(now))
-            .col_expr(
-                account::Column::PasswordExpiresAt,
-                Expr::value(new.expires_at),
-            )
-            .col_expr(account::Column::PasswordMustChange, Expr::value(false))
-            .col_expr(account::Column::UpdatedAt, Expr::value(now))
-            .filter(account::Column::Id.eq(new.account_id));
-        update = match new.replaces {
-            Some(old) => update.filter(account::Column::PasswordHash.eq(old)),
-            None => update.filter(account::Column::PasswordHash.is_null()),
-        };
-        if update.exec(&write.txn).await?.rows_affected != 1 {
-            let exists = account::Entity::find_by_id(new.account_id)
-                .one(&write.txn)
-                .await?
-                .is_some();
-            return Err(if exists {
-                SetPasswordError::Conflict
-            } else {
-                SetPasswordError::NotFound
-            });
-        }
-        push_history(&write.txn, new.account_id, new.hash, new.history_count, now).await?;
-        let account = account::Entity::find_by_id(new.account_id)
-            .one(&write.txn)
-            .await?
-            .ok_or(SetPasswordError::NotFound)?;
-        record_audit(
-            &write.txn,
-            ctx,
-            now,
-            &account.institution,
-            Some(&account.id),
-            new.action,
-            json!({ "expires_at": new.expires_at }),
-        )
-        .await?;
-        append_changes(
-            &write.txn,
-            &[PendingChange {
-                account_id: account.id.clone(),
-                institution: account.institution.clone(),
-                kind: ChangeKind::PasswordChanged,
-            }],
-            now,
-        )
-        .await?;
+        let account = write_password(&write.txn, new, ctx, now).await?;
         write.commit().await?;
         Ok(account)
     }
@@ -188,6 +145,93 @@ impl Store {
             .one(self.connection())
             .await?)
     }
+}
+
+/// Stores a new password inside a write transaction: hash and dates, the
+/// history, the spent reset secret, revocation of every other recovery
+/// secret, messages, an audit event and a feed entry.
+pub(super) async fn write_password(
+    txn: &impl sea_orm::ConnectionTrait,
+    new: NewPassword<'_>,
+    ctx: &AuditContext,
+    now: DateTime<Utc>,
+) -> Result<account::Model, SetPasswordError> {
+    let mut update = account::Entity::update_many()
+        .col_expr(account::Column::PasswordHash, Expr::value(new.hash))
+        .col_expr(account::Column::PasswordChangedAt, Expr::value(now))
+        .col_expr(
+            account::Column::PasswordExpiresAt,
+            Expr::value(new.expires_at),
+        )
+        .col_expr(account::Column::PasswordMustChange, Expr::value(false))
+        .col_expr(account::Column::UpdatedAt, Expr::value(now))
+        .filter(account::Column::Id.eq(new.account_id));
+    update = match new.replaces {
+        Some(old) => update.filter(account::Column::PasswordHash.eq(old)),
+        None => update.filter(account::Column::PasswordHash.is_null()),
+    };
+    if update.exec(txn).await?.rows_affected != 1 {
+        let exists = account::Entity::find_by_id(new.account_id)
+            .one(txn)
+            .await?
+            .is_some();
+        return Err(if exists {
+            SetPasswordError::Conflict
+        } else {
+            SetPasswordError::NotFound
+        });
+    }
+    push_history(txn, new.account_id, new.hash, new.history_count, now).await?;
+    if let Some(secret) = new.spend {
+        let spent = one_time_secret::Entity::update_many()
+            .col_expr(one_time_secret::Column::UsedAt, Expr::value(now))
+            .filter(one_time_secret::Column::Id.eq(secret))
+            .filter(one_time_secret::Column::AccountId.eq(new.account_id))
+            .filter(one_time_secret::Column::UsedAt.is_null())
+            .filter(one_time_secret::Column::RevokedAt.is_null())
+            .exec(txn)
+            .await?;
+        if spent.rows_affected != 1 {
+            return Err(SetPasswordError::Conflict);
+        }
+    }
+    // A new password voids every way of recovering the old one: no
+    // reset link or mailed key works after a change.
+    revoke_live(
+        txn,
+        SecretScope::Account(new.account_id),
+        &[Purpose::PasswordReset, Purpose::ReactivationKey],
+        now,
+    )
+    .await?;
+    for message in new.messages {
+        enqueue(txn, message, now).await?;
+    }
+    let account = account::Entity::find_by_id(new.account_id)
+        .one(txn)
+        .await?
+        .ok_or(SetPasswordError::NotFound)?;
+    record_audit(
+        txn,
+        ctx,
+        now,
+        &account.institution,
+        Some(&account.id),
+        new.action,
+        json!({ "expires_at": new.expires_at }),
+    )
+    .await?;
+    append_changes(
+        txn,
+        &[PendingChange {
+            account_id: account.id.clone(),
+            institution: account.institution.clone(),
+            kind: ChangeKind::PasswordChanged,
+        }],
+        now,
+    )
+    .await?;
+    Ok(account)
 }
 
 /// Adds a new password's hash to the history and keeps only the last

@@ -287,7 +287,7 @@ async fn bordeaux_montaigne_student_activates_with_the_key_of_the_certificate() 
     let before = account(&app, "u-bordeaux-montaigne", &id).await;
     assert_eq!(before.status, proto::AccountStatus::Created as i32);
 
-    let done = submit(
+    let last = submit(
         &app,
         proto::SubmitActivationScreenRequest {
             flow_token: token.clone(),
@@ -298,30 +298,32 @@ async fn bordeaux_montaigne_student_activates_with_the_key_of_the_certificate() 
         },
     )
     .await
-    .expect("last screen")
-    .flow
-    .expect("flow");
+    .expect("last screen");
+    // The recovery address is confirmed after activation: the portal tells
+    // the student a link was mailed.
+    let notice = last.notice.expect("confirmation link notice");
+    assert_eq!(notice.masked_destination, "j************@e******.org");
+    let done = last.flow.expect("flow");
     let completion = done.completion.expect("completed");
     assert_eq!(completion.login, login);
     assert_eq!(done.current_screen as usize, done.screens.len());
 
     let active = account(&app, "u-bordeaux-montaigne", &id).await;
     assert_eq!(active.status, proto::AccountStatus::Active as i32);
-    // Recorded as typed twice, not verified (the document has no
-    // verification step): the API shows only verified addresses.
+    // Not a recovery address until confirmed.
     assert_eq!(active.recovery_mail, "");
-    let stored = app
-        .store()
+    let confirmation = app.wait_for_mail_to("jeanne.martin@example.org", 1).await;
+    let confirmed = app
+        .account_settings()
+        .confirm_recovery_mail_change(proto::ConfirmRecoveryMailChangeRequest {
+            token: link_token(&confirmation, "account/recovery-mail"),
+        })
         .await
-        .find_account(ent_identity::store::accounts::AccountLookup::Id(&id))
-        .await
-        .expect("read")
-        .expect("account");
-    assert_eq!(
-        stored.recovery_mail.as_deref(),
-        Some("jeanne.martin@example.org")
-    );
-    assert!(stored.recovery_mail_verified_at.is_none());
+        .expect("confirm")
+        .into_inner();
+    assert_eq!(confirmed.recovery_mail, "jeanne.martin@example.org");
+    let active = account(&app, "u-bordeaux-montaigne", &id).await;
+    assert_eq!(active.recovery_mail, "jeanne.martin@example.org");
     // The finished flow keeps no copy of the password hash.
     let finished = app
         .store()

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod account_change;
 pub mod activation_flow;
+pub mod attempt_counter;
 pub mod audit_event;
 pub mod extension_request;
 pub mod feed_counter;

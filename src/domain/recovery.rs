@@ -1,0 +1,110 @@
+//! Forgotten passwords: what is sent, and how the answer shows where it
+//! went without telling whether the account exists.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::activation::mask_mail;
+
+/// What a forgotten password sends to the verified recovery address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResetMethod {
+    /// A link to a new-password form (Montpellier).
+    #[default]
+    ResetLink,
+    /// A new activation key, typed with the login to activate the account
+    /// again (Bordeaux Montaigne).
+    ActivationKey,
+}
+
+/// How the answer shows the address the mail went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaskStyle {
+    /// The same text for everybody (Montpellier's page).
+    #[default]
+    Full,
+    /// First letters and top-level domain (`j*******@g****.com`); unknown
+    /// accounts get a stable decoy.
+    Partial,
+}
+
+/// What Montpellier's page shows for every request.
+pub const FULL_MASK: &str = "xxxxxxxxxxxx@xxxxxxxx";
+
+/// The seed of the decoy shown, with a partial mask, when there is no
+/// address to show: the same identifier always gets the same decoy, and
+/// without the key nobody can tell a decoy from a real address.
+pub fn decoy_seed(key: &str, institution: &str, identifier: &str) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for part in [key, institution, &identifier.trim().to_lowercase()] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    hasher.finalize().into()
+}
+
+/// The destination as the answer shows it.
+pub fn masked_destination(style: MaskStyle, address: Option<&str>, seed: &[u8; 32]) -> String {
+    match (style, address) {
+        (MaskStyle::Full, _) => FULL_MASK.to_owned(),
+        (MaskStyle::Partial, Some(address)) => mask_mail(address),
+        (MaskStyle::Partial, None) => decoy(seed),
+    }
+}
+
+/// A plausible masked personal address drawn from `seed`.
+fn decoy(seed: &[u8; 32]) -> String {
+    const PROVIDERS: [(&str, &str); 8] = [
+        ("gmail", "com"),
+        ("hotmail", "fr"),
+        ("yahoo", "fr"),
+        ("orange", "fr"),
+        ("outlook", "fr"),
+        ("free", "fr"),
+        ("laposte", "net"),
+        ("icloud", "com"),
+    ];
+    let letters = b"abcdefghijklmnopqrstuvwxyz";
+    let first = letters[seed[0] as usize % letters.len()] as char;
+    let local_len = 4 + seed[1] as usize % 10;
+    let (host, tld) = PROVIDERS[seed[2] as usize % PROVIDERS.len()];
+    mask_mail(&format!(
+        "{first}{}@{host}.{tld}",
+        "x".repeat(local_len - 1)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_mask_is_the_same_for_everybody() {
+        let seed = decoy_seed("k", "umontpellier", "jane.doe@umontpellier.fr");
+        assert_eq!(
+            masked_destination(MaskStyle::Full, Some("jane@example.org"), &seed),
+            FULL_MASK
+        );
+        assert_eq!(masked_destination(MaskStyle::Full, None, &seed), FULL_MASK);
+    }
+
+    #[test]
+    fn decoys_are_stable_and_look_like_real_masks() {
+        let a = decoy_seed("secret-key-0123456789", "u", "JMartin001 ");
+        let b = decoy_seed("secret-key-0123456789", "u", "jmartin001");
+        assert_eq!(a, b);
+        let shown = masked_destination(MaskStyle::Partial, None, &a);
+        assert_eq!(shown, masked_destination(MaskStyle::Partial, None, &b));
+        let (local, domain) = shown.split_once('@').unwrap();
+        assert!(local.len() >= 4 && local[1..].chars().all(|c| c == '*'));
+        assert!(domain.contains('.'));
+        let other = decoy_seed("another-key-0123456789", "u", "jmartin001");
+        assert_ne!(a, other);
+        assert_eq!(
+            masked_destination(MaskStyle::Partial, Some("jane.doe@edu.com"), &a),
+            "j*******@e**.com"
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! Request fields several services read the same way: an address typed
+//! twice, a photo choice.
+
+use std::collections::BTreeSet;
+
+use crate::domain::activation::{PhotoDecision, PhotoUse};
+use crate::domain::ids::MailAddress;
+use crate::domain::provisioning::Violation;
+use crate::proto;
+
+fn violation(field: String, description: &str) -> Violation {
+    Violation {
+        field,
+        description: description.to_owned(),
+    }
+}
+
+/// An address typed twice, at `field` of the request.
+pub fn mail_input(input: &proto::MailInput, field: &str) -> Result<MailAddress, Violation> {
+    let address = MailAddress::parse(&input.address)
+        .map_err(|e| violation(format!("{field}.address"), &e.0))?;
+    if !input
+        .confirmation
+        .trim()
+        .eq_ignore_ascii_case(input.address.trim())
+    {
+        return Err(violation(
+            format!("{field}.confirmation"),
+            "the two addresses differ",
+        ));
+    }
+    Ok(address)
+}
+
+/// A photo choice, at `field` of the request.
+pub fn photo_choice(p: &proto::PhotoChoice, field: &str) -> Result<PhotoDecision, Vec<Violation>> {
+    let mut problems = Vec::new();
+    if p.refuse {
+        if !p.uses.is_empty() {
+            problems.push(violation(
+                format!("{field}.uses"),
+                "refusing every use leaves no use to allow",
+            ));
+        }
+        if !p.irreversibility_acknowledged {
+            problems.push(violation(
+                format!("{field}.irreversibility_acknowledged"),
+                "refusal deletes the photo for good: acknowledge it",
+            ));
+        }
+        return if problems.is_empty() {
+            Ok(PhotoDecision::Refuse)
+        } else {
+            Err(problems)
+        };
+    }
+    let mut uses = BTreeSet::new();
+    for u in &p.uses {
+        match proto::PhotoUse::try_from(*u) {
+            Ok(proto::PhotoUse::CardReprint) => uses.insert(PhotoUse::CardReprint),
+            Ok(proto::PhotoUse::TutorialSheets) => uses.insert(PhotoUse::TutorialSheets),
+            Ok(proto::PhotoUse::PhotoDirectory) => uses.insert(PhotoUse::PhotoDirectory),
+            _ => {
+                problems.push(violation(format!("{field}.uses"), "unknown photo use"));
+                false
+            }
+        };
+    }
+    if uses.is_empty() && problems.is_empty() {
+        problems.push(violation(
+            format!("{field}.uses"),
+            "allow at least one use, or refuse them all",
+        ));
+    }
+    if problems.is_empty() {
+        Ok(PhotoDecision::Allow(uses))
+    } else {
+        Err(problems)
+    }
+}
+
+/// A photo use as stored.
+pub fn stored_photo_use(text: &str) -> Option<PhotoUse> {
+    match text {
+        "card_reprint" => Some(PhotoUse::CardReprint),
+        "tutorial_sheets" => Some(PhotoUse::TutorialSheets),
+        "photo_directory" => Some(PhotoUse::PhotoDirectory),
+        _ => None,
+    }
+}

@@ -1,0 +1,129 @@
+//! Links mailed to an active account's new addresses (recovery address,
+//! redirect), shared by the account page, the redirect service and the
+//! end of an activation whose recovery address is confirmed afterwards.
+
+use chrono::{DateTime, Utc};
+
+use super::AppState;
+use super::encode::timestamp;
+use super::status::ApiError;
+use crate::domain::activation::mask_mail;
+use crate::domain::language::Language;
+use crate::domain::secret::{SecretKind, generate, hash_secret};
+use crate::mail::templates::{self, VerificationMail, Verifying};
+use crate::proto;
+use crate::store::accounts::AccountLookup;
+use crate::store::activation::{LinkMail, NewSecret, Purpose};
+use crate::store::entities::{account, one_time_secret};
+use crate::store::outbox::{Channel, NewMessage};
+
+/// The one answer to a mailed link that does not work, whatever the
+/// reason (used, expired, replaced, unknown).
+pub fn link_unusable() -> ApiError {
+    ApiError::FailedPrecondition {
+        kind: "LINK_EXPIRED",
+        subject: "token".into(),
+        message: "this link was already used, has expired or was replaced: ask for a new one"
+            .into(),
+    }
+}
+
+/// A verification link: the secret to store, the mail that carries it and
+/// what the user is shown.
+pub struct AddressLink {
+    pub secret: NewSecret,
+    pub message: NewMessage,
+    pub notice: proto::DeliveryNotice,
+}
+
+impl AppState {
+    /// A link verifying `address` for `what`, valid for the institution's
+    /// `recovery.verification_link_lifetime`.
+    pub fn address_link(
+        &self,
+        account: &account::Model,
+        what: Verifying,
+        address: &str,
+        language: Language,
+        now: DateTime<Utc>,
+    ) -> Result<AddressLink, ApiError> {
+        let institution = self
+            .settings
+            .institution(&account.institution)
+            .ok_or_else(|| ApiError::Internal("institution no longer configured".into()))?;
+        let (purpose, page) = match what {
+            Verifying::RecoveryMail => (Purpose::RecoveryMailChange, "account/recovery-mail"),
+            Verifying::Redirect => (Purpose::RedirectChange, "account/redirect"),
+        };
+        let token = generate(SecretKind::Token).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let lifetime = chrono::Duration::from_std(institution.recovery.verification_link_lifetime)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let expires_at = now + lifetime;
+        let url = LinkMail::of(institution).url(page, &token);
+        let content = templates::verification(
+            &VerificationMail {
+                institution: &institution.name,
+                after_activation: true,
+                login: &account.login,
+                what,
+                url: &url,
+                code: "",
+                expires_at,
+                tz: institution.time_zone,
+            },
+            language,
+        );
+        Ok(AddressLink {
+            secret: NewSecret {
+                account_id: account.id.clone(),
+                purpose,
+                hash: token.hash(SecretKind::Token),
+                target: Some(address.to_owned()),
+                flow_id: None,
+                not_before: None,
+                expires_at: Some(expires_at),
+            },
+            message: NewMessage {
+                account_id: Some(account.id.clone()),
+                channel: Channel::Mail,
+                recipient: address.to_owned(),
+                template: purpose.as_str().to_owned(),
+                content,
+                not_before: now,
+            },
+            notice: proto::DeliveryNotice {
+                masked_destination: mask_mail(address),
+                check_spam_folder: true,
+                helpdesk_url: institution.helpdesk_url.clone(),
+                expires_at: Some(timestamp(expires_at)),
+            },
+        })
+    }
+}
+
+impl AppState {
+    /// The live secret of `purpose` a mailed link's token stands for, and
+    /// its account (which must not be purged).
+    pub async fn account_link(
+        &self,
+        token: &str,
+        purpose: Purpose,
+        now: DateTime<Utc>,
+    ) -> Result<(one_time_secret::Model, account::Model), ApiError> {
+        if token.trim().is_empty() || token.len() > 128 {
+            return Err(ApiError::field("token", "a link token is needed"));
+        }
+        let secret = self
+            .store
+            .secret_by_hash(&hash_secret(SecretKind::Token, token), purpose, now)
+            .await?
+            .ok_or_else(link_unusable)?;
+        let account = self
+            .store
+            .find_account(AccountLookup::Id(&secret.account_id))
+            .await?
+            .filter(super::passwords::password_usable)
+            .ok_or_else(link_unusable)?;
+        Ok((secret, account))
+    }
+}

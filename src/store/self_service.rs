@@ -1,0 +1,162 @@
+//! Writes of an active account's own settings (recovery address, redirect,
+//! consents, directory entry, antispam) and of recovery requests: each
+//! change with its secrets, messages, audit event and feed entry in one
+//! transaction.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::Value;
+
+use super::activation::{NewSecret, Purpose, SecretScope, revoke_live};
+use super::entities::{account, one_time_secret};
+use super::feed::{ChangeKind, PendingChange, append_changes};
+use super::outbox::{NewMessage, enqueue};
+use super::{AuditContext, Store, StoreError, record_audit};
+
+/// A change of one account and what goes with it.
+pub struct AccountWrite<'a> {
+    /// The account as read when the change was decided: the write is
+    /// refused if it changed since (two tabs, a replayed link).
+    pub account: &'a account::Model,
+    /// The columns to change (only those `Set`); `updated_at` is added.
+    pub changes: account::ActiveModel,
+    /// Secrets this change consumes; each must still be unused.
+    pub spend: Vec<String>,
+    /// Live secrets of these purposes stop working.
+    pub revoke: Vec<Purpose>,
+    pub secrets: Vec<NewSecret>,
+    pub messages: Vec<NewMessage>,
+    /// Audit action and details.
+    pub audit: (&'static str, Value),
+    pub feed: Vec<ChangeKind>,
+}
+
+/// Why an account write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountWriteError {
+    /// The account or a spent secret changed meanwhile.
+    #[error("the account changed meanwhile")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sea_orm::DbErr> for AccountWriteError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        AccountWriteError::Store(e.into())
+    }
+}
+
+impl Store {
+    /// Applies an account write in one transaction and returns the account
+    /// as stored.
+    pub async fn write_account(
+        &self,
+        w: AccountWrite<'_>,
+        ctx: &AuditContext,
+        now: DateTime<Utc>,
+    ) -> Result<account::Model, AccountWriteError> {
+        let id = &w.account.id;
+        let write = self.begin_write().await?;
+        let mut changes = w.changes;
+        changes.updated_at = sea_orm::Set(now);
+        let updated = account::Entity::update_many()
+            .set(changes)
+            .filter(account::Column::Id.eq(id))
+            .filter(account::Column::UpdatedAt.eq(w.account.updated_at))
+            .exec(&write.txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(AccountWriteError::Conflict);
+        }
+        if !w.spend.is_empty() {
+            let spent = one_time_secret::Entity::update_many()
+                .col_expr(one_time_secret::Column::UsedAt, Expr::value(now))
+                .filter(one_time_secret::Column::Id.is_in(w.spend.clone()))
+                .filter(one_time_secret::Column::AccountId.eq(id))
+                .filter(one_time_secret::Column::UsedAt.is_null())
+                .filter(one_time_secret::Column::RevokedAt.is_null())
+                .exec(&write.txn)
+                .await?;
+            if spent.rows_affected != w.spend.len() as u64 {
+                return Err(AccountWriteError::Conflict);
+            }
+        }
+        revoke_live(&write.txn, SecretScope::Account(id), &w.revoke, now).await?;
+        for secret in w.secrets {
+            secret.row(now).insert(&write.txn).await?;
+        }
+        for message in w.messages {
+            enqueue(&write.txn, message, now).await?;
+        }
+        let (action, details) = w.audit;
+        record_audit(
+            &write.txn,
+            ctx,
+            now,
+            &w.account.institution,
+            Some(id),
+            action,
+            details,
+        )
+        .await?;
+        let feed: Vec<PendingChange> = w
+            .feed
+            .iter()
+            .map(|kind| PendingChange {
+                account_id: id.clone(),
+                institution: w.account.institution.clone(),
+                kind: *kind,
+            })
+            .collect();
+        append_changes(&write.txn, &feed, now).await?;
+        let account = account::Entity::find_by_id(id)
+            .one(&write.txn)
+            .await?
+            .ok_or(AccountWriteError::Conflict)?;
+        write.commit().await?;
+        Ok(account)
+    }
+
+    /// Records an audit event alone (a request that changed nothing, such
+    /// as a reset asked for an unknown login).
+    pub async fn record_event(
+        &self,
+        institution: &str,
+        account_id: Option<&str>,
+        action: &str,
+        details: Value,
+        ctx: &AuditContext,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let write = self.begin_write().await?;
+        record_audit(
+            &write.txn,
+            ctx,
+            now,
+            institution,
+            account_id,
+            action,
+            details,
+        )
+        .await?;
+        write.commit().await
+    }
+
+    /// The newest secret of `purpose` issued to an account, live or not
+    /// (for cooldowns).
+    pub async fn last_account_secret(
+        &self,
+        account_id: &str,
+        purpose: Purpose,
+    ) -> Result<Option<one_time_secret::Model>, StoreError> {
+        use sea_orm::QueryOrder;
+        Ok(one_time_secret::Entity::find()
+            .filter(one_time_secret::Column::AccountId.eq(account_id))
+            .filter(one_time_secret::Column::Purpose.eq(purpose.as_str()))
+            .order_by_desc(one_time_secret::Column::CreatedAt)
+            .one(self.connection())
+            .await?)
+    }
+}
