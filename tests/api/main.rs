@@ -13,4 +13,6 @@ mod feed;
 mod mail;
 mod passwords;
 mod provisioning;
+mod recovery;
 mod server;
+mod settings;

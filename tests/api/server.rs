@@ -95,10 +95,9 @@ async fn reflection_lists_the_services_in_both_versions() {
 #[tokio::test]
 async fn later_rpcs_answer_unimplemented() {
     let app = spawn_app().await;
-    let mut lifecycle =
-        proto::account_lifecycle_service_client::AccountLifecycleServiceClient::new(
-            app.channel.clone(),
-        );
+    let mut lifecycle = proto::account_lifecycle_service_client::AccountLifecycleServiceClient::new(
+        app.channel.clone(),
+    );
     let status = lifecycle
         .run_expiry_batch(proto::RunExpiryBatchRequest::default())
         .await

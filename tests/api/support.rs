@@ -326,12 +326,18 @@ pub fn violations(status: &tonic::Status) -> Vec<String> {
 impl TestApp {
     /// The mail files written so far, as text.
     pub fn mails(&self) -> Vec<String> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.mail_folder)
-            .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        // Oldest first: tests count the mails an address received.
+        let mut files: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&self.mail_folder)
+            .map(|dir| {
+                dir.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+                    .collect()
+            })
             .unwrap_or_default();
         files.sort();
         files
             .iter()
+            .map(|(_, p)| p)
             .filter(|p| p.extension().is_some_and(|e| e == "eml"))
             .map(|p| std::fs::read_to_string(p).expect("readable mail"))
             .collect()
@@ -364,6 +370,33 @@ impl TestApp {
 
     pub fn account_settings(&self) -> AccountSettingsServiceClient<Channel> {
         AccountSettingsServiceClient::new(self.channel.clone())
+    }
+
+    pub fn recovery(&self) -> proto::recovery_service_client::RecoveryServiceClient<Channel> {
+        proto::recovery_service_client::RecoveryServiceClient::new(self.channel.clone())
+    }
+
+    pub fn redirection(
+        &self,
+    ) -> proto::mail_redirection_service_client::MailRedirectionServiceClient<Channel> {
+        proto::mail_redirection_service_client::MailRedirectionServiceClient::new(
+            self.channel.clone(),
+        )
+    }
+
+    /// A provisioned account taken through its real activation journey;
+    /// its verified recovery address is `recovery.<account id>@example.net`.
+    pub async fn active_account(
+        &self,
+        record: proto::ProvisionRecord,
+        password: &str,
+    ) -> proto::Account {
+        let provisioned = self.provision(record).await.expect("provision");
+        self.activate(&provisioned, password).await;
+        let id = provisioned.account.expect("account").account_id;
+        self.get_account("", proto::account_selector::Identifier::AccountId(id))
+            .await
+            .expect("account")
     }
 
     /// Runs the account's real activation journey over gRPC with `password`,
