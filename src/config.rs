@@ -236,7 +236,10 @@ pub struct InstitutionSettings {
     #[serde(default)]
     pub helpdesk_url: String,
     /// The portal's address: mailed links are `{portal_url}/activation/link/{token}`
-    /// (start activation) and `{portal_url}/activation/verify/{token}`
+    /// (start activation), `{portal_url}/recovery/reset/{token}` (new
+    /// password), `{portal_url}/account/recovery-mail/{token}` and
+    /// `{portal_url}/account/redirect/{token}` (addresses changed after
+    /// activation) and `{portal_url}/activation/verify/{token}`
     /// (verify an address).
     #[serde(default = "default_portal_url")]
     pub portal_url: String,
