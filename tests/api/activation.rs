@@ -81,15 +81,6 @@ fn charter(version: &str) -> Option<proto::CharterAcceptance> {
     })
 }
 
-fn precondition(status: &tonic::Status) -> String {
-    use tonic_types::StatusExt;
-    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
-    status
-        .get_details_precondition_failure()
-        .and_then(|p| p.violations.first().map(|v| v.r#type.clone()))
-        .unwrap_or_default()
-}
-
 async fn account(app: &TestApp, institution: &str, id: &str) -> proto::Account {
     app.get_account(institution, Identifier::AccountId(id.into()))
         .await

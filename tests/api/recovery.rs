@@ -48,16 +48,6 @@ async fn password_valid(app: &TestApp, id: &str, password: &str) -> bool {
         .valid
 }
 
-fn precondition(status: &tonic::Status) -> String {
-    use tonic_types::StatusExt;
-    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
-    status
-        .get_error_details()
-        .precondition_failure()
-        .and_then(|p| p.violations.first().map(|v| v.r#type.clone()))
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn montpellier_reset_link_reveals_nothing_and_works_once() {
     let app = spawn_app().await;

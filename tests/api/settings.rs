@@ -22,16 +22,6 @@ fn twice(a: &str) -> Option<proto::MailInput> {
     })
 }
 
-fn precondition(status: &tonic::Status) -> String {
-    use tonic_types::StatusExt;
-    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
-    status
-        .get_error_details()
-        .precondition_failure()
-        .and_then(|p| p.violations.first().map(|v| v.r#type.clone()))
-        .unwrap_or_default()
-}
-
 const PASSWORD: &str = "Qz7#Kp2wLm9x";
 
 #[tokio::test]

@@ -839,3 +839,14 @@ pub async fn http_sink() -> (u16, Requests) {
     });
     (port, requests)
 }
+
+/// The `PreconditionFailure` type of a FAILED_PRECONDITION status.
+pub fn precondition(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
+    status
+        .get_error_details()
+        .precondition_failure()
+        .and_then(|p| p.violations.first().map(|v| v.r#type.clone()))
+        .unwrap_or_default()
+}
