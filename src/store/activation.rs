@@ -496,21 +496,7 @@ impl Store {
         let write = self.begin_write().await?;
         let flow_id = &loaded.flow.id;
         let account_id = &loaded.account.id;
-        let updated = activation_flow::Entity::update_many()
-            .col_expr(
-                activation_flow::Column::State,
-                Expr::value(encode_state(state)?),
-            )
-            .col_expr(activation_flow::Column::UpdatedAt, Expr::value(now))
-            .col_expr(activation_flow::Column::CompletedAt, Expr::value(now))
-            .filter(activation_flow::Column::Id.eq(flow_id))
-            .filter(activation_flow::Column::State.eq(&loaded.flow.state))
-            .filter(activation_flow::Column::CompletedAt.is_null())
-            .exec(&write.txn)
-            .await?;
-        if updated.rows_affected != 1 {
-            return Err(FlowWriteError::Conflict);
-        }
+        finish_flow(&write.txn, loaded, state, now).await?;
         let (photo_uses, photo_refused, photo_at) = match &state.photo {
             Some((PhotoDecision::Allow(uses), at)) => (
                 uses.iter()
@@ -686,21 +672,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<account::Model, FlowWriteError> {
         let write = self.begin_write().await?;
-        let updated = activation_flow::Entity::update_many()
-            .col_expr(
-                activation_flow::Column::State,
-                Expr::value(encode_state(state)?),
-            )
-            .col_expr(activation_flow::Column::UpdatedAt, Expr::value(now))
-            .col_expr(activation_flow::Column::CompletedAt, Expr::value(now))
-            .filter(activation_flow::Column::Id.eq(&loaded.flow.id))
-            .filter(activation_flow::Column::State.eq(&loaded.flow.state))
-            .filter(activation_flow::Column::CompletedAt.is_null())
-            .exec(&write.txn)
-            .await?;
-        if updated.rows_affected != 1 {
-            return Err(FlowWriteError::Conflict);
-        }
+        finish_flow(&write.txn, loaded, state, now).await?;
         let account = super::passwords::write_password(&write.txn, password, ctx, now)
             .await
             .map_err(|e| match e {
@@ -765,6 +737,32 @@ pub struct Completion<'a> {
     /// Secrets issued with the activation (the link confirming a recovery
     /// address after activation).
     pub secrets: Vec<NewSecret>,
+}
+
+/// Marks a flow completed with its final state, unless another request
+/// changed or completed it since `loaded`.
+async fn finish_flow(
+    conn: &impl ConnectionTrait,
+    loaded: &LoadedFlow,
+    state: &FlowState,
+    now: DateTime<Utc>,
+) -> Result<(), FlowWriteError> {
+    let updated = activation_flow::Entity::update_many()
+        .col_expr(
+            activation_flow::Column::State,
+            Expr::value(encode_state(state)?),
+        )
+        .col_expr(activation_flow::Column::UpdatedAt, Expr::value(now))
+        .col_expr(activation_flow::Column::CompletedAt, Expr::value(now))
+        .filter(activation_flow::Column::Id.eq(&loaded.flow.id))
+        .filter(activation_flow::Column::State.eq(&loaded.flow.state))
+        .filter(activation_flow::Column::CompletedAt.is_null())
+        .exec(conn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(FlowWriteError::Conflict);
+    }
+    Ok(())
 }
 
 async fn apply_writes(
