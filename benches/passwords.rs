@@ -253,6 +253,7 @@ async fn activate(settings: &Settings, account_id: &str) {
                 replaces: None,
                 hash: &hash,
                 expires_at: None,
+                reminder_at: None,
                 history_count: 0,
                 action: "password.set_by_bench",
                 spend: None,

@@ -18,6 +18,7 @@ use crate::domain::activation::{self, RecoveryMailRule, RedirectRule, Step};
 use crate::domain::login::{LoginScheme, MailScheme};
 use crate::domain::password::{PasswordPolicy, PasswordPolicyOverride};
 use crate::domain::recovery::{MaskStyle, ResetMethod};
+use crate::domain::retention::{ExtensionApproval, MonthDay, RetentionRule};
 use crate::domain::self_service::{AntispamLevel, DirectoryField};
 
 /// Defaults compiled into the binary; every key a deployment may set appears
@@ -35,6 +36,10 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     pub password_hashing: PasswordHashingSettings,
     pub sms: SmsSettings,
+    /// The expiry batch.
+    pub batch: BatchSettings,
+    /// The change feed's streaming watch.
+    pub feed: FeedSettings,
     /// A folder whose `*.toml` files are read as more configuration (one file
     /// per institution, typically). Relative to the working directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -184,6 +189,25 @@ pub struct TelemetrySettings {
     pub service_name: String,
 }
 
+/// The expiry batch (`RunExpiryBatch`, `ent-identity expire`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchSettings {
+    /// Accounts handled per transaction: a run killed half-way keeps every
+    /// chunk it committed, and a re-run finishes the rest.
+    pub chunk_size: u32,
+}
+
+/// The change feed's streaming watch (`WatchChanges`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedSettings {
+    /// How often a watch looks for changes committed by other replicas when
+    /// it has sent everything.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+}
+
 /// How chosen passwords are hashed (argon2id) and how much CPU hashing may
 /// take.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -256,8 +280,92 @@ pub struct InstitutionSettings {
     /// What staff edit themselves (students never do).
     #[serde(default)]
     pub staff_settings: StaffSettings,
+    /// Departures: the academic year, notices, reminders and the purge.
+    #[serde(default)]
+    pub lifecycle: LifecycleSettings,
     /// Populations of the institution, by profile code.
     pub profiles: BTreeMap<String, ProfileSettings>,
+}
+
+/// What the expiry batch does for an institution.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleSettings {
+    /// First day of the academic year (`MM-DD`), for retention rules that
+    /// count from the end of the academic year of departure.
+    #[serde(default = "default_academic_year_start")]
+    pub academic_year_start: MonthDay,
+    /// Days before the retention end at which the person is told that the
+    /// account will close (each sent once; a late batch sends only the
+    /// nearest).
+    #[serde(default = "default_expiry_notice_days")]
+    pub expiry_notice_days: Vec<u32>,
+    /// Days before a password's maximum age at which its owner is reminded
+    /// to change it (only where the password policy has a `max_age`).
+    #[serde(default = "default_password_reminder_days")]
+    pub password_reminder_days: Vec<u32>,
+    /// Time an expired account's personal data is kept before the purge
+    /// (a tombstone remains for the audit trail).
+    #[serde(default = "default_purge_after", with = "humantime_serde")]
+    pub purge_after: Duration,
+}
+
+impl Default for LifecycleSettings {
+    fn default() -> Self {
+        LifecycleSettings {
+            academic_year_start: default_academic_year_start(),
+            expiry_notice_days: default_expiry_notice_days(),
+            password_reminder_days: default_password_reminder_days(),
+            purge_after: default_purge_after(),
+        }
+    }
+}
+
+fn default_academic_year_start() -> MonthDay {
+    MonthDay { month: 9, day: 1 }
+}
+fn default_expiry_notice_days() -> Vec<u32> {
+    vec![30, 7]
+}
+fn default_password_reminder_days() -> Vec<u32> {
+    vec![14, 3]
+}
+fn default_purge_after() -> Duration {
+    Duration::from_secs(90 * 86400)
+}
+
+/// How long a profile keeps its account after the last day of activity,
+/// and whether it may be extended.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Calendar months kept after the last day of activity (Montpellier:
+    /// 12 tenured and contract staff, 6 vacataires and hosted staff, 3
+    /// others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub months: Option<u32>,
+    /// Or: kept until this day (`MM-DD`) following the end of the academic
+    /// year of departure (students: `12-31`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<MonthDay>,
+    /// Months one granted extension adds; absent: the profile cannot be
+    /// extended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension_months: Option<u32>,
+    /// `administrator` (requests wait for a decision) or `automatic`.
+    #[serde(default)]
+    pub extension_approval: ExtensionApproval,
+}
+
+impl RetentionSettings {
+    /// The rule; `months` when both are set (validation refuses that).
+    pub fn rule(&self) -> RetentionRule {
+        match (self.months, self.until) {
+            (Some(m), _) => RetentionRule::Months(m),
+            (None, Some(until)) => RetentionRule::AfterAcademicYear(until),
+            (None, None) => RetentionRule::Months(0),
+        }
+    }
 }
 
 /// Password recovery, login recovery and the links mailed to active users.
@@ -382,6 +490,18 @@ fn all_directory_fields() -> Vec<DirectoryField> {
 impl InstitutionSettings {
     /// The password policy of a profile: the institution's, with the
     /// profile's overrides. An unknown profile gets the institution's.
+    /// When the first reminder of a password expiring at `expires_at` is
+    /// due.
+    pub fn password_reminder_at(
+        &self,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        crate::domain::retention::first_password_reminder(
+            expires_at,
+            &self.lifecycle.password_reminder_days,
+        )
+    }
+
     pub fn password_policy(&self, profile: &str) -> PasswordPolicy {
         match self
             .profiles
@@ -429,6 +549,8 @@ pub struct ProfileSettings {
     /// Changes to the institution's password policy for this profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_policy: Option<PasswordPolicyOverride>,
+    /// How long the account is kept after the person leaves.
+    pub retention: RetentionSettings,
 }
 
 /// What a person activates with, and when.
@@ -737,6 +859,15 @@ impl Settings {
         if tracing_subscriber::EnvFilter::try_new(&self.log.filter).is_err() {
             bad("log.filter".into(), "is not a valid tracing filter");
         }
+        if !(1..=10_000).contains(&self.batch.chunk_size) {
+            bad("batch.chunk_size".into(), "must be between 1 and 10000");
+        }
+        if self.feed.poll_interval.is_zero() || self.feed.poll_interval > Duration::from_secs(60) {
+            bad(
+                "feed.poll_interval".into(),
+                "must be between 1ms and 1 minute",
+            );
+        }
         for (key, message) in self.password_hashing.problems() {
             bad(format!("password_hashing.{key}"), &message);
         }
@@ -870,8 +1001,45 @@ impl Settings {
             for (field, message) in institution.password_policy.problems() {
                 bad(format!("{key}.password_policy.{field}"), &message);
             }
+            let lkey = format!("{key}.lifecycle");
+            let lifecycle = &institution.lifecycle;
+            for (name, days) in [
+                ("expiry_notice_days", &lifecycle.expiry_notice_days),
+                ("password_reminder_days", &lifecycle.password_reminder_days),
+            ] {
+                if days.len() > 10 || days.iter().any(|d| !(1..=366).contains(d)) {
+                    bad(
+                        format!("{lkey}.{name}"),
+                        "at most 10 numbers of days, each between 1 and 366",
+                    );
+                }
+            }
+            if lifecycle.purge_after > Duration::from_secs(10 * 366 * 86400) {
+                bad(format!("{lkey}.purge_after"), "must be at most 10 years");
+            }
             for (pcode, profile) in &institution.profiles {
                 let pkey = format!("{key}.profiles.{pcode}");
+                let retention = &profile.retention;
+                match (retention.months, retention.until) {
+                    (Some(_), Some(_)) | (None, None) => bad(
+                        format!("{pkey}.retention"),
+                        "set either months (after the last day of activity) or until (MM-DD after the academic year)",
+                    ),
+                    (Some(m), None) if !(1..=120).contains(&m) => bad(
+                        format!("{pkey}.retention.months"),
+                        "must be between 1 and 120",
+                    ),
+                    _ => {}
+                }
+                if retention
+                    .extension_months
+                    .is_some_and(|m| !(1..=120).contains(&m))
+                {
+                    bad(
+                        format!("{pkey}.retention.extension_months"),
+                        "must be between 1 and 120 (omit it for a profile that cannot be extended)",
+                    );
+                }
                 if !is_code(&pcode.replace('_', "-")) {
                     bad(
                         pkey.clone(),
@@ -1191,15 +1359,18 @@ mod tests {
             time_zone = "Europe/Paris"
             [institutions.u-test.profiles.staff]
             kind = "staff"
+            retention = { months = 12, until = "12-31", extension_months = 0 }
             login = { scheme = "student_number_suffix", suffix = "T" }
             activation = { channel = "identity_match", delay = "1000years", material_lifetime = "0s", screens = [["password"]] }
             [institutions.u-test.profiles.other]
             kind = "staff"
+            retention = { months = 3 }
             login = { scheme = "institutional_mail" }
             institutional_mail = { domain = "Not A Domain" }
             activation = { channel = "activation_key", delay = "0s", screens = [["charter", "verify_code"], ["charter"]], max_attempts = 0, recovery_mail = { link_lifetime = "1s" } }
             [institutions.u-test.profiles.linked]
             kind = "student"
+            retention = { until = "12-31" }
             login = { scheme = "institutional_mail" }
             institutional_mail = { domain = "etu.test.fr" }
             activation = { channel = "mailed_link", delay = "0s", screens = [["password"]] }
@@ -1218,6 +1389,8 @@ mod tests {
             "institutions.u-test.profiles.other.activation.recovery_mail.link_lifetime",
             "institutions.u-test.charter",
             "institutions.u-test.profiles.linked.activation.material_lifetime",
+            "institutions.u-test.profiles.staff.retention",
+            "institutions.u-test.profiles.staff.retention.extension_months",
         ] {
             assert!(err.contains(key), "{key} missing from {err}");
         }

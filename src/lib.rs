@@ -4,8 +4,10 @@
 //!
 //! Layout: [`domain`] holds the pure rules, [`store`] is the only code that
 //! speaks SQL, [`services`] has one thin file per gRPC service, [`server`]
-//! assembles them.
+//! assembles them; [`batch`] is the expiry batch shared by the RPC and the
+//! `expire` command.
 
+pub mod batch;
 pub mod clock;
 pub mod config;
 pub mod domain;

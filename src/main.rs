@@ -32,6 +32,30 @@ enum Command {
     Migrate,
     /// Validates the configuration and prints it, secrets redacted.
     CheckConfig,
+    /// Runs the expiry batch once (for cron or a Kubernetes CronJob):
+    /// notices, end of access, password reminders, purge. Idempotent; safe
+    /// with other runs at the same time on PostgreSQL.
+    Expire(ExpireArgs),
+}
+
+#[derive(clap::Args)]
+struct ExpireArgs {
+    /// Run as of this instant (RFC 3339, for example 2027-01-01T03:00:00Z);
+    /// default: now.
+    #[arg(long)]
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+    /// Print what would be done without doing it.
+    #[arg(long)]
+    dry_run: bool,
+    /// Only this institution (default: all configured).
+    #[arg(long)]
+    institution: Option<String>,
+    /// Accounts per transaction (default: batch.chunk_size).
+    #[arg(long)]
+    chunk_size: Option<u32>,
+    /// Stop after this many chunks; run again to finish.
+    #[arg(long)]
+    max_chunks: Option<u32>,
 }
 
 async fn run(command: Command, settings: Settings) -> Result<(), String> {
@@ -58,7 +82,67 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             store.close().await.map_err(|e| e.to_string())
         }
         Command::CheckConfig => Ok(()),
+        Command::Expire(args) => expire(args, settings).await,
     }
+}
+
+async fn expire(args: ExpireArgs, settings: Settings) -> Result<(), String> {
+    use ent_identity::batch::{self, BatchRequest};
+    let store = Store::connect(&settings.database)
+        .await
+        .map_err(|e| e.to_string())?;
+    // As `serve` does: SQLite (or auto_migrate) is migrated here too.
+    if store.kind() == ent_identity::store::DatabaseKind::Sqlite || settings.database.auto_migrate {
+        store.migrate().await.map_err(|e| e.to_string())?;
+    }
+    if store
+        .pending_migrations()
+        .await
+        .map_err(|e| e.to_string())?
+        > 0
+    {
+        return Err("the database is not migrated: run `ent-identity migrate` first".into());
+    }
+    let request = BatchRequest {
+        as_of: args.as_of.unwrap_or_else(chrono::Utc::now),
+        dry_run: args.dry_run,
+        institution: args.institution,
+        chunk_size: args
+            .chunk_size
+            .unwrap_or(settings.batch.chunk_size)
+            .clamp(1, 10_000),
+        max_chunks: args.max_chunks,
+    };
+    let ctx = ent_identity::store::AuditContext {
+        actor: "ent-identity expire".to_owned(),
+        request_id: uuid::Uuid::new_v4().to_string(),
+    };
+    let report = batch::run(&store, &settings, &request, &ctx)
+        .await
+        .map_err(|e| e.to_string())?;
+    for action in &report.planned {
+        println!(
+            "would {}\t{}\t{}\t{}",
+            action.step.action(),
+            action.login,
+            action.account_id,
+            action.detail
+        );
+    }
+    println!(
+        "{}activations_opened={} accounts_limited={} accounts_expired={} notices_sent={} password_reminders_sent={} passwords_expired={} accounts_purged={} chunks={} complete={}",
+        if request.dry_run { "dry run: " } else { "" },
+        report.activations_opened,
+        report.accounts_limited,
+        report.accounts_expired,
+        report.notices_sent,
+        report.password_reminders_sent,
+        report.passwords_expired,
+        report.accounts_purged,
+        report.chunks,
+        report.complete
+    );
+    store.close().await.map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_initial;
 mod m20261124_000002_password_expiry_index;
 mod m20261124_000003_attempt_counters;
+mod m20261124_000004_lifecycle;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261124_000002_password_expiry_index::Migration),
             Box::new(m20261124_000003_attempt_counters::Migration),
+            Box::new(m20261124_000004_lifecycle::Migration),
         ]
     }
 }

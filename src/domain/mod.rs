@@ -9,5 +9,7 @@ pub mod login;
 pub mod password;
 pub mod provisioning;
 pub mod recovery;
+pub mod retention;
 pub mod secret;
 pub mod self_service;
+pub mod supann;

@@ -270,10 +270,12 @@ mod tests {
             student_number_length = 8
             [institutions.univ-test.profiles.student]
             kind = "student"
+            retention = { until = "12-31" }
             login = { scheme = "student_number_suffix", suffix = "T" }
             activation = { channel = "identity_match", delay = "0s", screens = [["password"]] }
             [institutions.univ-test.profiles.staff]
             kind = "staff"
+            retention = { months = 3 }
             login = { scheme = "institutional_mail" }
             institutional_mail = { domain = "univ-test.fr" }
             activation = { channel = "provisional_password", delay = "15m", screens = [["password"]] }

@@ -266,6 +266,123 @@ pub fn recovery_mail_replaced(
     }
 }
 
+/// A date as people of the institution read it.
+fn day(date: chrono::NaiveDate) -> String {
+    date.format("%d/%m/%Y").to_string()
+}
+
+/// What an expiry notice says.
+pub struct ExpiryNotice<'a> {
+    pub institution: &'a str,
+    pub login: &'a str,
+    /// Last day the account works.
+    pub retention_end: chrono::NaiveDate,
+    pub days_left: i64,
+    /// Where to ask for an extension, when the profile may have one.
+    pub extension_url: Option<&'a str>,
+    pub helpdesk_url: &'a str,
+}
+
+/// The notice, some days before the retention end, that the account will
+/// close.
+pub fn expiry_notice(n: &ExpiryNotice<'_>, language: Language) -> Content {
+    let (institution, login, last, left) =
+        (n.institution, n.login, day(n.retention_end), n.days_left);
+    match language {
+        Language::French => Content {
+            subject: format!("{institution} : votre compte sera fermé après le {last}"),
+            text: format!(
+                "Bonjour,\n\nVotre activité à l'université a pris fin. Le compte {login} (messagerie et gestion du compte) reste ouvert jusqu'au {last} inclus, soit encore {left} jour(s). Pensez à récupérer vos messages et documents.\n{}Assistance : {}\n\n{institution}\n",
+                n.extension_url
+                    .map(|u| format!("Vous pouvez demander une prolongation depuis l'ENT, « Gestion de compte » : {u}\n"))
+                    .unwrap_or_default(),
+                n.helpdesk_url
+            ),
+        },
+        Language::English => Content {
+            subject: format!("{institution}: your account closes after {last}"),
+            text: format!(
+                "Hello,\n\nYour activity at the university has ended. The account {login} (mail and account management) stays open until {last} included, {left} more day(s). Remember to save your mail and documents.\n{}Helpdesk: {}\n\n{institution}\n",
+                n.extension_url
+                    .map(|u| format!("You may ask for an extension from the portal, \"Account management\": {u}\n"))
+                    .unwrap_or_default(),
+                n.helpdesk_url
+            ),
+        },
+    }
+}
+
+/// The reminder that a password reaches its maximum age.
+pub fn password_expiry_reminder(
+    institution: &str,
+    login: &str,
+    expires_at: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+    portal_url: &str,
+    language: Language,
+) -> Content {
+    let when = local(expires_at, tz, language);
+    match language {
+        Language::French => Content {
+            subject: format!(
+                "{institution} : votre mot de passe expire le {}",
+                day(expires_at.with_timezone(&tz).date_naive())
+            ),
+            text: format!(
+                "Bonjour,\n\nLe mot de passe du compte {login} expire le {when}. Changez-le avant cette date depuis l'ENT : {portal_url}\nAprès cette date, vous devrez en choisir un nouveau avant de pouvoir vous connecter.\n\n{institution}\n"
+            ),
+        },
+        Language::English => Content {
+            subject: format!(
+                "{institution}: your password expires on {}",
+                day(expires_at.with_timezone(&tz).date_naive())
+            ),
+            text: format!(
+                "Hello,\n\nThe password of the account {login} expires on {when}. Change it before then from the portal: {portal_url}\nAfter that date you will have to choose a new one before signing in.\n\n{institution}\n"
+            ),
+        },
+    }
+}
+
+/// The answer to an extension request.
+pub fn extension_decided(
+    institution: &str,
+    login: &str,
+    new_end: Option<chrono::NaiveDate>,
+    comment: &str,
+    language: Language,
+) -> Content {
+    let comment = comment.trim();
+    match (language, new_end) {
+        (Language::French, Some(end)) => Content {
+            subject: format!("{institution} : prolongation de votre compte accordée"),
+            text: format!(
+                "Bonjour,\n\nVotre demande de prolongation est accordée : le compte {login} reste ouvert jusqu'au {} inclus.\n{comment}\n\n{institution}\n",
+                day(end)
+            ),
+        },
+        (Language::French, None) => Content {
+            subject: format!("{institution} : prolongation de votre compte refusée"),
+            text: format!(
+                "Bonjour,\n\nVotre demande de prolongation du compte {login} n'a pas été accordée.\n{comment}\n\n{institution}\n"
+            ),
+        },
+        (Language::English, Some(end)) => Content {
+            subject: format!("{institution}: account extension granted"),
+            text: format!(
+                "Hello,\n\nYour extension request is granted: the account {login} stays open until {} included.\n{comment}\n\n{institution}\n",
+                day(end)
+            ),
+        },
+        (Language::English, None) => Content {
+            subject: format!("{institution}: account extension refused"),
+            text: format!(
+                "Hello,\n\nYour request to extend the account {login} was not granted.\n{comment}\n\n{institution}\n"
+            ),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -906,6 +906,7 @@ impl ActivationApi {
                         "the mailed activation key has expired or was replaced: ask for a new one"
                             .into(),
                 })?;
+            let password_expires_at = password::expires_at(&policy, now);
             let completed = self
                 .state
                 .store
@@ -916,7 +917,8 @@ impl ActivationApi {
                         account_id: &account.id,
                         replaces: account.password_hash.as_deref(),
                         hash: &hash,
-                        expires_at: password::expires_at(&policy, now),
+                        expires_at: password_expires_at,
+                        reminder_at: rules.institution.password_reminder_at(password_expires_at),
                         history_count: policy.history_count,
                         action: "password.reset",
                         spend: Some(&key.id),
@@ -962,6 +964,7 @@ impl ActivationApi {
                 Some(link) => (vec![link.secret], vec![link.message], Some(link.notice)),
                 None => (Vec::new(), Vec::new(), None),
             };
+            let password_expires_at = password::expires_at(&policy, now);
             let completed = self
                 .state
                 .store
@@ -970,7 +973,10 @@ impl ActivationApi {
                     &state,
                     Completion {
                         password_hash: &hash,
-                        password_expires_at: password::expires_at(&policy, now),
+                        password_expires_at,
+                        password_reminder_at: rules
+                            .institution
+                            .password_reminder_at(password_expires_at),
                         history_count: policy.history_count,
                         messages,
                         secrets,

@@ -187,6 +187,15 @@ pub fn change_kind(kind: &str) -> proto::ChangeKind {
         Some(ChangeKind::ConsentsChanged) => proto::ChangeKind::ConsentsChanged,
         Some(ChangeKind::DirectoryEntryChanged) => proto::ChangeKind::DirectoryEntryChanged,
         Some(ChangeKind::PhotoDeletionRequested) => proto::ChangeKind::PhotoDeletionRequested,
+        Some(ChangeKind::ActivationOpened) => proto::ChangeKind::ActivationOpened,
+        Some(ChangeKind::Activated) => proto::ChangeKind::Activated,
+        Some(ChangeKind::Limited) => proto::ChangeKind::Limited,
+        Some(ChangeKind::Extended) => proto::ChangeKind::Extended,
+        Some(ChangeKind::Expired) => proto::ChangeKind::Expired,
+        Some(ChangeKind::Restored) => proto::ChangeKind::Restored,
+        Some(ChangeKind::Locked) => proto::ChangeKind::Locked,
+        Some(ChangeKind::Unlocked) => proto::ChangeKind::Unlocked,
+        Some(ChangeKind::PasswordExpired) => proto::ChangeKind::PasswordExpired,
         None => proto::ChangeKind::Unspecified,
     }
 }

@@ -1,6 +1,5 @@
-//! AccountLifecycleService: provisioning, lookups, the change feed and the
-//! audit trail. End of activity, extensions and the expiry batch answer
-//! UNIMPLEMENTED until their work lands.
+//! AccountLifecycleService: provisioning, lookups, end of activity,
+//! extensions, locks, the expiry batch, the change feed and the audit trail.
 
 use std::pin::Pin;
 
@@ -17,9 +16,34 @@ use super::{AppState, account_lookup, begin_call, encode, reply};
 use crate::domain::provisioning::{ProvisionInput, parse_record, profile_of};
 use crate::proto;
 use crate::proto::account_lifecycle_service_server::AccountLifecycleService;
+use chrono::NaiveDate;
+use sea_orm::Set;
+use serde_json::json;
+
+use super::passwords::language;
+use crate::batch::{self, BatchReport, BatchRequest};
+use crate::config::InstitutionSettings;
+use crate::domain::account::AccountStatus;
+use crate::domain::ids::parse_date;
+use crate::domain::language::Language;
+use crate::domain::retention::{
+    AccountFacts, ExtensionApproval, extended_end, first_notice_on, retention_end,
+    state_after_departure,
+};
+use crate::domain::self_service::DirectoryEntry;
+use crate::domain::supann::{self, ChangeKind, LdapSource};
+use crate::mail::templates;
 use crate::store::AuditContext;
+use crate::store::accounts::{AccountLookup, notice_recipient};
+use crate::store::activation::Purpose;
+use crate::store::entities::{account, account_change, extension_request};
 use crate::store::feed::AuditQuery;
+use crate::store::lifecycle::{
+    ExtensionDecision, ExtensionError, ExtensionQuery, ExtensionState, NewExtension,
+};
+use crate::store::outbox::{Channel, NewMessage};
 use crate::store::provisioning::{ProvisionItem, Provisioned};
+use crate::store::self_service::AccountWrite;
 
 /// Records provisioned per transaction by the bulk call.
 const BULK_CHUNK: usize = 500;
@@ -269,6 +293,443 @@ impl AccountLifecycleService for LifecycleApi {
     }
 
     #[tracing::instrument(skip_all, fields(request_id))]
+    async fn record_end_of_activity(
+        &self,
+        request: Request<proto::RecordEndOfActivityRequest>,
+    ) -> Result<Response<proto::RecordEndOfActivityResponse>, Status> {
+        let ctx = begin_call(&request);
+        let now = self.state.now();
+        let result = async {
+            let body = request.get_ref();
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let last_day =
+                parse_date(&body.end_date).map_err(|e| ApiError::field("end_date", e.0))?;
+            let reason = bounded_text(&body.reason, "reason", 500)?;
+            let account = self.state.account(lookup).await?;
+            let profile = self.state.profile_of(&account)?;
+            let institution = self.state.institution_of(&account)?;
+            let facts = life_facts(&account)?;
+            let today = now.with_timezone(&institution.time_zone).date_naive();
+            let next = state_after_departure(
+                facts.lifecycle,
+                account.activated_at.is_some(),
+                last_day,
+                today,
+            )
+            .map_err(|_| expired_precondition())?;
+            let retention_end = retention_end(
+                profile.retention.rule(),
+                last_day,
+                institution.lifecycle.academic_year_start,
+            );
+            if account.end_of_activity_date == Some(last_day)
+                && account.retention_end_date == Some(retention_end)
+                && next == facts.lifecycle
+            {
+                // The same report again: nothing changes.
+                return Ok(proto::RecordEndOfActivityResponse {
+                    account: Some(self.state.encode_account(&account, now)),
+                });
+            }
+            let mut changes = account::ActiveModel {
+                end_of_activity_date: Set(Some(last_day)),
+                retention_end_date: Set(Some(retention_end)),
+                next_expiry_notice_on: Set(first_notice_on(
+                    retention_end,
+                    &institution.lifecycle.expiry_notice_days,
+                )),
+                ..Default::default()
+            };
+            let kind = if next == facts.lifecycle {
+                ChangeKind::Updated
+            } else {
+                set_life_state(&mut changes, facts.locked, next, now);
+                if next == AccountStatus::Grace {
+                    ChangeKind::Limited
+                } else {
+                    ChangeKind::Restored
+                }
+            };
+            let account = self
+                .state
+                .store
+                .write_account(
+                    AccountWrite {
+                        account: &account,
+                        changes,
+                        spend: Vec::new(),
+                        revoke: Vec::new(),
+                        secrets: Vec::new(),
+                        messages: Vec::new(),
+                        audit: (
+                            "account.end_of_activity",
+                            json!({
+                                "end_of_activity_date": last_day.to_string(),
+                                "retention_end_date": retention_end.to_string(),
+                                "status": next.as_str(),
+                                "reason": reason,
+                            }),
+                        ),
+                        feed: vec![kind],
+                    },
+                    &ctx,
+                    now,
+                )
+                .await?;
+            Ok::<_, ApiError>(proto::RecordEndOfActivityResponse {
+                account: Some(self.state.encode_account(&account, now)),
+            })
+        }
+        .await;
+        reply(result, &ctx.request_id)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id))]
+    async fn request_extension(
+        &self,
+        request: Request<proto::RequestExtensionRequest>,
+    ) -> Result<Response<proto::RequestExtensionResponse>, Status> {
+        let ctx = begin_call(&request);
+        let now = self.state.now();
+        let language = language(&request);
+        let result = async {
+            let body = request.get_ref();
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let reason = bounded_text(&body.reason, "reason", 1000)?;
+            let account = self.state.account(lookup).await?;
+            let profile = self.state.profile_of(&account)?;
+            let institution = self.state.institution_of(&account)?;
+            let Some(months) = profile.retention.extension_months else {
+                return Err(ApiError::FailedPrecondition {
+                    kind: "NOT_RENEWABLE",
+                    subject: "account".into(),
+                    message: "the retention of this profile cannot be extended".into(),
+                });
+            };
+            let facts = life_facts(&account)?;
+            if matches!(
+                facts.lifecycle,
+                AccountStatus::Expired | AccountStatus::DataDeleted
+            ) {
+                return Err(expired_precondition());
+            }
+            let Some(current_end) = account.retention_end_date else {
+                return Err(ApiError::FailedPrecondition {
+                    kind: "NO_DEPARTURE",
+                    subject: "account".into(),
+                    message: "no end of activity is recorded for this account".into(),
+                });
+            };
+            let today = now.with_timezone(&institution.time_zone).date_naive();
+            let automatic = profile.retention.extension_approval == ExtensionApproval::Automatic;
+            let new_end = extended_end(current_end, today, months);
+            let grant = automatic.then(|| {
+                self.extension_write(&account, institution, Some(new_end), "", language, now)
+            });
+            let row = self
+                .state
+                .store
+                .request_extension(
+                    NewExtension {
+                        account: &account,
+                        reason: reason.to_owned(),
+                        grant,
+                        new_end: Some(new_end),
+                    },
+                    &ctx,
+                    now,
+                )
+                .await?;
+            Ok::<_, ApiError>(proto::RequestExtensionResponse {
+                request: Some(encode_extension(&row, &account.login)),
+            })
+        }
+        .await;
+        reply(result, &ctx.request_id)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id))]
+    async fn list_extension_requests(
+        &self,
+        request: Request<proto::ListExtensionRequestsRequest>,
+    ) -> Result<Response<proto::ListExtensionRequestsResponse>, Status> {
+        let ctx = begin_call(&request);
+        let result = async {
+            let body = request.get_ref();
+            let institution = body.institution.trim();
+            if self.state.settings.institution(institution).is_none() {
+                return Err(ApiError::field(
+                    "institution",
+                    "no such institution is configured",
+                ));
+            }
+            let state = match proto::ExtensionState::try_from(body.state) {
+                Ok(proto::ExtensionState::Unspecified | proto::ExtensionState::Pending) => {
+                    ExtensionState::Pending
+                }
+                Ok(proto::ExtensionState::Approved) => ExtensionState::Approved,
+                Ok(proto::ExtensionState::Denied) => ExtensionState::Denied,
+                Err(_) => return Err(ApiError::field("state", "not an extension state")),
+            };
+            let limit = page_size(body.page_size, 500, "page_size")?;
+            let after = match body.page_token.as_str() {
+                "" => None,
+                token => Some(parse_page_token(token)?),
+            };
+            let rows = self
+                .state
+                .store
+                .list_extension_requests(ExtensionQuery {
+                    institution,
+                    state,
+                    after,
+                    limit,
+                })
+                .await?;
+            let next_page_token = if rows.len() as u64 == limit {
+                rows.last()
+                    .map(|(r, _)| page_token(r.requested_at, &r.id))
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
+            Ok::<_, ApiError>(proto::ListExtensionRequestsResponse {
+                requests: rows
+                    .iter()
+                    .map(|(r, a)| encode_extension(r, &a.login))
+                    .collect(),
+                next_page_token,
+            })
+        }
+        .await;
+        reply(result, &ctx.request_id)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id))]
+    async fn decide_extension_request(
+        &self,
+        request: Request<proto::DecideExtensionRequestRequest>,
+    ) -> Result<Response<proto::DecideExtensionRequestResponse>, Status> {
+        let ctx = begin_call(&request);
+        let now = self.state.now();
+        let language = language(&request);
+        let result = async {
+            let body = request.get_ref();
+            let id = body.request_id.trim();
+            if uuid::Uuid::parse_str(id).is_err() {
+                return Err(ApiError::field("request_id", "a request id is a UUID"));
+            }
+            let comment = bounded_text(&body.comment, "comment", 1000)?;
+            let pending = self
+                .state
+                .store
+                .extension_request(id)
+                .await?
+                .ok_or_else(|| ApiError::NotFound("no such extension request".into()))?;
+            if ExtensionState::parse(&pending.state) != Some(ExtensionState::Pending) {
+                return Err(ExtensionError::AlreadyDecided.into());
+            }
+            let account = self
+                .state
+                .account(AccountLookup::Id(&pending.account_id))
+                .await?;
+            let profile = self.state.profile_of(&account)?;
+            let institution = self.state.institution_of(&account)?;
+            let facts = life_facts(&account)?;
+            if body.approve && facts.lifecycle == AccountStatus::DataDeleted {
+                return Err(expired_precondition());
+            }
+            let today = now.with_timezone(&institution.time_zone).date_naive();
+            let new_end = match (body.approve, profile.retention.extension_months) {
+                (false, _) => None,
+                (true, Some(months)) => Some(extended_end(
+                    account.retention_end_date.unwrap_or(today),
+                    today,
+                    months,
+                )),
+                (true, None) => {
+                    return Err(ApiError::FailedPrecondition {
+                        kind: "NOT_RENEWABLE",
+                        subject: "request_id".into(),
+                        message: "the account's profile can no longer be extended".into(),
+                    });
+                }
+            };
+            let write =
+                self.extension_write(&account, institution, new_end, comment, language, now);
+            let row = self
+                .state
+                .store
+                .decide_extension(
+                    ExtensionDecision {
+                        request: &pending,
+                        approve: body.approve,
+                        decided_by: ctx.actor.clone(),
+                        comment: comment.to_owned(),
+                        new_end,
+                        write,
+                    },
+                    &ctx,
+                    now,
+                )
+                .await?;
+            Ok::<_, ApiError>(proto::DecideExtensionRequestResponse {
+                request: Some(encode_extension(&row, &account.login)),
+            })
+        }
+        .await;
+        reply(result, &ctx.request_id)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id))]
+    async fn set_account_lock(
+        &self,
+        request: Request<proto::SetAccountLockRequest>,
+    ) -> Result<Response<proto::SetAccountLockResponse>, Status> {
+        let ctx = begin_call(&request);
+        let now = self.state.now();
+        let result = async {
+            let body = request.get_ref();
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let reason = bounded_text(&body.reason, "reason", 500)?;
+            let account = self.state.account(lookup).await?;
+            let status = AccountStatus::parse(&account.status)
+                .ok_or_else(|| ApiError::Internal(format!("stored status {:?}", account.status)))?
+                .as_of(account.activation_available_at, now);
+            if status == AccountStatus::DataDeleted {
+                return Err(expired_precondition());
+            }
+            let locked = status == AccountStatus::Locked;
+            if locked == body.locked {
+                // Already as asked.
+                return Ok(proto::SetAccountLockResponse {
+                    account: Some(self.state.encode_account(&account, now)),
+                });
+            }
+            let (changes, action, kind, revoke) = if body.locked {
+                (
+                    account::ActiveModel {
+                        status: Set(AccountStatus::Locked.as_str().to_owned()),
+                        status_before_lock: Set(Some(status.as_str().to_owned())),
+                        status_changed_at: Set(now),
+                        ..Default::default()
+                    },
+                    "account.locked",
+                    ChangeKind::Locked,
+                    // A locked account cannot be recovered by mail either.
+                    vec![Purpose::PasswordReset, Purpose::ReactivationKey],
+                )
+            } else {
+                let back = account
+                    .status_before_lock
+                    .as_deref()
+                    .and_then(AccountStatus::parse)
+                    .unwrap_or(AccountStatus::Active);
+                (
+                    account::ActiveModel {
+                        status: Set(back.as_str().to_owned()),
+                        status_before_lock: Set(None),
+                        status_changed_at: Set(now),
+                        ..Default::default()
+                    },
+                    "account.unlocked",
+                    ChangeKind::Unlocked,
+                    Vec::new(),
+                )
+            };
+            let account = self
+                .state
+                .store
+                .write_account(
+                    AccountWrite {
+                        account: &account,
+                        changes,
+                        spend: Vec::new(),
+                        revoke,
+                        secrets: Vec::new(),
+                        messages: Vec::new(),
+                        audit: (action, json!({ "reason": reason })),
+                        feed: vec![kind],
+                    },
+                    &ctx,
+                    now,
+                )
+                .await?;
+            Ok::<_, ApiError>(proto::SetAccountLockResponse {
+                account: Some(self.state.encode_account(&account, now)),
+            })
+        }
+        .await;
+        reply(result, &ctx.request_id)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id))]
+    async fn run_expiry_batch(
+        &self,
+        request: Request<proto::RunExpiryBatchRequest>,
+    ) -> Result<Response<proto::RunExpiryBatchResponse>, Status> {
+        let ctx = begin_call(&request);
+        let now = self.state.now();
+        let result = async {
+            let body = request.get_ref();
+            let as_of = match &body.as_of {
+                None => now,
+                Some(t) => u32::try_from(t.nanos)
+                    .ok()
+                    .and_then(|nanos| DateTime::<Utc>::from_timestamp(t.seconds, nanos))
+                    .ok_or_else(|| ApiError::field("as_of", "not a valid timestamp"))?,
+            };
+            let chunk_size = match body.chunk_size {
+                0 => self.state.settings.batch.chunk_size,
+                n if n <= 10_000 => n,
+                _ => return Err(ApiError::field("chunk_size", "at most 10000")),
+            };
+            let institution = Some(body.institution.trim())
+                .filter(|i| !i.is_empty())
+                .map(str::to_owned);
+            let report = batch::run(
+                &self.state.store,
+                &self.state.settings,
+                &BatchRequest {
+                    as_of,
+                    dry_run: body.dry_run,
+                    institution,
+                    chunk_size,
+                    max_chunks: Some(body.max_chunks).filter(|n| *n > 0),
+                },
+                &ctx,
+            )
+            .await?;
+            Ok::<_, ApiError>(encode_report(&report))
+        }
+        .await;
+        reply(result, &ctx.request_id)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id))]
+    async fn watch_changes(
+        &self,
+        request: Request<proto::WatchChangesRequest>,
+    ) -> Result<Response<WatchStream>, Status> {
+        let ctx = begin_call(&request);
+        let result = (|| {
+            let body = request.get_ref();
+            let after = parse_cursor(&body.after_cursor)?;
+            let institution = Some(body.institution.trim().to_owned()).filter(|i| !i.is_empty());
+            let (tx, rx) = mpsc::channel(WATCH_PAGE as usize);
+            let state = self.state.clone();
+            let request_id = ctx.request_id.clone();
+            tokio::spawn(
+                watch(state, after, institution, tx, request_id)
+                    .instrument(tracing::Span::current()),
+            );
+            let stream: WatchStream = Box::pin(ReceiverStream::new(rx));
+            Ok::<_, ApiError>(stream)
+        })();
+        reply(result, &ctx.request_id)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id))]
     async fn list_changes(
         &self,
         request: Request<proto::ListChangesRequest>,
@@ -277,13 +738,7 @@ impl AccountLifecycleService for LifecycleApi {
         let now = self.state.now();
         let result = async {
             let body = request.get_ref();
-            let after: i64 =
-                match body.after_cursor.trim() {
-                    "" => 0,
-                    text => text.parse().ok().filter(|n: &i64| *n >= 0).ok_or_else(|| {
-                        ApiError::field("after_cursor", "not a cursor of this feed")
-                    })?,
-                };
+            let after = parse_cursor(&body.after_cursor)?;
             let limit = page_size(body.page_size, 1000, "page_size")?;
             let institution = Some(body.institution.trim()).filter(|i| !i.is_empty());
             let rows = self
@@ -294,13 +749,7 @@ impl AccountLifecycleService for LifecycleApi {
             let next_cursor = rows.last().map(|(c, _)| c.seq).unwrap_or(after).to_string();
             let changes = rows
                 .iter()
-                .map(|(change, account)| proto::AccountChange {
-                    cursor: change.seq.to_string(),
-                    occurred_at: Some(encode::timestamp(change.occurred_at)),
-                    kind: encode::change_kind(&change.kind) as i32,
-                    account: Some(self.state.encode_account(account, now)),
-                    password_hash: String::new(),
-                })
+                .map(|(change, account)| self.state.encode_change(change, account, now))
                 .collect();
             Ok::<_, ApiError>(proto::ListChangesResponse {
                 changes,
@@ -337,7 +786,7 @@ impl AccountLifecycleService for LifecycleApi {
             }
             let before = match body.page_token.as_str() {
                 "" => None,
-                token => Some(parse_audit_token(token)?),
+                token => Some(parse_page_token(token)?),
             };
             let events = self
                 .state
@@ -352,7 +801,7 @@ impl AccountLifecycleService for LifecycleApi {
             let next_page_token = if events.len() as u64 == limit {
                 events
                     .last()
-                    .map(|e| format!("{}~{}", e.occurred_at.timestamp_micros(), e.id))
+                    .map(|e| page_token(e.occurred_at, &e.id))
                     .unwrap_or_default()
             } else {
                 String::new()
@@ -367,7 +816,81 @@ impl AccountLifecycleService for LifecycleApi {
     }
 }
 
-fn parse_audit_token(token: &str) -> Result<(DateTime<Utc>, String), ApiError> {
+impl AppState {
+    /// One entry of the change feed: the account as it is now, and the
+    /// LDAP attributes the change touches.
+    pub fn encode_change(
+        &self,
+        change: &account_change::Model,
+        account: &account::Model,
+        now: DateTime<Utc>,
+    ) -> proto::AccountChange {
+        let encoded = self.encode_account(account, now);
+        let kind = ChangeKind::parse(&change.kind);
+        let hash = account
+            .password_hash
+            .as_deref()
+            .filter(|h| supann::ldap_verifiable(h))
+            .unwrap_or_default();
+        let entry: Option<DirectoryEntry> = account
+            .directory_entry
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok());
+        let redirect = encoded.mail_redirect.as_ref();
+        let source = LdapSource {
+            login: &encoded.login,
+            institutional_mail: &encoded.institutional_mail,
+            given_name: &encoded.given_name,
+            family_name: &encoded.family_name,
+            student_number: &encoded.student_number,
+            ine: &encoded.ine,
+            hr_id: &encoded.hr_id,
+            mobile_phone: &encoded.mobile_phone,
+            ressource_etat_date: &encoded.supann_ressource_etat_date,
+            recovery_mail: &encoded.recovery_mail,
+            directory_listed: encoded.consents.as_ref().and_then(|c| c.directory_listed),
+            forwarding_address: redirect
+                .filter(|r| r.enabled && r.verified)
+                .map(|r| r.address.as_str())
+                .unwrap_or_default(),
+            keep_copy: redirect.is_some_and(|r| r.keep_copy),
+            password_hash: hash,
+            directory_entry: entry.as_ref(),
+        };
+        let ldap_attributes = kind
+            .map(|k| supann::attributes(k, &source))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, values)| proto::LdapAttribute {
+                name: name.to_owned(),
+                values,
+            })
+            .collect();
+        let carries_password = matches!(
+            kind,
+            Some(ChangeKind::PasswordChanged | ChangeKind::Activated)
+        );
+        proto::AccountChange {
+            cursor: change.seq.to_string(),
+            occurred_at: Some(encode::timestamp(change.occurred_at)),
+            kind: encode::change_kind(&change.kind) as i32,
+            password_hash: if carries_password {
+                hash.to_owned()
+            } else {
+                String::new()
+            },
+            ldap_attributes,
+            account: Some(encoded),
+        }
+    }
+}
+
+/// A page token: the sort key `(instant, id)` of the last row of a page.
+fn page_token(at: DateTime<Utc>, id: &str) -> String {
+    format!("{}~{}", at.timestamp_micros(), id)
+}
+
+fn parse_page_token(token: &str) -> Result<(DateTime<Utc>, String), ApiError> {
     let bad = || ApiError::field("page_token", "not a page token of this listing");
     let (micros, id) = token.split_once('~').ok_or_else(bad)?;
     let at = micros
@@ -377,4 +900,220 @@ fn parse_audit_token(token: &str) -> Result<(DateTime<Utc>, String), ApiError> {
         .ok_or_else(bad)?;
     uuid::Uuid::parse_str(id).map_err(|_| bad())?;
     Ok((at, id.to_owned()))
+}
+
+/// Changes read per query by a watch.
+const WATCH_PAGE: u64 = 256;
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<proto::WatchChangesResponse, Status>> + Send>>;
+
+/// Sends every change after `after`, then polls for new ones until the
+/// caller goes away.
+async fn watch(
+    state: AppState,
+    mut after: i64,
+    institution: Option<String>,
+    tx: mpsc::Sender<Result<proto::WatchChangesResponse, Status>>,
+    request_id: String,
+) {
+    let poll = state.settings.feed.poll_interval;
+    loop {
+        let rows = match state
+            .store
+            .list_changes(after, WATCH_PAGE, institution.as_deref())
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                let _ = tx
+                    .send(Err(ApiError::from(e).into_status(&request_id)))
+                    .await;
+                return;
+            }
+        };
+        let now = state.now();
+        let full = rows.len() as u64 == WATCH_PAGE;
+        for (change, account) in &rows {
+            after = change.seq;
+            let message = proto::WatchChangesResponse {
+                change: Some(state.encode_change(change, account, now)),
+            };
+            if tx.send(Ok(message)).await.is_err() {
+                return;
+            }
+        }
+        if !full {
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = tx.closed() => return,
+            }
+        }
+    }
+}
+
+fn parse_cursor(text: &str) -> Result<i64, ApiError> {
+    match text.trim() {
+        "" => Ok(0),
+        text => text
+            .parse()
+            .ok()
+            .filter(|n: &i64| *n >= 0)
+            .ok_or_else(|| ApiError::field("after_cursor", "not a cursor of this feed")),
+    }
+}
+
+/// A free text of at most `max` characters.
+fn bounded_text<'a>(text: &'a str, field: &str, max: usize) -> Result<&'a str, ApiError> {
+    let text = text.trim();
+    if text.chars().count() > max {
+        return Err(ApiError::field(field, format!("at most {max} characters")));
+    }
+    Ok(text)
+}
+
+fn expired_precondition() -> ApiError {
+    ApiError::FailedPrecondition {
+        kind: "ACCOUNT_EXPIRED",
+        subject: "account".into(),
+        message: "the account's retention is over (re-enrolment or re-hiring brings it back)"
+            .into(),
+    }
+}
+
+/// The account's life state and lock, for the retention rules.
+fn life_facts(account: &account::Model) -> Result<AccountFacts, ApiError> {
+    batch::facts(account)
+        .ok_or_else(|| ApiError::Internal(format!("stored status {:?}", account.status)))
+}
+
+/// Moves an account to `next`; under a lock, the hidden state moves and the
+/// lock stays.
+fn set_life_state(
+    changes: &mut account::ActiveModel,
+    locked: bool,
+    next: AccountStatus,
+    now: DateTime<Utc>,
+) {
+    if locked {
+        changes.status_before_lock = Set(Some(next.as_str().to_owned()));
+    } else {
+        changes.status = Set(next.as_str().to_owned());
+        changes.status_changed_at = Set(now);
+    }
+}
+
+impl LifecycleApi {
+    /// The account write of an extension decision: with `new_end`, the
+    /// retention moves (an expired, not yet purged account gets its limited
+    /// access back); either way the person is told.
+    fn extension_write<'a>(
+        &self,
+        account: &'a account::Model,
+        institution: &InstitutionSettings,
+        new_end: Option<NaiveDate>,
+        comment: &str,
+        language: Language,
+        now: DateTime<Utc>,
+    ) -> AccountWrite<'a> {
+        let mut changes = account::ActiveModel::default();
+        let mut feed = Vec::new();
+        if let Some(end) = new_end {
+            changes.retention_end_date = Set(Some(end));
+            changes.next_expiry_notice_on = Set(first_notice_on(
+                end,
+                &institution.lifecycle.expiry_notice_days,
+            ));
+            if let Some(facts) = batch::facts(account)
+                && facts.lifecycle == AccountStatus::Expired
+            {
+                set_life_state(&mut changes, facts.locked, AccountStatus::Grace, now);
+                changes.expired_at = Set(None);
+            }
+            feed.push(ChangeKind::Extended);
+        }
+        let messages = notice_recipient(account)
+            .map(|recipient| NewMessage {
+                account_id: Some(account.id.clone()),
+                channel: Channel::Mail,
+                recipient,
+                template: "extension_decided".into(),
+                content: templates::extension_decided(
+                    &institution.name,
+                    &account.login,
+                    new_end,
+                    comment,
+                    language,
+                ),
+                not_before: now,
+            })
+            .into_iter()
+            .collect();
+        AccountWrite {
+            account,
+            changes,
+            spend: Vec::new(),
+            revoke: Vec::new(),
+            secrets: Vec::new(),
+            messages,
+            audit: (
+                if new_end.is_some() {
+                    "extension.granted"
+                } else {
+                    "extension.denied"
+                },
+                json!({
+                    "new_retention_end_date": new_end.map(|d| d.to_string()),
+                    "comment": comment,
+                }),
+            ),
+            feed,
+        }
+    }
+}
+
+fn encode_extension(r: &extension_request::Model, login: &str) -> proto::ExtensionRequest {
+    let state = match ExtensionState::parse(&r.state) {
+        Some(ExtensionState::Pending) => proto::ExtensionState::Pending,
+        Some(ExtensionState::Approved) => proto::ExtensionState::Approved,
+        Some(ExtensionState::Denied) => proto::ExtensionState::Denied,
+        None => proto::ExtensionState::Unspecified,
+    };
+    let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    proto::ExtensionRequest {
+        request_id: r.id.clone(),
+        account_id: r.account_id.clone(),
+        login: login.to_owned(),
+        state: state as i32,
+        reason: r.reason.clone(),
+        requested_at: Some(encode::timestamp(r.requested_at)),
+        decided_at: r.decided_at.map(encode::timestamp),
+        decided_by: r.decided_by.clone().unwrap_or_default(),
+        decision_comment: r.decision_comment.clone().unwrap_or_default(),
+        previous_retention_end_date: date(r.previous_retention_end_date),
+        new_retention_end_date: date(r.new_retention_end_date),
+    }
+}
+
+fn encode_report(r: &BatchReport) -> proto::RunExpiryBatchResponse {
+    proto::RunExpiryBatchResponse {
+        notices_sent: r.notices_sent,
+        accounts_expired: r.accounts_expired,
+        password_reminders_sent: r.password_reminders_sent,
+        passwords_expired: r.passwords_expired,
+        accounts_purged: r.accounts_purged,
+        planned_actions: r
+            .planned
+            .iter()
+            .map(|p| proto::ExpiryAction {
+                account_id: p.account_id.clone(),
+                login: p.login.clone(),
+                action: p.step.action().to_owned(),
+                detail: p.detail.clone(),
+            })
+            .collect(),
+        activations_opened: r.activations_opened,
+        accounts_limited: r.accounts_limited,
+        complete: r.complete,
+        chunks: r.chunks,
+    }
 }

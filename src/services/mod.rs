@@ -127,6 +127,20 @@ impl AppState {
         encoded
     }
 
+    /// The configured institution of an account.
+    pub fn institution_of(
+        &self,
+        account: &account::Model,
+    ) -> Result<&crate::config::InstitutionSettings, ApiError> {
+        self.settings
+            .institution(&account.institution)
+            .ok_or_else(|| ApiError::FailedPrecondition {
+                kind: "CONFIGURATION",
+                subject: account.institution.clone(),
+                message: "the account's institution is no longer configured".into(),
+            })
+    }
+
     /// The configured profile of an account.
     pub fn profile_of(&self, account: &account::Model) -> Result<&ProfileSettings, ApiError> {
         self.settings

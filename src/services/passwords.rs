@@ -220,6 +220,10 @@ impl AppState {
                     replaces: account.password_hash.as_deref(),
                     hash: &hash,
                     expires_at,
+                    reminder_at: self
+                        .settings
+                        .institution(&account.institution)
+                        .and_then(|i| i.password_reminder_at(expires_at)),
                     history_count: policy.history_count,
                     action,
                     spend,
@@ -242,11 +246,7 @@ impl AppState {
         let Some(institution) = self.settings.institution(&account.institution) else {
             return Vec::new();
         };
-        let recipient = account
-            .recovery_mail_verified_at
-            .and(account.recovery_mail.clone())
-            .or_else(|| account.institutional_mail.clone());
-        recipient
+        crate::store::accounts::notice_recipient(account)
             .map(|recipient| NewMessage {
                 account_id: Some(account.id.clone()),
                 channel: Channel::Mail,

@@ -9,6 +9,7 @@ use crate::domain::provisioning::Violation;
 use crate::hashing::HashError;
 use crate::store::StoreError;
 use crate::store::accounts::ReissueError;
+use crate::store::lifecycle::ExtensionError;
 use crate::store::passwords::SetPasswordError;
 use crate::store::provisioning::ProvisionError;
 use crate::store::self_service::AccountWriteError;
@@ -210,6 +211,36 @@ impl From<AccountWriteError> for ApiError {
                 "the account changed meanwhile (another request, or a link already used); reload and retry".into(),
             ),
             AccountWriteError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ExtensionError> for ApiError {
+    fn from(e: ExtensionError) -> Self {
+        match e {
+            ExtensionError::AlreadyPending => ApiError::FailedPrecondition {
+                kind: "EXTENSION_PENDING",
+                subject: "account".into(),
+                message: "an extension request of this account is already waiting for a decision"
+                    .into(),
+            },
+            ExtensionError::AlreadyDecided => ApiError::FailedPrecondition {
+                kind: "EXTENSION_DECIDED",
+                subject: "request_id".into(),
+                message: "this request was decided already".into(),
+            },
+            ExtensionError::Write(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::batch::BatchError> for ApiError {
+    fn from(e: crate::batch::BatchError) -> Self {
+        match e {
+            crate::batch::BatchError::UnknownInstitution(_) => {
+                ApiError::field("institution", "no such institution is configured")
+            }
+            crate::batch::BatchError::Store(e) => e.into(),
         }
     }
 }

@@ -210,3 +210,12 @@ async fn issue_secret(
     row.insert(conn).await?;
     Ok(secret)
 }
+
+/// Where notices about an account go (password changed, expiry, reminders):
+/// the verified recovery address, else the university mailbox.
+pub fn notice_recipient(account: &account::Model) -> Option<String> {
+    account
+        .recovery_mail_verified_at
+        .and(account.recovery_mail.clone())
+        .or_else(|| account.institutional_mail.clone())
+}

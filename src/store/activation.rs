@@ -521,6 +521,10 @@ impl Store {
                 A::PasswordExpiresAt,
                 Expr::value(completion.password_expires_at),
             )
+            .col_expr(
+                A::NextPasswordReminderAt,
+                Expr::value(completion.password_reminder_at),
+            )
             .col_expr(A::PasswordMustChange, Expr::value(false))
             .col_expr(A::RecoveryMail, Expr::value(state.recovery_mail.clone()))
             .col_expr(
@@ -641,7 +645,7 @@ impl Store {
                 PendingChange {
                     account_id: account_id.clone(),
                     institution: loaded.account.institution.clone(),
-                    kind: ChangeKind::StatusChanged,
+                    kind: ChangeKind::Activated,
                 },
                 PendingChange {
                     account_id: account_id.clone(),
@@ -731,6 +735,8 @@ impl Store {
 pub struct Completion<'a> {
     pub password_hash: &'a str,
     pub password_expires_at: Option<DateTime<Utc>>,
+    /// When the expiry batch first reminds the owner to change it.
+    pub password_reminder_at: Option<DateTime<Utc>>,
     pub history_count: usize,
     /// A confirmation mail, for example.
     pub messages: Vec<NewMessage>,

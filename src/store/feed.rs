@@ -9,53 +9,7 @@ use sea_orm::{
 use super::entities::{account, account_change, audit_event};
 use super::{Store, StoreError};
 
-/// What happened to an account, as the feed says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeKind {
-    Created,
-    Updated,
-    StatusChanged,
-    PasswordChanged,
-    Purged,
-    RecoveryMailChanged,
-    MailRedirectChanged,
-    ConsentsChanged,
-    DirectoryEntryChanged,
-    PhotoDeletionRequested,
-}
-
-impl ChangeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeKind::Created => "created",
-            ChangeKind::Updated => "updated",
-            ChangeKind::StatusChanged => "status_changed",
-            ChangeKind::PasswordChanged => "password_changed",
-            ChangeKind::Purged => "purged",
-            ChangeKind::RecoveryMailChanged => "recovery_mail_changed",
-            ChangeKind::MailRedirectChanged => "mail_redirect_changed",
-            ChangeKind::ConsentsChanged => "consents_changed",
-            ChangeKind::DirectoryEntryChanged => "directory_entry_changed",
-            ChangeKind::PhotoDeletionRequested => "photo_deletion_requested",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<ChangeKind> {
-        Some(match text {
-            "created" => ChangeKind::Created,
-            "updated" => ChangeKind::Updated,
-            "status_changed" => ChangeKind::StatusChanged,
-            "password_changed" => ChangeKind::PasswordChanged,
-            "purged" => ChangeKind::Purged,
-            "recovery_mail_changed" => ChangeKind::RecoveryMailChanged,
-            "mail_redirect_changed" => ChangeKind::MailRedirectChanged,
-            "consents_changed" => ChangeKind::ConsentsChanged,
-            "directory_entry_changed" => ChangeKind::DirectoryEntryChanged,
-            "photo_deletion_requested" => ChangeKind::PhotoDeletionRequested,
-            _ => return None,
-        })
-    }
-}
+pub use crate::domain::supann::ChangeKind;
 
 /// A change to append when the transaction ends.
 #[derive(Debug, Clone)]

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod activation;
 pub mod entities;
 pub mod feed;
+pub mod lifecycle;
 pub mod limits;
 pub mod outbox;
 pub mod passwords;

@@ -23,6 +23,8 @@ pub struct NewPassword<'a> {
     pub hash: &'a str,
     /// When it expires under the policy.
     pub expires_at: Option<DateTime<Utc>>,
+    /// When the expiry batch first reminds the owner to change it.
+    pub reminder_at: Option<DateTime<Utc>>,
     /// Passwords to keep in the history, this one included.
     pub history_count: usize,
     /// Audit action (`password.changed`, `password.reset`, ...).
@@ -162,6 +164,10 @@ pub(super) async fn write_password(
         .col_expr(
             account::Column::PasswordExpiresAt,
             Expr::value(new.expires_at),
+        )
+        .col_expr(
+            account::Column::NextPasswordReminderAt,
+            Expr::value(new.reminder_at),
         )
         .col_expr(account::Column::PasswordMustChange, Expr::value(false))
         .col_expr(account::Column::UpdatedAt, Expr::value(now))

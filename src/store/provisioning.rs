@@ -594,14 +594,31 @@ fn plan_update(
 
     // A returning person (re-enrolment, re-hiring) gets full access back and
     // loses any announced departure.
-    let restored = status.on_return(account.activated_at.is_some());
+    // Under a lock, the state the lock hides is restored; the lock stays.
+    let hidden = (status == AccountStatus::Locked)
+        .then(|| {
+            account
+                .status_before_lock
+                .as_deref()
+                .and_then(AccountStatus::parse)
+        })
+        .flatten();
+    let restored = hidden
+        .unwrap_or(status)
+        .on_return(account.activated_at.is_some());
     if let Some(new_status) = restored {
-        updated.status = new_status.as_str().to_owned();
-        updated.status_changed_at = now;
+        if hidden.is_some() {
+            updated.status_before_lock = Some(new_status.as_str().to_owned());
+        } else {
+            updated.status = new_status.as_str().to_owned();
+            updated.status_changed_at = now;
+        }
     }
     if updated.end_of_activity_date.is_some() || updated.retention_end_date.is_some() {
         updated.end_of_activity_date = None;
         updated.retention_end_date = None;
+        updated.next_expiry_notice_on = None;
+        updated.expired_at = None;
         changed_fields.push("end_of_activity_date");
     }
     let outcome = match (restored, changed_fields.is_empty()) {
@@ -615,7 +632,7 @@ fn plan_update(
             .updates
             .push(updated.clone().into_active_model().reset_all());
         let (action, kind) = match outcome {
-            ProvisionOutcome::Restored => ("account.restored", ChangeKind::StatusChanged),
+            ProvisionOutcome::Restored => ("account.restored", ChangeKind::Restored),
             _ => ("account.updated", ChangeKind::Updated),
         };
         batch.audit(
@@ -722,6 +739,9 @@ fn plan_create(
         end_of_activity_date: None,
         retention_end_date: None,
         purged_at: None,
+        next_expiry_notice_on: None,
+        next_password_reminder_at: None,
+        expired_at: None,
         created_at: now,
         updated_at: now,
     };

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use serde_json::Value;
 
 use super::activation::{NewSecret, Purpose, SecretScope, revoke_live};
@@ -48,6 +48,73 @@ impl From<sea_orm::DbErr> for AccountWriteError {
     }
 }
 
+/// Applies an account write inside `txn` (for writes that add rows of
+/// their own in the same transaction) and returns the account as stored.
+pub async fn apply_account_write(
+    txn: &DatabaseTransaction,
+    w: AccountWrite<'_>,
+    ctx: &AuditContext,
+    now: DateTime<Utc>,
+) -> Result<account::Model, AccountWriteError> {
+    let id = &w.account.id;
+    let mut changes = w.changes;
+    changes.updated_at = sea_orm::Set(now);
+    let updated = account::Entity::update_many()
+        .set(changes)
+        .filter(account::Column::Id.eq(id))
+        .filter(account::Column::UpdatedAt.eq(w.account.updated_at))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(AccountWriteError::Conflict);
+    }
+    if !w.spend.is_empty() {
+        let spent = one_time_secret::Entity::update_many()
+            .col_expr(one_time_secret::Column::UsedAt, Expr::value(now))
+            .filter(one_time_secret::Column::Id.is_in(w.spend.clone()))
+            .filter(one_time_secret::Column::AccountId.eq(id))
+            .filter(one_time_secret::Column::UsedAt.is_null())
+            .filter(one_time_secret::Column::RevokedAt.is_null())
+            .exec(txn)
+            .await?;
+        if spent.rows_affected != w.spend.len() as u64 {
+            return Err(AccountWriteError::Conflict);
+        }
+    }
+    revoke_live(txn, SecretScope::Account(id), &w.revoke, now).await?;
+    for secret in w.secrets {
+        secret.row(now).insert(txn).await?;
+    }
+    for message in w.messages {
+        enqueue(txn, message, now).await?;
+    }
+    let (action, details) = w.audit;
+    record_audit(
+        txn,
+        ctx,
+        now,
+        &w.account.institution,
+        Some(id),
+        action,
+        details,
+    )
+    .await?;
+    let feed: Vec<PendingChange> = w
+        .feed
+        .iter()
+        .map(|kind| PendingChange {
+            account_id: id.clone(),
+            institution: w.account.institution.clone(),
+            kind: *kind,
+        })
+        .collect();
+    append_changes(txn, &feed, now).await?;
+    account::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or(AccountWriteError::Conflict)
+}
+
 impl Store {
     /// Applies an account write in one transaction and returns the account
     /// as stored.
@@ -57,64 +124,8 @@ impl Store {
         ctx: &AuditContext,
         now: DateTime<Utc>,
     ) -> Result<account::Model, AccountWriteError> {
-        let id = &w.account.id;
         let write = self.begin_write().await?;
-        let mut changes = w.changes;
-        changes.updated_at = sea_orm::Set(now);
-        let updated = account::Entity::update_many()
-            .set(changes)
-            .filter(account::Column::Id.eq(id))
-            .filter(account::Column::UpdatedAt.eq(w.account.updated_at))
-            .exec(&write.txn)
-            .await?;
-        if updated.rows_affected != 1 {
-            return Err(AccountWriteError::Conflict);
-        }
-        if !w.spend.is_empty() {
-            let spent = one_time_secret::Entity::update_many()
-                .col_expr(one_time_secret::Column::UsedAt, Expr::value(now))
-                .filter(one_time_secret::Column::Id.is_in(w.spend.clone()))
-                .filter(one_time_secret::Column::AccountId.eq(id))
-                .filter(one_time_secret::Column::UsedAt.is_null())
-                .filter(one_time_secret::Column::RevokedAt.is_null())
-                .exec(&write.txn)
-                .await?;
-            if spent.rows_affected != w.spend.len() as u64 {
-                return Err(AccountWriteError::Conflict);
-            }
-        }
-        revoke_live(&write.txn, SecretScope::Account(id), &w.revoke, now).await?;
-        for secret in w.secrets {
-            secret.row(now).insert(&write.txn).await?;
-        }
-        for message in w.messages {
-            enqueue(&write.txn, message, now).await?;
-        }
-        let (action, details) = w.audit;
-        record_audit(
-            &write.txn,
-            ctx,
-            now,
-            &w.account.institution,
-            Some(id),
-            action,
-            details,
-        )
-        .await?;
-        let feed: Vec<PendingChange> = w
-            .feed
-            .iter()
-            .map(|kind| PendingChange {
-                account_id: id.clone(),
-                institution: w.account.institution.clone(),
-                kind: *kind,
-            })
-            .collect();
-        append_changes(&write.txn, &feed, now).await?;
-        let account = account::Entity::find_by_id(id)
-            .one(&write.txn)
-            .await?
-            .ok_or(AccountWriteError::Conflict)?;
+        let account = apply_account_write(&write.txn, w, ctx, now).await?;
         write.commit().await?;
         Ok(account)
     }

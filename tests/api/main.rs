@@ -10,6 +10,7 @@ mod activation;
 mod bulk;
 mod config;
 mod feed;
+mod lifecycle;
 mod mail;
 mod passwords;
 mod provisioning;

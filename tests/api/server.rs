@@ -93,19 +93,6 @@ async fn reflection_lists_the_services_in_both_versions() {
 }
 
 #[tokio::test]
-async fn later_rpcs_answer_unimplemented() {
-    let app = spawn_app().await;
-    let mut lifecycle = proto::account_lifecycle_service_client::AccountLifecycleServiceClient::new(
-        app.channel.clone(),
-    );
-    let status = lifecycle
-        .run_expiry_batch(proto::RunExpiryBatchRequest::default())
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::Unimplemented);
-}
-
-#[tokio::test]
 async fn request_ids_are_kept_and_returned() {
     let app = spawn_app().await;
     // A request id given by the caller is kept in the audit trail.

@@ -566,6 +566,7 @@ impl TestApp {
                     replaces: None,
                     hash: &hash,
                     expires_at: ent_identity::domain::password::expires_at(&policy, now),
+                    reminder_at: None,
                     history_count: policy.history_count,
                     action: "password.set_by_test",
                     spend: None,
@@ -700,6 +701,12 @@ impl TestApp {
             .into_iter()
             .filter(|m| m.contains(&format!("To: {address}")))
             .collect()
+    }
+
+    /// Waits until `address` received `n` mails; all of them so far.
+    pub async fn wait_for_mails_to(&self, address: &str, n: usize) -> Vec<String> {
+        self.wait_for_mail_to(address, n).await;
+        self.mails_to(address)
     }
 
     /// Waits for the `n`-th mail (1-based) to `address`.

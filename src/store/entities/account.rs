@@ -48,6 +48,9 @@ pub struct Model {
     pub end_of_activity_date: Option<Date>,
     pub retention_end_date: Option<Date>,
     pub purged_at: Option<DateTimeUtc>,
+    pub next_expiry_notice_on: Option<Date>,
+    pub next_password_reminder_at: Option<DateTimeUtc>,
+    pub expired_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

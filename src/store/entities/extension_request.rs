@@ -15,6 +15,7 @@ pub struct Model {
     pub decision_comment: Option<String>,
     pub previous_retention_end_date: Option<Date>,
     pub new_retention_end_date: Option<Date>,
+    pub institution: String,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

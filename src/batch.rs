@@ -1,0 +1,347 @@
+//! The expiry batch, as `RunExpiryBatch` and `ent-identity expire` run it:
+//! for each institution, each step of `domain::retention::BatchStep` in
+//! order, a chunk of due accounts per transaction. Every write removes the
+//! condition that selected it, so the batch is idempotent; a run killed
+//! between chunks keeps what it committed and a new run finishes the rest.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::config::{InstitutionSettings, Settings};
+use crate::domain::account::AccountStatus;
+use crate::domain::language::Language;
+use crate::domain::retention::{
+    AccountFacts, BatchStep, BatchTime, days_left, is_due, next_notice_on, next_password_reminder,
+};
+use crate::mail::templates;
+use crate::store::accounts::notice_recipient;
+use crate::store::entities::account;
+use crate::store::feed::ChangeKind;
+use crate::store::lifecycle::{CandidateQuery, ChunkWrite, batch_audit, batch_change};
+use crate::store::outbox::{Channel, NewMessage};
+use crate::store::{AuditContext, Store, StoreError};
+
+/// Planned actions a dry run reports at most (the counts cover all).
+pub const MAX_PLANNED: usize = 1000;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BatchRequest {
+    pub as_of: DateTime<Utc>,
+    pub dry_run: bool,
+    /// One institution, or all configured.
+    pub institution: Option<String>,
+    pub chunk_size: u32,
+    /// Stop after this many chunks; `None`: until done.
+    pub max_chunks: Option<u32>,
+}
+
+/// One thing the batch did or would do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedAction {
+    pub account_id: String,
+    pub login: String,
+    pub step: BatchStep,
+    pub detail: String,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    pub activations_opened: u32,
+    pub accounts_limited: u32,
+    pub accounts_expired: u32,
+    pub notices_sent: u32,
+    pub password_reminders_sent: u32,
+    pub passwords_expired: u32,
+    pub accounts_purged: u32,
+    pub planned: Vec<PlannedAction>,
+    /// False when `max_chunks` stopped the run early.
+    pub complete: bool,
+    pub chunks: u32,
+}
+
+impl BatchReport {
+    fn count(&mut self, step: BatchStep) {
+        let counter = match step {
+            BatchStep::OpenActivation => &mut self.activations_opened,
+            BatchStep::Limit => &mut self.accounts_limited,
+            BatchStep::Expire => &mut self.accounts_expired,
+            BatchStep::Notice => &mut self.notices_sent,
+            BatchStep::PasswordReminder => &mut self.password_reminders_sent,
+            BatchStep::PasswordExpire => &mut self.passwords_expired,
+            BatchStep::Purge => &mut self.accounts_purged,
+        };
+        *counter += 1;
+    }
+}
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    #[error("no institution {0:?} is configured")]
+    UnknownInstitution(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The facts the domain rules read, from a stored account.
+pub fn facts(a: &account::Model) -> Option<AccountFacts> {
+    let status = AccountStatus::parse(&a.status)?;
+    let locked = status == AccountStatus::Locked;
+    let lifecycle = if locked {
+        a.status_before_lock
+            .as_deref()
+            .and_then(AccountStatus::parse)
+            .unwrap_or(AccountStatus::Active)
+    } else {
+        status
+    };
+    Some(AccountFacts {
+        lifecycle,
+        locked,
+        activation_available_at: a.activation_available_at,
+        end_of_activity: a.end_of_activity_date,
+        retention_end: a.retention_end_date,
+        next_notice_on: a.next_expiry_notice_on,
+        password_expires_at: a.password_expires_at,
+        password_must_change: a.password_must_change,
+        next_password_reminder_at: a.next_password_reminder_at,
+        expired_at: a.expired_at,
+    })
+}
+
+/// Runs the batch.
+pub async fn run(
+    store: &Store,
+    settings: &Settings,
+    request: &BatchRequest,
+    ctx: &AuditContext,
+) -> Result<BatchReport, BatchError> {
+    let institutions: Vec<(&String, &InstitutionSettings)> = match &request.institution {
+        Some(code) => {
+            let (code, inst) = settings
+                .institutions
+                .get_key_value(code)
+                .ok_or_else(|| BatchError::UnknownInstitution(code.clone()))?;
+            vec![(code, inst)]
+        }
+        None => settings.institutions.iter().collect(),
+    };
+    let mut report = BatchReport {
+        complete: true,
+        ..Default::default()
+    };
+    'run: for (code, institution) in institutions {
+        let now = request.as_of;
+        let time = BatchTime {
+            now,
+            today: now.with_timezone(&institution.time_zone).date_naive(),
+        };
+        let purge_after = chrono::Duration::from_std(institution.lifecycle.purge_after)
+            .unwrap_or(chrono::Duration::MAX);
+        for step in BatchStep::ALL {
+            let mut after_id = String::new();
+            loop {
+                if request.max_chunks.is_some_and(|max| report.chunks >= max) {
+                    report.complete = false;
+                    break 'run;
+                }
+                let query = CandidateQuery {
+                    step,
+                    institution: code,
+                    after_id: &after_id,
+                    limit: u64::from(request.chunk_size.max(1)),
+                    now,
+                    today: time.today,
+                    purge_before: now.checked_sub_signed(purge_after).unwrap_or(now),
+                    lock: !request.dry_run,
+                };
+                let write = store.begin_write().await?;
+                let rows = store.batch_candidates(&write.txn, &query).await?;
+                let Some(last) = rows.last() else {
+                    break;
+                };
+                after_id = last.id.clone();
+                let mut chunk = ChunkWrite::default();
+                for row in &rows {
+                    let Some(f) = facts(row) else {
+                        tracing::warn!(account = %row.id, status = %row.status, "unknown stored status; skipped");
+                        continue;
+                    };
+                    if !is_due(step, &f, time, purge_after) {
+                        continue;
+                    }
+                    let detail = plan(step, row, &f, institution, time, ctx, &mut chunk);
+                    report.count(step);
+                    if request.dry_run && report.planned.len() < MAX_PLANNED {
+                        report.planned.push(PlannedAction {
+                            account_id: row.id.clone(),
+                            login: row.login.clone(),
+                            step,
+                            detail,
+                        });
+                    }
+                }
+                report.chunks += 1;
+                if request.dry_run {
+                    // Dropping the transaction rolls it back.
+                    continue;
+                }
+                store
+                    .apply_batch_chunk(&write.txn, step, chunk, now)
+                    .await?;
+                write.commit().await?;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Adds one account's share of a step to the chunk; returns the detail the
+/// report shows.
+fn plan(
+    step: BatchStep,
+    a: &account::Model,
+    f: &AccountFacts,
+    institution: &InstitutionSettings,
+    t: BatchTime,
+    ctx: &AuditContext,
+    chunk: &mut ChunkWrite,
+) -> String {
+    let now = t.now;
+    let lifecycle = &institution.lifecycle;
+    let (detail, kind, (action, details)) = match step {
+        BatchStep::OpenActivation => (
+            String::new(),
+            Some(ChangeKind::ActivationOpened),
+            ("account.activation_opened", json!({})),
+        ),
+        BatchStep::Limit => {
+            let detail = format!(
+                "last day {}; kept until {}",
+                fmt_date(a.end_of_activity_date),
+                fmt_date(a.retention_end_date)
+            );
+            let details = json!({
+                "end_of_activity_date": fmt_date(a.end_of_activity_date),
+                "retention_end_date": fmt_date(a.retention_end_date),
+            });
+            (
+                detail,
+                Some(ChangeKind::Limited),
+                ("account.limited", details),
+            )
+        }
+        BatchStep::Expire => (
+            format!("retention ended {}", fmt_date(a.retention_end_date)),
+            Some(ChangeKind::Expired),
+            (
+                "account.expired",
+                json!({ "retention_end_date": fmt_date(a.retention_end_date) }),
+            ),
+        ),
+        BatchStep::Notice => {
+            let end = f.retention_end.unwrap_or(t.today);
+            let left = days_left(end, t.today);
+            let next = next_notice_on(end, &lifecycle.expiry_notice_days, t.today);
+            chunk
+                .next_notice_on
+                .entry(next)
+                .or_default()
+                .push(a.id.clone());
+            let renewable = institution
+                .profiles
+                .get(&a.profile)
+                .is_some_and(|p| p.retention.extension_months.is_some());
+            let content = templates::expiry_notice(
+                &templates::ExpiryNotice {
+                    institution: &institution.name,
+                    login: &a.login,
+                    retention_end: end,
+                    days_left: left,
+                    extension_url: renewable.then_some(institution.portal_url.as_str()),
+                    helpdesk_url: &institution.helpdesk_url,
+                },
+                Language::French,
+            );
+            let sent = message(a, "expiry_notice", content, now, chunk);
+            (
+                format!("{left} days left"),
+                None,
+                (
+                    "account.expiry_notice",
+                    json!({ "days_left": left, "retention_end_date": end.to_string(), "mailed": sent }),
+                ),
+            )
+        }
+        BatchStep::PasswordReminder => {
+            let expires = f.password_expires_at.unwrap_or(now);
+            let next = next_password_reminder(expires, &lifecycle.password_reminder_days, now);
+            chunk
+                .next_reminder_at
+                .entry(next)
+                .or_default()
+                .push(a.id.clone());
+            let content = templates::password_expiry_reminder(
+                &institution.name,
+                &a.login,
+                expires,
+                institution.time_zone,
+                &institution.portal_url,
+                Language::French,
+            );
+            let sent = message(a, "password_expiry_reminder", content, now, chunk);
+            (
+                format!("expires {}", expires.to_rfc3339()),
+                None,
+                (
+                    "password.expiry_reminder",
+                    json!({ "expires_at": expires.to_rfc3339(), "mailed": sent }),
+                ),
+            )
+        }
+        BatchStep::PasswordExpire => (
+            String::new(),
+            Some(ChangeKind::PasswordExpired),
+            ("password.expired", json!({})),
+        ),
+        BatchStep::Purge => (
+            String::new(),
+            Some(ChangeKind::Purged),
+            ("account.purged", json!({})),
+        ),
+    };
+    chunk.audit.push(batch_audit(ctx, now, a, action, details));
+    chunk.accounts.push((a.id.clone(), f.locked));
+    if let Some(kind) = kind {
+        chunk.feed.push(batch_change(a, kind));
+    }
+    detail
+}
+
+/// Queues a notice for an account, if it has somewhere to receive it.
+fn message(
+    a: &account::Model,
+    template: &str,
+    content: crate::store::outbox::Content,
+    now: DateTime<Utc>,
+    chunk: &mut ChunkWrite,
+) -> bool {
+    let Some(recipient) = notice_recipient(a) else {
+        return false;
+    };
+    chunk.messages.push(NewMessage {
+        account_id: Some(a.id.clone()),
+        channel: Channel::Mail,
+        recipient,
+        template: template.to_owned(),
+        content,
+        not_before: now,
+    });
+    true
+}
+
+fn fmt_date(d: Option<chrono::NaiveDate>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}

@@ -1,0 +1,490 @@
+//! What happens after people leave: how long each profile keeps its account
+//! (a number of calendar months, or until a day of the year after the
+//! academic year of departure), extensions, when expiry notices and password
+//! reminders are due, and what the expiry batch does to one account as of a
+//! day. Pure rules: dates in, dates and decisions out.
+
+use std::fmt;
+
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::account::AccountStatus;
+
+/// A day of the year, `MM-DD` in configuration (`12-31`, `09-01`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MonthDay {
+    pub month: u32,
+    pub day: u32,
+}
+
+impl MonthDay {
+    /// Reads `MM-DD`; 29 February is refused (it does not exist every year).
+    pub fn parse(text: &str) -> Option<MonthDay> {
+        let (m, d) = text.trim().split_once('-')?;
+        if m.len() != 2 || d.len() != 2 {
+            return None;
+        }
+        let (month, day) = (m.parse().ok()?, d.parse().ok()?);
+        // 2023 is not a leap year: a day valid then is valid every year.
+        NaiveDate::from_ymd_opt(2023, month, day)?;
+        Some(MonthDay { month, day })
+    }
+
+    /// This day in `year`.
+    pub fn in_year(self, year: i32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(year, self.month, self.day)
+            .or_else(|| NaiveDate::from_ymd_opt(year, self.month, 28))
+            .unwrap_or(NaiveDate::MIN)
+    }
+}
+
+impl fmt::Display for MonthDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}-{:02}", self.month, self.day)
+    }
+}
+
+impl Serialize for MonthDay {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for MonthDay {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        MonthDay::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("{text:?} is not a day of the year as MM-DD"))
+        })
+    }
+}
+
+/// How long an account is kept after the last day of activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetentionRule {
+    /// This many calendar months after the last day of activity (staff:
+    /// 12, 6 or 3).
+    Months(u32),
+    /// Until this day of the year that follows the end of the academic
+    /// year in which activity ended (students: 31 December; a student who
+    /// leaves during academic year 2026-2027 keeps the account until
+    /// 31/12/2027).
+    AfterAcademicYear(MonthDay),
+}
+
+/// The academic year containing `date`, named by the calendar year it
+/// starts in (`2026` for 2026-2027).
+pub fn academic_year(date: NaiveDate, start: MonthDay) -> i32 {
+    if date >= start.in_year(date.year()) {
+        date.year()
+    } else {
+        date.year() - 1
+    }
+}
+
+/// Adds calendar months, ending on the month's last day when the day does
+/// not exist (31 August + 6 months = 28 or 29 February).
+pub fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
+    date.checked_add_months(Months::new(months))
+        .unwrap_or(NaiveDate::MAX)
+}
+
+/// The last day of retention for a person whose last day of activity is
+/// `last_day`.
+pub fn retention_end(rule: RetentionRule, last_day: NaiveDate, year_start: MonthDay) -> NaiveDate {
+    match rule {
+        RetentionRule::Months(months) => add_months(last_day, months),
+        RetentionRule::AfterAcademicYear(until) => {
+            // The academic year ends the day before the next one starts.
+            let next_start = year_start.in_year(academic_year(last_day, year_start) + 1);
+            let candidate = until.in_year(next_start.year());
+            if candidate >= next_start.pred_opt().unwrap_or(next_start) {
+                candidate
+            } else {
+                until.in_year(next_start.year() + 1)
+            }
+        }
+    }
+}
+
+/// How an extension request is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtensionApproval {
+    /// Granted at once by policy.
+    Automatic,
+    /// Waits for an administrator.
+    #[default]
+    Administrator,
+}
+
+/// The retention end after a granted extension: the profile's period added
+/// to the current end, or to today when the account already expired.
+pub fn extended_end(current_end: NaiveDate, today: NaiveDate, months: u32) -> NaiveDate {
+    add_months(current_end.max(today), months)
+}
+
+/// When the first expiry notice is due: `days` (for example `[30, 7]`)
+/// before the retention end, the earliest of them. `None` without notices.
+pub fn first_notice_on(retention_end: NaiveDate, days: &[u32]) -> Option<NaiveDate> {
+    days.iter()
+        .max()
+        .and_then(|d| retention_end.checked_sub_days(chrono::Days::new(u64::from(*d))))
+}
+
+/// When the next notice is due once one was sent on `today`: the nearest
+/// notice day still ahead, so a batch that did not run for weeks sends one
+/// notice, not every one it missed.
+pub fn next_notice_on(
+    retention_end: NaiveDate,
+    days: &[u32],
+    today: NaiveDate,
+) -> Option<NaiveDate> {
+    days.iter()
+        .filter_map(|d| retention_end.checked_sub_days(chrono::Days::new(u64::from(*d))))
+        .filter(|on| *on > today)
+        .min()
+}
+
+/// When the first reminder of a password expiring at `expires_at` is due
+/// (`days` before it); `None` when it never expires or nothing is reminded.
+pub fn first_password_reminder(
+    expires_at: Option<DateTime<Utc>>,
+    days: &[u32],
+) -> Option<DateTime<Utc>> {
+    let expires_at = expires_at?;
+    days.iter()
+        .max()
+        .map(|d| expires_at - chrono::Duration::days(i64::from(*d)))
+}
+
+/// The next password reminder after one sent at `now`.
+pub fn next_password_reminder(
+    expires_at: DateTime<Utc>,
+    days: &[u32],
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    days.iter()
+        .map(|d| expires_at - chrono::Duration::days(i64::from(*d)))
+        .filter(|at| *at > now)
+        .min()
+}
+
+/// The steps of the expiry batch, in the order it runs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BatchStep {
+    /// A pre-created account whose activation opened becomes created.
+    OpenActivation,
+    /// The last day of activity passed: limited access (grace).
+    Limit,
+    /// The retention end passed: access removed.
+    Expire,
+    /// An expiry notice is due.
+    Notice,
+    /// A password reminder is due.
+    PasswordReminder,
+    /// The password passed its maximum age: it must be changed.
+    PasswordExpire,
+    /// Expired longer than the purge delay: personal data deleted.
+    Purge,
+}
+
+impl BatchStep {
+    pub const ALL: [BatchStep; 7] = [
+        BatchStep::OpenActivation,
+        BatchStep::Limit,
+        BatchStep::Expire,
+        BatchStep::Notice,
+        BatchStep::PasswordReminder,
+        BatchStep::PasswordExpire,
+        BatchStep::Purge,
+    ];
+
+    /// The action name the batch reports (`ExpiryAction.action`).
+    pub fn action(self) -> &'static str {
+        match self {
+            BatchStep::OpenActivation => "activation_opened",
+            BatchStep::Limit => "account_limited",
+            BatchStep::Expire => "account_expired",
+            BatchStep::Notice => "notice_sent",
+            BatchStep::PasswordReminder => "password_reminder_sent",
+            BatchStep::PasswordExpire => "password_expired",
+            BatchStep::Purge => "data_purged",
+        }
+    }
+}
+
+/// What the batch knows of one account: its lifecycle state (under a lock,
+/// the state the lock hides) and its dates.
+#[derive(Debug, Clone)]
+pub struct AccountFacts {
+    /// The state of the account's life, the lock aside.
+    pub lifecycle: AccountStatus,
+    pub locked: bool,
+    pub activation_available_at: DateTime<Utc>,
+    pub end_of_activity: Option<NaiveDate>,
+    pub retention_end: Option<NaiveDate>,
+    pub next_notice_on: Option<NaiveDate>,
+    pub password_expires_at: Option<DateTime<Utc>>,
+    pub password_must_change: bool,
+    pub next_password_reminder_at: Option<DateTime<Utc>>,
+    pub expired_at: Option<DateTime<Utc>>,
+}
+
+/// The batch's clock: the instant it runs as of and that instant's day in
+/// the institution's time zone.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchTime {
+    pub now: DateTime<Utc>,
+    pub today: NaiveDate,
+}
+
+/// Whether `step` is due for an account. The store selects candidates with
+/// the same conditions; this is the rule they implement, checked again on
+/// each locked row.
+pub fn is_due(
+    step: BatchStep,
+    a: &AccountFacts,
+    t: BatchTime,
+    purge_after: chrono::Duration,
+) -> bool {
+    use AccountStatus::*;
+    match step {
+        BatchStep::OpenActivation => {
+            a.lifecycle == PreCreated && !a.locked && a.activation_available_at <= t.now
+        }
+        BatchStep::Limit => {
+            matches!(a.lifecycle, PreCreated | Created | Active)
+                && a.end_of_activity.is_some_and(|d| d < t.today)
+        }
+        BatchStep::Expire => a.lifecycle == Grace && a.retention_end.is_some_and(|d| d < t.today),
+        BatchStep::Notice => {
+            !matches!(a.lifecycle, Expired | DataDeleted)
+                && a.next_notice_on.is_some_and(|d| d <= t.today)
+                && a.retention_end.is_some_and(|d| d >= t.today)
+        }
+        BatchStep::PasswordReminder => {
+            !a.locked
+                && matches!(a.lifecycle, Active | Grace)
+                && !a.password_must_change
+                && a.next_password_reminder_at.is_some_and(|at| at <= t.now)
+                && a.password_expires_at.is_some_and(|at| at > t.now)
+        }
+        BatchStep::PasswordExpire => {
+            !a.locked
+                && matches!(a.lifecycle, Active | Grace)
+                && !a.password_must_change
+                && a.password_expires_at.is_some_and(|at| at <= t.now)
+        }
+        BatchStep::Purge => {
+            a.lifecycle == Expired && a.expired_at.is_some_and(|at| at + purge_after <= t.now)
+        }
+    }
+}
+
+/// Why an end of activity cannot be recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DepartureRefusal {
+    /// Retention is over; only re-enrolment or re-hiring brings the
+    /// account back.
+    AlreadyExpired,
+}
+
+/// The life state after a last day of activity `last_day` is recorded on
+/// `today`: limited access once that day has passed; until then the account
+/// keeps (or, when the date is corrected forwards, gets back) its access.
+pub fn state_after_departure(
+    lifecycle: AccountStatus,
+    ever_activated: bool,
+    last_day: NaiveDate,
+    today: NaiveDate,
+) -> Result<AccountStatus, DepartureRefusal> {
+    use AccountStatus::*;
+    match lifecycle {
+        Expired | DataDeleted => Err(DepartureRefusal::AlreadyExpired),
+        _ if last_day < today => Ok(Grace),
+        Grace => Ok(Grace.on_return(ever_activated).unwrap_or(Active)),
+        other => Ok(other),
+    }
+}
+
+/// Days from `today` to the last day of retention, that day counted (a
+/// notice sent on the last day says 0 days are left after today).
+pub fn days_left(retention_end: NaiveDate, today: NaiveDate) -> i64 {
+    (retention_end - today).num_days()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    const SEPT: MonthDay = MonthDay { month: 9, day: 1 };
+    const DEC31: MonthDay = MonthDay { month: 12, day: 31 };
+
+    #[test]
+    fn month_days_parse() {
+        assert_eq!(MonthDay::parse("12-31"), Some(DEC31));
+        assert_eq!(MonthDay::parse("09-01"), Some(SEPT));
+        for bad in ["02-29", "13-01", "12-32", "1231", "9-1", "", "aa-bb"] {
+            assert_eq!(MonthDay::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn academic_years_start_on_the_configured_day() {
+        assert_eq!(academic_year(d(2027, 8, 31), SEPT), 2026);
+        assert_eq!(academic_year(d(2027, 9, 1), SEPT), 2027);
+        assert_eq!(academic_year(d(2027, 1, 15), SEPT), 2026);
+        assert_eq!(academic_year(d(2026, 12, 31), SEPT), 2026);
+    }
+
+    #[test]
+    fn staff_keep_calendar_months() {
+        let r = |m, last| retention_end(RetentionRule::Months(m), last, SEPT);
+        assert_eq!(r(12, d(2026, 9, 30)), d(2027, 9, 30));
+        assert_eq!(r(6, d(2026, 8, 31)), d(2027, 2, 28));
+        assert_eq!(r(6, d(2027, 8, 31)), d(2028, 2, 29));
+        assert_eq!(r(3, d(2026, 11, 30)), d(2027, 2, 28));
+    }
+
+    #[test]
+    fn students_keep_until_31_december_after_their_academic_year() {
+        let r = |last| retention_end(RetentionRule::AfterAcademicYear(DEC31), last, SEPT);
+        // Academic year 2026-2027, whenever in it they leave.
+        assert_eq!(r(d(2026, 9, 1)), d(2027, 12, 31));
+        assert_eq!(r(d(2026, 12, 31)), d(2027, 12, 31));
+        assert_eq!(r(d(2027, 6, 30)), d(2027, 12, 31));
+        assert_eq!(r(d(2027, 8, 31)), d(2027, 12, 31));
+        // One day later is academic year 2027-2028.
+        assert_eq!(r(d(2027, 9, 1)), d(2028, 12, 31));
+        // A day before the year's end is pushed past it.
+        let june = MonthDay { month: 6, day: 30 };
+        assert_eq!(
+            retention_end(RetentionRule::AfterAcademicYear(june), d(2027, 3, 1), SEPT),
+            d(2028, 6, 30)
+        );
+    }
+
+    #[test]
+    fn extensions_add_the_period_to_the_current_end() {
+        assert_eq!(
+            extended_end(d(2027, 9, 30), d(2027, 9, 1), 12),
+            d(2028, 9, 30)
+        );
+        // Approved after expiry: counted from today.
+        assert_eq!(
+            extended_end(d(2027, 9, 30), d(2027, 10, 15), 12),
+            d(2028, 10, 15)
+        );
+    }
+
+    #[test]
+    fn notices_are_due_by_thresholds_and_never_twice() {
+        let end = d(2027, 9, 30);
+        let days = [30, 7];
+        assert_eq!(first_notice_on(end, &days), Some(d(2027, 8, 31)));
+        assert_eq!(first_notice_on(end, &[]), None);
+        // Sent on the 30-day mark: the next is the 7-day mark.
+        assert_eq!(
+            next_notice_on(end, &days, d(2027, 8, 31)),
+            Some(d(2027, 9, 23))
+        );
+        // A batch that missed both sends one and no more.
+        assert_eq!(next_notice_on(end, &days, d(2027, 9, 25)), None);
+        assert_eq!(days_left(end, d(2027, 9, 23)), 7);
+    }
+
+    #[test]
+    fn password_reminders() {
+        let exp = DateTime::parse_from_rfc3339("2027-09-01T08:00:00Z")
+            .unwrap()
+            .to_utc();
+        let first = first_password_reminder(Some(exp), &[14, 3]).unwrap();
+        assert_eq!(first, exp - chrono::Duration::days(14));
+        assert_eq!(
+            next_password_reminder(exp, &[14, 3], first),
+            Some(exp - chrono::Duration::days(3))
+        );
+        assert_eq!(next_password_reminder(exp, &[14, 3], exp), None);
+        assert_eq!(first_password_reminder(None, &[14]), None);
+    }
+
+    fn facts() -> AccountFacts {
+        let now = DateTime::parse_from_rfc3339("2027-01-01T08:00:00Z")
+            .unwrap()
+            .to_utc();
+        AccountFacts {
+            lifecycle: AccountStatus::Active,
+            locked: false,
+            activation_available_at: now,
+            end_of_activity: None,
+            retention_end: None,
+            next_notice_on: None,
+            password_expires_at: None,
+            password_must_change: false,
+            next_password_reminder_at: None,
+            expired_at: None,
+        }
+    }
+
+    #[test]
+    fn departures_limit_access_once_the_last_day_passed() {
+        use AccountStatus::*;
+        let today = d(2027, 7, 1);
+        let s = |from, last| state_after_departure(from, true, last, today);
+        assert_eq!(s(Active, d(2027, 6, 30)), Ok(Grace));
+        assert_eq!(s(Active, d(2027, 7, 1)), Ok(Active));
+        assert_eq!(s(Created, d(2027, 6, 30)), Ok(Grace));
+        // A date corrected forwards gives access back.
+        assert_eq!(s(Grace, d(2027, 8, 31)), Ok(Active));
+        assert_eq!(
+            state_after_departure(Grace, false, d(2027, 8, 31), today),
+            Ok(Created)
+        );
+        assert_eq!(
+            s(Expired, d(2027, 6, 30)),
+            Err(DepartureRefusal::AlreadyExpired)
+        );
+    }
+
+    #[test]
+    fn what_is_due() {
+        let now = DateTime::parse_from_rfc3339("2027-10-01T08:00:00Z")
+            .unwrap()
+            .to_utc();
+        let t = BatchTime {
+            now,
+            today: d(2027, 10, 1),
+        };
+        let purge = chrono::Duration::days(30);
+        let mut a = facts();
+        assert!(BatchStep::ALL.iter().all(|s| !is_due(*s, &a, t, purge)));
+        a.end_of_activity = Some(d(2027, 9, 30));
+        a.retention_end = Some(d(2027, 10, 1));
+        assert!(is_due(BatchStep::Limit, &a, t, purge));
+        a.lifecycle = AccountStatus::Grace;
+        assert!(!is_due(BatchStep::Limit, &a, t, purge));
+        // The last day of retention is still kept.
+        assert!(!is_due(BatchStep::Expire, &a, t, purge));
+        a.retention_end = Some(d(2027, 9, 30));
+        assert!(is_due(BatchStep::Expire, &a, t, purge));
+        // Locked accounts expire too (the lock stays over them).
+        a.locked = true;
+        assert!(is_due(BatchStep::Expire, &a, t, purge));
+        a.lifecycle = AccountStatus::Expired;
+        a.expired_at = Some(now - chrono::Duration::days(29));
+        assert!(!is_due(BatchStep::Purge, &a, t, purge));
+        a.expired_at = Some(now - chrono::Duration::days(30));
+        assert!(is_due(BatchStep::Purge, &a, t, purge));
+        let mut p = facts();
+        p.password_expires_at = Some(now);
+        assert!(is_due(BatchStep::PasswordExpire, &p, t, purge));
+        p.password_must_change = true;
+        assert!(!is_due(BatchStep::PasswordExpire, &p, t, purge));
+    }
+}

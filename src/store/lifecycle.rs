@@ -1,0 +1,621 @@
+//! After people leave: extension requests and the expiry batch's reads and
+//! writes. The batch reads candidates a chunk at a time, in id order, and on
+//! PostgreSQL locks them `FOR UPDATE SKIP LOCKED`: two runs at once share
+//! the work and never handle the same account twice; every step's condition
+//! no longer holds once its write commits, so a second run finds nothing.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde_json::json;
+
+use super::entities::{
+    account, activation_flow, audit_event, extension_request, one_time_secret, outbox,
+    password_history,
+};
+use super::feed::{ChangeKind, PendingChange, append_changes};
+use super::outbox::{NewMessage, enqueue};
+use super::self_service::{AccountWrite, AccountWriteError, apply_account_write};
+use super::{AuditContext, DatabaseKind, Store, StoreError, audit_row, new_id};
+use crate::domain::account::AccountStatus;
+use crate::domain::retention::BatchStep;
+
+/// State of an extension request, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtensionState {
+    Pending,
+    Approved,
+    Denied,
+}
+
+impl ExtensionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExtensionState::Pending => "pending",
+            ExtensionState::Approved => "approved",
+            ExtensionState::Denied => "denied",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ExtensionState> {
+        Some(match text {
+            "pending" => ExtensionState::Pending,
+            "approved" => ExtensionState::Approved,
+            "denied" => ExtensionState::Denied,
+            _ => return None,
+        })
+    }
+}
+
+/// Why an extension request was refused by the store.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtensionError {
+    /// The account already has a request waiting for a decision.
+    #[error("a request is already pending")]
+    AlreadyPending,
+    /// The request was decided already.
+    #[error("the request was decided already")]
+    AlreadyDecided,
+    #[error(transparent)]
+    Write(#[from] AccountWriteError),
+}
+
+impl From<StoreError> for ExtensionError {
+    fn from(e: StoreError) -> Self {
+        ExtensionError::Write(AccountWriteError::Store(e))
+    }
+}
+
+impl From<sea_orm::DbErr> for ExtensionError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        ExtensionError::Write(e.into())
+    }
+}
+
+/// A new extension request, granted at once when `grant` is given (by
+/// policy: the account write moves the retention end).
+pub struct NewExtension<'a> {
+    pub account: &'a account::Model,
+    pub reason: String,
+    pub grant: Option<AccountWrite<'a>>,
+    /// Retention end after the grant, recorded on the request.
+    pub new_end: Option<NaiveDate>,
+}
+
+/// A decision on a pending request; `write` moves the retention end
+/// (approval) or only records the decision and tells the person.
+pub struct ExtensionDecision<'a> {
+    pub request: &'a extension_request::Model,
+    pub approve: bool,
+    pub decided_by: String,
+    pub comment: String,
+    pub new_end: Option<NaiveDate>,
+    pub write: AccountWrite<'a>,
+}
+
+/// One page of extension requests, oldest first, after the
+/// `(requested_at, id)` key of the previous page.
+pub struct ExtensionQuery<'a> {
+    pub institution: &'a str,
+    pub state: ExtensionState,
+    pub after: Option<(DateTime<Utc>, String)>,
+    pub limit: u64,
+}
+
+/// Candidates of one batch step, one chunk.
+#[derive(Debug, Clone)]
+pub struct CandidateQuery<'a> {
+    pub step: BatchStep,
+    pub institution: &'a str,
+    /// Only ids after this one (the previous chunk's last).
+    pub after_id: &'a str,
+    pub limit: u64,
+    pub now: DateTime<Utc>,
+    pub today: NaiveDate,
+    /// Accounts expired before this instant are purged.
+    pub purge_before: DateTime<Utc>,
+    /// Lock the rows (a real run); a dry run only reads.
+    pub lock: bool,
+}
+
+/// What one chunk of a batch step writes.
+#[derive(Debug, Default)]
+pub struct ChunkWrite {
+    /// Accounts the step applies to, and whether each is locked (a locked
+    /// account's hidden state changes; the lock stays).
+    pub accounts: Vec<(String, bool)>,
+    /// Notices and reminders: each account's next due date or instant.
+    pub next_notice_on: BTreeMap<Option<NaiveDate>, Vec<String>>,
+    pub next_reminder_at: BTreeMap<Option<DateTime<Utc>>, Vec<String>>,
+    pub messages: Vec<NewMessage>,
+    /// Audit rows (built by `audit_row`).
+    pub audit: Vec<audit_event::ActiveModel>,
+    pub feed: Vec<PendingChange>,
+}
+
+fn status_in(statuses: &[AccountStatus]) -> Condition {
+    let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+    Condition::any()
+        .add(account::Column::Status.is_in(names.clone()))
+        .add(
+            Condition::all()
+                .add(account::Column::Status.eq(AccountStatus::Locked.as_str()))
+                .add(account::Column::StatusBeforeLock.is_in(names)),
+        )
+}
+
+fn unlocked_in(statuses: &[AccountStatus]) -> Condition {
+    Condition::all()
+        .add(account::Column::Status.is_in(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()))
+}
+
+/// The SQL form of `domain::retention::is_due` for one step.
+fn due_condition(q: &CandidateQuery<'_>) -> Condition {
+    use AccountStatus::*;
+    let c = Condition::all();
+    match q.step {
+        BatchStep::OpenActivation => c
+            .add(unlocked_in(&[PreCreated]))
+            .add(account::Column::ActivationAvailableAt.lte(q.now)),
+        BatchStep::Limit => c
+            .add(status_in(&[PreCreated, Created, Active]))
+            .add(account::Column::EndOfActivityDate.lt(q.today)),
+        BatchStep::Expire => c
+            .add(status_in(&[Grace]))
+            .add(account::Column::RetentionEndDate.lt(q.today)),
+        BatchStep::Notice => c
+            .add(account::Column::NextExpiryNoticeOn.lte(q.today))
+            .add(account::Column::RetentionEndDate.gte(q.today))
+            .add(status_in(&[PreCreated, Created, Active, Grace])),
+        BatchStep::PasswordReminder => c
+            .add(account::Column::NextPasswordReminderAt.lte(q.now))
+            .add(account::Column::PasswordExpiresAt.gt(q.now))
+            .add(account::Column::PasswordMustChange.eq(false))
+            .add(unlocked_in(&[Active, Grace])),
+        BatchStep::PasswordExpire => c
+            .add(account::Column::PasswordExpiresAt.lte(q.now))
+            .add(account::Column::PasswordMustChange.eq(false))
+            .add(unlocked_in(&[Active, Grace])),
+        BatchStep::Purge => c
+            .add(status_in(&[Expired]))
+            .add(account::Column::ExpiredAt.lte(q.purge_before)),
+    }
+}
+
+impl Store {
+    /// The next chunk of accounts a batch step may apply to. Inside a real
+    /// run's transaction on PostgreSQL the rows are locked, skipping those
+    /// another run holds.
+    pub async fn batch_candidates(
+        &self,
+        conn: &impl ConnectionTrait,
+        q: &CandidateQuery<'_>,
+    ) -> Result<Vec<account::Model>, StoreError> {
+        let mut query = account::Entity::find()
+            .filter(account::Column::Institution.eq(q.institution))
+            .filter(account::Column::Id.gt(q.after_id))
+            .filter(due_condition(q))
+            .order_by_asc(account::Column::Id)
+            .limit(q.limit);
+        if q.lock && self.kind() == DatabaseKind::Postgres {
+            query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        }
+        Ok(query.all(conn).await?)
+    }
+
+    /// Writes one chunk of a batch step.
+    pub async fn apply_batch_chunk(
+        &self,
+        txn: &DatabaseTransaction,
+        step: BatchStep,
+        chunk: ChunkWrite,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let plain: Vec<String> = chunk
+            .accounts
+            .iter()
+            .filter(|(_, locked)| !locked)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let locked: Vec<String> = chunk
+            .accounts
+            .iter()
+            .filter(|(_, locked)| *locked)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let all: Vec<String> = chunk.accounts.iter().map(|(id, _)| id.clone()).collect();
+        let update = |ids: Vec<String>| {
+            account::Entity::update_many()
+                .col_expr(account::Column::UpdatedAt, Expr::value(now))
+                .filter(account::Column::Id.is_in(ids))
+        };
+        // A locked account's life goes on under the lock.
+        let set_state = |ids: Vec<String>, hidden: bool, status: AccountStatus| {
+            if hidden {
+                update(ids).col_expr(
+                    account::Column::StatusBeforeLock,
+                    Expr::value(status.as_str()),
+                )
+            } else {
+                update(ids)
+                    .col_expr(account::Column::Status, Expr::value(status.as_str()))
+                    .col_expr(account::Column::StatusChangedAt, Expr::value(now))
+            }
+        };
+        match step {
+            BatchStep::OpenActivation => {
+                update(plain)
+                    .col_expr(
+                        account::Column::Status,
+                        Expr::value(AccountStatus::Created.as_str()),
+                    )
+                    // It opened then, not when the batch noticed.
+                    .col_expr(
+                        account::Column::StatusChangedAt,
+                        Expr::col(account::Column::ActivationAvailableAt),
+                    )
+                    .exec(txn)
+                    .await?;
+            }
+            BatchStep::Limit => {
+                for (ids, hidden) in [(plain, false), (locked, true)] {
+                    if !ids.is_empty() {
+                        set_state(ids, hidden, AccountStatus::Grace)
+                            .exec(txn)
+                            .await?;
+                    }
+                }
+            }
+            BatchStep::Expire => {
+                for (ids, hidden) in [(plain, false), (locked, true)] {
+                    if !ids.is_empty() {
+                        set_state(ids, hidden, AccountStatus::Expired)
+                            .col_expr(account::Column::ExpiredAt, Expr::value(now))
+                            .col_expr(
+                                account::Column::NextExpiryNoticeOn,
+                                Expr::value(Option::<NaiveDate>::None),
+                            )
+                            .col_expr(
+                                account::Column::NextPasswordReminderAt,
+                                Expr::value(Option::<DateTime<Utc>>::None),
+                            )
+                            .exec(txn)
+                            .await?;
+                    }
+                }
+                // No access any more: outstanding links and keys die.
+                revoke_every_secret(txn, &all, now).await?;
+            }
+            BatchStep::Notice => {
+                for (next, ids) in chunk.next_notice_on {
+                    update(ids)
+                        .col_expr(account::Column::NextExpiryNoticeOn, Expr::value(next))
+                        .exec(txn)
+                        .await?;
+                }
+            }
+            BatchStep::PasswordReminder => {
+                for (next, ids) in chunk.next_reminder_at {
+                    update(ids)
+                        .col_expr(account::Column::NextPasswordReminderAt, Expr::value(next))
+                        .exec(txn)
+                        .await?;
+                }
+            }
+            BatchStep::PasswordExpire => {
+                update(plain)
+                    .col_expr(account::Column::PasswordMustChange, Expr::value(true))
+                    .col_expr(
+                        account::Column::NextPasswordReminderAt,
+                        Expr::value(Option::<DateTime<Utc>>::None),
+                    )
+                    .exec(txn)
+                    .await?;
+            }
+            BatchStep::Purge => purge(txn, &all, now).await?,
+        }
+        for message in chunk.messages {
+            enqueue(txn, message, now).await?;
+        }
+        if !chunk.audit.is_empty() {
+            audit_event::Entity::insert_many(chunk.audit)
+                .exec(txn)
+                .await?;
+        }
+        append_changes(txn, &chunk.feed, now).await?;
+        Ok(())
+    }
+
+    /// Records an extension request, and grants it at once when the
+    /// request carries the grant.
+    pub async fn request_extension(
+        &self,
+        e: NewExtension<'_>,
+        ctx: &AuditContext,
+        now: DateTime<Utc>,
+    ) -> Result<extension_request::Model, ExtensionError> {
+        let write = self.begin_write().await?;
+        let pending = extension_request::Entity::find()
+            .filter(extension_request::Column::AccountId.eq(&e.account.id))
+            .filter(extension_request::Column::State.eq(ExtensionState::Pending.as_str()))
+            .one(&write.txn)
+            .await?;
+        if pending.is_some() {
+            return Err(ExtensionError::AlreadyPending);
+        }
+        let granted = e.grant.is_some();
+        let row = extension_request::ActiveModel {
+            id: Set(new_id()),
+            account_id: Set(e.account.id.clone()),
+            institution: Set(e.account.institution.clone()),
+            state: Set(if granted {
+                ExtensionState::Approved
+            } else {
+                ExtensionState::Pending
+            }
+            .as_str()
+            .to_owned()),
+            reason: Set(e.reason),
+            requested_at: Set(now),
+            decided_at: Set(granted.then_some(now)),
+            decided_by: Set(granted.then(|| "policy".to_owned())),
+            decision_comment: Set(None),
+            previous_retention_end_date: Set(e.account.retention_end_date),
+            new_retention_end_date: Set(e.new_end.filter(|_| granted)),
+        }
+        .insert(&write.txn)
+        .await?;
+        match e.grant {
+            Some(grant) => {
+                apply_account_write(&write.txn, grant, ctx, now).await?;
+            }
+            None => {
+                super::record_audit(
+                    &write.txn,
+                    ctx,
+                    now,
+                    &e.account.institution,
+                    Some(&e.account.id),
+                    "extension.requested",
+                    json!({ "request_id": row.id }),
+                )
+                .await?;
+            }
+        }
+        write.commit().await?;
+        Ok(row)
+    }
+
+    /// Approves or denies a pending request; refused if it was decided
+    /// meanwhile.
+    pub async fn decide_extension(
+        &self,
+        d: ExtensionDecision<'_>,
+        ctx: &AuditContext,
+        now: DateTime<Utc>,
+    ) -> Result<extension_request::Model, ExtensionError> {
+        let write = self.begin_write().await?;
+        let state = if d.approve {
+            ExtensionState::Approved
+        } else {
+            ExtensionState::Denied
+        };
+        let decided = extension_request::Entity::update_many()
+            .col_expr(
+                extension_request::Column::State,
+                Expr::value(state.as_str()),
+            )
+            .col_expr(extension_request::Column::DecidedAt, Expr::value(now))
+            .col_expr(
+                extension_request::Column::DecidedBy,
+                Expr::value(d.decided_by.clone()),
+            )
+            .col_expr(
+                extension_request::Column::DecisionComment,
+                Expr::value(Some(d.comment.clone()).filter(|c| !c.is_empty())),
+            )
+            .col_expr(
+                extension_request::Column::PreviousRetentionEndDate,
+                Expr::value(d.write.account.retention_end_date),
+            )
+            .col_expr(
+                extension_request::Column::NewRetentionEndDate,
+                Expr::value(d.new_end.filter(|_| d.approve)),
+            )
+            .filter(extension_request::Column::Id.eq(&d.request.id))
+            .filter(extension_request::Column::State.eq(ExtensionState::Pending.as_str()))
+            .exec(&write.txn)
+            .await?;
+        if decided.rows_affected != 1 {
+            return Err(ExtensionError::AlreadyDecided);
+        }
+        apply_account_write(&write.txn, d.write, ctx, now).await?;
+        let row = extension_request::Entity::find_by_id(&d.request.id)
+            .one(&write.txn)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("decided request vanished".into()))?;
+        write.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn extension_request(
+        &self,
+        id: &str,
+    ) -> Result<Option<extension_request::Model>, StoreError> {
+        Ok(extension_request::Entity::find_by_id(id)
+            .one(self.connection())
+            .await?)
+    }
+
+    /// Extension requests matching `q`, oldest first, with their accounts.
+    pub async fn list_extension_requests(
+        &self,
+        q: ExtensionQuery<'_>,
+    ) -> Result<Vec<(extension_request::Model, account::Model)>, StoreError> {
+        let mut query = extension_request::Entity::find()
+            .filter(extension_request::Column::Institution.eq(q.institution))
+            .filter(extension_request::Column::State.eq(q.state.as_str()))
+            .order_by_asc(extension_request::Column::RequestedAt)
+            .order_by_asc(extension_request::Column::Id)
+            .limit(q.limit);
+        if let Some((at, id)) = q.after {
+            query = query.filter(
+                Condition::any()
+                    .add(extension_request::Column::RequestedAt.gt(at))
+                    .add(
+                        Condition::all()
+                            .add(extension_request::Column::RequestedAt.eq(at))
+                            .add(extension_request::Column::Id.gt(id)),
+                    ),
+            );
+        }
+        let requests = query.all(self.connection()).await?;
+        let ids: Vec<String> = requests.iter().map(|r| r.account_id.clone()).collect();
+        let accounts: std::collections::HashMap<String, account::Model> = account::Entity::find()
+            .filter(account::Column::Id.is_in(ids))
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
+        requests
+            .into_iter()
+            .map(|r| {
+                let account = accounts.get(&r.account_id).cloned().ok_or_else(|| {
+                    StoreError::Corrupt(format!("request {} names a missing account", r.id))
+                })?;
+                Ok((r, account))
+            })
+            .collect()
+    }
+}
+
+/// Revokes every live secret of these accounts.
+async fn revoke_every_secret(
+    conn: &impl ConnectionTrait,
+    ids: &[String],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    one_time_secret::Entity::update_many()
+        .col_expr(one_time_secret::Column::RevokedAt, Expr::value(now))
+        .filter(one_time_secret::Column::AccountId.is_in(ids.to_vec()))
+        .filter(one_time_secret::Column::UsedAt.is_null())
+        .filter(one_time_secret::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the personal data of these accounts and keeps a tombstone: id,
+/// institution, profile, login and institutional address (never given to
+/// anyone else), and the dates of the account's life. External ids are
+/// freed, so the same person enrolling again gets a new account.
+async fn purge(
+    txn: &DatabaseTransaction,
+    ids: &[String],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    use account::Column as C;
+    let none_text = || Expr::value(Option::<String>::None);
+    let none_time = || Expr::value(Option::<DateTime<Utc>>::None);
+    account::Entity::update_many()
+        .col_expr(C::Status, Expr::value(AccountStatus::DataDeleted.as_str()))
+        .col_expr(C::StatusChangedAt, Expr::value(now))
+        .col_expr(C::StatusBeforeLock, none_text())
+        .col_expr(C::PurgedAt, Expr::value(now))
+        .col_expr(C::UpdatedAt, Expr::value(now))
+        .col_expr(C::GivenName, Expr::value(""))
+        .col_expr(C::FamilyName, Expr::value(""))
+        .col_expr(C::BirthDate, Expr::value(Option::<NaiveDate>::None))
+        .col_expr(C::StudentNumber, none_text())
+        .col_expr(C::Ine, none_text())
+        .col_expr(C::HrId, none_text())
+        .col_expr(C::MobilePhone, none_text())
+        .col_expr(C::PersonalMail, none_text())
+        .col_expr(C::RecoveryMail, none_text())
+        .col_expr(C::RecoveryMailVerifiedAt, none_time())
+        .col_expr(C::PasswordHash, none_text())
+        .col_expr(C::PasswordExpiresAt, none_time())
+        .col_expr(C::PasswordMustChange, Expr::value(false))
+        .col_expr(C::NextPasswordReminderAt, none_time())
+        .col_expr(
+            C::NextExpiryNoticeOn,
+            Expr::value(Option::<NaiveDate>::None),
+        )
+        .col_expr(C::DirectoryListed, Expr::value(Option::<bool>::None))
+        .col_expr(C::PhotoUses, Expr::value(""))
+        .col_expr(C::CrousSharing, Expr::value(Option::<bool>::None))
+        .col_expr(C::RedirectAddress, none_text())
+        .col_expr(C::RedirectKeepCopy, Expr::value(false))
+        .col_expr(C::RedirectVerifiedAt, none_time())
+        .col_expr(C::AntispamLevel, none_text())
+        .col_expr(C::DirectoryEntry, none_text())
+        .filter(C::Id.is_in(ids.to_vec()))
+        .exec(txn)
+        .await?;
+    one_time_secret::Entity::delete_many()
+        .filter(one_time_secret::Column::AccountId.is_in(ids.to_vec()))
+        .exec(txn)
+        .await?;
+    activation_flow::Entity::delete_many()
+        .filter(activation_flow::Column::AccountId.is_in(ids.to_vec()))
+        .exec(txn)
+        .await?;
+    password_history::Entity::delete_many()
+        .filter(password_history::Column::AccountId.is_in(ids.to_vec()))
+        .exec(txn)
+        .await?;
+    // Delivered or abandoned messages go; one still on its way is delivered
+    // (and scrubbed) first.
+    outbox::Entity::delete_many()
+        .filter(outbox::Column::AccountId.is_in(ids.to_vec()))
+        .filter(
+            Condition::any()
+                .add(outbox::Column::SentAt.is_not_null())
+                .add(outbox::Column::FailedAt.is_not_null()),
+        )
+        .exec(txn)
+        .await?;
+    // The decisions stay for the audit; the person's words go.
+    extension_request::Entity::update_many()
+        .col_expr(extension_request::Column::Reason, Expr::value(""))
+        .filter(extension_request::Column::AccountId.is_in(ids.to_vec()))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// An audit row of the batch for one account.
+pub fn batch_audit(
+    ctx: &AuditContext,
+    now: DateTime<Utc>,
+    account: &account::Model,
+    action: &str,
+    details: serde_json::Value,
+) -> audit_event::ActiveModel {
+    audit_row(
+        ctx,
+        now,
+        &account.institution,
+        Some(&account.id),
+        action,
+        details,
+    )
+}
+
+/// A feed entry of the batch for one account.
+pub fn batch_change(account: &account::Model, kind: ChangeKind) -> PendingChange {
+    PendingChange {
+        account_id: account.id.clone(),
+        institution: account.institution.clone(),
+        kind,
+    }
+}
