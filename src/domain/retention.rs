@@ -156,7 +156,7 @@ pub fn first_password_reminder(
     let expires_at = expires_at?;
     days.iter()
         .max()
-        .map(|d| expires_at - chrono::Duration::days(i64::from(*d)))
+        .and_then(|d| expires_at.checked_sub_signed(chrono::Duration::days(i64::from(*d))))
 }
 
 /// The next password reminder after one sent at `now`.
@@ -166,7 +166,7 @@ pub fn next_password_reminder(
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
     days.iter()
-        .map(|d| expires_at - chrono::Duration::days(i64::from(*d)))
+        .filter_map(|d| expires_at.checked_sub_signed(chrono::Duration::days(i64::from(*d))))
         .filter(|at| *at > now)
         .min()
 }
@@ -278,7 +278,10 @@ pub fn is_due(
                 && a.password_expires_at.is_some_and(|at| at <= t.now)
         }
         BatchStep::Purge => {
-            a.lifecycle == Expired && a.expired_at.is_some_and(|at| at + purge_after <= t.now)
+            a.lifecycle == Expired
+                && a.expired_at
+                    .and_then(|at| at.checked_add_signed(purge_after))
+                    .is_some_and(|due| due <= t.now)
         }
     }
 }
