@@ -195,6 +195,16 @@ pub async fn run(
             }
         }
     }
+    if report.complete && !request.dry_run {
+        // Attempt counters whose window is long over count nothing.
+        let window = chrono::Duration::from_std(settings.longest_counter_window())
+            .unwrap_or(chrono::Duration::MAX);
+        let stale = request.as_of.checked_sub_signed(window);
+        if let Some(before) = stale {
+            let deleted = store.delete_stale_counters(before).await?;
+            tracing::info!(deleted, "stale attempt counters deleted");
+        }
+    }
     Ok(report)
 }
 

@@ -13,6 +13,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod access;
+pub use access::{AuthSettings, ClientSettings, RateLimitSettings, RateRule, TlsSettings};
+
 use crate::domain::account::AccountKind;
 use crate::domain::activation::{self, RecoveryMailRule, RedirectRule, Step};
 use crate::domain::login::{LoginScheme, MailScheme};
@@ -40,6 +43,10 @@ pub struct Settings {
     pub batch: BatchSettings,
     /// The change feed's streaming watch.
     pub feed: FeedSettings,
+    /// The callers and their credentials.
+    pub auth: AuthSettings,
+    /// Limits on guessing secrets, shared by every replica.
+    pub rate_limits: RateLimitSettings,
     /// A folder whose `*.toml` files are read as more configuration (one file
     /// per institution, typically). Relative to the working directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,6 +68,16 @@ pub struct ServerSettings {
     pub max_message_bytes: usize,
     /// RPCs served at once on one connection.
     pub concurrency_limit_per_connection: usize,
+    /// RPCs served at once by the whole server; more wait for a free slot
+    /// (within their deadline).
+    pub max_concurrent_requests: usize,
+    /// TLS (and mutual TLS); absent: plain text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSettings>,
+    /// Allows plain text on a non-loopback address, for a TLS-terminating
+    /// proxy or service mesh in front. Off: such a configuration is refused.
+    #[serde(default)]
+    pub plaintext_beyond_loopback: bool,
     /// Time given to running RPCs to finish after SIGTERM or SIGINT.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
@@ -760,6 +777,27 @@ impl Settings {
                 "must be between 1024 and 67108864",
             );
         }
+        if self.server.max_concurrent_requests == 0 {
+            bad(
+                "server.max_concurrent_requests".into(),
+                "must be at least 1",
+            );
+        }
+        if self.server.tls.is_none()
+            && !self.server.listen.ip().is_loopback()
+            && !self.server.plaintext_beyond_loopback
+        {
+            bad(
+                "server.listen".into(),
+                "a non-loopback address needs server.tls (or server.plaintext_beyond_loopback = true behind a TLS proxy)",
+            );
+        }
+        if self.auth.clients.is_empty() && !self.server.listen.ip().is_loopback() {
+            bad(
+                "auth.clients".into(),
+                "configure the callers before listening beyond loopback",
+            );
+        }
         if self.server.concurrency_limit_per_connection == 0 {
             bad(
                 "server.concurrency_limit_per_connection".into(),
@@ -1164,11 +1202,24 @@ impl Settings {
                 }
             }
         }
+        self.auth.validate(self.server.tls.as_ref(), &mut problems);
+        self.rate_limits.validate(&mut problems);
         if problems.is_empty() {
             Ok(())
         } else {
             Err(problems)
         }
+    }
+
+    /// How long attempt counters matter: the longest window of any rate
+    /// limit, the institutions' login lookups included.
+    pub fn longest_counter_window(&self) -> Duration {
+        self.institutions
+            .values()
+            .map(|i| i.recovery.login_lookup.window)
+            .chain([self.rate_limits.longest_window()])
+            .max()
+            .unwrap_or_default()
     }
 
     /// The institution with this code.
@@ -1348,6 +1399,56 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("server.max_message_bytes"), "{text}");
         assert!(text.contains("database.url"), "{text}");
+    }
+
+    #[test]
+    fn callers_and_tls_are_required_beyond_loopback() {
+        let err = Settings::from_toml(
+            r#"
+            [server]
+            listen = "0.0.0.0:50051"
+            "#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("server.listen"), "{err}");
+        assert!(err.contains("auth.clients"), "{err}");
+        let hash = "a".repeat(64);
+        let ok = Settings::from_toml(&format!(
+            r#"
+            [server]
+            listen = "0.0.0.0:50051"
+            plaintext_beyond_loopback = true
+            [auth.clients.portal]
+            roles = ["portal"]
+            token_sha256 = ["{hash}"]
+            "#
+        ));
+        assert!(ok.is_ok(), "{ok:?}");
+        let err = Settings::from_toml(&format!(
+            r#"
+            [auth.clients.portal]
+            roles = []
+            token_sha256 = ["{hash}", "xyz"]
+            certificate_sha256 = ["{hash}"]
+            [auth.clients.other]
+            roles = ["admin"]
+            token_sha256 = ["{hash}"]
+            [rate_limits]
+            guesses_per_account = {{ max = 0, window = "1h" }}
+            "#
+        ))
+        .unwrap_err()
+        .to_string();
+        for key in [
+            "auth.clients.portal.roles",
+            "auth.clients.portal.token_sha256",
+            "auth.clients.portal.certificate_sha256",
+            "also given to client other",
+            "rate_limits.guesses_per_account.max",
+        ] {
+            assert!(err.contains(key), "{key}: {err}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! assembles them; [`batch`] is the expiry batch shared by the RPC and the
 //! `expire` command.
 
+pub mod auth;
 pub mod batch;
 pub mod clock;
 pub mod config;

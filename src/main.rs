@@ -36,6 +36,15 @@ enum Command {
     /// notices, end of access, password reminders, purge. Idempotent; safe
     /// with other runs at the same time on PostgreSQL.
     Expire(ExpireArgs),
+    /// Makes a bearer token for a client: prints the token (give it to the
+    /// client) and its SHA-256 (put it in auth.clients.NAME.token_sha256).
+    ClientToken,
+    /// Prints the SHA-256 fingerprint of each certificate of a PEM file, for
+    /// auth.clients.NAME.certificate_sha256 (mutual TLS).
+    CertificateFingerprint {
+        /// PEM file with one or more certificates.
+        file: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -61,6 +70,13 @@ struct ExpireArgs {
 async fn run(command: Command, settings: Settings) -> Result<(), String> {
     match command {
         Command::Serve => {
+            let mut settings = settings;
+            if let Some(path) = ent_identity::auth::add_local_admin(&mut settings)? {
+                eprintln!(
+                    "ent-identity: no client configured: a one-time admin token for local use is in {} (valid until this server stops; configure auth.clients for real callers)",
+                    path.display()
+                );
+            }
             let listener = tokio::net::TcpListener::bind(settings.server.listen)
                 .await
                 .map_err(|e| format!("cannot listen on {}: {e}", settings.server.listen))?;
@@ -82,6 +98,33 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             store.close().await.map_err(|e| e.to_string())
         }
         Command::CheckConfig => Ok(()),
+        Command::ClientToken => {
+            let (token, hash) =
+                ent_identity::auth::new_client_token().map_err(|e| e.to_string())?;
+            println!("token = \"{}\"", token.expose());
+            println!("token_sha256 = \"{hash}\"");
+            Ok(())
+        }
+        Command::CertificateFingerprint { file } => {
+            use rustls_pki_types::CertificateDer;
+            use rustls_pki_types::pem::PemObject;
+            let certificates = CertificateDer::pem_file_iter(&file)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            let mut found = false;
+            for certificate in certificates {
+                let certificate = certificate.map_err(|e| format!("{}: {e}", file.display()))?;
+                println!(
+                    "{}",
+                    ent_identity::auth::certificate_fingerprint(certificate.as_ref())
+                );
+                found = true;
+            }
+            if found {
+                Ok(())
+            } else {
+                Err(format!("{}: no certificate", file.display()))
+            }
+        }
         Command::Expire(args) => expire(args, settings).await,
     }
 }

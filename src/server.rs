@@ -15,6 +15,10 @@ use tonic::{Request, Status};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+use tower::limit::GlobalConcurrencyLimitLayer;
+
+use crate::auth::{AuthLayer, Clients};
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::proto;
@@ -44,6 +48,25 @@ pub enum ServeError {
     Mail(#[from] crate::mail::MailError),
     #[error(transparent)]
     Hashing(#[from] crate::hashing::HashError),
+    #[error("TLS: {0}")]
+    Tls(String),
+}
+
+/// The server's TLS configuration: its identity and, for mutual TLS, the
+/// CAs client certificates must chain to (a client without a certificate
+/// may still connect and present a bearer token).
+fn tls_config(tls: &crate::config::TlsSettings) -> Result<ServerTlsConfig, ServeError> {
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| ServeError::Tls(format!("{}: {e}", path.display())))
+    };
+    let mut config = ServerTlsConfig::new()
+        .identity(Identity::from_pem(read(&tls.certificate)?, read(&tls.key)?));
+    if let Some(ca) = &tls.client_ca {
+        config = config
+            .client_ca_root(Certificate::from_pem(read(ca)?))
+            .client_auth_optional(true);
+    }
+    Ok(config)
 }
 
 /// The fully-qualified names of the API's services, as health reports them.
@@ -210,10 +233,28 @@ pub async fn serve(
         }
     };
 
-    let router = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = &settings.server.tls {
+        builder = builder.tls_config(tls_config(tls)?)?;
+    }
+    let router = builder
+        // Outermost: callers are identified (and refused) before they
+        // queue for a slot.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(AuthLayer::new(Clients::from_settings(&settings.auth)))
+                .layer(GlobalConcurrencyLimitLayer::new(
+                    settings.server.max_concurrent_requests,
+                )),
+        )
         .timeout(settings.server.request_timeout)
         .concurrency_limit_per_connection(settings.server.concurrency_limit_per_connection)
         .tcp_nodelay(true)
+        .max_concurrent_streams(Some(
+            u32::try_from(settings.server.concurrency_limit_per_connection).unwrap_or(u32::MAX),
+        ))
+        // Metadata is small here (a token, a request id, a language).
+        .http2_max_header_list_size(Some(16 * 1024))
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .add_service(health_service)
         .add_service(reflection_v1)

@@ -11,6 +11,7 @@ use sea_orm::Set;
 use serde_json::json;
 use tonic::{Request, Response, Status};
 
+use super::limits::Counters;
 use super::passwords::{
     PasswordChange, account_not_usable as not_usable, language, password_usable, read_password,
 };
@@ -45,7 +46,7 @@ impl AccountSettingsApi {
 
 #[tonic::async_trait]
 impl AccountSettingsService for AccountSettingsApi {
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn change_password(
         &self,
         request: Request<proto::ChangePasswordRequest>,
@@ -74,7 +75,17 @@ impl AccountSettingsService for AccountSettingsApi {
             if !password_usable(&account) || account.password_hash.is_none() {
                 return Err(not_usable());
             }
-            if !self.state.verify_password(&mut account, &current).await? {
+            let counters = Counters::guesses(&self.state, &ctx, Some(&[account.id.as_str()]));
+            let verified = self
+                .state
+                .limited_if(
+                    counters,
+                    now,
+                    self.state.verify_password(&mut account, &current),
+                    |valid| *valid,
+                )
+                .await?;
+            if !verified {
                 return Err(ApiError::field(
                     "current_password",
                     language.pick(
@@ -104,10 +115,10 @@ impl AccountSettingsService for AccountSettingsApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn verify_password(
         &self,
         request: Request<proto::VerifyPasswordRequest>,
@@ -122,7 +133,16 @@ impl AccountSettingsService for AccountSettingsApi {
             if !password_usable(&account) {
                 return Err(not_usable());
             }
-            let valid = self.state.verify_password(&mut account, &typed).await?;
+            let counters = Counters::guesses(&self.state, &ctx, Some(&[account.id.as_str()]));
+            let valid = self
+                .state
+                .limited_if(
+                    counters,
+                    now,
+                    self.state.verify_password(&mut account, &typed),
+                    |valid| *valid,
+                )
+                .await?;
             Ok(proto::VerifyPasswordResponse {
                 valid,
                 must_change: valid
@@ -138,10 +158,10 @@ impl AccountSettingsService for AccountSettingsApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn request_recovery_mail_change(
         &self,
         request: Request<proto::RequestRecoveryMailChangeRequest>,
@@ -199,10 +219,10 @@ impl AccountSettingsService for AccountSettingsApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn confirm_recovery_mail_change(
         &self,
         request: Request<proto::ConfirmRecoveryMailChangeRequest>,
@@ -274,10 +294,10 @@ impl AccountSettingsService for AccountSettingsApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn get_consents(
         &self,
         request: Request<proto::GetConsentsRequest>,
@@ -293,10 +313,10 @@ impl AccountSettingsService for AccountSettingsApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn update_consents(
         &self,
         request: Request<proto::UpdateConsentsRequest>,
@@ -379,10 +399,10 @@ impl AccountSettingsService for AccountSettingsApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn get_directory_entry(
         &self,
         request: Request<proto::GetDirectoryEntryRequest>,
@@ -397,10 +417,10 @@ impl AccountSettingsService for AccountSettingsApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn update_directory_entry(
         &self,
         request: Request<proto::UpdateDirectoryEntryRequest>,
@@ -479,10 +499,10 @@ impl AccountSettingsService for AccountSettingsApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn get_antispam_level(
         &self,
         request: Request<proto::GetAntispamLevelRequest>,
@@ -497,10 +517,10 @@ impl AccountSettingsService for AccountSettingsApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn set_antispam_level(
         &self,
         request: Request<proto::SetAntispamLevelRequest>,
@@ -549,7 +569,7 @@ impl AccountSettingsService for AccountSettingsApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 }
 

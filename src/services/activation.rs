@@ -9,9 +9,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tonic::{Request, Response, Status};
 
+use super::CallContext;
 use super::encode::timestamp;
+use super::limits::Counters;
 use super::passwords::{language, password_usable, read_password, rejected, violation_code};
-use super::status::ApiError;
+use super::status::{ApiError, Exhausted};
 use super::{AppState, account_lookup, begin_call, reply};
 use crate::config::{ActivationChannel, InstitutionSettings, ProfileSettings};
 use crate::domain::account::AccountStatus;
@@ -575,7 +577,7 @@ impl ActivationApi {
     async fn start(
         &self,
         body: proto::StartActivationRequest,
-        ctx: &AuditContext,
+        ctx: &CallContext,
         language: Language,
         now: DateTime<Utc>,
     ) -> Result<proto::StartActivationResponse, ApiError> {
@@ -1029,7 +1031,7 @@ impl ActivationApi {
     async fn verify_code(
         &self,
         body: proto::VerifyActivationCodeRequest,
-        ctx: &AuditContext,
+        ctx: &CallContext,
         language: Language,
         now: DateTime<Utc>,
     ) -> Result<proto::VerifyActivationCodeResponse, ApiError> {
@@ -1038,75 +1040,84 @@ impl ActivationApi {
             return Err(ApiError::field("code", "a code is needed"));
         }
         let loaded = self.load(&body.flow_token, now).await?;
-        let rules = self.rules(&loaded.account)?;
-        let plan = rules.plan(&loaded.state);
-        let Some(step) = loaded.state.pending_verification(&plan) else {
-            return Err(ApiError::FailedPrecondition {
-                kind: "NOTHING_TO_VERIFY",
-                subject: "code".into(),
-                message: "this flow is not waiting for a code".into(),
-            });
-        };
-        let purpose = verification_purpose(step)
-            .ok_or_else(|| ApiError::Internal("verification without purpose".into()))?;
-        let secrets = self
-            .state
-            .store
-            .flow_secrets(&loaded.flow.id, &[purpose], now)
-            .await?;
-        if secrets.is_empty() {
-            return Err(ApiError::FailedPrecondition {
-                kind: "CODE_EXPIRED",
-                subject: "code".into(),
-                message: "the code has expired or was invalidated: ask for a new one".into(),
-            });
-        }
-        // A mailed link's token works as the code: the browser that opened
-        // the link submits it (following a link never spends it).
-        let matched = secrets.iter().any(|s| {
-            matches(SecretKind::Code, code, &s.secret_hash)
-                | matches(SecretKind::Token, code, &s.secret_hash)
-        });
-        if !matched {
-            let ids: Vec<String> = secrets.iter().map(|s| s.id.clone()).collect();
-            let invalidated = self
-                .state
-                .store
-                .secrets_failed(&ids, rules.profile.activation.max_attempts, now)
-                .await?;
-            if invalidated {
-                return Err(ApiError::FailedPrecondition {
-                    kind: "TOO_MANY_ATTEMPTS",
-                    subject: "code".into(),
-                    message: "too many wrong codes: this code no longer works; ask for a new one"
-                        .into(),
-                });
-            }
-            return Err(ApiError::field("code", "this code is not the one we sent"));
-        }
-        let mut state = loaded.state.clone();
-        activation::verified(&mut state, step, now);
+        // Codes are guessed per account: a new flow or a resent code does
+        // not start the count again.
+        let counters = Counters::guesses(&self.state, ctx, Some(&[loaded.account.id.as_str()]));
         self.state
-            .store
-            .save_flow(
-                &loaded,
-                &state,
-                FlowWrites {
-                    spend: secrets.iter().map(|s| s.id.clone()).collect(),
-                    audit: Some((
-                        "activation.verified",
-                        serde_json::json!({ "step": step.field() }),
-                    )),
-                    ..FlowWrites::default()
-                },
-                ctx,
-                now,
-            )
-            .await?;
-        let flow = self
-            .encode_flow(&loaded, &state, None, language, now)
-            .await?;
-        Ok(proto::VerifyActivationCodeResponse { flow: Some(flow) })
+            .limited(counters, now, async {
+                let rules = self.rules(&loaded.account)?;
+                let plan = rules.plan(&loaded.state);
+                let Some(step) = loaded.state.pending_verification(&plan) else {
+                    return Err(ApiError::FailedPrecondition {
+                        kind: "NOTHING_TO_VERIFY",
+                        subject: "code".into(),
+                        message: "this flow is not waiting for a code".into(),
+                    });
+                };
+                let purpose = verification_purpose(step)
+                    .ok_or_else(|| ApiError::Internal("verification without purpose".into()))?;
+                let secrets = self
+                    .state
+                    .store
+                    .flow_secrets(&loaded.flow.id, &[purpose], now)
+                    .await?;
+                if secrets.is_empty() {
+                    return Err(ApiError::FailedPrecondition {
+                        kind: "CODE_EXPIRED",
+                        subject: "code".into(),
+                        message: "the code has expired or was invalidated: ask for a new one"
+                            .into(),
+                    });
+                }
+                // A mailed link's token works as the code: the browser that opened
+                // the link submits it (following a link never spends it).
+                let matched = secrets.iter().any(|s| {
+                    matches(SecretKind::Code, code, &s.secret_hash)
+                        | matches(SecretKind::Token, code, &s.secret_hash)
+                });
+                if !matched {
+                    let ids: Vec<String> = secrets.iter().map(|s| s.id.clone()).collect();
+                    let invalidated = self
+                        .state
+                        .store
+                        .secrets_failed(&ids, rules.profile.activation.max_attempts, now)
+                        .await?;
+                    if invalidated {
+                        return Err(ApiError::FailedPrecondition {
+                            kind: "TOO_MANY_ATTEMPTS",
+                            subject: "code".into(),
+                            message:
+                                "too many wrong codes: this code no longer works; ask for a new one"
+                                    .into(),
+                        });
+                    }
+                    return Err(ApiError::field("code", "this code is not the one we sent"));
+                }
+                let mut state = loaded.state.clone();
+                activation::verified(&mut state, step, now);
+                self.state
+                    .store
+                    .save_flow(
+                        &loaded,
+                        &state,
+                        FlowWrites {
+                            spend: secrets.iter().map(|s| s.id.clone()).collect(),
+                            audit: Some((
+                                "activation.verified",
+                                serde_json::json!({ "step": step.field() }),
+                            )),
+                            ..FlowWrites::default()
+                        },
+                        ctx,
+                        now,
+                    )
+                    .await?;
+                let flow = self
+                    .encode_flow(&loaded, &state, None, language, now)
+                    .await?;
+                Ok(proto::VerifyActivationCodeResponse { flow: Some(flow) })
+            })
+            .await
     }
 }
 
@@ -1302,9 +1313,20 @@ fn choices(plan: &[Vec<Step>], language: Language) -> Vec<proto::ActivationChoic
     out
 }
 
+/// Whom a start attempt guesses for, as typed (an unknown login is limited
+/// like a known one); `None` for a link, whose token cannot be guessed.
+fn entry_subject(body: &proto::StartActivationRequest) -> Option<(&'static str, String)> {
+    match body.entry.as_ref()? {
+        Entry::Key(k) => Some(("login", k.login.trim().to_lowercase())),
+        Entry::ProvisionalPassword(p) => Some(("login", p.login.trim().to_lowercase())),
+        Entry::IdentityMatch(m) => Some(("student_number", m.student_number.trim().to_owned())),
+        Entry::Link(_) => None,
+    }
+}
+
 #[tonic::async_trait]
 impl ActivationService for ActivationApi {
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn start_activation(
         &self,
         request: Request<proto::StartActivationRequest>,
@@ -1312,11 +1334,22 @@ impl ActivationService for ActivationApi {
         let ctx = begin_call(&request);
         let language = language(&request);
         let now = self.state.now();
-        let result = self.start(request.into_inner(), &ctx, language, now).await;
-        reply(result, &ctx.request_id)
+        let body = request.into_inner();
+        let counters = {
+            let subject = entry_subject(&body);
+            let parts = subject
+                .as_ref()
+                .map(|(kind, value)| [body.institution.trim(), *kind, value.as_str()]);
+            Counters::guesses(&self.state, &ctx, parts.as_ref().map(|p| &p[..]))
+        };
+        let result = self
+            .state
+            .limited(counters, now, self.start(body, &ctx, language, now))
+            .await;
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn request_activation_link(
         &self,
         request: Request<proto::RequestActivationLinkRequest>,
@@ -1342,6 +1375,12 @@ impl ActivationService for ActivationApi {
                 helpdesk_url: institution.helpdesk_url.clone(),
                 expires_at: None,
             };
+            let counters = Counters::mail_requests(
+                &self.state,
+                &ctx,
+                &[body.institution.trim(), &body.login.trim().to_lowercase()],
+            );
+            self.state.limited(counters, now, async { Ok(()) }).await?;
             let account = self
                 .find(AccountLookup::Login {
                     institution: body.institution.trim(),
@@ -1411,10 +1450,10 @@ impl ActivationService for ActivationApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn get_activation_flow(
         &self,
         request: Request<proto::GetActivationFlowRequest>,
@@ -1431,10 +1470,10 @@ impl ActivationService for ActivationApi {
             Ok(proto::GetActivationFlowResponse { flow: Some(flow) })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn verify_activation_code(
         &self,
         request: Request<proto::VerifyActivationCodeRequest>,
@@ -1445,10 +1484,10 @@ impl ActivationService for ActivationApi {
         let result = self
             .verify_code(request.into_inner(), &ctx, language, now)
             .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn confirm_activation_link(
         &self,
         request: Request<proto::ConfirmActivationLinkRequest>,
@@ -1511,10 +1550,10 @@ impl ActivationService for ActivationApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn resend_activation_message(
         &self,
         request: Request<proto::ResendActivationMessageRequest>,
@@ -1554,10 +1593,7 @@ impl ActivationService for ActivationApi {
                     .to_std()
                     .unwrap_or_default();
                 return Err(ApiError::ResourceExhausted {
-                    message: format!(
-                        "a message was sent moments ago; retry in {} s",
-                        wait.as_secs().max(1)
-                    ),
+                    reason: Exhausted::ResendTooSoon,
                     retry_after: wait,
                 });
             }
@@ -1611,10 +1647,10 @@ impl ActivationService for ActivationApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn submit_activation_screen(
         &self,
         request: Request<proto::SubmitActivationScreenRequest>,
@@ -1623,10 +1659,10 @@ impl ActivationService for ActivationApi {
         let language = language(&request);
         let now = self.state.now();
         let result = self.submit(request.into_inner(), &ctx, language, now).await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn evaluate_password(
         &self,
         request: Request<proto::EvaluatePasswordRequest>,
@@ -1685,6 +1721,6 @@ impl ActivationService for ActivationApi {
             Ok(encode_evaluation(&evaluation, language))
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 }

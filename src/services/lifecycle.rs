@@ -12,7 +12,7 @@ use tonic_types::StatusExt;
 use tracing::Instrument;
 
 use super::status::ApiError;
-use super::{AppState, account_lookup, begin_call, encode, reply};
+use super::{AppState, CallContext, account_lookup, begin_call, encode, reply};
 use crate::domain::provisioning::{ProvisionInput, parse_record, profile_of};
 use crate::proto;
 use crate::proto::account_lifecycle_service_server::AccountLifecycleService;
@@ -33,7 +33,6 @@ use crate::domain::retention::{
 use crate::domain::self_service::DirectoryEntry;
 use crate::domain::supann::{self, ChangeKind, LdapSource};
 use crate::mail::templates;
-use crate::store::AuditContext;
 use crate::store::accounts::{AccountLookup, notice_recipient};
 use crate::store::activation::Purpose;
 use crate::store::entities::{account, account_change, extension_request};
@@ -106,8 +105,8 @@ fn provisioned(
 
 /// A per-record failure of the bulk call, from the same mapping as single
 /// calls.
-fn record_error(error: ApiError, request_id: &str) -> proto::RecordError {
-    let status = error.into_status(request_id);
+fn record_error(error: ApiError, ctx: &CallContext) -> proto::RecordError {
+    let status = error.into_status(&ctx.request_id, ctx.language);
     let field_violations = status
         .get_details_bad_request()
         .map(|b| {
@@ -141,7 +140,7 @@ type BulkStream =
 /// Provisions one chunk of a bulk stream and sends its results in order.
 async fn provision_chunk(
     state: &AppState,
-    ctx: &AuditContext,
+    ctx: &CallContext,
     chunk: Vec<proto::BulkProvisionAccountsRequest>,
     tx: &mpsc::Sender<Result<proto::BulkProvisionAccountsResponse, Status>>,
 ) -> Result<(), ()> {
@@ -159,7 +158,7 @@ async fn provision_chunk(
                 items.push(item);
                 slots.push(None);
             }
-            Err(e) => slots.push(Some(Outcome::Error(record_error(e, &ctx.request_id)))),
+            Err(e) => slots.push(Some(Outcome::Error(record_error(e, ctx)))),
         }
     }
     if !items.is_empty() {
@@ -168,12 +167,12 @@ async fn provision_chunk(
                 for (slot, result) in item_slots.into_iter().zip(results) {
                     slots[slot] = Some(match result {
                         Ok(p) => Outcome::Provisioned(provisioned(state, &p, now)),
-                        Err(e) => Outcome::Error(record_error(e.into(), &ctx.request_id)),
+                        Err(e) => Outcome::Error(record_error(e.into(), ctx)),
                     });
                 }
             }
             Err(e) => {
-                let status = ApiError::from(e).into_status(&ctx.request_id);
+                let status = ApiError::from(e).into_status(&ctx.request_id, ctx.language);
                 let _ = tx.send(Err(status)).await;
                 return Err(());
             }
@@ -191,7 +190,7 @@ async fn provision_chunk(
 
 #[tonic::async_trait]
 impl AccountLifecycleService for LifecycleApi {
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn provision_account(
         &self,
         request: Request<proto::ProvisionAccountRequest>,
@@ -207,10 +206,10 @@ impl AccountLifecycleService for LifecycleApi {
             Ok::<_, ApiError>(provisioned(&self.state, &result?, now))
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn bulk_provision_accounts(
         &self,
         request: Request<Streaming<proto::BulkProvisionAccountsRequest>>,
@@ -219,7 +218,7 @@ impl AccountLifecycleService for LifecycleApi {
         let mut inbound = request.into_inner().ready_chunks(BULK_CHUNK);
         let state = self.state.clone();
         let (tx, rx) = mpsc::channel(BULK_CHUNK * 2);
-        let request_id = ctx.request_id.clone();
+        let call = ctx.clone();
         let task = async move {
             while let Some(messages) = inbound.next().await {
                 let mut chunk = Vec::with_capacity(messages.len());
@@ -244,10 +243,10 @@ impl AccountLifecycleService for LifecycleApi {
         };
         tokio::spawn(task.instrument(tracing::Span::current()));
         let stream: BulkStream = Box::pin(ReceiverStream::new(rx));
-        reply(Ok(stream), &request_id)
+        reply(Ok(stream), &call)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn get_account(
         &self,
         request: Request<proto::GetAccountRequest>,
@@ -263,10 +262,10 @@ impl AccountLifecycleService for LifecycleApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn reissue_activation_material(
         &self,
         request: Request<proto::ReissueActivationMaterialRequest>,
@@ -289,10 +288,10 @@ impl AccountLifecycleService for LifecycleApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn record_end_of_activity(
         &self,
         request: Request<proto::RecordEndOfActivityRequest>,
@@ -381,10 +380,10 @@ impl AccountLifecycleService for LifecycleApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn request_extension(
         &self,
         request: Request<proto::RequestExtensionRequest>,
@@ -445,10 +444,10 @@ impl AccountLifecycleService for LifecycleApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn list_extension_requests(
         &self,
         request: Request<proto::ListExtensionRequestsRequest>,
@@ -502,10 +501,10 @@ impl AccountLifecycleService for LifecycleApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn decide_extension_request(
         &self,
         request: Request<proto::DecideExtensionRequestRequest>,
@@ -578,10 +577,10 @@ impl AccountLifecycleService for LifecycleApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn set_account_lock(
         &self,
         request: Request<proto::SetAccountLockRequest>,
@@ -660,10 +659,10 @@ impl AccountLifecycleService for LifecycleApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn run_expiry_batch(
         &self,
         request: Request<proto::RunExpiryBatchRequest>,
@@ -703,10 +702,10 @@ impl AccountLifecycleService for LifecycleApi {
             Ok::<_, ApiError>(encode_report(&report))
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn watch_changes(
         &self,
         request: Request<proto::WatchChangesRequest>,
@@ -718,18 +717,17 @@ impl AccountLifecycleService for LifecycleApi {
             let institution = Some(body.institution.trim().to_owned()).filter(|i| !i.is_empty());
             let (tx, rx) = mpsc::channel(WATCH_PAGE as usize);
             let state = self.state.clone();
-            let request_id = ctx.request_id.clone();
             tokio::spawn(
-                watch(state, after, institution, tx, request_id)
+                watch(state, after, institution, tx, ctx.clone())
                     .instrument(tracing::Span::current()),
             );
             let stream: WatchStream = Box::pin(ReceiverStream::new(rx));
             Ok::<_, ApiError>(stream)
         })();
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn list_changes(
         &self,
         request: Request<proto::ListChangesRequest>,
@@ -757,10 +755,10 @@ impl AccountLifecycleService for LifecycleApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn list_audit_events(
         &self,
         request: Request<proto::ListAuditEventsRequest>,
@@ -812,7 +810,7 @@ impl AccountLifecycleService for LifecycleApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 }
 
@@ -914,7 +912,7 @@ async fn watch(
     mut after: i64,
     institution: Option<String>,
     tx: mpsc::Sender<Result<proto::WatchChangesResponse, Status>>,
-    request_id: String,
+    ctx: CallContext,
 ) {
     let poll = state.settings.feed.poll_interval;
     loop {
@@ -926,7 +924,9 @@ async fn watch(
             Ok(rows) => rows,
             Err(e) => {
                 let _ = tx
-                    .send(Err(ApiError::from(e).into_status(&request_id)))
+                    .send(Err(
+                        ApiError::from(e).into_status(&ctx.request_id, ctx.language)
+                    ))
                     .await;
                 return;
             }

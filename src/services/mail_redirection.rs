@@ -9,7 +9,7 @@ use serde_json::json;
 use tonic::{Request, Response, Status};
 
 use super::passwords::language;
-use super::status::ApiError;
+use super::status::{ApiError, Exhausted};
 use super::{AppState, account_lookup, begin_call, reply};
 use crate::domain::activation::RedirectRule;
 use crate::domain::self_service::{Redirect, RedirectError, set_redirect};
@@ -93,7 +93,7 @@ impl AppState {
             && last.created_at + cooldown > now
         {
             return Err(ApiError::ResourceExhausted {
-                message: "a link was sent a moment ago: wait before asking for another".into(),
+                reason: Exhausted::ResendTooSoon,
                 retry_after: (last.created_at + cooldown - now)
                     .to_std()
                     .unwrap_or_default(),
@@ -105,7 +105,7 @@ impl AppState {
 
 #[tonic::async_trait]
 impl MailRedirectionService for MailRedirectionApi {
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn get_mail_redirect(
         &self,
         request: Request<proto::GetMailRedirectRequest>,
@@ -121,10 +121,10 @@ impl MailRedirectionService for MailRedirectionApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn set_mail_redirect(
         &self,
         request: Request<proto::SetMailRedirectRequest>,
@@ -192,10 +192,10 @@ impl MailRedirectionService for MailRedirectionApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn verify_mail_redirect(
         &self,
         request: Request<proto::VerifyMailRedirectRequest>,
@@ -245,10 +245,10 @@ impl MailRedirectionService for MailRedirectionApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn resend_mail_redirect_verification(
         &self,
         request: Request<proto::ResendMailRedirectVerificationRequest>,
@@ -293,10 +293,10 @@ impl MailRedirectionService for MailRedirectionApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn disable_mail_redirect(
         &self,
         request: Request<proto::DisableMailRedirectRequest>,
@@ -345,6 +345,6 @@ impl MailRedirectionService for MailRedirectionApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 }

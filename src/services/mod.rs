@@ -5,6 +5,7 @@ pub mod activation;
 pub mod encode;
 pub mod inputs;
 pub mod lifecycle;
+pub mod limits;
 pub mod links;
 pub mod mail_redirection;
 pub mod passwords;
@@ -16,8 +17,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tonic::{Request, Response, Status};
 
+use crate::auth::{Caller, EndUserAddress};
 use crate::clock::SharedClock;
 use crate::config::{ProfileSettings, Settings};
+use crate::domain::language::Language;
 use crate::hashing::PasswordHasher;
 use crate::proto;
 use crate::store::accounts::AccountLookup;
@@ -47,8 +50,12 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The request id of a call: the caller's `x-request-id` when it is a sane
 /// token, a new UUID otherwise.
 pub fn request_id<T>(request: &Request<T>) -> String {
-    request
-        .metadata()
+    request_id_of(request.metadata().as_ref())
+}
+
+/// [`request_id`] from raw HTTP headers (before tonic decodes the call).
+pub fn request_id_of(headers: &http::HeaderMap) -> String {
+    headers
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
@@ -61,27 +68,53 @@ pub fn request_id<T>(request: &Request<T>) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-/// Who is calling, for the audit trail. Caller authentication arrives with
-/// mutual TLS and tokens; until then every caller is `anonymous`.
-pub fn audit_context<T>(request: &Request<T>) -> AuditContext {
-    AuditContext {
-        actor: "anonymous".to_owned(),
-        request_id: request_id(request),
+/// The caller the authentication layer admitted.
+pub fn caller<T>(request: &Request<T>) -> Option<&Caller> {
+    request.extensions().get::<Caller>()
+}
+
+/// What a call carries along: who made it (for the audit trail), its
+/// request id, the end user the portal acts for and the language of its
+/// error messages.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    pub audit: AuditContext,
+    pub end_user: Option<EndUserAddress>,
+    pub language: Language,
+}
+
+impl std::ops::Deref for CallContext {
+    type Target = AuditContext;
+
+    fn deref(&self) -> &AuditContext {
+        &self.audit
     }
 }
 
-/// Starts handling a call: its audit context, with the request id recorded
-/// on the handler's span.
-pub fn begin_call<T>(request: &Request<T>) -> AuditContext {
-    let ctx = audit_context(request);
-    tracing::Span::current().record("request_id", ctx.request_id.as_str());
+/// Starts handling a call: its context, with the request id recorded on the
+/// handler's span.
+pub fn begin_call<T>(request: &Request<T>) -> CallContext {
+    let caller = caller(request);
+    let ctx = CallContext {
+        audit: AuditContext {
+            // Every API method is behind the authentication layer; a call
+            // without a caller can only come from a test harness.
+            actor: caller.map_or_else(|| "unauthenticated".to_owned(), |c| c.client.to_string()),
+            request_id: request_id(request),
+        },
+        end_user: caller.and_then(|c| c.end_user),
+        language: passwords::language(request),
+    };
+    let span = tracing::Span::current();
+    span.record("request_id", ctx.audit.request_id.as_str());
+    span.record("client", ctx.audit.actor.as_str());
     ctx
 }
 
 /// Ends a call: the answer, or the error mapped to its status; either way
 /// with the request id in the response metadata, for support.
-pub fn reply<T>(result: Result<T, ApiError>, request_id: &str) -> Result<Response<T>, Status> {
-    let id = tonic::metadata::MetadataValue::try_from(request_id).ok();
+pub fn reply<T>(result: Result<T, ApiError>, ctx: &CallContext) -> Result<Response<T>, Status> {
+    let id = tonic::metadata::MetadataValue::try_from(ctx.request_id.as_str()).ok();
     match result {
         Ok(body) => {
             let mut response = Response::new(body);
@@ -91,7 +124,7 @@ pub fn reply<T>(result: Result<T, ApiError>, request_id: &str) -> Result<Respons
             Ok(response)
         }
         Err(error) => {
-            let mut status = error.into_status(request_id);
+            let mut status = error.into_status(&ctx.request_id, ctx.language);
             if let Some(id) = id {
                 status.metadata_mut().insert(REQUEST_ID_HEADER, id);
             }

@@ -10,10 +10,12 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tonic::{Request, Response, Status};
 
+use super::limits::Counters;
 use super::passwords::{PasswordChange, language, password_usable, read_password};
 use super::status::ApiError;
 use super::{AppState, begin_call, encode::timestamp, reply};
 use crate::config::InstitutionSettings;
+use crate::config::RateRule;
 use crate::domain::ids::{BirthDate, Ine, MailAddress, StudentNumber};
 use crate::domain::language::Language;
 use crate::domain::password::Password;
@@ -26,7 +28,6 @@ use crate::store::AuditContext;
 use crate::store::accounts::AccountLookup;
 use crate::store::activation::{LinkMail, NewSecret, Purpose};
 use crate::store::entities::account;
-use crate::store::limits::counter_key;
 use crate::store::outbox::{Channel, NewMessage};
 
 pub struct RecoveryApi {
@@ -297,7 +298,7 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 
 #[tonic::async_trait]
 impl RecoveryService for RecoveryApi {
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn request_password_reset(
         &self,
         request: Request<proto::RequestPasswordResetRequest>,
@@ -308,6 +309,14 @@ impl RecoveryService for RecoveryApi {
         let result = async {
             let (mut response, lookup) =
                 self.request_reset(request.into_inner(), &ctx, language, now)?;
+            // Counted per identifier typed, whether or not it names an
+            // account: the limit says nothing of which exist.
+            let counters = Counters::mail_requests(
+                &self.state,
+                &ctx,
+                &[&lookup.institution, &lookup.typed.decoy_name()],
+            );
+            self.state.limited(counters, now, async { Ok(()) }).await?;
             let account = self
                 .state
                 .store
@@ -328,17 +337,17 @@ impl RecoveryService for RecoveryApi {
             let state = self.state.clone();
             tokio::spawn(async move {
                 if let Err(e) = state.send_reset(&lookup, account).await {
-                    let status = e.into_status(&lookup.ctx.request_id);
+                    let status = e.into_status(&lookup.ctx.request_id, lookup.language);
                     tracing::error!(request_id = %lookup.ctx.request_id, error = %status.message(), "password reset not sent");
                 }
             });
             Ok(response)
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn get_password_reset(
         &self,
         request: Request<proto::GetPasswordResetRequest>,
@@ -359,10 +368,10 @@ impl RecoveryService for RecoveryApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn complete_password_reset(
         &self,
         request: Request<proto::CompletePasswordResetRequest>,
@@ -406,10 +415,10 @@ impl RecoveryService for RecoveryApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn recover_login(
         &self,
         request: Request<proto::RecoverLoginRequest>,
@@ -451,37 +460,33 @@ impl RecoveryService for RecoveryApi {
                         .collect(),
                 ));
             };
-            let window = chrono::Duration::from_std(rule.window)
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            let key = counter_key("forgot_login", &[&code, number.as_str()]);
-            let locked = |ends: DateTime<Utc>| ApiError::ResourceExhausted {
-                message: "too many wrong birth dates for this student number: try again later"
-                    .into(),
-                retry_after: (ends - now).to_std().unwrap_or_default(),
-            };
-            if let Some(f) = self.state.store.failures(&key, window, now).await?
-                && f.count >= rule.max_attempts
-            {
-                return Err(locked(f.window_ends_at));
-            }
+            let counters = Counters::login_lookups(
+                &self.state,
+                &ctx,
+                &[&code, number.as_str()],
+                RateRule {
+                    max: rule.max_attempts,
+                    window: rule.window,
+                },
+            );
             let account = self
                 .state
-                .store
-                .find_account(AccountLookup::StudentNumber {
-                    institution: &code,
-                    number: number.as_str(),
+                .limited(counters, now, async {
+                    self.state
+                        .store
+                        .find_account(AccountLookup::StudentNumber {
+                            institution: &code,
+                            number: number.as_str(),
+                        })
+                        .await?
+                        .filter(|a| a.birth_date == Some(birth.date()) && a.purged_at.is_none())
+                        .ok_or_else(|| {
+                            ApiError::NotFound(
+                                "no student matches this student number and birth date".into(),
+                            )
+                        })
                 })
-                .await?
-                .filter(|a| a.birth_date == Some(birth.date()) && a.purged_at.is_none());
-            let Some(account) = account else {
-                let f = self.state.store.record_failure(&key, window, now).await?;
-                if f.count >= rule.max_attempts {
-                    return Err(locked(f.window_ends_at));
-                }
-                return Err(ApiError::NotFound(
-                    "no student matches this student number and birth date".into(),
-                ));
-            };
+                .await?;
             self.state
                 .store
                 .record_event(
@@ -499,6 +504,6 @@ impl RecoveryService for RecoveryApi {
             })
         }
         .await;
-        reply(result, &ctx.request_id)
+        reply(result, &ctx)
     }
 }

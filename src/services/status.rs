@@ -5,6 +5,7 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::domain::language::Language;
 use crate::domain::provisioning::Violation;
 use crate::hashing::HashError;
 use crate::store::StoreError;
@@ -20,8 +21,10 @@ pub enum ApiError {
     /// Bad input: every refused field.
     InvalidArgument(Vec<Violation>),
     NotFound(String),
-    /// The caller may not do this for this account (a student asking for
-    /// staff settings).
+    /// No credentials, or credentials of no configured client.
+    Unauthenticated(String),
+    /// The caller may not do this (its role, or a student asking for staff
+    /// settings).
     PermissionDenied(String),
     AlreadyExists {
         field: String,
@@ -39,9 +42,9 @@ pub enum ApiError {
         field: String,
         violations: Vec<(&'static str, String)>,
     },
-    /// Too much work queued; the caller may retry after `retry_after`.
+    /// A limit was reached; the caller may retry after `retry_after`.
     ResourceExhausted {
-        message: String,
+        reason: Exhausted,
         retry_after: std::time::Duration,
     },
     /// A concurrent request changed the same thing first; retrying after
@@ -49,6 +52,98 @@ pub enum ApiError {
     Aborted(String),
     /// A failure of ours; its text goes to the logs only.
     Internal(String),
+}
+
+/// Which limit a call ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exhausted {
+    /// Password hashing is saturated.
+    Busy,
+    /// A message was sent moments ago.
+    ResendTooSoon,
+    /// Too many wrong secrets (for the account, or from the address).
+    TooManyGuesses,
+    /// Too many requests that mail a secret.
+    TooManyRequests,
+}
+
+impl Exhausted {
+    fn message(self, language: Language, wait: std::time::Duration) -> String {
+        let minutes = wait.as_secs().div_ceil(60).max(1);
+        match (self, language) {
+            (Exhausted::Busy, Language::English) => {
+                "The service is very busy: retry in a moment.".into()
+            }
+            (Exhausted::Busy, Language::French) => {
+                "Le service est très sollicité : réessayez dans un instant.".into()
+            }
+            (Exhausted::ResendTooSoon, Language::English) => format!(
+                "A message was sent moments ago: wait {} s before asking for another.",
+                wait.as_secs().max(1)
+            ),
+            (Exhausted::ResendTooSoon, Language::French) => format!(
+                "Un message vient d'être envoyé : attendez {} s avant d'en demander un autre.",
+                wait.as_secs().max(1)
+            ),
+            (Exhausted::TooManyGuesses, Language::English) => {
+                format!("Too many unsuccessful attempts: try again in {minutes} min.")
+            }
+            (Exhausted::TooManyGuesses, Language::French) => {
+                format!("Trop de tentatives infructueuses : réessayez dans {minutes} min.")
+            }
+            (Exhausted::TooManyRequests, Language::English) => {
+                format!("Too many requests: try again in {minutes} min.")
+            }
+            (Exhausted::TooManyRequests, Language::French) => {
+                format!("Trop de demandes : réessayez dans {minutes} min.")
+            }
+        }
+    }
+}
+
+/// The French text shown to people for a precondition `kind` (the English
+/// one is the error's own message).
+fn precondition_fr(kind: &str) -> &'static str {
+    match kind {
+        "ACCOUNT_STATE" => {
+            "Ce compte ne permet pas cette opération dans son état actuel : contactez l'assistance."
+        }
+        "ACCOUNT_EXPIRED" => "Ce compte a expiré.",
+        "ACTIVATION_NOT_OPEN" => "L'activation de ce compte n'est pas encore ouverte.",
+        "ACTIVATION_CHANNEL" => "Ce profil ne s'active pas avec un document imprimé.",
+        "ALREADY_ACTIVE" => {
+            "Ce compte est déjà activé : connectez-vous, ou utilisez la récupération du mot de passe."
+        }
+        "AWAITING_VERIFICATION" => "Une vérification est en attente : suivez le lien reçu.",
+        "CODE_EXPIRED" => "Ce code a expiré : demandez-en un nouveau.",
+        "CONFIGURATION" => {
+            "Le service n'est pas configuré pour ce compte : contactez l'assistance."
+        }
+        "CONSENT_NOT_OFFERED" => "Ce consentement n'est pas proposé par votre établissement.",
+        "EXTENSION_DECIDED" => "Cette demande a déjà été traitée.",
+        "EXTENSION_PENDING" => "Une demande de prolongation est déjà en attente.",
+        "FLOW_COMPLETED" => "Cette activation est déjà terminée.",
+        "LINK_EXPIRED" => "Ce lien a expiré : demandez-en un nouveau.",
+        "LOGIN" => {
+            "Aucun identifiant n'est disponible pour cette personne : contactez l'assistance."
+        }
+        "NO_DEPARTURE" => "Aucune fin d'activité n'est enregistrée pour ce compte.",
+        "NO_MAILBOX" => "Ce compte n'a pas de messagerie de l'établissement.",
+        "NO_PHONE" => "Aucun numéro de téléphone n'est connu pour ce compte.",
+        "NOT_OFFERED" => "Ce service n'est pas proposé par votre établissement.",
+        "NOT_RENEWABLE" => "La conservation de ce compte ne peut pas être prolongée.",
+        "NOTHING_TO_RESEND" => "Il n'y a aucun message à renvoyer.",
+        "NOTHING_TO_VERIFY" => "Il n'y a rien à vérifier.",
+        "PASSWORD" => "Le mot de passe a été modifié entre-temps : recommencez.",
+        "PHOTO_REFUSAL_IRREVERSIBLE" => {
+            "Le refus de diffusion de la photo ne peut pas être annulé ici."
+        }
+        "REDIRECT_MANDATORY" => "La redirection de la messagerie est obligatoire pour ce profil.",
+        "TOO_MANY_ATTEMPTS" => {
+            "Trop d'essais erronés : ce code ne fonctionne plus, demandez-en un nouveau."
+        }
+        _ => "L'opération n'est pas possible dans l'état actuel du compte.",
+    }
 }
 
 impl ApiError {
@@ -60,12 +155,14 @@ impl ApiError {
         }])
     }
 
-    /// Turns the error into a status, logging internal failures with the
-    /// request id.
-    pub fn into_status(self, request_id: &str) -> Status {
-        match self {
+    /// Turns the error into a status with google.rpc details, a
+    /// `LocalizedMessage` in `language` among them; internal failures are
+    /// logged with the request id and reach the caller only as that id.
+    pub fn into_status(self, request_id: &str, language: Language) -> Status {
+        let mut details = ErrorDetails::new();
+        let french = language == Language::French;
+        let (code, message, localized) = match self {
             ApiError::InvalidArgument(violations) => {
-                let mut details = ErrorDetails::new();
                 for v in &violations {
                     details.add_bad_request_violation(v.field.clone(), v.description.clone());
                 }
@@ -74,27 +171,74 @@ impl ApiError {
                     .map(|v| format!("{}: {}", v.field, v.description))
                     .collect::<Vec<_>>()
                     .join("; ");
-                Status::with_error_details(Code::InvalidArgument, summary, details)
+                let fields = violations
+                    .iter()
+                    .map(|v| v.field.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let localized = if french {
+                    format!("Certaines informations sont invalides : {fields}.")
+                } else {
+                    format!("Some information is invalid: {summary}.")
+                };
+                (Code::InvalidArgument, summary, localized)
             }
-            ApiError::NotFound(message) => Status::not_found(message),
-            ApiError::PermissionDenied(message) => Status::permission_denied(message),
-            ApiError::Aborted(message) => Status::aborted(message),
+            ApiError::NotFound(message) => {
+                let localized = if french {
+                    "Introuvable : vérifiez les informations saisies.".to_owned()
+                } else {
+                    format!("Not found: {message}.")
+                };
+                (Code::NotFound, message, localized)
+            }
+            ApiError::Unauthenticated(message) => {
+                let localized = if french {
+                    "Le service appelant n'est pas authentifié.".to_owned()
+                } else {
+                    "The calling service is not authenticated.".to_owned()
+                };
+                (Code::Unauthenticated, message, localized)
+            }
+            ApiError::PermissionDenied(message) => {
+                let localized = if french {
+                    "Accès refusé.".to_owned()
+                } else {
+                    format!("Access denied: {message}.")
+                };
+                (Code::PermissionDenied, message, localized)
+            }
+            ApiError::Aborted(message) => {
+                let localized = if french {
+                    "Le compte a été modifié entre-temps : rechargez la page et réessayez."
+                        .to_owned()
+                } else {
+                    message.clone()
+                };
+                (Code::Aborted, message, localized)
+            }
             ApiError::AlreadyExists { field, message } => {
-                let mut details = ErrorDetails::new();
-                details.add_bad_request_violation(field, message.clone());
-                Status::with_error_details(Code::AlreadyExists, message, details)
+                details.add_bad_request_violation(field.clone(), message.clone());
+                let localized = if french {
+                    format!("Cette valeur est déjà utilisée ({field}).")
+                } else {
+                    message.clone()
+                };
+                (Code::AlreadyExists, message, localized)
             }
             ApiError::FailedPrecondition {
                 kind,
                 subject,
                 message,
             } => {
-                let mut details = ErrorDetails::new();
                 details.add_precondition_failure_violation(kind, subject, message.clone());
-                Status::with_error_details(Code::FailedPrecondition, message, details)
+                let localized = if french {
+                    precondition_fr(kind).to_owned()
+                } else {
+                    message.clone()
+                };
+                (Code::FailedPrecondition, message, localized)
             }
             ApiError::PasswordRejected { field, violations } => {
-                let mut details = ErrorDetails::new();
                 for (_, message) in &violations {
                     details.add_bad_request_violation(field.clone(), message.clone());
                 }
@@ -104,26 +248,43 @@ impl ApiError {
                     "ent-identity",
                     std::collections::HashMap::from([("codes".to_owned(), codes.join(","))]),
                 );
+                // The violations are already in the caller's language.
                 let summary = violations
                     .iter()
                     .map(|(_, m)| m.as_str())
                     .collect::<Vec<_>>()
                     .join(" ");
-                Status::with_error_details(Code::InvalidArgument, summary, details)
+                (Code::InvalidArgument, summary.clone(), summary)
             }
             ApiError::ResourceExhausted {
-                message,
+                reason,
                 retry_after,
             } => {
-                let mut details = ErrorDetails::new();
                 details.set_retry_info(Some(retry_after));
-                Status::with_error_details(Code::ResourceExhausted, message, details)
+                (
+                    Code::ResourceExhausted,
+                    reason.message(Language::English, retry_after),
+                    reason.message(language, retry_after),
+                )
             }
             ApiError::Internal(detail) => {
                 tracing::error!(request_id, error = %detail, "internal error");
-                Status::internal(format!("internal error (request id {request_id})"))
+                let localized = if french {
+                    format!(
+                        "Erreur interne : communiquez l'identifiant {request_id} à l'assistance."
+                    )
+                } else {
+                    format!("Internal error: give the helpdesk the reference {request_id}.")
+                };
+                (
+                    Code::Internal,
+                    format!("internal error (request id {request_id})"),
+                    localized,
+                )
             }
-        }
+        };
+        details.set_localized_message(if french { "fr-FR" } else { "en-GB" }, localized);
+        Status::with_error_details(code, message, details)
     }
 }
 
@@ -137,7 +298,7 @@ impl From<HashError> for ApiError {
     fn from(e: HashError) -> Self {
         match e {
             HashError::Busy => ApiError::ResourceExhausted {
-                message: "too many passwords are being checked right now; retry shortly".into(),
+                reason: Exhausted::Busy,
                 retry_after: std::time::Duration::from_secs(1),
             },
             HashError::Internal(_) | HashError::BadStoredHash(_) => {

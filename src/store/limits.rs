@@ -1,17 +1,19 @@
-//! Counters of wrong guesses, in the database so that every replica sees
-//! the same count. A counter covers a fixed window that starts with its
-//! first failure.
+//! Attempt counters, in the database so that every replica counts together.
+//! A counter covers a fixed window that starts with its first attempt.
+//! Attempts are counted *before* they are judged, in one atomic statement,
+//! so concurrent guesses on several replicas cannot slip past the limit;
+//! a successful attempt is then forgiven.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, OnConflict};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 
 use super::entities::attempt_counter;
 use super::{Store, StoreError};
 
-/// What is being counted: the scope (`forgot_login`, ...) and the subject
-/// (an institution and a student number, ...). Only its hash is stored.
+/// What is being counted: the scope (`guesses`, ...) and the subject (an
+/// institution and a login, an address, ...). Only its hash is stored.
 pub fn counter_key(scope: &str, parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(scope.as_bytes());
@@ -22,72 +24,74 @@ pub fn counter_key(scope: &str, parts: &[&str]) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// Failures counted in the current window, and when it ends.
+/// Attempts counted in the current window, and when it ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Failures {
+pub struct Attempts {
     pub count: u32,
     pub window_ends_at: DateTime<Utc>,
 }
 
 impl Store {
-    /// The failures of `key` in its current window (none once it ended).
-    pub async fn failures(
+    /// Counts one attempt of `key` and returns the count: one more in the
+    /// current window, or one in a new window if the last one ended.
+    pub async fn count_attempt(
         &self,
         key: &str,
         window: chrono::Duration,
         now: DateTime<Utc>,
-    ) -> Result<Option<Failures>, StoreError> {
-        Ok(attempt_counter::Entity::find_by_id(key)
-            .one(self.connection())
-            .await?
-            .map(|row| Failures {
-                count: u32::try_from(row.count).unwrap_or(0),
-                window_ends_at: row.window_started_at + window,
-            })
-            .filter(|f| f.window_ends_at > now))
-    }
-
-    /// Counts one more failure of `key`; a counter whose window ended
-    /// starts again at one.
-    pub async fn record_failure(
-        &self,
-        key: &str,
-        window: chrono::Duration,
-        now: DateTime<Utc>,
-    ) -> Result<Failures, StoreError> {
+    ) -> Result<Attempts, StoreError> {
         use attempt_counter::Column as C;
-        let write = self.begin_write().await?;
-        // The increment is one statement, so two replicas counting at once
-        // both count.
-        let bumped = attempt_counter::Entity::update_many()
-            .col_expr(C::Count, Expr::col(C::Count).add(1))
-            .filter(C::Key.eq(key))
-            .filter(C::WindowStartedAt.gt(now - window))
-            .exec(&write.txn)
-            .await?
-            .rows_affected;
-        if bumped == 0 {
-            attempt_counter::Entity::insert(attempt_counter::ActiveModel {
-                key: Set(key.to_owned()),
-                window_started_at: Set(now),
-                count: Set(1),
-            })
-            .on_conflict(
-                OnConflict::column(C::Key)
-                    .update_columns([C::WindowStartedAt, C::Count])
-                    .to_owned(),
+        let live = Expr::col((attempt_counter::Entity, C::WindowStartedAt)).gt(now - window);
+        let count = CaseStatement::new()
+            .case(
+                live.clone(),
+                Expr::col((attempt_counter::Entity, C::Count)).add(1),
             )
-            .exec(&write.txn)
-            .await?;
-        }
-        let row = attempt_counter::Entity::find_by_id(key)
-            .one(&write.txn)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("attempt counter vanished".into()))?;
-        write.commit().await?;
-        Ok(Failures {
+            .finally(1);
+        let started = CaseStatement::new()
+            .case(
+                live,
+                Expr::col((attempt_counter::Entity, C::WindowStartedAt)),
+            )
+            .finally(now);
+        let row = attempt_counter::Entity::insert(attempt_counter::ActiveModel {
+            key: Set(key.to_owned()),
+            window_started_at: Set(now),
+            count: Set(1),
+        })
+        .on_conflict(
+            OnConflict::column(C::Key)
+                .value(C::Count, count)
+                .value(C::WindowStartedAt, started)
+                .to_owned(),
+        )
+        .exec_with_returning(self.connection())
+        .await?;
+        Ok(Attempts {
             count: u32::try_from(row.count).unwrap_or(0),
             window_ends_at: row.window_started_at + window,
         })
+    }
+
+    /// Takes back one attempt of `key` (it succeeded).
+    pub async fn forgive_attempt(&self, key: &str) -> Result<(), StoreError> {
+        use attempt_counter::Column as C;
+        attempt_counter::Entity::update_many()
+            .col_expr(C::Count, Expr::col(C::Count).sub(1))
+            .filter(C::Key.eq(key))
+            .filter(C::Count.gt(0))
+            .exec(self.connection())
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the counters whose window started before `before`; returns
+    /// how many.
+    pub async fn delete_stale_counters(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(attempt_counter::Entity::delete_many()
+            .filter(attempt_counter::Column::WindowStartedAt.lt(before))
+            .exec(self.connection())
+            .await?
+            .rows_affected)
     }
 }

@@ -4,13 +4,16 @@
 //! `ENT_IDENTITY_TEST_DATABASE_URL` names a database (each test gets its own
 //! schema in it).
 
+mod logs;
 mod support;
 
+mod access;
 mod activation;
 mod bulk;
 mod config;
 mod feed;
 mod lifecycle;
+mod limits;
 mod mail;
 mod passwords;
 mod provisioning;

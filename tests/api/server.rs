@@ -146,7 +146,7 @@ async fn shutdown_drains_and_stops_the_server() {
 async fn without_a_database_health_is_not_serving_and_calls_are_unavailable() {
     let dir = tempfile::tempdir().expect("temp");
     let settings = ent_identity::config::Settings::load_with_env(
-        &[],
+        &[write_clients(dir.path())],
         [
             // Nothing listens on port 1.
             (
@@ -189,13 +189,14 @@ async fn without_a_database_health_is_not_serving_and_calls_are_unavailable() {
         .into_inner()
         .status;
     assert_eq!(status, ServingStatus::NotServing as i32);
-    let refused =
-        proto::account_lifecycle_service_client::AccountLifecycleServiceClient::new(channel)
-            .provision_account(proto::ProvisionAccountRequest {
-                record: Some(montpellier_staff("RH1", "A", "B")),
-            })
-            .await
-            .unwrap_err();
+    let refused = proto::account_lifecycle_service_client::AccountLifecycleServiceClient::new(
+        authed(&channel, "admin", None),
+    )
+    .provision_account(proto::ProvisionAccountRequest {
+        record: Some(montpellier_staff("RH1", "A", "B")),
+    })
+    .await
+    .unwrap_err();
     assert_eq!(refused.code(), Code::Unavailable);
     server.abort();
 }

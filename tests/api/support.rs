@@ -15,6 +15,7 @@ use ent_identity::proto::activation_service_client::ActivationServiceClient;
 use sea_orm::{ConnectionTrait, Database};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -27,10 +28,68 @@ pub fn start_time() -> DateTime<Utc> {
         .expect("valid instant")
 }
 
+/// Credentials a test client sends: a configured client's bearer token and,
+/// for portal calls, the end user's address.
+#[derive(Clone, Default)]
+pub struct Credentials {
+    token: Option<String>,
+    end_user: Option<String>,
+}
+
+impl tonic::service::Interceptor for Credentials {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(token) = &self.token {
+            let value = format!("Bearer {token}").parse().expect("ascii token");
+            request.metadata_mut().insert("authorization", value);
+        }
+        if let Some(address) = &self.end_user {
+            let value = address.parse().expect("ascii address");
+            request.metadata_mut().insert("x-end-user-address", value);
+        }
+        Ok(request)
+    }
+}
+
+/// A connection to the test server that authenticates as one client.
+pub type Conn = InterceptedService<Channel, Credentials>;
+
+/// The bearer token of the test configuration's client named `client`
+/// (one client per role, named after it, plus `admin`).
+pub fn test_token(client: &str) -> String {
+    format!("test-token-of-{client}")
+}
+
+/// Writes the test clients' configuration into `dir`; returns its path.
+pub fn write_clients(dir: &std::path::Path) -> PathBuf {
+    let path = dir.join("clients.toml");
+    std::fs::write(&path, clients_toml()).expect("clients file");
+    path
+}
+
+/// The test clients: one per role, named after it.
+fn clients_toml() -> String {
+    let mut text = String::new();
+    for role in ["enrolment", "portal", "ldap_sync", "batch", "admin"] {
+        let hash = ent_identity::domain::secret::hash_secret(
+            ent_identity::domain::secret::SecretKind::Token,
+            &test_token(role),
+        );
+        text.push_str(&format!(
+            "[auth.clients.{role}]\nroles = [\"{role}\"]\ntoken_sha256 = [\"{hash}\"]\n\n"
+        ));
+    }
+    text
+}
+
 pub struct TestApp {
     pub clock: ManualClock,
+    /// A connection without credentials.
     pub channel: Channel,
-    pub lifecycle: AccountLifecycleServiceClient<Channel>,
+    /// The lifecycle service, as the admin client.
+    pub lifecycle: AccountLifecycleServiceClient<Conn>,
     /// The test's database settings, to reach it behind the server's back.
     pub database: ent_identity::config::DatabaseSettings,
     /// Where the file transport writes mail.
@@ -39,6 +98,7 @@ pub struct TestApp {
     pub sms_folder: PathBuf,
     /// The server's configuration.
     pub settings: Arc<Settings>,
+    address: std::net::SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -55,7 +115,7 @@ impl Drop for TestApp {
     }
 }
 
-fn institution_files() -> Vec<PathBuf> {
+pub fn institution_files() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/config/institutions");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("example institutions")
@@ -75,7 +135,7 @@ pub fn postgres_url() -> Option<String> {
 
 /// A fresh database for one test: an SQLite file in `dir`, or a new schema
 /// in the PostgreSQL test database.
-async fn database_env(dir: &std::path::Path) -> Vec<(String, String)> {
+pub async fn database_env(dir: &std::path::Path) -> Vec<(String, String)> {
     match postgres_url() {
         Some(url) => {
             let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
@@ -107,11 +167,32 @@ pub async fn spawn_app() -> TestApp {
 /// A server with more configuration (`ENT_IDENTITY__…` pairs, applied last);
 /// waits until it is SERVING when `wait` says so.
 pub async fn spawn_app_with(extra_env: Vec<(String, String)>, wait: bool) -> TestApp {
-    // Server logs go to the test's captured output.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("warn,ent_identity=info"))
-        .with_test_writer()
-        .try_init();
+    spawn_app_configured(TestConfig {
+        env: extra_env,
+        wait,
+        ..TestConfig::default()
+    })
+    .await
+}
+
+/// What a test changes in its server.
+#[derive(Default)]
+pub struct TestConfig {
+    /// `ENT_IDENTITY__…` pairs, applied last.
+    pub env: Vec<(String, String)>,
+    /// More TOML configuration (lists and tables the environment cannot
+    /// express), applied after the test clients.
+    pub toml: String,
+    /// Wait until the server is SERVING.
+    pub wait: bool,
+    /// How the test's channel speaks TLS to a server configured with it.
+    pub tls: Option<tonic::transport::ClientTlsConfig>,
+}
+
+/// The general form of [`spawn_app`].
+pub async fn spawn_app_configured(config: TestConfig) -> TestApp {
+    // Server logs go to the test's captured output (and the log capture).
+    crate::logs::install();
     let dir = tempfile::tempdir().expect("temporary folder");
     let mut env = database_env(dir.path()).await;
     env.push((
@@ -128,8 +209,15 @@ pub async fn spawn_app_with(extra_env: Vec<(String, String)>, wait: bool) -> Tes
         "ENT_IDENTITY__DATABASE__HEALTH_CHECK_INTERVAL".into(),
         "100ms".into(),
     ));
-    env.extend(extra_env);
-    let settings = Settings::load_with_env(&institution_files(), env).expect("test configuration");
+    env.extend(config.env);
+    let mut files = institution_files();
+    files.push(write_clients(dir.path()));
+    if !config.toml.is_empty() {
+        let extra = dir.path().join("extra.toml");
+        std::fs::write(&extra, &config.toml).expect("extra configuration");
+        files.push(extra);
+    }
+    let settings = Settings::load_with_env(&files, env).expect("test configuration");
     let database = settings.database.clone();
     let mail_folder = settings.mail.folder.clone();
     let sms_folder = settings.sms.folder.clone();
@@ -152,27 +240,49 @@ pub async fn spawn_app_with(extra_env: Vec<(String, String)>, wait: bool) -> Tes
             }
         }
     });
-    let channel = Channel::from_shared(format!("http://{addr}"))
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let mut endpoint = Channel::from_shared(format!("{scheme}://{addr}"))
         .expect("endpoint")
-        .connect_timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(5));
+    if let Some(tls) = config.tls {
+        endpoint = endpoint.tls_config(tls).expect("client TLS");
+    }
+    let channel = endpoint
         .connect()
         .await
         .expect("connect to the test server");
-    if wait {
+    if config.wait {
         wait_until_serving(channel.clone()).await;
     }
     TestApp {
         clock,
-        lifecycle: AccountLifecycleServiceClient::new(channel.clone()),
+        lifecycle: AccountLifecycleServiceClient::new(authed(&channel, "admin", None)),
         channel,
         database,
         mail_folder,
         sms_folder,
         settings,
+        address: addr,
         shutdown: Some(shutdown_tx),
         server: Some(server),
         _dir: dir,
     }
+}
+
+/// `channel` authenticating as the test client `client`, for the end user at
+/// `end_user` when given.
+pub fn authed(channel: &Channel, client: &str, end_user: Option<&str>) -> Conn {
+    InterceptedService::new(
+        channel.clone(),
+        Credentials {
+            token: Some(test_token(client)),
+            end_user: end_user.map(str::to_owned),
+        },
+    )
 }
 
 pub async fn wait_until_serving(channel: Channel) {
@@ -364,24 +474,37 @@ impl TestApp {
 }
 
 impl TestApp {
-    pub fn activation(&self) -> ActivationServiceClient<Channel> {
-        ActivationServiceClient::new(self.channel.clone())
+    /// The address the server listens on.
+    pub fn channel_address(&self) -> std::net::SocketAddr {
+        self.address
     }
 
-    pub fn account_settings(&self) -> AccountSettingsServiceClient<Channel> {
-        AccountSettingsServiceClient::new(self.channel.clone())
+    /// A connection as the admin client (every RPC).
+    pub fn conn(&self) -> Conn {
+        authed(&self.channel, "admin", None)
     }
 
-    pub fn recovery(&self) -> proto::recovery_service_client::RecoveryServiceClient<Channel> {
-        proto::recovery_service_client::RecoveryServiceClient::new(self.channel.clone())
+    /// A connection as the portal, acting for the end user at `address`.
+    pub fn portal_for(&self, address: &str) -> Conn {
+        authed(&self.channel, "portal", Some(address))
+    }
+
+    pub fn activation(&self) -> ActivationServiceClient<Conn> {
+        ActivationServiceClient::new(self.conn())
+    }
+
+    pub fn account_settings(&self) -> AccountSettingsServiceClient<Conn> {
+        AccountSettingsServiceClient::new(self.conn())
+    }
+
+    pub fn recovery(&self) -> proto::recovery_service_client::RecoveryServiceClient<Conn> {
+        proto::recovery_service_client::RecoveryServiceClient::new(self.conn())
     }
 
     pub fn redirection(
         &self,
-    ) -> proto::mail_redirection_service_client::MailRedirectionServiceClient<Channel> {
-        proto::mail_redirection_service_client::MailRedirectionServiceClient::new(
-            self.channel.clone(),
-        )
+    ) -> proto::mail_redirection_service_client::MailRedirectionServiceClient<Conn> {
+        proto::mail_redirection_service_client::MailRedirectionServiceClient::new(self.conn())
     }
 
     /// A provisioned account taken through its real activation journey;
@@ -404,7 +527,12 @@ impl TestApp {
     /// mailed link or the SMS code), then every screen with ordinary answers
     /// (a recovery address, the charter, consents, no redirect unless
     /// mandatory), verifications through the delivered mail.
-    pub async fn activate(&self, provisioned: &proto::ProvisionAccountResponse, password: &str) {
+    /// Returns the flow's token.
+    pub async fn activate(
+        &self,
+        provisioned: &proto::ProvisionAccountResponse,
+        password: &str,
+    ) -> String {
         use proto::start_activation_request::Entry;
         use proto::{ActivationMessageKind as K, ActivationStep as S};
         let account = provisioned.account.as_ref().expect("account");
@@ -530,6 +658,7 @@ impl TestApp {
                     .expect("confirm the recovery address");
             }
         }
+        token
     }
 
     /// Plants a password hashed with other argon2 parameters on an active

@@ -1,0 +1,199 @@
+//! Who may call what: the five caller roles and the one table that gives
+//! every RPC its allowed roles.
+
+use serde::{Deserialize, Serialize};
+
+/// The kinds of callers of the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The enrolment system and HR feeds: provisioning, departures.
+    Enrolment,
+    /// ENT portal frontends, acting for the person signed in: activation,
+    /// recovery, redirection, settings, extension requests.
+    Portal,
+    /// The LDAP sync worker: the change feed and account reads.
+    LdapSync,
+    /// The end-of-activity batch: departures and the expiry run.
+    Batch,
+    /// The IT team's tools: everything, e.g. extension decisions and locks.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Enrolment,
+        Role::Portal,
+        Role::LdapSync,
+        Role::Batch,
+        Role::Admin,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Enrolment => "enrolment",
+            Role::Portal => "portal",
+            Role::LdapSync => "ldap_sync",
+            Role::Batch => "batch",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// Who may call a method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without credentials: health checks (probes cannot carry
+    /// tokens) and reflection (the API's shape is public; its data is not).
+    Public,
+    /// Authenticated callers holding one of these roles.
+    Roles(&'static [Role]),
+}
+
+use Role::{Admin, Batch, Enrolment, LdapSync, Portal};
+
+const PORTAL: Access = Access::Roles(&[Portal, Admin]);
+const ENROLMENT: Access = Access::Roles(&[Enrolment, Admin]);
+const ADMIN: Access = Access::Roles(&[Admin]);
+const FEED: Access = Access::Roles(&[LdapSync, Admin]);
+const EXPIRY: Access = Access::Roles(&[Batch, Admin]);
+/// Departures come from enrolment (a student who does not re-enrol) and HR,
+/// or from the end-of-activity batch that reads their exports.
+const DEPARTURES: Access = Access::Roles(&[Enrolment, Batch, Admin]);
+/// Every back-office caller reads accounts; the portal shows the person's
+/// own.
+const READ_ACCOUNT: Access = Access::Roles(&[Enrolment, Portal, LdapSync, Batch, Admin]);
+
+const ACTIVATION: &str = "ent.identity.v1.ActivationService";
+const RECOVERY: &str = "ent.identity.v1.RecoveryService";
+const REDIRECTION: &str = "ent.identity.v1.MailRedirectionService";
+const SETTINGS: &str = "ent.identity.v1.AccountSettingsService";
+const LIFECYCLE: &str = "ent.identity.v1.AccountLifecycleService";
+
+/// Every method the server answers, as (service, method, access). A method
+/// missing here is refused to everyone (and a unit test fails).
+pub const ACCESS_TABLE: &[(&str, &str, Access)] = &[
+    (ACTIVATION, "StartActivation", PORTAL),
+    (ACTIVATION, "RequestActivationLink", PORTAL),
+    (ACTIVATION, "GetActivationFlow", PORTAL),
+    (ACTIVATION, "VerifyActivationCode", PORTAL),
+    (ACTIVATION, "ConfirmActivationLink", PORTAL),
+    (ACTIVATION, "ResendActivationMessage", PORTAL),
+    (ACTIVATION, "SubmitActivationScreen", PORTAL),
+    (ACTIVATION, "EvaluatePassword", PORTAL),
+    (RECOVERY, "RequestPasswordReset", PORTAL),
+    (RECOVERY, "GetPasswordReset", PORTAL),
+    (RECOVERY, "CompletePasswordReset", PORTAL),
+    (RECOVERY, "RecoverLogin", PORTAL),
+    (REDIRECTION, "GetMailRedirect", PORTAL),
+    (REDIRECTION, "SetMailRedirect", PORTAL),
+    (REDIRECTION, "VerifyMailRedirect", PORTAL),
+    (REDIRECTION, "ResendMailRedirectVerification", PORTAL),
+    (REDIRECTION, "DisableMailRedirect", PORTAL),
+    (SETTINGS, "ChangePassword", PORTAL),
+    (SETTINGS, "VerifyPassword", PORTAL),
+    (SETTINGS, "RequestRecoveryMailChange", PORTAL),
+    (SETTINGS, "ConfirmRecoveryMailChange", PORTAL),
+    (SETTINGS, "GetConsents", PORTAL),
+    (SETTINGS, "UpdateConsents", PORTAL),
+    (SETTINGS, "GetDirectoryEntry", PORTAL),
+    (SETTINGS, "UpdateDirectoryEntry", PORTAL),
+    (SETTINGS, "GetAntispamLevel", PORTAL),
+    (SETTINGS, "SetAntispamLevel", PORTAL),
+    (LIFECYCLE, "ProvisionAccount", ENROLMENT),
+    (LIFECYCLE, "BulkProvisionAccounts", ENROLMENT),
+    (LIFECYCLE, "GetAccount", READ_ACCOUNT),
+    (LIFECYCLE, "ReissueActivationMaterial", ENROLMENT),
+    (LIFECYCLE, "RecordEndOfActivity", DEPARTURES),
+    (LIFECYCLE, "RequestExtension", PORTAL),
+    (LIFECYCLE, "ListExtensionRequests", ADMIN),
+    (LIFECYCLE, "DecideExtensionRequest", ADMIN),
+    (LIFECYCLE, "SetAccountLock", ADMIN),
+    (LIFECYCLE, "RunExpiryBatch", EXPIRY),
+    (LIFECYCLE, "ListChanges", FEED),
+    (LIFECYCLE, "WatchChanges", FEED),
+    (LIFECYCLE, "ListAuditEvents", ADMIN),
+    ("grpc.health.v1.Health", "Check", Access::Public),
+    ("grpc.health.v1.Health", "Watch", Access::Public),
+    (
+        "grpc.reflection.v1.ServerReflection",
+        "ServerReflectionInfo",
+        Access::Public,
+    ),
+    (
+        "grpc.reflection.v1alpha.ServerReflection",
+        "ServerReflectionInfo",
+        Access::Public,
+    ),
+];
+
+/// The access rule of an HTTP/2 path (`/package.Service/Method`); `None`
+/// for a path the table does not know.
+pub fn access_of(path: &str) -> Option<Access> {
+    let (service, method) = path.strip_prefix('/')?.split_once('/')?;
+    ACCESS_TABLE
+        .iter()
+        .find(|(s, m, _)| *s == service && *m == method)
+        .map(|(_, _, access)| *access)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message;
+
+    #[test]
+    fn every_api_method_has_exactly_one_entry() {
+        let set = prost_types::FileDescriptorSet::decode(crate::proto::FILE_DESCRIPTOR_SET)
+            .expect("descriptor set");
+        let mut methods = Vec::new();
+        for file in &set.file {
+            for service in &file.service {
+                for method in &service.method {
+                    methods.push(format!(
+                        "{}.{}/{}",
+                        file.package(),
+                        service.name(),
+                        method.name()
+                    ));
+                }
+            }
+        }
+        assert_eq!(methods.len(), 40, "the API's methods");
+        for method in &methods {
+            let entries = ACCESS_TABLE
+                .iter()
+                .filter(|(s, m, _)| format!("{s}/{m}") == *method)
+                .count();
+            assert_eq!(entries, 1, "{method} needs exactly one access entry");
+            assert!(
+                matches!(access_of(&format!("/{method}")), Some(Access::Roles(r)) if r.contains(&Role::Admin)),
+                "{method}: admin may call everything and nothing of the API is public"
+            );
+        }
+        // And nothing in the table that the API does not have.
+        for (service, method, _) in ACCESS_TABLE {
+            if service.starts_with("ent.") {
+                assert!(methods.contains(&format!("{service}/{method}")));
+            }
+        }
+    }
+
+    #[test]
+    fn paths_are_read_strictly() {
+        assert_eq!(
+            access_of("/grpc.health.v1.Health/Check"),
+            Some(Access::Public)
+        );
+        for path in [
+            "",
+            "/",
+            "grpc.health.v1.Health/Check",
+            "/grpc.health.v1.Health/Check/",
+            "/grpc.health.v1.Health",
+            "/ent.identity.v1.ActivationService/Nope",
+        ] {
+            assert_eq!(access_of(path), None, "{path:?}");
+        }
+    }
+}

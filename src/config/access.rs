@@ -1,0 +1,197 @@
+//! Who may reach the service (TLS, clients and their credentials) and how
+//! fast people may guess its secrets.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::ConfigProblem;
+use crate::auth::Role;
+
+/// TLS for the gRPC server (rustls). Without it the server listens in
+/// plain text, which is allowed on loopback only unless
+/// `server.plaintext_beyond_loopback` says a proxy or mesh terminates TLS.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// The server's certificate chain, PEM.
+    pub certificate: PathBuf,
+    /// Its private key, PEM.
+    pub key: PathBuf,
+    /// CA certificates (PEM) that client certificates must chain to. When
+    /// set, clients may authenticate by certificate (mutual TLS); callers
+    /// with bearer tokens still connect without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ca: Option<PathBuf>,
+}
+
+/// The callers of the service.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Callers by name (the name is the audit trail's actor).
+    #[serde(default)]
+    pub clients: BTreeMap<String, ClientSettings>,
+    /// With no client configured and a loopback listen address, `serve`
+    /// makes a one-time admin token for local use and writes it here
+    /// (readable by its owner only); it is replaced at each start.
+    pub local_token_file: PathBuf,
+}
+
+/// One caller and how it proves who it is: any of its bearer tokens or
+/// client certificates.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSettings {
+    pub roles: Vec<Role>,
+    /// SHA-256 (hex) of each accepted bearer token, as printed by
+    /// `ent-identity client-token`; two during a rotation.
+    #[serde(default)]
+    pub token_sha256: Vec<String>,
+    /// SHA-256 (hex) fingerprints of the DER client certificates accepted
+    /// for this client (mutual TLS, `server.tls.client_ca` required).
+    #[serde(default)]
+    pub certificate_sha256: Vec<String>,
+}
+
+/// At most `max` events per `window`, the window starting at the first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateRule {
+    pub max: u32,
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+}
+
+/// Limits on guessing, kept in the database so that every replica counts
+/// together. "Address" is the end user's IP address that the portal passes
+/// in the `x-end-user-address` metadata (IPv6 counted per /64).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Wrong secrets typed for one account: activation keys, provisional
+    /// passwords, identity details, codes, current passwords.
+    pub guesses_per_account: RateRule,
+    /// Wrong secrets, links and identity details from one address.
+    pub guesses_per_address: RateRule,
+    /// Requests that mail a secret (password resets, activation links), per
+    /// identifier typed, whether or not it names an account.
+    pub mail_requests_per_account: RateRule,
+    /// The same requests from one address.
+    pub mail_requests_per_address: RateRule,
+    /// Forgotten-login lookups matching nobody, from one address (per
+    /// student number: the institution's `recovery.login_lookup`).
+    pub login_lookups_per_address: RateRule,
+}
+
+const HEX_SHA256: usize = 64;
+
+fn is_sha256_hex(value: &str) -> bool {
+    value.len() == HEX_SHA256 && value.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+impl AuthSettings {
+    pub(super) fn validate(&self, tls: Option<&TlsSettings>, problems: &mut Vec<ConfigProblem>) {
+        let mut bad = |key: String, message: &str| {
+            problems.push(ConfigProblem {
+                key,
+                message: message.to_owned(),
+            })
+        };
+        let mut seen_tokens = BTreeMap::new();
+        for (name, client) in &self.clients {
+            let key = format!("auth.clients.{name}");
+            if name.is_empty()
+                || name.len() > 64
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
+                bad(key.clone(), "a client name is 1 to 64 of a-z, 0-9, - _ .");
+            }
+            if client.roles.is_empty() {
+                bad(format!("{key}.roles"), "give the client at least one role");
+            }
+            if client.token_sha256.is_empty() && client.certificate_sha256.is_empty() {
+                bad(
+                    key.clone(),
+                    "give the client a token_sha256 or a certificate_sha256",
+                );
+            }
+            for hash in &client.token_sha256 {
+                if !is_sha256_hex(hash) {
+                    bad(
+                        format!("{key}.token_sha256"),
+                        "each is 64 hex digits (see `ent-identity client-token`)",
+                    );
+                } else if let Some(other) =
+                    seen_tokens.insert(hash.to_ascii_lowercase(), name.clone())
+                {
+                    bad(
+                        format!("{key}.token_sha256"),
+                        &format!("the same token is also given to client {other}"),
+                    );
+                }
+            }
+            for hash in &client.certificate_sha256 {
+                if !is_sha256_hex(hash) {
+                    bad(
+                        format!("{key}.certificate_sha256"),
+                        "each is 64 hex digits: the SHA-256 of the DER certificate",
+                    );
+                }
+            }
+            if !client.certificate_sha256.is_empty()
+                && tls.and_then(|t| t.client_ca.as_ref()).is_none()
+            {
+                bad(
+                    format!("{key}.certificate_sha256"),
+                    "client certificates need server.tls.client_ca",
+                );
+            }
+        }
+    }
+}
+
+impl RateLimitSettings {
+    pub(super) fn validate(&self, problems: &mut Vec<ConfigProblem>) {
+        for (name, rule) in [
+            ("guesses_per_account", self.guesses_per_account),
+            ("guesses_per_address", self.guesses_per_address),
+            ("mail_requests_per_account", self.mail_requests_per_account),
+            ("mail_requests_per_address", self.mail_requests_per_address),
+            ("login_lookups_per_address", self.login_lookups_per_address),
+        ] {
+            if !(1..=100_000).contains(&rule.max) {
+                problems.push(ConfigProblem {
+                    key: format!("rate_limits.{name}.max"),
+                    message: "must be between 1 and 100000".into(),
+                });
+            }
+            if rule.window < Duration::from_secs(1) || rule.window > Duration::from_secs(7 * 86400)
+            {
+                problems.push(ConfigProblem {
+                    key: format!("rate_limits.{name}.window"),
+                    message: "must be between 1 second and 7 days".into(),
+                });
+            }
+        }
+    }
+
+    /// The longest window: counters older than it can be deleted.
+    pub fn longest_window(&self) -> Duration {
+        [
+            self.guesses_per_account,
+            self.guesses_per_address,
+            self.mail_requests_per_account,
+            self.mail_requests_per_address,
+            self.login_lookups_per_address,
+        ]
+        .iter()
+        .map(|r| r.window)
+        .max()
+        .unwrap_or_default()
+    }
+}

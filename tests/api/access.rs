@@ -1,0 +1,417 @@
+//! Caller authentication and authorisation: the access table walked for
+//! every caller, audit actors, TLS and mutual TLS, localized errors, and no
+//! secret in the logs.
+
+use ent_identity::auth::{ACCESS_TABLE, Access, Role};
+use ent_identity::proto;
+use tonic::Code;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tonic_types::StatusExt;
+
+use crate::support::*;
+
+/// Calls `path` with an empty message over any kind of stream and returns
+/// the status the server answered with (OK when it started answering).
+async fn call(conn: Conn, path: &'static str) -> Code {
+    let mut grpc = tonic::client::Grpc::new(conn);
+    grpc.ready().await.expect("ready");
+    let codec = tonic_prost::ProstCodec::<(), ()>::default();
+    let request = tonic::Request::new(tokio_stream::once(()));
+    match grpc
+        .streaming(request, http::uri::PathAndQuery::from_static(path), codec)
+        .await
+    {
+        Ok(_) => Code::Ok,
+        Err(status) => status.code(),
+    }
+}
+
+fn path_of(service: &str, method: &str) -> &'static str {
+    Box::leak(format!("/{service}/{method}").into_boxed_str())
+}
+
+#[tokio::test]
+async fn every_rpc_refuses_unknown_callers_and_roles_it_does_not_allow() {
+    let app = spawn_app().await;
+    let anonymous = || InterceptedService::new(app.channel.clone(), Credentials::default());
+    let forged = || authed(&app.channel, "someone-else", None);
+    let mut checked = 0;
+    for (service, method, access) in ACCESS_TABLE {
+        let path = path_of(service, method);
+        match access {
+            Access::Public => {
+                assert_ne!(
+                    call(anonymous(), path).await,
+                    Code::Unauthenticated,
+                    "{path}"
+                );
+            }
+            Access::Roles(allowed) => {
+                assert_eq!(
+                    call(anonymous(), path).await,
+                    Code::Unauthenticated,
+                    "{path}"
+                );
+                assert_eq!(call(forged(), path).await, Code::Unauthenticated, "{path}");
+                for role in Role::ALL {
+                    let code = call(authed(&app.channel, role.name(), None), path).await;
+                    if allowed.contains(&role) {
+                        assert!(
+                            !matches!(code, Code::PermissionDenied | Code::Unauthenticated),
+                            "{path} as {}: {code:?}",
+                            role.name()
+                        );
+                    } else {
+                        assert_eq!(code, Code::PermissionDenied, "{path} as {}", role.name());
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(
+        checked,
+        40 * Role::ALL.len(),
+        "every API method, every role"
+    );
+    // A method the table does not know is refused like any other.
+    assert_eq!(
+        call(
+            authed(&app.channel, "portal", None),
+            "/ent.identity.v1.ActivationService/Unknown"
+        )
+        .await,
+        Code::PermissionDenied
+    );
+}
+
+#[tokio::test]
+async fn audit_events_name_the_calling_client() {
+    let app = spawn_app().await;
+    let provisioned = proto::account_lifecycle_service_client::AccountLifecycleServiceClient::new(
+        authed(&app.channel, "enrolment", None),
+    )
+    .provision_account(proto::ProvisionAccountRequest {
+        record: Some(montpellier_staff("RH77", "Anne", "Martin")),
+    })
+    .await
+    .expect("the enrolment client provisions")
+    .into_inner();
+    let id = provisioned.account.expect("account").account_id;
+    let events = app
+        .lifecycle
+        .clone()
+        .list_audit_events(proto::ListAuditEventsRequest {
+            account: Some(proto::AccountSelector {
+                institution: String::new(),
+                identifier: Some(proto::account_selector::Identifier::AccountId(id)),
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("events")
+        .into_inner()
+        .events;
+    let provisioning = events
+        .iter()
+        .find(|e| e.action == "account.provisioned")
+        .expect("provisioning event");
+    assert_eq!(provisioning.actor, "enrolment");
+}
+
+#[tokio::test]
+async fn errors_speak_the_callers_language_and_hide_internals() {
+    let app = spawn_app().await;
+    let start = |language: &'static str| {
+        let mut client = app.activation();
+        async move {
+            let mut request = tonic::Request::new(proto::StartActivationRequest {
+                institution: "u-bordeaux-montaigne".into(),
+                entry: Some(proto::start_activation_request::Entry::Key(
+                    proto::KeyEntry {
+                        login: "nobody".into(),
+                        activation_key: "AAAA-BBBB-CCCC".into(),
+                    },
+                )),
+            });
+            request
+                .metadata_mut()
+                .insert("accept-language", language.parse().expect("ascii"));
+            client.start_activation(request).await.unwrap_err()
+        }
+    };
+    let french = start("fr-FR,fr;q=0.9").await;
+    let english = start("en-GB,en;q=0.9").await;
+    for (status, locale, words) in [
+        (&french, "fr-FR", "invalides"),
+        (&english, "en-GB", "invalid"),
+    ] {
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let localized = status
+            .get_error_details()
+            .localized_message()
+            .cloned()
+            .expect("a localized message");
+        assert_eq!(localized.locale, locale);
+        assert!(localized.message.contains(words), "{}", localized.message);
+        assert!(status.get_error_details().bad_request().is_some());
+        assert!(status.metadata().get("x-request-id").is_some());
+    }
+
+    // An unauthenticated call is localized too.
+    let mut anonymous = proto::activation_service_client::ActivationServiceClient::new(
+        InterceptedService::new(app.channel.clone(), Credentials::default()),
+    );
+    let refused = anonymous
+        .evaluate_password(proto::EvaluatePasswordRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    assert!(refused.get_error_details().localized_message().is_some());
+
+    // A database failure reaches the caller as a request id, never as SQL.
+    let store = app.store().await;
+    sea_orm::ConnectionTrait::execute_unprepared(store.connection(), "DROP TABLE attempt_counters")
+        .await
+        .expect("break the database");
+    let broken = start("en").await;
+    assert_eq!(broken.code(), Code::Internal);
+    let message = broken.message().to_lowercase();
+    for word in ["attempt_counters", "sql", "table", "select", "insert", "/"] {
+        assert!(!message.contains(word), "{message}");
+    }
+    assert!(message.contains("request id"));
+}
+
+/// A CA, a server certificate for localhost and a client certificate.
+struct Pki {
+    ca: String,
+    server_cert: String,
+    server_key: String,
+    client_cert: String,
+    client_key: String,
+    client_der: Vec<u8>,
+}
+
+fn pki() -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().expect("key");
+    let mut ca_params = CertificateParams::new(Vec::new()).expect("params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).expect("CA");
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let server_key = KeyPair::generate().expect("key");
+    let server = CertificateParams::new(vec!["localhost".into()])
+        .expect("params")
+        .signed_by(&server_key, &issuer)
+        .expect("server certificate");
+    let client_key = KeyPair::generate().expect("key");
+    let client = CertificateParams::new(vec!["ldap-sync.example.org".into()])
+        .expect("params")
+        .signed_by(&client_key, &issuer)
+        .expect("client certificate");
+    Pki {
+        ca: ca.pem(),
+        server_cert: server.pem(),
+        server_key: server_key.serialize_pem(),
+        client_cert: client.pem(),
+        client_key: client_key.serialize_pem(),
+        client_der: client.der().to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn tls_with_client_certificates_or_tokens() {
+    let pki = pki();
+    let dir = tempfile::tempdir().expect("temp");
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path.display().to_string()
+    };
+    let fingerprint = ent_identity::auth::certificate_fingerprint(&pki.client_der);
+    let toml = format!(
+        "[server.tls]\ncertificate = {:?}\nkey = {:?}\nclient_ca = {:?}\n\n[auth.clients.ldap-worker]\nroles = [\"ldap_sync\"]\ncertificate_sha256 = [\"{fingerprint}\"]\n",
+        write("server.crt", &pki.server_cert),
+        write("server.key", &pki.server_key),
+        write("ca.crt", &pki.ca),
+    );
+    let client_tls = || {
+        ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(&pki.ca))
+            .domain_name("localhost")
+    };
+    let app = spawn_app_configured(TestConfig {
+        toml,
+        wait: true,
+        tls: Some(client_tls()),
+        ..TestConfig::default()
+    })
+    .await;
+    let address = app.channel_address();
+
+    // The certificate names the LDAP worker: the feed is open to it, the
+    // rest is not, and the audit trail would say "ldap-worker".
+    let with_certificate = Channel::from_shared(format!("https://{address}"))
+        .expect("endpoint")
+        .tls_config(client_tls().identity(Identity::from_pem(&pki.client_cert, &pki.client_key)))
+        .expect("tls")
+        .connect()
+        .await
+        .expect("mutual TLS");
+    let conn = InterceptedService::new(with_certificate, Credentials::default());
+    assert_eq!(
+        call(
+            conn.clone(),
+            "/ent.identity.v1.AccountLifecycleService/ListChanges"
+        )
+        .await,
+        Code::Ok
+    );
+    assert_eq!(
+        call(
+            conn,
+            "/ent.identity.v1.AccountLifecycleService/ProvisionAccount"
+        )
+        .await,
+        Code::PermissionDenied
+    );
+
+    // Without a certificate: a token works, nothing else does.
+    assert_eq!(
+        call(
+            authed(&app.channel, "ldap_sync", None),
+            "/ent.identity.v1.AccountLifecycleService/ListChanges"
+        )
+        .await,
+        Code::Ok
+    );
+    assert_eq!(
+        call(
+            InterceptedService::new(app.channel.clone(), Credentials::default()),
+            "/ent.identity.v1.AccountLifecycleService/ListChanges"
+        )
+        .await,
+        Code::Unauthenticated
+    );
+
+    // Plain text is not spoken at all.
+    let plain = Channel::from_shared(format!("http://{address}"))
+        .expect("endpoint")
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .connect()
+        .await;
+    if let Ok(plain) = plain {
+        let code = call(
+            authed(&plain, "admin", None),
+            "/ent.identity.v1.AccountLifecycleService/ListChanges",
+        )
+        .await;
+        assert_ne!(code, Code::Ok);
+    }
+}
+
+/// Every 64-hex-digit token and 8-digit code in `text`.
+fn secrets_in(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for word in text.split(|c: char| !c.is_ascii_alphanumeric()) {
+        let hex = word.len() == 64 && word.chars().all(|c| c.is_ascii_hexdigit());
+        let code = word.len() == 8 && word.chars().all(|c| c.is_ascii_digit());
+        if hex || code {
+            found.push(word.to_owned());
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_logs() {
+    let app = spawn_app().await;
+    let mut secrets = Vec::new();
+    let records = [
+        bordeaux_student("21900001", "Zoé", "Lambert"),
+        montpellier_staff("RH9001", "Paul", "Renard"),
+        tours_student("22019001", &ine_bea(19001), "+33612349001"),
+    ];
+    for (i, record) in records.into_iter().enumerate() {
+        let password = format!("Qx7!vR2#mP9{i}zTk");
+        let provisioned = app.provision(record).await.expect("provision");
+        let material = provisioned.activation_material.clone().unwrap_or_default();
+        secrets.push(material.activation_key);
+        secrets.push(material.provisional_password);
+        secrets.push(app.activate(&provisioned, &password).await);
+        secrets.push(password);
+    }
+    // A reset through the mailed link, and a wrong current password.
+    let account = app
+        .get_account(
+            "umontpellier",
+            proto::account_selector::Identifier::HrId("RH9001".into()),
+        )
+        .await
+        .expect("account");
+    app.recovery()
+        .request_password_reset(proto::RequestPasswordResetRequest {
+            institution: "umontpellier".into(),
+            identifier: Some(proto::request_password_reset_request::Identifier::Login(
+                account.login.clone(),
+            )),
+        })
+        .await
+        .expect("reset requested");
+    let recovery = format!("recovery.{}@example.net", account.account_id);
+    let mail = app.wait_for_mail_to(&recovery, 2).await;
+    let reset_token = link_token(&mail, "recovery/reset");
+    let new_password = "Wb4%nH8@jL3yCq";
+    app.recovery()
+        .complete_password_reset(proto::CompletePasswordResetRequest {
+            token: reset_token.clone(),
+            new_password: Some(proto::PasswordInput {
+                password: new_password.into(),
+                confirmation: new_password.into(),
+            }),
+        })
+        .await
+        .expect("reset");
+    secrets.push(reset_token);
+    secrets.push(new_password.into());
+    let wrong = "Mauvais-Mot-De-Passe-Tape";
+    let _ = app
+        .account_settings()
+        .change_password(proto::ChangePasswordRequest {
+            account: Some(proto::AccountSelector {
+                institution: String::new(),
+                identifier: Some(proto::account_selector::Identifier::AccountId(
+                    account.account_id.clone(),
+                )),
+            }),
+            current_password: wrong.into(),
+            new_password: Some(proto::PasswordInput {
+                password: "Zr5^tG1*kW6uVm".into(),
+                confirmation: "Zr5^tG1*kW6uVm".into(),
+            }),
+        })
+        .await
+        .unwrap_err();
+    secrets.push(wrong.into());
+    for mail in app.mails() {
+        secrets.extend(secrets_in(&decoded(&mail)));
+    }
+    for (_, text) in app.sms() {
+        secrets.extend(secrets_in(&text));
+    }
+    secrets.push(test_token("admin"));
+    secrets.retain(|s| !s.is_empty());
+    assert!(secrets.len() >= 15, "the journeys' secrets: {secrets:?}");
+    // Give the mail sender's log lines time to land.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let logs = crate::logs::captured();
+    assert!(logs.contains("ent_identity"), "the capture works");
+    for secret in &secrets {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a secret was logged: {secret}"
+        );
+    }
+}

@@ -1,0 +1,369 @@
+//! Rate limits and lockouts on guessable secrets, per account and per end
+//! user's address, kept in the database: the same counts on every replica.
+
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use ent_identity::proto;
+use ent_identity::proto::activation_service_client::ActivationServiceClient;
+use ent_identity::proto::start_activation_request::Entry;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::support::*;
+
+fn limits(rule: &str, max: u32) -> (String, String) {
+    (
+        format!("ENT_IDENTITY__RATE_LIMITS__{}__MAX", rule.to_uppercase()),
+        max.to_string(),
+    )
+}
+
+fn key_entry(login: &str, key: &str) -> Entry {
+    Entry::Key(proto::KeyEntry {
+        login: login.into(),
+        activation_key: key.into(),
+    })
+}
+
+async fn start_as(
+    conn: Conn,
+    entry: Entry,
+) -> Result<proto::StartActivationResponse, tonic::Status> {
+    ActivationServiceClient::new(conn)
+        .start_activation(proto::StartActivationRequest {
+            institution: "u-bordeaux-montaigne".into(),
+            entry: Some(entry),
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// The wait a RESOURCE_EXHAUSTED status asks for.
+fn retry_after(status: &tonic::Status) -> StdDuration {
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    status
+        .get_error_details()
+        .retry_info()
+        .and_then(|r| r.retry_delay)
+        .expect("RetryInfo")
+}
+
+#[tokio::test]
+async fn activation_keys_lock_the_account_after_the_allowed_failures() {
+    let app = spawn_app_with(vec![limits("guesses_per_account", 3)], true).await;
+    let provisioned = app
+        .provision(bordeaux_student("21900101", "Jules", "Perrin"))
+        .await
+        .expect("provision");
+    let login = provisioned.account.clone().expect("account").login;
+    let key = provisioned
+        .activation_material
+        .clone()
+        .expect("material")
+        .activation_key;
+    // Each from a different address: the account's own count stops them.
+    for i in 1..=3 {
+        let wrong = start_as(
+            app.portal_for(&format!("198.51.100.{i}")),
+            key_entry(&login, "AAAA-AAAA-AAAA"),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(wrong.code(), Code::InvalidArgument, "attempt {i}");
+    }
+    // Locked: even the right key waits for the window's end.
+    let locked = start_as(app.portal_for("198.51.100.9"), key_entry(&login, &key))
+        .await
+        .unwrap_err();
+    let wait = retry_after(&locked);
+    assert!(wait > StdDuration::from_secs(3500) && wait <= StdDuration::from_secs(3600));
+    let localized = locked
+        .get_error_details()
+        .localized_message()
+        .cloned()
+        .expect("localized");
+    assert!(
+        localized.message.contains("réessayez dans 60 min"),
+        "{}",
+        localized.message
+    );
+    // The same holds for a login that does not exist: the limit says
+    // nothing of which accounts exist.
+    for _ in 1..=3 {
+        let wrong = start_as(app.conn(), key_entry("nobody.here", "AAAA-AAAA-AAAA"))
+            .await
+            .unwrap_err();
+        assert_eq!(wrong.code(), Code::InvalidArgument);
+    }
+    retry_after(
+        &start_as(app.conn(), key_entry("nobody.here", "AAAA-AAAA-AAAA"))
+            .await
+            .unwrap_err(),
+    );
+
+    // Bordeaux opens activation a day after enrolment; by then the window
+    // is long over.
+    app.clock.advance(Duration::hours(25));
+    start_as(app.portal_for("198.51.100.9"), key_entry(&login, &key))
+        .await
+        .expect("the right key works once the window is over");
+}
+
+#[tokio::test]
+async fn one_address_guessing_many_accounts_is_stopped() {
+    let app = spawn_app_with(vec![limits("guesses_per_address", 4)], true).await;
+    for i in 0..4 {
+        let wrong = start_as(
+            app.portal_for("2001:db8:5:6::1"),
+            key_entry(&format!("someone{i}"), "AAAA-AAAA-AAAA"),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(wrong.code(), Code::InvalidArgument);
+    }
+    // The same /64 is the same household.
+    retry_after(
+        &start_as(
+            app.portal_for("2001:db8:5:6:ffff::2"),
+            key_entry("someone9", "AAAA-AAAA-AAAA"),
+        )
+        .await
+        .unwrap_err(),
+    );
+    // Someone else is not affected.
+    let other = start_as(
+        app.portal_for("203.0.113.50"),
+        key_entry("someone9", "AAAA-AAAA-AAAA"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(other.code(), Code::InvalidArgument);
+    // A portal that sends no valid address is told so.
+    let bad = start_as(
+        app.portal_for("not-an-address"),
+        key_entry("someone9", "AAAA-AAAA-AAAA"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(violations(&bad), ["x-end-user-address"]);
+}
+
+#[tokio::test]
+async fn codes_are_limited_per_account_across_resends() {
+    let app = spawn_app_with(vec![limits("guesses_per_account", 3)], true).await;
+    let ine = ine_bea(1234500001);
+    app.provision(tours_student("22010001", &ine, "+33788100001"))
+        .await
+        .expect("provision");
+    let started = ActivationServiceClient::new(app.conn())
+        .start_activation(proto::StartActivationRequest {
+            institution: "univ-tours".into(),
+            entry: Some(Entry::IdentityMatch(proto::IdentityMatchEntry {
+                student_number: "22010001".into(),
+                ine,
+                mobile_phone: "+33788100001".into(),
+            })),
+        })
+        .await
+        .expect("start")
+        .into_inner();
+    let code = code_in(&app.wait_for_sms(1).await[0].1);
+    let verify = |code: String| {
+        let mut client = app.activation();
+        let flow_token = started.flow_token.clone();
+        async move {
+            client
+                .verify_activation_code(proto::VerifyActivationCodeRequest { flow_token, code })
+                .await
+        }
+    };
+    for _ in 1..=3 {
+        let wrong = verify("11111111".into()).await.unwrap_err();
+        assert_eq!(wrong.code(), Code::InvalidArgument);
+    }
+    retry_after(&verify(code.clone()).await.unwrap_err());
+    app.clock.advance(Duration::minutes(61));
+    // The code itself expired meanwhile; what matters is that the limit no
+    // longer stands in the way.
+    let after = verify(code).await;
+    assert!(
+        !matches!(&after, Err(s) if s.code() == Code::ResourceExhausted),
+        "{after:?}"
+    );
+}
+
+#[tokio::test]
+async fn reset_requests_are_limited_whether_or_not_the_account_exists() {
+    let app = spawn_app_with(vec![limits("mail_requests_per_account", 2)], true).await;
+    let account = app
+        .active_account(
+            montpellier_staff("RH5001", "Claire", "Fabre"),
+            "Qx7!vR2#mP9zTk",
+        )
+        .await;
+    let request = |login: String| {
+        let mut client = app.recovery();
+        async move {
+            client
+                .request_password_reset(proto::RequestPasswordResetRequest {
+                    institution: "umontpellier".into(),
+                    identifier: Some(proto::request_password_reset_request::Identifier::Login(
+                        login,
+                    )),
+                })
+                .await
+        }
+    };
+    for login in [account.login.clone(), "nobody@umontpellier.fr".to_owned()] {
+        request(login.clone()).await.expect("first");
+        // Past the resend cooldown, within the limit's window.
+        app.clock.advance(Duration::minutes(10));
+        request(login.clone()).await.expect("second");
+        app.clock.advance(Duration::minutes(10));
+        retry_after(&request(login).await.unwrap_err());
+    }
+    let recovery = format!("recovery.{}@example.net", account.account_id);
+    tokio::time::sleep(StdDuration::from_millis(1000)).await;
+    let resets = app
+        .mails_to(&recovery)
+        .into_iter()
+        .filter(|m| decoded(m).contains("recovery/reset"))
+        .count();
+    assert_eq!(resets, 2, "two reset mails, the third request refused");
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_are_limited() {
+    let app = spawn_app_with(vec![limits("guesses_per_account", 3)], true).await;
+    let password = "Qx7!vR2#mP9zTk";
+    let account = app
+        .active_account(montpellier_staff("RH5002", "Marc", "Roux"), password)
+        .await;
+    let verify = |typed: &str| {
+        let mut client = app.account_settings();
+        let request = proto::VerifyPasswordRequest {
+            account: Some(proto::AccountSelector {
+                institution: String::new(),
+                identifier: Some(proto::account_selector::Identifier::AccountId(
+                    account.account_id.clone(),
+                )),
+            }),
+            password: typed.into(),
+        };
+        async move {
+            client
+                .verify_password(request)
+                .await
+                .map(|r| r.into_inner())
+        }
+    };
+    assert!(verify(password).await.expect("right").valid);
+    for _ in 1..=3 {
+        assert!(!verify("Wrong-Guess-123").await.expect("answered").valid);
+    }
+    retry_after(&verify(password).await.unwrap_err());
+}
+
+/// One `ent-identity serve` process.
+struct Replica {
+    child: std::process::Child,
+    address: String,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+async fn start_replica(dir: &std::path::Path, env: &[(String, String)]) -> Replica {
+    let port = free_port();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ent-identity"));
+    for file in institution_files() {
+        command.arg("--config").arg(file);
+    }
+    command
+        .arg("--config")
+        .arg(write_clients(dir))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().cloned())
+        .env("ENT_IDENTITY__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("ENT_IDENTITY__MAIL__FOLDER", dir.join("mail"))
+        .env("ENT_IDENTITY__SMS__FOLDER", dir.join("sms"))
+        .env("ENT_IDENTITY__LOG__FILTER", "warn");
+    let child = command.spawn().expect("start ent-identity serve");
+    let replica = Replica {
+        child,
+        address: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..200 {
+        if let Ok(channel) = tonic::transport::Channel::from_shared(replica.address.clone())
+            .expect("endpoint")
+            .connect()
+            .await
+        {
+            wait_until_serving(channel).await;
+            return replica;
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    panic!("the replica did not start");
+}
+
+#[tokio::test]
+async fn two_server_processes_share_the_limits() {
+    let dir = tempfile::tempdir().expect("temp");
+    let mut env = database_env(dir.path()).await;
+    env.push(limits("guesses_per_account", 4));
+    let first = start_replica(dir.path(), &env).await;
+    let second = start_replica(dir.path(), &env).await;
+    let connect = |replica: &Replica| {
+        let channel = tonic::transport::Channel::from_shared(replica.address.clone())
+            .expect("endpoint")
+            .connect_lazy();
+        authed(&channel, "portal", None)
+    };
+    let (a, b) = (connect(&first), connect(&second));
+
+    // Alternating replicas: four failures in all, then the lock on both.
+    for conn in [&a, &b, &a, &b] {
+        let wrong = start_as(conn.clone(), key_entry("target.one", "AAAA-AAAA-AAAA"))
+            .await
+            .unwrap_err();
+        assert_eq!(wrong.code(), Code::InvalidArgument);
+    }
+    for conn in [&a, &b] {
+        retry_after(
+            &start_as(conn.clone(), key_entry("target.one", "AAAA-AAAA-AAAA"))
+                .await
+                .unwrap_err(),
+        );
+    }
+
+    // Twenty guesses at once, split over both: exactly four get judged.
+    let guesses = (0..20).map(|i| {
+        let conn = if i % 2 == 0 { a.clone() } else { b.clone() };
+        start_as(conn, key_entry("target.two", "AAAA-AAAA-AAAA"))
+    });
+    let results = futures::future::join_all(guesses).await;
+    let judged = results
+        .iter()
+        .filter(|r| matches!(r, Err(s) if s.code() == Code::InvalidArgument))
+        .count();
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Err(s) if s.code() == Code::ResourceExhausted))
+        .count();
+    assert_eq!((judged, refused), (4, 16), "{results:?}");
+}
