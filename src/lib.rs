@@ -12,6 +12,7 @@ pub mod batch;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod fuzz;
 pub mod hashing;
 pub mod mail;
 pub mod proto;

@@ -70,6 +70,16 @@ pub fn fold_name(name: &str) -> String {
     out
 }
 
+/// The longest mail stem: 64 characters of local part, less the homonym
+/// number (`u32` attempts: at most 10 digits).
+const MAX_STEM: usize = 54;
+
+/// `text` cut to at most `max` characters (ASCII), without a trailing `-`.
+fn cut(text: &str, max: usize) -> &str {
+    let cut = &text[..text.len().min(max)];
+    cut.trim_end_matches('-')
+}
+
 impl MailScheme {
     /// Problems of this scheme's configuration.
     pub fn check(&self) -> Result<(), String> {
@@ -100,6 +110,11 @@ impl MailScheme {
         if given.is_empty() || family.is_empty() {
             return None;
         }
+        // A local part has at most 64 characters (RFC 5321); the number of
+        // a homonym takes up to ten. Very long names are cut, the family
+        // name keeping at least half.
+        let given = cut(&given, MAX_STEM / 2 - 1);
+        let family = cut(&family, MAX_STEM - 1 - given.len());
         Some(format!("{given}.{family}"))
     }
 
@@ -107,7 +122,7 @@ impl MailScheme {
     pub fn candidate(&self, stem: &str, attempt: u32) -> String {
         match attempt {
             0 => format!("{stem}@{}", self.domain),
-            n => format!("{stem}{}@{}", n + 1, self.domain),
+            n => format!("{stem}{}@{}", u64::from(n) + 1, self.domain),
         }
     }
 }
@@ -215,6 +230,22 @@ pub fn first_free(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn very_long_names_still_give_valid_mail_addresses() {
+        let scheme = MailScheme {
+            domain: "umontpellier.fr".into(),
+        };
+        let given = "Marie-Thérèse Léocadie Amélie Joséphine";
+        let family = "de La Tour d'Auvergne-Lauraguais-Montmorency-Laval";
+        let stem = scheme.stem(&names(given, family)).expect("stem");
+        assert!(stem.len() <= MAX_STEM, "{stem}");
+        assert!(stem.starts_with("marie-therese-leocadie-ame"), "{stem}");
+        assert!(stem.contains(".de-la-tour-dauvergne"), "{stem}");
+        let last = scheme.candidate(&stem, u32::MAX);
+        let local = last.split('@').next().expect("local part");
+        assert!(local.len() <= 64, "{last}");
+    }
 
     fn names<'a>(given: &'a str, family: &'a str) -> NameParts<'a> {
         NameParts {
