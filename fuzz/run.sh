@@ -22,7 +22,10 @@ for target in "${TARGETS[@]}"; do
   log="$(mktemp)"
   if ! cargo fuzz run --sanitizer none --debug-assertions "$target" "corpus/$target" -- \
       -max_total_time="$SECONDS_EACH" -max_len=4096 -print_final_stats=1 >"$log" 2>&1; then
-    echo "$target: FAILED (see artifacts/$target)"; tail -40 "$log"; status=1
+    echo "$target: FAILED (see artifacts/$target)"
+    grep -A4 'panicked' "$log" | head -12 || true
+    grep -A2 'Failing input' "$log" || true
+    status=1
   fi
   runs="$(grep -Eo 'Done [0-9]+ runs' "$log" | grep -Eo '[0-9]+' | tail -1 || true)"
   printf '%-16s %12s %8s\n' "$target" "${runs:-?}" "$SECONDS_EACH"

@@ -92,10 +92,13 @@ pub fn student_number(input: &str) {
 /// lower-case ASCII letters, digits, `.` and `-` (plus `@` and the domain
 /// for mail addresses), whatever the alphabet of the names.
 pub fn login_schemes(given_name: &str, family_name: &str, student_number: &str) {
+    // Student numbers reach the schemes parsed (names are taken as typed:
+    // the schemes fold any alphabet themselves).
+    let number = StudentNumber::parse(student_number, None).ok();
     let names = NameParts {
         given_name,
         family_name,
-        student_number: Some(student_number).filter(|n| !n.is_empty()),
+        student_number: number.as_ref().map(StudentNumber::as_str),
     };
     let plain = |text: &str| {
         text.chars()

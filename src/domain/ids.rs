@@ -140,14 +140,25 @@ impl PhoneE164 {
         if !number.is_valid() {
             return Err(FieldError::new("this phone number does not exist"));
         }
-        Ok(PhoneE164(
-            number.format().mode(phonenumber::Mode::E164).to_string(),
-        ))
+        let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+        // The metadata accepts some longer numbers (found by fuzzing:
+        // `+49672329987318528`); E.164, and the SMS gateways, stop at 15
+        // digits.
+        if e164.len() > 16 {
+            return Err(FieldError::new("this phone number does not exist"));
+        }
+        Ok(PhoneE164(e164))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Invisible formatting characters (zero-width spaces and joiners,
+/// bidirectional controls, the BOM) that make two addresses look the same.
+fn is_format_char(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
 }
 
 /// A mail address: `local@domain.tld`, the domain lowercased.
@@ -162,6 +173,15 @@ impl MailAddress {
         }
         if raw.len() > 254 {
             return Err(FieldError::new("a mail address has at most 254 characters"));
+        }
+        // The parser accepts internationalized addresses, and with them
+        // Unicode control and format characters (found by fuzzing): none
+        // belongs in an address that ends up in mail headers.
+        if raw
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || is_format_char(c))
+        {
+            return Err(FieldError::new("this is not a mail address"));
         }
         let options = email_address::Options::default()
             .with_required_tld()
@@ -367,6 +387,8 @@ mod tests {
         assert_eq!(a.as_str(), "+33788102599");
         assert!(PhoneE164::parse("12", "FR").is_err());
         assert!(PhoneE164::parse("not a number", "FR").is_err());
+        // Found by fuzzing: the metadata takes it, E.164 stops at 15 digits.
+        assert!(PhoneE164::parse("+49672329987318528", "FR").is_err());
     }
 
     #[test]
@@ -383,6 +405,10 @@ mod tests {
             "jane@localhost",
             "a b@c.fr",
             "Jane <j@x.fr>",
+            // Found by fuzzing: a C1 control character in the domain.
+            "J@I.JJ.J\u{be}J.J\u{9e}J",
+            "jane\u{200b}@edu.fr",
+            "jane@edu\u{202e}.fr",
         ] {
             assert!(MailAddress::parse(bad).is_err(), "{bad}");
         }

@@ -11,7 +11,6 @@ use sea_orm::Set;
 use serde_json::json;
 use tonic::{Request, Response, Status};
 
-use super::limits::Counters;
 use super::passwords::{
     PasswordChange, account_not_usable as not_usable, language, password_usable, read_password,
 };
@@ -75,15 +74,9 @@ impl AccountSettingsService for AccountSettingsApi {
             if !password_usable(&account) || account.password_hash.is_none() {
                 return Err(not_usable());
             }
-            let counters = Counters::guesses(&self.state, &ctx, Some(&[account.id.as_str()]));
             let verified = self
                 .state
-                .limited_if(
-                    counters,
-                    now,
-                    self.state.verify_password(&mut account, &current),
-                    |valid| *valid,
-                )
+                .verify_typed_password(&mut account, &current, &ctx, now)
                 .await?;
             if !verified {
                 return Err(ApiError::field(
@@ -133,15 +126,9 @@ impl AccountSettingsService for AccountSettingsApi {
             if !password_usable(&account) {
                 return Err(not_usable());
             }
-            let counters = Counters::guesses(&self.state, &ctx, Some(&[account.id.as_str()]));
             let valid = self
                 .state
-                .limited_if(
-                    counters,
-                    now,
-                    self.state.verify_password(&mut account, &typed),
-                    |valid| *valid,
-                )
+                .verify_typed_password(&mut account, &typed, &ctx, now)
                 .await?;
             Ok(proto::VerifyPasswordResponse {
                 valid,

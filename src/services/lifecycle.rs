@@ -219,8 +219,24 @@ impl AccountLifecycleService for LifecycleApi {
         let state = self.state.clone();
         let (tx, rx) = mpsc::channel(BULK_CHUNK * 2);
         let call = ctx.clone();
+        // The stream outlives the call's deadline, which only covers the
+        // answer's start: a caller that stops sending without closing is
+        // cut off after the same time, so it cannot hold a task forever.
+        let idle = self.state.settings.server.request_timeout;
         let task = async move {
-            while let Some(messages) = inbound.next().await {
+            loop {
+                let Ok(next) = tokio::time::timeout(idle, inbound.next()).await else {
+                    let status = ApiError::DeadlineExceeded(format!(
+                        "no record for {}: the stream is closed",
+                        humantime::format_duration(idle)
+                    ))
+                    .into_status(&ctx.request_id, ctx.language);
+                    let _ = tx.send(Err(status)).await;
+                    return;
+                };
+                let Some(messages) = next else {
+                    break;
+                };
                 let mut chunk = Vec::with_capacity(messages.len());
                 let mut broken = None;
                 for message in messages {

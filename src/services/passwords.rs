@@ -146,6 +146,25 @@ impl AppState {
         Ok(evaluation)
     }
 
+    /// [`AppState::verify_password`] for a password a person typed: wrong
+    /// ones count against the account's guess limit (and the address's).
+    pub async fn verify_typed_password(
+        &self,
+        account: &mut account::Model,
+        typed: &Arc<Password>,
+        ctx: &super::CallContext,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, ApiError> {
+        let counters = super::limits::Counters::guesses(self, ctx, Some(&[account.id.as_str()]));
+        self.limited_if(
+            counters,
+            now,
+            self.verify_password(account, typed),
+            |valid| *valid,
+        )
+        .await
+    }
+
     /// Checks the account's current password, storing an upgraded hash when
     /// the stored one is outdated (and putting it in `account`, so the
     /// caller goes on with the account as stored). An account without a

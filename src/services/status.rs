@@ -50,6 +50,8 @@ pub enum ApiError {
     /// A concurrent request changed the same thing first; retrying after
     /// reloading is safe.
     Aborted(String),
+    /// The caller took too long (a stream left idle).
+    DeadlineExceeded(String),
     /// A failure of ours; its text goes to the logs only.
     Internal(String),
 }
@@ -215,6 +217,14 @@ impl ApiError {
                     message.clone()
                 };
                 (Code::Aborted, message, localized)
+            }
+            ApiError::DeadlineExceeded(message) => {
+                let localized = if french {
+                    "Délai dépassé : recommencez.".to_owned()
+                } else {
+                    format!("Deadline exceeded: {message}.")
+                };
+                (Code::DeadlineExceeded, message, localized)
             }
             ApiError::AlreadyExists { field, message } => {
                 details.add_bad_request_violation(field.clone(), message.clone());

@@ -278,3 +278,63 @@ async fn postgresql_waits_for_migrations_while_sqlite_migrates_itself() {
         .await
         .expect("serving now");
 }
+
+#[tokio::test]
+async fn oversized_requests_and_overlong_calls_are_cut_off() {
+    let app = spawn_app_with(
+        vec![
+            (
+                "ENT_IDENTITY__SERVER__MAX_MESSAGE_BYTES".into(),
+                "4096".into(),
+            ),
+            (
+                "ENT_IDENTITY__SERVER__REQUEST_TIMEOUT".into(),
+                "500ms".into(),
+            ),
+        ],
+        true,
+    )
+    .await;
+    let mut record = montpellier_staff("RH8001", "Anne", "Leroy");
+    record.family_name = "L".repeat(10_000);
+    let refused = app
+        .lifecycle
+        .clone()
+        .provision_account(proto::ProvisionAccountRequest {
+            record: Some(record),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused.code(), Code::ResourceExhausted | Code::OutOfRange),
+        "{refused:?}"
+    );
+    assert!(app.all_changes().await.is_empty(), "nothing was created");
+
+    // A bulk stream the caller never closes is cut at the deadline.
+    let (_keep_open, rx) = tokio::sync::mpsc::channel::<proto::BulkProvisionAccountsRequest>(1);
+    let started = std::time::Instant::now();
+    let outcome = app
+        .lifecycle
+        .clone()
+        .bulk_provision_accounts(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await;
+    let code = match outcome {
+        Err(status) => status.code(),
+        Ok(response) => {
+            let mut stream = response.into_inner();
+            loop {
+                match stream.next().await {
+                    Some(Ok(_)) => continue,
+                    Some(Err(status)) => break status.code(),
+                    None => break Code::Ok,
+                }
+            }
+        }
+    };
+    assert!(
+        matches!(code, Code::Cancelled | Code::DeadlineExceeded),
+        "{code:?}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
