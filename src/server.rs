@@ -238,14 +238,16 @@ pub async fn serve(
         builder = builder.tls_config(tls_config(tls)?)?;
     }
     let router = builder
-        // Outermost: callers are identified (and refused) before they
-        // queue for a slot.
+        // The concurrency limit is outermost: a slot is taken when a call
+        // is ready and given back when its answer completes, refusals
+        // included. (Inside the authentication layer, a refused call would
+        // keep the slot it reserved while its connection idles.)
         .layer(
             tower::ServiceBuilder::new()
-                .layer(AuthLayer::new(Clients::from_settings(&settings.auth)))
                 .layer(GlobalConcurrencyLimitLayer::new(
                     settings.server.max_concurrent_requests,
-                )),
+                ))
+                .layer(AuthLayer::new(Clients::from_settings(&settings.auth))),
         )
         .timeout(settings.server.request_timeout)
         .concurrency_limit_per_connection(settings.server.concurrency_limit_per_connection)

@@ -134,7 +134,14 @@ impl PhoneE164 {
         if raw.is_empty() || raw.len() > 32 {
             return Err(FieldError::new("a phone number is needed"));
         }
-        let region: Option<phonenumber::country::Id> = region.parse().ok();
+        // A number in international form is read without the region: the
+        // library would otherwise apply the region's national rules to it
+        // (and read `+4702703` back differently from how it wrote it).
+        let region: Option<phonenumber::country::Id> = if raw.starts_with('+') {
+            None
+        } else {
+            region.parse().ok()
+        };
         let number = phonenumber::parse(region, raw)
             .map_err(|_| FieldError::new("this is not a phone number"))?;
         if !number.is_valid() {
@@ -145,6 +152,16 @@ impl PhoneE164 {
         // `+49672329987318528`); E.164, and the SMS gateways, stop at 15
         // digits.
         if e164.len() > 16 {
+            return Err(FieldError::new("this phone number does not exist"));
+        }
+        // The stored form must read back as itself (identity matches compare
+        // it later). Some national readings give an E.164 text the library
+        // then calls invalid (found by fuzzing: `M00470002703` in France →
+        // `+4702703`): such numbers are refused.
+        let stable = phonenumber::parse(None, &e164).is_ok_and(|again| {
+            again.is_valid() && again.format().mode(phonenumber::Mode::E164).to_string() == e164
+        });
+        if !stable {
             return Err(FieldError::new("this phone number does not exist"));
         }
         Ok(PhoneE164(e164))
@@ -175,11 +192,13 @@ impl MailAddress {
             return Err(FieldError::new("a mail address has at most 254 characters"));
         }
         // The parser accepts internationalized addresses, and with them
-        // Unicode control and format characters (found by fuzzing): none
-        // belongs in an address that ends up in mail headers.
+        // Unicode control and format characters, and quoted local parts
+        // holding a second `@` (found by fuzzing): none belongs in an address
+        // that ends up in mail headers and in other systems' forms.
         if raw
             .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || is_format_char(c))
+            .any(|c| c.is_control() || c.is_whitespace() || is_format_char(c) || c == '"')
+            || raw.matches('@').count() != 1
         {
             return Err(FieldError::new("this is not a mail address"));
         }
@@ -389,6 +408,15 @@ mod tests {
         assert!(PhoneE164::parse("not a number", "FR").is_err());
         // Found by fuzzing: the metadata takes it, E.164 stops at 15 digits.
         assert!(PhoneE164::parse("+49672329987318528", "FR").is_err());
+        // And one whose E.164 form does not read back.
+        for region in ["FR", "BE", "GB"] {
+            if let Ok(phone) = PhoneE164::parse("M00470002703", region) {
+                assert_eq!(
+                    PhoneE164::parse(phone.as_str(), region).map(|p| p.0),
+                    Ok(phone.0)
+                );
+            }
+        }
     }
 
     #[test]
@@ -409,6 +437,7 @@ mod tests {
             "J@I.JJ.J\u{be}J.J\u{9e}J",
             "jane\u{200b}@edu.fr",
             "jane@edu\u{202e}.fr",
+            "\"a@b\"@edu.fr",
         ] {
             assert!(MailAddress::parse(bad).is_err(), "{bad}");
         }
