@@ -1436,6 +1436,7 @@ mod tests {
             token_sha256 = ["{hash}"]
             [rate_limits]
             guesses_per_account = {{ max = 0, window = "1h" }}
+            exempt_networks = ["10.0.0.0/8", "2001:db8::/96"]
             "#
         ))
         .unwrap_err()
@@ -1446,6 +1447,7 @@ mod tests {
             "auth.clients.portal.certificate_sha256",
             "also given to client other",
             "rate_limits.guesses_per_account.max",
+            "2001:db8::/96: IPv6 addresses are counted per /64",
         ] {
             assert!(err.contains(key), "{key}: {err}");
         }

@@ -46,6 +46,11 @@ impl EndUserAddress {
         }))
     }
 
+    /// The address (an IPv6 address reduced to its /64 network).
+    pub fn ip(&self) -> IpAddr {
+        self.0
+    }
+
     /// The text counters are keyed on.
     pub fn counter_subject(&self) -> String {
         self.0.to_string()

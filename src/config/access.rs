@@ -84,6 +84,11 @@ pub struct RateLimitSettings {
     /// Forgotten-login lookups matching nobody, from one address (per
     /// student number: the institution's `recovery.login_lookup`).
     pub login_lookups_per_address: RateRule,
+    /// Networks whose addresses are not limited as addresses (a campus NAT
+    /// or eduroam's egress, where thousands share one address); accounts
+    /// behind them stay limited. IPv6 networks of /64 or shorter.
+    #[serde(default)]
+    pub exempt_networks: Vec<ipnet::IpNet>,
 }
 
 const HEX_SHA256: usize = 64;
@@ -157,6 +162,7 @@ impl AuthSettings {
 
 impl RateLimitSettings {
     pub(super) fn validate(&self, problems: &mut Vec<ConfigProblem>) {
+        self.validate_networks(problems);
         for (name, rule) in [
             ("guesses_per_account", self.guesses_per_account),
             ("guesses_per_address", self.guesses_per_address),
@@ -175,6 +181,21 @@ impl RateLimitSettings {
                 problems.push(ConfigProblem {
                     key: format!("rate_limits.{name}.window"),
                     message: "must be between 1 second and 7 days".into(),
+                });
+            }
+        }
+    }
+
+    fn validate_networks(&self, problems: &mut Vec<ConfigProblem>) {
+        for network in &self.exempt_networks {
+            if let ipnet::IpNet::V6(v6) = network
+                && v6.prefix_len() > 64
+            {
+                problems.push(ConfigProblem {
+                    key: "rate_limits.exempt_networks".into(),
+                    message: format!(
+                        "{network}: IPv6 addresses are counted per /64, give networks of /64 or shorter"
+                    ),
                 });
             }
         }

@@ -33,7 +33,12 @@ impl Counters {
             keys: Vec::new(),
         }
         .with("guesses", account, limits.guesses_per_account)
-        .with_address("guesses", ctx, limits.guesses_per_address)
+        .with_address(
+            "guesses",
+            ctx,
+            limits.guesses_per_address,
+            &limits.exempt_networks,
+        )
     }
 
     /// A request that mails a secret to whoever `identifier` names.
@@ -49,7 +54,12 @@ impl Counters {
             Some(identifier),
             limits.mail_requests_per_account,
         )
-        .with_address("mail_requests", ctx, limits.mail_requests_per_address)
+        .with_address(
+            "mail_requests",
+            ctx,
+            limits.mail_requests_per_address,
+            &limits.exempt_networks,
+        )
     }
 
     /// A forgotten-login lookup for `student` under the institution's rule.
@@ -69,6 +79,7 @@ impl Counters {
             "forgot_login",
             ctx,
             state.settings.rate_limits.login_lookups_per_address,
+            &state.settings.rate_limits.exempt_networks,
         )
     }
 
@@ -81,8 +92,16 @@ impl Counters {
         self
     }
 
-    fn with_address(mut self, scope: &str, ctx: &CallContext, rule: RateRule) -> Counters {
-        if let Some(address) = ctx.end_user {
+    fn with_address(
+        mut self,
+        scope: &str,
+        ctx: &CallContext,
+        rule: RateRule,
+        exempt: &[ipnet::IpNet],
+    ) -> Counters {
+        if let Some(address) = ctx.end_user
+            && !exempt.iter().any(|network| network.contains(&address.ip()))
+        {
             let subject = address.counter_subject();
             self.keys
                 .push((counter_key(scope, &["address", &subject]), rule));

@@ -150,6 +150,56 @@ async fn one_address_guessing_many_accounts_is_stopped() {
 }
 
 #[tokio::test]
+async fn a_campus_network_can_be_exempt_from_address_limits() {
+    let app = spawn_app_configured(TestConfig {
+        env: vec![
+            limits("guesses_per_address", 2),
+            limits("guesses_per_account", 3),
+        ],
+        toml: "[rate_limits]\nexempt_networks = [\"192.0.2.0/24\"]\n".into(),
+        wait: true,
+        ..TestConfig::default()
+    })
+    .await;
+    // Many people mistyping behind the campus NAT: no address lock.
+    for i in 0..5 {
+        let wrong = start_as(
+            app.portal_for("192.0.2.17"),
+            key_entry(&format!("student{i}"), "AAAA-AAAA-AAAA"),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(wrong.code(), Code::InvalidArgument, "attempt {i}");
+    }
+    // Each account still is limited.
+    for _ in 0..3 {
+        let wrong = start_as(app.portal_for("192.0.2.17"), key_entry("student9", "A"))
+            .await
+            .unwrap_err();
+        assert_eq!(wrong.code(), Code::InvalidArgument);
+    }
+    retry_after(
+        &start_as(app.portal_for("192.0.2.18"), key_entry("student9", "A"))
+            .await
+            .unwrap_err(),
+    );
+    // Outside the network, the address limit applies.
+    for i in 0..2 {
+        start_as(
+            app.portal_for("198.51.100.7"),
+            key_entry(&format!("other{i}"), "A"),
+        )
+        .await
+        .unwrap_err();
+    }
+    retry_after(
+        &start_as(app.portal_for("198.51.100.7"), key_entry("other9", "A"))
+            .await
+            .unwrap_err(),
+    );
+}
+
+#[tokio::test]
 async fn codes_are_limited_per_account_across_resends() {
     let app = spawn_app_with(vec![limits("guesses_per_account", 3)], true).await;
     let ine = ine_bea(1234500001);
