@@ -103,10 +103,7 @@ async fn audit_events_name_the_calling_client() {
         .lifecycle
         .clone()
         .list_audit_events(proto::ListAuditEventsRequest {
-            account: Some(proto::AccountSelector {
-                institution: String::new(),
-                identifier: Some(proto::account_selector::Identifier::AccountId(id)),
-            }),
+            account: by_id(&id),
             ..Default::default()
         })
         .await
@@ -380,12 +377,7 @@ async fn no_secret_reaches_the_logs() {
     let _ = app
         .account_settings()
         .change_password(proto::ChangePasswordRequest {
-            account: Some(proto::AccountSelector {
-                institution: String::new(),
-                identifier: Some(proto::account_selector::Identifier::AccountId(
-                    account.account_id.clone(),
-                )),
-            }),
+            account: by_id(&account.account_id),
             current_password: wrong.into(),
             new_password: Some(proto::PasswordInput {
                 password: "Zr5^tG1*kW6uVm".into(),

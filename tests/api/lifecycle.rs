@@ -11,13 +11,6 @@ use crate::support::*;
 
 const UM: &str = "umontpellier";
 
-fn by_id(id: &str) -> Option<proto::AccountSelector> {
-    Some(proto::AccountSelector {
-        institution: String::new(),
-        identifier: Some(Identifier::AccountId(id.into())),
-    })
-}
-
 fn um_record(profile: &str, n: u32) -> proto::ProvisionRecord {
     let mut record = montpellier_staff(
         &format!("RH-{profile}-{n}"),

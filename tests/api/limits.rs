@@ -293,12 +293,7 @@ async fn wrong_current_passwords_are_limited() {
     let verify = |typed: &str| {
         let mut client = app.account_settings();
         let request = proto::VerifyPasswordRequest {
-            account: Some(proto::AccountSelector {
-                institution: String::new(),
-                identifier: Some(proto::account_selector::Identifier::AccountId(
-                    account.account_id.clone(),
-                )),
-            }),
+            account: by_id(&account.account_id),
             password: typed.into(),
         };
         async move {

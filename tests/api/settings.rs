@@ -8,13 +8,6 @@ use tonic::Code;
 
 use crate::support::*;
 
-fn by_id(id: &str) -> Option<proto::AccountSelector> {
-    Some(proto::AccountSelector {
-        institution: String::new(),
-        identifier: Some(Identifier::AccountId(id.into())),
-    })
-}
-
 fn twice(a: &str) -> Option<proto::MailInput> {
     Some(proto::MailInput {
         address: a.into(),

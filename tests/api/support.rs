@@ -425,6 +425,14 @@ impl TestApp {
 }
 
 /// The field violations of an INVALID_ARGUMENT status.
+/// An account selector by account id.
+pub fn by_id(id: &str) -> Option<proto::AccountSelector> {
+    Some(proto::AccountSelector {
+        institution: String::new(),
+        identifier: Some(proto::account_selector::Identifier::AccountId(id.into())),
+    })
+}
+
 pub fn violations(status: &tonic::Status) -> Vec<String> {
     use tonic_types::StatusExt;
     status
