@@ -338,3 +338,57 @@ async fn oversized_requests_and_overlong_calls_are_cut_off() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn the_server_wide_concurrency_limit_queues_calls() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app_with(
+        vec![(
+            "ENT_IDENTITY__SERVER__MAX_CONCURRENT_REQUESTS".into(),
+            "1".into(),
+        )],
+        true,
+    )
+    .await;
+    // Hold the attempt counters behind the server's back, so that a call
+    // counting an attempt waits, holding the only slot.
+    let store = app.store().await;
+    let write = store.begin_write().await.expect("transaction");
+    if postgres_url().is_some() {
+        write
+            .txn
+            .execute_unprepared("LOCK TABLE attempt_counters IN ACCESS EXCLUSIVE MODE")
+            .await
+            .expect("lock");
+    }
+    let mut activation = app.activation();
+    let blocked = tokio::spawn(async move {
+        activation
+            .start_activation(proto::StartActivationRequest {
+                institution: "u-bordeaux-montaigne".into(),
+                entry: Some(proto::start_activation_request::Entry::Key(
+                    proto::KeyEntry {
+                        login: "someone".into(),
+                        activation_key: "AAAA-BBBB-CCCC".into(),
+                    },
+                )),
+            })
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // A read that nothing blocks waits for the slot.
+    let mut lifecycle = app.lifecycle.clone();
+    let read = tokio::spawn(async move {
+        lifecycle
+            .list_changes(proto::ListChangesRequest::default())
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!read.is_finished(), "the read waits for the only slot");
+    write.commit().await.expect("release");
+    let started = blocked.await.expect("joined").unwrap_err();
+    assert_eq!(started.code(), Code::InvalidArgument, "{started:?}");
+    read.await
+        .expect("joined")
+        .expect("the read runs once the slot is free");
+}
