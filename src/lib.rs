@@ -12,6 +12,9 @@ pub mod batch;
 pub mod clock;
 pub mod config;
 pub mod domain;
+// Invariants for the property tests and the cargo-fuzz targets (which build
+// with `--cfg fuzzing`); not part of the service.
+#[cfg(any(test, fuzzing))]
 pub mod fuzz;
 pub mod hashing;
 pub mod mail;

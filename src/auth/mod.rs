@@ -18,7 +18,6 @@ use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 pub use roles::{ACCESS_TABLE, Access, Role, access_of};
 
 use crate::config::{AuthSettings, ClientSettings, Settings};
-use crate::domain::language::Language;
 use crate::domain::secret::{self, SecretKind};
 use crate::services::status::ApiError;
 
@@ -293,19 +292,12 @@ where
                 Either::Left(self.inner.call(request))
             }
             Err(error) => {
-                let request_id = crate::services::request_id_of(request.headers());
-                let language = request
-                    .headers()
-                    .get("accept-language")
-                    .and_then(|v| v.to_str().ok())
-                    .map(Language::from_accept_language)
-                    .unwrap_or_default();
-                let mut status = error.into_status(&request_id, language);
-                if let Ok(id) = tonic::metadata::MetadataValue::try_from(request_id.as_str()) {
-                    status
-                        .metadata_mut()
-                        .insert(crate::services::REQUEST_ID_HEADER, id);
-                }
+                let headers = request.headers();
+                let status = crate::services::error_status(
+                    error,
+                    &crate::services::request_id_of(headers),
+                    crate::services::language_of(headers),
+                );
                 Either::Right(std::future::ready(Ok(status.into_http())))
             }
         }

@@ -161,15 +161,20 @@ impl AuthSettings {
 }
 
 impl RateLimitSettings {
-    pub(super) fn validate(&self, problems: &mut Vec<ConfigProblem>) {
-        self.validate_networks(problems);
-        for (name, rule) in [
+    /// Every rule, with its key.
+    fn rules(&self) -> [(&'static str, RateRule); 5] {
+        [
             ("guesses_per_account", self.guesses_per_account),
             ("guesses_per_address", self.guesses_per_address),
             ("mail_requests_per_account", self.mail_requests_per_account),
             ("mail_requests_per_address", self.mail_requests_per_address),
             ("login_lookups_per_address", self.login_lookups_per_address),
-        ] {
+        ]
+    }
+
+    pub(super) fn validate(&self, problems: &mut Vec<ConfigProblem>) {
+        self.validate_networks(problems);
+        for (name, rule) in self.rules() {
             if !(1..=100_000).contains(&rule.max) {
                 problems.push(ConfigProblem {
                     key: format!("rate_limits.{name}.max"),
@@ -203,16 +208,10 @@ impl RateLimitSettings {
 
     /// The longest window: counters older than it can be deleted.
     pub fn longest_window(&self) -> Duration {
-        [
-            self.guesses_per_account,
-            self.guesses_per_address,
-            self.mail_requests_per_account,
-            self.mail_requests_per_address,
-            self.login_lookups_per_address,
-        ]
-        .iter()
-        .map(|r| r.window)
-        .max()
-        .unwrap_or_default()
+        self.rules()
+            .iter()
+            .map(|(_, rule)| rule.window)
+            .max()
+            .unwrap_or_default()
     }
 }

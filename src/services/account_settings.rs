@@ -12,7 +12,7 @@ use serde_json::json;
 use tonic::{Request, Response, Status};
 
 use super::passwords::{
-    PasswordChange, account_not_usable as not_usable, language, password_usable, read_password,
+    PasswordChange, account_not_usable as not_usable, password_usable, read_password,
 };
 use super::status::ApiError;
 use super::{AppState, account_lookup, begin_call, encode, reply};
@@ -51,7 +51,7 @@ impl AccountSettingsService for AccountSettingsApi {
         request: Request<proto::ChangePasswordRequest>,
     ) -> Result<Response<proto::ChangePasswordResponse>, Status> {
         let ctx = begin_call(&request);
-        let language = language(&request);
+        let language = ctx.language;
         let now = self.state.now();
         let result = async {
             let body = request.into_inner();
@@ -154,7 +154,7 @@ impl AccountSettingsService for AccountSettingsApi {
         request: Request<proto::RequestRecoveryMailChangeRequest>,
     ) -> Result<Response<proto::RequestRecoveryMailChangeResponse>, Status> {
         let ctx = begin_call(&request);
-        let language = language(&request);
+        let language = ctx.language;
         let now = self.state.now();
         let result = async {
             let body = request.into_inner();
@@ -215,7 +215,7 @@ impl AccountSettingsService for AccountSettingsApi {
         request: Request<proto::ConfirmRecoveryMailChangeRequest>,
     ) -> Result<Response<proto::ConfirmRecoveryMailChangeResponse>, Status> {
         let ctx = begin_call(&request);
-        let language = language(&request);
+        let language = ctx.language;
         let now = self.state.now();
         let result = async {
             let body = request.into_inner();
@@ -309,7 +309,7 @@ impl AccountSettingsService for AccountSettingsApi {
         request: Request<proto::UpdateConsentsRequest>,
     ) -> Result<Response<proto::UpdateConsentsResponse>, Status> {
         let ctx = begin_call(&request);
-        let language = language(&request);
+        let language = ctx.language;
         let now = self.state.now();
         let result = async {
             let body = request.into_inner();

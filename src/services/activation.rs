@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status};
 use super::CallContext;
 use super::encode::timestamp;
 use super::limits::Counters;
-use super::passwords::{language, password_usable, read_password, rejected, violation_code};
+use super::passwords::{password_usable, read_password, rejected, violation_code};
 use super::status::{ApiError, Exhausted};
 use super::{AppState, account_lookup, begin_call, reply};
 use crate::config::{ActivationChannel, InstitutionSettings, ProfileSettings};
@@ -1332,7 +1332,7 @@ impl ActivationService for ActivationApi {
         request: Request<proto::StartActivationRequest>,
     ) -> Result<Response<proto::StartActivationResponse>, Status> {
         let ctx = begin_call(&request);
-        let language = language(&request);
+        let language = ctx.language;
         let now = self.state.now();
         let body = request.into_inner();
         let counters = {
@@ -1355,7 +1355,7 @@ impl ActivationService for ActivationApi {
         request: Request<proto::RequestActivationLinkRequest>,
     ) -> Result<Response<proto::RequestActivationLinkResponse>, Status> {
         let ctx = begin_call(&request);
-        let language = language(&request);
+        let language = ctx.language;
         let now = self.state.now();
         let result = async {
             let body = request.into_inner();
@@ -1459,7 +1459,7 @@ impl ActivationService for ActivationApi {
         request: Request<proto::GetActivationFlowRequest>,
     ) -> Result<Response<proto::GetActivationFlowResponse>, Status> {
         let ctx = begin_call(&request);
-        let language = language(&request);
+        let language = ctx.language;
         let now = self.state.now();
         let result = async {
             let loaded = self.load(&request.get_ref().flow_token, now).await?;
@@ -1479,7 +1479,7 @@ impl ActivationService for ActivationApi {
         request: Request<proto::VerifyActivationCodeRequest>,
     ) -> Result<Response<proto::VerifyActivationCodeResponse>, Status> {
         let ctx = begin_call(&request);
-        let language = language(&request);
+        let language = ctx.language;
         let now = self.state.now();
         let result = self
             .verify_code(request.into_inner(), &ctx, language, now)
@@ -1493,7 +1493,7 @@ impl ActivationService for ActivationApi {
         request: Request<proto::ConfirmActivationLinkRequest>,
     ) -> Result<Response<proto::ConfirmActivationLinkResponse>, Status> {
         let ctx = begin_call(&request);
-        let language = language(&request);
+        let language = ctx.language;
         let now = self.state.now();
         let result = async {
             let token = request.get_ref().token.trim();
@@ -1559,7 +1559,7 @@ impl ActivationService for ActivationApi {
         request: Request<proto::ResendActivationMessageRequest>,
     ) -> Result<Response<proto::ResendActivationMessageResponse>, Status> {
         let ctx = begin_call(&request);
-        let language = language(&request);
+        let language = ctx.language;
         let now = self.state.now();
         let result = async {
             let body = request.into_inner();
@@ -1656,7 +1656,7 @@ impl ActivationService for ActivationApi {
         request: Request<proto::SubmitActivationScreenRequest>,
     ) -> Result<Response<proto::SubmitActivationScreenResponse>, Status> {
         let ctx = begin_call(&request);
-        let language = language(&request);
+        let language = ctx.language;
         let now = self.state.now();
         let result = self.submit(request.into_inner(), &ctx, language, now).await;
         reply(result, &ctx)
@@ -1668,7 +1668,7 @@ impl ActivationService for ActivationApi {
         request: Request<proto::EvaluatePasswordRequest>,
     ) -> Result<Response<proto::EvaluatePasswordResponse>, Status> {
         let ctx = begin_call(&request);
-        let language = language(&request);
+        let language = ctx.language;
         let now = self.state.now();
         let result = async {
             let body = request.into_inner();

@@ -20,7 +20,6 @@ use chrono::NaiveDate;
 use sea_orm::Set;
 use serde_json::json;
 
-use super::passwords::language;
 use crate::batch::{self, BatchReport, BatchRequest};
 use crate::config::InstitutionSettings;
 use crate::domain::account::AccountStatus;
@@ -406,7 +405,7 @@ impl AccountLifecycleService for LifecycleApi {
     ) -> Result<Response<proto::RequestExtensionResponse>, Status> {
         let ctx = begin_call(&request);
         let now = self.state.now();
-        let language = language(&request);
+        let language = ctx.language;
         let result = async {
             let body = request.get_ref();
             let lookup = account_lookup(body.account.as_ref(), "account")?;
@@ -527,7 +526,7 @@ impl AccountLifecycleService for LifecycleApi {
     ) -> Result<Response<proto::DecideExtensionRequestResponse>, Status> {
         let ctx = begin_call(&request);
         let now = self.state.now();
-        let language = language(&request);
+        let language = ctx.language;
         let result = async {
             let body = request.get_ref();
             let id = body.request_id.trim();

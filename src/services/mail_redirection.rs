@@ -8,7 +8,6 @@ use sea_orm::Set;
 use serde_json::json;
 use tonic::{Request, Response, Status};
 
-use super::passwords::language;
 use super::status::{ApiError, Exhausted};
 use super::{AppState, account_lookup, begin_call, reply};
 use crate::domain::activation::RedirectRule;
@@ -130,7 +129,7 @@ impl MailRedirectionService for MailRedirectionApi {
         request: Request<proto::SetMailRedirectRequest>,
     ) -> Result<Response<proto::SetMailRedirectResponse>, Status> {
         let ctx = begin_call(&request);
-        let language = language(&request);
+        let language = ctx.language;
         let now = self.state.now();
         let result = async {
             let body = request.into_inner();
@@ -254,7 +253,7 @@ impl MailRedirectionService for MailRedirectionApi {
         request: Request<proto::ResendMailRedirectVerificationRequest>,
     ) -> Result<Response<proto::ResendMailRedirectVerificationResponse>, Status> {
         let ctx = begin_call(&request);
-        let language = language(&request);
+        let language = ctx.language;
         let now = self.state.now();
         let result = async {
             let body = request.into_inner();

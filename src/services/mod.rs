@@ -68,6 +68,15 @@ pub fn request_id_of(headers: &http::HeaderMap) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
+/// The language the caller asked for in its `accept-language` metadata.
+pub fn language_of(headers: &http::HeaderMap) -> Language {
+    headers
+        .get("accept-language")
+        .and_then(|v| v.to_str().ok())
+        .map(Language::from_accept_language)
+        .unwrap_or_default()
+}
+
 /// The caller the authentication layer admitted.
 pub fn caller<T>(request: &Request<T>) -> Option<&Caller> {
     request.extensions().get::<Caller>()
@@ -103,7 +112,7 @@ pub fn begin_call<T>(request: &Request<T>) -> CallContext {
             request_id: request_id(request),
         },
         end_user: caller.and_then(|c| c.end_user),
-        language: passwords::language(request),
+        language: language_of(request.metadata().as_ref()),
     };
     let span = tracing::Span::current();
     span.record("request_id", ctx.audit.request_id.as_str());
@@ -123,14 +132,18 @@ pub fn reply<T>(result: Result<T, ApiError>, ctx: &CallContext) -> Result<Respon
             }
             Ok(response)
         }
-        Err(error) => {
-            let mut status = error.into_status(&ctx.request_id, ctx.language);
-            if let Some(id) = id {
-                status.metadata_mut().insert(REQUEST_ID_HEADER, id);
-            }
-            Err(status)
-        }
+        Err(error) => Err(error_status(error, &ctx.request_id, ctx.language)),
     }
+}
+
+/// An error as the caller receives it: its status, with the request id in
+/// the metadata.
+pub fn error_status(error: ApiError, request_id: &str, language: Language) -> Status {
+    let mut status = error.into_status(request_id, language);
+    if let Ok(id) = tonic::metadata::MetadataValue::try_from(request_id) {
+        status.metadata_mut().insert(REQUEST_ID_HEADER, id);
+    }
+    status
 }
 
 impl AppState {

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tonic::Request;
 
 use super::AppState;
 use super::status::ApiError;
@@ -38,16 +37,6 @@ pub fn read_password(text: String, field: &str, required: bool) -> Result<Passwo
         ));
     }
     Ok(Password::new(text))
-}
-
-/// The language the caller asked for in its `accept-language` metadata.
-pub fn language<T>(request: &Request<T>) -> Language {
-    request
-        .metadata()
-        .get("accept-language")
-        .and_then(|v| v.to_str().ok())
-        .map(Language::from_accept_language)
-        .unwrap_or_default()
 }
 
 /// The person an account belongs to, for the personal-data rule.

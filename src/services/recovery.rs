@@ -11,7 +11,7 @@ use serde_json::json;
 use tonic::{Request, Response, Status};
 
 use super::limits::Counters;
-use super::passwords::{PasswordChange, language, password_usable, read_password};
+use super::passwords::{PasswordChange, password_usable, read_password};
 use super::status::ApiError;
 use super::{AppState, begin_call, encode::timestamp, reply};
 use crate::config::InstitutionSettings;
@@ -304,7 +304,7 @@ impl RecoveryService for RecoveryApi {
         request: Request<proto::RequestPasswordResetRequest>,
     ) -> Result<Response<proto::RequestPasswordResetResponse>, Status> {
         let ctx = begin_call(&request);
-        let language = language(&request);
+        let language = ctx.language;
         let now = self.state.now();
         let result = async {
             let (mut response, lookup) =
@@ -377,7 +377,7 @@ impl RecoveryService for RecoveryApi {
         request: Request<proto::CompletePasswordResetRequest>,
     ) -> Result<Response<proto::CompletePasswordResetResponse>, Status> {
         let ctx = begin_call(&request);
-        let language = language(&request);
+        let language = ctx.language;
         let now = self.state.now();
         let result = async {
             let body = request.into_inner();
