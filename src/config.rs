@@ -246,6 +246,11 @@ pub struct PasswordHashingSettings {
     /// serves the RPC threads first, so cheap calls stay fast while
     /// passwords are hashed.
     pub thread_niceness: i32,
+    /// Run the hashing threads under Linux's SCHED_IDLE policy: they get
+    /// only the CPU time no other thread wants, so reads keep their latency
+    /// however many passwords wait (measured in BENCHMARKS.md). When the
+    /// server is saturated by other calls, hashes wait in the queue.
+    pub idle_priority: bool,
     /// Id of the pepper new hashes use (a key of `peppers`); empty: no
     /// pepper.
     pub pepper_id: String,

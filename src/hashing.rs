@@ -13,11 +13,13 @@ use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::cell::RefCell;
+
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::TryRng;
 use rand::rngs::SysRng;
+use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
 use crate::config::PasswordHashingSettings;
@@ -93,10 +95,10 @@ impl PasswordHasher {
         let jobs = Arc::new(Mutex::new(jobs));
         for n in 0..threads {
             let jobs = Arc::clone(&jobs);
-            let niceness = settings.thread_niceness;
+            let (niceness, idle) = (settings.thread_niceness, settings.idle_priority);
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
-                .spawn(move || run_worker(&jobs, niceness))
+                .spawn(move || run_worker(&jobs, niceness, idle))
                 .map_err(|e| HashError::Internal(e.to_string()))?;
         }
         Ok(PasswordHasher {
@@ -196,16 +198,19 @@ impl PasswordHasher {
 }
 
 impl Inner {
-    fn argon2(&self, params: Params, keyid: &[u8]) -> Result<Argon2<'_>, HashError> {
+    /// argon2id at `version` and `params`, with the pepper the params'
+    /// key id names (none when empty).
+    fn argon2(&self, version: Version, params: Params) -> Result<Argon2<'_>, HashError> {
+        let keyid = params.keyid();
         if keyid.is_empty() {
-            return Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params));
+            return Ok(Argon2::new(Algorithm::Argon2id, version, params));
         }
         let id = std::str::from_utf8(keyid).unwrap_or("");
         let secret = self
             .peppers
             .get(id)
             .ok_or_else(|| HashError::BadStoredHash(format!("pepper {id:?} is not configured")))?;
-        Argon2::new_with_secret(secret, Algorithm::Argon2id, Version::V0x13, params)
+        Argon2::new_with_secret(secret, Algorithm::Argon2id, version, params)
             .map_err(|e| HashError::Internal(e.to_string()))
     }
 
@@ -214,31 +219,68 @@ impl Inner {
         SysRng
             .try_fill_bytes(&mut salt)
             .map_err(|e| HashError::Internal(format!("OS random generator: {e}")))?;
-        let argon2 = self.argon2(self.params.clone(), self.params.keyid())?;
-        argon2
-            .hash_password_with_salt(password.expose().as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|e| HashError::Internal(e.to_string()))
+        let argon2 = self.argon2(Version::V0x13, self.params.clone())?;
+        let len = self
+            .params
+            .output_len()
+            .unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+        let mut out = Zeroizing::new([0u8; Output::MAX_LENGTH]);
+        let out = out
+            .get_mut(..len)
+            .ok_or_else(|| HashError::Internal(format!("output length {len}")))?;
+        compute(
+            &argon2,
+            &self.params,
+            self.params.block_count(),
+            password,
+            &salt,
+            out,
+        )
+        .map_err(|e| HashError::Internal(e.to_string()))?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(internal)?,
+            salt: Some(Salt::new(&salt).map_err(internal)?),
+            hash: Some(Output::new(out).map_err(internal)?),
+        };
+        Ok(phc.to_string())
     }
 
     fn matches(&self, password: &Password, stored: &str) -> Result<bool, HashError> {
-        let hash =
-            PasswordHash::new(stored).map_err(|e| HashError::BadStoredHash(e.to_string()))?;
+        let bad = |e: &dyn std::fmt::Display| HashError::BadStoredHash(e.to_string());
+        let hash = PasswordHash::new(stored).map_err(|e| bad(&e))?;
         if hash.algorithm.as_str() != "argon2id" {
             return Err(HashError::BadStoredHash(format!(
                 "algorithm {}",
                 hash.algorithm
             )));
         }
-        let params =
-            Params::try_from(&hash).map_err(|e| HashError::BadStoredHash(e.to_string()))?;
-        let argon2 = self.argon2(params.clone(), params.keyid())?;
-        // The output comparison inside is constant-time.
-        match argon2.verify_password(password.expose().as_bytes(), &hash) {
-            Ok(()) => Ok(true),
-            Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
-            Err(e) => Err(HashError::BadStoredHash(e.to_string())),
-        }
+        let version = hash
+            .version
+            .map(Version::try_from)
+            .transpose()
+            .map_err(|e| bad(&e))?
+            .unwrap_or_default();
+        let params = Params::try_from(&hash).map_err(|e| bad(&e))?;
+        let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+            return Err(HashError::BadStoredHash("no salt or no hash".into()));
+        };
+        let argon2 = self.argon2(version, params.clone())?;
+        let mut out = Zeroizing::new([0u8; Output::MAX_LENGTH]);
+        let out = out
+            .get_mut(..expected.len())
+            .ok_or_else(|| HashError::BadStoredHash("hash length".into()))?;
+        compute(
+            &argon2,
+            &params,
+            self.params.block_count(),
+            password,
+            salt.as_ref(),
+            out,
+        )
+        .map_err(|e| bad(&e))?;
+        Ok(bool::from(out.ct_eq(expected.as_bytes())))
     }
 
     fn is_outdated(&self, stored: &str) -> bool {
@@ -256,8 +298,55 @@ impl Inner {
     }
 }
 
-fn run_worker(jobs: &Mutex<Receiver<Job>>, niceness: i32) {
-    lower_priority(niceness);
+fn internal(e: impl std::fmt::Display) -> HashError {
+    HashError::Internal(e.to_string())
+}
+
+thread_local! {
+    /// This thread's argon2 memory, kept from one hash to the next. (A new
+    /// 19 MiB block per hash let the allocator's per-thread arenas keep
+    /// hundreds of MiB.)
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// argon2 of `password` into `out`, in this thread's reusable memory when
+/// `params` need at most `kept_blocks` (the configured cost); a stored hash
+/// of a larger cost gets memory of its own, freed afterwards, and an
+/// allocation that fails is an error rather than an abort.
+fn compute(
+    argon2: &Argon2<'_>,
+    params: &Params,
+    kept_blocks: usize,
+    password: &Password,
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
+    let blocks = params.block_count();
+    let mut hash = |memory: &mut [Block]| {
+        argon2.hash_password_into_with_memory(password.expose().as_bytes(), salt, out, memory)
+    };
+    let grow = |memory: &mut Vec<Block>| {
+        memory
+            .try_reserve_exact(blocks.saturating_sub(memory.len()))
+            .map_err(|_| argon2::Error::OutOfMemory)?;
+        memory.resize(blocks, Block::default());
+        Ok::<_, argon2::Error>(())
+    };
+    if blocks > kept_blocks {
+        let mut memory = Vec::new();
+        grow(&mut memory)?;
+        return hash(&mut memory);
+    }
+    MEMORY.with_borrow_mut(|memory| {
+        if memory.len() < blocks {
+            grow(memory)?;
+        }
+        hash(&mut memory[..blocks])
+    })
+}
+
+fn run_worker(jobs: &Mutex<Receiver<Job>>, niceness: i32, idle: bool) {
+    lower_priority(niceness, idle);
     loop {
         // The lock is held only while waiting for the next job.
         let job = match jobs.lock() {
@@ -273,8 +362,8 @@ fn run_worker(jobs: &Mutex<Receiver<Job>>, niceness: i32) {
 }
 
 /// Lowers the calling thread's scheduling priority (Linux gives each thread
-/// its own niceness).
-fn lower_priority(niceness: i32) {
+/// its own niceness and policy).
+fn lower_priority(niceness: i32, idle: bool) {
     #[cfg(target_os = "linux")]
     if niceness > 0 {
         // SAFETY: plain syscalls on the calling thread, no memory shared.
@@ -286,8 +375,20 @@ fn lower_priority(niceness: i32) {
             tracing::warn!(niceness, "cannot lower the priority of a hashing thread");
         }
     }
+    #[cfg(target_os = "linux")]
+    if idle {
+        // SAFETY: sched_setscheduler on the calling thread (0) with a valid
+        // parameter; moving to SCHED_IDLE needs no privilege.
+        let rc = unsafe {
+            let param = libc::sched_param { sched_priority: 0 };
+            libc::sched_setscheduler(0, libc::SCHED_IDLE, &param)
+        };
+        if rc != 0 {
+            tracing::warn!("cannot move a hashing thread to SCHED_IDLE");
+        }
+    }
     #[cfg(not(target_os = "linux"))]
-    let _ = niceness;
+    let _ = (niceness, idle);
 }
 
 #[cfg(test)]
@@ -302,6 +403,7 @@ mod tests {
             max_concurrency: 2,
             max_queue: 16,
             thread_niceness: 0,
+            idle_priority: false,
             pepper_id: pepper.map(|(id, _)| id.to_owned()).unwrap_or_default(),
             peppers: pepper
                 .into_iter()
@@ -312,6 +414,60 @@ mod tests {
 
     fn pw(text: &str) -> Arc<Password> {
         Arc::new(Password::new(text.to_owned()))
+    }
+
+    /// Hashes made in reused memory are the argon2 crate's PHC strings: each
+    /// side verifies the other's (LDAP and older hashes stay readable).
+    #[tokio::test]
+    async fn hashes_are_those_of_the_argon2_crate() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let hasher = PasswordHasher::start(&settings(8192, None)).unwrap();
+        let ours = hasher.hash(pw("Correct horse 9")).await.unwrap();
+        let params = Params::new(8192, 1, 1, None).unwrap();
+        let crate_argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        crate_argon2
+            .verify_password(b"Correct horse 9", ours.as_str())
+            .expect("the crate verifies our hash");
+        assert!(
+            crate_argon2
+                .verify_password(b"Correct horse 8", ours.as_str())
+                .is_err()
+        );
+        let theirs = crate_argon2
+            .hash_password_with_salt(b"Correct horse 9", b"0123456789abcdef")
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            hasher
+                .verify(pw("Correct horse 9"), theirs.clone())
+                .await
+                .unwrap(),
+            Verified::Yes { upgraded: None }
+        );
+        assert_eq!(
+            hasher.verify(pw("Correct horse 8"), theirs).await.unwrap(),
+            Verified::No
+        );
+        // A larger memory cost than the threads' current buffer, then the
+        // usual one again.
+        let big = PasswordHasher::start(&settings(16384, None)).unwrap();
+        let big_hash = big.hash(pw("Correct horse 9")).await.unwrap();
+        for _ in 0..3 {
+            assert!(matches!(
+                hasher
+                    .verify(pw("Correct horse 9"), big_hash.clone())
+                    .await
+                    .unwrap(),
+                Verified::Yes { upgraded: Some(_) }
+            ));
+            assert!(matches!(
+                hasher
+                    .verify(pw("Correct horse 9"), ours.clone())
+                    .await
+                    .unwrap(),
+                Verified::Yes { upgraded: None }
+            ));
+        }
     }
 
     #[tokio::test]

@@ -53,7 +53,7 @@ pub async fn append_changes(
             kind: Set(c.kind.as_str().to_owned()),
             occurred_at: Set(now),
         });
-    account_change::Entity::insert_many(rows).exec(conn).await?;
+    super::insert_rows(conn, rows.collect()).await?;
     Ok(())
 }
 

@@ -19,9 +19,9 @@ use super::entities::{
     password_history,
 };
 use super::feed::{ChangeKind, PendingChange, append_changes};
-use super::outbox::{NewMessage, enqueue};
+use super::outbox::{NewMessage, enqueue_all};
 use super::self_service::{AccountWrite, AccountWriteError, apply_account_write};
-use super::{AuditContext, DatabaseKind, Store, StoreError, audit_row, new_id};
+use super::{AuditContext, DatabaseKind, Store, StoreError, audit_row, insert_rows, new_id};
 use crate::domain::account::AccountStatus;
 use crate::domain::retention::BatchStep;
 
@@ -319,14 +319,8 @@ impl Store {
             }
             BatchStep::Purge => purge(txn, &all, now).await?,
         }
-        for message in chunk.messages {
-            enqueue(txn, message, now).await?;
-        }
-        if !chunk.audit.is_empty() {
-            audit_event::Entity::insert_many(chunk.audit)
-                .exec(txn)
-                .await?;
-        }
+        enqueue_all(txn, chunk.messages, now).await?;
+        insert_rows(txn, chunk.audit).await?;
         append_changes(txn, &chunk.feed, now).await?;
         Ok(())
     }

@@ -264,6 +264,97 @@ fn sqlite_folder(url: &str) -> Option<std::path::PathBuf> {
         .map(Path::to_path_buf)
 }
 
+/// Bound parameters per INSERT statement: a 500-row batch of the widest
+/// table (accounts) in one or two statements, under SQLite's 32,766 and
+/// PostgreSQL's 65,535 limits.
+const PARAMETERS_PER_INSERT: usize = 16_000;
+
+/// Inserts `rows` in as few statements as possible (none when empty).
+///
+/// On PostgreSQL the rows go as one JSON parameter expanded by
+/// `json_populate_recordset`: a multi-row VALUES list of thousands of
+/// parameters costs PostgreSQL about 50 µs per row to bind and plan, the JSON
+/// form a fraction of it (BENCHMARKS.md). Elsewhere, or for rows with unset
+/// columns (whose defaults the JSON form would skip), multi-row INSERTs.
+pub async fn insert_rows<A>(conn: &impl ConnectionTrait, mut rows: Vec<A>) -> Result<(), DbErr>
+where
+    A: sea_orm::ActiveModelTrait,
+{
+    use sea_orm::{EntityName, EntityTrait, IdenStatic, Iterable};
+    if rows.is_empty() {
+        return Ok(());
+    }
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres
+        && let Some(json) = rows_as_json(&rows)
+    {
+        let table = <A::Entity as Default>::default().table_name().to_owned();
+        let columns: Vec<String> = <A::Entity as EntityTrait>::Column::iter()
+            .map(|c| format!("\"{}\"", c.as_str()))
+            .collect();
+        let columns = columns.join(", ");
+        let sql = format!(
+            "INSERT INTO \"{table}\" ({columns}) SELECT {columns} \
+             FROM json_populate_recordset(NULL::\"{table}\", $1::json)"
+        );
+        conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            sql,
+            [sea_orm::Value::from(json)],
+        ))
+        .await?;
+        return Ok(());
+    }
+    let columns = <A::Entity as EntityTrait>::Column::iter().count().max(1);
+    let per_statement = (PARAMETERS_PER_INSERT / columns).max(1);
+    while !rows.is_empty() {
+        let rest = rows.split_off(per_statement.min(rows.len()));
+        <A::Entity as EntityTrait>::insert_many(rows)
+            .exec_without_returning(conn)
+            .await?;
+        rows = rest;
+    }
+    Ok(())
+}
+
+/// The rows as a JSON array of objects keyed by column name, or `None` when
+/// a column is unset or of a type this does not write.
+fn rows_as_json<A: sea_orm::ActiveModelTrait>(rows: &[A]) -> Option<String> {
+    use sea_orm::{EntityTrait, IdenStatic, Iterable, Value};
+    use serde_json::Value as Json;
+    let mut array = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut object = serde_json::Map::new();
+        for column in <A::Entity as EntityTrait>::Column::iter() {
+            let value = row.get(column).into_value()?;
+            let json = match value {
+                Value::String(Some(s)) => Json::String(s),
+                Value::Bool(Some(b)) => Json::Bool(b),
+                Value::TinyInt(Some(n)) => Json::from(n),
+                Value::SmallInt(Some(n)) => Json::from(n),
+                Value::Int(Some(n)) => Json::from(n),
+                Value::BigInt(Some(n)) => Json::from(n),
+                // Microseconds, truncated, as the bound parameters are.
+                Value::ChronoDateTimeUtc(Some(t)) => {
+                    Json::String(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+                }
+                Value::ChronoDate(Some(d)) => Json::String(d.format("%Y-%m-%d").to_string()),
+                Value::String(None)
+                | Value::Bool(None)
+                | Value::TinyInt(None)
+                | Value::SmallInt(None)
+                | Value::Int(None)
+                | Value::BigInt(None)
+                | Value::ChronoDateTimeUtc(None)
+                | Value::ChronoDate(None) => Json::Null,
+                _ => return None,
+            };
+            object.insert(column.as_str().to_owned(), json);
+        }
+        array.push(Json::Object(object));
+    }
+    serde_json::to_string(&array).ok()
+}
+
 /// A new id for a row.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

@@ -6,8 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 
@@ -71,25 +70,39 @@ pub async fn enqueue(
     message: NewMessage,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let payload = serde_json::to_string(&message.content)
-        .map_err(|e| StoreError::Corrupt(format!("cannot encode message: {e}")))?;
-    outbox::ActiveModel {
-        id: Set(new_id()),
-        account_id: Set(message.account_id),
-        channel: Set(message.channel.as_str().to_owned()),
-        recipient: Set(message.recipient),
-        template: Set(message.template),
-        payload: Set(payload),
-        created_at: Set(now),
-        not_before: Set(message.not_before),
-        sent_at: Set(None),
-        attempts: Set(0),
-        last_error: Set(None),
-        failed_at: Set(None),
-        claimed_until: Set(None),
-    }
-    .insert(conn)
-    .await?;
+    enqueue_all(conn, vec![message], now).await
+}
+
+/// Queues messages in as few statements as possible; call it inside the
+/// transaction of the state change.
+pub async fn enqueue_all(
+    conn: &impl ConnectionTrait,
+    messages: Vec<NewMessage>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let rows = messages
+        .into_iter()
+        .map(|message| {
+            let payload = serde_json::to_string(&message.content)
+                .map_err(|e| StoreError::Corrupt(format!("cannot encode message: {e}")))?;
+            Ok(outbox::ActiveModel {
+                id: Set(new_id()),
+                account_id: Set(message.account_id),
+                channel: Set(message.channel.as_str().to_owned()),
+                recipient: Set(message.recipient),
+                template: Set(message.template),
+                payload: Set(payload),
+                created_at: Set(now),
+                not_before: Set(message.not_before),
+                sent_at: Set(None),
+                attempts: Set(0),
+                last_error: Set(None),
+                failed_at: Set(None),
+                claimed_until: Set(None),
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    super::insert_rows(conn, rows).await?;
     Ok(())
 }
 

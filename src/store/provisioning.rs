@@ -20,7 +20,7 @@ use serde_json::json;
 use super::accounts::{printed_secret, secret_row};
 use super::entities::{account, audit_event, one_time_secret};
 use super::feed::{ChangeKind, PendingChange, append_changes};
-use super::{AuditContext, DatabaseKind, Store, StoreError, audit_row, new_id};
+use super::{AuditContext, DatabaseKind, Store, StoreError, audit_row, insert_rows, new_id};
 use crate::config::{ActivationChannel, ProfileSettings};
 use crate::domain::account::AccountStatus;
 use crate::domain::login::{LoginError, NameParts, first_free, fold_name};
@@ -86,18 +86,8 @@ pub use super::activation::LinkMail;
 
 /// Attempts at one record when concurrent calls keep winning races.
 const MAX_ATTEMPTS: u32 = 8;
-/// Bound parameters per INSERT statement: statements of a few tens of KiB,
-/// far under SQLite's 32,766-parameter and PostgreSQL's 65,535 limits.
-const PARAMETERS_PER_INSERT: usize = 1500;
-
-/// How many rows of entity `E` fit in one INSERT.
-fn rows_per_insert<E: EntityTrait>() -> usize {
-    use sea_orm::Iterable;
-    (PARAMETERS_PER_INSERT / E::Column::iter().count().max(1)).max(1)
-}
-
-/// Name stems per range query.
-const STEM_BATCH: usize = 64;
+/// Name stems per range query (each an index range).
+const STEM_BATCH: usize = 256;
 
 impl Store {
     /// Provisions `items` in one transaction and answers each on its own.
@@ -252,32 +242,13 @@ impl Batch {
         conn: &impl ConnectionTrait,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        for chunk in std::mem::take(&mut self.inserts).chunks(rows_per_insert::<account::Entity>())
-        {
-            account::Entity::insert_many(chunk.to_vec())
-                .exec(conn)
-                .await?;
-        }
+        insert_rows(conn, std::mem::take(&mut self.inserts)).await?;
         for update in std::mem::take(&mut self.updates) {
             update.update(conn).await?;
         }
-        for chunk in
-            std::mem::take(&mut self.secrets).chunks(rows_per_insert::<one_time_secret::Entity>())
-        {
-            one_time_secret::Entity::insert_many(chunk.to_vec())
-                .exec(conn)
-                .await?;
-        }
-        for chunk in
-            std::mem::take(&mut self.audits).chunks(rows_per_insert::<audit_event::Entity>())
-        {
-            audit_event::Entity::insert_many(chunk.to_vec())
-                .exec(conn)
-                .await?;
-        }
-        for message in std::mem::take(&mut self.messages) {
-            super::outbox::enqueue(conn, message, now).await?;
-        }
+        insert_rows(conn, std::mem::take(&mut self.secrets)).await?;
+        insert_rows(conn, std::mem::take(&mut self.audits)).await?;
+        super::outbox::enqueue_all(conn, std::mem::take(&mut self.messages), now).await?;
         Ok(())
     }
 }
@@ -412,10 +383,11 @@ enum Column {
 }
 
 impl Column {
-    fn entity_column(self) -> account::Column {
+    /// The column's SQL name.
+    fn sql_name(self) -> &'static str {
         match self {
-            Column::Login => account::Column::LoginKey,
-            Column::Mail => account::Column::InstitutionalMail,
+            Column::Login => "login_key",
+            Column::Mail => "institutional_mail",
         }
     }
 }
@@ -471,29 +443,8 @@ impl TakenNames {
             groups.entry((institution, column)).or_default().push(stem);
         }
         for ((institution, column), stems) in groups {
-            let col = column.entity_column();
             for group in stems.chunks(STEM_BATCH) {
-                let mut ranges = Condition::any();
-                for stem in group {
-                    // A range rather than LIKE: LIKE cannot use the index on
-                    // SQLite (case-insensitive) nor on PostgreSQL outside the
-                    // C collation.
-                    // Each arm names the institution too, so that each is
-                    // a range of the (institution, column) index.
-                    ranges = ranges.add(
-                        Condition::all()
-                            .add(account::Column::Institution.eq(institution.as_str()))
-                            .add(col.gte(stem.as_str()))
-                            .add(col.lt(prefix_upper_bound(stem))),
-                    );
-                }
-                let values: Vec<Option<String>> = account::Entity::find()
-                    .select_only()
-                    .column(col)
-                    .filter(ranges)
-                    .into_tuple()
-                    .all(conn)
-                    .await?;
+                let values = taken_in_ranges(conn, &institution, column, group).await?;
                 for value in values.into_iter().flatten() {
                     let value = value.to_lowercase();
                     for stem in group.iter().filter(|stem| value.starts_with(stem.as_str())) {
@@ -526,6 +477,55 @@ impl TakenNames {
         set.insert(chosen.to_lowercase());
         Some(chosen)
     }
+}
+
+/// The values of `column` starting with any of `stems`, in one statement:
+/// a list of ranges joined to the `(institution, column)` index. (The same
+/// ranges as a long OR cost PostgreSQL tens of milliseconds of planning per
+/// call.) A range rather than LIKE: LIKE cannot use the index on SQLite
+/// (case-insensitive) nor on PostgreSQL outside the C collation.
+async fn taken_in_ranges(
+    conn: &impl ConnectionTrait,
+    institution: &str,
+    column: Column,
+    stems: &[String],
+) -> Result<Vec<Option<String>>, StoreError> {
+    use sea_orm::{DbBackend, Statement, Value};
+    let backend = conn.get_database_backend();
+    // The n-th (from 1) bound parameter in the backend's syntax.
+    let at = |n: usize| match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    };
+    let mut values: Vec<Value> = Vec::with_capacity(stems.len() * 2 + 1);
+    let mut rows = Vec::with_capacity(stems.len());
+    for stem in stems {
+        rows.push(format!(
+            "({}, {})",
+            at(values.len() + 1),
+            at(values.len() + 2)
+        ));
+        values.push(Value::from(stem.clone()));
+        values.push(Value::from(prefix_upper_bound(stem)));
+    }
+    let institution_at = at(values.len() + 1);
+    values.push(Value::from(institution.to_owned()));
+    let name = column.sql_name();
+    let sql = format!(
+        "SELECT a.{name} FROM (VALUES {}) AS r JOIN accounts a \
+         ON a.institution = {institution_at} AND a.{name} >= r.column1 AND a.{name} < r.column2",
+        rows.join(", ")
+    );
+    let found = conn
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    found
+        .iter()
+        .map(|row| {
+            row.try_get_by_index::<Option<String>>(0)
+                .map_err(StoreError::from)
+        })
+        .collect()
 }
 
 /// The smallest string greater than every string starting with `stem`.
@@ -833,13 +833,20 @@ async fn lock_name_stems(
         .collect();
     buckets.sort_unstable();
     buckets.dedup();
-    for bucket in buckets {
-        conn.execute_raw(sea_orm::Statement::from_sql_and_values(
-            sea_orm::DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1, $2)",
-            [LOGIN_LOCK_NAMESPACE.into(), bucket.into()],
-        ))
-        .await?;
+    if buckets.is_empty() {
+        return Ok(());
     }
+    // One statement for all the chunk's buckets, taken in ascending order
+    // (PostgreSQL evaluates a volatile output expression after the sort).
+    // The values are our own bucket numbers, not caller input.
+    let values: Vec<String> = buckets.iter().map(|b| format!("({b})")).collect();
+    conn.execute_raw(sea_orm::Statement::from_string(
+        sea_orm::DbBackend::Postgres,
+        format!(
+            "SELECT pg_advisory_xact_lock({LOGIN_LOCK_NAMESPACE}, b) FROM (VALUES {}) AS v(b) ORDER BY b",
+            values.join(", ")
+        ),
+    ))
+    .await?;
     Ok(())
 }

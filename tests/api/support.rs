@@ -205,6 +205,12 @@ pub async fn spawn_app_configured(config: TestConfig) -> TestApp {
     ));
     env.push(("ENT_IDENTITY__SERVER__LISTEN".into(), "127.0.0.1:0".into()));
     env.push(("ENT_IDENTITY__MAIL__POLL_INTERVAL".into(), "50ms".into()));
+    // Tens of servers share the test process and its few cores: hashing
+    // threads under SCHED_IDLE would wait for every other test's work.
+    env.push((
+        "ENT_IDENTITY__PASSWORD_HASHING__IDLE_PRIORITY".into(),
+        "false".into(),
+    ));
     env.push((
         "ENT_IDENTITY__DATABASE__HEALTH_CHECK_INTERVAL".into(),
         "100ms".into(),
