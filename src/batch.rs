@@ -17,7 +17,7 @@ use crate::mail::templates;
 use crate::store::accounts::notice_recipient;
 use crate::store::entities::account;
 use crate::store::feed::ChangeKind;
-use crate::store::lifecycle::{CandidateQuery, ChunkWrite, batch_audit, batch_change};
+use crate::store::lifecycle::{CandidateQuery, ChunkWrite, batch_audit, batch_change, lanes};
 use crate::store::outbox::{Channel, NewMessage};
 use crate::store::{AuditContext, Store, StoreError};
 
@@ -140,8 +140,11 @@ pub async fn run(
         };
         let purge_after = chrono::Duration::from_std(institution.lifecycle.purge_after)
             .unwrap_or(chrono::Duration::MAX);
-        for step in BatchStep::ALL {
-            let mut after_id = String::new();
+        for (step, lane) in BatchStep::ALL
+            .into_iter()
+            .flat_map(|step| lanes(step).into_iter().map(move |lane| (step, lane)))
+        {
+            let mut after: Option<account::Model> = None;
             loop {
                 if request.max_chunks.is_some_and(|max| report.chunks >= max) {
                     report.complete = false;
@@ -149,8 +152,9 @@ pub async fn run(
                 }
                 let query = CandidateQuery {
                     step,
+                    lane,
                     institution: code,
-                    after_id: &after_id,
+                    after: after.as_ref(),
                     limit: u64::from(request.chunk_size.max(1)),
                     now,
                     today: time.today,
@@ -162,7 +166,7 @@ pub async fn run(
                 let Some(last) = rows.last() else {
                     break;
                 };
-                after_id = last.id.clone();
+                after = Some(last.clone());
                 let mut chunk = ChunkWrite::default();
                 for row in &rows {
                     let Some(f) = facts(row) else {

@@ -7,6 +7,7 @@ mod m20261124_000002_password_expiry_index;
 mod m20261124_000003_attempt_counters;
 mod m20261124_000004_lifecycle;
 mod m20261124_000005_attempt_counter_expiry;
+mod m20261124_000006_batch_lanes;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_attempt_counters::Migration),
             Box::new(m20261124_000004_lifecycle::Migration),
             Box::new(m20261124_000005_attempt_counter_expiry::Migration),
+            Box::new(m20261124_000006_batch_lanes::Migration),
         ]
     }
 }

@@ -213,6 +213,21 @@ impl BatchStep {
             BatchStep::Purge => "data_purged",
         }
     }
+
+    /// The life states a step applies to, and whether it applies under a
+    /// lock too (a lock hides the state; departure, expiry, notices and the
+    /// purge go on beneath it, activation and password rules wait).
+    pub fn applies_to(self) -> (&'static [AccountStatus], bool) {
+        use AccountStatus::*;
+        match self {
+            BatchStep::OpenActivation => (&[PreCreated], false),
+            BatchStep::Limit => (&[PreCreated, Created, Active], true),
+            BatchStep::Expire => (&[Grace], true),
+            BatchStep::Notice => (&[PreCreated, Created, Active, Grace], true),
+            BatchStep::PasswordReminder | BatchStep::PasswordExpire => (&[Active, Grace], false),
+            BatchStep::Purge => (&[Expired], true),
+        }
+    }
 }
 
 /// What the batch knows of one account: its lifecycle state (under a lock,
@@ -249,40 +264,30 @@ pub fn is_due(
     t: BatchTime,
     purge_after: chrono::Duration,
 ) -> bool {
-    use AccountStatus::*;
+    let (states, under_lock) = step.applies_to();
+    if !states.contains(&a.lifecycle) || (a.locked && !under_lock) {
+        return false;
+    }
     match step {
-        BatchStep::OpenActivation => {
-            a.lifecycle == PreCreated && !a.locked && a.activation_available_at <= t.now
-        }
-        BatchStep::Limit => {
-            matches!(a.lifecycle, PreCreated | Created | Active)
-                && a.end_of_activity.is_some_and(|d| d < t.today)
-        }
-        BatchStep::Expire => a.lifecycle == Grace && a.retention_end.is_some_and(|d| d < t.today),
+        BatchStep::OpenActivation => a.activation_available_at <= t.now,
+        BatchStep::Limit => a.end_of_activity.is_some_and(|d| d < t.today),
+        BatchStep::Expire => a.retention_end.is_some_and(|d| d < t.today),
         BatchStep::Notice => {
-            !matches!(a.lifecycle, Expired | DataDeleted)
-                && a.next_notice_on.is_some_and(|d| d <= t.today)
+            a.next_notice_on.is_some_and(|d| d <= t.today)
                 && a.retention_end.is_some_and(|d| d >= t.today)
         }
         BatchStep::PasswordReminder => {
-            !a.locked
-                && matches!(a.lifecycle, Active | Grace)
-                && !a.password_must_change
+            !a.password_must_change
                 && a.next_password_reminder_at.is_some_and(|at| at <= t.now)
                 && a.password_expires_at.is_some_and(|at| at > t.now)
         }
         BatchStep::PasswordExpire => {
-            !a.locked
-                && matches!(a.lifecycle, Active | Grace)
-                && !a.password_must_change
-                && a.password_expires_at.is_some_and(|at| at <= t.now)
+            !a.password_must_change && a.password_expires_at.is_some_and(|at| at <= t.now)
         }
-        BatchStep::Purge => {
-            a.lifecycle == Expired
-                && a.expired_at
-                    .and_then(|at| at.checked_add_signed(purge_after))
-                    .is_some_and(|due| due <= t.now)
-        }
+        BatchStep::Purge => a
+            .expired_at
+            .and_then(|at| at.checked_add_signed(purge_after))
+            .is_some_and(|due| due <= t.now),
     }
 }
 

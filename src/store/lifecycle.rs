@@ -1,16 +1,19 @@
 //! After people leave: extension requests and the expiry batch's reads and
-//! writes. The batch reads candidates a chunk at a time, in id order, and on
-//! PostgreSQL locks them `FOR UPDATE SKIP LOCKED`: two runs at once share
-//! the work and never handle the same account twice; every step's condition
-//! no longer holds once its write commits, so a second run finds nothing.
+//! writes. The batch reads a step's candidates one stored status (a lane) at
+//! a time, a chunk at a time, in the order of that step's index
+//! `(institution, status, date, id)`: each chunk is one index range, however
+//! many accounts or departed tombstones the table holds. On PostgreSQL the
+//! rows are locked `FOR UPDATE SKIP LOCKED`: two runs at once share the work
+//! and never handle the same account twice; every step's condition no
+//! longer holds once its write commits, so a second run finds nothing.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ModelTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -107,13 +110,35 @@ pub struct ExtensionQuery<'a> {
     pub limit: u64,
 }
 
-/// Candidates of one batch step, one chunk.
+/// Where a step looks for candidates: accounts stored in one status, or
+/// locked accounts whose hidden state is one the step applies to. Lanes
+/// keep each chunk a range of the step's index, whose second column is the
+/// status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Status(AccountStatus),
+    Locked(&'static [AccountStatus]),
+}
+
+/// The lanes of one step, from the states the domain says it applies to.
+pub fn lanes(step: BatchStep) -> Vec<Lane> {
+    let (states, under_lock) = step.applies_to();
+    let mut lanes: Vec<Lane> = states.iter().map(|s| Lane::Status(*s)).collect();
+    if under_lock {
+        lanes.push(Lane::Locked(states));
+    }
+    lanes
+}
+
+/// Candidates of one batch step in one lane, one chunk.
 #[derive(Debug, Clone)]
 pub struct CandidateQuery<'a> {
     pub step: BatchStep,
+    pub lane: Lane,
     pub institution: &'a str,
-    /// Only ids after this one (the previous chunk's last).
-    pub after_id: &'a str,
+    /// Only accounts after this one in the step's order (the previous
+    /// chunk's last).
+    pub after: Option<&'a account::Model>,
     pub limit: u64,
     pub now: DateTime<Utc>,
     pub today: NaiveDate,
@@ -138,52 +163,51 @@ pub struct ChunkWrite {
     pub feed: Vec<PendingChange>,
 }
 
-fn status_in(statuses: &[AccountStatus]) -> Condition {
-    let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
-    Condition::any()
-        .add(account::Column::Status.is_in(names.clone()))
-        .add(
-            Condition::all()
-                .add(account::Column::Status.eq(AccountStatus::Locked.as_str()))
-                .add(account::Column::StatusBeforeLock.is_in(names)),
-        )
+/// The date a step is due by: candidates are read in `(key, id)` order
+/// (the last two columns of the step's index, `migrations` 000006).
+fn step_key(step: BatchStep) -> account::Column {
+    match step {
+        BatchStep::OpenActivation => account::Column::ActivationAvailableAt,
+        BatchStep::Limit => account::Column::EndOfActivityDate,
+        BatchStep::Expire => account::Column::RetentionEndDate,
+        BatchStep::Notice => account::Column::NextExpiryNoticeOn,
+        BatchStep::PasswordReminder => account::Column::NextPasswordReminderAt,
+        BatchStep::PasswordExpire => account::Column::PasswordExpiresAt,
+        BatchStep::Purge => account::Column::ExpiredAt,
+    }
 }
 
-fn unlocked_in(statuses: &[AccountStatus]) -> Condition {
-    Condition::all()
-        .add(account::Column::Status.is_in(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()))
+fn lane_condition(lane: Lane) -> Condition {
+    match lane {
+        Lane::Status(status) => Condition::all().add(account::Column::Status.eq(status.as_str())),
+        Lane::Locked(states) => Condition::all()
+            .add(account::Column::Status.eq(AccountStatus::Locked.as_str()))
+            .add(
+                account::Column::StatusBeforeLock
+                    .is_in(states.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+            ),
+    }
 }
 
-/// The SQL form of `domain::retention::is_due` for one step.
+/// The SQL form of `domain::retention::is_due` for one step, the lane
+/// aside (`lane_condition` carries the states).
 fn due_condition(q: &CandidateQuery<'_>) -> Condition {
-    use AccountStatus::*;
     let c = Condition::all();
     match q.step {
-        BatchStep::OpenActivation => c
-            .add(unlocked_in(&[PreCreated]))
-            .add(account::Column::ActivationAvailableAt.lte(q.now)),
-        BatchStep::Limit => c
-            .add(status_in(&[PreCreated, Created, Active]))
-            .add(account::Column::EndOfActivityDate.lt(q.today)),
-        BatchStep::Expire => c
-            .add(status_in(&[Grace]))
-            .add(account::Column::RetentionEndDate.lt(q.today)),
+        BatchStep::OpenActivation => c.add(account::Column::ActivationAvailableAt.lte(q.now)),
+        BatchStep::Limit => c.add(account::Column::EndOfActivityDate.lt(q.today)),
+        BatchStep::Expire => c.add(account::Column::RetentionEndDate.lt(q.today)),
         BatchStep::Notice => c
             .add(account::Column::NextExpiryNoticeOn.lte(q.today))
-            .add(account::Column::RetentionEndDate.gte(q.today))
-            .add(status_in(&[PreCreated, Created, Active, Grace])),
+            .add(account::Column::RetentionEndDate.gte(q.today)),
         BatchStep::PasswordReminder => c
             .add(account::Column::NextPasswordReminderAt.lte(q.now))
             .add(account::Column::PasswordExpiresAt.gt(q.now))
-            .add(account::Column::PasswordMustChange.eq(false))
-            .add(unlocked_in(&[Active, Grace])),
+            .add(account::Column::PasswordMustChange.eq(false)),
         BatchStep::PasswordExpire => c
             .add(account::Column::PasswordExpiresAt.lte(q.now))
-            .add(account::Column::PasswordMustChange.eq(false))
-            .add(unlocked_in(&[Active, Grace])),
-        BatchStep::Purge => c
-            .add(status_in(&[Expired]))
-            .add(account::Column::ExpiredAt.lte(q.purge_before)),
+            .add(account::Column::PasswordMustChange.eq(false)),
+        BatchStep::Purge => c.add(account::Column::ExpiredAt.lte(q.purge_before)),
     }
 }
 
@@ -196,10 +220,20 @@ impl Store {
         conn: &impl ConnectionTrait,
         q: &CandidateQuery<'_>,
     ) -> Result<Vec<account::Model>, StoreError> {
+        let key = step_key(q.step);
         let mut query = account::Entity::find()
             .filter(account::Column::Institution.eq(q.institution))
-            .filter(account::Column::Id.gt(q.after_id))
-            .filter(due_condition(q))
+            .filter(lane_condition(q.lane))
+            .filter(due_condition(q));
+        if let Some(last) = q.after {
+            // Row-value comparison: one index range on both databases.
+            query = query.filter(ExprTrait::gt(
+                Expr::tuple([Expr::col(key), Expr::col(account::Column::Id)]),
+                Expr::tuple([Expr::val(last.get(key)), Expr::val(last.id.clone())]),
+            ));
+        }
+        let mut query = query
+            .order_by_asc(key)
             .order_by_asc(account::Column::Id)
             .limit(q.limit);
         if q.lock && self.kind() == DatabaseKind::Postgres {

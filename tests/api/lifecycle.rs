@@ -555,7 +555,8 @@ async fn a_run_cut_short_finishes_on_the_next_run_and_dry_runs_change_nothing() 
             .expect("provision")
             .account
             .expect("account");
-        app.depart(&a.account_id, "2026-05-31")
+        // Four departure days: chunks end inside a day and between days.
+        app.depart(&a.account_id, &format!("2026-05-{}", 25 + n % 4))
             .await
             .expect("depart");
         mails.push(a.institutional_mail);
