@@ -273,7 +273,7 @@ const PARAMETERS_PER_INSERT: usize = 16_000;
 ///
 /// On PostgreSQL the rows go as one JSON parameter expanded by
 /// `json_populate_recordset`: a multi-row VALUES list of thousands of
-/// parameters costs PostgreSQL about 50 µs per row to bind and plan, the JSON
+/// parameters costs PostgreSQL about 30 µs per row to bind and plan, the JSON
 /// form a fraction of it (BENCHMARKS.md). Elsewhere, or for rows with unset
 /// columns (whose defaults the JSON form would skip), multi-row INSERTs.
 pub async fn insert_rows<A>(conn: &impl ConnectionTrait, mut rows: Vec<A>) -> Result<(), DbErr>

@@ -383,11 +383,10 @@ enum Column {
 }
 
 impl Column {
-    /// The column's SQL name.
-    fn sql_name(self) -> &'static str {
+    fn entity_column(self) -> account::Column {
         match self {
-            Column::Login => "login_key",
-            Column::Mail => "institutional_mail",
+            Column::Login => account::Column::LoginKey,
+            Column::Mail => account::Column::InstitutionalMail,
         }
     }
 }
@@ -490,7 +489,7 @@ async fn taken_in_ranges(
     column: Column,
     stems: &[String],
 ) -> Result<Vec<Option<String>>, StoreError> {
-    use sea_orm::{DbBackend, Statement, Value};
+    use sea_orm::{DbBackend, EntityName, IdenStatic, Statement, Value};
     let backend = conn.get_database_backend();
     // The n-th (from 1) bound parameter in the backend's syntax.
     let at = |n: usize| match backend {
@@ -510,10 +509,13 @@ async fn taken_in_ranges(
     }
     let institution_at = at(values.len() + 1);
     values.push(Value::from(institution.to_owned()));
-    let name = column.sql_name();
+    // Names from the entity, quoted: never caller text.
+    let name = format!("\"{}\"", column.entity_column().as_str());
+    let table = format!("\"{}\"", account::Entity.table_name());
+    let institution_col = format!("\"{}\"", account::Column::Institution.as_str());
     let sql = format!(
-        "SELECT a.{name} FROM (VALUES {}) AS r JOIN accounts a \
-         ON a.institution = {institution_at} AND a.{name} >= r.column1 AND a.{name} < r.column2",
+        "SELECT a.{name} FROM (VALUES {}) AS r JOIN {table} a \
+         ON a.{institution_col} = {institution_at} AND a.{name} >= r.column1 AND a.{name} < r.column2",
         rows.join(", ")
     );
     let found = conn
