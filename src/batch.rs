@@ -15,6 +15,7 @@ use crate::domain::retention::{
 };
 use crate::mail::templates;
 use crate::store::accounts::notice_recipient;
+use crate::store::batch_runs::{ALL_INSTITUTIONS, BatchCounts, BatchRun};
 use crate::store::entities::account;
 use crate::store::feed::ChangeKind;
 use crate::store::lifecycle::{CandidateQuery, ChunkWrite, batch_audit, batch_change, lanes};
@@ -48,13 +49,8 @@ pub struct PlannedAction {
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BatchReport {
-    pub activations_opened: u32,
-    pub accounts_limited: u32,
-    pub accounts_expired: u32,
-    pub notices_sent: u32,
-    pub password_reminders_sent: u32,
-    pub passwords_expired: u32,
-    pub accounts_purged: u32,
+    /// Accounts handled (or, in a dry run, to handle) per step.
+    pub counts: BatchCounts,
     pub planned: Vec<PlannedAction>,
     /// False when `max_chunks` stopped the run early.
     pub complete: bool,
@@ -63,14 +59,15 @@ pub struct BatchReport {
 
 impl BatchReport {
     fn count(&mut self, step: BatchStep) {
+        let c = &mut self.counts;
         let counter = match step {
-            BatchStep::OpenActivation => &mut self.activations_opened,
-            BatchStep::Limit => &mut self.accounts_limited,
-            BatchStep::Expire => &mut self.accounts_expired,
-            BatchStep::Notice => &mut self.notices_sent,
-            BatchStep::PasswordReminder => &mut self.password_reminders_sent,
-            BatchStep::PasswordExpire => &mut self.passwords_expired,
-            BatchStep::Purge => &mut self.accounts_purged,
+            BatchStep::OpenActivation => &mut c.activations_opened,
+            BatchStep::Limit => &mut c.accounts_limited,
+            BatchStep::Expire => &mut c.accounts_expired,
+            BatchStep::Notice => &mut c.notices_sent,
+            BatchStep::PasswordReminder => &mut c.password_reminders_sent,
+            BatchStep::PasswordExpire => &mut c.passwords_expired,
+            BatchStep::Purge => &mut c.accounts_purged,
         };
         *counter += 1;
     }
@@ -128,6 +125,7 @@ pub async fn run(
         }
         None => settings.institutions.iter().collect(),
     };
+    let started_at = Utc::now();
     let mut report = BatchReport {
         complete: true,
         ..Default::default()
@@ -208,6 +206,23 @@ pub async fn run(
             let deleted = store.delete_stale_counters(before).await?;
             tracing::info!(deleted, "stale attempt counters deleted");
         }
+    }
+    if !request.dry_run {
+        // Wall-clock times: when the run really happened, whatever instant
+        // it ran as.
+        let run = BatchRun {
+            scope: request
+                .institution
+                .clone()
+                .unwrap_or_else(|| ALL_INSTITUTIONS.to_owned()),
+            as_of: request.as_of,
+            started_at,
+            finished_at: Utc::now(),
+            complete: report.complete,
+            chunks: report.chunks,
+            counts: report.counts,
+        };
+        store.record_batch_run(ctx, &run).await?;
     }
     Ok(report)
 }

@@ -14,7 +14,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 mod access;
-pub use access::{AuthSettings, ClientSettings, RateLimitSettings, RateRule, TlsSettings};
+pub use access::{
+    AuthSettings, BROWSER_CLIENT, ClientSettings, GrpcWebSettings, RateLimitSettings, RateRule,
+    TlsSettings,
+};
 
 use crate::domain::account::AccountKind;
 use crate::domain::activation::{self, RecoveryMailRule, RedirectRule, Step};
@@ -43,6 +46,10 @@ pub struct Settings {
     pub batch: BatchSettings,
     /// The change feed's streaming watch.
     pub feed: FeedSettings,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsSettings,
+    /// gRPC-Web for browser pages.
+    pub grpc_web: GrpcWebSettings,
     /// The callers and their credentials.
     pub auth: AuthSettings,
     /// Limits on guessing secrets, shared by every replica.
@@ -204,6 +211,19 @@ pub struct TelemetrySettings {
     pub otlp_endpoint: String,
     /// `service.name` of the exported spans.
     pub service_name: String,
+    /// Which spans are exported (a `tracing` filter, apart from the logs').
+    pub filter: String,
+}
+
+/// The Prometheus endpoint.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Address of the HTTP listener that serves `GET /metrics` (plain
+    /// HTTP, for the scraper inside the cluster or on the host); absent:
+    /// no endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
 }
 
 /// The expiry batch (`RunExpiryBatch`, `ent-identity expire`).
@@ -1209,6 +1229,17 @@ impl Settings {
         }
         self.auth.validate(self.server.tls.as_ref(), &mut problems);
         self.rate_limits.validate(&mut problems);
+        self.grpc_web.validate(&mut problems);
+        if self
+            .metrics
+            .listen
+            .is_some_and(|m| m.port() != 0 && m == self.server.listen)
+        {
+            problems.push(ConfigProblem {
+                key: "metrics.listen".into(),
+                message: "must differ from server.listen".into(),
+            });
+        }
         if problems.is_empty() {
             Ok(())
         } else {

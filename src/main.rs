@@ -77,13 +77,11 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
                     path.display()
                 );
             }
-            let listener = tokio::net::TcpListener::bind(settings.server.listen)
-                .await
-                .map_err(|e| format!("cannot listen on {}: {e}", settings.server.listen))?;
+            let listeners = server::Listeners::bind(&settings).await?;
             server::serve(
                 Arc::new(settings),
                 Arc::new(SystemClock),
-                listener,
+                listeners,
                 server::shutdown_signal(),
             )
             .await
@@ -175,13 +173,13 @@ async fn expire(args: ExpireArgs, settings: Settings) -> Result<(), String> {
     println!(
         "{}activations_opened={} accounts_limited={} accounts_expired={} notices_sent={} password_reminders_sent={} passwords_expired={} accounts_purged={} chunks={} complete={}",
         if request.dry_run { "dry run: " } else { "" },
-        report.activations_opened,
-        report.accounts_limited,
-        report.accounts_expired,
-        report.notices_sent,
-        report.password_reminders_sent,
-        report.passwords_expired,
-        report.accounts_purged,
+        report.counts.activations_opened,
+        report.counts.accounts_limited,
+        report.counts.accounts_expired,
+        report.counts.notices_sent,
+        report.counts.password_reminders_sent,
+        report.counts.passwords_expired,
+        report.counts.accounts_purged,
         report.chunks,
         report.complete
     );

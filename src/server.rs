@@ -1,6 +1,7 @@
 //! The gRPC server: the five services, health (per service, NOT_SERVING until
-//! the database answers and is migrated), reflection v1 and v1alpha, request
-//! timeouts, message size limits and graceful shutdown.
+//! the database answers and is migrated), reflection v1 and v1alpha,
+//! gRPC-Web with CORS, request ids, spans and metrics, request timeouts,
+//! message size limits and graceful shutdown; the metrics endpoint beside.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,6 +34,8 @@ use crate::services::lifecycle::LifecycleApi;
 use crate::services::mail_redirection::MailRedirectionApi;
 use crate::services::recovery::RecoveryApi;
 use crate::store::{DatabaseKind, Store, StoreError};
+use crate::telemetry::metrics::Metrics;
+use crate::telemetry::rpc::RpcLayer;
 
 /// Why the server stopped abnormally.
 #[derive(Debug, thiserror::Error)]
@@ -152,14 +155,74 @@ async fn watch_database(
     }
 }
 
-/// Serves on `listener` until `shutdown` completes, then drains running
+/// Where the server listens: gRPC (and gRPC-Web), and the metrics
+/// endpoint when there is one.
+pub struct Listeners {
+    pub grpc: TcpListener,
+    pub metrics: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// Binds `server.listen` and `metrics.listen`.
+    pub async fn bind(settings: &Settings) -> Result<Listeners, String> {
+        let bind = |address| async move {
+            TcpListener::bind(address)
+                .await
+                .map_err(|e| format!("cannot listen on {address}: {e}"))
+        };
+        Ok(Listeners {
+            grpc: bind(settings.server.listen).await?,
+            metrics: match settings.metrics.listen {
+                Some(address) => Some(bind(address).await?),
+                None => None,
+            },
+        })
+    }
+}
+
+/// The CORS rules of gRPC-Web calls from the configured origins' pages.
+fn cors(settings: &Settings) -> tower_http::cors::CorsLayer {
+    use http::header::{ACCEPT_LANGUAGE, CONTENT_TYPE, HeaderName};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins = settings
+        .grpc_web
+        .allowed_origins
+        .iter()
+        .filter_map(|o| http::HeaderValue::from_str(o).ok());
+    let header = HeaderName::from_static;
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([http::Method::POST])
+        // What gRPC-Web clients send. No authorization: pages hold no token.
+        .allow_headers([
+            CONTENT_TYPE,
+            ACCEPT_LANGUAGE,
+            header("x-grpc-web"),
+            header("x-user-agent"),
+            header("grpc-timeout"),
+            header(crate::services::REQUEST_ID_HEADER),
+            header("traceparent"),
+            header("tracestate"),
+        ])
+        .expose_headers([
+            header("grpc-status"),
+            header("grpc-message"),
+            header("grpc-status-details-bin"),
+            header(crate::services::REQUEST_ID_HEADER),
+        ])
+        .max_age(Duration::from_secs(3600))
+}
+
+/// Serves on `listeners` until `shutdown` completes, then drains running
 /// calls for at most `server.shutdown_grace`.
 pub async fn serve(
     settings: Arc<Settings>,
     clock: SharedClock,
-    listener: TcpListener,
+    listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    let listener = listeners.grpc;
+    let metrics = Metrics::new();
     let store = Store::connect(&settings.database).await?;
     let mailer = Arc::new(crate::mail::Mailer::from_settings(&settings.mail)?);
     let sms = Arc::new(crate::mail::sms::SmsSender::from_settings(&settings.sms)?);
@@ -187,14 +250,34 @@ pub async fn serve(
         clock.clone(),
         settings.mail.clone(),
         ready.clone(),
+        metrics.clone(),
     ));
     let sms_sender = tokio::spawn(crate::mail::run_sender(
         store.clone(),
         crate::mail::Outlet::Sms(sms),
-        clock,
+        clock.clone(),
         settings.mail.clone(),
         ready.clone(),
+        metrics.clone(),
     ));
+    let metrics_endpoint = match listeners.metrics {
+        Some(listener) => {
+            tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "metrics endpoint listening");
+            let serving = crate::telemetry::metrics::serve_metrics(
+                listener,
+                metrics.clone(),
+                store.clone(),
+                clock,
+                std::future::pending(),
+            );
+            Some(tokio::spawn(async move {
+                if let Err(error) = serving.await {
+                    tracing::error!(%error, "metrics endpoint stopped");
+                }
+            }))
+        }
+        None => None,
+    };
 
     // Both reflection versions (older grpcurl speaks only v1alpha), with the
     // health service and google.rpc error details so clients can decode them.
@@ -232,7 +315,7 @@ pub async fn serve(
         }
     };
 
-    let mut builder = tonic::transport::Server::builder();
+    let mut builder = tonic::transport::Server::builder().accept_http1(settings.grpc_web.enabled);
     if let Some(tls) = &settings.server.tls {
         builder = builder.tls_config(tls_config(tls)?)?;
     }
@@ -241,12 +324,22 @@ pub async fn serve(
         // is ready and given back when its answer completes, refusals
         // included. (Inside the authentication layer, a refused call would
         // keep the slot it reserved while its connection idles.)
+        //
+        // Outside it all: CORS and gRPC-Web's translation, so that every
+        // layer below sees gRPC; then the request id, span and metrics,
+        // which see every call, refused ones included.
         .layer(
             tower::ServiceBuilder::new()
+                .option_layer(settings.grpc_web.enabled.then(|| cors(&settings)))
+                .option_layer(settings.grpc_web.enabled.then(tonic_web::GrpcWebLayer::new))
+                .layer(RpcLayer::new(metrics.clone()))
                 .layer(GlobalConcurrencyLimitLayer::new(
                     settings.server.max_concurrent_requests,
                 ))
-                .layer(AuthLayer::new(Clients::from_settings(&settings.auth))),
+                .layer(AuthLayer::new(Clients::from_settings(
+                    &settings.auth,
+                    &settings.grpc_web,
+                ))),
         )
         .timeout(settings.server.request_timeout)
         .concurrency_limit_per_connection(settings.server.concurrency_limit_per_connection)
@@ -298,6 +391,9 @@ pub async fn serve(
     // again after it: delivery is at least once.
     sender.abort();
     sms_sender.abort();
+    if let Some(endpoint) = metrics_endpoint {
+        endpoint.abort();
+    }
     store.close().await?;
     result
 }

@@ -8,6 +8,7 @@ mod m20261124_000003_attempt_counters;
 mod m20261124_000004_lifecycle;
 mod m20261124_000005_attempt_counter_expiry;
 mod m20261124_000006_batch_lanes;
+mod m20261124_000007_batch_runs;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_lifecycle::Migration),
             Box::new(m20261124_000005_attempt_counter_expiry::Migration),
             Box::new(m20261124_000006_batch_lanes::Migration),
+            Box::new(m20261124_000007_batch_runs::Migration),
         ]
     }
 }

@@ -17,9 +17,10 @@ use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 
 pub use roles::{ACCESS_TABLE, Access, Role, access_of};
 
-use crate::config::{AuthSettings, ClientSettings, Settings};
+use crate::config::{AuthSettings, BROWSER_CLIENT, ClientSettings, GrpcWebSettings, Settings};
 use crate::domain::secret::{self, SecretKind};
 use crate::services::status::ApiError;
+use ipnet::IpNet;
 
 /// Metadata key in which the portal passes the end user's IP address.
 pub const END_USER_ADDRESS_HEADER: &str = "x-end-user-address";
@@ -32,8 +33,11 @@ pub struct EndUserAddress(IpAddr);
 
 impl EndUserAddress {
     pub fn parse(text: &str) -> Option<EndUserAddress> {
-        let ip: IpAddr = text.trim().parse().ok()?;
-        Some(EndUserAddress(match ip {
+        text.trim().parse().ok().map(EndUserAddress::from_ip)
+    }
+
+    pub fn from_ip(ip: IpAddr) -> EndUserAddress {
+        EndUserAddress(match ip {
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
                 Some(v4) => IpAddr::V4(v4),
                 None => {
@@ -42,7 +46,7 @@ impl EndUserAddress {
                 }
             },
             v4 => v4,
-        }))
+        })
     }
 
     /// The address (an IPv6 address reduced to its /64 network).
@@ -61,8 +65,11 @@ impl EndUserAddress {
 pub struct Caller {
     /// The configured client's name: the audit trail's actor.
     pub client: Arc<str>,
-    /// The end user the portal acts for, when it said.
+    /// The end user the portal acts for, when it said; a browser's own
+    /// address.
     pub end_user: Option<EndUserAddress>,
+    /// An ENT page in the browser (no credentials; see [`Role::Browser`]).
+    pub browser: bool,
 }
 
 struct Client {
@@ -77,10 +84,15 @@ pub struct Clients {
     tokens: Vec<(String, usize)>,
     /// (SHA-256 hex of a DER certificate, index into `clients`).
     certificates: Vec<(String, usize)>,
+    /// Origins whose pages are admitted as [`Clients::browser`].
+    browser_origins: Vec<String>,
+    browser: Client,
+    /// Proxies whose `X-Forwarded-For` names a browser's address.
+    trusted_proxies: Vec<IpNet>,
 }
 
 impl Clients {
-    pub fn from_settings(auth: &AuthSettings) -> Clients {
+    pub fn from_settings(auth: &AuthSettings, grpc_web: &GrpcWebSettings) -> Clients {
         let mut clients = Vec::new();
         let mut tokens = Vec::new();
         let mut certificates = Vec::new();
@@ -106,6 +118,16 @@ impl Clients {
             clients,
             tokens,
             certificates,
+            browser_origins: if grpc_web.enabled {
+                grpc_web.allowed_origins.clone()
+            } else {
+                Vec::new()
+            },
+            browser: Client {
+                name: Arc::from(BROWSER_CLIENT),
+                roles: vec![Role::Browser],
+            },
+            trusted_proxies: grpc_web.trusted_proxies.clone(),
         }
     }
 
@@ -142,7 +164,11 @@ impl Clients {
                 request.uri().path()
             )));
         }
+        let browser = client.roles.contains(&Role::Browser);
         let end_user = match request.headers().get(END_USER_ADDRESS_HEADER) {
+            // What a page sends is the person's to forge: a browser's
+            // address is the connection's.
+            _ if browser => self.browser_address(request),
             None => None,
             Some(value) => Some(
                 value
@@ -157,10 +183,52 @@ impl Clients {
                     })?,
             ),
         };
+        tracing::Span::current().record("client", &*client.name);
         Ok(Some(Caller {
             client: client.name.clone(),
             end_user,
+            browser,
         }))
+    }
+
+    /// A browser's address: the connection's peer or, when that is a
+    /// trusted proxy, the last `X-Forwarded-For` hop that is not one.
+    fn browser_address<B>(&self, request: &http::Request<B>) -> Option<EndUserAddress> {
+        let extensions = request.extensions();
+        let peer = extensions
+            .get::<TcpConnectInfo>()
+            .and_then(TcpConnectInfo::remote_addr)
+            .or_else(|| {
+                extensions
+                    .get::<TlsConnectInfo<TcpConnectInfo>>()
+                    .and_then(|i| i.get_ref().remote_addr())
+            })?
+            .ip();
+        let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|n| n.contains(ip));
+        let mut address = peer;
+        if trusted(&peer) {
+            // Each proxy appends the address it received from: read from
+            // the right, stop at the first one no trusted proxy added.
+            let hops: Vec<&str> = request
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .collect();
+            for hop in hops.iter().rev() {
+                match hop.trim().parse::<IpAddr>() {
+                    Ok(ip) => {
+                        address = ip;
+                        if !trusted(&ip) {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        Some(EndUserAddress::from_ip(address))
     }
 
     /// The client the request's credentials name: its bearer token if it
@@ -185,9 +253,22 @@ impl Clients {
             .get::<TlsConnectInfo<TcpConnectInfo>>()
             .and_then(|info| info.peer_certs())
             .and_then(|certs| certs.first().map(|c| certificate_fingerprint(c.as_ref())));
-        leaf.and_then(|fingerprint| Self::find(&self.certificates, &fingerprint))
-            .map(|i| &self.clients[i])
-            .ok_or_else(unknown)
+        if let Some(fingerprint) = leaf {
+            return Self::find(&self.certificates, &fingerprint)
+                .map(|i| &self.clients[i])
+                .ok_or_else(unknown);
+        }
+        // Browsers set Origin themselves; a page cannot change it. (Any
+        // other program can, and gets no more than anyone on the Internet
+        // may do with a browser.)
+        let origin = request
+            .headers()
+            .get(http::header::ORIGIN)
+            .and_then(|v| v.to_str().ok());
+        match origin {
+            Some(origin) if self.browser_origins.iter().any(|o| o == origin) => Ok(&self.browser),
+            _ => Err(unknown()),
+        }
     }
 }
 
@@ -361,7 +442,7 @@ mod tests {
                 certificate_sha256: Vec::new(),
             },
         );
-        let clients = Clients::from_settings(&auth);
+        let clients = Clients::from_settings(&auth, &GrpcWebSettings::default());
         let request = |path: &str, token: Option<&str>| {
             let mut builder = http::Request::builder().uri(path);
             if let Some(t) = token {

@@ -18,9 +18,14 @@ pub enum Role {
     Batch,
     /// The IT team's tools: everything, e.g. extension decisions and locks.
     Admin,
+    /// An ENT page calling from the browser (gRPC-Web): admitted by its
+    /// origin, without credentials, to the flows a secret guards. Not a
+    /// role configured clients hold.
+    Browser,
 }
 
 impl Role {
+    /// The roles configured clients hold.
     pub const ALL: [Role; 5] = [
         Role::Enrolment,
         Role::Portal,
@@ -36,6 +41,7 @@ impl Role {
             Role::LdapSync => "ldap_sync",
             Role::Batch => "batch",
             Role::Admin => "admin",
+            Role::Browser => "browser",
         }
     }
 }
@@ -50,9 +56,13 @@ pub enum Access {
     Roles(&'static [Role]),
 }
 
-use Role::{Admin, Batch, Enrolment, LdapSync, Portal};
+use Role::{Admin, Batch, Browser, Enrolment, LdapSync, Portal};
 
 const PORTAL: Access = Access::Roles(&[Portal, Admin]);
+/// What a person does with a secret typed or received by mail or SMS (an
+/// activation key, a code, a link's token): the portal on their behalf, or
+/// the ENT page itself from their browser.
+const END_USER: Access = Access::Roles(&[Portal, Browser, Admin]);
 const ENROLMENT: Access = Access::Roles(&[Enrolment, Admin]);
 const ADMIN: Access = Access::Roles(&[Admin]);
 const FEED: Access = Access::Roles(&[LdapSync, Admin]);
@@ -73,27 +83,27 @@ const LIFECYCLE: &str = "ent.identity.v1.AccountLifecycleService";
 /// Every method the server answers, as (service, method, access). A method
 /// missing here is refused to everyone (and a unit test fails).
 pub const ACCESS_TABLE: &[(&str, &str, Access)] = &[
-    (ACTIVATION, "StartActivation", PORTAL),
-    (ACTIVATION, "RequestActivationLink", PORTAL),
-    (ACTIVATION, "GetActivationFlow", PORTAL),
-    (ACTIVATION, "VerifyActivationCode", PORTAL),
-    (ACTIVATION, "ConfirmActivationLink", PORTAL),
-    (ACTIVATION, "ResendActivationMessage", PORTAL),
-    (ACTIVATION, "SubmitActivationScreen", PORTAL),
-    (ACTIVATION, "EvaluatePassword", PORTAL),
-    (RECOVERY, "RequestPasswordReset", PORTAL),
-    (RECOVERY, "GetPasswordReset", PORTAL),
-    (RECOVERY, "CompletePasswordReset", PORTAL),
-    (RECOVERY, "RecoverLogin", PORTAL),
+    (ACTIVATION, "StartActivation", END_USER),
+    (ACTIVATION, "RequestActivationLink", END_USER),
+    (ACTIVATION, "GetActivationFlow", END_USER),
+    (ACTIVATION, "VerifyActivationCode", END_USER),
+    (ACTIVATION, "ConfirmActivationLink", END_USER),
+    (ACTIVATION, "ResendActivationMessage", END_USER),
+    (ACTIVATION, "SubmitActivationScreen", END_USER),
+    (ACTIVATION, "EvaluatePassword", END_USER),
+    (RECOVERY, "RequestPasswordReset", END_USER),
+    (RECOVERY, "GetPasswordReset", END_USER),
+    (RECOVERY, "CompletePasswordReset", END_USER),
+    (RECOVERY, "RecoverLogin", END_USER),
     (REDIRECTION, "GetMailRedirect", PORTAL),
     (REDIRECTION, "SetMailRedirect", PORTAL),
-    (REDIRECTION, "VerifyMailRedirect", PORTAL),
+    (REDIRECTION, "VerifyMailRedirect", END_USER),
     (REDIRECTION, "ResendMailRedirectVerification", PORTAL),
     (REDIRECTION, "DisableMailRedirect", PORTAL),
     (SETTINGS, "ChangePassword", PORTAL),
     (SETTINGS, "VerifyPassword", PORTAL),
     (SETTINGS, "RequestRecoveryMailChange", PORTAL),
-    (SETTINGS, "ConfirmRecoveryMailChange", PORTAL),
+    (SETTINGS, "ConfirmRecoveryMailChange", END_USER),
     (SETTINGS, "GetConsents", PORTAL),
     (SETTINGS, "UpdateConsents", PORTAL),
     (SETTINGS, "GetDirectoryEntry", PORTAL),

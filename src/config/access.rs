@@ -27,6 +27,68 @@ pub struct TlsSettings {
     pub client_ca: Option<PathBuf>,
 }
 
+/// gRPC-Web, for ENT pages that call the service from the browser.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrpcWebSettings {
+    /// Accept gRPC-Web (over HTTP/1.1 or HTTP/2) beside gRPC.
+    pub enabled: bool,
+    /// Origins (`https://ent.example.edu`) whose pages may call the service
+    /// (CORS). A call from one of them without credentials is admitted as
+    /// the `browser` caller: a page's code is public, so it holds no token,
+    /// and the browser may only reach what a secret typed or mailed to the
+    /// person guards (activation, password reset, mailed links).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Reverse proxies and load balancers in front of the service. A
+    /// browser's address (what rate limits count) is the connection's peer,
+    /// or, when the peer is one of these, the last address in
+    /// `X-Forwarded-For` that is not one of these.
+    #[serde(default)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// The name browser calls are audited under.
+pub const BROWSER_CLIENT: &str = "browser";
+
+impl GrpcWebSettings {
+    pub(super) fn validate(&self, problems: &mut Vec<ConfigProblem>) {
+        for origin in &self.allowed_origins {
+            if let Err(message) = check_origin(origin) {
+                problems.push(ConfigProblem {
+                    key: "grpc_web.allowed_origins".into(),
+                    message: format!("{origin:?}: {message}"),
+                });
+            }
+        }
+        if !self.enabled && !self.allowed_origins.is_empty() {
+            problems.push(ConfigProblem {
+                key: "grpc_web.allowed_origins".into(),
+                message: "browsers need grpc_web.enabled = true".into(),
+            });
+        }
+    }
+}
+
+/// An origin as browsers send it: `https://host[:port]`, nothing after;
+/// plain http only for a page on this machine (development).
+fn check_origin(origin: &str) -> Result<(), &'static str> {
+    let uri: http::Uri = origin.parse().map_err(|_| "not an origin")?;
+    let host = uri.host().ok_or("an origin has a host")?;
+    if uri.path_and_query().is_some_and(|p| p.as_str() != "/") || origin.ends_with('/') {
+        return Err("an origin is scheme://host[:port], without a path");
+    }
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err("an origin has no user part");
+    }
+    match uri.scheme_str() {
+        Some("https") => Ok(()),
+        Some("http") if matches!(host, "localhost" | "127.0.0.1" | "[::1]") => Ok(()),
+        Some("http") => Err("pages outside this machine are served over https"),
+        _ => Err("an origin starts with https://"),
+    }
+}
+
 /// The callers of the service.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -118,6 +180,12 @@ impl AuthSettings {
             }
             if client.roles.is_empty() {
                 bad(format!("{key}.roles"), "give the client at least one role");
+            }
+            if client.roles.contains(&Role::Browser) || name == BROWSER_CLIENT {
+                bad(
+                    key.clone(),
+                    "browser callers are admitted by their page's origin (grpc_web.allowed_origins), not configured as clients",
+                );
             }
             if client.token_sha256.is_empty() && client.certificate_sha256.is_empty() {
                 bad(

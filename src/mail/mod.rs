@@ -21,6 +21,7 @@ use crate::clock::SharedClock;
 use crate::config::{MailSettings, MailTransportKind};
 use crate::store::Store;
 use crate::store::outbox::{Channel, Claimed};
+use crate::telemetry::metrics::{DeliveryOutcome, Metrics};
 
 /// How long a sender owns a claimed message before others may retry it.
 const LEASE: chrono::Duration = chrono::Duration::minutes(2);
@@ -186,13 +187,14 @@ pub async fn run_sender(
     clock: SharedClock,
     settings: MailSettings,
     ready: Arc<AtomicBool>,
+    metrics: Metrics,
 ) {
     loop {
         if !ready.load(Ordering::Acquire) {
             tokio::time::sleep(settings.poll_interval).await;
             continue;
         }
-        match send_due(&store, &outlet, &clock, &settings).await {
+        match send_due(&store, &outlet, &clock, &settings, &metrics).await {
             Ok(sent) if sent > 0 => continue,
             Ok(_) => {}
             Err(error) => {
@@ -209,7 +211,9 @@ async fn send_due(
     outlet: &Outlet,
     clock: &SharedClock,
     settings: &MailSettings,
+    metrics: &Metrics,
 ) -> Result<usize, crate::store::StoreError> {
+    let channel = outlet.channel();
     let claimed = store
         .claim_due_messages(outlet.channel(), clock.now(), LEASE, BATCH)
         .await?;
@@ -219,18 +223,28 @@ async fn send_due(
         let attempts = message.attempts + 1;
         match outlet.send(&message).await {
             Ok(()) => {
-                tracing::info!(id = %message.id, channel = outlet.channel().as_str(), template = %message.template, "message sent");
+                tracing::info!(id = %message.id, channel = channel.as_str(), template = %message.template, "message sent");
+                metrics.delivery(channel, DeliveryOutcome::Sent);
                 store.message_sent(&message.id, now).await?;
             }
             Err(Delivery::Retry(error)) => {
                 let next = retry_at(now, attempts, settings.max_attempts);
                 tracing::warn!(id = %message.id, attempts, %error, given_up = next.is_none(), "message not sent");
+                metrics.delivery(
+                    channel,
+                    if next.is_some() {
+                        DeliveryOutcome::Retried
+                    } else {
+                        DeliveryOutcome::GivenUp
+                    },
+                );
                 store
                     .message_failed(&message.id, now, attempts, &error, next)
                     .await?;
             }
             Err(Delivery::Permanent(error)) => {
                 tracing::warn!(id = %message.id, %error, "message refused: given up");
+                metrics.delivery(channel, DeliveryOutcome::GivenUp);
                 store
                     .message_failed(&message.id, now, attempts, &error, None)
                     .await?;

@@ -1694,6 +1694,14 @@ impl ActivationService for ActivationApi {
                         .await?;
                     return Ok(encode_evaluation(&evaluation, language));
                 }
+                // Any account's personal data and password history, from
+                // anyone on the Internet: for the portal only.
+                Some(Context::Account(_)) if ctx.browser => {
+                    return Err(ApiError::PermissionDenied(
+                        "from the browser, evaluate with a flow_token, reset_token or policy"
+                            .into(),
+                    ));
+                }
                 Some(Context::Account(selector)) => {
                     let lookup = account_lookup(Some(&selector), "account")?;
                     self.state.account(lookup).await?

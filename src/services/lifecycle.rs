@@ -1111,11 +1111,11 @@ fn encode_extension(r: &extension_request::Model, login: &str) -> proto::Extensi
 
 fn encode_report(r: &BatchReport) -> proto::RunExpiryBatchResponse {
     proto::RunExpiryBatchResponse {
-        notices_sent: r.notices_sent,
-        accounts_expired: r.accounts_expired,
-        password_reminders_sent: r.password_reminders_sent,
-        passwords_expired: r.passwords_expired,
-        accounts_purged: r.accounts_purged,
+        notices_sent: r.counts.notices_sent,
+        accounts_expired: r.counts.accounts_expired,
+        password_reminders_sent: r.counts.password_reminders_sent,
+        passwords_expired: r.counts.passwords_expired,
+        accounts_purged: r.counts.accounts_purged,
         planned_actions: r
             .planned
             .iter()
@@ -1126,8 +1126,8 @@ fn encode_report(r: &BatchReport) -> proto::RunExpiryBatchResponse {
                 detail: p.detail.clone(),
             })
             .collect(),
-        activations_opened: r.activations_opened,
-        accounts_limited: r.accounts_limited,
+        activations_opened: r.counts.activations_opened,
+        accounts_limited: r.counts.accounts_limited,
         complete: r.complete,
         chunks: r.chunks,
     }

@@ -90,6 +90,9 @@ pub struct CallContext {
     pub audit: AuditContext,
     pub end_user: Option<EndUserAddress>,
     pub language: Language,
+    /// The call comes from an ENT page in the browser, not a back-office
+    /// client.
+    pub browser: bool,
 }
 
 impl std::ops::Deref for CallContext {
@@ -113,6 +116,7 @@ pub fn begin_call<T>(request: &Request<T>) -> CallContext {
         },
         end_user: caller.and_then(|c| c.end_user),
         language: language_of(request.metadata().as_ref()),
+        browser: caller.is_some_and(|c| c.browser),
     };
     let span = tracing::Span::current();
     span.record("request_id", ctx.audit.request_id.as_str());

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod activation;
+pub mod batch_runs;
 pub mod entities;
 pub mod feed;
 pub mod lifecycle;

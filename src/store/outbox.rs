@@ -6,7 +6,8 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +22,8 @@ pub enum Channel {
 }
 
 impl Channel {
+    pub const ALL: [Channel; 2] = [Channel::Mail, Channel::Sms];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Mail => "mail",
@@ -104,6 +107,17 @@ pub async fn enqueue_all(
         .collect::<Result<Vec<_>, StoreError>>()?;
     super::insert_rows(conn, rows).await?;
     Ok(())
+}
+
+/// The state of one channel's outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    /// Messages waiting for delivery (due or in retry backoff).
+    pub pending: u64,
+    /// When the oldest of them was queued.
+    pub oldest_pending_at: Option<DateTime<Utc>>,
+    /// Messages whose delivery was given up (kept for the operators).
+    pub given_up: u64,
 }
 
 /// A message claimed for sending.
@@ -239,6 +253,30 @@ impl Store {
         let write = self.begin_write().await?;
         enqueue(&write.txn, message, now).await?;
         write.commit().await
+    }
+
+    /// What waits in the outbox of `channel`: the messages still to deliver
+    /// (the oldest's creation time) and those given up. Reads only unsent
+    /// rows, through the index the sender uses.
+    pub async fn outbox_backlog(&self, channel: Channel) -> Result<Backlog, StoreError> {
+        let unsent = || {
+            outbox::Entity::find()
+                .filter(outbox::Column::Channel.eq(channel.as_str()))
+                .filter(outbox::Column::SentAt.is_null())
+        };
+        let pending = || unsent().filter(outbox::Column::FailedAt.is_null());
+        let oldest = pending()
+            .order_by_asc(outbox::Column::CreatedAt)
+            .one(self.connection())
+            .await?;
+        Ok(Backlog {
+            pending: pending().count(self.connection()).await?,
+            oldest_pending_at: oldest.map(|m| m.created_at),
+            given_up: unsent()
+                .filter(outbox::Column::FailedAt.is_not_null())
+                .count(self.connection())
+                .await?,
+        })
     }
 
     /// Every outbox row, oldest first (for operators and tests).

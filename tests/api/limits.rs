@@ -328,75 +328,14 @@ async fn wrong_current_passwords_are_limited() {
     retry_after(&verify(password).await.unwrap_err());
 }
 
-/// One `ent-identity serve` process.
-struct Replica {
-    child: std::process::Child,
-    address: String,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-async fn start_replica(dir: &std::path::Path, env: &[(String, String)]) -> Replica {
-    let port = free_port();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ent-identity"));
-    for file in institution_files() {
-        command.arg("--config").arg(file);
-    }
-    command
-        .arg("--config")
-        .arg(write_clients(dir))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env.iter().cloned())
-        .env("ENT_IDENTITY__SERVER__LISTEN", format!("127.0.0.1:{port}"))
-        .env("ENT_IDENTITY__MAIL__FOLDER", dir.join("mail"))
-        .env("ENT_IDENTITY__SMS__FOLDER", dir.join("sms"))
-        .env("ENT_IDENTITY__LOG__FILTER", "warn");
-    let child = command.spawn().expect("start ent-identity serve");
-    let replica = Replica {
-        child,
-        address: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..200 {
-        if let Ok(channel) = tonic::transport::Channel::from_shared(replica.address.clone())
-            .expect("endpoint")
-            .connect()
-            .await
-        {
-            wait_until_serving(channel).await;
-            return replica;
-        }
-        tokio::time::sleep(StdDuration::from_millis(50)).await;
-    }
-    panic!("the replica did not start");
-}
-
 #[tokio::test]
 async fn two_server_processes_share_the_limits() {
     let dir = tempfile::tempdir().expect("temp");
     let mut env = database_env(dir.path()).await;
     env.push(limits("guesses_per_account", 4));
-    let first = start_replica(dir.path(), &env).await;
-    let second = start_replica(dir.path(), &env).await;
-    let connect = |replica: &Replica| {
-        let channel = tonic::transport::Channel::from_shared(replica.address.clone())
-            .expect("endpoint")
-            .connect_lazy();
-        authed(&channel, "portal", None)
-    };
+    let first = Process::serve(dir.path(), &env).await;
+    let second = Process::serve(dir.path(), &env).await;
+    let connect = |replica: &Process| authed(&replica.channel(), "portal", None);
     let (a, b) = (connect(&first), connect(&second));
 
     // Alternating replicas: four failures in all, then the lock on both.

@@ -20,3 +20,4 @@ mod provisioning;
 mod recovery;
 mod server;
 mod settings;
+mod telemetry;

@@ -171,7 +171,10 @@ async fn without_a_database_health_is_not_serving_and_calls_are_unavailable() {
     let server = tokio::spawn(ent_identity::server::serve(
         std::sync::Arc::new(settings),
         std::sync::Arc::new(ent_identity::clock::ManualClock::new(start_time())),
-        listener,
+        ent_identity::server::Listeners {
+            grpc: listener,
+            metrics: None,
+        },
         std::future::pending(),
     ));
     let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))

@@ -5,6 +5,7 @@ pub mod account_change;
 pub mod activation_flow;
 pub mod attempt_counter;
 pub mod audit_event;
+pub mod batch_run;
 pub mod extension_request;
 pub mod feed_counter;
 pub mod one_time_secret;

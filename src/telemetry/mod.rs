@@ -1,8 +1,12 @@
-//! Logs and traces. Logs: text or JSON lines on stderr, filtered by
-//! `log.filter` (or `RUST_LOG`). Traces: every span, RPC handlers included,
-//! exported over OTLP/gRPC when `telemetry.otlp_endpoint` is set. Secrets
+//! Logs, traces and metrics. Logs: text or JSON lines on stderr, filtered
+//! by `log.filter` (or `RUST_LOG`). Traces: one span per call ([`rpc`]) and
+//! the spans under it, filtered by `telemetry.filter`, exported over
+//! OTLP/gRPC when `telemetry.otlp_endpoint` is set. Metrics: [`metrics`]. Secrets
 //! never reach either: handlers are instrumented with `skip_all` and record
 //! only the request id.
+
+pub mod metrics;
+pub mod rpc;
 
 use std::io::IsTerminal;
 
@@ -39,7 +43,9 @@ impl Telemetry {
 /// Installs the global subscriber. Must run inside the tokio runtime when
 /// traces are exported. A second call installs nothing.
 pub fn init(log: &LogSettings, telemetry: &TelemetrySettings) -> Result<Telemetry, TelemetryError> {
-    let filter = EnvFilter::try_from_default_env()
+    // Logs and traces are filtered apart: quiet logs (warn) still export
+    // every call's span.
+    let log_filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&log.filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let fmt = tracing_subscriber::fmt::layer()
@@ -48,7 +54,8 @@ pub fn init(log: &LogSettings, telemetry: &TelemetrySettings) -> Result<Telemetr
     let fmt = match log.format {
         LogFormat::Text => fmt.with_ansi(std::io::stderr().is_terminal()).boxed(),
         LogFormat::Json => fmt.json().flatten_event(true).boxed(),
-    };
+    }
+    .with_filter(log_filter);
     let (otel, provider) = if telemetry.otlp_endpoint.is_empty() {
         (None, None)
     } else {
@@ -66,13 +73,22 @@ pub fn init(log: &LogSettings, telemetry: &TelemetrySettings) -> Result<Telemetr
             )
             .build();
         let tracer = provider.tracer("ent-identity");
+        // Calls carrying a W3C `traceparent` continue their caller's trace.
+        opentelemetry::global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        let trace_filter =
+            EnvFilter::try_new(&telemetry.filter).unwrap_or_else(|_| EnvFilter::new("info"));
         (
-            Some(tracing_opentelemetry::layer().with_tracer(tracer)),
+            Some(
+                tracing_opentelemetry::layer()
+                    .with_tracer(tracer)
+                    .with_filter(trace_filter),
+            ),
             Some(provider),
         )
     };
     let _ = tracing_subscriber::registry()
-        .with(filter)
         .with(fmt)
         .with(otel)
         .try_init();

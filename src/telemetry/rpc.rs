@@ -1,0 +1,334 @@
+//! The outermost gRPC layer (inside gRPC-Web's translation): every call gets
+//! its request id (the caller's `x-request-id`, or a new one, written back
+//! into the request for the layers and handlers below and echoed in the
+//! answer), a span `grpc` that continues the caller's W3C trace
+//! (`traceparent`) when there is one, a log line when it ends, and its
+//! place in the RPC metrics, status code included — read from the
+//! trailers, so streaming calls are counted when they end.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use http::HeaderValue;
+use http_body::Frame;
+use tracing::Instrument;
+
+use super::metrics::{Metrics, RpcMethod, code_name};
+use crate::services::{REQUEST_ID_HEADER, request_id_of};
+
+/// The span of one call, at `level`. `client`, the status and the
+/// OpenTelemetry status are filled in as the call goes.
+macro_rules! rpc_span {
+    ($level:expr, $method:expr, $request_id:expr) => {
+        tracing::span!(
+            $level,
+            "grpc",
+            otel.name = %format_args!("{}/{}", $method.service, $method.method),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            rpc.system = "grpc",
+            rpc.service = $method.service,
+            rpc.method = $method.method,
+            rpc.grpc.status_code = tracing::field::Empty,
+            request_id = %$request_id,
+            client = tracing::field::Empty,
+        )
+    };
+}
+
+/// Server-streaming methods (the rest are unary).
+const STREAMING: [(&str, &str); 2] = [
+    ("ent.identity.v1.AccountLifecycleService", "WatchChanges"),
+    ("grpc.health.v1.Health", "Watch"),
+];
+
+/// The method of a path, when the server knows it (metric labels stay
+/// bounded whatever paths callers send).
+fn method_of(path: &str) -> RpcMethod {
+    let known = path
+        .strip_prefix('/')
+        .and_then(|p| p.split_once('/'))
+        .and_then(|(service, method)| {
+            crate::auth::ACCESS_TABLE
+                .iter()
+                .find(|(s, m, _)| *s == service && *m == method)
+        });
+    match known {
+        Some((service, method, _)) => RpcMethod {
+            service,
+            method,
+            kind: if service.starts_with("grpc.reflection.") {
+                "bidi_stream"
+            } else if STREAMING.contains(&(*service, *method)) {
+                "server_stream"
+            } else {
+                "unary"
+            },
+        },
+        None => RpcMethod {
+            service: "unknown",
+            method: "unknown",
+            kind: "unary",
+        },
+    }
+}
+
+/// Probes and tooling call these all day: their spans and log lines are at
+/// DEBUG, not INFO.
+fn is_infrastructure(method: &RpcMethod) -> bool {
+    method.service.starts_with("grpc.")
+}
+
+/// The layer; see the module's documentation.
+#[derive(Clone)]
+pub struct RpcLayer {
+    metrics: Metrics,
+}
+
+impl RpcLayer {
+    pub fn new(metrics: Metrics) -> RpcLayer {
+        RpcLayer { metrics }
+    }
+}
+
+impl<S> tower::Layer<S> for RpcLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Observe<S> {
+        Observe {
+            metrics: self.metrics.clone(),
+            inner,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Observe<S> {
+    metrics: Metrics,
+    inner: S,
+}
+
+/// Reads the W3C trace context of a call's headers.
+struct HeaderExtractor<'a>(&'a http::HeaderMap);
+
+impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+impl<S, B> tower::Service<http::Request<B>> for Observe<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        let started = Instant::now();
+        let method = method_of(request.uri().path());
+        let request_id = request_id_of(request.headers());
+        let request_id_value = HeaderValue::from_str(&request_id).ok();
+        if let Some(value) = &request_id_value {
+            request
+                .headers_mut()
+                .insert(REQUEST_ID_HEADER, value.clone());
+        }
+        let span = if is_infrastructure(&method) {
+            rpc_span!(tracing::Level::DEBUG, method, request_id)
+        } else {
+            rpc_span!(tracing::Level::INFO, method, request_id)
+        };
+        if request.headers().contains_key("traceparent") {
+            use tracing_opentelemetry::OpenTelemetrySpanExt;
+            let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+                propagator.extract(&HeaderExtractor(request.headers()))
+            });
+            let _ = span.set_parent(parent);
+        }
+        self.metrics.rpc_started(method);
+        // Entered while the layers below take the call, so that they (the
+        // authentication layer naming the client) record on this span.
+        let future = {
+            let _entered = span.enter();
+            self.inner.call(request)
+        };
+        let ending = Ending {
+            metrics: self.metrics.clone(),
+            method,
+            started,
+            span: span.clone(),
+        };
+        Box::pin(
+            async move {
+                match future.await {
+                    Ok(mut response) => {
+                        if let Some(value) = request_id_value {
+                            response
+                                .headers_mut()
+                                .entry(REQUEST_ID_HEADER)
+                                .or_insert(value);
+                        }
+                        // A trailers-only answer (most errors) carries its
+                        // status in the headers.
+                        if let Some(code) = status_in(response.headers()) {
+                            ending.finish(code);
+                            return Ok(response);
+                        }
+                        Ok(response.map(|body| {
+                            tonic::body::Body::new(ObservedBody {
+                                inner: body,
+                                ending: Some(ending),
+                            })
+                        }))
+                    }
+                    Err(error) => {
+                        ending.finish(tonic::Code::Internal);
+                        Err(error)
+                    }
+                }
+            }
+            .instrument(span),
+        )
+    }
+}
+
+fn status_in(headers: &http::HeaderMap) -> Option<tonic::Code> {
+    headers
+        .get("grpc-status")
+        .map(|v| tonic::Code::from_bytes(v.as_bytes()))
+}
+
+/// Records a call's end, once.
+struct Ending {
+    metrics: Metrics,
+    method: RpcMethod,
+    started: Instant,
+    span: tracing::Span,
+}
+
+impl Ending {
+    fn finish(self, code: tonic::Code) {
+        let elapsed = self.started.elapsed();
+        self.metrics.rpc_handled(self.method, code, elapsed);
+        self.span.record("rpc.grpc.status_code", code as i32);
+        // OpenTelemetry's rule for servers: only these codes are errors of
+        // the server; the caller's mistakes are not.
+        if matches!(
+            code,
+            tonic::Code::Unknown
+                | tonic::Code::DeadlineExceeded
+                | tonic::Code::Unimplemented
+                | tonic::Code::Internal
+                | tonic::Code::Unavailable
+                | tonic::Code::DataLoss
+        ) {
+            self.span.record("otel.status_code", "ERROR");
+        }
+        log_end(&self.span, &self.method, code, elapsed);
+    }
+}
+
+fn log_end(span: &tracing::Span, method: &RpcMethod, code: tonic::Code, elapsed: Duration) {
+    let code = code_name(code);
+    let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
+    if is_infrastructure(method) {
+        tracing::debug!(parent: span, code, elapsed_ms, "call ended");
+    } else {
+        tracing::info!(parent: span, code, elapsed_ms, "call ended");
+    }
+}
+
+/// A response body that records the call's end when its trailers pass, or
+/// when it is dropped unfinished (the caller went away).
+struct ObservedBody {
+    inner: tonic::body::Body,
+    ending: Option<Ending>,
+}
+
+impl http_body::Body for ObservedBody {
+    type Data = bytes::Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(code) = frame.trailers_ref().and_then(status_in)
+                    && let Some(ending) = self.ending.take()
+                {
+                    ending.finish(code);
+                }
+            }
+            Poll::Ready(Some(Err(status))) => {
+                if let Some(ending) = self.ending.take() {
+                    ending.finish(status.code());
+                }
+            }
+            Poll::Ready(None) => {
+                if let Some(ending) = self.ending.take() {
+                    // A body that ends without a status broke the protocol.
+                    ending.finish(tonic::Code::Unknown);
+                }
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for ObservedBody {
+    fn drop(&mut self) {
+        if let Some(ending) = self.ending.take() {
+            ending.finish(tonic::Code::Cancelled);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_are_named_from_the_access_table_only() {
+        let m = method_of("/ent.identity.v1.ActivationService/StartActivation");
+        assert_eq!(
+            (m.service, m.method, m.kind),
+            (
+                "ent.identity.v1.ActivationService",
+                "StartActivation",
+                "unary"
+            )
+        );
+        let m = method_of("/ent.identity.v1.AccountLifecycleService/WatchChanges");
+        assert_eq!(m.kind, "server_stream");
+        for path in ["/", "/x/y", "/ent.identity.v1.ActivationService/Nope", ""] {
+            let m = method_of(path);
+            assert_eq!((m.service, m.method), ("unknown", "unknown"), "{path}");
+        }
+    }
+}
