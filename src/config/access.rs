@@ -283,3 +283,56 @@ impl RateLimitSettings {
             .unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_read_as_browsers_send_them() {
+        for good in [
+            "https://ent.u-bordeaux-montaigne.fr",
+            "https://ent.example.edu:8443",
+            "http://localhost:5173",
+        ] {
+            assert_eq!(check_origin(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "ent.example.edu",
+            "https://ent.example.edu/",
+            "https://ent.example.edu/portal",
+            "http://ent.example.edu",
+            "https://user@ent.example.edu",
+            "ftp://ent.example.edu",
+            "*",
+        ] {
+            assert!(check_origin(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn browsers_are_not_configured_clients() {
+        let mut problems = Vec::new();
+        let mut auth = AuthSettings::default();
+        auth.clients.insert(
+            "browser".into(),
+            ClientSettings {
+                roles: vec![Role::Portal],
+                token_sha256: vec!["a".repeat(64)],
+                certificate_sha256: Vec::new(),
+            },
+        );
+        auth.clients.insert(
+            "page".into(),
+            ClientSettings {
+                roles: vec![Role::Browser],
+                token_sha256: vec!["b".repeat(64)],
+                certificate_sha256: Vec::new(),
+            },
+        );
+        auth.validate(None, &mut problems);
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["auth.clients.browser", "auth.clients.page"]);
+    }
+}

@@ -87,6 +87,60 @@ async fn every_rpc_refuses_unknown_callers_and_roles_it_does_not_allow() {
 }
 
 #[tokio::test]
+async fn pages_in_the_browser_reach_only_the_flows_a_secret_guards() {
+    let page = "https://ent.example.edu";
+    let app = spawn_app_configured(TestConfig {
+        toml: format!("[grpc_web]\nallowed_origins = [\"{page}\"]\n"),
+        wait: true,
+        ..TestConfig::default()
+    })
+    .await;
+    let mut reachable = Vec::new();
+    for (service, method, access) in ACCESS_TABLE {
+        let Access::Roles(allowed) = access else {
+            continue;
+        };
+        let path = path_of(service, method);
+        let code = call(from_page(&app.channel, page), path).await;
+        if allowed.contains(&Role::Browser) {
+            assert!(
+                !matches!(code, Code::PermissionDenied | Code::Unauthenticated),
+                "{path}: {code:?}"
+            );
+            reachable.push(*method);
+        } else {
+            assert_eq!(code, Code::PermissionDenied, "{path}");
+        }
+        // An origin not configured is nobody.
+        assert_eq!(
+            call(from_page(&app.channel, "https://evil.example.com"), path).await,
+            Code::Unauthenticated,
+            "{path}"
+        );
+    }
+    reachable.sort_unstable();
+    assert_eq!(
+        reachable,
+        [
+            "CompletePasswordReset",
+            "ConfirmActivationLink",
+            "ConfirmRecoveryMailChange",
+            "EvaluatePassword",
+            "GetActivationFlow",
+            "GetPasswordReset",
+            "RecoverLogin",
+            "RequestActivationLink",
+            "RequestPasswordReset",
+            "ResendActivationMessage",
+            "StartActivation",
+            "SubmitActivationScreen",
+            "VerifyActivationCode",
+            "VerifyMailRedirect",
+        ]
+    );
+}
+
+#[tokio::test]
 async fn audit_events_name_the_calling_client() {
     let app = spawn_app().await;
     let provisioned = proto::account_lifecycle_service_client::AccountLifecycleServiceClient::new(

@@ -34,6 +34,8 @@ pub fn start_time() -> DateTime<Utc> {
 pub struct Credentials {
     token: Option<String>,
     end_user: Option<String>,
+    /// The `origin` a browser would send (gRPC-Web pages).
+    origin: Option<String>,
 }
 
 impl tonic::service::Interceptor for Credentials {
@@ -48,6 +50,10 @@ impl tonic::service::Interceptor for Credentials {
         if let Some(address) = &self.end_user {
             let value = address.parse().expect("ascii address");
             request.metadata_mut().insert("x-end-user-address", value);
+        }
+        if let Some(origin) = &self.origin {
+            let value = origin.parse().expect("ascii origin");
+            request.metadata_mut().insert("origin", value);
         }
         Ok(request)
     }
@@ -298,6 +304,19 @@ pub fn authed(channel: &Channel, client: &str, end_user: Option<&str>) -> Conn {
         Credentials {
             token: Some(test_token(client)),
             end_user: end_user.map(str::to_owned),
+            origin: None,
+        },
+    )
+}
+
+/// `channel` calling as a page of `origin` would from the browser: no
+/// token, only its origin.
+pub fn from_page(channel: &Channel, origin: &str) -> Conn {
+    InterceptedService::new(
+        channel.clone(),
+        Credentials {
+            origin: Some(origin.to_owned()),
+            ..Credentials::default()
         },
     )
 }
