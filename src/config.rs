@@ -68,6 +68,10 @@ pub struct Settings {
 pub struct ServerSettings {
     /// Address the gRPC server listens on.
     pub listen: SocketAddr,
+    /// A second, plain-text listener serving only the health service (for
+    /// Kubernetes' gRPC probes, which cannot use TLS); absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_listen: Option<SocketAddr>,
     /// Longest time one RPC may take before it is cancelled.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
@@ -1230,15 +1234,16 @@ impl Settings {
         self.auth.validate(self.server.tls.as_ref(), &mut problems);
         self.rate_limits.validate(&mut problems);
         self.grpc_web.validate(&mut problems);
-        if self
-            .metrics
-            .listen
-            .is_some_and(|m| m.port() != 0 && m == self.server.listen)
-        {
-            problems.push(ConfigProblem {
-                key: "metrics.listen".into(),
-                message: "must differ from server.listen".into(),
-            });
+        for (key, address) in [
+            ("metrics.listen", self.metrics.listen),
+            ("server.health_listen", self.server.health_listen),
+        ] {
+            if address.is_some_and(|a| a.port() != 0 && a == self.server.listen) {
+                problems.push(ConfigProblem {
+                    key: key.into(),
+                    message: "must differ from server.listen".into(),
+                });
+            }
         }
         if problems.is_empty() {
             Ok(())

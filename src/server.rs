@@ -96,6 +96,11 @@ impl tonic::service::Interceptor for ReadyGate {
     }
 }
 
+/// The health service name a liveness probe asks for: SERVING while the
+/// process runs, whatever the database does (restarting the pod would not
+/// bring the database back).
+pub const LIVENESS_SERVICE: &str = "liveness";
+
 async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
     reporter.set_service_status("", status).await;
     for name in SERVICE_NAMES {
@@ -160,6 +165,9 @@ async fn watch_database(
 pub struct Listeners {
     pub grpc: TcpListener,
     pub metrics: Option<TcpListener>,
+    /// Health only, in plain text: Kubernetes' gRPC probes speak neither
+    /// TLS nor tokens.
+    pub health: Option<TcpListener>,
 }
 
 impl Listeners {
@@ -173,6 +181,10 @@ impl Listeners {
         Ok(Listeners {
             grpc: bind(settings.server.listen).await?,
             metrics: match settings.metrics.listen {
+                Some(address) => Some(bind(address).await?),
+                None => None,
+            },
+            health: match settings.server.health_listen {
                 Some(address) => Some(bind(address).await?),
                 None => None,
             },
@@ -237,6 +249,21 @@ pub async fn serve(
     };
     let (reporter, health_service) = tonic_health::server::health_reporter();
     set_all(&reporter, ServingStatus::NotServing).await;
+    reporter
+        .set_service_status(LIVENESS_SERVICE, ServingStatus::Serving)
+        .await;
+    let health_endpoint = listeners.health.map(|listener| {
+        tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "health endpoint listening");
+        let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+        let serving = tonic::transport::Server::builder()
+            .add_service(health_service.clone())
+            .serve_with_incoming(incoming);
+        tokio::spawn(async move {
+            if let Err(error) = serving.await {
+                tracing::error!(%error, "health endpoint stopped");
+            }
+        })
+    });
     let ready = Arc::new(AtomicBool::new(false));
     let watcher = tokio::spawn(watch_database(
         store.clone(),
@@ -391,7 +418,7 @@ pub async fn serve(
     // again after it: delivery is at least once.
     sender.abort();
     sms_sender.abort();
-    if let Some(endpoint) = metrics_endpoint {
+    for endpoint in [metrics_endpoint, health_endpoint].into_iter().flatten() {
         endpoint.abort();
     }
     store.close().await?;

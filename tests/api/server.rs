@@ -35,6 +35,35 @@ async fn health_is_serving_for_every_service() {
 }
 
 #[tokio::test]
+async fn the_probe_listener_serves_health_only() {
+    let app = spawn_app().await;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", app.health_address))
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("the health listener");
+    let mut health = HealthClient::new(channel.clone());
+    for service in ["", ent_identity::server::LIVENESS_SERVICE] {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .expect("health answers")
+            .into_inner()
+            .status;
+        assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
+    }
+    let api = proto::account_lifecycle_service_client::AccountLifecycleServiceClient::new(authed(
+        &channel, "admin", None,
+    ))
+    .get_account(proto::GetAccountRequest::default())
+    .await
+    .unwrap_err();
+    assert_eq!(api.code(), Code::Unimplemented);
+}
+
+#[tokio::test]
 async fn reflection_lists_the_services_in_both_versions() {
     let app = spawn_app().await;
     {
@@ -174,6 +203,7 @@ async fn without_a_database_health_is_not_serving_and_calls_are_unavailable() {
         ent_identity::server::Listeners {
             grpc: listener,
             metrics: None,
+            health: None,
         },
         std::future::pending(),
     ));
@@ -192,6 +222,16 @@ async fn without_a_database_health_is_not_serving_and_calls_are_unavailable() {
         .into_inner()
         .status;
     assert_eq!(status, ServingStatus::NotServing as i32);
+    // Alive all the same: restarting would not bring the database back.
+    let alive = health
+        .check(HealthCheckRequest {
+            service: ent_identity::server::LIVENESS_SERVICE.into(),
+        })
+        .await
+        .expect("health answers")
+        .into_inner()
+        .status;
+    assert_eq!(alive, ServingStatus::Serving as i32);
     let refused = proto::account_lifecycle_service_client::AccountLifecycleServiceClient::new(
         authed(&channel, "admin", None),
     )

@@ -107,6 +107,8 @@ pub struct TestApp {
     address: std::net::SocketAddr,
     /// The metrics endpoint (`GET /metrics`).
     pub metrics_address: std::net::SocketAddr,
+    /// The plain-text health endpoint (`server.health_listen`).
+    pub health_address: std::net::SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -245,6 +247,10 @@ pub async fn spawn_app_configured(config: TestConfig) -> TestApp {
         .await
         .expect("ephemeral port");
     let metrics_address = metrics_listener.local_addr().expect("bound address");
+    let health_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("ephemeral port");
+    let health_address = health_listener.local_addr().expect("bound address");
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let server = tokio::spawn({
         let clock = Arc::new(clock.clone());
@@ -256,6 +262,7 @@ pub async fn spawn_app_configured(config: TestConfig) -> TestApp {
             let listeners = ent_identity::server::Listeners {
                 grpc: listener,
                 metrics: Some(metrics_listener),
+                health: Some(health_listener),
             };
             if let Err(e) = ent_identity::server::serve(settings, clock, listeners, stop).await {
                 panic!("server failed: {e}");
@@ -290,6 +297,7 @@ pub async fn spawn_app_configured(config: TestConfig) -> TestApp {
         settings,
         address: addr,
         metrics_address,
+        health_address,
         shutdown: Some(shutdown_tx),
         server: Some(server),
         _dir: dir,
