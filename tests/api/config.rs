@@ -201,3 +201,62 @@ fn migrate_creates_and_migrates_the_database() {
         .expect("runs");
     assert!(again.status.success());
 }
+
+/// deploy/'s example configurations load and validate as shipped (the
+/// placeholders of the callers' hashes filled in), with the example
+/// institutions.
+#[test]
+fn the_deployment_examples_are_valid_configurations() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("temp");
+    let env = || {
+        vec![(
+            "ENT_IDENTITY__INSTITUTIONS_DIR".to_owned(),
+            root.join("deploy/config/institutions")
+                .display()
+                .to_string(),
+        )]
+    };
+    // Kubernetes: the ConfigMap's config.toml and the Secret's clients.toml.
+    let mut clients = String::new();
+    let example = std::fs::read_to_string(root.join("deploy/kubernetes/clients.example.toml"))
+        .expect("clients example");
+    for (n, line) in example.lines().enumerate() {
+        if line.starts_with("token_sha256") {
+            clients.push_str(&format!("token_sha256 = [\"{n:064x}\"]\n"));
+        } else {
+            clients.push_str(line);
+            clients.push('\n');
+        }
+    }
+    let clients_file = dir.path().join("clients.toml");
+    std::fs::write(&clients_file, clients).expect("clients");
+    let k8s = ent_identity::config::Settings::load_with_env(
+        &[root.join("deploy/kubernetes/config.toml"), clients_file],
+        env(),
+    )
+    .expect("the Kubernetes configuration");
+    assert_eq!(k8s.auth.clients.len(), 5);
+    assert_eq!(k8s.institutions.len(), 3);
+    assert!(k8s.metrics.listen.is_some() && k8s.server.health_listen.is_some());
+    // The VM example.
+    let text =
+        std::fs::read_to_string(root.join("deploy/config/vm.example.toml")).expect("VM example");
+    let mut n = 0;
+    let filled: String = text
+        .lines()
+        .map(|line| match line.split_once("[\"<sha256") {
+            Some((key, _)) => {
+                n += 1;
+                format!("{key}[\"{n:064x}\"]\n")
+            }
+            None => format!("{line}\n"),
+        })
+        .collect();
+    let vm_file = dir.path().join("vm.toml");
+    std::fs::write(&vm_file, filled).expect("vm");
+    let vm = ent_identity::config::Settings::load_with_env(&[vm_file], env())
+        .expect("the VM configuration");
+    assert!(vm.server.tls.is_some());
+    assert_eq!(vm.auth.clients.len(), 5);
+}
