@@ -48,7 +48,9 @@ const OLD: &[(&str, &[&str])] = &[
 
 fn create(name: &str, cols: &[&'static str]) -> IndexCreateStatement {
     let mut index = Index::create();
-    index.name(name).table("accounts");
+    // IF NOT EXISTS: a large installation may build them beforehand with
+    // CREATE INDEX CONCURRENTLY (README, "Upgrading").
+    index.name(name).table("accounts").if_not_exists();
     for col in cols {
         index.col(*col);
     }
