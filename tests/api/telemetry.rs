@@ -1,6 +1,6 @@
 //! What operators watch: the metrics endpoint (RPCs by method and code,
 //! outbox backlog and failures, the batch's latest runs), request ids on
-//! every answer, and traces exported to an OTLP collector.
+//! refused calls too, and traces exported to an OTLP collector.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
@@ -70,6 +70,12 @@ async fn metrics_count_calls_by_method_and_code_and_show_deliveries_and_batch_ru
             .await
             .unwrap_err();
     assert_eq!(refused.code(), Code::Unauthenticated);
+    // With a request id like any answer (none was sent: a new one).
+    let id = refused
+        .metadata()
+        .get("x-request-id")
+        .expect("a request id");
+    assert!(uuid::Uuid::parse_str(id.to_str().expect("ascii")).is_ok());
     // An activation mails its recovery-address check (delivered by the file
     // transport).
     app.active_account(montpellier_staff("RH901", "Iris", "Roux"), "Qz7#Kp2wLm9x")
@@ -249,24 +255,6 @@ async fn undeliverable_mail_shows_in_the_backlog_then_as_given_up() {
         tokio::time::sleep(StdDuration::from_millis(50)).await;
     }
     assert_eq!(given_up, Some(1.0));
-}
-
-#[tokio::test]
-async fn refused_calls_get_a_request_id_too() {
-    let app = spawn_app().await;
-    let anonymous = InterceptedService::new(app.channel.clone(), Credentials::default());
-    let refused =
-        proto::account_lifecycle_service_client::AccountLifecycleServiceClient::new(anonymous)
-            .get_account(proto::GetAccountRequest::default())
-            .await
-            .unwrap_err();
-    let id = refused
-        .metadata()
-        .get("x-request-id")
-        .expect("a request id")
-        .to_str()
-        .expect("ascii");
-    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
 }
 
 /// A collector that keeps what it receives.
