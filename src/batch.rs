@@ -109,6 +109,12 @@ pub fn facts(a: &account::Model) -> Option<AccountFacts> {
 }
 
 /// Runs the batch.
+#[tracing::instrument(name = "expiry_batch", skip_all, fields(
+    as_of = %request.as_of,
+    dry_run = request.dry_run,
+    institution = request.institution.as_deref().unwrap_or(ALL_INSTITUTIONS),
+    request_id = %ctx.request_id,
+))]
 pub async fn run(
     store: &Store,
     settings: &Settings,
@@ -224,6 +230,19 @@ pub async fn run(
         };
         store.record_batch_run(ctx, &run).await?;
     }
+    let c = &report.counts;
+    tracing::info!(
+        complete = report.complete,
+        chunks = report.chunks,
+        activations_opened = c.activations_opened,
+        accounts_limited = c.accounts_limited,
+        accounts_expired = c.accounts_expired,
+        notices_sent = c.notices_sent,
+        password_reminders_sent = c.password_reminders_sent,
+        passwords_expired = c.passwords_expired,
+        accounts_purged = c.accounts_purged,
+        "expiry batch finished"
+    );
     Ok(report)
 }
 
