@@ -203,7 +203,9 @@ impl Clients {
                     .get::<TlsConnectInfo<TcpConnectInfo>>()
                     .and_then(|i| i.get_ref().remote_addr())
             })?
-            .ip();
+            .ip()
+            // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d.
+            .to_canonical();
         let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|n| n.contains(ip));
         let mut address = peer;
         if trusted(&peer) {
@@ -219,6 +221,7 @@ impl Clients {
             for hop in hops.iter().rev() {
                 match hop.trim().parse::<IpAddr>() {
                     Ok(ip) => {
+                        let ip = ip.to_canonical();
                         address = ip;
                         if !trusted(&ip) {
                             break;
