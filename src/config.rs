@@ -1234,6 +1234,17 @@ impl Settings {
         self.auth.validate(self.server.tls.as_ref(), &mut problems);
         self.rate_limits.validate(&mut problems);
         self.grpc_web.validate(&mut problems);
+        for (key, filter) in [
+            ("log.filter", &self.log.filter),
+            ("telemetry.filter", &self.telemetry.filter),
+        ] {
+            if tracing_subscriber::EnvFilter::try_new(filter).is_err() {
+                problems.push(ConfigProblem {
+                    key: key.into(),
+                    message: "is not a tracing filter (e.g. \"info,ent_identity=debug\")".into(),
+                });
+            }
+        }
         for (key, address) in [
             ("metrics.listen", self.metrics.listen),
             ("server.health_listen", self.server.health_listen),

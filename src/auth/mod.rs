@@ -15,7 +15,7 @@ use futures::future::Either;
 use subtle::ConstantTimeEq;
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 
-pub use roles::{ACCESS_TABLE, Access, Role, access_of};
+pub use roles::{ACCESS_TABLE, Access, Role, access_of, entry_of};
 
 use crate::config::{AuthSettings, BROWSER_CLIENT, ClientSettings, GrpcWebSettings, Settings};
 use crate::domain::secret::{self, SecretKind};

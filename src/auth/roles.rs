@@ -137,14 +137,19 @@ pub const ACCESS_TABLE: &[(&str, &str, Access)] = &[
     ),
 ];
 
-/// The access rule of an HTTP/2 path (`/package.Service/Method`); `None`
-/// for a path the table does not know.
-pub fn access_of(path: &str) -> Option<Access> {
+/// The access table's entry `(service, method, access)` of an HTTP/2 path
+/// (`/package.Service/Method`); `None` for a path the table does not know.
+pub fn entry_of(path: &str) -> Option<&'static (&'static str, &'static str, Access)> {
     let (service, method) = path.strip_prefix('/')?.split_once('/')?;
     ACCESS_TABLE
         .iter()
         .find(|(s, m, _)| *s == service && *m == method)
-        .map(|(_, _, access)| *access)
+}
+
+/// The access rule of an HTTP/2 path; `None` for a path the table does not
+/// know.
+pub fn access_of(path: &str) -> Option<Access> {
+    entry_of(path).map(|(_, _, access)| *access)
 }
 
 #[cfg(test)]

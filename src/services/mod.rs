@@ -124,30 +124,19 @@ pub fn begin_call<T>(request: &Request<T>) -> CallContext {
     ctx
 }
 
-/// Ends a call: the answer, or the error mapped to its status; either way
-/// with the request id in the response metadata, for support.
+/// Ends a call: the answer, or the error mapped to its status. (The request
+/// id reaches the answer's metadata through the RPC layer,
+/// `telemetry::rpc`, for every call.)
 pub fn reply<T>(result: Result<T, ApiError>, ctx: &CallContext) -> Result<Response<T>, Status> {
-    let id = tonic::metadata::MetadataValue::try_from(ctx.request_id.as_str()).ok();
-    match result {
-        Ok(body) => {
-            let mut response = Response::new(body);
-            if let Some(id) = id {
-                response.metadata_mut().insert(REQUEST_ID_HEADER, id);
-            }
-            Ok(response)
-        }
-        Err(error) => Err(error_status(error, &ctx.request_id, ctx.language)),
-    }
+    result
+        .map(Response::new)
+        .map_err(|error| error_status(error, &ctx.request_id, ctx.language))
 }
 
-/// An error as the caller receives it: its status, with the request id in
-/// the metadata.
+/// An error as the caller receives it: its status, the request id in its
+/// details.
 pub fn error_status(error: ApiError, request_id: &str, language: Language) -> Status {
-    let mut status = error.into_status(request_id, language);
-    if let Ok(id) = tonic::metadata::MetadataValue::try_from(request_id) {
-        status.metadata_mut().insert(REQUEST_ID_HEADER, id);
-    }
-    status
+    error.into_status(request_id, language)
 }
 
 impl AppState {

@@ -38,34 +38,43 @@ macro_rules! rpc_span {
     };
 }
 
-/// Server-streaming methods (the rest are unary).
-const STREAMING: [(&str, &str); 2] = [
-    ("ent.identity.v1.AccountLifecycleService", "WatchChanges"),
-    ("grpc.health.v1.Health", "Watch"),
+/// The streaming methods and their go-grpc-prometheus `grpc_type` (the rest
+/// are unary; a unit test holds this list to the protos).
+const STREAMING: [(&str, &str, &str); 5] = [
+    (
+        "ent.identity.v1.AccountLifecycleService",
+        "BulkProvisionAccounts",
+        "bidi_stream",
+    ),
+    (
+        "ent.identity.v1.AccountLifecycleService",
+        "WatchChanges",
+        "server_stream",
+    ),
+    ("grpc.health.v1.Health", "Watch", "server_stream"),
+    (
+        "grpc.reflection.v1.ServerReflection",
+        "ServerReflectionInfo",
+        "bidi_stream",
+    ),
+    (
+        "grpc.reflection.v1alpha.ServerReflection",
+        "ServerReflectionInfo",
+        "bidi_stream",
+    ),
 ];
 
 /// The method of a path, when the server knows it (metric labels stay
 /// bounded whatever paths callers send).
 fn method_of(path: &str) -> RpcMethod {
-    let known = path
-        .strip_prefix('/')
-        .and_then(|p| p.split_once('/'))
-        .and_then(|(service, method)| {
-            crate::auth::ACCESS_TABLE
-                .iter()
-                .find(|(s, m, _)| *s == service && *m == method)
-        });
-    match known {
+    match crate::auth::entry_of(path) {
         Some((service, method, _)) => RpcMethod {
             service,
             method,
-            kind: if service.starts_with("grpc.reflection.") {
-                "bidi_stream"
-            } else if STREAMING.contains(&(*service, *method)) {
-                "server_stream"
-            } else {
-                "unary"
-            },
+            kind: STREAMING
+                .iter()
+                .find(|(s, m, _)| s == service && m == method)
+                .map_or("unary", |(_, _, kind)| kind),
         },
         None => RpcMethod {
             service: "unknown",
@@ -326,6 +335,24 @@ mod tests {
         );
         let m = method_of("/ent.identity.v1.AccountLifecycleService/WatchChanges");
         assert_eq!(m.kind, "server_stream");
+        // The streaming list agrees with the protos.
+        use prost::Message;
+        let set = prost_types::FileDescriptorSet::decode(crate::proto::FILE_DESCRIPTOR_SET)
+            .expect("descriptor set");
+        for file in &set.file {
+            for service in &file.service {
+                for method in &service.method {
+                    let path = format!("/{}.{}/{}", file.package(), service.name(), method.name());
+                    let expected = match (method.client_streaming(), method.server_streaming()) {
+                        (true, true) => "bidi_stream",
+                        (true, false) => "client_stream",
+                        (false, true) => "server_stream",
+                        (false, false) => "unary",
+                    };
+                    assert_eq!(method_of(&path).kind, expected, "{path}");
+                }
+            }
+        }
         for path in ["/", "/x/y", "/ent.identity.v1.ActivationService/Nope", ""] {
             let m = method_of(path);
             assert_eq!((m.service, m.method), ("unknown", "unknown"), "{path}");

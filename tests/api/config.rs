@@ -47,6 +47,8 @@ fn bad_configuration_names_the_key_and_exits_non_zero() {
         r#"
         [server]
         request_timeout = "0s"
+        [telemetry]
+        filter = "info,[unclosed"
         [institutions.Demo]
         name = ""
         time_zone = "Europe/Paris"
@@ -57,6 +59,7 @@ fn bad_configuration_names_the_key_and_exits_non_zero() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     for key in [
         "server.request_timeout",
+        "telemetry.filter",
         "institutions.Demo",
         "institutions.Demo.name",
         "institutions.Demo.profiles",
