@@ -11,7 +11,9 @@ pub mod auth;
 pub mod batch;
 pub mod clock;
 pub mod config;
-pub mod domain;
+/// The pure rules, a crate of their own (`crates/domain`): it cannot reach
+/// the database, the network or the configuration.
+pub use ::domain;
 // Invariants for the property tests and the cargo-fuzz targets (which build
 // with `--cfg fuzzing`); not part of the service.
 #[cfg(any(test, fuzzing))]
@@ -21,5 +23,6 @@ pub mod mail;
 pub mod proto;
 pub mod server;
 pub mod services;
-pub mod store;
+/// The only code that speaks SQL, a crate of its own (`crates/store`).
+pub use ::store;
 pub mod telemetry;

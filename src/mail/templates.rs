@@ -3,7 +3,11 @@
 
 use chrono::{DateTime, Utc};
 
+use std::sync::Arc;
+
+use crate::domain::institution::InstitutionSettings;
 use crate::domain::language::Language;
+use crate::store::activation::{ActivationLinkFacts, LinkMail};
 use crate::store::outbox::Content;
 
 /// A date and time as people of the institution read it.
@@ -38,6 +42,26 @@ pub fn activation_link(
                 "Hello,\n\nYour account {login} has been created. To activate it and choose your password, follow this link (valid until {until}):\n\n{url}\n\nAfter that, ask for a new link from \"first connection\" on the portal.\nIf you did not enrol, ignore this message.\n\n{institution}\n"
             ),
         },
+    }
+}
+
+/// How the store words the activation links it mails for `institution`
+/// (it issues them inside its transactions), in `language`.
+pub fn activation_link_mail(institution: &InstitutionSettings, language: Language) -> LinkMail {
+    let name = institution.name.clone();
+    let time_zone = institution.time_zone;
+    LinkMail {
+        portal_url: institution.portal_url.clone(),
+        word: Arc::new(move |facts: &ActivationLinkFacts<'_>| {
+            activation_link(
+                &name,
+                facts.login,
+                facts.url,
+                facts.expires_at.unwrap_or(DateTime::<Utc>::MAX_UTC),
+                time_zone,
+                language,
+            )
+        }),
     }
 }
 

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use std::collections::BTreeSet;
 
-use sea_orm::Set;
 use serde_json::json;
 use tonic::{Request, Response, Status};
 
@@ -21,12 +20,13 @@ use crate::domain::activation::{PhotoDecision, Step, mask_mail};
 use crate::domain::language::Language;
 use crate::domain::password::{Password, must_change};
 use crate::domain::self_service::{
-    AntispamLevel, ConsentChange, ConsentError, ConsentState, DirectoryEntry, change_consents,
+    AntispamLevel, ConsentChange, ConsentError, DirectoryEntry, change_consents,
     edit_directory_entry,
 };
 use crate::mail::templates::{self, Verifying};
 use crate::proto;
 use crate::proto::account_settings_service_server::AccountSettingsService;
+use crate::store::account_fields::{self, AccountChange};
 use crate::store::activation::Purpose;
 use crate::store::entities::account;
 use crate::store::feed::ChangeKind;
@@ -255,11 +255,10 @@ impl AccountSettingsService for AccountSettingsApi {
                 .write_account(
                     AccountWrite {
                         account: &account,
-                        changes: account::ActiveModel {
-                            recovery_mail: Set(Some(address.clone())),
-                            recovery_mail_verified_at: Set(Some(now)),
-                            ..Default::default()
-                        },
+                        changes: vec![AccountChange::RecoveryMail {
+                            address: address.clone(),
+                            verified_at: now,
+                        }],
                         spend: vec![secret.id.clone()],
                         // A reset sent to the former address stops working.
                         revoke: vec![
@@ -338,7 +337,7 @@ impl AccountSettingsService for AccountSettingsApi {
                 .flatten()
                 .copied()
                 .collect();
-            let current = consent_state(&account);
+            let current = account_fields::consents(&account);
             let (next, effects) =
                 change_consents(&current, change, &offered, now).map_err(consent_error)?;
             let notices = consent_notices(&effects, language);
@@ -358,7 +357,7 @@ impl AccountSettingsService for AccountSettingsApi {
                 .write_account(
                     AccountWrite {
                         account: &account,
-                        changes: consent_columns(&next),
+                        changes: vec![AccountChange::Consents(next.clone())],
                         spend: Vec::new(),
                         revoke: Vec::new(),
                         secrets: Vec::new(),
@@ -400,7 +399,7 @@ impl AccountSettingsService for AccountSettingsApi {
             let lookup = account_lookup(body.account.as_ref(), "account")?;
             let account = self.staff_account(lookup).await?;
             Ok(proto::GetDirectoryEntryResponse {
-                entry: Some(encode_entry(&directory_entry(&account)?)),
+                entry: Some(encode_entry(&account_fields::directory_entry(&account)?)),
             })
         }
         .await;
@@ -426,7 +425,7 @@ impl AccountSettingsService for AccountSettingsApi {
                 .settings
                 .institution(&account.institution)
                 .ok_or_else(|| ApiError::Internal("institution vanished".into()))?;
-            let current = directory_entry(&account)?;
+            let current = account_fields::directory_entry(&account)?;
             let typed = DirectoryEntry {
                 office_phone: typed.office_phone,
                 office_location: typed.office_location,
@@ -458,18 +457,13 @@ impl AccountSettingsService for AccountSettingsApi {
                     entry: Some(encode_entry(&current)),
                 });
             }
-            let stored =
-                serde_json::to_string(&next).map_err(|e| ApiError::Internal(e.to_string()))?;
             let account = self
                 .state
                 .store
                 .write_account(
                     AccountWrite {
                         account: &account,
-                        changes: account::ActiveModel {
-                            directory_entry: Set(Some(stored)),
-                            ..Default::default()
-                        },
+                        changes: vec![AccountChange::DirectoryEntry(next)],
                         spend: Vec::new(),
                         revoke: Vec::new(),
                         secrets: Vec::new(),
@@ -482,7 +476,7 @@ impl AccountSettingsService for AccountSettingsApi {
                 )
                 .await?;
             Ok(proto::UpdateDirectoryEntryResponse {
-                entry: Some(encode_entry(&directory_entry(&account)?)),
+                entry: Some(encode_entry(&account_fields::directory_entry(&account)?)),
             })
         }
         .await;
@@ -536,10 +530,7 @@ impl AccountSettingsService for AccountSettingsApi {
                 .write_account(
                     AccountWrite {
                         account: &account,
-                        changes: account::ActiveModel {
-                            antispam_level: Set(Some(level.as_str().to_owned())),
-                            ..Default::default()
-                        },
+                        changes: vec![AccountChange::Antispam(level)],
                         spend: Vec::new(),
                         revoke: Vec::new(),
                         secrets: Vec::new(),
@@ -599,14 +590,6 @@ fn encode_level(level: AntispamLevel) -> proto::AntispamLevel {
     }
 }
 
-fn directory_entry(account: &account::Model) -> Result<DirectoryEntry, ApiError> {
-    match &account.directory_entry {
-        Some(text) => serde_json::from_str(text)
-            .map_err(|e| ApiError::Internal(format!("stored directory entry: {e}"))),
-        None => Ok(DirectoryEntry::default()),
-    }
-}
-
 fn encode_entry(e: &DirectoryEntry) -> proto::DirectoryEntry {
     proto::DirectoryEntry {
         office_phone: e.office_phone.clone(),
@@ -614,52 +597,6 @@ fn encode_entry(e: &DirectoryEntry) -> proto::DirectoryEntry {
         job_title: e.job_title.clone(),
         postal_address: e.postal_address.clone(),
         web_page: e.web_page.clone(),
-    }
-}
-
-/// The consents of an account as the domain rules see them.
-fn consent_state(a: &account::Model) -> ConsentState {
-    let photo = a.photo_decided_at.map(|at| {
-        let decision = if a.photo_refused {
-            PhotoDecision::Refuse
-        } else {
-            PhotoDecision::Allow(
-                a.photo_uses
-                    .split(',')
-                    .filter_map(super::inputs::stored_photo_use)
-                    .collect(),
-            )
-        };
-        (decision, at)
-    });
-    ConsentState {
-        directory_listed: a.directory_listed.zip(a.directory_decided_at),
-        photo,
-        crous_sharing: a.crous_sharing.zip(a.crous_decided_at),
-    }
-}
-
-fn consent_columns(c: &ConsentState) -> account::ActiveModel {
-    let (uses, refused) = match &c.photo {
-        Some((PhotoDecision::Allow(uses), _)) => (
-            uses.iter()
-                .map(|u| u.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-            false,
-        ),
-        Some((PhotoDecision::Refuse, _)) => (String::new(), true),
-        None => (String::new(), false),
-    };
-    account::ActiveModel {
-        directory_listed: Set(c.directory_listed.map(|d| d.0)),
-        directory_decided_at: Set(c.directory_listed.map(|d| d.1)),
-        photo_uses: Set(uses),
-        photo_refused: Set(refused),
-        photo_decided_at: Set(c.photo.as_ref().map(|p| p.1)),
-        crous_sharing: Set(c.crous_sharing.map(|s| s.0)),
-        crous_decided_at: Set(c.crous_sharing.map(|s| s.1)),
-        ..Default::default()
     }
 }
 

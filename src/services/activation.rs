@@ -34,8 +34,7 @@ use crate::proto::start_activation_request::Entry;
 use crate::store::AuditContext;
 use crate::store::accounts::AccountLookup;
 use crate::store::activation::{
-    Completion, FlowWriteError, FlowWrites, LinkMail, LoadedFlow, NewSecret, Purpose,
-    activation_link,
+    Completion, FlowWriteError, FlowWrites, LoadedFlow, NewSecret, Purpose, activation_link,
 };
 use crate::store::entities::account;
 use crate::store::outbox::{Channel, NewMessage};
@@ -356,8 +355,8 @@ impl ActivationApi {
     ) -> Result<(Vec<NewSecret>, NewMessage, proto::DeliveryNotice), ApiError> {
         let purpose = verification_purpose(step)
             .ok_or_else(|| ApiError::Internal("not a verification step".into()))?;
-        let link = generate(SecretKind::Token).map_err(internal)?;
-        let code = generate(SecretKind::Code).map_err(internal)?;
+        let link = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
+        let code = generate(SecretKind::Code, &mut rand::rngs::SysRng).map_err(internal)?;
         let expires_at = rules
             .profile
             .activation
@@ -373,7 +372,7 @@ impl ActivationApi {
             not_before: None,
             expires_at: Some(expires_at),
         };
-        let url = LinkMail::of(rules.institution).url("activation/verify", &link);
+        let url = rules.institution.portal_link("activation/verify", &link);
         let content = templates::verification(
             &VerificationMail {
                 institution: &rules.institution.name,
@@ -433,7 +432,7 @@ impl ActivationApi {
                 message: "no mobile phone is recorded for this account: contact the helpdesk"
                     .into(),
             })?;
-        let code = generate(SecretKind::Code).map_err(internal)?;
+        let code = generate(SecretKind::Code, &mut rand::rngs::SysRng).map_err(internal)?;
         let lifetime = chrono::Duration::from_std(rules.profile.activation.code_lifetime)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         let expires_at = now + lifetime;
@@ -740,7 +739,7 @@ impl ActivationApi {
             writes = code_writes;
         }
         state.done.insert(Step::VerifySecret);
-        let token = generate(SecretKind::Token).map_err(internal)?;
+        let token = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
         let lifetime = chrono::Duration::from_std(rules.profile.activation.flow_lifetime)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         let flow = self
@@ -1429,10 +1428,9 @@ impl ActivationService for ActivationApi {
             let (secret, message) = activation_link(
                 &account,
                 personal_mail,
-                &LinkMail::of(institution),
+                &templates::activation_link_mail(institution, language),
                 opens,
                 expires_at,
-                language,
             )?;
             self.state
                 .store
@@ -1521,7 +1519,7 @@ impl ActivationService for ActivationApi {
                 .ok_or_else(link_gone)?;
             // Opening the link spends nothing (mail scanners open links):
             // it gives this browser its own handle on the flow.
-            let handle = generate(SecretKind::Token).map_err(internal)?;
+            let handle = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
             self.state
                 .store
                 .issue_account_secrets(

@@ -78,13 +78,3 @@ pub fn photo_choice(p: &proto::PhotoChoice, field: &str) -> Result<PhotoDecision
         Err(problems)
     }
 }
-
-/// A photo use as stored.
-pub fn stored_photo_use(text: &str) -> Option<PhotoUse> {
-    match text {
-        "card_reprint" => Some(PhotoUse::CardReprint),
-        "tutorial_sheets" => Some(PhotoUse::TutorialSheets),
-        "photo_directory" => Some(PhotoUse::PhotoDirectory),
-        _ => None,
-    }
-}

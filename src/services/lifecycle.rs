@@ -17,7 +17,6 @@ use crate::domain::provisioning::{ProvisionInput, parse_record, profile_of};
 use crate::proto;
 use crate::proto::account_lifecycle_service_server::AccountLifecycleService;
 use chrono::NaiveDate;
-use sea_orm::Set;
 use serde_json::json;
 
 use crate::batch::{self, BatchReport, BatchRequest};
@@ -32,6 +31,7 @@ use crate::domain::retention::{
 use crate::domain::self_service::DirectoryEntry;
 use crate::domain::supann::{self, ChangeKind, LdapSource};
 use crate::mail::templates;
+use crate::store::account_fields::AccountChange;
 use crate::store::accounts::{AccountLookup, notice_recipient};
 use crate::store::activation::Purpose;
 use crate::store::entities::{account, account_change, extension_request};
@@ -79,14 +79,18 @@ fn parse_item(
     now: DateTime<Utc>,
 ) -> Result<ProvisionItem, ApiError> {
     let record = record.ok_or_else(|| ApiError::field("record", "a record is needed"))?;
-    let record = parse_record(&input(record), &state.settings, now, "record")
+    let record = parse_record(&input(record), &state.settings.institutions, now, "record")
         .map_err(ApiError::InvalidArgument)?;
-    let (institution, profile) = profile_of(&state.settings, &record)
+    let (institution, profile) = profile_of(&state.settings.institutions, &record)
         .ok_or_else(|| ApiError::Internal("parsed record has no profile".into()))?;
     Ok(ProvisionItem {
         profile: profile.clone(),
         record,
-        link_mail: Some(crate::store::provisioning::LinkMail::of(institution)),
+        // The enrolment system sends no language: French, the institutions'.
+        link_mail: Some(templates::activation_link_mail(
+            institution,
+            Language::French,
+        )),
     })
 }
 
@@ -345,19 +349,24 @@ impl AccountLifecycleService for LifecycleApi {
                     account: Some(self.state.encode_account(&account, now)),
                 });
             }
-            let mut changes = account::ActiveModel {
-                end_of_activity_date: Set(Some(last_day)),
-                retention_end_date: Set(Some(retention_end)),
-                next_expiry_notice_on: Set(first_notice_on(
-                    retention_end,
-                    &institution.lifecycle.expiry_notice_days,
-                )),
-                ..Default::default()
-            };
+            let mut changes = vec![
+                AccountChange::EndOfActivity(last_day),
+                AccountChange::RetentionEnd {
+                    end: retention_end,
+                    first_notice_on: first_notice_on(
+                        retention_end,
+                        &institution.lifecycle.expiry_notice_days,
+                    ),
+                },
+            ];
             let kind = if next == facts.lifecycle {
                 ChangeKind::Updated
             } else {
-                set_life_state(&mut changes, facts.locked, next, now);
+                changes.push(AccountChange::LifeState {
+                    next,
+                    locked: facts.locked,
+                    at: now,
+                });
                 if next == AccountStatus::Grace {
                     ChangeKind::Limited
                 } else {
@@ -622,12 +631,10 @@ impl AccountLifecycleService for LifecycleApi {
             }
             let (changes, action, kind, revoke) = if body.locked {
                 (
-                    account::ActiveModel {
-                        status: Set(AccountStatus::Locked.as_str().to_owned()),
-                        status_before_lock: Set(Some(status.as_str().to_owned())),
-                        status_changed_at: Set(now),
-                        ..Default::default()
-                    },
+                    vec![AccountChange::Lock {
+                        was: status,
+                        at: now,
+                    }],
                     "account.locked",
                     ChangeKind::Locked,
                     // A locked account cannot be recovered by mail either.
@@ -640,12 +647,7 @@ impl AccountLifecycleService for LifecycleApi {
                     .and_then(AccountStatus::parse)
                     .unwrap_or(AccountStatus::Active);
                 (
-                    account::ActiveModel {
-                        status: Set(back.as_str().to_owned()),
-                        status_before_lock: Set(None),
-                        status_changed_at: Set(now),
-                        ..Default::default()
-                    },
+                    vec![AccountChange::Unlock { back, at: now }],
                     "account.unlocked",
                     ChangeKind::Unlocked,
                     Vec::new(),
@@ -1001,22 +1003,6 @@ fn life_facts(account: &account::Model) -> Result<AccountFacts, ApiError> {
         .ok_or_else(|| ApiError::Internal(format!("stored status {:?}", account.status)))
 }
 
-/// Moves an account to `next`; under a lock, the hidden state moves and the
-/// lock stays.
-fn set_life_state(
-    changes: &mut account::ActiveModel,
-    locked: bool,
-    next: AccountStatus,
-    now: DateTime<Utc>,
-) {
-    if locked {
-        changes.status_before_lock = Set(Some(next.as_str().to_owned()));
-    } else {
-        changes.status = Set(next.as_str().to_owned());
-        changes.status_changed_at = Set(now);
-    }
-}
-
 impl LifecycleApi {
     /// The account write of an extension decision: with `new_end`, the
     /// retention moves (an expired, not yet purged account gets its limited
@@ -1030,19 +1016,22 @@ impl LifecycleApi {
         language: Language,
         now: DateTime<Utc>,
     ) -> AccountWrite<'a> {
-        let mut changes = account::ActiveModel::default();
+        let mut changes = Vec::new();
         let mut feed = Vec::new();
         if let Some(end) = new_end {
-            changes.retention_end_date = Set(Some(end));
-            changes.next_expiry_notice_on = Set(first_notice_on(
+            changes.push(AccountChange::RetentionEnd {
                 end,
-                &institution.lifecycle.expiry_notice_days,
-            ));
+                first_notice_on: first_notice_on(end, &institution.lifecycle.expiry_notice_days),
+            });
             if let Some(facts) = batch::facts(account)
                 && facts.lifecycle == AccountStatus::Expired
             {
-                set_life_state(&mut changes, facts.locked, AccountStatus::Grace, now);
-                changes.expired_at = Set(None);
+                changes.push(AccountChange::LifeState {
+                    next: AccountStatus::Grace,
+                    locked: facts.locked,
+                    at: now,
+                });
+                changes.push(AccountChange::NotExpired);
             }
             feed.push(ChangeKind::Extended);
         }

@@ -13,7 +13,7 @@ use crate::domain::secret::{SecretKind, generate, hash_secret};
 use crate::mail::templates::{self, VerificationMail, Verifying};
 use crate::proto;
 use crate::store::accounts::AccountLookup;
-use crate::store::activation::{LinkMail, NewSecret, Purpose};
+use crate::store::activation::{NewSecret, Purpose};
 use crate::store::entities::{account, one_time_secret};
 use crate::store::outbox::{Channel, NewMessage};
 
@@ -55,11 +55,12 @@ impl AppState {
             Verifying::RecoveryMail => (Purpose::RecoveryMailChange, "account/recovery-mail"),
             Verifying::Redirect => (Purpose::RedirectChange, "account/redirect"),
         };
-        let token = generate(SecretKind::Token).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let token = generate(SecretKind::Token, &mut rand::rngs::SysRng)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         let lifetime = chrono::Duration::from_std(institution.recovery.verification_link_lifetime)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         let expires_at = now + lifetime;
-        let url = LinkMail::of(institution).url(page, &token);
+        let url = institution.portal_link(page, &token);
         let content = templates::verification(
             &VerificationMail {
                 institution: &institution.name,

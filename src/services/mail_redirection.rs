@@ -4,7 +4,6 @@
 //! can be changed but not stopped.
 
 use chrono::{DateTime, Utc};
-use sea_orm::Set;
 use serde_json::json;
 use tonic::{Request, Response, Status};
 
@@ -15,6 +14,7 @@ use crate::domain::self_service::{Redirect, RedirectError, set_redirect};
 use crate::mail::templates::Verifying;
 use crate::proto;
 use crate::proto::mail_redirection_service_server::MailRedirectionService;
+use crate::store::account_fields::{self, AccountChange};
 use crate::store::accounts::AccountLookup;
 use crate::store::activation::Purpose;
 use crate::store::entities::account;
@@ -36,23 +36,6 @@ fn no_mailbox() -> ApiError {
         kind: "NO_MAILBOX",
         subject: "account".into(),
         message: "this account has no university mailbox to redirect".into(),
-    }
-}
-
-fn stored_redirect(account: &account::Model) -> Redirect {
-    Redirect {
-        address: account.redirect_address.clone(),
-        keep_copy: account.redirect_keep_copy,
-        verified_at: account.redirect_verified_at,
-    }
-}
-
-fn redirect_columns(r: &Redirect) -> account::ActiveModel {
-    account::ActiveModel {
-        redirect_address: Set(r.address.clone()),
-        redirect_keep_copy: Set(r.keep_copy),
-        redirect_verified_at: Set(r.verified_at),
-        ..Default::default()
     }
 }
 
@@ -145,7 +128,7 @@ impl MailRedirectionService for MailRedirectionApi {
                 .recovery_mail_verified_at
                 .and(account.recovery_mail.as_deref());
             let (redirect, needs_link) = set_redirect(
-                &stored_redirect(&account),
+                &account_fields::redirect(&account),
                 &address,
                 body.keep_copy,
                 account.institutional_mail.as_deref(),
@@ -157,7 +140,7 @@ impl MailRedirectionService for MailRedirectionApi {
             })?;
             let mut write = AccountWrite {
                 account: &account,
-                changes: redirect_columns(&redirect),
+                changes: vec![AccountChange::Redirect(redirect.clone())],
                 spend: Vec::new(),
                 revoke: vec![Purpose::RedirectChange],
                 secrets: Vec::new(),
@@ -224,10 +207,10 @@ impl MailRedirectionService for MailRedirectionApi {
                 .write_account(
                     AccountWrite {
                         account: &account,
-                        changes: account::ActiveModel {
-                            redirect_verified_at: Set(Some(now)),
-                            ..Default::default()
-                        },
+                        changes: vec![AccountChange::Redirect(Redirect {
+                            verified_at: Some(now),
+                            ..account_fields::redirect(&account)
+                        })],
                         spend: vec![secret.id.clone()],
                         revoke: vec![Purpose::RedirectChange],
                         secrets: Vec::new(),
@@ -327,7 +310,7 @@ impl MailRedirectionService for MailRedirectionApi {
                 .write_account(
                     AccountWrite {
                         account: &account,
-                        changes: redirect_columns(&Redirect::default()),
+                        changes: vec![AccountChange::Redirect(Redirect::default())],
                         spend: Vec::new(),
                         revoke: vec![Purpose::RedirectChange],
                         secrets: Vec::new(),

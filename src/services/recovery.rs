@@ -26,7 +26,7 @@ use crate::proto;
 use crate::proto::recovery_service_server::RecoveryService;
 use crate::store::AuditContext;
 use crate::store::accounts::AccountLookup;
-use crate::store::activation::{LinkMail, NewSecret, Purpose};
+use crate::store::activation::{NewSecret, Purpose};
 use crate::store::entities::account;
 use crate::store::outbox::{Channel, NewMessage};
 
@@ -231,14 +231,14 @@ impl AppState {
                 .await?;
             return Ok(());
         }
-        let link = LinkMail::of(institution);
         let (hash, content) = match purpose {
             Purpose::PasswordReset => {
-                let token = generate(SecretKind::Token).map_err(internal)?;
+                let token =
+                    generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
                 let content = templates::password_reset(
                     &institution.name,
                     &account.login,
-                    &link.url("recovery/reset", &token),
+                    &institution.portal_link("recovery/reset", &token),
                     expires_at,
                     institution.time_zone,
                     language,
@@ -246,7 +246,8 @@ impl AppState {
                 (token.hash(SecretKind::Token), content)
             }
             _ => {
-                let key = generate(SecretKind::ActivationKey).map_err(internal)?;
+                let key = generate(SecretKind::ActivationKey, &mut rand::rngs::SysRng)
+                    .map_err(internal)?;
                 let content = templates::reactivation_key(
                     &institution.name,
                     &account.login,

@@ -9,7 +9,7 @@ use sea_orm::{
 use super::entities::{account, account_change, audit_event};
 use super::{Store, StoreError};
 
-pub use crate::domain::supann::ChangeKind;
+pub use domain::supann::ChangeKind;
 
 /// A change to append when the transaction ends.
 #[derive(Debug, Clone)]

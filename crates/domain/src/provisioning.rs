@@ -7,7 +7,7 @@ use super::account::AccountKind;
 use super::ids::{
     BirthDate, FieldError, HrId, Ine, MailAddress, PersonName, PhoneE164, StudentNumber,
 };
-use crate::config::{ActivationChannel, InstitutionSettings, ProfileSettings, Settings};
+use super::institution::{ActivationChannel, InstitutionSettings, Institutions, ProfileSettings};
 
 /// A record as received, before any check.
 #[derive(Debug, Clone, Default)]
@@ -75,7 +75,7 @@ pub struct Violation {
 /// (`record`), used in field names.
 pub fn parse_record(
     input: &ProvisionInput,
-    settings: &Settings,
+    institutions: &Institutions,
     now: DateTime<Utc>,
     prefix: &str,
 ) -> Result<ValidRecord, Vec<Violation>> {
@@ -86,7 +86,7 @@ pub fn parse_record(
             description: error.0,
         })
     };
-    let Some(institution) = settings.institution(input.institution.trim()) else {
+    let Some(institution) = institutions.get(input.institution.trim()) else {
         bad(
             "institution",
             FieldError(format!(
@@ -250,10 +250,10 @@ pub fn material_expires_at(profile: &ProfileSettings, now: DateTime<Utc>) -> Opt
 
 /// The profile a record refers to; only valid records reach here.
 pub fn profile_of<'s>(
-    settings: &'s Settings,
+    institutions: &'s Institutions,
     record: &ValidRecord,
 ) -> Option<(&'s InstitutionSettings, &'s ProfileSettings)> {
-    let institution = settings.institution(&record.institution)?;
+    let institution = institutions.get(&record.institution)?;
     Some((institution, institution.profiles.get(&record.profile)?))
 }
 
@@ -261,19 +261,19 @@ pub fn profile_of<'s>(
 mod tests {
     use super::*;
 
-    fn settings() -> Settings {
-        Settings::from_toml(
+    fn settings() -> Institutions {
+        toml::from_str(
             r#"
-            [institutions.univ-test]
+            [univ-test]
             name = "Test"
             time_zone = "Europe/Paris"
             student_number_length = 8
-            [institutions.univ-test.profiles.student]
+            [univ-test.profiles.student]
             kind = "student"
             retention = { until = "12-31" }
             login = { scheme = "student_number_suffix", suffix = "T" }
             activation = { channel = "identity_match", delay = "0s", screens = [["password"]] }
-            [institutions.univ-test.profiles.staff]
+            [univ-test.profiles.staff]
             kind = "staff"
             retention = { months = 3 }
             login = { scheme = "institutional_mail" }

@@ -1,5 +1,5 @@
 //! Passwords people choose: the institution's policy, the strength meter and
-//! the messages that explain a refusal. Hashing lives in `crate::hashing`.
+//! the messages that explain a refusal. Hashing is the service's (`ent_identity::hashing`).
 
 pub mod evaluate;
 pub mod messages;

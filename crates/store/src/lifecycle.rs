@@ -25,8 +25,8 @@ use super::feed::{ChangeKind, PendingChange, append_changes};
 use super::outbox::{NewMessage, enqueue_all};
 use super::self_service::{AccountWrite, AccountWriteError, apply_account_write};
 use super::{AuditContext, DatabaseKind, Store, StoreError, audit_row, insert_rows, new_id};
-use crate::domain::account::AccountStatus;
-use crate::domain::retention::BatchStep;
+use domain::account::AccountStatus;
+use domain::retention::BatchStep;
 
 /// State of an extension request, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

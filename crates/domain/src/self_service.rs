@@ -329,7 +329,7 @@ pub fn set_redirect(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::activation::PhotoUse;
+    use crate::activation::PhotoUse;
     use chrono::TimeZone;
 
     fn at(day: u32) -> DateTime<Utc> {

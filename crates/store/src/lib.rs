@@ -6,6 +6,7 @@
 //! writer slot (which would fail with SQLITE_BUSY instead of waiting); on
 //! PostgreSQL, row locks and unique indexes do that work.
 
+pub mod account_fields;
 pub mod accounts;
 pub mod activation;
 pub mod batch_runs;
@@ -30,7 +31,34 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, MutexGuard};
 
-use crate::config::DatabaseSettings;
+use serde::{Deserialize, Serialize};
+
+/// Where the database is and how the pool uses it (the configuration's
+/// `[database]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://path/to/file.sqlite` (created if missing) or
+    /// `postgres://user:password@host:port/database`.
+    pub url: String,
+    /// PostgreSQL schema to use (its `search_path`); absent: the server's
+    /// default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Connections in the pool.
+    pub max_connections: u32,
+    /// Apply pending migrations on `serve`. Always done for SQLite; opt-in
+    /// for PostgreSQL, where `ent-identity migrate` is the usual way.
+    pub auto_migrate: bool,
+    /// Longest wait for a connection.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// How often the server checks that the database answers (and, until it
+    /// is migrated, tries again), switching health between SERVING and
+    /// NOT_SERVING.
+    #[serde(with = "humantime_serde")]
+    pub health_check_interval: Duration,
+}
 
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +92,7 @@ pub enum StoreError {
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
     #[error(transparent)]
-    Rng(#[from] crate::domain::secret::RngUnavailable),
+    Rng(#[from] domain::secret::RngUnavailable),
 }
 
 impl StoreError {

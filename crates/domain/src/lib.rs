@@ -4,6 +4,7 @@
 pub mod account;
 pub mod activation;
 pub mod ids;
+pub mod institution;
 pub mod language;
 pub mod login;
 pub mod password;

@@ -8,6 +8,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use serde_json::Value;
 
+use super::account_fields::{AccountChange, columns};
 use super::activation::{NewSecret, Purpose, SecretScope, revoke_live};
 use super::entities::{account, one_time_secret};
 use super::feed::{ChangeKind, PendingChange, append_changes};
@@ -19,8 +20,8 @@ pub struct AccountWrite<'a> {
     /// The account as read when the change was decided: the write is
     /// refused if it changed since (two tabs, a replayed link).
     pub account: &'a account::Model,
-    /// The columns to change (only those `Set`); `updated_at` is added.
-    pub changes: account::ActiveModel,
+    /// What changes; `updated_at` is added.
+    pub changes: Vec<AccountChange>,
     /// Secrets this change consumes; each must still be unused.
     pub spend: Vec<String>,
     /// Live secrets of these purposes stop working.
@@ -57,7 +58,7 @@ pub async fn apply_account_write(
     now: DateTime<Utc>,
 ) -> Result<account::Model, AccountWriteError> {
     let id = &w.account.id;
-    let mut changes = w.changes;
+    let mut changes = columns(&w.changes)?;
     changes.updated_at = sea_orm::Set(now);
     let updated = account::Entity::update_many()
         .set(changes)

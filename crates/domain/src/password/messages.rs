@@ -3,7 +3,7 @@
 
 use super::evaluate::{PersonalPart, Violation};
 use super::policy::CharClass;
-use crate::domain::language::Language;
+use crate::language::Language;
 
 impl Violation {
     /// Parameters of the rule, by name (`min` = `10`).

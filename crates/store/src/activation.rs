@@ -13,11 +13,12 @@ use serde_json::json;
 
 use super::entities::{account, activation_flow, one_time_secret};
 use super::feed::{ChangeKind, PendingChange, append_changes};
-use super::outbox::{NewMessage, enqueue};
+use super::outbox::{Content, NewMessage, enqueue};
 use super::passwords::push_history;
 use super::{AuditContext, Store, StoreError, new_id, record_audit};
-use crate::domain::account::AccountStatus;
-use crate::domain::activation::{FlowState, PhotoDecision};
+use domain::account::AccountStatus;
+use domain::activation::{FlowState, PhotoDecision};
+use domain::institution::portal_link;
 
 /// What a one-time secret is for (`one_time_secrets.purpose`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,29 +62,34 @@ impl Purpose {
     }
 }
 
-/// The institution's details a mailed link carries.
-#[derive(Debug, Clone)]
+/// What the store needs to mail an activation link that it issues inside
+/// its own transaction (provisioning allocates the login there): the
+/// institution's portal, for the link's address, and the words of the
+/// mail, given by the caller — the store never words what people read.
+#[derive(Clone)]
 pub struct LinkMail {
-    pub institution_name: String,
-    pub time_zone: chrono_tz::Tz,
-    portal_url: String,
+    /// [`InstitutionSettings::portal_url`](domain::institution::InstitutionSettings::portal_url).
+    pub portal_url: String,
+    pub word: WordActivationLink,
 }
 
-impl LinkMail {
-    pub fn of(institution: &crate::config::InstitutionSettings) -> LinkMail {
-        LinkMail {
-            institution_name: institution.name.clone(),
-            time_zone: institution.time_zone,
-            portal_url: institution.portal_url.trim_end_matches('/').to_owned(),
-        }
-    }
+/// Words the mail that carries an activation link.
+pub type WordActivationLink =
+    std::sync::Arc<dyn Fn(&ActivationLinkFacts<'_>) -> Content + Send + Sync>;
 
-    /// The portal page a mailed token opens: `activation/link` (start
-    /// activation), `activation/verify` (verify an address during
-    /// activation), `recovery/reset` (new password), `account/recovery-mail`
-    /// or `account/redirect` (verify an address after activation).
-    pub fn url(&self, page: &str, token: &crate::domain::secret::Secret) -> String {
-        format!("{}/{page}/{}", self.portal_url, token.expose())
+/// What the mail carrying an activation link says.
+pub struct ActivationLinkFacts<'a> {
+    pub login: &'a str,
+    pub url: &'a str,
+    /// Absent: the link works until used.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for LinkMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkMail")
+            .field("portal_url", &self.portal_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -96,18 +102,14 @@ pub fn activation_link(
     link: &LinkMail,
     opens: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,
-    language: crate::domain::language::Language,
 ) -> Result<(NewSecret, NewMessage), StoreError> {
-    use crate::domain::secret::{SecretKind, generate};
-    let token = generate(SecretKind::Token)?;
-    let content = crate::mail::templates::activation_link(
-        &link.institution_name,
-        &account.login,
-        &link.url("activation/link", &token),
-        expires_at.unwrap_or(DateTime::<Utc>::MAX_UTC),
-        link.time_zone,
-        language,
-    );
+    use domain::secret::{SecretKind, generate};
+    let token = generate(SecretKind::Token, &mut rand::rngs::SysRng)?;
+    let content = (link.word)(&ActivationLinkFacts {
+        login: &account.login,
+        url: &portal_link(&link.portal_url, "activation/link", &token),
+        expires_at,
+    });
     Ok((
         NewSecret {
             account_id: account.id.clone(),

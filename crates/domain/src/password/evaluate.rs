@@ -338,7 +338,7 @@ fn estimate(text: &str, personal: Option<&PersonalData>, policy: &PasswordPolicy
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::password::policy::DictionaryRule;
+    use crate::password::policy::DictionaryRule;
 
     fn eval(policy: &PasswordPolicy, text: &str) -> Evaluation {
         evaluate(policy, &Password::new(text.to_owned()), None)
@@ -454,7 +454,7 @@ mod tests {
 
     mod properties {
         use super::*;
-        use crate::domain::password::policy::DictionaryRule;
+        use crate::password::policy::DictionaryRule;
         use proptest::prelude::*;
 
         fn strict() -> PasswordPolicy {
@@ -506,7 +506,7 @@ mod tests {
                         e.violations.contains(&Violation::TooShort { min: policy.min_length })
                     );
                     for v in &e.violations {
-                        prop_assert!(!v.message(crate::domain::language::Language::French).is_empty());
+                        prop_assert!(!v.message(crate::language::Language::French).is_empty());
                     }
                 }
             }

@@ -21,13 +21,11 @@ use super::accounts::{printed_secret, secret_row};
 use super::entities::{account, audit_event, one_time_secret};
 use super::feed::{ChangeKind, PendingChange, append_changes};
 use super::{AuditContext, DatabaseKind, Store, StoreError, audit_row, insert_rows, new_id};
-use crate::config::{ActivationChannel, ProfileSettings};
-use crate::domain::account::AccountStatus;
-use crate::domain::login::{LoginError, NameParts, first_free, fold_name};
-use crate::domain::provisioning::{
-    ExternalId, ValidRecord, activation_opens_at, material_expires_at,
-};
-use crate::domain::secret::Secret;
+use domain::account::AccountStatus;
+use domain::institution::{ActivationChannel, ProfileSettings};
+use domain::login::{LoginError, NameParts, first_free, fold_name};
+use domain::provisioning::{ExternalId, ValidRecord, activation_opens_at, material_expires_at};
+use domain::secret::Secret;
 
 /// What provisioning did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -763,7 +761,7 @@ fn plan_create(
         }
         None => None,
     };
-    if profile.activation.channel == crate::config::ActivationChannel::MailedLink
+    if profile.activation.channel == ActivationChannel::MailedLink
         && let (Some(link), Some(personal_mail)) = (&item.link_mail, &account.personal_mail)
     {
         // Mailed when activation opens, valid for the material lifetime
@@ -774,7 +772,6 @@ fn plan_create(
             link,
             available_at,
             expires_at,
-            crate::domain::language::Language::French,
         )?;
         batch.secrets.push(secret.row(now));
         batch.messages.push(message);

@@ -251,6 +251,17 @@ impl PhotoUse {
             PhotoUse::PhotoDirectory => "photo_directory",
         }
     }
+
+    /// The use [`PhotoUse::as_str`] names.
+    pub fn parse(text: &str) -> Option<PhotoUse> {
+        [
+            PhotoUse::CardReprint,
+            PhotoUse::TutorialSheets,
+            PhotoUse::PhotoDirectory,
+        ]
+        .into_iter()
+        .find(|u| u.as_str() == text)
+    }
 }
 
 /// The redirect decision.

@@ -8,10 +8,10 @@ use super::activation::{NewSecret, Purpose, SecretScope, revoke_live};
 use super::entities::{account, one_time_secret};
 use super::provisioning::IssuedMaterial;
 use super::{AuditContext, Store, StoreError, record_audit};
-use crate::config::{ActivationChannel, ProfileSettings};
-use crate::domain::account::AccountStatus;
-use crate::domain::provisioning::material_expires_at;
-use crate::domain::secret::{Secret, SecretKind, generate};
+use domain::account::AccountStatus;
+use domain::institution::{ActivationChannel, ProfileSettings};
+use domain::provisioning::material_expires_at;
+use domain::secret::{Secret, SecretKind, generate};
 
 /// How to find one account.
 #[derive(Debug, Clone, Copy)]
@@ -183,7 +183,7 @@ pub(super) fn secret_row(
     expires_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<(Secret, one_time_secret::ActiveModel), StoreError> {
-    let secret = generate(kind)?;
+    let secret = generate(kind, &mut rand::rngs::SysRng)?;
     let row = NewSecret {
         account_id: account_id.to_owned(),
         purpose,
