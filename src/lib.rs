@@ -26,3 +26,4 @@ pub mod services;
 /// The only code that speaks SQL, a crate of its own (`crates/store`).
 pub use ::store;
 pub mod telemetry;
+pub mod texts;

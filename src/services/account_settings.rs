@@ -19,6 +19,7 @@ use crate::domain::account::AccountKind;
 use crate::domain::activation::{PhotoDecision, Step, mask_mail};
 use crate::domain::language::Language;
 use crate::domain::password::{Password, must_change};
+use crate::domain::refusal::Precondition;
 use crate::domain::self_service::{
     AntispamLevel, ConsentChange, ConsentError, DirectoryEntry, change_consents,
     edit_directory_entry,
@@ -226,7 +227,7 @@ impl AccountSettingsService for AccountSettingsApi {
             let address = secret
                 .target
                 .clone()
-                .ok_or_else(|| ApiError::Internal("verification link without address".into()))?;
+                .ok_or_else(|| ApiError::inconsistent("verification link without address"))?;
             // The former verified address is told it was replaced.
             let mut messages = Vec::new();
             if let (Some(old), Some(_)) =
@@ -424,7 +425,7 @@ impl AccountSettingsService for AccountSettingsApi {
                 .state
                 .settings
                 .institution(&account.institution)
-                .ok_or_else(|| ApiError::Internal("institution vanished".into()))?;
+                .ok_or_else(|| ApiError::inconsistent("institution vanished"))?;
             let current = account_fields::directory_entry(&account)?;
             let typed = DirectoryEntry {
                 office_phone: typed.office_phone,
@@ -603,12 +604,12 @@ fn encode_entry(e: &DirectoryEntry) -> proto::DirectoryEntry {
 fn consent_error(e: ConsentError) -> ApiError {
     match e {
         ConsentError::NotOffered(step) => ApiError::FailedPrecondition {
-            kind: "CONSENT_NOT_OFFERED",
+            kind: Precondition::ConsentNotOffered,
             subject: step.field().to_owned(),
             message: "this consent is not collected for this account's profile".into(),
         },
         ConsentError::PhotoRefused => ApiError::FailedPrecondition {
-            kind: "PHOTO_REFUSAL_IRREVERSIBLE",
+            kind: Precondition::PhotoRefusalIrreversible,
             subject: "photo".into(),
             message: "the photo was refused and deleted: a new photo is needed for any use (card renewal: see the student card office)".into(),
         },

@@ -13,7 +13,7 @@ use super::CallContext;
 use super::encode::timestamp;
 use super::limits::Counters;
 use super::passwords::{password_usable, read_password, rejected, violation_code};
-use super::status::{ApiError, Exhausted};
+use super::status::{ApiError, Exhausted, internal};
 use super::{AppState, account_lookup, begin_call, reply};
 use crate::config::{ActivationChannel, InstitutionSettings, ProfileSettings};
 use crate::domain::account::AccountStatus;
@@ -25,6 +25,7 @@ use crate::domain::language::Language;
 use crate::domain::password::messages::rule_descriptions;
 use crate::domain::password::policy::DictionaryMode;
 use crate::domain::password::{self, Evaluation, PasswordPolicy, Strength, Violation};
+use crate::domain::refusal::Precondition;
 use crate::domain::secret::{SecretKind, generate, hash_secret, matches};
 use crate::mail::templates::{self, VerificationMail, Verifying};
 use crate::proto;
@@ -66,7 +67,7 @@ fn entry_refused(field: &str) -> ApiError {
 
 fn link_gone() -> ApiError {
     ApiError::FailedPrecondition {
-        kind: "LINK_EXPIRED",
+        kind: Precondition::LinkExpired,
         subject: "token".into(),
         message: "this link has expired or was already used: start again".into(),
     }
@@ -195,7 +196,7 @@ impl ActivationApi {
             .state
             .settings
             .institution(&account.institution)
-            .ok_or_else(|| ApiError::Internal("institution no longer configured".into()))?;
+            .ok_or_else(|| ApiError::inconsistent("institution no longer configured"))?;
         let profile = self.state.profile_of(account)?;
         Ok(Rules {
             institution,
@@ -354,7 +355,7 @@ impl ActivationApi {
         now: DateTime<Utc>,
     ) -> Result<(Vec<NewSecret>, NewMessage, proto::DeliveryNotice), ApiError> {
         let purpose = verification_purpose(step)
-            .ok_or_else(|| ApiError::Internal("not a verification step".into()))?;
+            .ok_or_else(|| ApiError::inconsistent("not a verification step"))?;
         let link = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
         let code = generate(SecretKind::Code, &mut rand::rngs::SysRng).map_err(internal)?;
         let expires_at = rules
@@ -427,14 +428,14 @@ impl ActivationApi {
             .mobile_phone
             .clone()
             .ok_or_else(|| ApiError::FailedPrecondition {
-                kind: "NO_PHONE",
+                kind: Precondition::NoPhone,
                 subject: "account".into(),
                 message: "no mobile phone is recorded for this account: contact the helpdesk"
                     .into(),
             })?;
         let code = generate(SecretKind::Code, &mut rand::rngs::SysRng).map_err(internal)?;
         let lifetime = chrono::Duration::from_std(rules.profile.activation.code_lifetime)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| ApiError::Internal(e.into()))?;
         let expires_at = now + lifetime;
         let tz = rules.institution.time_zone;
         let name = &rules.institution.name;
@@ -526,7 +527,7 @@ impl ActivationApi {
         if invalidated {
             tracing::warn!(account_id = %account.id, "activation secret invalidated after too many attempts");
             return Err(ApiError::FailedPrecondition {
-                kind: "TOO_MANY_ATTEMPTS",
+                kind: Precondition::TooManyAttempts,
                 subject: field.to_owned(),
                 message: "too many wrong attempts: this secret no longer works; ask for a new one"
                     .into(),
@@ -545,7 +546,7 @@ impl ActivationApi {
             Some(status) if status.awaits_activation() && account.activated_at.is_none() => {}
             Some(AccountStatus::Active | AccountStatus::Grace) => {
                 return Err(ApiError::FailedPrecondition {
-                    kind: "ALREADY_ACTIVE",
+                    kind: Precondition::AlreadyActive,
                     subject: "account".into(),
                     message: "this account is already activated: sign in, or use password recovery"
                         .into(),
@@ -553,7 +554,7 @@ impl ActivationApi {
             }
             _ => {
                 return Err(ApiError::FailedPrecondition {
-                    kind: "ACCOUNT_STATE",
+                    kind: Precondition::AccountState,
                     subject: "account".into(),
                     message: "this account cannot be activated: contact the helpdesk".into(),
                 });
@@ -562,7 +563,7 @@ impl ActivationApi {
         if now < account.activation_available_at {
             let opens = account.activation_available_at;
             return Err(ApiError::FailedPrecondition {
-                kind: "ACTIVATION_NOT_OPEN",
+                kind: Precondition::ActivationNotOpen,
                 subject: opens.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 message: format!(
                     "activation opens at {}",
@@ -699,7 +700,7 @@ impl ActivationApi {
             }
             Entry::IdentityMatch(m) => {
                 let institution =
-                    institution.ok_or_else(|| ApiError::Internal("no institution".into()))?;
+                    institution.ok_or_else(|| ApiError::inconsistent("no institution"))?;
                 let number =
                     StudentNumber::parse(&m.student_number, institution.student_number_length)
                         .map_err(|e| ApiError::field("identity_match.student_number", e.0))?;
@@ -741,7 +742,7 @@ impl ActivationApi {
         state.done.insert(Step::VerifySecret);
         let token = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
         let lifetime = chrono::Duration::from_std(rules.profile.activation.flow_lifetime)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| ApiError::Internal(e.into()))?;
         let flow = self
             .state
             .store
@@ -894,14 +895,14 @@ impl ActivationApi {
             let hash = state
                 .password_hash
                 .take()
-                .ok_or_else(|| ApiError::Internal("completed without a password".into()))?;
+                .ok_or_else(|| ApiError::inconsistent("completed without a password"))?;
             let key = self
                 .state
                 .store
                 .live_secret(&account.id, Purpose::ReactivationKey, now)
                 .await?
                 .ok_or_else(|| ApiError::FailedPrecondition {
-                    kind: "LINK_EXPIRED",
+                    kind: Precondition::LinkExpired,
                     subject: "key".into(),
                     message:
                         "the mailed activation key has expired or was replaced: ask for a new one"
@@ -944,7 +945,7 @@ impl ActivationApi {
             let hash = state
                 .password_hash
                 .take()
-                .ok_or_else(|| ApiError::Internal("completed without a password".into()))?;
+                .ok_or_else(|| ApiError::inconsistent("completed without a password"))?;
             // A recovery address confirmed after activation is mailed its
             // link now and serves recovery once confirmed.
             let mut confirm_later = None;
@@ -1048,13 +1049,13 @@ impl ActivationApi {
                 let plan = rules.plan(&loaded.state);
                 let Some(step) = loaded.state.pending_verification(&plan) else {
                     return Err(ApiError::FailedPrecondition {
-                        kind: "NOTHING_TO_VERIFY",
+                        kind: Precondition::NothingToVerify,
                         subject: "code".into(),
                         message: "this flow is not waiting for a code".into(),
                     });
                 };
                 let purpose = verification_purpose(step)
-                    .ok_or_else(|| ApiError::Internal("verification without purpose".into()))?;
+                    .ok_or_else(|| ApiError::inconsistent("verification without purpose"))?;
                 let secrets = self
                     .state
                     .store
@@ -1062,7 +1063,7 @@ impl ActivationApi {
                     .await?;
                 if secrets.is_empty() {
                     return Err(ApiError::FailedPrecondition {
-                        kind: "CODE_EXPIRED",
+                        kind: Precondition::CodeExpired,
                         subject: "code".into(),
                         message: "the code has expired or was invalidated: ask for a new one"
                             .into(),
@@ -1083,7 +1084,7 @@ impl ActivationApi {
                         .await?;
                     if invalidated {
                         return Err(ApiError::FailedPrecondition {
-                            kind: "TOO_MANY_ATTEMPTS",
+                            kind: Precondition::TooManyAttempts,
                             subject: "code".into(),
                             message:
                                 "too many wrong codes: this code no longer works; ask for a new one"
@@ -1120,19 +1121,15 @@ impl ActivationApi {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(e.to_string())
-}
-
 fn flow_error(e: FlowError) -> ApiError {
     match e {
         FlowError::Completed => ApiError::FailedPrecondition {
-            kind: "FLOW_COMPLETED",
+            kind: Precondition::FlowCompleted,
             subject: "flow".into(),
             message: "this activation is already complete".into(),
         },
         FlowError::AwaitingVerification(step) => ApiError::FailedPrecondition {
-            kind: "AWAITING_VERIFICATION",
+            kind: Precondition::AwaitingVerification,
             subject: step.field().into(),
             message: match step {
                 Step::VerifyCode => "type the code sent by SMS and mail first".into(),
@@ -1569,14 +1566,14 @@ impl ActivationService for ActivationApi {
                 Some(step) if message_kind(step) as i32 == body.kind => step,
                 _ => {
                     return Err(ApiError::FailedPrecondition {
-                        kind: "NOTHING_TO_RESEND",
+                        kind: Precondition::NothingToResend,
                         subject: "kind".into(),
                         message: "the flow is not waiting for this message".into(),
                     });
                 }
             };
             let purpose = verification_purpose(step)
-                .ok_or_else(|| ApiError::Internal("verification without purpose".into()))?;
+                .ok_or_else(|| ApiError::inconsistent("verification without purpose"))?;
             let last = self
                 .state
                 .store
@@ -1608,7 +1605,7 @@ impl ActivationService for ActivationApi {
                             .as_ref()
                             .and_then(|r| r.address.clone()),
                     }
-                    .ok_or_else(|| ApiError::Internal("no address to verify".into()))?;
+                    .ok_or_else(|| ApiError::inconsistent("no address to verify"))?;
                     let (secrets, message, notice) = self.verification_writes(
                         &loaded.account,
                         &rules,

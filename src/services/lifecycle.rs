@@ -14,6 +14,7 @@ use tracing::Instrument;
 use super::status::ApiError;
 use super::{AppState, CallContext, account_lookup, begin_call, encode, reply};
 use crate::domain::provisioning::{ProvisionInput, parse_record, profile_of};
+use crate::domain::refusal::Precondition;
 use crate::proto;
 use crate::proto::account_lifecycle_service_server::AccountLifecycleService;
 use chrono::NaiveDate;
@@ -82,7 +83,7 @@ fn parse_item(
     let record = parse_record(&input(record), &state.settings.institutions, now, "record")
         .map_err(ApiError::InvalidArgument)?;
     let (institution, profile) = profile_of(&state.settings.institutions, &record)
-        .ok_or_else(|| ApiError::Internal("parsed record has no profile".into()))?;
+        .ok_or_else(|| ApiError::inconsistent("parsed record has no profile"))?;
     Ok(ProvisionItem {
         profile: profile.clone(),
         record,
@@ -205,7 +206,7 @@ impl AccountLifecycleService for LifecycleApi {
             let mut results = self.state.store.provision(&[item], now, &ctx).await?;
             let result = results
                 .pop()
-                .ok_or_else(|| ApiError::Internal("provisioning returned no result".into()))?;
+                .ok_or_else(|| ApiError::inconsistent("provisioning returned no result"))?;
             Ok::<_, ApiError>(provisioned(&self.state, &result?, now))
         }
         .await;
@@ -424,7 +425,7 @@ impl AccountLifecycleService for LifecycleApi {
             let institution = self.state.institution_of(&account)?;
             let Some(months) = profile.retention.extension_months else {
                 return Err(ApiError::FailedPrecondition {
-                    kind: "NOT_RENEWABLE",
+                    kind: Precondition::NotRenewable,
                     subject: "account".into(),
                     message: "the retention of this profile cannot be extended".into(),
                 });
@@ -438,7 +439,7 @@ impl AccountLifecycleService for LifecycleApi {
             }
             let Some(current_end) = account.retention_end_date else {
                 return Err(ApiError::FailedPrecondition {
-                    kind: "NO_DEPARTURE",
+                    kind: Precondition::NoDeparture,
                     subject: "account".into(),
                     message: "no end of activity is recorded for this account".into(),
                 });
@@ -572,7 +573,7 @@ impl AccountLifecycleService for LifecycleApi {
                 )),
                 (true, None) => {
                     return Err(ApiError::FailedPrecondition {
-                        kind: "NOT_RENEWABLE",
+                        kind: Precondition::NotRenewable,
                         subject: "request_id".into(),
                         message: "the account's profile can no longer be extended".into(),
                     });
@@ -617,7 +618,9 @@ impl AccountLifecycleService for LifecycleApi {
             let reason = bounded_text(&body.reason, "reason", 500)?;
             let account = self.state.account(lookup).await?;
             let status = AccountStatus::parse(&account.status)
-                .ok_or_else(|| ApiError::Internal(format!("stored status {:?}", account.status)))?
+                .ok_or_else(|| {
+                    ApiError::inconsistent(format!("stored status {:?}", account.status))
+                })?
                 .as_of(account.activation_available_at, now);
             if status == AccountStatus::DataDeleted {
                 return Err(expired_precondition());
@@ -990,7 +993,7 @@ fn bounded_text<'a>(text: &'a str, field: &str, max: usize) -> Result<&'a str, A
 
 fn expired_precondition() -> ApiError {
     ApiError::FailedPrecondition {
-        kind: "ACCOUNT_EXPIRED",
+        kind: Precondition::AccountExpired,
         subject: "account".into(),
         message: "the account's retention is over (re-enrolment or re-hiring brings it back)"
             .into(),
@@ -1000,7 +1003,7 @@ fn expired_precondition() -> ApiError {
 /// The account's life state and lock, for the retention rules.
 fn life_facts(account: &account::Model) -> Result<AccountFacts, ApiError> {
     batch::facts(account)
-        .ok_or_else(|| ApiError::Internal(format!("stored status {:?}", account.status)))
+        .ok_or_else(|| ApiError::inconsistent(format!("stored status {:?}", account.status)))
 }
 
 impl LifecycleApi {

@@ -135,7 +135,7 @@ impl AppState {
         let mut wait: Option<DateTime<Utc>> = None;
         for (key, rule) in &counters.keys {
             let window = chrono::Duration::from_std(rule.window)
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+                .map_err(|e| ApiError::Internal(e.into()))?;
             let counted = self.store.count_attempt(key, window, now).await?;
             if counted.count > rule.max {
                 wait = wait.max(Some(counted.window_ends_at));

@@ -9,6 +9,7 @@ use super::encode::timestamp;
 use super::status::ApiError;
 use crate::domain::activation::mask_mail;
 use crate::domain::language::Language;
+use crate::domain::refusal::Precondition;
 use crate::domain::secret::{SecretKind, generate, hash_secret};
 use crate::mail::templates::{self, VerificationMail, Verifying};
 use crate::proto;
@@ -21,7 +22,7 @@ use crate::store::outbox::{Channel, NewMessage};
 /// reason (used, expired, replaced, unknown).
 pub fn link_unusable() -> ApiError {
     ApiError::FailedPrecondition {
-        kind: "LINK_EXPIRED",
+        kind: Precondition::LinkExpired,
         subject: "token".into(),
         message: "this link was already used, has expired or was replaced: ask for a new one"
             .into(),
@@ -50,15 +51,15 @@ impl AppState {
         let institution = self
             .settings
             .institution(&account.institution)
-            .ok_or_else(|| ApiError::Internal("institution no longer configured".into()))?;
+            .ok_or_else(|| ApiError::inconsistent("institution no longer configured"))?;
         let (purpose, page) = match what {
             Verifying::RecoveryMail => (Purpose::RecoveryMailChange, "account/recovery-mail"),
             Verifying::Redirect => (Purpose::RedirectChange, "account/redirect"),
         };
         let token = generate(SecretKind::Token, &mut rand::rngs::SysRng)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| ApiError::Internal(e.into()))?;
         let lifetime = chrono::Duration::from_std(institution.recovery.verification_link_lifetime)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| ApiError::Internal(e.into()))?;
         let expires_at = now + lifetime;
         let url = institution.portal_link(page, &token);
         let content = templates::verification(

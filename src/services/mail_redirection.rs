@@ -10,6 +10,7 @@ use tonic::{Request, Response, Status};
 use super::status::{ApiError, Exhausted};
 use super::{AppState, account_lookup, begin_call, reply};
 use crate::domain::activation::RedirectRule;
+use crate::domain::refusal::Precondition;
 use crate::domain::self_service::{Redirect, RedirectError, set_redirect};
 use crate::mail::templates::Verifying;
 use crate::proto;
@@ -33,7 +34,7 @@ impl MailRedirectionApi {
 
 fn no_mailbox() -> ApiError {
     ApiError::FailedPrecondition {
-        kind: "NO_MAILBOX",
+        kind: Precondition::NoMailbox,
         subject: "account".into(),
         message: "this account has no university mailbox to redirect".into(),
     }
@@ -70,7 +71,7 @@ impl AppState {
             .map(|i| i.recovery.resend_cooldown)
             .unwrap_or_default();
         let cooldown =
-            chrono::Duration::from_std(cooldown).map_err(|e| ApiError::Internal(e.to_string()))?;
+            chrono::Duration::from_std(cooldown).map_err(|e| ApiError::Internal(e.into()))?;
         if let Some(last) = self.store.last_account_secret(&account.id, purpose).await?
             && last.created_at + cooldown > now
         {
@@ -248,7 +249,7 @@ impl MailRedirectionService for MailRedirectionApi {
                 .filter(|_| account.redirect_verified_at.is_none())
             else {
                 return Err(ApiError::FailedPrecondition {
-                    kind: "NOTHING_TO_VERIFY",
+                    kind: Precondition::NothingToVerify,
                     subject: "account".into(),
                     message: "no redirect address is waiting for verification".into(),
                 });
@@ -292,7 +293,7 @@ impl MailRedirectionService for MailRedirectionApi {
             if self.state.profile_of(&account)?.activation.mail_redirect == RedirectRule::Mandatory
             {
                 return Err(ApiError::FailedPrecondition {
-                    kind: "REDIRECT_MANDATORY",
+                    kind: Precondition::RedirectMandatory,
                     subject: "account".into(),
                     message:
                         "this profile must keep its mail redirected: change the address instead"

@@ -21,6 +21,7 @@ use crate::auth::{Caller, EndUserAddress};
 use crate::clock::SharedClock;
 use crate::config::{ProfileSettings, Settings};
 use crate::domain::language::Language;
+use crate::domain::refusal::Precondition;
 use crate::hashing::PasswordHasher;
 use crate::proto;
 use crate::store::accounts::AccountLookup;
@@ -174,7 +175,7 @@ impl AppState {
         self.settings
             .institution(&account.institution)
             .ok_or_else(|| ApiError::FailedPrecondition {
-                kind: "CONFIGURATION",
+                kind: Precondition::Configuration,
                 subject: account.institution.clone(),
                 message: "the account's institution is no longer configured".into(),
             })
@@ -186,7 +187,7 @@ impl AppState {
             .institution(&account.institution)
             .and_then(|i| i.profiles.get(&account.profile))
             .ok_or_else(|| ApiError::FailedPrecondition {
-                kind: "CONFIGURATION",
+                kind: Precondition::Configuration,
                 subject: format!("{}/{}", account.institution, account.profile),
                 message: "the account's profile is no longer configured".into(),
             })

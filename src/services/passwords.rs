@@ -13,6 +13,7 @@ use crate::domain::language::Language;
 use crate::domain::password::{
     self, Evaluation, Password, PasswordPolicy, PersonalData, Violation, evaluate,
 };
+use crate::domain::refusal::Precondition;
 use crate::hashing::Verified;
 use crate::mail::templates;
 use crate::store::AuditContext;
@@ -99,7 +100,7 @@ impl AppState {
     pub fn policy_of(&self, account: &account::Model) -> Result<PasswordPolicy, ApiError> {
         self.profile_of(account)?;
         self.password_policy(&account.institution, &account.profile)
-            .ok_or_else(|| ApiError::Internal("profile vanished".into()))
+            .ok_or_else(|| ApiError::inconsistent("profile vanished"))
     }
 
     /// Evaluates a candidate for an account (or for a policy alone). The
@@ -292,7 +293,7 @@ pub struct PasswordChange<'a> {
 /// The refusal of an account that is not in use.
 pub fn account_not_usable() -> ApiError {
     ApiError::FailedPrecondition {
-        kind: "ACCOUNT_STATE",
+        kind: Precondition::AccountState,
         subject: "account".into(),
         message: "the account has no password in use (not activated, expired, purged or locked)"
             .into(),

@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status};
 
 use super::limits::Counters;
 use super::passwords::{PasswordChange, password_usable, read_password};
-use super::status::ApiError;
+use super::status::{ApiError, internal};
 use super::{AppState, begin_call, encode::timestamp, reply};
 use crate::config::InstitutionSettings;
 use crate::config::RateRule;
@@ -20,6 +20,7 @@ use crate::domain::ids::{BirthDate, Ine, MailAddress, StudentNumber};
 use crate::domain::language::Language;
 use crate::domain::password::Password;
 use crate::domain::recovery::{ResetMethod, decoy_seed, masked_destination};
+use crate::domain::refusal::Precondition;
 use crate::domain::secret::{SecretKind, generate};
 use crate::mail::templates;
 use crate::proto;
@@ -85,7 +86,7 @@ impl RecoveryApi {
         let seed = decoy_seed(&recovery.decoy_key, &code, &typed.decoy_name());
         let expires_at = now
             + chrono::Duration::from_std(recovery.reset_lifetime)
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+                .map_err(|e| ApiError::Internal(e.into()))?;
         let method = match recovery.method {
             ResetMethod::ResetLink => proto::ResetMethod::Link,
             ResetMethod::ActivationKey => proto::ResetMethod::ActivationKey,
@@ -186,7 +187,7 @@ impl AppState {
         let institution = self
             .settings
             .institution(code)
-            .ok_or_else(|| ApiError::Internal("institution vanished".into()))?;
+            .ok_or_else(|| ApiError::inconsistent("institution vanished"))?;
         let Some((account, address)) = account
             .as_ref()
             .and_then(|a| reset_destination(a).map(|d| (a, d.to_owned())))
@@ -213,7 +214,7 @@ impl AppState {
             ResetMethod::ActivationKey => Purpose::ReactivationKey,
         };
         let cooldown = chrono::Duration::from_std(institution.recovery.resend_cooldown)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| ApiError::Internal(e.into()))?;
         if let Some(last) = self.store.last_account_secret(&account.id, purpose).await?
             && last.created_at + cooldown > now
         {
@@ -291,10 +292,6 @@ impl AppState {
             .await?;
         Ok(())
     }
-}
-
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(e.to_string())
 }
 
 #[tonic::async_trait]
@@ -433,7 +430,7 @@ impl RecoveryService for RecoveryApi {
             let rule = &institution.recovery.login_lookup;
             if !rule.enabled {
                 return Err(ApiError::FailedPrecondition {
-                    kind: "NOT_OFFERED",
+                    kind: Precondition::NotOffered,
                     subject: "institution".into(),
                     message: "this institution does not offer login lookup: see its helpdesk"
                         .into(),

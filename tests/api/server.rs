@@ -267,6 +267,23 @@ async fn database_failures_reach_callers_as_a_bare_internal_error() {
     for leak in ["audit", "sql", "table", "relation", "sqlite", "postgres"] {
         assert!(!message.contains(leak), "{leak} leaked: {message}");
     }
+    // The log keeps what the caller does not see: the cause, down to the
+    // database's own words, on the line that carries the request id.
+    let request_id = status
+        .metadata()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("a request id")
+        .to_owned();
+    let logs = crate::logs::captured();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("internal error") && l.contains(&request_id))
+        .unwrap_or_else(|| panic!("no internal error logged for {request_id}"));
+    assert!(
+        line.contains("database") && line.contains("audit_events"),
+        "{line}"
+    );
     // Nothing of the failed call was kept.
     let missing = app
         .get_account(

@@ -10,6 +10,7 @@ pub mod login;
 pub mod password;
 pub mod provisioning;
 pub mod recovery;
+pub mod refusal;
 pub mod retention;
 pub mod secret;
 pub mod self_service;

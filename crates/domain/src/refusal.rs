@@ -1,0 +1,134 @@
+//! Why the state of things refuses a valid request: one enum, so that every
+//! refusal has a stable code for programs and a sentence in every language
+//! for people (the service's texts module words them; a new refusal does
+//! not compile until it is worded).
+
+/// A precondition that a request does not meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Precondition {
+    /// The account's state refuses this (locked, purged, not awaiting
+    /// activation, ...).
+    AccountState,
+    AccountExpired,
+    /// Activation opens later (Montpellier: 15 minutes after enrolment).
+    ActivationNotOpen,
+    /// The profile does not activate with printed material.
+    ActivationChannel,
+    AlreadyActive,
+    /// A mailed verification link is waiting to be followed.
+    AwaitingVerification,
+    CodeExpired,
+    /// The institution or profile of the account is no longer configured.
+    Configuration,
+    /// The profile is never asked this consent.
+    ConsentNotOffered,
+    ExtensionDecided,
+    ExtensionPending,
+    FlowCompleted,
+    LinkExpired,
+    /// No login identifier is free for this person.
+    Login,
+    /// No end of activity is recorded.
+    NoDeparture,
+    NoMailbox,
+    NoPhone,
+    /// The institution does not offer this service.
+    NotOffered,
+    NotRenewable,
+    NothingToResend,
+    NothingToVerify,
+    /// The password changed meanwhile.
+    Password,
+    PhotoRefusalIrreversible,
+    RedirectMandatory,
+    /// Too many wrong entries: the secret no longer works.
+    TooManyAttempts,
+}
+
+impl Precondition {
+    /// Every refusal, for exhaustive checks.
+    pub const ALL: [Precondition; 25] = [
+        Precondition::AccountState,
+        Precondition::AccountExpired,
+        Precondition::ActivationNotOpen,
+        Precondition::ActivationChannel,
+        Precondition::AlreadyActive,
+        Precondition::AwaitingVerification,
+        Precondition::CodeExpired,
+        Precondition::Configuration,
+        Precondition::ConsentNotOffered,
+        Precondition::ExtensionDecided,
+        Precondition::ExtensionPending,
+        Precondition::FlowCompleted,
+        Precondition::LinkExpired,
+        Precondition::Login,
+        Precondition::NoDeparture,
+        Precondition::NoMailbox,
+        Precondition::NoPhone,
+        Precondition::NotOffered,
+        Precondition::NotRenewable,
+        Precondition::NothingToResend,
+        Precondition::NothingToVerify,
+        Precondition::Password,
+        Precondition::PhotoRefusalIrreversible,
+        Precondition::RedirectMandatory,
+        Precondition::TooManyAttempts,
+    ];
+
+    /// The stable code programs read (`PreconditionFailure.violations.type`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Precondition::AccountState => "ACCOUNT_STATE",
+            Precondition::AccountExpired => "ACCOUNT_EXPIRED",
+            Precondition::ActivationNotOpen => "ACTIVATION_NOT_OPEN",
+            Precondition::ActivationChannel => "ACTIVATION_CHANNEL",
+            Precondition::AlreadyActive => "ALREADY_ACTIVE",
+            Precondition::AwaitingVerification => "AWAITING_VERIFICATION",
+            Precondition::CodeExpired => "CODE_EXPIRED",
+            Precondition::Configuration => "CONFIGURATION",
+            Precondition::ConsentNotOffered => "CONSENT_NOT_OFFERED",
+            Precondition::ExtensionDecided => "EXTENSION_DECIDED",
+            Precondition::ExtensionPending => "EXTENSION_PENDING",
+            Precondition::FlowCompleted => "FLOW_COMPLETED",
+            Precondition::LinkExpired => "LINK_EXPIRED",
+            Precondition::Login => "LOGIN",
+            Precondition::NoDeparture => "NO_DEPARTURE",
+            Precondition::NoMailbox => "NO_MAILBOX",
+            Precondition::NoPhone => "NO_PHONE",
+            Precondition::NotOffered => "NOT_OFFERED",
+            Precondition::NotRenewable => "NOT_RENEWABLE",
+            Precondition::NothingToResend => "NOTHING_TO_RESEND",
+            Precondition::NothingToVerify => "NOTHING_TO_VERIFY",
+            Precondition::Password => "PASSWORD",
+            Precondition::PhotoRefusalIrreversible => "PHOTO_REFUSAL_IRREVERSIBLE",
+            Precondition::RedirectMandatory => "REDIRECT_MANDATORY",
+            Precondition::TooManyAttempts => "TOO_MANY_ATTEMPTS",
+        }
+    }
+}
+
+/// Which limit a request ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exhausted {
+    /// Password hashing is saturated.
+    Busy,
+    /// A message was sent moments ago.
+    ResendTooSoon,
+    /// Too many wrong secrets (for the account, or from the address).
+    TooManyGuesses,
+    /// Too many requests that mail a secret.
+    TooManyRequests,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct() {
+        let codes: BTreeSet<&str> = Precondition::ALL.iter().map(|p| p.code()).collect();
+        assert_eq!(codes.len(), Precondition::ALL.len());
+    }
+}

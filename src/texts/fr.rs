@@ -1,0 +1,87 @@
+//! Les textes en français.
+
+use super::{Refused, Wait};
+use crate::domain::refusal::{Exhausted, Precondition};
+
+pub fn precondition(refusal: Precondition) -> &'static str {
+    match refusal {
+        Precondition::AccountState => {
+            "Ce compte ne permet pas cette opération dans son état actuel : contactez l'assistance."
+        }
+        Precondition::AccountExpired => "Ce compte a expiré.",
+        Precondition::ActivationNotOpen => "L'activation de ce compte n'est pas encore ouverte.",
+        Precondition::ActivationChannel => "Ce profil ne s'active pas avec un document imprimé.",
+        Precondition::AlreadyActive => {
+            "Ce compte est déjà activé : connectez-vous, ou utilisez la récupération du mot de passe."
+        }
+        Precondition::AwaitingVerification => {
+            "Une vérification est en attente : suivez le lien reçu."
+        }
+        Precondition::CodeExpired => "Ce code a expiré : demandez-en un nouveau.",
+        Precondition::Configuration => {
+            "Le service n'est pas configuré pour ce compte : contactez l'assistance."
+        }
+        Precondition::ConsentNotOffered => {
+            "Ce consentement n'est pas proposé par votre établissement."
+        }
+        Precondition::ExtensionDecided => "Cette demande a déjà été traitée.",
+        Precondition::ExtensionPending => "Une demande de prolongation est déjà en attente.",
+        Precondition::FlowCompleted => "Cette activation est déjà terminée.",
+        Precondition::LinkExpired => "Ce lien a expiré : demandez-en un nouveau.",
+        Precondition::Login => {
+            "Aucun identifiant n'est disponible pour cette personne : contactez l'assistance."
+        }
+        Precondition::NoDeparture => "Aucune fin d'activité n'est enregistrée pour ce compte.",
+        Precondition::NoMailbox => "Ce compte n'a pas de messagerie de l'établissement.",
+        Precondition::NoPhone => "Aucun numéro de téléphone n'est connu pour ce compte.",
+        Precondition::NotOffered => "Ce service n'est pas proposé par votre établissement.",
+        Precondition::NotRenewable => "La conservation de ce compte ne peut pas être prolongée.",
+        Precondition::NothingToResend => "Il n'y a aucun message à renvoyer.",
+        Precondition::NothingToVerify => "Il n'y a rien à vérifier.",
+        Precondition::Password => "Le mot de passe a été modifié entre-temps : recommencez.",
+        Precondition::PhotoRefusalIrreversible => {
+            "Le refus de diffusion de la photo ne peut pas être annulé ici."
+        }
+        Precondition::RedirectMandatory => {
+            "La redirection de la messagerie est obligatoire pour ce profil."
+        }
+        Precondition::TooManyAttempts => {
+            "Trop d'essais erronés : ce code ne fonctionne plus, demandez-en un nouveau."
+        }
+    }
+}
+
+pub fn exhausted(limit: Exhausted, wait: Wait) -> String {
+    let Wait { seconds, minutes } = wait;
+    match limit {
+        Exhausted::Busy => "Le service est très sollicité : réessayez dans un instant.".into(),
+        Exhausted::ResendTooSoon => format!(
+            "Un message vient d'être envoyé : attendez {seconds} s avant d'en demander un autre."
+        ),
+        Exhausted::TooManyGuesses => {
+            format!("Trop de tentatives infructueuses : réessayez dans {minutes} min.")
+        }
+        Exhausted::TooManyRequests => format!("Trop de demandes : réessayez dans {minutes} min."),
+    }
+}
+
+pub fn refused(refusal: Refused<'_>) -> String {
+    match refusal {
+        Refused::Invalid { fields, .. } => {
+            format!("Certaines informations sont invalides : {fields}.")
+        }
+        Refused::NotFound { .. } => "Introuvable : vérifiez les informations saisies.".into(),
+        Refused::Unauthenticated => "Le service appelant n'est pas authentifié.".into(),
+        Refused::PermissionDenied { .. } => "Accès refusé.".into(),
+        Refused::Aborted { .. } => {
+            "Le compte a été modifié entre-temps : rechargez la page et réessayez.".into()
+        }
+        Refused::DeadlineExceeded { .. } => "Délai dépassé : recommencez.".into(),
+        Refused::AlreadyExists { field, .. } => {
+            format!("Cette valeur est déjà utilisée ({field}).")
+        }
+        Refused::Internal { request_id } => {
+            format!("Erreur interne : communiquez l'identifiant {request_id} à l'assistance.")
+        }
+    }
+}

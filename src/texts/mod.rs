@@ -1,0 +1,115 @@
+//! Every sentence a person reads in an answer of the service, one module
+//! per language ([`fr`], [`en`]) with the same functions; callers ask here
+//! with the caller's language. Mail and SMS bodies are in
+//! [`crate::mail::templates`], password rule explanations in the domain's
+//! `password::messages`; the wording that differs between universities
+//! comes from their configuration.
+
+pub mod en;
+pub mod fr;
+
+use std::time::Duration;
+
+use crate::domain::language::Language;
+use crate::domain::refusal::{Exhausted, Precondition};
+
+/// What a person is told when the state of things refuses a request.
+pub fn precondition(language: Language, refusal: Precondition) -> &'static str {
+    match language {
+        Language::French => fr::precondition(refusal),
+        Language::English => en::precondition(refusal),
+    }
+}
+
+/// What a person is told when a limit is reached; `wait` is how long until
+/// a new try may work.
+pub fn exhausted(language: Language, limit: Exhausted, wait: Duration) -> String {
+    let wait = Wait {
+        seconds: wait.as_secs().max(1),
+        minutes: wait.as_secs().div_ceil(60).max(1),
+    };
+    match language {
+        Language::French => fr::exhausted(limit, wait),
+        Language::English => en::exhausted(limit, wait),
+    }
+}
+
+/// A wait, rounded up, as both texts say it.
+#[derive(Debug, Clone, Copy)]
+pub struct Wait {
+    pub seconds: u64,
+    pub minutes: u64,
+}
+
+/// The other refusals of a call, each with what the person is told.
+#[derive(Debug, Clone, Copy)]
+pub enum Refused<'a> {
+    /// Some fields are invalid: their names, and each with why (in English,
+    /// for programs).
+    Invalid {
+        fields: &'a str,
+        summary: &'a str,
+    },
+    NotFound {
+        detail: &'a str,
+    },
+    Unauthenticated,
+    PermissionDenied {
+        detail: &'a str,
+    },
+    /// Changed meanwhile by another request.
+    Aborted {
+        detail: &'a str,
+    },
+    DeadlineExceeded {
+        detail: &'a str,
+    },
+    AlreadyExists {
+        field: &'a str,
+        detail: &'a str,
+    },
+    /// A failure of ours: the person gives the helpdesk the request id.
+    Internal {
+        request_id: &'a str,
+    },
+}
+
+/// What a person is told of a refusal.
+pub fn refused(language: Language, refusal: Refused<'_>) -> String {
+    match language {
+        Language::French => fr::refused(refusal),
+        Language::English => en::refused(refusal),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_is_worded_in_both_languages_differently() {
+        for p in Precondition::ALL {
+            let (french, english) = (fr::precondition(p), en::precondition(p));
+            assert!(!french.is_empty() && !english.is_empty(), "{p:?}");
+            assert_ne!(french, english, "{p:?}");
+            // People never see the codes programs read.
+            assert!(!french.contains(p.code()) && !english.contains(p.code()));
+        }
+    }
+
+    #[test]
+    fn waits_are_rounded_up() {
+        let text = exhausted(
+            Language::French,
+            Exhausted::TooManyGuesses,
+            Duration::from_secs(61),
+        );
+        assert!(text.contains("2 min"), "{text}");
+        let text = exhausted(
+            Language::English,
+            Exhausted::ResendTooSoon,
+            Duration::from_millis(10),
+        );
+        assert!(text.contains("1 s"), "{text}");
+    }
+}
