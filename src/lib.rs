@@ -2,14 +2,17 @@
 //! account, from provisioning at enrolment or hiring to retirement after
 //! departure.
 //!
-//! Layout: [`domain`] holds the pure rules, [`store`] is the only code that
-//! speaks SQL, [`services`] has one thin file per gRPC service, [`server`]
-//! assembles them; [`batch`] is the expiry batch shared by the RPC and the
-//! `expire` command.
+//! Layout: the workspace's crates hold the layers — [`domain`] the pure
+//! rules, [`store`] the only code that speaks SQL, [`app`] the use cases and
+//! the texts people read, [`hashing`] argon2id — and this crate the
+//! adapters: [`services`] has one file per gRPC service (decode, use case,
+//! encode), [`server`] assembles them, [`auth`], [`config`], [`mail`] and
+//! [`telemetry`] do what they say.
 
 pub mod auth;
-pub mod batch;
-pub mod clock;
+/// The use cases and the texts people read, a crate of their own
+/// (`crates/app`): no gRPC, no SQL.
+pub use ::app;
 pub mod config;
 /// The pure rules, a crate of their own (`crates/domain`): it cannot reach
 /// the database, the network or the configuration.
@@ -18,7 +21,8 @@ pub use ::domain;
 // with `--cfg fuzzing`); not part of the service.
 #[cfg(any(test, fuzzing))]
 pub mod fuzz;
-pub mod hashing;
+/// argon2id on threads of its own, a crate of its own (`crates/hashing`).
+pub use ::hashing;
 pub mod mail;
 pub mod proto;
 pub mod server;
@@ -26,4 +30,3 @@ pub mod services;
 /// The only code that speaks SQL, a crate of its own (`crates/store`).
 pub use ::store;
 pub mod telemetry;
-pub mod texts;

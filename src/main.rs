@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use ent_identity::clock::SystemClock;
+use ent_identity::app::clock::SystemClock;
 use ent_identity::config::Settings;
 use ent_identity::store::Store;
 use ent_identity::{server, telemetry};
@@ -128,7 +128,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
 }
 
 async fn expire(args: ExpireArgs, settings: Settings) -> Result<(), String> {
-    use ent_identity::batch::{self, BatchRequest};
+    use ent_identity::app::batch::{self, BatchRequest};
     let store = Store::connect(&settings.database)
         .await
         .map_err(|e| e.to_string())?;
@@ -158,7 +158,7 @@ async fn expire(args: ExpireArgs, settings: Settings) -> Result<(), String> {
         actor: "ent-identity expire".to_owned(),
         request_id: uuid::Uuid::new_v4().to_string(),
     };
-    let report = batch::run(&store, &settings, &request, &ctx)
+    let report = batch::run(&store, &settings.rules(), &request, &ctx)
         .await
         .map_err(|e| e.to_string())?;
     for action in &report.planned {

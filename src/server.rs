@@ -18,8 +18,8 @@ use tonic_health::server::HealthReporter;
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use tower::limit::GlobalConcurrencyLimitLayer;
 
+use crate::app::clock::SharedClock;
 use crate::auth::{AuthLayer, Clients};
-use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::proto;
 use crate::proto::account_lifecycle_service_server::AccountLifecycleServiceServer;
@@ -27,7 +27,7 @@ use crate::proto::account_settings_service_server::AccountSettingsServiceServer;
 use crate::proto::activation_service_server::ActivationServiceServer;
 use crate::proto::mail_redirection_service_server::MailRedirectionServiceServer;
 use crate::proto::recovery_service_server::RecoveryServiceServer;
-use crate::services::AppState;
+use crate::services::App;
 use crate::services::account_settings::AccountSettingsApi;
 use crate::services::activation::ActivationApi;
 use crate::services::lifecycle::LifecycleApi;
@@ -241,8 +241,8 @@ pub async fn serve(
     let hasher = crate::hashing::PasswordHasher::start(&settings.password_hashing)?;
     // The word lists load now rather than on the first keystroke.
     crate::domain::password::words::warm_up();
-    let state = AppState {
-        settings: settings.clone(),
+    let state = App {
+        rules: Arc::new(settings.rules()),
         store: store.clone(),
         clock: clock.clone(),
         hasher,
@@ -394,7 +394,7 @@ pub async fn serve(
         ))
         .add_service(api!(
             AccountLifecycleServiceServer,
-            LifecycleApi::new(state)
+            LifecycleApi::new(state, settings.server.request_timeout)
         ));
 
     tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "listening");

@@ -17,48 +17,14 @@ use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 
 pub use roles::{ACCESS_TABLE, Access, Role, access_of, entry_of};
 
+use crate::app::AppError;
 use crate::config::{AuthSettings, BROWSER_CLIENT, ClientSettings, GrpcWebSettings, Settings};
+pub use crate::domain::end_user::EndUserAddress;
 use crate::domain::secret::{self, SecretKind};
-use crate::services::status::ApiError;
 use ipnet::IpNet;
 
 /// Metadata key in which the portal passes the end user's IP address.
 pub const END_USER_ADDRESS_HEADER: &str = "x-end-user-address";
-
-/// The end user's address as rate limits count it: an IPv4 address, or the
-/// /64 network of an IPv6 address (one household or phone gets a whole
-/// /64, so counting single IPv6 addresses would count nothing).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EndUserAddress(IpAddr);
-
-impl EndUserAddress {
-    pub fn parse(text: &str) -> Option<EndUserAddress> {
-        text.trim().parse().ok().map(EndUserAddress::from_ip)
-    }
-
-    pub fn from_ip(ip: IpAddr) -> EndUserAddress {
-        EndUserAddress(match ip {
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => IpAddr::V4(v4),
-                None => {
-                    let bits = u128::from(v6) & !((1u128 << 64) - 1);
-                    IpAddr::V6(bits.into())
-                }
-            },
-            v4 => v4,
-        })
-    }
-
-    /// The address (an IPv6 address reduced to its /64 network).
-    pub fn ip(&self) -> IpAddr {
-        self.0
-    }
-
-    /// The text counters are keyed on.
-    pub fn counter_subject(&self) -> String {
-        self.0.to_string()
-    }
-}
 
 /// An admitted caller.
 #[derive(Debug, Clone)]
@@ -144,7 +110,7 @@ impl Clients {
     }
 
     /// Admits or refuses a request for `path`.
-    fn admit<B>(&self, request: &http::Request<B>) -> Result<Option<Caller>, ApiError> {
+    fn admit<B>(&self, request: &http::Request<B>) -> Result<Option<Caller>, AppError> {
         let access = access_of(request.uri().path());
         if access == Some(Access::Public) {
             return Ok(None);
@@ -158,7 +124,7 @@ impl Clients {
         };
         if !allowed {
             tracing::warn!(client = %client.name, method = request.uri().path(), "call refused: role not allowed");
-            return Err(ApiError::PermissionDenied(format!(
+            return Err(AppError::PermissionDenied(format!(
                 "client {} may not call {}",
                 client.name,
                 request.uri().path()
@@ -176,7 +142,7 @@ impl Clients {
                     .ok()
                     .and_then(EndUserAddress::parse)
                     .ok_or_else(|| {
-                        ApiError::field(
+                        AppError::field(
                             END_USER_ADDRESS_HEADER,
                             "must be the end user's IPv4 or IPv6 address",
                         )
@@ -236,8 +202,8 @@ impl Clients {
 
     /// The client the request's credentials name: its bearer token if it
     /// carries one, else its TLS client certificate.
-    fn identify<B>(&self, request: &http::Request<B>) -> Result<&Client, ApiError> {
-        let unknown = || ApiError::Unauthenticated("unknown or missing credentials".into());
+    fn identify<B>(&self, request: &http::Request<B>) -> Result<&Client, AppError> {
+        let unknown = || AppError::Unauthenticated("unknown or missing credentials".into());
         if let Some(value) = request.headers().get(http::header::AUTHORIZATION) {
             let token = value
                 .to_str()
@@ -377,7 +343,7 @@ where
             }
             Err(error) => {
                 let headers = request.headers();
-                let status = crate::services::error_status(
+                let status = crate::services::status::into_status(
                     error,
                     &crate::services::request_id_of(headers),
                     crate::services::language_of(headers),
@@ -461,18 +427,18 @@ mod tests {
         assert_eq!(&*caller.client, "portal");
         assert!(matches!(
             clients.admit(&request(start, None)),
-            Err(ApiError::Unauthenticated(_))
+            Err(AppError::Unauthenticated(_))
         ));
         assert!(matches!(
             clients.admit(&request(start, Some(&"0".repeat(64)))),
-            Err(ApiError::Unauthenticated(_))
+            Err(AppError::Unauthenticated(_))
         ));
         assert!(matches!(
             clients.admit(&request(
                 "/ent.identity.v1.AccountLifecycleService/SetAccountLock",
                 Some(token.expose())
             )),
-            Err(ApiError::PermissionDenied(_))
+            Err(AppError::PermissionDenied(_))
         ));
         assert!(matches!(
             clients.admit(&request("/grpc.health.v1.Health/Check", None)),

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::app::limits::{RateLimitSettings, RateRule};
+
 use super::ConfigProblem;
 use crate::auth::Role;
 
@@ -118,41 +120,6 @@ pub struct ClientSettings {
     pub certificate_sha256: Vec<String>,
 }
 
-/// At most `max` events per `window`, the window starting at the first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateRule {
-    pub max: u32,
-    #[serde(with = "humantime_serde")]
-    pub window: Duration,
-}
-
-/// Limits on guessing, kept in the database so that every replica counts
-/// together. "Address" is the end user's IP address that the portal passes
-/// in the `x-end-user-address` metadata (IPv6 counted per /64).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimitSettings {
-    /// Wrong secrets typed for one account: activation keys, provisional
-    /// passwords, identity details, codes, current passwords.
-    pub guesses_per_account: RateRule,
-    /// Wrong secrets, links and identity details from one address.
-    pub guesses_per_address: RateRule,
-    /// Requests that mail a secret (password resets, activation links), per
-    /// identifier typed, whether or not it names an account.
-    pub mail_requests_per_account: RateRule,
-    /// The same requests from one address.
-    pub mail_requests_per_address: RateRule,
-    /// Forgotten-login lookups matching nobody, from one address (per
-    /// student number: the institution's `recovery.login_lookup`).
-    pub login_lookups_per_address: RateRule,
-    /// Networks whose addresses are not limited as addresses (a campus NAT
-    /// or eduroam's egress, where thousands share one address); accounts
-    /// behind them stay limited. IPv6 networks of /64 or shorter.
-    #[serde(default)]
-    pub exempt_networks: Vec<ipnet::IpNet>,
-}
-
 const HEX_SHA256: usize = 64;
 
 fn is_sha256_hex(value: &str) -> bool {
@@ -228,59 +195,36 @@ impl AuthSettings {
     }
 }
 
-impl RateLimitSettings {
-    /// Every rule, with its key.
-    fn rules(&self) -> [(&'static str, RateRule); 5] {
-        [
-            ("guesses_per_account", self.guesses_per_account),
-            ("guesses_per_address", self.guesses_per_address),
-            ("mail_requests_per_account", self.mail_requests_per_account),
-            ("mail_requests_per_address", self.mail_requests_per_address),
-            ("login_lookups_per_address", self.login_lookups_per_address),
-        ]
-    }
-
-    pub(super) fn validate(&self, problems: &mut Vec<ConfigProblem>) {
-        self.validate_networks(problems);
-        for (name, rule) in self.rules() {
-            if !(1..=100_000).contains(&rule.max) {
-                problems.push(ConfigProblem {
-                    key: format!("rate_limits.{name}.max"),
-                    message: "must be between 1 and 100000".into(),
-                });
-            }
-            if rule.window < Duration::from_secs(1) || rule.window > Duration::from_secs(7 * 86400)
-            {
-                problems.push(ConfigProblem {
-                    key: format!("rate_limits.{name}.window"),
-                    message: "must be between 1 second and 7 days".into(),
-                });
-            }
+pub(super) fn validate_rate_limits(limits: &RateLimitSettings, problems: &mut Vec<ConfigProblem>) {
+    validate_networks(limits, problems);
+    for (name, rule) in limits.rules() {
+        if !(1..=100_000).contains(&rule.max) {
+            problems.push(ConfigProblem {
+                key: format!("rate_limits.{name}.max"),
+                message: "must be between 1 and 100000".into(),
+            });
+        }
+        if rule.window < Duration::from_secs(1) || rule.window > Duration::from_secs(7 * 86400) {
+            problems.push(ConfigProblem {
+                key: format!("rate_limits.{name}.window"),
+                message: "must be between 1 second and 7 days".into(),
+            });
         }
     }
+}
 
-    fn validate_networks(&self, problems: &mut Vec<ConfigProblem>) {
-        for network in &self.exempt_networks {
-            if let ipnet::IpNet::V6(v6) = network
-                && v6.prefix_len() > 64
-            {
-                problems.push(ConfigProblem {
-                    key: "rate_limits.exempt_networks".into(),
-                    message: format!(
-                        "{network}: IPv6 addresses are counted per /64, give networks of /64 or shorter"
-                    ),
-                });
-            }
+fn validate_networks(limits: &RateLimitSettings, problems: &mut Vec<ConfigProblem>) {
+    for network in &limits.exempt_networks {
+        if let ipnet::IpNet::V6(v6) = network
+            && v6.prefix_len() > 64
+        {
+            problems.push(ConfigProblem {
+                key: "rate_limits.exempt_networks".into(),
+                message: format!(
+                    "{network}: IPv6 addresses are counted per /64, give networks of /64 or shorter"
+                ),
+            });
         }
-    }
-
-    /// The longest window: counters older than it can be deleted.
-    pub fn longest_window(&self) -> Duration {
-        self.rules()
-            .iter()
-            .map(|(_, rule)| rule.window)
-            .max()
-            .unwrap_or_default()
     }
 }
 

@@ -6,7 +6,6 @@
 //! for operators to see in the outbox. Message texts are in `templates`.
 
 pub mod sms;
-pub mod templates;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +16,7 @@ use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::clock::SharedClock;
+use crate::app::clock::SharedClock;
 use crate::config::{MailSettings, MailTransportKind};
 use crate::store::Store;
 use crate::store::outbox::{Channel, Claimed};

@@ -10,11 +10,12 @@ use std::collections::BTreeSet;
 use serde_json::json;
 use tonic::{Request, Response, Status};
 
-use super::passwords::{
-    PasswordChange, account_not_usable as not_usable, password_usable, read_password,
-};
-use super::status::ApiError;
-use super::{AppState, account_lookup, begin_call, encode, reply};
+use super::encode_account;
+use super::{App, account_lookup, begin_call, encode, reply};
+use crate::app::AppError;
+use crate::app::passwords::{PasswordChange, read_password};
+use crate::app::texts::mail::{self as mail_texts, Verifying};
+use crate::app::{account_not_usable as not_usable, password_usable};
 use crate::domain::account::AccountKind;
 use crate::domain::activation::{PhotoDecision, Step, mask_mail};
 use crate::domain::language::Language;
@@ -24,7 +25,6 @@ use crate::domain::self_service::{
     AntispamLevel, ConsentChange, ConsentError, DirectoryEntry, change_consents,
     edit_directory_entry,
 };
-use crate::mail::templates::{self, Verifying};
 use crate::proto;
 use crate::proto::account_settings_service_server::AccountSettingsService;
 use crate::store::account_fields::{self, AccountChange};
@@ -35,11 +35,11 @@ use crate::store::outbox::{Channel, NewMessage};
 use crate::store::self_service::AccountWrite;
 
 pub struct AccountSettingsApi {
-    state: AppState,
+    state: App,
 }
 
 impl AccountSettingsApi {
-    pub fn new(state: AppState) -> Self {
+    pub fn new(state: App) -> Self {
         Self { state }
     }
 }
@@ -64,7 +64,7 @@ impl AccountSettingsService for AccountSettingsApi {
             )?);
             let new_input = body
                 .new_password
-                .ok_or_else(|| ApiError::field("new_password", "the new password is needed"))?;
+                .ok_or_else(|| AppError::field("new_password", "the new password is needed"))?;
             let new = Arc::new(read_password(
                 new_input.password,
                 "new_password.password",
@@ -80,7 +80,7 @@ impl AccountSettingsService for AccountSettingsApi {
                 .verify_typed_password(&mut account, &current, &ctx, now)
                 .await?;
             if !verified {
-                return Err(ApiError::field(
+                return Err(AppError::field(
                     "current_password",
                     language.pick(
                         "le mot de passe actuel est incorrect",
@@ -105,7 +105,7 @@ impl AccountSettingsService for AccountSettingsApi {
                 )
                 .await?;
             Ok(proto::ChangePasswordResponse {
-                account: Some(self.state.encode_account(&account, now)),
+                account: Some(encode_account(&self.state, &account, now)),
             })
         }
         .await;
@@ -161,22 +161,22 @@ impl AccountSettingsService for AccountSettingsApi {
             let body = request.into_inner();
             let lookup = account_lookup(body.account.as_ref(), "account")?;
             let input = body.new_recovery_mail.as_ref().ok_or_else(|| {
-                ApiError::field("new_recovery_mail", "the new address is needed, typed twice")
+                AppError::field("new_recovery_mail", "the new address is needed, typed twice")
             })?;
             let address = super::inputs::mail_input(input, "new_recovery_mail")
-                .map_err(|v| ApiError::InvalidArgument(vec![v]))?;
+                .map_err(|v| AppError::InvalidArgument(vec![v]))?;
             let account = self.state.account_in_use(lookup).await?;
             let same = |other: Option<&str>| {
                 other.is_some_and(|o| o.eq_ignore_ascii_case(address.as_str()))
             };
             if same(account.institutional_mail.as_deref()) {
-                return Err(ApiError::field(
+                return Err(AppError::field(
                     "new_recovery_mail.address",
                     "the recovery address must be outside the university: it is used when the university account cannot be",
                 ));
             }
             if account.recovery_mail_verified_at.is_some() && same(account.recovery_mail.as_deref()) {
-                return Err(ApiError::field(
+                return Err(AppError::field(
                     "new_recovery_mail.address",
                     "this is already your recovery address",
                 ));
@@ -203,7 +203,7 @@ impl AccountSettingsService for AccountSettingsApi {
                 )
                 .await?;
             Ok(proto::RequestRecoveryMailChangeResponse {
-                notice: Some(link.notice),
+                notice: Some(encode::notice(link.notice)),
             })
         }
         .await;
@@ -227,20 +227,20 @@ impl AccountSettingsService for AccountSettingsApi {
             let address = secret
                 .target
                 .clone()
-                .ok_or_else(|| ApiError::inconsistent("verification link without address"))?;
+                .ok_or_else(|| AppError::inconsistent("verification link without address"))?;
             // The former verified address is told it was replaced.
             let mut messages = Vec::new();
             if let (Some(old), Some(_)) =
                 (&account.recovery_mail, account.recovery_mail_verified_at)
                 && !old.eq_ignore_ascii_case(&address)
-                && let Some(institution) = self.state.settings.institution(&account.institution)
+                && let Some(institution) = self.state.rules.institution(&account.institution)
             {
                 messages.push(NewMessage {
                     account_id: Some(account.id.clone()),
                     channel: Channel::Mail,
                     recipient: old.clone(),
                     template: "recovery_mail_replaced".into(),
-                    content: templates::recovery_mail_replaced(
+                    content: mail_texts::recovery_mail_replaced(
                         &institution.name,
                         &account.login,
                         &mask_mail(&address),
@@ -296,7 +296,7 @@ impl AccountSettingsService for AccountSettingsApi {
             let lookup = account_lookup(body.account.as_ref(), "account")?;
             let account = self.state.account_in_use(lookup).await?;
             Ok(proto::GetConsentsResponse {
-                consents: self.state.encode_account(&account, now).consents,
+                consents: encode_account(&self.state, &account, now).consents,
             })
         }
         .await;
@@ -316,7 +316,7 @@ impl AccountSettingsService for AccountSettingsApi {
             let lookup = account_lookup(body.account.as_ref(), "account")?;
             let photo = match &body.photo {
                 Some(p) => Some(
-                    super::inputs::photo_choice(p, "photo").map_err(ApiError::InvalidArgument)?,
+                    super::inputs::photo_choice(p, "photo").map_err(AppError::InvalidArgument)?,
                 ),
                 None => None,
             };
@@ -326,7 +326,7 @@ impl AccountSettingsService for AccountSettingsApi {
                 crous_sharing: body.crous_sharing,
             };
             if change == ConsentChange::default() {
-                return Err(ApiError::field("directory_listed", "change at least one consent"));
+                return Err(AppError::field("directory_listed", "change at least one consent"));
             }
             let account = self.state.account_in_use(lookup).await?;
             let offered: BTreeSet<Step> = self
@@ -344,7 +344,7 @@ impl AccountSettingsService for AccountSettingsApi {
             let notices = consent_notices(&effects, language);
             if effects.changed.is_empty() {
                 return Ok(proto::UpdateConsentsResponse {
-                    consents: self.state.encode_account(&account, now).consents,
+                    consents: encode_account(&self.state, &account, now).consents,
                     notices,
                 });
             }
@@ -381,7 +381,7 @@ impl AccountSettingsService for AccountSettingsApi {
                 )
                 .await?;
             Ok(proto::UpdateConsentsResponse {
-                consents: self.state.encode_account(&account, now).consents,
+                consents: encode_account(&self.state, &account, now).consents,
                 notices,
             })
         }
@@ -419,13 +419,13 @@ impl AccountSettingsService for AccountSettingsApi {
             let lookup = account_lookup(body.account.as_ref(), "account")?;
             let typed = body
                 .entry
-                .ok_or_else(|| ApiError::field("entry", "the entry is needed"))?;
+                .ok_or_else(|| AppError::field("entry", "the entry is needed"))?;
             let account = self.staff_account(lookup).await?;
             let institution = self
                 .state
-                .settings
+                .rules
                 .institution(&account.institution)
-                .ok_or_else(|| ApiError::inconsistent("institution vanished"))?;
+                .ok_or_else(|| AppError::inconsistent("institution vanished"))?;
             let current = account_fields::directory_entry(&account)?;
             let typed = DirectoryEntry {
                 office_phone: typed.office_phone,
@@ -441,7 +441,7 @@ impl AccountSettingsService for AccountSettingsApi {
                 &institution.phone_region,
             )
             .map_err(|problems| {
-                ApiError::InvalidArgument(
+                AppError::InvalidArgument(
                     problems
                         .into_iter()
                         .map(
@@ -517,7 +517,7 @@ impl AccountSettingsService for AccountSettingsApi {
                 Ok(proto::AntispamLevel::Low) => AntispamLevel::Low,
                 Ok(proto::AntispamLevel::Medium) => AntispamLevel::Medium,
                 Ok(proto::AntispamLevel::High) => AntispamLevel::High,
-                _ => return Err(ApiError::field("level", "choose off, low, medium or high")),
+                _ => return Err(AppError::field("level", "choose off, low, medium or high")),
             };
             let account = self.staff_account(lookup).await?;
             if account.antispam_level.as_deref() == Some(level.as_str()) {
@@ -557,10 +557,10 @@ impl AccountSettingsApi {
     async fn staff_account(
         &self,
         lookup: crate::store::accounts::AccountLookup<'_>,
-    ) -> Result<account::Model, ApiError> {
+    ) -> Result<account::Model, AppError> {
         let account = self.state.account_in_use(lookup).await?;
         if self.state.profile_of(&account)?.kind != AccountKind::Staff {
-            return Err(ApiError::PermissionDenied(
+            return Err(AppError::PermissionDenied(
                 "only staff edit their directory entry and antispam level".into(),
             ));
         }
@@ -574,7 +574,7 @@ impl AccountSettingsApi {
             .and_then(AntispamLevel::parse)
             .or_else(|| {
                 self.state
-                    .settings
+                    .rules
                     .institution(&account.institution)
                     .map(|i| i.staff_settings.antispam_default)
             })
@@ -601,14 +601,14 @@ fn encode_entry(e: &DirectoryEntry) -> proto::DirectoryEntry {
     }
 }
 
-fn consent_error(e: ConsentError) -> ApiError {
+fn consent_error(e: ConsentError) -> AppError {
     match e {
-        ConsentError::NotOffered(step) => ApiError::FailedPrecondition {
+        ConsentError::NotOffered(step) => AppError::FailedPrecondition {
             kind: Precondition::ConsentNotOffered,
             subject: step.field().to_owned(),
             message: "this consent is not collected for this account's profile".into(),
         },
-        ConsentError::PhotoRefused => ApiError::FailedPrecondition {
+        ConsentError::PhotoRefused => AppError::FailedPrecondition {
             kind: Precondition::PhotoRefusalIrreversible,
             subject: "photo".into(),
             message: "the photo was refused and deleted: a new photo is needed for any use (card renewal: see the student card office)".into(),

@@ -11,10 +11,13 @@ use tonic::{Request, Response, Status};
 
 use super::CallContext;
 use super::encode::timestamp;
-use super::limits::Counters;
-use super::passwords::{password_usable, read_password, rejected, violation_code};
-use super::status::{ApiError, Exhausted, internal};
-use super::{AppState, account_lookup, begin_call, reply};
+use super::encode::violation_code;
+use super::{App, account_lookup, begin_call, reply};
+use crate::app::error::{AppError, Exhausted, internal};
+use crate::app::limits::Counters;
+use crate::app::password_usable;
+use crate::app::passwords::{read_password, rejected};
+use crate::app::texts::mail::{self as mail_texts, VerificationMail, Verifying};
 use crate::config::{ActivationChannel, InstitutionSettings, ProfileSettings};
 use crate::domain::account::AccountStatus;
 use crate::domain::activation::{
@@ -27,7 +30,6 @@ use crate::domain::password::policy::DictionaryMode;
 use crate::domain::password::{self, Evaluation, PasswordPolicy, Strength, Violation};
 use crate::domain::refusal::Precondition;
 use crate::domain::secret::{SecretKind, generate, hash_secret, matches};
-use crate::mail::templates::{self, VerificationMail, Verifying};
 use crate::proto;
 use crate::proto::activation_service_server::ActivationService;
 use crate::proto::evaluate_password_request::Context;
@@ -35,52 +37,41 @@ use crate::proto::start_activation_request::Entry;
 use crate::store::AuditContext;
 use crate::store::accounts::AccountLookup;
 use crate::store::activation::{
-    Completion, FlowWriteError, FlowWrites, LoadedFlow, NewSecret, Purpose, activation_link,
+    Completion, FlowWrites, LoadedFlow, NewSecret, Purpose, activation_link,
 };
 use crate::store::entities::account;
 use crate::store::outbox::{Channel, NewMessage};
 
 pub struct ActivationApi {
-    state: AppState,
+    state: App,
 }
 
 impl ActivationApi {
-    pub fn new(state: AppState) -> Self {
+    pub fn new(state: App) -> Self {
         Self { state }
     }
 }
 
 /// What a flow token holder may not learn: one answer for an unknown,
 /// expired or completed-elsewhere flow.
-fn flow_gone() -> ApiError {
-    ApiError::NotFound("unknown or expired activation flow: start again".into())
+fn flow_gone() -> AppError {
+    AppError::NotFound("unknown or expired activation flow: start again".into())
 }
 
 /// One answer for a wrong secret or a wrong identity, whichever part was
 /// wrong.
-fn entry_refused(field: &str) -> ApiError {
-    ApiError::field(
+fn entry_refused(field: &str) -> AppError {
+    AppError::field(
         field,
         "these details do not match our records: check them and try again",
     )
 }
 
-fn link_gone() -> ApiError {
-    ApiError::FailedPrecondition {
+fn link_gone() -> AppError {
+    AppError::FailedPrecondition {
         kind: Precondition::LinkExpired,
         subject: "token".into(),
         message: "this link has expired or was already used: start again".into(),
-    }
-}
-
-impl From<FlowWriteError> for ApiError {
-    fn from(e: FlowWriteError) -> Self {
-        match e {
-            FlowWriteError::Conflict => ApiError::Aborted(
-                "the flow was changed by another request meanwhile: reload it".into(),
-            ),
-            FlowWriteError::Store(e) => e.into(),
-        }
     }
 }
 
@@ -191,12 +182,12 @@ impl Rules<'_> {
 }
 
 impl ActivationApi {
-    fn rules(&self, account: &account::Model) -> Result<Rules<'_>, ApiError> {
+    fn rules(&self, account: &account::Model) -> Result<Rules<'_>, AppError> {
         let institution = self
             .state
-            .settings
+            .rules
             .institution(&account.institution)
-            .ok_or_else(|| ApiError::inconsistent("institution no longer configured"))?;
+            .ok_or_else(|| AppError::inconsistent("institution no longer configured"))?;
         let profile = self.state.profile_of(account)?;
         Ok(Rules {
             institution,
@@ -204,9 +195,9 @@ impl ActivationApi {
         })
     }
 
-    async fn load(&self, token: &str, now: DateTime<Utc>) -> Result<LoadedFlow, ApiError> {
+    async fn load(&self, token: &str, now: DateTime<Utc>) -> Result<LoadedFlow, AppError> {
         if token.is_empty() || token.len() > 128 {
-            return Err(ApiError::field("flow_token", "a flow token is needed"));
+            return Err(AppError::field("flow_token", "a flow token is needed"));
         }
         let loaded = self
             .state
@@ -225,7 +216,7 @@ impl ActivationApi {
         completed_account: Option<&account::Model>,
         language: Language,
         now: DateTime<Utc>,
-    ) -> Result<proto::ActivationFlow, ApiError> {
+    ) -> Result<proto::ActivationFlow, AppError> {
         let account = completed_account.unwrap_or(&loaded.account);
         let rules = self.rules(account)?;
         let plan = rules.plan(state);
@@ -280,7 +271,7 @@ impl ActivationApi {
         step: Step,
         rules: &Rules<'_>,
         now: DateTime<Utc>,
-    ) -> Result<Option<proto::PendingVerification>, ApiError> {
+    ) -> Result<Option<proto::PendingVerification>, AppError> {
         let Some(purpose) = verification_purpose(step) else {
             return Ok(None);
         };
@@ -353,9 +344,9 @@ impl ActivationApi {
         address: &str,
         language: Language,
         now: DateTime<Utc>,
-    ) -> Result<(Vec<NewSecret>, NewMessage, proto::DeliveryNotice), ApiError> {
+    ) -> Result<(Vec<NewSecret>, NewMessage, proto::DeliveryNotice), AppError> {
         let purpose = verification_purpose(step)
-            .ok_or_else(|| ApiError::inconsistent("not a verification step"))?;
+            .ok_or_else(|| AppError::inconsistent("not a verification step"))?;
         let link = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
         let code = generate(SecretKind::Code, &mut rand::rngs::SysRng).map_err(internal)?;
         let expires_at = rules
@@ -374,7 +365,7 @@ impl ActivationApi {
             expires_at: Some(expires_at),
         };
         let url = rules.institution.portal_link("activation/verify", &link);
-        let content = templates::verification(
+        let content = mail_texts::verification(
             &VerificationMail {
                 institution: &rules.institution.name,
                 after_activation: false,
@@ -423,11 +414,11 @@ impl ActivationApi {
         rules: &Rules<'_>,
         language: Language,
         now: DateTime<Utc>,
-    ) -> Result<(FlowWrites, proto::DeliveryNotice), ApiError> {
+    ) -> Result<(FlowWrites, proto::DeliveryNotice), AppError> {
         let phone = account
             .mobile_phone
             .clone()
-            .ok_or_else(|| ApiError::FailedPrecondition {
+            .ok_or_else(|| AppError::FailedPrecondition {
                 kind: Precondition::NoPhone,
                 subject: "account".into(),
                 message: "no mobile phone is recorded for this account: contact the helpdesk"
@@ -435,7 +426,7 @@ impl ActivationApi {
             })?;
         let code = generate(SecretKind::Code, &mut rand::rngs::SysRng).map_err(internal)?;
         let lifetime = chrono::Duration::from_std(rules.profile.activation.code_lifetime)
-            .map_err(|e| ApiError::Internal(e.into()))?;
+            .map_err(|e| AppError::Internal(e.into()))?;
         let expires_at = now + lifetime;
         let tz = rules.institution.time_zone;
         let name = &rules.institution.name;
@@ -444,7 +435,7 @@ impl ActivationApi {
             channel: Channel::Sms,
             recipient: phone.clone(),
             template: "identity_code".into(),
-            content: templates::identity_code(name, code.expose(), expires_at, tz, language, true),
+            content: mail_texts::identity_code(name, code.expose(), expires_at, tz, language, true),
             not_before: now,
         }];
         if let Some(mail) = &account.personal_mail {
@@ -453,7 +444,7 @@ impl ActivationApi {
                 channel: Channel::Mail,
                 recipient: mail.clone(),
                 template: "identity_code".into(),
-                content: templates::identity_code(
+                content: mail_texts::identity_code(
                     name,
                     code.expose(),
                     expires_at,
@@ -497,7 +488,7 @@ impl ActivationApi {
         purpose: Purpose,
         typed: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), AppError> {
         let (kind, field) = match purpose {
             Purpose::ActivationKey | Purpose::ReactivationKey => (SecretKind::ActivationKey, "key"),
             _ => (SecretKind::ProvisionalPassword, "provisional_password"),
@@ -526,7 +517,7 @@ impl ActivationApi {
             .await?;
         if invalidated {
             tracing::warn!(account_id = %account.id, "activation secret invalidated after too many attempts");
-            return Err(ApiError::FailedPrecondition {
+            return Err(AppError::FailedPrecondition {
                 kind: Precondition::TooManyAttempts,
                 subject: field.to_owned(),
                 message: "too many wrong attempts: this secret no longer works; ask for a new one"
@@ -541,11 +532,11 @@ impl ActivationApi {
         &self,
         account: &account::Model,
         now: DateTime<Utc>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), AppError> {
         match AccountStatus::parse(&account.status) {
             Some(status) if status.awaits_activation() && account.activated_at.is_none() => {}
             Some(AccountStatus::Active | AccountStatus::Grace) => {
-                return Err(ApiError::FailedPrecondition {
+                return Err(AppError::FailedPrecondition {
                     kind: Precondition::AlreadyActive,
                     subject: "account".into(),
                     message: "this account is already activated: sign in, or use password recovery"
@@ -553,7 +544,7 @@ impl ActivationApi {
                 });
             }
             _ => {
-                return Err(ApiError::FailedPrecondition {
+                return Err(AppError::FailedPrecondition {
                     kind: Precondition::AccountState,
                     subject: "account".into(),
                     message: "this account cannot be activated: contact the helpdesk".into(),
@@ -562,7 +553,7 @@ impl ActivationApi {
         }
         if now < account.activation_available_at {
             let opens = account.activation_available_at;
-            return Err(ApiError::FailedPrecondition {
+            return Err(AppError::FailedPrecondition {
                 kind: Precondition::ActivationNotOpen,
                 subject: opens.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 message: format!(
@@ -580,23 +571,23 @@ impl ActivationApi {
         ctx: &CallContext,
         language: Language,
         now: DateTime<Utc>,
-    ) -> Result<proto::StartActivationResponse, ApiError> {
+    ) -> Result<proto::StartActivationResponse, AppError> {
         let institution_code = body.institution.trim().to_owned();
         let entry = body
             .entry
-            .ok_or_else(|| ApiError::field("entry", "give the entry the institution uses"))?;
+            .ok_or_else(|| AppError::field("entry", "give the entry the institution uses"))?;
         let institution = match &entry {
             Entry::Link(_) => None,
             _ => Some(
                 self.state
-                    .settings
+                    .rules
                     .institution(&institution_code)
-                    .ok_or_else(|| ApiError::field("institution", "no such institution"))?,
+                    .ok_or_else(|| AppError::field("institution", "no such institution"))?,
             ),
         };
-        let lookup_login = |login: &str, field: &str| -> Result<(), ApiError> {
+        let lookup_login = |login: &str, field: &str| -> Result<(), AppError> {
             if login.trim().is_empty() || login.len() > 254 {
-                return Err(ApiError::field(field, "must be 1 to 254 characters"));
+                return Err(AppError::field(field, "must be 1 to 254 characters"));
             }
             Ok(())
         };
@@ -604,7 +595,7 @@ impl ActivationApi {
             Entry::Key(k) => {
                 lookup_login(&k.login, "key.login")?;
                 if k.activation_key.is_empty() || k.activation_key.len() > 64 {
-                    return Err(ApiError::field(
+                    return Err(AppError::field(
                         "key.activation_key",
                         "must be 1 to 64 characters",
                     ));
@@ -644,7 +635,7 @@ impl ActivationApi {
             Entry::ProvisionalPassword(p) => {
                 lookup_login(&p.login, "provisional_password.login")?;
                 if p.provisional_password.is_empty() || p.provisional_password.len() > 64 {
-                    return Err(ApiError::field(
+                    return Err(AppError::field(
                         "provisional_password.provisional_password",
                         "must be 1 to 64 characters",
                     ));
@@ -673,7 +664,7 @@ impl ActivationApi {
             }
             Entry::Link(l) => {
                 if l.token.is_empty() || l.token.len() > 128 {
-                    return Err(ApiError::field("link.token", "a link token is needed"));
+                    return Err(AppError::field("link.token", "a link token is needed"));
                 }
                 let secret = self
                     .state
@@ -700,14 +691,14 @@ impl ActivationApi {
             }
             Entry::IdentityMatch(m) => {
                 let institution =
-                    institution.ok_or_else(|| ApiError::inconsistent("no institution"))?;
+                    institution.ok_or_else(|| AppError::inconsistent("no institution"))?;
                 let number =
                     StudentNumber::parse(&m.student_number, institution.student_number_length)
-                        .map_err(|e| ApiError::field("identity_match.student_number", e.0))?;
+                        .map_err(|e| AppError::field("identity_match.student_number", e.0))?;
                 let ine =
-                    Ine::parse(&m.ine).map_err(|e| ApiError::field("identity_match.ine", e.0))?;
+                    Ine::parse(&m.ine).map_err(|e| AppError::field("identity_match.ine", e.0))?;
                 let phone = PhoneE164::parse(&m.mobile_phone, &institution.phone_region)
-                    .map_err(|e| ApiError::field("identity_match.mobile_phone", e.0))?;
+                    .map_err(|e| AppError::field("identity_match.mobile_phone", e.0))?;
                 let account = self
                     .find(AccountLookup::StudentNumber {
                         institution: &institution_code,
@@ -742,7 +733,7 @@ impl ActivationApi {
         state.done.insert(Step::VerifySecret);
         let token = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
         let lifetime = chrono::Duration::from_std(rules.profile.activation.flow_lifetime)
-            .map_err(|e| ApiError::Internal(e.into()))?;
+            .map_err(|e| AppError::Internal(e.into()))?;
         let flow = self
             .state
             .store
@@ -770,7 +761,7 @@ impl ActivationApi {
         })
     }
 
-    async fn find(&self, lookup: AccountLookup<'_>) -> Result<Option<account::Model>, ApiError> {
+    async fn find(&self, lookup: AccountLookup<'_>) -> Result<Option<account::Model>, AppError> {
         Ok(self.state.store.find_account(lookup).await?)
     }
 
@@ -781,7 +772,7 @@ impl ActivationApi {
         account: Option<account::Model>,
         channel: ActivationChannel,
         field: &str,
-    ) -> Result<account::Model, ApiError> {
+    ) -> Result<account::Model, AppError> {
         match account {
             Some(a)
                 if self
@@ -801,7 +792,7 @@ impl ActivationApi {
         ctx: &AuditContext,
         language: Language,
         now: DateTime<Utc>,
-    ) -> Result<proto::SubmitActivationScreenResponse, ApiError> {
+    ) -> Result<proto::SubmitActivationScreenResponse, AppError> {
         let loaded = self.load(&body.flow_token, now).await?;
         let account = &loaded.account;
         let rules = self.rules(account)?;
@@ -895,13 +886,13 @@ impl ActivationApi {
             let hash = state
                 .password_hash
                 .take()
-                .ok_or_else(|| ApiError::inconsistent("completed without a password"))?;
+                .ok_or_else(|| AppError::inconsistent("completed without a password"))?;
             let key = self
                 .state
                 .store
                 .live_secret(&account.id, Purpose::ReactivationKey, now)
                 .await?
-                .ok_or_else(|| ApiError::FailedPrecondition {
+                .ok_or_else(|| AppError::FailedPrecondition {
                     kind: Precondition::LinkExpired,
                     subject: "key".into(),
                     message:
@@ -945,7 +936,7 @@ impl ActivationApi {
             let hash = state
                 .password_hash
                 .take()
-                .ok_or_else(|| ApiError::inconsistent("completed without a password"))?;
+                .ok_or_else(|| AppError::inconsistent("completed without a password"))?;
             // A recovery address confirmed after activation is mailed its
             // link now and serves recovery once confirmed.
             let mut confirm_later = None;
@@ -963,7 +954,11 @@ impl ActivationApi {
                 )?);
             }
             let (secrets, messages, notice) = match confirm_later {
-                Some(link) => (vec![link.secret], vec![link.message], Some(link.notice)),
+                Some(link) => (
+                    vec![link.secret],
+                    vec![link.message],
+                    Some(super::encode::notice(link.notice)),
+                ),
                 None => (Vec::new(), Vec::new(), None),
             };
             let password_expires_at = password::expires_at(&policy, now);
@@ -1034,10 +1029,10 @@ impl ActivationApi {
         ctx: &CallContext,
         language: Language,
         now: DateTime<Utc>,
-    ) -> Result<proto::VerifyActivationCodeResponse, ApiError> {
+    ) -> Result<proto::VerifyActivationCodeResponse, AppError> {
         let code = body.code.trim();
         if code.is_empty() || code.len() > 128 {
-            return Err(ApiError::field("code", "a code is needed"));
+            return Err(AppError::field("code", "a code is needed"));
         }
         let loaded = self.load(&body.flow_token, now).await?;
         // Codes are guessed per account: a new flow or a resent code does
@@ -1048,21 +1043,21 @@ impl ActivationApi {
                 let rules = self.rules(&loaded.account)?;
                 let plan = rules.plan(&loaded.state);
                 let Some(step) = loaded.state.pending_verification(&plan) else {
-                    return Err(ApiError::FailedPrecondition {
+                    return Err(AppError::FailedPrecondition {
                         kind: Precondition::NothingToVerify,
                         subject: "code".into(),
                         message: "this flow is not waiting for a code".into(),
                     });
                 };
                 let purpose = verification_purpose(step)
-                    .ok_or_else(|| ApiError::inconsistent("verification without purpose"))?;
+                    .ok_or_else(|| AppError::inconsistent("verification without purpose"))?;
                 let secrets = self
                     .state
                     .store
                     .flow_secrets(&loaded.flow.id, &[purpose], now)
                     .await?;
                 if secrets.is_empty() {
-                    return Err(ApiError::FailedPrecondition {
+                    return Err(AppError::FailedPrecondition {
                         kind: Precondition::CodeExpired,
                         subject: "code".into(),
                         message: "the code has expired or was invalidated: ask for a new one"
@@ -1083,7 +1078,7 @@ impl ActivationApi {
                         .secrets_failed(&ids, rules.profile.activation.max_attempts, now)
                         .await?;
                     if invalidated {
-                        return Err(ApiError::FailedPrecondition {
+                        return Err(AppError::FailedPrecondition {
                             kind: Precondition::TooManyAttempts,
                             subject: "code".into(),
                             message:
@@ -1091,7 +1086,7 @@ impl ActivationApi {
                                     .into(),
                         });
                     }
-                    return Err(ApiError::field("code", "this code is not the one we sent"));
+                    return Err(AppError::field("code", "this code is not the one we sent"));
                 }
                 let mut state = loaded.state.clone();
                 activation::verified(&mut state, step, now);
@@ -1121,14 +1116,14 @@ impl ActivationApi {
     }
 }
 
-fn flow_error(e: FlowError) -> ApiError {
+fn flow_error(e: FlowError) -> AppError {
     match e {
-        FlowError::Completed => ApiError::FailedPrecondition {
+        FlowError::Completed => AppError::FailedPrecondition {
             kind: Precondition::FlowCompleted,
             subject: "flow".into(),
             message: "this activation is already complete".into(),
         },
-        FlowError::AwaitingVerification(step) => ApiError::FailedPrecondition {
+        FlowError::AwaitingVerification(step) => AppError::FailedPrecondition {
             kind: Precondition::AwaitingVerification,
             subject: step.field().into(),
             message: match step {
@@ -1136,7 +1131,7 @@ fn flow_error(e: FlowError) -> ApiError {
                 _ => "follow the link mailed to you, or type its code, first".into(),
             },
         },
-        FlowError::Invalid(problems) => ApiError::InvalidArgument(
+        FlowError::Invalid(problems) => AppError::InvalidArgument(
             problems
                 .into_iter()
                 .map(
@@ -1151,7 +1146,7 @@ fn flow_error(e: FlowError) -> ApiError {
 }
 
 /// Reads the items of a submitted screen (the password apart).
-fn parse_submission(body: &proto::SubmitActivationScreenRequest) -> Result<Submission, ApiError> {
+fn parse_submission(body: &proto::SubmitActivationScreenRequest) -> Result<Submission, AppError> {
     let mut problems = Vec::new();
     let mut bad = |field: &str, message: &str| {
         problems.push(crate::domain::provisioning::Violation {
@@ -1209,7 +1204,7 @@ fn parse_submission(body: &proto::SubmitActivationScreenRequest) -> Result<Submi
         None => None,
     };
     if !problems.is_empty() {
-        return Err(ApiError::InvalidArgument(problems));
+        return Err(AppError::InvalidArgument(problems));
     }
     Ok(Submission {
         recovery_mail,
@@ -1357,11 +1352,11 @@ impl ActivationService for ActivationApi {
             let body = request.into_inner();
             let institution = self
                 .state
-                .settings
+                .rules
                 .institution(body.institution.trim())
-                .ok_or_else(|| ApiError::field("institution", "no such institution"))?;
+                .ok_or_else(|| AppError::field("institution", "no such institution"))?;
             if body.login.trim().is_empty() || body.login.len() > 254 {
-                return Err(ApiError::field("login", "must be 1 to 254 characters"));
+                return Err(AppError::field("login", "must be 1 to 254 characters"));
             }
             // The answer never says whether the login exists: the same
             // notice, fully masked, whatever happens below.
@@ -1425,7 +1420,7 @@ impl ActivationService for ActivationApi {
             let (secret, message) = activation_link(
                 &account,
                 personal_mail,
-                &templates::activation_link_mail(institution, language),
+                &mail_texts::activation_link_mail(institution, language),
                 opens,
                 expires_at,
             )?;
@@ -1493,7 +1488,7 @@ impl ActivationService for ActivationApi {
         let result = async {
             let token = request.get_ref().token.trim();
             if token.is_empty() || token.len() > 128 {
-                return Err(ApiError::field("token", "a link token is needed"));
+                return Err(AppError::field("token", "a link token is needed"));
             }
             let hash = hash_secret(SecretKind::Token, token);
             let mut secret = None;
@@ -1565,7 +1560,7 @@ impl ActivationService for ActivationApi {
             let step = match pending {
                 Some(step) if message_kind(step) as i32 == body.kind => step,
                 _ => {
-                    return Err(ApiError::FailedPrecondition {
+                    return Err(AppError::FailedPrecondition {
                         kind: Precondition::NothingToResend,
                         subject: "kind".into(),
                         message: "the flow is not waiting for this message".into(),
@@ -1573,7 +1568,7 @@ impl ActivationService for ActivationApi {
                 }
             };
             let purpose = verification_purpose(step)
-                .ok_or_else(|| ApiError::inconsistent("verification without purpose"))?;
+                .ok_or_else(|| AppError::inconsistent("verification without purpose"))?;
             let last = self
                 .state
                 .store
@@ -1587,7 +1582,7 @@ impl ActivationService for ActivationApi {
                 let wait = (last.created_at + cooldown - now)
                     .to_std()
                     .unwrap_or_default();
-                return Err(ApiError::ResourceExhausted {
+                return Err(AppError::ResourceExhausted {
                     reason: Exhausted::ResendTooSoon,
                     retry_after: wait,
                 });
@@ -1605,7 +1600,7 @@ impl ActivationService for ActivationApi {
                             .as_ref()
                             .and_then(|r| r.address.clone()),
                     }
-                    .ok_or_else(|| ApiError::inconsistent("no address to verify"))?;
+                    .ok_or_else(|| AppError::inconsistent("no address to verify"))?;
                     let (secrets, message, notice) = self.verification_writes(
                         &loaded.account,
                         &rules,
@@ -1668,10 +1663,10 @@ impl ActivationService for ActivationApi {
         let result = async {
             let body = request.into_inner();
             let candidate = Arc::new(read_password(body.candidate, "candidate", false)?);
-            let not_found = |what: &str| ApiError::NotFound(format!("unknown or expired {what}"));
+            let not_found = |what: &str| AppError::NotFound(format!("unknown or expired {what}"));
             let account = match body.context {
                 None => {
-                    return Err(ApiError::field(
+                    return Err(AppError::field(
                         "context",
                         "name a flow_token, reset_token, account or policy",
                     ));
@@ -1681,7 +1676,7 @@ impl ActivationService for ActivationApi {
                         .state
                         .password_policy(&policy.institution, &policy.profile)
                         .ok_or_else(|| {
-                            ApiError::field("policy", "no such institution and profile")
+                            AppError::field("policy", "no such institution and profile")
                         })?;
                     let evaluation = self
                         .state
@@ -1692,7 +1687,7 @@ impl ActivationService for ActivationApi {
                 // Any account's personal data and password history, from
                 // anyone on the Internet: for the portal only.
                 Some(Context::Account(_)) if ctx.browser => {
-                    return Err(ApiError::PermissionDenied(
+                    return Err(AppError::PermissionDenied(
                         "from the browser, evaluate with a flow_token, reset_token or policy"
                             .into(),
                     ));

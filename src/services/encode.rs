@@ -119,7 +119,7 @@ pub fn account(a: &account::Model, now: DateTime<Utc>, tz: chrono_tz::Tz) -> pro
             address: a.redirect_address.clone().unwrap_or_default(),
             keep_copy: a.redirect_keep_copy,
             verified: a.redirect_verified_at.is_some(),
-            // Set from the profile by `AppState::encode_account`.
+            // Set from the profile by `App::encode_account`.
             mandatory: false,
         }),
         end_of_activity_date: date(a.end_of_activity_date),
@@ -221,5 +221,37 @@ pub fn audit_event(e: &audit_event::Model) -> proto::AuditEvent {
         actor: e.actor.clone(),
         request_id: e.request_id.clone(),
         details,
+    }
+}
+
+/// The stable code of a violation, as the API names it.
+pub fn violation_code(
+    v: &crate::domain::password::Violation,
+) -> crate::proto::PasswordViolationCode {
+    use crate::domain::password::Violation;
+    use crate::proto::PasswordViolationCode as Code;
+    match v {
+        Violation::TooShort { .. } => Code::TooShort,
+        Violation::TooLong { .. } => Code::TooLong,
+        Violation::MissingClass(_) => Code::MissingClass,
+        Violation::TooFewNonAlphabetic { .. } => Code::TooFewNonAlphabetic,
+        Violation::ForbiddenCharacter { .. } => Code::ForbiddenCharacter,
+        Violation::AccentedCharacter => Code::AccentedCharacter,
+        Violation::DictionaryWord { .. } => Code::DictionaryWord,
+        Violation::ContainsPersonalData { .. } => Code::ContainsPersonalData,
+        Violation::Reused { .. } => Code::Reused,
+        Violation::CommonPassword => Code::CommonPassword,
+        Violation::ConfirmationMismatch => Code::ConfirmationMismatch,
+        Violation::TooWeak { .. } => Code::TooWeak,
+    }
+}
+
+/// What the person is told of a message on its way.
+pub fn notice(n: crate::app::links::DeliveryNotice) -> proto::DeliveryNotice {
+    proto::DeliveryNotice {
+        masked_destination: n.masked_destination,
+        check_spam_folder: n.check_spam_folder,
+        helpdesk_url: n.helpdesk_url,
+        expires_at: n.expires_at.map(timestamp),
     }
 }

@@ -11,8 +11,10 @@ use tonic::{Request, Response, Status, Streaming};
 use tonic_types::StatusExt;
 use tracing::Instrument;
 
-use super::status::ApiError;
-use super::{AppState, CallContext, account_lookup, begin_call, encode, reply};
+use super::encode_account;
+use super::status;
+use super::{App, CallContext, account_lookup, begin_call, encode, reply};
+use crate::app::AppError;
 use crate::domain::provisioning::{ProvisionInput, parse_record, profile_of};
 use crate::domain::refusal::Precondition;
 use crate::proto;
@@ -20,7 +22,8 @@ use crate::proto::account_lifecycle_service_server::AccountLifecycleService;
 use chrono::NaiveDate;
 use serde_json::json;
 
-use crate::batch::{self, BatchReport, BatchRequest};
+use crate::app::batch::{self, BatchReport, BatchRequest};
+use crate::app::texts::mail as mail_texts;
 use crate::config::InstitutionSettings;
 use crate::domain::account::AccountStatus;
 use crate::domain::ids::parse_date;
@@ -31,7 +34,6 @@ use crate::domain::retention::{
 };
 use crate::domain::self_service::DirectoryEntry;
 use crate::domain::supann::{self, ChangeKind, LdapSource};
-use crate::mail::templates;
 use crate::store::account_fields::AccountChange;
 use crate::store::accounts::{AccountLookup, notice_recipient};
 use crate::store::activation::Purpose;
@@ -49,12 +51,14 @@ const BULK_CHUNK: usize = 500;
 const DEFAULT_PAGE: u32 = 100;
 
 pub struct LifecycleApi {
-    state: AppState,
+    state: App,
+    /// How long a bulk stream may stay idle (`server.request_timeout`).
+    stream_idle: std::time::Duration,
 }
 
 impl LifecycleApi {
-    pub fn new(state: AppState) -> Self {
-        Self { state }
+    pub fn new(state: App, stream_idle: std::time::Duration) -> Self {
+        Self { state, stream_idle }
     }
 }
 
@@ -75,20 +79,20 @@ fn input(record: proto::ProvisionRecord) -> ProvisionInput {
 
 /// Checks a record against the configuration.
 fn parse_item(
-    state: &AppState,
+    state: &App,
     record: Option<proto::ProvisionRecord>,
     now: DateTime<Utc>,
-) -> Result<ProvisionItem, ApiError> {
-    let record = record.ok_or_else(|| ApiError::field("record", "a record is needed"))?;
-    let record = parse_record(&input(record), &state.settings.institutions, now, "record")
-        .map_err(ApiError::InvalidArgument)?;
-    let (institution, profile) = profile_of(&state.settings.institutions, &record)
-        .ok_or_else(|| ApiError::inconsistent("parsed record has no profile"))?;
+) -> Result<ProvisionItem, AppError> {
+    let record = record.ok_or_else(|| AppError::field("record", "a record is needed"))?;
+    let record = parse_record(&input(record), &state.rules.institutions, now, "record")
+        .map_err(AppError::InvalidArgument)?;
+    let (institution, profile) = profile_of(&state.rules.institutions, &record)
+        .ok_or_else(|| AppError::inconsistent("parsed record has no profile"))?;
     Ok(ProvisionItem {
         profile: profile.clone(),
         record,
         // The enrolment system sends no language: French, the institutions'.
-        link_mail: Some(templates::activation_link_mail(
+        link_mail: Some(mail_texts::activation_link_mail(
             institution,
             Language::French,
         )),
@@ -96,21 +100,21 @@ fn parse_item(
 }
 
 fn provisioned(
-    state: &AppState,
+    state: &App,
     p: &Provisioned,
     now: DateTime<Utc>,
 ) -> proto::ProvisionAccountResponse {
     proto::ProvisionAccountResponse {
         outcome: encode::outcome(p.outcome) as i32,
-        account: Some(state.encode_account(&p.account, now)),
+        account: Some(encode_account(state, &p.account, now)),
         activation_material: p.material.as_ref().map(encode::material),
     }
 }
 
 /// A per-record failure of the bulk call, from the same mapping as single
 /// calls.
-fn record_error(error: ApiError, ctx: &CallContext) -> proto::RecordError {
-    let status = error.into_status(&ctx.request_id, ctx.language);
+fn record_error(error: AppError, ctx: &CallContext) -> proto::RecordError {
+    let status = status::into_status(error, &ctx.request_id, ctx.language);
     let field_violations = status
         .get_details_bad_request()
         .map(|b| {
@@ -130,11 +134,11 @@ fn record_error(error: ApiError, ctx: &CallContext) -> proto::RecordError {
     }
 }
 
-fn page_size(requested: u32, max: u32, field: &str) -> Result<u64, ApiError> {
+fn page_size(requested: u32, max: u32, field: &str) -> Result<u64, AppError> {
     match requested {
         0 => Ok(u64::from(DEFAULT_PAGE)),
         n if n <= max => Ok(u64::from(n)),
-        _ => Err(ApiError::field(field, format!("at most {max}"))),
+        _ => Err(AppError::field(field, format!("at most {max}"))),
     }
 }
 
@@ -143,7 +147,7 @@ type BulkStream =
 
 /// Provisions one chunk of a bulk stream and sends its results in order.
 async fn provision_chunk(
-    state: &AppState,
+    state: &App,
     ctx: &CallContext,
     chunk: Vec<proto::BulkProvisionAccountsRequest>,
     tx: &mpsc::Sender<Result<proto::BulkProvisionAccountsResponse, Status>>,
@@ -176,7 +180,7 @@ async fn provision_chunk(
                 }
             }
             Err(e) => {
-                let status = ApiError::from(e).into_status(&ctx.request_id, ctx.language);
+                let status = status::into_status(AppError::from(e), &ctx.request_id, ctx.language);
                 let _ = tx.send(Err(status)).await;
                 return Err(());
             }
@@ -206,8 +210,8 @@ impl AccountLifecycleService for LifecycleApi {
             let mut results = self.state.store.provision(&[item], now, &ctx).await?;
             let result = results
                 .pop()
-                .ok_or_else(|| ApiError::inconsistent("provisioning returned no result"))?;
-            Ok::<_, ApiError>(provisioned(&self.state, &result?, now))
+                .ok_or_else(|| AppError::inconsistent("provisioning returned no result"))?;
+            Ok::<_, AppError>(provisioned(&self.state, &result?, now))
         }
         .await;
         reply(result, &ctx)
@@ -226,15 +230,15 @@ impl AccountLifecycleService for LifecycleApi {
         // The stream outlives the call's deadline, which only covers the
         // answer's start: a caller that stops sending without closing is
         // cut off after the same time, so it cannot hold a task forever.
-        let idle = self.state.settings.server.request_timeout;
+        let idle = self.stream_idle;
         let task = async move {
             loop {
                 let Ok(next) = tokio::time::timeout(idle, inbound.next()).await else {
-                    let status = ApiError::DeadlineExceeded(format!(
+                    let idle_error = AppError::DeadlineExceeded(format!(
                         "no record for {}: the stream is closed",
                         humantime::format_duration(idle)
-                    ))
-                    .into_status(&ctx.request_id, ctx.language);
+                    ));
+                    let status = status::into_status(idle_error, &ctx.request_id, ctx.language);
                     let _ = tx.send(Err(status)).await;
                     return;
                 };
@@ -277,8 +281,8 @@ impl AccountLifecycleService for LifecycleApi {
             let body = request.get_ref();
             let lookup = account_lookup(body.account.as_ref(), "account")?;
             let account = self.state.account(lookup).await?;
-            Ok::<_, ApiError>(proto::GetAccountResponse {
-                account: Some(self.state.encode_account(&account, now)),
+            Ok::<_, AppError>(proto::GetAccountResponse {
+                account: Some(encode_account(&self.state, &account, now)),
             })
         }
         .await;
@@ -302,8 +306,8 @@ impl AccountLifecycleService for LifecycleApi {
                 .store
                 .reissue_material(lookup, profile, now, &ctx)
                 .await?;
-            Ok::<_, ApiError>(proto::ReissueActivationMaterialResponse {
-                account: Some(self.state.encode_account(&account, now)),
+            Ok::<_, AppError>(proto::ReissueActivationMaterialResponse {
+                account: Some(encode_account(&self.state, &account, now)),
                 activation_material: Some(encode::material(&material)),
             })
         }
@@ -322,7 +326,7 @@ impl AccountLifecycleService for LifecycleApi {
             let body = request.get_ref();
             let lookup = account_lookup(body.account.as_ref(), "account")?;
             let last_day =
-                parse_date(&body.end_date).map_err(|e| ApiError::field("end_date", e.0))?;
+                parse_date(&body.end_date).map_err(|e| AppError::field("end_date", e.0))?;
             let reason = bounded_text(&body.reason, "reason", 500)?;
             let account = self.state.account(lookup).await?;
             let profile = self.state.profile_of(&account)?;
@@ -347,7 +351,7 @@ impl AccountLifecycleService for LifecycleApi {
             {
                 // The same report again: nothing changes.
                 return Ok(proto::RecordEndOfActivityResponse {
-                    account: Some(self.state.encode_account(&account, now)),
+                    account: Some(encode_account(&self.state, &account, now)),
                 });
             }
             let mut changes = vec![
@@ -400,8 +404,8 @@ impl AccountLifecycleService for LifecycleApi {
                     now,
                 )
                 .await?;
-            Ok::<_, ApiError>(proto::RecordEndOfActivityResponse {
-                account: Some(self.state.encode_account(&account, now)),
+            Ok::<_, AppError>(proto::RecordEndOfActivityResponse {
+                account: Some(encode_account(&self.state, &account, now)),
             })
         }
         .await;
@@ -424,7 +428,7 @@ impl AccountLifecycleService for LifecycleApi {
             let profile = self.state.profile_of(&account)?;
             let institution = self.state.institution_of(&account)?;
             let Some(months) = profile.retention.extension_months else {
-                return Err(ApiError::FailedPrecondition {
+                return Err(AppError::FailedPrecondition {
                     kind: Precondition::NotRenewable,
                     subject: "account".into(),
                     message: "the retention of this profile cannot be extended".into(),
@@ -438,7 +442,7 @@ impl AccountLifecycleService for LifecycleApi {
                 return Err(expired_precondition());
             }
             let Some(current_end) = account.retention_end_date else {
-                return Err(ApiError::FailedPrecondition {
+                return Err(AppError::FailedPrecondition {
                     kind: Precondition::NoDeparture,
                     subject: "account".into(),
                     message: "no end of activity is recorded for this account".into(),
@@ -464,7 +468,7 @@ impl AccountLifecycleService for LifecycleApi {
                     now,
                 )
                 .await?;
-            Ok::<_, ApiError>(proto::RequestExtensionResponse {
+            Ok::<_, AppError>(proto::RequestExtensionResponse {
                 request: Some(encode_extension(&row, &account.login)),
             })
         }
@@ -481,8 +485,8 @@ impl AccountLifecycleService for LifecycleApi {
         let result = async {
             let body = request.get_ref();
             let institution = body.institution.trim();
-            if self.state.settings.institution(institution).is_none() {
-                return Err(ApiError::field(
+            if self.state.rules.institution(institution).is_none() {
+                return Err(AppError::field(
                     "institution",
                     "no such institution is configured",
                 ));
@@ -493,7 +497,7 @@ impl AccountLifecycleService for LifecycleApi {
                 }
                 Ok(proto::ExtensionState::Approved) => ExtensionState::Approved,
                 Ok(proto::ExtensionState::Denied) => ExtensionState::Denied,
-                Err(_) => return Err(ApiError::field("state", "not an extension state")),
+                Err(_) => return Err(AppError::field("state", "not an extension state")),
             };
             let limit = page_size(body.page_size, 500, "page_size")?;
             let after = match body.page_token.as_str() {
@@ -517,7 +521,7 @@ impl AccountLifecycleService for LifecycleApi {
             } else {
                 String::new()
             };
-            Ok::<_, ApiError>(proto::ListExtensionRequestsResponse {
+            Ok::<_, AppError>(proto::ListExtensionRequestsResponse {
                 requests: rows
                     .iter()
                     .map(|(r, a)| encode_extension(r, &a.login))
@@ -541,7 +545,7 @@ impl AccountLifecycleService for LifecycleApi {
             let body = request.get_ref();
             let id = body.request_id.trim();
             if uuid::Uuid::parse_str(id).is_err() {
-                return Err(ApiError::field("request_id", "a request id is a UUID"));
+                return Err(AppError::field("request_id", "a request id is a UUID"));
             }
             let comment = bounded_text(&body.comment, "comment", 1000)?;
             let pending = self
@@ -549,7 +553,7 @@ impl AccountLifecycleService for LifecycleApi {
                 .store
                 .extension_request(id)
                 .await?
-                .ok_or_else(|| ApiError::NotFound("no such extension request".into()))?;
+                .ok_or_else(|| AppError::NotFound("no such extension request".into()))?;
             if ExtensionState::parse(&pending.state) != Some(ExtensionState::Pending) {
                 return Err(ExtensionError::AlreadyDecided.into());
             }
@@ -572,7 +576,7 @@ impl AccountLifecycleService for LifecycleApi {
                     months,
                 )),
                 (true, None) => {
-                    return Err(ApiError::FailedPrecondition {
+                    return Err(AppError::FailedPrecondition {
                         kind: Precondition::NotRenewable,
                         subject: "request_id".into(),
                         message: "the account's profile can no longer be extended".into(),
@@ -597,7 +601,7 @@ impl AccountLifecycleService for LifecycleApi {
                     now,
                 )
                 .await?;
-            Ok::<_, ApiError>(proto::DecideExtensionRequestResponse {
+            Ok::<_, AppError>(proto::DecideExtensionRequestResponse {
                 request: Some(encode_extension(&row, &account.login)),
             })
         }
@@ -619,7 +623,7 @@ impl AccountLifecycleService for LifecycleApi {
             let account = self.state.account(lookup).await?;
             let status = AccountStatus::parse(&account.status)
                 .ok_or_else(|| {
-                    ApiError::inconsistent(format!("stored status {:?}", account.status))
+                    AppError::inconsistent(format!("stored status {:?}", account.status))
                 })?
                 .as_of(account.activation_available_at, now);
             if status == AccountStatus::DataDeleted {
@@ -629,7 +633,7 @@ impl AccountLifecycleService for LifecycleApi {
             if locked == body.locked {
                 // Already as asked.
                 return Ok(proto::SetAccountLockResponse {
-                    account: Some(self.state.encode_account(&account, now)),
+                    account: Some(encode_account(&self.state, &account, now)),
                 });
             }
             let (changes, action, kind, revoke) = if body.locked {
@@ -674,8 +678,8 @@ impl AccountLifecycleService for LifecycleApi {
                     now,
                 )
                 .await?;
-            Ok::<_, ApiError>(proto::SetAccountLockResponse {
-                account: Some(self.state.encode_account(&account, now)),
+            Ok::<_, AppError>(proto::SetAccountLockResponse {
+                account: Some(encode_account(&self.state, &account, now)),
             })
         }
         .await;
@@ -696,19 +700,19 @@ impl AccountLifecycleService for LifecycleApi {
                 Some(t) => u32::try_from(t.nanos)
                     .ok()
                     .and_then(|nanos| DateTime::<Utc>::from_timestamp(t.seconds, nanos))
-                    .ok_or_else(|| ApiError::field("as_of", "not a valid timestamp"))?,
+                    .ok_or_else(|| AppError::field("as_of", "not a valid timestamp"))?,
             };
             let chunk_size = match body.chunk_size {
-                0 => self.state.settings.batch.chunk_size,
+                0 => self.state.rules.batch.chunk_size,
                 n if n <= 10_000 => n,
-                _ => return Err(ApiError::field("chunk_size", "at most 10000")),
+                _ => return Err(AppError::field("chunk_size", "at most 10000")),
             };
             let institution = Some(body.institution.trim())
                 .filter(|i| !i.is_empty())
                 .map(str::to_owned);
             let report = batch::run(
                 &self.state.store,
-                &self.state.settings,
+                &self.state.rules,
                 &BatchRequest {
                     as_of,
                     dry_run: body.dry_run,
@@ -719,7 +723,7 @@ impl AccountLifecycleService for LifecycleApi {
                 &ctx,
             )
             .await?;
-            Ok::<_, ApiError>(encode_report(&report))
+            Ok::<_, AppError>(encode_report(&report))
         }
         .await;
         reply(result, &ctx)
@@ -742,7 +746,7 @@ impl AccountLifecycleService for LifecycleApi {
                     .instrument(tracing::Span::current()),
             );
             let stream: WatchStream = Box::pin(ReceiverStream::new(rx));
-            Ok::<_, ApiError>(stream)
+            Ok::<_, AppError>(stream)
         })();
         reply(result, &ctx)
     }
@@ -767,9 +771,9 @@ impl AccountLifecycleService for LifecycleApi {
             let next_cursor = rows.last().map(|(c, _)| c.seq).unwrap_or(after).to_string();
             let changes = rows
                 .iter()
-                .map(|(change, account)| self.state.encode_change(change, account, now))
+                .map(|(change, account)| encode_change(&self.state, change, account, now))
                 .collect();
-            Ok::<_, ApiError>(proto::ListChangesResponse {
+            Ok::<_, AppError>(proto::ListChangesResponse {
                 changes,
                 next_cursor,
             })
@@ -797,7 +801,7 @@ impl AccountLifecycleService for LifecycleApi {
             };
             let institution = Some(body.institution.trim()).filter(|i| !i.is_empty());
             if institution.is_none() && account_id.is_none() {
-                return Err(ApiError::field(
+                return Err(AppError::field(
                     "institution",
                     "name an institution or an account",
                 ));
@@ -824,7 +828,7 @@ impl AccountLifecycleService for LifecycleApi {
             } else {
                 String::new()
             };
-            Ok::<_, ApiError>(proto::ListAuditEventsResponse {
+            Ok::<_, AppError>(proto::ListAuditEventsResponse {
                 events: events.iter().map(encode::audit_event).collect(),
                 next_page_token,
             })
@@ -834,72 +838,70 @@ impl AccountLifecycleService for LifecycleApi {
     }
 }
 
-impl AppState {
-    /// One entry of the change feed: the account as it is now, and the
-    /// LDAP attributes the change touches.
-    pub fn encode_change(
-        &self,
-        change: &account_change::Model,
-        account: &account::Model,
-        now: DateTime<Utc>,
-    ) -> proto::AccountChange {
-        let encoded = self.encode_account(account, now);
-        let kind = ChangeKind::parse(&change.kind);
-        let hash = account
-            .password_hash
-            .as_deref()
-            .filter(|h| supann::ldap_verifiable(h))
-            .unwrap_or_default();
-        let entry: Option<DirectoryEntry> = account
-            .directory_entry
-            .as_deref()
-            .and_then(|text| serde_json::from_str(text).ok());
-        let redirect = encoded.mail_redirect.as_ref();
-        let source = LdapSource {
-            login: &encoded.login,
-            institutional_mail: &encoded.institutional_mail,
-            given_name: &encoded.given_name,
-            family_name: &encoded.family_name,
-            student_number: &encoded.student_number,
-            ine: &encoded.ine,
-            hr_id: &encoded.hr_id,
-            mobile_phone: &encoded.mobile_phone,
-            ressource_etat_date: &encoded.supann_ressource_etat_date,
-            recovery_mail: &encoded.recovery_mail,
-            directory_listed: encoded.consents.as_ref().and_then(|c| c.directory_listed),
-            forwarding_address: redirect
-                .filter(|r| r.enabled && r.verified)
-                .map(|r| r.address.as_str())
-                .unwrap_or_default(),
-            keep_copy: redirect.is_some_and(|r| r.keep_copy),
-            password_hash: hash,
-            directory_entry: entry.as_ref(),
-        };
-        let ldap_attributes = kind
-            .map(|k| supann::attributes(k, &source))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(name, values)| proto::LdapAttribute {
-                name: name.to_owned(),
-                values,
-            })
-            .collect();
-        let carries_password = matches!(
-            kind,
-            Some(ChangeKind::PasswordChanged | ChangeKind::Activated)
-        );
-        proto::AccountChange {
-            cursor: change.seq.to_string(),
-            occurred_at: Some(encode::timestamp(change.occurred_at)),
-            kind: encode::change_kind(&change.kind) as i32,
-            password_hash: if carries_password {
-                hash.to_owned()
-            } else {
-                String::new()
-            },
-            ldap_attributes,
-            account: Some(encoded),
-        }
+/// One entry of the change feed: the account as it is now, and the
+/// LDAP attributes the change touches.
+pub fn encode_change(
+    state: &App,
+    change: &account_change::Model,
+    account: &account::Model,
+    now: DateTime<Utc>,
+) -> proto::AccountChange {
+    let encoded = encode_account(state, account, now);
+    let kind = ChangeKind::parse(&change.kind);
+    let hash = account
+        .password_hash
+        .as_deref()
+        .filter(|h| supann::ldap_verifiable(h))
+        .unwrap_or_default();
+    let entry: Option<DirectoryEntry> = account
+        .directory_entry
+        .as_deref()
+        .and_then(|text| serde_json::from_str(text).ok());
+    let redirect = encoded.mail_redirect.as_ref();
+    let source = LdapSource {
+        login: &encoded.login,
+        institutional_mail: &encoded.institutional_mail,
+        given_name: &encoded.given_name,
+        family_name: &encoded.family_name,
+        student_number: &encoded.student_number,
+        ine: &encoded.ine,
+        hr_id: &encoded.hr_id,
+        mobile_phone: &encoded.mobile_phone,
+        ressource_etat_date: &encoded.supann_ressource_etat_date,
+        recovery_mail: &encoded.recovery_mail,
+        directory_listed: encoded.consents.as_ref().and_then(|c| c.directory_listed),
+        forwarding_address: redirect
+            .filter(|r| r.enabled && r.verified)
+            .map(|r| r.address.as_str())
+            .unwrap_or_default(),
+        keep_copy: redirect.is_some_and(|r| r.keep_copy),
+        password_hash: hash,
+        directory_entry: entry.as_ref(),
+    };
+    let ldap_attributes = kind
+        .map(|k| supann::attributes(k, &source))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, values)| proto::LdapAttribute {
+            name: name.to_owned(),
+            values,
+        })
+        .collect();
+    let carries_password = matches!(
+        kind,
+        Some(ChangeKind::PasswordChanged | ChangeKind::Activated)
+    );
+    proto::AccountChange {
+        cursor: change.seq.to_string(),
+        occurred_at: Some(encode::timestamp(change.occurred_at)),
+        kind: encode::change_kind(&change.kind) as i32,
+        password_hash: if carries_password {
+            hash.to_owned()
+        } else {
+            String::new()
+        },
+        ldap_attributes,
+        account: Some(encoded),
     }
 }
 
@@ -908,8 +910,8 @@ fn page_token(at: DateTime<Utc>, id: &str) -> String {
     format!("{}~{}", at.timestamp_micros(), id)
 }
 
-fn parse_page_token(token: &str) -> Result<(DateTime<Utc>, String), ApiError> {
-    let bad = || ApiError::field("page_token", "not a page token of this listing");
+fn parse_page_token(token: &str) -> Result<(DateTime<Utc>, String), AppError> {
+    let bad = || AppError::field("page_token", "not a page token of this listing");
     let (micros, id) = token.split_once('~').ok_or_else(bad)?;
     let at = micros
         .parse::<i64>()
@@ -928,13 +930,13 @@ type WatchStream = Pin<Box<dyn Stream<Item = Result<proto::WatchChangesResponse,
 /// Sends every change after `after`, then polls for new ones until the
 /// caller goes away.
 async fn watch(
-    state: AppState,
+    state: App,
     mut after: i64,
     institution: Option<String>,
     tx: mpsc::Sender<Result<proto::WatchChangesResponse, Status>>,
     ctx: CallContext,
 ) {
-    let poll = state.settings.feed.poll_interval;
+    let poll = state.rules.feed.poll_interval;
     loop {
         let rows = match state
             .store
@@ -944,9 +946,11 @@ async fn watch(
             Ok(rows) => rows,
             Err(e) => {
                 let _ = tx
-                    .send(Err(
-                        ApiError::from(e).into_status(&ctx.request_id, ctx.language)
-                    ))
+                    .send(Err(status::into_status(
+                        AppError::from(e),
+                        &ctx.request_id,
+                        ctx.language,
+                    )))
                     .await;
                 return;
             }
@@ -956,7 +960,7 @@ async fn watch(
         for (change, account) in &rows {
             after = change.seq;
             let message = proto::WatchChangesResponse {
-                change: Some(state.encode_change(change, account, now)),
+                change: Some(encode_change(&state, change, account, now)),
             };
             if tx.send(Ok(message)).await.is_err() {
                 return;
@@ -971,28 +975,28 @@ async fn watch(
     }
 }
 
-fn parse_cursor(text: &str) -> Result<i64, ApiError> {
+fn parse_cursor(text: &str) -> Result<i64, AppError> {
     match text.trim() {
         "" => Ok(0),
         text => text
             .parse()
             .ok()
             .filter(|n: &i64| *n >= 0)
-            .ok_or_else(|| ApiError::field("after_cursor", "not a cursor of this feed")),
+            .ok_or_else(|| AppError::field("after_cursor", "not a cursor of this feed")),
     }
 }
 
 /// A free text of at most `max` characters.
-fn bounded_text<'a>(text: &'a str, field: &str, max: usize) -> Result<&'a str, ApiError> {
+fn bounded_text<'a>(text: &'a str, field: &str, max: usize) -> Result<&'a str, AppError> {
     let text = text.trim();
     if text.chars().count() > max {
-        return Err(ApiError::field(field, format!("at most {max} characters")));
+        return Err(AppError::field(field, format!("at most {max} characters")));
     }
     Ok(text)
 }
 
-fn expired_precondition() -> ApiError {
-    ApiError::FailedPrecondition {
+fn expired_precondition() -> AppError {
+    AppError::FailedPrecondition {
         kind: Precondition::AccountExpired,
         subject: "account".into(),
         message: "the account's retention is over (re-enrolment or re-hiring brings it back)"
@@ -1001,9 +1005,9 @@ fn expired_precondition() -> ApiError {
 }
 
 /// The account's life state and lock, for the retention rules.
-fn life_facts(account: &account::Model) -> Result<AccountFacts, ApiError> {
+fn life_facts(account: &account::Model) -> Result<AccountFacts, AppError> {
     batch::facts(account)
-        .ok_or_else(|| ApiError::inconsistent(format!("stored status {:?}", account.status)))
+        .ok_or_else(|| AppError::inconsistent(format!("stored status {:?}", account.status)))
 }
 
 impl LifecycleApi {
@@ -1044,7 +1048,7 @@ impl LifecycleApi {
                 channel: Channel::Mail,
                 recipient,
                 template: "extension_decided".into(),
-                content: templates::extension_decided(
+                content: mail_texts::extension_decided(
                     &institution.name,
                     &account.login,
                     new_end,

@@ -7,12 +7,13 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tonic::{Request, Response, Status};
 
-use super::status::{ApiError, Exhausted};
-use super::{AppState, account_lookup, begin_call, reply};
+use super::encode_account;
+use super::{App, account_lookup, begin_call, reply};
+use crate::app::AppError;
+use crate::app::texts::mail::Verifying;
 use crate::domain::activation::RedirectRule;
 use crate::domain::refusal::Precondition;
 use crate::domain::self_service::{Redirect, RedirectError, set_redirect};
-use crate::mail::templates::Verifying;
 use crate::proto;
 use crate::proto::mail_redirection_service_server::MailRedirectionService;
 use crate::store::account_fields::{self, AccountChange};
@@ -23,67 +24,44 @@ use crate::store::feed::ChangeKind;
 use crate::store::self_service::AccountWrite;
 
 pub struct MailRedirectionApi {
-    state: AppState,
+    state: App,
 }
 
 impl MailRedirectionApi {
-    pub fn new(state: AppState) -> Self {
+    pub fn new(state: App) -> Self {
         Self { state }
     }
 }
 
-fn no_mailbox() -> ApiError {
-    ApiError::FailedPrecondition {
+fn no_mailbox() -> AppError {
+    AppError::FailedPrecondition {
         kind: Precondition::NoMailbox,
         subject: "account".into(),
         message: "this account has no university mailbox to redirect".into(),
     }
 }
 
-impl AppState {
-    /// The redirect as the API shows it.
-    fn encode_redirect(&self, account: &account::Model, now: DateTime<Utc>) -> proto::MailRedirect {
-        self.encode_account(account, now)
-            .mail_redirect
-            .unwrap_or_default()
-    }
+/// The redirect as the API shows it.
+fn encode_redirect(
+    state: &App,
+    account: &account::Model,
+    now: DateTime<Utc>,
+) -> proto::MailRedirect {
+    encode_account(state, account, now)
+        .mail_redirect
+        .unwrap_or_default()
+}
 
-    /// An account in use with a mailbox.
-    async fn mailbox_account(&self, lookup: AccountLookup<'_>) -> Result<account::Model, ApiError> {
-        let account = self.account_in_use(lookup).await?;
-        if account.institutional_mail.is_none() {
-            return Err(no_mailbox());
-        }
-        Ok(account)
+/// An account in use with a mailbox.
+async fn mailbox_account(
+    state: &App,
+    lookup: AccountLookup<'_>,
+) -> Result<account::Model, AppError> {
+    let account = state.account_in_use(lookup).await?;
+    if account.institutional_mail.is_none() {
+        return Err(no_mailbox());
     }
-
-    /// Refuses a new link while the last one is younger than the
-    /// institution's cooldown.
-    pub async fn link_cooldown(
-        &self,
-        account: &account::Model,
-        purpose: Purpose,
-        now: DateTime<Utc>,
-    ) -> Result<(), ApiError> {
-        let cooldown = self
-            .settings
-            .institution(&account.institution)
-            .map(|i| i.recovery.resend_cooldown)
-            .unwrap_or_default();
-        let cooldown =
-            chrono::Duration::from_std(cooldown).map_err(|e| ApiError::Internal(e.into()))?;
-        if let Some(last) = self.store.last_account_secret(&account.id, purpose).await?
-            && last.created_at + cooldown > now
-        {
-            return Err(ApiError::ResourceExhausted {
-                reason: Exhausted::ResendTooSoon,
-                retry_after: (last.created_at + cooldown - now)
-                    .to_std()
-                    .unwrap_or_default(),
-            });
-        }
-        Ok(())
-    }
+    Ok(account)
 }
 
 #[tonic::async_trait]
@@ -98,9 +76,9 @@ impl MailRedirectionService for MailRedirectionApi {
         let result = async {
             let body = request.into_inner();
             let lookup = account_lookup(body.account.as_ref(), "account")?;
-            let account = self.state.mailbox_account(lookup).await?;
+            let account = mailbox_account(&self.state, lookup).await?;
             Ok(proto::GetMailRedirectResponse {
-                mail_redirect: Some(self.state.encode_redirect(&account, now)),
+                mail_redirect: Some(encode_redirect(&self.state, &account, now)),
             })
         }
         .await;
@@ -121,10 +99,10 @@ impl MailRedirectionService for MailRedirectionApi {
             let input = body
                 .address
                 .as_ref()
-                .ok_or_else(|| ApiError::field("address", "the address is needed, typed twice"))?;
+                .ok_or_else(|| AppError::field("address", "the address is needed, typed twice"))?;
             let address = super::inputs::mail_input(input, "address")
-                .map_err(|v| ApiError::InvalidArgument(vec![v]))?;
-            let account = self.state.mailbox_account(lookup).await?;
+                .map_err(|v| AppError::InvalidArgument(vec![v]))?;
+            let account = mailbox_account(&self.state, lookup).await?;
             let recovery = account
                 .recovery_mail_verified_at
                 .and(account.recovery_mail.as_deref());
@@ -137,7 +115,7 @@ impl MailRedirectionService for MailRedirectionApi {
                 now,
             )
             .map_err(|e| match e {
-                RedirectError::Loop => ApiError::field("address.address", e.to_string()),
+                RedirectError::Loop => AppError::field("address.address", e.to_string()),
             })?;
             let mut write = AccountWrite {
                 account: &account,
@@ -166,11 +144,11 @@ impl MailRedirectionService for MailRedirectionApi {
                 )?;
                 write.secrets.push(link.secret);
                 write.messages.push(link.message);
-                notice = Some(link.notice);
+                notice = Some(super::encode::notice(link.notice));
             }
             let account = self.state.store.write_account(write, &ctx, now).await?;
             Ok(proto::SetMailRedirectResponse {
-                mail_redirect: Some(self.state.encode_redirect(&account, now)),
+                mail_redirect: Some(encode_redirect(&self.state, &account, now)),
                 notice,
             })
         }
@@ -200,7 +178,7 @@ impl MailRedirectionService for MailRedirectionApi {
                     .zip(secret.target.as_deref())
                     .is_some_and(|(a, t)| a.eq_ignore_ascii_case(t));
             if !pending {
-                return Err(super::links::link_unusable());
+                return Err(crate::app::links::link_unusable());
             }
             let account = self
                 .state
@@ -224,7 +202,7 @@ impl MailRedirectionService for MailRedirectionApi {
                 )
                 .await?;
             Ok(proto::VerifyMailRedirectResponse {
-                mail_redirect: Some(self.state.encode_redirect(&account, now)),
+                mail_redirect: Some(encode_redirect(&self.state, &account, now)),
             })
         }
         .await;
@@ -242,13 +220,13 @@ impl MailRedirectionService for MailRedirectionApi {
         let result = async {
             let body = request.into_inner();
             let lookup = account_lookup(body.account.as_ref(), "account")?;
-            let account = self.state.mailbox_account(lookup).await?;
+            let account = mailbox_account(&self.state, lookup).await?;
             let Some(address) = account
                 .redirect_address
                 .clone()
                 .filter(|_| account.redirect_verified_at.is_none())
             else {
-                return Err(ApiError::FailedPrecondition {
+                return Err(AppError::FailedPrecondition {
                     kind: Precondition::NothingToVerify,
                     subject: "account".into(),
                     message: "no redirect address is waiting for verification".into(),
@@ -272,7 +250,7 @@ impl MailRedirectionService for MailRedirectionApi {
                 )
                 .await?;
             Ok(proto::ResendMailRedirectVerificationResponse {
-                notice: Some(link.notice),
+                notice: Some(super::encode::notice(link.notice)),
             })
         }
         .await;
@@ -289,10 +267,10 @@ impl MailRedirectionService for MailRedirectionApi {
         let result = async {
             let body = request.into_inner();
             let lookup = account_lookup(body.account.as_ref(), "account")?;
-            let account = self.state.mailbox_account(lookup).await?;
+            let account = mailbox_account(&self.state, lookup).await?;
             if self.state.profile_of(&account)?.activation.mail_redirect == RedirectRule::Mandatory
             {
-                return Err(ApiError::FailedPrecondition {
+                return Err(AppError::FailedPrecondition {
                     kind: Precondition::RedirectMandatory,
                     subject: "account".into(),
                     message:
@@ -302,7 +280,7 @@ impl MailRedirectionService for MailRedirectionApi {
             }
             if account.redirect_address.is_none() {
                 return Ok(proto::DisableMailRedirectResponse {
-                    mail_redirect: Some(self.state.encode_redirect(&account, now)),
+                    mail_redirect: Some(encode_redirect(&self.state, &account, now)),
                 });
             }
             let account = self
@@ -324,7 +302,7 @@ impl MailRedirectionService for MailRedirectionApi {
                 )
                 .await?;
             Ok(proto::DisableMailRedirectResponse {
-                mail_redirect: Some(self.state.encode_redirect(&account, now)),
+                mail_redirect: Some(encode_redirect(&self.state, &account, now)),
             })
         }
         .await;

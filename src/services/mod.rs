@@ -1,49 +1,26 @@
-//! One thin file per gRPC service: decode → domain → store → encode.
+//! One file per gRPC service: decode → use case (`crate::app`) → encode.
 
 pub mod account_settings;
 pub mod activation;
 pub mod encode;
 pub mod inputs;
 pub mod lifecycle;
-pub mod limits;
-pub mod links;
 pub mod mail_redirection;
-pub mod passwords;
 pub mod recovery;
 pub mod status;
-
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use tonic::{Request, Response, Status};
 
-use crate::auth::{Caller, EndUserAddress};
-use crate::clock::SharedClock;
-use crate::config::{ProfileSettings, Settings};
+pub use crate::app::{App, CallContext};
+
+use crate::app::AppError;
+use crate::auth::Caller;
 use crate::domain::language::Language;
-use crate::domain::refusal::Precondition;
-use crate::hashing::PasswordHasher;
 use crate::proto;
+use crate::store::AuditContext;
 use crate::store::accounts::AccountLookup;
 use crate::store::entities::account;
-use crate::store::{AuditContext, Store};
-use status::ApiError;
-
-/// What every service shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub store: Store,
-    pub clock: SharedClock,
-    /// argon2id on its own threads.
-    pub hasher: PasswordHasher,
-}
-
-impl AppState {
-    pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
-    }
-}
 
 /// Metadata key carrying the caller's request id (generated when absent).
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -83,27 +60,6 @@ pub fn caller<T>(request: &Request<T>) -> Option<&Caller> {
     request.extensions().get::<Caller>()
 }
 
-/// What a call carries along: who made it (for the audit trail), its
-/// request id, the end user the portal acts for and the language of its
-/// error messages.
-#[derive(Debug, Clone)]
-pub struct CallContext {
-    pub audit: AuditContext,
-    pub end_user: Option<EndUserAddress>,
-    pub language: Language,
-    /// The call comes from an ENT page in the browser, not a back-office
-    /// client.
-    pub browser: bool,
-}
-
-impl std::ops::Deref for CallContext {
-    type Target = AuditContext;
-
-    fn deref(&self) -> &AuditContext {
-        &self.audit
-    }
-}
-
 /// Starts handling a call: its context, with the request id recorded on the
 /// handler's span.
 pub fn begin_call<T>(request: &Request<T>) -> CallContext {
@@ -128,82 +84,38 @@ pub fn begin_call<T>(request: &Request<T>) -> CallContext {
 /// Ends a call: the answer, or the error mapped to its status. (The request
 /// id reaches the answer's metadata through the RPC layer,
 /// `telemetry::rpc`, for every call.)
-pub fn reply<T>(result: Result<T, ApiError>, ctx: &CallContext) -> Result<Response<T>, Status> {
+pub fn reply<T>(result: Result<T, AppError>, ctx: &CallContext) -> Result<Response<T>, Status> {
     result
         .map(Response::new)
-        .map_err(|error| error_status(error, &ctx.request_id, ctx.language))
+        .map_err(|error| status::into_status(error, &ctx.request_id, ctx.language))
 }
 
-/// An error as the caller receives it: its status, the request id in its
-/// details.
-pub fn error_status(error: ApiError, request_id: &str, language: Language) -> Status {
-    error.into_status(request_id, language)
-}
-
-impl AppState {
-    /// The account `lookup` names, or NOT_FOUND.
-    pub async fn account(&self, lookup: AccountLookup<'_>) -> Result<account::Model, ApiError> {
-        self.store
-            .find_account(lookup)
-            .await?
-            .ok_or_else(|| ApiError::NotFound("no such account".into()))
+/// The account as the API shows it, as of `now`, dates in its
+/// institution's time zone.
+pub fn encode_account(state: &App, account: &account::Model, now: DateTime<Utc>) -> proto::Account {
+    let tz = state
+        .rules
+        .institution(&account.institution)
+        .map(|i| i.time_zone)
+        .unwrap_or(chrono_tz::UTC);
+    let mut encoded = encode::account(account, now, tz);
+    if let (Some(redirect), Ok(profile)) = (&mut encoded.mail_redirect, state.profile_of(account)) {
+        redirect.mandatory =
+            profile.activation.mail_redirect == crate::domain::activation::RedirectRule::Mandatory;
     }
-
-    /// The account as the API shows it, as of `now`, dates in its
-    /// institution's time zone.
-    pub fn encode_account(&self, account: &account::Model, now: DateTime<Utc>) -> proto::Account {
-        let tz = self
-            .settings
-            .institution(&account.institution)
-            .map(|i| i.time_zone)
-            .unwrap_or(chrono_tz::UTC);
-        let mut encoded = encode::account(account, now, tz);
-        if let (Some(redirect), Ok(profile)) =
-            (&mut encoded.mail_redirect, self.profile_of(account))
-        {
-            redirect.mandatory = profile.activation.mail_redirect
-                == crate::domain::activation::RedirectRule::Mandatory;
-        }
-        encoded
-    }
-
-    /// The configured institution of an account.
-    pub fn institution_of(
-        &self,
-        account: &account::Model,
-    ) -> Result<&crate::config::InstitutionSettings, ApiError> {
-        self.settings
-            .institution(&account.institution)
-            .ok_or_else(|| ApiError::FailedPrecondition {
-                kind: Precondition::Configuration,
-                subject: account.institution.clone(),
-                message: "the account's institution is no longer configured".into(),
-            })
-    }
-
-    /// The configured profile of an account.
-    pub fn profile_of(&self, account: &account::Model) -> Result<&ProfileSettings, ApiError> {
-        self.settings
-            .institution(&account.institution)
-            .and_then(|i| i.profiles.get(&account.profile))
-            .ok_or_else(|| ApiError::FailedPrecondition {
-                kind: Precondition::Configuration,
-                subject: format!("{}/{}", account.institution, account.profile),
-                message: "the account's profile is no longer configured".into(),
-            })
-    }
+    encoded
 }
 
 /// Reads an account selector; `field` is its path in the request.
 pub fn account_lookup<'a>(
     selector: Option<&'a proto::AccountSelector>,
     field: &str,
-) -> Result<AccountLookup<'a>, ApiError> {
+) -> Result<AccountLookup<'a>, AppError> {
     use proto::account_selector::Identifier;
-    let selector = selector.ok_or_else(|| ApiError::field(field, "an account is needed"))?;
+    let selector = selector.ok_or_else(|| AppError::field(field, "an account is needed"))?;
     let institution = selector.institution.trim();
     let identifier = selector.identifier.as_ref().ok_or_else(|| {
-        ApiError::field(
+        AppError::field(
             format!("{field}.identifier"),
             "name the account by one identifier",
         )
@@ -212,7 +124,7 @@ pub fn account_lookup<'a>(
         Identifier::AccountId(id) => {
             return match uuid::Uuid::parse_str(id.trim()) {
                 Ok(_) => Ok(AccountLookup::Id(id.trim())),
-                Err(_) => Err(ApiError::field(
+                Err(_) => Err(AppError::field(
                     format!("{field}.account_id"),
                     "an account id is a UUID",
                 )),
@@ -260,13 +172,13 @@ pub fn account_lookup<'a>(
         ),
     };
     if institution.is_empty() {
-        return Err(ApiError::field(
+        return Err(AppError::field(
             format!("{field}.institution"),
             "the institution is needed with this identifier",
         ));
     }
     if value.trim().is_empty() || value.len() > 254 {
-        return Err(ApiError::field(
+        return Err(AppError::field(
             format!("{field}.{name}"),
             "must be 1 to 254 characters",
         ));

@@ -10,19 +10,21 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tonic::{Request, Response, Status};
 
-use super::limits::Counters;
-use super::passwords::{PasswordChange, password_usable, read_password};
-use super::status::{ApiError, internal};
-use super::{AppState, begin_call, encode::timestamp, reply};
+use super::status;
+use super::{App, begin_call, encode::timestamp, reply};
+use crate::app::error::{AppError, internal};
+use crate::app::limits::Counters;
+use crate::app::limits::RateRule;
+use crate::app::password_usable;
+use crate::app::passwords::{PasswordChange, read_password};
+use crate::app::texts::mail as mail_texts;
 use crate::config::InstitutionSettings;
-use crate::config::RateRule;
 use crate::domain::ids::{BirthDate, Ine, MailAddress, StudentNumber};
 use crate::domain::language::Language;
 use crate::domain::password::Password;
 use crate::domain::recovery::{ResetMethod, decoy_seed, masked_destination};
 use crate::domain::refusal::Precondition;
 use crate::domain::secret::{SecretKind, generate};
-use crate::mail::templates;
 use crate::proto;
 use crate::proto::recovery_service_server::RecoveryService;
 use crate::store::AuditContext;
@@ -32,20 +34,20 @@ use crate::store::entities::account;
 use crate::store::outbox::{Channel, NewMessage};
 
 pub struct RecoveryApi {
-    state: AppState,
+    state: App,
 }
 
 impl RecoveryApi {
-    pub fn new(state: AppState) -> Self {
+    pub fn new(state: App) -> Self {
         Self { state }
     }
 }
 
-fn institution<'a>(state: &'a AppState, code: &str) -> Result<&'a InstitutionSettings, ApiError> {
+fn institution<'a>(state: &'a App, code: &str) -> Result<&'a InstitutionSettings, AppError> {
     state
-        .settings
+        .rules
         .institution(code.trim())
-        .ok_or_else(|| ApiError::field("institution", "no such institution"))
+        .ok_or_else(|| AppError::field("institution", "no such institution"))
 }
 
 impl RecoveryApi {
@@ -55,12 +57,12 @@ impl RecoveryApi {
         ctx: &AuditContext,
         language: Language,
         now: DateTime<Utc>,
-    ) -> Result<(proto::RequestPasswordResetResponse, ResetLookup), ApiError> {
+    ) -> Result<(proto::RequestPasswordResetResponse, ResetLookup), AppError> {
         use proto::request_password_reset_request::Identifier;
         let code = body.institution.trim().to_owned();
         let institution = institution(&self.state, &code)?;
         let identifier = body.identifier.ok_or_else(|| {
-            ApiError::field(
+            AppError::field(
                 "identifier",
                 "give the login, the INE or the institutional mail",
             )
@@ -70,23 +72,23 @@ impl RecoveryApi {
             Identifier::Login(login) => {
                 let login = login.trim().to_owned();
                 if login.is_empty() || login.len() > 254 {
-                    return Err(ApiError::field("login", "must be 1 to 254 characters"));
+                    return Err(AppError::field("login", "must be 1 to 254 characters"));
                 }
                 Typed::Login(login)
             }
             Identifier::Ine(ine) => {
-                Typed::Ine(Ine::parse(&ine).map_err(|e| ApiError::field("ine", e.0))?)
+                Typed::Ine(Ine::parse(&ine).map_err(|e| AppError::field("ine", e.0))?)
             }
             Identifier::InstitutionalMail(mail) => Typed::Mail(
                 MailAddress::parse(&mail)
-                    .map_err(|e| ApiError::field("institutional_mail", e.0))?,
+                    .map_err(|e| AppError::field("institutional_mail", e.0))?,
             ),
         };
         let recovery = &institution.recovery;
         let seed = decoy_seed(&recovery.decoy_key, &code, &typed.decoy_name());
         let expires_at = now
             + chrono::Duration::from_std(recovery.reset_lifetime)
-                .map_err(|e| ApiError::Internal(e.into()))?;
+                .map_err(|e| AppError::Internal(e.into()))?;
         let method = match recovery.method {
             ResetMethod::ResetLink => proto::ResetMethod::Link,
             ResetMethod::ActivationKey => proto::ResetMethod::ActivationKey,
@@ -166,132 +168,135 @@ fn reset_destination(account: &account::Model) -> Option<&str> {
     account.recovery_mail.as_deref()
 }
 
-impl AppState {
-    /// Sends what a reset request asks for, if the account exists, may
-    /// reset and has a verified recovery address, and no reset was sent
-    /// within the cooldown; audits the request either way.
-    async fn send_reset(
-        &self,
-        lookup: &ResetLookup,
-        account: Option<account::Model>,
-    ) -> Result<(), ApiError> {
-        let ResetLookup {
-            institution: code,
-            language,
-            ctx,
-            now,
-            expires_at,
-            ..
-        } = lookup;
-        let (now, expires_at, language) = (*now, *expires_at, *language);
-        let institution = self
-            .settings
-            .institution(code)
-            .ok_or_else(|| ApiError::inconsistent("institution vanished"))?;
-        let Some((account, address)) = account
-            .as_ref()
-            .and_then(|a| reset_destination(a).map(|d| (a, d.to_owned())))
-        else {
-            let reason = match &account {
-                None => "unknown_account",
-                Some(a) if !password_usable(a) => "account_state",
-                Some(_) => "no_verified_recovery_mail",
-            };
-            self.store
-                .record_event(
-                    code,
-                    account.as_ref().map(|a| a.id.as_str()),
-                    "password_reset.requested",
-                    json!({ "sent": false, "reason": reason }),
-                    ctx,
-                    now,
-                )
-                .await?;
-            return Ok(());
+/// Sends what a reset request asks for, if the account exists, may
+/// reset and has a verified recovery address, and no reset was sent
+/// within the cooldown; audits the request either way.
+async fn send_reset(
+    state: &App,
+    lookup: &ResetLookup,
+    account: Option<account::Model>,
+) -> Result<(), AppError> {
+    let ResetLookup {
+        institution: code,
+        language,
+        ctx,
+        now,
+        expires_at,
+        ..
+    } = lookup;
+    let (now, expires_at, language) = (*now, *expires_at, *language);
+    let institution = state
+        .rules
+        .institution(code)
+        .ok_or_else(|| AppError::inconsistent("institution vanished"))?;
+    let Some((account, address)) = account
+        .as_ref()
+        .and_then(|a| reset_destination(a).map(|d| (a, d.to_owned())))
+    else {
+        let reason = match &account {
+            None => "unknown_account",
+            Some(a) if !password_usable(a) => "account_state",
+            Some(_) => "no_verified_recovery_mail",
         };
-        let purpose = match institution.recovery.method {
-            ResetMethod::ResetLink => Purpose::PasswordReset,
-            ResetMethod::ActivationKey => Purpose::ReactivationKey,
-        };
-        let cooldown = chrono::Duration::from_std(institution.recovery.resend_cooldown)
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        if let Some(last) = self.store.last_account_secret(&account.id, purpose).await?
-            && last.created_at + cooldown > now
-        {
-            // Asked again at once: one mail is enough (and nobody can
-            // flood a mailbox through this form).
-            self.store
-                .record_event(
-                    code,
-                    Some(&account.id),
-                    "password_reset.requested",
-                    json!({ "sent": false, "reason": "cooldown" }),
-                    ctx,
-                    now,
-                )
-                .await?;
-            return Ok(());
-        }
-        let (hash, content) = match purpose {
-            Purpose::PasswordReset => {
-                let token =
-                    generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
-                let content = templates::password_reset(
-                    &institution.name,
-                    &account.login,
-                    &institution.portal_link("recovery/reset", &token),
-                    expires_at,
-                    institution.time_zone,
-                    language,
-                );
-                (token.hash(SecretKind::Token), content)
-            }
-            _ => {
-                let key = generate(SecretKind::ActivationKey, &mut rand::rngs::SysRng)
-                    .map_err(internal)?;
-                let content = templates::reactivation_key(
-                    &institution.name,
-                    &account.login,
-                    key.expose(),
-                    &institution.portal_url,
-                    expires_at,
-                    institution.time_zone,
-                    language,
-                );
-                (key.hash(SecretKind::ActivationKey), content)
-            }
-        };
-        self.store
-            .issue_account_secrets(
-                account,
-                &[purpose],
-                vec![NewSecret {
-                    account_id: account.id.clone(),
-                    purpose,
-                    hash,
-                    target: Some(address.clone()),
-                    flow_id: None,
-                    not_before: None,
-                    expires_at: Some(expires_at),
-                }],
-                vec![NewMessage {
-                    account_id: Some(account.id.clone()),
-                    channel: Channel::Mail,
-                    recipient: address,
-                    template: purpose.as_str().to_owned(),
-                    content,
-                    not_before: now,
-                }],
-                Some((
-                    "password_reset.requested",
-                    json!({ "sent": true, "method": purpose.as_str() }),
-                    ctx,
-                )),
+        state
+            .store
+            .record_event(
+                code,
+                account.as_ref().map(|a| a.id.as_str()),
+                "password_reset.requested",
+                json!({ "sent": false, "reason": reason }),
+                ctx,
                 now,
             )
             .await?;
-        Ok(())
+        return Ok(());
+    };
+    let purpose = match institution.recovery.method {
+        ResetMethod::ResetLink => Purpose::PasswordReset,
+        ResetMethod::ActivationKey => Purpose::ReactivationKey,
+    };
+    let cooldown = chrono::Duration::from_std(institution.recovery.resend_cooldown)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    if let Some(last) = state
+        .store
+        .last_account_secret(&account.id, purpose)
+        .await?
+        && last.created_at + cooldown > now
+    {
+        // Asked again at once: one mail is enough (and nobody can
+        // flood a mailbox through this form).
+        state
+            .store
+            .record_event(
+                code,
+                Some(&account.id),
+                "password_reset.requested",
+                json!({ "sent": false, "reason": "cooldown" }),
+                ctx,
+                now,
+            )
+            .await?;
+        return Ok(());
     }
+    let (hash, content) = match purpose {
+        Purpose::PasswordReset => {
+            let token = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
+            let content = mail_texts::password_reset(
+                &institution.name,
+                &account.login,
+                &institution.portal_link("recovery/reset", &token),
+                expires_at,
+                institution.time_zone,
+                language,
+            );
+            (token.hash(SecretKind::Token), content)
+        }
+        _ => {
+            let key =
+                generate(SecretKind::ActivationKey, &mut rand::rngs::SysRng).map_err(internal)?;
+            let content = mail_texts::reactivation_key(
+                &institution.name,
+                &account.login,
+                key.expose(),
+                &institution.portal_url,
+                expires_at,
+                institution.time_zone,
+                language,
+            );
+            (key.hash(SecretKind::ActivationKey), content)
+        }
+    };
+    state
+        .store
+        .issue_account_secrets(
+            account,
+            &[purpose],
+            vec![NewSecret {
+                account_id: account.id.clone(),
+                purpose,
+                hash,
+                target: Some(address.clone()),
+                flow_id: None,
+                not_before: None,
+                expires_at: Some(expires_at),
+            }],
+            vec![NewMessage {
+                account_id: Some(account.id.clone()),
+                channel: Channel::Mail,
+                recipient: address,
+                template: purpose.as_str().to_owned(),
+                content,
+                not_before: now,
+            }],
+            Some((
+                "password_reset.requested",
+                json!({ "sent": true, "method": purpose.as_str() }),
+                ctx,
+            )),
+            now,
+        )
+        .await?;
+    Ok(())
 }
 
 #[tonic::async_trait]
@@ -322,7 +327,7 @@ impl RecoveryService for RecoveryApi {
                 .await?;
             let style = self
                 .state
-                .settings
+                .rules
                 .institution(&lookup.institution)
                 .map(|i| i.recovery.mask)
                 .unwrap_or_default();
@@ -334,8 +339,8 @@ impl RecoveryService for RecoveryApi {
             // their cost differs between "sent" and "nothing to send".
             let state = self.state.clone();
             tokio::spawn(async move {
-                if let Err(e) = state.send_reset(&lookup, account).await {
-                    let status = e.into_status(&lookup.ctx.request_id, lookup.language);
+                if let Err(e) = send_reset(&state, &lookup, account).await {
+                    let status = status::into_status(e, &lookup.ctx.request_id, lookup.language);
                     tracing::error!(request_id = %lookup.ctx.request_id, error = %status.message(), "password reset not sent");
                 }
             });
@@ -381,7 +386,7 @@ impl RecoveryService for RecoveryApi {
             let body = request.into_inner();
             let input = body
                 .new_password
-                .ok_or_else(|| ApiError::field("new_password", "the new password is needed"))?;
+                .ok_or_else(|| AppError::field("new_password", "the new password is needed"))?;
             let new = Arc::new(read_password(
                 input.password,
                 "new_password.password",
@@ -429,7 +434,7 @@ impl RecoveryService for RecoveryApi {
             let institution = institution(&self.state, &code)?;
             let rule = &institution.recovery.login_lookup;
             if !rule.enabled {
-                return Err(ApiError::FailedPrecondition {
+                return Err(AppError::FailedPrecondition {
                     kind: Precondition::NotOffered,
                     subject: "institution".into(),
                     message: "this institution does not offer login lookup: see its helpdesk"
@@ -446,7 +451,7 @@ impl RecoveryService for RecoveryApi {
                 .map_err(|e| problems.push(("birth_date", e.0)))
                 .ok();
             let (Some(number), Some(birth)) = (number, birth) else {
-                return Err(ApiError::InvalidArgument(
+                return Err(AppError::InvalidArgument(
                     problems
                         .into_iter()
                         .map(
@@ -479,7 +484,7 @@ impl RecoveryService for RecoveryApi {
                         .await?
                         .filter(|a| a.birth_date == Some(birth.date()) && a.purged_at.is_none())
                         .ok_or_else(|| {
-                            ApiError::NotFound(
+                            AppError::NotFound(
                                 "no student matches this student number and birth date".into(),
                             )
                         })

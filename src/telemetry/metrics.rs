@@ -380,7 +380,7 @@ pub async fn serve_metrics(
     listener: tokio::net::TcpListener,
     metrics: Metrics,
     store: Store,
-    clock: crate::clock::SharedClock,
+    clock: crate::app::clock::SharedClock,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use axum::http::header::CONTENT_TYPE;

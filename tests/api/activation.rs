@@ -319,7 +319,10 @@ async fn bordeaux_montaigne_student_activates_with_the_key_of_the_certificate() 
     let finished = app
         .store()
         .await
-        .flow_by_id(&done.flow_id, ent_identity::clock::Clock::now(&app.clock))
+        .flow_by_id(
+            &done.flow_id,
+            ent_identity::app::clock::Clock::now(&app.clock),
+        )
         .await
         .expect("read")
         .expect("flow");

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use ent_identity::clock::Clock;
+use ent_identity::app::clock::Clock;
 use ent_identity::proto;
 use ent_identity::proto::PasswordViolationCode as V;
 use ent_identity::proto::account_selector::Identifier;

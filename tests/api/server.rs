@@ -199,7 +199,7 @@ async fn without_a_database_health_is_not_serving_and_calls_are_unavailable() {
     let addr = listener.local_addr().expect("addr");
     let server = tokio::spawn(ent_identity::server::serve(
         std::sync::Arc::new(settings),
-        std::sync::Arc::new(ent_identity::clock::ManualClock::new(start_time())),
+        std::sync::Arc::new(ent_identity::app::clock::ManualClock::new(start_time())),
         ent_identity::server::Listeners {
             grpc: listener,
             metrics: None,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use ent_identity::clock::ManualClock;
+use ent_identity::app::clock::ManualClock;
 use ent_identity::config::Settings;
 use ent_identity::proto;
 use ent_identity::proto::account_lifecycle_service_client::AccountLifecycleServiceClient;
@@ -589,7 +589,7 @@ impl TestApp {
         use proto::{ActivationMessageKind as K, ActivationStep as S};
         let account = provisioned.account.as_ref().expect("account");
         let opens = account.activation_available_at.expect("opening").seconds;
-        let now = ent_identity::clock::Clock::now(&self.clock).timestamp();
+        let now = ent_identity::app::clock::Clock::now(&self.clock).timestamp();
         if now < opens {
             self.clock.advance(chrono::Duration::seconds(opens - now));
         }
@@ -739,7 +739,7 @@ impl TestApp {
             .institution(&account.institution)
             .expect("institution")
             .password_policy(&account.profile);
-        let now = ent_identity::clock::Clock::now(&self.clock);
+        let now = ent_identity::app::clock::Clock::now(&self.clock);
         store
             .set_password(
                 NewPassword {

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
-use ent_identity::clock::Clock;
+use ent_identity::app::clock::Clock;
 use ent_identity::proto;
 use ent_identity::store::outbox::{Channel, Content, NewMessage};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{

@@ -69,6 +69,27 @@ pub enum Violation {
     },
 }
 
+impl Violation {
+    /// The stable code programs read (the API's `PasswordViolationCode`
+    /// without its prefix).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Violation::TooShort { .. } => "TOO_SHORT",
+            Violation::TooLong { .. } => "TOO_LONG",
+            Violation::MissingClass(_) => "MISSING_CLASS",
+            Violation::TooFewNonAlphabetic { .. } => "TOO_FEW_NON_ALPHABETIC",
+            Violation::ForbiddenCharacter { .. } => "FORBIDDEN_CHARACTER",
+            Violation::AccentedCharacter => "ACCENTED_CHARACTER",
+            Violation::DictionaryWord { .. } => "DICTIONARY_WORD",
+            Violation::ContainsPersonalData { .. } => "CONTAINS_PERSONAL_DATA",
+            Violation::Reused { .. } => "REUSED",
+            Violation::CommonPassword => "COMMON_PASSWORD",
+            Violation::ConfirmationMismatch => "CONFIRMATION_MISMATCH",
+            Violation::TooWeak { .. } => "TOO_WEAK",
+        }
+    }
+}
+
 /// The meter's level, as the seeds' portals show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Strength {

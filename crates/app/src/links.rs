@@ -4,24 +4,22 @@
 
 use chrono::{DateTime, Utc};
 
-use super::AppState;
-use super::encode::timestamp;
-use super::status::ApiError;
-use crate::domain::activation::mask_mail;
-use crate::domain::language::Language;
-use crate::domain::refusal::Precondition;
-use crate::domain::secret::{SecretKind, generate, hash_secret};
-use crate::mail::templates::{self, VerificationMail, Verifying};
-use crate::proto;
-use crate::store::accounts::AccountLookup;
-use crate::store::activation::{NewSecret, Purpose};
-use crate::store::entities::{account, one_time_secret};
-use crate::store::outbox::{Channel, NewMessage};
+use crate::App;
+use crate::error::{AppError, Exhausted};
+use crate::texts::mail::{self, VerificationMail, Verifying};
+use domain::activation::mask_mail;
+use domain::language::Language;
+use domain::refusal::Precondition;
+use domain::secret::{SecretKind, generate, hash_secret};
+use store::accounts::AccountLookup;
+use store::activation::{NewSecret, Purpose};
+use store::entities::{account, one_time_secret};
+use store::outbox::{Channel, NewMessage};
 
 /// The one answer to a mailed link that does not work, whatever the
 /// reason (used, expired, replaced, unknown).
-pub fn link_unusable() -> ApiError {
-    ApiError::FailedPrecondition {
+pub fn link_unusable() -> AppError {
+    AppError::FailedPrecondition {
         kind: Precondition::LinkExpired,
         subject: "token".into(),
         message: "this link was already used, has expired or was replaced: ask for a new one"
@@ -34,10 +32,22 @@ pub fn link_unusable() -> ApiError {
 pub struct AddressLink {
     pub secret: NewSecret,
     pub message: NewMessage,
-    pub notice: proto::DeliveryNotice,
+    pub notice: DeliveryNotice,
 }
 
-impl AppState {
+/// What a person is told of a message on its way to them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryNotice {
+    /// Where it went, masked.
+    pub masked_destination: String,
+    /// Whether to look in the spam folder (mail).
+    pub check_spam_folder: bool,
+    /// Where to ask for help when it does not arrive.
+    pub helpdesk_url: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl App {
     /// A link verifying `address` for `what`, valid for the institution's
     /// `recovery.verification_link_lifetime`.
     pub fn address_link(
@@ -47,22 +57,22 @@ impl AppState {
         address: &str,
         language: Language,
         now: DateTime<Utc>,
-    ) -> Result<AddressLink, ApiError> {
+    ) -> Result<AddressLink, AppError> {
         let institution = self
-            .settings
+            .rules
             .institution(&account.institution)
-            .ok_or_else(|| ApiError::inconsistent("institution no longer configured"))?;
+            .ok_or_else(|| AppError::inconsistent("institution no longer configured"))?;
         let (purpose, page) = match what {
             Verifying::RecoveryMail => (Purpose::RecoveryMailChange, "account/recovery-mail"),
             Verifying::Redirect => (Purpose::RedirectChange, "account/redirect"),
         };
         let token = generate(SecretKind::Token, &mut rand::rngs::SysRng)
-            .map_err(|e| ApiError::Internal(e.into()))?;
+            .map_err(|e| AppError::Internal(e.into()))?;
         let lifetime = chrono::Duration::from_std(institution.recovery.verification_link_lifetime)
-            .map_err(|e| ApiError::Internal(e.into()))?;
+            .map_err(|e| AppError::Internal(e.into()))?;
         let expires_at = now + lifetime;
         let url = institution.portal_link(page, &token);
-        let content = templates::verification(
+        let content = mail::verification(
             &VerificationMail {
                 institution: &institution.name,
                 after_activation: true,
@@ -93,17 +103,17 @@ impl AppState {
                 content,
                 not_before: now,
             },
-            notice: proto::DeliveryNotice {
+            notice: DeliveryNotice {
                 masked_destination: mask_mail(address),
                 check_spam_folder: true,
                 helpdesk_url: institution.helpdesk_url.clone(),
-                expires_at: Some(timestamp(expires_at)),
+                expires_at: Some(expires_at),
             },
         })
     }
 }
 
-impl AppState {
+impl App {
     /// The live secret of `purpose` a mailed link's token stands for, and
     /// its account (which must not be purged).
     pub async fn account_link(
@@ -111,9 +121,9 @@ impl AppState {
         token: &str,
         purpose: Purpose,
         now: DateTime<Utc>,
-    ) -> Result<(one_time_secret::Model, account::Model), ApiError> {
+    ) -> Result<(one_time_secret::Model, account::Model), AppError> {
         if token.trim().is_empty() || token.len() > 128 {
-            return Err(ApiError::field("token", "a link token is needed"));
+            return Err(AppError::field("token", "a link token is needed"));
         }
         let secret = self
             .store
@@ -124,8 +134,38 @@ impl AppState {
             .store
             .find_account(AccountLookup::Id(&secret.account_id))
             .await?
-            .filter(super::passwords::password_usable)
+            .filter(crate::password_usable)
             .ok_or_else(link_unusable)?;
         Ok((secret, account))
+    }
+}
+
+impl App {
+    /// Refuses a new link while the last one is younger than the
+    /// institution's cooldown.
+    pub async fn link_cooldown(
+        &self,
+        account: &account::Model,
+        purpose: Purpose,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let cooldown = self
+            .rules
+            .institution(&account.institution)
+            .map(|i| i.recovery.resend_cooldown)
+            .unwrap_or_default();
+        let cooldown =
+            chrono::Duration::from_std(cooldown).map_err(|e| AppError::Internal(e.into()))?;
+        if let Some(last) = self.store.last_account_secret(&account.id, purpose).await?
+            && last.created_at + cooldown > now
+        {
+            return Err(AppError::ResourceExhausted {
+                reason: Exhausted::ResendTooSoon,
+                retry_after: (last.created_at + cooldown - now)
+                    .to_std()
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! Les textes en français.
 
 use super::{Refused, Wait};
-use crate::domain::refusal::{Exhausted, Precondition};
+use domain::refusal::{Exhausted, Precondition};
 
 pub fn precondition(refusal: Precondition) -> &'static str {
     match refusal {

@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 
 use std::sync::Arc;
 
-use crate::domain::institution::InstitutionSettings;
-use crate::domain::language::Language;
-use crate::store::activation::{ActivationLinkFacts, LinkMail};
-use crate::store::outbox::Content;
+use domain::institution::InstitutionSettings;
+use domain::language::Language;
+use store::activation::{ActivationLinkFacts, LinkMail};
+use store::outbox::Content;
 
 /// A date and time as people of the institution read it.
 fn local(at: DateTime<Utc>, tz: chrono_tz::Tz, language: Language) -> String {

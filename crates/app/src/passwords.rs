@@ -6,33 +6,31 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::AppState;
-use super::status::ApiError;
-use crate::domain::account::AccountStatus;
-use crate::domain::language::Language;
-use crate::domain::password::{
+use crate::App;
+use crate::error::AppError;
+use crate::texts::mail;
+use domain::language::Language;
+use domain::password::{
     self, Evaluation, Password, PasswordPolicy, PersonalData, Violation, evaluate,
 };
-use crate::domain::refusal::Precondition;
-use crate::hashing::Verified;
-use crate::mail::templates;
-use crate::store::AuditContext;
-use crate::store::entities::account;
-use crate::store::outbox::{Channel, NewMessage};
-use crate::store::passwords::NewPassword;
+use hashing::Verified;
+use store::AuditContext;
+use store::entities::account;
+use store::outbox::{Channel, NewMessage};
+use store::passwords::NewPassword;
 
 /// Longest password read, in bytes: four bytes a character at the longest
 /// length any policy allows. A longer one is refused unread.
-pub const MAX_PASSWORD_BYTES: usize = 4 * crate::domain::password::policy::MAX_MAX_LENGTH;
+pub const MAX_PASSWORD_BYTES: usize = 4 * domain::password::policy::MAX_MAX_LENGTH;
 
 /// A typed password from a request field: at most [`MAX_PASSWORD_BYTES`],
 /// and not empty when `required` (the meter accepts an empty field).
-pub fn read_password(text: String, field: &str, required: bool) -> Result<Password, ApiError> {
+pub fn read_password(text: String, field: &str, required: bool) -> Result<Password, AppError> {
     if required && text.is_empty() {
-        return Err(ApiError::field(field, "must not be empty"));
+        return Err(AppError::field(field, "must not be empty"));
     }
     if text.len() > MAX_PASSWORD_BYTES {
-        return Err(ApiError::field(
+        return Err(AppError::field(
             field,
             format!("must be at most {MAX_PASSWORD_BYTES} bytes"),
         ));
@@ -49,47 +47,21 @@ pub fn personal_data(account: &account::Model) -> PersonalData {
     }
 }
 
-/// The stable code of a violation, as the API names it.
-pub fn violation_code(v: &Violation) -> crate::proto::PasswordViolationCode {
-    use crate::proto::PasswordViolationCode as Code;
-    match v {
-        Violation::TooShort { .. } => Code::TooShort,
-        Violation::TooLong { .. } => Code::TooLong,
-        Violation::MissingClass(_) => Code::MissingClass,
-        Violation::TooFewNonAlphabetic { .. } => Code::TooFewNonAlphabetic,
-        Violation::ForbiddenCharacter { .. } => Code::ForbiddenCharacter,
-        Violation::AccentedCharacter => Code::AccentedCharacter,
-        Violation::DictionaryWord { .. } => Code::DictionaryWord,
-        Violation::ContainsPersonalData { .. } => Code::ContainsPersonalData,
-        Violation::Reused { .. } => Code::Reused,
-        Violation::CommonPassword => Code::CommonPassword,
-        Violation::ConfirmationMismatch => Code::ConfirmationMismatch,
-        Violation::TooWeak { .. } => Code::TooWeak,
-    }
-}
-
 /// A refusal of `violations` on `field`, in `language`.
-pub fn rejected(field: &str, violations: &[Violation], language: Language) -> ApiError {
-    ApiError::PasswordRejected {
+pub fn rejected(field: &str, violations: &[Violation], language: Language) -> AppError {
+    AppError::PasswordRejected {
         field: field.to_owned(),
         violations: violations
             .iter()
-            .map(|v| {
-                let code = violation_code(v).as_str_name();
-                (
-                    code.strip_prefix("PASSWORD_VIOLATION_CODE_")
-                        .unwrap_or(code),
-                    v.message(language),
-                )
-            })
+            .map(|v| (v.code(), v.message(language)))
             .collect(),
     }
 }
 
-impl AppState {
+impl App {
     /// The password policy of an institution's profile.
     pub fn password_policy(&self, institution: &str, profile: &str) -> Option<PasswordPolicy> {
-        let institution = self.settings.institution(institution)?;
+        let institution = self.rules.institution(institution)?;
         institution
             .profiles
             .contains_key(profile)
@@ -97,10 +69,10 @@ impl AppState {
     }
 
     /// The password policy that applies to an account.
-    pub fn policy_of(&self, account: &account::Model) -> Result<PasswordPolicy, ApiError> {
+    pub fn policy_of(&self, account: &account::Model) -> Result<PasswordPolicy, AppError> {
         self.profile_of(account)?;
         self.password_policy(&account.institution, &account.profile)
-            .ok_or_else(|| ApiError::inconsistent("profile vanished"))
+            .ok_or_else(|| AppError::inconsistent("profile vanished"))
     }
 
     /// Evaluates a candidate for an account (or for a policy alone). The
@@ -111,7 +83,7 @@ impl AppState {
         policy: &PasswordPolicy,
         candidate: &Arc<Password>,
         account: Option<&account::Model>,
-    ) -> Result<Evaluation, ApiError> {
+    ) -> Result<Evaluation, AppError> {
         let personal = account.map(personal_data);
         let mut evaluation = evaluate(policy, candidate, personal.as_ref());
         if let Some(account) = account
@@ -136,15 +108,15 @@ impl AppState {
         Ok(evaluation)
     }
 
-    /// [`AppState::verify_password`] for a password a person typed: wrong
+    /// [`App::verify_password`] for a password a person typed: wrong
     /// ones count against the account's guess limit (and the address's).
     pub async fn verify_typed_password(
         &self,
         account: &mut account::Model,
         typed: &Arc<Password>,
-        ctx: &super::CallContext,
+        ctx: &crate::CallContext,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, AppError> {
         let counters = super::limits::Counters::guesses(self, ctx, Some(&[account.id.as_str()]));
         self.limited_if(
             counters,
@@ -163,7 +135,7 @@ impl AppState {
         &self,
         account: &mut account::Model,
         typed: &Arc<Password>,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, AppError> {
         let Some(stored) = account.password_hash.clone() else {
             self.hasher.verify_nothing(Arc::clone(typed)).await?;
             return Ok(false);
@@ -198,7 +170,7 @@ impl AppState {
         language: Language,
         ctx: &AuditContext,
         now: DateTime<Utc>,
-    ) -> Result<account::Model, ApiError> {
+    ) -> Result<account::Model, AppError> {
         let PasswordChange {
             account,
             new,
@@ -230,7 +202,7 @@ impl AppState {
                     hash: &hash,
                     expires_at,
                     reminder_at: self
-                        .settings
+                        .rules
                         .institution(&account.institution)
                         .and_then(|i| i.password_reminder_at(expires_at)),
                     history_count: policy.history_count,
@@ -252,16 +224,16 @@ impl AppState {
         language: Language,
         now: DateTime<Utc>,
     ) -> Vec<NewMessage> {
-        let Some(institution) = self.settings.institution(&account.institution) else {
+        let Some(institution) = self.rules.institution(&account.institution) else {
             return Vec::new();
         };
-        crate::store::accounts::notice_recipient(account)
+        store::accounts::notice_recipient(account)
             .map(|recipient| NewMessage {
                 account_id: Some(account.id.clone()),
                 channel: Channel::Mail,
                 recipient,
                 template: "password_changed".into(),
-                content: templates::password_changed(
+                content: mail::password_changed(
                     &institution.name,
                     &account.login,
                     now,
@@ -288,38 +260,4 @@ pub struct PasswordChange<'a> {
     pub action: &'static str,
     /// The reset secret the change uses up.
     pub spend: Option<&'a str>,
-}
-
-/// The refusal of an account that is not in use.
-pub fn account_not_usable() -> ApiError {
-    ApiError::FailedPrecondition {
-        kind: Precondition::AccountState,
-        subject: "account".into(),
-        message: "the account has no password in use (not activated, expired, purged or locked)"
-            .into(),
-    }
-}
-
-impl AppState {
-    /// The account a signed-in user manages: active, or in the limited
-    /// state after departure (mail and account management stay).
-    pub async fn account_in_use(
-        &self,
-        lookup: crate::store::accounts::AccountLookup<'_>,
-    ) -> Result<account::Model, ApiError> {
-        let account = self.account(lookup).await?;
-        if !password_usable(&account) {
-            return Err(account_not_usable());
-        }
-        Ok(account)
-    }
-}
-
-/// Whether an account's password may be used or changed in its state:
-/// active, or in the limited state after departure.
-pub fn password_usable(account: &account::Model) -> bool {
-    matches!(
-        AccountStatus::parse(&account.status),
-        Some(AccountStatus::Active | AccountStatus::Grace)
-    )
 }

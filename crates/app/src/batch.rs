@@ -7,20 +7,22 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::config::{InstitutionSettings, Settings};
-use crate::domain::account::AccountStatus;
-use crate::domain::language::Language;
-use crate::domain::retention::{
+use domain::institution::InstitutionSettings;
+
+use crate::Rules;
+use crate::texts::mail;
+use domain::account::AccountStatus;
+use domain::language::Language;
+use domain::retention::{
     AccountFacts, BatchStep, BatchTime, days_left, is_due, next_notice_on, next_password_reminder,
 };
-use crate::mail::templates;
-use crate::store::accounts::notice_recipient;
-use crate::store::batch_runs::{ALL_INSTITUTIONS, BatchCounts, BatchRun};
-use crate::store::entities::account;
-use crate::store::feed::ChangeKind;
-use crate::store::lifecycle::{CandidateQuery, ChunkWrite, batch_audit, batch_change, lanes};
-use crate::store::outbox::{Channel, NewMessage};
-use crate::store::{AuditContext, Store, StoreError};
+use store::accounts::notice_recipient;
+use store::batch_runs::{ALL_INSTITUTIONS, BatchCounts, BatchRun};
+use store::entities::account;
+use store::feed::ChangeKind;
+use store::lifecycle::{CandidateQuery, ChunkWrite, batch_audit, batch_change, lanes};
+use store::outbox::{Channel, NewMessage};
+use store::{AuditContext, Store, StoreError};
 
 /// Planned actions a dry run reports at most (the counts cover all).
 pub const MAX_PLANNED: usize = 1000;
@@ -117,19 +119,19 @@ pub fn facts(a: &account::Model) -> Option<AccountFacts> {
 ))]
 pub async fn run(
     store: &Store,
-    settings: &Settings,
+    rules: &Rules,
     request: &BatchRequest,
     ctx: &AuditContext,
 ) -> Result<BatchReport, BatchError> {
     let institutions: Vec<(&String, &InstitutionSettings)> = match &request.institution {
         Some(code) => {
-            let (code, inst) = settings
+            let (code, inst) = rules
                 .institutions
                 .get_key_value(code)
                 .ok_or_else(|| BatchError::UnknownInstitution(code.clone()))?;
             vec![(code, inst)]
         }
-        None => settings.institutions.iter().collect(),
+        None => rules.institutions.iter().collect(),
     };
     let started_at = Utc::now();
     let mut report = BatchReport {
@@ -205,7 +207,7 @@ pub async fn run(
     }
     if report.complete && !request.dry_run {
         // Attempt counters whose window is long over count nothing.
-        let window = chrono::Duration::from_std(settings.longest_counter_window())
+        let window = chrono::Duration::from_std(rules.longest_counter_window())
             .unwrap_or(chrono::Duration::MAX);
         let stale = request.as_of.checked_sub_signed(window);
         if let Some(before) = stale {
@@ -302,8 +304,8 @@ fn plan(
                 .profiles
                 .get(&a.profile)
                 .is_some_and(|p| p.retention.extension_months.is_some());
-            let content = templates::expiry_notice(
-                &templates::ExpiryNotice {
+            let content = mail::expiry_notice(
+                &mail::ExpiryNotice {
                     institution: &institution.name,
                     login: &a.login,
                     retention_end: end,
@@ -331,7 +333,7 @@ fn plan(
                 .entry(next)
                 .or_default()
                 .push(a.id.clone());
-            let content = templates::password_expiry_reminder(
+            let content = mail::password_expiry_reminder(
                 &institution.name,
                 &a.login,
                 expires,
@@ -372,7 +374,7 @@ fn plan(
 fn message(
     a: &account::Model,
     template: &str,
-    content: crate::store::outbox::Content,
+    content: store::outbox::Content,
     now: DateTime<Utc>,
     chunk: &mut ChunkWrite,
 ) -> bool {

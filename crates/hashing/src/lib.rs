@@ -22,8 +22,101 @@ use rand::rngs::SysRng;
 use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
-use crate::config::PasswordHashingSettings;
-use crate::domain::password::Password;
+use domain::password::Password;
+use serde::{Deserialize, Serialize};
+
+/// How chosen passwords are hashed (argon2id) and how much CPU hashing may
+/// take.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordHashingSettings {
+    /// Memory cost in KiB (OWASP: 19456 with 2 iterations).
+    pub memory_kib: u32,
+    /// Time cost (passes over memory).
+    pub iterations: u32,
+    /// Lanes per hash.
+    pub parallelism: u32,
+    /// Hashes computed at once, on threads of their own; 0: one per CPU
+    /// core. Never more than the cores.
+    pub max_concurrency: usize,
+    /// Hashes waiting for a thread beyond which calls are refused with
+    /// RESOURCE_EXHAUSTED rather than queued.
+    pub max_queue: usize,
+    /// Niceness of the hashing threads (0 to 19; Linux): the scheduler then
+    /// serves the RPC threads first, so cheap calls stay fast while
+    /// passwords are hashed.
+    pub thread_niceness: i32,
+    /// Run the hashing threads under Linux's SCHED_IDLE policy: they get
+    /// only the CPU time no other thread wants, so reads keep their latency
+    /// however many passwords wait (measured in BENCHMARKS.md). When the
+    /// server is saturated by other calls, hashes wait in the queue.
+    pub idle_priority: bool,
+    /// Id of the pepper new hashes use (a key of `peppers`); empty: no
+    /// pepper.
+    pub pepper_id: String,
+    /// Secret peppers by id (1 to 8 characters among a-z, 0-9), at least 16
+    /// characters each. The id is stored in each hash, so older peppers stay
+    /// listed until every hash made with them has been upgraded. Secrets:
+    /// redacted by `check-config`; set them by environment
+    /// (`ENT_IDENTITY__PASSWORD_HASHING__PEPPERS__K1`).
+    #[serde(default)]
+    pub peppers: BTreeMap<String, String>,
+}
+
+impl PasswordHashingSettings {
+    /// Problems of these settings, each as (key, message).
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut bad = |key: &str, message: &str| out.push((key.to_owned(), message.to_owned()));
+        if argon2::Params::new(self.memory_kib, self.iterations, self.parallelism, None).is_err() {
+            bad(
+                "memory_kib",
+                "memory_kib, iterations and parallelism are not valid argon2 parameters",
+            );
+        }
+        if self.memory_kib < 8 * 1024 {
+            bad(
+                "memory_kib",
+                "must be at least 8192 (OWASP's lowest recommendation is 7168 with 5 iterations)",
+            );
+        }
+        if self.memory_kib > 4 * 1024 * 1024 {
+            bad("memory_kib", "must be at most 4194304 (4 GiB)");
+        }
+        if !(1..=20).contains(&self.iterations) {
+            bad("iterations", "must be between 1 and 20");
+        }
+        if !(1..=16).contains(&self.parallelism) {
+            bad("parallelism", "must be between 1 and 16");
+        }
+        if self.max_queue == 0 {
+            bad("max_queue", "must be at least 1");
+        }
+        if !(0..=19).contains(&self.thread_niceness) {
+            bad("thread_niceness", "must be between 0 and 19");
+        }
+        if !self.pepper_id.is_empty() && !self.peppers.contains_key(&self.pepper_id) {
+            bad("pepper_id", "names no entry of peppers");
+        }
+        for (id, secret) in &self.peppers {
+            if id.is_empty()
+                || id.len() > 8
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            {
+                bad(
+                    &format!("peppers.{id}"),
+                    "ids are 1 to 8 characters among a-z, 0-9",
+                );
+            }
+            if secret.chars().count() < 16 {
+                bad(&format!("peppers.{id}"), "must be at least 16 characters");
+            }
+        }
+        out
+    }
+}
 
 /// Why a hash or a verification could not be done.
 #[derive(Debug, thiserror::Error)]

@@ -1,17 +1,18 @@
 //! Every sentence a person reads in an answer of the service, one module
 //! per language ([`fr`], [`en`]) with the same functions; callers ask here
-//! with the caller's language. Mail and SMS bodies are in
-//! [`crate::mail::templates`], password rule explanations in the domain's
-//! `password::messages`; the wording that differs between universities
-//! comes from their configuration.
+//! with the caller's language. Mail and SMS bodies are in [`mail`],
+//! password rule explanations in the domain's `password::messages`; the
+//! wording that differs between universities comes from their
+//! configuration.
 
 pub mod en;
 pub mod fr;
+pub mod mail;
 
 use std::time::Duration;
 
-use crate::domain::language::Language;
-use crate::domain::refusal::{Exhausted, Precondition};
+use domain::language::Language;
+use domain::refusal::{Exhausted, Precondition};
 
 /// What a person is told when the state of things refuses a request.
 pub fn precondition(language: Language, refusal: Precondition) -> &'static str {

@@ -1,0 +1,186 @@
+//! ent-identity's use cases: what the service does, whoever asks (the gRPC
+//! services, the CLI, the portal), in the domain's terms. Each takes a
+//! [`CallContext`] (who, which request, for whom, in which language) and
+//! answers with domain results or an [`AppError`]; nothing here knows gRPC.
+//! The store keeps the state; the texts word what people read; the clock
+//! and the hasher are given.
+
+pub mod batch;
+pub mod clock;
+pub mod error;
+pub mod limits;
+pub mod links;
+pub mod passwords;
+pub mod texts;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use domain::account::AccountStatus;
+use domain::end_user::EndUserAddress;
+use domain::institution::{InstitutionSettings, Institutions, ProfileSettings};
+use domain::language::Language;
+use domain::refusal::Precondition;
+use hashing::PasswordHasher;
+use serde::{Deserialize, Serialize};
+use store::accounts::AccountLookup;
+use store::entities::account;
+use store::{AuditContext, Store};
+
+use clock::SharedClock;
+pub use error::AppError;
+use limits::RateLimitSettings;
+
+/// The rules the use cases follow: the institutions' and the service's
+/// own (the configuration's sections that say what the service does, not
+/// how it runs).
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub institutions: Institutions,
+    pub rate_limits: RateLimitSettings,
+    pub batch: BatchSettings,
+    pub feed: FeedSettings,
+}
+
+impl Rules {
+    /// The institution with this code.
+    pub fn institution(&self, code: &str) -> Option<&InstitutionSettings> {
+        self.institutions.get(code)
+    }
+
+    /// How long attempt counters matter: the longest window of any rate
+    /// limit, the institutions' login lookups included.
+    pub fn longest_counter_window(&self) -> Duration {
+        self.institutions
+            .values()
+            .map(|i| i.recovery.login_lookup.window)
+            .chain([self.rate_limits.longest_window()])
+            .max()
+            .unwrap_or_default()
+    }
+}
+
+/// The expiry batch (`RunExpiryBatch`, `ent-identity expire`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchSettings {
+    /// Accounts handled per transaction: a run killed half-way keeps every
+    /// chunk it committed, and a re-run finishes the rest.
+    pub chunk_size: u32,
+}
+
+/// The change feed's streaming watch (`WatchChanges`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedSettings {
+    /// How often a watch looks for changes committed by other replicas when
+    /// it has sent everything.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+}
+
+/// What every use case shares.
+#[derive(Clone)]
+pub struct App {
+    pub rules: Arc<Rules>,
+    pub store: Store,
+    pub clock: SharedClock,
+    /// argon2id on its own threads.
+    pub hasher: PasswordHasher,
+}
+
+/// What a call carries along: who made it (for the audit trail), its
+/// request id, the end user the portal acts for and the language of what
+/// the person reads.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    pub audit: AuditContext,
+    pub end_user: Option<EndUserAddress>,
+    pub language: Language,
+    /// The call comes from an ENT page in the browser, not a back-office
+    /// client.
+    pub browser: bool,
+}
+
+impl std::ops::Deref for CallContext {
+    type Target = AuditContext;
+
+    fn deref(&self) -> &AuditContext {
+        &self.audit
+    }
+}
+
+impl App {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The account `lookup` names, or NOT_FOUND.
+    pub async fn account(&self, lookup: AccountLookup<'_>) -> Result<account::Model, AppError> {
+        self.store
+            .find_account(lookup)
+            .await?
+            .ok_or_else(|| AppError::NotFound("no such account".into()))
+    }
+
+    /// The configured institution of an account.
+    pub fn institution_of(
+        &self,
+        account: &account::Model,
+    ) -> Result<&InstitutionSettings, AppError> {
+        self.rules
+            .institution(&account.institution)
+            .ok_or_else(|| AppError::FailedPrecondition {
+                kind: Precondition::Configuration,
+                subject: account.institution.clone(),
+                message: "the account's institution is no longer configured".into(),
+            })
+    }
+
+    /// The configured profile of an account.
+    pub fn profile_of(&self, account: &account::Model) -> Result<&ProfileSettings, AppError> {
+        self.rules
+            .institution(&account.institution)
+            .and_then(|i| i.profiles.get(&account.profile))
+            .ok_or_else(|| AppError::FailedPrecondition {
+                kind: Precondition::Configuration,
+                subject: format!("{}/{}", account.institution, account.profile),
+                message: "the account's profile is no longer configured".into(),
+            })
+    }
+}
+
+/// The refusal of an account that is not in use.
+pub fn account_not_usable() -> AppError {
+    AppError::FailedPrecondition {
+        kind: Precondition::AccountState,
+        subject: "account".into(),
+        message: "the account has no password in use (not activated, expired, purged or locked)"
+            .into(),
+    }
+}
+
+impl App {
+    /// The account a signed-in user manages: active, or in the limited
+    /// state after departure (mail and account management stay).
+    pub async fn account_in_use(
+        &self,
+        lookup: AccountLookup<'_>,
+    ) -> Result<account::Model, AppError> {
+        let account = self.account(lookup).await?;
+        if !password_usable(&account) {
+            return Err(account_not_usable());
+        }
+        Ok(account)
+    }
+}
+
+/// Whether an account's password may be used or changed in its state:
+/// active, or in the limited state after departure.
+pub fn password_usable(account: &account::Model) -> bool {
+    matches!(
+        AccountStatus::parse(&account.status),
+        Some(AccountStatus::Active | AccountStatus::Grace)
+    )
+}
