@@ -255,3 +255,40 @@ pub fn notice(n: crate::app::links::DeliveryNotice) -> proto::DeliveryNotice {
         expires_at: n.expires_at.map(timestamp),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::password::Violation;
+    use crate::domain::password::evaluate::PersonalPart;
+    use crate::domain::password::policy::CharClass;
+
+    #[test]
+    fn violation_codes_are_the_apis() {
+        let every = [
+            Violation::TooShort { min: 8 },
+            Violation::TooLong { max: 64 },
+            Violation::MissingClass(CharClass::Digit),
+            Violation::TooFewNonAlphabetic { min: 2 },
+            Violation::ForbiddenCharacter {
+                characters: vec!['€'],
+            },
+            Violation::AccentedCharacter,
+            Violation::DictionaryWord {
+                word: "soleil".into(),
+            },
+            Violation::ContainsPersonalData {
+                part: PersonalPart::Login,
+            },
+            Violation::Reused { count: 5 },
+            Violation::CommonPassword,
+            Violation::ConfirmationMismatch,
+            Violation::TooWeak { min_score: 3 },
+        ];
+        for v in every {
+            assert_eq!(
+                super::violation_code(&v).as_str_name(),
+                format!("PASSWORD_VIOLATION_CODE_{}", v.code())
+            );
+        }
+    }
+}
