@@ -13,6 +13,9 @@ pub mod links;
 pub mod passwords;
 pub mod texts;
 
+#[cfg(test)]
+mod testing;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -215,3 +215,125 @@ impl App {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+    use crate::testing::{TestApp, call_from, test_app};
+
+    /// A wrong secret.
+    async fn wrong() -> Result<(), AppError> {
+        Err(AppError::NotFound("wrong key".into()))
+    }
+
+    async fn guess(t: &TestApp, ctx: &CallContext, account: &str) -> Result<(), AppError> {
+        let counters = Counters::guesses(&t.app, ctx, Some(&[account]));
+        t.app.limited(counters, t.app.now(), wrong()).await
+    }
+
+    fn exhausted(result: &Result<(), AppError>) -> Option<(Exhausted, Duration)> {
+        match result {
+            Err(AppError::ResourceExhausted {
+                reason,
+                retry_after,
+            }) => Some((*reason, *retry_after)),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn wrong_guesses_stop_at_the_limit_until_the_window_ends() {
+        let t = test_app().await;
+        let ctx = call_from(None);
+        let rule = t.app.rules.rate_limits.guesses_per_account;
+        for _ in 0..rule.max {
+            assert!(exhausted(&guess(&t, &ctx, "account-1").await).is_none());
+        }
+        // Past the limit the attempt is not even judged.
+        let judged = AtomicBool::new(false);
+        let counters = Counters::guesses(&t.app, &ctx, Some(&["account-1"]));
+        let refused = t
+            .app
+            .limited(counters, t.app.now(), async {
+                judged.store(true, Ordering::SeqCst);
+                Ok(())
+            })
+            .await;
+        let (reason, wait) = exhausted(&refused).expect("refused");
+        assert_eq!(reason, Exhausted::TooManyGuesses);
+        assert!(wait > Duration::ZERO && wait <= rule.window, "{wait:?}");
+        assert!(!judged.load(Ordering::SeqCst));
+        // Another account is not held back by this one.
+        assert!(exhausted(&guess(&t, &ctx, "account-2").await).is_none());
+        // Once the window is over, guesses are judged again.
+        t.clock.advance(
+            chrono::Duration::from_std(rule.window).unwrap() + chrono::Duration::seconds(1),
+        );
+        assert!(exhausted(&guess(&t, &ctx, "account-1").await).is_none());
+    }
+
+    #[tokio::test]
+    async fn only_wrong_guesses_add_up() {
+        let t = test_app().await;
+        let ctx = call_from(Some("198.51.100.7"));
+        let max = t.app.rules.rate_limits.guesses_per_account.max;
+        let right = || async {
+            let counters = Counters::guesses(&t.app, &ctx, Some(&["account-1"]));
+            t.app.limited(counters, t.app.now(), async { Ok(()) }).await
+        };
+        for _ in 0..max - 1 {
+            guess(&t, &ctx, "account-1").await.unwrap_err();
+            right().await.expect("the right secret, judged");
+        }
+        // Right secrets took nothing from the allowance: one wrong guess is
+        // left, then none.
+        assert!(exhausted(&guess(&t, &ctx, "account-1").await).is_none());
+        assert!(exhausted(&guess(&t, &ctx, "account-1").await).is_some());
+    }
+
+    #[tokio::test]
+    async fn requests_that_mail_count_even_when_they_succeed() {
+        let t = test_app().await;
+        let ctx = call_from(Some("198.51.100.7"));
+        let max = t.app.rules.rate_limits.mail_requests_per_account.max;
+        let request = || async {
+            let counters = Counters::mail_requests(&t.app, &ctx, &["22012345"]);
+            t.app.limited(counters, t.app.now(), async { Ok(()) }).await
+        };
+        for _ in 0..max {
+            request().await.expect("sent");
+        }
+        let (reason, _) = exhausted(&request().await).expect("refused");
+        assert_eq!(reason, Exhausted::TooManyRequests);
+    }
+
+    #[tokio::test]
+    async fn exempt_networks_are_not_limited_as_addresses_but_their_accounts_are() {
+        let mut t = test_app().await;
+        let mut rules = (*t.app.rules).clone();
+        rules.rate_limits.guesses_per_address.max = 3;
+        rules.rate_limits.exempt_networks = vec!["192.0.2.0/24".parse().unwrap()];
+        t.app.rules = Arc::new(rules);
+        let campus = call_from(Some("192.0.2.7"));
+        let outside = call_from(Some("198.51.100.7"));
+        for n in 0..5 {
+            let account = format!("campus-{n}");
+            assert!(exhausted(&guess(&t, &campus, &account).await).is_none());
+        }
+        for n in 0..3 {
+            let account = format!("outside-{n}");
+            assert!(exhausted(&guess(&t, &outside, &account).await).is_none());
+        }
+        let (reason, _) = exhausted(&guess(&t, &outside, "outside-9").await).expect("refused");
+        assert_eq!(reason, Exhausted::TooManyGuesses);
+        // Behind the campus address, one account is still limited.
+        let max = t.app.rules.rate_limits.guesses_per_account.max;
+        for _ in 0..max {
+            guess(&t, &campus, "campus-0").await.unwrap_err();
+        }
+        assert!(exhausted(&guess(&t, &campus, "campus-0").await).is_some());
+    }
+}

@@ -1,0 +1,130 @@
+//! A real [`App`] for use-case tests: a fresh SQLite database in a
+//! temporary folder, the example institutions and the compiled-in rules of
+//! `deploy/config/`, a manual clock and cheap hashing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use domain::end_user::EndUserAddress;
+use domain::institution::Institutions;
+use domain::language::Language;
+use hashing::{PasswordHasher, PasswordHashingSettings};
+use serde::Deserialize;
+use store::{AuditContext, DatabaseSettings, Store};
+
+use crate::clock::ManualClock;
+use crate::limits::RateLimitSettings;
+use crate::{App, BatchSettings, CallContext, FeedSettings, Rules};
+
+/// An app and the clock its tests move.
+pub struct TestApp {
+    pub app: App,
+    pub clock: ManualClock,
+    _folder: tempfile::TempDir,
+}
+
+/// The sections of the compiled-in defaults the rules come from.
+#[derive(Deserialize)]
+struct Defaults {
+    rate_limits: RateLimitSettings,
+    batch: BatchSettings,
+    feed: FeedSettings,
+}
+
+#[derive(Deserialize)]
+struct InstitutionFile {
+    institutions: Institutions,
+}
+
+const DEFAULTS: &str = include_str!("../../../deploy/config/defaults.toml");
+const INSTITUTIONS: [&str; 3] = [
+    include_str!("../../../deploy/config/institutions/u-bordeaux-montaigne.toml"),
+    include_str!("../../../deploy/config/institutions/umontpellier.toml"),
+    include_str!("../../../deploy/config/institutions/univ-tours.toml"),
+];
+
+/// The rules of the example deployment: the three seed institutions.
+pub fn example_rules() -> Rules {
+    let defaults: Defaults = toml::from_str(DEFAULTS).expect("defaults.toml reads");
+    let mut institutions = Institutions::new();
+    for text in INSTITUTIONS {
+        let file: InstitutionFile = toml::from_str(text).expect("an example institution reads");
+        institutions.extend(file.institutions);
+    }
+    Rules {
+        institutions,
+        rate_limits: defaults.rate_limits,
+        batch: defaults.batch,
+        feed: defaults.feed,
+    }
+}
+
+/// When every test starts: a weekday of term, 10:00 in Paris.
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 10, 6, 8, 0, 0).unwrap()
+}
+
+/// A migrated database of its own, the example rules, the clock at
+/// [`start_time`].
+pub async fn test_app() -> TestApp {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let database = DatabaseSettings {
+        url: format!("sqlite://{}", folder.path().join("app.sqlite").display()),
+        schema: None,
+        max_connections: 4,
+        auto_migrate: true,
+        connect_timeout: Duration::from_secs(5),
+        health_check_interval: Duration::from_secs(5),
+    };
+    let store = Store::connect(&database).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    let clock = ManualClock::new(start_time());
+    let hasher = PasswordHasher::start(&cheap_hashing()).expect("hashing threads");
+    let app = App {
+        rules: Arc::new(example_rules()),
+        store,
+        clock: Arc::new(clock.clone()),
+        hasher,
+    };
+    TestApp {
+        app,
+        clock,
+        _folder: folder,
+    }
+}
+
+/// argon2id at its lowest accepted cost, at normal priority.
+fn cheap_hashing() -> PasswordHashingSettings {
+    PasswordHashingSettings {
+        memory_kib: 8192,
+        iterations: 1,
+        parallelism: 1,
+        max_concurrency: 2,
+        max_queue: 64,
+        thread_niceness: 0,
+        idle_priority: false,
+        pepper_id: String::new(),
+        peppers: Default::default(),
+    }
+}
+
+/// A call from the portal for the person at `address` (none: a back-office
+/// call).
+pub fn call_from(address: Option<&str>) -> CallContext {
+    CallContext {
+        audit: AuditContext {
+            actor: "portal".into(),
+            request_id: uuid_like(),
+        },
+        end_user: address.map(|a| EndUserAddress::parse(a).expect("an address")),
+        language: Language::French,
+        browser: false,
+    }
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("test-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
