@@ -27,9 +27,7 @@ pub use crate::domain::institution::{
 pub use crate::hashing::PasswordHashingSettings;
 pub use crate::store::DatabaseSettings;
 
-use crate::domain::account::AccountKind;
-use crate::domain::activation::{self, RedirectRule, Step};
-use crate::domain::recovery::MaskStyle;
+use crate::domain::institution_checks::is_code;
 
 /// Defaults compiled into the binary; every key a deployment may set appears
 /// here or in [`InstitutionSettings`].
@@ -313,6 +311,38 @@ impl Settings {
                 message: message.to_owned(),
             })
         };
+        self.server_problems(&mut bad);
+        self.database_problems(&mut bad);
+        self.delivery_problems(&mut bad);
+        self.telemetry_problems(&mut bad);
+        self.batch_problems(&mut bad);
+        for (key, message) in self.password_hashing.problems() {
+            bad(format!("password_hashing.{key}"), &message);
+        }
+        for (code, institution) in &self.institutions {
+            let key = format!("institutions.{code}");
+            if !is_code(code) {
+                bad(
+                    key.clone(),
+                    "institution codes are 1 to 63 characters among a-z, 0-9 and -",
+                );
+            }
+            for (field, message) in institution.problems().into_vec() {
+                bad(format!("{key}.{field}"), &message);
+            }
+        }
+        self.auth.validate(self.server.tls.as_ref(), &mut problems);
+        access::validate_rate_limits(&self.rate_limits, &mut problems);
+        self.grpc_web.validate(&mut problems);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The gRPC server and who may reach it.
+    fn server_problems(&self, bad: &mut impl FnMut(String, &str)) {
         if self.server.request_timeout.is_zero() {
             bad("server.request_timeout".into(), "must be more than zero");
         }
@@ -349,6 +379,10 @@ impl Settings {
                 "must be at least 1",
             );
         }
+    }
+
+    /// The database connection.
+    fn database_problems(&self, bad: &mut impl FnMut(String, &str)) {
         if crate::store::DatabaseKind::from_url(&self.database.url).is_none() {
             bad(
                 "database.url".into(),
@@ -378,6 +412,10 @@ impl Settings {
         if self.database.max_connections == 0 {
             bad("database.max_connections".into(), "must be at least 1");
         }
+    }
+
+    /// The mail and SMS transports.
+    fn delivery_problems(&self, bad: &mut impl FnMut(String, &str)) {
         match self.mail.transport {
             MailTransportKind::File if self.mail.folder.as_os_str().is_empty() => {
                 bad("mail.folder".into(), "required by the file transport")
@@ -426,6 +464,10 @@ impl Settings {
         if crate::domain::ids::MailAddress::parse(&self.mail.from).is_err() {
             bad("mail.from".into(), "is not a valid mail address");
         }
+    }
+
+    /// Logs, traces and the extra listeners.
+    fn telemetry_problems(&self, bad: &mut impl FnMut(String, &str)) {
         let endpoint = &self.telemetry.otlp_endpoint;
         if !endpoint.is_empty()
             && !endpoint.starts_with("http://")
@@ -439,9 +481,29 @@ impl Settings {
         if self.telemetry.service_name.trim().is_empty() {
             bad("telemetry.service_name".into(), "must not be empty");
         }
-        if tracing_subscriber::EnvFilter::try_new(&self.log.filter).is_err() {
-            bad("log.filter".into(), "is not a valid tracing filter");
+        for (key, filter) in [
+            ("log.filter", &self.log.filter),
+            ("telemetry.filter", &self.telemetry.filter),
+        ] {
+            if tracing_subscriber::EnvFilter::try_new(filter).is_err() {
+                bad(
+                    key.into(),
+                    "is not a tracing filter (e.g. \"info,ent_identity=debug\")",
+                );
+            }
         }
+        for (key, address) in [
+            ("metrics.listen", self.metrics.listen),
+            ("server.health_listen", self.server.health_listen),
+        ] {
+            if address.is_some_and(|a| a.port() != 0 && a == self.server.listen) {
+                bad(key.into(), "must differ from server.listen");
+            }
+        }
+    }
+
+    /// The expiry batch and the change feed.
+    fn batch_problems(&self, bad: &mut impl FnMut(String, &str)) {
         if !(1..=10_000).contains(&self.batch.chunk_size) {
             bad("batch.chunk_size".into(), "must be between 1 and 10000");
         }
@@ -450,332 +512,6 @@ impl Settings {
                 "feed.poll_interval".into(),
                 "must be between 1ms and 1 minute",
             );
-        }
-        for (key, message) in self.password_hashing.problems() {
-            bad(format!("password_hashing.{key}"), &message);
-        }
-        for (code, institution) in &self.institutions {
-            let key = format!("institutions.{code}");
-            if !is_code(code) {
-                bad(
-                    key.clone(),
-                    "institution codes are 1 to 63 characters among a-z, 0-9 and -",
-                );
-            }
-            if institution.name.trim().is_empty() {
-                bad(format!("{key}.name"), "must not be empty");
-            }
-            if institution
-                .phone_region
-                .parse::<phonenumber::country::Id>()
-                .is_err()
-            {
-                bad(
-                    format!("{key}.phone_region"),
-                    "is not an ISO 3166 country code known to the phone parser",
-                );
-            }
-            if let Some(len) = institution.student_number_length
-                && !(1..=20).contains(&len)
-            {
-                bad(
-                    format!("{key}.student_number_length"),
-                    "must be between 1 and 20",
-                );
-            }
-            let url = &institution.helpdesk_url;
-            if !url.is_empty() && !url.starts_with("https://") && !url.starts_with("http://") {
-                bad(format!("{key}.helpdesk_url"), "must be an http(s) URL");
-            }
-            if let Some(charter) = &institution.charter {
-                if charter.version.trim().is_empty() || charter.version.len() > 32 {
-                    bad(
-                        format!("{key}.charter.version"),
-                        "must be 1 to 32 characters",
-                    );
-                }
-                if !charter.url.starts_with("https://") && !charter.url.starts_with("http://") {
-                    bad(format!("{key}.charter.url"), "must be an http(s) URL");
-                }
-            }
-            if !institution.portal_url.starts_with("https://")
-                && !institution.portal_url.starts_with("http://")
-            {
-                bad(format!("{key}.portal_url"), "must be an http(s) URL");
-            }
-            if institution.profiles.is_empty() {
-                bad(format!("{key}.profiles"), "at least one profile is needed");
-            }
-            let rkey = format!("{key}.recovery");
-            let recovery = &institution.recovery;
-            if recovery.mask == MaskStyle::Partial && recovery.decoy_key.len() < 16 {
-                bad(
-                    format!("{rkey}.decoy_key"),
-                    "a partial mask needs a secret decoy_key of at least 16 characters",
-                );
-            }
-            for (name, value, min, max) in [
-                (
-                    "reset_lifetime",
-                    recovery.reset_lifetime,
-                    Duration::from_secs(60),
-                    Duration::from_secs(7 * 86400),
-                ),
-                (
-                    "verification_link_lifetime",
-                    recovery.verification_link_lifetime,
-                    Duration::from_secs(60),
-                    Duration::from_secs(7 * 86400),
-                ),
-                (
-                    "resend_cooldown",
-                    recovery.resend_cooldown,
-                    Duration::from_secs(1),
-                    Duration::from_secs(3600),
-                ),
-                (
-                    "login_lookup.window",
-                    recovery.login_lookup.window,
-                    Duration::from_secs(60),
-                    Duration::from_secs(7 * 86400),
-                ),
-            ] {
-                if value < min || value > max {
-                    bad(
-                        format!("{rkey}.{name}"),
-                        &format!(
-                            "must be between {} and {}",
-                            humantime::format_duration(min),
-                            humantime::format_duration(max)
-                        ),
-                    );
-                }
-            }
-            if !(1..=20).contains(&recovery.login_lookup.max_attempts) {
-                bad(
-                    format!("{rkey}.login_lookup.max_attempts"),
-                    "must be between 1 and 20",
-                );
-            }
-            for problem in activation::screen_problems(&recovery.reactivation_screens) {
-                bad(format!("{rkey}.reactivation_screens"), &problem);
-            }
-            let reactivation_items: Vec<Step> = recovery
-                .reactivation_screens
-                .iter()
-                .flatten()
-                .copied()
-                .collect();
-            if reactivation_items
-                .iter()
-                .any(|s| !matches!(s, Step::Password | Step::Charter))
-            {
-                bad(
-                    format!("{rkey}.reactivation_screens"),
-                    "an account activated again only chooses a password (and accepts the charter)",
-                );
-            }
-            if reactivation_items.contains(&Step::Charter) && institution.charter.is_none() {
-                bad(
-                    format!("{key}.charter"),
-                    "the reactivation screens have a charter item: set version and url",
-                );
-            }
-            for (field, message) in institution.password_policy.problems() {
-                bad(format!("{key}.password_policy.{field}"), &message);
-            }
-            let lkey = format!("{key}.lifecycle");
-            let lifecycle = &institution.lifecycle;
-            for (name, days) in [
-                ("expiry_notice_days", &lifecycle.expiry_notice_days),
-                ("password_reminder_days", &lifecycle.password_reminder_days),
-            ] {
-                if days.len() > 10 || days.iter().any(|d| !(1..=366).contains(d)) {
-                    bad(
-                        format!("{lkey}.{name}"),
-                        "at most 10 numbers of days, each between 1 and 366",
-                    );
-                }
-            }
-            if lifecycle.purge_after > Duration::from_secs(10 * 366 * 86400) {
-                bad(format!("{lkey}.purge_after"), "must be at most 10 years");
-            }
-            for (pcode, profile) in &institution.profiles {
-                let pkey = format!("{key}.profiles.{pcode}");
-                let retention = &profile.retention;
-                match (retention.months, retention.until) {
-                    (Some(_), Some(_)) | (None, None) => bad(
-                        format!("{pkey}.retention"),
-                        "set either months (after the last day of activity) or until (MM-DD after the academic year)",
-                    ),
-                    (Some(m), None) if !(1..=120).contains(&m) => bad(
-                        format!("{pkey}.retention.months"),
-                        "must be between 1 and 120",
-                    ),
-                    _ => {}
-                }
-                if retention
-                    .extension_months
-                    .is_some_and(|m| !(1..=120).contains(&m))
-                {
-                    bad(
-                        format!("{pkey}.retention.extension_months"),
-                        "must be between 1 and 120 (omit it for a profile that cannot be extended)",
-                    );
-                }
-                if !is_code(&pcode.replace('_', "-")) {
-                    bad(
-                        pkey.clone(),
-                        "profile codes are 1 to 63 characters among a-z, 0-9, - and _",
-                    );
-                }
-                for problem in profile
-                    .login
-                    .problems(profile.kind, profile.institutional_mail.is_some())
-                {
-                    bad(format!("{pkey}.login"), &problem);
-                }
-                if let Some(mail) = &profile.institutional_mail
-                    && let Err(problem) = mail.check()
-                {
-                    bad(format!("{pkey}.institutional_mail"), &problem);
-                }
-                if profile.activation.channel == ActivationChannel::IdentityMatch
-                    && profile.kind != AccountKind::Student
-                {
-                    bad(
-                        format!("{pkey}.activation.channel"),
-                        "identity_match needs a student number and an INE: students only",
-                    );
-                }
-                if profile.activation.delay > MAX_ACTIVATION_DELAY {
-                    bad(
-                        format!("{pkey}.activation.delay"),
-                        "must be at most 90 days",
-                    );
-                }
-                if profile.password_policy.is_some() {
-                    for (field, message) in institution.password_policy(pcode).problems() {
-                        bad(format!("{pkey}.password_policy.{field}"), &message);
-                    }
-                }
-                let akey = format!("{pkey}.activation");
-                let journey = &profile.activation;
-                for problem in activation::screen_problems(&journey.screens) {
-                    bad(format!("{akey}.screens"), &problem);
-                }
-                let has = |step| journey.screens.iter().flatten().any(|s| *s == step);
-                if has(Step::Charter) && institution.charter.is_none() {
-                    bad(
-                        format!("{key}.charter"),
-                        "a profile's journey has a charter item: set version and url",
-                    );
-                }
-                if has(Step::MailRedirect) && profile.institutional_mail.is_none() {
-                    bad(
-                        format!("{akey}.screens"),
-                        "mail_redirect needs a profile with an institutional mailbox",
-                    );
-                }
-                if journey.mail_redirect == RedirectRule::Mandatory && !has(Step::MailRedirect) {
-                    bad(
-                        format!("{akey}.mail_redirect"),
-                        "a mandatory redirect needs a mail_redirect item in the screens",
-                    );
-                }
-                for (name, value, max) in [
-                    (
-                        "flow_lifetime",
-                        journey.flow_lifetime,
-                        Duration::from_secs(7 * 86400),
-                    ),
-                    (
-                        "code_lifetime",
-                        journey.code_lifetime,
-                        Duration::from_secs(86400),
-                    ),
-                    (
-                        "resend_cooldown",
-                        journey.resend_cooldown,
-                        Duration::from_secs(3600),
-                    ),
-                ] {
-                    if value.is_zero() || value > max {
-                        bad(
-                            format!("{akey}.{name}"),
-                            &format!(
-                                "must be more than zero and at most {}",
-                                humantime::format_duration(max)
-                            ),
-                        );
-                    }
-                }
-                if !(1..=20).contains(&journey.max_attempts) {
-                    bad(format!("{akey}.max_attempts"), "must be between 1 and 20");
-                }
-                if let activation::LinkLifetime::For(d) = journey.recovery_mail.link_lifetime
-                    && (d < Duration::from_secs(60) || d > Duration::from_secs(7 * 86400))
-                {
-                    bad(
-                        format!("{akey}.recovery_mail.link_lifetime"),
-                        "must be between 1 minute and 7 days, or end_of_day",
-                    );
-                }
-                if let Some(next) = &journey.next
-                    && !next.url.starts_with("https://")
-                    && !next.url.starts_with("http://")
-                {
-                    bad(format!("{akey}.next.url"), "must be an http(s) URL");
-                }
-                if journey.channel == ActivationChannel::MailedLink
-                    && journey.material_lifetime.is_none()
-                {
-                    bad(
-                        format!("{akey}.material_lifetime"),
-                        "a mailed link needs a lifetime (Montpellier: 24h)",
-                    );
-                }
-                if profile
-                    .activation
-                    .material_lifetime
-                    .is_some_and(|d| d.is_zero() || d > MAX_MATERIAL_LIFETIME)
-                {
-                    bad(
-                        format!("{pkey}.activation.material_lifetime"),
-                        "must be more than zero and at most 3 years (omit it for no expiry)",
-                    );
-                }
-            }
-        }
-        self.auth.validate(self.server.tls.as_ref(), &mut problems);
-        access::validate_rate_limits(&self.rate_limits, &mut problems);
-        self.grpc_web.validate(&mut problems);
-        for (key, filter) in [
-            ("log.filter", &self.log.filter),
-            ("telemetry.filter", &self.telemetry.filter),
-        ] {
-            if tracing_subscriber::EnvFilter::try_new(filter).is_err() {
-                problems.push(ConfigProblem {
-                    key: key.into(),
-                    message: "is not a tracing filter (e.g. \"info,ent_identity=debug\")".into(),
-                });
-            }
-        }
-        for (key, address) in [
-            ("metrics.listen", self.metrics.listen),
-            ("server.health_listen", self.server.health_listen),
-        ] {
-            if address.is_some_and(|a| a.port() != 0 && a == self.server.listen) {
-                problems.push(ConfigProblem {
-                    key: key.into(),
-                    message: "must differ from server.listen".into(),
-                });
-            }
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
         }
     }
 
@@ -823,16 +559,6 @@ impl Settings {
 }
 
 const REDACTED: &str = "***";
-const MAX_ACTIVATION_DELAY: Duration = Duration::from_secs(90 * 24 * 3600);
-const MAX_MATERIAL_LIFETIME: Duration = Duration::from_secs(3 * 366 * 24 * 3600);
-
-fn is_code(code: &str) -> bool {
-    !code.is_empty()
-        && code.len() <= 63
-        && code
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
 
 fn redact_url_password(url: &str) -> String {
     // scheme://user:password@host/... → scheme://user:***@host/...

@@ -6,6 +6,7 @@ pub mod activation;
 pub mod end_user;
 pub mod ids;
 pub mod institution;
+pub mod institution_checks;
 pub mod language;
 pub mod login;
 pub mod password;

@@ -1,0 +1,416 @@
+//! What makes an institution's rules unusable, found once at start: each
+//! problem with its key under the institution (`profiles.staff.activation.
+//! delay`) and why, so that the configuration names `institutions.<code>.…`.
+
+use std::time::Duration;
+
+use crate::account::AccountKind;
+use crate::activation::{self, LinkLifetime, RedirectRule, Step};
+use crate::institution::{
+    ActivationChannel, ActivationSettings, InstitutionSettings, LifecycleSettings, ProfileSettings,
+    RecoverySettings,
+};
+use crate::recovery::MaskStyle;
+
+/// Activation opens at most this long after provisioning.
+const MAX_ACTIVATION_DELAY: Duration = Duration::from_secs(90 * 24 * 3600);
+/// Printed or mailed material works at most this long.
+const MAX_MATERIAL_LIFETIME: Duration = Duration::from_secs(3 * 366 * 24 * 3600);
+const DAY: Duration = Duration::from_secs(86400);
+
+/// Problems found, each as (key, message).
+#[derive(Debug, Default)]
+pub struct Problems(Vec<(String, String)>);
+
+impl Problems {
+    fn bad(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.0.push((key.into(), message.into()));
+    }
+
+    /// Every problem, in the order found.
+    pub fn into_vec(self) -> Vec<(String, String)> {
+        self.0
+    }
+}
+
+/// Whether `code` may name an institution or (with `_` read as `-`) a
+/// profile: 1 to 63 characters among a-z, 0-9 and -.
+pub fn is_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= 63
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn is_http_url(url: &str) -> bool {
+    url.starts_with("https://") || url.starts_with("http://")
+}
+
+impl InstitutionSettings {
+    /// Every problem of these rules; keys are relative to the institution.
+    pub fn problems(&self) -> Problems {
+        let mut out = Problems::default();
+        self.identity_problems(&mut out);
+        recovery_problems(&self.recovery, self.charter.is_some(), &mut out);
+        for (field, message) in self.password_policy.problems() {
+            out.bad(format!("password_policy.{field}"), message);
+        }
+        lifecycle_problems(&self.lifecycle, &mut out);
+        if self.profiles.is_empty() {
+            out.bad("profiles", "at least one profile is needed");
+        }
+        for (code, profile) in &self.profiles {
+            self.profile_problems(code, profile, &mut out);
+        }
+        out
+    }
+
+    /// The institution's name, addresses and identifiers.
+    fn identity_problems(&self, out: &mut Problems) {
+        if self.name.trim().is_empty() {
+            out.bad("name", "must not be empty");
+        }
+        if self
+            .phone_region
+            .parse::<phonenumber::country::Id>()
+            .is_err()
+        {
+            out.bad(
+                "phone_region",
+                "is not an ISO 3166 country code known to the phone parser",
+            );
+        }
+        if let Some(len) = self.student_number_length
+            && !(1..=20).contains(&len)
+        {
+            out.bad("student_number_length", "must be between 1 and 20");
+        }
+        if !self.helpdesk_url.is_empty() && !is_http_url(&self.helpdesk_url) {
+            out.bad("helpdesk_url", "must be an http(s) URL");
+        }
+        if let Some(charter) = &self.charter {
+            if charter.version.trim().is_empty() || charter.version.len() > 32 {
+                out.bad("charter.version", "must be 1 to 32 characters");
+            }
+            if !is_http_url(&charter.url) {
+                out.bad("charter.url", "must be an http(s) URL");
+            }
+        }
+        if !is_http_url(&self.portal_url) {
+            out.bad("portal_url", "must be an http(s) URL");
+        }
+    }
+
+    /// One profile's rules (`code` is its key).
+    fn profile_problems(&self, code: &str, profile: &ProfileSettings, out: &mut Problems) {
+        let key = format!("profiles.{code}");
+        if !is_code(&code.replace('_', "-")) {
+            out.bad(
+                key.clone(),
+                "profile codes are 1 to 63 characters among a-z, 0-9, - and _",
+            );
+        }
+        retention_problems(profile, &key, out);
+        for problem in profile
+            .login
+            .problems(profile.kind, profile.institutional_mail.is_some())
+        {
+            out.bad(format!("{key}.login"), problem);
+        }
+        if let Some(mail) = &profile.institutional_mail
+            && let Err(problem) = mail.check()
+        {
+            out.bad(format!("{key}.institutional_mail"), problem);
+        }
+        if profile.password_policy.is_some() {
+            for (field, message) in self.password_policy(code).problems() {
+                out.bad(format!("{key}.password_policy.{field}"), message);
+            }
+        }
+        if profile.activation.channel == ActivationChannel::IdentityMatch
+            && profile.kind != AccountKind::Student
+        {
+            out.bad(
+                format!("{key}.activation.channel"),
+                "identity_match needs a student number and an INE: students only",
+            );
+        }
+        let has = |step| {
+            profile
+                .activation
+                .screens
+                .iter()
+                .flatten()
+                .any(|s| *s == step)
+        };
+        if has(Step::Charter) && self.charter.is_none() {
+            out.bad(
+                "charter",
+                "a profile's journey has a charter item: set version and url",
+            );
+        }
+        if has(Step::MailRedirect) && profile.institutional_mail.is_none() {
+            out.bad(
+                format!("{key}.activation.screens"),
+                "mail_redirect needs a profile with an institutional mailbox",
+            );
+        }
+        journey_problems(&profile.activation, &format!("{key}.activation"), out);
+    }
+}
+
+/// How long a profile's accounts are kept after departure.
+fn retention_problems(profile: &ProfileSettings, key: &str, out: &mut Problems) {
+    let retention = &profile.retention;
+    match (retention.months, retention.until) {
+        (Some(_), Some(_)) | (None, None) => out.bad(
+            format!("{key}.retention"),
+            "set either months (after the last day of activity) or until (MM-DD after the academic year)",
+        ),
+        (Some(m), None) if !(1..=120).contains(&m) => out.bad(
+            format!("{key}.retention.months"),
+            "must be between 1 and 120",
+        ),
+        _ => {}
+    }
+    if retention
+        .extension_months
+        .is_some_and(|m| !(1..=120).contains(&m))
+    {
+        out.bad(
+            format!("{key}.retention.extension_months"),
+            "must be between 1 and 120 (omit it for a profile that cannot be extended)",
+        );
+    }
+}
+
+/// An activation journey's screens, delays and lifetimes.
+fn journey_problems(journey: &ActivationSettings, key: &str, out: &mut Problems) {
+    for problem in activation::screen_problems(&journey.screens) {
+        out.bad(format!("{key}.screens"), problem);
+    }
+    let has_redirect = journey
+        .screens
+        .iter()
+        .flatten()
+        .any(|s| *s == Step::MailRedirect);
+    if journey.mail_redirect == RedirectRule::Mandatory && !has_redirect {
+        out.bad(
+            format!("{key}.mail_redirect"),
+            "a mandatory redirect needs a mail_redirect item in the screens",
+        );
+    }
+    if journey.delay > MAX_ACTIVATION_DELAY {
+        out.bad(format!("{key}.delay"), "must be at most 90 days");
+    }
+    for (name, value, max) in [
+        ("flow_lifetime", journey.flow_lifetime, 7 * DAY),
+        ("code_lifetime", journey.code_lifetime, DAY),
+        (
+            "resend_cooldown",
+            journey.resend_cooldown,
+            Duration::from_secs(3600),
+        ),
+    ] {
+        if value.is_zero() || value > max {
+            out.bad(
+                format!("{key}.{name}"),
+                format!(
+                    "must be more than zero and at most {}",
+                    humantime::format_duration(max)
+                ),
+            );
+        }
+    }
+    if !(1..=20).contains(&journey.max_attempts) {
+        out.bad(format!("{key}.max_attempts"), "must be between 1 and 20");
+    }
+    if let LinkLifetime::For(d) = journey.recovery_mail.link_lifetime
+        && (d < Duration::from_secs(60) || d > 7 * DAY)
+    {
+        out.bad(
+            format!("{key}.recovery_mail.link_lifetime"),
+            "must be between 1 minute and 7 days, or end_of_day",
+        );
+    }
+    if let Some(next) = &journey.next
+        && !is_http_url(&next.url)
+    {
+        out.bad(format!("{key}.next.url"), "must be an http(s) URL");
+    }
+    material_problems(journey, key, out);
+}
+
+/// The lifetime of what a person activates with.
+fn material_problems(journey: &ActivationSettings, key: &str, out: &mut Problems) {
+    if journey.channel == ActivationChannel::MailedLink && journey.material_lifetime.is_none() {
+        out.bad(
+            format!("{key}.material_lifetime"),
+            "a mailed link needs a lifetime (Montpellier: 24h)",
+        );
+    }
+    if journey
+        .material_lifetime
+        .is_some_and(|d| d.is_zero() || d > MAX_MATERIAL_LIFETIME)
+    {
+        out.bad(
+            format!("{key}.material_lifetime"),
+            "must be more than zero and at most 3 years (omit it for no expiry)",
+        );
+    }
+}
+
+/// Forgotten passwords and logins.
+fn recovery_problems(recovery: &RecoverySettings, has_charter: bool, out: &mut Problems) {
+    if recovery.mask == MaskStyle::Partial && recovery.decoy_key.len() < 16 {
+        out.bad(
+            "recovery.decoy_key",
+            "a partial mask needs a secret decoy_key of at least 16 characters",
+        );
+    }
+    let minute = Duration::from_secs(60);
+    for (name, value, min, max) in [
+        ("reset_lifetime", recovery.reset_lifetime, minute, 7 * DAY),
+        (
+            "verification_link_lifetime",
+            recovery.verification_link_lifetime,
+            minute,
+            7 * DAY,
+        ),
+        (
+            "resend_cooldown",
+            recovery.resend_cooldown,
+            Duration::from_secs(1),
+            Duration::from_secs(3600),
+        ),
+        (
+            "login_lookup.window",
+            recovery.login_lookup.window,
+            minute,
+            7 * DAY,
+        ),
+    ] {
+        if value < min || value > max {
+            out.bad(
+                format!("recovery.{name}"),
+                format!(
+                    "must be between {} and {}",
+                    humantime::format_duration(min),
+                    humantime::format_duration(max)
+                ),
+            );
+        }
+    }
+    if !(1..=20).contains(&recovery.login_lookup.max_attempts) {
+        out.bad(
+            "recovery.login_lookup.max_attempts",
+            "must be between 1 and 20",
+        );
+    }
+    reactivation_problems(recovery, has_charter, out);
+}
+
+/// The screens after a mailed activation key (Bordeaux Montaigne).
+fn reactivation_problems(recovery: &RecoverySettings, has_charter: bool, out: &mut Problems) {
+    for problem in activation::screen_problems(&recovery.reactivation_screens) {
+        out.bad("recovery.reactivation_screens", problem);
+    }
+    let items: Vec<Step> = recovery
+        .reactivation_screens
+        .iter()
+        .flatten()
+        .copied()
+        .collect();
+    if items
+        .iter()
+        .any(|s| !matches!(s, Step::Password | Step::Charter))
+    {
+        out.bad(
+            "recovery.reactivation_screens",
+            "an account activated again only chooses a password (and accepts the charter)",
+        );
+    }
+    if items.contains(&Step::Charter) && !has_charter {
+        out.bad(
+            "charter",
+            "the reactivation screens have a charter item: set version and url",
+        );
+    }
+}
+
+/// Departure notices, reminders and the purge.
+fn lifecycle_problems(lifecycle: &LifecycleSettings, out: &mut Problems) {
+    for (name, days) in [
+        ("expiry_notice_days", &lifecycle.expiry_notice_days),
+        ("password_reminder_days", &lifecycle.password_reminder_days),
+    ] {
+        if days.len() > 10 || days.iter().any(|d| !(1..=366).contains(d)) {
+            out.bad(
+                format!("lifecycle.{name}"),
+                "at most 10 numbers of days, each between 1 and 366",
+            );
+        }
+    }
+    if lifecycle.purge_after > Duration::from_secs(10 * 366 * 86400) {
+        out.bad("lifecycle.purge_after", "must be at most 10 years");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn institution(profile: &str) -> InstitutionSettings {
+        toml::from_str(&format!(
+            r#"
+            name = "Test"
+            time_zone = "Europe/Paris"
+            [profiles.staff]
+            kind = "staff"
+            login = {{ scheme = "institutional_mail" }}
+            institutional_mail = {{ domain = "univ-test.fr" }}
+            {profile}
+            "#
+        ))
+        .expect("an institution")
+    }
+
+    fn keys(i: &InstitutionSettings) -> Vec<String> {
+        i.problems()
+            .into_vec()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect()
+    }
+
+    #[test]
+    fn sound_rules_have_no_problem() {
+        let sound = institution(
+            r#"retention = { months = 3 }
+            activation = { channel = "provisional_password", delay = "15m", screens = [["password"]] }"#,
+        );
+        assert_eq!(keys(&sound), Vec::<String>::new());
+    }
+
+    #[test]
+    fn problems_are_named_by_their_key_under_the_institution() {
+        let broken = institution(
+            r#"retention = { months = 3, until = "12-31" }
+            activation = { channel = "identity_match", delay = "100d", screens = [["password", "charter"]], max_attempts = 0 }"#,
+        );
+        let found = keys(&broken);
+        for key in [
+            "profiles.staff.retention",
+            "profiles.staff.activation.channel",
+            "profiles.staff.activation.delay",
+            "profiles.staff.activation.max_attempts",
+            "charter",
+        ] {
+            assert!(
+                found.iter().any(|k| k == key),
+                "{key} missing from {found:?}"
+            );
+        }
+    }
+}
