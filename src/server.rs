@@ -233,79 +233,151 @@ pub async fn serve(
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let listener = listeners.grpc;
     let metrics = Metrics::new();
     let store = Store::connect(&settings.database).await?;
-    let mailer = Arc::new(crate::mail::Mailer::from_settings(&settings.mail)?);
-    let sms = Arc::new(crate::mail::sms::SmsSender::from_settings(&settings.sms)?);
-    let hasher = crate::hashing::PasswordHasher::start(&settings.password_hashing)?;
-    // The word lists load now rather than on the first keystroke.
-    crate::domain::password::words::warm_up();
     let state = App {
         rules: Arc::new(settings.rules()),
         store: store.clone(),
         clock: clock.clone(),
-        hasher,
+        hasher: crate::hashing::PasswordHasher::start(&settings.password_hashing)?,
     };
+    // The word lists load now rather than on the first keystroke.
+    crate::domain::password::words::warm_up();
     let (reporter, health_service) = tonic_health::server::health_reporter();
     set_all(&reporter, ServingStatus::NotServing).await;
     reporter
         .set_service_status(LIVENESS_SERVICE, ServingStatus::Serving)
         .await;
-    let health_endpoint = listeners.health.map(|listener| {
-        tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "health endpoint listening");
-        let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-        let serving = tonic::transport::Server::builder()
-            .add_service(health_service.clone())
-            .serve_with_incoming(incoming);
-        tokio::spawn(async move {
-            if let Err(error) = serving.await {
-                tracing::error!(%error, "health endpoint stopped");
-            }
-        })
-    });
     let ready = Arc::new(AtomicBool::new(false));
-    let watcher = tokio::spawn(watch_database(
-        store.clone(),
-        settings.clone(),
-        reporter.clone(),
-        ready.clone(),
-    ));
-    let sender = tokio::spawn(crate::mail::run_sender(
-        store.clone(),
-        crate::mail::Outlet::Mail(mailer),
-        clock.clone(),
-        settings.mail.clone(),
-        ready.clone(),
-        metrics.clone(),
-    ));
-    let sms_sender = tokio::spawn(crate::mail::run_sender(
-        store.clone(),
-        crate::mail::Outlet::Sms(sms),
-        clock.clone(),
-        settings.mail.clone(),
-        ready.clone(),
-        metrics.clone(),
-    ));
-    let metrics_endpoint = match listeners.metrics {
-        Some(listener) => {
-            tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "metrics endpoint listening");
-            let serving = crate::telemetry::metrics::serve_metrics(
-                listener,
-                metrics.clone(),
-                store.clone(),
-                clock,
-                std::future::pending(),
-            );
-            Some(tokio::spawn(async move {
-                if let Err(error) = serving.await {
-                    tracing::error!(%error, "metrics endpoint stopped");
-                }
-            }))
-        }
-        None => None,
+    let background = Background {
+        watcher: tokio::spawn(watch_database(
+            store.clone(),
+            settings.clone(),
+            reporter.clone(),
+            ready.clone(),
+        )),
+        senders: spawn_senders(&settings, &store, &clock, &ready, &metrics)?,
+        health: listeners
+            .health
+            .map(|listener| spawn_health_endpoint(listener, health_service.clone())),
+        metrics: listeners.metrics.map(|listener| {
+            spawn_metrics_endpoint(listener, metrics.clone(), store.clone(), clock)
+        }),
     };
+    let routes = api_routes(state, &settings, health_service, ReadyGate(ready))?;
+    let result = serve_routes(
+        listeners.grpc,
+        &settings,
+        metrics,
+        routes,
+        shutdown,
+        reporter,
+    )
+    .await;
+    background.abort();
+    store.close().await?;
+    result
+}
 
+/// What runs beside the API while it serves.
+struct Background {
+    watcher: tokio::task::JoinHandle<()>,
+    senders: [tokio::task::JoinHandle<()>; 2],
+    health: Option<tokio::task::JoinHandle<()>>,
+    metrics: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Background {
+    fn abort(self) {
+        self.watcher.abort();
+        // A message being sent when its sender stops keeps its lease and is
+        // sent again after it: delivery is at least once.
+        for task in self.senders {
+            task.abort();
+        }
+        for endpoint in [self.metrics, self.health].into_iter().flatten() {
+            endpoint.abort();
+        }
+    }
+}
+
+/// The outbox's mail and SMS senders.
+fn spawn_senders(
+    settings: &Settings,
+    store: &Store,
+    clock: &SharedClock,
+    ready: &Arc<AtomicBool>,
+    metrics: &Metrics,
+) -> Result<[tokio::task::JoinHandle<()>; 2], ServeError> {
+    let mailer = Arc::new(crate::mail::Mailer::from_settings(&settings.mail)?);
+    let sms = Arc::new(crate::mail::sms::SmsSender::from_settings(&settings.sms)?);
+    let sender = |outlet| {
+        tokio::spawn(crate::mail::run_sender(
+            store.clone(),
+            outlet,
+            clock.clone(),
+            settings.mail.clone(),
+            ready.clone(),
+            metrics.clone(),
+        ))
+    };
+    Ok([
+        sender(crate::mail::Outlet::Mail(mailer)),
+        sender(crate::mail::Outlet::Sms(sms)),
+    ])
+}
+
+/// The plain-text health-only listener for Kubernetes' probes.
+fn spawn_health_endpoint(
+    listener: TcpListener,
+    health_service: tonic_health::pb::health_server::HealthServer<
+        impl tonic_health::pb::health_server::Health,
+    >,
+) -> tokio::task::JoinHandle<()> {
+    tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "health endpoint listening");
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let serving = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .serve_with_incoming(incoming);
+    tokio::spawn(async move {
+        if let Err(error) = serving.await {
+            tracing::error!(%error, "health endpoint stopped");
+        }
+    })
+}
+
+/// The Prometheus endpoint.
+fn spawn_metrics_endpoint(
+    listener: TcpListener,
+    metrics: Metrics,
+    store: Store,
+    clock: SharedClock,
+) -> tokio::task::JoinHandle<()> {
+    tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "metrics endpoint listening");
+    let serving = crate::telemetry::metrics::serve_metrics(
+        listener,
+        metrics,
+        store,
+        clock,
+        std::future::pending(),
+    );
+    tokio::spawn(async move {
+        if let Err(error) = serving.await {
+            tracing::error!(%error, "metrics endpoint stopped");
+        }
+    })
+}
+
+/// Every service the API listener answers: health, reflection and the
+/// five API services behind the readiness gate.
+fn api_routes(
+    state: App,
+    settings: &Settings,
+    health_service: tonic_health::pb::health_server::HealthServer<
+        impl tonic_health::pb::health_server::Health,
+    >,
+    gate: ReadyGate,
+) -> Result<tonic::service::Routes, ServeError> {
     // Both reflection versions (older grpcurl speaks only v1alpha), with the
     // health service and google.rpc error details so clients can decode them.
     let reflection = || {
@@ -314,11 +386,7 @@ pub async fn serve(
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
     };
-    let reflection_v1 = reflection().build_v1()?;
-    let reflection_v1alpha = reflection().build_v1alpha()?;
-
     let limit = settings.server.max_message_bytes;
-    let gate = ReadyGate(ready);
     macro_rules! api {
         ($server:ident, $api:expr) => {
             InterceptedService::new(
@@ -329,56 +397,9 @@ pub async fn serve(
             )
         };
     }
-
-    let draining = Arc::new(tokio::sync::Notify::new());
-    let signal = {
-        let draining = draining.clone();
-        let reporter = reporter.clone();
-        async move {
-            shutdown.await;
-            tracing::info!("shutting down: draining running calls");
-            set_all(&reporter, ServingStatus::NotServing).await;
-            draining.notify_one();
-        }
-    };
-
-    let mut builder = tonic::transport::Server::builder().accept_http1(settings.grpc_web.enabled);
-    if let Some(tls) = &settings.server.tls {
-        builder = builder.tls_config(tls_config(tls)?)?;
-    }
-    let router = builder
-        // The concurrency limit is outermost: a slot is taken when a call
-        // is ready and given back when its answer completes, refusals
-        // included. (Inside the authentication layer, a refused call would
-        // keep the slot it reserved while its connection idles.)
-        //
-        // Outside it all: CORS and gRPC-Web's translation, so that every
-        // layer below sees gRPC; then the request id, span and metrics,
-        // which see every call, refused ones included.
-        .layer(
-            tower::ServiceBuilder::new()
-                .option_layer(settings.grpc_web.enabled.then(|| cors(&settings)))
-                .option_layer(settings.grpc_web.enabled.then(tonic_web::GrpcWebLayer::new))
-                .layer(RpcLayer::new(metrics.clone()))
-                .layer(GlobalConcurrencyLimitLayer::new(
-                    settings.server.max_concurrent_requests,
-                ))
-                .layer(AuthLayer::new(Clients::from_settings(
-                    &settings.auth,
-                    &settings.grpc_web,
-                ))),
-        )
-        .timeout(settings.server.request_timeout)
-        .concurrency_limit_per_connection(settings.server.concurrency_limit_per_connection)
-        .max_concurrent_streams(Some(
-            u32::try_from(settings.server.concurrency_limit_per_connection).unwrap_or(u32::MAX),
-        ))
-        // Metadata is small here (a token, a request id, a language).
-        .http2_max_header_list_size(Some(16 * 1024))
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
+    Ok(tonic::service::Routes::new(health_service)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
         .add_service(api!(
             ActivationServiceServer,
             ActivationApi::new(state.clone())
@@ -395,8 +416,64 @@ pub async fn serve(
         .add_service(api!(
             AccountLifecycleServiceServer,
             LifecycleApi::new(state, settings.server.request_timeout)
-        ));
+        )))
+}
 
+/// Serves `routes` behind the layers every call goes through, until
+/// `shutdown`; then drains running calls for the grace period.
+async fn serve_routes(
+    listener: TcpListener,
+    settings: &Settings,
+    metrics: Metrics,
+    routes: tonic::service::Routes,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    reporter: HealthReporter,
+) -> Result<(), ServeError> {
+    let draining = Arc::new(tokio::sync::Notify::new());
+    let signal = {
+        let draining = draining.clone();
+        async move {
+            shutdown.await;
+            tracing::info!("shutting down: draining running calls");
+            set_all(&reporter, ServingStatus::NotServing).await;
+            draining.notify_one();
+        }
+    };
+    let mut builder = tonic::transport::Server::builder().accept_http1(settings.grpc_web.enabled);
+    if let Some(tls) = &settings.server.tls {
+        builder = builder.tls_config(tls_config(tls)?)?;
+    }
+    let router = builder
+        // The concurrency limit is outermost: a slot is taken when a call
+        // is ready and given back when its answer completes, refusals
+        // included. (Inside the authentication layer, a refused call would
+        // keep the slot it reserved while its connection idles.)
+        //
+        // Outside it all: CORS and gRPC-Web's translation, so that every
+        // layer below sees gRPC; then the request id, span and metrics,
+        // which see every call, refused ones included.
+        .layer(
+            tower::ServiceBuilder::new()
+                .option_layer(settings.grpc_web.enabled.then(|| cors(settings)))
+                .option_layer(settings.grpc_web.enabled.then(tonic_web::GrpcWebLayer::new))
+                .layer(RpcLayer::new(metrics))
+                .layer(GlobalConcurrencyLimitLayer::new(
+                    settings.server.max_concurrent_requests,
+                ))
+                .layer(AuthLayer::new(Clients::from_settings(
+                    &settings.auth,
+                    &settings.grpc_web,
+                ))),
+        )
+        .timeout(settings.server.request_timeout)
+        .concurrency_limit_per_connection(settings.server.concurrency_limit_per_connection)
+        .max_concurrent_streams(Some(
+            u32::try_from(settings.server.concurrency_limit_per_connection).unwrap_or(u32::MAX),
+        ))
+        // Metadata is small here (a token, a request id, a language).
+        .http2_max_header_list_size(Some(16 * 1024))
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .add_routes(routes);
     tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "listening");
     let grace = settings.server.shutdown_grace;
     // With an incoming stream tonic leaves the sockets as accepted: without
@@ -406,23 +483,13 @@ pub async fn serve(
         .with_nodelay(Some(true))
         .with_keepalive(Some(Duration::from_secs(60)));
     let served = router.serve_with_incoming_shutdown(incoming, signal);
-    let result = tokio::select! {
+    tokio::select! {
         result = served => result.map_err(ServeError::from),
         () = async { draining.notified().await; tokio::time::sleep(grace).await } => {
             tracing::warn!(?grace, "grace period over: abandoning running calls");
             Ok(())
         }
-    };
-    watcher.abort();
-    // A message being sent when the sender stops keeps its lease and is sent
-    // again after it: delivery is at least once.
-    sender.abort();
-    sms_sender.abort();
-    for endpoint in [metrics_endpoint, health_endpoint].into_iter().flatten() {
-        endpoint.abort();
     }
-    store.close().await?;
-    result
 }
 
 /// Completes on SIGTERM or SIGINT.
