@@ -66,10 +66,33 @@ impl AppError {
         }])
     }
 
+    /// Both refusals: their field violations together when both are bad
+    /// input, else the first.
+    pub fn merge(first: AppError, second: AppError) -> AppError {
+        match (first, second) {
+            (AppError::InvalidArgument(mut a), AppError::InvalidArgument(b)) => {
+                a.extend(b);
+                AppError::InvalidArgument(a)
+            }
+            (first, _) => first,
+        }
+    }
+
     /// A failure of ours that no lower error describes: stored data or
     /// configuration in a state that should not happen.
     pub fn inconsistent(what: impl std::fmt::Display) -> AppError {
         AppError::Internal(anyhow::anyhow!("{what}"))
+    }
+}
+
+impl std::fmt::Display for AppError {
+    /// For logs: a failure of ours with its chain of causes, a refusal as
+    /// it is.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppError::Internal(error) => write!(f, "{error:#}"),
+            refusal => write!(f, "{refusal:?}"),
+        }
     }
 }
 

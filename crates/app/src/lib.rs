@@ -11,6 +11,7 @@ pub mod error;
 pub mod limits;
 pub mod links;
 pub mod passwords;
+pub mod recovery;
 pub mod texts;
 
 #[cfg(test)]

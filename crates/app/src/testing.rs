@@ -128,3 +128,39 @@ fn uuid_like() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     format!("test-{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
+
+/// Provisions a Montpellier tenured staff member (provisional password on
+/// the staff passport) and returns the account.
+pub async fn provision_montpellier_staff(
+    t: &TestApp,
+    hr_id: &str,
+) -> store::entities::account::Model {
+    use domain::provisioning::{ProvisionInput, parse_record, profile_of};
+    use store::provisioning::ProvisionItem;
+    let input = ProvisionInput {
+        institution: "umontpellier".into(),
+        profile: "staff_tenured".into(),
+        hr_id: hr_id.into(),
+        given_name: "Ada".into(),
+        family_name: "Byron".into(),
+        birth_date: "1980-01-31".into(),
+        personal_mail: "ada.byron@example.org".into(),
+        ..Default::default()
+    };
+    let now = t.app.now();
+    let record = parse_record(&input, &t.app.rules.institutions, now, "record").expect("valid");
+    let (_, profile) = profile_of(&t.app.rules.institutions, &record).expect("a profile");
+    let item = ProvisionItem {
+        profile: profile.clone(),
+        record,
+        link_mail: None,
+    };
+    let ctx = call_from(None);
+    let mut results = t
+        .app
+        .store
+        .provision(&[item], now, &ctx.audit)
+        .await
+        .expect("provisioned");
+    results.remove(0).expect("created").account
+}

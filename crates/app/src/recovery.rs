@@ -1,0 +1,317 @@
+//! A forgotten password: the request is answered before anything is looked
+//! at beyond the account lookup, and what it sends is written in the
+//! background, so neither the answer nor its timing tells whether the
+//! account exists or has a recovery address ("Recovery never reveals
+//! whether an account exists").
+
+use chrono::{DateTime, Utc};
+use domain::ids::{Ine, MailAddress};
+use domain::institution::InstitutionSettings;
+use domain::recovery::{ResetMethod, decoy_seed, masked_destination};
+use domain::secret::{SecretKind, generate};
+use serde_json::json;
+use store::accounts::AccountLookup;
+use store::activation::{NewSecret, Purpose};
+use store::entities::account;
+use store::outbox::{Channel, Content, NewMessage};
+
+use crate::error::{AppError, internal};
+use crate::limits::Counters;
+use crate::links::DeliveryNotice;
+use crate::texts::mail;
+use crate::{App, CallContext, password_usable};
+
+/// The identifier a reset request typed, parsed.
+#[derive(Debug, Clone)]
+pub enum ResetIdentifier {
+    Login(String),
+    Ine(Ine),
+    Mail(MailAddress),
+}
+
+impl ResetIdentifier {
+    /// What names the decoy and the rate-limit counter: the same for an
+    /// unknown account as for a known one.
+    fn decoy_name(&self) -> String {
+        match self {
+            ResetIdentifier::Login(l) => format!("login:{l}"),
+            ResetIdentifier::Ine(i) => format!("ine:{}", i.as_str()),
+            ResetIdentifier::Mail(m) => format!("mail:{}", m.as_str()),
+        }
+    }
+
+    fn lookup<'a>(&'a self, institution: &'a str) -> AccountLookup<'a> {
+        match self {
+            ResetIdentifier::Login(login) => AccountLookup::Login { institution, login },
+            ResetIdentifier::Ine(ine) => AccountLookup::Ine {
+                institution,
+                ine: ine.as_str(),
+            },
+            ResetIdentifier::Mail(mail) => AccountLookup::InstitutionalMail {
+                institution,
+                mail: mail.as_str(),
+            },
+        }
+    }
+}
+
+/// What the person is told at once, whether or not anything is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetAnswer {
+    pub method: ResetMethod,
+    pub notice: DeliveryNotice,
+}
+
+/// A reset request, answered, waiting for its writes.
+struct PendingReset {
+    institution: String,
+    ctx: CallContext,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+}
+
+impl App {
+    /// Answers a forgotten-password request for `identifier` at
+    /// `institution`, then sends what the institution's method sends (a
+    /// reset link, or a new activation key) to the account's verified
+    /// recovery address, if there is one, in the background.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for an unknown institution, `ResourceExhausted`
+    /// once the identifier or the address asked too often.
+    pub async fn request_password_reset(
+        &self,
+        institution: &str,
+        identifier: ResetIdentifier,
+        ctx: &CallContext,
+    ) -> Result<ResetAnswer, AppError> {
+        let now = self.now();
+        let rules = self
+            .rules
+            .institution(institution)
+            .ok_or_else(|| AppError::field("institution", "no such institution"))?;
+        let recovery = &rules.recovery;
+        let expires_at =
+            now + chrono::Duration::from_std(recovery.reset_lifetime).map_err(internal)?;
+        // Counted per identifier typed, whether or not it names an account:
+        // the limit says nothing of which exist.
+        let typed = identifier.decoy_name();
+        let counters = Counters::mail_requests(self, ctx, &[institution, &typed]);
+        self.limited(counters, now, async { Ok(()) }).await?;
+        let account = self
+            .store
+            .find_account(identifier.lookup(institution))
+            .await?;
+        let seed = decoy_seed(&recovery.decoy_key, institution, &typed);
+        let shown = account.as_ref().and_then(reset_destination);
+        let answer = ResetAnswer {
+            method: recovery.method,
+            notice: DeliveryNotice {
+                masked_destination: masked_destination(recovery.mask, shown, &seed),
+                check_spam_folder: true,
+                helpdesk_url: rules.helpdesk_url.clone(),
+                expires_at: Some(expires_at),
+            },
+        };
+        // The writes (secret, mail, audit) happen after the answer: their
+        // cost differs between "sent" and "nothing to send".
+        let pending = PendingReset {
+            institution: institution.to_owned(),
+            ctx: ctx.clone(),
+            now,
+            expires_at,
+        };
+        let app = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = app.send_reset(&pending, account).await {
+                tracing::error!(request_id = %pending.ctx.request_id, %error, "password reset not sent");
+            }
+        });
+        Ok(answer)
+    }
+
+    /// Sends what a reset request asks for, if the account exists, may
+    /// reset and has a verified recovery address, and no reset was sent
+    /// within the cooldown; audits the request either way.
+    async fn send_reset(
+        &self,
+        pending: &PendingReset,
+        account: Option<account::Model>,
+    ) -> Result<(), AppError> {
+        let code = pending.institution.as_str();
+        let institution = self
+            .rules
+            .institution(code)
+            .ok_or_else(|| AppError::inconsistent("institution vanished"))?;
+        let Some((account, address)) = account
+            .as_ref()
+            .and_then(|a| reset_destination(a).map(|d| (a, d.to_owned())))
+        else {
+            let reason = match &account {
+                None => "unknown_account",
+                Some(a) if !password_usable(a) => "account_state",
+                Some(_) => "no_verified_recovery_mail",
+            };
+            return self.reset_not_sent(pending, account.as_ref(), reason).await;
+        };
+        let purpose = match institution.recovery.method {
+            ResetMethod::ResetLink => Purpose::PasswordReset,
+            ResetMethod::ActivationKey => Purpose::ReactivationKey,
+        };
+        let cooldown =
+            chrono::Duration::from_std(institution.recovery.resend_cooldown).map_err(internal)?;
+        if let Some(last) = self.store.last_account_secret(&account.id, purpose).await?
+            && last.created_at + cooldown > pending.now
+        {
+            // Asked again at once: one mail is enough (and nobody can flood
+            // a mailbox through this form).
+            return self
+                .reset_not_sent(pending, Some(account), "cooldown")
+                .await;
+        }
+        let (hash, content) = reset_material(institution, account, purpose, pending)?;
+        let secret = NewSecret {
+            account_id: account.id.clone(),
+            purpose,
+            hash,
+            target: Some(address.clone()),
+            flow_id: None,
+            not_before: None,
+            expires_at: Some(pending.expires_at),
+        };
+        let message = NewMessage {
+            account_id: Some(account.id.clone()),
+            channel: Channel::Mail,
+            recipient: address,
+            template: purpose.as_str().to_owned(),
+            content,
+            not_before: pending.now,
+        };
+        let audit = json!({ "sent": true, "method": purpose.as_str() });
+        self.store
+            .issue_account_secrets(
+                account,
+                &[purpose],
+                vec![secret],
+                vec![message],
+                Some(("password_reset.requested", audit, &pending.ctx.audit)),
+                pending.now,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Audits a reset request that sends nothing, and why.
+    async fn reset_not_sent(
+        &self,
+        pending: &PendingReset,
+        account: Option<&account::Model>,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        self.store
+            .record_event(
+                &pending.institution,
+                account.map(|a| a.id.as_str()),
+                "password_reset.requested",
+                json!({ "sent": false, "reason": reason }),
+                &pending.ctx.audit,
+                pending.now,
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// The verified recovery address of an account that may reset its
+/// password.
+pub fn reset_destination(account: &account::Model) -> Option<&str> {
+    if !password_usable(account) || account.recovery_mail_verified_at.is_none() {
+        return None;
+    }
+    account.recovery_mail.as_deref()
+}
+
+/// The secret a reset mails (its stored hash) and the mail that carries
+/// it: a link to a new-password page, or a new activation key (Bordeaux
+/// Montaigne: "un nouveau code d'activation vous est envoyé").
+fn reset_material(
+    institution: &InstitutionSettings,
+    account: &account::Model,
+    purpose: Purpose,
+    pending: &PendingReset,
+) -> Result<(String, Content), AppError> {
+    let (tz, language) = (institution.time_zone, pending.ctx.language);
+    if purpose == Purpose::PasswordReset {
+        let token = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
+        let content = mail::password_reset(
+            &institution.name,
+            &account.login,
+            &institution.portal_link("recovery/reset", &token),
+            pending.expires_at,
+            tz,
+            language,
+        );
+        return Ok((token.hash(SecretKind::Token), content));
+    }
+    let key = generate(SecretKind::ActivationKey, &mut rand::rngs::SysRng).map_err(internal)?;
+    let content = mail::reactivation_key(
+        &institution.name,
+        &account.login,
+        key.expose(),
+        &institution.portal_url,
+        pending.expires_at,
+        tz,
+        language,
+    );
+    Ok((key.hash(SecretKind::ActivationKey), content))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{call_from, provision_montpellier_staff, test_app};
+
+    #[tokio::test]
+    async fn known_and_unknown_accounts_get_the_same_answer() {
+        let t = test_app().await;
+        let account = provision_montpellier_staff(&t, "RH-1").await;
+        let ctx = call_from(Some("198.51.100.7"));
+        let known = t
+            .app
+            .request_password_reset(
+                "umontpellier",
+                ResetIdentifier::Login(account.login.clone()),
+                &ctx,
+            )
+            .await
+            .expect("answered");
+        let unknown = t
+            .app
+            .request_password_reset(
+                "umontpellier",
+                ResetIdentifier::Login("nobody.here".into()),
+                &ctx,
+            )
+            .await
+            .expect("answered");
+        assert_eq!(known, unknown);
+        assert_eq!(known.method, ResetMethod::ResetLink);
+        assert!(known.notice.expires_at > Some(t.app.now()));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_institution_is_refused() {
+        let t = test_app().await;
+        let refused = t
+            .app
+            .request_password_reset(
+                "nowhere",
+                ResetIdentifier::Login("x".into()),
+                &call_from(None),
+            )
+            .await;
+        assert!(
+            matches!(refused, Err(AppError::InvalidArgument(v)) if v[0].field == "institution")
+        );
+    }
+}
