@@ -261,7 +261,7 @@ impl ActivationApi {
             mail_redirect_default_address: state.recovery_mail.clone().unwrap_or_default(),
             expires_at: Some(timestamp(loaded.flow.expires_at)),
             completion,
-            choices: choices(&plan, language),
+            choices: choices(&plan, rules.institution, language),
         })
     }
 
@@ -1219,89 +1219,22 @@ fn parse_submission(body: &proto::SubmitActivationScreenRequest) -> Result<Submi
 }
 
 /// The texts of the consent items on the plan, in the caller's language.
-fn choices(plan: &[Vec<Step>], language: Language) -> Vec<proto::ActivationChoice> {
-    let mut out = Vec::new();
-    let mut add =
-        |step: Step, value: &str, fr: &str, en: &str, caveat_fr: &str, caveat_en: &str| {
-            out.push(proto::ActivationChoice {
-                step: step_code(step) as i32,
-                value: value.to_owned(),
-                label: language.pick(fr, en).to_owned(),
-                caveat: language.pick(caveat_fr, caveat_en).to_owned(),
-            })
-        };
+/// The consent options of the journey, as the person reads them.
+fn choices(
+    plan: &[Vec<Step>],
+    institution: &InstitutionSettings,
+    language: Language,
+) -> Vec<proto::ActivationChoice> {
     let steps: Vec<Step> = plan.iter().flatten().copied().collect();
-    if steps.contains(&Step::PhotoUse) {
-        add(
-            Step::PhotoUse,
-            "card_reprint",
-            "J'autorise la conservation de ma photo pour rééditer, le cas échéant, ma carte d'étudiant.",
-            "I allow my photo to be kept to reprint my student card if needed.",
-            "",
-            "",
-        );
-        add(
-            Step::PhotoUse,
-            "tutorial_sheets",
-            "J'autorise l'utilisation de ma photo sur les fiches de TD.",
-            "I allow my photo on tutorial (TD) sheets.",
-            "",
-            "",
-        );
-        add(
-            Step::PhotoUse,
-            "photo_directory",
-            "J'autorise l'utilisation de ma photo pour le trombinoscope mis à disposition des enseignants.",
-            "I allow my photo in the teachers' photo directory.",
-            "",
-            "",
-        );
-        add(
-            Step::PhotoUse,
-            "refuse",
-            "Je n'autorise pas la conservation de ma photo pour rééditer ma carte d'étudiant et pour les trombinoscopes.",
-            "I refuse any use of my photo, for the card and the photo directories.",
-            "Attention, cette opération est irréversible. La photo sera définitivement supprimée. Une nouvelle photo sera nécessaire pour tout renouvellement de carte.",
-            "This cannot be undone. The photo will be deleted for good; a new photo will be needed to renew the card.",
-        );
-    }
-    if steps.contains(&Step::DirectoryListing) {
-        add(
-            Step::DirectoryListing,
-            "true",
-            "Je souhaite figurer dans l'annuaire.",
-            "I want to be listed in the directory.",
-            "",
-            "",
-        );
-        add(
-            Step::DirectoryListing,
-            "false",
-            "Je ne souhaite pas figurer dans l'annuaire.",
-            "I do not want to be listed in the directory.",
-            "",
-            "",
-        );
-    }
-    if steps.contains(&Step::CrousSharing) {
-        add(
-            Step::CrousSharing,
-            "true",
-            "J'autorise la diffusion de mes données personnelles au Crous.",
-            "I allow my personal data to be shared with the Crous.",
-            "Indispensable pour manger au tarif étudiant dans les restaurants du Crous ou payer avec Izly. Si vous retirez ensuite votre accord, l'université ne transmettra plus vos données, mais il vous appartient de demander au Crous de supprimer celles qu'il détient.",
-            "Needed for student prices in Crous restaurants and for Izly payment. If you later withdraw, the university stops sending your data, but you must ask the Crous to delete what it already holds.",
-        );
-        add(
-            Step::CrousSharing,
-            "false",
-            "Je n'autorise pas la diffusion de mes données personnelles au Crous.",
-            "I do not allow my personal data to be shared with the Crous.",
-            "Sans cette transmission, pas de compte Izly relié à votre carte étudiant.",
-            "Without it, no Izly account linked to your student card.",
-        );
-    }
-    out
+    crate::app::texts::consent_choices(language, &steps, institution)
+        .into_iter()
+        .map(|choice| proto::ActivationChoice {
+            step: step_code(choice.option.step()) as i32,
+            value: choice.option.value().to_owned(),
+            label: choice.label,
+            caveat: choice.caveat,
+        })
+        .collect()
 }
 
 /// Whom a start attempt guesses for, as typed (an unknown login is limited

@@ -147,6 +147,14 @@ async fn bordeaux_montaigne_student_activates_with_the_key_of_the_certificate() 
             .iter()
             .any(|c| c.step == S::CrousSharing as i32 && c.caveat.contains("Crous"))
     );
+    // The directory in Bordeaux Montaigne's own words (its configuration).
+    assert!(
+        flow.choices
+            .iter()
+            .any(|c| c.step == S::DirectoryListing as i32
+                && c.value == "true"
+                && c.label.contains("annuaire du bureau virtuel"))
+    );
     assert_eq!(flow.password_rules.as_ref().expect("rules").min_length, 10);
 
     // Out of order: the charter is on the last screen.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::AccountKind;
 use crate::activation::{self, RecoveryMailRule, RedirectRule, Step};
+use crate::consent::{ConsentOption, OptionWording};
 use crate::login::{LoginScheme, MailScheme};
 use crate::password::{PasswordPolicy, PasswordPolicyOverride};
 use crate::recovery::{MaskStyle, ResetMethod};
@@ -72,6 +73,11 @@ pub struct InstitutionSettings {
     /// Departures: the academic year, notices, reminders and the purge.
     #[serde(default)]
     pub lifecycle: LifecycleSettings,
+    /// The institution's own words for consent options, where its
+    /// documents word them differently from the service (keys:
+    /// `directory_listed`, `photo_refuse`, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub consent_wording: BTreeMap<ConsentOption, OptionWording>,
     /// Populations of the institution, by profile code.
     pub profiles: BTreeMap<String, ProfileSettings>,
 }

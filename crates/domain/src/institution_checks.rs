@@ -100,6 +100,19 @@ impl InstitutionSettings {
         if !is_http_url(&self.portal_url) {
             out.bad("portal_url", "must be an http(s) URL");
         }
+        for (option, wording) in &self.consent_wording {
+            let texts = [Some(&wording.label), wording.caveat.as_ref()];
+            if texts
+                .into_iter()
+                .flatten()
+                .any(|t| t.fr.trim().is_empty() || t.en.trim().is_empty())
+            {
+                out.bad(
+                    format!("consent_wording.{}", option.key()),
+                    "give the text in French (fr) and English (en)",
+                );
+            }
+        }
     }
 
     /// One profile's rules (`code` is its key).

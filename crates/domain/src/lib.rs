@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod activation;
+pub mod consent;
 pub mod end_user;
 pub mod ids;
 pub mod institution;

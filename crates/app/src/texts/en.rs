@@ -1,6 +1,7 @@
 //! The texts in English.
 
 use super::{Refused, Wait};
+use domain::consent::ConsentOption;
 use domain::refusal::{Exhausted, Precondition};
 
 pub fn precondition(refusal: Precondition) -> &'static str {
@@ -73,5 +74,32 @@ pub fn refused(refusal: Refused<'_>) -> String {
         Refused::Internal { request_id } => {
             format!("Internal error: give the helpdesk the reference {request_id}.")
         }
+    }
+}
+
+/// The service's words for a consent option: its label and the caveat the
+/// person must read before choosing it (empty: none).
+pub fn consent_option(option: ConsentOption) -> (&'static str, &'static str) {
+    match option {
+        ConsentOption::PhotoCardReprint => (
+            "I allow my photo to be kept to reprint my student card if needed.",
+            "",
+        ),
+        ConsentOption::PhotoTutorialSheets => ("I allow my photo on tutorial (TD) sheets.", ""),
+        ConsentOption::PhotoDirectory => ("I allow my photo in the teachers' photo directory.", ""),
+        ConsentOption::PhotoRefuse => (
+            "I refuse any use of my photo, for the card and the photo directories.",
+            "This cannot be undone. The photo will be deleted for good; a new photo will be needed to renew the card.",
+        ),
+        ConsentOption::DirectoryListed => ("I want to be listed in the directory.", ""),
+        ConsentOption::DirectoryUnlisted => ("I do not want to be listed in the directory.", ""),
+        ConsentOption::CrousSharing => (
+            "I allow my personal data to be shared with the Crous.",
+            "Needed for student prices in Crous restaurants and for Izly payment. If you later withdraw, the university stops sending your data, but you must ask the Crous to delete what it already holds.",
+        ),
+        ConsentOption::CrousNoSharing => (
+            "I do not allow my personal data to be shared with the Crous.",
+            "Without it, no Izly account linked to your student card.",
+        ),
     }
 }

@@ -1,6 +1,7 @@
 //! Les textes en français.
 
 use super::{Refused, Wait};
+use domain::consent::ConsentOption;
 use domain::refusal::{Exhausted, Precondition};
 
 pub fn precondition(refusal: Precondition) -> &'static str {
@@ -83,5 +84,40 @@ pub fn refused(refusal: Refused<'_>) -> String {
         Refused::Internal { request_id } => {
             format!("Erreur interne : communiquez l'identifiant {request_id} à l'assistance.")
         }
+    }
+}
+
+/// The service's words for a consent option: its label and the caveat the
+/// person must read before choosing it (empty: none). Bordeaux Montaigne's
+/// wording ("Activer son compte numérique"), unless an institution gives
+/// its own.
+pub fn consent_option(option: ConsentOption) -> (&'static str, &'static str) {
+    match option {
+        ConsentOption::PhotoCardReprint => (
+            "J'autorise la conservation de ma photo pour rééditer, le cas échéant, ma carte d'étudiant.",
+            "",
+        ),
+        ConsentOption::PhotoTutorialSheets => (
+            "J'autorise l'utilisation de ma photo sur les fiches de TD.",
+            "",
+        ),
+        ConsentOption::PhotoDirectory => (
+            "J'autorise l'utilisation de ma photo pour le trombinoscope mis à disposition des enseignants.",
+            "",
+        ),
+        ConsentOption::PhotoRefuse => (
+            "Je n'autorise pas la conservation de ma photo pour rééditer ma carte d'étudiant et pour les trombinoscopes.",
+            "Attention, cette opération est irréversible. La photo sera définitivement supprimée. Une nouvelle photo sera nécessaire pour tout renouvellement de carte.",
+        ),
+        ConsentOption::DirectoryListed => ("Je souhaite figurer dans l'annuaire.", ""),
+        ConsentOption::DirectoryUnlisted => ("Je ne souhaite pas figurer dans l'annuaire.", ""),
+        ConsentOption::CrousSharing => (
+            "J'autorise la diffusion de mes données personnelles au Crous.",
+            "Indispensable pour manger au tarif étudiant dans les restaurants du Crous ou payer avec Izly. Si vous retirez ensuite votre accord, l'université ne transmettra plus vos données, mais il vous appartient de demander au Crous de supprimer celles qu'il détient.",
+        ),
+        ConsentOption::CrousNoSharing => (
+            "Je n'autorise pas la diffusion de mes données personnelles au Crous.",
+            "Sans cette transmission, pas de compte Izly relié à votre carte étudiant.",
+        ),
     }
 }

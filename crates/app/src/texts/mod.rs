@@ -11,6 +11,9 @@ pub mod mail;
 
 use std::time::Duration;
 
+use domain::activation::Step;
+use domain::consent::ConsentOption;
+use domain::institution::InstitutionSettings;
 use domain::language::Language;
 use domain::refusal::{Exhausted, Precondition};
 
@@ -20,6 +23,43 @@ pub fn precondition(language: Language, refusal: Precondition) -> &'static str {
         Language::French => fr::precondition(refusal),
         Language::English => en::precondition(refusal),
     }
+}
+
+/// A consent option as a person reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentChoice {
+    pub option: ConsentOption,
+    pub label: String,
+    /// What to know before choosing it; empty: nothing.
+    pub caveat: String,
+}
+
+/// The options of the consents `steps` collect, in the institution's words
+/// where it gives its own, else the service's.
+pub fn consent_choices(
+    language: Language,
+    steps: &[Step],
+    institution: &InstitutionSettings,
+) -> Vec<ConsentChoice> {
+    ConsentOption::ALL
+        .into_iter()
+        .filter(|option| steps.contains(&option.step()))
+        .map(|option| {
+            let (label, caveat) = match language {
+                Language::French => fr::consent_option(option),
+                Language::English => en::consent_option(option),
+            };
+            let own = institution.consent_wording.get(&option);
+            ConsentChoice {
+                option,
+                label: own.map_or(label, |w| w.label.pick(language)).to_owned(),
+                caveat: own
+                    .and_then(|w| w.caveat.as_ref())
+                    .map_or(caveat, |c| c.pick(language))
+                    .to_owned(),
+            }
+        })
+        .collect()
 }
 
 /// What a person is told when a limit is reached; `wait` is how long until
@@ -112,5 +152,53 @@ mod tests {
             Duration::from_millis(10),
         );
         assert!(text.contains("1 s"), "{text}");
+    }
+}
+
+#[cfg(test)]
+mod consent_tests {
+    use domain::activation::Step;
+    use domain::consent::ConsentOption;
+    use domain::language::Language;
+
+    use crate::testing::example_rules;
+
+    fn label(institution: &str, language: Language, option: ConsentOption) -> String {
+        let rules = example_rules();
+        let steps = [Step::DirectoryListing, Step::PhotoUse, Step::CrousSharing];
+        super::consent_choices(language, &steps, &rules.institutions[institution])
+            .into_iter()
+            .find(|c| c.option == option)
+            .map(|c| c.label)
+            .expect("offered")
+    }
+
+    #[test]
+    fn each_university_names_its_directory_in_its_own_words() {
+        let listed = ConsentOption::DirectoryListed;
+        assert!(label("u-bordeaux-montaigne", Language::French, listed).contains("bureau virtuel"));
+        assert!(label("umontpellier", Language::French, listed).contains("annuaire public"));
+        assert!(label("umontpellier", Language::English, listed).contains("public directory"));
+        // Tours gives none: the service's words.
+        assert_eq!(
+            label("univ-tours", Language::French, listed),
+            super::fr::consent_option(listed).0
+        );
+    }
+
+    #[test]
+    fn only_the_consents_of_the_journey_are_offered() {
+        let rules = example_rules();
+        let choices = super::consent_choices(
+            Language::French,
+            &[Step::CrousSharing],
+            &rules.institutions["univ-tours"],
+        );
+        let options: Vec<ConsentOption> = choices.iter().map(|c| c.option).collect();
+        assert_eq!(
+            options,
+            [ConsentOption::CrousSharing, ConsentOption::CrousNoSharing]
+        );
+        assert!(choices.iter().all(|c| !c.caveat.is_empty()));
     }
 }
