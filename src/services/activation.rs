@@ -25,7 +25,6 @@ use crate::domain::activation::{
 };
 use crate::domain::ids::{Ine, MailAddress, PhoneE164, StudentNumber};
 use crate::domain::language::Language;
-use crate::domain::password::messages::rule_descriptions;
 use crate::domain::password::policy::DictionaryMode;
 use crate::domain::password::{self, Evaluation, PasswordPolicy, Strength, Violation};
 use crate::domain::refusal::Precondition;
@@ -127,7 +126,7 @@ fn password_rules(policy: &PasswordPolicy, language: Language) -> proto::Passwor
         no_personal_data: policy.no_personal_data,
         history_count: policy.history_count as u32,
         max_age_days: policy.max_age.map_or(0, |d| (d.as_secs() / 86_400) as u32),
-        descriptions: rule_descriptions(policy, language),
+        descriptions: crate::app::texts::password_rules(language, policy),
     }
 }
 
@@ -153,7 +152,7 @@ fn encode_evaluation(
                     .into_iter()
                     .map(|(k, v)| (k.to_owned(), v))
                     .collect(),
-                message: v.message(language),
+                message: crate::app::texts::password_violation(language, v),
             })
             .collect(),
     }

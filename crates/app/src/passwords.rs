@@ -53,7 +53,7 @@ pub fn rejected(field: &str, violations: &[Violation], language: Language) -> Ap
         field: field.to_owned(),
         violations: violations
             .iter()
-            .map(|v| (v.code(), v.message(language)))
+            .map(|v| (v.code(), crate::texts::password_violation(language, v)))
             .collect(),
     }
 }

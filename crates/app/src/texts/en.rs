@@ -1,6 +1,11 @@
 //! The texts in English.
 
-use super::{Refused, Wait};
+use domain::password::Violation;
+use domain::password::evaluate::PersonalPart;
+use domain::password::params::shown;
+use domain::password::policy::CharClass;
+
+use super::{PolicyRule, Refused, Wait};
 use domain::consent::ConsentOption;
 use domain::refusal::{Exhausted, Precondition};
 
@@ -101,5 +106,73 @@ pub fn consent_option(option: ConsentOption) -> (&'static str, &'static str) {
             "I do not allow my personal data to be shared with the Crous.",
             "Without it, no Izly account linked to your student card.",
         ),
+    }
+}
+
+/// A refused password rule, as the person typing reads it.
+pub fn password_violation(v: &Violation) -> String {
+    match v {
+        Violation::TooShort { min } => {
+            format!("The password must be at least {min} characters long.")
+        }
+        Violation::TooLong { max } => {
+            format!("The password must be at most {max} characters long.")
+        }
+        Violation::MissingClass(class) => {
+            let class = match class {
+                CharClass::Letter => "a letter",
+                CharClass::Digit => "a digit",
+                CharClass::Lower => "a lowercase letter",
+                CharClass::Upper => "an uppercase letter",
+                CharClass::Special => "a special character (punctuation, symbol)",
+            };
+            format!("The password must contain at least {class}.")
+        }
+        Violation::TooFewNonAlphabetic { min } => format!(
+            "The password must contain at least {min} non-alphabetic characters \
+             (digits or punctuation)."
+        ),
+        Violation::ForbiddenCharacter { characters } => {
+            format!("These characters are not allowed: {}.", shown(characters))
+        }
+        Violation::AccentedCharacter => "The password must not contain accented characters.".into(),
+        Violation::DictionaryWord { word } => {
+            format!("The password must not be or contain a dictionary word (\"{word}\").")
+        }
+        Violation::ContainsPersonalData { part } => {
+            let part = match part {
+                PersonalPart::GivenName => "your given name",
+                PersonalPart::FamilyName => "your family name",
+                PersonalPart::Login => "your login",
+            };
+            format!("The password must not contain {part}.")
+        }
+        Violation::Reused { count: 1 } => "This is the password you already use.".into(),
+        Violation::Reused { count } => {
+            format!("This password was used before: choose one different from your last {count}.")
+        }
+        Violation::CommonPassword => {
+            "This password is one of the most common: choose another one.".into()
+        }
+        Violation::ConfirmationMismatch => "The two entries of the password do not match.".into(),
+        Violation::TooWeak { .. } => {
+            "The password is too easy to guess: make it longer or less predictable.".into()
+        }
+    }
+}
+
+/// A rule of a password policy that no refusal words, as the screen that
+/// asks for a password lists it.
+pub fn policy_rule(rule: PolicyRule) -> String {
+    match rule {
+        PolicyRule::NotADictionaryWord => "The password must not be a dictionary word.".into(),
+        PolicyRule::NoDictionaryWord => "The password must not contain a dictionary word.".into(),
+        PolicyRule::NoPersonalData => {
+            "The password must not contain your name or your login.".into()
+        }
+        PolicyRule::NotRecent(n) => format!("The password must not be one of your last {n}."),
+        PolicyRule::MaxAgeDays(days) => {
+            format!("The password must be changed at most {days} days after it is chosen.")
+        }
     }
 }

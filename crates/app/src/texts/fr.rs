@@ -1,6 +1,11 @@
 //! Les textes en français.
 
-use super::{Refused, Wait};
+use domain::password::Violation;
+use domain::password::evaluate::PersonalPart;
+use domain::password::params::shown;
+use domain::password::policy::CharClass;
+
+use super::{PolicyRule, Refused, Wait};
 use domain::consent::ConsentOption;
 use domain::refusal::{Exhausted, Precondition};
 
@@ -119,5 +124,86 @@ pub fn consent_option(option: ConsentOption) -> (&'static str, &'static str) {
             "Je n'autorise pas la diffusion de mes données personnelles au Crous.",
             "Sans cette transmission, pas de compte Izly relié à votre carte étudiant.",
         ),
+    }
+}
+
+/// A refused password rule, as the person typing reads it.
+pub fn password_violation(v: &Violation) -> String {
+    match v {
+        Violation::TooShort { min } => {
+            format!("Le mot de passe doit comporter au moins {min} caractères.")
+        }
+        Violation::TooLong { max } => {
+            format!("Le mot de passe doit comporter au plus {max} caractères.")
+        }
+        Violation::MissingClass(class) => {
+            let class = match class {
+                CharClass::Letter => "une lettre",
+                CharClass::Digit => "un chiffre",
+                CharClass::Lower => "une lettre minuscule",
+                CharClass::Upper => "une lettre majuscule",
+                CharClass::Special => "un caractère spécial (ponctuation, symbole)",
+            };
+            format!("Le mot de passe doit comporter au moins {class}.")
+        }
+        Violation::TooFewNonAlphabetic { min } => format!(
+            "Le mot de passe doit comporter au moins {min} caractères non alphabétiques \
+             (chiffres ou signes de ponctuation)."
+        ),
+        Violation::ForbiddenCharacter { characters } => {
+            format!("Ces caractères sont refusés : {}.", shown(characters))
+        }
+        Violation::AccentedCharacter => {
+            "Le mot de passe ne doit pas comporter de caractères accentués.".into()
+        }
+        Violation::DictionaryWord { word } => format!(
+            "Le mot de passe ne doit pas être ni contenir un mot du dictionnaire (« {word} »)."
+        ),
+        Violation::ContainsPersonalData { part } => {
+            let part = match part {
+                PersonalPart::GivenName => "votre prénom",
+                PersonalPart::FamilyName => "votre nom",
+                PersonalPart::Login => "votre identifiant",
+            };
+            format!("Le mot de passe ne doit pas contenir {part}.")
+        }
+        Violation::Reused { count: 1 } => {
+            "Ce mot de passe est celui que vous utilisez déjà.".into()
+        }
+        Violation::Reused { count } => format!(
+            "Ce mot de passe a déjà été utilisé : choisissez-en un différent de vos {count} derniers."
+        ),
+        Violation::CommonPassword => {
+            "Ce mot de passe fait partie des plus courants : choisissez-en un autre.".into()
+        }
+        Violation::ConfirmationMismatch => {
+            "Les deux saisies du mot de passe ne sont pas identiques.".into()
+        }
+        Violation::TooWeak { .. } => {
+            "Le mot de passe est trop facile à deviner : allongez-le ou mélangez davantage.".into()
+        }
+    }
+}
+
+/// A rule of a password policy that no refusal words, as the screen that
+/// asks for a password lists it.
+pub fn policy_rule(rule: PolicyRule) -> String {
+    match rule {
+        PolicyRule::NotADictionaryWord => {
+            "Le mot de passe ne doit pas être un mot du dictionnaire.".into()
+        }
+        PolicyRule::NoDictionaryWord => {
+            "Le mot de passe ne doit pas contenir un mot du dictionnaire.".into()
+        }
+        PolicyRule::NoPersonalData => {
+            "Le mot de passe ne doit pas contenir votre nom, votre prénom ni votre identifiant."
+                .into()
+        }
+        PolicyRule::NotRecent(n) => {
+            format!("Le mot de passe ne doit pas être l'un de vos {n} derniers.")
+        }
+        PolicyRule::MaxAgeDays(days) => {
+            format!("Le mot de passe devra être changé au plus tard {days} jours après son choix.")
+        }
     }
 }

@@ -15,6 +15,8 @@ use domain::activation::Step;
 use domain::consent::ConsentOption;
 use domain::institution::InstitutionSettings;
 use domain::language::Language;
+use domain::password::policy::DictionaryMode;
+use domain::password::{PasswordPolicy, Violation};
 use domain::refusal::{Exhausted, Precondition};
 
 /// What a person is told when the state of things refuses a request.
@@ -23,6 +25,76 @@ pub fn precondition(language: Language, refusal: Precondition) -> &'static str {
         Language::French => fr::precondition(refusal),
         Language::English => en::precondition(refusal),
     }
+}
+
+/// A refused password rule, as the person typing reads it.
+pub fn password_violation(language: Language, violation: &Violation) -> String {
+    match language {
+        Language::French => fr::password_violation(violation),
+        Language::English => en::password_violation(violation),
+    }
+}
+
+/// A rule of a password policy that no refusal words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyRule {
+    NotADictionaryWord,
+    NoDictionaryWord,
+    NoPersonalData,
+    /// Not one of the last `n`.
+    NotRecent(usize),
+    MaxAgeDays(u64),
+}
+
+/// The rules of `policy` as sentences, for the screen that asks for a
+/// password (the same wording as the refusals).
+pub fn password_rules(language: Language, policy: &PasswordPolicy) -> Vec<String> {
+    let mut checks = vec![Violation::TooShort {
+        min: policy.min_length,
+    }];
+    checks.extend(
+        policy
+            .required_classes
+            .iter()
+            .map(|c| Violation::MissingClass(*c)),
+    );
+    if policy.min_non_alphabetic > 0 {
+        checks.push(Violation::TooFewNonAlphabetic {
+            min: policy.min_non_alphabetic,
+        });
+    }
+    if !policy.forbidden_characters.is_empty() {
+        checks.push(Violation::ForbiddenCharacter {
+            characters: policy.forbidden_characters.chars().collect(),
+        });
+    }
+    if policy.no_accented_characters {
+        checks.push(Violation::AccentedCharacter);
+    }
+    let mut rules = Vec::new();
+    match policy.dictionary.mode {
+        DictionaryMode::Off => {}
+        DictionaryMode::Whole => rules.push(PolicyRule::NotADictionaryWord),
+        DictionaryMode::Contains => rules.push(PolicyRule::NoDictionaryWord),
+    }
+    if policy.no_personal_data {
+        rules.push(PolicyRule::NoPersonalData);
+    }
+    if policy.history_count > 0 {
+        rules.push(PolicyRule::NotRecent(policy.history_count));
+    }
+    if let Some(age) = policy.max_age {
+        rules.push(PolicyRule::MaxAgeDays(age.as_secs() / 86_400));
+    }
+    let policy_rule = |rule| match language {
+        Language::French => fr::policy_rule(rule),
+        Language::English => en::policy_rule(rule),
+    };
+    checks
+        .iter()
+        .map(|v| password_violation(language, v))
+        .chain(rules.into_iter().map(policy_rule))
+        .collect()
 }
 
 /// A consent option as a person reads it.
@@ -200,5 +272,37 @@ mod consent_tests {
             [ConsentOption::CrousSharing, ConsentOption::CrousNoSharing]
         );
         assert!(choices.iter().all(|c| !c.caveat.is_empty()));
+    }
+}
+
+#[cfg(test)]
+mod password_tests {
+    use domain::language::Language;
+    use domain::password::Violation;
+    use domain::password::policy::CharClass;
+
+    #[test]
+    fn refusals_in_both_languages() {
+        let v = Violation::TooShort { min: 10 };
+        assert_eq!(
+            super::password_violation(Language::French, &v),
+            "Le mot de passe doit comporter au moins 10 caractères."
+        );
+        assert_eq!(
+            super::password_violation(Language::English, &v),
+            "The password must be at least 10 characters long."
+        );
+        let v = Violation::MissingClass(CharClass::Digit);
+        assert!(super::password_violation(Language::French, &v).contains("un chiffre"));
+    }
+
+    #[test]
+    fn a_policy_reads_as_its_rules() {
+        let policy = domain::password::PasswordPolicy::default();
+        for language in [Language::French, Language::English] {
+            let rules = super::password_rules(language, &policy);
+            assert!(rules.len() >= 2, "{rules:?}");
+            assert!(rules.iter().all(|r| r.ends_with('.')));
+        }
     }
 }

@@ -527,7 +527,7 @@ mod tests {
                         e.violations.contains(&Violation::TooShort { min: policy.min_length })
                     );
                     for v in &e.violations {
-                        prop_assert!(!v.message(crate::language::Language::French).is_empty());
+                        prop_assert!(!v.code().is_empty());
                     }
                 }
             }

@@ -1,8 +1,9 @@
 //! Passwords people choose: the institution's policy, the strength meter and
-//! the messages that explain a refusal. Hashing is the service's (`ent_identity::hashing`).
+//! what a refusal names (its sentences are the app's texts). Hashing is the
+//! service's (`ent_identity::hashing`).
 
 pub mod evaluate;
-pub mod messages;
+pub mod params;
 pub mod policy;
 pub mod words;
 
