@@ -140,77 +140,288 @@ pub async fn run(
     };
     'run: for (code, institution) in institutions {
         let now = request.as_of;
-        let time = BatchTime {
-            now,
-            today: now.with_timezone(&institution.time_zone).date_naive(),
+        let pass = Pass {
+            store,
+            request,
+            ctx,
+            code,
+            institution,
+            time: BatchTime {
+                now,
+                today: now.with_timezone(&institution.time_zone).date_naive(),
+            },
+            purge_after: chrono::Duration::from_std(institution.lifecycle.purge_after)
+                .unwrap_or(chrono::Duration::MAX),
         };
-        let purge_after = chrono::Duration::from_std(institution.lifecycle.purge_after)
-            .unwrap_or(chrono::Duration::MAX);
         for (step, lane) in BatchStep::ALL
             .into_iter()
             .flat_map(|step| lanes(step).into_iter().map(move |lane| (step, lane)))
         {
-            let mut after: Option<account::Model> = None;
-            loop {
-                if request.max_chunks.is_some_and(|max| report.chunks >= max) {
-                    report.complete = false;
-                    break 'run;
-                }
-                let query = CandidateQuery {
-                    step,
-                    lane,
-                    institution: code,
-                    after: after.as_ref(),
-                    limit: u64::from(request.chunk_size.max(1)),
-                    now,
-                    today: time.today,
-                    purge_before: now.checked_sub_signed(purge_after).unwrap_or(now),
-                    lock: !request.dry_run,
-                };
-                let write = store.begin_write().await?;
-                let rows = store.batch_candidates(&write.txn, &query).await?;
-                let Some(last) = rows.last() else {
-                    break;
-                };
-                after = Some(last.clone());
-                let mut chunk = ChunkWrite::default();
-                for row in &rows {
-                    let Some(f) = facts(row) else {
-                        tracing::warn!(account = %row.id, status = %row.status, "unknown stored status; skipped");
-                        continue;
-                    };
-                    if !is_due(step, &f, time, purge_after) {
-                        continue;
-                    }
-                    let detail = plan(step, row, &f, institution, time, ctx, &mut chunk);
-                    report.count(step);
-                    if request.dry_run && report.planned.len() < MAX_PLANNED {
-                        report.planned.push(PlannedAction {
-                            account_id: row.id.clone(),
-                            login: row.login.clone(),
-                            step,
-                            detail,
-                        });
-                    }
-                }
-                report.chunks += 1;
-                if request.dry_run {
-                    // Dropping the transaction rolls it back.
-                    continue;
-                }
-                store
-                    .apply_batch_chunk(&write.txn, step, chunk, now)
-                    .await?;
-                write.commit().await?;
+            if !pass.run_lane(step, lane, &mut report).await? {
+                report.complete = false;
+                break 'run;
             }
         }
     }
+    finish(store, rules, request, ctx, &report, started_at).await?;
+    Ok(report)
+}
+
+/// One institution's share of a run.
+struct Pass<'a> {
+    store: &'a Store,
+    request: &'a BatchRequest,
+    ctx: &'a AuditContext,
+    code: &'a str,
+    institution: &'a InstitutionSettings,
+    time: BatchTime,
+    purge_after: chrono::Duration,
+}
+
+impl Pass<'_> {
+    /// Handles the due accounts of one step's lane, a chunk per
+    /// transaction; false when `max_chunks` stopped the run.
+    async fn run_lane(
+        &self,
+        step: BatchStep,
+        lane: store::lifecycle::Lane,
+        report: &mut BatchReport,
+    ) -> Result<bool, BatchError> {
+        let (request, now) = (self.request, self.time.now);
+        let mut after: Option<account::Model> = None;
+        loop {
+            if request.max_chunks.is_some_and(|max| report.chunks >= max) {
+                return Ok(false);
+            }
+            let query = CandidateQuery {
+                step,
+                lane,
+                institution: self.code,
+                after: after.as_ref(),
+                limit: u64::from(request.chunk_size.max(1)),
+                now,
+                today: self.time.today,
+                purge_before: now.checked_sub_signed(self.purge_after).unwrap_or(now),
+                lock: !request.dry_run,
+            };
+            let write = self.store.begin_write().await?;
+            let rows = self.store.batch_candidates(&write.txn, &query).await?;
+            let Some(last) = rows.last() else {
+                return Ok(true);
+            };
+            after = Some(last.clone());
+            let chunk = self.plan_chunk(step, &rows, report);
+            report.chunks += 1;
+            if request.dry_run {
+                // Dropping the transaction rolls it back.
+                continue;
+            }
+            self.store
+                .apply_batch_chunk(&write.txn, step, chunk, now)
+                .await?;
+            write.commit().await?;
+        }
+    }
+
+    /// The writes of the due accounts among `rows`, counted in `report`
+    /// (and listed, in a dry run).
+    fn plan_chunk(
+        &self,
+        step: BatchStep,
+        rows: &[account::Model],
+        report: &mut BatchReport,
+    ) -> ChunkWrite {
+        let mut chunk = ChunkWrite::default();
+        for row in rows {
+            let Some(f) = facts(row) else {
+                tracing::warn!(account = %row.id, status = %row.status, "unknown stored status; skipped");
+                continue;
+            };
+            if !is_due(step, &f, self.time, self.purge_after) {
+                continue;
+            }
+            let detail = self.plan(step, row, &f, &mut chunk);
+            report.count(step);
+            if self.request.dry_run && report.planned.len() < MAX_PLANNED {
+                report.planned.push(PlannedAction {
+                    account_id: row.id.clone(),
+                    login: row.login.clone(),
+                    step,
+                    detail,
+                });
+            }
+        }
+        chunk
+    }
+
+    /// Adds one account's share of a step to the chunk; returns the detail
+    /// the report shows.
+    fn plan(
+        &self,
+        step: BatchStep,
+        a: &account::Model,
+        f: &AccountFacts,
+        chunk: &mut ChunkWrite,
+    ) -> String {
+        let now = self.time.now;
+        let (detail, kind, (action, details)) = match step {
+            BatchStep::OpenActivation => (
+                String::new(),
+                Some(ChangeKind::ActivationOpened),
+                ("account.activation_opened", json!({})),
+            ),
+            BatchStep::Limit => limited(a),
+            BatchStep::Expire => (
+                format!("retention ended {}", fmt_date(a.retention_end_date)),
+                Some(ChangeKind::Expired),
+                (
+                    "account.expired",
+                    json!({ "retention_end_date": fmt_date(a.retention_end_date) }),
+                ),
+            ),
+            BatchStep::Notice => self.expiry_notice(a, f, chunk),
+            BatchStep::PasswordReminder => self.password_reminder(a, f, chunk),
+            BatchStep::PasswordExpire => (
+                String::new(),
+                Some(ChangeKind::PasswordExpired),
+                ("password.expired", json!({})),
+            ),
+            BatchStep::Purge => (
+                String::new(),
+                Some(ChangeKind::Purged),
+                ("account.purged", json!({})),
+            ),
+        };
+        chunk
+            .audit
+            .push(batch_audit(self.ctx, now, a, action, details));
+        chunk.accounts.push((a.id.clone(), f.locked));
+        if let Some(kind) = kind {
+            chunk.feed.push(batch_change(a, kind));
+        }
+        detail
+    }
+
+    /// The notice that the account will close (the notices the batch sends
+    /// are in French, the institutions' language).
+    fn expiry_notice(
+        &self,
+        a: &account::Model,
+        f: &AccountFacts,
+        chunk: &mut ChunkWrite,
+    ) -> Planned {
+        let (t, institution) = (self.time, self.institution);
+        let end = f.retention_end.unwrap_or(t.today);
+        let left = days_left(end, t.today);
+        let next = next_notice_on(end, &institution.lifecycle.expiry_notice_days, t.today);
+        chunk
+            .next_notice_on
+            .entry(next)
+            .or_default()
+            .push(a.id.clone());
+        let renewable = institution
+            .profiles
+            .get(&a.profile)
+            .is_some_and(|p| p.retention.extension_months.is_some());
+        let content = mail::expiry_notice(
+            &mail::ExpiryNotice {
+                institution: &institution.name,
+                login: &a.login,
+                retention_end: end,
+                days_left: left,
+                extension_url: renewable.then_some(institution.portal_url.as_str()),
+                helpdesk_url: &institution.helpdesk_url,
+            },
+            Language::French,
+        );
+        let sent = message(a, "expiry_notice", content, t.now, chunk);
+        (
+            format!("{left} days left"),
+            None,
+            (
+                "account.expiry_notice",
+                json!({ "days_left": left, "retention_end_date": end.to_string(), "mailed": sent }),
+            ),
+        )
+    }
+
+    /// The reminder that a password will expire.
+    fn password_reminder(
+        &self,
+        a: &account::Model,
+        f: &AccountFacts,
+        chunk: &mut ChunkWrite,
+    ) -> Planned {
+        let (now, institution) = (self.time.now, self.institution);
+        let expires = f.password_expires_at.unwrap_or(now);
+        let next =
+            next_password_reminder(expires, &institution.lifecycle.password_reminder_days, now);
+        chunk
+            .next_reminder_at
+            .entry(next)
+            .or_default()
+            .push(a.id.clone());
+        let content = mail::password_expiry_reminder(
+            &institution.name,
+            &a.login,
+            expires,
+            institution.time_zone,
+            &institution.portal_url,
+            Language::French,
+        );
+        let sent = message(a, "password_expiry_reminder", content, now, chunk);
+        (
+            format!("expires {}", expires.to_rfc3339()),
+            None,
+            (
+                "password.expiry_reminder",
+                json!({ "expires_at": expires.to_rfc3339(), "mailed": sent }),
+            ),
+        )
+    }
+}
+
+/// What one account's step shows in a report, the change it makes in the
+/// feed, and its audit action and details.
+type Planned = (
+    String,
+    Option<ChangeKind>,
+    (&'static str, serde_json::Value),
+);
+
+/// An account moved to its limited state after departure.
+fn limited(a: &account::Model) -> Planned {
+    let detail = format!(
+        "last day {}; kept until {}",
+        fmt_date(a.end_of_activity_date),
+        fmt_date(a.retention_end_date)
+    );
+    let details = json!({
+        "end_of_activity_date": fmt_date(a.end_of_activity_date),
+        "retention_end_date": fmt_date(a.retention_end_date),
+    });
+    (
+        detail,
+        Some(ChangeKind::Limited),
+        ("account.limited", details),
+    )
+}
+
+/// After a run: stale attempt counters deleted (a complete run), the run
+/// recorded for the metrics (a real one), a summary logged.
+async fn finish(
+    store: &Store,
+    rules: &Rules,
+    request: &BatchRequest,
+    ctx: &AuditContext,
+    report: &BatchReport,
+    started_at: DateTime<Utc>,
+) -> Result<(), BatchError> {
     if report.complete && !request.dry_run {
         // Attempt counters whose window is long over count nothing.
         let window = chrono::Duration::from_std(rules.longest_counter_window())
             .unwrap_or(chrono::Duration::MAX);
-        let stale = request.as_of.checked_sub_signed(window);
-        if let Some(before) = stale {
+        if let Some(before) = request.as_of.checked_sub_signed(window) {
             let deleted = store.delete_stale_counters(before).await?;
             tracing::info!(deleted, "stale attempt counters deleted");
         }
@@ -245,129 +456,7 @@ pub async fn run(
         accounts_purged = c.accounts_purged,
         "expiry batch finished"
     );
-    Ok(report)
-}
-
-/// Adds one account's share of a step to the chunk; returns the detail the
-/// report shows.
-fn plan(
-    step: BatchStep,
-    a: &account::Model,
-    f: &AccountFacts,
-    institution: &InstitutionSettings,
-    t: BatchTime,
-    ctx: &AuditContext,
-    chunk: &mut ChunkWrite,
-) -> String {
-    let now = t.now;
-    let lifecycle = &institution.lifecycle;
-    let (detail, kind, (action, details)) = match step {
-        BatchStep::OpenActivation => (
-            String::new(),
-            Some(ChangeKind::ActivationOpened),
-            ("account.activation_opened", json!({})),
-        ),
-        BatchStep::Limit => {
-            let detail = format!(
-                "last day {}; kept until {}",
-                fmt_date(a.end_of_activity_date),
-                fmt_date(a.retention_end_date)
-            );
-            let details = json!({
-                "end_of_activity_date": fmt_date(a.end_of_activity_date),
-                "retention_end_date": fmt_date(a.retention_end_date),
-            });
-            (
-                detail,
-                Some(ChangeKind::Limited),
-                ("account.limited", details),
-            )
-        }
-        BatchStep::Expire => (
-            format!("retention ended {}", fmt_date(a.retention_end_date)),
-            Some(ChangeKind::Expired),
-            (
-                "account.expired",
-                json!({ "retention_end_date": fmt_date(a.retention_end_date) }),
-            ),
-        ),
-        BatchStep::Notice => {
-            let end = f.retention_end.unwrap_or(t.today);
-            let left = days_left(end, t.today);
-            let next = next_notice_on(end, &lifecycle.expiry_notice_days, t.today);
-            chunk
-                .next_notice_on
-                .entry(next)
-                .or_default()
-                .push(a.id.clone());
-            let renewable = institution
-                .profiles
-                .get(&a.profile)
-                .is_some_and(|p| p.retention.extension_months.is_some());
-            let content = mail::expiry_notice(
-                &mail::ExpiryNotice {
-                    institution: &institution.name,
-                    login: &a.login,
-                    retention_end: end,
-                    days_left: left,
-                    extension_url: renewable.then_some(institution.portal_url.as_str()),
-                    helpdesk_url: &institution.helpdesk_url,
-                },
-                Language::French,
-            );
-            let sent = message(a, "expiry_notice", content, now, chunk);
-            (
-                format!("{left} days left"),
-                None,
-                (
-                    "account.expiry_notice",
-                    json!({ "days_left": left, "retention_end_date": end.to_string(), "mailed": sent }),
-                ),
-            )
-        }
-        BatchStep::PasswordReminder => {
-            let expires = f.password_expires_at.unwrap_or(now);
-            let next = next_password_reminder(expires, &lifecycle.password_reminder_days, now);
-            chunk
-                .next_reminder_at
-                .entry(next)
-                .or_default()
-                .push(a.id.clone());
-            let content = mail::password_expiry_reminder(
-                &institution.name,
-                &a.login,
-                expires,
-                institution.time_zone,
-                &institution.portal_url,
-                Language::French,
-            );
-            let sent = message(a, "password_expiry_reminder", content, now, chunk);
-            (
-                format!("expires {}", expires.to_rfc3339()),
-                None,
-                (
-                    "password.expiry_reminder",
-                    json!({ "expires_at": expires.to_rfc3339(), "mailed": sent }),
-                ),
-            )
-        }
-        BatchStep::PasswordExpire => (
-            String::new(),
-            Some(ChangeKind::PasswordExpired),
-            ("password.expired", json!({})),
-        ),
-        BatchStep::Purge => (
-            String::new(),
-            Some(ChangeKind::Purged),
-            ("account.purged", json!({})),
-        ),
-    };
-    chunk.audit.push(batch_audit(ctx, now, a, action, details));
-    chunk.accounts.push((a.id.clone(), f.locked));
-    if let Some(kind) = kind {
-        chunk.feed.push(batch_change(a, kind));
-    }
-    detail
+    Ok(())
 }
 
 /// Queues a notice for an account, if it has somewhere to receive it.
