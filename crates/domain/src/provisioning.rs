@@ -86,6 +86,63 @@ pub fn parse_record(
             description: error.0,
         })
     };
+    let Some((institution, profile)) = population(input, institutions, &mut bad) else {
+        return Err(violations);
+    };
+    let today = now.with_timezone(&institution.time_zone).date_naive();
+    let external_id = external_id(input, institution, profile.kind, &mut bad);
+    let needs = required_fields(profile);
+    let ine = optional(&input.ine, needs.ine, "ine", Ine::parse, &mut bad);
+    let mobile_phone = optional(
+        &input.mobile_phone,
+        needs.mobile_phone,
+        "mobile_phone",
+        |raw| PhoneE164::parse(raw, &institution.phone_region),
+        &mut bad,
+    );
+    let personal_mail = optional(
+        &input.personal_mail,
+        needs.personal_mail,
+        "personal_mail",
+        MailAddress::parse,
+        &mut bad,
+    );
+    let given_name = PersonName::parse(&input.given_name)
+        .map_err(|e| bad("given_name", e))
+        .ok();
+    let family_name = PersonName::parse(&input.family_name)
+        .map_err(|e| bad("family_name", e))
+        .ok();
+    let birth_date = BirthDate::parse(&input.birth_date, today)
+        .map_err(|e| bad("birth_date", e))
+        .ok();
+    match (external_id, given_name, family_name, birth_date) {
+        (Some(external_id), Some(given_name), Some(family_name), Some(birth_date))
+            if violations.is_empty() =>
+        {
+            Ok(ValidRecord {
+                institution: input.institution.trim().to_owned(),
+                profile: input.profile.trim().to_owned(),
+                kind: profile.kind,
+                external_id,
+                ine: ine.flatten(),
+                given_name,
+                family_name,
+                birth_date,
+                mobile_phone: mobile_phone.flatten(),
+                personal_mail: personal_mail.flatten(),
+            })
+        }
+        _ => Err(violations),
+    }
+}
+
+/// The institution and profile a record names, if both are configured.
+fn population<'i>(
+    input: &ProvisionInput,
+    institutions: &'i Institutions,
+    bad: &mut impl FnMut(&str, FieldError),
+) -> Option<(&'i InstitutionSettings, &'i ProfileSettings)> {
     let Some(institution) = institutions.get(input.institution.trim()) else {
         bad(
             "institution",
@@ -94,28 +151,33 @@ pub fn parse_record(
                 input.institution.trim()
             )),
         );
-        return Err(violations);
+        return None;
     };
     let Some(profile) = institution.profiles.get(input.profile.trim()) else {
+        let known: Vec<&str> = institution.profiles.keys().map(String::as_str).collect();
         bad(
             "profile",
             FieldError(format!(
                 "unknown profile {:?}; this institution has: {}",
                 input.profile.trim(),
-                institution
-                    .profiles
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                known.join(", ")
             )),
         );
-        return Err(violations);
+        return None;
     };
-    let today = now.with_timezone(&institution.time_zone).date_naive();
-    let present = |s: &str| !s.trim().is_empty();
+    Some((institution, profile))
+}
 
-    let external_id = match profile.kind {
+/// What the record is matched on: students by student number, staff by HR
+/// id (and nothing of the other kind).
+fn external_id(
+    input: &ProvisionInput,
+    institution: &InstitutionSettings,
+    kind: AccountKind,
+    bad: &mut impl FnMut(&str, FieldError),
+) -> Option<ExternalId> {
+    let present = |s: &str| !s.trim().is_empty();
+    match kind {
         AccountKind::Student => {
             if present(&input.hr_id) {
                 bad(
@@ -143,51 +205,6 @@ pub fn parse_record(
                 .map_err(|e| bad("hr_id", e))
                 .ok()
         }
-    };
-    let needs = required_fields(profile);
-    let ine = optional(&input.ine, needs.ine, "ine", Ine::parse, &mut bad);
-    let mobile_phone = optional(
-        &input.mobile_phone,
-        needs.mobile_phone,
-        "mobile_phone",
-        |raw| PhoneE164::parse(raw, &institution.phone_region),
-        &mut bad,
-    );
-    let personal_mail = optional(
-        &input.personal_mail,
-        needs.personal_mail,
-        "personal_mail",
-        MailAddress::parse,
-        &mut bad,
-    );
-    let given_name = PersonName::parse(&input.given_name)
-        .map_err(|e| bad("given_name", e))
-        .ok();
-    let family_name = PersonName::parse(&input.family_name)
-        .map_err(|e| bad("family_name", e))
-        .ok();
-    let birth_date = BirthDate::parse(&input.birth_date, today)
-        .map_err(|e| bad("birth_date", e))
-        .ok();
-
-    match (external_id, given_name, family_name, birth_date) {
-        (Some(external_id), Some(given_name), Some(family_name), Some(birth_date))
-            if violations.is_empty() =>
-        {
-            Ok(ValidRecord {
-                institution: input.institution.trim().to_owned(),
-                profile: input.profile.trim().to_owned(),
-                kind: profile.kind,
-                external_id,
-                ine: ine.flatten(),
-                given_name,
-                family_name,
-                birth_date,
-                mobile_phone: mobile_phone.flatten(),
-                personal_mail: personal_mail.flatten(),
-            })
-        }
-        _ => Err(violations),
     }
 }
 
