@@ -658,8 +658,41 @@ fn plan_create(
     now: DateTime<Utc>,
     ctx: &AuditContext,
 ) -> Result<Provisioned, ProvisionError> {
-    let record = &item.record;
     let profile = &item.profile;
+    let (login, institutional_mail) = allocate_identifiers(taken, &item.record, profile)?;
+    let available_at = activation_opens_at(profile, now);
+    let account = new_account(&item.record, login, institutional_mail, available_at, now);
+    let (secret, expires_at) = plan_material(batch, item, &account, available_at, now)?;
+    batch
+        .inserts
+        .push(account.clone().into_active_model().reset_all());
+    batch.audit(
+        ctx,
+        now,
+        &account,
+        "account.provisioned",
+        json!({ "profile": account.profile, "login": account.login }),
+    );
+    batch.change(&account, ChangeKind::Created);
+    Ok(Provisioned {
+        outcome: ProvisionOutcome::Created,
+        account,
+        material: Some(IssuedMaterial {
+            channel: profile.activation.channel,
+            secret,
+            available_at,
+            expires_at,
+        }),
+    })
+}
+
+/// A new person's login and institutional mail address, the first free
+/// ones of their schemes.
+fn allocate_identifiers(
+    taken: &mut TakenNames,
+    record: &ValidRecord,
+    profile: &ProfileSettings,
+) -> Result<(String, Option<String>), ProvisionError> {
     let names = names(record);
     let institution = record.institution.as_str();
     let institutional_mail = match &profile.institutional_mail {
@@ -691,9 +724,20 @@ fn plan_create(
             )
             .ok_or(ProvisionError::LoginsExhausted)?,
     };
-    let available_at = activation_opens_at(profile, now);
+    Ok((login, institutional_mail))
+}
+
+/// The row of a new account, awaiting activation.
+fn new_account(
+    record: &ValidRecord,
+    login: String,
+    institutional_mail: Option<String>,
+    available_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> account::Model {
+    let institution = record.institution.as_str();
     let wanted = WantedData::from(record);
-    let account = account::Model {
+    account::Model {
         id: new_id(),
         institution: institution.to_owned(),
         profile: wanted.profile,
@@ -744,7 +788,20 @@ fn plan_create(
         expired_at: None,
         created_at: now,
         updated_at: now,
-    };
+    }
+}
+
+/// What the person activates with, by the profile's channel: a printed
+/// secret (returned, to print) or a link mailed when activation opens;
+/// and until when it works.
+fn plan_material(
+    batch: &mut Batch,
+    item: &ProvisionItem,
+    account: &account::Model,
+    available_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(Option<Secret>, Option<DateTime<Utc>>), ProvisionError> {
+    let profile = &item.profile;
     let expires_at = material_expires_at(profile, now);
     let secret: Option<Secret> = match printed_secret(profile.activation.channel) {
         Some((kind, purpose)) => {
@@ -767,7 +824,7 @@ fn plan_create(
         // Mailed when activation opens, valid for the material lifetime
         // from then (Montpellier: 15 minutes after enrolment, for 24 hours).
         let (secret, message) = super::activation::activation_link(
-            &account,
+            account,
             personal_mail,
             link,
             available_at,
@@ -776,27 +833,7 @@ fn plan_create(
         batch.secrets.push(secret.row(now));
         batch.messages.push(message);
     }
-    batch
-        .inserts
-        .push(account.clone().into_active_model().reset_all());
-    batch.audit(
-        ctx,
-        now,
-        &account,
-        "account.provisioned",
-        json!({ "profile": account.profile, "login": account.login }),
-    );
-    batch.change(&account, ChangeKind::Created);
-    Ok(Provisioned {
-        outcome: ProvisionOutcome::Created,
-        account,
-        material: Some(IssuedMaterial {
-            channel: profile.activation.channel,
-            secret,
-            available_at,
-            expires_at,
-        }),
-    })
+    Ok((secret, expires_at))
 }
 
 /// Advisory-lock namespace of login allocation ("ENT" in ASCII).
