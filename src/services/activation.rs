@@ -857,13 +857,10 @@ impl ActivationApi {
             institutional_mail: account.institutional_mail.as_deref(),
         };
         // Check the whole screen before spending argon2 time on the password.
-        let mut trial = loaded.state.clone();
-        let dry = Submission {
-            password_hash: password.as_ref().map(|_| String::new()),
-            ..submission.clone()
-        };
-        activation::submit(&mut trial, &screen_rules, dry, now).map_err(flow_error)?;
+        let checked =
+            activation::check(&loaded.state, &screen_rules, submission).map_err(flow_error)?;
         let policy = self.state.policy_of(account)?;
+        let mut password_hash = None;
         if let Some(new) = password {
             let evaluation = self
                 .state
@@ -876,11 +873,11 @@ impl ActivationApi {
                     language,
                 ));
             }
-            submission.password_hash = Some(self.state.hasher.hash(new).await?);
+            password_hash = Some(self.state.hasher.hash(new).await?);
         }
         let mut state = loaded.state.clone();
-        let effects =
-            activation::submit(&mut state, &screen_rules, submission, now).map_err(flow_error)?;
+        let effects = activation::apply(&mut state, &screen_rules, checked, password_hash, now)
+            .map_err(flow_error)?;
         if effects.completed && state.reactivation {
             let hash = state
                 .password_hash

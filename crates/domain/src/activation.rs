@@ -396,14 +396,31 @@ pub struct Effects {
     pub completed: bool,
 }
 
-/// Checks a submission against the current screen and records it. On error
-/// `state` is unchanged.
-pub fn submit(
-    state: &mut FlowState,
+/// A submission that passed every check of the current screen; only the
+/// hash of its password is missing, if one was typed (the service spends
+/// argon2 time only on an acceptable screen).
+#[derive(Debug)]
+pub struct Checked {
+    submission: Submission,
+    /// The items the screen accepts.
+    allowed: BTreeSet<Step>,
+}
+
+impl Checked {
+    /// Whether a password was typed, to be judged and hashed before
+    /// [`apply`].
+    pub fn wants_password(&self) -> bool {
+        self.submission.password_given
+    }
+}
+
+/// Checks a submission against the current screen, without changing
+/// anything.
+pub fn check(
+    state: &FlowState,
     rules: &ScreenRules<'_>,
     submission: Submission,
-    now: DateTime<Utc>,
-) -> Result<Effects, FlowError> {
+) -> Result<Checked, FlowError> {
     let Some(current) = state.current_screen(rules.plan) else {
         return Err(FlowError::Completed);
     };
@@ -492,7 +509,22 @@ pub fn submit(
     if !problems.is_empty() {
         return Err(FlowError::Invalid(problems));
     }
-    if items.contains(&Step::Password) && submission.password_hash.is_none() {
+    Ok(Checked {
+        submission,
+        allowed,
+    })
+}
+
+/// Records a checked submission, with the hash of its password when one
+/// was typed. On error `state` is unchanged.
+pub fn apply(
+    state: &mut FlowState,
+    rules: &ScreenRules<'_>,
+    checked: Checked,
+    password_hash: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Effects, FlowError> {
+    if checked.wants_password() && password_hash.is_none() {
         // The service hashes only an acceptable screen; reaching here
         // without a hash is a caller bug, refused rather than stored.
         return Err(FlowError::Invalid(vec![(
@@ -500,7 +532,10 @@ pub fn submit(
             "the password was not checked".into(),
         )]));
     }
-
+    let Checked {
+        submission,
+        allowed,
+    } = checked;
     let mut effects = Effects::default();
     let mut next = state.clone();
     if allowed.contains(&Step::RecoveryMail) {
@@ -571,7 +606,7 @@ pub fn submit(
             verified_at: already_verified,
         });
     }
-    if let Some(hash) = submission.password_hash {
+    if let Some(hash) = password_hash {
         next.password_hash = Some(hash);
         next.done.insert(Step::Password);
     }
@@ -579,6 +614,20 @@ pub fn submit(
     effects.completed = next.current_screen(rules.plan).is_none();
     *state = next;
     Ok(effects)
+}
+
+/// Checks a submission against the current screen and records it, its
+/// password already hashed (`submission.password_hash`). On error `state`
+/// is unchanged.
+pub fn submit(
+    state: &mut FlowState,
+    rules: &ScreenRules<'_>,
+    mut submission: Submission,
+    now: DateTime<Utc>,
+) -> Result<Effects, FlowError> {
+    let hash = submission.password_hash.take();
+    let checked = check(state, rules, submission)?;
+    apply(state, rules, checked, hash, now)
 }
 
 /// Whether a submission repeats a screen already done with the same answers
@@ -880,6 +929,54 @@ mod tests {
         assert!(repeats_done_screen(&state, &plan, &listed(true)));
         assert!(!repeats_done_screen(&state, &plan, &listed(false)));
         assert!(!repeats_done_screen(&state, &plan, &Submission::default()));
+    }
+
+    #[test]
+    fn a_typed_password_is_hashed_only_after_the_screen_passes() {
+        let screens = vec![vec![Step::DirectoryListing, Step::Password]];
+        let recovery = RecoveryMailRule::default();
+        let plan = plan(false, &screens, &recovery);
+        let rules = ScreenRules {
+            plan: &plan,
+            recovery: &recovery,
+            redirect: RedirectRule::Optional,
+            charter_version: None,
+            institutional_mail: None,
+        };
+        let mut state = FlowState::default();
+        state.done.insert(Step::VerifySecret);
+        // The directory choice is missing: refused before any hashing.
+        let incomplete = Submission {
+            password_given: true,
+            ..Submission::default()
+        };
+        assert!(matches!(
+            check(&state, &rules, incomplete),
+            Err(FlowError::Invalid(p)) if p.iter().any(|(f, _)| f == "directory_listed")
+        ));
+        let whole = || Submission {
+            directory_listed: Some(false),
+            password_given: true,
+            ..Submission::default()
+        };
+        let checked = check(&state, &rules, whole()).expect("an acceptable screen");
+        assert!(checked.wants_password());
+        // Applied without the hash of the typed password: refused, nothing
+        // changes.
+        let before = state.clone();
+        assert!(apply(&mut state, &rules, checked, None, at(8, 0)).is_err());
+        assert_eq!(state, before);
+        let checked = check(&state, &rules, whole()).unwrap();
+        let effects = apply(
+            &mut state,
+            &rules,
+            checked,
+            Some("$argon2id$…".into()),
+            at(8, 0),
+        )
+        .expect("applied");
+        assert!(effects.completed);
+        assert_eq!(state.password_hash.as_deref(), Some("$argon2id$…"));
     }
 
     #[test]
