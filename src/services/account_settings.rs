@@ -18,7 +18,6 @@ use crate::app::texts::mail::{self as mail_texts, Verifying};
 use crate::app::{account_not_usable as not_usable, password_usable};
 use crate::domain::account::AccountKind;
 use crate::domain::activation::{PhotoDecision, Step, mask_mail};
-use crate::domain::language::Language;
 use crate::domain::password::{Password, must_change};
 use crate::domain::refusal::Precondition;
 use crate::domain::self_service::{
@@ -82,10 +81,7 @@ impl AccountSettingsService for AccountSettingsApi {
             if !verified {
                 return Err(AppError::field(
                     "current_password",
-                    language.pick(
-                        "le mot de passe actuel est incorrect",
-                        "the current password is wrong",
-                    ),
+                    crate::app::texts::wrong_current_password(language),
                 ));
             }
             let account = self
@@ -341,7 +337,7 @@ impl AccountSettingsService for AccountSettingsApi {
             let current = account_fields::consents(&account);
             let (next, effects) =
                 change_consents(&current, change, &offered, now).map_err(consent_error)?;
-            let notices = consent_notices(&effects, language);
+            let notices = crate::app::texts::consent_notices(language, &effects);
             if effects.changed.is_empty() {
                 return Ok(proto::UpdateConsentsResponse {
                     consents: encode_account(&self.state, &account, now).consents,
@@ -614,25 +610,4 @@ fn consent_error(e: ConsentError) -> AppError {
             message: "the photo was refused and deleted: a new photo is needed for any use (card renewal: see the student card office)".into(),
         },
     }
-}
-
-/// What the portal must show after a change.
-fn consent_notices(
-    effects: &crate::domain::self_service::ConsentEffects,
-    language: Language,
-) -> Vec<String> {
-    let mut notices = Vec::new();
-    if effects.photo_deletion {
-        notices.push(language.pick(
-            "Votre photo va être supprimée. Ce refus est définitif : une nouvelle photo sera nécessaire pour tout renouvellement de carte.",
-            "Your photo will be deleted. This refusal is final: a new photo will be needed for any card renewal.",
-        ).to_owned());
-    }
-    if effects.crous_revoked {
-        notices.push(language.pick(
-            "L'université ne transmettra plus vos données au Crous. Les données déjà transmises ne sont pas effacées : demandez-le directement au Crous.",
-            "The university will no longer send your data to the Crous. Data already sent is not deleted: ask the Crous directly.",
-        ).to_owned());
-    }
-    notices
 }

@@ -5,7 +5,7 @@ use domain::password::evaluate::PersonalPart;
 use domain::password::params::shown;
 use domain::password::policy::CharClass;
 
-use super::{PolicyRule, Refused, Wait};
+use super::{ConsentNotice, PolicyRule, Refused, Wait};
 use domain::consent::ConsentOption;
 use domain::refusal::{Exhausted, Precondition};
 
@@ -173,6 +173,19 @@ pub fn policy_rule(rule: PolicyRule) -> String {
         PolicyRule::NotRecent(n) => format!("The password must not be one of your last {n}."),
         PolicyRule::MaxAgeDays(days) => {
             format!("The password must be changed at most {days} days after it is chosen.")
+        }
+    }
+}
+
+pub const WRONG_CURRENT_PASSWORD: &str = "the current password is wrong";
+
+pub fn consent_notice(notice: ConsentNotice) -> &'static str {
+    match notice {
+        ConsentNotice::PhotoDeleted => {
+            "Your photo will be deleted. This refusal is final: a new photo will be needed for any card renewal."
+        }
+        ConsentNotice::CrousRevoked => {
+            "The university will no longer send your data to the Crous. Data already sent is not deleted: ask the Crous directly."
         }
     }
 }

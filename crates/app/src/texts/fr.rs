@@ -5,7 +5,7 @@ use domain::password::evaluate::PersonalPart;
 use domain::password::params::shown;
 use domain::password::policy::CharClass;
 
-use super::{PolicyRule, Refused, Wait};
+use super::{ConsentNotice, PolicyRule, Refused, Wait};
 use domain::consent::ConsentOption;
 use domain::refusal::{Exhausted, Precondition};
 
@@ -204,6 +204,19 @@ pub fn policy_rule(rule: PolicyRule) -> String {
         }
         PolicyRule::MaxAgeDays(days) => {
             format!("Le mot de passe devra être changé au plus tard {days} jours après son choix.")
+        }
+    }
+}
+
+pub const WRONG_CURRENT_PASSWORD: &str = "le mot de passe actuel est incorrect";
+
+pub fn consent_notice(notice: ConsentNotice) -> &'static str {
+    match notice {
+        ConsentNotice::PhotoDeleted => {
+            "Votre photo va être supprimée. Ce refus est définitif : une nouvelle photo sera nécessaire pour tout renouvellement de carte."
+        }
+        ConsentNotice::CrousRevoked => {
+            "L'université ne transmettra plus vos données au Crous. Les données déjà transmises ne sont pas effacées : demandez-le directement au Crous."
         }
     }
 }

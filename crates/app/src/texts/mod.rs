@@ -18,6 +18,7 @@ use domain::language::Language;
 use domain::password::policy::DictionaryMode;
 use domain::password::{PasswordPolicy, Violation};
 use domain::refusal::{Exhausted, Precondition};
+use domain::self_service::ConsentEffects;
 
 /// What a person is told when the state of things refuses a request.
 pub fn precondition(language: Language, refusal: Precondition) -> &'static str {
@@ -95,6 +96,35 @@ pub fn password_rules(language: Language, policy: &PasswordPolicy) -> Vec<String
         .map(|v| password_violation(language, v))
         .chain(rules.into_iter().map(policy_rule))
         .collect()
+}
+
+/// What the person must know after changing consents (the photo is
+/// deleted; the Crous keeps what it already received).
+pub fn consent_notices(language: Language, effects: &ConsentEffects) -> Vec<String> {
+    let notice = match language {
+        Language::French => fr::consent_notice,
+        Language::English => en::consent_notice,
+    };
+    [
+        (effects.photo_deletion, ConsentNotice::PhotoDeleted),
+        (effects.crous_revoked, ConsentNotice::CrousRevoked),
+    ]
+    .into_iter()
+    .filter(|(applies, _)| *applies)
+    .map(|(_, which)| notice(which).to_owned())
+    .collect()
+}
+
+/// A notice after a consent change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentNotice {
+    PhotoDeleted,
+    CrousRevoked,
+}
+
+/// Why a typed current password is refused.
+pub fn wrong_current_password(language: Language) -> &'static str {
+    language.pick(fr::WRONG_CURRENT_PASSWORD, en::WRONG_CURRENT_PASSWORD)
 }
 
 /// A consent option as a person reads it.
