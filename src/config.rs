@@ -515,11 +515,6 @@ impl Settings {
         }
     }
 
-    /// The institution with this code.
-    pub fn institution(&self, code: &str) -> Option<&InstitutionSettings> {
-        self.institutions.get(code)
-    }
-
     /// The rules the use cases follow (a copy, made once at start).
     pub fn rules(&self) -> crate::app::Rules {
         crate::app::Rules {

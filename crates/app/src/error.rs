@@ -86,12 +86,23 @@ impl AppError {
 }
 
 impl std::fmt::Display for AppError {
-    /// For logs: a failure of ours with its chain of causes, a refusal as
-    /// it is.
+    /// For logs: a failure of ours with its chain of causes; a refusal by
+    /// its kind only (a refused password's details can quote the password).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             AppError::Internal(error) => write!(f, "{error:#}"),
-            refusal => write!(f, "{refusal:?}"),
+            AppError::InvalidArgument(_) => f.write_str("invalid argument"),
+            AppError::NotFound(_) => f.write_str("not found"),
+            AppError::Unauthenticated(_) => f.write_str("unauthenticated"),
+            AppError::PermissionDenied(_) => f.write_str("permission denied"),
+            AppError::AlreadyExists { .. } => f.write_str("already exists"),
+            AppError::FailedPrecondition { kind, .. } => {
+                write!(f, "failed precondition {}", kind.code())
+            }
+            AppError::PasswordRejected { .. } => f.write_str("password rejected"),
+            AppError::ResourceExhausted { reason, .. } => write!(f, "limit reached: {reason:?}"),
+            AppError::Aborted(_) => f.write_str("aborted"),
+            AppError::DeadlineExceeded(_) => f.write_str("deadline exceeded"),
         }
     }
 }

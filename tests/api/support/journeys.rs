@@ -214,7 +214,8 @@ impl TestApp {
             .expect("account");
         let policy = self
             .settings
-            .institution(&account.institution)
+            .institutions
+            .get(&account.institution)
             .expect("institution")
             .password_policy(&account.profile);
         let now = ent_identity::app::clock::Clock::now(&self.clock);
