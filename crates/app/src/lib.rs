@@ -5,6 +5,7 @@
 //! The store keeps the state; the texts word what people read; the clock
 //! and the hasher are given.
 
+pub mod activation;
 pub mod batch;
 pub mod clock;
 pub mod error;

@@ -261,3 +261,87 @@ pub struct PasswordChange<'a> {
     /// The reset secret the change uses up.
     pub spend: Option<&'a str>,
 }
+
+/// Whose password a candidate is judged for, by the live strength meter.
+#[derive(Debug, Clone)]
+pub enum CandidateFor<'a> {
+    /// A profile's policy, before any account is known.
+    Policy {
+        institution: &'a str,
+        profile: &'a str,
+    },
+    /// An account (the portal, for a signed-in person).
+    Account(store::accounts::AccountLookup<'a>),
+    /// The account of an activation flow in progress.
+    FlowToken(&'a str),
+    /// The account of a password-reset link.
+    ResetToken(&'a str),
+}
+
+/// Refuses the browser a judgement against an account's personal data and
+/// password history (anyone on the Internet could ask): for the portal
+/// only. Adapters check it before reading the account's selector.
+pub fn may_judge_for_accounts(ctx: &crate::CallContext) -> Result<(), AppError> {
+    if ctx.browser {
+        return Err(AppError::PermissionDenied(
+            "from the browser, evaluate with a flow_token, reset_token or policy".into(),
+        ));
+    }
+    Ok(())
+}
+
+impl App {
+    /// Judges a candidate password as it is typed: the policy's rules, the
+    /// person's own data and, for an account, its password history.
+    /// `subject` is `None` when the caller named none.
+    pub async fn judge_candidate(
+        &self,
+        candidate: String,
+        subject: Option<CandidateFor<'_>>,
+        ctx: &crate::CallContext,
+    ) -> Result<Evaluation, AppError> {
+        use domain::secret::{SecretKind, hash_secret};
+        let now = self.now();
+        let unnamed = || {
+            let named = "name a flow_token, reset_token, account or policy";
+            AppError::field("context", named)
+        };
+        let (candidate, subject) = match (read_password(candidate, "candidate", false), subject) {
+            (Ok(candidate), Some(subject)) => (Arc::new(candidate), subject),
+            (Ok(_), None) => return Err(unnamed()),
+            (Err(e), Some(_)) => return Err(e),
+            (Err(e), None) => return Err(AppError::merge(e, unnamed())),
+        };
+        let not_found = |what: &str| AppError::NotFound(format!("unknown or expired {what}"));
+        let account = match subject {
+            CandidateFor::Policy {
+                institution,
+                profile,
+            } => {
+                let policy = self
+                    .password_policy(institution, profile)
+                    .ok_or_else(|| AppError::field("policy", "no such institution and profile"))?;
+                return self.evaluate_password(&policy, &candidate, None).await;
+            }
+            CandidateFor::Account(lookup) => {
+                may_judge_for_accounts(ctx)?;
+                self.account(lookup).await?
+            }
+            CandidateFor::FlowToken(token) => self
+                .store
+                .find_flow(&hash_secret(SecretKind::Token, token), now)
+                .await?
+                .filter(|f| f.flow.completed_at.is_none())
+                .map(|f| f.account)
+                .ok_or_else(|| not_found("activation flow"))?,
+            CandidateFor::ResetToken(token) => self
+                .store
+                .account_for_reset(&hash_secret(SecretKind::Token, token), now)
+                .await?
+                .ok_or_else(|| not_found("reset link"))?,
+        };
+        let policy = self.policy_of(&account)?;
+        self.evaluate_password(&policy, &candidate, Some(&account))
+            .await
+    }
+}

@@ -135,6 +135,15 @@ pub async fn provision_montpellier_staff(
     t: &TestApp,
     hr_id: &str,
 ) -> store::entities::account::Model {
+    provision_montpellier_staff_with_passport(t, hr_id).await.0
+}
+
+/// [`provision_montpellier_staff`], with the provisional password printed
+/// on the staff passport.
+pub async fn provision_montpellier_staff_with_passport(
+    t: &TestApp,
+    hr_id: &str,
+) -> (store::entities::account::Model, String) {
     use domain::provisioning::{ProvisionInput, parse_record, profile_of};
     use store::provisioning::ProvisionItem;
     let input = ProvisionInput {
@@ -162,5 +171,25 @@ pub async fn provision_montpellier_staff(
         .provision(&[item], now, &ctx.audit)
         .await
         .expect("provisioned");
-    results.remove(0).expect("created").account
+    let created = results.remove(0).expect("created");
+    let printed = created
+        .material
+        .and_then(|m| m.secret)
+        .expect("a provisional password");
+    (created.account, printed.expose().to_owned())
+}
+
+/// The 8-digit codes in the messages waiting in the outbox, oldest first.
+pub async fn mailed_codes(t: &TestApp) -> Vec<String> {
+    let messages = t.app.store.outbox_messages().await.expect("outbox");
+    messages
+        .iter()
+        .flat_map(|m| {
+            m.payload
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|run| run.len() == 8)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }

@@ -176,6 +176,15 @@ pub struct FlowWrites {
     pub audit: Option<(&'static str, serde_json::Value)>,
 }
 
+/// A new flow: the hash of the token that stands for it, its first state
+/// and its end.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowStart<'a> {
+    pub token_hash: &'a str,
+    pub state: &'a FlowState,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A flow and its account.
 #[derive(Debug, Clone)]
 pub struct LoadedFlow {
@@ -350,13 +359,10 @@ impl Store {
 
     /// Starts a flow, with what goes with it (an identity code and its
     /// messages), and audits the start.
-    #[allow(clippy::too_many_arguments)]
     pub async fn start_flow(
         &self,
         account: &account::Model,
-        token_hash: &str,
-        state: &FlowState,
-        expires_at: DateTime<Utc>,
+        start: FlowStart<'_>,
         writes: FlowWrites,
         ctx: &AuditContext,
         now: DateTime<Utc>,
@@ -365,11 +371,11 @@ impl Store {
         let flow = activation_flow::ActiveModel {
             id: Set(new_id()),
             account_id: Set(account.id.clone()),
-            token_hash: Set(token_hash.to_owned()),
-            state: Set(encode_state(state)?),
+            token_hash: Set(start.token_hash.to_owned()),
+            state: Set(encode_state(start.state)?),
             created_at: Set(now),
             updated_at: Set(now),
-            expires_at: Set(expires_at),
+            expires_at: Set(start.expires_at),
             completed_at: Set(None),
         }
         .insert(&write.txn)

@@ -189,3 +189,6 @@ pub fn consent_notice(notice: ConsentNotice) -> &'static str {
         }
     }
 }
+
+/// Where a completed activation leads when the profile names no page.
+pub const SIGN_IN_TO_PORTAL: &str = "Sign in to the portal";

@@ -220,3 +220,6 @@ pub fn consent_notice(notice: ConsentNotice) -> &'static str {
         }
     }
 }
+
+/// Where a completed activation leads when the profile names no page.
+pub const SIGN_IN_TO_PORTAL: &str = "Se connecter à l'ENT";

@@ -127,6 +127,12 @@ pub fn wrong_current_password(language: Language) -> &'static str {
     language.pick(fr::WRONG_CURRENT_PASSWORD, en::WRONG_CURRENT_PASSWORD)
 }
 
+/// The label of the link a completed activation shows when the profile
+/// names no page of its own.
+pub fn sign_in_to_portal(language: Language) -> &'static str {
+    language.pick(fr::SIGN_IN_TO_PORTAL, en::SIGN_IN_TO_PORTAL)
+}
+
 /// A consent option as a person reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentChoice {

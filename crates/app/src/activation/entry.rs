@@ -1,0 +1,464 @@
+//! Entering the journey: the printed key or provisional password, the
+//! mailed link, or the identity match; and asking for a mailed link.
+
+use chrono::{DateTime, Utc};
+use domain::account::AccountStatus;
+use domain::activation::{FlowState, Step};
+use domain::ids::{Ine, PhoneE164, StudentNumber};
+use domain::institution::{ActivationChannel, InstitutionSettings};
+use domain::recovery::ResetMethod;
+use domain::refusal::Precondition;
+use domain::secret::{SecretKind, generate, hash_secret, matches};
+use store::accounts::AccountLookup;
+use store::activation::{FlowWrites, LoadedFlow, Purpose, activation_link};
+use store::entities::account;
+
+use super::{Journey, Started, entry_refused, link_gone};
+use crate::error::{AppError, internal};
+use crate::limits::Counters;
+use crate::links::DeliveryNotice;
+use crate::texts::mail as mail_texts;
+use crate::{App, CallContext, password_usable};
+
+/// How a person enters the journey, as typed.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// The login and the key printed on the enrolment certificate (or
+    /// mailed for a forgotten password).
+    Key {
+        login: String,
+        key: String,
+    },
+    ProvisionalPassword {
+        login: String,
+        password: String,
+    },
+    /// The token of the link mailed to the personal address.
+    Link {
+        token: String,
+    },
+    IdentityMatch {
+        student_number: String,
+        ine: String,
+        mobile_phone: String,
+    },
+}
+
+impl Entry {
+    /// Whom a start attempt guesses for, as typed (an unknown login is
+    /// limited like a known one); `None` for a link, whose token cannot be
+    /// guessed.
+    fn subject(&self) -> Option<(&'static str, String)> {
+        match self {
+            Entry::Key { login, .. } | Entry::ProvisionalPassword { login, .. } => {
+                Some(("login", login.trim().to_lowercase()))
+            }
+            Entry::IdentityMatch { student_number, .. } => {
+                Some(("student_number", student_number.trim().to_owned()))
+            }
+            Entry::Link { .. } => None,
+        }
+    }
+}
+
+/// Refuses a login no account can have.
+fn check_login(login: &str, field: &str) -> Result<(), AppError> {
+    if login.trim().is_empty() || login.len() > 254 {
+        return Err(AppError::field(field, "must be 1 to 254 characters"));
+    }
+    Ok(())
+}
+
+/// Refuses a typed secret no secret can be.
+fn check_typed_secret(secret: &str, field: &str) -> Result<(), AppError> {
+    if secret.is_empty() || secret.len() > 64 {
+        return Err(AppError::field(field, "must be 1 to 64 characters"));
+    }
+    Ok(())
+}
+
+/// Refuses an account that cannot start activation (yet).
+fn check_can_start(account: &account::Model, now: DateTime<Utc>) -> Result<(), AppError> {
+    match AccountStatus::parse(&account.status) {
+        Some(status) if status.awaits_activation() && account.activated_at.is_none() => {}
+        Some(AccountStatus::Active | AccountStatus::Grace) => {
+            return Err(AppError::FailedPrecondition {
+                kind: Precondition::AlreadyActive,
+                subject: "account".into(),
+                message: "this account is already activated: sign in, or use password recovery"
+                    .into(),
+            });
+        }
+        _ => {
+            return Err(AppError::FailedPrecondition {
+                kind: Precondition::AccountState,
+                subject: "account".into(),
+                message: "this account cannot be activated: contact the helpdesk".into(),
+            });
+        }
+    }
+    if now < account.activation_available_at {
+        let opens = account
+            .activation_available_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        return Err(AppError::FailedPrecondition {
+            kind: Precondition::ActivationNotOpen,
+            subject: opens.clone(),
+            message: format!("activation opens at {opens}"),
+        });
+    }
+    Ok(())
+}
+
+/// Whether an account activates through this channel.
+fn awaits_activation_by(account: &account::Model) -> bool {
+    AccountStatus::parse(&account.status).is_some_and(AccountStatus::awaits_activation)
+        && account.activated_at.is_none()
+}
+
+impl App {
+    /// Starts a journey from what the person typed or followed. Wrong
+    /// details are counted against the typed identifier and the address
+    /// (a link's token cannot be guessed).
+    pub async fn start_activation(
+        &self,
+        institution: &str,
+        entry: Entry,
+        ctx: &CallContext,
+    ) -> Result<Started, AppError> {
+        let now = self.now();
+        let institution = institution.trim();
+        let subject = entry.subject();
+        let parts = subject
+            .as_ref()
+            .map(|(kind, value)| [institution, *kind, value.as_str()]);
+        let counters = Counters::guesses(self, ctx, parts.as_ref().map(|p| &p[..]));
+        self.limited(counters, now, self.start(institution, entry, ctx, now))
+            .await
+    }
+
+    async fn start(
+        &self,
+        institution: &str,
+        entry: Entry,
+        ctx: &CallContext,
+        now: DateTime<Utc>,
+    ) -> Result<Started, AppError> {
+        let (account, mut state) = self.enter(institution, &entry, now).await?;
+        if !state.reactivation {
+            check_can_start(&account, now)?;
+        }
+        let journey = self.journey(&account)?;
+        let writes = match entry {
+            Entry::IdentityMatch { .. } => {
+                self.identity_code_writes(&account, &journey, ctx.language, now)?
+                    .writes
+            }
+            _ => FlowWrites::default(),
+        };
+        state.done.insert(Step::VerifySecret);
+        let token = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
+        let lifetime = chrono::Duration::from_std(journey.profile.activation.flow_lifetime)
+            .map_err(internal)?;
+        let start = store::activation::FlowStart {
+            token_hash: &token.hash(SecretKind::Token),
+            state: &state,
+            expires_at: now + lifetime,
+        };
+        let flow = self
+            .store
+            .start_flow(&account, start, writes, ctx, now)
+            .await?;
+        let loaded = LoadedFlow {
+            state: state.clone(),
+            flow,
+            account,
+        };
+        let flow = self
+            .flow_view(&loaded, &state, None, ctx.language, now)
+            .await?;
+        Ok(Started {
+            flow_token: token.expose().to_owned(),
+            flow,
+        })
+    }
+
+    /// The account the entry proves, and the flow's first state.
+    async fn enter(
+        &self,
+        institution: &str,
+        entry: &Entry,
+        now: DateTime<Utc>,
+    ) -> Result<(account::Model, FlowState), AppError> {
+        let settings = || {
+            self.rules
+                .institution(institution)
+                .ok_or_else(|| AppError::field("institution", "no such institution"))
+        };
+        match entry {
+            Entry::Key { login, key } => {
+                let settings = settings()?;
+                check_login(login, "key.login")?;
+                check_typed_secret(key, "key.activation_key")?;
+                self.enter_by_key((institution, settings), login, key, now)
+                    .await
+            }
+            Entry::ProvisionalPassword { login, password } => {
+                settings()?;
+                check_login(login, "provisional_password.login")?;
+                check_typed_secret(password, "provisional_password.provisional_password")?;
+                let lookup = AccountLookup::Login { institution, login };
+                let account = self.store.find_account(lookup).await?;
+                let account = self.expect_channel(
+                    account,
+                    ActivationChannel::ProvisionalPassword,
+                    "provisional_password",
+                )?;
+                self.check_printed(&account, Purpose::ProvisionalPassword, password, now)
+                    .await?;
+                Ok((account, FlowState::default()))
+            }
+            Entry::Link { token } => self.enter_by_link(token, now).await,
+            Entry::IdentityMatch {
+                student_number,
+                ine,
+                mobile_phone,
+            } => {
+                let settings = settings()?;
+                let account = self
+                    .identity_match((institution, settings), student_number, ine, mobile_phone)
+                    .await?;
+                Ok((account, FlowState::default()))
+            }
+        }
+    }
+
+    /// A printed key; or, for an active account whose institution mails
+    /// new keys for forgotten passwords, a mailed one (reactivation).
+    async fn enter_by_key(
+        &self,
+        (code, institution): (&str, &InstitutionSettings),
+        login: &str,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(account::Model, FlowState), AppError> {
+        let lookup = AccountLookup::Login {
+            institution: code,
+            login,
+        };
+        let account = self.store.find_account(lookup).await?;
+        let reactivating = institution.recovery.method == ResetMethod::ActivationKey
+            && account.as_ref().is_some_and(password_usable);
+        let (account, purpose) = match account {
+            Some(account) if reactivating => (account, Purpose::ReactivationKey),
+            account => (
+                self.expect_channel(account, ActivationChannel::ActivationKey, "key")?,
+                Purpose::ActivationKey,
+            ),
+        };
+        self.check_printed(&account, purpose, key, now).await?;
+        let state = FlowState {
+            reactivation: reactivating,
+            ..FlowState::default()
+        };
+        Ok((account, state))
+    }
+
+    /// The mailed link: following it proved the personal address, which
+    /// becomes the verified recovery address unless the person changes it.
+    async fn enter_by_link(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(account::Model, FlowState), AppError> {
+        if token.is_empty() || token.len() > 128 {
+            return Err(AppError::field("link.token", "a link token is needed"));
+        }
+        let hash = hash_secret(SecretKind::Token, token);
+        let secret = self
+            .store
+            .secret_by_hash(&hash, Purpose::ActivationLink, now)
+            .await?
+            .ok_or_else(link_gone)?;
+        let account = self.account(AccountLookup::Id(&secret.account_id)).await?;
+        let state = FlowState {
+            recovery_mail_verified_at: secret.target.as_ref().map(|_| now),
+            recovery_mail: secret.target,
+            ..FlowState::default()
+        };
+        Ok((account, state))
+    }
+
+    /// The account whose student number, INE and mobile phone are all the
+    /// typed ones.
+    async fn identity_match(
+        &self,
+        (code, institution): (&str, &InstitutionSettings),
+        student_number: &str,
+        ine: &str,
+        mobile_phone: &str,
+    ) -> Result<account::Model, AppError> {
+        let number = StudentNumber::parse(student_number, institution.student_number_length)
+            .map_err(|e| AppError::field("identity_match.student_number", e.0))?;
+        let ine = Ine::parse(ine).map_err(|e| AppError::field("identity_match.ine", e.0))?;
+        let phone = PhoneE164::parse(mobile_phone, &institution.phone_region)
+            .map_err(|e| AppError::field("identity_match.mobile_phone", e.0))?;
+        let lookup = AccountLookup::StudentNumber {
+            institution: code,
+            number: number.as_str(),
+        };
+        let account = self.store.find_account(lookup).await?.filter(|a| {
+            a.ine.as_deref() == Some(ine.as_str())
+                && a.mobile_phone.as_deref() == Some(phone.as_str())
+        });
+        self.expect_channel(account, ActivationChannel::IdentityMatch, "identity_match")
+    }
+
+    /// The account, if its profile activates through `channel`; otherwise
+    /// the same refusal as a wrong secret.
+    fn expect_channel(
+        &self,
+        account: Option<account::Model>,
+        channel: ActivationChannel,
+        field: &str,
+    ) -> Result<account::Model, AppError> {
+        match account {
+            Some(a)
+                if self
+                    .profile_of(&a)
+                    .is_ok_and(|p| p.activation.channel == channel) =>
+            {
+                Ok(a)
+            }
+            _ => Err(entry_refused(field)),
+        }
+    }
+
+    /// Checks a printed secret (key or provisional password) against the
+    /// account's, counting a wrong one.
+    async fn check_printed(
+        &self,
+        account: &account::Model,
+        purpose: Purpose,
+        typed: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let (kind, field) = match purpose {
+            Purpose::ActivationKey | Purpose::ReactivationKey => (SecretKind::ActivationKey, "key"),
+            _ => (SecretKind::ProvisionalPassword, "provisional_password"),
+        };
+        let journey: Journey<'_> = self.journey(account)?;
+        let Some(secret) = self.store.live_secret(&account.id, purpose, now).await? else {
+            // Same work and answer as a wrong secret.
+            let _ = matches(kind, typed, &"0".repeat(64));
+            return Err(entry_refused(field));
+        };
+        if matches(kind, typed, &secret.secret_hash) {
+            return Ok(());
+        }
+        let max_attempts = journey.profile.activation.max_attempts;
+        let ids = std::slice::from_ref(&secret.id);
+        if self.store.secrets_failed(ids, max_attempts, now).await? {
+            tracing::warn!(account_id = %account.id, "activation secret invalidated after too many attempts");
+            return Err(AppError::FailedPrecondition {
+                kind: Precondition::TooManyAttempts,
+                subject: field.to_owned(),
+                message: "too many wrong attempts: this secret no longer works; ask for a new one"
+                    .into(),
+            });
+        }
+        Err(entry_refused(field))
+    }
+
+    /// Mails a new activation link to an account that activates by mailed
+    /// link. The answer never says whether the login exists: the same
+    /// notice, fully masked, whatever happens.
+    pub async fn request_activation_link(
+        &self,
+        institution: &str,
+        login: &str,
+        ctx: &CallContext,
+    ) -> Result<DeliveryNotice, AppError> {
+        let now = self.now();
+        let code = institution.trim();
+        let institution = self
+            .rules
+            .institution(code)
+            .ok_or_else(|| AppError::field("institution", "no such institution"))?;
+        check_login(login, "login")?;
+        let notice = DeliveryNotice {
+            masked_destination: "xxxxxxxxxxxx@xxxxxxxx".into(),
+            check_spam_folder: true,
+            helpdesk_url: institution.helpdesk_url.clone(),
+            expires_at: None,
+        };
+        let identifier = [code, &login.trim().to_lowercase()];
+        let counters = Counters::mail_requests(self, ctx, &identifier);
+        self.limited(counters, now, async { Ok(()) }).await?;
+        let lookup = AccountLookup::Login {
+            institution: code,
+            login,
+        };
+        if let Some(account) = self.store.find_account(lookup).await? {
+            self.mail_activation_link(institution, &account, ctx, now)
+                .await?;
+        }
+        Ok(notice)
+    }
+
+    /// A new activation link to the account's personal address, if it
+    /// activates that way and the last link is older than the cooldown
+    /// (which keeps the button from flooding the mailbox).
+    async fn mail_activation_link(
+        &self,
+        institution: &InstitutionSettings,
+        account: &account::Model,
+        ctx: &CallContext,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let Ok(profile) = self.profile_of(account) else {
+            return Ok(());
+        };
+        let (Some(personal_mail), true, ActivationChannel::MailedLink) = (
+            &account.personal_mail,
+            awaits_activation_by(account),
+            profile.activation.channel,
+        ) else {
+            return Ok(());
+        };
+        let last = self
+            .store
+            .live_secret(&account.id, Purpose::ActivationLink, now)
+            .await?;
+        let cooldown =
+            chrono::Duration::from_std(profile.activation.resend_cooldown).unwrap_or_default();
+        if last.is_some_and(|s| s.created_at + cooldown > now) {
+            return Ok(());
+        }
+        let opens = account.activation_available_at.max(now);
+        let expires_at = profile
+            .activation
+            .material_lifetime
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+            .map(|d| opens + d);
+        let wording = mail_texts::activation_link_mail(institution, ctx.language);
+        let (secret, message) =
+            activation_link(account, personal_mail, &wording, opens, expires_at)?;
+        let audit = (
+            "activation.link_requested",
+            serde_json::json!({}),
+            &ctx.audit,
+        );
+        self.store
+            .issue_account_secrets(
+                account,
+                &[Purpose::ActivationLink],
+                vec![secret],
+                vec![message],
+                Some(audit),
+                now,
+            )
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,342 @@
+//! The codes and links a flow sends to verify an identity or an address,
+//! checking what the person types back, and sending them again.
+
+use chrono::{DateTime, Utc};
+use domain::activation::{self, Step, mask_mail, mask_phone};
+use domain::language::Language;
+use domain::refusal::Precondition;
+use domain::secret::{SecretKind, generate, matches};
+use store::activation::{FlowWrites, LoadedFlow, NewSecret, Purpose};
+use store::entities::account;
+use store::outbox::{Channel, NewMessage};
+
+use super::{FlowView, Journey, verification_purpose};
+use crate::error::{AppError, Exhausted, internal};
+use crate::limits::Counters;
+use crate::links::DeliveryNotice;
+use crate::texts::mail::{self as mail_texts, VerificationMail, Verifying};
+use crate::{App, CallContext};
+
+/// An address a screen gave, to verify for `step`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct AddressToVerify<'a> {
+    pub step: Step,
+    pub address: &'a str,
+}
+
+/// A message on its way with the secrets it carries, and what the person
+/// is told of it.
+pub(super) struct Outgoing {
+    pub writes: FlowWrites,
+    pub notice: DeliveryNotice,
+}
+
+impl App {
+    /// A verification link and code for an address, the mail that carries
+    /// them, and the notice the person sees.
+    pub(super) fn verification_writes(
+        &self,
+        account: &account::Model,
+        journey: &Journey<'_>,
+        to_verify: AddressToVerify<'_>,
+        language: Language,
+        now: DateTime<Utc>,
+    ) -> Result<Outgoing, AppError> {
+        let AddressToVerify { step, address } = to_verify;
+        let purpose = verification_purpose(step)
+            .ok_or_else(|| AppError::inconsistent("not a verification step"))?;
+        let link = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
+        let code = generate(SecretKind::Code, &mut rand::rngs::SysRng).map_err(internal)?;
+        let institution = journey.institution;
+        let expires_at = journey
+            .profile
+            .activation
+            .recovery_mail
+            .link_lifetime
+            .expires_at(now, institution.time_zone);
+        let secret = |hash: String| NewSecret {
+            account_id: account.id.clone(),
+            purpose,
+            hash,
+            target: Some(address.to_owned()),
+            flow_id: None,
+            not_before: None,
+            expires_at: Some(expires_at),
+        };
+        let url = institution.portal_link("activation/verify", &link);
+        let mail = VerificationMail {
+            institution: &institution.name,
+            after_activation: false,
+            login: &account.login,
+            what: if step == Step::RecoveryMailVerification {
+                Verifying::RecoveryMail
+            } else {
+                Verifying::Redirect
+            },
+            url: &url,
+            code: code.expose(),
+            expires_at,
+            tz: institution.time_zone,
+        };
+        let message = NewMessage {
+            account_id: Some(account.id.clone()),
+            channel: Channel::Mail,
+            recipient: address.to_owned(),
+            template: purpose.as_str().to_owned(),
+            content: mail_texts::verification(&mail, language),
+            not_before: now,
+        };
+        let writes = FlowWrites {
+            secrets: vec![
+                secret(link.hash(SecretKind::Token)),
+                secret(code.hash(SecretKind::Code)),
+            ],
+            messages: vec![message],
+            ..FlowWrites::default()
+        };
+        let notice = DeliveryNotice {
+            masked_destination: mask_mail(address),
+            check_spam_folder: true,
+            helpdesk_url: institution.helpdesk_url.clone(),
+            expires_at: Some(expires_at),
+        };
+        Ok(Outgoing { writes, notice })
+    }
+
+    /// The code sent by SMS (and mail, when the account has a personal
+    /// address) after an identity match.
+    pub(super) fn identity_code_writes(
+        &self,
+        account: &account::Model,
+        journey: &Journey<'_>,
+        language: Language,
+        now: DateTime<Utc>,
+    ) -> Result<Outgoing, AppError> {
+        let phone = account
+            .mobile_phone
+            .clone()
+            .ok_or_else(|| AppError::FailedPrecondition {
+                kind: Precondition::NoPhone,
+                subject: "account".into(),
+                message: "no mobile phone is recorded for this account: contact the helpdesk"
+                    .into(),
+            })?;
+        let code = generate(SecretKind::Code, &mut rand::rngs::SysRng).map_err(internal)?;
+        let lifetime = chrono::Duration::from_std(journey.profile.activation.code_lifetime)
+            .map_err(internal)?;
+        let expires_at = now + lifetime;
+        let (name, tz) = (&journey.institution.name, journey.institution.time_zone);
+        let by_sms = [(Channel::Sms, Some(phone.as_str()))];
+        let by_mail = [(Channel::Mail, account.personal_mail.as_deref())];
+        let messages = by_sms
+            .into_iter()
+            .chain(by_mail)
+            .filter_map(|(channel, recipient)| {
+                let sms = channel == Channel::Sms;
+                Some(NewMessage {
+                    account_id: Some(account.id.clone()),
+                    channel,
+                    recipient: recipient?.to_owned(),
+                    template: "identity_code".into(),
+                    content: mail_texts::identity_code(
+                        name,
+                        code.expose(),
+                        expires_at,
+                        tz,
+                        language,
+                        sms,
+                    ),
+                    not_before: now,
+                })
+            })
+            .collect();
+        let notice = DeliveryNotice {
+            masked_destination: mask_phone(&phone),
+            check_spam_folder: true,
+            helpdesk_url: journey.institution.helpdesk_url.clone(),
+            expires_at: Some(expires_at),
+        };
+        let secret = NewSecret {
+            account_id: account.id.clone(),
+            purpose: Purpose::IdentityCode,
+            hash: code.hash(SecretKind::Code),
+            target: Some(phone),
+            flow_id: None,
+            not_before: None,
+            expires_at: Some(expires_at),
+        };
+        let writes = FlowWrites {
+            secrets: vec![secret],
+            messages,
+            ..FlowWrites::default()
+        };
+        Ok(Outgoing { writes, notice })
+    }
+
+    /// Checks the code (or a mailed link's token) the flow waits for.
+    /// Codes are guessed per account: a new flow or a resent code does not
+    /// start the count again.
+    pub async fn verify_activation_code(
+        &self,
+        flow_token: &str,
+        code: &str,
+        ctx: &CallContext,
+    ) -> Result<FlowView, AppError> {
+        let now = self.now();
+        let code = code.trim();
+        if code.is_empty() || code.len() > 128 {
+            return Err(AppError::field("code", "a code is needed"));
+        }
+        let loaded = self.load_flow(flow_token, now).await?;
+        let counters = Counters::guesses(self, ctx, Some(&[loaded.account.id.as_str()]));
+        self.limited(counters, now, self.check_code(&loaded, code, ctx, now))
+            .await
+    }
+
+    async fn check_code(
+        &self,
+        loaded: &LoadedFlow,
+        code: &str,
+        ctx: &CallContext,
+        now: DateTime<Utc>,
+    ) -> Result<FlowView, AppError> {
+        let journey = self.journey(&loaded.account)?;
+        let plan = journey.plan(&loaded.state);
+        let Some(step) = loaded.state.pending_verification(&plan) else {
+            return Err(AppError::FailedPrecondition {
+                kind: Precondition::NothingToVerify,
+                subject: "code".into(),
+                message: "this flow is not waiting for a code".into(),
+            });
+        };
+        let purpose = verification_purpose(step)
+            .ok_or_else(|| AppError::inconsistent("verification without purpose"))?;
+        let secrets = self
+            .store
+            .flow_secrets(&loaded.flow.id, &[purpose], now)
+            .await?;
+        if secrets.is_empty() {
+            return Err(AppError::FailedPrecondition {
+                kind: Precondition::CodeExpired,
+                subject: "code".into(),
+                message: "the code has expired or was invalidated: ask for a new one".into(),
+            });
+        }
+        // A mailed link's token works as the code: the browser that opened
+        // the link submits it (following a link never spends it).
+        let matched = secrets.iter().any(|s| {
+            matches(SecretKind::Code, code, &s.secret_hash)
+                | matches(SecretKind::Token, code, &s.secret_hash)
+        });
+        let ids: Vec<String> = secrets.into_iter().map(|s| s.id).collect();
+        if !matched {
+            let max_attempts = journey.profile.activation.max_attempts;
+            if self.store.secrets_failed(&ids, max_attempts, now).await? {
+                return Err(AppError::FailedPrecondition {
+                    kind: Precondition::TooManyAttempts,
+                    subject: "code".into(),
+                    message: "too many wrong codes: this code no longer works; ask for a new one"
+                        .into(),
+                });
+            }
+            return Err(AppError::field("code", "this code is not the one we sent"));
+        }
+        let mut state = loaded.state.clone();
+        activation::verified(&mut state, step, now);
+        let writes = FlowWrites {
+            spend: ids,
+            audit: Some((
+                "activation.verified",
+                serde_json::json!({ "step": step.field() }),
+            )),
+            ..FlowWrites::default()
+        };
+        self.store
+            .save_flow(loaded, &state, writes, ctx, now)
+            .await?;
+        self.flow_view(loaded, &state, None, ctx.language, now)
+            .await
+    }
+
+    /// Sends the message the flow waits for again (a new code or link; the
+    /// old ones stop working), once the cooldown has passed. `step` is the
+    /// verification the caller believes pending.
+    pub async fn resend_activation_message(
+        &self,
+        flow_token: &str,
+        step: Option<Step>,
+        ctx: &CallContext,
+    ) -> Result<DeliveryNotice, AppError> {
+        let now = self.now();
+        let loaded = self.load_flow(flow_token, now).await?;
+        let journey = self.journey(&loaded.account)?;
+        let plan = journey.plan(&loaded.state);
+        let pending = loaded.state.pending_verification(&plan);
+        let (Some(step), true) = (pending, pending == step) else {
+            return Err(AppError::FailedPrecondition {
+                kind: Precondition::NothingToResend,
+                subject: "kind".into(),
+                message: "the flow is not waiting for this message".into(),
+            });
+        };
+        let purpose = verification_purpose(step)
+            .ok_or_else(|| AppError::inconsistent("verification without purpose"))?;
+        let last = self
+            .store
+            .last_flow_secret(&loaded.flow.id, purpose)
+            .await?;
+        let cooldown = chrono::Duration::from_std(journey.profile.activation.resend_cooldown)
+            .unwrap_or_default();
+        if let Some(last) = &last
+            && last.created_at + cooldown > now
+        {
+            let wait = (last.created_at + cooldown - now)
+                .to_std()
+                .unwrap_or_default();
+            return Err(AppError::ResourceExhausted {
+                reason: Exhausted::ResendTooSoon,
+                retry_after: wait,
+            });
+        }
+        let Outgoing { mut writes, notice } =
+            self.resent_writes(&loaded, &journey, step, ctx.language, now)?;
+        writes.revoke.push(purpose);
+        writes.audit = Some((
+            "activation.message_resent",
+            serde_json::json!({ "step": step.field() }),
+        ));
+        // The state itself does not change; its version does, so a
+        // concurrent resend loses the race instead of sending twice.
+        let mut state = loaded.state.clone();
+        state.version += 1;
+        self.store
+            .save_flow(&loaded, &state, writes, ctx, now)
+            .await?;
+        Ok(notice)
+    }
+
+    /// The new code or link for a pending verification.
+    fn resent_writes(
+        &self,
+        loaded: &LoadedFlow,
+        journey: &Journey<'_>,
+        step: Step,
+        language: Language,
+        now: DateTime<Utc>,
+    ) -> Result<Outgoing, AppError> {
+        let address = match step {
+            Step::VerifyCode => {
+                return self.identity_code_writes(&loaded.account, journey, language, now);
+            }
+            Step::RecoveryMailVerification => loaded.state.recovery_mail.as_deref(),
+            _ => loaded
+                .state
+                .redirect
+                .as_ref()
+                .and_then(|r| r.address.as_deref()),
+        }
+        .ok_or_else(|| AppError::inconsistent("no address to verify"))?;
+        let to_verify = AddressToVerify { step, address };
+        self.verification_writes(&loaded.account, journey, to_verify, language, now)
+    }
+}

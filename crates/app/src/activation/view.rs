@@ -1,0 +1,187 @@
+//! The flow as a page shows it: its screens, where it stands, what it
+//! waits for, the rules of the password and the choices it offers.
+
+use chrono::{DateTime, Utc};
+use domain::activation::{self, FlowState, Step, mask_mail, mask_phone};
+use domain::institution::CharterSettings;
+use domain::language::Language;
+use domain::password::PasswordPolicy;
+use store::activation::LoadedFlow;
+use store::entities::account;
+
+use super::{Journey, verification_purpose};
+use crate::App;
+use crate::error::AppError;
+use crate::links::DeliveryNotice;
+use crate::texts::{self, ConsentChoice};
+
+/// An activation flow as its holder sees it.
+#[derive(Debug, Clone)]
+pub struct FlowView {
+    pub flow_id: String,
+    pub institution: String,
+    pub profile: String,
+    pub login: String,
+    pub screens: Vec<ScreenView>,
+    /// The screen to fill in next; the number of screens once complete.
+    pub current_screen: usize,
+    pub pending_verification: Option<PendingView>,
+    pub password_policy: PasswordPolicy,
+    pub charter: Option<CharterSettings>,
+    pub mail_redirect_mandatory: bool,
+    /// The address a redirect screen offers first (the recovery address).
+    pub mail_redirect_default_address: String,
+    pub expires_at: DateTime<Utc>,
+    pub completion: Option<CompletionView>,
+    /// The consent options of the journey, as the person reads them.
+    pub choices: Vec<ConsentChoice>,
+}
+
+/// One screen of the journey.
+#[derive(Debug, Clone)]
+pub struct ScreenView {
+    pub steps: Vec<Step>,
+    pub done: bool,
+}
+
+/// The verification the flow waits for, and where its message went.
+#[derive(Debug, Clone)]
+pub struct PendingView {
+    pub step: Step,
+    pub notice: Option<DeliveryNotice>,
+}
+
+/// A completed activation: what the person now has and where to go.
+#[derive(Debug, Clone)]
+pub struct CompletionView {
+    pub login: String,
+    pub institutional_mail: String,
+    pub mail_redirect: Option<RedirectView>,
+    pub next_url: String,
+    pub next_label: String,
+    pub activated_at: Option<DateTime<Utc>>,
+}
+
+/// The account's mail redirect after activation.
+#[derive(Debug, Clone)]
+pub struct RedirectView {
+    pub address: String,
+    pub keep_copy: bool,
+    pub verified: bool,
+    pub mandatory: bool,
+}
+
+impl App {
+    /// The flow as its holder sees it; `completed_account` is the account
+    /// as the completing transaction left it.
+    pub(super) async fn flow_view(
+        &self,
+        loaded: &LoadedFlow,
+        state: &FlowState,
+        completed_account: Option<&account::Model>,
+        language: Language,
+        now: DateTime<Utc>,
+    ) -> Result<FlowView, AppError> {
+        let account = completed_account.unwrap_or(&loaded.account);
+        let journey = self.journey(account)?;
+        let plan = journey.plan(state);
+        let current = state.current_screen(&plan);
+        let pending_verification = match state.pending_verification(&plan) {
+            Some(step) => Some(self.pending(loaded, step, &journey, now).await?),
+            None => None,
+        };
+        let finished = completed_account.or(loaded.flow.completed_at.map(|_| account));
+        let completion = match (current, finished) {
+            (None, Some(account)) => Some(completion(account, &journey, language)),
+            _ => None,
+        };
+        let steps: Vec<Step> = plan.iter().flatten().copied().collect();
+        Ok(FlowView {
+            flow_id: loaded.flow.id.clone(),
+            institution: account.institution.clone(),
+            profile: account.profile.clone(),
+            login: account.login.clone(),
+            screens: plan
+                .iter()
+                .map(|screen| ScreenView {
+                    steps: screen.clone(),
+                    done: screen.iter().all(|s| state.done.contains(s)),
+                })
+                .collect(),
+            current_screen: current.unwrap_or(plan.len()),
+            pending_verification,
+            password_policy: self.policy_of(account)?,
+            charter: journey.institution.charter.clone(),
+            mail_redirect_mandatory: journey.profile.activation.mail_redirect
+                == activation::RedirectRule::Mandatory,
+            mail_redirect_default_address: state.recovery_mail.clone().unwrap_or_default(),
+            expires_at: loaded.flow.expires_at,
+            completion,
+            choices: texts::consent_choices(language, &steps, journey.institution),
+        })
+    }
+
+    /// The verification `step` waits for, with where its live message
+    /// went.
+    async fn pending(
+        &self,
+        loaded: &LoadedFlow,
+        step: Step,
+        journey: &Journey<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<PendingView, AppError> {
+        let secrets = match verification_purpose(step) {
+            Some(purpose) => {
+                self.store
+                    .flow_secrets(&loaded.flow.id, &[purpose], now)
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        let notice = secrets.first().map(|s| {
+            let target = s.target.clone().unwrap_or_default();
+            DeliveryNotice {
+                masked_destination: if target.starts_with('+') {
+                    mask_phone(&target)
+                } else {
+                    mask_mail(&target)
+                },
+                check_spam_folder: true,
+                helpdesk_url: journey.institution.helpdesk_url.clone(),
+                expires_at: s.expires_at,
+            }
+        });
+        Ok(PendingView { step, notice })
+    }
+}
+
+/// What a completed activation gives and where the person goes next.
+fn completion(
+    account: &account::Model,
+    journey: &Journey<'_>,
+    language: Language,
+) -> CompletionView {
+    let next = journey.profile.activation.next.as_ref();
+    let mandatory = journey.profile.activation.mail_redirect == activation::RedirectRule::Mandatory;
+    CompletionView {
+        login: account.login.clone(),
+        institutional_mail: account.institutional_mail.clone().unwrap_or_default(),
+        mail_redirect: account
+            .redirect_address
+            .as_ref()
+            .map(|address| RedirectView {
+                address: address.clone(),
+                keep_copy: account.redirect_keep_copy,
+                verified: account.redirect_verified_at.is_some(),
+                mandatory,
+            }),
+        next_url: next
+            .map(|n| n.url.clone())
+            .unwrap_or_else(|| journey.institution.portal_url.clone()),
+        next_label: next.map_or_else(
+            || texts::sign_in_to_portal(language).to_owned(),
+            |n| language.pick(&n.label_fr, &n.label_en).to_owned(),
+        ),
+        activated_at: account.activated_at,
+    }
+}

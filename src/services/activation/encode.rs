@@ -1,0 +1,166 @@
+//! The activation flow in the API's terms.
+
+use crate::app::activation::{CompletionView, FlowView, PendingView};
+use crate::app::texts;
+use crate::domain::activation::Step;
+use crate::domain::language::Language;
+use crate::domain::password::policy::DictionaryMode;
+use crate::domain::password::{Evaluation, PasswordPolicy, Strength};
+use crate::proto;
+use crate::services::encode::{notice, timestamp, violation_code};
+
+/// The message a verification step waits for.
+pub fn message_kind(step: Step) -> proto::ActivationMessageKind {
+    match step {
+        Step::VerifyCode => proto::ActivationMessageKind::IdentityCode,
+        Step::RecoveryMailVerification => proto::ActivationMessageKind::RecoveryMailVerification,
+        Step::MailRedirectVerification => proto::ActivationMessageKind::MailRedirectVerification,
+        _ => proto::ActivationMessageKind::Unspecified,
+    }
+}
+
+/// The verification step a message kind belongs to.
+pub fn step_of_message(kind: i32) -> Option<Step> {
+    match proto::ActivationMessageKind::try_from(kind).ok()? {
+        proto::ActivationMessageKind::IdentityCode => Some(Step::VerifyCode),
+        proto::ActivationMessageKind::RecoveryMailVerification => {
+            Some(Step::RecoveryMailVerification)
+        }
+        proto::ActivationMessageKind::MailRedirectVerification => {
+            Some(Step::MailRedirectVerification)
+        }
+        proto::ActivationMessageKind::Unspecified => None,
+    }
+}
+
+fn step_code(step: Step) -> proto::ActivationStep {
+    use proto::ActivationStep as P;
+    match step {
+        Step::VerifySecret => P::VerifySecret,
+        Step::VerifyCode => P::VerifyCode,
+        Step::RecoveryMail => P::RecoveryMail,
+        Step::RecoveryMailVerification => P::RecoveryMailVerification,
+        Step::Charter => P::Charter,
+        Step::DirectoryListing => P::DirectoryListing,
+        Step::PhotoUse => P::PhotoUse,
+        Step::CrousSharing => P::CrousSharing,
+        Step::MailRedirect => P::MailRedirect,
+        Step::MailRedirectVerification => P::MailRedirectVerification,
+        Step::Password => P::Password,
+    }
+}
+
+/// The rules of a policy, with their descriptions in `language`.
+fn password_rules(policy: &PasswordPolicy, language: Language) -> proto::PasswordRules {
+    proto::PasswordRules {
+        min_length: policy.min_length as u32,
+        recommended_length: policy.recommended_length as u32,
+        max_length: policy.max_length as u32,
+        required_classes: policy
+            .required_classes
+            .iter()
+            .map(|c| c.name().to_owned())
+            .collect(),
+        min_non_alphabetic: policy.min_non_alphabetic as u32,
+        forbidden_characters: policy.forbidden_characters.clone(),
+        no_accented_characters: policy.no_accented_characters,
+        no_dictionary_words: policy.dictionary.mode != DictionaryMode::Off,
+        no_personal_data: policy.no_personal_data,
+        history_count: policy.history_count as u32,
+        max_age_days: policy.max_age.map_or(0, |d| (d.as_secs() / 86_400) as u32),
+        descriptions: texts::password_rules(language, policy),
+    }
+}
+
+/// The meter's answer: strength, score and every broken rule.
+pub fn evaluation(evaluation: &Evaluation, language: Language) -> proto::EvaluatePasswordResponse {
+    proto::EvaluatePasswordResponse {
+        strength: match evaluation.strength {
+            Strength::Weak => proto::PasswordStrength::Weak,
+            Strength::Medium => proto::PasswordStrength::Medium,
+            Strength::Strong => proto::PasswordStrength::Strong,
+        } as i32,
+        score: u32::from(evaluation.score),
+        acceptable: evaluation.acceptable(),
+        violations: evaluation
+            .violations
+            .iter()
+            .map(|v| proto::PasswordViolation {
+                code: violation_code(v) as i32,
+                params: v
+                    .params()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
+                message: texts::password_violation(language, v),
+            })
+            .collect(),
+    }
+}
+
+/// The flow as the API describes it.
+pub fn flow(view: FlowView, language: Language) -> proto::ActivationFlow {
+    proto::ActivationFlow {
+        flow_id: view.flow_id,
+        institution: view.institution,
+        profile: view.profile,
+        login: view.login,
+        screens: view
+            .screens
+            .into_iter()
+            .map(|screen| proto::ActivationScreen {
+                steps: screen
+                    .steps
+                    .into_iter()
+                    .map(|s| step_code(s) as i32)
+                    .collect(),
+                done: screen.done,
+            })
+            .collect(),
+        current_screen: view.current_screen as u32,
+        pending_verification: view.pending_verification.map(pending),
+        password_rules: Some(password_rules(&view.password_policy, language)),
+        charter: view.charter.map(|c| proto::CharterInfo {
+            version: c.version,
+            url: c.url,
+        }),
+        mail_redirect_mandatory: view.mail_redirect_mandatory,
+        mail_redirect_default_address: view.mail_redirect_default_address,
+        expires_at: Some(timestamp(view.expires_at)),
+        completion: view.completion.map(completion),
+        choices: view
+            .choices
+            .into_iter()
+            .map(|choice| proto::ActivationChoice {
+                step: step_code(choice.option.step()) as i32,
+                value: choice.option.value().to_owned(),
+                label: choice.label,
+                caveat: choice.caveat,
+            })
+            .collect(),
+    }
+}
+
+fn pending(view: PendingView) -> proto::PendingVerification {
+    proto::PendingVerification {
+        kind: message_kind(view.step) as i32,
+        notice: view.notice.map(notice),
+    }
+}
+
+fn completion(view: CompletionView) -> proto::ActivationCompletion {
+    proto::ActivationCompletion {
+        login: view.login,
+        institutional_mail: view.institutional_mail,
+        mail_redirect: view.mail_redirect.map(|r| proto::MailRedirect {
+            enabled: true,
+            address: r.address,
+            keep_copy: r.keep_copy,
+            verified: r.verified,
+            mandatory: r.mandatory,
+        }),
+        next_url: view.next_url,
+        next_label: view.next_label,
+        activated_at: view.activated_at.map(timestamp),
+    }
+}
