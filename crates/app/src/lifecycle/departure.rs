@@ -1,0 +1,186 @@
+//! The end of activity HR and the enrolment system report, and locks an
+//! administrator sets.
+
+use chrono::NaiveDate;
+use domain::account::AccountStatus;
+use domain::ids::parse_date;
+use domain::retention::{first_notice_on, retention_end, state_after_departure};
+use domain::supann::ChangeKind;
+use serde_json::json;
+use store::account_fields::AccountChange;
+use store::accounts::AccountLookup;
+use store::activation::Purpose;
+use store::entities::account;
+use store::self_service::AccountWrite;
+
+use super::{bounded_text, expired_precondition, life_facts};
+use crate::error::AppError;
+use crate::{App, CallContext};
+
+/// A departure as reported: the last day and why.
+#[derive(Debug, Clone, Copy)]
+pub struct Departure<'a> {
+    /// The last day of activity, `YYYY-MM-DD`.
+    pub end_date: &'a str,
+    pub reason: &'a str,
+}
+
+/// What a departure changes: the dates, and the state when it moves.
+struct DepartureChanges {
+    changes: Vec<AccountChange>,
+    kind: ChangeKind,
+    retention_end: NaiveDate,
+    next: AccountStatus,
+}
+
+impl App {
+    /// Records the last day of activity: the retention end follows from
+    /// the profile's rule; the account is limited once the day has passed
+    /// (or gets its full access back when the date moves later). The same
+    /// report again changes nothing.
+    pub async fn record_end_of_activity(
+        &self,
+        lookup: AccountLookup<'_>,
+        departure: Departure<'_>,
+        ctx: &CallContext,
+    ) -> Result<account::Model, AppError> {
+        let now = self.now();
+        let last_day = parse_date(departure.end_date).map_err(|e| AppError::field("end_date", e.0));
+        let (last_day, reason) = match (last_day, bounded_text(departure.reason, "reason", 500)) {
+            (Ok(last_day), Ok(reason)) => (last_day, reason),
+            (Err(date), Err(reason)) => return Err(AppError::merge(date, reason)),
+            (Err(e), _) | (_, Err(e)) => return Err(e),
+        };
+        let account = self.account(lookup).await?;
+        let Some(planned) = self.departure_changes(&account, last_day)? else {
+            // The same report again: nothing changes.
+            return Ok(account);
+        };
+        let audit = json!({
+            "end_of_activity_date": last_day.to_string(),
+            "retention_end_date": planned.retention_end.to_string(),
+            "status": planned.next.as_str(),
+            "reason": reason,
+        });
+        let write = AccountWrite {
+            account: &account,
+            changes: planned.changes,
+            spend: Vec::new(),
+            revoke: Vec::new(),
+            secrets: Vec::new(),
+            messages: Vec::new(),
+            audit: ("account.end_of_activity", audit),
+            feed: vec![planned.kind],
+        };
+        Ok(self.store.write_account(write, ctx, now).await?)
+    }
+
+    /// The changes a departure on `last_day` makes; `None` when the account
+    /// already says so.
+    fn departure_changes(
+        &self,
+        account: &account::Model,
+        last_day: NaiveDate,
+    ) -> Result<Option<DepartureChanges>, AppError> {
+        let now = self.now();
+        let profile = self.profile_of(account)?;
+        let institution = self.institution_of(account)?;
+        let facts = life_facts(account)?;
+        let today = now.with_timezone(&institution.time_zone).date_naive();
+        let activated = account.activated_at.is_some();
+        let next = state_after_departure(facts.lifecycle, activated, last_day, today)
+            .map_err(|_| expired_precondition())?;
+        let lifecycle = &institution.lifecycle;
+        let retention_end = retention_end(
+            profile.retention.rule(),
+            last_day,
+            lifecycle.academic_year_start,
+        );
+        if account.end_of_activity_date == Some(last_day)
+            && account.retention_end_date == Some(retention_end)
+            && next == facts.lifecycle
+        {
+            return Ok(None);
+        }
+        let mut changes = vec![
+            AccountChange::EndOfActivity(last_day),
+            AccountChange::RetentionEnd {
+                end: retention_end,
+                first_notice_on: first_notice_on(retention_end, &lifecycle.expiry_notice_days),
+            },
+        ];
+        let kind = if next == facts.lifecycle {
+            ChangeKind::Updated
+        } else {
+            changes.push(AccountChange::LifeState {
+                next,
+                locked: facts.locked,
+                at: now,
+            });
+            if next == AccountStatus::Grace {
+                ChangeKind::Limited
+            } else {
+                ChangeKind::Restored
+            }
+        };
+        Ok(Some(DepartureChanges {
+            changes,
+            kind,
+            retention_end,
+            next,
+        }))
+    }
+
+    /// Locks or unlocks an account; already as asked, nothing changes. A
+    /// locked account cannot be recovered by mail either.
+    pub async fn set_account_lock(
+        &self,
+        lookup: AccountLookup<'_>,
+        locked: bool,
+        reason: &str,
+        ctx: &CallContext,
+    ) -> Result<account::Model, AppError> {
+        let now = self.now();
+        let reason = bounded_text(reason, "reason", 500)?;
+        let account = self.account(lookup).await?;
+        let status = AccountStatus::parse(&account.status)
+            .ok_or_else(|| AppError::inconsistent(format!("stored status {:?}", account.status)))?
+            .as_of(account.activation_available_at, now);
+        if status == AccountStatus::DataDeleted {
+            return Err(expired_precondition());
+        }
+        if (status == AccountStatus::Locked) == locked {
+            return Ok(account);
+        }
+        let (changes, action, kind, revoke) = if locked {
+            (
+                vec![AccountChange::Lock {
+                    was: status,
+                    at: now,
+                }],
+                "account.locked",
+                ChangeKind::Locked,
+                vec![Purpose::PasswordReset, Purpose::ReactivationKey],
+            )
+        } else {
+            let back = account
+                .status_before_lock
+                .as_deref()
+                .and_then(AccountStatus::parse)
+                .unwrap_or(AccountStatus::Active);
+            let unlock = vec![AccountChange::Unlock { back, at: now }];
+            (unlock, "account.unlocked", ChangeKind::Unlocked, Vec::new())
+        };
+        let write = AccountWrite {
+            account: &account,
+            changes,
+            spend: Vec::new(),
+            revoke,
+            secrets: Vec::new(),
+            messages: Vec::new(),
+            audit: (action, json!({ "reason": reason })),
+            feed: vec![kind],
+        };
+        Ok(self.store.write_account(write, ctx, now).await?)
+    }
+}

@@ -1,0 +1,168 @@
+//! The listings back-office tools page through: the change feed (by
+//! cursor), the audit trail and the extension requests (by page token).
+
+use chrono::{DateTime, Utc};
+use store::accounts::AccountLookup;
+use store::entities::{account, account_change, audit_event, extension_request};
+use store::feed::AuditQuery;
+use store::lifecycle::{ExtensionQuery, ExtensionState};
+
+use crate::App;
+use crate::error::AppError;
+
+/// The page size when the caller names none.
+const DEFAULT_PAGE: u32 = 100;
+
+/// The page a caller asks for: its size (0: the default) and the token of
+/// the previous page's end (empty: the first page).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Page<'a> {
+    pub size: u32,
+    pub token: &'a str,
+}
+
+/// A page token: the sort key `(instant, id)` of the last row of a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageToken(pub String);
+
+impl PageToken {
+    fn of(at: DateTime<Utc>, id: &str) -> PageToken {
+        PageToken(format!("{}~{}", at.timestamp_micros(), id))
+    }
+
+    fn parse(token: &str) -> Result<Option<(DateTime<Utc>, String)>, AppError> {
+        if token.is_empty() {
+            return Ok(None);
+        }
+        let bad = || AppError::field("page_token", "not a page token of this listing");
+        let (micros, id) = token.split_once('~').ok_or_else(bad)?;
+        let at = micros
+            .parse::<i64>()
+            .ok()
+            .and_then(DateTime::<Utc>::from_timestamp_micros)
+            .ok_or_else(bad)?;
+        uuid::Uuid::parse_str(id).map_err(|_| bad())?;
+        Ok(Some((at, id.to_owned())))
+    }
+}
+
+/// The number of rows a page holds, at most `max`.
+fn page_size(requested: u32, max: u32) -> Result<u64, AppError> {
+    match requested {
+        0 => Ok(u64::from(DEFAULT_PAGE)),
+        n if n <= max => Ok(u64::from(n)),
+        _ => Err(AppError::field("page_size", format!("at most {max}"))),
+    }
+}
+
+/// The token of the next page: none when this one was not full.
+fn next_token(full: bool, last: Option<(DateTime<Utc>, &str)>) -> Option<PageToken> {
+    full.then_some(last)
+        .flatten()
+        .map(|(at, id)| PageToken::of(at, id))
+}
+
+/// A cursor of the change feed: empty means from the start.
+pub fn parse_cursor(text: &str) -> Result<i64, AppError> {
+    match text.trim() {
+        "" => Ok(0),
+        text => text
+            .parse()
+            .ok()
+            .filter(|n: &i64| *n >= 0)
+            .ok_or_else(|| AppError::field("after_cursor", "not a cursor of this feed")),
+    }
+}
+
+/// An institution filter: empty means every institution.
+fn institution_filter(text: &str) -> Option<&str> {
+    Some(text.trim()).filter(|i| !i.is_empty())
+}
+
+/// A page of the change feed and the cursor after it.
+pub type ChangePage = (Vec<(account_change::Model, account::Model)>, i64);
+
+impl App {
+    /// The changes after `after_cursor`, oldest first, with their accounts
+    /// as they are now, and the cursor to ask from next.
+    pub async fn list_changes(
+        &self,
+        after_cursor: &str,
+        page_size_requested: u32,
+        institution: &str,
+    ) -> Result<ChangePage, AppError> {
+        let after = parse_cursor(after_cursor)?;
+        let limit = page_size(page_size_requested, 1000)?;
+        let rows = self
+            .store
+            .list_changes(after, limit, institution_filter(institution))
+            .await?;
+        let next = rows.last().map(|(c, _)| c.seq).unwrap_or(after);
+        Ok((rows, next))
+    }
+
+    /// Audit events of an institution or an account, newest first.
+    pub async fn list_audit_events(
+        &self,
+        institution: &str,
+        account: Option<AccountLookup<'_>>,
+        page: Page<'_>,
+    ) -> Result<(Vec<audit_event::Model>, Option<PageToken>), AppError> {
+        let limit = page_size(page.size, 500)?;
+        let account_id = match account {
+            Some(lookup) => Some(self.account(lookup).await?.id),
+            None => None,
+        };
+        let institution = institution_filter(institution);
+        if institution.is_none() && account_id.is_none() {
+            return Err(AppError::field(
+                "institution",
+                "name an institution or an account",
+            ));
+        }
+        let query = AuditQuery {
+            institution,
+            account_id: account_id.as_deref(),
+            before: PageToken::parse(page.token)?,
+            limit,
+        };
+        let events = self.store.list_audit_events(query).await?;
+        let last = events.last().map(|e| (e.occurred_at, e.id.as_str()));
+        let next = next_token(events.len() as u64 == limit, last);
+        Ok((events, next))
+    }
+
+    /// Extension requests of an institution in one state, oldest first.
+    pub async fn list_extension_requests(
+        &self,
+        institution: &str,
+        state: ExtensionState,
+        page: Page<'_>,
+    ) -> Result<ExtensionPage, AppError> {
+        let institution = institution.trim();
+        if self.rules.institution(institution).is_none() {
+            return Err(AppError::field(
+                "institution",
+                "no such institution is configured",
+            ));
+        }
+        let limit = page_size(page.size, 500)?;
+        let query = ExtensionQuery {
+            institution,
+            state,
+            after: PageToken::parse(page.token)?,
+            limit,
+        };
+        let rows = self.store.list_extension_requests(query).await?;
+        let last = rows.last().map(|(r, _)| (r.requested_at, r.id.as_str()));
+        let next = next_token(rows.len() as u64 == limit, last);
+        Ok((rows, next))
+    }
+}
+
+/// A page of extension requests with their accounts, and the next page's
+/// token.
+pub type ExtensionPage = (
+    Vec<(extension_request::Model, account::Model)>,
+    Option<PageToken>,
+);

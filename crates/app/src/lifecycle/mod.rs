@@ -1,0 +1,48 @@
+//! An account's life as the enrolment system, HR and administrators drive
+//! it: provisioning, the reissue of activation material, the end of
+//! activity, locks, extensions of the retention, and the listings of the
+//! change feed, the audit trail and the extension requests.
+
+mod departure;
+mod extensions;
+mod listings;
+mod provisioning;
+
+use domain::refusal::Precondition;
+use domain::retention::AccountFacts;
+use store::entities::account;
+
+use crate::error::AppError;
+
+pub use departure::Departure;
+pub use extensions::ExtensionVerdict;
+pub use listings::{ChangePage, ExtensionPage, Page, PageToken, parse_cursor};
+pub use provisioning::RecordResult;
+
+/// The refusal of an account whose retention is over.
+fn expired_precondition() -> AppError {
+    AppError::FailedPrecondition {
+        kind: Precondition::AccountExpired,
+        subject: "account".into(),
+        message: "the account's retention is over (re-enrolment or re-hiring brings it back)"
+            .into(),
+    }
+}
+
+/// The account's life state and lock, for the retention rules.
+fn life_facts(account: &account::Model) -> Result<AccountFacts, AppError> {
+    crate::batch::facts(account)
+        .ok_or_else(|| AppError::inconsistent(format!("stored status {:?}", account.status)))
+}
+
+/// A free text of at most `max` characters, trimmed.
+pub fn bounded_text<'a>(text: &'a str, field: &str, max: usize) -> Result<&'a str, AppError> {
+    let text = text.trim();
+    if text.chars().count() > max {
+        return Err(AppError::field(field, format!("at most {max} characters")));
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests;

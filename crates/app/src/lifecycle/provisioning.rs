@@ -1,0 +1,108 @@
+//! Accounts created or updated from the enrolment system's and HR's
+//! records, and activation material issued again.
+
+use chrono::{DateTime, Utc};
+use domain::language::Language;
+use domain::provisioning::{ProvisionInput, parse_record, profile_of};
+use store::accounts::AccountLookup;
+use store::entities::account;
+use store::provisioning::{IssuedMaterial, ProvisionItem, Provisioned};
+
+use crate::error::AppError;
+use crate::texts::mail as mail_texts;
+use crate::{App, CallContext};
+
+/// The result of one record of a batch: provisioned, or refused on its
+/// own (the others go on).
+pub type RecordResult = Result<Provisioned, AppError>;
+
+impl App {
+    /// Checks a record against the configuration.
+    fn provision_item(
+        &self,
+        input: Option<ProvisionInput>,
+        now: DateTime<Utc>,
+    ) -> Result<ProvisionItem, AppError> {
+        let input = input.ok_or_else(|| AppError::field("record", "a record is needed"))?;
+        let institutions = &self.rules.institutions;
+        let record =
+            parse_record(&input, institutions, now, "record").map_err(AppError::InvalidArgument)?;
+        let (institution, profile) = profile_of(institutions, &record)
+            .ok_or_else(|| AppError::inconsistent("parsed record has no profile"))?;
+        Ok(ProvisionItem {
+            profile: profile.clone(),
+            record,
+            // The enrolment system sends no language: French, the
+            // institutions'.
+            link_mail: Some(mail_texts::activation_link_mail(
+                institution,
+                Language::French,
+            )),
+        })
+    }
+
+    /// Creates or updates the account of one record.
+    pub async fn provision_account(
+        &self,
+        input: Option<ProvisionInput>,
+        ctx: &CallContext,
+    ) -> Result<Provisioned, AppError> {
+        let now = self.now();
+        let item = self.provision_item(input, now)?;
+        let mut results = self.store.provision(&[item], now, ctx).await?;
+        let result = results
+            .pop()
+            .ok_or_else(|| AppError::inconsistent("provisioning returned no result"))?;
+        Ok(result?)
+    }
+
+    /// Provisions a chunk of records in one transaction: each record's
+    /// result in order, a bad record refused alone. The error is the
+    /// chunk's own (the database failed): nothing of it was written.
+    pub async fn provision_records(
+        &self,
+        inputs: Vec<Option<ProvisionInput>>,
+        ctx: &CallContext,
+    ) -> Result<Vec<RecordResult>, AppError> {
+        let now = self.now();
+        let mut results: Vec<Option<RecordResult>> = Vec::with_capacity(inputs.len());
+        let mut items = Vec::new();
+        let mut item_slots = Vec::new();
+        for input in inputs {
+            match self.provision_item(input, now) {
+                Ok(item) => {
+                    item_slots.push(results.len());
+                    items.push(item);
+                    results.push(None);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        if !items.is_empty() {
+            let provisioned = self.store.provision(&items, now, ctx).await?;
+            for (slot, result) in item_slots.into_iter().zip(provisioned) {
+                results[slot] = Some(result.map_err(AppError::from));
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.ok_or_else(|| AppError::inconsistent("a record without result")))
+            .collect()
+    }
+
+    /// New activation material (key, provisional password or link) for an
+    /// account that has not activated yet; the old one stops working.
+    pub async fn reissue_activation_material(
+        &self,
+        lookup: AccountLookup<'_>,
+        ctx: &CallContext,
+    ) -> Result<(account::Model, IssuedMaterial), AppError> {
+        let now = self.now();
+        let account = self.account(lookup).await?;
+        let profile = self.profile_of(&account)?;
+        Ok(self
+            .store
+            .reissue_material(lookup, profile, now, ctx)
+            .await?)
+    }
+}

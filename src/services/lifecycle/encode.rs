@@ -1,0 +1,149 @@
+//! The lifecycle's answers in the API's terms: provisioned accounts, feed
+//! entries with their LDAP attributes, extension requests, batch reports.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::app::App;
+use crate::app::batch::BatchReport;
+use crate::domain::self_service::DirectoryEntry;
+use crate::domain::supann::{self, ChangeKind, LdapSource};
+use crate::proto;
+use crate::services::{encode, encode_account};
+use crate::store::entities::{account, account_change, extension_request};
+use crate::store::lifecycle::ExtensionState;
+use crate::store::provisioning::Provisioned;
+
+/// A provisioned record: its outcome, the account and any material.
+pub fn provisioned(
+    state: &App,
+    p: &Provisioned,
+    now: DateTime<Utc>,
+) -> proto::ProvisionAccountResponse {
+    proto::ProvisionAccountResponse {
+        outcome: encode::outcome(p.outcome) as i32,
+        account: Some(encode_account(state, &p.account, now)),
+        activation_material: p.material.as_ref().map(encode::material),
+    }
+}
+
+/// One entry of the change feed: the account as it is now, and the
+/// LDAP attributes the change touches.
+pub fn change(
+    state: &App,
+    change: &account_change::Model,
+    account: &account::Model,
+    now: DateTime<Utc>,
+) -> proto::AccountChange {
+    let encoded = encode_account(state, account, now);
+    let kind = ChangeKind::parse(&change.kind);
+    let hash = account
+        .password_hash
+        .as_deref()
+        .filter(|h| supann::ldap_verifiable(h))
+        .unwrap_or_default();
+    let entry: Option<DirectoryEntry> = account
+        .directory_entry
+        .as_deref()
+        .and_then(|text| serde_json::from_str(text).ok());
+    let ldap_attributes = kind
+        .map(|k| supann::attributes(k, &ldap_source(&encoded, hash, entry.as_ref())))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, values)| proto::LdapAttribute {
+            name: name.to_owned(),
+            values,
+        })
+        .collect();
+    let carries_password = matches!(
+        kind,
+        Some(ChangeKind::PasswordChanged | ChangeKind::Activated)
+    );
+    proto::AccountChange {
+        cursor: change.seq.to_string(),
+        occurred_at: Some(encode::timestamp(change.occurred_at)),
+        kind: encode::change_kind(&change.kind) as i32,
+        password_hash: if carries_password {
+            hash.to_owned()
+        } else {
+            String::new()
+        },
+        ldap_attributes,
+        account: Some(encoded),
+    }
+}
+
+/// What the SupAnn attributes are computed from.
+fn ldap_source<'a>(
+    encoded: &'a proto::Account,
+    password_hash: &'a str,
+    directory_entry: Option<&'a DirectoryEntry>,
+) -> LdapSource<'a> {
+    let redirect = encoded.mail_redirect.as_ref();
+    LdapSource {
+        login: &encoded.login,
+        institutional_mail: &encoded.institutional_mail,
+        given_name: &encoded.given_name,
+        family_name: &encoded.family_name,
+        student_number: &encoded.student_number,
+        ine: &encoded.ine,
+        hr_id: &encoded.hr_id,
+        mobile_phone: &encoded.mobile_phone,
+        ressource_etat_date: &encoded.supann_ressource_etat_date,
+        recovery_mail: &encoded.recovery_mail,
+        directory_listed: encoded.consents.as_ref().and_then(|c| c.directory_listed),
+        forwarding_address: redirect
+            .filter(|r| r.enabled && r.verified)
+            .map(|r| r.address.as_str())
+            .unwrap_or_default(),
+        keep_copy: redirect.is_some_and(|r| r.keep_copy),
+        password_hash,
+        directory_entry,
+    }
+}
+
+pub fn extension(r: &extension_request::Model, login: &str) -> proto::ExtensionRequest {
+    let state = match ExtensionState::parse(&r.state) {
+        Some(ExtensionState::Pending) => proto::ExtensionState::Pending,
+        Some(ExtensionState::Approved) => proto::ExtensionState::Approved,
+        Some(ExtensionState::Denied) => proto::ExtensionState::Denied,
+        None => proto::ExtensionState::Unspecified,
+    };
+    let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    proto::ExtensionRequest {
+        request_id: r.id.clone(),
+        account_id: r.account_id.clone(),
+        login: login.to_owned(),
+        state: state as i32,
+        reason: r.reason.clone(),
+        requested_at: Some(encode::timestamp(r.requested_at)),
+        decided_at: r.decided_at.map(encode::timestamp),
+        decided_by: r.decided_by.clone().unwrap_or_default(),
+        decision_comment: r.decision_comment.clone().unwrap_or_default(),
+        previous_retention_end_date: date(r.previous_retention_end_date),
+        new_retention_end_date: date(r.new_retention_end_date),
+    }
+}
+
+pub fn report(r: &BatchReport) -> proto::RunExpiryBatchResponse {
+    proto::RunExpiryBatchResponse {
+        notices_sent: r.counts.notices_sent,
+        accounts_expired: r.counts.accounts_expired,
+        password_reminders_sent: r.counts.password_reminders_sent,
+        passwords_expired: r.counts.passwords_expired,
+        accounts_purged: r.counts.accounts_purged,
+        planned_actions: r
+            .planned
+            .iter()
+            .map(|p| proto::ExpiryAction {
+                account_id: p.account_id.clone(),
+                login: p.login.clone(),
+                action: p.step.action().to_owned(),
+                detail: p.detail.clone(),
+            })
+            .collect(),
+        activations_opened: r.counts.activations_opened,
+        accounts_limited: r.counts.accounts_limited,
+        complete: r.complete,
+        chunks: r.chunks,
+    }
+}

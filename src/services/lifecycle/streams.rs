@@ -1,0 +1,170 @@
+//! The two streaming calls: bulk provisioning (records in, results out, a
+//! chunk per transaction) and the change feed's watch.
+
+use std::pin::Pin;
+
+use futures::{Stream, StreamExt};
+use tokio::sync::mpsc;
+use tonic::{Status, Streaming};
+use tonic_types::StatusExt;
+
+use super::{encode, input};
+use crate::app::{App, AppError, CallContext};
+use crate::proto;
+use crate::services::status;
+
+/// Records provisioned per transaction by the bulk call.
+pub const BULK_CHUNK: usize = 500;
+/// Changes read per query by a watch.
+pub const WATCH_PAGE: u64 = 256;
+
+pub type BulkStream =
+    Pin<Box<dyn Stream<Item = Result<proto::BulkProvisionAccountsResponse, Status>> + Send>>;
+pub type WatchStream =
+    Pin<Box<dyn Stream<Item = Result<proto::WatchChangesResponse, Status>> + Send>>;
+type Sender<T> = mpsc::Sender<Result<T, Status>>;
+
+/// A per-record failure of the bulk call, from the same mapping as single
+/// calls.
+fn record_error(error: AppError, ctx: &CallContext) -> proto::RecordError {
+    let status = status::into_status(error, &ctx.request_id, ctx.language);
+    let field_violations = status
+        .get_details_bad_request()
+        .map(|b| {
+            b.field_violations
+                .into_iter()
+                .map(|v| proto::FieldViolation {
+                    field: v.field,
+                    description: v.description,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    proto::RecordError {
+        code: status.code() as i32,
+        message: status.message().to_owned(),
+        field_violations,
+    }
+}
+
+/// Provisions one chunk of a bulk stream and sends its results in order.
+async fn provision_chunk(
+    state: &App,
+    ctx: &CallContext,
+    chunk: Vec<proto::BulkProvisionAccountsRequest>,
+    tx: &Sender<proto::BulkProvisionAccountsResponse>,
+) -> Result<(), ()> {
+    use proto::bulk_provision_accounts_response::Result as Outcome;
+    let (ids, records): (Vec<_>, Vec<_>) = chunk
+        .into_iter()
+        .map(|r| (r.correlation_id, r.record.map(input)))
+        .unzip();
+    let results = match state.provision_records(records, ctx).await {
+        Ok(results) => results,
+        Err(e) => {
+            let status = status::into_status(e, &ctx.request_id, ctx.language);
+            let _ = tx.send(Err(status)).await;
+            return Err(());
+        }
+    };
+    let now = state.now();
+    for (correlation_id, result) in ids.into_iter().zip(results) {
+        let result = Some(match result {
+            Ok(p) => Outcome::Provisioned(encode::provisioned(state, &p, now)),
+            Err(e) => Outcome::Error(record_error(e, ctx)),
+        });
+        let response = proto::BulkProvisionAccountsResponse {
+            correlation_id,
+            result,
+        };
+        tx.send(Ok(response)).await.map_err(|_| ())?;
+    }
+    Ok(())
+}
+
+/// Provisions the records of a bulk stream chunk by chunk until the caller
+/// closes it, breaks it or leaves it idle longer than `idle`.
+pub async fn bulk(
+    state: App,
+    ctx: CallContext,
+    inbound: Streaming<proto::BulkProvisionAccountsRequest>,
+    tx: Sender<proto::BulkProvisionAccountsResponse>,
+    idle: std::time::Duration,
+) {
+    let mut inbound = inbound.ready_chunks(BULK_CHUNK);
+    loop {
+        let Ok(next) = tokio::time::timeout(idle, inbound.next()).await else {
+            let idle_error = AppError::DeadlineExceeded(format!(
+                "no record for {}: the stream is closed",
+                humantime::format_duration(idle)
+            ));
+            let status = status::into_status(idle_error, &ctx.request_id, ctx.language);
+            let _ = tx.send(Err(status)).await;
+            return;
+        };
+        let Some(messages) = next else {
+            break;
+        };
+        let mut chunk = Vec::with_capacity(messages.len());
+        let mut broken = None;
+        for message in messages {
+            match message {
+                Ok(m) => chunk.push(m),
+                Err(status) => {
+                    broken = Some(status);
+                    break;
+                }
+            }
+        }
+        if provision_chunk(&state, &ctx, chunk, &tx).await.is_err() {
+            return;
+        }
+        if let Some(status) = broken {
+            let _ = tx.send(Err(status)).await;
+            return;
+        }
+    }
+}
+
+/// Sends every change after `after`, then polls for new ones until the
+/// caller goes away.
+pub async fn watch(
+    state: App,
+    mut after: i64,
+    institution: Option<String>,
+    tx: Sender<proto::WatchChangesResponse>,
+    ctx: CallContext,
+) {
+    let poll = state.rules.feed.poll_interval;
+    loop {
+        let listed = state
+            .store
+            .list_changes(after, WATCH_PAGE, institution.as_deref())
+            .await;
+        let rows = match listed {
+            Ok(rows) => rows,
+            Err(e) => {
+                let status = status::into_status(AppError::from(e), &ctx.request_id, ctx.language);
+                let _ = tx.send(Err(status)).await;
+                return;
+            }
+        };
+        let now = state.now();
+        let full = rows.len() as u64 == WATCH_PAGE;
+        for (change, account) in &rows {
+            after = change.seq;
+            let message = proto::WatchChangesResponse {
+                change: Some(encode::change(&state, change, account, now)),
+            };
+            if tx.send(Ok(message)).await.is_err() {
+                return;
+            }
+        }
+        if !full {
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = tx.closed() => return,
+            }
+        }
+    }
+}
