@@ -1,27 +1,13 @@
-//! MailRedirectionService: forwarding of university mail after activation.
-//! A new address is in force once verified (by a link, or because it is the
-//! verified recovery address); a mandatory redirect (teaching vacataires)
-//! can be changed but not stopped.
+//! MailRedirectionService: forwarding of university mail after activation
+//! (`app::redirection`), decoded and encoded.
 
-use chrono::{DateTime, Utc};
-use serde_json::json;
 use tonic::{Request, Response, Status};
 
-use super::encode_account;
-use super::{App, account_lookup, begin_call, reply};
+use super::{App, account_lookup, begin_call, encode, encode_account, reply};
 use crate::app::AppError;
-use crate::app::texts::mail::Verifying;
-use crate::domain::activation::RedirectRule;
-use crate::domain::refusal::Precondition;
-use crate::domain::self_service::{Redirect, RedirectError, set_redirect};
 use crate::proto;
 use crate::proto::mail_redirection_service_server::MailRedirectionService;
-use crate::store::account_fields::{self, AccountChange};
-use crate::store::accounts::AccountLookup;
-use crate::store::activation::Purpose;
 use crate::store::entities::account;
-use crate::store::feed::ChangeKind;
-use crate::store::self_service::AccountWrite;
 
 pub struct MailRedirectionApi {
     state: App,
@@ -31,37 +17,16 @@ impl MailRedirectionApi {
     pub fn new(state: App) -> Self {
         Self { state }
     }
-}
 
-fn no_mailbox() -> AppError {
-    AppError::FailedPrecondition {
-        kind: Precondition::NoMailbox,
-        subject: "account".into(),
-        message: "this account has no university mailbox to redirect".into(),
+    /// The redirect as the API shows it.
+    fn redirect(&self, account: &account::Model) -> Option<proto::MailRedirect> {
+        let now = self.state.now();
+        Some(
+            encode_account(&self.state, account, now)
+                .mail_redirect
+                .unwrap_or_default(),
+        )
     }
-}
-
-/// The redirect as the API shows it.
-fn encode_redirect(
-    state: &App,
-    account: &account::Model,
-    now: DateTime<Utc>,
-) -> proto::MailRedirect {
-    encode_account(state, account, now)
-        .mail_redirect
-        .unwrap_or_default()
-}
-
-/// An account in use with a mailbox.
-async fn mailbox_account(
-    state: &App,
-    lookup: AccountLookup<'_>,
-) -> Result<account::Model, AppError> {
-    let account = state.account_in_use(lookup).await?;
-    if account.institutional_mail.is_none() {
-        return Err(no_mailbox());
-    }
-    Ok(account)
 }
 
 #[tonic::async_trait]
@@ -72,13 +37,11 @@ impl MailRedirectionService for MailRedirectionApi {
         request: Request<proto::GetMailRedirectRequest>,
     ) -> Result<Response<proto::GetMailRedirectResponse>, Status> {
         let ctx = begin_call(&request);
-        let now = self.state.now();
         let result = async {
-            let body = request.into_inner();
-            let lookup = account_lookup(body.account.as_ref(), "account")?;
-            let account = mailbox_account(&self.state, lookup).await?;
+            let lookup = account_lookup(request.get_ref().account.as_ref(), "account")?;
+            let account = self.state.mailbox_account(lookup).await?;
             Ok(proto::GetMailRedirectResponse {
-                mail_redirect: Some(encode_redirect(&self.state, &account, now)),
+                mail_redirect: self.redirect(&account),
             })
         }
         .await;
@@ -91,10 +54,8 @@ impl MailRedirectionService for MailRedirectionApi {
         request: Request<proto::SetMailRedirectRequest>,
     ) -> Result<Response<proto::SetMailRedirectResponse>, Status> {
         let ctx = begin_call(&request);
-        let language = ctx.language;
-        let now = self.state.now();
+        let body = request.get_ref();
         let result = async {
-            let body = request.into_inner();
             let lookup = account_lookup(body.account.as_ref(), "account")?;
             let input = body
                 .address
@@ -102,54 +63,13 @@ impl MailRedirectionService for MailRedirectionApi {
                 .ok_or_else(|| AppError::field("address", "the address is needed, typed twice"))?;
             let address = super::inputs::mail_input(input, "address")
                 .map_err(|v| AppError::InvalidArgument(vec![v]))?;
-            let account = mailbox_account(&self.state, lookup).await?;
-            let recovery = account
-                .recovery_mail_verified_at
-                .and(account.recovery_mail.as_deref());
-            let (redirect, needs_link) = set_redirect(
-                &account_fields::redirect(&account),
-                &address,
-                body.keep_copy,
-                account.institutional_mail.as_deref(),
-                recovery,
-                now,
-            )
-            .map_err(|e| match e {
-                RedirectError::Loop => AppError::field("address.address", e.to_string()),
-            })?;
-            let mut write = AccountWrite {
-                account: &account,
-                changes: vec![AccountChange::Redirect(redirect.clone())],
-                spend: Vec::new(),
-                revoke: vec![Purpose::RedirectChange],
-                secrets: Vec::new(),
-                messages: Vec::new(),
-                audit: (
-                    "mail_redirect.set",
-                    json!({ "verified": !needs_link, "keep_copy": redirect.keep_copy }),
-                ),
-                feed: vec![ChangeKind::MailRedirectChanged],
-            };
-            let mut notice = None;
-            if needs_link {
-                self.state
-                    .link_cooldown(&account, Purpose::RedirectChange, now)
-                    .await?;
-                let link = self.state.address_link(
-                    &account,
-                    Verifying::Redirect,
-                    address.as_str(),
-                    language,
-                    now,
-                )?;
-                write.secrets.push(link.secret);
-                write.messages.push(link.message);
-                notice = Some(super::encode::notice(link.notice));
-            }
-            let account = self.state.store.write_account(write, &ctx, now).await?;
+            let set = self
+                .state
+                .set_mail_redirect(lookup, &address, body.keep_copy, &ctx)
+                .await?;
             Ok(proto::SetMailRedirectResponse {
-                mail_redirect: Some(encode_redirect(&self.state, &account, now)),
-                notice,
+                mail_redirect: self.redirect(&set.account),
+                notice: set.notice.map(encode::notice),
             })
         }
         .await;
@@ -162,50 +82,13 @@ impl MailRedirectionService for MailRedirectionApi {
         request: Request<proto::VerifyMailRedirectRequest>,
     ) -> Result<Response<proto::VerifyMailRedirectResponse>, Status> {
         let ctx = begin_call(&request);
-        let now = self.state.now();
-        let result = async {
-            let body = request.into_inner();
-            let (secret, account) = self
-                .state
-                .account_link(&body.token, Purpose::RedirectChange, now)
-                .await?;
-            // The link verifies the address it was sent to, only while that
-            // address is still the one waiting.
-            let pending = account.redirect_verified_at.is_none()
-                && account
-                    .redirect_address
-                    .as_deref()
-                    .zip(secret.target.as_deref())
-                    .is_some_and(|(a, t)| a.eq_ignore_ascii_case(t));
-            if !pending {
-                return Err(crate::app::links::link_unusable());
-            }
-            let account = self
-                .state
-                .store
-                .write_account(
-                    AccountWrite {
-                        account: &account,
-                        changes: vec![AccountChange::Redirect(Redirect {
-                            verified_at: Some(now),
-                            ..account_fields::redirect(&account)
-                        })],
-                        spend: vec![secret.id.clone()],
-                        revoke: vec![Purpose::RedirectChange],
-                        secrets: Vec::new(),
-                        messages: Vec::new(),
-                        audit: ("mail_redirect.verified", json!({})),
-                        feed: vec![ChangeKind::MailRedirectChanged],
-                    },
-                    &ctx,
-                    now,
-                )
-                .await?;
-            Ok(proto::VerifyMailRedirectResponse {
-                mail_redirect: Some(encode_redirect(&self.state, &account, now)),
-            })
-        }
-        .await;
+        let result = self
+            .state
+            .verify_mail_redirect(&request.get_ref().token, &ctx)
+            .await
+            .map(|account| proto::VerifyMailRedirectResponse {
+                mail_redirect: self.redirect(&account),
+            });
         reply(result, &ctx)
     }
 
@@ -215,42 +98,14 @@ impl MailRedirectionService for MailRedirectionApi {
         request: Request<proto::ResendMailRedirectVerificationRequest>,
     ) -> Result<Response<proto::ResendMailRedirectVerificationResponse>, Status> {
         let ctx = begin_call(&request);
-        let language = ctx.language;
-        let now = self.state.now();
         let result = async {
-            let body = request.into_inner();
-            let lookup = account_lookup(body.account.as_ref(), "account")?;
-            let account = mailbox_account(&self.state, lookup).await?;
-            let Some(address) = account
-                .redirect_address
-                .clone()
-                .filter(|_| account.redirect_verified_at.is_none())
-            else {
-                return Err(AppError::FailedPrecondition {
-                    kind: Precondition::NothingToVerify,
-                    subject: "account".into(),
-                    message: "no redirect address is waiting for verification".into(),
-                });
-            };
-            self.state
-                .link_cooldown(&account, Purpose::RedirectChange, now)
-                .await?;
-            let link =
-                self.state
-                    .address_link(&account, Verifying::Redirect, &address, language, now)?;
-            self.state
-                .store
-                .issue_account_secrets(
-                    &account,
-                    &[Purpose::RedirectChange],
-                    vec![link.secret],
-                    vec![link.message],
-                    Some(("mail_redirect.verification_resent", json!({}), &ctx)),
-                    now,
-                )
+            let lookup = account_lookup(request.get_ref().account.as_ref(), "account")?;
+            let sent = self
+                .state
+                .resend_mail_redirect_verification(lookup, &ctx)
                 .await?;
             Ok(proto::ResendMailRedirectVerificationResponse {
-                notice: Some(super::encode::notice(link.notice)),
+                notice: Some(encode::notice(sent)),
             })
         }
         .await;
@@ -263,46 +118,11 @@ impl MailRedirectionService for MailRedirectionApi {
         request: Request<proto::DisableMailRedirectRequest>,
     ) -> Result<Response<proto::DisableMailRedirectResponse>, Status> {
         let ctx = begin_call(&request);
-        let now = self.state.now();
         let result = async {
-            let body = request.into_inner();
-            let lookup = account_lookup(body.account.as_ref(), "account")?;
-            let account = mailbox_account(&self.state, lookup).await?;
-            if self.state.profile_of(&account)?.activation.mail_redirect == RedirectRule::Mandatory
-            {
-                return Err(AppError::FailedPrecondition {
-                    kind: Precondition::RedirectMandatory,
-                    subject: "account".into(),
-                    message:
-                        "this profile must keep its mail redirected: change the address instead"
-                            .into(),
-                });
-            }
-            if account.redirect_address.is_none() {
-                return Ok(proto::DisableMailRedirectResponse {
-                    mail_redirect: Some(encode_redirect(&self.state, &account, now)),
-                });
-            }
-            let account = self
-                .state
-                .store
-                .write_account(
-                    AccountWrite {
-                        account: &account,
-                        changes: vec![AccountChange::Redirect(Redirect::default())],
-                        spend: Vec::new(),
-                        revoke: vec![Purpose::RedirectChange],
-                        secrets: Vec::new(),
-                        messages: Vec::new(),
-                        audit: ("mail_redirect.disabled", json!({})),
-                        feed: vec![ChangeKind::MailRedirectChanged],
-                    },
-                    &ctx,
-                    now,
-                )
-                .await?;
+            let lookup = account_lookup(request.get_ref().account.as_ref(), "account")?;
+            let account = self.state.disable_mail_redirect(lookup, &ctx).await?;
             Ok(proto::DisableMailRedirectResponse {
-                mail_redirect: Some(encode_redirect(&self.state, &account, now)),
+                mail_redirect: self.redirect(&account),
             })
         }
         .await;

@@ -14,6 +14,8 @@ pub mod limits;
 pub mod links;
 pub mod passwords;
 pub mod recovery;
+pub mod redirection;
+pub mod settings;
 pub mod texts;
 
 #[cfg(test)]

@@ -193,3 +193,75 @@ pub async fn mailed_codes(t: &TestApp) -> Vec<String> {
         })
         .collect()
 }
+
+/// A password every example policy accepts.
+pub const GOOD_PASSWORD: &str = "Zr5^tG1#kW6uVm";
+
+/// Provisions a Montpellier tenured staff member and takes them through
+/// the whole journey (recovery address ada@example.org verified by its
+/// code, charter, listed in the directory, no redirect, a password).
+pub async fn activate_montpellier_staff(
+    t: &TestApp,
+    hr_id: &str,
+) -> store::entities::account::Model {
+    use crate::activation::{Entry, ScreenInput};
+    use domain::activation::RedirectInput;
+    use domain::ids::MailAddress;
+    let (account, printed) = provision_montpellier_staff_with_passport(t, hr_id).await;
+    let ctx = call_from(Some("198.51.100.7"));
+    let entry = Entry::ProvisionalPassword {
+        login: account.login.clone(),
+        password: printed,
+    };
+    let token = t
+        .app
+        .start_activation("umontpellier", entry, &ctx)
+        .await
+        .expect("started")
+        .flow_token;
+    let submit = |input: ScreenInput| {
+        let token = token.clone();
+        let ctx = ctx.clone();
+        async move {
+            t.app
+                .submit_activation_screen(&token, input, &ctx)
+                .await
+                .expect("the screen is accepted")
+        }
+    };
+    let mut input = ScreenInput::default();
+    input.submission.recovery_mail = Some(MailAddress::parse("ada@example.org").expect("address"));
+    submit(input).await;
+    let code = mailed_codes(t).await.pop().expect("a code");
+    t.app
+        .verify_activation_code(&token, &code, &ctx)
+        .await
+        .expect("verified");
+    let charter = t
+        .app
+        .rules
+        .institution("umontpellier")
+        .and_then(|i| i.charter.clone());
+    let mut input = ScreenInput::default();
+    input.submission.charter_version = charter.map(|c| c.version);
+    submit(input).await;
+    let mut input = ScreenInput::default();
+    input.submission.directory_listed = Some(true);
+    submit(input).await;
+    let mut input = ScreenInput::default();
+    input.submission.redirect = Some(RedirectInput {
+        address: None,
+        keep_copy: false,
+    });
+    submit(input).await;
+    let input = ScreenInput {
+        password: Some((GOOD_PASSWORD.into(), GOOD_PASSWORD.into())),
+        ..ScreenInput::default()
+    };
+    let done = submit(input).await;
+    assert!(done.flow.completion.is_some(), "the journey is complete");
+    t.app
+        .account(store::accounts::AccountLookup::Id(&account.id))
+        .await
+        .expect("the account")
+}

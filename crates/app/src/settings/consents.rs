@@ -1,0 +1,100 @@
+//! Consents changed after activation: directory listing, photo uses,
+//! sharing with the Crous.
+
+use std::collections::BTreeSet;
+
+use domain::activation::{PhotoDecision, Step};
+use domain::refusal::Precondition;
+use domain::self_service::{ConsentChange, ConsentError, change_consents};
+use serde_json::json;
+use store::account_fields::{self, AccountChange};
+use store::accounts::AccountLookup;
+use store::entities::account;
+use store::feed::ChangeKind;
+use store::self_service::AccountWrite;
+
+use crate::error::AppError;
+use crate::{App, CallContext};
+
+/// The account after a consent change, and what the person should know of
+/// it (a photo deleted, the Crous told), in their language.
+#[derive(Debug)]
+pub struct ConsentsUpdated {
+    pub account: account::Model,
+    pub notices: Vec<String>,
+}
+
+fn consent_error(e: ConsentError) -> AppError {
+    match e {
+        ConsentError::NotOffered(step) => AppError::FailedPrecondition {
+            kind: Precondition::ConsentNotOffered,
+            subject: step.field().to_owned(),
+            message: "this consent is not collected for this account's profile".into(),
+        },
+        ConsentError::PhotoRefused => AppError::FailedPrecondition {
+            kind: Precondition::PhotoRefusalIrreversible,
+            subject: "photo".into(),
+            message: "the photo was refused and deleted: a new photo is needed for any use (card renewal: see the student card office)".into(),
+        },
+    }
+}
+
+impl App {
+    /// Changes the consents named in `change` (at least one), among those
+    /// the profile collects.
+    pub async fn update_consents(
+        &self,
+        lookup: AccountLookup<'_>,
+        change: ConsentChange,
+        ctx: &CallContext,
+    ) -> Result<ConsentsUpdated, AppError> {
+        let now = self.now();
+        if change == ConsentChange::default() {
+            return Err(AppError::field(
+                "directory_listed",
+                "change at least one consent",
+            ));
+        }
+        let account = self.account_in_use(lookup).await?;
+        let offered: BTreeSet<Step> = self
+            .profile_of(&account)?
+            .activation
+            .screens
+            .iter()
+            .flatten()
+            .copied()
+            .collect();
+        let current = account_fields::consents(&account);
+        let (next, effects) =
+            change_consents(&current, change, &offered, now).map_err(consent_error)?;
+        let notices = crate::texts::consent_notices(ctx.language, &effects);
+        if effects.changed.is_empty() {
+            return Ok(ConsentsUpdated { account, notices });
+        }
+        let mut feed = vec![ChangeKind::ConsentsChanged];
+        if effects.photo_deletion {
+            feed.push(ChangeKind::PhotoDeletionRequested);
+        }
+        let changed: Vec<&str> = effects.changed.iter().map(|s| s.field()).collect();
+        let details = json!({
+            "changed": changed,
+            "directory_listed": next.directory_listed.map(|d| d.0),
+            "photo_refused": matches!(next.photo, Some((PhotoDecision::Refuse, _))),
+            "photo_deletion_requested": effects.photo_deletion,
+            "crous_sharing": next.crous_sharing.map(|c| c.0),
+            "crous_revoked": effects.crous_revoked,
+        });
+        let write = AccountWrite {
+            account: &account,
+            changes: vec![AccountChange::Consents(next)],
+            spend: Vec::new(),
+            revoke: Vec::new(),
+            secrets: Vec::new(),
+            messages: Vec::new(),
+            audit: ("consents.updated", details),
+            feed,
+        };
+        let account = self.store.write_account(write, ctx, now).await?;
+        Ok(ConsentsUpdated { account, notices })
+    }
+}

@@ -1,0 +1,134 @@
+//! A new recovery address: mailed a link, in use once the link is
+//! followed.
+
+use domain::activation::mask_mail;
+use domain::ids::MailAddress;
+use serde_json::json;
+use store::account_fields::AccountChange;
+use store::accounts::AccountLookup;
+use store::activation::Purpose;
+use store::entities::account;
+use store::feed::ChangeKind;
+use store::outbox::{Channel, NewMessage};
+use store::self_service::AccountWrite;
+
+use crate::error::AppError;
+use crate::links::DeliveryNotice;
+use crate::texts::mail::{self as mail_texts, Verifying};
+use crate::{App, CallContext};
+
+impl App {
+    /// Mails a link confirming `address` as the new recovery address.
+    pub async fn request_recovery_mail_change(
+        &self,
+        lookup: AccountLookup<'_>,
+        address: &MailAddress,
+        ctx: &CallContext,
+    ) -> Result<DeliveryNotice, AppError> {
+        let now = self.now();
+        let account = self.account_in_use(lookup).await?;
+        let same =
+            |other: Option<&str>| other.is_some_and(|o| o.eq_ignore_ascii_case(address.as_str()));
+        if same(account.institutional_mail.as_deref()) {
+            return Err(AppError::field(
+                "new_recovery_mail.address",
+                "the recovery address must be outside the university: it is used when the university account cannot be",
+            ));
+        }
+        if account.recovery_mail_verified_at.is_some() && same(account.recovery_mail.as_deref()) {
+            return Err(AppError::field(
+                "new_recovery_mail.address",
+                "this is already your recovery address",
+            ));
+        }
+        self.link_cooldown(&account, Purpose::RecoveryMailChange, now)
+            .await?;
+        let what = Verifying::RecoveryMail;
+        let link = self.address_link(&account, what, address.as_str(), ctx.language, now)?;
+        let audit = ("recovery_mail.change_requested", json!({}), &ctx.audit);
+        self.store
+            .issue_account_secrets(
+                &account,
+                &[Purpose::RecoveryMailChange],
+                vec![link.secret],
+                vec![link.message],
+                Some(audit),
+                now,
+            )
+            .await?;
+        Ok(link.notice)
+    }
+
+    /// Follows the mailed link: the address becomes the verified recovery
+    /// address; a reset sent to the former one stops working, and the
+    /// former verified address is told it was replaced.
+    pub async fn confirm_recovery_mail_change(
+        &self,
+        token: &str,
+        ctx: &CallContext,
+    ) -> Result<account::Model, AppError> {
+        let now = self.now();
+        let (secret, account) = self
+            .account_link(token, Purpose::RecoveryMailChange, now)
+            .await?;
+        let address = secret
+            .target
+            .clone()
+            .ok_or_else(|| AppError::inconsistent("verification link without address"))?;
+        let messages = self.replaced_notice(&account, &address, ctx, now);
+        let write = AccountWrite {
+            account: &account,
+            changes: vec![AccountChange::RecoveryMail {
+                address,
+                verified_at: now,
+            }],
+            spend: vec![secret.id.clone()],
+            revoke: vec![
+                Purpose::RecoveryMailChange,
+                Purpose::PasswordReset,
+                Purpose::ReactivationKey,
+            ],
+            secrets: Vec::new(),
+            messages,
+            audit: ("recovery_mail.changed", json!({})),
+            feed: vec![ChangeKind::RecoveryMailChanged],
+        };
+        Ok(self.store.write_account(write, ctx, now).await?)
+    }
+
+    /// The mail telling the former verified address it was replaced by
+    /// `address` (none when there was none, or it is the same).
+    fn replaced_notice(
+        &self,
+        account: &account::Model,
+        address: &str,
+        ctx: &CallContext,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<NewMessage> {
+        let (Some(old), Some(_)) = (&account.recovery_mail, account.recovery_mail_verified_at)
+        else {
+            return Vec::new();
+        };
+        let Some(institution) = self.rules.institution(&account.institution) else {
+            return Vec::new();
+        };
+        if old.eq_ignore_ascii_case(address) {
+            return Vec::new();
+        }
+        let content = mail_texts::recovery_mail_replaced(
+            &institution.name,
+            &account.login,
+            &mask_mail(address),
+            &institution.helpdesk_url,
+            ctx.language,
+        );
+        vec![NewMessage {
+            account_id: Some(account.id.clone()),
+            channel: Channel::Mail,
+            recipient: old.clone(),
+            template: "recovery_mail_replaced".into(),
+            content,
+            not_before: now,
+        }]
+    }
+}

@@ -1,0 +1,131 @@
+//! What staff alone set: their directory entry and their antispam level.
+
+use domain::account::AccountKind;
+use domain::self_service::{AntispamLevel, DirectoryEntry, edit_directory_entry};
+use serde_json::json;
+use store::account_fields::{self, AccountChange};
+use store::accounts::AccountLookup;
+use store::entities::account;
+use store::feed::ChangeKind;
+use store::self_service::AccountWrite;
+
+use crate::error::AppError;
+use crate::{App, CallContext};
+
+impl App {
+    /// A staff account in use; PERMISSION_DENIED for students.
+    async fn staff_account(&self, lookup: AccountLookup<'_>) -> Result<account::Model, AppError> {
+        let account = self.account_in_use(lookup).await?;
+        if self.profile_of(&account)?.kind != AccountKind::Staff {
+            return Err(AppError::PermissionDenied(
+                "only staff edit their directory entry and antispam level".into(),
+            ));
+        }
+        Ok(account)
+    }
+
+    /// A staff member's directory entry.
+    pub async fn directory_entry(
+        &self,
+        lookup: AccountLookup<'_>,
+    ) -> Result<DirectoryEntry, AppError> {
+        let account = self.staff_account(lookup).await?;
+        Ok(account_fields::directory_entry(&account)?)
+    }
+
+    /// Edits the fields of the entry the institution lets staff edit; the
+    /// same entry again changes nothing.
+    pub async fn update_directory_entry(
+        &self,
+        lookup: AccountLookup<'_>,
+        typed: DirectoryEntry,
+        ctx: &CallContext,
+    ) -> Result<DirectoryEntry, AppError> {
+        let now = self.now();
+        let account = self.staff_account(lookup).await?;
+        let institution = self.institution_of(&account)?;
+        let current = account_fields::directory_entry(&account)?;
+        let next = edit_directory_entry(
+            &current,
+            &typed,
+            &institution.staff_settings.directory_fields,
+            &institution.phone_region,
+        )
+        .map_err(|problems| {
+            AppError::InvalidArgument(
+                problems
+                    .into_iter()
+                    .map(|(field, description)| domain::provisioning::Violation {
+                        field: format!("entry.{field}"),
+                        description,
+                    })
+                    .collect(),
+            )
+        })?;
+        if next == current {
+            return Ok(current);
+        }
+        let write = AccountWrite {
+            account: &account,
+            changes: vec![AccountChange::DirectoryEntry(next)],
+            spend: Vec::new(),
+            revoke: Vec::new(),
+            secrets: Vec::new(),
+            messages: Vec::new(),
+            audit: ("directory_entry.updated", json!({})),
+            feed: vec![ChangeKind::DirectoryEntryChanged],
+        };
+        let account = self.store.write_account(write, ctx, now).await?;
+        Ok(account_fields::directory_entry(&account)?)
+    }
+
+    /// A staff member's antispam level: their own, else the institution's
+    /// default.
+    pub async fn antispam_level(
+        &self,
+        lookup: AccountLookup<'_>,
+    ) -> Result<AntispamLevel, AppError> {
+        let account = self.staff_account(lookup).await?;
+        Ok(self.level_of(&account))
+    }
+
+    fn level_of(&self, account: &account::Model) -> AntispamLevel {
+        account
+            .antispam_level
+            .as_deref()
+            .and_then(AntispamLevel::parse)
+            .or_else(|| {
+                self.rules
+                    .institution(&account.institution)
+                    .map(|i| i.staff_settings.antispam_default)
+            })
+            .unwrap_or_default()
+    }
+
+    /// Sets a staff member's antispam level; the same level again changes
+    /// nothing.
+    pub async fn set_antispam_level(
+        &self,
+        lookup: AccountLookup<'_>,
+        level: AntispamLevel,
+        ctx: &CallContext,
+    ) -> Result<AntispamLevel, AppError> {
+        let now = self.now();
+        let account = self.staff_account(lookup).await?;
+        if account.antispam_level.as_deref() == Some(level.as_str()) {
+            return Ok(level);
+        }
+        let write = AccountWrite {
+            account: &account,
+            changes: vec![AccountChange::Antispam(level)],
+            spend: Vec::new(),
+            revoke: Vec::new(),
+            secrets: Vec::new(),
+            messages: Vec::new(),
+            audit: ("antispam_level.set", json!({ "level": level.as_str() })),
+            feed: vec![ChangeKind::DirectoryEntryChanged],
+        };
+        let account = self.store.write_account(write, ctx, now).await?;
+        Ok(self.level_of(&account))
+    }
+}
