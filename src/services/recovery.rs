@@ -4,26 +4,16 @@
 //! the background, so neither the answer nor its timing tells whether the
 //! account exists or has a recovery address.
 
-use std::sync::Arc;
-
-use serde_json::json;
 use tonic::{Request, Response, Status};
 
 use super::{App, begin_call, encode, encode::timestamp, reply};
 use crate::app::error::AppError;
-use crate::app::limits::Counters;
-use crate::app::limits::RateRule;
-use crate::app::passwords::{PasswordChange, read_password};
-use crate::app::recovery::ResetIdentifier;
+use crate::app::recovery::{LoginLookup, ResetIdentifier};
 use crate::config::InstitutionSettings;
-use crate::domain::ids::{BirthDate, Ine, MailAddress, StudentNumber};
-use crate::domain::password::Password;
+use crate::domain::ids::{Ine, MailAddress};
 use crate::domain::recovery::ResetMethod;
-use crate::domain::refusal::Precondition;
 use crate::proto;
 use crate::proto::recovery_service_server::RecoveryService;
-use crate::store::accounts::AccountLookup;
-use crate::store::activation::Purpose;
 
 pub struct RecoveryApi {
     state: App,
@@ -114,21 +104,16 @@ impl RecoveryService for RecoveryApi {
         request: Request<proto::GetPasswordResetRequest>,
     ) -> Result<Response<proto::GetPasswordResetResponse>, Status> {
         let ctx = begin_call(&request);
-        let now = self.state.now();
-        let result = async {
-            let body = request.into_inner();
-            let (secret, account) = self
-                .state
-                .account_link(&body.token, Purpose::PasswordReset, now)
-                .await?;
-            Ok(proto::GetPasswordResetResponse {
-                login: account.login,
-                expires_at: secret.expires_at.map(timestamp),
-                institution: account.institution,
-                profile: account.profile,
-            })
-        }
-        .await;
+        let result = self
+            .state
+            .password_reset(&request.get_ref().token)
+            .await
+            .map(|link| proto::GetPasswordResetResponse {
+                login: link.login,
+                expires_at: link.expires_at.map(timestamp),
+                institution: link.institution,
+                profile: link.profile,
+            });
         reply(result, &ctx)
     }
 
@@ -138,44 +123,15 @@ impl RecoveryService for RecoveryApi {
         request: Request<proto::CompletePasswordResetRequest>,
     ) -> Result<Response<proto::CompletePasswordResetResponse>, Status> {
         let ctx = begin_call(&request);
-        let language = ctx.language;
-        let now = self.state.now();
-        let result = async {
-            let body = request.into_inner();
-            let input = body
-                .new_password
-                .ok_or_else(|| AppError::field("new_password", "the new password is needed"))?;
-            let new = Arc::new(read_password(
-                input.password,
-                "new_password.password",
-                true,
-            )?);
-            let confirmation = Password::new(input.confirmation);
-            let (secret, account) = self
-                .state
-                .account_link(&body.token, Purpose::PasswordReset, now)
-                .await?;
-            let account = self
-                .state
-                .set_new_password(
-                    PasswordChange {
-                        account: &account,
-                        new,
-                        confirmation: &confirmation,
-                        field: "new_password.password",
-                        action: "password.reset",
-                        spend: Some(&secret.id),
-                    },
-                    language,
-                    &ctx,
-                    now,
-                )
-                .await?;
-            Ok(proto::CompletePasswordResetResponse {
+        let body = request.into_inner();
+        let new_password = body.new_password.map(|n| (n.password, n.confirmation));
+        let result = self
+            .state
+            .complete_password_reset(&body.token, new_password, &ctx)
+            .await
+            .map(|account| proto::CompletePasswordResetResponse {
                 login: account.login,
-            })
-        }
-        .await;
+            });
         reply(result, &ctx)
     }
 
@@ -185,86 +141,18 @@ impl RecoveryService for RecoveryApi {
         request: Request<proto::RecoverLoginRequest>,
     ) -> Result<Response<proto::RecoverLoginResponse>, Status> {
         let ctx = begin_call(&request);
-        let now = self.state.now();
-        let result = async {
-            let body = request.into_inner();
-            let code = body.institution.trim().to_owned();
-            let institution = institution(&self.state, &code)?;
-            let rule = &institution.recovery.login_lookup;
-            if !rule.enabled {
-                return Err(AppError::FailedPrecondition {
-                    kind: Precondition::NotOffered,
-                    subject: "institution".into(),
-                    message: "this institution does not offer login lookup: see its helpdesk"
-                        .into(),
-                });
-            }
-            let today = now.with_timezone(&institution.time_zone).date_naive();
-            let mut problems = Vec::new();
-            let number =
-                StudentNumber::parse(&body.student_number, institution.student_number_length)
-                    .map_err(|e| problems.push(("student_number", e.0)))
-                    .ok();
-            let birth = BirthDate::parse(&body.birth_date, today)
-                .map_err(|e| problems.push(("birth_date", e.0)))
-                .ok();
-            let (Some(number), Some(birth)) = (number, birth) else {
-                return Err(AppError::InvalidArgument(
-                    problems
-                        .into_iter()
-                        .map(
-                            |(field, description)| crate::domain::provisioning::Violation {
-                                field: field.to_owned(),
-                                description,
-                            },
-                        )
-                        .collect(),
-                ));
-            };
-            let counters = Counters::login_lookups(
-                &self.state,
-                &ctx,
-                &[&code, number.as_str()],
-                RateRule {
-                    max: rule.max_attempts,
-                    window: rule.window,
-                },
-            );
-            let account = self
-                .state
-                .limited(counters, now, async {
-                    self.state
-                        .store
-                        .find_account(AccountLookup::StudentNumber {
-                            institution: &code,
-                            number: number.as_str(),
-                        })
-                        .await?
-                        .filter(|a| a.birth_date == Some(birth.date()) && a.purged_at.is_none())
-                        .ok_or_else(|| {
-                            AppError::NotFound(
-                                "no student matches this student number and birth date".into(),
-                            )
-                        })
-                })
-                .await?;
-            self.state
-                .store
-                .record_event(
-                    &code,
-                    Some(&account.id),
-                    "login.recovered",
-                    json!({}),
-                    &ctx,
-                    now,
-                )
-                .await?;
-            Ok(proto::RecoverLoginResponse {
+        let body = request.get_ref();
+        let typed = LoginLookup {
+            institution: &body.institution,
+            student_number: &body.student_number,
+            birth_date: &body.birth_date,
+        };
+        let result = self.state.recover_login(typed, &ctx).await.map(|account| {
+            proto::RecoverLoginResponse {
                 login: account.login,
                 institutional_mail: account.institutional_mail.unwrap_or_default(),
-            })
-        }
-        .await;
+            }
+        });
         reply(result, &ctx)
     }
 }

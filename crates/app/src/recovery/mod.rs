@@ -4,6 +4,12 @@
 //! account exists or has a recovery address ("Recovery never reveals
 //! whether an account exists").
 
+mod login;
+mod reset;
+
+pub use login::LoginLookup;
+pub use reset::ResetLink;
+
 use chrono::{DateTime, Utc};
 use domain::ids::{Ine, MailAddress};
 use domain::institution::InstitutionSettings;

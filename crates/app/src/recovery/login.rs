@@ -1,0 +1,95 @@
+//! A forgotten login, found from the student number and the birth date
+//! where the institution offers it (its own limit on lookups).
+
+use domain::ids::{BirthDate, StudentNumber};
+use domain::provisioning::Violation;
+use domain::refusal::Precondition;
+use serde_json::json;
+use store::accounts::AccountLookup;
+use store::entities::account;
+
+use crate::error::AppError;
+use crate::limits::{Counters, RateRule};
+use crate::{App, CallContext};
+
+/// What a person types to find their login.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLookup<'a> {
+    pub institution: &'a str,
+    pub student_number: &'a str,
+    pub birth_date: &'a str,
+}
+
+impl App {
+    /// The account whose student number and birth date are the typed
+    /// ones; each lookup counts against the institution's limit.
+    pub async fn recover_login(
+        &self,
+        typed: LoginLookup<'_>,
+        ctx: &CallContext,
+    ) -> Result<account::Model, AppError> {
+        let now = self.now();
+        let code = typed.institution.trim();
+        let institution = self
+            .rules
+            .institution(code)
+            .ok_or_else(|| AppError::field("institution", "no such institution"))?;
+        let rule = &institution.recovery.login_lookup;
+        if !rule.enabled {
+            return Err(AppError::FailedPrecondition {
+                kind: Precondition::NotOffered,
+                subject: "institution".into(),
+                message: "this institution does not offer login lookup: see its helpdesk".into(),
+            });
+        }
+        let today = now.with_timezone(&institution.time_zone).date_naive();
+        let mut problems = Vec::new();
+        let mut bad = |field: &str, description: String| {
+            problems.push(Violation {
+                field: field.to_owned(),
+                description,
+            })
+        };
+        let number = StudentNumber::parse(typed.student_number, institution.student_number_length)
+            .map_err(|e| bad("student_number", e.0))
+            .ok();
+        let birth = BirthDate::parse(typed.birth_date, today)
+            .map_err(|e| bad("birth_date", e.0))
+            .ok();
+        let (Some(number), Some(birth)) = (number, birth) else {
+            return Err(AppError::InvalidArgument(problems));
+        };
+        let limit = RateRule {
+            max: rule.max_attempts,
+            window: rule.window,
+        };
+        let counters = Counters::login_lookups(self, ctx, &[code, number.as_str()], limit);
+        let lookup = AccountLookup::StudentNumber {
+            institution: code,
+            number: number.as_str(),
+        };
+        let found = async {
+            self.store
+                .find_account(lookup)
+                .await?
+                .filter(|a| a.birth_date == Some(birth.date()) && a.purged_at.is_none())
+                .ok_or_else(|| {
+                    AppError::NotFound(
+                        "no student matches this student number and birth date".into(),
+                    )
+                })
+        };
+        let account = self.limited(counters, now, found).await?;
+        self.store
+            .record_event(
+                code,
+                Some(&account.id),
+                "login.recovered",
+                json!({}),
+                ctx,
+                now,
+            )
+            .await?;
+        Ok(account)
+    }
+}
