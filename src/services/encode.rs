@@ -98,46 +98,57 @@ pub fn account(a: &account::Model, now: DateTime<Utc>, tz: chrono_tz::Tz) -> pro
                 a.password_expires_at,
                 now,
             ),
-        consents: Some(proto::Consents {
-            charter_version: a.charter_version.clone().unwrap_or_default(),
-            charter_accepted_at: opt_timestamp(a.charter_accepted_at),
-            directory_listed: a.directory_listed,
-            directory_decided_at: opt_timestamp(a.directory_decided_at),
-            photo_uses: a
-                .photo_uses
-                .split(',')
-                .filter_map(photo_use)
-                .map(|u| u as i32)
-                .collect(),
-            photo_refused: a.photo_refused,
-            photo_decided_at: opt_timestamp(a.photo_decided_at),
-            crous_sharing: a.crous_sharing,
-            crous_decided_at: opt_timestamp(a.crous_decided_at),
-        }),
-        mail_redirect: Some(proto::MailRedirect {
-            enabled: a.redirect_address.is_some(),
-            address: a.redirect_address.clone().unwrap_or_default(),
-            keep_copy: a.redirect_keep_copy,
-            verified: a.redirect_verified_at.is_some(),
-            // Set from the profile by `App::encode_account`.
-            mandatory: false,
-        }),
+        consents: Some(consents(a)),
+        mail_redirect: Some(redirect(a)),
         end_of_activity_date: date(a.end_of_activity_date),
         retention_end_date: date(a.retention_end_date),
         created_at: Some(timestamp(a.created_at)),
         updated_at: Some(timestamp(a.updated_at)),
         supann_ressource_etat_date: domain_status
-            .map(|s| {
-                let until = (s == AccountStatus::Grace)
-                    .then_some(a.retention_end_date)
-                    .flatten();
-                s.supann_ressource_etat_date(
-                    status_changed_at.with_timezone(&tz).date_naive(),
-                    until,
-                )
-            })
+            .map(|s| ressource_etat_date(a, s, status_changed_at.with_timezone(&tz).date_naive()))
             .unwrap_or_default(),
     }
+}
+
+/// The consents as the account holds them.
+fn consents(a: &account::Model) -> proto::Consents {
+    proto::Consents {
+        charter_version: a.charter_version.clone().unwrap_or_default(),
+        charter_accepted_at: opt_timestamp(a.charter_accepted_at),
+        directory_listed: a.directory_listed,
+        directory_decided_at: opt_timestamp(a.directory_decided_at),
+        photo_uses: a
+            .photo_uses
+            .split(',')
+            .filter_map(photo_use)
+            .map(|u| u as i32)
+            .collect(),
+        photo_refused: a.photo_refused,
+        photo_decided_at: opt_timestamp(a.photo_decided_at),
+        crous_sharing: a.crous_sharing,
+        crous_decided_at: opt_timestamp(a.crous_decided_at),
+    }
+}
+
+/// The mail redirect as the account holds it.
+fn redirect(a: &account::Model) -> proto::MailRedirect {
+    proto::MailRedirect {
+        enabled: a.redirect_address.is_some(),
+        address: a.redirect_address.clone().unwrap_or_default(),
+        keep_copy: a.redirect_keep_copy,
+        verified: a.redirect_verified_at.is_some(),
+        // Set from the profile by `App::encode_account`.
+        mandatory: false,
+    }
+}
+
+/// SupAnn's `supannRessourceEtatDate` for the account in `status` since
+/// `since` (a limited account's runs until its retention end).
+fn ressource_etat_date(a: &account::Model, status: AccountStatus, since: NaiveDate) -> String {
+    let until = (status == AccountStatus::Grace)
+        .then_some(a.retention_end_date)
+        .flatten();
+    status.supann_ressource_etat_date(since, until)
 }
 
 pub fn outcome(o: ProvisionOutcome) -> proto::ProvisionOutcome {

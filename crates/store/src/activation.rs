@@ -502,94 +502,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<account::Model, FlowWriteError> {
         let write = self.begin_write().await?;
-        let flow_id = &loaded.flow.id;
         let account_id = &loaded.account.id;
         finish_flow(&write.txn, loaded, state, now).await?;
-        let (photo_uses, photo_refused, photo_at) = match &state.photo {
-            Some((PhotoDecision::Allow(uses), at)) => (
-                uses.iter()
-                    .map(|u| u.as_str())
-                    .collect::<Vec<_>>()
-                    .join(","),
-                false,
-                Some(*at),
-            ),
-            Some((PhotoDecision::Refuse, at)) => (String::new(), true, Some(*at)),
-            None => (String::new(), false, None),
-        };
-        let redirect = state.redirect.as_ref();
-        use account::Column as A;
-        let updated = account::Entity::update_many()
-            .col_expr(A::Status, Expr::value(AccountStatus::Active.as_str()))
-            .col_expr(A::StatusChangedAt, Expr::value(now))
-            .col_expr(A::ActivatedAt, Expr::value(now))
-            .col_expr(A::PasswordHash, Expr::value(completion.password_hash))
-            .col_expr(A::PasswordChangedAt, Expr::value(now))
-            .col_expr(
-                A::PasswordExpiresAt,
-                Expr::value(completion.password_expires_at),
-            )
-            .col_expr(
-                A::NextPasswordReminderAt,
-                Expr::value(completion.password_reminder_at),
-            )
-            .col_expr(A::PasswordMustChange, Expr::value(false))
-            .col_expr(A::RecoveryMail, Expr::value(state.recovery_mail.clone()))
-            .col_expr(
-                A::RecoveryMailVerifiedAt,
-                Expr::value(state.recovery_mail_verified_at),
-            )
-            .col_expr(
-                A::CharterVersion,
-                Expr::value(state.charter.as_ref().map(|c| c.0.clone())),
-            )
-            .col_expr(
-                A::CharterAcceptedAt,
-                Expr::value(state.charter.as_ref().map(|c| c.1)),
-            )
-            .col_expr(
-                A::DirectoryListed,
-                Expr::value(state.directory_listed.map(|d| d.0)),
-            )
-            .col_expr(
-                A::DirectoryDecidedAt,
-                Expr::value(state.directory_listed.map(|d| d.1)),
-            )
-            .col_expr(A::PhotoUses, Expr::value(photo_uses))
-            .col_expr(A::PhotoRefused, Expr::value(photo_refused))
-            .col_expr(A::PhotoDecidedAt, Expr::value(photo_at))
-            .col_expr(
-                A::CrousSharing,
-                Expr::value(state.crous_sharing.map(|c| c.0)),
-            )
-            .col_expr(
-                A::CrousDecidedAt,
-                Expr::value(state.crous_sharing.map(|c| c.1)),
-            )
-            .col_expr(
-                A::RedirectAddress,
-                Expr::value(redirect.and_then(|r| r.address.clone())),
-            )
-            .col_expr(
-                A::RedirectKeepCopy,
-                Expr::value(redirect.is_some_and(|r| r.keep_copy)),
-            )
-            .col_expr(
-                A::RedirectVerifiedAt,
-                Expr::value(redirect.and_then(|r| r.verified_at)),
-            )
-            .col_expr(A::UpdatedAt, Expr::value(now))
-            .filter(A::Id.eq(account_id))
-            .filter(A::ActivatedAt.is_null())
-            .filter(A::Status.is_in([
-                AccountStatus::PreCreated.as_str(),
-                AccountStatus::Created.as_str(),
-            ]))
-            .exec(&write.txn)
-            .await?;
-        if updated.rows_affected != 1 {
-            return Err(FlowWriteError::Conflict);
-        }
+        activate(&write.txn, account_id, state, &completion, now).await?;
         push_history(
             &write.txn,
             account_id,
@@ -598,72 +513,14 @@ impl Store {
             now,
         )
         .await?;
-        // Every activation secret of the account is spent or void now:
-        // the printed key or password, the mailed link, pending codes.
-        one_time_secret::Entity::update_many()
-            .col_expr(one_time_secret::Column::UsedAt, Expr::value(now))
-            .filter(one_time_secret::Column::AccountId.eq(account_id))
-            .filter(one_time_secret::Column::UsedAt.is_null())
-            .filter(one_time_secret::Column::RevokedAt.is_null())
-            .filter(one_time_secret::Column::Purpose.is_in([
-                Purpose::ActivationKey.as_str(),
-                Purpose::ProvisionalPassword.as_str(),
-                Purpose::ActivationLink.as_str(),
-                Purpose::IdentityCode.as_str(),
-                Purpose::RecoveryMailVerification.as_str(),
-                Purpose::RedirectVerification.as_str(),
-                Purpose::FlowToken.as_str(),
-            ]))
-            .exec(&write.txn)
-            .await?;
-        // Other flows of the account can no longer complete.
-        activation_flow::Entity::update_many()
-            .col_expr(activation_flow::Column::ExpiresAt, Expr::value(now))
-            .filter(activation_flow::Column::AccountId.eq(account_id))
-            .filter(activation_flow::Column::Id.ne(flow_id))
-            .filter(activation_flow::Column::CompletedAt.is_null())
-            .exec(&write.txn)
-            .await?;
+        end_activation_material(&write.txn, loaded, now).await?;
         for secret in completion.secrets {
             secret.row(now).insert(&write.txn).await?;
         }
         for message in completion.messages {
             enqueue(&write.txn, message, now).await?;
         }
-        record_audit(
-            &write.txn,
-            ctx,
-            now,
-            &loaded.account.institution,
-            Some(account_id),
-            "account.activated",
-            json!({
-                "flow_id": flow_id,
-                "charter_version": state.charter.as_ref().map(|c| &c.0),
-                "directory_listed": state.directory_listed.map(|d| d.0),
-                "photo_refused": photo_refused,
-                "crous_sharing": state.crous_sharing.map(|c| c.0),
-                "redirect": redirect.is_some_and(|r| r.address.is_some()),
-            }),
-        )
-        .await?;
-        append_changes(
-            &write.txn,
-            &[
-                PendingChange {
-                    account_id: account_id.clone(),
-                    institution: loaded.account.institution.clone(),
-                    kind: ChangeKind::Activated,
-                },
-                PendingChange {
-                    account_id: account_id.clone(),
-                    institution: loaded.account.institution.clone(),
-                    kind: ChangeKind::PasswordChanged,
-                },
-            ],
-            now,
-        )
-        .await?;
+        record_activation(&write.txn, loaded, state, ctx, now).await?;
         let account = account::Entity::find_by_id(account_id)
             .one(&write.txn)
             .await?
@@ -737,6 +594,202 @@ impl Store {
         }
         write.commit().await
     }
+}
+
+/// The photo decision as the account's columns: the uses allowed, the
+/// refusal, when it was decided.
+fn photo_columns(state: &FlowState) -> (String, bool, Option<DateTime<Utc>>) {
+    match &state.photo {
+        Some((PhotoDecision::Allow(uses), at)) => {
+            let uses: Vec<&str> = uses.iter().map(|u| u.as_str()).collect();
+            (uses.join(","), false, Some(*at))
+        }
+        Some((PhotoDecision::Refuse, at)) => (String::new(), true, Some(*at)),
+        None => (String::new(), false, None),
+    }
+}
+
+/// The account becomes active with the flow's choices and the password,
+/// unless another request activated it first.
+/// The flow's choices (recovery address, consents, redirect) set on the
+/// account.
+fn with_choices(
+    update: sea_orm::UpdateMany<account::Entity>,
+    state: &FlowState,
+) -> sea_orm::UpdateMany<account::Entity> {
+    use account::Column as A;
+    let (photo_uses, photo_refused, photo_at) = photo_columns(state);
+    let redirect = state.redirect.as_ref();
+    update
+        .col_expr(A::RecoveryMail, Expr::value(state.recovery_mail.clone()))
+        .col_expr(
+            A::RecoveryMailVerifiedAt,
+            Expr::value(state.recovery_mail_verified_at),
+        )
+        .col_expr(
+            A::CharterVersion,
+            Expr::value(state.charter.as_ref().map(|c| c.0.clone())),
+        )
+        .col_expr(
+            A::CharterAcceptedAt,
+            Expr::value(state.charter.as_ref().map(|c| c.1)),
+        )
+        .col_expr(
+            A::DirectoryListed,
+            Expr::value(state.directory_listed.map(|d| d.0)),
+        )
+        .col_expr(
+            A::DirectoryDecidedAt,
+            Expr::value(state.directory_listed.map(|d| d.1)),
+        )
+        .col_expr(A::PhotoUses, Expr::value(photo_uses))
+        .col_expr(A::PhotoRefused, Expr::value(photo_refused))
+        .col_expr(A::PhotoDecidedAt, Expr::value(photo_at))
+        .col_expr(
+            A::CrousSharing,
+            Expr::value(state.crous_sharing.map(|c| c.0)),
+        )
+        .col_expr(
+            A::CrousDecidedAt,
+            Expr::value(state.crous_sharing.map(|c| c.1)),
+        )
+        .col_expr(
+            A::RedirectAddress,
+            Expr::value(redirect.and_then(|r| r.address.clone())),
+        )
+        .col_expr(
+            A::RedirectKeepCopy,
+            Expr::value(redirect.is_some_and(|r| r.keep_copy)),
+        )
+        .col_expr(
+            A::RedirectVerifiedAt,
+            Expr::value(redirect.and_then(|r| r.verified_at)),
+        )
+}
+
+async fn activate(
+    conn: &impl ConnectionTrait,
+    account_id: &str,
+    state: &FlowState,
+    completion: &Completion<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), FlowWriteError> {
+    use account::Column as A;
+    let updated = with_choices(account::Entity::update_many(), state)
+        .col_expr(A::Status, Expr::value(AccountStatus::Active.as_str()))
+        .col_expr(A::StatusChangedAt, Expr::value(now))
+        .col_expr(A::ActivatedAt, Expr::value(now))
+        .col_expr(A::PasswordHash, Expr::value(completion.password_hash))
+        .col_expr(A::PasswordChangedAt, Expr::value(now))
+        .col_expr(
+            A::PasswordExpiresAt,
+            Expr::value(completion.password_expires_at),
+        )
+        .col_expr(
+            A::NextPasswordReminderAt,
+            Expr::value(completion.password_reminder_at),
+        )
+        .col_expr(A::PasswordMustChange, Expr::value(false))
+        .col_expr(A::UpdatedAt, Expr::value(now))
+        .filter(A::Id.eq(account_id))
+        .filter(A::ActivatedAt.is_null())
+        .filter(A::Status.is_in([
+            AccountStatus::PreCreated.as_str(),
+            AccountStatus::Created.as_str(),
+        ]))
+        .exec(conn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(FlowWriteError::Conflict);
+    }
+    Ok(())
+}
+
+/// Every activation secret of the account is spent or void, and its
+/// other flows can no longer complete.
+async fn end_activation_material(
+    conn: &impl ConnectionTrait,
+    loaded: &LoadedFlow,
+    now: DateTime<Utc>,
+) -> Result<(), FlowWriteError> {
+    let account_id = &loaded.account.id;
+    let flow_id = &loaded.flow.id;
+    // Every activation secret of the account is spent or void now:
+    // the printed key or password, the mailed link, pending codes.
+    one_time_secret::Entity::update_many()
+        .col_expr(one_time_secret::Column::UsedAt, Expr::value(now))
+        .filter(one_time_secret::Column::AccountId.eq(account_id))
+        .filter(one_time_secret::Column::UsedAt.is_null())
+        .filter(one_time_secret::Column::RevokedAt.is_null())
+        .filter(one_time_secret::Column::Purpose.is_in([
+            Purpose::ActivationKey.as_str(),
+            Purpose::ProvisionalPassword.as_str(),
+            Purpose::ActivationLink.as_str(),
+            Purpose::IdentityCode.as_str(),
+            Purpose::RecoveryMailVerification.as_str(),
+            Purpose::RedirectVerification.as_str(),
+            Purpose::FlowToken.as_str(),
+        ]))
+        .exec(conn)
+        .await?;
+    // Other flows of the account can no longer complete.
+    activation_flow::Entity::update_many()
+        .col_expr(activation_flow::Column::ExpiresAt, Expr::value(now))
+        .filter(activation_flow::Column::AccountId.eq(account_id))
+        .filter(activation_flow::Column::Id.ne(flow_id))
+        .filter(activation_flow::Column::CompletedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// The activation's audit event and its two feed entries.
+async fn record_activation(
+    conn: &impl ConnectionTrait,
+    loaded: &LoadedFlow,
+    state: &FlowState,
+    ctx: &AuditContext,
+    now: DateTime<Utc>,
+) -> Result<(), FlowWriteError> {
+    let account_id = &loaded.account.id;
+    let flow_id = &loaded.flow.id;
+    let redirect = state.redirect.as_ref();
+    let photo_refused = matches!(state.photo, Some((PhotoDecision::Refuse, _)));
+    record_audit(
+        conn,
+        ctx,
+        now,
+        &loaded.account.institution,
+        Some(account_id),
+        "account.activated",
+        json!({
+            "flow_id": flow_id,
+            "charter_version": state.charter.as_ref().map(|c| &c.0),
+            "directory_listed": state.directory_listed.map(|d| d.0),
+            "photo_refused": photo_refused,
+            "crous_sharing": state.crous_sharing.map(|c| c.0),
+            "redirect": redirect.is_some_and(|r| r.address.is_some()),
+        }),
+    )
+    .await?;
+    append_changes(
+        conn,
+        &[
+            PendingChange {
+                account_id: account_id.clone(),
+                institution: loaded.account.institution.clone(),
+                kind: ChangeKind::Activated,
+            },
+            PendingChange {
+                account_id: account_id.clone(),
+                institution: loaded.account.institution.clone(),
+                kind: ChangeKind::PasswordChanged,
+            },
+        ],
+        now,
+    )
+    .await?;
+    Ok(())
 }
 
 /// What completion writes besides the flow's state.
