@@ -163,6 +163,128 @@ pub struct ChunkWrite {
     pub feed: Vec<PendingChange>,
 }
 
+type AccountUpdate = sea_orm::UpdateMany<account::Entity>;
+
+/// An update of these accounts, stamped `now`.
+fn touch(ids: Vec<String>, now: DateTime<Utc>) -> AccountUpdate {
+    account::Entity::update_many()
+        .col_expr(account::Column::UpdatedAt, Expr::value(now))
+        .filter(account::Column::Id.is_in(ids))
+}
+
+/// Moves the chunk's accounts to `status`, with the step's other columns
+/// (`more`). A locked account's life goes on under the lock: its hidden
+/// state moves, the lock stays.
+async fn move_state(
+    txn: &DatabaseTransaction,
+    accounts: &[(String, bool)],
+    status: AccountStatus,
+    more: impl Fn(AccountUpdate) -> AccountUpdate,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for hidden in [false, true] {
+        let ids: Vec<String> = accounts
+            .iter()
+            .filter(|(_, locked)| *locked == hidden)
+            .map(|(id, _)| id.clone())
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let update = if hidden {
+            touch(ids, now).col_expr(
+                account::Column::StatusBeforeLock,
+                Expr::value(status.as_str()),
+            )
+        } else {
+            touch(ids, now)
+                .col_expr(account::Column::Status, Expr::value(status.as_str()))
+                .col_expr(account::Column::StatusChangedAt, Expr::value(now))
+        };
+        more(update).exec(txn).await?;
+    }
+    Ok(())
+}
+
+/// What a step changes on the chunk's accounts.
+async fn update_chunk_accounts(
+    txn: &DatabaseTransaction,
+    step: BatchStep,
+    chunk: &mut ChunkWrite,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let all: Vec<String> = chunk.accounts.iter().map(|(id, _)| id.clone()).collect();
+    let plain: Vec<String> = chunk
+        .accounts
+        .iter()
+        .filter(|(_, locked)| !locked)
+        .map(|(id, _)| id.clone())
+        .collect();
+    match step {
+        BatchStep::OpenActivation => {
+            touch(plain, now)
+                .col_expr(
+                    account::Column::Status,
+                    Expr::value(AccountStatus::Created.as_str()),
+                )
+                // It opened then, not when the batch noticed.
+                .col_expr(
+                    account::Column::StatusChangedAt,
+                    Expr::col(account::Column::ActivationAvailableAt),
+                )
+                .exec(txn)
+                .await?;
+        }
+        BatchStep::Limit => {
+            move_state(txn, &chunk.accounts, AccountStatus::Grace, |u| u, now).await?;
+        }
+        BatchStep::Expire => {
+            let expired = |u: AccountUpdate| {
+                u.col_expr(account::Column::ExpiredAt, Expr::value(now))
+                    .col_expr(
+                        account::Column::NextExpiryNoticeOn,
+                        Expr::value(Option::<NaiveDate>::None),
+                    )
+                    .col_expr(
+                        account::Column::NextPasswordReminderAt,
+                        Expr::value(Option::<DateTime<Utc>>::None),
+                    )
+            };
+            move_state(txn, &chunk.accounts, AccountStatus::Expired, expired, now).await?;
+            // No access any more: outstanding links and keys die.
+            revoke_every_secret(txn, &all, now).await?;
+        }
+        BatchStep::Notice => {
+            for (next, ids) in std::mem::take(&mut chunk.next_notice_on) {
+                touch(ids, now)
+                    .col_expr(account::Column::NextExpiryNoticeOn, Expr::value(next))
+                    .exec(txn)
+                    .await?;
+            }
+        }
+        BatchStep::PasswordReminder => {
+            for (next, ids) in std::mem::take(&mut chunk.next_reminder_at) {
+                touch(ids, now)
+                    .col_expr(account::Column::NextPasswordReminderAt, Expr::value(next))
+                    .exec(txn)
+                    .await?;
+            }
+        }
+        BatchStep::PasswordExpire => {
+            touch(plain, now)
+                .col_expr(account::Column::PasswordMustChange, Expr::value(true))
+                .col_expr(
+                    account::Column::NextPasswordReminderAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .exec(txn)
+                .await?;
+        }
+        BatchStep::Purge => purge(txn, &all, now).await?,
+    }
+    Ok(())
+}
+
 /// The date a step is due by: candidates are read in `(key, id)` order
 /// (the last two columns of the step's index, `migrations` 000006).
 fn step_key(step: BatchStep) -> account::Column {
@@ -247,112 +369,10 @@ impl Store {
         &self,
         txn: &DatabaseTransaction,
         step: BatchStep,
-        chunk: ChunkWrite,
+        mut chunk: ChunkWrite,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let plain: Vec<String> = chunk
-            .accounts
-            .iter()
-            .filter(|(_, locked)| !locked)
-            .map(|(id, _)| id.clone())
-            .collect();
-        let locked: Vec<String> = chunk
-            .accounts
-            .iter()
-            .filter(|(_, locked)| *locked)
-            .map(|(id, _)| id.clone())
-            .collect();
-        let all: Vec<String> = chunk.accounts.iter().map(|(id, _)| id.clone()).collect();
-        let update = |ids: Vec<String>| {
-            account::Entity::update_many()
-                .col_expr(account::Column::UpdatedAt, Expr::value(now))
-                .filter(account::Column::Id.is_in(ids))
-        };
-        // A locked account's life goes on under the lock.
-        let set_state = |ids: Vec<String>, hidden: bool, status: AccountStatus| {
-            if hidden {
-                update(ids).col_expr(
-                    account::Column::StatusBeforeLock,
-                    Expr::value(status.as_str()),
-                )
-            } else {
-                update(ids)
-                    .col_expr(account::Column::Status, Expr::value(status.as_str()))
-                    .col_expr(account::Column::StatusChangedAt, Expr::value(now))
-            }
-        };
-        match step {
-            BatchStep::OpenActivation => {
-                update(plain)
-                    .col_expr(
-                        account::Column::Status,
-                        Expr::value(AccountStatus::Created.as_str()),
-                    )
-                    // It opened then, not when the batch noticed.
-                    .col_expr(
-                        account::Column::StatusChangedAt,
-                        Expr::col(account::Column::ActivationAvailableAt),
-                    )
-                    .exec(txn)
-                    .await?;
-            }
-            BatchStep::Limit => {
-                for (ids, hidden) in [(plain, false), (locked, true)] {
-                    if !ids.is_empty() {
-                        set_state(ids, hidden, AccountStatus::Grace)
-                            .exec(txn)
-                            .await?;
-                    }
-                }
-            }
-            BatchStep::Expire => {
-                for (ids, hidden) in [(plain, false), (locked, true)] {
-                    if !ids.is_empty() {
-                        set_state(ids, hidden, AccountStatus::Expired)
-                            .col_expr(account::Column::ExpiredAt, Expr::value(now))
-                            .col_expr(
-                                account::Column::NextExpiryNoticeOn,
-                                Expr::value(Option::<NaiveDate>::None),
-                            )
-                            .col_expr(
-                                account::Column::NextPasswordReminderAt,
-                                Expr::value(Option::<DateTime<Utc>>::None),
-                            )
-                            .exec(txn)
-                            .await?;
-                    }
-                }
-                // No access any more: outstanding links and keys die.
-                revoke_every_secret(txn, &all, now).await?;
-            }
-            BatchStep::Notice => {
-                for (next, ids) in chunk.next_notice_on {
-                    update(ids)
-                        .col_expr(account::Column::NextExpiryNoticeOn, Expr::value(next))
-                        .exec(txn)
-                        .await?;
-                }
-            }
-            BatchStep::PasswordReminder => {
-                for (next, ids) in chunk.next_reminder_at {
-                    update(ids)
-                        .col_expr(account::Column::NextPasswordReminderAt, Expr::value(next))
-                        .exec(txn)
-                        .await?;
-                }
-            }
-            BatchStep::PasswordExpire => {
-                update(plain)
-                    .col_expr(account::Column::PasswordMustChange, Expr::value(true))
-                    .col_expr(
-                        account::Column::NextPasswordReminderAt,
-                        Expr::value(Option::<DateTime<Utc>>::None),
-                    )
-                    .exec(txn)
-                    .await?;
-            }
-            BatchStep::Purge => purge(txn, &all, now).await?,
-        }
+        update_chunk_accounts(txn, step, &mut chunk, now).await?;
         enqueue_all(txn, chunk.messages, now).await?;
         insert_rows(txn, chunk.audit).await?;
         append_changes(txn, &chunk.feed, now).await?;

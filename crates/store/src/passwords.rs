@@ -158,48 +158,10 @@ pub(super) async fn write_password(
     ctx: &AuditContext,
     now: DateTime<Utc>,
 ) -> Result<account::Model, SetPasswordError> {
-    let mut update = account::Entity::update_many()
-        .col_expr(account::Column::PasswordHash, Expr::value(new.hash))
-        .col_expr(account::Column::PasswordChangedAt, Expr::value(now))
-        .col_expr(
-            account::Column::PasswordExpiresAt,
-            Expr::value(new.expires_at),
-        )
-        .col_expr(
-            account::Column::NextPasswordReminderAt,
-            Expr::value(new.reminder_at),
-        )
-        .col_expr(account::Column::PasswordMustChange, Expr::value(false))
-        .col_expr(account::Column::UpdatedAt, Expr::value(now))
-        .filter(account::Column::Id.eq(new.account_id));
-    update = match new.replaces {
-        Some(old) => update.filter(account::Column::PasswordHash.eq(old)),
-        None => update.filter(account::Column::PasswordHash.is_null()),
-    };
-    if update.exec(txn).await?.rows_affected != 1 {
-        let exists = account::Entity::find_by_id(new.account_id)
-            .one(txn)
-            .await?
-            .is_some();
-        return Err(if exists {
-            SetPasswordError::Conflict
-        } else {
-            SetPasswordError::NotFound
-        });
-    }
+    replace_hash(txn, &new, now).await?;
     push_history(txn, new.account_id, new.hash, new.history_count, now).await?;
     if let Some(secret) = new.spend {
-        let spent = one_time_secret::Entity::update_many()
-            .col_expr(one_time_secret::Column::UsedAt, Expr::value(now))
-            .filter(one_time_secret::Column::Id.eq(secret))
-            .filter(one_time_secret::Column::AccountId.eq(new.account_id))
-            .filter(one_time_secret::Column::UsedAt.is_null())
-            .filter(one_time_secret::Column::RevokedAt.is_null())
-            .exec(txn)
-            .await?;
-        if spent.rows_affected != 1 {
-            return Err(SetPasswordError::Conflict);
-        }
+        spend_secret(txn, new.account_id, secret, now).await?;
     }
     // A new password voids every way of recovering the old one: no
     // reset link or mailed key works after a change.
@@ -238,6 +200,66 @@ pub(super) async fn write_password(
     )
     .await?;
     Ok(account)
+}
+
+/// The account's hash becomes the new one, if it is still the one the
+/// change replaces.
+async fn replace_hash(
+    txn: &impl sea_orm::ConnectionTrait,
+    new: &NewPassword<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), SetPasswordError> {
+    let mut update = account::Entity::update_many()
+        .col_expr(account::Column::PasswordHash, Expr::value(new.hash))
+        .col_expr(account::Column::PasswordChangedAt, Expr::value(now))
+        .col_expr(
+            account::Column::PasswordExpiresAt,
+            Expr::value(new.expires_at),
+        )
+        .col_expr(
+            account::Column::NextPasswordReminderAt,
+            Expr::value(new.reminder_at),
+        )
+        .col_expr(account::Column::PasswordMustChange, Expr::value(false))
+        .col_expr(account::Column::UpdatedAt, Expr::value(now))
+        .filter(account::Column::Id.eq(new.account_id));
+    update = match new.replaces {
+        Some(old) => update.filter(account::Column::PasswordHash.eq(old)),
+        None => update.filter(account::Column::PasswordHash.is_null()),
+    };
+    if update.exec(txn).await?.rows_affected != 1 {
+        let exists = account::Entity::find_by_id(new.account_id)
+            .one(txn)
+            .await?
+            .is_some();
+        return Err(if exists {
+            SetPasswordError::Conflict
+        } else {
+            SetPasswordError::NotFound
+        });
+    }
+    Ok(())
+}
+
+/// Spends the secret the change uses up, if no one spent it first.
+async fn spend_secret(
+    txn: &impl sea_orm::ConnectionTrait,
+    account_id: &str,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> Result<(), SetPasswordError> {
+    let spent = one_time_secret::Entity::update_many()
+        .col_expr(one_time_secret::Column::UsedAt, Expr::value(now))
+        .filter(one_time_secret::Column::Id.eq(secret))
+        .filter(one_time_secret::Column::AccountId.eq(account_id))
+        .filter(one_time_secret::Column::UsedAt.is_null())
+        .filter(one_time_secret::Column::RevokedAt.is_null())
+        .exec(txn)
+        .await?;
+    if spent.rows_affected != 1 {
+        return Err(SetPasswordError::Conflict);
+    }
+    Ok(())
 }
 
 /// Adds a new password's hash to the history and keeps only the last
