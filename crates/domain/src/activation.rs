@@ -416,18 +416,9 @@ impl Checked {
 
 /// Checks a submission against the current screen, without changing
 /// anything.
-pub fn check(
-    state: &FlowState,
-    rules: &ScreenRules<'_>,
-    submission: Submission,
-) -> Result<Checked, FlowError> {
-    let Some(current) = state.current_screen(rules.plan) else {
-        return Err(FlowError::Completed);
-    };
-    let screen = &rules.plan[current];
-    let items = submission.items();
-    // While a verification is pending, the only item accepted is a new
-    // address for what is being verified.
+/// The items a screen accepts. While a verification is pending, the only
+/// item accepted is a new address for what is being verified.
+fn allowed_items(screen: &[Step]) -> BTreeSet<Step> {
     let mut allowed: BTreeSet<Step> = screen.iter().copied().filter(|s| s.is_item()).collect();
     match screen.first() {
         Some(Step::RecoveryMailVerification) => {
@@ -438,33 +429,16 @@ pub fn check(
         }
         _ => {}
     }
-    let mut problems: Vec<(String, String)> = items
-        .iter()
-        .filter(|s| !allowed.contains(s))
-        .map(|s| (s.field().to_owned(), "not on the current screen".to_owned()))
-        .collect();
-    if allowed.is_empty() {
-        let waiting = screen[0];
-        if problems.is_empty() {
-            return Err(FlowError::AwaitingVerification(waiting));
-        }
-        return Err(FlowError::Invalid(problems));
-    }
-    let verifying = !screen.iter().any(|s| s.is_item());
-    if verifying && items.is_empty() {
-        return Err(FlowError::AwaitingVerification(screen[0]));
-    }
-    if !verifying {
-        for step in &allowed {
-            let optional = *step == Step::RecoveryMail && !rules.recovery.required;
-            if !items.contains(step) && !optional {
-                problems.push((
-                    step.field().to_owned(),
-                    "required on this screen".to_owned(),
-                ));
-            }
-        }
-    }
+    allowed
+}
+
+/// What is wrong with the submitted values themselves.
+fn content_problems(
+    state: &FlowState,
+    rules: &ScreenRules<'_>,
+    submission: &Submission,
+) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
     let institutional = rules.institutional_mail.map(str::to_lowercase);
     let is_institutional =
         |a: &MailAddress| institutional.as_deref() == Some(a.as_str().to_lowercase().as_str());
@@ -506,6 +480,48 @@ pub fn check(
             "the photo was refused, which cannot be undone".into(),
         ));
     }
+    problems
+}
+
+pub fn check(
+    state: &FlowState,
+    rules: &ScreenRules<'_>,
+    submission: Submission,
+) -> Result<Checked, FlowError> {
+    let Some(current) = state.current_screen(rules.plan) else {
+        return Err(FlowError::Completed);
+    };
+    let screen = &rules.plan[current];
+    let items = submission.items();
+    let allowed = allowed_items(screen);
+    let mut problems: Vec<(String, String)> = items
+        .iter()
+        .filter(|s| !allowed.contains(s))
+        .map(|s| (s.field().to_owned(), "not on the current screen".to_owned()))
+        .collect();
+    if allowed.is_empty() {
+        let waiting = screen[0];
+        if problems.is_empty() {
+            return Err(FlowError::AwaitingVerification(waiting));
+        }
+        return Err(FlowError::Invalid(problems));
+    }
+    let verifying = !screen.iter().any(|s| s.is_item());
+    if verifying && items.is_empty() {
+        return Err(FlowError::AwaitingVerification(screen[0]));
+    }
+    if !verifying {
+        for step in &allowed {
+            let optional = *step == Step::RecoveryMail && !rules.recovery.required;
+            if !items.contains(step) && !optional {
+                problems.push((
+                    step.field().to_owned(),
+                    "required on this screen".to_owned(),
+                ));
+            }
+        }
+    }
+    problems.extend(content_problems(state, rules, &submission));
     if !problems.is_empty() {
         return Err(FlowError::Invalid(problems));
     }
@@ -517,6 +533,69 @@ pub fn check(
 
 /// Records a checked submission, with the hash of its password when one
 /// was typed. On error `state` is unchanged.
+/// A recovery address given (or left empty) on its screen: verified as the
+/// profile says; a new one voids the pending verification.
+fn take_recovery_mail(
+    next: &mut FlowState,
+    effects: &mut Effects,
+    recovery_mail: Option<MailAddress>,
+    rules: &ScreenRules<'_>,
+    now: DateTime<Utc>,
+) {
+    next.done.insert(Step::RecoveryMail);
+    if let Some(address) = recovery_mail {
+        let address = address.as_str().to_owned();
+        next.recovery_mail_verified_at = None;
+        next.done.remove(&Step::RecoveryMailVerification);
+        effects.revoke.push(Step::RecoveryMailVerification);
+        match rules.recovery.verification {
+            Verification::Link => {
+                effects.verify = Some((Step::RecoveryMailVerification, address.clone()));
+            }
+            Verification::None => next.recovery_mail_verified_at = Some(now),
+            Verification::AfterActivation => {}
+        }
+        next.recovery_mail = Some(address);
+    } else {
+        next.recovery_mail = None;
+    }
+    if rules.recovery.verification == Verification::Link && next.recovery_mail.is_none() {
+        // Optional and left empty: nothing to verify.
+        next.done.insert(Step::RecoveryMailVerification);
+    }
+}
+
+/// A redirect decision: an address not yet proved is mailed a link.
+fn take_redirect(next: &mut FlowState, effects: &mut Effects, redirect: RedirectInput) {
+    next.done.insert(Step::MailRedirect);
+    next.done.remove(&Step::MailRedirectVerification);
+    effects.revoke.push(Step::MailRedirectVerification);
+    let address = redirect.address.map(|a| a.as_str().to_owned());
+    // The verified recovery address needs no second proof (Montpellier:
+    // a link is sent only when the redirect differs from it).
+    let already_verified = match (
+        &address,
+        &next.recovery_mail,
+        next.recovery_mail_verified_at,
+    ) {
+        (Some(a), Some(r), Some(at)) if a.eq_ignore_ascii_case(r) => Some(at),
+        _ => None,
+    };
+    match &address {
+        Some(a) if already_verified.is_none() => {
+            effects.verify = Some((Step::MailRedirectVerification, a.clone()));
+        }
+        _ => {
+            next.done.insert(Step::MailRedirectVerification);
+        }
+    }
+    next.redirect = Some(RedirectDecision {
+        address,
+        keep_copy: redirect.keep_copy,
+        verified_at: already_verified,
+    });
+}
+
 pub fn apply(
     state: &mut FlowState,
     rules: &ScreenRules<'_>,
@@ -539,27 +618,13 @@ pub fn apply(
     let mut effects = Effects::default();
     let mut next = state.clone();
     if allowed.contains(&Step::RecoveryMail) {
-        next.done.insert(Step::RecoveryMail);
-        if let Some(address) = submission.recovery_mail {
-            let address = address.as_str().to_owned();
-            next.recovery_mail_verified_at = None;
-            next.done.remove(&Step::RecoveryMailVerification);
-            effects.revoke.push(Step::RecoveryMailVerification);
-            match rules.recovery.verification {
-                Verification::Link => {
-                    effects.verify = Some((Step::RecoveryMailVerification, address.clone()));
-                }
-                Verification::None => next.recovery_mail_verified_at = Some(now),
-                Verification::AfterActivation => {}
-            }
-            next.recovery_mail = Some(address);
-        } else {
-            next.recovery_mail = None;
-        }
-        if rules.recovery.verification == Verification::Link && next.recovery_mail.is_none() {
-            // Optional and left empty: nothing to verify.
-            next.done.insert(Step::RecoveryMailVerification);
-        }
+        take_recovery_mail(
+            &mut next,
+            &mut effects,
+            submission.recovery_mail,
+            rules,
+            now,
+        );
     }
     if let Some(version) = submission.charter_version {
         next.charter = Some((version, now));
@@ -578,33 +643,7 @@ pub fn apply(
         next.done.insert(Step::CrousSharing);
     }
     if let Some(redirect) = submission.redirect {
-        next.done.insert(Step::MailRedirect);
-        next.done.remove(&Step::MailRedirectVerification);
-        effects.revoke.push(Step::MailRedirectVerification);
-        let address = redirect.address.map(|a| a.as_str().to_owned());
-        // The verified recovery address needs no second proof (Montpellier:
-        // a link is sent only when the redirect differs from it).
-        let already_verified = match (
-            &address,
-            &next.recovery_mail,
-            next.recovery_mail_verified_at,
-        ) {
-            (Some(a), Some(r), Some(at)) if a.eq_ignore_ascii_case(r) => Some(at),
-            _ => None,
-        };
-        match &address {
-            Some(a) if already_verified.is_none() => {
-                effects.verify = Some((Step::MailRedirectVerification, a.clone()));
-            }
-            _ => {
-                next.done.insert(Step::MailRedirectVerification);
-            }
-        }
-        next.redirect = Some(RedirectDecision {
-            address,
-            keep_copy: redirect.keep_copy,
-            verified_at: already_verified,
-        });
+        take_redirect(&mut next, &mut effects, redirect);
     }
     if let Some(hash) = password_hash {
         next.password_hash = Some(hash);
