@@ -119,6 +119,80 @@ struct Inner {
     scrape_errors: Counter,
 }
 
+impl Inner {
+    /// The go-grpc-prometheus names, for every call.
+    fn register_rpc(&self, registry: &mut Registry) {
+        registry.register(
+            "grpc_server_started",
+            "RPCs started on the server",
+            self.started.clone(),
+        );
+        registry.register(
+            "grpc_server_handled",
+            "RPCs completed on the server, by status code",
+            self.handled.clone(),
+        );
+        registry.register(
+            "grpc_server_handling_seconds",
+            "Time from an RPC's arrival to its last byte (its status)",
+            self.handling.clone(),
+        );
+    }
+
+    /// Mail and SMS: this server's deliveries, every replica's backlog.
+    fn register_outbox(&self, registry: &mut Registry) {
+        registry.register(
+            "ent_identity_outbox_deliveries",
+            "Delivery attempts of mail and SMS by this server, by outcome",
+            self.deliveries.clone(),
+        );
+        registry.register(
+            "ent_identity_outbox_pending_messages",
+            "Messages waiting for delivery (due or in retry backoff), all replicas",
+            self.outbox_pending.clone(),
+        );
+        registry.register(
+            "ent_identity_outbox_oldest_pending_age_seconds",
+            "Age of the oldest message waiting for delivery (0: none waits)",
+            self.outbox_oldest_age.clone(),
+        );
+        registry.register(
+            "ent_identity_outbox_given_up_messages",
+            "Messages whose delivery was given up, kept in the outbox",
+            self.outbox_given_up.clone(),
+        );
+    }
+
+    /// The expiry batch's latest runs, and scrapes that could not read them.
+    fn register_batch(&self, registry: &mut Registry) {
+        registry.register(
+            "ent_identity_batch_last_run_timestamp_seconds",
+            "When the expiry batch's latest run finished (Unix time), per scope (an institution or *)",
+            self.batch_last_run.clone(),
+        );
+        registry.register(
+            "ent_identity_batch_last_complete_run_timestamp_seconds",
+            "When the expiry batch's latest complete run (not stopped by max_chunks) finished",
+            self.batch_last_complete_run.clone(),
+        );
+        registry.register(
+            "ent_identity_batch_last_run_complete",
+            "1 when the latest run went through every due account, 0 when max_chunks stopped it",
+            self.batch_last_run_complete.clone(),
+        );
+        registry.register(
+            "ent_identity_batch_last_run_accounts",
+            "Accounts the latest run handled, per step",
+            self.batch_last_run_accounts.clone(),
+        );
+        registry.register(
+            "ent_identity_metrics_database_errors",
+            "Scrapes whose outbox and batch figures could not be read from the database",
+            self.scrape_errors.clone(),
+        );
+    }
+}
+
 /// The server's metrics; cheap to clone.
 #[derive(Clone)]
 pub struct Metrics(Arc<Inner>);
@@ -131,101 +205,34 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Metrics {
+        let mut inner = Inner {
+            registry: Registry::default(),
+            started: Family::<MethodLabels, Counter>::default(),
+            handled: Family::<HandledLabels, Counter>::default(),
+            handling: Family::<MethodLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram,
+            ),
+            deliveries: Family::<DeliveryLabels, Counter>::default(),
+            outbox_pending: Family::<ChannelLabels, Gauge>::default(),
+            outbox_oldest_age: Family::<ChannelLabels, FloatGauge>::default(),
+            outbox_given_up: Family::<ChannelLabels, Gauge>::default(),
+            batch_last_run: Family::<ScopeLabels, FloatGauge>::default(),
+            batch_last_complete_run: Family::<ScopeLabels, FloatGauge>::default(),
+            batch_last_run_complete: Family::<ScopeLabels, Gauge>::default(),
+            batch_last_run_accounts: Family::<StepLabels, Gauge>::default(),
+            scrape_errors: Counter::default(),
+        };
         let mut registry = Registry::default();
-        let started = Family::<MethodLabels, Counter>::default();
-        registry.register(
-            "grpc_server_started",
-            "RPCs started on the server",
-            started.clone(),
-        );
-        let handled = Family::<HandledLabels, Counter>::default();
-        registry.register(
-            "grpc_server_handled",
-            "RPCs completed on the server, by status code",
-            handled.clone(),
-        );
-        let handling = Family::<MethodLabels, Histogram, fn() -> Histogram>::new_with_constructor(
-            latency_histogram,
-        );
-        registry.register(
-            "grpc_server_handling_seconds",
-            "Time from an RPC's arrival to its last byte (its status)",
-            handling.clone(),
-        );
-        let deliveries = Family::<DeliveryLabels, Counter>::default();
-        registry.register(
-            "ent_identity_outbox_deliveries",
-            "Delivery attempts of mail and SMS by this server, by outcome",
-            deliveries.clone(),
-        );
-        let outbox_pending = Family::<ChannelLabels, Gauge>::default();
-        registry.register(
-            "ent_identity_outbox_pending_messages",
-            "Messages waiting for delivery (due or in retry backoff), all replicas",
-            outbox_pending.clone(),
-        );
-        let outbox_oldest_age = Family::<ChannelLabels, FloatGauge>::default();
-        registry.register(
-            "ent_identity_outbox_oldest_pending_age_seconds",
-            "Age of the oldest message waiting for delivery (0: none waits)",
-            outbox_oldest_age.clone(),
-        );
-        let outbox_given_up = Family::<ChannelLabels, Gauge>::default();
-        registry.register(
-            "ent_identity_outbox_given_up_messages",
-            "Messages whose delivery was given up, kept in the outbox",
-            outbox_given_up.clone(),
-        );
-        let batch_last_run = Family::<ScopeLabels, FloatGauge>::default();
-        registry.register(
-            "ent_identity_batch_last_run_timestamp_seconds",
-            "When the expiry batch's latest run finished (Unix time), per scope (an institution or *)",
-            batch_last_run.clone(),
-        );
-        let batch_last_complete_run = Family::<ScopeLabels, FloatGauge>::default();
-        registry.register(
-            "ent_identity_batch_last_complete_run_timestamp_seconds",
-            "When the expiry batch's latest complete run (not stopped by max_chunks) finished",
-            batch_last_complete_run.clone(),
-        );
-        let batch_last_run_complete = Family::<ScopeLabels, Gauge>::default();
-        registry.register(
-            "ent_identity_batch_last_run_complete",
-            "1 when the latest run went through every due account, 0 when max_chunks stopped it",
-            batch_last_run_complete.clone(),
-        );
-        let batch_last_run_accounts = Family::<StepLabels, Gauge>::default();
-        registry.register(
-            "ent_identity_batch_last_run_accounts",
-            "Accounts the latest run handled, per step",
-            batch_last_run_accounts.clone(),
-        );
-        let scrape_errors = Counter::default();
-        registry.register(
-            "ent_identity_metrics_database_errors",
-            "Scrapes whose outbox and batch figures could not be read from the database",
-            scrape_errors.clone(),
-        );
+        inner.register_rpc(&mut registry);
+        inner.register_outbox(&mut registry);
+        inner.register_batch(&mut registry);
         let build_info = Family::<Vec<(&'static str, &'static str)>, Gauge>::default();
         build_info
             .get_or_create(&vec![("version", env!("CARGO_PKG_VERSION"))])
             .set(1);
         registry.register("ent_identity_build_info", "The running version", build_info);
-        Metrics(Arc::new(Inner {
-            registry,
-            started,
-            handled,
-            handling,
-            deliveries,
-            outbox_pending,
-            outbox_oldest_age,
-            outbox_given_up,
-            batch_last_run,
-            batch_last_complete_run,
-            batch_last_run_complete,
-            batch_last_run_accounts,
-            scrape_errors,
-        }))
+        inner.registry = registry;
+        Metrics(Arc::new(inner))
     }
 
     fn method_labels(method: RpcMethod) -> MethodLabels {

@@ -560,6 +560,37 @@ impl From<&ValidRecord> for WantedData {
     }
 }
 
+/// A returning person (re-enrolment, re-hiring) gets full access back and
+/// loses any announced departure. Under a lock, the state the lock hides
+/// is restored; the lock stays. The state restored, if any.
+fn restore_on_return(
+    updated: &mut account::Model,
+    status: AccountStatus,
+    now: DateTime<Utc>,
+) -> Option<AccountStatus> {
+    let account = updated.clone();
+    let hidden = (status == AccountStatus::Locked)
+        .then(|| {
+            account
+                .status_before_lock
+                .as_deref()
+                .and_then(AccountStatus::parse)
+        })
+        .flatten();
+    let restored = hidden
+        .unwrap_or(status)
+        .on_return(account.activated_at.is_some());
+    if let Some(new_status) = restored {
+        if hidden.is_some() {
+            updated.status_before_lock = Some(new_status.as_str().to_owned());
+        } else {
+            updated.status = new_status.as_str().to_owned();
+            updated.status_changed_at = now;
+        }
+    }
+    restored
+}
+
 fn plan_update(
     batch: &mut Batch,
     item: &ProvisionItem,
@@ -592,28 +623,7 @@ fn plan_update(
     sync!(mobile_phone);
     sync!(personal_mail);
 
-    // A returning person (re-enrolment, re-hiring) gets full access back and
-    // loses any announced departure.
-    // Under a lock, the state the lock hides is restored; the lock stays.
-    let hidden = (status == AccountStatus::Locked)
-        .then(|| {
-            account
-                .status_before_lock
-                .as_deref()
-                .and_then(AccountStatus::parse)
-        })
-        .flatten();
-    let restored = hidden
-        .unwrap_or(status)
-        .on_return(account.activated_at.is_some());
-    if let Some(new_status) = restored {
-        if hidden.is_some() {
-            updated.status_before_lock = Some(new_status.as_str().to_owned());
-        } else {
-            updated.status = new_status.as_str().to_owned();
-            updated.status_changed_at = now;
-        }
-    }
+    let restored = restore_on_return(&mut updated, status, now);
     if updated.end_of_activity_date.is_some() || updated.retention_end_date.is_some() {
         updated.end_of_activity_date = None;
         updated.retention_end_date = None;

@@ -129,17 +129,10 @@ const MIN_NAME_PART: usize = 3;
 
 /// Evaluates `password` under `policy`; `personal` enables the personal-data
 /// rule. Never panics, whatever the text.
-pub fn evaluate(
-    policy: &PasswordPolicy,
-    password: &Password,
-    personal: Option<&PersonalData>,
-) -> Evaluation {
-    let length = password.char_count();
-    // Past the longest allowed password the rest adds nothing to check.
-    let text: Zeroizing<String> =
-        Zeroizing::new(password.expose().chars().take(MAX_MAX_LENGTH + 1).collect());
+/// The rules on what the password is made of: length, classes,
+/// characters.
+fn composition_violations(policy: &PasswordPolicy, text: &str, length: usize) -> Vec<Violation> {
     let mut violations = Vec::new();
-
     if length < policy.min_length {
         violations.push(Violation::TooShort {
             min: policy.min_length,
@@ -164,7 +157,7 @@ pub fn evaluate(
             min: policy.min_non_alphabetic,
         });
     }
-    let forbidden = forbidden_characters(policy, &text);
+    let forbidden = forbidden_characters(policy, text);
     if !forbidden.is_empty() {
         violations.push(Violation::ForbiddenCharacter {
             characters: forbidden,
@@ -173,6 +166,19 @@ pub fn evaluate(
     if policy.no_accented_characters && text.chars().any(is_accented) {
         violations.push(Violation::AccentedCharacter);
     }
+    violations
+}
+
+pub fn evaluate(
+    policy: &PasswordPolicy,
+    password: &Password,
+    personal: Option<&PersonalData>,
+) -> Evaluation {
+    let length = password.char_count();
+    // Past the longest allowed password the rest adds nothing to check.
+    let text: Zeroizing<String> =
+        Zeroizing::new(password.expose().chars().take(MAX_MAX_LENGTH + 1).collect());
+    let mut violations = composition_violations(policy, &text, length);
 
     // Every copy of the password is wiped when evaluation ends.
     let folded = Zeroizing::new(fold(&text));
