@@ -265,15 +265,8 @@ pub async fn serve(
         }),
     };
     let routes = api_routes(state, &settings, health_service, ReadyGate(ready))?;
-    let result = serve_routes(
-        listeners.grpc,
-        &settings,
-        metrics,
-        routes,
-        shutdown,
-        reporter,
-    )
-    .await;
+    let stop = Stop { shutdown, reporter };
+    let result = serve_routes(listeners.grpc, &settings, metrics, routes, stop).await;
     background.abort();
     store.close().await?;
     result
@@ -419,16 +412,22 @@ fn api_routes(
         )))
 }
 
+/// When to stop serving, and the health service to tell.
+struct Stop<F> {
+    shutdown: F,
+    reporter: HealthReporter,
+}
+
 /// Serves `routes` behind the layers every call goes through, until
-/// `shutdown`; then drains running calls for the grace period.
+/// `stop.shutdown`; then drains running calls for the grace period.
 async fn serve_routes(
     listener: TcpListener,
     settings: &Settings,
     metrics: Metrics,
     routes: tonic::service::Routes,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    reporter: HealthReporter,
+    stop: Stop<impl Future<Output = ()> + Send + 'static>,
 ) -> Result<(), ServeError> {
+    let Stop { shutdown, reporter } = stop;
     let draining = Arc::new(tokio::sync::Notify::new());
     let signal = {
         let draining = draining.clone();

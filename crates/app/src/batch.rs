@@ -163,7 +163,14 @@ pub async fn run(
             }
         }
     }
-    finish(store, rules, request, ctx, &report, started_at).await?;
+    if report.complete && !request.dry_run {
+        // Attempt counters whose window is long over count nothing.
+        forget_stale_counters(store, rules, request).await?;
+    }
+    if !request.dry_run {
+        record_run(store, request, ctx, &report, started_at).await?;
+    }
+    log_report(&report);
     Ok(report)
 }
 
@@ -407,42 +414,48 @@ fn limited(a: &account::Model) -> Planned {
     )
 }
 
-/// After a run: stale attempt counters deleted (a complete run), the run
-/// recorded for the metrics (a real one), a summary logged.
-async fn finish(
+/// Deletes the attempt counters whose window ended before the run's
+/// instant.
+async fn forget_stale_counters(
     store: &Store,
     rules: &Rules,
+    request: &BatchRequest,
+) -> Result<(), BatchError> {
+    let window =
+        chrono::Duration::from_std(rules.longest_counter_window()).unwrap_or(chrono::Duration::MAX);
+    if let Some(before) = request.as_of.checked_sub_signed(window) {
+        let deleted = store.delete_stale_counters(before).await?;
+        tracing::info!(deleted, "stale attempt counters deleted");
+    }
+    Ok(())
+}
+
+/// Records the run for the metrics. Wall-clock times: when the run really
+/// happened, whatever instant it ran as.
+async fn record_run(
+    store: &Store,
     request: &BatchRequest,
     ctx: &AuditContext,
     report: &BatchReport,
     started_at: DateTime<Utc>,
 ) -> Result<(), BatchError> {
-    if report.complete && !request.dry_run {
-        // Attempt counters whose window is long over count nothing.
-        let window = chrono::Duration::from_std(rules.longest_counter_window())
-            .unwrap_or(chrono::Duration::MAX);
-        if let Some(before) = request.as_of.checked_sub_signed(window) {
-            let deleted = store.delete_stale_counters(before).await?;
-            tracing::info!(deleted, "stale attempt counters deleted");
-        }
-    }
-    if !request.dry_run {
-        // Wall-clock times: when the run really happened, whatever instant
-        // it ran as.
-        let run = BatchRun {
-            scope: request
-                .institution
-                .clone()
-                .unwrap_or_else(|| ALL_INSTITUTIONS.to_owned()),
-            as_of: request.as_of,
-            started_at,
-            finished_at: Utc::now(),
-            complete: report.complete,
-            chunks: report.chunks,
-            counts: report.counts,
-        };
-        store.record_batch_run(ctx, &run).await?;
-    }
+    let run = BatchRun {
+        scope: request
+            .institution
+            .clone()
+            .unwrap_or_else(|| ALL_INSTITUTIONS.to_owned()),
+        as_of: request.as_of,
+        started_at,
+        finished_at: Utc::now(),
+        complete: report.complete,
+        chunks: report.chunks,
+        counts: report.counts,
+    };
+    store.record_batch_run(ctx, &run).await?;
+    Ok(())
+}
+
+fn log_report(report: &BatchReport) {
     let c = &report.counts;
     tracing::info!(
         complete = report.complete,
@@ -456,7 +469,6 @@ async fn finish(
         accounts_purged = c.accounts_purged,
         "expiry batch finished"
     );
-    Ok(())
 }
 
 /// Queues a notice for an account, if it has somewhere to receive it.

@@ -81,7 +81,7 @@ impl App {
         let recovery = account
             .recovery_mail_verified_at
             .and(account.recovery_mail.as_deref());
-        let (redirect, needs_link) = set_redirect(
+        let redirect = set_redirect(
             &account_fields::redirect(&account),
             address,
             keep_copy,
@@ -92,6 +92,7 @@ impl App {
         .map_err(|e| match e {
             RedirectError::Loop => AppError::field("address.address", e.to_string()),
         })?;
+        let needs_link = redirect.verified_at.is_none();
         let audit = json!({ "verified": !needs_link, "keep_copy": redirect.keep_copy });
         let mut write = redirect_write(&account, redirect, ("mail_redirect.set", audit));
         let mut notice = None;
@@ -165,10 +166,12 @@ impl App {
         self.store
             .issue_account_secrets(
                 &account,
-                &[Purpose::RedirectChange],
-                vec![link.secret],
-                vec![link.message],
-                Some(audit),
+                store::activation::SecretIssue {
+                    revoke: &[Purpose::RedirectChange],
+                    secrets: vec![link.secret],
+                    messages: vec![link.message],
+                    audit: Some(audit),
+                },
                 now,
             )
             .await?;

@@ -295,7 +295,7 @@ pub enum RedirectError {
 
 /// The redirect after the user asks for `address`: verified at once when
 /// it is the verified recovery address or the redirect already verified;
-/// otherwise waiting for a link (`true` in the second place).
+/// otherwise waiting for a link (`verified_at` is `None`).
 pub fn set_redirect(
     current: &Redirect,
     address: &MailAddress,
@@ -303,7 +303,7 @@ pub fn set_redirect(
     institutional_mail: Option<&str>,
     verified_recovery_mail: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(Redirect, bool), RedirectError> {
+) -> Result<Redirect, RedirectError> {
     let same =
         |other: Option<&str>| other.is_some_and(|o| o.eq_ignore_ascii_case(address.as_str()));
     if same(institutional_mail) {
@@ -316,14 +316,11 @@ pub fn set_redirect(
     } else {
         None
     };
-    Ok((
-        Redirect {
-            address: Some(address.as_str().to_owned()),
-            keep_copy,
-            verified_at,
-        },
-        verified_at.is_none(),
-    ))
+    Ok(Redirect {
+        address: Some(address.as_str().to_owned()),
+        keep_copy,
+        verified_at,
+    })
 }
 
 #[cfg(test)]
@@ -418,7 +415,7 @@ mod tests {
         let recovery = "jane@example.org";
         let none = Redirect::default();
         let typed = MailAddress::parse("Jane@Example.org").unwrap();
-        let (r, needs_link) = set_redirect(
+        let r = set_redirect(
             &none,
             &typed,
             true,
@@ -427,14 +424,13 @@ mod tests {
             at(1),
         )
         .unwrap();
-        assert!(!needs_link && r.verified_at == Some(at(1)) && r.keep_copy);
+        assert!(r.verified_at == Some(at(1)) && r.keep_copy);
         let other = MailAddress::parse("jd@other.net").unwrap();
-        let (pending, needs_link) =
-            set_redirect(&r, &other, false, None, Some(recovery), at(2)).unwrap();
-        assert!(needs_link && pending.verified_at.is_none());
+        let pending = set_redirect(&r, &other, false, None, Some(recovery), at(2)).unwrap();
+        assert!(pending.verified_at.is_none(), "waits for its link");
         // Changing only keep-a-copy keeps the verification.
-        let (same, needs_link) = set_redirect(&r, &typed, false, None, None, at(3)).unwrap();
-        assert!(!needs_link && same.verified_at == Some(at(1)));
+        let same = set_redirect(&r, &typed, false, None, None, at(3)).unwrap();
+        assert!(same.verified_at == Some(at(1)));
         let own = MailAddress::parse("jane.doe@umontpellier.fr").unwrap();
         assert_eq!(
             set_redirect(

@@ -321,15 +321,8 @@ impl Inner {
         let out = out
             .get_mut(..len)
             .ok_or_else(|| HashError::Internal(format!("output length {len}")))?;
-        compute(
-            &argon2,
-            &self.params,
-            self.params.block_count(),
-            password,
-            &salt,
-            out,
-        )
-        .map_err(|e| HashError::Internal(e.to_string()))?;
+        compute(&argon2, self.params.block_count(), password, &salt, out)
+            .map_err(|e| HashError::Internal(e.to_string()))?;
         let phc = PasswordHash {
             algorithm: Algorithm::Argon2id.ident(),
             version: Some(Version::V0x13.into()),
@@ -366,7 +359,6 @@ impl Inner {
             .ok_or_else(|| HashError::BadStoredHash("hash length".into()))?;
         compute(
             &argon2,
-            &params,
             self.params.block_count(),
             password,
             salt.as_ref(),
@@ -408,13 +400,12 @@ thread_local! {
 /// allocation that fails is an error rather than an abort.
 fn compute(
     argon2: &Argon2<'_>,
-    params: &Params,
     kept_blocks: usize,
     password: &Password,
     salt: &[u8],
     out: &mut [u8],
 ) -> Result<(), argon2::Error> {
-    let blocks = params.block_count();
+    let blocks = argon2.params().block_count();
     let mut hash = |memory: &mut [Block]| {
         argon2.hash_password_into_with_memory(password.expose().as_bytes(), salt, out, memory)
     };

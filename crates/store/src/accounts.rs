@@ -1,5 +1,6 @@
 //! Accounts: lookups and activation material.
 
+use crate::AuditEntry;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
@@ -96,24 +97,23 @@ impl Store {
         )
         .await?;
         let expires_at = material_expires_at(profile, now);
-        let secret = issue_secret(
-            &write.txn,
-            &account.id,
+        let spec = SecretSpec {
             kind,
             purpose,
-            Some(account.activation_available_at),
+            not_before: Some(account.activation_available_at),
             expires_at,
-            now,
-        )
-        .await?;
+        };
+        let secret = issue_secret(&write.txn, &account.id, spec, now).await?;
         record_audit(
             &write.txn,
             ctx,
+            AuditEntry {
+                institution: &account.institution,
+                account_id: Some(&account.id),
+                action: "activation.material_reissued",
+                details: json!({ "channel": purpose.as_str() }),
+            },
             now,
-            &account.institution,
-            Some(&account.id),
-            "activation.material_reissued",
-            json!({ "channel": purpose.as_str() }),
         )
         .await?;
         write.commit().await?;
@@ -174,24 +174,30 @@ pub(super) fn printed_secret(channel: ActivationChannel) -> Option<(SecretKind, 
     }
 }
 
+/// A secret to print or mail: what kind, for what, and when it works.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SecretSpec {
+    pub kind: SecretKind,
+    pub purpose: Purpose,
+    pub not_before: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
 /// A new one-time secret and the row that stores its hash.
 pub(super) fn secret_row(
     account_id: &str,
-    kind: SecretKind,
-    purpose: Purpose,
-    not_before: Option<DateTime<Utc>>,
-    expires_at: Option<DateTime<Utc>>,
+    spec: SecretSpec,
     now: DateTime<Utc>,
 ) -> Result<(Secret, one_time_secret::ActiveModel), StoreError> {
-    let secret = generate(kind, &mut rand::rngs::SysRng)?;
+    let secret = generate(spec.kind, &mut rand::rngs::SysRng)?;
     let row = NewSecret {
         account_id: account_id.to_owned(),
-        purpose,
-        hash: secret.hash(kind),
+        purpose: spec.purpose,
+        hash: secret.hash(spec.kind),
         target: None,
         flow_id: None,
-        not_before,
-        expires_at,
+        not_before: spec.not_before,
+        expires_at: spec.expires_at,
     }
     .row(now);
     Ok((secret, row))
@@ -200,13 +206,10 @@ pub(super) fn secret_row(
 async fn issue_secret(
     conn: &impl ConnectionTrait,
     account_id: &str,
-    kind: SecretKind,
-    purpose: Purpose,
-    not_before: Option<DateTime<Utc>>,
-    expires_at: Option<DateTime<Utc>>,
+    spec: SecretSpec,
     now: DateTime<Utc>,
 ) -> Result<Secret, StoreError> {
-    let (secret, row) = secret_row(account_id, kind, purpose, not_before, expires_at, now)?;
+    let (secret, row) = secret_row(account_id, spec, now)?;
     row.insert(conn).await?;
     Ok(secret)
 }

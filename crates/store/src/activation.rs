@@ -3,6 +3,7 @@
 //! links and codes, and completion — the account becomes active in one
 //! transaction with everything the flow collected.
 
+use crate::AuditEntry;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -100,18 +101,18 @@ pub fn activation_link(
     account: &account::Model,
     personal_mail: &str,
     link: &LinkMail,
-    opens: DateTime<Utc>,
-    expires_at: Option<DateTime<Utc>>,
-) -> Result<(NewSecret, NewMessage), StoreError> {
+    window: LinkWindow,
+) -> Result<MailedLink, StoreError> {
     use domain::secret::{SecretKind, generate};
+    let LinkWindow { opens, expires_at } = window;
     let token = generate(SecretKind::Token, &mut rand::rngs::SysRng)?;
     let content = (link.word)(&ActivationLinkFacts {
         login: &account.login,
         url: &portal_link(&link.portal_url, "activation/link", &token),
         expires_at,
     });
-    Ok((
-        NewSecret {
+    Ok(MailedLink {
+        secret: NewSecret {
             account_id: account.id.clone(),
             purpose: Purpose::ActivationLink,
             hash: token.hash(SecretKind::Token),
@@ -120,7 +121,7 @@ pub fn activation_link(
             not_before: Some(opens),
             expires_at,
         },
-        NewMessage {
+        message: NewMessage {
             account_id: Some(account.id.clone()),
             channel: super::outbox::Channel::Mail,
             recipient: personal_mail.to_owned(),
@@ -128,7 +129,33 @@ pub fn activation_link(
             content,
             not_before: opens,
         },
-    ))
+    })
+}
+
+/// New secrets of an account with the messages that carry them; the live
+/// ones of the `revoke` purposes stop working; audited when `audit` says
+/// what was done, for whom.
+#[derive(Debug, Default)]
+pub struct SecretIssue<'a> {
+    pub revoke: &'a [Purpose],
+    pub secrets: Vec<NewSecret>,
+    pub messages: Vec<NewMessage>,
+    pub audit: Option<(&'static str, serde_json::Value, &'a AuditContext)>,
+}
+
+/// When a mailed activation link works: from when activation opens, and
+/// until the material's end, if it has one.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkWindow {
+    pub opens: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A mailed link: its secret and the mail that carries it.
+#[derive(Debug)]
+pub struct MailedLink {
+    pub secret: NewSecret,
+    pub message: NewMessage,
 }
 
 /// A secret to store: its hash and where it belongs.
@@ -384,7 +411,7 @@ impl Store {
             audit: Some(("activation.started", json!({}))),
             ..writes
         };
-        apply_writes(&write.txn, &flow.id, account, writes, ctx, now).await?;
+        apply_writes(&write.txn, (&flow.id, account), writes, ctx, now).await?;
         write.commit().await?;
         Ok(flow)
     }
@@ -476,15 +503,8 @@ impl Store {
         if updated.rows_affected != 1 {
             return Err(FlowWriteError::Conflict);
         }
-        apply_writes(
-            &write.txn,
-            &loaded.flow.id,
-            &loaded.account,
-            writes,
-            ctx,
-            now,
-        )
-        .await?;
+        let of = (loaded.flow.id.as_str(), &loaded.account);
+        apply_writes(&write.txn, of, writes, ctx, now).await?;
         write.commit().await?;
         Ok(())
     }
@@ -565,23 +585,28 @@ impl Store {
     pub async fn issue_account_secrets(
         &self,
         account: &account::Model,
-        revoke: &[Purpose],
-        secrets: Vec<NewSecret>,
-        messages: Vec<NewMessage>,
-        audit: Option<(&'static str, serde_json::Value, &AuditContext)>,
+        issue: SecretIssue<'_>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let SecretIssue {
+            revoke,
+            secrets,
+            messages,
+            audit,
+        } = issue;
         let account_id = &account.id;
         let write = self.begin_write().await?;
         if let Some((action, details, ctx)) = audit {
             record_audit(
                 &write.txn,
                 ctx,
+                AuditEntry {
+                    institution: &account.institution,
+                    account_id: Some(account_id),
+                    action,
+                    details,
+                },
                 now,
-                &account.institution,
-                Some(account_id),
-                action,
-                details,
             )
             .await?;
         }
@@ -758,18 +783,20 @@ async fn record_activation(
     record_audit(
         conn,
         ctx,
+        AuditEntry {
+            institution: &loaded.account.institution,
+            account_id: Some(account_id),
+            action: "account.activated",
+            details: json!({
+                "flow_id": flow_id,
+                "charter_version": state.charter.as_ref().map(|c| &c.0),
+                "directory_listed": state.directory_listed.map(|d| d.0),
+                "photo_refused": photo_refused,
+                "crous_sharing": state.crous_sharing.map(|c| c.0),
+                "redirect": redirect.is_some_and(|r| r.address.is_some()),
+            }),
+        },
         now,
-        &loaded.account.institution,
-        Some(account_id),
-        "account.activated",
-        json!({
-            "flow_id": flow_id,
-            "charter_version": state.charter.as_ref().map(|c| &c.0),
-            "directory_listed": state.directory_listed.map(|d| d.0),
-            "photo_refused": photo_refused,
-            "crous_sharing": state.crous_sharing.map(|c| c.0),
-            "redirect": redirect.is_some_and(|r| r.address.is_some()),
-        }),
     )
     .await?;
     append_changes(
@@ -834,8 +861,7 @@ async fn finish_flow(
 
 async fn apply_writes(
     conn: &impl ConnectionTrait,
-    flow_id: &str,
-    account: &account::Model,
+    (flow_id, account): (&str, &account::Model),
     writes: FlowWrites,
     ctx: &AuditContext,
     now: DateTime<Utc>,
@@ -845,11 +871,13 @@ async fn apply_writes(
         record_audit(
             conn,
             ctx,
+            AuditEntry {
+                institution: &account.institution,
+                account_id: Some(&account.id),
+                action,
+                details,
+            },
             now,
-            &account.institution,
-            Some(&account.id),
-            action,
-            details,
         )
         .await?;
     }

@@ -389,25 +389,32 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// What an audit event says: of which institution and account, what was
+/// done, with which details.
+#[derive(Debug, Clone)]
+pub struct AuditEntry<'a> {
+    pub institution: &'a str,
+    pub account_id: Option<&'a str>,
+    pub action: &'a str,
+    pub details: serde_json::Value,
+}
+
 /// One audit event, ready to insert (alone or in a batch).
 pub fn audit_row(
     ctx: &AuditContext,
+    entry: AuditEntry<'_>,
     now: DateTime<Utc>,
-    institution: &str,
-    account_id: Option<&str>,
-    action: &str,
-    details: serde_json::Value,
 ) -> entities::audit_event::ActiveModel {
     use sea_orm::Set;
     entities::audit_event::ActiveModel {
         id: Set(new_id()),
         occurred_at: Set(now),
-        institution: Set(institution.to_owned()),
-        account_id: Set(account_id.map(str::to_owned)),
-        action: Set(action.to_owned()),
+        institution: Set(entry.institution.to_owned()),
+        account_id: Set(entry.account_id.map(str::to_owned)),
+        action: Set(entry.action.to_owned()),
         actor: Set(ctx.actor.clone()),
         request_id: Set(ctx.request_id.clone()),
-        details: Set(details.to_string()),
+        details: Set(entry.details.to_string()),
     }
 }
 
@@ -415,16 +422,11 @@ pub fn audit_row(
 pub async fn record_audit(
     conn: &impl ConnectionTrait,
     ctx: &AuditContext,
+    entry: AuditEntry<'_>,
     now: DateTime<Utc>,
-    institution: &str,
-    account_id: Option<&str>,
-    action: &str,
-    details: serde_json::Value,
 ) -> Result<(), StoreError> {
     use sea_orm::ActiveModelTrait;
-    audit_row(ctx, now, institution, account_id, action, details)
-        .insert(conn)
-        .await?;
+    audit_row(ctx, entry, now).insert(conn).await?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! and never handle the same account twice; every step's condition no
 //! longer holds once its write commits, so a second run finds nothing.
 
+use crate::AuditEntry;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -426,11 +427,13 @@ impl Store {
                 super::record_audit(
                     &write.txn,
                     ctx,
+                    AuditEntry {
+                        institution: &e.account.institution,
+                        account_id: Some(&e.account.id),
+                        action: "extension.requested",
+                        details: json!({ "request_id": row.id }),
+                    },
                     now,
-                    &e.account.institution,
-                    Some(&e.account.id),
-                    "extension.requested",
-                    json!({ "request_id": row.id }),
                 )
                 .await?;
             }
@@ -651,11 +654,13 @@ pub fn batch_audit(
 ) -> audit_event::ActiveModel {
     audit_row(
         ctx,
+        AuditEntry {
+            institution: &account.institution,
+            account_id: Some(&account.id),
+            action,
+            details,
+        },
         now,
-        &account.institution,
-        Some(&account.id),
-        action,
-        details,
     )
 }
 

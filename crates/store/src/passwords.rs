@@ -1,6 +1,7 @@
 //! Chosen passwords: the account's current hash, its history (hashes only)
 //! and expiry, and the accounts a flow or reset token stands for.
 
+use crate::AuditEntry;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
@@ -182,11 +183,13 @@ pub(super) async fn write_password(
     record_audit(
         txn,
         ctx,
+        AuditEntry {
+            institution: &account.institution,
+            account_id: Some(&account.id),
+            action: new.action,
+            details: json!({ "expires_at": new.expires_at }),
+        },
         now,
-        &account.institution,
-        Some(&account.id),
-        new.action,
-        json!({ "expires_at": new.expires_at }),
     )
     .await?;
     append_changes(

@@ -8,6 +8,7 @@
 //! record, each in its own savepoint and retried, so a refused or raced
 //! record never disturbs the others.
 
+use crate::AuditEntry;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -17,7 +18,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::accounts::{printed_secret, secret_row};
+use super::accounts::{SecretSpec, printed_secret, secret_row};
 use super::entities::{account, audit_event, one_time_secret};
 use super::feed::{ChangeKind, PendingChange, append_changes};
 use super::{AuditContext, DatabaseKind, Store, StoreError, audit_row, insert_rows, new_id};
@@ -219,11 +220,13 @@ impl Batch {
     ) {
         self.audits.push(audit_row(
             ctx,
+            AuditEntry {
+                institution: &account.institution,
+                account_id: Some(&account.id),
+                action,
+                details,
+            },
             now,
-            &account.institution,
-            Some(&account.id),
-            action,
-            details,
         ));
     }
 
@@ -672,7 +675,8 @@ fn plan_create(
     let (login, institutional_mail) = allocate_identifiers(taken, &item.record, profile)?;
     let available_at = activation_opens_at(profile, now);
     let account = new_account(&item.record, login, institutional_mail, available_at, now);
-    let (secret, expires_at) = plan_material(batch, item, &account, available_at, now)?;
+    let PlannedMaterial { secret, expires_at } =
+        plan_material(batch, item, &account, available_at, now)?;
     batch
         .inserts
         .push(account.clone().into_active_model().reset_all());
@@ -810,19 +814,18 @@ fn plan_material(
     account: &account::Model,
     available_at: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<(Option<Secret>, Option<DateTime<Utc>>), ProvisionError> {
+) -> Result<PlannedMaterial, ProvisionError> {
     let profile = &item.profile;
     let expires_at = material_expires_at(profile, now);
     let secret: Option<Secret> = match printed_secret(profile.activation.channel) {
         Some((kind, purpose)) => {
-            let (secret, row) = secret_row(
-                &account.id,
+            let spec = SecretSpec {
                 kind,
                 purpose,
-                Some(available_at),
+                not_before: Some(available_at),
                 expires_at,
-                now,
-            )?;
+            };
+            let (secret, row) = secret_row(&account.id, spec, now)?;
             batch.secrets.push(row);
             Some(secret)
         }
@@ -833,17 +836,22 @@ fn plan_material(
     {
         // Mailed when activation opens, valid for the material lifetime
         // from then (Montpellier: 15 minutes after enrolment, for 24 hours).
-        let (secret, message) = super::activation::activation_link(
-            account,
-            personal_mail,
-            link,
-            available_at,
+        let window = super::activation::LinkWindow {
+            opens: available_at,
             expires_at,
-        )?;
-        batch.secrets.push(secret.row(now));
-        batch.messages.push(message);
+        };
+        let mailed = super::activation::activation_link(account, personal_mail, link, window)?;
+        batch.secrets.push(mailed.secret.row(now));
+        batch.messages.push(mailed.message);
     }
-    Ok((secret, expires_at))
+    Ok(PlannedMaterial { secret, expires_at })
+}
+
+/// The printed secret of new material, if the channel prints one, and
+/// until when the material works.
+struct PlannedMaterial {
+    secret: Option<Secret>,
+    expires_at: Option<DateTime<Utc>>,
 }
 
 /// Advisory-lock namespace of login allocation ("ENT" in ASCII).

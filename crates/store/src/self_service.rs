@@ -3,6 +3,7 @@
 //! change with its secrets, messages, audit event and feed entry in one
 //! transaction.
 
+use crate::AuditEntry;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
@@ -93,11 +94,13 @@ pub async fn apply_account_write(
     record_audit(
         txn,
         ctx,
+        AuditEntry {
+            institution: &w.account.institution,
+            account_id: Some(id),
+            action,
+            details,
+        },
         now,
-        &w.account.institution,
-        Some(id),
-        action,
-        details,
     )
     .await?;
     let feed: Vec<PendingChange> = w
@@ -135,24 +138,12 @@ impl Store {
     /// as a reset asked for an unknown login).
     pub async fn record_event(
         &self,
-        institution: &str,
-        account_id: Option<&str>,
-        action: &str,
-        details: Value,
+        entry: AuditEntry<'_>,
         ctx: &AuditContext,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let write = self.begin_write().await?;
-        record_audit(
-            &write.txn,
-            ctx,
-            now,
-            institution,
-            account_id,
-            action,
-            details,
-        )
-        .await?;
+        record_audit(&write.txn, ctx, entry, now).await?;
         write.commit().await
     }
 

@@ -10,7 +10,7 @@ use domain::recovery::ResetMethod;
 use domain::refusal::Precondition;
 use domain::secret::{SecretKind, generate, hash_secret, matches};
 use store::accounts::AccountLookup;
-use store::activation::{FlowWrites, LoadedFlow, Purpose, activation_link};
+use store::activation::{FlowWrites, LinkWindow, LoadedFlow, Purpose, activation_link};
 use store::entities::account;
 
 use super::{Journey, Started, entry_refused, link_gone};
@@ -442,8 +442,12 @@ impl App {
             .and_then(|d| chrono::Duration::from_std(d).ok())
             .map(|d| opens + d);
         let wording = mail_texts::activation_link_mail(institution, ctx.language);
-        let (secret, message) =
-            activation_link(account, personal_mail, &wording, opens, expires_at)?;
+        let mailed = activation_link(
+            account,
+            personal_mail,
+            &wording,
+            LinkWindow { opens, expires_at },
+        )?;
         let audit = (
             "activation.link_requested",
             serde_json::json!({}),
@@ -452,10 +456,12 @@ impl App {
         self.store
             .issue_account_secrets(
                 account,
-                &[Purpose::ActivationLink],
-                vec![secret],
-                vec![message],
-                Some(audit),
+                store::activation::SecretIssue {
+                    revoke: &[Purpose::ActivationLink],
+                    secrets: vec![mailed.secret],
+                    messages: vec![mailed.message],
+                    audit: Some(audit),
+                },
                 now,
             )
             .await?;

@@ -203,7 +203,16 @@ impl App {
             expires_at: Some(loaded.flow.expires_at),
         };
         self.store
-            .issue_account_secrets(&loaded.account, &[], vec![secret], Vec::new(), None, now)
+            .issue_account_secrets(
+                &loaded.account,
+                store::activation::SecretIssue {
+                    revoke: &[],
+                    secrets: vec![secret],
+                    messages: Vec::new(),
+                    audit: None,
+                },
+                now,
+            )
             .await?;
         let flow = self
             .flow_view(&loaded, &loaded.state, None, ctx.language, now)

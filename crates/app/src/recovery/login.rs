@@ -5,6 +5,7 @@ use domain::ids::{BirthDate, StudentNumber};
 use domain::provisioning::Violation;
 use domain::refusal::Precondition;
 use serde_json::json;
+use store::AuditEntry;
 use store::accounts::AccountLookup;
 use store::entities::account;
 
@@ -82,10 +83,12 @@ impl App {
         let account = self.limited(counters, now, found).await?;
         self.store
             .record_event(
-                code,
-                Some(&account.id),
-                "login.recovered",
-                json!({}),
+                AuditEntry {
+                    institution: code,
+                    account_id: Some(&account.id),
+                    action: "login.recovered",
+                    details: json!({}),
+                },
                 ctx,
                 now,
             )

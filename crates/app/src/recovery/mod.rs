@@ -16,6 +16,7 @@ use domain::institution::InstitutionSettings;
 use domain::recovery::{ResetMethod, decoy_seed, masked_destination};
 use domain::secret::{SecretKind, generate};
 use serde_json::json;
+use store::AuditEntry;
 use store::accounts::AccountLookup;
 use store::activation::{NewSecret, Purpose};
 use store::entities::account;
@@ -197,10 +198,12 @@ impl App {
         self.store
             .issue_account_secrets(
                 account,
-                &[purpose],
-                vec![secret],
-                vec![message],
-                Some(("password_reset.requested", audit, &pending.ctx.audit)),
+                store::activation::SecretIssue {
+                    revoke: &[purpose],
+                    secrets: vec![secret],
+                    messages: vec![message],
+                    audit: Some(("password_reset.requested", audit, &pending.ctx.audit)),
+                },
                 pending.now,
             )
             .await?;
@@ -216,10 +219,12 @@ impl App {
     ) -> Result<(), AppError> {
         self.store
             .record_event(
-                &pending.institution,
-                account.map(|a| a.id.as_str()),
-                "password_reset.requested",
-                json!({ "sent": false, "reason": reason }),
+                AuditEntry {
+                    institution: &pending.institution,
+                    account_id: account.map(|a| a.id.as_str()),
+                    action: "password_reset.requested",
+                    details: json!({ "sent": false, "reason": reason }),
+                },
                 &pending.ctx.audit,
                 pending.now,
             )
@@ -247,28 +252,20 @@ fn reset_material(
     pending: &PendingReset,
 ) -> Result<(String, Content), AppError> {
     let (tz, language) = (institution.time_zone, pending.ctx.language);
+    let to = mail::RecoveryMail {
+        institution: &institution.name,
+        login: &account.login,
+        expires_at: pending.expires_at,
+        tz,
+    };
     if purpose == Purpose::PasswordReset {
         let token = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
-        let content = mail::password_reset(
-            &institution.name,
-            &account.login,
-            &institution.portal_link("recovery/reset", &token),
-            pending.expires_at,
-            tz,
-            language,
-        );
+        let url = institution.portal_link("recovery/reset", &token);
+        let content = mail::password_reset(&to, &url, language);
         return Ok((token.hash(SecretKind::Token), content));
     }
     let key = generate(SecretKind::ActivationKey, &mut rand::rngs::SysRng).map_err(internal)?;
-    let content = mail::reactivation_key(
-        &institution.name,
-        &account.login,
-        key.expose(),
-        &institution.portal_url,
-        pending.expires_at,
-        tz,
-        language,
-    );
+    let content = mail::reactivation_key(&to, key.expose(), &institution.portal_url, language);
     Ok((key.hash(SecretKind::ActivationKey), content))
 }
 

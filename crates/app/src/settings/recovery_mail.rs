@@ -49,10 +49,12 @@ impl App {
         self.store
             .issue_account_secrets(
                 &account,
-                &[Purpose::RecoveryMailChange],
-                vec![link.secret],
-                vec![link.message],
-                Some(audit),
+                store::activation::SecretIssue {
+                    revoke: &[Purpose::RecoveryMailChange],
+                    secrets: vec![link.secret],
+                    messages: vec![link.message],
+                    audit: Some(audit),
+                },
                 now,
             )
             .await?;

@@ -105,6 +105,16 @@ pub enum Verifying {
     Redirect,
 }
 
+/// Whom a recovery mail (reset link, new key) is for and until when what
+/// it carries works.
+#[derive(Debug, Clone, Copy)]
+pub struct RecoveryMail<'a> {
+    pub institution: &'a str,
+    pub login: &'a str,
+    pub expires_at: DateTime<Utc>,
+    pub tz: chrono_tz::Tz,
+}
+
 /// What a verification mail says.
 pub struct VerificationMail<'a> {
     pub institution: &'a str,
@@ -185,14 +195,13 @@ pub fn verification(mail: &VerificationMail<'_>, language: Language) -> Content 
 }
 
 /// A password-reset link, mailed to the verified recovery address.
-pub fn password_reset(
-    institution: &str,
-    login: &str,
-    url: &str,
-    expires_at: DateTime<Utc>,
-    tz: chrono_tz::Tz,
-    language: Language,
-) -> Content {
+pub fn password_reset(to: &RecoveryMail<'_>, url: &str, language: Language) -> Content {
+    let RecoveryMail {
+        institution,
+        login,
+        expires_at,
+        tz,
+    } = *to;
     let until = local(expires_at, tz, language);
     match language {
         Language::French => Content {
@@ -214,14 +223,17 @@ pub fn password_reset(
 /// Montaigne): typed with the login where the portal asks for the password
 /// or activation key.
 pub fn reactivation_key(
-    institution: &str,
-    login: &str,
+    to: &RecoveryMail<'_>,
     key: &str,
     portal_url: &str,
-    expires_at: DateTime<Utc>,
-    tz: chrono_tz::Tz,
     language: Language,
 ) -> Content {
+    let RecoveryMail {
+        institution,
+        login,
+        expires_at,
+        tz,
+    } = *to;
     let until = local(expires_at, tz, language);
     match language {
         Language::French => Content {
