@@ -1,0 +1,159 @@
+//! Mail and SMS in English.
+
+use chrono::{DateTime, Utc};
+use store::outbox::Content;
+
+use super::{ExpiryNotice, VerificationMail, Verifying};
+
+/// A date and time as people of the university read it.
+pub fn local(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    at.with_timezone(&tz)
+        .format("%d/%m/%Y at %H:%M")
+        .to_string()
+}
+
+pub fn activation_link(institution: &str, login: &str, url: &str, until: &str) -> Content {
+    Content {
+        subject: format!("{institution}: activate your account"),
+        text: format!(
+            "Hello,\n\nYour account {login} has been created. To activate it and choose your password, follow this link (valid until {until}):\n\n{url}\n\nAfter that, ask for a new link from \"first connection\" on the portal.\nIf you did not enrol, ignore this message.\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn identity_code(institution: &str, code: &str, until: &str) -> String {
+    format!("{institution}: your activation code is {code} (valid until {until}). Never share it.")
+}
+
+pub fn identity_code_subject(institution: &str) -> String {
+    format!("{institution}: your account activation code")
+}
+
+pub fn verification(mail: &VerificationMail<'_>, until: &str) -> Content {
+    let VerificationMail {
+        institution,
+        after_activation,
+        login,
+        what,
+        url,
+        code,
+        ..
+    } = *mail;
+    let purpose = match what {
+        Verifying::RecoveryMail => "as the recovery address",
+        Verifying::Redirect => "to receive the university mail",
+    };
+    let (when, next) = if after_activation {
+        (
+            "from the account page of",
+            "To confirm it, follow this link and confirm:\n\n{url}",
+        )
+    } else {
+        (
+            "while activating the account",
+            "To go on, follow this link and confirm:\n\n{url}\n\nor type this code: {code}",
+        )
+    };
+    let next = next.replace("{url}", url).replace("{code}", code);
+    Content {
+        subject: format!("{institution}: confirm your mail address"),
+        text: format!(
+            "Hello,\n\nThis address was given {purpose} {when} {login}.\n{next}\n\nValid until {until}. After that, start again.\nIf you did not ask for this, ignore this message.\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn password_reset(institution: &str, login: &str, url: &str, until: &str) -> Content {
+    Content {
+        subject: format!("{institution}: change your password"),
+        text: format!(
+            "Hello,\n\nA new password was asked for the account {login}. To choose it, follow this link (valid until {until}, once):\n\n{url}\n\nIf you did not ask for it, ignore this message: your current password still works.\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn reactivation_key(
+    institution: &str,
+    login: &str,
+    key: &str,
+    portal_url: &str,
+    until: &str,
+) -> Content {
+    Content {
+        subject: format!("{institution}: new activation key"),
+        text: format!(
+            "Hello,\n\nA new activation key was asked for the account {login}.\n\nLogin: {login}\nActivation key: {key}\n\nType them on {portal_url} (\"password / activation key\" field) to activate your account again and choose a new password. Valid until {until}, once.\nIf you did not ask for it, ignore this message: your current password still works.\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn password_changed(institution: &str, login: &str, when: &str, helpdesk_url: &str) -> Content {
+    Content {
+        subject: format!("{institution}: your password was changed"),
+        text: format!(
+            "Hello,\n\nThe password of the account {login} was changed on {when}.\nIf you did not change it, ask for a new password now and contact the helpdesk: {helpdesk_url}\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn recovery_mail_replaced(
+    institution: &str,
+    login: &str,
+    new_masked: &str,
+    helpdesk_url: &str,
+) -> Content {
+    Content {
+        subject: format!("{institution}: your recovery address changed"),
+        text: format!(
+            "Hello,\n\nThis address is no longer the recovery address of the account {login}: it was replaced by {new_masked}.\nIf you did not change it, contact the helpdesk: {helpdesk_url}\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn expiry_notice(n: &ExpiryNotice<'_>, last: &str) -> Content {
+    let (institution, login, left) = (n.institution, n.login, n.days_left);
+    Content {
+        subject: format!("{institution}: your account closes after {last}"),
+        text: format!(
+            "Hello,\n\nYour activity at the university has ended. The account {login} (mail and account management) stays open until {last} included, {left} more day(s). Remember to save your mail and documents.\n{}Helpdesk: {}\n\n{institution}\n",
+            n.extension_url
+                .map(|u| format!(
+                    "You may ask for an extension from the portal, \"Account management\": {u}\n"
+                ))
+                .unwrap_or_default(),
+            n.helpdesk_url
+        ),
+    }
+}
+
+pub fn password_expiry_reminder(
+    institution: &str,
+    login: &str,
+    (when, day): (&str, &str),
+    portal_url: &str,
+) -> Content {
+    Content {
+        subject: format!("{institution}: your password expires on {day}"),
+        text: format!(
+            "Hello,\n\nThe password of the account {login} expires on {when}. Change it before then from the portal: {portal_url}\nAfter that date you will have to choose a new one before signing in.\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn extension_granted(institution: &str, login: &str, end: &str, comment: &str) -> Content {
+    Content {
+        subject: format!("{institution}: account extension granted"),
+        text: format!(
+            "Hello,\n\nYour extension request is granted: the account {login} stays open until {end} included.\n{comment}\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn extension_refused(institution: &str, login: &str, comment: &str) -> Content {
+    Content {
+        subject: format!("{institution}: account extension refused"),
+        text: format!(
+            "Hello,\n\nYour request to extend the account {login} was not granted.\n{comment}\n\n{institution}\n"
+        ),
+    }
+}

@@ -1,0 +1,157 @@
+//! Les mails et SMS en français.
+
+use chrono::{DateTime, Utc};
+use store::outbox::Content;
+
+use super::{ExpiryNotice, VerificationMail, Verifying};
+
+/// Une date et une heure comme on les lit à l'université.
+pub fn local(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    at.with_timezone(&tz).format("%d/%m/%Y à %Hh%M").to_string()
+}
+
+pub fn activation_link(institution: &str, login: &str, url: &str, until: &str) -> Content {
+    Content {
+        subject: format!("{institution} : activez votre compte informatique"),
+        text: format!(
+            "Bonjour,\n\nVotre compte informatique {login} a été créé. Pour l'activer et choisir votre mot de passe, suivez ce lien (valable jusqu'au {until}) :\n\n{url}\n\nPassé ce délai, demandez un nouveau lien depuis « 1ère connexion » sur l'ENT.\nSi vous n'êtes pas à l'origine de cette inscription, ignorez ce message.\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn identity_code(institution: &str, code: &str, until: &str) -> String {
+    format!(
+        "{institution} : votre code d'activation est {code} (valable jusqu'au {until}). Ne le communiquez à personne."
+    )
+}
+
+pub fn identity_code_subject(institution: &str) -> String {
+    format!("{institution} : code d'activation de votre compte")
+}
+
+pub fn verification(mail: &VerificationMail<'_>, until: &str) -> Content {
+    let VerificationMail {
+        institution,
+        after_activation,
+        login,
+        what,
+        url,
+        code,
+        ..
+    } = *mail;
+    let purpose = match what {
+        Verifying::RecoveryMail => "comme adresse mail de secours",
+        Verifying::Redirect => "pour y rediriger vos mails universitaires",
+    };
+    let (when, next) = if after_activation {
+        (
+            "depuis la gestion du compte",
+            "Pour la valider, suivez ce lien puis confirmez :\n\n{url}",
+        )
+    } else {
+        (
+            "lors de l'activation du compte",
+            "Pour poursuivre l'activation, suivez ce lien puis confirmez :\n\n{url}\n\nou saisissez ce code : {code}",
+        )
+    };
+    let next = next.replace("{url}", url).replace("{code}", code);
+    Content {
+        subject: format!("{institution} : validez votre adresse mail"),
+        text: format!(
+            "Bonjour,\n\nCette adresse a été indiquée {purpose} {when} {login}.\n{next}\n\nValable jusqu'au {until}. Passé ce délai, il faudra recommencer.\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn password_reset(institution: &str, login: &str, url: &str, until: &str) -> Content {
+    Content {
+        subject: format!("{institution} : changement de votre mot de passe"),
+        text: format!(
+            "Bonjour,\n\nUn nouveau mot de passe a été demandé pour le compte {login}. Pour le choisir, suivez ce lien (valable jusqu'au {until}, une seule fois) :\n\n{url}\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message : votre mot de passe actuel reste valable.\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn reactivation_key(
+    institution: &str,
+    login: &str,
+    key: &str,
+    portal_url: &str,
+    until: &str,
+) -> Content {
+    Content {
+        subject: format!("{institution} : nouvelle clé d'activation"),
+        text: format!(
+            "Bonjour,\n\nUne nouvelle clé d'activation a été demandée pour le compte {login}.\n\nIdentifiant : {login}\nClé d'activation : {key}\n\nSaisissez-les sur {portal_url} (champ « Mot de passe / Clé d'activation ») pour réactiver votre compte et choisir un nouveau mot de passe. Clé valable jusqu'au {until}, une seule fois.\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message : votre mot de passe actuel reste valable.\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn password_changed(institution: &str, login: &str, when: &str, helpdesk_url: &str) -> Content {
+    Content {
+        subject: format!("{institution} : votre mot de passe a été changé"),
+        text: format!(
+            "Bonjour,\n\nLe mot de passe du compte {login} a été changé le {when}.\nSi vous n'êtes pas à l'origine de ce changement, demandez immédiatement un nouveau mot de passe et contactez l'assistance : {helpdesk_url}\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn recovery_mail_replaced(
+    institution: &str,
+    login: &str,
+    new_masked: &str,
+    helpdesk_url: &str,
+) -> Content {
+    Content {
+        subject: format!("{institution} : votre adresse mail de secours a changé"),
+        text: format!(
+            "Bonjour,\n\nCette adresse n'est plus l'adresse mail de secours du compte {login} : elle a été remplacée par {new_masked}.\nSi vous n'êtes pas à l'origine de ce changement, contactez l'assistance : {helpdesk_url}\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn expiry_notice(n: &ExpiryNotice<'_>, last: &str) -> Content {
+    let (institution, login, left) = (n.institution, n.login, n.days_left);
+    Content {
+        subject: format!("{institution} : votre compte sera fermé après le {last}"),
+        text: format!(
+            "Bonjour,\n\nVotre activité à l'université a pris fin. Le compte {login} (messagerie et gestion du compte) reste ouvert jusqu'au {last} inclus, soit encore {left} jour(s). Pensez à récupérer vos messages et documents.\n{}Assistance : {}\n\n{institution}\n",
+            n.extension_url
+                .map(|u| format!("Vous pouvez demander une prolongation depuis l'ENT, « Gestion de compte » : {u}\n"))
+                .unwrap_or_default(),
+            n.helpdesk_url
+        ),
+    }
+}
+
+pub fn password_expiry_reminder(
+    institution: &str,
+    login: &str,
+    (when, day): (&str, &str),
+    portal_url: &str,
+) -> Content {
+    Content {
+        subject: format!("{institution} : votre mot de passe expire le {day}"),
+        text: format!(
+            "Bonjour,\n\nLe mot de passe du compte {login} expire le {when}. Changez-le avant cette date depuis l'ENT : {portal_url}\nAprès cette date, vous devrez en choisir un nouveau avant de pouvoir vous connecter.\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn extension_granted(institution: &str, login: &str, end: &str, comment: &str) -> Content {
+    Content {
+        subject: format!("{institution} : prolongation de votre compte accordée"),
+        text: format!(
+            "Bonjour,\n\nVotre demande de prolongation est accordée : le compte {login} reste ouvert jusqu'au {end} inclus.\n{comment}\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn extension_refused(institution: &str, login: &str, comment: &str) -> Content {
+    Content {
+        subject: format!("{institution} : prolongation de votre compte refusée"),
+        text: format!(
+            "Bonjour,\n\nVotre demande de prolongation du compte {login} n'a pas été accordée.\n{comment}\n\n{institution}\n"
+        ),
+    }
+}
