@@ -3,9 +3,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::config::ActivationChannel;
-use crate::domain::account::{AccountKind, AccountStatus};
+use crate::domain::account::{Account, AccountKind, AccountStatus};
+use crate::domain::activation::{PhotoDecision, PhotoUse};
 use crate::proto;
-use crate::store::entities::{account, audit_event};
+use crate::store::entities::audit_event;
 use crate::store::feed::ChangeKind;
 use crate::store::provisioning::{IssuedMaterial, ProvisionOutcome};
 
@@ -37,35 +38,29 @@ pub fn status(s: AccountStatus) -> proto::AccountStatus {
     }
 }
 
-fn photo_use(text: &str) -> Option<proto::PhotoUse> {
-    match text {
-        "card_reprint" => Some(proto::PhotoUse::CardReprint),
-        "tutorial_sheets" => Some(proto::PhotoUse::TutorialSheets),
-        "photo_directory" => Some(proto::PhotoUse::PhotoDirectory),
-        _ => None,
+fn photo_use(photo_use: PhotoUse) -> proto::PhotoUse {
+    match photo_use {
+        PhotoUse::CardReprint => proto::PhotoUse::CardReprint,
+        PhotoUse::TutorialSheets => proto::PhotoUse::TutorialSheets,
+        PhotoUse::PhotoDirectory => proto::PhotoUse::PhotoDirectory,
     }
 }
 
 /// The account as of `now` (a pre-created account whose activation opened
 /// reads as created); dates in the institution's time zone `tz`.
-pub fn account(a: &account::Model, now: DateTime<Utc>, tz: chrono_tz::Tz) -> proto::Account {
-    let domain_status =
-        AccountStatus::parse(&a.status).map(|s| s.as_of(a.activation_available_at, now));
-    let current = domain_status
-        .map(status)
-        .unwrap_or(proto::AccountStatus::Unspecified);
-    let kind = match AccountKind::parse(&a.kind) {
-        Some(AccountKind::Student) => proto::AccountKind::Student,
-        Some(AccountKind::Staff) => proto::AccountKind::Staff,
-        None => proto::AccountKind::Unspecified,
+pub fn account(a: &Account, now: DateTime<Utc>, tz: chrono_tz::Tz) -> proto::Account {
+    let domain_status = a.status.as_of(a.activation_available_at, now);
+    let current = status(domain_status);
+    let kind = match a.kind {
+        AccountKind::Student => proto::AccountKind::Student,
+        AccountKind::Staff => proto::AccountKind::Staff,
     };
-    let status_changed_at = if current == proto::AccountStatus::Created
-        && a.status == AccountStatus::PreCreated.as_str()
-    {
-        a.activation_available_at
-    } else {
-        a.status_changed_at
-    };
+    let status_changed_at =
+        if domain_status == AccountStatus::Created && a.status == AccountStatus::PreCreated {
+            a.activation_available_at
+        } else {
+            a.status_changed_at
+        };
     proto::Account {
         account_id: a.id.clone(),
         institution: a.institution.clone(),
@@ -104,39 +99,44 @@ pub fn account(a: &account::Model, now: DateTime<Utc>, tz: chrono_tz::Tz) -> pro
         retention_end_date: date(a.retention_end_date),
         created_at: Some(timestamp(a.created_at)),
         updated_at: Some(timestamp(a.updated_at)),
-        supann_ressource_etat_date: domain_status
-            .map(|s| ressource_etat_date(a, s, status_changed_at.with_timezone(&tz).date_naive()))
-            .unwrap_or_default(),
+        supann_ressource_etat_date: ressource_etat_date(
+            a,
+            domain_status,
+            status_changed_at.with_timezone(&tz).date_naive(),
+        ),
     }
 }
 
 /// The consents as the account holds them.
-fn consents(a: &account::Model) -> proto::Consents {
+fn consents(a: &Account) -> proto::Consents {
+    let c = &a.consents;
+    let (photo_uses, photo_refused) = match c.photo.as_ref().map(|p| &p.0) {
+        Some(PhotoDecision::Allow(uses)) => {
+            (uses.iter().map(|u| photo_use(*u) as i32).collect(), false)
+        }
+        Some(PhotoDecision::Refuse) => (Vec::new(), true),
+        None => (Vec::new(), false),
+    };
     proto::Consents {
-        charter_version: a.charter_version.clone().unwrap_or_default(),
-        charter_accepted_at: opt_timestamp(a.charter_accepted_at),
-        directory_listed: a.directory_listed,
-        directory_decided_at: opt_timestamp(a.directory_decided_at),
-        photo_uses: a
-            .photo_uses
-            .split(',')
-            .filter_map(photo_use)
-            .map(|u| u as i32)
-            .collect(),
-        photo_refused: a.photo_refused,
-        photo_decided_at: opt_timestamp(a.photo_decided_at),
-        crous_sharing: a.crous_sharing,
-        crous_decided_at: opt_timestamp(a.crous_decided_at),
+        charter_version: a.charter.as_ref().map(|c| c.0.clone()).unwrap_or_default(),
+        charter_accepted_at: opt_timestamp(a.charter.as_ref().map(|c| c.1)),
+        directory_listed: c.directory_listed.map(|d| d.0),
+        directory_decided_at: opt_timestamp(c.directory_listed.map(|d| d.1)),
+        photo_uses,
+        photo_refused,
+        photo_decided_at: opt_timestamp(c.photo.as_ref().map(|p| p.1)),
+        crous_sharing: c.crous_sharing.map(|s| s.0),
+        crous_decided_at: opt_timestamp(c.crous_sharing.map(|s| s.1)),
     }
 }
 
 /// The mail redirect as the account holds it.
-fn redirect(a: &account::Model) -> proto::MailRedirect {
+fn redirect(a: &Account) -> proto::MailRedirect {
     proto::MailRedirect {
-        enabled: a.redirect_address.is_some(),
-        address: a.redirect_address.clone().unwrap_or_default(),
-        keep_copy: a.redirect_keep_copy,
-        verified: a.redirect_verified_at.is_some(),
+        enabled: a.redirect.address.is_some(),
+        address: a.redirect.address.clone().unwrap_or_default(),
+        keep_copy: a.redirect.keep_copy,
+        verified: a.redirect.verified_at.is_some(),
         // Set from the profile by `App::encode_account`.
         mandatory: false,
     }
@@ -144,7 +144,7 @@ fn redirect(a: &account::Model) -> proto::MailRedirect {
 
 /// SupAnn's `supannRessourceEtatDate` for the account in `status` since
 /// `since` (a limited account's runs until its retention end).
-fn ressource_etat_date(a: &account::Model, status: AccountStatus, since: NaiveDate) -> String {
+fn ressource_etat_date(a: &Account, status: AccountStatus, since: NaiveDate) -> String {
     let until = (status == AccountStatus::Grace)
         .then_some(a.retention_end_date)
         .flatten();

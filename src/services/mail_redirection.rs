@@ -5,9 +5,9 @@ use tonic::{Request, Response, Status};
 
 use super::{App, account_lookup, begin_call, encode, encode_account, reply};
 use crate::app::AppError;
+use crate::domain::account::Account;
 use crate::proto;
 use crate::proto::mail_redirection_service_server::MailRedirectionService;
-use crate::store::entities::account;
 
 pub struct MailRedirectionApi {
     state: App,
@@ -19,7 +19,7 @@ impl MailRedirectionApi {
     }
 
     /// The redirect as the API shows it.
-    fn redirect(&self, account: &account::Model) -> Option<proto::MailRedirect> {
+    fn redirect(&self, account: &Account) -> Option<proto::MailRedirect> {
         let now = self.state.now();
         Some(
             encode_account(&self.state, account, now)

@@ -16,11 +16,11 @@ pub use crate::app::{App, CallContext};
 
 use crate::app::AppError;
 use crate::auth::Caller;
+use crate::domain::account::Account;
 use crate::domain::language::Language;
 use crate::proto;
 use crate::store::AuditContext;
 use crate::store::accounts::AccountLookup;
-use crate::store::entities::account;
 
 /// Metadata key carrying the caller's request id (generated when absent).
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -92,7 +92,7 @@ pub fn reply<T>(result: Result<T, AppError>, ctx: &CallContext) -> Result<Respon
 
 /// The account as the API shows it, as of `now`, dates in its
 /// institution's time zone.
-pub fn encode_account(state: &App, account: &account::Model, now: DateTime<Utc>) -> proto::Account {
+pub fn encode_account(state: &App, account: &Account, now: DateTime<Utc>) -> proto::Account {
     let tz = state
         .rules
         .institution(&account.institution)

@@ -5,6 +5,7 @@
 //! between chunks keeps what it committed and a new run finishes the rest.
 
 use chrono::{DateTime, Utc};
+use domain::account::Account;
 use serde_json::json;
 
 use domain::institution::InstitutionSettings;
@@ -18,7 +19,6 @@ use domain::retention::{
 };
 use store::accounts::notice_recipient;
 use store::batch_runs::{ALL_INSTITUTIONS, BatchCounts, BatchRun};
-use store::entities::account;
 use store::feed::ChangeKind;
 use store::lifecycle::{CandidateQuery, ChunkWrite, batch_audit, batch_change, lanes};
 use store::outbox::{Channel, NewMessage};
@@ -85,20 +85,10 @@ pub enum BatchError {
 }
 
 /// The facts the domain rules read, from a stored account.
-pub fn facts(a: &account::Model) -> Option<AccountFacts> {
-    let status = AccountStatus::parse(&a.status)?;
-    let locked = status == AccountStatus::Locked;
-    let lifecycle = if locked {
-        a.status_before_lock
-            .as_deref()
-            .and_then(AccountStatus::parse)
-            .unwrap_or(AccountStatus::Active)
-    } else {
-        status
-    };
-    Some(AccountFacts {
-        lifecycle,
-        locked,
+pub fn facts(a: &Account) -> AccountFacts {
+    AccountFacts {
+        lifecycle: a.life_state(),
+        locked: a.status == AccountStatus::Locked,
         activation_available_at: a.activation_available_at,
         end_of_activity: a.end_of_activity_date,
         retention_end: a.retention_end_date,
@@ -107,7 +97,7 @@ pub fn facts(a: &account::Model) -> Option<AccountFacts> {
         password_must_change: a.password_must_change,
         next_password_reminder_at: a.next_password_reminder_at,
         expired_at: a.expired_at,
-    })
+    }
 }
 
 /// Runs the batch.
@@ -195,7 +185,7 @@ impl Pass<'_> {
         report: &mut BatchReport,
     ) -> Result<bool, BatchError> {
         let (request, now) = (self.request, self.time.now);
-        let mut after: Option<account::Model> = None;
+        let mut after: Option<Account> = None;
         loop {
             if request.max_chunks.is_some_and(|max| report.chunks >= max) {
                 return Ok(false);
@@ -235,15 +225,12 @@ impl Pass<'_> {
     fn plan_chunk(
         &self,
         step: BatchStep,
-        rows: &[account::Model],
+        rows: &[Account],
         report: &mut BatchReport,
     ) -> ChunkWrite {
         let mut chunk = ChunkWrite::default();
         for row in rows {
-            let Some(f) = facts(row) else {
-                tracing::warn!(account = %row.id, status = %row.status, "unknown stored status; skipped");
-                continue;
-            };
+            let f = facts(row);
             if !is_due(step, &f, self.time, self.purge_after) {
                 continue;
             }
@@ -266,7 +253,7 @@ impl Pass<'_> {
     fn plan(
         &self,
         step: BatchStep,
-        a: &account::Model,
+        a: &Account,
         f: &AccountFacts,
         chunk: &mut ChunkWrite,
     ) -> String {
@@ -311,12 +298,7 @@ impl Pass<'_> {
 
     /// The notice that the account will close (the notices the batch sends
     /// are in French, the institutions' language).
-    fn expiry_notice(
-        &self,
-        a: &account::Model,
-        f: &AccountFacts,
-        chunk: &mut ChunkWrite,
-    ) -> Planned {
+    fn expiry_notice(&self, a: &Account, f: &AccountFacts, chunk: &mut ChunkWrite) -> Planned {
         let (t, institution) = (self.time, self.institution);
         let end = f.retention_end.unwrap_or(t.today);
         let left = days_left(end, t.today);
@@ -353,12 +335,7 @@ impl Pass<'_> {
     }
 
     /// The reminder that a password will expire.
-    fn password_reminder(
-        &self,
-        a: &account::Model,
-        f: &AccountFacts,
-        chunk: &mut ChunkWrite,
-    ) -> Planned {
+    fn password_reminder(&self, a: &Account, f: &AccountFacts, chunk: &mut ChunkWrite) -> Planned {
         let (now, institution) = (self.time.now, self.institution);
         let expires = f.password_expires_at.unwrap_or(now);
         let next =
@@ -397,7 +374,7 @@ type Planned = (
 );
 
 /// An account moved to its limited state after departure.
-fn limited(a: &account::Model) -> Planned {
+fn limited(a: &Account) -> Planned {
     let detail = format!(
         "last day {}; kept until {}",
         fmt_date(a.end_of_activity_date),
@@ -473,7 +450,7 @@ fn log_report(report: &BatchReport) {
 
 /// Queues a notice for an account, if it has somewhere to receive it.
 fn message(
-    a: &account::Model,
+    a: &Account,
     template: &str,
     content: store::outbox::Content,
     now: DateTime<Utc>,

@@ -21,11 +21,11 @@ pub mod texts;
 #[cfg(test)]
 mod testing;
 
+use domain::account::Account;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use domain::account::AccountStatus;
 use domain::end_user::EndUserAddress;
 use domain::institution::{InstitutionSettings, Institutions, ProfileSettings};
 use domain::language::Language;
@@ -33,7 +33,6 @@ use domain::refusal::Precondition;
 use hashing::PasswordHasher;
 use serde::{Deserialize, Serialize};
 use store::accounts::AccountLookup;
-use store::entities::account;
 use store::{AuditContext, Store};
 
 use clock::SharedClock;
@@ -125,7 +124,7 @@ impl App {
     }
 
     /// The account `lookup` names, or NOT_FOUND.
-    pub async fn account(&self, lookup: AccountLookup<'_>) -> Result<account::Model, AppError> {
+    pub async fn account(&self, lookup: AccountLookup<'_>) -> Result<Account, AppError> {
         self.store
             .find_account(lookup)
             .await?
@@ -133,10 +132,7 @@ impl App {
     }
 
     /// The configured institution of an account.
-    pub fn institution_of(
-        &self,
-        account: &account::Model,
-    ) -> Result<&InstitutionSettings, AppError> {
+    pub fn institution_of(&self, account: &Account) -> Result<&InstitutionSettings, AppError> {
         self.rules
             .institution(&account.institution)
             .ok_or_else(|| AppError::FailedPrecondition {
@@ -147,7 +143,7 @@ impl App {
     }
 
     /// The configured profile of an account.
-    pub fn profile_of(&self, account: &account::Model) -> Result<&ProfileSettings, AppError> {
+    pub fn profile_of(&self, account: &Account) -> Result<&ProfileSettings, AppError> {
         self.rules
             .institution(&account.institution)
             .and_then(|i| i.profiles.get(&account.profile))
@@ -172,10 +168,7 @@ pub fn account_not_usable() -> AppError {
 impl App {
     /// The account a signed-in user manages: active, or in the limited
     /// state after departure (mail and account management stay).
-    pub async fn account_in_use(
-        &self,
-        lookup: AccountLookup<'_>,
-    ) -> Result<account::Model, AppError> {
+    pub async fn account_in_use(&self, lookup: AccountLookup<'_>) -> Result<Account, AppError> {
         let account = self.account(lookup).await?;
         if !password_usable(&account) {
             return Err(account_not_usable());
@@ -186,9 +179,6 @@ impl App {
 
 /// Whether an account's password may be used or changed in its state:
 /// active, or in the limited state after departure.
-pub fn password_usable(account: &account::Model) -> bool {
-    matches!(
-        AccountStatus::parse(&account.status),
-        Some(AccountStatus::Active | AccountStatus::Grace)
-    )
+pub fn password_usable(account: &Account) -> bool {
+    account.password_usable()
 }

@@ -3,6 +3,7 @@
 //! end of an activation whose recovery address is confirmed afterwards.
 
 use chrono::{DateTime, Utc};
+use domain::account::Account;
 
 use crate::App;
 use crate::error::{AppError, Exhausted};
@@ -13,7 +14,7 @@ use domain::refusal::Precondition;
 use domain::secret::{SecretKind, generate, hash_secret};
 use store::accounts::AccountLookup;
 use store::activation::{NewSecret, Purpose};
-use store::entities::{account, one_time_secret};
+use store::entities::one_time_secret;
 use store::outbox::{Channel, NewMessage};
 
 /// The one answer to a mailed link that does not work, whatever the
@@ -52,7 +53,7 @@ impl App {
     /// `recovery.verification_link_lifetime`.
     pub fn address_link(
         &self,
-        account: &account::Model,
+        account: &Account,
         what: Verifying,
         address: &str,
         language: Language,
@@ -121,7 +122,7 @@ impl App {
         token: &str,
         purpose: Purpose,
         now: DateTime<Utc>,
-    ) -> Result<(one_time_secret::Model, account::Model), AppError> {
+    ) -> Result<(one_time_secret::Model, Account), AppError> {
         if token.trim().is_empty() || token.len() > 128 {
             return Err(AppError::field("token", "a link token is needed"));
         }
@@ -145,7 +146,7 @@ impl App {
     /// institution's cooldown.
     pub async fn link_cooldown(
         &self,
-        account: &account::Model,
+        account: &Account,
         purpose: Purpose,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {

@@ -2,6 +2,7 @@
 //! account, evaluation with the history rule, verification with hash
 //! upgrade, and storing a new password.
 
+use domain::account::Account;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -15,7 +16,6 @@ use domain::password::{
 };
 use hashing::Verified;
 use store::AuditContext;
-use store::entities::account;
 use store::outbox::{Channel, NewMessage};
 use store::passwords::NewPassword;
 
@@ -39,7 +39,7 @@ pub fn read_password(text: String, field: &str, required: bool) -> Result<Passwo
 }
 
 /// The person an account belongs to, for the personal-data rule.
-pub fn personal_data(account: &account::Model) -> PersonalData {
+pub fn personal_data(account: &Account) -> PersonalData {
     PersonalData {
         given_name: account.given_name.clone(),
         family_name: account.family_name.clone(),
@@ -69,7 +69,7 @@ impl App {
     }
 
     /// The password policy that applies to an account.
-    pub fn policy_of(&self, account: &account::Model) -> Result<PasswordPolicy, AppError> {
+    pub fn policy_of(&self, account: &Account) -> Result<PasswordPolicy, AppError> {
         self.profile_of(account)?;
         self.password_policy(&account.institution, &account.profile)
             .ok_or_else(|| AppError::inconsistent("profile vanished"))
@@ -82,7 +82,7 @@ impl App {
         &self,
         policy: &PasswordPolicy,
         candidate: &Arc<Password>,
-        account: Option<&account::Model>,
+        account: Option<&Account>,
     ) -> Result<Evaluation, AppError> {
         let personal = account.map(personal_data);
         let mut evaluation = evaluate(policy, candidate, personal.as_ref());
@@ -112,7 +112,7 @@ impl App {
     /// ones count against the account's guess limit (and the address's).
     pub async fn verify_typed_password(
         &self,
-        account: &mut account::Model,
+        account: &mut Account,
         typed: &Arc<Password>,
         ctx: &crate::CallContext,
         now: chrono::DateTime<chrono::Utc>,
@@ -133,7 +133,7 @@ impl App {
     /// password costs the same time as a wrong password.
     pub async fn verify_password(
         &self,
-        account: &mut account::Model,
+        account: &mut Account,
         typed: &Arc<Password>,
     ) -> Result<bool, AppError> {
         let Some(stored) = account.password_hash.clone() else {
@@ -170,7 +170,7 @@ impl App {
         language: Language,
         ctx: &AuditContext,
         now: DateTime<Utc>,
-    ) -> Result<account::Model, AppError> {
+    ) -> Result<Account, AppError> {
         let PasswordChange {
             account,
             new,
@@ -220,7 +220,7 @@ impl App {
     /// address, or to the university mailbox when there is none.
     pub fn password_notice(
         &self,
-        account: &account::Model,
+        account: &Account,
         language: Language,
         now: DateTime<Utc>,
     ) -> Vec<NewMessage> {
@@ -251,7 +251,7 @@ impl App {
 /// A password change asked for by the user.
 pub struct PasswordChange<'a> {
     /// The account as read when the change was decided.
-    pub account: &'a account::Model,
+    pub account: &'a Account,
     pub new: Arc<Password>,
     pub confirmation: &'a Password,
     /// The request field of the new password, for refusals.

@@ -3,15 +3,15 @@
 //! address); a mandatory redirect (teaching vacataires) can be changed but
 //! not stopped.
 
+use domain::account::Account;
 use domain::activation::RedirectRule;
 use domain::ids::MailAddress;
 use domain::refusal::Precondition;
 use domain::self_service::{Redirect, RedirectError, set_redirect};
 use serde_json::json;
-use store::account_fields::{self, AccountChange};
+use store::account_fields::AccountChange;
 use store::accounts::AccountLookup;
 use store::activation::Purpose;
-use store::entities::account;
 use store::feed::ChangeKind;
 use store::self_service::AccountWrite;
 
@@ -23,7 +23,7 @@ use crate::{App, CallContext};
 /// A redirect to an address in force once its mailed link is followed.
 #[derive(Debug)]
 pub struct RedirectSet {
-    pub account: account::Model,
+    pub account: Account,
     /// Where the verification link went, when one was needed.
     pub notice: Option<DeliveryNotice>,
 }
@@ -38,7 +38,7 @@ fn no_mailbox() -> AppError {
 
 /// A write of the redirect, its pending links revoked.
 fn redirect_write<'a>(
-    account: &'a account::Model,
+    account: &'a Account,
     redirect: Redirect,
     audit: (&'static str, serde_json::Value),
 ) -> AccountWrite<'a> {
@@ -56,10 +56,7 @@ fn redirect_write<'a>(
 
 impl App {
     /// An account in use with a university mailbox.
-    pub async fn mailbox_account(
-        &self,
-        lookup: AccountLookup<'_>,
-    ) -> Result<account::Model, AppError> {
+    pub async fn mailbox_account(&self, lookup: AccountLookup<'_>) -> Result<Account, AppError> {
         let account = self.account_in_use(lookup).await?;
         if account.institutional_mail.is_none() {
             return Err(no_mailbox());
@@ -82,7 +79,7 @@ impl App {
             .recovery_mail_verified_at
             .and(account.recovery_mail.as_deref());
         let redirect = set_redirect(
-            &account_fields::redirect(&account),
+            &account.redirect,
             address,
             keep_copy,
             account.institutional_mail.as_deref(),
@@ -115,14 +112,15 @@ impl App {
         &self,
         token: &str,
         ctx: &CallContext,
-    ) -> Result<account::Model, AppError> {
+    ) -> Result<Account, AppError> {
         let now = self.now();
         let (secret, account) = self
             .account_link(token, Purpose::RedirectChange, now)
             .await?;
-        let pending = account.redirect_verified_at.is_none()
+        let pending = account.redirect.verified_at.is_none()
             && account
-                .redirect_address
+                .redirect
+                .address
                 .as_deref()
                 .zip(secret.target.as_deref())
                 .is_some_and(|(a, t)| a.eq_ignore_ascii_case(t));
@@ -131,7 +129,7 @@ impl App {
         }
         let verified = Redirect {
             verified_at: Some(now),
-            ..account_fields::redirect(&account)
+            ..account.redirect.clone()
         };
         let mut write = redirect_write(&account, verified, ("mail_redirect.verified", json!({})));
         write.spend.push(secret.id.clone());
@@ -148,9 +146,10 @@ impl App {
         let now = self.now();
         let account = self.mailbox_account(lookup).await?;
         let Some(address) = account
-            .redirect_address
+            .redirect
+            .address
             .clone()
-            .filter(|_| account.redirect_verified_at.is_none())
+            .filter(|_| account.redirect.verified_at.is_none())
         else {
             return Err(AppError::FailedPrecondition {
                 kind: Precondition::NothingToVerify,
@@ -184,7 +183,7 @@ impl App {
         &self,
         lookup: AccountLookup<'_>,
         ctx: &CallContext,
-    ) -> Result<account::Model, AppError> {
+    ) -> Result<Account, AppError> {
         let now = self.now();
         let account = self.mailbox_account(lookup).await?;
         if self.profile_of(&account)?.activation.mail_redirect == RedirectRule::Mandatory {
@@ -195,7 +194,7 @@ impl App {
                     .into(),
             });
         }
-        if account.redirect_address.is_none() {
+        if account.redirect.address.is_none() {
             return Ok(account);
         }
         let audit = ("mail_redirect.disabled", json!({}));
@@ -225,7 +224,7 @@ mod tests {
             .await
             .expect("redirected");
         assert!(set.notice.is_none(), "already verified");
-        assert!(set.account.redirect_verified_at.is_some());
+        assert!(set.account.redirect.verified_at.is_some());
 
         let other = MailAddress::parse("ada@elsewhere.example").expect("address");
         let set = t
@@ -234,7 +233,7 @@ mod tests {
             .await
             .expect("redirected");
         assert!(set.notice.is_some(), "a link to follow");
-        assert!(set.account.redirect_verified_at.is_none());
+        assert!(set.account.redirect.verified_at.is_none());
         let too_soon = t.app.resend_mail_redirect_verification(id, &ctx).await;
         assert!(matches!(too_soon, Err(AppError::ResourceExhausted { .. })));
 
@@ -243,7 +242,7 @@ mod tests {
             .disable_mail_redirect(id, &ctx)
             .await
             .expect("stopped");
-        assert!(off.redirect_address.is_none());
+        assert!(off.redirect.address.is_none());
         let nothing = t.app.resend_mail_redirect_verification(id, &ctx).await;
         assert!(matches!(nothing, Err(AppError::FailedPrecondition { .. })));
     }

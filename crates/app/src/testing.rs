@@ -131,10 +131,7 @@ fn uuid_like() -> String {
 
 /// Provisions a Montpellier tenured staff member (provisional password on
 /// the staff passport) and returns the account.
-pub async fn provision_montpellier_staff(
-    t: &TestApp,
-    hr_id: &str,
-) -> store::entities::account::Model {
+pub async fn provision_montpellier_staff(t: &TestApp, hr_id: &str) -> domain::account::Account {
     provision_montpellier_staff_with_passport(t, hr_id).await.0
 }
 
@@ -143,7 +140,7 @@ pub async fn provision_montpellier_staff(
 pub async fn provision_montpellier_staff_with_passport(
     t: &TestApp,
     hr_id: &str,
-) -> (store::entities::account::Model, String) {
+) -> (domain::account::Account, String) {
     use domain::provisioning::{ProvisionInput, parse_record, profile_of};
     use store::provisioning::ProvisionItem;
     let input = ProvisionInput {
@@ -200,10 +197,7 @@ pub const GOOD_PASSWORD: &str = "Zr5^tG1#kW6uVm";
 /// Provisions a Montpellier tenured staff member and takes them through
 /// the whole journey (recovery address ada@example.org verified by its
 /// code, charter, listed in the directory, no redirect, a password).
-pub async fn activate_montpellier_staff(
-    t: &TestApp,
-    hr_id: &str,
-) -> store::entities::account::Model {
+pub async fn activate_montpellier_staff(t: &TestApp, hr_id: &str) -> domain::account::Account {
     use crate::activation::{Entry, ScreenInput};
     use domain::activation::RedirectInput;
     use domain::ids::MailAddress;

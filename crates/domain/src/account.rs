@@ -3,6 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::self_service::{AntispamLevel, ConsentState, DirectoryEntry, Redirect};
+
 /// Student or staff; each configured profile belongs to one kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -207,5 +209,84 @@ mod tests {
         );
         assert_eq!(AccountStatus::Active.on_return(true), None);
         assert_eq!(AccountStatus::Locked.on_return(true), None);
+    }
+}
+
+/// A person's account, as the rules read it: its state and kind typed,
+/// its consents, redirect and directory entry in the domain's terms. The
+/// store maps its rows to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub institution: String,
+    pub profile: String,
+    pub kind: AccountKind,
+    pub status: AccountStatus,
+    pub status_changed_at: DateTime<Utc>,
+    /// Under a lock, the state the lock hides (its life goes on under it).
+    pub status_before_lock: Option<AccountStatus>,
+    pub login: String,
+    pub institutional_mail: Option<String>,
+    pub student_number: Option<String>,
+    pub ine: Option<String>,
+    pub hr_id: Option<String>,
+    pub given_name: String,
+    pub family_name: String,
+    pub birth_date: Option<NaiveDate>,
+    pub mobile_phone: Option<String>,
+    pub personal_mail: Option<String>,
+    /// The recovery address; it serves recovery once verified.
+    pub recovery_mail: Option<String>,
+    pub recovery_mail_verified_at: Option<DateTime<Utc>>,
+    pub activation_available_at: DateTime<Utc>,
+    pub activated_at: Option<DateTime<Utc>>,
+    pub password_hash: Option<String>,
+    pub password_changed_at: Option<DateTime<Utc>>,
+    pub password_expires_at: Option<DateTime<Utc>>,
+    pub password_must_change: bool,
+    pub next_password_reminder_at: Option<DateTime<Utc>>,
+    /// The charter version accepted, and when.
+    pub charter: Option<(String, DateTime<Utc>)>,
+    pub consents: ConsentState,
+    pub redirect: Redirect,
+    /// The staff member's own level; `None`: the institution's default.
+    pub antispam_level: Option<AntispamLevel>,
+    /// Staff: what they show in the directory; `None` until edited.
+    pub directory_entry: Option<DirectoryEntry>,
+    pub end_of_activity_date: Option<NaiveDate>,
+    pub retention_end_date: Option<NaiveDate>,
+    pub next_expiry_notice_on: Option<NaiveDate>,
+    pub expired_at: Option<DateTime<Utc>>,
+    pub purged_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Account {
+    /// The verified recovery address, the one recovery may use.
+    pub fn verified_recovery_mail(&self) -> Option<&str> {
+        self.recovery_mail_verified_at
+            .and(self.recovery_mail.as_deref())
+    }
+
+    /// The state of its life, whether locked or not: under a lock, the
+    /// state the lock hides.
+    pub fn life_state(&self) -> AccountStatus {
+        match self.status {
+            AccountStatus::Locked => self.status_before_lock.unwrap_or(AccountStatus::Active),
+            status => status,
+        }
+    }
+
+    /// Whether it was ever activated and is neither purged nor expired, nor
+    /// locked: active, or limited after departure. Its password may be
+    /// used or changed.
+    pub fn password_usable(&self) -> bool {
+        matches!(self.status, AccountStatus::Active | AccountStatus::Grace)
+    }
+
+    /// Whether it waits for its first activation.
+    pub fn awaits_activation(&self) -> bool {
+        self.status.awaits_activation() && self.activated_at.is_none()
     }
 }

@@ -3,7 +3,7 @@
 //! it.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::account::AccountStatus;
+use domain::account::{Account, AccountKind, AccountStatus};
 use domain::activation::{PhotoDecision, PhotoUse};
 use domain::self_service::{AntispamLevel, ConsentState, DirectoryEntry, Redirect};
 use sea_orm::Set;
@@ -138,8 +138,77 @@ fn set_consents(row: &mut account::ActiveModel, c: &ConsentState) {
     row.crous_decided_at = Set(c.crous_sharing.map(|s| s.1));
 }
 
-/// The consents of an account as the rules see them.
-pub fn consents(a: &account::Model) -> ConsentState {
+/// The account a row holds, in the domain's terms; a row the domain
+/// cannot read (an unknown state, a broken directory entry) is corrupt.
+pub(crate) fn account_of(a: account::Model) -> Result<Account, StoreError> {
+    let corrupt = |what: &str, value: &str| {
+        StoreError::Corrupt(format!("account {} has {what} {value:?}", a.id))
+    };
+    let status = AccountStatus::parse(&a.status).ok_or_else(|| corrupt("status", &a.status))?;
+    let kind = AccountKind::parse(&a.kind).ok_or_else(|| corrupt("kind", &a.kind))?;
+    let status_before_lock = match a.status_before_lock.as_deref() {
+        Some(text) => {
+            Some(AccountStatus::parse(text).ok_or_else(|| corrupt("hidden status", text))?)
+        }
+        None => None,
+    };
+    let antispam_level = match a.antispam_level.as_deref() {
+        Some(text) => {
+            Some(AntispamLevel::parse(text).ok_or_else(|| corrupt("antispam level", text))?)
+        }
+        None => None,
+    };
+    let directory_entry = directory_entry(&a)?;
+    let consents = consents(&a);
+    let redirect = Redirect {
+        address: a.redirect_address.clone(),
+        keep_copy: a.redirect_keep_copy,
+        verified_at: a.redirect_verified_at,
+    };
+    Ok(Account {
+        charter: a.charter_version.clone().zip(a.charter_accepted_at),
+        id: a.id,
+        institution: a.institution,
+        profile: a.profile,
+        kind,
+        status,
+        status_changed_at: a.status_changed_at,
+        status_before_lock,
+        login: a.login,
+        institutional_mail: a.institutional_mail,
+        student_number: a.student_number,
+        ine: a.ine,
+        hr_id: a.hr_id,
+        given_name: a.given_name,
+        family_name: a.family_name,
+        birth_date: a.birth_date,
+        mobile_phone: a.mobile_phone,
+        personal_mail: a.personal_mail,
+        recovery_mail: a.recovery_mail,
+        recovery_mail_verified_at: a.recovery_mail_verified_at,
+        activation_available_at: a.activation_available_at,
+        activated_at: a.activated_at,
+        password_hash: a.password_hash,
+        password_changed_at: a.password_changed_at,
+        password_expires_at: a.password_expires_at,
+        password_must_change: a.password_must_change,
+        next_password_reminder_at: a.next_password_reminder_at,
+        consents,
+        redirect,
+        antispam_level,
+        directory_entry,
+        end_of_activity_date: a.end_of_activity_date,
+        retention_end_date: a.retention_end_date,
+        next_expiry_notice_on: a.next_expiry_notice_on,
+        expired_at: a.expired_at,
+        purged_at: a.purged_at,
+        created_at: a.created_at,
+        updated_at: a.updated_at,
+    })
+}
+
+/// The consents of an account row as the rules see them.
+fn consents(a: &account::Model) -> ConsentState {
     let photo = a.photo_decided_at.map(|at| {
         let decision = if a.photo_refused {
             PhotoDecision::Refuse
@@ -160,20 +229,13 @@ pub fn consents(a: &account::Model) -> ConsentState {
     }
 }
 
-/// The mail redirect of an account.
-pub fn redirect(a: &account::Model) -> Redirect {
-    Redirect {
-        address: a.redirect_address.clone(),
-        keep_copy: a.redirect_keep_copy,
-        verified_at: a.redirect_verified_at,
-    }
-}
-
-/// The directory entry of an account (empty until edited).
-pub fn directory_entry(a: &account::Model) -> Result<DirectoryEntry, StoreError> {
-    match &a.directory_entry {
-        Some(text) => serde_json::from_str(text)
-            .map_err(|e| StoreError::Corrupt(format!("stored directory entry: {e}"))),
-        None => Ok(DirectoryEntry::default()),
-    }
+/// The directory entry of an account row (`None` until edited).
+fn directory_entry(a: &account::Model) -> Result<Option<DirectoryEntry>, StoreError> {
+    a.directory_entry
+        .as_deref()
+        .map(|text| {
+            serde_json::from_str(text)
+                .map_err(|e| StoreError::Corrupt(format!("stored directory entry: {e}")))
+        })
+        .transpose()
 }

@@ -1,7 +1,9 @@
 //! Accounts: lookups and activation material.
 
 use crate::AuditEntry;
+use crate::account_fields::account_of;
 use chrono::{DateTime, Utc};
+use domain::account::Account;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
@@ -61,8 +63,11 @@ impl Store {
     pub async fn find_account(
         &self,
         lookup: AccountLookup<'_>,
-    ) -> Result<Option<account::Model>, StoreError> {
-        Ok(find(self.connection(), lookup).await?)
+    ) -> Result<Option<Account>, StoreError> {
+        find(self.connection(), lookup)
+            .await?
+            .map(account_of)
+            .transpose()
     }
 
     /// Issues new activation material, revoking what was issued before.
@@ -72,7 +77,7 @@ impl Store {
         profile: &ProfileSettings,
         now: DateTime<Utc>,
         ctx: &AuditContext,
-    ) -> Result<(account::Model, IssuedMaterial), ReissueError> {
+    ) -> Result<(Account, IssuedMaterial), ReissueError> {
         let write = self.begin_write().await?;
         let account = find(&write.txn, lookup)
             .await
@@ -119,7 +124,7 @@ impl Store {
         write.commit().await?;
         let available_at = account.activation_available_at;
         Ok((
-            account,
+            account_of(account)?,
             IssuedMaterial {
                 channel: profile.activation.channel,
                 secret: Some(secret),
@@ -216,9 +221,9 @@ async fn issue_secret(
 
 /// Where notices about an account go (password changed, expiry, reminders):
 /// the verified recovery address, else the university mailbox.
-pub fn notice_recipient(account: &account::Model) -> Option<String> {
+pub fn notice_recipient(account: &Account) -> Option<String> {
     account
-        .recovery_mail_verified_at
-        .and(account.recovery_mail.clone())
-        .or_else(|| account.institutional_mail.clone())
+        .verified_recovery_mail()
+        .or(account.institutional_mail.as_deref())
+        .map(str::to_owned)
 }

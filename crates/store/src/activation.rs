@@ -4,7 +4,9 @@
 //! transaction with everything the flow collected.
 
 use crate::AuditEntry;
+use crate::account_fields::account_of;
 use chrono::{DateTime, Utc};
+use domain::account::Account;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
@@ -98,7 +100,7 @@ impl std::fmt::Debug for LinkMail {
 /// to store and the mail to the personal address that carries it, sent
 /// when activation opens and valid until `expires_at`.
 pub fn activation_link(
-    account: &account::Model,
+    account: &Account,
     personal_mail: &str,
     link: &LinkMail,
     window: LinkWindow,
@@ -217,7 +219,7 @@ pub struct FlowStart<'a> {
 pub struct LoadedFlow {
     pub flow: activation_flow::Model,
     pub state: FlowState,
-    pub account: account::Model,
+    pub account: Account,
 }
 
 /// Why a flow could not be written.
@@ -388,7 +390,7 @@ impl Store {
     /// messages), and audits the start.
     pub async fn start_flow(
         &self,
-        account: &account::Model,
+        account: &Account,
         start: FlowStart<'_>,
         writes: FlowWrites,
         ctx: &AuditContext,
@@ -474,7 +476,7 @@ impl Store {
         Ok(Some(LoadedFlow {
             flow,
             state,
-            account,
+            account: account_of(account)?,
         }))
     }
 
@@ -520,7 +522,7 @@ impl Store {
         completion: Completion<'_>,
         ctx: &AuditContext,
         now: DateTime<Utc>,
-    ) -> Result<account::Model, FlowWriteError> {
+    ) -> Result<Account, FlowWriteError> {
         let write = self.begin_write().await?;
         let account_id = &loaded.account.id;
         finish_flow(&write.txn, loaded, state, now).await?;
@@ -546,7 +548,7 @@ impl Store {
             .await?
             .ok_or(FlowWriteError::Conflict)?;
         write.commit().await?;
-        Ok(account)
+        Ok(account_of(account)?)
     }
 
     /// Completes a reactivation flow: the flow ends and the new password is
@@ -559,7 +561,7 @@ impl Store {
         password: super::passwords::NewPassword<'_>,
         ctx: &AuditContext,
         now: DateTime<Utc>,
-    ) -> Result<account::Model, FlowWriteError> {
+    ) -> Result<Account, FlowWriteError> {
         let write = self.begin_write().await?;
         finish_flow(&write.txn, loaded, state, now).await?;
         let account = super::passwords::write_password(&write.txn, password, ctx, now)
@@ -577,14 +579,14 @@ impl Store {
             .exec(&write.txn)
             .await?;
         write.commit().await?;
-        Ok(account)
+        Ok(account_of(account)?)
     }
 
     /// Issues secrets and queues messages for an account outside any flow
     /// (a fresh activation link), revoking live secrets of `revoke`.
     pub async fn issue_account_secrets(
         &self,
-        account: &account::Model,
+        account: &Account,
         issue: SecretIssue<'_>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -861,7 +863,7 @@ async fn finish_flow(
 
 async fn apply_writes(
     conn: &impl ConnectionTrait,
-    (flow_id, account): (&str, &account::Model),
+    (flow_id, account): (&str, &Account),
     writes: FlowWrites,
     ctx: &AuditContext,
     now: DateTime<Utc>,

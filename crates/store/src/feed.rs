@@ -1,6 +1,8 @@
 //! The change feed read by the LDAP sync worker, and the audit trail.
 
+use crate::account_fields::account_of;
 use chrono::{DateTime, Utc};
+use domain::account::Account;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -73,7 +75,7 @@ impl Store {
         after: i64,
         limit: u64,
         institution: Option<&str>,
-    ) -> Result<Vec<(account_change::Model, account::Model)>, StoreError> {
+    ) -> Result<Vec<(account_change::Model, Account)>, StoreError> {
         let mut query = account_change::Entity::find()
             .filter(account_change::Column::Seq.gt(after))
             .order_by_asc(account_change::Column::Seq)
@@ -96,7 +98,7 @@ impl Store {
                 let account = accounts.get(&c.account_id).cloned().ok_or_else(|| {
                     StoreError::Corrupt(format!("change {} names a missing account", c.seq))
                 })?;
-                Ok((c, account))
+                Ok((c, account_of(account)?))
             })
             .collect()
     }

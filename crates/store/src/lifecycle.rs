@@ -8,13 +8,15 @@
 //! longer holds once its write commits, so a second run finds nothing.
 
 use crate::AuditEntry;
+use crate::account_fields::account_of;
+use domain::account::Account;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    ModelTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -84,7 +86,7 @@ impl From<sea_orm::DbErr> for ExtensionError {
 /// A new extension request, granted at once when `grant` is given (by
 /// policy: the account write moves the retention end).
 pub struct NewExtension<'a> {
-    pub account: &'a account::Model,
+    pub account: &'a Account,
     pub reason: String,
     pub grant: Option<AccountWrite<'a>>,
     /// Retention end after the grant, recorded on the request.
@@ -139,7 +141,7 @@ pub struct CandidateQuery<'a> {
     pub institution: &'a str,
     /// Only accounts after this one in the step's order (the previous
     /// chunk's last).
-    pub after: Option<&'a account::Model>,
+    pub after: Option<&'a Account>,
     pub limit: u64,
     pub now: DateTime<Utc>,
     pub today: NaiveDate,
@@ -288,6 +290,19 @@ async fn update_chunk_accounts(
 
 /// The date a step is due by: candidates are read in `(key, id)` order
 /// (the last two columns of the step's index, `migrations` 000006).
+/// The value of an account's [`step_key`], where the next chunk starts.
+fn step_key_value(step: BatchStep, a: &Account) -> Expr {
+    match step {
+        BatchStep::OpenActivation => Expr::val(a.activation_available_at),
+        BatchStep::Limit => Expr::val(a.end_of_activity_date),
+        BatchStep::Expire => Expr::val(a.retention_end_date),
+        BatchStep::Notice => Expr::val(a.next_expiry_notice_on),
+        BatchStep::PasswordReminder => Expr::val(a.next_password_reminder_at),
+        BatchStep::PasswordExpire => Expr::val(a.password_expires_at),
+        BatchStep::Purge => Expr::val(a.expired_at),
+    }
+}
+
 fn step_key(step: BatchStep) -> account::Column {
     match step {
         BatchStep::OpenActivation => account::Column::ActivationAvailableAt,
@@ -342,7 +357,7 @@ impl Store {
         &self,
         conn: &impl ConnectionTrait,
         q: &CandidateQuery<'_>,
-    ) -> Result<Vec<account::Model>, StoreError> {
+    ) -> Result<Vec<Account>, StoreError> {
         let key = step_key(q.step);
         let mut query = account::Entity::find()
             .filter(account::Column::Institution.eq(q.institution))
@@ -352,7 +367,7 @@ impl Store {
             // Row-value comparison: one index range on both databases.
             query = query.filter(ExprTrait::gt(
                 Expr::tuple([Expr::col(key), Expr::col(account::Column::Id)]),
-                Expr::tuple([Expr::val(last.get(key)), Expr::val(last.id.clone())]),
+                Expr::tuple([step_key_value(q.step, last), Expr::val(last.id.clone())]),
             ));
         }
         let mut query = query
@@ -362,7 +377,7 @@ impl Store {
         if q.lock && self.kind() == DatabaseKind::Postgres {
             query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
-        Ok(query.all(conn).await?)
+        query.all(conn).await?.into_iter().map(account_of).collect()
     }
 
     /// Writes one chunk of a batch step.
@@ -507,7 +522,7 @@ impl Store {
     pub async fn list_extension_requests(
         &self,
         q: ExtensionQuery<'_>,
-    ) -> Result<Vec<(extension_request::Model, account::Model)>, StoreError> {
+    ) -> Result<Vec<(extension_request::Model, Account)>, StoreError> {
         let mut query = extension_request::Entity::find()
             .filter(extension_request::Column::Institution.eq(q.institution))
             .filter(extension_request::Column::State.eq(q.state.as_str()))
@@ -540,7 +555,7 @@ impl Store {
                 let account = accounts.get(&r.account_id).cloned().ok_or_else(|| {
                     StoreError::Corrupt(format!("request {} names a missing account", r.id))
                 })?;
-                Ok((r, account))
+                Ok((r, account_of(account)?))
             })
             .collect()
     }
@@ -648,7 +663,7 @@ async fn purge(
 pub fn batch_audit(
     ctx: &AuditContext,
     now: DateTime<Utc>,
-    account: &account::Model,
+    account: &Account,
     action: &str,
     details: serde_json::Value,
 ) -> audit_event::ActiveModel {
@@ -665,7 +680,7 @@ pub fn batch_audit(
 }
 
 /// A feed entry of the batch for one account.
-pub fn batch_change(account: &account::Model, kind: ChangeKind) -> PendingChange {
+pub fn batch_change(account: &Account, kind: ChangeKind) -> PendingChange {
     PendingChange {
         account_id: account.id.clone(),
         institution: account.institution.clone(),

@@ -2,7 +2,9 @@
 //! and expiry, and the accounts a flow or reset token stands for.
 
 use crate::AuditEntry;
+use crate::account_fields::account_of;
 use chrono::{DateTime, Utc};
+use domain::account::Account;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::json;
@@ -85,11 +87,11 @@ impl Store {
         new: NewPassword<'_>,
         ctx: &AuditContext,
         now: DateTime<Utc>,
-    ) -> Result<account::Model, SetPasswordError> {
+    ) -> Result<Account, SetPasswordError> {
         let write = self.begin_write().await?;
         let account = write_password(&write.txn, new, ctx, now).await?;
         write.commit().await?;
-        Ok(account)
+        Ok(account_of(account)?)
     }
 
     /// Replaces a hash by the same password hashed with current parameters,
@@ -125,7 +127,7 @@ impl Store {
         &self,
         secret_hash: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<account::Model>, StoreError> {
+    ) -> Result<Option<Account>, StoreError> {
         let Some(secret) = one_time_secret::Entity::find()
             .filter(one_time_secret::Column::SecretHash.eq(secret_hash))
             .filter(
@@ -144,9 +146,11 @@ impl Store {
         else {
             return Ok(None);
         };
-        Ok(account::Entity::find_by_id(secret.account_id)
+        account::Entity::find_by_id(secret.account_id)
             .one(self.connection())
-            .await?)
+            .await?
+            .map(account_of)
+            .transpose()
     }
 }
 

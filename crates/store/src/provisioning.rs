@@ -9,6 +9,8 @@
 //! record never disturbs the others.
 
 use crate::AuditEntry;
+use crate::account_fields::account_of;
+use domain::account::Account;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -51,7 +53,7 @@ pub struct IssuedMaterial {
 #[derive(Debug)]
 pub struct Provisioned {
     pub outcome: ProvisionOutcome,
-    pub account: account::Model,
+    pub account: Account,
     pub material: Option<IssuedMaterial>,
 }
 
@@ -659,7 +661,7 @@ fn plan_update(
     }
     Ok(Provisioned {
         outcome,
-        account: updated,
+        account: account_of(updated)?,
         material: None,
     })
 }
@@ -675,8 +677,9 @@ fn plan_create(
     let (login, institutional_mail) = allocate_identifiers(taken, &item.record, profile)?;
     let available_at = activation_opens_at(profile, now);
     let account = new_account(&item.record, login, institutional_mail, available_at, now);
+    let created = account_of(account.clone())?;
     let PlannedMaterial { secret, expires_at } =
-        plan_material(batch, item, &account, available_at, now)?;
+        plan_material(batch, item, &created, available_at, now)?;
     batch
         .inserts
         .push(account.clone().into_active_model().reset_all());
@@ -690,7 +693,7 @@ fn plan_create(
     batch.change(&account, ChangeKind::Created);
     Ok(Provisioned {
         outcome: ProvisionOutcome::Created,
-        account,
+        account: created,
         material: Some(IssuedMaterial {
             channel: profile.activation.channel,
             secret,
@@ -811,7 +814,7 @@ fn new_account(
 fn plan_material(
     batch: &mut Batch,
     item: &ProvisionItem,
-    account: &account::Model,
+    account: &Account,
     available_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<PlannedMaterial, ProvisionError> {

@@ -5,11 +5,12 @@
 
 use crate::AuditEntry;
 use chrono::{DateTime, Utc};
+use domain::account::Account;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use serde_json::Value;
 
-use super::account_fields::{AccountChange, columns};
+use super::account_fields::{AccountChange, account_of, columns};
 use super::activation::{NewSecret, Purpose, SecretScope, revoke_live};
 use super::entities::{account, one_time_secret};
 use super::feed::{ChangeKind, PendingChange, append_changes};
@@ -20,7 +21,7 @@ use super::{AuditContext, Store, StoreError, record_audit};
 pub struct AccountWrite<'a> {
     /// The account as read when the change was decided: the write is
     /// refused if it changed since (two tabs, a replayed link).
-    pub account: &'a account::Model,
+    pub account: &'a Account,
     /// What changes; `updated_at` is added.
     pub changes: Vec<AccountChange>,
     /// Secrets this change consumes; each must still be unused.
@@ -57,7 +58,7 @@ pub async fn apply_account_write(
     w: AccountWrite<'_>,
     ctx: &AuditContext,
     now: DateTime<Utc>,
-) -> Result<account::Model, AccountWriteError> {
+) -> Result<Account, AccountWriteError> {
     let id = &w.account.id;
     let mut changes = columns(&w.changes)?;
     changes.updated_at = sea_orm::Set(now);
@@ -113,10 +114,11 @@ pub async fn apply_account_write(
         })
         .collect();
     append_changes(txn, &feed, now).await?;
-    account::Entity::find_by_id(id)
+    let row = account::Entity::find_by_id(id)
         .one(txn)
         .await?
-        .ok_or(AccountWriteError::Conflict)
+        .ok_or(AccountWriteError::Conflict)?;
+    Ok(account_of(row)?)
 }
 
 impl Store {
@@ -127,7 +129,7 @@ impl Store {
         w: AccountWrite<'_>,
         ctx: &AuditContext,
         now: DateTime<Utc>,
-    ) -> Result<account::Model, AccountWriteError> {
+    ) -> Result<Account, AccountWriteError> {
         let write = self.begin_write().await?;
         let account = apply_account_write(&write.txn, w, ctx, now).await?;
         write.commit().await?;

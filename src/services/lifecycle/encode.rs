@@ -5,11 +5,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::app::App;
 use crate::app::batch::BatchReport;
+use crate::domain::account::Account;
 use crate::domain::self_service::DirectoryEntry;
 use crate::domain::supann::{self, ChangeKind, LdapSource};
 use crate::proto;
 use crate::services::{encode, encode_account};
-use crate::store::entities::{account, account_change, extension_request};
+use crate::store::entities::{account_change, extension_request};
 use crate::store::lifecycle::ExtensionState;
 use crate::store::provisioning::Provisioned;
 
@@ -31,7 +32,7 @@ pub fn provisioned(
 pub fn change(
     state: &App,
     change: &account_change::Model,
-    account: &account::Model,
+    account: &Account,
     now: DateTime<Utc>,
 ) -> proto::AccountChange {
     let encoded = encode_account(state, account, now);
@@ -41,12 +42,9 @@ pub fn change(
         .as_deref()
         .filter(|h| supann::ldap_verifiable(h))
         .unwrap_or_default();
-    let entry: Option<DirectoryEntry> = account
-        .directory_entry
-        .as_deref()
-        .and_then(|text| serde_json::from_str(text).ok());
+    let entry = account.directory_entry.as_ref();
     let ldap_attributes = kind
-        .map(|k| supann::attributes(k, &ldap_source(&encoded, hash, entry.as_ref())))
+        .map(|k| supann::attributes(k, &ldap_source(&encoded, hash, entry)))
         .unwrap_or_default()
         .into_iter()
         .map(|(name, values)| proto::LdapAttribute {

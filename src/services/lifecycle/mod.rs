@@ -32,7 +32,7 @@ impl LifecycleApi {
         Self { state, stream_idle }
     }
 
-    fn account(&self, account: &crate::store::entities::account::Model) -> Option<proto::Account> {
+    fn account(&self, account: &crate::domain::account::Account) -> Option<proto::Account> {
         Some(encode_account(&self.state, account, self.state.now()))
     }
 }

@@ -2,6 +2,7 @@
 //! mailed link, or the identity match; and asking for a mailed link.
 
 use chrono::{DateTime, Utc};
+use domain::account::Account;
 use domain::account::AccountStatus;
 use domain::activation::{FlowState, Step};
 use domain::ids::{Ine, PhoneE164, StudentNumber};
@@ -11,7 +12,6 @@ use domain::refusal::Precondition;
 use domain::secret::{SecretKind, generate, hash_secret, matches};
 use store::accounts::AccountLookup;
 use store::activation::{FlowWrites, LinkWindow, LoadedFlow, Purpose, activation_link};
-use store::entities::account;
 
 use super::{Journey, Started, entry_refused, link_gone};
 use crate::error::{AppError, internal};
@@ -78,10 +78,10 @@ fn check_typed_secret(secret: &str, field: &str) -> Result<(), AppError> {
 }
 
 /// Refuses an account that cannot start activation (yet).
-fn check_can_start(account: &account::Model, now: DateTime<Utc>) -> Result<(), AppError> {
-    match AccountStatus::parse(&account.status) {
-        Some(status) if status.awaits_activation() && account.activated_at.is_none() => {}
-        Some(AccountStatus::Active | AccountStatus::Grace) => {
+fn check_can_start(account: &Account, now: DateTime<Utc>) -> Result<(), AppError> {
+    match account.status {
+        status if status.awaits_activation() && account.activated_at.is_none() => {}
+        AccountStatus::Active | AccountStatus::Grace => {
             return Err(AppError::FailedPrecondition {
                 kind: Precondition::AlreadyActive,
                 subject: "account".into(),
@@ -111,9 +111,8 @@ fn check_can_start(account: &account::Model, now: DateTime<Utc>) -> Result<(), A
 }
 
 /// Whether an account activates through this channel.
-fn awaits_activation_by(account: &account::Model) -> bool {
-    AccountStatus::parse(&account.status).is_some_and(AccountStatus::awaits_activation)
-        && account.activated_at.is_none()
+fn awaits_activation_by(account: &Account) -> bool {
+    account.awaits_activation()
 }
 
 impl App {
@@ -189,7 +188,7 @@ impl App {
         institution: &str,
         entry: &Entry,
         now: DateTime<Utc>,
-    ) -> Result<(account::Model, FlowState), AppError> {
+    ) -> Result<(Account, FlowState), AppError> {
         let settings = || {
             self.rules
                 .institution(institution)
@@ -241,7 +240,7 @@ impl App {
         login: &str,
         key: &str,
         now: DateTime<Utc>,
-    ) -> Result<(account::Model, FlowState), AppError> {
+    ) -> Result<(Account, FlowState), AppError> {
         let lookup = AccountLookup::Login {
             institution: code,
             login,
@@ -270,7 +269,7 @@ impl App {
         &self,
         token: &str,
         now: DateTime<Utc>,
-    ) -> Result<(account::Model, FlowState), AppError> {
+    ) -> Result<(Account, FlowState), AppError> {
         if token.is_empty() || token.len() > 128 {
             return Err(AppError::field("link.token", "a link token is needed"));
         }
@@ -297,7 +296,7 @@ impl App {
         student_number: &str,
         ine: &str,
         mobile_phone: &str,
-    ) -> Result<account::Model, AppError> {
+    ) -> Result<Account, AppError> {
         let number = StudentNumber::parse(student_number, institution.student_number_length)
             .map_err(|e| AppError::field("identity_match.student_number", e.0))?;
         let ine = Ine::parse(ine).map_err(|e| AppError::field("identity_match.ine", e.0))?;
@@ -318,10 +317,10 @@ impl App {
     /// the same refusal as a wrong secret.
     fn expect_channel(
         &self,
-        account: Option<account::Model>,
+        account: Option<Account>,
         channel: ActivationChannel,
         field: &str,
-    ) -> Result<account::Model, AppError> {
+    ) -> Result<Account, AppError> {
         match account {
             Some(a)
                 if self
@@ -338,7 +337,7 @@ impl App {
     /// account's, counting a wrong one.
     async fn check_printed(
         &self,
-        account: &account::Model,
+        account: &Account,
         purpose: Purpose,
         typed: &str,
         now: DateTime<Utc>,
@@ -412,7 +411,7 @@ impl App {
     async fn mail_activation_link(
         &self,
         institution: &InstitutionSettings,
-        account: &account::Model,
+        account: &Account,
         ctx: &CallContext,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {

@@ -2,12 +2,12 @@
 //! checking what the person types back, and sending them again.
 
 use chrono::{DateTime, Utc};
+use domain::account::Account;
 use domain::activation::{self, Step, mask_mail, mask_phone};
 use domain::language::Language;
 use domain::refusal::Precondition;
 use domain::secret::{SecretKind, generate, matches};
 use store::activation::{FlowWrites, LoadedFlow, NewSecret, Purpose};
-use store::entities::account;
 use store::outbox::{Channel, NewMessage};
 
 use super::{FlowView, Journey, verification_purpose};
@@ -36,7 +36,7 @@ impl App {
     /// them, and the notice the person sees.
     pub(super) fn verification_writes(
         &self,
-        account: &account::Model,
+        account: &Account,
         journey: &Journey<'_>,
         to_verify: AddressToVerify<'_>,
         language: Language,
@@ -107,7 +107,7 @@ impl App {
     /// address) after an identity match.
     pub(super) fn identity_code_writes(
         &self,
-        account: &account::Model,
+        account: &Account,
         journey: &Journey<'_>,
         language: Language,
         now: DateTime<Utc>,

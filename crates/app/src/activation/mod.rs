@@ -11,12 +11,12 @@ mod submit;
 mod view;
 
 use chrono::{DateTime, Utc};
+use domain::account::Account;
 use domain::activation::{self, FlowError, FlowState, Step};
 use domain::institution::{InstitutionSettings, ProfileSettings};
 use domain::refusal::Precondition;
 use domain::secret::{SecretKind, generate, hash_secret};
 use store::activation::{LoadedFlow, NewSecret, Purpose};
-use store::entities::account;
 
 use crate::error::{AppError, internal};
 use crate::{App, CallContext};
@@ -120,7 +120,7 @@ impl Journey<'_> {
 }
 
 impl App {
-    fn journey(&self, account: &account::Model) -> Result<Journey<'_>, AppError> {
+    fn journey(&self, account: &Account) -> Result<Journey<'_>, AppError> {
         let institution = self
             .rules
             .institution(&account.institution)

@@ -157,9 +157,9 @@ async fn a_password_and_a_different_confirmation_change_nothing() {
 async fn the_last_screen_activates_the_account_with_everything_chosen() {
     let t = test_app().await;
     let account = crate::testing::activate_montpellier_staff(&t, "RH-8").await;
-    assert_eq!(account.status, "active");
+    assert_eq!(account.status, domain::account::AccountStatus::Active);
     assert!(account.activated_at.is_some() && account.password_hash.is_some());
     assert_eq!(account.recovery_mail.as_deref(), Some("ada@example.org"));
     assert!(account.recovery_mail_verified_at.is_some());
-    assert!(account.redirect_address.is_none());
+    assert!(account.redirect.address.is_none());
 }

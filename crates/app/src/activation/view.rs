@@ -2,12 +2,12 @@
 //! waits for, the rules of the password and the choices it offers.
 
 use chrono::{DateTime, Utc};
+use domain::account::Account;
 use domain::activation::{self, FlowState, Step, mask_mail, mask_phone};
 use domain::institution::CharterSettings;
 use domain::language::Language;
 use domain::password::PasswordPolicy;
 use store::activation::LoadedFlow;
-use store::entities::account;
 
 use super::{Journey, verification_purpose};
 use crate::App;
@@ -78,7 +78,7 @@ impl App {
         &self,
         loaded: &LoadedFlow,
         state: &FlowState,
-        completed_account: Option<&account::Model>,
+        completed_account: Option<&Account>,
         language: Language,
         now: DateTime<Utc>,
     ) -> Result<FlowView, AppError> {
@@ -156,23 +156,20 @@ impl App {
 }
 
 /// What a completed activation gives and where the person goes next.
-fn completion(
-    account: &account::Model,
-    journey: &Journey<'_>,
-    language: Language,
-) -> CompletionView {
+fn completion(account: &Account, journey: &Journey<'_>, language: Language) -> CompletionView {
     let next = journey.profile.activation.next.as_ref();
     let mandatory = journey.profile.activation.mail_redirect == activation::RedirectRule::Mandatory;
     CompletionView {
         login: account.login.clone(),
         institutional_mail: account.institutional_mail.clone().unwrap_or_default(),
         mail_redirect: account
-            .redirect_address
+            .redirect
+            .address
             .as_ref()
             .map(|address| RedirectView {
                 address: address.clone(),
-                keep_copy: account.redirect_keep_copy,
-                verified: account.redirect_verified_at.is_some(),
+                keep_copy: account.redirect.keep_copy,
+                verified: account.redirect.verified_at.is_some(),
                 mandatory,
             }),
         next_url: next

@@ -2,6 +2,7 @@
 //! administrator sets.
 
 use chrono::NaiveDate;
+use domain::account::Account;
 use domain::account::AccountStatus;
 use domain::ids::parse_date;
 use domain::retention::{first_notice_on, retention_end, state_after_departure};
@@ -10,10 +11,9 @@ use serde_json::json;
 use store::account_fields::AccountChange;
 use store::accounts::AccountLookup;
 use store::activation::Purpose;
-use store::entities::account;
 use store::self_service::AccountWrite;
 
-use super::{bounded_text, expired_precondition, life_facts};
+use super::{bounded_text, expired_precondition};
 use crate::error::AppError;
 use crate::{App, CallContext};
 
@@ -43,7 +43,7 @@ impl App {
         lookup: AccountLookup<'_>,
         departure: Departure<'_>,
         ctx: &CallContext,
-    ) -> Result<account::Model, AppError> {
+    ) -> Result<Account, AppError> {
         let now = self.now();
         let last_day = parse_date(departure.end_date).map_err(|e| AppError::field("end_date", e.0));
         let (last_day, reason) = match (last_day, bounded_text(departure.reason, "reason", 500)) {
@@ -79,13 +79,13 @@ impl App {
     /// already says so.
     fn departure_changes(
         &self,
-        account: &account::Model,
+        account: &Account,
         last_day: NaiveDate,
     ) -> Result<Option<DepartureChanges>, AppError> {
         let now = self.now();
         let profile = self.profile_of(account)?;
         let institution = self.institution_of(account)?;
-        let facts = life_facts(account)?;
+        let facts = crate::batch::facts(account);
         let today = now.with_timezone(&institution.time_zone).date_naive();
         let activated = account.activated_at.is_some();
         let next = state_after_departure(facts.lifecycle, activated, last_day, today)
@@ -139,13 +139,11 @@ impl App {
         locked: bool,
         reason: &str,
         ctx: &CallContext,
-    ) -> Result<account::Model, AppError> {
+    ) -> Result<Account, AppError> {
         let now = self.now();
         let reason = bounded_text(reason, "reason", 500)?;
         let account = self.account(lookup).await?;
-        let status = AccountStatus::parse(&account.status)
-            .ok_or_else(|| AppError::inconsistent(format!("stored status {:?}", account.status)))?
-            .as_of(account.activation_available_at, now);
+        let status = account.status.as_of(account.activation_available_at, now);
         if status == AccountStatus::DataDeleted {
             return Err(expired_precondition());
         }
@@ -163,11 +161,7 @@ impl App {
                 vec![Purpose::PasswordReset, Purpose::ReactivationKey],
             )
         } else {
-            let back = account
-                .status_before_lock
-                .as_deref()
-                .and_then(AccountStatus::parse)
-                .unwrap_or(AccountStatus::Active);
+            let back = account.status_before_lock.unwrap_or(AccountStatus::Active);
             let unlock = vec![AccountChange::Unlock { back, at: now }];
             (unlock, "account.unlocked", ChangeKind::Unlocked, Vec::new())
         };

@@ -2,6 +2,7 @@
 //! portal) or for them, granted at once or decided by an administrator.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::account::Account;
 use domain::account::AccountStatus;
 use domain::institution::InstitutionSettings;
 use domain::language::Language;
@@ -11,12 +12,12 @@ use domain::supann::ChangeKind;
 use serde_json::json;
 use store::account_fields::AccountChange;
 use store::accounts::{AccountLookup, notice_recipient};
-use store::entities::{account, extension_request};
+use store::entities::extension_request;
 use store::lifecycle::{ExtensionDecision, ExtensionError, ExtensionState, NewExtension};
 use store::outbox::{Channel, NewMessage};
 use store::self_service::AccountWrite;
 
-use super::{bounded_text, expired_precondition, life_facts};
+use super::{bounded_text, expired_precondition};
 use crate::error::AppError;
 use crate::texts::mail as mail_texts;
 use crate::{App, CallContext};
@@ -44,7 +45,7 @@ impl App {
         lookup: AccountLookup<'_>,
         reason: &str,
         ctx: &CallContext,
-    ) -> Result<(extension_request::Model, account::Model), AppError> {
+    ) -> Result<(extension_request::Model, Account), AppError> {
         let now = self.now();
         let reason = bounded_text(reason, "reason", 1000)?;
         let account = self.account(lookup).await?;
@@ -57,7 +58,7 @@ impl App {
                 message: "the retention of this profile cannot be extended".into(),
             });
         };
-        let facts = life_facts(&account)?;
+        let facts = crate::batch::facts(&account);
         if matches!(
             facts.lifecycle,
             AccountStatus::Expired | AccountStatus::DataDeleted
@@ -96,7 +97,7 @@ impl App {
         &self,
         verdict: ExtensionVerdict<'_>,
         ctx: &CallContext,
-    ) -> Result<(extension_request::Model, account::Model), AppError> {
+    ) -> Result<(extension_request::Model, Account), AppError> {
         let now = self.now();
         let id = verdict.request_id.trim();
         if uuid::Uuid::parse_str(id).is_err() {
@@ -129,14 +130,10 @@ impl App {
     }
 
     /// The retention end an approval gives (`None`: denied).
-    fn decided_end(
-        &self,
-        account: &account::Model,
-        approve: bool,
-    ) -> Result<Option<NaiveDate>, AppError> {
+    fn decided_end(&self, account: &Account, approve: bool) -> Result<Option<NaiveDate>, AppError> {
         let profile = self.profile_of(account)?;
         let institution = self.institution_of(account)?;
-        let facts = life_facts(account)?;
+        let facts = crate::batch::facts(account);
         if approve && facts.lifecycle == AccountStatus::DataDeleted {
             return Err(expired_precondition());
         }
@@ -164,7 +161,7 @@ impl App {
 /// retention moves (an expired, not yet purged account gets its limited
 /// access back); either way the person is told.
 fn extension_write<'a>(
-    account: &'a account::Model,
+    account: &'a Account,
     institution: &InstitutionSettings,
     outcome: Outcome<'_>,
     language: Language,
@@ -178,9 +175,8 @@ fn extension_write<'a>(
             end,
             first_notice_on: first_notice_on(end, &institution.lifecycle.expiry_notice_days),
         });
-        if let Some(facts) = crate::batch::facts(account)
-            && facts.lifecycle == AccountStatus::Expired
-        {
+        let facts = crate::batch::facts(account);
+        if facts.lifecycle == AccountStatus::Expired {
             changes.push(AccountChange::LifeState {
                 next: AccountStatus::Grace,
                 locked: facts.locked,

@@ -2,8 +2,9 @@
 //! cursor), the audit trail and the extension requests (by page token).
 
 use chrono::{DateTime, Utc};
+use domain::account::Account;
 use store::accounts::AccountLookup;
-use store::entities::{account, account_change, audit_event, extension_request};
+use store::entities::{account_change, audit_event, extension_request};
 use store::feed::AuditQuery;
 use store::lifecycle::{ExtensionQuery, ExtensionState};
 
@@ -80,7 +81,7 @@ fn institution_filter(text: &str) -> Option<&str> {
 }
 
 /// A page of the change feed and the cursor after it.
-pub type ChangePage = (Vec<(account_change::Model, account::Model)>, i64);
+pub type ChangePage = (Vec<(account_change::Model, Account)>, i64);
 
 impl App {
     /// The changes after `after_cursor`, oldest first, with their accounts
@@ -162,7 +163,4 @@ impl App {
 
 /// A page of extension requests with their accounts, and the next page's
 /// token.
-pub type ExtensionPage = (
-    Vec<(extension_request::Model, account::Model)>,
-    Option<PageToken>,
-);
+pub type ExtensionPage = (Vec<(extension_request::Model, Account)>, Option<PageToken>);

@@ -9,8 +9,6 @@ mod listings;
 mod provisioning;
 
 use domain::refusal::Precondition;
-use domain::retention::AccountFacts;
-use store::entities::account;
 
 use crate::error::AppError;
 
@@ -27,12 +25,6 @@ fn expired_precondition() -> AppError {
         message: "the account's retention is over (re-enrolment or re-hiring brings it back)"
             .into(),
     }
-}
-
-/// The account's life state and lock, for the retention rules.
-fn life_facts(account: &account::Model) -> Result<AccountFacts, AppError> {
-    crate::batch::facts(account)
-        .ok_or_else(|| AppError::inconsistent(format!("stored status {:?}", account.status)))
 }
 
 /// A free text of at most `max` characters, trimmed.

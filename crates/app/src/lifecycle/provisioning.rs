@@ -2,10 +2,10 @@
 //! records, and activation material issued again.
 
 use chrono::{DateTime, Utc};
+use domain::account::Account;
 use domain::language::Language;
 use domain::provisioning::{ProvisionInput, parse_record, profile_of};
 use store::accounts::AccountLookup;
-use store::entities::account;
 use store::provisioning::{IssuedMaterial, ProvisionItem, Provisioned};
 
 use crate::error::AppError;
@@ -96,7 +96,7 @@ impl App {
         &self,
         lookup: AccountLookup<'_>,
         ctx: &CallContext,
-    ) -> Result<(account::Model, IssuedMaterial), AppError> {
+    ) -> Result<(Account, IssuedMaterial), AppError> {
         let now = self.now();
         let account = self.account(lookup).await?;
         let profile = self.profile_of(&account)?;

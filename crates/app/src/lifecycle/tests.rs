@@ -69,7 +69,7 @@ async fn a_lock_is_set_once_and_lifted_back_to_the_state_before_it() {
         .set_account_lock(id, true, "stolen laptop", &ctx)
         .await
         .expect("locked");
-    assert_eq!(locked.status, "locked");
+    assert_eq!(locked.status, domain::account::AccountStatus::Locked);
     let events = audit_count(&t, &account.id).await;
     t.app
         .set_account_lock(id, true, "again", &ctx)

@@ -1,13 +1,13 @@
 //! A forgotten login, found from the student number and the birth date
 //! where the institution offers it (its own limit on lookups).
 
+use domain::account::Account;
 use domain::ids::{BirthDate, StudentNumber};
 use domain::provisioning::Violation;
 use domain::refusal::Precondition;
 use serde_json::json;
 use store::AuditEntry;
 use store::accounts::AccountLookup;
-use store::entities::account;
 
 use crate::error::AppError;
 use crate::limits::{Counters, RateRule};
@@ -28,7 +28,7 @@ impl App {
         &self,
         typed: LoginLookup<'_>,
         ctx: &CallContext,
-    ) -> Result<account::Model, AppError> {
+    ) -> Result<Account, AppError> {
         let now = self.now();
         let code = typed.institution.trim();
         let institution = self

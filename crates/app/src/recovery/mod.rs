@@ -11,6 +11,7 @@ pub use login::LoginLookup;
 pub use reset::ResetLink;
 
 use chrono::{DateTime, Utc};
+use domain::account::Account;
 use domain::ids::{Ine, MailAddress};
 use domain::institution::InstitutionSettings;
 use domain::recovery::{ResetMethod, decoy_seed, masked_destination};
@@ -19,7 +20,6 @@ use serde_json::json;
 use store::AuditEntry;
 use store::accounts::AccountLookup;
 use store::activation::{NewSecret, Purpose};
-use store::entities::account;
 use store::outbox::{Channel, Content, NewMessage};
 
 use crate::error::{AppError, internal};
@@ -143,7 +143,7 @@ impl App {
     async fn send_reset(
         &self,
         pending: &PendingReset,
-        account: Option<account::Model>,
+        account: Option<Account>,
     ) -> Result<(), AppError> {
         let code = pending.institution.as_str();
         let institution = self
@@ -214,7 +214,7 @@ impl App {
     async fn reset_not_sent(
         &self,
         pending: &PendingReset,
-        account: Option<&account::Model>,
+        account: Option<&Account>,
         reason: &str,
     ) -> Result<(), AppError> {
         self.store
@@ -235,7 +235,7 @@ impl App {
 
 /// The verified recovery address of an account that may reset its
 /// password.
-pub fn reset_destination(account: &account::Model) -> Option<&str> {
+pub fn reset_destination(account: &Account) -> Option<&str> {
     if !password_usable(account) || account.recovery_mail_verified_at.is_none() {
         return None;
     }
@@ -247,7 +247,7 @@ pub fn reset_destination(account: &account::Model) -> Option<&str> {
 /// Montaigne: "un nouveau code d'activation vous est envoyé").
 fn reset_material(
     institution: &InstitutionSettings,
-    account: &account::Model,
+    account: &Account,
     purpose: Purpose,
     pending: &PendingReset,
 ) -> Result<(String, Content), AppError> {

@@ -1,11 +1,11 @@
 //! Following a mailed reset link: what it is for, and the new password.
 
+use domain::account::Account;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::password::Password;
 use store::activation::Purpose;
-use store::entities::account;
 
 use crate::error::AppError;
 use crate::passwords::{PasswordChange, read_password};
@@ -42,7 +42,7 @@ impl App {
         token: &str,
         new_password: Option<(String, String)>,
         ctx: &CallContext,
-    ) -> Result<account::Model, AppError> {
+    ) -> Result<Account, AppError> {
         let now = self.now();
         let (new, confirmation) = new_password
             .ok_or_else(|| AppError::field("new_password", "the new password is needed"))?;

@@ -1,15 +1,15 @@
 //! Consents changed after activation: directory listing, photo uses,
 //! sharing with the Crous.
 
+use domain::account::Account;
 use std::collections::BTreeSet;
 
 use domain::activation::{PhotoDecision, Step};
 use domain::refusal::Precondition;
 use domain::self_service::{ConsentChange, ConsentError, change_consents};
 use serde_json::json;
-use store::account_fields::{self, AccountChange};
+use store::account_fields::AccountChange;
 use store::accounts::AccountLookup;
-use store::entities::account;
 use store::feed::ChangeKind;
 use store::self_service::AccountWrite;
 
@@ -20,7 +20,7 @@ use crate::{App, CallContext};
 /// it (a photo deleted, the Crous told), in their language.
 #[derive(Debug)]
 pub struct ConsentsUpdated {
-    pub account: account::Model,
+    pub account: Account,
     pub notices: Vec<String>,
 }
 
@@ -64,7 +64,7 @@ impl App {
             .flatten()
             .copied()
             .collect();
-        let current = account_fields::consents(&account);
+        let current = account.consents.clone();
         let (next, effects) =
             change_consents(&current, change, &offered, now).map_err(consent_error)?;
         let notices = crate::texts::consent_notices(ctx.language, &effects);

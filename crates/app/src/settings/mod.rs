@@ -7,12 +7,12 @@ mod consents;
 mod recovery_mail;
 mod staff;
 
+use domain::account::Account;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::password::{Password, must_change};
 use store::accounts::AccountLookup;
-use store::entities::account;
 
 use crate::error::AppError;
 use crate::passwords::{PasswordChange, read_password};
@@ -45,7 +45,7 @@ impl App {
         lookup: AccountLookup<'_>,
         input: PasswordChangeInput,
         ctx: &CallContext,
-    ) -> Result<account::Model, AppError> {
+    ) -> Result<Account, AppError> {
         let now = self.now();
         let current = Arc::new(read_password(input.current, "current_password", true)?);
         let (new, confirmation) = input
@@ -181,8 +181,8 @@ mod tests {
             .update_consents(id, unlisted, &ctx)
             .await
             .expect("updated");
-        assert_eq!(account.directory_listed, Some(true));
-        assert_eq!(updated.account.directory_listed, Some(false));
+        assert_eq!(account.consents.directory_listed.map(|d| d.0), Some(true));
+        assert_eq!(updated.account.consents.directory_listed.map(|d| d.0), Some(false));
     }
 
     #[tokio::test]

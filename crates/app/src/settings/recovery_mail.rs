@@ -1,13 +1,13 @@
 //! A new recovery address: mailed a link, in use once the link is
 //! followed.
 
+use domain::account::Account;
 use domain::activation::mask_mail;
 use domain::ids::MailAddress;
 use serde_json::json;
 use store::account_fields::AccountChange;
 use store::accounts::AccountLookup;
 use store::activation::Purpose;
-use store::entities::account;
 use store::feed::ChangeKind;
 use store::outbox::{Channel, NewMessage};
 use store::self_service::AccountWrite;
@@ -68,7 +68,7 @@ impl App {
         &self,
         token: &str,
         ctx: &CallContext,
-    ) -> Result<account::Model, AppError> {
+    ) -> Result<Account, AppError> {
         let now = self.now();
         let (secret, account) = self
             .account_link(token, Purpose::RecoveryMailChange, now)
@@ -102,7 +102,7 @@ impl App {
     /// `address` (none when there was none, or it is the same).
     fn replaced_notice(
         &self,
-        account: &account::Model,
+        account: &Account,
         address: &str,
         ctx: &CallContext,
         now: chrono::DateTime<chrono::Utc>,

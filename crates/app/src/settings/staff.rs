@@ -1,11 +1,11 @@
 //! What staff alone set: their directory entry and their antispam level.
 
+use domain::account::Account;
 use domain::account::AccountKind;
 use domain::self_service::{AntispamLevel, DirectoryEntry, edit_directory_entry};
 use serde_json::json;
-use store::account_fields::{self, AccountChange};
+use store::account_fields::AccountChange;
 use store::accounts::AccountLookup;
-use store::entities::account;
 use store::feed::ChangeKind;
 use store::self_service::AccountWrite;
 
@@ -14,7 +14,7 @@ use crate::{App, CallContext};
 
 impl App {
     /// A staff account in use; PERMISSION_DENIED for students.
-    async fn staff_account(&self, lookup: AccountLookup<'_>) -> Result<account::Model, AppError> {
+    async fn staff_account(&self, lookup: AccountLookup<'_>) -> Result<Account, AppError> {
         let account = self.account_in_use(lookup).await?;
         if self.profile_of(&account)?.kind != AccountKind::Staff {
             return Err(AppError::PermissionDenied(
@@ -30,7 +30,7 @@ impl App {
         lookup: AccountLookup<'_>,
     ) -> Result<DirectoryEntry, AppError> {
         let account = self.staff_account(lookup).await?;
-        Ok(account_fields::directory_entry(&account)?)
+        Ok(account.directory_entry.unwrap_or_default())
     }
 
     /// Edits the fields of the entry the institution lets staff edit; the
@@ -44,7 +44,7 @@ impl App {
         let now = self.now();
         let account = self.staff_account(lookup).await?;
         let institution = self.institution_of(&account)?;
-        let current = account_fields::directory_entry(&account)?;
+        let current = account.directory_entry.clone().unwrap_or_default();
         let next = edit_directory_entry(
             &current,
             &typed,
@@ -76,7 +76,7 @@ impl App {
             feed: vec![ChangeKind::DirectoryEntryChanged],
         };
         let account = self.store.write_account(write, ctx, now).await?;
-        Ok(account_fields::directory_entry(&account)?)
+        Ok(account.directory_entry.unwrap_or_default())
     }
 
     /// A staff member's antispam level: their own, else the institution's
@@ -89,11 +89,9 @@ impl App {
         Ok(self.level_of(&account))
     }
 
-    fn level_of(&self, account: &account::Model) -> AntispamLevel {
+    fn level_of(&self, account: &Account) -> AntispamLevel {
         account
             .antispam_level
-            .as_deref()
-            .and_then(AntispamLevel::parse)
             .or_else(|| {
                 self.rules
                     .institution(&account.institution)
@@ -112,7 +110,7 @@ impl App {
     ) -> Result<AntispamLevel, AppError> {
         let now = self.now();
         let account = self.staff_account(lookup).await?;
-        if account.antispam_level.as_deref() == Some(level.as_str()) {
+        if account.antispam_level == Some(level) {
             return Ok(level);
         }
         let write = AccountWrite {
