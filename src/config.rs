@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 mod access;
 pub use access::{
     AuthSettings, BROWSER_CLIENT, ClientSettings, GrpcWebSettings, RateLimitSettings, RateRule,
-    TlsSettings,
+    Role, TlsSettings,
 };
 
 pub use crate::app::{BatchSettings, FeedSettings};

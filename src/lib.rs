@@ -10,6 +10,7 @@
 //! [`telemetry`] do what they say.
 
 pub mod auth;
+pub mod call;
 /// The use cases and the texts people read, a crate of their own
 /// (`crates/app`): no gRPC, no SQL.
 pub use ::app;
@@ -27,6 +28,7 @@ pub mod mail;
 pub mod proto;
 pub mod server;
 pub mod services;
+pub mod status;
 /// The only code that speaks SQL, a crate of its own (`crates/store`).
 pub use ::store;
 pub mod telemetry;

@@ -212,7 +212,7 @@ fn cors(settings: &Settings) -> tower_http::cors::CorsLayer {
             header("x-grpc-web"),
             header("x-user-agent"),
             header("grpc-timeout"),
-            header(crate::services::REQUEST_ID_HEADER),
+            header(crate::call::REQUEST_ID_HEADER),
             header("traceparent"),
             header("tracestate"),
         ])
@@ -220,7 +220,7 @@ fn cors(settings: &Settings) -> tower_http::cors::CorsLayer {
             header("grpc-status"),
             header("grpc-message"),
             header("grpc-status-details-bin"),
-            header(crate::services::REQUEST_ID_HEADER),
+            header(crate::call::REQUEST_ID_HEADER),
         ])
         .max_age(Duration::from_secs(3600))
 }

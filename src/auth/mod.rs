@@ -18,6 +18,7 @@ use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 pub use roles::{ACCESS_TABLE, Access, Role, access_of, entry_of};
 
 use crate::app::AppError;
+pub use crate::call::Caller;
 use crate::config::{AuthSettings, BROWSER_CLIENT, ClientSettings, GrpcWebSettings, Settings};
 pub use crate::domain::end_user::EndUserAddress;
 use crate::domain::secret::{self, SecretKind};
@@ -25,18 +26,6 @@ use ipnet::IpNet;
 
 /// Metadata key in which the portal passes the end user's IP address.
 pub const END_USER_ADDRESS_HEADER: &str = "x-end-user-address";
-
-/// An admitted caller.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// The configured client's name: the audit trail's actor.
-    pub client: Arc<str>,
-    /// The end user the portal acts for, when it said; a browser's own
-    /// address.
-    pub end_user: Option<EndUserAddress>,
-    /// An ENT page in the browser (no credentials; see [`Role::Browser`]).
-    pub browser: bool,
-}
 
 struct Client {
     name: Arc<str>,
@@ -343,10 +332,10 @@ where
             }
             Err(error) => {
                 let headers = request.headers();
-                let status = crate::services::status::into_status(
+                let status = crate::status::into_status(
                     error,
-                    &crate::services::request_id_of(headers),
-                    crate::services::language_of(headers),
+                    &crate::call::request_id_of(headers),
+                    crate::call::language_of(headers),
                 );
                 Either::Right(std::future::ready(Ok(status.into_http())))
             }

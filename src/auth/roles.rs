@@ -1,50 +1,7 @@
 //! Who may call what: the five caller roles and the one table that gives
 //! every RPC its allowed roles.
 
-use serde::{Deserialize, Serialize};
-
-/// The kinds of callers of the service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// The enrolment system and HR feeds: provisioning, departures.
-    Enrolment,
-    /// ENT portal frontends, acting for the person signed in: activation,
-    /// recovery, redirection, settings, extension requests.
-    Portal,
-    /// The LDAP sync worker: the change feed and account reads.
-    LdapSync,
-    /// The end-of-activity batch: departures and the expiry run.
-    Batch,
-    /// The IT team's tools: everything, e.g. extension decisions and locks.
-    Admin,
-    /// An ENT page calling from the browser (gRPC-Web): admitted by its
-    /// origin, without credentials, to the flows a secret guards. Not a
-    /// role configured clients hold.
-    Browser,
-}
-
-impl Role {
-    /// The roles configured clients hold.
-    pub const ALL: [Role; 5] = [
-        Role::Enrolment,
-        Role::Portal,
-        Role::LdapSync,
-        Role::Batch,
-        Role::Admin,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Enrolment => "enrolment",
-            Role::Portal => "portal",
-            Role::LdapSync => "ldap_sync",
-            Role::Batch => "batch",
-            Role::Admin => "admin",
-            Role::Browser => "browser",
-        }
-    }
-}
+pub use crate::config::Role;
 
 /// Who may call a method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,6 @@ pub mod inputs;
 pub mod lifecycle;
 pub mod mail_redirection;
 pub mod recovery;
-pub mod status;
 
 use chrono::{DateTime, Utc};
 use tonic::{Request, Response, Status};
@@ -15,45 +14,12 @@ use tonic::{Request, Response, Status};
 pub use crate::app::{App, CallContext};
 
 use crate::app::AppError;
-use crate::auth::Caller;
+pub use crate::call::REQUEST_ID_HEADER;
+use crate::call::{Caller, language_of, request_id};
 use crate::domain::account::Account;
-use crate::domain::language::Language;
 use crate::proto;
 use crate::store::AuditContext;
 use crate::store::accounts::AccountLookup;
-
-/// Metadata key carrying the caller's request id (generated when absent).
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
-
-/// The request id of a call: the caller's `x-request-id` when it is a sane
-/// token, a new UUID otherwise.
-pub fn request_id<T>(request: &Request<T>) -> String {
-    request_id_of(request.metadata().as_ref())
-}
-
-/// [`request_id`] from raw HTTP headers (before tonic decodes the call).
-pub fn request_id_of(headers: &http::HeaderMap) -> String {
-    headers
-        .get(REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 64
-                && v.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        })
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
-}
-
-/// The language the caller asked for in its `accept-language` metadata.
-pub fn language_of(headers: &http::HeaderMap) -> Language {
-    headers
-        .get("accept-language")
-        .and_then(|v| v.to_str().ok())
-        .map(Language::from_accept_language)
-        .unwrap_or_default()
-}
 
 /// The caller the authentication layer admitted.
 pub fn caller<T>(request: &Request<T>) -> Option<&Caller> {
@@ -87,7 +53,7 @@ pub fn begin_call<T>(request: &Request<T>) -> CallContext {
 pub fn reply<T>(result: Result<T, AppError>, ctx: &CallContext) -> Result<Response<T>, Status> {
     result
         .map(Response::new)
-        .map_err(|error| status::into_status(error, &ctx.request_id, ctx.language))
+        .map_err(|error| crate::status::into_status(error, &ctx.request_id, ctx.language))
 }
 
 /// The account as the API shows it, as of `now`, dates in its

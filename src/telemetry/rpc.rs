@@ -16,7 +16,7 @@ use http_body::Frame;
 use tracing::Instrument;
 
 use super::metrics::{Metrics, RpcMethod, code_name};
-use crate::services::{REQUEST_ID_HEADER, request_id_of};
+use crate::call::{REQUEST_ID_HEADER, request_id_of};
 
 /// The span of one call, at `level`. `client`, the status and the
 /// OpenTelemetry status are filled in as the call goes.

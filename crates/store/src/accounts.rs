@@ -4,17 +4,16 @@ use crate::AuditEntry;
 use crate::account_fields::account_of;
 use chrono::{DateTime, Utc};
 use domain::account::Account;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
-use super::activation::{NewSecret, Purpose, SecretScope, revoke_live};
-use super::entities::{account, one_time_secret};
+use super::entities::account;
 use super::provisioning::IssuedMaterial;
+use super::secrets::{SecretScope, SecretSpec, issue_secret, printed_secret, revoke_live};
 use super::{AuditContext, Store, StoreError, record_audit};
 use domain::account::AccountStatus;
 use domain::institution::{ActivationChannel, ProfileSettings};
 use domain::provisioning::material_expires_at;
-use domain::secret::{Secret, SecretKind, generate};
 
 /// How to find one account.
 #[derive(Debug, Clone, Copy)]
@@ -163,60 +162,6 @@ async fn find(
             .filter(C::HrId.eq(hr_id.trim())),
     };
     query.one(conn).await
-}
-
-/// The secret a channel prints, and its purpose in `one_time_secrets`.
-pub(super) fn printed_secret(channel: ActivationChannel) -> Option<(SecretKind, Purpose)> {
-    match channel {
-        ActivationChannel::ActivationKey => {
-            Some((SecretKind::ActivationKey, Purpose::ActivationKey))
-        }
-        ActivationChannel::ProvisionalPassword => Some((
-            SecretKind::ProvisionalPassword,
-            Purpose::ProvisionalPassword,
-        )),
-        ActivationChannel::MailedLink | ActivationChannel::IdentityMatch => None,
-    }
-}
-
-/// A secret to print or mail: what kind, for what, and when it works.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct SecretSpec {
-    pub kind: SecretKind,
-    pub purpose: Purpose,
-    pub not_before: Option<DateTime<Utc>>,
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-/// A new one-time secret and the row that stores its hash.
-pub(super) fn secret_row(
-    account_id: &str,
-    spec: SecretSpec,
-    now: DateTime<Utc>,
-) -> Result<(Secret, one_time_secret::ActiveModel), StoreError> {
-    let secret = generate(spec.kind, &mut rand::rngs::SysRng)?;
-    let row = NewSecret {
-        account_id: account_id.to_owned(),
-        purpose: spec.purpose,
-        hash: secret.hash(spec.kind),
-        target: None,
-        flow_id: None,
-        not_before: spec.not_before,
-        expires_at: spec.expires_at,
-    }
-    .row(now);
-    Ok((secret, row))
-}
-
-async fn issue_secret(
-    conn: &impl ConnectionTrait,
-    account_id: &str,
-    spec: SecretSpec,
-    now: DateTime<Utc>,
-) -> Result<Secret, StoreError> {
-    let (secret, row) = secret_row(account_id, spec, now)?;
-    row.insert(conn).await?;
-    Ok(secret)
 }
 
 /// Where notices about an account go (password changed, expiry, reminders):

@@ -18,52 +18,12 @@ use super::entities::{account, activation_flow, one_time_secret};
 use super::feed::{ChangeKind, PendingChange, append_changes};
 use super::outbox::{Content, NewMessage, enqueue};
 use super::passwords::push_history;
+pub use super::secrets::{NewSecret, Purpose};
+use super::secrets::{SecretScope, revoke_live};
 use super::{AuditContext, Store, StoreError, new_id, record_audit};
 use domain::account::AccountStatus;
 use domain::activation::{FlowState, PhotoDecision};
 use domain::institution::portal_link;
-
-/// What a one-time secret is for (`one_time_secrets.purpose`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    ActivationKey,
-    ProvisionalPassword,
-    /// The link mailed to the personal address (Montpellier students).
-    ActivationLink,
-    /// The code sent by SMS and mail after an identity match.
-    IdentityCode,
-    RecoveryMailVerification,
-    RedirectVerification,
-    /// An extra handle on a flow, given to the browser that opened a link.
-    FlowToken,
-    /// A mailed password-reset link.
-    PasswordReset,
-    /// A new activation key mailed for a forgotten password (Bordeaux
-    /// Montaigne); the account goes through reactivation with it.
-    ReactivationKey,
-    /// The link verifying a new recovery address after activation.
-    RecoveryMailChange,
-    /// The link verifying a new redirect address after activation.
-    RedirectChange,
-}
-
-impl Purpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Purpose::ActivationKey => "activation_key",
-            Purpose::ProvisionalPassword => "provisional_password",
-            Purpose::ActivationLink => "activation_link",
-            Purpose::IdentityCode => "identity_code",
-            Purpose::RecoveryMailVerification => "recovery_mail_verification",
-            Purpose::RedirectVerification => "redirect_verification",
-            Purpose::FlowToken => "flow_token",
-            Purpose::PasswordReset => "password_reset",
-            Purpose::ReactivationKey => "reactivation_key",
-            Purpose::RecoveryMailChange => "recovery_mail_change",
-            Purpose::RedirectChange => "redirect_change",
-        }
-    }
-}
 
 /// What the store needs to mail an activation link that it issues inside
 /// its own transaction (provisioning allocates the login there): the
@@ -160,38 +120,6 @@ pub struct MailedLink {
     pub message: NewMessage,
 }
 
-/// A secret to store: its hash and where it belongs.
-#[derive(Debug, Clone)]
-pub struct NewSecret {
-    pub account_id: String,
-    pub purpose: Purpose,
-    pub hash: String,
-    /// The address it was sent to.
-    pub target: Option<String>,
-    pub flow_id: Option<String>,
-    pub not_before: Option<DateTime<Utc>>,
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-impl NewSecret {
-    pub(super) fn row(self, now: DateTime<Utc>) -> one_time_secret::ActiveModel {
-        one_time_secret::ActiveModel {
-            id: Set(new_id()),
-            account_id: Set(self.account_id),
-            purpose: Set(self.purpose.as_str().to_owned()),
-            secret_hash: Set(self.hash),
-            target: Set(self.target),
-            flow_id: Set(self.flow_id),
-            failed_attempts: Set(0),
-            created_at: Set(now),
-            not_before: Set(self.not_before),
-            expires_at: Set(self.expires_at),
-            used_at: Set(None),
-            revoked_at: Set(None),
-        }
-    }
-}
-
 /// What goes with a change of a flow, in its transaction.
 #[derive(Debug, Default)]
 pub struct FlowWrites {
@@ -236,41 +164,6 @@ impl From<sea_orm::DbErr> for FlowWriteError {
     fn from(e: sea_orm::DbErr) -> Self {
         FlowWriteError::Store(e.into())
     }
-}
-
-/// Whose secrets a revocation covers.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum SecretScope<'a> {
-    Account(&'a str),
-    Flow(&'a str),
-}
-
-/// Revokes the unused, unrevoked secrets of `purposes` in `scope`.
-pub(super) async fn revoke_live(
-    conn: &impl ConnectionTrait,
-    scope: SecretScope<'_>,
-    purposes: &[Purpose],
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    if purposes.is_empty() {
-        return Ok(());
-    }
-    let owner = match scope {
-        SecretScope::Account(id) => one_time_secret::Column::AccountId.eq(id),
-        SecretScope::Flow(id) => one_time_secret::Column::FlowId.eq(id),
-    };
-    one_time_secret::Entity::update_many()
-        .col_expr(one_time_secret::Column::RevokedAt, Expr::value(now))
-        .filter(owner)
-        .filter(
-            one_time_secret::Column::Purpose
-                .is_in(purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>()),
-        )
-        .filter(one_time_secret::Column::UsedAt.is_null())
-        .filter(one_time_secret::Column::RevokedAt.is_null())
-        .exec(conn)
-        .await?;
-    Ok(())
 }
 
 fn live(now: DateTime<Utc>) -> Condition {

@@ -17,6 +17,7 @@ pub mod limits;
 pub mod outbox;
 pub mod passwords;
 pub mod provisioning;
+pub mod secrets;
 pub mod self_service;
 
 use std::path::Path;

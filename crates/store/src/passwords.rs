@@ -9,10 +9,10 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::json;
 
-use super::activation::{Purpose, SecretScope, revoke_live};
 use super::entities::{account, one_time_secret, password_history};
 use super::feed::{ChangeKind, PendingChange, append_changes};
 use super::outbox::{NewMessage, enqueue};
+use super::secrets::{Purpose, SecretScope, revoke_live};
 use super::{AuditContext, Store, StoreError, new_id, record_audit};
 
 /// A new password to store.
@@ -132,7 +132,7 @@ impl Store {
             .filter(one_time_secret::Column::SecretHash.eq(secret_hash))
             .filter(
                 one_time_secret::Column::Purpose
-                    .eq(super::activation::Purpose::PasswordReset.as_str()),
+                    .eq(super::secrets::Purpose::PasswordReset.as_str()),
             )
             .filter(one_time_secret::Column::UsedAt.is_null())
             .filter(one_time_secret::Column::RevokedAt.is_null())

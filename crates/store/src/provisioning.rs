@@ -20,9 +20,9 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::accounts::{SecretSpec, printed_secret, secret_row};
 use super::entities::{account, audit_event, one_time_secret};
 use super::feed::{ChangeKind, PendingChange, append_changes};
+use super::secrets::{SecretSpec, printed_secret, secret_row};
 use super::{AuditContext, DatabaseKind, Store, StoreError, audit_row, insert_rows, new_id};
 use domain::account::AccountStatus;
 use domain::institution::{ActivationChannel, ProfileSettings};

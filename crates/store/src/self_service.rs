@@ -11,10 +11,10 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, Q
 use serde_json::Value;
 
 use super::account_fields::{AccountChange, account_of, columns};
-use super::activation::{NewSecret, Purpose, SecretScope, revoke_live};
 use super::entities::{account, one_time_secret};
 use super::feed::{ChangeKind, PendingChange, append_changes};
 use super::outbox::{NewMessage, enqueue};
+use super::secrets::{NewSecret, Purpose, SecretScope, revoke_live};
 use super::{AuditContext, Store, StoreError, record_audit};
 
 /// A change of one account and what goes with it.

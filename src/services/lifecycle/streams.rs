@@ -11,7 +11,7 @@ use tonic_types::StatusExt;
 use super::{encode, input};
 use crate::app::{App, AppError, CallContext};
 use crate::proto;
-use crate::services::status;
+use crate::status;
 
 /// Records provisioned per transaction by the bulk call.
 pub const BULK_CHUNK: usize = 500;

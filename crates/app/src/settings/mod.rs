@@ -182,7 +182,10 @@ mod tests {
             .await
             .expect("updated");
         assert_eq!(account.consents.directory_listed.map(|d| d.0), Some(true));
-        assert_eq!(updated.account.consents.directory_listed.map(|d| d.0), Some(false));
+        assert_eq!(
+            updated.account.consents.directory_listed.map(|d| d.0),
+            Some(false)
+        );
     }
 
     #[tokio::test]
