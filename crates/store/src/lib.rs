@@ -9,6 +9,7 @@
 pub mod account_fields;
 pub mod accounts;
 pub mod activation;
+pub mod audit;
 pub mod batch_runs;
 pub mod entities;
 pub mod feed;
@@ -24,7 +25,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
@@ -33,6 +33,8 @@ use sea_orm::{
 use tokio::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
+
+pub use audit::{AuditContext, AuditEntry, audit_row, record_audit};
 
 /// Where the database is and how the pool uses it (the configuration's
 /// `[database]`).
@@ -101,15 +103,6 @@ impl StoreError {
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Db(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))))
     }
-}
-
-/// Who did something, for the audit trail.
-#[derive(Debug, Clone)]
-pub struct AuditContext {
-    /// The calling client.
-    pub actor: String,
-    /// The request id of the call.
-    pub request_id: String,
 }
 
 /// The database.
@@ -388,47 +381,6 @@ fn rows_as_json<A: sea_orm::ActiveModelTrait>(rows: &[A]) -> Option<String> {
 /// A new id for a row.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
-}
-
-/// What an audit event says: of which institution and account, what was
-/// done, with which details.
-#[derive(Debug, Clone)]
-pub struct AuditEntry<'a> {
-    pub institution: &'a str,
-    pub account_id: Option<&'a str>,
-    pub action: &'a str,
-    pub details: serde_json::Value,
-}
-
-/// One audit event, ready to insert (alone or in a batch).
-pub fn audit_row(
-    ctx: &AuditContext,
-    entry: AuditEntry<'_>,
-    now: DateTime<Utc>,
-) -> entities::audit_event::ActiveModel {
-    use sea_orm::Set;
-    entities::audit_event::ActiveModel {
-        id: Set(new_id()),
-        occurred_at: Set(now),
-        institution: Set(entry.institution.to_owned()),
-        account_id: Set(entry.account_id.map(str::to_owned)),
-        action: Set(entry.action.to_owned()),
-        actor: Set(ctx.actor.clone()),
-        request_id: Set(ctx.request_id.clone()),
-        details: Set(entry.details.to_string()),
-    }
-}
-
-/// Inserts one audit event.
-pub async fn record_audit(
-    conn: &impl ConnectionTrait,
-    ctx: &AuditContext,
-    entry: AuditEntry<'_>,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    use sea_orm::ActiveModelTrait;
-    audit_row(ctx, entry, now).insert(conn).await?;
-    Ok(())
 }
 
 #[cfg(test)]
