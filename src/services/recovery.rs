@@ -9,7 +9,6 @@ use tonic::{Request, Response, Status};
 use super::{App, begin_call, encode, encode::timestamp, reply};
 use crate::app::error::AppError;
 use crate::app::recovery::{LoginLookup, ResetIdentifier};
-use crate::config::InstitutionSettings;
 use crate::domain::ids::{Ine, MailAddress};
 use crate::domain::recovery::ResetMethod;
 use crate::proto;
@@ -23,13 +22,6 @@ impl RecoveryApi {
     pub fn new(state: App) -> Self {
         Self { state }
     }
-}
-
-fn institution<'a>(state: &'a App, code: &str) -> Result<&'a InstitutionSettings, AppError> {
-    state
-        .rules
-        .institution(code.trim())
-        .ok_or_else(|| AppError::field("institution", "no such institution"))
 }
 
 /// The identifier of a reset request, parsed.
@@ -70,20 +62,10 @@ impl RecoveryService for RecoveryApi {
         let ctx = begin_call(&request);
         let result = async {
             let body = request.into_inner();
-            // Every refused field at once.
-            let code = body.institution.trim();
-            let (institution, identifier) = (
-                institution(&self.state, code),
-                reset_identifier(body.identifier),
-            );
-            let identifier = match (institution, identifier) {
-                (Ok(_), Ok(identifier)) => identifier,
-                (Err(a), Err(b)) => return Err(AppError::merge(a, b)),
-                (Err(e), _) | (_, Err(e)) => return Err(e),
-            };
+            let identifier = reset_identifier(body.identifier);
             let answer = self
                 .state
-                .request_password_reset(code, identifier, &ctx)
+                .request_password_reset(&body.institution, identifier, &ctx)
                 .await?;
             let method = match answer.method {
                 ResetMethod::ResetLink => proto::ResetMethod::Link,

@@ -83,20 +83,29 @@ impl App {
     /// reset link, or a new activation key) to the account's verified
     /// recovery address, if there is one, in the background.
     ///
+    /// `identifier` is as the edge read it, or why it could not be.
+    ///
     /// # Errors
-    /// `InvalidArgument` for an unknown institution, `ResourceExhausted`
-    /// once the identifier or the address asked too often.
+    /// `InvalidArgument` for an unknown institution and a bad identifier
+    /// (both when both are), `ResourceExhausted` once the identifier or
+    /// the address asked too often.
     pub async fn request_password_reset(
         &self,
         institution: &str,
-        identifier: ResetIdentifier,
+        identifier: Result<ResetIdentifier, AppError>,
         ctx: &CallContext,
     ) -> Result<ResetAnswer, AppError> {
         let now = self.now();
+        let institution = institution.trim();
         let rules = self
             .rules
             .institution(institution)
-            .ok_or_else(|| AppError::field("institution", "no such institution"))?;
+            .ok_or_else(|| AppError::field("institution", "no such institution"));
+        let (rules, identifier) = match (rules, identifier) {
+            (Ok(rules), Ok(identifier)) => (rules, identifier),
+            (Err(a), Err(b)) => return Err(AppError::merge(a, b)),
+            (Err(e), _) | (_, Err(e)) => return Err(e),
+        };
         let recovery = &rules.recovery;
         let expires_at =
             now + chrono::Duration::from_std(recovery.reset_lifetime).map_err(internal)?;
@@ -283,7 +292,7 @@ mod tests {
             .app
             .request_password_reset(
                 "umontpellier",
-                ResetIdentifier::Login(account.login.clone()),
+                Ok(ResetIdentifier::Login(account.login.clone())),
                 &ctx,
             )
             .await
@@ -292,7 +301,7 @@ mod tests {
             .app
             .request_password_reset(
                 "umontpellier",
-                ResetIdentifier::Login("nobody.here".into()),
+                Ok(ResetIdentifier::Login("nobody.here".into())),
                 &ctx,
             )
             .await
@@ -303,18 +312,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unknown_institution_is_refused() {
+    async fn an_unknown_institution_is_refused_with_a_bad_identifier_too() {
         let t = test_app().await;
         let refused = t
             .app
             .request_password_reset(
                 "nowhere",
-                ResetIdentifier::Login("x".into()),
+                Ok(ResetIdentifier::Login("x".into())),
                 &call_from(None),
             )
             .await;
         assert!(
             matches!(refused, Err(AppError::InvalidArgument(v)) if v[0].field == "institution")
         );
+        let bad_login = AppError::field("login", "must be 1 to 254 characters");
+        let both = t
+            .app
+            .request_password_reset("nowhere", Err(bad_login), &call_from(None))
+            .await;
+        let fields: Vec<String> = match both {
+            Err(AppError::InvalidArgument(v)) => v.into_iter().map(|v| v.field).collect(),
+            other => panic!("refused, got {other:?}"),
+        };
+        assert_eq!(fields, ["institution", "login"]);
     }
 }
