@@ -115,6 +115,37 @@ impl App {
 }
 
 impl App {
+    /// Mails `address` a new link verifying it for `what` (the previous
+    /// one stops working), once the institution's cooldown has passed,
+    /// audited as `action`.
+    pub async fn mail_address_link(
+        &self,
+        account: &Account,
+        (what, address): (Verifying, &str),
+        action: &'static str,
+        ctx: &crate::CallContext,
+    ) -> Result<DeliveryNotice, AppError> {
+        let now = self.now();
+        let purpose = match what {
+            Verifying::RecoveryMail => Purpose::RecoveryMailChange,
+            Verifying::Redirect => Purpose::RedirectChange,
+        };
+        self.link_cooldown(account, purpose, now).await?;
+        let link = self.address_link(account, what, address, ctx.language, now)?;
+        let issue = store::activation::SecretIssue {
+            revoke: &[purpose],
+            secrets: vec![link.secret],
+            messages: vec![link.message],
+            audit: Some((action, serde_json::json!({}), &ctx.audit)),
+        };
+        self.store
+            .issue_account_secrets(account, issue, now)
+            .await?;
+        Ok(link.notice)
+    }
+}
+
+impl App {
     /// The live secret of `purpose` a mailed link's token stands for, and
     /// its account (which must not be purged).
     pub async fn account_link(

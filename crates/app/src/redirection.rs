@@ -143,7 +143,6 @@ impl App {
         lookup: AccountLookup<'_>,
         ctx: &CallContext,
     ) -> Result<DeliveryNotice, AppError> {
-        let now = self.now();
         let account = self.mailbox_account(lookup).await?;
         let Some(address) = account
             .redirect
@@ -157,24 +156,10 @@ impl App {
                 message: "no redirect address is waiting for verification".into(),
             });
         };
-        self.link_cooldown(&account, Purpose::RedirectChange, now)
-            .await?;
-        let what = Verifying::Redirect;
-        let link = self.address_link(&account, what, &address, ctx.language, now)?;
-        let audit = ("mail_redirect.verification_resent", json!({}), &ctx.audit);
-        self.store
-            .issue_account_secrets(
-                &account,
-                store::activation::SecretIssue {
-                    revoke: &[Purpose::RedirectChange],
-                    secrets: vec![link.secret],
-                    messages: vec![link.message],
-                    audit: Some(audit),
-                },
-                now,
-            )
-            .await?;
-        Ok(link.notice)
+        let to_verify = (Verifying::Redirect, address.as_str());
+        let action = "mail_redirect.verification_resent";
+        self.mail_address_link(&account, to_verify, action, ctx)
+            .await
     }
 
     /// Stops the redirect, unless the profile must keep one; without one,

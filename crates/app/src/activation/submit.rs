@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use domain::account::Account;
 use domain::activation::{self, Effects, FlowState, ScreenRules, Submission};
 use domain::password::{self, PasswordPolicy, Violation};
 use domain::refusal::Precondition;
@@ -201,7 +202,7 @@ impl App {
     /// the old one, the key is spent.
     async fn complete_reactivation(
         &self,
-        mut loaded: LoadedFlow,
+        loaded: LoadedFlow,
         accepted: Accepted,
         ctx: &CallContext,
         now: DateTime<Utc>,
@@ -238,10 +239,7 @@ impl App {
             .store
             .complete_reactivation(&loaded, &state, new_password, ctx, now)
             .await?;
-        loaded.flow.completed_at = Some(now);
-        let flow = self
-            .flow_view(&loaded, &state, Some(&completed), ctx.language, now)
-            .await?;
+        let flow = self.completed_view(loaded, &state, &completed, ctx).await?;
         Ok(Submitted { flow, notice: None })
     }
 
@@ -250,7 +248,7 @@ impl App {
     /// now and serves recovery once confirmed.
     async fn complete_activation(
         &self,
-        mut loaded: LoadedFlow,
+        loaded: LoadedFlow,
         journey: &Journey<'_>,
         accepted: Accepted,
         ctx: &CallContext,
@@ -289,11 +287,24 @@ impl App {
             .store
             .complete_activation(&loaded, &state, completion, ctx, now)
             .await?;
-        loaded.flow.completed_at = Some(now);
-        let flow = self
-            .flow_view(&loaded, &state, Some(&completed), ctx.language, now)
-            .await?;
+        let flow = self.completed_view(loaded, &state, &completed, ctx).await?;
         Ok(Submitted { flow, notice })
+    }
+}
+
+impl App {
+    /// The flow as its completing transaction left it.
+    async fn completed_view(
+        &self,
+        mut loaded: LoadedFlow,
+        state: &FlowState,
+        completed: &Account,
+        ctx: &CallContext,
+    ) -> Result<super::FlowView, AppError> {
+        let now = self.now();
+        loaded.flow.completed_at = Some(now);
+        self.flow_view(&loaded, state, Some(completed), ctx.language, now)
+            .await
     }
 }
 

@@ -25,7 +25,6 @@ impl App {
         address: &MailAddress,
         ctx: &CallContext,
     ) -> Result<DeliveryNotice, AppError> {
-        let now = self.now();
         let account = self.account_in_use(lookup).await?;
         let same =
             |other: Option<&str>| other.is_some_and(|o| o.eq_ignore_ascii_case(address.as_str()));
@@ -41,24 +40,10 @@ impl App {
                 "this is already your recovery address",
             ));
         }
-        self.link_cooldown(&account, Purpose::RecoveryMailChange, now)
-            .await?;
-        let what = Verifying::RecoveryMail;
-        let link = self.address_link(&account, what, address.as_str(), ctx.language, now)?;
-        let audit = ("recovery_mail.change_requested", json!({}), &ctx.audit);
-        self.store
-            .issue_account_secrets(
-                &account,
-                store::activation::SecretIssue {
-                    revoke: &[Purpose::RecoveryMailChange],
-                    secrets: vec![link.secret],
-                    messages: vec![link.message],
-                    audit: Some(audit),
-                },
-                now,
-            )
-            .await?;
-        Ok(link.notice)
+        let to_verify = (Verifying::RecoveryMail, address.as_str());
+        let action = "recovery_mail.change_requested";
+        self.mail_address_link(&account, to_verify, action, ctx)
+            .await
     }
 
     /// Follows the mailed link: the address becomes the verified recovery
