@@ -82,6 +82,8 @@ impl Store {
             .await
             .map_err(StoreError::from)?
             .ok_or(ReissueError::NotFound)?;
+        // The use case decided on the account it read; an activation that
+        // completed meanwhile still refuses the reissue.
         if account.activated_at.is_some() {
             return Err(ReissueError::AlreadyActivated);
         }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use domain::account::Account;
 use domain::language::Language;
 use domain::provisioning::{ProvisionInput, parse_record, profile_of};
-use store::accounts::AccountLookup;
+use store::accounts::{AccountLookup, ReissueError};
 use store::provisioning::{IssuedMaterial, ProvisionItem, Provisioned};
 
 use crate::error::AppError;
@@ -100,6 +100,15 @@ impl App {
         let now = self.now();
         let account = self.account(lookup).await?;
         let profile = self.profile_of(&account)?;
+        // Material is for a first activation only: an activated account
+        // recovers its password instead. The store checks again in its
+        // transaction, against an activation completing meanwhile.
+        if account.activated_at.is_some() {
+            return Err(ReissueError::AlreadyActivated.into());
+        }
+        if !account.awaits_activation() {
+            return Err(ReissueError::NotAwaitingActivation.into());
+        }
         Ok(self
             .store
             .reissue_material(lookup, profile, now, ctx)
