@@ -170,15 +170,9 @@ impl App {
     /// state after departure (mail and account management stay).
     pub async fn account_in_use(&self, lookup: AccountLookup<'_>) -> Result<Account, AppError> {
         let account = self.account(lookup).await?;
-        if !password_usable(&account) {
+        if !account.password_usable() {
             return Err(account_not_usable());
         }
         Ok(account)
     }
-}
-
-/// Whether an account's password may be used or changed in its state:
-/// active, or in the limited state after departure.
-pub fn password_usable(account: &Account) -> bool {
-    account.password_usable()
 }

@@ -166,7 +166,7 @@ impl App {
             .store
             .find_account(AccountLookup::Id(&secret.account_id))
             .await?
-            .filter(crate::password_usable)
+            .filter(Account::password_usable)
             .ok_or_else(link_unusable)?;
         Ok((secret, account))
     }

@@ -18,7 +18,7 @@ use crate::error::{AppError, internal};
 use crate::limits::Counters;
 use crate::links::DeliveryNotice;
 use crate::texts::mail as mail_texts;
-use crate::{App, CallContext, password_usable};
+use crate::{App, CallContext};
 
 /// How a person enters the journey, as typed.
 #[derive(Debug, Clone)]
@@ -108,11 +108,6 @@ fn check_can_start(account: &Account, now: DateTime<Utc>) -> Result<(), AppError
         });
     }
     Ok(())
-}
-
-/// Whether an account activates through this channel.
-fn awaits_activation_by(account: &Account) -> bool {
-    account.awaits_activation()
 }
 
 impl App {
@@ -247,7 +242,7 @@ impl App {
         };
         let account = self.store.find_account(lookup).await?;
         let reactivating = institution.recovery.method == ResetMethod::ActivationKey
-            && account.as_ref().is_some_and(password_usable);
+            && account.as_ref().is_some_and(Account::password_usable);
         let (account, purpose) = match account {
             Some(account) if reactivating => (account, Purpose::ReactivationKey),
             account => (
@@ -420,7 +415,7 @@ impl App {
         };
         let (Some(personal_mail), true, ActivationChannel::MailedLink) = (
             &account.personal_mail,
-            awaits_activation_by(account),
+            account.awaits_activation(),
             profile.activation.channel,
         ) else {
             return Ok(());

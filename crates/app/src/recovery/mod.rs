@@ -26,7 +26,7 @@ use crate::error::{AppError, internal};
 use crate::limits::Counters;
 use crate::links::DeliveryNotice;
 use crate::texts::mail;
-use crate::{App, CallContext, password_usable};
+use crate::{App, CallContext};
 
 /// The identifier a reset request typed, parsed.
 #[derive(Debug, Clone)]
@@ -165,7 +165,7 @@ impl App {
         else {
             let reason = match &account {
                 None => "unknown_account",
-                Some(a) if !password_usable(a) => "account_state",
+                Some(a) if !a.password_usable() => "account_state",
                 Some(_) => "no_verified_recovery_mail",
             };
             return self.reset_not_sent(pending, account.as_ref(), reason).await;
@@ -245,7 +245,7 @@ impl App {
 /// The verified recovery address of an account that may reset its
 /// password.
 pub fn reset_destination(account: &Account) -> Option<&str> {
-    if !password_usable(account) || account.recovery_mail_verified_at.is_none() {
+    if !account.password_usable() || account.recovery_mail_verified_at.is_none() {
         return None;
     }
     account.recovery_mail.as_deref()

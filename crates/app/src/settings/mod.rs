@@ -16,7 +16,7 @@ use store::accounts::AccountLookup;
 
 use crate::error::AppError;
 use crate::passwords::{PasswordChange, read_password};
-use crate::{App, CallContext, account_not_usable, password_usable};
+use crate::{App, CallContext, account_not_usable};
 
 pub use consents::ConsentsUpdated;
 
@@ -54,7 +54,7 @@ impl App {
         let new = Arc::new(read_password(new, "new_password.password", true)?);
         let confirmation = Password::new(confirmation);
         let mut account = self.account(lookup).await?;
-        if !password_usable(&account) || account.password_hash.is_none() {
+        if !account.password_usable() || account.password_hash.is_none() {
             return Err(account_not_usable());
         }
         if !self
@@ -86,7 +86,7 @@ impl App {
         let now = self.now();
         let typed = Arc::new(read_password(typed, "password", true)?);
         let mut account = self.account(lookup).await?;
-        if !password_usable(&account) {
+        if !account.password_usable() {
             return Err(account_not_usable());
         }
         let valid = self
