@@ -17,6 +17,7 @@ use crate::app::AppError;
 pub use crate::call::REQUEST_ID_HEADER;
 use crate::call::{Caller, language_of, request_id};
 use crate::domain::account::Account;
+use crate::domain::ids::check_typed_identifier;
 use crate::proto;
 use crate::store::AuditContext;
 use crate::store::accounts::AccountLookup;
@@ -143,11 +144,6 @@ pub fn account_lookup<'a>(
             "the institution is needed with this identifier",
         ));
     }
-    if value.trim().is_empty() || value.len() > 254 {
-        return Err(AppError::field(
-            format!("{field}.{name}"),
-            "must be 1 to 254 characters",
-        ));
-    }
+    check_typed_identifier(value).map_err(|e| AppError::field(format!("{field}.{name}"), e.0))?;
     Ok(lookup)
 }

@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status};
 use super::{App, begin_call, encode, encode::timestamp, reply};
 use crate::app::error::AppError;
 use crate::app::recovery::{LoginLookup, ResetIdentifier};
-use crate::domain::ids::{Ine, MailAddress};
+use crate::domain::ids::{Ine, MailAddress, check_typed_identifier};
 use crate::domain::recovery::ResetMethod;
 use crate::proto;
 use crate::proto::recovery_service_server::RecoveryService;
@@ -38,9 +38,7 @@ fn reset_identifier(
     Ok(match identifier {
         Identifier::Login(login) => {
             let login = login.trim().to_owned();
-            if login.is_empty() || login.len() > 254 {
-                return Err(AppError::field("login", "must be 1 to 254 characters"));
-            }
+            check_typed_identifier(&login).map_err(|e| AppError::field("login", e.0))?;
             ResetIdentifier::Login(login)
         }
         Identifier::Ine(ine) => {

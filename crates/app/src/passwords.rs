@@ -262,8 +262,9 @@ pub struct PasswordChange<'a> {
     pub spend: Option<&'a str>,
 }
 
-/// Whose password a candidate is judged for, by the live strength meter.
-#[derive(Debug, Clone)]
+/// Whose password a candidate is judged for, by the live strength meter
+/// (no debug form: tokens stand for flows and reset links).
+#[derive(Clone)]
 pub enum CandidateFor<'a> {
     /// A profile's policy, before any account is known.
     Policy {

@@ -247,6 +247,16 @@ impl BirthDate {
 }
 
 /// A date `YYYY-MM-DD` (end of activity and the like).
+/// Checks an identifier a person or a caller typed to name an account (a
+/// login, a number): not blank, and at most 254 bytes, beyond which it
+/// names no account (logins and mail addresses are shorter).
+pub fn check_typed_identifier(raw: &str) -> Result<(), FieldError> {
+    if raw.trim().is_empty() || raw.len() > 254 {
+        return Err(FieldError::new("must be 1 to 254 characters"));
+    }
+    Ok(())
+}
+
 pub fn parse_date(raw: &str) -> Result<NaiveDate, FieldError> {
     NaiveDate::parse_from_str(trimmed(raw), "%Y-%m-%d")
         .map_err(|_| FieldError::new("a date is written YYYY-MM-DD"))

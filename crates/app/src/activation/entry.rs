@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use domain::account::Account;
 use domain::account::AccountStatus;
 use domain::activation::{FlowState, Step};
-use domain::ids::{Ine, PhoneE164, StudentNumber};
+use domain::ids::{Ine, PhoneE164, StudentNumber, check_typed_identifier};
 use domain::institution::{ActivationChannel, InstitutionSettings};
 use domain::recovery::ResetMethod;
 use domain::refusal::Precondition;
@@ -20,8 +20,9 @@ use crate::links::DeliveryNotice;
 use crate::texts::mail as mail_texts;
 use crate::{App, CallContext};
 
-/// How a person enters the journey, as typed.
-#[derive(Debug, Clone)]
+/// How a person enters the journey, as typed. Its debug form shows no
+/// secret.
+#[derive(Clone)]
 pub enum Entry {
     /// The login and the key printed on the enrolment certificate (or
     /// mailed for a forgotten password).
@@ -44,6 +45,21 @@ pub enum Entry {
     },
 }
 
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Entry::Key { login, .. } => write!(f, "Key {{ login: {login:?} }}"),
+            Entry::ProvisionalPassword { login, .. } => {
+                write!(f, "ProvisionalPassword {{ login: {login:?} }}")
+            }
+            Entry::Link { .. } => f.write_str("Link"),
+            Entry::IdentityMatch { student_number, .. } => {
+                write!(f, "IdentityMatch {{ student_number: {student_number:?} }}")
+            }
+        }
+    }
+}
+
 impl Entry {
     /// Whom a start attempt guesses for, as typed (an unknown login is
     /// limited like a known one); `None` for a link, whose token cannot be
@@ -63,10 +79,7 @@ impl Entry {
 
 /// Refuses a login no account can have.
 fn check_login(login: &str, field: &str) -> Result<(), AppError> {
-    if login.trim().is_empty() || login.len() > 254 {
-        return Err(AppError::field(field, "must be 1 to 254 characters"));
-    }
-    Ok(())
+    check_typed_identifier(login).map_err(|e| AppError::field(field, e.0))
 }
 
 /// Refuses a typed secret no secret can be.

@@ -26,10 +26,18 @@ pub use submit::ScreenInput;
 pub use view::{CompletionView, FlowView, PendingView, RedirectView, ScreenView};
 
 /// A started flow: the token that stands for it (given once) and the flow.
-#[derive(Debug)]
 pub struct Started {
     pub flow_token: String,
     pub flow: FlowView,
+}
+
+/// The token stands for the flow: its debug form leaves it out.
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Started")
+            .field("flow", &self.flow)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What an accepted screen leads to: the flow, and where a verification

@@ -20,12 +20,22 @@ use crate::texts::mail::Verifying;
 use crate::{App, CallContext};
 
 /// A submitted screen as typed: its items (parsed at the edge) and the new
-/// password with its confirmation, if the screen has one.
-#[derive(Debug, Clone, Default)]
+/// password with its confirmation, if the screen has one. Its debug form
+/// says whether a password was typed, not which.
+#[derive(Clone, Default)]
 pub struct ScreenInput {
     pub submission: Submission,
     /// The new password and its confirmation, as typed.
     pub password: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for ScreenInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScreenInput")
+            .field("submission", &self.submission)
+            .field("password_typed", &self.password.is_some())
+            .finish()
+    }
 }
 
 /// A screen that passed its checks, its password hashed: ready to apply.
@@ -239,7 +249,9 @@ impl App {
             .store
             .complete_reactivation(&loaded, &state, new_password, ctx, now)
             .await?;
-        let flow = self.completed_view(loaded, &state, &completed, ctx).await?;
+        let flow = self
+            .completed_view(loaded, &state, &completed, ctx, now)
+            .await?;
         Ok(Submitted { flow, notice: None })
     }
 
@@ -287,7 +299,9 @@ impl App {
             .store
             .complete_activation(&loaded, &state, completion, ctx, now)
             .await?;
-        let flow = self.completed_view(loaded, &state, &completed, ctx).await?;
+        let flow = self
+            .completed_view(loaded, &state, &completed, ctx, now)
+            .await?;
         Ok(Submitted { flow, notice })
     }
 }
@@ -300,8 +314,8 @@ impl App {
         state: &FlowState,
         completed: &Account,
         ctx: &CallContext,
+        now: DateTime<Utc>,
     ) -> Result<super::FlowView, AppError> {
-        let now = self.now();
         loaded.flow.completed_at = Some(now);
         self.flow_view(&loaded, state, Some(completed), ctx.language, now)
             .await

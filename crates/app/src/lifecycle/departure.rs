@@ -1,7 +1,7 @@
 //! The end of activity HR and the enrolment system report, and locks an
 //! administrator sets.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::account::Account;
 use domain::account::AccountStatus;
 use domain::ids::parse_date;
@@ -52,7 +52,7 @@ impl App {
             (Err(e), _) | (_, Err(e)) => return Err(e),
         };
         let account = self.account(lookup).await?;
-        let Some(planned) = self.departure_changes(&account, last_day)? else {
+        let Some(planned) = self.departure_changes(&account, last_day, now)? else {
             // The same report again: nothing changes.
             return Ok(account);
         };
@@ -81,8 +81,8 @@ impl App {
         &self,
         account: &Account,
         last_day: NaiveDate,
+        now: DateTime<Utc>,
     ) -> Result<Option<DepartureChanges>, AppError> {
-        let now = self.now();
         let profile = self.profile_of(account)?;
         let institution = self.institution_of(account)?;
         let facts = crate::batch::facts(account);

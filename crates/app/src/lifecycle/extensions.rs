@@ -113,7 +113,7 @@ impl App {
             return Err(ExtensionError::AlreadyDecided.into());
         }
         let account = self.account(AccountLookup::Id(&pending.account_id)).await?;
-        let new_end = self.decided_end(&account, verdict.approve)?;
+        let new_end = self.decided_end(&account, verdict.approve, now)?;
         let institution = self.institution_of(&account)?;
         let outcome = Outcome { new_end, comment };
         let write = extension_write(&account, institution, outcome, ctx.language, now);
@@ -130,17 +130,19 @@ impl App {
     }
 
     /// The retention end an approval gives (`None`: denied).
-    fn decided_end(&self, account: &Account, approve: bool) -> Result<Option<NaiveDate>, AppError> {
+    fn decided_end(
+        &self,
+        account: &Account,
+        approve: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<NaiveDate>, AppError> {
         let profile = self.profile_of(account)?;
         let institution = self.institution_of(account)?;
         let facts = crate::batch::facts(account);
         if approve && facts.lifecycle == AccountStatus::DataDeleted {
             return Err(expired_precondition());
         }
-        let today = self
-            .now()
-            .with_timezone(&institution.time_zone)
-            .date_naive();
+        let today = now.with_timezone(&institution.time_zone).date_naive();
         match (approve, profile.retention.extension_months) {
             (false, _) => Ok(None),
             (true, Some(months)) => Ok(Some(extended_end(

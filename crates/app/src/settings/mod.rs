@@ -20,8 +20,8 @@ use crate::{App, CallContext, account_not_usable};
 
 pub use consents::ConsentsUpdated;
 
-/// A password change as typed on the account page.
-#[derive(Debug)]
+/// A password change as typed on the account page (no debug form: it
+/// holds passwords).
 pub struct PasswordChangeInput {
     pub current: String,
     /// The new password and its confirmation; `None` when not given.
