@@ -13,9 +13,9 @@ use domain::language::Language;
 use domain::refusal::Precondition;
 use domain::secret::{SecretKind, generate, hash_secret};
 use store::accounts::AccountLookup;
-use store::activation::{NewSecret, Purpose};
 use store::entities::one_time_secret;
 use store::outbox::{Channel, NewMessage};
+use store::secrets::{NewSecret, Purpose};
 
 /// The one answer to a mailed link that does not work, whatever the
 /// reason (used, expired, replaced, unknown).

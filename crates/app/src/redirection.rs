@@ -11,8 +11,8 @@ use domain::self_service::{Redirect, RedirectError, set_redirect};
 use serde_json::json;
 use store::account_fields::AccountChange;
 use store::accounts::AccountLookup;
-use store::activation::Purpose;
 use store::feed::ChangeKind;
+use store::secrets::Purpose;
 use store::self_service::AccountWrite;
 
 use crate::error::AppError;

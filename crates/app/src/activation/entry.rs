@@ -11,7 +11,8 @@ use domain::recovery::ResetMethod;
 use domain::refusal::Precondition;
 use domain::secret::{SecretKind, generate, hash_secret, matches};
 use store::accounts::AccountLookup;
-use store::activation::{FlowWrites, LinkWindow, LoadedFlow, Purpose, activation_link};
+use store::activation::{FlowWrites, LinkWindow, LoadedFlow, activation_link};
+use store::secrets::Purpose;
 
 use super::{Journey, Started, entry_refused, link_gone};
 use crate::error::{AppError, internal};

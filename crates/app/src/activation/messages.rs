@@ -7,8 +7,9 @@ use domain::activation::{self, Step, mask_mail, mask_phone};
 use domain::language::Language;
 use domain::refusal::Precondition;
 use domain::secret::{SecretKind, generate, matches};
-use store::activation::{FlowWrites, LoadedFlow, NewSecret, Purpose};
+use store::activation::{FlowWrites, LoadedFlow};
 use store::outbox::{Channel, NewMessage};
+use store::secrets::{NewSecret, Purpose};
 
 use super::{FlowView, Journey, verification_purpose};
 use crate::error::{AppError, Exhausted, internal};

@@ -16,7 +16,8 @@ use domain::activation::{self, FlowError, FlowState, Step};
 use domain::institution::{InstitutionSettings, ProfileSettings};
 use domain::refusal::Precondition;
 use domain::secret::{SecretKind, generate, hash_secret};
-use store::activation::{LoadedFlow, NewSecret, Purpose};
+use store::activation::LoadedFlow;
+use store::secrets::{NewSecret, Purpose};
 
 use crate::error::{AppError, internal};
 use crate::{App, CallContext};

@@ -9,8 +9,9 @@ use domain::account::Account;
 use domain::activation::{self, Effects, FlowState, ScreenRules, Submission};
 use domain::password::{self, PasswordPolicy, Violation};
 use domain::refusal::Precondition;
-use store::activation::{Completion, FlowWrites, LoadedFlow, Purpose};
+use store::activation::{Completion, FlowWrites, LoadedFlow};
 use store::passwords::NewPassword;
+use store::secrets::Purpose;
 
 use super::messages::AddressToVerify;
 use super::{Journey, Submitted, flow_error, verification_purpose};

@@ -10,7 +10,7 @@ use domain::supann::ChangeKind;
 use serde_json::json;
 use store::account_fields::AccountChange;
 use store::accounts::AccountLookup;
-use store::activation::Purpose;
+use store::secrets::Purpose;
 use store::self_service::AccountWrite;
 
 use super::{bounded_text, expired_precondition};

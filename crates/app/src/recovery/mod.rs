@@ -19,8 +19,8 @@ use domain::secret::{SecretKind, generate};
 use serde_json::json;
 use store::AuditEntry;
 use store::accounts::AccountLookup;
-use store::activation::{NewSecret, Purpose};
 use store::outbox::{Channel, Content, NewMessage};
+use store::secrets::{NewSecret, Purpose};
 
 use crate::error::{AppError, internal};
 use crate::limits::Counters;

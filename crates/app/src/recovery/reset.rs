@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::password::Password;
-use store::activation::Purpose;
+use store::secrets::Purpose;
 
 use crate::error::AppError;
 use crate::passwords::{PasswordChange, read_password};

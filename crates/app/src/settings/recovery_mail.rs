@@ -7,9 +7,9 @@ use domain::ids::MailAddress;
 use serde_json::json;
 use store::account_fields::AccountChange;
 use store::accounts::AccountLookup;
-use store::activation::Purpose;
 use store::feed::ChangeKind;
 use store::outbox::{Channel, NewMessage};
+use store::secrets::Purpose;
 use store::self_service::AccountWrite;
 
 use crate::error::AppError;
