@@ -28,7 +28,7 @@ fn expired_precondition() -> AppError {
 }
 
 /// A free text of at most `max` characters, trimmed.
-pub fn bounded_text<'a>(text: &'a str, field: &str, max: usize) -> Result<&'a str, AppError> {
+fn bounded_text<'a>(text: &'a str, field: &str, max: usize) -> Result<&'a str, AppError> {
     let text = text.trim();
     if text.chars().count() > max {
         return Err(AppError::field(field, format!("at most {max} characters")));
