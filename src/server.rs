@@ -89,8 +89,10 @@ impl tonic::service::Interceptor for ReadyGate {
         if self.0.load(Ordering::Acquire) {
             Ok(request)
         } else {
-            Err(Status::unavailable(
-                "the service is starting or its database is unreachable; retry shortly",
+            let language = crate::call::language_of(&request.metadata().clone().into_headers());
+            Err(crate::status::unavailable(
+                &crate::call::request_id(&request),
+                language,
             ))
         }
     }
@@ -456,6 +458,7 @@ async fn serve_routes(
                 .option_layer(settings.grpc_web.enabled.then(|| cors(settings)))
                 .option_layer(settings.grpc_web.enabled.then(tonic_web::GrpcWebLayer::new))
                 .layer(RpcLayer::new(metrics))
+                .layer(crate::status::UndecodableLayer)
                 .layer(GlobalConcurrencyLimitLayer::new(
                     settings.server.max_concurrent_requests,
                 ))

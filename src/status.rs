@@ -72,6 +72,10 @@ pub fn into_status(error: AppError, request_id: &str, language: Language) -> Sta
                 texts::exhausted(language, reason, retry_after),
             )
         }
+        unavailable @ AppError::Internal(_) if unavailable.is_unavailable() => {
+            tracing::warn!(request_id, error = %unavailable, "database unavailable");
+            return self::unavailable(request_id, language);
+        }
         AppError::Internal(error) => {
             // `{:#}` prints the whole chain of causes.
             tracing::error!(request_id, error = format!("{error:#}"), "internal error");
@@ -82,12 +86,31 @@ pub fn into_status(error: AppError, request_id: &str, language: Language) -> Sta
             )
         }
     };
-    let locale = match language {
+    details.set_localized_message(locale(language), localized);
+    Status::with_error_details(code, message, details)
+}
+
+/// The database is out of reach (starting, restarting, down): the caller
+/// retries after a second.
+pub fn unavailable(request_id: &str, language: Language) -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_retry_info(Some(std::time::Duration::from_secs(1)));
+    details.set_localized_message(
+        locale(language),
+        texts::refused(language, Refused::Unavailable),
+    );
+    Status::with_error_details(
+        Code::Unavailable,
+        format!("the database is unavailable; retry (request id {request_id})"),
+        details,
+    )
+}
+
+fn locale(language: Language) -> &'static str {
+    match language {
         Language::French => "fr-FR",
         Language::English => "en-GB",
-    };
-    details.set_localized_message(locale, localized);
-    Status::with_error_details(code, message, details)
+    }
 }
 
 /// Every refused field as a `BadRequest` violation.
@@ -141,4 +164,98 @@ fn password_rejected(
         .collect::<Vec<_>>()
         .join(" ");
     (Code::InvalidArgument, summary.clone(), summary)
+}
+
+/// A request the framework could not read: a message that is not valid
+/// protobuf (bad UTF-8 in a string, truncated bytes), a truncated frame or
+/// no message at all. It is the caller's mistake, not ours.
+pub fn undecodable(detail: &str, request_id: &str, language: Language) -> Status {
+    tracing::info!(request_id, detail, "undecodable request");
+    let mut details = ErrorDetails::new();
+    details.add_bad_request_violation("request", "is not a valid message of this API");
+    details.set_localized_message(
+        locale(language),
+        texts::refused(language, Refused::Undecodable),
+    );
+    Status::with_error_details(
+        Code::InvalidArgument,
+        "the request is not a valid message of this API",
+        details,
+    )
+}
+
+/// A message of a request stream that broke: undecodable input becomes
+/// `INVALID_ARGUMENT` like in single calls; a cancelled stream stays so.
+pub fn broken_stream(status: Status, request_id: &str, language: Language) -> Status {
+    if is_framework_internal(status.code(), !status.details().is_empty()) {
+        return undecodable(status.message(), request_id, language);
+    }
+    status
+}
+
+/// Our own statuses always carry google.rpc details; an `INTERNAL` without
+/// them comes from tonic reading the request (invalid protobuf, "Unexpected
+/// EOF decoding stream", "Missing request message", bad compression).
+fn is_framework_internal(code: Code, has_details: bool) -> bool {
+    code == Code::Internal && !has_details
+}
+
+/// Turns the framework's `INTERNAL` answers to unreadable requests into
+/// [`undecodable`] ones: they are the caller's mistake, and must not count
+/// as failures of the service (nor fire its error-rate alert).
+#[derive(Clone, Copy, Default)]
+pub struct UndecodableLayer;
+
+impl<S> tower::Layer<S> for UndecodableLayer {
+    type Service = Undecodable<S>;
+
+    fn layer(&self, inner: S) -> Undecodable<S> {
+        Undecodable { inner }
+    }
+}
+
+#[derive(Clone)]
+pub struct Undecodable<S> {
+    inner: S,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for Undecodable<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = futures::future::BoxFuture<'static, Result<Self::Response, S::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let request_id = crate::call::request_id_of(request.headers());
+        let language = crate::call::language_of(request.headers());
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let response = future.await?;
+            // A trailers-only answer carries its status in the headers.
+            let headers = response.headers();
+            let code = headers
+                .get("grpc-status")
+                .map(|v| Code::from_bytes(v.as_bytes()));
+            let has_details = headers.contains_key("grpc-status-details-bin");
+            match code {
+                Some(code) if is_framework_internal(code, has_details) => {
+                    let detail = Status::from_header_map(headers)
+                        .map(|s| s.message().to_owned())
+                        .unwrap_or_default();
+                    Ok(undecodable(&detail, &request_id, language).into_http())
+                }
+                _ => Ok(response),
+            }
+        })
+    }
 }

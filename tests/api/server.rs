@@ -7,6 +7,7 @@ use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
+use tonic_types::StatusExt;
 
 use crate::support::*;
 
@@ -451,4 +452,237 @@ async fn the_server_wide_concurrency_limit_queues_calls() {
     read.await
         .expect("joined")
         .expect("the read runs once the slot is free");
+}
+
+/// Finding 6 of issue 19: callers during a database restart got INTERNAL.
+/// A database that goes away under a running server (PostgreSQL's
+/// connections dropped and refused, or SQLite's file locked by another
+/// program) is UNAVAILABLE, with a retry delay and the person's words; the
+/// same call succeeds once the database is back.
+#[tokio::test]
+async fn a_database_lost_under_a_running_server_is_unavailable() {
+    let proxy = match postgres_url() {
+        Some(url) => Some((DatabaseProxy::start(host_port(&url)).await, url)),
+        None => None,
+    };
+    let mut env = vec![
+        // The readiness gate stays open: the call itself meets the outage.
+        (
+            "ENT_IDENTITY__DATABASE__HEALTH_CHECK_INTERVAL".to_owned(),
+            "5m".to_owned(),
+        ),
+        (
+            "ENT_IDENTITY__DATABASE__CONNECT_TIMEOUT".to_owned(),
+            "1s".to_owned(),
+        ),
+    ];
+    if let Some((proxy, url)) = &proxy {
+        env.push(("ENT_IDENTITY__DATABASE__URL".into(), proxy.url_through(url)));
+    }
+    let app = spawn_app_with(env, true).await;
+    app.provision(montpellier_staff("RH-OUT-1", "Ada", "Byron"))
+        .await
+        .expect("served while the database is there");
+    let lock = match &proxy {
+        Some((proxy, _)) => {
+            proxy.cut();
+            None
+        }
+        None => Some(lock_sqlite(&app.database.url).await),
+    };
+    let refused = app
+        .provision(montpellier_staff("RH-OUT-2", "Grace", "Hopper"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    assert!(refused.get_details_retry_info().is_some());
+    let localized = refused
+        .get_details_localized_message()
+        .expect("the person's words");
+    assert!(!localized.message.contains("request id"), "{localized:?}");
+    match (&proxy, lock) {
+        (Some((proxy, _)), _) => proxy.restore(),
+        (None, Some(lock)) => unlock_sqlite(lock).await,
+        (None, None) => unreachable!(),
+    }
+    app.provision(montpellier_staff("RH-OUT-2", "Grace", "Hopper"))
+        .await
+        .expect("served again once the database is back");
+}
+
+/// Holds SQLite's write lock from another connection, as another program
+/// would.
+async fn lock_sqlite(url: &str) -> sea_orm::DatabaseConnection {
+    use sea_orm::ConnectionTrait;
+    let mut options = sea_orm::ConnectOptions::new(url.to_owned());
+    options.max_connections(1).min_connections(1);
+    let lock = sea_orm::Database::connect(options).await.expect("connect");
+    for sql in ["BEGIN EXCLUSIVE", "CREATE TABLE outage_probe (x INTEGER)"] {
+        lock.execute_unprepared(sql).await.expect(sql);
+    }
+    lock
+}
+
+async fn unlock_sqlite(lock: sea_orm::DatabaseConnection) {
+    use sea_orm::ConnectionTrait;
+    lock.execute_unprepared("ROLLBACK").await.expect("rollback");
+    lock.close().await.expect("close");
+}
+
+/// Sends bytes as they are, as a program that builds its own messages does.
+#[derive(Clone, Copy, Default)]
+struct RawCodec;
+
+struct RawBytes;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawBytes;
+    type Decoder = RawBytes;
+
+    fn encoder(&mut self) -> RawBytes {
+        RawBytes
+    }
+
+    fn decoder(&mut self) -> RawBytes {
+        RawBytes
+    }
+}
+
+impl tonic::codec::Encoder for RawBytes {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        bytes::BufMut::put_slice(dst, &item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawBytes {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
+        let remaining = bytes::Buf::remaining(src);
+        Ok(Some(bytes::Buf::copy_to_bytes(src, remaining).to_vec()))
+    }
+}
+
+async fn raw_call(app: &TestApp, method: &'static str, message: Vec<u8>) -> tonic::Status {
+    let mut grpc = tonic::client::Grpc::new(authed(&app.channel, "portal", None));
+    grpc.ready().await.expect("ready");
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("accept-language", "fr".parse().expect("header"));
+    grpc.unary(
+        request,
+        tonic::codegen::http::uri::PathAndQuery::from_static(method),
+        RawCodec,
+    )
+    .await
+    .expect_err("refused")
+}
+
+/// Finding 5 of issue 19: 431 malformed messages answered INTERNAL (and
+/// fired the error-rate alert). Invalid UTF-8 in a string, a length that
+/// runs past the end, a truncated frame and no message at all are the
+/// caller's mistake: INVALID_ARGUMENT, in the person's language, counted
+/// as such by the metrics.
+#[tokio::test]
+async fn undecodable_requests_are_invalid_arguments() {
+    let app = spawn_app().await;
+    const EVALUATE: &str = "/ent.identity.v1.ActivationService/EvaluatePassword";
+    let cases: [(&str, Vec<u8>); 3] = [
+        // field 1 (candidate, a string) holding 0xFF 0xFE
+        ("invalid UTF-8", vec![0x0a, 0x02, 0xff, 0xfe]),
+        // field 1 announcing 16 bytes, holding one
+        ("truncated field", vec![0x0a, 0x10, 0x61]),
+        // a field number 0
+        ("field zero", vec![0x00, 0x01]),
+    ];
+    for (case, bytes) in cases {
+        let status = raw_call(&app, EVALUATE, bytes).await;
+        assert_eq!(status.code(), Code::InvalidArgument, "{case}: {status:?}");
+        let localized = status.get_details_localized_message().expect(case);
+        assert_eq!(localized.locale, "fr-FR");
+        assert!(localized.message.contains("illisible"), "{localized:?}");
+        let violations = violations(&status);
+        assert_eq!(violations.len(), 1, "{case}: {violations:?}");
+    }
+    // Framing the protobuf codec never sees (over gRPC-Web, as a page
+    // would send it): a frame cut short, no frame at all.
+    let client = reqwest::Client::builder()
+        .http1_only()
+        .build()
+        .expect("client");
+    let framing: [(&str, Vec<u8>); 2] = [
+        ("truncated frame", vec![0, 0, 0, 0, 50, 0x0a, 0x01]),
+        ("no message", Vec::new()),
+    ];
+    for (case, body) in framing {
+        let answer = client
+            .post(format!("http://{}{EVALUATE}", app.channel_address()))
+            .header("content-type", "application/grpc-web+proto")
+            .header("x-grpc-web", "1")
+            .header("authorization", format!("Bearer {}", test_token("portal")))
+            .body(body)
+            .send()
+            .await
+            .expect("gRPC-Web call");
+        let code = answer
+            .headers()
+            .get("grpc-status")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        assert_eq!(code.as_deref(), Some("3"), "{case}: {:?}", answer.headers());
+    }
+    // A bulk stream whose second record cannot be read: the first is
+    // answered, then the stream ends with INVALID_ARGUMENT.
+    let good = proto::BulkProvisionAccountsRequest {
+        correlation_id: "1".into(),
+        record: Some(montpellier_staff("RH-RAW-1", "Ada", "Byron")),
+    };
+    let messages = vec![
+        prost::Message::encode_to_vec(&good),
+        vec![0x0a, 0x02, 0xff, 0xfe],
+    ];
+    let mut grpc = tonic::client::Grpc::new(authed(&app.channel, "admin", None));
+    grpc.ready().await.expect("ready");
+    let mut answers = grpc
+        .streaming(
+            tonic::Request::new(tokio_stream::iter(messages)),
+            tonic::codegen::http::uri::PathAndQuery::from_static(
+                "/ent.identity.v1.AccountLifecycleService/BulkProvisionAccounts",
+            ),
+            RawCodec,
+        )
+        .await
+        .expect("stream opened")
+        .into_inner();
+    let first = answers.message().await.expect("first answer");
+    assert!(first.is_some());
+    let broken = answers.message().await.expect_err("the stream breaks");
+    assert_eq!(broken.code(), Code::InvalidArgument, "{broken:?}");
+    let metrics = reqwest::get(format!("http://{}/metrics", app.metrics_address))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        !metrics
+            .lines()
+            .any(|l| l.contains("EvaluatePassword") && l.contains("Internal")),
+        "{metrics}"
+    );
 }

@@ -85,6 +85,14 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// Whether this failure of ours comes from a database out of reach
+    /// (down, restarting, saturated): a retry may succeed.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, AppError::Internal(error) if store::is_unavailable(error.as_ref()))
+    }
+}
+
 impl std::fmt::Display for AppError {
     /// For logs: a failure of ours with its chain of causes; a refusal by
     /// its kind only (a refused password's details can quote the password).

@@ -105,6 +105,73 @@ impl StoreError {
     }
 }
 
+/// Whether `error`, or any of its causes, says the database cannot be
+/// reached or is not answering now (down, restarting, out of connections,
+/// locked): the call may succeed if retried, which callers learn as
+/// `UNAVAILABLE` rather than as a failure of ours.
+pub fn is_unavailable(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if let Some(StoreError::Db(db)) = error.downcast_ref::<StoreError>()
+            && db_unavailable(db)
+        {
+            return true;
+        }
+        if let Some(db) = error.downcast_ref::<DbErr>()
+            && db_unavailable(db)
+        {
+            return true;
+        }
+        if let Some(sqlx) = error.downcast_ref::<sea_orm::sqlx::Error>()
+            && sqlx_unavailable(sqlx)
+        {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
+
+fn db_unavailable(error: &DbErr) -> bool {
+    match error {
+        // No connection could be had or opened, whatever the reason (a
+        // server that accepts then closes while restarting answers nothing
+        // sqlx can read).
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(runtime) | DbErr::Query(runtime) => match runtime {
+            sea_orm::RuntimeErr::SqlxError(sqlx) => sqlx_unavailable(sqlx),
+            sea_orm::RuntimeErr::Internal(_) => false,
+        },
+        _ => false,
+    }
+}
+
+fn sqlx_unavailable(error: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    match error {
+        Error::Io(_)
+        | Error::Tls(_)
+        | Error::PoolTimedOut
+        | Error::PoolClosed
+        | Error::WorkerCrashed => true,
+        Error::Database(db) => db.code().is_some_and(|code| unavailable_code(&code)),
+        _ => false,
+    }
+}
+
+/// PostgreSQL's SQLSTATE of a server going away or refusing connections
+/// (class 08 connection exceptions; admin, crash and "cannot connect now"
+/// shutdowns; too many connections), and SQLite's busy and locked codes
+/// (primary or extended).
+fn unavailable_code(code: &str) -> bool {
+    const POSTGRES: [&str; 5] = ["57P01", "57P02", "57P03", "53300", "08006"];
+    if code.starts_with("08") || POSTGRES.contains(&code) {
+        return true;
+    }
+    code.parse::<u32>()
+        .is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 6))
+}
+
 /// The database.
 #[derive(Clone)]
 pub struct Store {

@@ -120,6 +120,7 @@ pub async fn bulk(
             return;
         }
         if let Some(status) = broken {
+            let status = status::broken_stream(status, &ctx.request_id, ctx.language);
             let _ = tx.send(Err(status)).await;
             return;
         }

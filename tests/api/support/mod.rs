@@ -7,12 +7,14 @@
 
 mod journeys;
 mod messages;
+mod outage;
 mod process;
 mod records;
 mod sinks;
 mod statuses;
 
 pub use messages::*;
+pub use outage::*;
 pub use process::*;
 pub use records::*;
 pub use sinks::*;

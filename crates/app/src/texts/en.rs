@@ -79,6 +79,10 @@ pub fn refused(refusal: Refused<'_>) -> String {
         Refused::Internal { request_id } => {
             format!("Internal error: give the helpdesk the reference {request_id}.")
         }
+        Refused::Unavailable => {
+            "The service is unavailable for a moment: try again shortly.".into()
+        }
+        Refused::Undecodable => "The request could not be read: nothing was done.".into(),
     }
 }
 

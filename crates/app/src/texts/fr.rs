@@ -89,6 +89,10 @@ pub fn refused(refusal: Refused<'_>) -> String {
         Refused::Internal { request_id } => {
             format!("Erreur interne : communiquez l'identifiant {request_id} à l'assistance.")
         }
+        Refused::Unavailable => {
+            "Le service est momentanément indisponible : réessayez dans quelques instants.".into()
+        }
+        Refused::Undecodable => "La demande est illisible : elle n'a pas été traitée.".into(),
     }
 }
 

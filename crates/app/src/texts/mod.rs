@@ -221,6 +221,10 @@ pub enum Refused<'a> {
     Internal {
         request_id: &'a str,
     },
+    /// The database is out of reach for now: trying again later works.
+    Unavailable,
+    /// The request could not be read (not a message of the API).
+    Undecodable,
 }
 
 /// What a person is told of a refusal.
