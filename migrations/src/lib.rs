@@ -9,6 +9,7 @@ mod m20261124_000004_lifecycle;
 mod m20261124_000005_attempt_counter_expiry;
 mod m20261124_000006_batch_lanes;
 mod m20261124_000007_batch_runs;
+mod m20261126_000008_guess_counters;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000005_attempt_counter_expiry::Migration),
             Box::new(m20261124_000006_batch_lanes::Migration),
             Box::new(m20261124_000007_batch_runs::Migration),
+            Box::new(m20261126_000008_guess_counters::Migration),
         ]
     }
 }

@@ -196,6 +196,21 @@ impl AuthSettings {
 
 pub(super) fn validate_rate_limits(limits: &RateLimitSettings, problems: &mut Vec<ConfigProblem>) {
     validate_networks(limits, problems);
+    let delays = limits.guess_delays;
+    // A ceiling under a minute lets a patient script guess on; over a day
+    // shuts the person out for good.
+    if delays.first.is_zero() || delays.first > delays.max {
+        problems.push(ConfigProblem {
+            key: "rate_limits.guess_delays.first".into(),
+            message: "must be positive and at most guess_delays.max".into(),
+        });
+    }
+    if delays.max < Duration::from_secs(60) || delays.max > Duration::from_secs(86400) {
+        problems.push(ConfigProblem {
+            key: "rate_limits.guess_delays.max".into(),
+            message: "must be between 1 minute and 1 day".into(),
+        });
+    }
     for (name, rule) in limits.rules() {
         if !(1..=100_000).contains(&rule.max) {
             problems.push(ConfigProblem {

@@ -223,13 +223,13 @@ async fn errors_speak_the_callers_language_and_hide_internals() {
 
     // A database failure reaches the caller as a request id, never as SQL.
     let store = app.store().await;
-    sea_orm::ConnectionTrait::execute_unprepared(store.connection(), "DROP TABLE attempt_counters")
+    sea_orm::ConnectionTrait::execute_unprepared(store.connection(), "DROP TABLE guess_counters")
         .await
         .expect("break the database");
     let broken = start("en").await;
     assert_eq!(broken.code(), Code::Internal);
     let message = broken.message().to_lowercase();
-    for word in ["attempt_counters", "sql", "table", "select", "insert", "/"] {
+    for word in ["guess_counters", "sql", "table", "select", "insert", "/"] {
         assert!(!message.contains(word), "{message}");
     }
     assert!(message.contains("request id"));

@@ -50,7 +50,7 @@ fn retry_after(status: &tonic::Status) -> StdDuration {
 }
 
 #[tokio::test]
-async fn activation_keys_lock_the_account_after_the_allowed_failures() {
+async fn wrong_keys_past_the_free_ones_delay_the_next_attempt() {
     let app = spawn_app_with(vec![limits("guesses_per_account", 3)], true).await;
     let provisioned = app
         .provision(bordeaux_student("21900101", "Jules", "Perrin"))
@@ -72,22 +72,34 @@ async fn activation_keys_lock_the_account_after_the_allowed_failures() {
         .unwrap_err();
         assert_eq!(wrong.code(), Code::InvalidArgument, "attempt {i}");
     }
-    // Locked: even the right key waits for the window's end.
-    let locked = start_as(app.portal_for("198.51.100.9"), key_entry(&login, &key))
+    // Past the free failures, even the right key waits, but only a second;
+    // each further failure doubles the wait (never the hour it once was).
+    let held = start_as(app.portal_for("198.51.100.9"), key_entry(&login, &key))
         .await
         .unwrap_err();
-    let wait = retry_after(&locked);
-    assert!(wait > StdDuration::from_secs(3500) && wait <= StdDuration::from_secs(3600));
-    let localized = locked
+    assert_eq!(retry_after(&held), StdDuration::from_secs(1));
+    let localized = held
         .get_error_details()
         .localized_message()
         .cloned()
         .expect("localized");
     assert!(
-        localized.message.contains("réessayez dans 60 min"),
+        localized.message.contains("réessayez dans 1 s"),
         "{}",
         localized.message
     );
+    app.clock.advance(Duration::seconds(1));
+    let wrong = start_as(
+        app.portal_for("198.51.100.4"),
+        key_entry(&login, "AAAA-AAAA-AAAA"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(wrong.code(), Code::InvalidArgument);
+    let doubled = start_as(app.portal_for("198.51.100.9"), key_entry(&login, &key))
+        .await
+        .unwrap_err();
+    assert_eq!(retry_after(&doubled), StdDuration::from_secs(2));
     // The same holds for a login that does not exist: the limit says
     // nothing of which accounts exist.
     for _ in 1..=3 {
@@ -96,18 +108,20 @@ async fn activation_keys_lock_the_account_after_the_allowed_failures() {
             .unwrap_err();
         assert_eq!(wrong.code(), Code::InvalidArgument);
     }
-    retry_after(
-        &start_as(app.conn(), key_entry("nobody.here", "AAAA-AAAA-AAAA"))
-            .await
-            .unwrap_err(),
+    assert_eq!(
+        retry_after(
+            &start_as(app.conn(), key_entry("nobody.here", "AAAA-AAAA-AAAA"))
+                .await
+                .unwrap_err(),
+        ),
+        StdDuration::from_secs(1)
     );
-
-    // Bordeaux opens activation a day after enrolment; by then the window
-    // is long over.
+    // Bordeaux opens activation a day after enrolment: the key, never
+    // invalidated, works then.
     app.clock.advance(Duration::hours(25));
     start_as(app.portal_for("198.51.100.9"), key_entry(&login, &key))
         .await
-        .expect("the right key works once the window is over");
+        .expect("the right key works once the wait is over");
 }
 
 #[tokio::test]
@@ -368,4 +382,63 @@ async fn two_server_processes_share_the_limits() {
         .filter(|r| matches!(r, Err(s) if s.code() == Code::ResourceExhausted))
         .count();
     assert_eq!((judged, refused), (4, 16), "{results:?}");
+}
+
+/// Finding 4 of issue 19: attempts were counted before being judged, so
+/// concurrent right passwords were refused ("try again in 60 min"). On two
+/// server processes sharing the database: fifty right passwords at once are
+/// all accepted; fifty wrong ones at once get exactly the allowed number
+/// judged, the rest refused.
+#[tokio::test]
+async fn concurrent_right_passwords_are_all_accepted_and_wrong_ones_stop_at_the_limit() {
+    let app = spawn_app().await;
+    let password = "Qx7!vR2#mP9zTk";
+    let provisioned = app
+        .provision(montpellier_staff("RH-CONC-1", "Lise", "Marin"))
+        .await
+        .expect("provision");
+    let account_id = provisioned.account.expect("account").account_id;
+    app.plant_password(&account_id, password, app.settings.password_hashing.clone())
+        .await;
+    let dir = tempfile::tempdir().expect("temp");
+    let mut env = vec![
+        (
+            "ENT_IDENTITY__DATABASE__URL".to_owned(),
+            app.database.url.clone(),
+        ),
+        limits("guesses_per_account", 5),
+    ];
+    if let Some(schema) = &app.database.schema {
+        env.push(("ENT_IDENTITY__DATABASE__SCHEMA".into(), schema.clone()));
+    }
+    let replicas = [
+        Process::serve(dir.path(), &env).await,
+        Process::serve(dir.path(), &env).await,
+    ];
+    let verify_all = |typed: &'static str| {
+        let calls = (0..50).map(|i| {
+            let conn = authed(&replicas[i % 2].channel(), "portal", None);
+            let request = proto::VerifyPasswordRequest {
+                account: by_id(&account_id),
+                password: typed.into(),
+            };
+            async move {
+                proto::account_settings_service_client::AccountSettingsServiceClient::new(conn)
+                    .verify_password(request)
+                    .await
+                    .map(|r| r.into_inner().valid)
+            }
+        });
+        futures::future::join_all(calls)
+    };
+    let right = verify_all(password).await;
+    let accepted = right.iter().filter(|r| matches!(r, Ok(true))).count();
+    assert_eq!(accepted, 50, "{right:?}");
+    let wrong = verify_all("Wrong-Guess-123").await;
+    let judged = wrong.iter().filter(|r| matches!(r, Ok(false))).count();
+    let refused = wrong
+        .iter()
+        .filter(|r| matches!(r, Err(s) if s.code() == Code::ResourceExhausted))
+        .count();
+    assert_eq!((judged, refused), (5, 45), "{wrong:?}");
 }

@@ -402,7 +402,8 @@ async fn forget_stale_counters(
         chrono::Duration::from_std(rules.longest_counter_window()).unwrap_or(chrono::Duration::MAX);
     if let Some(before) = request.as_of.checked_sub_signed(window) {
         let deleted = store.delete_stale_counters(before).await?;
-        tracing::info!(deleted, "stale attempt counters deleted");
+        let guesses = store.delete_stale_guess_counters(before).await?;
+        tracing::info!(deleted, guesses, "stale attempt counters deleted");
     }
     Ok(())
 }

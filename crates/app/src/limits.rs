@@ -1,14 +1,17 @@
 //! Rate limits on guessable secrets and on requests that mail one, per
 //! account and per end-user address, counted in the database (every
-//! replica shares them). An attempt is counted before it is judged and
-//! forgiven when it succeeds, so only unsuccessful attempts add up.
+//! replica shares them). Guesses follow `domain::guessing`: a few wrong
+//! ones are free, then each doubles the wait before the next; a right one
+//! never counts, even among many at once. Requests that mail something
+//! count in fixed windows, each one.
 
 use std::future::Future;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use domain::guessing::{GuessDelays, GuessPolicy};
 use serde::{Deserialize, Serialize};
-use store::limits::counter_key;
+use store::limits::{Reservation, counter_key};
 
 use crate::error::{AppError, Exhausted};
 use crate::{App, CallContext};
@@ -46,6 +49,10 @@ pub struct RateLimitSettings {
     /// behind them stay limited. IPv6 networks of /64 or shorter.
     #[serde(default)]
     pub exempt_networks: Vec<ipnet::IpNet>,
+    /// The waits once a guess counter's free failures are used: the first,
+    /// doubled by each further failure up to the longest.
+    #[serde(default)]
+    pub guess_delays: GuessDelays,
 }
 
 impl RateLimitSettings {
@@ -168,10 +175,33 @@ impl Counters {
     }
 }
 
+/// How long a call waits, at most, for attempts being judged to settle.
+const WAIT_FOR_PENDING: Duration = Duration::from_secs(10);
+/// How often it looks again meanwhile.
+const PENDING_POLL: Duration = Duration::from_millis(20);
+
+impl Counters {
+    /// Each counter with its defence against guessing.
+    fn guess_policies(&self, delays: GuessDelays) -> Vec<(String, GuessPolicy)> {
+        self.keys
+            .iter()
+            .map(|(key, rule)| {
+                let policy = GuessPolicy {
+                    free: rule.max,
+                    first_delay: delays.first,
+                    max_delay: delays.max,
+                    forget_after: rule.window,
+                };
+                (key.clone(), policy)
+            })
+            .collect()
+    }
+}
+
 impl App {
-    /// Runs `attempt` if no counter of `counters` is over its limit, counting
-    /// it first; forgives it when it succeeds (an `Ok`), unless the counters
-    /// count every request.
+    /// Runs `attempt` if the counters allow it now. Guesses are reserved
+    /// before they are judged and count only when wrong (an `Err`);
+    /// requests that mail something count whatever happens.
     pub async fn limited<T>(
         &self,
         counters: Counters,
@@ -190,6 +220,57 @@ impl App {
         attempt: impl Future<Output = Result<T, AppError>>,
         succeeded: impl FnOnce(&T) -> bool,
     ) -> Result<T, AppError> {
+        if !counters.forgivable {
+            self.count_request(&counters, now).await?;
+            return attempt.await;
+        }
+        let keys = counters.guess_policies(self.rules.rate_limits.guess_delays);
+        self.reserve_guess(&keys, counters.reason, now).await?;
+        let result = attempt.await;
+        // A failure of ours says nothing of the secret typed.
+        let right = match &result {
+            Ok(value) => succeeded(value),
+            Err(AppError::Internal(_)) => true,
+            Err(_) => false,
+        };
+        self.store.settle_guess(&keys, right, now).await?;
+        result
+    }
+
+    /// Reserves a guess, waiting while every allowed attempt is being
+    /// judged (they may be right: then this one is judged too).
+    async fn reserve_guess(
+        &self,
+        keys: &[(String, GuessPolicy)],
+        reason: Exhausted,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let started = std::time::Instant::now();
+        loop {
+            match self.store.reserve_guess(keys, now).await? {
+                Reservation::Granted => return Ok(()),
+                Reservation::Refused { retry_at } => {
+                    tracing::warn!(?reason, "guessing limit reached");
+                    return Err(AppError::ResourceExhausted {
+                        reason,
+                        retry_after: (retry_at - now).to_std().unwrap_or_default(),
+                    });
+                }
+                Reservation::Wait if started.elapsed() < WAIT_FOR_PENDING => {
+                    tokio::time::sleep(PENDING_POLL).await;
+                }
+                Reservation::Wait => {
+                    return Err(AppError::ResourceExhausted {
+                        reason: Exhausted::Busy,
+                        retry_after: Duration::from_secs(1),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Counts a request that mails something against fixed windows.
+    async fn count_request(&self, counters: &Counters, now: DateTime<Utc>) -> Result<(), AppError> {
         let mut wait: Option<DateTime<Utc>> = None;
         for (key, rule) in &counters.keys {
             let window = chrono::Duration::from_std(rule.window)
@@ -206,13 +287,7 @@ impl App {
                 retry_after: (until - now).to_std().unwrap_or_default(),
             });
         }
-        let result = attempt.await;
-        if counters.forgivable && result.as_ref().is_ok_and(succeeded) {
-            for (key, _) in &counters.keys {
-                self.store.forgive_attempt(key).await?;
-            }
-        }
-        result
+        Ok(())
     }
 }
 
@@ -245,7 +320,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn wrong_guesses_stop_at_the_limit_until_the_window_ends() {
+    async fn wrong_guesses_past_the_free_ones_wait_longer_each_time() {
         let t = test_app().await;
         let ctx = call_from(None);
         let rule = t.app.rules.rate_limits.guesses_per_account;
@@ -264,11 +339,19 @@ mod tests {
             .await;
         let (reason, wait) = exhausted(&refused).expect("refused");
         assert_eq!(reason, Exhausted::TooManyGuesses);
-        assert!(wait > Duration::ZERO && wait <= rule.window, "{wait:?}");
+        let delays = t.app.rules.rate_limits.guess_delays;
+        assert_eq!(wait, delays.first);
         assert!(!judged.load(Ordering::SeqCst));
+        // Once the wait is over one more guess is judged; wrong, it doubles
+        // the next wait.
+        t.clock
+            .advance(chrono::Duration::from_std(delays.first).unwrap());
+        assert!(exhausted(&guess(&t, &ctx, "account-1").await).is_none());
+        let (_, doubled) = exhausted(&guess(&t, &ctx, "account-1").await).expect("refused");
+        assert_eq!(doubled, delays.first * 2);
         // Another account is not held back by this one.
         assert!(exhausted(&guess(&t, &ctx, "account-2").await).is_none());
-        // Once the window is over, guesses are judged again.
+        // A quiet window later, failures are forgotten.
         t.clock.advance(
             chrono::Duration::from_std(rule.window).unwrap() + chrono::Duration::seconds(1),
         );

@@ -14,7 +14,7 @@ use store::accounts::AccountLookup;
 use store::activation::{FlowWrites, LinkWindow, LoadedFlow, activation_link};
 use store::secrets::Purpose;
 
-use super::{Journey, Started, entry_refused, link_gone};
+use super::{Started, entry_refused, link_gone};
 use crate::error::{AppError, internal};
 use crate::limits::Counters;
 use crate::links::DeliveryNotice;
@@ -343,7 +343,10 @@ impl App {
     }
 
     /// Checks a printed secret (key or provisional password) against the
-    /// account's, counting a wrong one.
+    /// account's. A wrong one never invalidates it: the person holds it on
+    /// paper and cannot ask for another from home, while anyone who knows
+    /// a login could type wrong keys for it. The guess counters (per
+    /// account, address and login typed) hold guessing back instead.
     async fn check_printed(
         &self,
         account: &Account,
@@ -355,7 +358,6 @@ impl App {
             Purpose::ActivationKey | Purpose::ReactivationKey => (SecretKind::ActivationKey, "key"),
             _ => (SecretKind::ProvisionalPassword, "provisional_password"),
         };
-        let journey: Journey<'_> = self.journey(account)?;
         let Some(secret) = self.store.live_secret(&account.id, purpose, now).await? else {
             // Same work and answer as a wrong secret.
             let _ = matches(kind, typed, &"0".repeat(64));
@@ -363,17 +365,6 @@ impl App {
         };
         if matches(kind, typed, &secret.secret_hash) {
             return Ok(());
-        }
-        let max_attempts = journey.profile.activation.max_attempts;
-        let ids = std::slice::from_ref(&secret.id);
-        if self.store.secrets_failed(ids, max_attempts, now).await? {
-            tracing::warn!(account_id = %account.id, "activation secret invalidated after too many attempts");
-            return Err(AppError::FailedPrecondition {
-                kind: Precondition::TooManyAttempts,
-                subject: field.to_owned(),
-                message: "too many wrong attempts: this secret no longer works; ask for a new one"
-                    .into(),
-            });
         }
         Err(entry_refused(field))
     }

@@ -60,6 +60,9 @@ pub fn exhausted(limit: Exhausted, wait: Wait) -> String {
         Exhausted::ResendTooSoon => {
             format!("A message was sent moments ago: wait {seconds} s before asking for another.")
         }
+        Exhausted::TooManyGuesses if seconds < 60 => {
+            format!("Too many unsuccessful attempts: try again in {seconds} s.")
+        }
         Exhausted::TooManyGuesses => {
             format!("Too many unsuccessful attempts: try again in {minutes} min.")
         }

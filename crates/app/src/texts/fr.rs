@@ -64,6 +64,9 @@ pub fn exhausted(limit: Exhausted, wait: Wait) -> String {
         Exhausted::ResendTooSoon => format!(
             "Un message vient d'être envoyé : attendez {seconds} s avant d'en demander un autre."
         ),
+        Exhausted::TooManyGuesses if seconds < 60 => {
+            format!("Trop de tentatives infructueuses : réessayez dans {seconds} s.")
+        }
         Exhausted::TooManyGuesses => {
             format!("Trop de tentatives infructueuses : réessayez dans {minutes} min.")
         }
