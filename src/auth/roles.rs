@@ -59,6 +59,7 @@ pub const ACCESS_TABLE: &[(&str, &str, Access)] = &[
     (REDIRECTION, "DisableMailRedirect", PORTAL),
     (SETTINGS, "ChangePassword", PORTAL),
     (SETTINGS, "VerifyPassword", PORTAL),
+    (SETTINGS, "ConfirmPresence", PORTAL),
     (SETTINGS, "RequestRecoveryMailChange", PORTAL),
     (SETTINGS, "ConfirmRecoveryMailChange", END_USER),
     (SETTINGS, "GetConsents", PORTAL),
@@ -131,7 +132,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(methods.len(), 40, "the API's methods");
+        assert_eq!(methods.len(), 41, "the API's methods");
         for method in &methods {
             let entries = ACCESS_TABLE
                 .iter()

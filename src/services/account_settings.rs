@@ -124,6 +124,28 @@ impl AccountSettingsService for AccountSettingsApi {
     }
 
     #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn confirm_presence(
+        &self,
+        request: Request<proto::ConfirmPresenceRequest>,
+    ) -> Result<Response<proto::ConfirmPresenceResponse>, Status> {
+        let ctx = begin_call(&request);
+        let body = request.into_inner();
+        let result = async {
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let step_up = self
+                .state
+                .confirm_presence(lookup, body.current_password.clone(), &ctx)
+                .await?;
+            Ok(proto::ConfirmPresenceResponse {
+                step_up_token: step_up.token.expose().to_owned(),
+                expires_at: Some(encode::timestamp(step_up.expires_at)),
+            })
+        }
+        .await;
+        reply(result, &ctx)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn request_recovery_mail_change(
         &self,
         request: Request<proto::RequestRecoveryMailChangeRequest>,
@@ -142,7 +164,12 @@ impl AccountSettingsService for AccountSettingsApi {
                 .map_err(|v| AppError::InvalidArgument(vec![v]))?;
             let sent = self
                 .state
-                .request_recovery_mail_change(lookup, &address, &ctx)
+                .request_recovery_mail_change(
+                    lookup,
+                    &address,
+                    super::inputs::presence(body.presence.as_ref()),
+                    &ctx,
+                )
                 .await?;
             Ok(proto::RequestRecoveryMailChangeResponse {
                 notice: Some(encode::notice(sent)),
@@ -195,7 +222,11 @@ impl AccountSettingsService for AccountSettingsApi {
         let result = async {
             let lookup = account_lookup(body.account.as_ref(), "account")?;
             let change = consent_change(body)?;
-            let updated = self.state.update_consents(lookup, change, &ctx).await?;
+            let presence = super::inputs::presence(body.presence.as_ref());
+            let updated = self
+                .state
+                .update_consents(lookup, change, presence, &ctx)
+                .await?;
             let now = self.state.now();
             Ok(proto::UpdateConsentsResponse {
                 consents: encode_account(&self.state, &updated.account, now).consents,

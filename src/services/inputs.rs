@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::app::settings::PresenceProof;
 use crate::domain::activation::{PhotoDecision, PhotoUse};
 use crate::domain::ids::MailAddress;
 use crate::domain::provisioning::Violation;
@@ -76,5 +77,14 @@ pub fn photo_choice(p: &proto::PhotoChoice, field: &str) -> Result<PhotoDecision
         Ok(PhotoDecision::Allow(uses))
     } else {
         Err(problems)
+    }
+}
+
+/// The proof of presence a request brings, if any.
+pub fn presence(proof: Option<&proto::PresenceProof>) -> Option<PresenceProof> {
+    use proto::presence_proof::Proof;
+    match proof?.proof.as_ref()? {
+        Proof::CurrentPassword(p) => Some(PresenceProof::CurrentPassword(p.clone())),
+        Proof::StepUpToken(t) => Some(PresenceProof::StepUpToken(t.clone())),
     }
 }

@@ -5,6 +5,7 @@ use tonic::{Request, Response, Status};
 
 use super::{App, account_lookup, begin_call, encode, encode_account, reply};
 use crate::app::AppError;
+use crate::app::redirection::RedirectRequest;
 use crate::domain::account::Account;
 use crate::proto;
 use crate::proto::mail_redirection_service_server::MailRedirectionService;
@@ -65,7 +66,15 @@ impl MailRedirectionService for MailRedirectionApi {
                 .map_err(|v| AppError::InvalidArgument(vec![v]))?;
             let set = self
                 .state
-                .set_mail_redirect(lookup, &address, body.keep_copy, &ctx)
+                .set_mail_redirect(
+                    lookup,
+                    RedirectRequest {
+                        address: &address,
+                        keep_copy: body.keep_copy,
+                        presence: super::inputs::presence(body.presence.as_ref()),
+                    },
+                    &ctx,
+                )
                 .await?;
             Ok(proto::SetMailRedirectResponse {
                 mail_redirect: self.redirect(&set.account),

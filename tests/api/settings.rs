@@ -17,6 +17,15 @@ fn twice(a: &str) -> Option<proto::MailInput> {
 
 const PASSWORD: &str = "Qz7#Kp2wLm9x";
 
+/// The person's current password, as proof that they are at the keyboard.
+fn present(password: &str) -> Option<proto::PresenceProof> {
+    Some(proto::PresenceProof {
+        proof: Some(proto::presence_proof::Proof::CurrentPassword(
+            password.into(),
+        )),
+    })
+}
+
 #[tokio::test]
 async fn a_new_recovery_address_replaces_the_old_once_verified() {
     let app = spawn_app().await;
@@ -28,6 +37,7 @@ async fn a_new_recovery_address_replaces_the_old_once_verified() {
     let typo = settings
         .request_recovery_mail_change(proto::RequestRecoveryMailChangeRequest {
             account: by_id(&account.account_id),
+            presence: present(PASSWORD),
             new_recovery_mail: Some(proto::MailInput {
                 address: "jane@new.org".into(),
                 confirmation: "jane@new.orh".into(),
@@ -39,6 +49,7 @@ async fn a_new_recovery_address_replaces_the_old_once_verified() {
     let own = settings
         .request_recovery_mail_change(proto::RequestRecoveryMailChangeRequest {
             account: by_id(&account.account_id),
+            presence: present(PASSWORD),
             new_recovery_mail: twice(&account.institutional_mail),
         })
         .await
@@ -48,6 +59,7 @@ async fn a_new_recovery_address_replaces_the_old_once_verified() {
     let sent = settings
         .request_recovery_mail_change(proto::RequestRecoveryMailChangeRequest {
             account: by_id(&account.account_id),
+            presence: present(PASSWORD),
             new_recovery_mail: twice("jane@new.org"),
         })
         .await
@@ -60,6 +72,7 @@ async fn a_new_recovery_address_replaces_the_old_once_verified() {
     let again = settings
         .request_recovery_mail_change(proto::RequestRecoveryMailChangeRequest {
             account: by_id(&account.account_id),
+            presence: present(PASSWORD),
             new_recovery_mail: twice("jane@new.org"),
         })
         .await
@@ -135,6 +148,7 @@ async fn mail_redirection_is_verified_unless_it_goes_to_the_recovery_address() {
     let set = redirection
         .set_mail_redirect(proto::SetMailRedirectRequest {
             account: by_id(&account.account_id),
+            presence: present(PASSWORD),
             address: twice(&recovery),
             keep_copy: true,
         })
@@ -149,6 +163,7 @@ async fn mail_redirection_is_verified_unless_it_goes_to_the_recovery_address() {
     let set = redirection
         .set_mail_redirect(proto::SetMailRedirectRequest {
             account: by_id(&account.account_id),
+            presence: present(PASSWORD),
             address: twice("paul@elsewhere.org"),
             keep_copy: false,
         })
@@ -205,6 +220,7 @@ async fn mail_redirection_is_verified_unless_it_goes_to_the_recovery_address() {
     let r#loop = redirection
         .set_mail_redirect(proto::SetMailRedirectRequest {
             account: by_id(&account.account_id),
+            presence: present(PASSWORD),
             address: twice(&account.institutional_mail),
             keep_copy: false,
         })
@@ -460,6 +476,7 @@ async fn consents_change_after_activation_and_photo_refusal_is_final() {
     );
     let refused = update(proto::UpdateConsentsRequest {
         account: by_id(&account.account_id),
+        presence: present("Garonne#2026!"),
         photo: Some(proto::PhotoChoice {
             refuse: true,
             irreversibility_acknowledged: true,
@@ -520,4 +537,90 @@ async fn consents_change_after_activation_and_photo_refusal_is_final() {
     .await
     .unwrap_err();
     assert_eq!(precondition(&not_offered), "CONSENT_NOT_OFFERED");
+}
+
+/// Finding 1 of issue 19: with a portal token alone, an attacker moved a
+/// victim's recovery address to their own mailbox, then reset the password.
+/// Sensitive changes now need the person's current password or a step-up
+/// token from `ConfirmPresence`, single use and bound to the account.
+#[tokio::test]
+async fn a_portal_token_alone_cannot_take_an_account_over() {
+    let app = spawn_app().await;
+    let victim = app
+        .active_account(montpellier_staff("S0101", "Eve", "Victim"), PASSWORD)
+        .await;
+    let mut settings = app.account_settings();
+    let hijack = settings
+        .request_recovery_mail_change(proto::RequestRecoveryMailChangeRequest {
+            account: by_id(&victim.account_id),
+            new_recovery_mail: twice("mallory@evil.example"),
+            presence: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&hijack), ["presence"]);
+    let guessed = settings
+        .request_recovery_mail_change(proto::RequestRecoveryMailChangeRequest {
+            account: by_id(&victim.account_id),
+            new_recovery_mail: twice("mallory@evil.example"),
+            presence: present("Password-Guess-1"),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&guessed), ["presence.current_password"]);
+    let redirect = app
+        .redirection()
+        .set_mail_redirect(proto::SetMailRedirectRequest {
+            account: by_id(&victim.account_id),
+            address: twice("mallory@evil.example"),
+            keep_copy: false,
+            presence: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&redirect), ["presence"]);
+    let photo = settings
+        .update_consents(proto::UpdateConsentsRequest {
+            account: by_id(&victim.account_id),
+            photo: Some(proto::PhotoChoice {
+                refuse: true,
+                irreversibility_acknowledged: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await;
+    // Staff of this profile are not asked about photos; either way, no
+    // irreversible refusal without the person.
+    assert!(photo.is_err());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(app.mails_to("mallory@evil.example").is_empty());
+
+    // The person, present, confirms once and changes the address.
+    let step_up = settings
+        .confirm_presence(proto::ConfirmPresenceRequest {
+            account: by_id(&victim.account_id),
+            current_password: PASSWORD.into(),
+        })
+        .await
+        .expect("step-up")
+        .into_inner();
+    assert!(step_up.expires_at.is_some());
+    let with_token = |token: &str| proto::RequestRecoveryMailChangeRequest {
+        account: by_id(&victim.account_id),
+        new_recovery_mail: twice("eve@home.example"),
+        presence: Some(proto::PresenceProof {
+            proof: Some(proto::presence_proof::Proof::StepUpToken(token.into())),
+        }),
+    };
+    settings
+        .request_recovery_mail_change(with_token(&step_up.step_up_token))
+        .await
+        .expect("the person changes it");
+    app.clock.advance(chrono::Duration::minutes(3));
+    let replayed = settings
+        .request_recovery_mail_change(with_token(&step_up.step_up_token))
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&replayed), ["presence.step_up_token"]);
 }

@@ -17,8 +17,16 @@ use store::self_service::AccountWrite;
 
 use crate::error::AppError;
 use crate::links::DeliveryNotice;
+use crate::settings::PresenceProof;
 use crate::texts::mail::Verifying;
 use crate::{App, CallContext};
+
+/// A redirect as asked for from the account page.
+pub struct RedirectRequest<'a> {
+    pub address: &'a MailAddress,
+    pub keep_copy: bool,
+    pub presence: Option<PresenceProof>,
+}
 
 /// A redirect to an address in force once its mailed link is followed.
 #[derive(Debug)]
@@ -69,12 +77,18 @@ impl App {
     pub async fn set_mail_redirect(
         &self,
         lookup: AccountLookup<'_>,
-        address: &MailAddress,
-        keep_copy: bool,
+        redirect: RedirectRequest<'_>,
         ctx: &CallContext,
     ) -> Result<RedirectSet, AppError> {
+        let RedirectRequest {
+            address,
+            keep_copy,
+            presence,
+        } = redirect;
         let now = self.now();
-        let account = self.mailbox_account(lookup).await?;
+        let mut account = self.mailbox_account(lookup).await?;
+        self.require_presence(&mut account, presence, ctx, now)
+            .await?;
         let recovery = account
             .recovery_mail_verified_at
             .and(account.recovery_mail.as_deref());
@@ -193,8 +207,17 @@ mod tests {
     use domain::ids::MailAddress;
     use store::accounts::AccountLookup;
 
+    use super::RedirectRequest;
     use crate::AppError;
-    use crate::testing::{activate_montpellier_staff, call_from, test_app};
+    use crate::testing::{activate_montpellier_staff, call_from, present, test_app};
+
+    fn redirect_to(address: &MailAddress, keep_copy: bool) -> RedirectRequest<'_> {
+        RedirectRequest {
+            address,
+            keep_copy,
+            presence: present(),
+        }
+    }
 
     #[tokio::test]
     async fn the_verified_recovery_address_needs_no_link_and_another_one_does() {
@@ -205,7 +228,7 @@ mod tests {
         let recovery = MailAddress::parse("ada@example.org").expect("address");
         let set = t
             .app
-            .set_mail_redirect(id, &recovery, true, &ctx)
+            .set_mail_redirect(id, redirect_to(&recovery, true), &ctx)
             .await
             .expect("redirected");
         assert!(set.notice.is_none(), "already verified");
@@ -214,7 +237,7 @@ mod tests {
         let other = MailAddress::parse("ada@elsewhere.example").expect("address");
         let set = t
             .app
-            .set_mail_redirect(id, &other, false, &ctx)
+            .set_mail_redirect(id, redirect_to(&other, false), &ctx)
             .await
             .expect("redirected");
         assert!(set.notice.is_some(), "a link to follow");
@@ -241,7 +264,11 @@ mod tests {
         let own = MailAddress::parse(&own).expect("address");
         let refused = t
             .app
-            .set_mail_redirect(AccountLookup::Id(&account.id), &own, false, &ctx)
+            .set_mail_redirect(
+                AccountLookup::Id(&account.id),
+                redirect_to(&own, false),
+                &ctx,
+            )
             .await;
         assert!(matches!(refused, Err(AppError::InvalidArgument(_))));
     }

@@ -259,3 +259,10 @@ pub async fn activate_montpellier_staff(t: &TestApp, hr_id: &str) -> domain::acc
         .await
         .expect("the account")
 }
+
+/// The test accounts' password as proof of presence.
+pub fn present() -> Option<crate::settings::PresenceProof> {
+    Some(crate::settings::PresenceProof::CurrentPassword(
+        GOOD_PASSWORD.to_owned(),
+    ))
+}

@@ -33,6 +33,9 @@ pub enum Purpose {
     RecoveryMailChange,
     /// The link verifying a new redirect address after activation.
     RedirectChange,
+    /// Proof that the person typed their password a few minutes ago, for
+    /// one sensitive change.
+    StepUp,
 }
 
 impl Purpose {
@@ -49,6 +52,7 @@ impl Purpose {
             Purpose::ReactivationKey => "reactivation_key",
             Purpose::RecoveryMailChange => "recovery_mail_change",
             Purpose::RedirectChange => "redirect_change",
+            Purpose::StepUp => "step_up",
         }
     }
 }

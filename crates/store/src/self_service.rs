@@ -164,4 +164,46 @@ impl Store {
             .one(self.connection())
             .await?)
     }
+
+    /// Issues a step-up token for the account, working until `expires_at`.
+    pub async fn issue_step_up(
+        &self,
+        account_id: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<domain::secret::Secret, StoreError> {
+        let spec = super::secrets::SecretSpec {
+            kind: domain::secret::SecretKind::Token,
+            purpose: Purpose::StepUp,
+            not_before: None,
+            expires_at: Some(expires_at),
+        };
+        let write = self.begin_write().await?;
+        let secret = super::secrets::issue_secret(&write.txn, account_id, spec, now).await?;
+        write.commit().await?;
+        Ok(secret)
+    }
+
+    /// Spends the account's live step-up token whose hash is `hash`;
+    /// whether there was one (a token works once, for its account only).
+    pub async fn spend_step_up(
+        &self,
+        account_id: &str,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        use one_time_secret::Column as C;
+        let spent = one_time_secret::Entity::update_many()
+            .col_expr(C::UsedAt, Expr::value(now))
+            .filter(C::AccountId.eq(account_id))
+            .filter(C::Purpose.eq(Purpose::StepUp.as_str()))
+            .filter(C::SecretHash.eq(hash))
+            .filter(C::UsedAt.is_null())
+            .filter(C::RevokedAt.is_null())
+            .filter(C::ExpiresAt.gt(now))
+            .exec(self.connection())
+            .await?
+            .rows_affected;
+        Ok(spent == 1)
+    }
 }

@@ -13,6 +13,7 @@ use store::accounts::AccountLookup;
 use store::feed::ChangeKind;
 use store::self_service::AccountWrite;
 
+use super::PresenceProof;
 use crate::error::AppError;
 use crate::{App, CallContext};
 
@@ -46,6 +47,7 @@ impl App {
         &self,
         lookup: AccountLookup<'_>,
         change: ConsentChange,
+        presence: Option<PresenceProof>,
         ctx: &CallContext,
     ) -> Result<ConsentsUpdated, AppError> {
         let now = self.now();
@@ -55,7 +57,7 @@ impl App {
                 "change at least one consent",
             ));
         }
-        let account = self.account_in_use(lookup).await?;
+        let mut account = self.account_in_use(lookup).await?;
         let offered: BTreeSet<Step> = self
             .profile_of(&account)?
             .activation
@@ -67,6 +69,11 @@ impl App {
         let current = account.consents.clone();
         let (next, effects) =
             change_consents(&current, change, &offered, now).map_err(consent_error)?;
+        // A refusal of photo uses cannot be undone: the person must be there.
+        if effects.photo_deletion {
+            self.require_presence(&mut account, presence, ctx, now)
+                .await?;
+        }
         let notices = crate::texts::consent_notices(ctx.language, &effects);
         if effects.changed.is_empty() {
             return Ok(ConsentsUpdated { account, notices });

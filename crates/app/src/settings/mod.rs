@@ -4,6 +4,7 @@
 //! rules are in `domain::self_service`.
 
 mod consents;
+mod presence;
 mod recovery_mail;
 mod staff;
 
@@ -19,6 +20,7 @@ use crate::passwords::{PasswordChange, read_password};
 use crate::{App, CallContext, account_not_usable};
 
 pub use consents::ConsentsUpdated;
+pub use presence::{PresenceProof, STEP_UP_LIFETIME, StepUp};
 
 /// A password change as typed on the account page (no debug form: it
 /// holds passwords).
@@ -160,14 +162,14 @@ mod tests {
         let id = AccountLookup::Id(&account.id);
         let nothing = t
             .app
-            .update_consents(id, ConsentChange::default(), &ctx)
+            .update_consents(id, ConsentChange::default(), None, &ctx)
             .await;
         assert!(matches!(nothing, Err(AppError::InvalidArgument(_))));
         let crous = ConsentChange {
             crous_sharing: Some(true),
             ..ConsentChange::default()
         };
-        let not_offered = t.app.update_consents(id, crous, &ctx).await;
+        let not_offered = t.app.update_consents(id, crous, None, &ctx).await;
         assert!(matches!(
             not_offered,
             Err(AppError::FailedPrecondition { .. })
@@ -178,7 +180,7 @@ mod tests {
         };
         let updated = t
             .app
-            .update_consents(id, unlisted, &ctx)
+            .update_consents(id, unlisted, None, &ctx)
             .await
             .expect("updated");
         assert_eq!(account.consents.directory_listed.map(|d| d.0), Some(true));

@@ -12,6 +12,7 @@ use store::outbox::{Channel, NewMessage};
 use store::secrets::Purpose;
 use store::self_service::AccountWrite;
 
+use super::PresenceProof;
 use crate::error::AppError;
 use crate::links::DeliveryNotice;
 use crate::texts::mail::{self as mail_texts, Verifying};
@@ -23,9 +24,12 @@ impl App {
         &self,
         lookup: AccountLookup<'_>,
         address: &MailAddress,
+        presence: Option<PresenceProof>,
         ctx: &CallContext,
     ) -> Result<DeliveryNotice, AppError> {
-        let account = self.account_in_use(lookup).await?;
+        let mut account = self.account_in_use(lookup).await?;
+        self.require_presence(&mut account, presence, ctx, self.now())
+            .await?;
         let same =
             |other: Option<&str>| other.is_some_and(|o| o.eq_ignore_ascii_case(address.as_str()));
         if same(account.institutional_mail.as_deref()) {
