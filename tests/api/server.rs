@@ -418,7 +418,7 @@ async fn the_server_wide_concurrency_limit_queues_calls() {
     if postgres_url().is_some() {
         write
             .txn
-            .execute_unprepared("LOCK TABLE attempt_counters IN ACCESS EXCLUSIVE MODE")
+            .execute_unprepared("LOCK TABLE guess_counters IN ACCESS EXCLUSIVE MODE")
             .await
             .expect("lock");
     }
