@@ -317,6 +317,22 @@ impl Backend {
 
     /// Environment for a new, empty database named `name`.
     async fn fresh(&self, name: &str) -> Vec<(String, String)> {
+        let mut env = self.database(name).await;
+        // The server key, shared as replicas share it.
+        let key_file = self.dir.join("secret-hashing.key");
+        if !key_file.exists() {
+            let key = ent_identity::domain::secret::random_key_hex(&mut rand::rngs::SysRng)
+                .expect("a key");
+            std::fs::write(&key_file, key).expect("key file");
+        }
+        env.push((
+            "ENT_IDENTITY__SECRET_HASHING__KEY_FILE".into(),
+            key_file.display().to_string(),
+        ));
+        env
+    }
+
+    async fn database(&self, name: &str) -> Vec<(String, String)> {
         match &self.postgres {
             Some(url) => {
                 let schema = format!("bench_{name}_{}", uuid::Uuid::new_v4().simple());

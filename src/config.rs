@@ -56,6 +56,9 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Limits on guessing secrets, shared by every replica.
     pub rate_limits: RateLimitSettings,
+    /// The server key of the keyed hash of codes, activation keys and
+    /// provisional passwords.
+    pub secret_hashing: crate::secret_keys::SecretHashingSettings,
     /// A folder whose `*.toml` files are read as more configuration (one file
     /// per institution, typically). Relative to the working directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -26,6 +26,7 @@ pub mod fuzz;
 pub use ::hashing;
 pub mod mail;
 pub mod proto;
+pub mod secret_keys;
 pub mod server;
 pub mod services;
 pub mod status;

@@ -129,7 +129,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
 
 async fn expire(args: ExpireArgs, settings: Settings) -> Result<(), String> {
     use ent_identity::app::batch::{self, BatchRequest};
-    let store = Store::connect(&settings.database)
+    let store = server::connect_store(&settings)
         .await
         .map_err(|e| e.to_string())?;
     // As `serve` does: SQLite (or auto_migrate) is migrated here too.

@@ -52,6 +52,17 @@ pub enum ServeError {
     Hashing(#[from] crate::hashing::HashError),
     #[error("TLS: {0}")]
     Tls(String),
+    #[error(transparent)]
+    SecretKeys(#[from] crate::secret_keys::SecretKeyFileError),
+}
+
+/// The database, hashing the secrets it issues under the server's keys
+/// (their file created for a single-process SQLite deployment only).
+pub async fn connect_store(settings: &Settings) -> Result<Store, ServeError> {
+    let store = Store::connect(&settings.database).await?;
+    let sqlite = store.kind() == crate::store::DatabaseKind::Sqlite;
+    let keys = crate::secret_keys::load(&settings.secret_hashing, sqlite)?;
+    Ok(store.with_secret_keys(Arc::new(keys)))
 }
 
 /// The server's TLS configuration: its identity and, for mutual TLS, the
@@ -236,7 +247,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let metrics = Metrics::new();
-    let store = Store::connect(&settings.database).await?;
+    let store = connect_store(&settings).await?;
     let state = App {
         rules: Arc::new(settings.rules()),
         store: store.clone(),

@@ -239,7 +239,7 @@ pub fn certificate_fingerprint(der: &[u8]) -> String {
 /// A new client token and the hash the configuration stores.
 pub fn new_client_token() -> Result<(secret::Secret, String), secret::RngUnavailable> {
     let token = secret::generate(SecretKind::Token, &mut rand::rngs::SysRng)?;
-    let hash = token.hash(SecretKind::Token);
+    let hash = secret::hash_secret(SecretKind::Token, token.expose());
     Ok((token, hash))
 }
 

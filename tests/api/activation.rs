@@ -1177,3 +1177,58 @@ async fn identity_codes_go_out_through_the_sms_webhook() {
         .expect("code");
     assert_eq!(screen(&flow), vec![S::Password]);
 }
+
+/// Finding 8 of issue 19: 8-digit codes were stored as plain SHA-256, so a
+/// copy of the database revealed each pending code after 10⁸ tries. The
+/// stored forms of codes and activation keys are keyed by the server's key
+/// file: trying every code against the database alone finds nothing.
+#[tokio::test]
+async fn a_copy_of_the_database_does_not_reveal_codes_or_keys() {
+    use ent_identity::domain::secret::{SecretKind, hash_secret};
+    let app = spawn_app().await;
+    let ine = ine_bea(1234567801);
+    let record = tours_student("22012399", &ine, "07 88 10 25 11");
+    app.provision(record).await.expect("provision");
+    start(
+        &app,
+        "univ-tours",
+        Entry::IdentityMatch(proto::IdentityMatchEntry {
+            student_number: "22012399".into(),
+            ine: ine.clone(),
+            mobile_phone: "+33788102511".into(),
+        }),
+    )
+    .await
+    .expect("start");
+    let code = code_in(&app.wait_for_sms(1).await[0].1);
+    let bordeaux = app
+        .provision(bordeaux_student("21900777", "Anna", "Keyed"))
+        .await
+        .expect("provision");
+    let key = bordeaux
+        .activation_material
+        .expect("material")
+        .activation_key;
+    let store = app.store().await;
+    use ent_identity::store::entities::one_time_secret;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let stored: Vec<(String, String)> = one_time_secret::Entity::find()
+        .filter(one_time_secret::Column::Purpose.is_in(["identity_code", "activation_key"]))
+        .all(store.connection())
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|s| (s.purpose, s.secret_hash))
+        .collect();
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    // What a thief would compute for each candidate: found nowhere.
+    let plain_code = hash_secret(SecretKind::Code, &code);
+    let plain_key = hash_secret(SecretKind::ActivationKey, &key);
+    for (purpose, hash) in &stored {
+        assert!(
+            hash.starts_with('k') && hash.contains(':'),
+            "{purpose}: {hash}"
+        );
+        assert!(!hash.contains(&plain_code) && !hash.contains(&plain_key));
+    }
+}

@@ -90,7 +90,7 @@ impl App {
             secret: NewSecret {
                 account_id: account.id.clone(),
                 purpose,
-                hash: token.hash(SecretKind::Token),
+                hash: hash_secret(SecretKind::Token, token.expose()),
                 target: Some(address.to_owned()),
                 flow_id: None,
                 not_before: None,

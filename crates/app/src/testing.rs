@@ -77,7 +77,11 @@ pub async fn test_app() -> TestApp {
         connect_timeout: Duration::from_secs(5),
         health_check_interval: Duration::from_secs(5),
     };
-    let store = Store::connect(&database).await.expect("connect");
+    let keys = domain::secret::SecretKeys::random(&mut rand::rngs::SysRng).expect("a key");
+    let store = Store::connect(&database)
+        .await
+        .expect("connect")
+        .with_secret_keys(Arc::new(keys));
     store.migrate().await.expect("migrate");
     let clock = ManualClock::new(start_time());
     let hasher = PasswordHasher::start(&cheap_hashing()).expect("hashing threads");

@@ -103,11 +103,13 @@ impl Store {
         )
         .await?;
         let expires_at = material_expires_at(profile, now);
+        let keys = self.secret_keys()?;
         let spec = SecretSpec {
             kind,
             purpose,
             not_before: Some(account.activation_available_at),
             expires_at,
+            keys: &keys,
         };
         let secret = issue_secret(&write.txn, &account.id, spec, now).await?;
         record_audit(

@@ -76,7 +76,7 @@ pub fn activation_link(
         secret: NewSecret {
             account_id: account.id.clone(),
             purpose: Purpose::ActivationLink,
-            hash: token.hash(SecretKind::Token),
+            hash: domain::secret::hash_secret(SecretKind::Token, token.expose()),
             target: Some(personal_mail.to_owned()),
             flow_id: None,
             not_before: Some(opens),

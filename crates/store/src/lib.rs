@@ -180,6 +180,9 @@ pub struct Store {
     write_lock: Arc<Mutex<()>>,
     /// Rows this process inserted, for refreshing planner statistics.
     load: Arc<std::sync::Mutex<LoadTracker>>,
+    /// The keys that hash low-entropy secrets (`None`: this store only
+    /// reads, or writes nothing secret).
+    secret_keys: Option<Arc<domain::secret::SecretKeys>>,
 }
 
 /// A write transaction, holding the SQLite write lock while it lives.
@@ -235,7 +238,21 @@ impl Store {
             kind,
             write_lock: Arc::new(Mutex::new(())),
             load: Arc::new(std::sync::Mutex::new(LoadTracker::default())),
+            secret_keys: None,
         })
+    }
+
+    /// This store, hashing the secrets it issues under `keys`.
+    pub fn with_secret_keys(mut self, keys: Arc<domain::secret::SecretKeys>) -> Store {
+        self.secret_keys = Some(keys);
+        self
+    }
+
+    /// The keys that hash low-entropy secrets.
+    pub fn secret_keys(&self) -> Result<Arc<domain::secret::SecretKeys>, StoreError> {
+        self.secret_keys
+            .clone()
+            .ok_or_else(|| StoreError::Corrupt("no secret keys given to this store".into()))
     }
 
     pub fn kind(&self) -> DatabaseKind {

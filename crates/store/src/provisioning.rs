@@ -12,6 +12,9 @@ use crate::AuditEntry;
 use crate::account_fields::account_of;
 use domain::account::Account;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use domain::secret::SecretKeys;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -98,6 +101,7 @@ impl Store {
         now: DateTime<Utc>,
         ctx: &AuditContext,
     ) -> Result<Vec<Result<Provisioned, ProvisionError>>, StoreError> {
+        let keys = self.secret_keys()?;
         let write = self.begin_write().await?;
         if self.kind() == DatabaseKind::Postgres {
             lock_name_stems(&write.txn, items).await?;
@@ -105,7 +109,7 @@ impl Store {
         let all: Vec<&ProvisionItem> = items.iter().collect();
         if !has_repeated_external_id(&all) {
             let savepoint = write.txn.begin().await?;
-            match apply(&savepoint, &all, now, ctx).await {
+            match apply(&savepoint, &all, &keys, now, ctx).await {
                 Ok(batch) => {
                     savepoint.commit().await?;
                     append_changes(&write.txn, &batch.changes, now).await?;
@@ -137,7 +141,7 @@ impl Store {
             let result = loop {
                 attempt += 1;
                 let savepoint = write.txn.begin().await?;
-                match apply(&savepoint, &[item], now, ctx).await {
+                match apply(&savepoint, &[item], &keys, now, ctx).await {
                     Ok(mut batch) => {
                         savepoint.commit().await?;
                         changes.append(&mut batch.changes);
@@ -200,8 +204,9 @@ fn has_repeated_external_id(items: &[&ProvisionItem]) -> bool {
 }
 
 /// What a chunk decided, and the rows it writes.
-#[derive(Default)]
 struct Batch {
+    /// The keys that hash the printed secrets.
+    keys: Arc<SecretKeys>,
     results: Vec<Result<Provisioned, ProvisionError>>,
     changes: Vec<PendingChange>,
     inserts: Vec<account::ActiveModel>,
@@ -212,6 +217,19 @@ struct Batch {
 }
 
 impl Batch {
+    fn new(keys: Arc<SecretKeys>) -> Batch {
+        Batch {
+            keys,
+            results: Vec::new(),
+            changes: Vec::new(),
+            inserts: Vec::new(),
+            updates: Vec::new(),
+            secrets: Vec::new(),
+            audits: Vec::new(),
+            messages: Vec::new(),
+        }
+    }
+
     fn audit(
         &mut self,
         ctx: &AuditContext,
@@ -260,13 +278,14 @@ impl Batch {
 async fn apply(
     conn: &impl ConnectionTrait,
     items: &[&ProvisionItem],
+    keys: &Arc<SecretKeys>,
     now: DateTime<Utc>,
     ctx: &AuditContext,
 ) -> Result<Batch, StoreError> {
     let existing = existing_accounts(conn, items).await?;
     let mut ine_holders = ine_holders(conn, items).await?;
     let mut taken = TakenNames::fetch(conn, items, &existing).await?;
-    let mut batch = Batch::default();
+    let mut batch = Batch::new(Arc::clone(keys));
     for item in items {
         let record = &item.record;
         let current = existing.get(&ExternalKey::of(record));
@@ -827,6 +846,7 @@ fn plan_material(
                 purpose,
                 not_before: Some(available_at),
                 expires_at,
+                keys: &batch.keys,
             };
             let (secret, row) = secret_row(&account.id, spec, now)?;
             batch.secrets.push(row);

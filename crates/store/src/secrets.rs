@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::institution::ActivationChannel;
-use domain::secret::{Secret, SecretKind, generate};
+use domain::secret::{Secret, SecretKeys, SecretKind, generate};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
@@ -138,26 +138,28 @@ pub(crate) fn printed_secret(channel: ActivationChannel) -> Option<(SecretKind, 
     }
 }
 
-/// A secret to print or mail: what kind, for what, and when it works.
+/// A secret to print or mail: what kind, for what, when it works, and the
+/// keys that hash it.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct SecretSpec {
+pub(crate) struct SecretSpec<'k> {
     pub kind: SecretKind,
     pub purpose: Purpose,
     pub not_before: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
+    pub keys: &'k SecretKeys,
 }
 
 /// A new one-time secret and the row that stores its hash.
 pub(crate) fn secret_row(
     account_id: &str,
-    spec: SecretSpec,
+    spec: SecretSpec<'_>,
     now: DateTime<Utc>,
 ) -> Result<(Secret, one_time_secret::ActiveModel), StoreError> {
     let secret = generate(spec.kind, &mut rand::rngs::SysRng)?;
     let row = NewSecret {
         account_id: account_id.to_owned(),
         purpose: spec.purpose,
-        hash: secret.hash(spec.kind),
+        hash: secret.hash(spec.kind, spec.keys),
         target: None,
         flow_id: None,
         not_before: spec.not_before,
@@ -170,7 +172,7 @@ pub(crate) fn secret_row(
 pub(crate) async fn issue_secret(
     conn: &impl ConnectionTrait,
     account_id: &str,
-    spec: SecretSpec,
+    spec: SecretSpec<'_>,
     now: DateTime<Utc>,
 ) -> Result<Secret, StoreError> {
     let (secret, row) = secret_row(account_id, spec, now)?;

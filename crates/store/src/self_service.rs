@@ -172,11 +172,13 @@ impl Store {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<domain::secret::Secret, StoreError> {
+        let keys = self.secret_keys()?;
         let spec = super::secrets::SecretSpec {
             kind: domain::secret::SecretKind::Token,
             purpose: Purpose::StepUp,
             not_before: None,
             expires_at: Some(expires_at),
+            keys: &keys,
         };
         let write = self.begin_write().await?;
         let secret = super::secrets::issue_secret(&write.txn, account_id, spec, now).await?;

@@ -155,6 +155,21 @@ pub fn institution_files() -> Vec<PathBuf> {
     files
 }
 
+/// The server key file in `dir` (created there, as an operator would
+/// before starting replicas on PostgreSQL), as configuration.
+pub fn secret_key_env(dir: &std::path::Path) -> (String, String) {
+    let path = dir.join("secret-hashing.key");
+    if !path.exists() {
+        let key =
+            ent_identity::domain::secret::random_key_hex(&mut rand::rngs::SysRng).expect("a key");
+        std::fs::write(&path, key).expect("key file");
+    }
+    (
+        "ENT_IDENTITY__SECRET_HASHING__KEY_FILE".into(),
+        path.display().to_string(),
+    )
+}
+
 /// Whether this run also covers PostgreSQL.
 pub fn postgres_url() -> Option<String> {
     std::env::var("ENT_IDENTITY_TEST_DATABASE_URL")
@@ -233,6 +248,7 @@ pub async fn spawn_app_configured(config: TestConfig) -> TestApp {
         dir.path().join("sms").display().to_string(),
     ));
     env.push(("ENT_IDENTITY__SERVER__LISTEN".into(), "127.0.0.1:0".into()));
+    env.push(secret_key_env(dir.path()));
     env.push(("ENT_IDENTITY__MAIL__POLL_INTERVAL".into(), "50ms".into()));
     // Tens of servers share the test process and its few cores: hashing
     // threads under SCHED_IDLE would wait for every other test's work.

@@ -43,6 +43,7 @@ impl Process {
             .env("ENT_IDENTITY__SERVER__LISTEN", format!("127.0.0.1:{port}"))
             .env("ENT_IDENTITY__MAIL__FOLDER", dir.join("mail"))
             .env("ENT_IDENTITY__SMS__FOLDER", dir.join("sms"))
+            .envs([secret_key_env(dir)])
             .env("ENT_IDENTITY__LOG__FILTER", "warn")
             .envs(env.iter().cloned());
         let child = command.spawn().expect("start ent-identity serve");

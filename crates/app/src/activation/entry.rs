@@ -9,7 +9,7 @@ use domain::ids::{Ine, PhoneE164, StudentNumber, check_typed_identifier};
 use domain::institution::{ActivationChannel, InstitutionSettings};
 use domain::recovery::ResetMethod;
 use domain::refusal::Precondition;
-use domain::secret::{SecretKind, generate, hash_secret, matches};
+use domain::secret::{SecretKind, generate, hash_secret};
 use store::accounts::AccountLookup;
 use store::activation::{FlowWrites, LinkWindow, LoadedFlow, activation_link};
 use store::secrets::Purpose;
@@ -169,7 +169,7 @@ impl App {
         let lifetime = chrono::Duration::from_std(journey.profile.activation.flow_lifetime)
             .map_err(internal)?;
         let start = store::activation::FlowStart {
-            token_hash: &token.hash(SecretKind::Token),
+            token_hash: &hash_secret(SecretKind::Token, token.expose()),
             state: &state,
             expires_at: now + lifetime,
         };
@@ -358,12 +358,14 @@ impl App {
             Purpose::ActivationKey | Purpose::ReactivationKey => (SecretKind::ActivationKey, "key"),
             _ => (SecretKind::ProvisionalPassword, "provisional_password"),
         };
+        let keys = self.store.secret_keys()?;
         let Some(secret) = self.store.live_secret(&account.id, purpose, now).await? else {
             // Same work and answer as a wrong secret.
-            let _ = matches(kind, typed, &"0".repeat(64));
+            let unknown = format!("k{}:{}", keys.current_id(), "0".repeat(64));
+            let _ = keys.matches(kind, typed, &unknown);
             return Err(entry_refused(field));
         };
-        if matches(kind, typed, &secret.secret_hash) {
+        if keys.matches(kind, typed, &secret.secret_hash) {
             return Ok(());
         }
         Err(entry_refused(field))

@@ -6,7 +6,7 @@ use domain::account::Account;
 use domain::activation::{self, Step, mask_mail, mask_phone};
 use domain::language::Language;
 use domain::refusal::Precondition;
-use domain::secret::{SecretKind, generate, matches};
+use domain::secret::{SecretKind, generate, hash_secret};
 use store::activation::{FlowWrites, LoadedFlow};
 use store::outbox::{Channel, NewMessage};
 use store::secrets::{NewSecret, Purpose};
@@ -89,8 +89,8 @@ impl App {
         };
         let writes = FlowWrites {
             secrets: vec![
-                secret(link.hash(SecretKind::Token)),
-                secret(code.hash(SecretKind::Code)),
+                secret(hash_secret(SecretKind::Token, link.expose())),
+                secret(code.hash(SecretKind::Code, &*self.store.secret_keys()?)),
             ],
             messages: vec![message],
             ..FlowWrites::default()
@@ -160,7 +160,7 @@ impl App {
         let secret = NewSecret {
             account_id: account.id.clone(),
             purpose: Purpose::IdentityCode,
-            hash: code.hash(SecretKind::Code),
+            hash: code.hash(SecretKind::Code, &*self.store.secret_keys()?),
             target: Some(phone),
             flow_id: None,
             not_before: None,
@@ -225,9 +225,10 @@ impl App {
         }
         // A mailed link's token works as the code: the browser that opened
         // the link submits it (following a link never spends it).
+        let keys = self.store.secret_keys()?;
         let matched = secrets.iter().any(|s| {
-            matches(SecretKind::Code, code, &s.secret_hash)
-                | matches(SecretKind::Token, code, &s.secret_hash)
+            keys.matches(SecretKind::Code, code, &s.secret_hash)
+                | keys.matches(SecretKind::Token, code, &s.secret_hash)
         });
         let ids: Vec<String> = secrets.into_iter().map(|s| s.id).collect();
         if !matched {

@@ -205,7 +205,7 @@ impl App {
         let secret = NewSecret {
             account_id: loaded.account.id.clone(),
             purpose: Purpose::FlowToken,
-            hash: handle.hash(SecretKind::Token),
+            hash: hash_secret(SecretKind::Token, handle.expose()),
             target: None,
             flow_id: Some(loaded.flow.id.clone()),
             not_before: None,

@@ -15,7 +15,7 @@ use domain::account::Account;
 use domain::ids::{Ine, MailAddress};
 use domain::institution::InstitutionSettings;
 use domain::recovery::{ResetMethod, decoy_seed, masked_destination};
-use domain::secret::{SecretKind, generate};
+use domain::secret::{SecretKeys, SecretKind, generate, hash_secret};
 use serde_json::json;
 use store::AuditEntry;
 use store::accounts::AccountLookup;
@@ -185,7 +185,8 @@ impl App {
                 .reset_not_sent(pending, Some(account), "cooldown")
                 .await;
         }
-        let (hash, content) = reset_material(institution, account, purpose, pending)?;
+        let keys = self.store.secret_keys()?;
+        let (hash, content) = reset_material(institution, account, (purpose, &keys), pending)?;
         let secret = NewSecret {
             account_id: account.id.clone(),
             purpose,
@@ -257,7 +258,7 @@ pub fn reset_destination(account: &Account) -> Option<&str> {
 fn reset_material(
     institution: &InstitutionSettings,
     account: &Account,
-    purpose: Purpose,
+    (purpose, keys): (Purpose, &SecretKeys),
     pending: &PendingReset,
 ) -> Result<(String, Content), AppError> {
     let (tz, language) = (institution.time_zone, pending.ctx.language);
@@ -271,11 +272,11 @@ fn reset_material(
         let token = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
         let url = institution.portal_link("recovery/reset", &token);
         let content = mail::password_reset(&to, &url, language);
-        return Ok((token.hash(SecretKind::Token), content));
+        return Ok((hash_secret(SecretKind::Token, token.expose()), content));
     }
     let key = generate(SecretKind::ActivationKey, &mut rand::rngs::SysRng).map_err(internal)?;
     let content = mail::reactivation_key(&to, key.expose(), &institution.portal_url, language);
-    Ok((key.hash(SecretKind::ActivationKey), content))
+    Ok((key.hash(SecretKind::ActivationKey, keys), content))
 }
 
 #[cfg(test)]
