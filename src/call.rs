@@ -52,4 +52,6 @@ pub struct Caller {
     pub end_user: Option<EndUserAddress>,
     /// An ENT page in the browser (no credentials; see [`Role::Browser`]).
     pub browser: bool,
+    /// The client reads personal data in the accounts it gets.
+    pub personal_data: bool,
 }

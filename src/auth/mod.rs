@@ -30,6 +30,7 @@ pub const END_USER_ADDRESS_HEADER: &str = "x-end-user-address";
 struct Client {
     name: Arc<str>,
     roles: Vec<Role>,
+    personal_data: bool,
 }
 
 /// The configured clients, ready to recognise credentials.
@@ -55,6 +56,7 @@ impl Clients {
             clients.push(Client {
                 name: Arc::from(name.as_str()),
                 roles: client.roles.clone(),
+                personal_data: client.reads_personal_data(),
             });
             tokens.extend(
                 client
@@ -81,6 +83,7 @@ impl Clients {
             browser: Client {
                 name: Arc::from(BROWSER_CLIENT),
                 roles: vec![Role::Browser],
+                personal_data: false,
             },
             trusted_proxies: grpc_web.trusted_proxies.clone(),
         }
@@ -143,6 +146,7 @@ impl Clients {
             client: client.name.clone(),
             end_user,
             browser,
+            personal_data: client.personal_data,
         }))
     }
 
@@ -259,6 +263,7 @@ pub fn add_local_admin(settings: &mut Settings) -> Result<Option<PathBuf>, Strin
             roles: vec![Role::Admin],
             token_sha256: vec![hash],
             certificate_sha256: Vec::new(),
+            personal_data: None,
         },
     );
     Ok(Some(path))
@@ -398,6 +403,7 @@ mod tests {
                 roles: vec![Role::Portal],
                 token_sha256: vec![hash.to_ascii_uppercase()],
                 certificate_sha256: Vec::new(),
+                personal_data: None,
             },
         );
         let clients = Clients::from_settings(&auth, &GrpcWebSettings::default());

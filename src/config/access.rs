@@ -117,6 +117,23 @@ pub struct ClientSettings {
     /// for this client (mutual TLS, `server.tls.client_ca` required).
     #[serde(default)]
     pub certificate_sha256: Vec<String>,
+    /// Whether this client reads people's personal data (birth date,
+    /// mobile phone, personal mail) in the accounts it gets. Absent: by its
+    /// roles, yes for enrolment, ldap_sync and admin, no for the portal and
+    /// the batch (a portal shows what the person sees of their account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal_data: Option<bool>,
+}
+
+impl ClientSettings {
+    /// Whether this client reads personal data (see `personal_data`).
+    pub fn reads_personal_data(&self) -> bool {
+        self.personal_data.unwrap_or_else(|| {
+            self.roles
+                .iter()
+                .any(|r| matches!(r, Role::Enrolment | Role::LdapSync | Role::Admin))
+        })
+    }
 }
 
 const HEX_SHA256: usize = 64;
@@ -322,6 +339,7 @@ mod tests {
                 roles: vec![Role::Portal],
                 token_sha256: vec!["a".repeat(64)],
                 certificate_sha256: Vec::new(),
+                personal_data: None,
             },
         );
         auth.clients.insert(
@@ -330,6 +348,7 @@ mod tests {
                 roles: vec![Role::Browser],
                 token_sha256: vec!["b".repeat(64)],
                 certificate_sha256: Vec::new(),
+                personal_data: None,
             },
         );
         auth.validate(None, &mut problems);

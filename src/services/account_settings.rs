@@ -93,7 +93,11 @@ impl AccountSettingsService for AccountSettingsApi {
             };
             let account = self.state.change_password(lookup, input, &ctx).await?;
             Ok(proto::ChangePasswordResponse {
-                account: Some(encode_account(&self.state, &account, self.state.now())),
+                account: Some(encode_account(
+                    &self.state,
+                    &account,
+                    (self.state.now(), &ctx),
+                )),
             })
         }
         .await;
@@ -205,7 +209,7 @@ impl AccountSettingsService for AccountSettingsApi {
             let lookup = account_lookup(request.get_ref().account.as_ref(), "account")?;
             let account = self.state.account_in_use(lookup).await?;
             Ok(proto::GetConsentsResponse {
-                consents: encode_account(&self.state, &account, self.state.now()).consents,
+                consents: encode_account(&self.state, &account, (self.state.now(), &ctx)).consents,
             })
         }
         .await;
@@ -229,7 +233,7 @@ impl AccountSettingsService for AccountSettingsApi {
                 .await?;
             let now = self.state.now();
             Ok(proto::UpdateConsentsResponse {
-                consents: encode_account(&self.state, &updated.account, now).consents,
+                consents: encode_account(&self.state, &updated.account, (now, &ctx)).consents,
                 notices: updated.notices,
             })
         }

@@ -4,8 +4,8 @@
 use tonic::{Request, Response, Status};
 
 use super::{App, account_lookup, begin_call, encode, encode_account, reply};
-use crate::app::AppError;
 use crate::app::redirection::RedirectRequest;
+use crate::app::{AppError, CallContext};
 use crate::domain::account::Account;
 use crate::proto;
 use crate::proto::mail_redirection_service_server::MailRedirectionService;
@@ -20,10 +20,10 @@ impl MailRedirectionApi {
     }
 
     /// The redirect as the API shows it.
-    fn redirect(&self, account: &Account) -> Option<proto::MailRedirect> {
+    fn redirect(&self, account: &Account, ctx: &CallContext) -> Option<proto::MailRedirect> {
         let now = self.state.now();
         Some(
-            encode_account(&self.state, account, now)
+            encode_account(&self.state, account, (now, ctx))
                 .mail_redirect
                 .unwrap_or_default(),
         )
@@ -42,7 +42,7 @@ impl MailRedirectionService for MailRedirectionApi {
             let lookup = account_lookup(request.get_ref().account.as_ref(), "account")?;
             let account = self.state.mailbox_account(lookup).await?;
             Ok(proto::GetMailRedirectResponse {
-                mail_redirect: self.redirect(&account),
+                mail_redirect: self.redirect(&account, &ctx),
             })
         }
         .await;
@@ -77,7 +77,7 @@ impl MailRedirectionService for MailRedirectionApi {
                 )
                 .await?;
             Ok(proto::SetMailRedirectResponse {
-                mail_redirect: self.redirect(&set.account),
+                mail_redirect: self.redirect(&set.account, &ctx),
                 notice: set.notice.map(encode::notice),
             })
         }
@@ -96,7 +96,7 @@ impl MailRedirectionService for MailRedirectionApi {
             .verify_mail_redirect(&request.get_ref().token, &ctx)
             .await
             .map(|account| proto::VerifyMailRedirectResponse {
-                mail_redirect: self.redirect(&account),
+                mail_redirect: self.redirect(&account, &ctx),
             });
         reply(result, &ctx)
     }
@@ -131,7 +131,7 @@ impl MailRedirectionService for MailRedirectionApi {
             let lookup = account_lookup(request.get_ref().account.as_ref(), "account")?;
             let account = self.state.disable_mail_redirect(lookup, &ctx).await?;
             Ok(proto::DisableMailRedirectResponse {
-                mail_redirect: self.redirect(&account),
+                mail_redirect: self.redirect(&account, &ctx),
             })
         }
         .await;

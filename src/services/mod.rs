@@ -41,6 +41,7 @@ pub fn begin_call<T>(request: &Request<T>) -> CallContext {
         end_user: caller.and_then(|c| c.end_user),
         language: language_of(request.metadata().as_ref()),
         browser: caller.is_some_and(|c| c.browser),
+        personal_data: caller.is_some_and(|c| c.personal_data),
     };
     let span = tracing::Span::current();
     span.record("request_id", ctx.audit.request_id.as_str());
@@ -57,9 +58,14 @@ pub fn reply<T>(result: Result<T, AppError>, ctx: &CallContext) -> Result<Respon
         .map_err(|error| crate::status::into_status(error, &ctx.request_id, ctx.language))
 }
 
-/// The account as the API shows it, as of `now`, dates in its
-/// institution's time zone.
-pub fn encode_account(state: &App, account: &Account, now: DateTime<Utc>) -> proto::Account {
+/// The account as the API shows it to the caller of `ctx`, as of `now`,
+/// dates in its institution's time zone: without birth date, mobile phone
+/// and personal mail for a caller that may not read personal data.
+pub fn encode_account(
+    state: &App,
+    account: &Account,
+    (now, ctx): (DateTime<Utc>, &CallContext),
+) -> proto::Account {
     let tz = state
         .rules
         .institution(&account.institution)
@@ -69,6 +75,11 @@ pub fn encode_account(state: &App, account: &Account, now: DateTime<Utc>) -> pro
     if let (Some(redirect), Ok(profile)) = (&mut encoded.mail_redirect, state.profile_of(account)) {
         redirect.mandatory =
             profile.activation.mail_redirect == crate::domain::activation::RedirectRule::Mandatory;
+    }
+    if !ctx.personal_data {
+        encoded.birth_date.clear();
+        encoded.mobile_phone.clear();
+        encoded.personal_mail.clear();
     }
     encoded
 }

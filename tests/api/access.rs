@@ -461,3 +461,77 @@ async fn no_secret_reaches_the_logs() {
         );
     }
 }
+
+/// Finding 10 of issue 19: the portal role read anyone's birth date, phone
+/// and personal mail through GetAccount. Personal data now reaches only the
+/// clients that need it: by default enrolment, LDAP sync and admin; a
+/// client's `personal_data` setting says otherwise.
+#[tokio::test]
+async fn personal_data_reaches_only_the_clients_allowed_to_read_it() {
+    use ent_identity::proto::account_lifecycle_service_client::AccountLifecycleServiceClient;
+    let read_as = |app: &TestApp, client: &str, id: &str| {
+        let mut lifecycle = AccountLifecycleServiceClient::new(authed(&app.channel, client, None));
+        let request = proto::GetAccountRequest { account: by_id(id) };
+        async move {
+            lifecycle
+                .get_account(request)
+                .await
+                .expect("read")
+                .into_inner()
+                .account
+                .expect("account")
+        }
+    };
+    let personal = |a: &proto::Account| {
+        (
+            a.birth_date.clone(),
+            a.mobile_phone.clone(),
+            a.personal_mail.clone(),
+        )
+    };
+    let app = spawn_app().await;
+    let ine = ine_bea(1234567802);
+    let mut record = tours_student("22012398", &ine, "07 88 10 25 12");
+    record.personal_mail = "lea.perso@example.org".into();
+    let id = app
+        .provision(record)
+        .await
+        .expect("provision")
+        .account
+        .expect("account")
+        .account_id;
+    for client in ["enrolment", "ldap_sync", "admin"] {
+        let account = read_as(&app, client, &id).await;
+        let (birth, phone, mail) = personal(&account);
+        assert!(!birth.is_empty(), "{client}");
+        assert_eq!(phone, "+33788102512", "{client}");
+        assert_eq!(mail, "lea.perso@example.org", "{client}");
+    }
+    for client in ["portal", "batch"] {
+        let account = read_as(&app, client, &id).await;
+        assert_eq!(personal(&account), Default::default(), "{client}");
+        // What a portal shows is still there.
+        assert!(!account.login.is_empty() && !account.given_name.is_empty());
+    }
+
+    // Configured per client: this university's portal shows the phone.
+    let app = spawn_app_configured(TestConfig {
+        toml: "[auth.clients.portal]\npersonal_data = true\n\n[auth.clients.ldap_sync]\npersonal_data = false\n".into(),
+        wait: true,
+        ..TestConfig::default()
+    })
+    .await;
+    let mut record = tours_student("22012397", &ine_bea(1234567803), "07 88 10 25 13");
+    record.personal_mail = "paul.perso@example.org".into();
+    let id = app
+        .provision(record)
+        .await
+        .expect("provision")
+        .account
+        .expect("account")
+        .account_id;
+    let portal = read_as(&app, "portal", &id).await;
+    assert_eq!(portal.mobile_phone, "+33788102513");
+    let ldap = read_as(&app, "ldap_sync", &id).await;
+    assert_eq!(personal(&ldap), Default::default());
+}

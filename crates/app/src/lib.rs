@@ -108,6 +108,9 @@ pub struct CallContext {
     /// The call comes from an ENT page in the browser, not a back-office
     /// client.
     pub browser: bool,
+    /// The caller may read people's personal data (birth date, mobile
+    /// phone, personal mail) in the accounts it gets.
+    pub personal_data: bool,
 }
 
 impl std::ops::Deref for CallContext {

@@ -124,6 +124,7 @@ pub fn call_from(address: Option<&str>) -> CallContext {
         end_user: address.map(|a| EndUserAddress::parse(a).expect("an address")),
         language: Language::French,
         browser: false,
+        personal_data: false,
     }
 }
 

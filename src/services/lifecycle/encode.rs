@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::app::App;
 use crate::app::batch::BatchReport;
+use crate::app::{App, CallContext};
 use crate::domain::account::Account;
 use crate::domain::self_service::DirectoryEntry;
 use crate::domain::supann::{self, ChangeKind, LdapSource};
@@ -18,11 +18,11 @@ use crate::store::provisioning::Provisioned;
 pub fn provisioned(
     state: &App,
     p: &Provisioned,
-    now: DateTime<Utc>,
+    at: (DateTime<Utc>, &CallContext),
 ) -> proto::ProvisionAccountResponse {
     proto::ProvisionAccountResponse {
         outcome: encode::outcome(p.outcome) as i32,
-        account: Some(encode_account(state, &p.account, now)),
+        account: Some(encode_account(state, &p.account, at)),
         activation_material: p.material.as_ref().map(encode::material),
     }
 }
@@ -33,9 +33,9 @@ pub fn change(
     state: &App,
     change: &account_change::Model,
     account: &Account,
-    now: DateTime<Utc>,
+    (now, ctx): (DateTime<Utc>, &CallContext),
 ) -> proto::AccountChange {
-    let encoded = encode_account(state, account, now);
+    let encoded = encode_account(state, account, (now, ctx));
     let kind = ChangeKind::parse(&change.kind);
     let hash = account
         .password_hash

@@ -12,9 +12,9 @@ use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use super::{App, account_lookup, begin_call, encode_account, reply};
-use crate::app::AppError;
 use crate::app::batch::{self, BatchRequest};
 use crate::app::lifecycle::{Departure, ExtensionVerdict, Page, PageToken, parse_cursor};
+use crate::app::{AppError, CallContext};
 use crate::domain::provisioning::ProvisionInput;
 use crate::proto;
 use crate::proto::account_lifecycle_service_server::AccountLifecycleService;
@@ -32,8 +32,16 @@ impl LifecycleApi {
         Self { state, stream_idle }
     }
 
-    fn account(&self, account: &crate::domain::account::Account) -> Option<proto::Account> {
-        Some(encode_account(&self.state, account, self.state.now()))
+    fn account(
+        &self,
+        account: &crate::domain::account::Account,
+        ctx: &CallContext,
+    ) -> Option<proto::Account> {
+        Some(encode_account(
+            &self.state,
+            account,
+            (self.state.now(), ctx),
+        ))
     }
 }
 
@@ -116,7 +124,7 @@ impl AccountLifecycleService for LifecycleApi {
         let result = self.state.provision_account(record, &ctx).await;
         let now = self.state.now();
         reply(
-            result.map(|p| encode::provisioned(&self.state, &p, now)),
+            result.map(|p| encode::provisioned(&self.state, &p, (now, &ctx))),
             &ctx,
         )
     }
@@ -153,7 +161,7 @@ impl AccountLifecycleService for LifecycleApi {
             let lookup = account_lookup(request.get_ref().account.as_ref(), "account")?;
             let account = self.state.account(lookup).await?;
             Ok(proto::GetAccountResponse {
-                account: self.account(&account),
+                account: self.account(&account, &ctx),
             })
         }
         .await;
@@ -170,7 +178,7 @@ impl AccountLifecycleService for LifecycleApi {
             let lookup = account_lookup(request.get_ref().account.as_ref(), "account")?;
             let (account, material) = self.state.reissue_activation_material(lookup, &ctx).await?;
             Ok(proto::ReissueActivationMaterialResponse {
-                account: self.account(&account),
+                account: self.account(&account, &ctx),
                 activation_material: Some(super::encode::material(&material)),
             })
         }
@@ -196,7 +204,7 @@ impl AccountLifecycleService for LifecycleApi {
                 .record_end_of_activity(lookup, departure, &ctx)
                 .await?;
             Ok(proto::RecordEndOfActivityResponse {
-                account: self.account(&account),
+                account: self.account(&account, &ctx),
             })
         }
         .await;
@@ -289,7 +297,7 @@ impl AccountLifecycleService for LifecycleApi {
                 .set_account_lock(lookup, body.locked, &body.reason, &ctx)
                 .await?;
             Ok(proto::SetAccountLockResponse {
-                account: self.account(&account),
+                account: self.account(&account, &ctx),
             })
         }
         .await;
@@ -345,7 +353,9 @@ impl AccountLifecycleService for LifecycleApi {
             .map(|(rows, next)| proto::ListChangesResponse {
                 changes: rows
                     .iter()
-                    .map(|(change, account)| encode::change(&self.state, change, account, now))
+                    .map(|(change, account)| {
+                        encode::change(&self.state, change, account, (now, &ctx))
+                    })
                     .collect(),
                 next_cursor: next.to_string(),
             });

@@ -70,7 +70,7 @@ async fn provision_chunk(
     let now = state.now();
     for (correlation_id, result) in ids.into_iter().zip(results) {
         let result = Some(match result {
-            Ok(p) => Outcome::Provisioned(encode::provisioned(state, &p, now)),
+            Ok(p) => Outcome::Provisioned(encode::provisioned(state, &p, (now, ctx))),
             Err(e) => Outcome::Error(record_error(e, ctx)),
         });
         let response = proto::BulkProvisionAccountsResponse {
@@ -155,7 +155,7 @@ pub async fn watch(
         for (change, account) in &rows {
             after = change.seq;
             let message = proto::WatchChangesResponse {
-                change: Some(encode::change(&state, change, account, now)),
+                change: Some(encode::change(&state, change, account, (now, &ctx))),
             };
             if tx.send(Ok(message)).await.is_err() {
                 return;
