@@ -119,6 +119,11 @@ pub struct MailSettings {
     /// How often the sender looks for due mail when idle.
     #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
+    /// How long a sender holds the messages it claimed before another
+    /// replica may take them; extended every third of it while a send goes
+    /// on, given back when the server stops.
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
     /// Attempts before a message is given up.
     pub max_attempts: u32,
     pub smtp: SmtpSettings,
@@ -441,6 +446,12 @@ impl Settings {
             bad(
                 "mail.poll_interval".into(),
                 "must be between 1ms and 5 minutes",
+            );
+        }
+        if self.mail.lease < Duration::from_secs(1) || self.mail.lease > Duration::from_secs(600) {
+            bad(
+                "mail.lease".into(),
+                "must be between 1 second and 10 minutes",
             );
         }
         if !(1..=50).contains(&self.mail.max_attempts) {

@@ -262,6 +262,8 @@ pub async fn serve(
         .set_service_status(LIVENESS_SERVICE, ServingStatus::Serving)
         .await;
     let ready = Arc::new(AtomicBool::new(false));
+    // This process's name on the outbox leases it takes.
+    let owner: Arc<str> = Arc::from(uuid::Uuid::new_v4().to_string());
     let background = Background {
         watcher: tokio::spawn(watch_database(
             store.clone(),
@@ -269,7 +271,7 @@ pub async fn serve(
             reporter.clone(),
             ready.clone(),
         )),
-        senders: spawn_senders(&settings, &store, &clock, &ready, &metrics)?,
+        senders: spawn_senders(&settings, &store, &clock, &ready, (&metrics, &owner))?,
         health: listeners
             .health
             .map(|listener| spawn_health_endpoint(listener, health_service.clone())),
@@ -281,6 +283,13 @@ pub async fn serve(
     let stop = Stop { shutdown, reporter };
     let result = serve_routes(listeners.grpc, &settings, metrics, routes, stop).await;
     background.abort();
+    // What this process claimed and did not send goes back at once: another
+    // replica sends it now, not when the lease runs out.
+    match store.release_claims(&owner).await {
+        Ok(released) if released > 0 => tracing::info!(released, "outbox leases given back"),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot give back outbox leases"),
+    }
     store.close().await?;
     result
 }
@@ -296,8 +305,9 @@ struct Background {
 impl Background {
     fn abort(self) {
         self.watcher.abort();
-        // A message being sent when its sender stops keeps its lease and is
-        // sent again after it: delivery is at least once.
+        // A message being sent when its sender stops is given back with the
+        // others (`release_claims`) and sent again: delivery is at least
+        // once.
         for task in self.senders {
             task.abort();
         }
@@ -313,19 +323,20 @@ fn spawn_senders(
     store: &Store,
     clock: &SharedClock,
     ready: &Arc<AtomicBool>,
-    metrics: &Metrics,
+    (metrics, owner): (&Metrics, &Arc<str>),
 ) -> Result<[tokio::task::JoinHandle<()>; 2], ServeError> {
     let mailer = Arc::new(crate::mail::Mailer::from_settings(&settings.mail)?);
     let sms = Arc::new(crate::mail::sms::SmsSender::from_settings(&settings.sms)?);
     let sender = |outlet| {
-        tokio::spawn(crate::mail::run_sender(
-            store.clone(),
-            outlet,
-            clock.clone(),
-            settings.mail.clone(),
-            ready.clone(),
-            metrics.clone(),
-        ))
+        let context = crate::mail::SenderContext {
+            store: store.clone(),
+            clock: clock.clone(),
+            settings: settings.mail.clone(),
+            ready: ready.clone(),
+            metrics: metrics.clone(),
+            owner: owner.clone(),
+        };
+        tokio::spawn(crate::mail::run_sender(outlet, context))
     };
     Ok([
         sender(crate::mail::Outlet::Mail(mailer)),

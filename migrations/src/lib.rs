@@ -10,6 +10,8 @@ mod m20261124_000005_attempt_counter_expiry;
 mod m20261124_000006_batch_lanes;
 mod m20261124_000007_batch_runs;
 mod m20261126_000008_guess_counters;
+mod m20261126_000009_outbox_claimed_by;
+mod m20261126_000010_keyed_secret_hashes;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -26,6 +28,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_batch_lanes::Migration),
             Box::new(m20261124_000007_batch_runs::Migration),
             Box::new(m20261126_000008_guess_counters::Migration),
+            Box::new(m20261126_000009_outbox_claimed_by::Migration),
+            Box::new(m20261126_000010_keyed_secret_hashes::Migration),
         ]
     }
 }

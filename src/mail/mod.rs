@@ -19,11 +19,9 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, To
 use crate::app::clock::SharedClock;
 use crate::config::{MailSettings, MailTransportKind};
 use crate::store::Store;
-use crate::store::outbox::{Channel, Claimed};
+use crate::store::outbox::{Channel, Claimed, Lease};
 use crate::telemetry::metrics::{DeliveryOutcome, Metrics};
 
-/// How long a sender owns a claimed message before others may retry it.
-const LEASE: chrono::Duration = chrono::Duration::minutes(2);
 /// Messages claimed per round.
 const BATCH: u64 = 50;
 /// First retry delay; doubled on each failure, up to [`MAX_BACKOFF`].
@@ -177,23 +175,41 @@ impl Outlet {
     }
 }
 
+/// What a sender needs besides its outlet.
+pub struct SenderContext {
+    pub store: Store,
+    pub clock: SharedClock,
+    pub settings: MailSettings,
+    pub ready: Arc<AtomicBool>,
+    pub metrics: Metrics,
+    /// This process's id on the leases it takes (see
+    /// `Store::release_claims`, called when the server stops).
+    pub owner: Arc<str>,
+}
+
 /// Sends due messages of one channel until the task is dropped, while
 /// `ready` says the database is migrated and reachable. Database or
 /// transport trouble is logged and retried; it never stops the loop.
-pub async fn run_sender(
-    store: Store,
-    outlet: Outlet,
-    clock: SharedClock,
-    settings: MailSettings,
-    ready: Arc<AtomicBool>,
-    metrics: Metrics,
-) {
+pub async fn run_sender(outlet: Outlet, sender: SenderContext) {
+    let SenderContext {
+        store,
+        clock,
+        settings,
+        ready,
+        owner,
+        ..
+    } = &sender;
     loop {
         if !ready.load(Ordering::Acquire) {
             tokio::time::sleep(settings.poll_interval).await;
             continue;
         }
-        match send_due(&store, &outlet, &clock, &settings, &metrics).await {
+        let round = send_due(&sender, &outlet);
+        let result = tokio::select! {
+            result = round => result,
+            never = heartbeat(store, clock, owner, settings.lease) => match never {},
+        };
+        match result {
             Ok(sent) if sent > 0 => continue,
             Ok(_) => {}
             Err(error) => {
@@ -204,17 +220,45 @@ pub async fn run_sender(
     }
 }
 
+/// While a round runs, extends this process's leases every third of the
+/// lease: a long send (a slow relay, a batch of fifty) keeps its messages,
+/// and a process that dies loses them to the others within one lease.
+async fn heartbeat(
+    store: &Store,
+    clock: &SharedClock,
+    owner: &str,
+    lease: Duration,
+) -> std::convert::Infallible {
+    let beat = lease / 3;
+    let length = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
+    loop {
+        tokio::time::sleep(beat).await;
+        if let Err(error) = store.extend_claims(owner, clock.now() + length).await {
+            tracing::warn!(%error, "sender: cannot extend its leases");
+        }
+    }
+}
+
 /// One round: claims and sends what is due; how many were handled.
 async fn send_due(
-    store: &Store,
+    sender: &SenderContext,
     outlet: &Outlet,
-    clock: &SharedClock,
-    settings: &MailSettings,
-    metrics: &Metrics,
 ) -> Result<usize, crate::store::StoreError> {
+    let SenderContext {
+        store,
+        clock,
+        settings,
+        metrics,
+        owner,
+        ..
+    } = sender;
     let channel = outlet.channel();
+    let lease = Lease {
+        owner,
+        length: chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::seconds(30)),
+    };
     let claimed = store
-        .claim_due_messages(outlet.channel(), clock.now(), LEASE, BATCH)
+        .claim_due_messages(channel, clock.now(), lease, BATCH)
         .await?;
     let handled = claimed.len();
     for message in claimed {

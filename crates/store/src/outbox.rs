@@ -102,6 +102,7 @@ pub async fn enqueue_all(
                 last_error: Set(None),
                 failed_at: Set(None),
                 claimed_until: Set(None),
+                claimed_by: Set(None),
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
@@ -130,14 +131,23 @@ pub struct Claimed {
     pub attempts: i32,
 }
 
+/// Who claims messages, and for how long at a time.
+#[derive(Debug, Clone, Copy)]
+pub struct Lease<'a> {
+    /// The sender process (an id of its own, chosen when it starts).
+    pub owner: &'a str,
+    pub length: Duration,
+}
+
 impl Store {
-    /// Claims up to `limit` due messages of `channel` until `now + lease`.
-    /// A message is claimed by whoever flips its lease first; others skip it.
+    /// Claims up to `limit` due messages of `channel` for `lease.owner`
+    /// until `now + lease.length`. A message is claimed by whoever flips
+    /// its lease first; others skip it.
     pub async fn claim_due_messages(
         &self,
         channel: Channel,
         now: DateTime<Utc>,
-        lease: Duration,
+        lease: Lease<'_>,
         limit: u64,
     ) -> Result<Vec<Claimed>, StoreError> {
         let free = || {
@@ -158,7 +168,11 @@ impl Store {
         let mut claimed = Vec::with_capacity(due.len());
         for message in due {
             let won = outbox::Entity::update_many()
-                .col_expr(outbox::Column::ClaimedUntil, Expr::value(now + lease))
+                .col_expr(
+                    outbox::Column::ClaimedUntil,
+                    Expr::value(now + lease.length),
+                )
+                .col_expr(outbox::Column::ClaimedBy, Expr::value(lease.owner))
                 .filter(outbox::Column::Id.eq(&message.id))
                 .filter(outbox::Column::SentAt.is_null())
                 .filter(free())
@@ -190,6 +204,42 @@ impl Store {
             }
         }
         Ok(claimed)
+    }
+
+    /// Extends the leases `owner` holds on unsent messages to `until` (a
+    /// long send goes on: nobody else may take them meanwhile).
+    pub async fn extend_claims(
+        &self,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        Ok(outbox::Entity::update_many()
+            .col_expr(outbox::Column::ClaimedUntil, Expr::value(until))
+            .filter(outbox::Column::ClaimedBy.eq(owner))
+            .filter(outbox::Column::SentAt.is_null())
+            .filter(outbox::Column::ClaimedUntil.is_not_null())
+            .exec(self.connection())
+            .await?
+            .rows_affected)
+    }
+
+    /// Gives back every lease `owner` holds on unsent messages (the sender
+    /// stops: another replica sends them at once, not after the lease).
+    pub async fn release_claims(&self, owner: &str) -> Result<u64, StoreError> {
+        Ok(outbox::Entity::update_many()
+            .col_expr(
+                outbox::Column::ClaimedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(
+                outbox::Column::ClaimedBy,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(outbox::Column::ClaimedBy.eq(owner))
+            .filter(outbox::Column::SentAt.is_null())
+            .exec(self.connection())
+            .await?
+            .rows_affected)
     }
 
     /// Records a delivery and scrubs the body.

@@ -18,6 +18,8 @@ pub struct Model {
     pub last_error: Option<String>,
     pub failed_at: Option<DateTimeUtc>,
     pub claimed_until: Option<DateTimeUtc>,
+    /// The sender process holding the lease.
+    pub claimed_by: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
