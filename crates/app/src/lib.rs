@@ -17,6 +17,7 @@ pub mod recovery;
 pub mod redirection;
 pub mod settings;
 pub mod texts;
+pub mod timing;
 
 #[cfg(test)]
 mod testing;

@@ -380,6 +380,7 @@ impl App {
         login: &str,
         ctx: &CallContext,
     ) -> Result<DeliveryNotice, AppError> {
+        let answer_time = crate::timing::AnswerTime::start();
         let now = self.now();
         let code = institution.trim();
         let institution = self
@@ -401,9 +402,21 @@ impl App {
             login,
         };
         if let Some(account) = self.store.find_account(lookup).await? {
-            self.mail_activation_link(institution, &account, ctx, now)
-                .await?;
+            // After the answer: mailing costs what "nothing to send" does not.
+            let (app, ctx, code) = (self.clone(), ctx.clone(), code.to_owned());
+            tokio::spawn(async move {
+                let Some(institution) = app.rules.institution(&code) else {
+                    return;
+                };
+                if let Err(error) = app
+                    .mail_activation_link(institution, &account, &ctx, now)
+                    .await
+                {
+                    tracing::error!(request_id = %ctx.request_id, %error, "activation link not sent");
+                }
+            });
         }
+        answer_time.wait().await;
         Ok(notice)
     }
 

@@ -95,6 +95,7 @@ impl App {
         identifier: Result<ResetIdentifier, AppError>,
         ctx: &CallContext,
     ) -> Result<ResetAnswer, AppError> {
+        let answer_time = crate::timing::AnswerTime::start();
         let now = self.now();
         let institution = institution.trim();
         let rules = self
@@ -143,6 +144,7 @@ impl App {
                 tracing::error!(request_id = %pending.ctx.request_id, %error, "password reset not sent");
             }
         });
+        answer_time.wait().await;
         Ok(answer)
     }
 
