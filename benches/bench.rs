@@ -532,6 +532,7 @@ fn record(first: usize, i: usize) -> proto::BulkProvisionAccountsRequest {
         "Jean", "Marie", "Léa", "Hugo", "Chloé", "Louis", "Inès", "Noah",
     ];
     proto::BulkProvisionAccountsRequest {
+        reissue_pending_material: false,
         correlation_id: i.to_string(),
         record: Some(proto::ProvisionRecord {
             institution: BORDEAUX.into(),

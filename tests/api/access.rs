@@ -147,6 +147,7 @@ async fn audit_events_name_the_calling_client() {
         authed(&app.channel, "enrolment", None),
     )
     .provision_account(proto::ProvisionAccountRequest {
+        reissue_pending_material: false,
         record: Some(montpellier_staff("RH77", "Anne", "Martin")),
     })
     .await

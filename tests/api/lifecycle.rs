@@ -738,6 +738,7 @@ async fn the_feed_cursor_never_skips_a_change_under_concurrent_writers() {
                 record.hr_id = format!("RH-C-{w}-{i}");
                 let a = client
                     .provision_account(proto::ProvisionAccountRequest {
+                        reissue_pending_material: false,
                         record: Some(record),
                     })
                     .await

@@ -281,7 +281,10 @@ async fn bad_records_are_refused_field_by_field_and_change_nothing() {
     let missing = app
         .lifecycle
         .clone()
-        .provision_account(proto::ProvisionAccountRequest { record: None })
+        .provision_account(proto::ProvisionAccountRequest {
+            reissue_pending_material: false,
+            record: None,
+        })
         .await
         .unwrap_err();
     assert_eq!(violations(&missing), ["record"]);

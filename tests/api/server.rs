@@ -127,6 +127,7 @@ async fn request_ids_are_kept_and_returned() {
     let app = spawn_app().await;
     // A request id given by the caller is kept in the audit trail.
     let mut request = tonic::Request::new(proto::ProvisionAccountRequest {
+        reissue_pending_material: false,
         record: Some(montpellier_staff("RH-9", "Ada", "Lovelace")),
     });
     request
@@ -154,7 +155,10 @@ async fn request_ids_are_kept_and_returned() {
     let refused = app
         .lifecycle
         .clone()
-        .provision_account(proto::ProvisionAccountRequest { record: None })
+        .provision_account(proto::ProvisionAccountRequest {
+            reissue_pending_material: false,
+            record: None,
+        })
         .await
         .unwrap_err();
     let id = refused
@@ -237,6 +241,7 @@ async fn without_a_database_health_is_not_serving_and_calls_are_unavailable() {
         authed(&channel, "admin", None),
     )
     .provision_account(proto::ProvisionAccountRequest {
+        reissue_pending_material: false,
         record: Some(montpellier_staff("RH1", "A", "B")),
     })
     .await
@@ -362,6 +367,7 @@ async fn oversized_requests_and_overlong_calls_are_cut_off() {
         .lifecycle
         .clone()
         .provision_account(proto::ProvisionAccountRequest {
+            reissue_pending_material: false,
             record: Some(record),
         })
         .await
@@ -649,6 +655,7 @@ async fn undecodable_requests_are_invalid_arguments() {
     // A bulk stream whose second record cannot be read: the first is
     // answered, then the stream ends with INVALID_ARGUMENT.
     let good = proto::BulkProvisionAccountsRequest {
+        reissue_pending_material: false,
         correlation_id: "1".into(),
         record: Some(montpellier_staff("RH-RAW-1", "Ada", "Byron")),
     };

@@ -24,6 +24,7 @@ pub fn provisioned(
         outcome: encode::outcome(p.outcome) as i32,
         account: Some(encode_account(state, &p.account, at)),
         activation_material: p.material.as_ref().map(encode::material),
+        material_reissued: false,
     }
 }
 

@@ -120,13 +120,19 @@ impl AccountLifecycleService for LifecycleApi {
         request: Request<proto::ProvisionAccountRequest>,
     ) -> Result<Response<proto::ProvisionAccountResponse>, Status> {
         let ctx = begin_call(&request);
-        let record = request.into_inner().record.map(input);
-        let result = self.state.provision_account(record, &ctx).await;
-        let now = self.state.now();
-        reply(
-            result.map(|p| encode::provisioned(&self.state, &p, (now, &ctx))),
-            &ctx,
-        )
+        let body = request.into_inner();
+        let record = body.record.map(input);
+        let result = async {
+            let mut provisioned = self.state.provision_account(record, &ctx).await?;
+            let reissued = body.reissue_pending_material
+                && self.state.reissue_on_replay(&mut provisioned, &ctx).await?;
+            let now = self.state.now();
+            let mut answer = encode::provisioned(&self.state, &provisioned, (now, &ctx));
+            answer.material_reissued = reissued;
+            Ok(answer)
+        }
+        .await;
+        reply(result, &ctx)
     }
 
     #[tracing::instrument(skip_all, fields(request_id, client))]

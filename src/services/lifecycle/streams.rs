@@ -12,6 +12,7 @@ use super::{encode, input};
 use crate::app::{App, AppError, CallContext};
 use crate::proto;
 use crate::status;
+use crate::store::provisioning::Provisioned;
 
 /// Records provisioned per transaction by the bulk call.
 pub const BULK_CHUNK: usize = 500;
@@ -47,6 +48,19 @@ fn record_error(error: AppError, ctx: &CallContext) -> proto::RecordError {
     }
 }
 
+/// A record's result, its material issued anew when the caller replays it
+/// (`reissue_pending_material`); whether it was.
+async fn replayed(
+    state: &App,
+    ctx: &CallContext,
+    result: Result<Provisioned, AppError>,
+    replay: bool,
+) -> Result<(Provisioned, bool), AppError> {
+    let mut provisioned = result?;
+    let reissued = replay && state.reissue_on_replay(&mut provisioned, ctx).await?;
+    Ok((provisioned, reissued))
+}
+
 /// Provisions one chunk of a bulk stream and sends its results in order.
 async fn provision_chunk(
     state: &App,
@@ -57,7 +71,12 @@ async fn provision_chunk(
     use proto::bulk_provision_accounts_response::Result as Outcome;
     let (ids, records): (Vec<_>, Vec<_>) = chunk
         .into_iter()
-        .map(|r| (r.correlation_id, r.record.map(input)))
+        .map(|r| {
+            (
+                (r.correlation_id, r.reissue_pending_material),
+                r.record.map(input),
+            )
+        })
         .unzip();
     let results = match state.provision_records(records, ctx).await {
         Ok(results) => results,
@@ -68,9 +87,13 @@ async fn provision_chunk(
         }
     };
     let now = state.now();
-    for (correlation_id, result) in ids.into_iter().zip(results) {
-        let result = Some(match result {
-            Ok(p) => Outcome::Provisioned(encode::provisioned(state, &p, (now, ctx))),
+    for ((correlation_id, replay), result) in ids.into_iter().zip(results) {
+        let result = Some(match replayed(state, ctx, result, replay).await {
+            Ok((p, reissued)) => {
+                let mut answer = encode::provisioned(state, &p, (now, ctx));
+                answer.material_reissued = reissued;
+                Outcome::Provisioned(answer)
+            }
             Err(e) => Outcome::Error(record_error(e, ctx)),
         });
         let response = proto::BulkProvisionAccountsResponse {

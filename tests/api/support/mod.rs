@@ -403,6 +403,7 @@ impl TestApp {
         self.lifecycle
             .clone()
             .provision_account(proto::ProvisionAccountRequest {
+                reissue_pending_material: false,
                 record: Some(record),
             })
             .await

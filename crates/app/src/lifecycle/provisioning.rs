@@ -90,6 +90,38 @@ impl App {
             .collect()
     }
 
+    /// For a replayed record whose answer was lost: when it named an
+    /// existing account that prints its material and has not activated
+    /// yet, issues that material anew (the former stops working) into
+    /// `provisioned`; whether it did. A new account already carries its
+    /// material; a mailed link needs no reissue (the mail went out).
+    pub async fn reissue_on_replay(
+        &self,
+        provisioned: &mut Provisioned,
+        ctx: &CallContext,
+    ) -> Result<bool, AppError> {
+        let account = &provisioned.account;
+        if provisioned.material.is_some()
+            || account.activated_at.is_some()
+            || !account.awaits_activation()
+        {
+            return Ok(false);
+        }
+        let id = account.id.clone();
+        match self
+            .reissue_activation_material(AccountLookup::Id(&id), ctx)
+            .await
+        {
+            Ok((account, material)) => {
+                provisioned.account = account;
+                provisioned.material = Some(material);
+                Ok(true)
+            }
+            Err(AppError::FailedPrecondition { .. }) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
     /// New activation material (key, provisional password or link) for an
     /// account that has not activated yet; the old one stops working.
     pub async fn reissue_activation_material(
