@@ -436,8 +436,17 @@ fn api_routes(
         )))
 }
 
-/// The HTTP/2 flow-control window of one stream, in bytes (see
-/// `serve_routes`).
+/// The HTTP/2 flow-control window of one stream, in bytes; a connection's
+/// is sixteen times larger.
+///
+/// hyper's HTTP/2 cuts a connection (GOAWAY too_many_data_frames) whose
+/// small DATA frames, unread, cost more framing than half its connection
+/// window. A bulk stream from a client that frames each record on its own
+/// (~80 bytes) piles up to a stream window of them while a chunk is
+/// written: 1 MiB of them was 12,000 frames, 2 MiB of overhead against
+/// 512 KiB allowed. A stream window of 256 KiB (3,200 records, six chunks
+/// ahead) under a 4 MiB connection window (2 MiB allowed) holds records of
+/// 30 bytes and more.
 const BULK_STREAM_WINDOW: u32 = 256 * 1024;
 
 /// When to stop serving, and the health service to tell.
@@ -498,14 +507,6 @@ async fn serve_routes(
         .max_concurrent_streams(Some(
             u32::try_from(settings.server.concurrency_limit_per_connection).unwrap_or(u32::MAX),
         ))
-        // hyper's HTTP/2 cuts a connection (GOAWAY too_many_data_frames)
-        // whose small DATA frames, unread, cost more framing than half its
-        // connection window. A bulk stream from a client that frames each
-        // record on its own (~80 bytes) piles up to a stream window of them
-        // while a chunk is written: 1 MiB of them was 12,000 frames, 2 MiB
-        // of overhead against 512 KiB allowed. A stream window of 256 KiB
-        // (3,200 records, six chunks ahead) under a 4 MiB connection window
-        // (2 MiB allowed) holds records of 30 bytes and more.
         .initial_stream_window_size(Some(BULK_STREAM_WINDOW))
         .initial_connection_window_size(Some(BULK_STREAM_WINDOW * 16))
         // Metadata is small here (a token, a request id, a language).
