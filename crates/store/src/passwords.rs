@@ -169,11 +169,16 @@ pub(super) async fn write_password(
         spend_secret(txn, new.account_id, secret, now).await?;
     }
     // A new password voids every way of recovering the old one: no
-    // reset link or mailed key works after a change.
+    // reset link or mailed key works after a change, nor a step-up proof
+    // obtained with the old password.
     revoke_live(
         txn,
         SecretScope::Account(new.account_id),
-        &[Purpose::PasswordReset, Purpose::ReactivationKey],
+        &[
+            Purpose::PasswordReset,
+            Purpose::ReactivationKey,
+            Purpose::StepUp,
+        ],
         now,
     )
     .await?;

@@ -158,7 +158,11 @@ impl App {
                 }],
                 "account.locked",
                 ChangeKind::Locked,
-                vec![Purpose::PasswordReset, Purpose::ReactivationKey],
+                vec![
+                    Purpose::PasswordReset,
+                    Purpose::ReactivationKey,
+                    Purpose::StepUp,
+                ],
             )
         } else {
             let back = account.status_before_lock.unwrap_or(AccountStatus::Active);

@@ -172,4 +172,34 @@ mod tests {
             .await
             .expect("mailed");
     }
+
+    #[tokio::test]
+    async fn a_new_password_voids_step_up_tokens_of_the_old_one() {
+        use crate::settings::PasswordChangeInput;
+        let t = test_app().await;
+        let account = activate_montpellier_staff(&t, "RH-23").await;
+        let ctx = call_from(None);
+        let id = AccountLookup::Id(&account.id);
+        let step_up = t
+            .app
+            .confirm_presence(id, GOOD_PASSWORD.into(), &ctx)
+            .await
+            .expect("step-up");
+        let new = "Yq7&pL3#mN8rWs";
+        let change = PasswordChangeInput {
+            current: GOOD_PASSWORD.into(),
+            new: Some((new.into(), new.into())),
+        };
+        t.app
+            .change_password(id, change, &ctx)
+            .await
+            .expect("changed");
+        let address = MailAddress::parse("ada@home.example").expect("address");
+        let token = PresenceProof::StepUpToken(step_up.token.expose().to_owned());
+        let refused = t
+            .app
+            .request_recovery_mail_change(id, &address, Some(token), &ctx)
+            .await;
+        assert_eq!(refused_field(refused), "presence.step_up_token");
+    }
 }
