@@ -185,6 +185,14 @@ async fn the_meter_speaks_french_by_default_and_english_on_request() {
         too_short.message,
         "Le mot de passe doit comporter au moins 10 caractères."
     );
+    // Issue 20: "ne doit pas être ni contenir" was not French.
+    let word = evaluate(&app, "abricot7", policy("univ-tours", "student"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        word.violations[0].message,
+        "Le mot de passe ne doit ni être ni contenir un mot du dictionnaire (« abricot »)."
+    );
     let english = evaluate(&app, "court", context(), Some("en-GB,en;q=0.9"))
         .await
         .unwrap();

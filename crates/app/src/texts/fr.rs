@@ -164,7 +164,7 @@ pub fn password_violation(v: &Violation) -> String {
             "Le mot de passe ne doit pas comporter de caractères accentués.".into()
         }
         Violation::DictionaryWord { word } => format!(
-            "Le mot de passe ne doit pas être ni contenir un mot du dictionnaire (« {word} »)."
+            "Le mot de passe ne doit ni être ni contenir un mot du dictionnaire (« {word} »)."
         ),
         Violation::ContainsPersonalData { part } => {
             let part = match part {
