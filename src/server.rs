@@ -326,6 +326,7 @@ fn spawn_senders(
     (metrics, owner): (&Metrics, &Arc<str>),
 ) -> Result<[tokio::task::JoinHandle<()>; 2], ServeError> {
     let mailer = Arc::new(crate::mail::Mailer::from_settings(&settings.mail)?);
+    let signatures = Arc::new(crate::mail::signatures(settings));
     let sms = Arc::new(crate::mail::sms::SmsSender::from_settings(&settings.sms)?);
     let sender = |outlet| {
         let context = crate::mail::SenderContext {
@@ -335,6 +336,7 @@ fn spawn_senders(
             ready: ready.clone(),
             metrics: metrics.clone(),
             owner: owner.clone(),
+            signatures: signatures.clone(),
         };
         tokio::spawn(crate::mail::run_sender(outlet, context))
     };

@@ -47,6 +47,59 @@ enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
 }
 
+/// Who signs a mail: the institution of the account it is about.
+#[derive(Debug, Clone, Default)]
+pub struct Signature {
+    /// The institution's display name, shown in `From`.
+    pub name: Option<String>,
+    /// The domain of its `Message-ID` (the institution's portal host).
+    pub domain: Option<String>,
+}
+
+/// Each configured institution's signature: its display name, and its
+/// portal's host as the domain of its messages' ids.
+pub fn signatures(
+    settings: &crate::config::Settings,
+) -> std::collections::HashMap<String, Signature> {
+    settings
+        .institutions
+        .iter()
+        .map(|(code, institution)| {
+            let domain = institution
+                .portal_url
+                .split("://")
+                .nth(1)
+                .and_then(|rest| rest.split(['/', ':']).next())
+                .filter(|host| !host.is_empty())
+                .map(str::to_owned);
+            let signature = Signature {
+                name: Some(institution.name.clone()),
+                domain,
+            };
+            (code.clone(), signature)
+        })
+        .collect()
+}
+
+/// `Auto-Submitted: auto-generated` (RFC 3834): mail from a program, which
+/// vacation responders must not answer and filters recognise.
+#[derive(Clone)]
+struct AutoSubmitted;
+
+impl lettre::message::header::Header for AutoSubmitted {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), "auto-generated".to_owned())
+    }
+}
+
 /// The configured way out for mail.
 pub struct Mailer {
     from: Mailbox,
@@ -93,8 +146,11 @@ impl Mailer {
         Ok(Mailer { from, transport })
     }
 
-    /// Sends one message; the error is for logs and the outbox row.
-    pub(crate) async fn send(&self, message: &Claimed) -> Result<(), Delivery> {
+    /// The message as it goes out: `From` with the institution's name,
+    /// a `Message-ID` on its domain, `Date`, `MIME-Version`, and
+    /// `Auto-Submitted` (spam filters weigh their absence, and activation
+    /// mail in the spam folder is an activation that does not happen).
+    fn message(&self, message: &Claimed, signature: &Signature) -> Result<Message, Delivery> {
         let to: Mailbox =
             message
                 .recipient
@@ -102,13 +158,33 @@ impl Mailer {
                 .map_err(|e: lettre::address::AddressError| {
                     Delivery::Permanent(format!("recipient: {e}"))
                 })?;
-        let email = Message::builder()
-            .from(self.from.clone())
+        let from = match &signature.name {
+            Some(name) => Mailbox::new(Some(name.clone()), self.from.email.clone()),
+            None => self.from.clone(),
+        };
+        let domain = signature
+            .domain
+            .clone()
+            .unwrap_or_else(|| self.from.email.domain().to_owned());
+        Message::builder()
+            .from(from)
             .to(to)
+            .message_id(Some(format!("<{}@{domain}>", message.id)))
             .subject(message.content.subject.clone())
+            .header(lettre::message::header::MIME_VERSION_1_0)
+            .header(AutoSubmitted)
             .header(ContentType::TEXT_PLAIN)
             .body(message.content.text.clone())
-            .map_err(|e| Delivery::Permanent(e.to_string()))?;
+            .map_err(|e| Delivery::Permanent(e.to_string()))
+    }
+
+    /// Sends one message; the error is for logs and the outbox row.
+    pub(crate) async fn send(
+        &self,
+        message: &Claimed,
+        signature: &Signature,
+    ) -> Result<(), Delivery> {
+        let email = self.message(message, signature)?;
         match &self.transport {
             Transport::File(t) => t
                 .send(email)
@@ -167,9 +243,9 @@ impl Outlet {
         }
     }
 
-    async fn send(&self, message: &Claimed) -> Result<(), Delivery> {
+    async fn send(&self, message: &Claimed, signature: &Signature) -> Result<(), Delivery> {
         match self {
-            Outlet::Mail(mailer) => mailer.send(message).await,
+            Outlet::Mail(mailer) => mailer.send(message, signature).await,
             Outlet::Sms(sender) => sender.send(message).await,
         }
     }
@@ -185,6 +261,26 @@ pub struct SenderContext {
     /// This process's id on the leases it takes (see
     /// `Store::release_claims`, called when the server stops).
     pub owner: Arc<str>,
+    /// Each institution's signature, by code.
+    pub signatures: Arc<std::collections::HashMap<String, Signature>>,
+}
+
+impl SenderContext {
+    /// Who signs `message`: its account's institution, when it has one.
+    async fn signature(&self, message: &Claimed) -> Signature {
+        let Some(id) = &message.account_id else {
+            return Signature::default();
+        };
+        let lookup = crate::store::accounts::AccountLookup::Id(id);
+        match self.store.find_account(lookup).await {
+            Ok(Some(account)) => self
+                .signatures
+                .get(&account.institution)
+                .cloned()
+                .unwrap_or_default(),
+            _ => Signature::default(),
+        }
+    }
 }
 
 /// Sends due messages of one channel until the task is dropped, while
@@ -264,7 +360,8 @@ async fn send_due(
     for message in claimed {
         let now = clock.now();
         let attempts = message.attempts + 1;
-        match outlet.send(&message).await {
+        let signature = sender.signature(&message).await;
+        match outlet.send(&message, &signature).await {
             Ok(()) => {
                 tracing::info!(id = %message.id, channel = channel.as_str(), template = %message.template, "message sent");
                 metrics.delivery(channel, DeliveryOutcome::Sent);

@@ -216,3 +216,52 @@ async fn a_stopped_or_killed_sender_leaves_its_mail_to_the_others_at_once() {
     }
     drop(healthy);
 }
+
+/// Issue 20: mail had no Message-ID, no MIME-Version, no Auto-Submitted and
+/// a bare From, which spam filters penalise. Mail about an account is now
+/// signed by its institution.
+#[tokio::test]
+async fn mail_carries_the_standard_headers_and_the_institutions_name() {
+    let app = spawn_app().await;
+    let account = app
+        .active_account(montpellier_staff("M0001", "Anne", "Entête"), "Qz7#Kp2wLm9x")
+        .await;
+    let mail = app
+        .mails()
+        .into_iter()
+        .find(|m| m.contains(&format!("recovery.{}@example.net", account.account_id)))
+        .expect("a mail to the recovery address");
+    let header = |name: &str| {
+        mail.lines()
+            .take_while(|l| !l.is_empty())
+            .find(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with(&format!("{}:", name.to_ascii_lowercase()))
+            })
+            .map(|l| {
+                l.split_once(':')
+                    .map(|(_, v)| v.trim().to_owned())
+                    .unwrap_or_default()
+            })
+            .unwrap_or_else(|| panic!("no {name} header in\n{mail}"))
+    };
+    assert_eq!(header("MIME-Version"), "1.0");
+    assert_eq!(header("Auto-Submitted"), "auto-generated");
+    assert!(!header("Date").is_empty());
+    let id = header("Message-ID");
+    assert!(
+        id.starts_with('<') && id.ends_with("@ent.umontpellier.fr>"),
+        "{id}"
+    );
+    // "Université de Montpellier", as an RFC 2047 encoded word.
+    let from = header("From");
+    // (base64 of the name's UTF-8)
+    assert!(
+        from.starts_with("=?utf-8?b?VW5pdmVyc2l0w6kgZGUgTW9udHBlbGxpZXI=?="),
+        "{from}"
+    );
+    assert!(
+        from.ends_with("<ent-identity@localhost.localdomain>"),
+        "{from}"
+    );
+}

@@ -125,6 +125,9 @@ pub struct Backlog {
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: String,
+    /// The account it is about, when there is one (its institution signs
+    /// the mail).
+    pub account_id: Option<String>,
     pub recipient: String,
     pub template: String,
     pub content: Content,
@@ -186,6 +189,7 @@ impl Store {
             match serde_json::from_str::<Content>(&message.payload) {
                 Ok(content) => claimed.push(Claimed {
                     id: message.id,
+                    account_id: message.account_id,
                     recipient: message.recipient,
                     template: message.template,
                     content,
