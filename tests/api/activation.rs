@@ -352,11 +352,11 @@ async fn bordeaux_montaigne_student_activates_with_the_key_of_the_certificate() 
     assert_eq!(consents.photo_uses.len(), 2);
     assert!(!consents.photo_refused);
 
-    // The key is spent: a second activation is refused.
+    // The key is spent: a second activation is refused, saying why.
     let again = start(&app, "u-bordeaux-montaigne", entry(&key))
         .await
         .unwrap_err();
-    assert_eq!(again.code(), Code::InvalidArgument);
+    assert_eq!(precondition(&again), "ALREADY_ACTIVE");
     // And the password works.
     let verified = app
         .account_settings()
@@ -1231,4 +1231,61 @@ async fn a_copy_of_the_database_does_not_reveal_codes_or_keys() {
         );
         assert!(!hash.contains(&plain_code) && !hash.contains(&plain_key));
     }
+}
+
+/// Issue 20: the key of the certificate, or Montpellier's provisional
+/// password, typed again on an account already activated answered "do not
+/// match" (as a wrong key); Tours answers ALREADY_ACTIVE, as the API says.
+/// A wrong key still gets the answer of a wrong key.
+#[tokio::test]
+async fn printed_material_typed_after_activation_says_already_active() {
+    let app = spawn_app().await;
+    let bordeaux = app
+        .provision(bordeaux_student("21900888", "Rémi", "Actif"))
+        .await
+        .expect("provision");
+    let key = bordeaux
+        .activation_material
+        .clone()
+        .expect("material")
+        .activation_key;
+    let login = bordeaux.account.clone().expect("account").login;
+    app.activate(&bordeaux, "Garonne#2026!").await;
+    let entry = |k: &str| {
+        Entry::Key(proto::KeyEntry {
+            login: login.clone(),
+            activation_key: k.into(),
+        })
+    };
+    let again = start(&app, "u-bordeaux-montaigne", entry(&key))
+        .await
+        .unwrap_err();
+    assert_eq!(precondition(&again), "ALREADY_ACTIVE");
+    let wrong = start(&app, "u-bordeaux-montaigne", entry("AAAA-AAAA-AAAA"))
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code(), Code::InvalidArgument);
+
+    let montpellier = app
+        .provision(montpellier_staff("RH-ACTIF", "Lou", "Actif"))
+        .await
+        .expect("provision");
+    let provisional = montpellier
+        .activation_material
+        .clone()
+        .expect("material")
+        .provisional_password;
+    let login = montpellier.account.clone().expect("account").login;
+    app.activate(&montpellier, "Qz7#Kp2wLm9x").await;
+    let again = start(
+        &app,
+        "umontpellier",
+        Entry::ProvisionalPassword(proto::ProvisionalPasswordEntry {
+            login,
+            provisional_password: provisional,
+        }),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(precondition(&again), "ALREADY_ACTIVE");
 }

@@ -363,12 +363,43 @@ impl App {
             // Same work and answer as a wrong secret.
             let unknown = format!("k{}:{}", keys.current_id(), "0".repeat(64));
             let _ = keys.matches(kind, typed, &unknown);
+            self.refuse_printed(account, kind, typed).await?;
             return Err(entry_refused(field));
         };
         if keys.matches(kind, typed, &secret.secret_hash) {
             return Ok(());
         }
+        self.refuse_printed(account, kind, typed).await?;
         Err(entry_refused(field))
+    }
+
+    /// The printed secret typed again once the account is active: it did
+    /// its work, and saying so (the person typed the secret itself, so it
+    /// tells nothing to anyone else) sends them to sign in or recover.
+    async fn refuse_printed(
+        &self,
+        account: &Account,
+        kind: SecretKind,
+        typed: &str,
+    ) -> Result<(), AppError> {
+        if account.activated_at.is_none() {
+            return Ok(());
+        }
+        let printed = match kind {
+            SecretKind::ActivationKey => Purpose::ActivationKey,
+            _ => Purpose::ProvisionalPassword,
+        };
+        let keys = self.store.secret_keys()?;
+        let last = self.store.last_account_secret(&account.id, printed).await?;
+        if last.is_some_and(|s| keys.matches(kind, typed, &s.secret_hash)) {
+            return Err(AppError::FailedPrecondition {
+                kind: Precondition::AlreadyActive,
+                subject: "account".into(),
+                message: "this account is already activated: sign in, or use password recovery"
+                    .into(),
+            });
+        }
+        Ok(())
     }
 
     /// Mails a new activation link to an account that activates by mailed
