@@ -41,13 +41,15 @@ pub enum Precondition {
     Password,
     PhotoRefusalIrreversible,
     RedirectMandatory,
+    /// A setting only staff have (directory entry, antispam level).
+    StaffOnly,
     /// Too many wrong entries: the secret no longer works.
     TooManyAttempts,
 }
 
 impl Precondition {
     /// Every refusal, for exhaustive checks.
-    pub const ALL: [Precondition; 25] = [
+    pub const ALL: [Precondition; 26] = [
         Precondition::AccountState,
         Precondition::AccountExpired,
         Precondition::ActivationNotOpen,
@@ -72,6 +74,7 @@ impl Precondition {
         Precondition::Password,
         Precondition::PhotoRefusalIrreversible,
         Precondition::RedirectMandatory,
+        Precondition::StaffOnly,
         Precondition::TooManyAttempts,
     ];
 
@@ -102,6 +105,7 @@ impl Precondition {
             Precondition::Password => "PASSWORD",
             Precondition::PhotoRefusalIrreversible => "PHOTO_REFUSAL_IRREVERSIBLE",
             Precondition::RedirectMandatory => "REDIRECT_MANDATORY",
+            Precondition::StaffOnly => "STAFF_ONLY",
             Precondition::TooManyAttempts => "TOO_MANY_ATTEMPTS",
         }
     }

@@ -9,17 +9,23 @@ use store::accounts::AccountLookup;
 use store::feed::ChangeKind;
 use store::self_service::AccountWrite;
 
+use domain::refusal::Precondition;
+
 use crate::error::AppError;
 use crate::{App, CallContext};
 
 impl App {
-    /// A staff account in use; PERMISSION_DENIED for students.
+    /// A staff account in use; a student is told these settings are for
+    /// staff (not refused as a caller without the right, which would send
+    /// the portal's developers looking at its credentials).
     async fn staff_account(&self, lookup: AccountLookup<'_>) -> Result<Account, AppError> {
         let account = self.account_in_use(lookup).await?;
         if self.profile_of(&account)?.kind != AccountKind::Staff {
-            return Err(AppError::PermissionDenied(
-                "only staff edit their directory entry and antispam level".into(),
-            ));
+            return Err(AppError::FailedPrecondition {
+                kind: Precondition::StaffOnly,
+                subject: "account".into(),
+                message: "only staff have a directory entry and an antispam level".into(),
+            });
         }
         Ok(account)
     }

@@ -39,6 +39,7 @@ pub fn precondition(refusal: Precondition) -> &'static str {
         Precondition::NoMailbox => "This account has no mailbox at the institution.",
         Precondition::NoPhone => "No phone number is known for this account.",
         Precondition::NotOffered => "Your institution does not offer this service.",
+        Precondition::StaffOnly => "This setting is for the institution's staff only.",
         Precondition::NotRenewable => "This account cannot be kept longer.",
         Precondition::NothingToResend => "There is no message to send again.",
         Precondition::NothingToVerify => "There is nothing to verify.",

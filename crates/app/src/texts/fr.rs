@@ -41,6 +41,7 @@ pub fn precondition(refusal: Precondition) -> &'static str {
         Precondition::NoMailbox => "Ce compte n'a pas de messagerie de l'établissement.",
         Precondition::NoPhone => "Aucun numéro de téléphone n'est connu pour ce compte.",
         Precondition::NotOffered => "Ce service n'est pas proposé par votre établissement.",
+        Precondition::StaffOnly => "Ce réglage est réservé aux personnels de l'établissement.",
         Precondition::NotRenewable => "La conservation de ce compte ne peut pas être prolongée.",
         Precondition::NothingToResend => "Il n'y a aucun message à renvoyer.",
         Precondition::NothingToVerify => "Il n'y a rien à vérifier.",
