@@ -58,6 +58,17 @@ pub fn into_status(error: AppError, request_id: &str, language: Language) -> Sta
             let text = texts::precondition(language, kind).to_owned();
             (Code::FailedPrecondition, message, text)
         }
+        AppError::NotOpenYet {
+            opens_at,
+            time_zone,
+        } => {
+            let opens = opens_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let message = format!("activation opens at {opens}");
+            let kind = crate::app::error::Precondition::ActivationNotOpen;
+            details.add_precondition_failure_violation(kind.code(), opens, message.clone());
+            let text = texts::activation_opens(language, opens_at, time_zone);
+            (Code::FailedPrecondition, message, text)
+        }
         AppError::PasswordRejected { field, violations } => {
             password_rejected(&mut details, &field, &violations)
         }

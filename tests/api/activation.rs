@@ -126,6 +126,15 @@ async fn bordeaux_montaigne_student_activates_with_the_key_of_the_certificate() 
         "{}",
         early.message()
     );
+    // Issue 20: the person reads when, in Bordeaux's time, in French.
+    let localized = early
+        .get_details_localized_message()
+        .expect("localized")
+        .message;
+    assert_eq!(
+        localized,
+        "L'activation de ce compte ouvrira le 02/09/2026 à 10h00."
+    );
     app.clock.advance(Duration::hours(24));
 
     let wrong = start(&app, "u-bordeaux-montaigne", entry("AAAA-AAAA-AAAA"))

@@ -36,6 +36,12 @@ pub enum AppError {
         subject: String,
         message: String,
     },
+    /// Activation opens later: when, and the time zone people read it in
+    /// (FAILED_PRECONDITION `ACTIVATION_NOT_OPEN`).
+    NotOpenYet {
+        opens_at: chrono::DateTime<chrono::Utc>,
+        time_zone: chrono_tz::Tz,
+    },
     /// A new password the policy refuses: each rule broken, as (stable
     /// code, message in the caller's language), on `field`.
     PasswordRejected {
@@ -111,6 +117,7 @@ impl std::fmt::Display for AppError {
             AppError::ResourceExhausted { reason, .. } => write!(f, "limit reached: {reason:?}"),
             AppError::Aborted(_) => f.write_str("aborted"),
             AppError::DeadlineExceeded(_) => f.write_str("deadline exceeded"),
+            AppError::NotOpenYet { opens_at, .. } => write!(f, "activation opens at {opens_at}"),
         }
     }
 }

@@ -91,8 +91,13 @@ fn check_typed_secret(secret: &str, field: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Refuses an account that cannot start activation (yet).
-fn check_can_start(account: &Account, now: DateTime<Utc>) -> Result<(), AppError> {
+/// Refuses an account that cannot start activation (yet); `time_zone` is
+/// its institution's, in which the opening time is told.
+fn check_can_start(
+    account: &Account,
+    now: DateTime<Utc>,
+    time_zone: chrono_tz::Tz,
+) -> Result<(), AppError> {
     match account.status {
         status if status.awaits_activation() && account.activated_at.is_none() => {}
         AccountStatus::Active | AccountStatus::Grace => {
@@ -112,13 +117,9 @@ fn check_can_start(account: &Account, now: DateTime<Utc>) -> Result<(), AppError
         }
     }
     if now < account.activation_available_at {
-        let opens = account
-            .activation_available_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        return Err(AppError::FailedPrecondition {
-            kind: Precondition::ActivationNotOpen,
-            subject: opens.clone(),
-            message: format!("activation opens at {opens}"),
+        return Err(AppError::NotOpenYet {
+            opens_at: account.activation_available_at,
+            time_zone,
         });
     }
     Ok(())
@@ -154,7 +155,11 @@ impl App {
     ) -> Result<Started, AppError> {
         let (account, mut state) = self.enter(institution, &entry, now).await?;
         if !state.reactivation {
-            check_can_start(&account, now)?;
+            let time_zone = self
+                .rules
+                .institution(&account.institution)
+                .map_or(chrono_tz::UTC, |i| i.time_zone);
+            check_can_start(&account, now, time_zone)?;
         }
         let journey = self.journey(&account)?;
         let writes = match entry {

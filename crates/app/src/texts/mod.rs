@@ -227,6 +227,24 @@ pub enum Refused<'a> {
     Undecodable,
 }
 
+/// When activation opens, in the institution's time zone.
+pub fn activation_opens(
+    language: Language,
+    opens_at: chrono::DateTime<chrono::Utc>,
+    time_zone: chrono_tz::Tz,
+) -> String {
+    match language {
+        Language::French => format!(
+            "L'activation de ce compte ouvrira le {}.",
+            mail::fr::local(opens_at, time_zone)
+        ),
+        Language::English => format!(
+            "Activation of this account opens on {}.",
+            mail::en::local(opens_at, time_zone)
+        ),
+    }
+}
+
 /// What a person is told of a refusal.
 pub fn refused(language: Language, refusal: Refused<'_>) -> String {
     match language {

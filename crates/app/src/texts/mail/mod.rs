@@ -3,8 +3,8 @@
 //! see `store::outbox`. This module says which facts each message carries
 //! and picks the language.
 
-mod en;
-mod fr;
+pub(crate) mod en;
+pub(crate) mod fr;
 
 use chrono::{DateTime, Utc};
 
