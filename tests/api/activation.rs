@@ -1298,3 +1298,33 @@ async fn printed_material_typed_after_activation_says_already_active() {
     .unwrap_err();
     assert_eq!(precondition(&again), "ALREADY_ACTIVE");
 }
+
+/// Issue 20: StartActivation twice within seconds for one Tours identity
+/// sent two SMS; the cooldown held only for ResendActivationMessage.
+#[tokio::test]
+async fn starting_again_at_once_sends_no_second_code() {
+    let app = spawn_app().await;
+    let ine = ine_bea(1234567804);
+    app.provision(tours_student("22012396", &ine, "07 88 10 25 14"))
+        .await
+        .expect("provision");
+    let entry = || {
+        Entry::IdentityMatch(proto::IdentityMatchEntry {
+            student_number: "22012396".into(),
+            ine: ine.clone(),
+            mobile_phone: "+33788102514".into(),
+        })
+    };
+    start(&app, "univ-tours", entry()).await.expect("start");
+    let again = start(&app, "univ-tours", entry()).await.unwrap_err();
+    assert_eq!(again.code(), Code::ResourceExhausted, "{again:?}");
+    assert!(again.get_details_retry_info().is_some());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.wait_for_sms(1).await.len(), 1);
+    // Once the cooldown is over, a new start sends a new code.
+    app.clock.advance(Duration::minutes(5));
+    start(&app, "univ-tours", entry())
+        .await
+        .expect("started again");
+    assert_eq!(app.wait_for_sms(2).await.len(), 2);
+}

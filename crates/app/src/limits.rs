@@ -227,10 +227,17 @@ impl App {
         let keys = counters.guess_policies(self.rules.rate_limits.guess_delays);
         self.reserve_guess(&keys, counters.reason, now).await?;
         let result = attempt.await;
-        // A failure of ours says nothing of the secret typed.
+        // A failure of ours says nothing of the secret typed; a refusal of
+        // the account's state (already active, not open yet, a code sent
+        // moments ago) comes once the secret was found right.
         let right = match &result {
             Ok(value) => succeeded(value),
-            Err(AppError::Internal(_)) => true,
+            Err(
+                AppError::Internal(_)
+                | AppError::FailedPrecondition { .. }
+                | AppError::NotOpenYet { .. }
+                | AppError::ResourceExhausted { .. },
+            ) => true,
             Err(_) => false,
         };
         self.store.settle_guess(&keys, right, now).await?;

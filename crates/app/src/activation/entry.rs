@@ -164,6 +164,7 @@ impl App {
         let journey = self.journey(&account)?;
         let writes = match entry {
             Entry::IdentityMatch { .. } => {
+                self.identity_code_cooldown(&account, &journey, now).await?;
                 self.identity_code_writes(&account, &journey, ctx.language, now)?
                     .writes
             }

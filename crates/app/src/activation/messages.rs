@@ -106,6 +106,22 @@ impl App {
 
     /// The code sent by SMS (and mail, when the account has a personal
     /// address) after an identity match.
+    /// Refuses a new identity code while the account's last one is younger
+    /// than the cooldown, whichever flow it went to: starting again at once
+    /// (a double click, a second tab) sends no second SMS.
+    pub(super) async fn identity_code_cooldown(
+        &self,
+        account: &Account,
+        journey: &Journey<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let last = self
+            .store
+            .last_account_secret(&account.id, Purpose::IdentityCode)
+            .await?;
+        resend_cooldown(journey, last.map(|s| s.created_at), now)
+    }
+
     pub(super) fn identity_code_writes(
         &self,
         account: &Account,
@@ -287,19 +303,7 @@ impl App {
             .store
             .last_flow_secret(&loaded.flow.id, purpose)
             .await?;
-        let cooldown = chrono::Duration::from_std(journey.profile.activation.resend_cooldown)
-            .unwrap_or_default();
-        if let Some(last) = &last
-            && last.created_at + cooldown > now
-        {
-            let wait = (last.created_at + cooldown - now)
-                .to_std()
-                .unwrap_or_default();
-            return Err(AppError::ResourceExhausted {
-                reason: Exhausted::ResendTooSoon,
-                retry_after: wait,
-            });
-        }
+        resend_cooldown(&journey, last.map(|s| s.created_at), now)?;
         let Outgoing { mut writes, notice } =
             self.resent_writes(&loaded, &journey, step, ctx.language, now)?;
         writes.revoke.push(purpose);
@@ -340,5 +344,23 @@ impl App {
         .ok_or_else(|| AppError::inconsistent("no address to verify"))?;
         let to_verify = AddressToVerify { step, address };
         self.verification_writes(&loaded.account, journey, to_verify, language, now)
+    }
+}
+
+/// RESOURCE_EXHAUSTED with the wait while a message sent at `last` is
+/// younger than the journey's resend cooldown.
+fn resend_cooldown(
+    journey: &Journey<'_>,
+    last: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let cooldown =
+        chrono::Duration::from_std(journey.profile.activation.resend_cooldown).unwrap_or_default();
+    match last {
+        Some(last) if last + cooldown > now => Err(AppError::ResourceExhausted {
+            reason: Exhausted::ResendTooSoon,
+            retry_after: (last + cooldown - now).to_std().unwrap_or_default(),
+        }),
+        _ => Ok(()),
     }
 }
