@@ -61,14 +61,7 @@ pub fn into_status(error: AppError, request_id: &str, language: Language) -> Sta
         AppError::NotOpenYet {
             opens_at,
             time_zone,
-        } => {
-            let opens = opens_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            let message = format!("activation opens at {opens}");
-            let kind = crate::app::error::Precondition::ActivationNotOpen;
-            details.add_precondition_failure_violation(kind.code(), opens, message.clone());
-            let text = texts::activation_opens(language, opens_at, time_zone);
-            (Code::FailedPrecondition, message, text)
-        }
+        } => not_open(&mut details, (opens_at, time_zone), language),
         AppError::PasswordRejected { field, violations } => {
             password_rejected(&mut details, &field, &violations)
         }
@@ -122,6 +115,21 @@ fn locale(language: Language) -> &'static str {
         Language::French => "fr-FR",
         Language::English => "en-GB",
     }
+}
+
+/// `ACTIVATION_NOT_OPEN`: the opening time in UTC for programs, in the
+/// institution's time zone for people.
+fn not_open(
+    details: &mut ErrorDetails,
+    (opens_at, time_zone): (chrono::DateTime<chrono::Utc>, chrono_tz::Tz),
+    language: Language,
+) -> (Code, String, String) {
+    let opens = opens_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let message = format!("activation opens at {opens}");
+    let kind = crate::app::error::Precondition::ActivationNotOpen;
+    details.add_precondition_failure_violation(kind.code(), opens, message.clone());
+    let text = texts::activation_opens(language, opens_at, time_zone);
+    (Code::FailedPrecondition, message, text)
 }
 
 /// Every refused field as a `BadRequest` violation.
