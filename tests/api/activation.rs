@@ -1328,3 +1328,46 @@ async fn starting_again_at_once_sends_no_second_code() {
         .expect("started again");
     assert_eq!(app.wait_for_sms(2).await.len(), 2);
 }
+
+/// Issue 20: "1ère connexion" before Montpellier's 15-minute opening left
+/// two mails at opening, the first link already expired. The link mailed at
+/// provisioning is the one that goes, and it works.
+#[tokio::test]
+async fn asking_for_the_link_before_opening_sends_one_link_that_works() {
+    let app = spawn_app().await;
+    app.provision(proto::ProvisionRecord {
+        institution: "umontpellier".into(),
+        profile: "student".into(),
+        student_number: "22012377".into(),
+        given_name: "Inès".into(),
+        family_name: "Avance".into(),
+        birth_date: "2006-04-01".into(),
+        personal_mail: "ines.avance@example.org".into(),
+        ..Default::default()
+    })
+    .await
+    .expect("provision");
+    // Ten minutes after enrolment, five before the opening.
+    app.clock.advance(Duration::minutes(10));
+    app.activation()
+        .request_activation_link(proto::RequestActivationLinkRequest {
+            institution: "umontpellier".into(),
+            login: "ines.avance@etu.umontpellier.fr".into(),
+        })
+        .await
+        .expect("answered");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.clock.advance(Duration::minutes(6));
+    let mail = app.wait_for_mail_to("ines.avance@example.org", 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(app.mails_to("ines.avance@example.org").len(), 1);
+    start(
+        &app,
+        "umontpellier",
+        Entry::Link(proto::LinkEntry {
+            token: link_token(&mail, "link"),
+        }),
+    )
+    .await
+    .expect("the one link works");
+}

@@ -477,6 +477,18 @@ impl App {
         ) else {
             return Ok(());
         };
+        // Before activation opens, the link mailed at provisioning waits in
+        // the outbox for the opening: a second one would arrive with it and
+        // make the first expire at once.
+        if now < account.activation_available_at
+            && self
+                .store
+                .last_account_secret(&account.id, Purpose::ActivationLink)
+                .await?
+                .is_some()
+        {
+            return Ok(());
+        }
         let last = self
             .store
             .live_secret(&account.id, Purpose::ActivationLink, now)
