@@ -264,6 +264,7 @@ pub fn notice(n: crate::app::links::DeliveryNotice) -> proto::DeliveryNotice {
         check_spam_folder: n.check_spam_folder,
         helpdesk_url: n.helpdesk_url,
         expires_at: n.expires_at.map(timestamp),
+        also_sent_to: n.also_sent_to,
     }
 }
 

@@ -948,9 +948,32 @@ async fn tours_student_activates_with_an_sms_code() {
     let flow = started.flow.expect("flow");
     assert_eq!(screen(&flow), vec![S::VerifyCode]);
     let pending = flow.pending_verification.expect("pending");
+    let notice = pending.notice.expect("notice");
+    assert_eq!(notice.masked_destination, "+33*****2599");
+    // Issue 20: the code was mailed too, and the screen can say so.
+    assert_eq!(notice.also_sent_to.len(), 1, "{notice:?}");
+    assert!(
+        notice.also_sent_to[0].ends_with(".org") && !notice.also_sent_to[0].contains("dubois"),
+        "{notice:?}"
+    );
+    let viewed = app
+        .activation()
+        .get_activation_flow(proto::GetActivationFlowRequest {
+            flow_token: token.clone(),
+        })
+        .await
+        .expect("flow")
+        .into_inner()
+        .flow
+        .expect("flow");
     assert_eq!(
-        pending.notice.expect("notice").masked_destination,
-        "+33*****2599"
+        viewed
+            .pending_verification
+            .expect("pending")
+            .notice
+            .expect("notice")
+            .also_sent_to,
+        notice.also_sent_to
     );
     let sms = app.wait_for_sms(1).await;
     assert_eq!(sms[0].0, "+33788102599");

@@ -46,6 +46,8 @@ pub struct DeliveryNotice {
     /// Where to ask for help when it does not arrive.
     pub helpdesk_url: String,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The other places the same message went, masked.
+    pub also_sent_to: Vec<String>,
 }
 
 impl App {
@@ -105,6 +107,7 @@ impl App {
                 not_before: now,
             },
             notice: DeliveryNotice {
+                also_sent_to: Vec::new(),
                 masked_destination: mask_mail(address),
                 check_spam_folder: true,
                 helpdesk_url: institution.helpdesk_url.clone(),

@@ -426,6 +426,7 @@ impl App {
             .ok_or_else(|| AppError::field("institution", "no such institution"))?;
         check_login(login, "login")?;
         let notice = DeliveryNotice {
+            also_sent_to: Vec::new(),
             masked_destination: "xxxxxxxxxxxx@xxxxxxxx".into(),
             check_spam_folder: true,
             helpdesk_url: institution.helpdesk_url.clone(),

@@ -96,6 +96,7 @@ impl App {
             ..FlowWrites::default()
         };
         let notice = DeliveryNotice {
+            also_sent_to: Vec::new(),
             masked_destination: mask_mail(address),
             check_spam_folder: true,
             helpdesk_url: institution.helpdesk_url.clone(),
@@ -168,6 +169,7 @@ impl App {
             })
             .collect();
         let notice = DeliveryNotice {
+            also_sent_to: account.personal_mail.iter().map(|m| mask_mail(m)).collect(),
             masked_destination: mask_phone(&phone),
             check_spam_folder: true,
             helpdesk_url: journey.institution.helpdesk_url.clone(),

@@ -140,7 +140,15 @@ impl App {
         };
         let notice = secrets.first().map(|s| {
             let target = s.target.clone().unwrap_or_default();
+            // An identity code by SMS also went to the personal address.
+            let by_sms = target.starts_with('+');
+            let personal = loaded.account.personal_mail.as_deref();
             DeliveryNotice {
+                also_sent_to: personal
+                    .filter(|_| by_sms)
+                    .map(mask_mail)
+                    .into_iter()
+                    .collect(),
                 masked_destination: if target.starts_with('+') {
                     mask_phone(&target)
                 } else {

@@ -124,6 +124,7 @@ impl App {
         let answer = ResetAnswer {
             method: recovery.method,
             notice: DeliveryNotice {
+                also_sent_to: Vec::new(),
                 masked_destination: masked_destination(recovery.mask, shown, &seed),
                 check_spam_folder: true,
                 helpdesk_url: rules.helpdesk_url.clone(),
