@@ -321,9 +321,12 @@ async fn bordeaux_montaigne_student_activates_with_the_key_of_the_certificate() 
     let notice = last.notice.expect("confirmation link notice");
     assert_eq!(notice.masked_destination, "j************@e******.org");
     let done = last.flow.expect("flow");
-    let completion = done.completion.expect("completed");
+    let completion = done.completion.clone().expect("completed");
     assert_eq!(completion.login, login);
-    assert_eq!(done.current_screen as usize, done.screens.len());
+    // Issue 20: a page reading screens[current_screen] finds the
+    // completed step, not the end of the list.
+    assert_eq!(done.current_screen as usize, done.screens.len() - 1);
+    assert_eq!(screen(&done), vec![S::Completed]);
 
     let active = account(&app, "u-bordeaux-montaigne", &id).await;
     assert_eq!(active.status, proto::AccountStatus::Active as i32);

@@ -98,25 +98,36 @@ pub fn evaluation(evaluation: &Evaluation, language: Language) -> proto::Evaluat
     }
 }
 
+/// The flow's screens; once it is complete, a last one holding the
+/// completed step, which `current_screen` then names (a page reading
+/// `screens[current_screen]` always finds a screen).
+fn screens(view: &FlowView) -> Vec<proto::ActivationScreen> {
+    let mut screens: Vec<proto::ActivationScreen> = view
+        .screens
+        .iter()
+        .map(|screen| proto::ActivationScreen {
+            steps: screen.steps.iter().map(|s| step_code(*s) as i32).collect(),
+            done: screen.done,
+        })
+        .collect();
+    if view.current_screen >= screens.len() {
+        screens.push(proto::ActivationScreen {
+            steps: vec![proto::ActivationStep::Completed as i32],
+            done: true,
+        });
+    }
+    screens
+}
+
 /// The flow as the API describes it.
 pub fn flow(view: FlowView, language: Language) -> proto::ActivationFlow {
+    let screens = screens(&view);
     proto::ActivationFlow {
         flow_id: view.flow_id,
         institution: view.institution,
         profile: view.profile,
         login: view.login,
-        screens: view
-            .screens
-            .into_iter()
-            .map(|screen| proto::ActivationScreen {
-                steps: screen
-                    .steps
-                    .into_iter()
-                    .map(|s| step_code(s) as i32)
-                    .collect(),
-                done: screen.done,
-            })
-            .collect(),
+        screens,
         current_screen: view.current_screen as u32,
         pending_verification: view.pending_verification.map(pending),
         password_rules: Some(password_rules(&view.password_policy, language)),
