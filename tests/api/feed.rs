@@ -176,3 +176,29 @@ async fn provisioning_is_audited() {
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
 }
+
+/// Issue 20: a photo refused while activating (the only place Bordeaux's
+/// document offers it) never reached the feed; only a refusal made later
+/// from the account page did.
+#[tokio::test]
+async fn a_photo_refused_while_activating_reaches_the_feed() {
+    let app = spawn_app().await;
+    let provisioned = app
+        .provision(bordeaux_student("21900999", "Paul", "Sansphoto"))
+        .await
+        .expect("provision");
+    let id = provisioned.account.clone().expect("account").account_id;
+    app.activate_answering(&provisioned, "Garonne#2026!", true)
+        .await;
+    let kinds: Vec<i32> = app
+        .all_changes()
+        .await
+        .iter()
+        .filter(|c| c.account.as_ref().is_some_and(|a| a.account_id == id))
+        .map(|c| c.kind)
+        .collect();
+    assert!(
+        kinds.contains(&(proto::ChangeKind::PhotoDeletionRequested as i32)),
+        "{kinds:?}"
+    );
+}

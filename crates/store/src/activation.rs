@@ -693,23 +693,19 @@ async fn record_activation(
         now,
     )
     .await?;
-    append_changes(
-        conn,
-        &[
-            PendingChange {
-                account_id: account_id.clone(),
-                institution: loaded.account.institution.clone(),
-                kind: ChangeKind::Activated,
-            },
-            PendingChange {
-                account_id: account_id.clone(),
-                institution: loaded.account.institution.clone(),
-                kind: ChangeKind::PasswordChanged,
-            },
-        ],
-        now,
-    )
-    .await?;
+    // A photo refused while activating is deleted like one refused later
+    // (Bordeaux offers the choice only here).
+    let kinds = [ChangeKind::Activated, ChangeKind::PasswordChanged]
+        .into_iter()
+        .chain(photo_refused.then_some(ChangeKind::PhotoDeletionRequested));
+    let changes: Vec<PendingChange> = kinds
+        .map(|kind| PendingChange {
+            account_id: account_id.clone(),
+            institution: loaded.account.institution.clone(),
+            kind,
+        })
+        .collect();
+    append_changes(conn, &changes, now).await?;
     Ok(())
 }
 

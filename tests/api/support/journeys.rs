@@ -63,6 +63,17 @@ impl TestApp {
         provisioned: &proto::ProvisionAccountResponse,
         password: &str,
     ) -> String {
+        self.activate_answering(provisioned, password, false).await
+    }
+
+    /// [`TestApp::activate`], refusing every use of the photo when
+    /// `refuse_photo` says so.
+    pub async fn activate_answering(
+        &self,
+        provisioned: &proto::ProvisionAccountResponse,
+        password: &str,
+        refuse_photo: bool,
+    ) -> String {
         use proto::start_activation_request::Entry;
         use proto::{ActivationMessageKind as K, ActivationStep as S};
         let account = provisioned.account.as_ref().expect("account");
@@ -145,6 +156,13 @@ impl TestApp {
                         })
                     }
                     S::DirectoryListing => request.directory_listed = Some(true),
+                    S::PhotoUse if refuse_photo => {
+                        request.photo = Some(proto::PhotoChoice {
+                            refuse: true,
+                            irreversibility_acknowledged: true,
+                            ..Default::default()
+                        })
+                    }
                     S::PhotoUse => {
                         request.photo = Some(proto::PhotoChoice {
                             uses: vec![proto::PhotoUse::CardReprint as i32],
