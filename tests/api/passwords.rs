@@ -62,7 +62,7 @@ async fn seed_policies_refuse_exactly_what_their_documents_say() {
             "u-bordeaux-montaigne",
             "student",
             "Bordeaux1",
-            &[V::TooShort, V::TooFewNonAlphabetic],
+            &[V::TooShort, V::TooFewNonAlphabetic, V::TooWeak],
         ),
         (
             "u-bordeaux-montaigne",
@@ -86,7 +86,7 @@ async fn seed_policies_refuse_exactly_what_their_documents_say() {
             "u-bordeaux-montaigne",
             "student",
             "1234567890",
-            &[V::CommonPassword],
+            &[V::CommonPassword, V::TooWeak],
         ),
         ("u-bordeaux-montaigne", "student", &long, &[V::TooLong]),
         // Montpellier staff: 8 characters, a letter and a digit, no
@@ -185,6 +185,17 @@ async fn the_meter_speaks_french_by_default_and_english_on_request() {
         too_short.message,
         "Le mot de passe doit comporter au moins 10 caractères."
     );
+    // Issue 20: the meter said WEAK while Bordeaux's policy accepted; the
+    // example now refuses what the meter calls weak.
+    for weak in ["azerty1234", "bordeaux33"] {
+        let judged = evaluate(&app, weak, context(), None).await.unwrap();
+        assert_eq!(
+            judged.strength,
+            proto::PasswordStrength::Weak as i32,
+            "{weak}"
+        );
+        assert!(!judged.acceptable, "{weak}: {:?}", judged.violations);
+    }
     // Issue 20: "ne doit pas être ni contenir" was not French.
     let word = evaluate(&app, "abricot7", policy("univ-tours", "student"), None)
         .await
