@@ -54,8 +54,8 @@ pub fn into_status(error: AppError, request_id: &str, language: Language) -> Sta
             subject,
             message,
         } => {
+            let text = texts::precondition_about(language, kind, &subject).to_owned();
             details.add_precondition_failure_violation(kind.code(), subject, message.clone());
-            let text = texts::precondition(language, kind).to_owned();
             (Code::FailedPrecondition, message, text)
         }
         AppError::NotOpenYet {

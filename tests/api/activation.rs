@@ -1397,3 +1397,43 @@ async fn asking_for_the_link_before_opening_sends_one_link_that_works() {
     .await
     .expect("the one link works");
 }
+
+/// Issue 20: on Tours' code screen, submitting a screen before the code
+/// told the person, in French, to follow a link.
+#[tokio::test]
+async fn the_code_screen_speaks_of_the_code() {
+    let app = spawn_app().await;
+    let ine = ine_bea(1234567805);
+    app.provision(tours_student("22012395", &ine, "07 88 10 25 15"))
+        .await
+        .expect("provision");
+    let started = start(
+        &app,
+        "univ-tours",
+        Entry::IdentityMatch(proto::IdentityMatchEntry {
+            student_number: "22012395".into(),
+            ine,
+            mobile_phone: "+33788102515".into(),
+        }),
+    )
+    .await
+    .expect("start");
+    let early = submit(
+        &app,
+        proto::SubmitActivationScreenRequest {
+            flow_token: started.flow_token,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(precondition(&early), "AWAITING_VERIFICATION", "{early:?}");
+    let localized = early
+        .get_details_localized_message()
+        .expect("localized")
+        .message;
+    assert!(
+        localized.contains("code") && !localized.contains("lien"),
+        "{localized}"
+    );
+}

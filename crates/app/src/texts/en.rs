@@ -23,7 +23,7 @@ pub fn precondition(refusal: Precondition) -> &'static str {
             "This account is already activated: log in, or use password recovery."
         }
         Precondition::AwaitingVerification => {
-            "A verification is waiting: follow the link you received."
+            "A verification is waiting: follow the link you received by mail, or type its code."
         }
         Precondition::CodeExpired => "This code has expired: ask for a new one.",
         Precondition::Configuration => {
@@ -200,3 +200,6 @@ pub fn consent_notice(notice: ConsentNotice) -> &'static str {
 
 /// Where a completed activation leads when the profile names no page.
 pub const SIGN_IN_TO_PORTAL: &str = "Sign in to the portal";
+
+/// Submitting a screen before typing the code sent by SMS and mail.
+pub const AWAITING_CODE: &str = "First type the code you received by SMS (and mail) to go on.";

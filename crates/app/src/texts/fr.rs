@@ -21,7 +21,7 @@ pub fn precondition(refusal: Precondition) -> &'static str {
             "Ce compte est déjà activé : connectez-vous, ou utilisez la récupération du mot de passe."
         }
         Precondition::AwaitingVerification => {
-            "Une vérification est en attente : suivez le lien reçu."
+            "Une vérification est en attente : suivez le lien reçu par mail, ou saisissez son code."
         }
         Precondition::CodeExpired => "Ce code a expiré : demandez-en un nouveau.",
         Precondition::Configuration => {
@@ -231,3 +231,7 @@ pub fn consent_notice(notice: ConsentNotice) -> &'static str {
 
 /// Where a completed activation leads when the profile names no page.
 pub const SIGN_IN_TO_PORTAL: &str = "Se connecter à l'ENT";
+
+/// Submitting a screen before typing the code sent by SMS and mail.
+pub const AWAITING_CODE: &str =
+    "Saisissez d'abord le code reçu par SMS (et par mail) pour continuer.";

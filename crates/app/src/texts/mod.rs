@@ -28,6 +28,20 @@ pub fn precondition(language: Language, refusal: Precondition) -> &'static str {
     }
 }
 
+/// A refusal about `subject` (the field or step it concerns), as a person
+/// reads it: a wait for a code speaks of the code, not of a link.
+pub fn precondition_about(
+    language: Language,
+    refusal: Precondition,
+    subject: &str,
+) -> &'static str {
+    match (refusal, subject, language) {
+        (Precondition::AwaitingVerification, "code", Language::French) => fr::AWAITING_CODE,
+        (Precondition::AwaitingVerification, "code", Language::English) => en::AWAITING_CODE,
+        _ => precondition(language, refusal),
+    }
+}
+
 /// A refused password rule, as the person typing reads it.
 pub fn password_violation(language: Language, violation: &Violation) -> String {
     match language {
