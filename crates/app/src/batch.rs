@@ -17,7 +17,6 @@ use domain::language::Language;
 use domain::retention::{
     AccountFacts, BatchStep, BatchTime, days_left, is_due, next_notice_on, next_password_reminder,
 };
-use store::accounts::notice_recipient;
 use store::batch_runs::{ALL_INSTITUTIONS, BatchCounts, BatchRun};
 use store::feed::ChangeKind;
 use store::lifecycle::{CandidateQuery, ChunkWrite, batch_audit, batch_change, lanes};
@@ -457,7 +456,7 @@ fn message(
     now: DateTime<Utc>,
     chunk: &mut ChunkWrite,
 ) -> bool {
-    let Some(recipient) = notice_recipient(a) else {
+    let Some(recipient) = a.notice_address().map(str::to_owned) else {
         return false;
     };
     chunk.messages.push(NewMessage {

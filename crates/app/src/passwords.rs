@@ -227,7 +227,9 @@ impl App {
         let Some(institution) = self.rules.institution(&account.institution) else {
             return Vec::new();
         };
-        store::accounts::notice_recipient(account)
+        account
+            .notice_address()
+            .map(str::to_owned)
             .map(|recipient| NewMessage {
                 account_id: Some(account.id.clone()),
                 channel: Channel::Mail,

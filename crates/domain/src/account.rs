@@ -269,6 +269,16 @@ impl Account {
             .and(self.recovery_mail.as_deref())
     }
 
+    /// Where notices about the account go (password changed, expiry,
+    /// reminders): the verified recovery address; else the personal address
+    /// given at enrolment (Tours collects no recovery address, and a
+    /// student may never read the university mailbox); else that mailbox.
+    pub fn notice_address(&self) -> Option<&str> {
+        self.verified_recovery_mail()
+            .or(self.personal_mail.as_deref())
+            .or(self.institutional_mail.as_deref())
+    }
+
     /// The state of its life, whether locked or not: under a lock, the
     /// state the lock hides.
     pub fn life_state(&self) -> AccountStatus {

@@ -167,12 +167,3 @@ async fn find(
     };
     query.one(conn).await
 }
-
-/// Where notices about an account go (password changed, expiry, reminders):
-/// the verified recovery address, else the university mailbox.
-pub fn notice_recipient(account: &Account) -> Option<String> {
-    account
-        .verified_recovery_mail()
-        .or(account.institutional_mail.as_deref())
-        .map(str::to_owned)
-}

@@ -11,7 +11,7 @@ use domain::retention::{ExtensionApproval, extended_end, first_notice_on};
 use domain::supann::ChangeKind;
 use serde_json::json;
 use store::account_fields::AccountChange;
-use store::accounts::{AccountLookup, notice_recipient};
+use store::accounts::AccountLookup;
 use store::entities::extension_request;
 use store::lifecycle::{ExtensionDecision, ExtensionError, ExtensionState, NewExtension};
 use store::outbox::{Channel, NewMessage};
@@ -188,7 +188,9 @@ fn extension_write<'a>(
         }
         feed.push(ChangeKind::Extended);
     }
-    let messages = notice_recipient(account)
+    let messages = account
+        .notice_address()
+        .map(str::to_owned)
         .map(|recipient| NewMessage {
             account_id: Some(account.id.clone()),
             channel: Channel::Mail,
