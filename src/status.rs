@@ -146,16 +146,15 @@ fn invalid(
         .map(|v| format!("{}: {}", v.field, v.description))
         .collect::<Vec<_>>()
         .join("; ");
-    let fields = violations
+    let descriptions = violations
         .iter()
-        .map(|v| v.field.as_str())
+        .map(|v| v.description.as_str())
         .collect::<Vec<_>>()
-        .join(", ");
+        .join("; ");
     let text = texts::refused(
         language,
         Refused::Invalid {
-            fields: &fields,
-            summary: &summary,
+            descriptions: &descriptions,
         },
     );
     (Code::InvalidArgument, summary, text)

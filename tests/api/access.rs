@@ -207,6 +207,14 @@ async fn errors_speak_the_callers_language_and_hide_internals() {
             .expect("a localized message");
         assert_eq!(localized.locale, locale);
         assert!(localized.message.contains(words), "{}", localized.message);
+        // Issue 20: people never read the request's field paths.
+        for field in violations(status) {
+            assert!(
+                !localized.message.contains(&field),
+                "{field} in {}",
+                localized.message
+            );
+        }
         assert!(status.get_error_details().bad_request().is_some());
         assert!(status.metadata().get("x-request-id").is_some());
     }

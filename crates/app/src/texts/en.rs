@@ -73,7 +73,9 @@ pub fn exhausted(limit: Exhausted, wait: Wait) -> String {
 
 pub fn refused(refusal: Refused<'_>) -> String {
     match refusal {
-        Refused::Invalid { summary, .. } => format!("Some information is invalid: {summary}."),
+        Refused::Invalid { descriptions } => {
+            format!("Some information is invalid: {descriptions}.")
+        }
         Refused::NotFound { detail } => format!("Not found: {detail}."),
         Refused::Unauthenticated => "The calling service is not authenticated.".into(),
         Refused::PermissionDenied { detail } => format!("Access denied: {detail}."),

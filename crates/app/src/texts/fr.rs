@@ -77,8 +77,8 @@ pub fn exhausted(limit: Exhausted, wait: Wait) -> String {
 
 pub fn refused(refusal: Refused<'_>) -> String {
     match refusal {
-        Refused::Invalid { fields, .. } => {
-            format!("Certaines informations sont invalides : {fields}.")
+        Refused::Invalid { .. } => {
+            "Certaines informations sont invalides : corrigez les champs signalés.".into()
         }
         Refused::NotFound { .. } => "Introuvable : vérifiez les informations saisies.".into(),
         Refused::Unauthenticated => "Le service appelant n'est pas authentifié.".into(),

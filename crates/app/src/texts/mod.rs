@@ -207,11 +207,10 @@ pub struct Wait {
 /// The other refusals of a call, each with what the person is told.
 #[derive(Debug, Clone, Copy)]
 pub enum Refused<'a> {
-    /// Some fields are invalid: their names, and each with why (in English,
-    /// for programs).
+    /// Some fields are invalid: why, each (in English, without the fields'
+    /// paths, which people never read).
     Invalid {
-        fields: &'a str,
-        summary: &'a str,
+        descriptions: &'a str,
     },
     NotFound {
         detail: &'a str,
