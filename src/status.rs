@@ -211,6 +211,13 @@ pub fn broken_stream(status: Status, request_id: &str, language: Language) -> St
     status
 }
 
+/// The status of a trailers-only answer (most refusals), from its headers.
+pub fn status_in(headers: &http::HeaderMap) -> Option<Code> {
+    headers
+        .get("grpc-status")
+        .map(|v| Code::from_bytes(v.as_bytes()))
+}
+
 /// Our own statuses always carry google.rpc details; an `INTERNAL` without
 /// them comes from tonic reading the request (invalid protobuf, "Unexpected
 /// EOF decoding stream", "Missing request message", bad compression).
@@ -261,9 +268,7 @@ where
             let response = future.await?;
             // A trailers-only answer carries its status in the headers.
             let headers = response.headers();
-            let code = headers
-                .get("grpc-status")
-                .map(|v| Code::from_bytes(v.as_bytes()));
+            let code = status_in(headers);
             let has_details = headers.contains_key("grpc-status-details-bin");
             match code {
                 Some(code) if is_framework_internal(code, has_details) => {

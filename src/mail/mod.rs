@@ -266,6 +266,11 @@ pub struct SenderContext {
 }
 
 impl SenderContext {
+    /// How long a claim holds (`mail.lease`, validated at start-up).
+    fn lease_length(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::seconds(30))
+    }
+
     /// Who signs `message`: its account's institution, when it has one.
     async fn signature(&self, message: &Claimed) -> Signature {
         let Some(id) = &message.account_id else {
@@ -288,12 +293,7 @@ impl SenderContext {
 /// transport trouble is logged and retried; it never stops the loop.
 pub async fn run_sender(outlet: Outlet, sender: SenderContext) {
     let SenderContext {
-        store,
-        clock,
-        settings,
-        ready,
-        owner,
-        ..
+        settings, ready, ..
     } = &sender;
     loop {
         if !ready.load(Ordering::Acquire) {
@@ -303,7 +303,7 @@ pub async fn run_sender(outlet: Outlet, sender: SenderContext) {
         let round = send_due(&sender, &outlet);
         let result = tokio::select! {
             result = round => result,
-            never = heartbeat(store, clock, owner, settings.lease) => match never {},
+            never = heartbeat(&sender) => match never {},
         };
         match result {
             Ok(sent) if sent > 0 => continue,
@@ -319,17 +319,13 @@ pub async fn run_sender(outlet: Outlet, sender: SenderContext) {
 /// While a round runs, extends this process's leases every third of the
 /// lease: a long send (a slow relay, a batch of fifty) keeps its messages,
 /// and a process that dies loses them to the others within one lease.
-async fn heartbeat(
-    store: &Store,
-    clock: &SharedClock,
-    owner: &str,
-    lease: Duration,
-) -> std::convert::Infallible {
-    let beat = lease / 3;
-    let length = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
+async fn heartbeat(sender: &SenderContext) -> std::convert::Infallible {
+    let beat = sender.settings.lease / 3;
+    let length = sender.lease_length();
     loop {
         tokio::time::sleep(beat).await;
-        if let Err(error) = store.extend_claims(owner, clock.now() + length).await {
+        let until = sender.clock.now() + length;
+        if let Err(error) = sender.store.extend_claims(&sender.owner, until).await {
             tracing::warn!(%error, "sender: cannot extend its leases");
         }
     }
@@ -351,7 +347,7 @@ async fn send_due(
     let channel = outlet.channel();
     let lease = Lease {
         owner,
-        length: chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::seconds(30)),
+        length: sender.lease_length(),
     };
     let claimed = store
         .claim_due_messages(channel, clock.now(), lease, BATCH)

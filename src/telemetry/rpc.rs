@@ -215,11 +215,7 @@ where
     }
 }
 
-fn status_in(headers: &http::HeaderMap) -> Option<tonic::Code> {
-    headers
-        .get("grpc-status")
-        .map(|v| tonic::Code::from_bytes(v.as_bytes()))
-}
+use crate::status::status_in;
 
 /// Records a call's end, once.
 struct Ending {

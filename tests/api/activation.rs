@@ -69,6 +69,15 @@ fn screen(flow: &proto::ActivationFlow) -> Vec<S> {
         .collect()
 }
 
+/// Tours' first connection: student number, INE and mobile phone.
+fn tours_entry(student_number: &str, ine: &str, mobile_phone: &str) -> Entry {
+    Entry::IdentityMatch(proto::IdentityMatchEntry {
+        student_number: student_number.into(),
+        ine: ine.into(),
+        mobile_phone: mobile_phone.into(),
+    })
+}
+
 fn mail(address: &str) -> Option<proto::MailInput> {
     Some(proto::MailInput {
         address: address.into(),
@@ -1181,11 +1190,7 @@ async fn identity_codes_go_out_through_the_sms_webhook() {
     let started = start(
         &app,
         "univ-tours",
-        Entry::IdentityMatch(proto::IdentityMatchEntry {
-            student_number: "22012346".into(),
-            ine,
-            mobile_phone: "07 88 10 25 98".into(),
-        }),
+        tours_entry("22012346", &ine, "07 88 10 25 98"),
     )
     .await
     .expect("start");
@@ -1227,11 +1232,7 @@ async fn a_copy_of_the_database_does_not_reveal_codes_or_keys() {
     start(
         &app,
         "univ-tours",
-        Entry::IdentityMatch(proto::IdentityMatchEntry {
-            student_number: "22012399".into(),
-            ine: ine.clone(),
-            mobile_phone: "+33788102511".into(),
-        }),
+        tours_entry("22012399", &ine, "+33788102511"),
     )
     .await
     .expect("start");
@@ -1334,13 +1335,7 @@ async fn starting_again_at_once_sends_no_second_code() {
     app.provision(tours_student("22012396", &ine, "07 88 10 25 14"))
         .await
         .expect("provision");
-    let entry = || {
-        Entry::IdentityMatch(proto::IdentityMatchEntry {
-            student_number: "22012396".into(),
-            ine: ine.clone(),
-            mobile_phone: "+33788102514".into(),
-        })
-    };
+    let entry = || tours_entry("22012396", &ine, "+33788102514");
     start(&app, "univ-tours", entry()).await.expect("start");
     let again = start(&app, "univ-tours", entry()).await.unwrap_err();
     assert_eq!(again.code(), Code::ResourceExhausted, "{again:?}");
@@ -1410,11 +1405,7 @@ async fn the_code_screen_speaks_of_the_code() {
     let started = start(
         &app,
         "univ-tours",
-        Entry::IdentityMatch(proto::IdentityMatchEntry {
-            student_number: "22012395".into(),
-            ine,
-            mobile_phone: "+33788102515".into(),
-        }),
+        tours_entry("22012395", &ine, "+33788102515"),
     )
     .await
     .expect("start");
