@@ -144,8 +144,10 @@ async fn expire(args: ExpireArgs, settings: Settings) -> Result<(), String> {
     {
         return Err("the database is not migrated: run `ent-identity migrate` first".into());
     }
+    let now = chrono::Utc::now();
     let request = BatchRequest {
-        as_of: args.as_of.unwrap_or_else(chrono::Utc::now),
+        as_of: args.as_of.unwrap_or(now),
+        started_at: now,
         dry_run: args.dry_run,
         institution: args.institution,
         chunk_size: args

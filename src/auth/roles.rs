@@ -77,6 +77,7 @@ pub const ACCESS_TABLE: &[(&str, &str, Access)] = &[
     (LIFECYCLE, "ListExtensionRequests", ADMIN),
     (LIFECYCLE, "DecideExtensionRequest", ADMIN),
     (LIFECYCLE, "SetAccountLock", ADMIN),
+    (LIFECYCLE, "OpenActivation", ADMIN),
     (LIFECYCLE, "RunExpiryBatch", EXPIRY),
     (LIFECYCLE, "ListChanges", FEED),
     (LIFECYCLE, "WatchChanges", FEED),
@@ -132,7 +133,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(methods.len(), 41, "the API's methods");
+        assert_eq!(methods.len(), 42, "the API's methods");
         for method in &methods {
             let entries = ACCESS_TABLE
                 .iter()

@@ -1428,3 +1428,160 @@ async fn the_code_screen_speaks_of_the_code() {
         "{localized}"
     );
 }
+
+/// Issue 20: the helpdesk opens one account's activation before its delay
+/// (a student at the desk on enrolment day), audited with the reason; the
+/// key in hand works at once, and a link waiting for the opening is mailed
+/// now.
+#[tokio::test]
+async fn the_helpdesk_opens_an_activation_before_its_delay() {
+    let app = spawn_app().await;
+    let provisioned = app
+        .provision(bordeaux_student("21900002", "Paul", "Durand"))
+        .await
+        .expect("provision");
+    let id = provisioned.account.expect("account").account_id;
+    let key = provisioned
+        .activation_material
+        .expect("material")
+        .activation_key;
+    let entry = || {
+        Entry::Key(proto::KeyEntry {
+            login: "pdurand001".into(),
+            activation_key: key.clone(),
+        })
+    };
+    let early = start(&app, "u-bordeaux-montaigne", entry())
+        .await
+        .unwrap_err();
+    assert_eq!(precondition(&early), "ACTIVATION_NOT_OPEN");
+    let open = |reason: &str| {
+        let mut lifecycle = app.lifecycle.clone();
+        let request = proto::OpenActivationRequest {
+            account: Some(proto::AccountSelector {
+                institution: String::new(),
+                identifier: Some(Identifier::AccountId(id.clone())),
+            }),
+            reason: reason.into(),
+        };
+        async move { lifecycle.open_activation(request).await }
+    };
+    // The audit trail needs a reason.
+    let no_reason = open(" ").await.unwrap_err();
+    assert_eq!(no_reason.code(), Code::InvalidArgument);
+    let opened = open("présent à l'accueil le jour de l'inscription")
+        .await
+        .expect("open")
+        .into_inner()
+        .account
+        .expect("account");
+    assert_eq!(opened.status, proto::AccountStatus::Created as i32);
+    // Idempotent: a second call changes nothing.
+    let again = open("deuxième clic").await.expect("again").into_inner();
+    assert_eq!(
+        again.account.expect("account").updated_at,
+        opened.updated_at
+    );
+    let started = start(&app, "u-bordeaux-montaigne", entry())
+        .await
+        .expect("the key works now");
+    assert!(started.flow.is_some());
+    let actions: Vec<proto::AuditEvent> = app
+        .lifecycle
+        .clone()
+        .list_audit_events(proto::ListAuditEventsRequest {
+            institution: "u-bordeaux-montaigne".into(),
+            account: Some(proto::AccountSelector {
+                institution: String::new(),
+                identifier: Some(Identifier::AccountId(id.clone())),
+            }),
+            page_size: 100,
+            page_token: String::new(),
+        })
+        .await
+        .expect("audit")
+        .into_inner()
+        .events;
+    let opening: Vec<&proto::AuditEvent> = actions
+        .iter()
+        .filter(|e| e.action == "account.activation_opened_early")
+        .collect();
+    assert_eq!(opening.len(), 1, "{actions:?}");
+    assert!(
+        opening[0]
+            .details
+            .get("reason")
+            .is_some_and(|r| r.contains("accueil")),
+        "{:?}",
+        opening[0]
+    );
+    // The directory hears of the opening.
+    assert!(app.all_changes().await.iter().any(|c| {
+        c.kind == proto::ChangeKind::ActivationOpened as i32
+            && c.account.as_ref().is_some_and(|a| a.account_id == id)
+    }));
+
+    // A Montpellier student's link, due 15 minutes after enrolment, is
+    // mailed at once.
+    let student = app
+        .provision(proto::ProvisionRecord {
+            institution: "umontpellier".into(),
+            profile: "student".into(),
+            student_number: "22012399".into(),
+            given_name: "Léa".into(),
+            family_name: "Petit".into(),
+            birth_date: "2006-05-01".into(),
+            personal_mail: "lea.petit@example.org".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("provision")
+        .account
+        .expect("account");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(app.mails_to("lea.petit@example.org").is_empty());
+    app.lifecycle
+        .clone()
+        .open_activation(proto::OpenActivationRequest {
+            account: Some(proto::AccountSelector {
+                institution: String::new(),
+                identifier: Some(Identifier::AccountId(student.account_id.clone())),
+            }),
+            reason: "accueil".into(),
+        })
+        .await
+        .expect("open");
+    let token = link_token(
+        &app.wait_for_mail_to("lea.petit@example.org", 1).await,
+        "link",
+    );
+    start(
+        &app,
+        "umontpellier",
+        Entry::Link(proto::LinkEntry { token }),
+    )
+    .await
+    .expect("the link works now");
+
+    // An active account has nothing to open.
+    let active = app
+        .provision(bordeaux_student("21900003", "Zoé", "Roux"))
+        .await
+        .expect("provision");
+    app.activate(&active, "Tr3s-b0n-m0t!").await;
+    let refused = app
+        .lifecycle
+        .clone()
+        .open_activation(proto::OpenActivationRequest {
+            account: Some(proto::AccountSelector {
+                institution: String::new(),
+                identifier: Some(Identifier::AccountId(
+                    active.account.expect("account").account_id,
+                )),
+            }),
+            reason: "accueil".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(precondition(&refused), "ALREADY_ACTIVE");
+}

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use ent_identity::proto;
 use proto::account_selector::Identifier;
 use tonic::Code;
+use tonic_types::StatusExt;
 
 use crate::support::*;
 
@@ -575,6 +576,25 @@ async fn a_run_cut_short_finishes_on_the_next_run_and_dry_runs_change_nothing() 
         seconds: noon(date("2026-09-10")).timestamp(),
         nanos: 0,
     });
+    // Issue 20: a run that changes things cannot act ahead of time (it
+    // would close accounts early and report as sent notices whose mail
+    // waits for that day); a dry run previews that day.
+    let ahead = app
+        .lifecycle
+        .clone()
+        .run_expiry_batch(proto::RunExpiryBatchRequest {
+            as_of,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&ahead), ["as_of"]);
+    assert!(
+        ahead
+            .get_details_localized_message()
+            .is_some_and(|m| !m.message.contains("as_of")),
+        "{ahead:?}"
+    );
     // A dry run reports and writes nothing.
     let dry = app
         .batch(proto::RunExpiryBatchRequest {
@@ -594,6 +614,7 @@ async fn a_run_cut_short_finishes_on_the_next_run_and_dry_runs_change_nothing() 
     let changes_before = app.all_changes().await.len();
     assert_eq!(app.all_changes().await.len(), changes_before);
 
+    app.clock.set(noon(date("2026-09-10")));
     // Killed after two chunks of five...
     let cut = app
         .batch(proto::RunExpiryBatchRequest {
@@ -674,6 +695,7 @@ async fn two_batches_at_once_never_handle_an_account_twice() {
             .expect("depart");
         ids.push(a.account_id);
     }
+    app.clock.set(noon(date("2026-09-10")));
     let as_of = Some(prost_types::Timestamp {
         seconds: noon(date("2026-09-10")).timestamp(),
         nanos: 0,
@@ -845,6 +867,7 @@ async fn locks_and_the_feed_the_directory_reads() {
     );
     // Departure and expiry happen under the lock.
     app.depart(&id, "2026-05-31").await.expect("depart");
+    app.clock.set(noon(date("2026-09-10")));
     let report = app
         .batch(proto::RunExpiryBatchRequest {
             as_of: Some(prost_types::Timestamp {
@@ -944,6 +967,7 @@ async fn purge_keeps_a_tombstone_and_frees_identifiers() {
         .await
         .expect("depart");
     for day in ["2026-09-02", "2026-12-31"] {
+        app.clock.set(noon(date(day)));
         app.batch(proto::RunExpiryBatchRequest {
             as_of: Some(prost_types::Timestamp {
                 seconds: noon(date(day)).timestamp(),

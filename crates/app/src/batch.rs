@@ -23,13 +23,22 @@ use store::lifecycle::{CandidateQuery, ChunkWrite, batch_audit, batch_change, la
 use store::outbox::{Channel, NewMessage};
 use store::{AuditContext, Store, StoreError};
 
+/// How far ahead of the service's clock `as_of` may be in a run that
+/// changes things (the clocks of the batch's host and the service's differ
+/// a little).
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(1);
+
 /// Planned actions a dry run reports at most (the counts cover all).
 pub const MAX_PLANNED: usize = 1000;
 
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct BatchRequest {
+    /// The time the run acts as of: now, or an earlier instant to catch up
+    /// on a missed day; a later one only in a dry run (a preview).
     pub as_of: DateTime<Utc>,
+    /// When the run starts (the service's clock).
+    pub started_at: DateTime<Utc>,
     pub dry_run: bool,
     /// One institution, or all configured.
     pub institution: Option<String>,
@@ -79,6 +88,11 @@ impl BatchReport {
 pub enum BatchError {
     #[error("no institution {0:?} is configured")]
     UnknownInstitution(String),
+    /// A run that changes things cannot act ahead of time: it would close
+    /// accounts before their day, and report as sent notices whose mail
+    /// waits for that day.
+    #[error("as_of is later than now: only a dry run previews a later date")]
+    AheadOfTime,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -122,7 +136,10 @@ pub async fn run(
         }
         None => rules.institutions.iter().collect(),
     };
-    let started_at = Utc::now();
+    let started_at = request.started_at;
+    if !request.dry_run && request.as_of > started_at + CLOCK_SKEW {
+        return Err(BatchError::AheadOfTime);
+    }
     let mut report = BatchReport {
         complete: true,
         ..Default::default()

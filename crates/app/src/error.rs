@@ -238,6 +238,10 @@ impl From<crate::batch::BatchError> for AppError {
             crate::batch::BatchError::UnknownInstitution(_) => {
                 AppError::field("institution", "no such institution is configured")
             }
+            crate::batch::BatchError::AheadOfTime => AppError::field(
+                "as_of",
+                "later than now: only a dry run previews a later date",
+            ),
             crate::batch::BatchError::Store(e) => e.into(),
         }
     }

@@ -52,6 +52,10 @@ pub enum AccountChange {
     },
     /// No longer counted as expired (an extension gave it time again).
     NotExpired,
+    /// Activation opens at that time, before the profile's delay.
+    ActivationOpened {
+        at: DateTime<Utc>,
+    },
 }
 
 /// The columns `changes` set; the others are left as they are.
@@ -113,6 +117,11 @@ fn apply(row: &mut account::ActiveModel, change: &AccountChange) -> Result<(), S
             row.status_changed_at = Set(*at);
         }
         AccountChange::NotExpired => row.expired_at = Set(None),
+        AccountChange::ActivationOpened { at } => {
+            row.activation_available_at = Set(*at);
+            row.status = Set(AccountStatus::Created.as_str().to_owned());
+            row.status_changed_at = Set(*at);
+        }
     }
     Ok(())
 }

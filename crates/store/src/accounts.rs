@@ -69,6 +69,55 @@ impl Store {
             .transpose()
     }
 
+    /// Opens an account's activation at `now`, before its delay: the
+    /// account, the material waiting for the opening (printed secrets, the
+    /// mailed link) and the mail carrying a link, in one transaction.
+    pub async fn open_activation(
+        &self,
+        account: &Account,
+        reason: &str,
+        ctx: &AuditContext,
+        now: DateTime<Utc>,
+    ) -> Result<Account, crate::self_service::AccountWriteError> {
+        use crate::account_fields::AccountChange;
+        use crate::entities::{one_time_secret, outbox};
+        use crate::feed::ChangeKind;
+        use sea_orm::sea_query::Expr;
+        let write = self.begin_write().await?;
+        let opened = crate::self_service::AccountWrite {
+            account,
+            changes: vec![AccountChange::ActivationOpened { at: now }],
+            spend: Vec::new(),
+            revoke: Vec::new(),
+            secrets: Vec::new(),
+            messages: Vec::new(),
+            audit: (
+                "account.activation_opened_early",
+                json!({ "reason": reason, "was_due_at": account.activation_available_at }),
+            ),
+            feed: vec![ChangeKind::ActivationOpened],
+        };
+        let opened = crate::self_service::apply_account_write(&write.txn, opened, ctx, now).await?;
+        one_time_secret::Entity::update_many()
+            .col_expr(one_time_secret::Column::NotBefore, Expr::value(now))
+            .filter(one_time_secret::Column::AccountId.eq(&account.id))
+            .filter(one_time_secret::Column::NotBefore.gt(now))
+            .filter(one_time_secret::Column::UsedAt.is_null())
+            .filter(one_time_secret::Column::RevokedAt.is_null())
+            .exec(&write.txn)
+            .await?;
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::NotBefore, Expr::value(now))
+            .filter(outbox::Column::AccountId.eq(&account.id))
+            .filter(outbox::Column::NotBefore.gt(now))
+            .filter(outbox::Column::Template.eq(super::secrets::Purpose::ActivationLink.as_str()))
+            .filter(outbox::Column::SentAt.is_null())
+            .exec(&write.txn)
+            .await?;
+        write.commit().await?;
+        Ok(opened)
+    }
+
     /// Issues new activation material, revoking what was issued before.
     pub async fn reissue_material(
         &self,

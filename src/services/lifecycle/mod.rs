@@ -94,7 +94,8 @@ fn batch_request(
     body: &proto::RunExpiryBatchRequest,
     state: &App,
 ) -> Result<BatchRequest, AppError> {
-    let as_of = as_of(body.as_of.as_ref(), state.now())?;
+    let now = state.now();
+    let as_of = as_of(body.as_of.as_ref(), now)?;
     let chunk_size = match body.chunk_size {
         0 => state.rules.batch.chunk_size,
         n if n <= 10_000 => n,
@@ -105,6 +106,7 @@ fn batch_request(
         .map(str::to_owned);
     Ok(BatchRequest {
         as_of,
+        started_at: now,
         dry_run: body.dry_run,
         institution,
         chunk_size,
@@ -303,6 +305,27 @@ impl AccountLifecycleService for LifecycleApi {
                 .set_account_lock(lookup, body.locked, &body.reason, &ctx)
                 .await?;
             Ok(proto::SetAccountLockResponse {
+                account: self.account(&account, &ctx),
+            })
+        }
+        .await;
+        reply(result, &ctx)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn open_activation(
+        &self,
+        request: Request<proto::OpenActivationRequest>,
+    ) -> Result<Response<proto::OpenActivationResponse>, Status> {
+        let ctx = begin_call(&request);
+        let result = async {
+            let body = request.get_ref();
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let account = self
+                .state
+                .open_activation(lookup, &body.reason, &ctx)
+                .await?;
+            Ok(proto::OpenActivationResponse {
                 account: self.account(&account, &ctx),
             })
         }

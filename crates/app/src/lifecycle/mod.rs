@@ -6,6 +6,7 @@
 mod departure;
 mod extensions;
 mod listings;
+mod opening;
 mod provisioning;
 
 use domain::refusal::Precondition;
