@@ -8,7 +8,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 use crate::app::error::AppError;
 use crate::app::texts::{self, Refused};
 use crate::domain::language::Language;
-use crate::domain::provisioning::Violation;
+use crate::domain::problem::{Problem, Violation};
 
 /// Turns `error` into a status with google.rpc details, a
 /// `LocalizedMessage` in `language` among them; internal failures are
@@ -138,19 +138,39 @@ fn invalid(
     violations: &[Violation],
     language: Language,
 ) -> (Code, String, String) {
+    // Each violation in the caller's language, for the page to show next
+    // to its field; the status message in English, with the fields' paths,
+    // for the developer and the logs.
+    let mut descriptions = Vec::with_capacity(violations.len());
     for v in violations {
-        details.add_bad_request_violation(v.field.clone(), v.description.clone());
+        let description = texts::problem(language, &v.problem);
+        details.add_bad_request_violation(v.field.clone(), description.clone());
+        descriptions.push(description);
     }
     let summary = violations
         .iter()
-        .map(|v| format!("{}: {}", v.field, v.description))
+        .map(|v| {
+            format!(
+                "{}: {}",
+                v.field,
+                texts::problem(Language::English, &v.problem)
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ");
-    let descriptions = violations
+    let descriptions = descriptions.join(" ");
+    // A screen refused for its password among other things still names
+    // the password rules broken, as a password refusal does.
+    let codes: Vec<&str> = violations
         .iter()
-        .map(|v| v.description.as_str())
-        .collect::<Vec<_>>()
-        .join("; ");
+        .filter_map(|v| match &v.problem {
+            Problem::Password(p) => Some(p.code()),
+            _ => None,
+        })
+        .collect();
+    if !codes.is_empty() {
+        name_password_rules(details, &codes);
+    }
     let text = texts::refused(
         language,
         Refused::Invalid {
@@ -170,11 +190,7 @@ fn password_rejected(
         details.add_bad_request_violation(field.to_owned(), message.clone());
     }
     let codes: Vec<&str> = violations.iter().map(|(code, _)| *code).collect();
-    details.set_error_info(
-        "PASSWORD_REJECTED",
-        "ent-identity",
-        std::collections::HashMap::from([("codes".to_owned(), codes.join(","))]),
-    );
+    name_password_rules(details, &codes);
     // The violations are already in the caller's language.
     let summary = violations
         .iter()
@@ -182,6 +198,15 @@ fn password_rejected(
         .collect::<Vec<_>>()
         .join(" ");
     (Code::InvalidArgument, summary.clone(), summary)
+}
+
+/// The password rules a refusal names, as codes programs read.
+fn name_password_rules(details: &mut ErrorDetails, codes: &[&str]) {
+    details.set_error_info(
+        "PASSWORD_REJECTED",
+        "ent-identity",
+        std::collections::HashMap::from([("codes".to_owned(), codes.join(","))]),
+    );
 }
 
 /// A request the framework could not read: a message that is not valid

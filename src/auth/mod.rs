@@ -6,6 +6,7 @@
 
 pub mod roles;
 
+use crate::domain::problem::Problem;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -134,10 +135,7 @@ impl Clients {
                     .ok()
                     .and_then(EndUserAddress::parse)
                     .ok_or_else(|| {
-                        AppError::field(
-                            END_USER_ADDRESS_HEADER,
-                            "must be the end user's IPv4 or IPv6 address",
-                        )
+                        AppError::field(END_USER_ADDRESS_HEADER, Problem::NotAnIpAddress)
                     })?,
             ),
         };

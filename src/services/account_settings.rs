@@ -1,6 +1,7 @@
 //! AccountSettingsService: the portal's account page (`app::settings`),
 //! decoded and encoded.
 
+use crate::domain::problem::Problem;
 use tonic::{Request, Response, Status};
 
 use super::{App, account_lookup, begin_call, encode, encode_account, reply};
@@ -35,7 +36,7 @@ fn level(level: i32) -> Result<AntispamLevel, AppError> {
         Ok(proto::AntispamLevel::Low) => Ok(AntispamLevel::Low),
         Ok(proto::AntispamLevel::Medium) => Ok(AntispamLevel::Medium),
         Ok(proto::AntispamLevel::High) => Ok(AntispamLevel::High),
-        _ => Err(AppError::field("level", "choose off, low, medium or high")),
+        _ => Err(AppError::field("level", Problem::UnknownValue)),
     }
 }
 
@@ -158,12 +159,10 @@ impl AccountSettingsService for AccountSettingsApi {
         let body = request.into_inner();
         let result = async {
             let lookup = account_lookup(body.account.as_ref(), "account")?;
-            let input = body.new_recovery_mail.as_ref().ok_or_else(|| {
-                AppError::field(
-                    "new_recovery_mail",
-                    "the new address is needed, typed twice",
-                )
-            })?;
+            let input = body
+                .new_recovery_mail
+                .as_ref()
+                .ok_or_else(|| AppError::field("new_recovery_mail", Problem::Missing))?;
             let address = super::inputs::mail_input(input, "new_recovery_mail")
                 .map_err(|v| AppError::InvalidArgument(vec![v]))?;
             let sent = self
@@ -270,7 +269,7 @@ impl AccountSettingsService for AccountSettingsApi {
             let typed = body
                 .entry
                 .clone()
-                .ok_or_else(|| AppError::field("entry", "the entry is needed"))?;
+                .ok_or_else(|| AppError::field("entry", Problem::Missing))?;
             let updated = self
                 .state
                 .update_directory_entry(lookup, entry(typed), &ctx)

@@ -6,28 +6,21 @@ use std::collections::BTreeSet;
 use crate::app::settings::PresenceProof;
 use crate::domain::activation::{PhotoDecision, PhotoUse};
 use crate::domain::ids::MailAddress;
-use crate::domain::provisioning::Violation;
+use crate::domain::problem::{Problem, Violation};
 use crate::proto;
-
-fn violation(field: String, description: &str) -> Violation {
-    Violation {
-        field,
-        description: description.to_owned(),
-    }
-}
 
 /// An address typed twice, at `field` of the request.
 pub fn mail_input(input: &proto::MailInput, field: &str) -> Result<MailAddress, Violation> {
     let address = MailAddress::parse(&input.address)
-        .map_err(|e| violation(format!("{field}.address"), &e.0))?;
+        .map_err(|e| Violation::new(format!("{field}.address"), e))?;
     if !input
         .confirmation
         .trim()
         .eq_ignore_ascii_case(input.address.trim())
     {
-        return Err(violation(
+        return Err(Violation::new(
             format!("{field}.confirmation"),
-            "the two addresses differ",
+            Problem::AddressesDiffer,
         ));
     }
     Ok(address)
@@ -38,15 +31,15 @@ pub fn photo_choice(p: &proto::PhotoChoice, field: &str) -> Result<PhotoDecision
     let mut problems = Vec::new();
     if p.refuse {
         if !p.uses.is_empty() {
-            problems.push(violation(
+            problems.push(Violation::new(
                 format!("{field}.uses"),
-                "refusing every use leaves no use to allow",
+                Problem::PhotoRefusalWithUses,
             ));
         }
         if !p.irreversibility_acknowledged {
-            problems.push(violation(
+            problems.push(Violation::new(
                 format!("{field}.irreversibility_acknowledged"),
-                "refusal deletes the photo for good: acknowledge it",
+                Problem::PhotoRefusalNotAcknowledged,
             ));
         }
         return if problems.is_empty() {
@@ -62,15 +55,18 @@ pub fn photo_choice(p: &proto::PhotoChoice, field: &str) -> Result<PhotoDecision
             Ok(proto::PhotoUse::TutorialSheets) => uses.insert(PhotoUse::TutorialSheets),
             Ok(proto::PhotoUse::PhotoDirectory) => uses.insert(PhotoUse::PhotoDirectory),
             _ => {
-                problems.push(violation(format!("{field}.uses"), "unknown photo use"));
+                problems.push(Violation::new(
+                    format!("{field}.uses"),
+                    Problem::UnknownValue,
+                ));
                 false
             }
         };
     }
     if uses.is_empty() && problems.is_empty() {
-        problems.push(violation(
+        problems.push(Violation::new(
             format!("{field}.uses"),
-            "allow at least one use, or refuse them all",
+            Problem::NoPhotoUseChosen,
         ));
     }
     if problems.is_empty() {

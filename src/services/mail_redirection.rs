@@ -1,6 +1,7 @@
 //! MailRedirectionService: forwarding of university mail after activation
 //! (`app::redirection`), decoded and encoded.
 
+use crate::domain::problem::Problem;
 use tonic::{Request, Response, Status};
 
 use super::{App, account_lookup, begin_call, encode, encode_account, reply};
@@ -61,7 +62,7 @@ impl MailRedirectionService for MailRedirectionApi {
             let input = body
                 .address
                 .as_ref()
-                .ok_or_else(|| AppError::field("address", "the address is needed, typed twice"))?;
+                .ok_or_else(|| AppError::field("address", Problem::Missing))?;
             let address = super::inputs::mail_input(input, "address")
                 .map_err(|v| AppError::InvalidArgument(vec![v]))?;
             let set = self

@@ -8,6 +8,7 @@ pub mod lifecycle;
 pub mod mail_redirection;
 pub mod recovery;
 
+use crate::domain::problem::Problem;
 use chrono::{DateTime, Utc};
 use tonic::{Request, Response, Status};
 
@@ -90,21 +91,19 @@ pub fn account_lookup<'a>(
     field: &str,
 ) -> Result<AccountLookup<'a>, AppError> {
     use proto::account_selector::Identifier;
-    let selector = selector.ok_or_else(|| AppError::field(field, "an account is needed"))?;
+    let selector = selector.ok_or_else(|| AppError::field(field, Problem::Missing))?;
     let institution = selector.institution.trim();
-    let identifier = selector.identifier.as_ref().ok_or_else(|| {
-        AppError::field(
-            format!("{field}.identifier"),
-            "name the account by one identifier",
-        )
-    })?;
+    let identifier = selector
+        .identifier
+        .as_ref()
+        .ok_or_else(|| AppError::field(format!("{field}.identifier"), Problem::Missing))?;
     let (name, value, lookup) = match identifier {
         Identifier::AccountId(id) => {
             return match uuid::Uuid::parse_str(id.trim()) {
                 Ok(_) => Ok(AccountLookup::Id(id.trim())),
                 Err(_) => Err(AppError::field(
                     format!("{field}.account_id"),
-                    "an account id is a UUID",
+                    Problem::NotAUuid,
                 )),
             };
         }
@@ -152,9 +151,9 @@ pub fn account_lookup<'a>(
     if institution.is_empty() {
         return Err(AppError::field(
             format!("{field}.institution"),
-            "the institution is needed with this identifier",
+            Problem::InstitutionNeeded,
         ));
     }
-    check_typed_identifier(value).map_err(|e| AppError::field(format!("{field}.{name}"), e.0))?;
+    check_typed_identifier(value).map_err(|e| AppError::field(format!("{field}.{name}"), e))?;
     Ok(lookup)
 }

@@ -4,6 +4,7 @@
 //! the background, so neither the answer nor its timing tells whether the
 //! account exists or has a recovery address.
 
+use crate::domain::problem::Problem;
 use tonic::{Request, Response, Status};
 
 use super::{App, begin_call, encode, encode::timestamp, reply};
@@ -29,23 +30,18 @@ fn reset_identifier(
     identifier: Option<proto::request_password_reset_request::Identifier>,
 ) -> Result<ResetIdentifier, AppError> {
     use proto::request_password_reset_request::Identifier;
-    let identifier = identifier.ok_or_else(|| {
-        AppError::field(
-            "identifier",
-            "give the login, the INE or the institutional mail",
-        )
-    })?;
+    let identifier = identifier.ok_or_else(|| AppError::field("identifier", Problem::Missing))?;
     Ok(match identifier {
         Identifier::Login(login) => {
             let login = login.trim().to_owned();
-            check_typed_identifier(&login).map_err(|e| AppError::field("login", e.0))?;
+            check_typed_identifier(&login).map_err(|e| AppError::field("login", e))?;
             ResetIdentifier::Login(login)
         }
         Identifier::Ine(ine) => {
-            ResetIdentifier::Ine(Ine::parse(&ine).map_err(|e| AppError::field("ine", e.0))?)
+            ResetIdentifier::Ine(Ine::parse(&ine).map_err(|e| AppError::field("ine", e))?)
         }
         Identifier::InstitutionalMail(mail) => ResetIdentifier::Mail(
-            MailAddress::parse(&mail).map_err(|e| AppError::field("institutional_mail", e.0))?,
+            MailAddress::parse(&mail).map_err(|e| AppError::field("institutional_mail", e))?,
         ),
     })
 }

@@ -196,8 +196,8 @@ async fn errors_speak_the_callers_language_and_hide_internals() {
     let french = start("fr-FR,fr;q=0.9").await;
     let english = start("en-GB,en;q=0.9").await;
     for (status, locale, words) in [
-        (&french, "fr-FR", "invalides"),
-        (&english, "en-GB", "invalid"),
+        (&french, "fr-FR", "ne correspondent pas"),
+        (&english, "en-GB", "do not match"),
     ] {
         assert_eq!(status.code(), Code::InvalidArgument);
         let localized = status
@@ -215,7 +215,19 @@ async fn errors_speak_the_callers_language_and_hide_internals() {
                 localized.message
             );
         }
-        assert!(status.get_error_details().bad_request().is_some());
+        // Issue 20: each violation is worded in the caller's language too,
+        // for the page to show next to its field.
+        let bad_request = status.get_error_details().bad_request().cloned();
+        let descriptions: Vec<String> = bad_request
+            .expect("bad request")
+            .field_violations
+            .into_iter()
+            .map(|v| v.description)
+            .collect();
+        assert!(
+            descriptions.iter().all(|d| d.contains(words)),
+            "{descriptions:?}"
+        );
         assert!(status.metadata().get("x-request-id").is_some());
     }
 

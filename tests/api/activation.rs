@@ -298,6 +298,80 @@ async fn bordeaux_montaigne_student_activates_with_the_key_of_the_certificate() 
     .await
     .unwrap_err();
     assert_eq!(mismatch.code(), Code::InvalidArgument);
+    // Issue 20: every problem of the screen in one answer, each worded in
+    // the person's language for the page to show next to its field.
+    let in_french = |request: proto::SubmitActivationScreenRequest| {
+        let mut request = tonic::Request::new(request);
+        request
+            .metadata_mut()
+            .insert("accept-language", "fr-FR".parse().expect("ascii"));
+        let mut client = app.activation();
+        async move { client.submit_activation_screen(request).await.unwrap_err() }
+    };
+    let everything_wrong = in_french(proto::SubmitActivationScreenRequest {
+        flow_token: token.clone(),
+        charter: Some(proto::CharterAcceptance {
+            version: "2025-09".into(),
+            accepted: false,
+        }),
+        password: Some(proto::PasswordInput {
+            password: "Garonne#2026!".into(),
+            confirmation: "Garonne#2026?".into(),
+        }),
+        recovery_mail: Some(proto::MailInput {
+            address: "jeanne.martin@example.org".into(),
+            confirmation: "jeanne.martin@exemple.org".into(),
+        }),
+        ..Default::default()
+    })
+    .await;
+    let mut fields = violations(&everything_wrong);
+    fields.sort();
+    assert_eq!(
+        fields,
+        ["charter.accepted", "password", "recovery_mail.confirmation"]
+    );
+    let descriptions: Vec<String> = everything_wrong
+        .get_details_bad_request()
+        .expect("bad request")
+        .field_violations
+        .into_iter()
+        .map(|v| v.description)
+        .collect();
+    for french in [
+        "Acceptez la charte pour continuer.",
+        "Les deux adresses sont différentes.",
+    ] {
+        assert!(descriptions.iter().any(|d| d == french), "{descriptions:?}");
+    }
+    // A weak password and an unchecked charter: both, the password's rules
+    // named for programs.
+    let weak_and_unchecked = in_french(proto::SubmitActivationScreenRequest {
+        flow_token: token.clone(),
+        charter: Some(proto::CharterAcceptance {
+            version: "2025-09".into(),
+            accepted: false,
+        }),
+        password: password("motdepasse"),
+        ..Default::default()
+    })
+    .await;
+    let fields = violations(&weak_and_unchecked);
+    assert!(
+        fields.contains(&"charter.accepted".to_owned()),
+        "{fields:?}"
+    );
+    assert!(
+        fields.contains(&"password.password".to_owned()),
+        "{fields:?}"
+    );
+    assert_eq!(
+        weak_and_unchecked
+            .get_details_error_info()
+            .expect("rules named")
+            .reason,
+        "PASSWORD_REJECTED"
+    );
     let weak = submit(
         &app,
         proto::SubmitActivationScreenRequest {

@@ -3,6 +3,8 @@
 //! terms, and our own failures with their chain of causes. The gRPC
 //! adapter maps it to statuses in one place; nothing here knows gRPC.
 
+use domain::login::LoginError;
+use domain::problem::Problem;
 use domain::provisioning::Violation;
 pub use domain::refusal::{Exhausted, Precondition};
 use hashing::HashError;
@@ -65,11 +67,8 @@ pub enum AppError {
 
 impl AppError {
     /// A single refused field.
-    pub fn field(field: impl Into<String>, description: impl Into<String>) -> AppError {
-        AppError::InvalidArgument(vec![Violation {
-            field: field.into(),
-            description: description.into(),
-        }])
+    pub fn field(field: impl Into<String>, problem: Problem) -> AppError {
+        AppError::InvalidArgument(vec![Violation::new(field, problem)])
     }
 
     /// Both refusals: their field violations together when both are bad
@@ -167,7 +166,17 @@ impl From<ProvisionError> for AppError {
                 field: format!("record.{field}"),
                 message,
             },
-            ProvisionError::NoLogin(e) => AppError::field("record.family_name", e.to_string()),
+            ProvisionError::NoLogin(LoginError::NoLetters) => {
+                AppError::field("record.family_name", Problem::NoLoginFromName)
+            }
+            ProvisionError::NoLogin(LoginError::NoStudentNumber) => {
+                AppError::field("record.student_number", Problem::Missing)
+            }
+            ProvisionError::NoLogin(e @ LoginError::NoMailScheme) => AppError::FailedPrecondition {
+                kind: Precondition::Configuration,
+                subject: "record".into(),
+                message: e.to_string(),
+            },
             ProvisionError::LoginsExhausted => AppError::FailedPrecondition {
                 kind: Precondition::Login,
                 subject: "record".into(),
@@ -236,12 +245,9 @@ impl From<crate::batch::BatchError> for AppError {
     fn from(e: crate::batch::BatchError) -> Self {
         match e {
             crate::batch::BatchError::UnknownInstitution(_) => {
-                AppError::field("institution", "no such institution is configured")
+                AppError::field("institution", Problem::UnknownInstitution)
             }
-            crate::batch::BatchError::AheadOfTime => AppError::field(
-                "as_of",
-                "later than now: only a dry run previews a later date",
-            ),
+            crate::batch::BatchError::AheadOfTime => AppError::field("as_of", Problem::AheadOfTime),
             crate::batch::BatchError::Store(e) => e.into(),
         }
     }

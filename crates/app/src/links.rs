@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::account::Account;
+use domain::problem::Problem;
 
 use crate::App;
 use crate::error::{AppError, Exhausted};
@@ -158,7 +159,7 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<(one_time_secret::Model, Account), AppError> {
         if token.trim().is_empty() || token.len() > 128 {
-            return Err(AppError::field("token", "a link token is needed"));
+            return Err(AppError::field("token", Problem::Missing));
         }
         let secret = self
             .store

@@ -3,6 +3,7 @@
 //! upgrade, and storing a new password.
 
 use domain::account::Account;
+use domain::problem::Problem;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -27,12 +28,14 @@ pub const MAX_PASSWORD_BYTES: usize = 4 * domain::password::policy::MAX_MAX_LENG
 /// and not empty when `required` (the meter accepts an empty field).
 pub fn read_password(text: String, field: &str, required: bool) -> Result<Password, AppError> {
     if required && text.is_empty() {
-        return Err(AppError::field(field, "must not be empty"));
+        return Err(AppError::field(field, Problem::Missing));
     }
     if text.len() > MAX_PASSWORD_BYTES {
         return Err(AppError::field(
             field,
-            format!("must be at most {MAX_PASSWORD_BYTES} bytes"),
+            Problem::TooManyBytes {
+                max: MAX_PASSWORD_BYTES,
+            },
         ));
     }
     Ok(Password::new(text))
@@ -305,10 +308,7 @@ impl App {
     ) -> Result<Evaluation, AppError> {
         use domain::secret::{SecretKind, hash_secret};
         let now = self.now();
-        let unnamed = || {
-            let named = "name a flow_token, reset_token, account or policy";
-            AppError::field("context", named)
-        };
+        let unnamed = || AppError::field("context", Problem::Missing);
         let (candidate, subject) = match (read_password(candidate, "candidate", false), subject) {
             (Ok(candidate), Some(subject)) => (Arc::new(candidate), subject),
             (Ok(_), None) => return Err(unnamed()),
@@ -323,7 +323,7 @@ impl App {
             } => {
                 let policy = self
                     .password_policy(institution, profile)
-                    .ok_or_else(|| AppError::field("policy", "no such institution and profile"))?;
+                    .ok_or_else(|| AppError::field("policy", Problem::UnknownInstitution))?;
                 return self.evaluate_password(&policy, &candidate, None).await;
             }
             CandidateFor::Account(lookup) => {

@@ -6,6 +6,7 @@
 use domain::account::Account;
 use domain::activation::RedirectRule;
 use domain::ids::MailAddress;
+use domain::problem::Problem;
 use domain::refusal::Precondition;
 use domain::self_service::{Redirect, RedirectError, set_redirect};
 use serde_json::json;
@@ -101,7 +102,7 @@ impl App {
             now,
         )
         .map_err(|e| match e {
-            RedirectError::Loop => AppError::field("address.address", e.to_string()),
+            RedirectError::Loop => AppError::field("address.address", Problem::RedirectToItself),
         })?;
         let needs_link = redirect.verified_at.is_none();
         let audit = json!({ "verified": !needs_link, "keep_copy": redirect.keep_copy });

@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ids::MailAddress;
+use super::problem::{Problem, Violation};
 
 /// One item of the journey. The configuration lists the items a user fills
 /// in ([`Step::is_item`]); the entry and verification steps are placed by
@@ -382,7 +383,7 @@ pub enum FlowError {
     /// The current screen waits for a code or a mailed link.
     AwaitingVerification(Step),
     /// Field-level problems: (field, message).
-    Invalid(Vec<(String, String)>),
+    Invalid(Vec<Violation>),
 }
 
 /// What accepting a screen asks the service to do.
@@ -437,7 +438,7 @@ fn content_problems(
     state: &FlowState,
     rules: &ScreenRules<'_>,
     submission: &Submission,
-) -> Vec<(String, String)> {
+) -> Vec<Violation> {
     let mut problems = Vec::new();
     let institutional = rules.institutional_mail.map(str::to_lowercase);
     let is_institutional =
@@ -445,40 +446,36 @@ fn content_problems(
     if let Some(address) = &submission.recovery_mail
         && is_institutional(address)
     {
-        problems.push((
-            "recovery_mail.address".into(),
-            "the recovery address must be outside the university".into(),
+        problems.push(Violation::new(
+            "recovery_mail.address",
+            Problem::RecoveryMailInside,
         ));
     }
     if let Some(version) = &submission.charter_version
         && Some(version.as_str()) != rules.charter_version
     {
-        problems.push((
-            "charter.version".into(),
-            format!(
-                "the charter in force is version {}; show it and accept it",
-                rules.charter_version.unwrap_or("(none)")
-            ),
+        problems.push(Violation::new(
+            "charter.version",
+            Problem::CharterVersion {
+                current: rules.charter_version.unwrap_or_default().to_owned(),
+            },
         ));
     }
     if let Some(redirect) = &submission.redirect {
         match &redirect.address {
-            None if rules.redirect == RedirectRule::Mandatory => problems.push((
-                "mail_redirect.enabled".into(),
-                "a redirect is mandatory for this profile".into(),
+            None if rules.redirect == RedirectRule::Mandatory => problems.push(Violation::new(
+                "mail_redirect.enabled",
+                Problem::RedirectMandatory,
             )),
-            Some(a) if is_institutional(a) => problems.push((
-                "mail_redirect.address".into(),
-                "mail cannot be redirected to the university mailbox itself".into(),
+            Some(a) if is_institutional(a) => problems.push(Violation::new(
+                "mail_redirect.address",
+                Problem::RedirectToItself,
             )),
             _ => {}
         }
     }
     if submission.photo.is_some() && matches!(state.photo, Some((PhotoDecision::Refuse, _))) {
-        problems.push((
-            "photo".into(),
-            "the photo was refused, which cannot be undone".into(),
-        ));
+        problems.push(Violation::new("photo", Problem::PhotoRefused));
     }
     problems
 }
@@ -494,10 +491,10 @@ pub fn check(
     let screen = &rules.plan[current];
     let items = submission.items();
     let allowed = allowed_items(screen);
-    let mut problems: Vec<(String, String)> = items
+    let mut problems: Vec<Violation> = items
         .iter()
         .filter(|s| !allowed.contains(s))
-        .map(|s| (s.field().to_owned(), "not on the current screen".to_owned()))
+        .map(|s| Violation::new(s.field(), Problem::NotOnThisScreen))
         .collect();
     if allowed.is_empty() {
         let waiting = screen[0];
@@ -514,10 +511,7 @@ pub fn check(
         for step in &allowed {
             let optional = *step == Step::RecoveryMail && !rules.recovery.required;
             if !items.contains(step) && !optional {
-                problems.push((
-                    step.field().to_owned(),
-                    "required on this screen".to_owned(),
-                ));
+                problems.push(Violation::new(step.field(), Problem::RequiredOnThisScreen));
             }
         }
     }
@@ -606,9 +600,9 @@ pub fn apply(
     if checked.wants_password() && password_hash.is_none() {
         // The service hashes only an acceptable screen; reaching here
         // without a hash is a caller bug, refused rather than stored.
-        return Err(FlowError::Invalid(vec![(
-            "password".into(),
-            "the password was not checked".into(),
+        return Err(FlowError::Invalid(vec![Violation::new(
+            "password",
+            Problem::Missing,
         )]));
     }
     let Checked {
@@ -991,7 +985,7 @@ mod tests {
         };
         assert!(matches!(
             check(&state, &rules, incomplete),
-            Err(FlowError::Invalid(p)) if p.iter().any(|(f, _)| f == "directory_listed")
+            Err(FlowError::Invalid(p)) if p.iter().any(|v| v.field == "directory_listed")
         ));
         let whole = || Submission {
             directory_listed: Some(false),

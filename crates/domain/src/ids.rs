@@ -1,26 +1,10 @@
 //! Identifiers and personal data, parsed once at the edge and trusted inside
-//! ("parse, don't validate"). Each parser returns a [`FieldError`] whose text
-//! is safe to show to the caller.
-
-use std::fmt;
+//! ("parse, don't validate"). Each parser says why it refuses with a
+//! [`Problem`], which the texts module words for the reader.
 
 use chrono::{Datelike, NaiveDate};
 
-/// Why one input field is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError(pub String);
-
-impl FieldError {
-    fn new(message: impl Into<String>) -> Self {
-        Self(message.into())
-    }
-}
-
-impl fmt::Display for FieldError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use crate::problem::Problem;
 
 fn trimmed(raw: &str) -> &str {
     raw.trim()
@@ -49,10 +33,10 @@ const BEA_KEYS: &[u8; 23] = b"ABCDEFGHJKLMNPRSTUVWXYZ";
 
 impl Ine {
     /// Parses an INE, ignoring surrounding spaces and case.
-    pub fn parse(raw: &str) -> Result<Ine, FieldError> {
+    pub fn parse(raw: &str) -> Result<Ine, Problem> {
         let ine: String = trimmed(raw).to_ascii_uppercase();
         if ine.chars().count() != 11 || !ine.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(FieldError::new("an INE has 11 letters or digits"));
+            return Err(Problem::IneShape);
         }
         let b = ine.as_bytes();
         let digits = |range: std::ops::Range<usize>| b[range].iter().all(u8::is_ascii_digit);
@@ -62,16 +46,14 @@ impl Ine {
         }
         if digits(0..10) && b[10].is_ascii_uppercase() {
             if b[..10].iter().all(|&c| c == b[0]) {
-                return Err(FieldError::new("an INE cannot be ten identical digits"));
+                return Err(Problem::IneRepeatedDigit);
             }
-            let number: u64 = ine[..10]
-                .parse()
-                .map_err(|_| FieldError::new("an INE has 11 letters or digits"))?;
+            let number: u64 = ine[..10].parse().map_err(|_| Problem::IneShape)?;
             let key = BEA_KEYS[(number % 23) as usize];
             return if b[10] == key {
                 Ok(Ine(ine))
             } else {
-                Err(FieldError::new("the INE's check letter does not match"))
+                Err(Problem::IneCheckLetter)
             };
         }
         if digits(0..9) && b[9].is_ascii_uppercase() && b[10].is_ascii_uppercase() {
@@ -89,10 +71,10 @@ impl Ine {
             return if u32::from(b[10] - b'0') == key {
                 Ok(Ine(ine))
             } else {
-                Err(FieldError::new("the INE's check digit does not match"))
+                Err(Problem::IneCheckDigit)
             };
         }
-        Err(FieldError::new("this is not a known INE format"))
+        Err(Problem::IneUnknownFormat)
     }
 
     /// The format of this INE.
@@ -129,10 +111,10 @@ pub struct PhoneE164(String);
 impl PhoneE164 {
     /// Parses a number typed in international (`+33 7 88 10 25 99`) or
     /// national form (`07 88 10 25 99`, read in `region`).
-    pub fn parse(raw: &str, region: &str) -> Result<PhoneE164, FieldError> {
+    pub fn parse(raw: &str, region: &str) -> Result<PhoneE164, Problem> {
         let raw = trimmed(raw);
         if raw.is_empty() || raw.len() > 32 {
-            return Err(FieldError::new("a phone number is needed"));
+            return Err(Problem::Missing);
         }
         // A number in international form is read without the region: the
         // library would otherwise apply the region's national rules to it
@@ -142,17 +124,16 @@ impl PhoneE164 {
         } else {
             region.parse().ok()
         };
-        let number = phonenumber::parse(region, raw)
-            .map_err(|_| FieldError::new("this is not a phone number"))?;
+        let number = phonenumber::parse(region, raw).map_err(|_| Problem::NotAPhoneNumber)?;
         if !number.is_valid() {
-            return Err(FieldError::new("this phone number does not exist"));
+            return Err(Problem::PhoneNumberDoesNotExist);
         }
         let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
         // The metadata accepts some longer numbers (found by fuzzing:
         // `+49672329987318528`); E.164, and the SMS gateways, stop at 15
         // digits.
         if e164.len() > 16 {
-            return Err(FieldError::new("this phone number does not exist"));
+            return Err(Problem::PhoneNumberDoesNotExist);
         }
         // The stored form must read back as itself (identity matches compare
         // it later). Some national readings give an E.164 text the library
@@ -162,7 +143,7 @@ impl PhoneE164 {
             again.is_valid() && again.format().mode(phonenumber::Mode::E164).to_string() == e164
         });
         if !stable {
-            return Err(FieldError::new("this phone number does not exist"));
+            return Err(Problem::PhoneNumberDoesNotExist);
         }
         Ok(PhoneE164(e164))
     }
@@ -183,13 +164,13 @@ fn is_format_char(c: char) -> bool {
 pub struct MailAddress(String);
 
 impl MailAddress {
-    pub fn parse(raw: &str) -> Result<MailAddress, FieldError> {
+    pub fn parse(raw: &str) -> Result<MailAddress, Problem> {
         let raw = trimmed(raw);
         if raw.is_empty() {
-            return Err(FieldError::new("a mail address is needed"));
+            return Err(Problem::Missing);
         }
         if raw.len() > 254 {
-            return Err(FieldError::new("a mail address has at most 254 characters"));
+            return Err(Problem::MailTooLong);
         }
         // The parser accepts internationalized addresses, and with them
         // Unicode control and format characters, and quoted local parts
@@ -200,14 +181,14 @@ impl MailAddress {
             .any(|c| c.is_control() || c.is_whitespace() || is_format_char(c) || c == '"')
             || raw.matches('@').count() != 1
         {
-            return Err(FieldError::new("this is not a mail address"));
+            return Err(Problem::NotAMailAddress);
         }
         let options = email_address::Options::default()
             .with_required_tld()
             .without_domain_literal()
             .without_display_text();
         let parsed = email_address::EmailAddress::parse_with_options(raw, options)
-            .map_err(|_| FieldError::new("this is not a mail address"))?;
+            .map_err(|_| Problem::NotAMailAddress)?;
         Ok(MailAddress(format!(
             "{}@{}",
             parsed.local_part(),
@@ -226,17 +207,16 @@ pub struct BirthDate(NaiveDate);
 
 impl BirthDate {
     /// Parses `YYYY-MM-DD`, or `DDMMYYYY` as typed on Montpellier's form.
-    pub fn parse(raw: &str, today: NaiveDate) -> Result<BirthDate, FieldError> {
+    pub fn parse(raw: &str, today: NaiveDate) -> Result<BirthDate, Problem> {
         let raw = trimmed(raw);
         let format = if raw.len() == 8 && raw.bytes().all(|c| c.is_ascii_digit()) {
             "%d%m%Y"
         } else {
             "%Y-%m-%d"
         };
-        let date = NaiveDate::parse_from_str(raw, format)
-            .map_err(|_| FieldError::new("a date is written YYYY-MM-DD (or DDMMYYYY)"))?;
+        let date = NaiveDate::parse_from_str(raw, format).map_err(|_| Problem::BirthDateFormat)?;
         if date.year() < 1900 || date > today {
-            return Err(FieldError::new("this birth date is not plausible"));
+            return Err(Problem::BirthDateImplausible);
         }
         Ok(BirthDate(date))
     }
@@ -250,16 +230,19 @@ impl BirthDate {
 /// Checks an identifier a person or a caller typed to name an account (a
 /// login, a number): not blank, and at most 254 bytes, beyond which it
 /// names no account (logins and mail addresses are shorter).
-pub fn check_typed_identifier(raw: &str) -> Result<(), FieldError> {
+pub fn check_typed_identifier(raw: &str) -> Result<(), Problem> {
     if raw.trim().is_empty() || raw.len() > 254 {
-        return Err(FieldError::new("must be 1 to 254 characters"));
+        return Err(if raw.trim().is_empty() {
+            Problem::Missing
+        } else {
+            Problem::TooLong { max: 254 }
+        });
     }
     Ok(())
 }
 
-pub fn parse_date(raw: &str) -> Result<NaiveDate, FieldError> {
-    NaiveDate::parse_from_str(trimmed(raw), "%Y-%m-%d")
-        .map_err(|_| FieldError::new("a date is written YYYY-MM-DD"))
+pub fn parse_date(raw: &str) -> Result<NaiveDate, Problem> {
+    NaiveDate::parse_from_str(trimmed(raw), "%Y-%m-%d").map_err(|_| Problem::DateFormat)
 }
 
 /// A student number: digits only, of the institution's length if it fixes
@@ -268,21 +251,17 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, FieldError> {
 pub struct StudentNumber(String);
 
 impl StudentNumber {
-    pub fn parse(raw: &str, exact_length: Option<usize>) -> Result<StudentNumber, FieldError> {
+    pub fn parse(raw: &str, exact_length: Option<usize>) -> Result<StudentNumber, Problem> {
         let raw = trimmed(raw);
         if raw.is_empty() {
-            return Err(FieldError::new("a student number is needed"));
+            return Err(Problem::Missing);
         }
         if !raw.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(FieldError::new("a student number has only digits"));
+            return Err(Problem::StudentNumberDigits);
         }
         match exact_length {
-            Some(len) if raw.len() != len => {
-                Err(FieldError(format!("a student number has {len} digits")))
-            }
-            None if !(4..=20).contains(&raw.len()) => {
-                Err(FieldError::new("a student number has 4 to 20 digits"))
-            }
+            Some(len) if raw.len() != len => Err(Problem::StudentNumberLength { length: len }),
+            None if !(4..=20).contains(&raw.len()) => Err(Problem::StudentNumberRange),
             _ => Ok(StudentNumber(raw.to_owned())),
         }
     }
@@ -297,19 +276,17 @@ impl StudentNumber {
 pub struct HrId(String);
 
 impl HrId {
-    pub fn parse(raw: &str) -> Result<HrId, FieldError> {
+    pub fn parse(raw: &str) -> Result<HrId, Problem> {
         let raw = trimmed(raw);
         if raw.is_empty() {
-            return Err(FieldError::new("an HR id is needed"));
+            return Err(Problem::Missing);
         }
         if raw.len() > 64
             || !raw
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         {
-            return Err(FieldError::new(
-                "an HR id has 1 to 64 letters, digits, '-', '_' or '.'",
-            ));
+            return Err(Problem::HrIdShape);
         }
         Ok(HrId(raw.to_owned()))
     }
@@ -325,27 +302,25 @@ impl HrId {
 pub struct PersonName(String);
 
 impl PersonName {
-    pub fn parse(raw: &str) -> Result<PersonName, FieldError> {
+    pub fn parse(raw: &str) -> Result<PersonName, Problem> {
         let collapsed = trimmed(raw)
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ");
         if collapsed.is_empty() {
-            return Err(FieldError::new("a name is needed"));
+            return Err(Problem::Missing);
         }
         if collapsed.chars().count() > 100 {
-            return Err(FieldError::new("a name has at most 100 characters"));
+            return Err(Problem::TooLong { max: 100 });
         }
         if !collapsed
             .chars()
             .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '’' | '.'))
         {
-            return Err(FieldError::new(
-                "a name has only letters, spaces, hyphens and apostrophes",
-            ));
+            return Err(Problem::NameCharacters);
         }
         if !collapsed.chars().any(char::is_alphabetic) {
-            return Err(FieldError::new("a name has at least one letter"));
+            return Err(Problem::NameWithoutLetter);
         }
         Ok(PersonName(collapsed))
     }

@@ -12,6 +12,7 @@ pub mod institution_checks;
 pub mod language;
 pub mod login;
 pub mod password;
+pub mod problem;
 pub mod provisioning;
 pub mod recovery;
 pub mod refusal;

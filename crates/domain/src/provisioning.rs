@@ -1,12 +1,11 @@
 //! Provisioning records from the enrolment system and HR: what a record must
 //! carry for its institution and profile, parsed once into a [`ValidRecord`].
 
+use crate::problem::Problem;
 use chrono::{DateTime, Duration, Utc};
 
 use super::account::AccountKind;
-use super::ids::{
-    BirthDate, FieldError, HrId, Ine, MailAddress, PersonName, PhoneE164, StudentNumber,
-};
+use super::ids::{BirthDate, HrId, Ine, MailAddress, PersonName, PhoneE164, StudentNumber};
 use super::institution::{ActivationChannel, InstitutionSettings, Institutions, ProfileSettings};
 
 /// A record as received, before any check.
@@ -63,12 +62,7 @@ impl ValidRecord {
     }
 }
 
-/// One refused field: its path in the request, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    pub field: String,
-    pub description: String,
-}
+pub use crate::problem::Violation;
 
 /// Checks `input` against the configuration, as of `now` in the
 /// institution's time zone. `prefix` is the request path of the record
@@ -80,11 +74,8 @@ pub fn parse_record(
     prefix: &str,
 ) -> Result<ValidRecord, Vec<Violation>> {
     let mut violations = Vec::new();
-    let mut bad = |field: &str, error: FieldError| {
-        violations.push(Violation {
-            field: format!("{prefix}.{field}"),
-            description: error.0,
-        })
+    let mut bad = |field: &str, problem: Problem| {
+        violations.push(Violation::new(format!("{prefix}.{field}"), problem))
     };
     let Some((institution, profile)) = population(input, institutions, &mut bad) else {
         return Err(violations);
@@ -141,27 +132,19 @@ pub fn parse_record(
 fn population<'i>(
     input: &ProvisionInput,
     institutions: &'i Institutions,
-    bad: &mut impl FnMut(&str, FieldError),
+    bad: &mut impl FnMut(&str, Problem),
 ) -> Option<(&'i InstitutionSettings, &'i ProfileSettings)> {
     let Some(institution) = institutions.get(input.institution.trim()) else {
-        bad(
-            "institution",
-            FieldError(format!(
-                "unknown institution {:?}",
-                input.institution.trim()
-            )),
-        );
+        bad("institution", Problem::UnknownInstitution);
         return None;
     };
     let Some(profile) = institution.profiles.get(input.profile.trim()) else {
         let known: Vec<&str> = institution.profiles.keys().map(String::as_str).collect();
         bad(
             "profile",
-            FieldError(format!(
-                "unknown profile {:?}; this institution has: {}",
-                input.profile.trim(),
-                known.join(", ")
-            )),
+            Problem::UnknownProfile {
+                known: known.join(", "),
+            },
         );
         return None;
     };
@@ -174,16 +157,13 @@ fn external_id(
     input: &ProvisionInput,
     institution: &InstitutionSettings,
     kind: AccountKind,
-    bad: &mut impl FnMut(&str, FieldError),
+    bad: &mut impl FnMut(&str, Problem),
 ) -> Option<ExternalId> {
     let present = |s: &str| !s.trim().is_empty();
     match kind {
         AccountKind::Student => {
             if present(&input.hr_id) {
-                bad(
-                    "hr_id",
-                    FieldError("students are matched on their student number, not an HR id".into()),
-                );
+                bad("hr_id", Problem::StudentWithHrId);
             }
             StudentNumber::parse(&input.student_number, institution.student_number_length)
                 .map(ExternalId::StudentNumber)
@@ -192,13 +172,10 @@ fn external_id(
         }
         AccountKind::Staff => {
             if present(&input.student_number) {
-                bad(
-                    "student_number",
-                    FieldError("staff are matched on their HR id, not a student number".into()),
-                );
+                bad("student_number", Problem::StaffWithStudentNumber);
             }
             if present(&input.ine) {
-                bad("ine", FieldError("staff have no INE".into()));
+                bad("ine", Problem::StaffWithIne);
             }
             HrId::parse(&input.hr_id)
                 .map(ExternalId::HrId)
@@ -229,15 +206,12 @@ fn optional<T>(
     raw: &str,
     required: bool,
     field: &str,
-    parse: impl FnOnce(&str) -> Result<T, FieldError>,
-    bad: &mut impl FnMut(&str, FieldError),
+    parse: impl FnOnce(&str) -> Result<T, Problem>,
+    bad: &mut impl FnMut(&str, Problem),
 ) -> Option<Option<T>> {
     if raw.trim().is_empty() {
         if required {
-            bad(
-                field,
-                FieldError("required by this profile's activation".into()),
-            );
+            bad(field, Problem::NeededForActivation);
             return None;
         }
         return Some(None);
@@ -352,7 +326,9 @@ mod tests {
         input.profile = "alien".into();
         let v = parse_record(&input, &settings(), Utc::now(), "record").unwrap_err();
         assert_eq!(v[0].field, "record.profile");
-        assert!(v[0].description.contains("staff, student"));
+        assert!(
+            matches!(&v[0].problem, Problem::UnknownProfile { known } if known.contains("staff, student"))
+        );
     }
 
     #[test]

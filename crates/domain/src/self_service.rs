@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::activation::{PhotoDecision, Step};
 use super::ids::{MailAddress, PhoneE164};
+use super::problem::{Problem, Violation};
 
 /// How strictly the university mailbox filters spam.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -116,9 +117,6 @@ impl DirectoryEntry {
     }
 }
 
-/// A refused field: its name and why.
-pub type FieldProblem = (String, String);
-
 /// The entry after an edit: each typed value checked and normalised
 /// (phones in E.164), fields the institution does not let staff edit left
 /// as they were (typing them unchanged is fine, changing them is refused).
@@ -127,15 +125,15 @@ pub fn edit_directory_entry(
     typed: &DirectoryEntry,
     editable: &[DirectoryField],
     phone_region: &str,
-) -> Result<DirectoryEntry, Vec<FieldProblem>> {
+) -> Result<DirectoryEntry, Vec<Violation>> {
     let mut next = current.clone();
     let mut problems = Vec::new();
     for field in DirectoryField::ALL {
         let raw = typed.get(field).trim();
         let value = match check_field(field, raw, phone_region) {
             Ok(v) => v,
-            Err(message) => {
-                problems.push((field.name().to_owned(), message));
+            Err(problem) => {
+                problems.push(Violation::new(field.name(), problem));
                 continue;
             }
         };
@@ -143,10 +141,7 @@ pub fn edit_directory_entry(
             continue;
         }
         if !editable.contains(&field) {
-            problems.push((
-                field.name().to_owned(),
-                "the institution does not let you edit this field: ask HR".to_owned(),
-            ));
+            problems.push(Violation::new(field.name(), Problem::DirectoryFieldLocked));
             continue;
         }
         *next.slot(field) = value;
@@ -158,24 +153,26 @@ pub fn edit_directory_entry(
     }
 }
 
-fn check_field(field: DirectoryField, raw: &str, phone_region: &str) -> Result<String, String> {
+fn check_field(field: DirectoryField, raw: &str, phone_region: &str) -> Result<String, Problem> {
     if raw.is_empty() {
         return Ok(String::new());
     }
     if raw.chars().count() > field.max_chars() {
-        return Err(format!("must be at most {} characters", field.max_chars()));
+        return Err(Problem::TooLong {
+            max: field.max_chars(),
+        });
     }
     let newline_ok = field == DirectoryField::PostalAddress;
     if raw
         .chars()
         .any(|c| c.is_control() && !(newline_ok && c == '\n'))
     {
-        return Err("must not contain control characters".to_owned());
+        return Err(Problem::ControlCharacters);
     }
     match field {
-        DirectoryField::OfficePhone => PhoneE164::parse(raw, phone_region)
-            .map(|p| p.as_str().to_owned())
-            .map_err(|e| e.0),
+        DirectoryField::OfficePhone => {
+            PhoneE164::parse(raw, phone_region).map(|p| p.as_str().to_owned())
+        }
         DirectoryField::WebPage => {
             let ok = (raw.starts_with("https://") || raw.starts_with("http://"))
                 && raw.len() > "https://".len()
@@ -183,7 +180,7 @@ fn check_field(field: DirectoryField, raw: &str, phone_region: &str) -> Result<S
             if ok {
                 Ok(raw.to_owned())
             } else {
-                Err("must be an http(s) address".to_owned())
+                Err(Problem::NotAWebAddress)
             }
         }
         _ => Ok(raw.to_owned()),
@@ -406,7 +403,7 @@ mod tests {
             ..Default::default()
         };
         let problems = edit_directory_entry(&current, &changed_title, &editable, "FR").unwrap_err();
-        let fields: Vec<&str> = problems.iter().map(|p| p.0.as_str()).collect();
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, ["job_title", "web_page"]);
     }
 

@@ -3,6 +3,7 @@
 
 mod encode;
 
+use crate::domain::problem::Problem;
 use tonic::{Request, Response, Status};
 
 use super::{App, account_lookup, begin_call, reply};
@@ -29,8 +30,7 @@ impl ActivationApi {
 }
 
 fn entry(entry: Option<ProtoEntry>) -> Result<Entry, AppError> {
-    let entry =
-        entry.ok_or_else(|| AppError::field("entry", "give the entry the institution uses"))?;
+    let entry = entry.ok_or_else(|| AppError::field("entry", Problem::Missing))?;
     Ok(match entry {
         ProtoEntry::Key(k) => Entry::Key {
             login: k.login,
@@ -63,19 +63,15 @@ fn submitted(submitted: Submitted, language: Language) -> proto::SubmitActivatio
     }
 }
 
-/// Reads a submitted screen: its items, every bad one reported, and the
-/// password as typed.
-fn screen_input(body: proto::SubmitActivationScreenRequest) -> Result<ScreenInput, AppError> {
+/// Reads a submitted screen: its items, every bad one kept for the answer
+/// (which reports them with the screen's other problems), and the password
+/// as typed.
+fn screen_input(body: proto::SubmitActivationScreenRequest) -> ScreenInput {
     let mut problems = Vec::new();
-    let mut bad = |field: &str, message: &str| {
-        problems.push(Violation {
-            field: field.to_owned(),
-            description: message.to_owned(),
-        })
-    };
+    let mut bad = |field: &str, problem: Problem| problems.push(Violation::new(field, problem));
     let mut mail_pair = |input: &proto::MailInput, field: &str| {
         super::inputs::mail_input(input, field)
-            .map_err(|v| bad(&v.field, &v.description))
+            .map_err(|v| bad(&v.field, v.problem))
             .ok()
     };
     let recovery_mail = body
@@ -89,10 +85,7 @@ fn screen_input(body: proto::SubmitActivationScreenRequest) -> Result<ScreenInpu
                 keep_copy: r.keep_copy,
             }),
             None => {
-                bad(
-                    "mail_redirect.address",
-                    "an address is needed to redirect mail",
-                );
+                bad("mail_redirect.address", Problem::Missing);
                 None
             }
         },
@@ -104,7 +97,7 @@ fn screen_input(body: proto::SubmitActivationScreenRequest) -> Result<ScreenInpu
     };
     let charter_version = match &body.charter {
         Some(c) if !c.accepted => {
-            bad("charter.accepted", "the charter must be accepted to go on");
+            bad("charter.accepted", Problem::CharterNotAccepted);
             None
         }
         Some(c) => Some(c.version.trim().to_owned()),
@@ -114,16 +107,13 @@ fn screen_input(body: proto::SubmitActivationScreenRequest) -> Result<ScreenInpu
         Some(p) => super::inputs::photo_choice(p, "photo")
             .map_err(|violations| {
                 for v in violations {
-                    bad(&v.field, &v.description);
+                    bad(&v.field, v.problem);
                 }
             })
             .ok(),
         None => None,
     };
-    if !problems.is_empty() {
-        return Err(AppError::InvalidArgument(problems));
-    }
-    Ok(ScreenInput {
+    ScreenInput {
         submission: Submission {
             recovery_mail,
             charter_version,
@@ -135,7 +125,8 @@ fn screen_input(body: proto::SubmitActivationScreenRequest) -> Result<ScreenInpu
             password_given: false,
         },
         password: body.password.map(|p| (p.password, p.confirmation)),
-    })
+        refused: problems,
+    }
 }
 
 #[tonic::async_trait]
@@ -253,7 +244,7 @@ impl ActivationService for ActivationApi {
         let body = request.into_inner();
         let flow_token = body.flow_token.clone();
         let result = async {
-            let input = screen_input(body)?;
+            let input = screen_input(body);
             let done = self
                 .state
                 .submit_activation_screen(&flow_token, input, &ctx)

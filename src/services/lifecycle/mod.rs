@@ -5,6 +5,7 @@
 mod encode;
 mod streams;
 
+use crate::domain::problem::Problem;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -67,7 +68,7 @@ fn extension_state(state: i32) -> Result<ExtensionState, AppError> {
         }
         Ok(proto::ExtensionState::Approved) => Ok(ExtensionState::Approved),
         Ok(proto::ExtensionState::Denied) => Ok(ExtensionState::Denied),
-        Err(_) => Err(AppError::field("state", "not an extension state")),
+        Err(_) => Err(AppError::field("state", Problem::UnknownValue)),
     }
 }
 
@@ -85,7 +86,7 @@ fn as_of(
         Some(t) => u32::try_from(t.nanos)
             .ok()
             .and_then(|nanos| DateTime::<Utc>::from_timestamp(t.seconds, nanos))
-            .ok_or_else(|| AppError::field("as_of", "not a valid timestamp")),
+            .ok_or_else(|| AppError::field("as_of", Problem::NotATimestamp)),
     }
 }
 
@@ -99,7 +100,12 @@ fn batch_request(
     let chunk_size = match body.chunk_size {
         0 => state.rules.batch.chunk_size,
         n if n <= 10_000 => n,
-        _ => return Err(AppError::field("chunk_size", "at most 10000")),
+        _ => {
+            return Err(AppError::field(
+                "chunk_size",
+                Problem::AboveMaximum { max: 10_000 },
+            ));
+        }
     };
     let institution = Some(body.institution.trim())
         .filter(|i| !i.is_empty())

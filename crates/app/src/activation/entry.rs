@@ -7,6 +7,7 @@ use domain::account::AccountStatus;
 use domain::activation::{FlowState, Step};
 use domain::ids::{Ine, PhoneE164, StudentNumber, check_typed_identifier};
 use domain::institution::{ActivationChannel, InstitutionSettings};
+use domain::problem::Problem;
 use domain::recovery::ResetMethod;
 use domain::refusal::Precondition;
 use domain::secret::{SecretKind, generate, hash_secret};
@@ -80,13 +81,13 @@ impl Entry {
 
 /// Refuses a login no account can have.
 fn check_login(login: &str, field: &str) -> Result<(), AppError> {
-    check_typed_identifier(login).map_err(|e| AppError::field(field, e.0))
+    check_typed_identifier(login).map_err(|e| AppError::field(field, e))
 }
 
 /// Refuses a typed secret no secret can be.
 fn check_typed_secret(secret: &str, field: &str) -> Result<(), AppError> {
     if secret.is_empty() || secret.len() > 64 {
-        return Err(AppError::field(field, "must be 1 to 64 characters"));
+        return Err(AppError::field(field, Problem::SecretShape));
     }
     Ok(())
 }
@@ -207,7 +208,7 @@ impl App {
         let settings = || {
             self.rules
                 .institution(institution)
-                .ok_or_else(|| AppError::field("institution", "no such institution"))
+                .ok_or_else(|| AppError::field("institution", Problem::UnknownInstitution))
         };
         match entry {
             Entry::Key { login, key } => {
@@ -286,7 +287,7 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<(Account, FlowState), AppError> {
         if token.is_empty() || token.len() > 128 {
-            return Err(AppError::field("link.token", "a link token is needed"));
+            return Err(AppError::field("link.token", Problem::Missing));
         }
         let hash = hash_secret(SecretKind::Token, token);
         let secret = self
@@ -313,10 +314,10 @@ impl App {
         mobile_phone: &str,
     ) -> Result<Account, AppError> {
         let number = StudentNumber::parse(student_number, institution.student_number_length)
-            .map_err(|e| AppError::field("identity_match.student_number", e.0))?;
-        let ine = Ine::parse(ine).map_err(|e| AppError::field("identity_match.ine", e.0))?;
+            .map_err(|e| AppError::field("identity_match.student_number", e))?;
+        let ine = Ine::parse(ine).map_err(|e| AppError::field("identity_match.ine", e))?;
         let phone = PhoneE164::parse(mobile_phone, &institution.phone_region)
-            .map_err(|e| AppError::field("identity_match.mobile_phone", e.0))?;
+            .map_err(|e| AppError::field("identity_match.mobile_phone", e))?;
         let lookup = AccountLookup::StudentNumber {
             institution: code,
             number: number.as_str(),
@@ -422,7 +423,7 @@ impl App {
         let institution = self
             .rules
             .institution(code)
-            .ok_or_else(|| AppError::field("institution", "no such institution"))?;
+            .ok_or_else(|| AppError::field("institution", Problem::UnknownInstitution))?;
         check_login(login, "login")?;
         let notice = DeliveryNotice {
             also_sent_to: Vec::new(),

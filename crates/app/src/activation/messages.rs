@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use domain::account::Account;
 use domain::activation::{self, Step, mask_mail, mask_phone};
 use domain::language::Language;
+use domain::problem::Problem;
 use domain::refusal::Precondition;
 use domain::secret::{SecretKind, generate, hash_secret};
 use store::activation::{FlowWrites, LoadedFlow};
@@ -204,7 +205,7 @@ impl App {
         let now = self.now();
         let code = code.trim();
         if code.is_empty() || code.len() > 128 {
-            return Err(AppError::field("code", "a code is needed"));
+            return Err(AppError::field("code", Problem::Missing));
         }
         let loaded = self.load_flow(flow_token, now).await?;
         let counters = Counters::guesses(self, ctx, Some(&[loaded.account.id.as_str()]));
@@ -259,7 +260,7 @@ impl App {
                         .into(),
                 });
             }
-            return Err(AppError::field("code", "this code is not the one we sent"));
+            return Err(AppError::field("code", Problem::WrongCode));
         }
         let mut state = loaded.state.clone();
         activation::verified(&mut state, step, now);

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use domain::account::Account;
 use domain::activation::{self, FlowError, FlowState, Step};
 use domain::institution::{InstitutionSettings, ProfileSettings};
+use domain::problem::Problem;
 use domain::refusal::Precondition;
 use domain::secret::{SecretKind, generate, hash_secret};
 use store::activation::LoadedFlow;
@@ -58,10 +59,7 @@ fn flow_gone() -> AppError {
 /// One answer for a wrong secret or a wrong identity, whichever part was
 /// wrong.
 fn entry_refused(field: &str) -> AppError {
-    AppError::field(
-        field,
-        "these details do not match our records: check them and try again",
-    )
+    AppError::field(field, Problem::DetailsDoNotMatch)
 }
 
 fn link_gone() -> AppError {
@@ -97,12 +95,7 @@ fn flow_error(e: FlowError) -> AppError {
                 _ => "follow the link mailed to you, or type its code, first".into(),
             },
         },
-        FlowError::Invalid(problems) => AppError::InvalidArgument(
-            problems
-                .into_iter()
-                .map(|(field, description)| domain::provisioning::Violation { field, description })
-                .collect(),
-        ),
+        FlowError::Invalid(problems) => AppError::InvalidArgument(problems),
     }
 }
 
@@ -144,7 +137,7 @@ impl App {
     /// The unexpired flow a token stands for, with its account.
     async fn load_flow(&self, token: &str, now: DateTime<Utc>) -> Result<LoadedFlow, AppError> {
         if token.is_empty() || token.len() > 128 {
-            return Err(AppError::field("flow_token", "a flow token is needed"));
+            return Err(AppError::field("flow_token", Problem::Missing));
         }
         self.store
             .find_flow(&hash_secret(SecretKind::Token, token), now)
@@ -182,7 +175,7 @@ impl App {
         let now = self.now();
         let token = token.trim();
         if token.is_empty() || token.len() > 128 {
-            return Err(AppError::field("token", "a link token is needed"));
+            return Err(AppError::field("token", Problem::Missing));
         }
         let hash = hash_secret(SecretKind::Token, token);
         let mut secret = None;

@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::account::Account;
+use domain::activation::FlowError;
 use domain::activation::{self, Effects, FlowState, ScreenRules, Submission};
-use domain::password::{self, PasswordPolicy, Violation};
+use domain::password::{self, PasswordPolicy, Violation as PasswordViolation};
+use domain::problem::{Problem, Violation};
 use domain::refusal::Precondition;
 use store::activation::{Completion, FlowWrites, LoadedFlow};
 use store::passwords::NewPassword;
@@ -28,6 +30,10 @@ pub struct ScreenInput {
     pub submission: Submission,
     /// The new password and its confirmation, as typed.
     pub password: Option<(String, String)>,
+    /// The items the edge could not read (an address typed differently
+    /// twice, an unchecked charter): reported with the screen's other
+    /// problems, so that the person corrects everything at once.
+    pub refused: Vec<Violation>,
 }
 
 impl std::fmt::Debug for ScreenInput {
@@ -35,6 +41,7 @@ impl std::fmt::Debug for ScreenInput {
         f.debug_struct("ScreenInput")
             .field("submission", &self.submission)
             .field("password_typed", &self.password.is_some())
+            .field("refused", &self.refused)
             .finish()
     }
 }
@@ -67,18 +74,25 @@ impl App {
             return Ok(Submitted { flow, notice: None });
         }
         let journey = self.journey(&loaded.account)?;
-        let (submission, password) = read_screen(input, language)?;
-        if self
-            .repeats_done_screen(&loaded, &journey, &submission, password.as_ref())
-            .await?
+        let typed = read_screen(input);
+        let (submission, password) = (typed.submission, typed.password);
+        if typed.refused.is_empty()
+            && self
+                .repeats_done_screen(&loaded, &journey, &submission, password.as_ref())
+                .await?
         {
             let flow = self
                 .flow_view(&loaded, &loaded.state, None, language, now)
                 .await?;
             return Ok(Submitted { flow, notice: None });
         }
+        let screen = TypedScreen {
+            submission,
+            password,
+            refused: typed.refused,
+        };
         let accepted = self
-            .accept_screen(&loaded, &journey, submission, password, language, now)
+            .accept_screen(&loaded, &journey, screen, language, now)
             .await?;
         if !accepted.effects.completed {
             return self.save_screen(loaded, &journey, accepted, ctx, now).await;
@@ -115,18 +129,23 @@ impl App {
         })
     }
 
-    /// Checks the whole screen before spending argon2 time on its
-    /// password, then judges and hashes the password and applies the
-    /// screen to a copy of the flow's state.
+    /// Checks the whole screen, its password's rules included, and
+    /// reports every problem at once; only an acceptable screen spends
+    /// argon2 time on its password, then applies to a copy of the flow's
+    /// state.
     async fn accept_screen(
         &self,
         loaded: &LoadedFlow,
         journey: &Journey<'_>,
-        submission: Submission,
-        password: Option<Arc<password::Password>>,
+        screen: TypedScreen,
         language: domain::language::Language,
         now: DateTime<Utc>,
     ) -> Result<Accepted, AppError> {
+        let TypedScreen {
+            submission,
+            password,
+            mut refused,
+        } = screen;
         let account = &loaded.account;
         let plan = journey.plan(&loaded.state);
         let screen_rules = ScreenRules {
@@ -140,16 +159,31 @@ impl App {
                 .map(|c| c.version.as_str()),
             institutional_mail: account.institutional_mail.as_deref(),
         };
-        let checked =
-            activation::check(&loaded.state, &screen_rules, submission).map_err(flow_error)?;
+        let checked = match activation::check(&loaded.state, &screen_rules, submission) {
+            Ok(checked) => Some(checked),
+            Err(FlowError::Invalid(problems)) => {
+                refused.extend(not_yet_reported(problems, &refused));
+                None
+            }
+            Err(_) if !refused.is_empty() => None,
+            Err(other) => return Err(flow_error(other)),
+        };
         let policy = self.policy_of(account)?;
+        if let Some(new) = &password {
+            let evaluation = self.evaluate_password(&policy, new, Some(account)).await?;
+            refused.extend(
+                evaluation
+                    .violations
+                    .iter()
+                    .map(|v| Violation::new("password.password", Problem::Password(v.clone()))),
+            );
+        }
+        let checked = match checked {
+            Some(checked) if refused.is_empty() => checked,
+            _ => return Err(screen_refused(refused, language)),
+        };
         let mut password_hash = None;
         if let Some(new) = password {
-            let evaluation = self.evaluate_password(&policy, &new, Some(account)).await?;
-            if !evaluation.acceptable() {
-                let violations = &evaluation.violations;
-                return Err(rejected("password.password", violations, language));
-            }
             password_hash = Some(self.hasher.hash(new).await?);
         }
         let mut state = loaded.state.clone();
@@ -325,25 +359,88 @@ impl App {
 
 /// The submission's items and its password, read: the password and its
 /// confirmation must be the same.
-fn read_screen(
-    input: ScreenInput,
-    language: domain::language::Language,
-) -> Result<(Submission, Option<Arc<password::Password>>), AppError> {
+/// A screen as read: its items, its password when typed the same twice,
+/// and what could not be read.
+struct TypedScreen {
+    submission: Submission,
+    password: Option<Arc<password::Password>>,
+    refused: Vec<Violation>,
+}
+
+fn read_screen(input: ScreenInput) -> TypedScreen {
     let ScreenInput {
         mut submission,
         password,
+        mut refused,
     } = input;
     let Some((typed, confirmation)) = password else {
-        return Ok((submission, None));
+        return TypedScreen {
+            submission,
+            password: None,
+            refused,
+        };
     };
-    let new = Arc::new(read_password(typed, "password.password", true)?);
-    let confirmation = read_password(confirmation, "password.confirmation", true)?;
-    if !new.same_as(&confirmation) {
-        let mismatch = [Violation::ConfirmationMismatch];
-        return Err(rejected("password", &mismatch, language));
+    let mut unreadable = |result: Result<password::Password, AppError>| match result {
+        Ok(password) => Some(password),
+        Err(AppError::InvalidArgument(violations)) => {
+            refused.extend(violations);
+            None
+        }
+        Err(_) => None,
+    };
+    let new = unreadable(read_password(typed, "password.password", true));
+    let confirmation = unreadable(read_password(confirmation, "password.confirmation", true));
+    // The password is judged only once typed the same twice.
+    let password = match (new, confirmation) {
+        (Some(new), Some(confirmation)) if new.same_as(&confirmation) => {
+            submission.password_given = true;
+            Some(Arc::new(new))
+        }
+        (Some(_), Some(_)) => {
+            let mismatch = PasswordViolation::ConfirmationMismatch;
+            refused.push(Violation::new("password", Problem::Password(mismatch)));
+            None
+        }
+        _ => None,
+    };
+    TypedScreen {
+        submission,
+        password,
+        refused,
     }
-    submission.password_given = true;
-    Ok((submission, Some(new)))
+}
+
+/// The problems the screen's rules found that the edge did not report
+/// already (an address typed differently twice is not also missing).
+fn not_yet_reported(problems: Vec<Violation>, reported: &[Violation]) -> Vec<Violation> {
+    problems
+        .into_iter()
+        .filter(|p| {
+            !reported
+                .iter()
+                .any(|r| r.field == p.field || r.field.starts_with(&format!("{}.", p.field)))
+        })
+        .collect()
+}
+
+/// Every problem of a screen in one refusal; a screen whose only problems
+/// are its password's is a password refusal (with the rules' codes).
+fn screen_refused(refused: Vec<Violation>, language: domain::language::Language) -> AppError {
+    let password_only: Option<(String, Vec<PasswordViolation>)> = refused
+        .iter()
+        .map(|v| match &v.problem {
+            Problem::Password(p) => Some((v.field.clone(), p.clone())),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()
+        .and_then(|all| {
+            let field = all.first()?.0.clone();
+            Some((field, all.into_iter().map(|(_, p)| p).collect()))
+        });
+    match password_only {
+        Some((field, violations)) => rejected(&field, &violations, language),
+        None => AppError::InvalidArgument(refused),
+    }
 }
 
 /// The hash a completed journey's state holds, taken out of it.

@@ -45,7 +45,7 @@ impl App {
         ctx: &CallContext,
     ) -> Result<Account, AppError> {
         let now = self.now();
-        let last_day = parse_date(departure.end_date).map_err(|e| AppError::field("end_date", e.0));
+        let last_day = parse_date(departure.end_date).map_err(|e| AppError::field("end_date", e));
         let (last_day, reason) = match (last_day, bounded_text(departure.reason, "reason", 500)) {
             (Ok(last_day), Ok(reason)) => (last_day, reason),
             (Err(date), Err(reason)) => return Err(AppError::merge(date, reason)),

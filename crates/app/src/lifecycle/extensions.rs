@@ -6,6 +6,7 @@ use domain::account::Account;
 use domain::account::AccountStatus;
 use domain::institution::InstitutionSettings;
 use domain::language::Language;
+use domain::problem::Problem;
 use domain::refusal::Precondition;
 use domain::retention::{ExtensionApproval, extended_end, first_notice_on};
 use domain::supann::ChangeKind;
@@ -101,7 +102,7 @@ impl App {
         let now = self.now();
         let id = verdict.request_id.trim();
         if uuid::Uuid::parse_str(id).is_err() {
-            return Err(AppError::field("request_id", "a request id is a UUID"));
+            return Err(AppError::field("request_id", Problem::NotAUuid));
         }
         let comment = bounded_text(verdict.comment, "comment", 1000)?;
         let pending = self

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::account::Account;
+use domain::problem::Problem;
 use store::accounts::AccountLookup;
 use store::entities::{account_change, audit_event, extension_request};
 use store::feed::AuditQuery;
@@ -35,7 +36,7 @@ impl PageToken {
         if token.is_empty() {
             return Ok(None);
         }
-        let bad = || AppError::field("page_token", "not a page token of this listing");
+        let bad = || AppError::field("page_token", Problem::NotAPageToken);
         let (micros, id) = token.split_once('~').ok_or_else(bad)?;
         let at = micros
             .parse::<i64>()
@@ -52,7 +53,10 @@ fn page_size(requested: u32, max: u32) -> Result<u64, AppError> {
     match requested {
         0 => Ok(u64::from(DEFAULT_PAGE)),
         n if n <= max => Ok(u64::from(n)),
-        _ => Err(AppError::field("page_size", format!("at most {max}"))),
+        _ => Err(AppError::field(
+            "page_size",
+            Problem::AboveMaximum { max: max as u64 },
+        )),
     }
 }
 
@@ -71,7 +75,7 @@ pub fn parse_cursor(text: &str) -> Result<i64, AppError> {
             .parse()
             .ok()
             .filter(|n: &i64| *n >= 0)
-            .ok_or_else(|| AppError::field("after_cursor", "not a cursor of this feed")),
+            .ok_or_else(|| AppError::field("after_cursor", Problem::NotACursor)),
     }
 }
 
@@ -118,7 +122,7 @@ impl App {
         if institution.is_none() && account_id.is_none() {
             return Err(AppError::field(
                 "institution",
-                "name an institution or an account",
+                Problem::InstitutionOrAccount,
             ));
         }
         let query = AuditQuery {
@@ -142,10 +146,7 @@ impl App {
     ) -> Result<ExtensionPage, AppError> {
         let institution = institution.trim();
         if self.rules.institution(institution).is_none() {
-            return Err(AppError::field(
-                "institution",
-                "no such institution is configured",
-            ));
+            return Err(AppError::field("institution", Problem::UnknownInstitution));
         }
         let limit = page_size(page.size, 500)?;
         let query = ExtensionQuery {

@@ -9,6 +9,7 @@ mod listings;
 mod opening;
 mod provisioning;
 
+use domain::problem::Problem;
 use domain::refusal::Precondition;
 
 use crate::error::AppError;
@@ -32,7 +33,7 @@ fn expired_precondition() -> AppError {
 fn bounded_text<'a>(text: &'a str, field: &str, max: usize) -> Result<&'a str, AppError> {
     let text = text.trim();
     if text.chars().count() > max {
-        return Err(AppError::field(field, format!("at most {max} characters")));
+        return Err(AppError::field(field, Problem::TooLong { max }));
     }
     Ok(text)
 }

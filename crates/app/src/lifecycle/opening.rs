@@ -3,6 +3,7 @@
 //! Bordeaux Montaigne ("attendu 24 heures") for a key already in hand.
 
 use domain::account::{Account, AccountStatus};
+use domain::problem::Problem;
 use domain::refusal::Precondition;
 use store::accounts::AccountLookup;
 
@@ -22,10 +23,7 @@ impl App {
         let now = self.now();
         let reason = bounded_text(reason, "reason", 500)?;
         if reason.is_empty() {
-            return Err(AppError::field(
-                "reason",
-                "a reason is needed, for the audit trail",
-            ));
+            return Err(AppError::field("reason", Problem::Missing));
         }
         let account = self.account(lookup).await?;
         match account.status.as_of(account.activation_available_at, now) {

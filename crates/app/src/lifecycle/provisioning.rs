@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use domain::account::Account;
 use domain::language::Language;
+use domain::problem::Problem;
 use domain::provisioning::{ProvisionInput, parse_record, profile_of};
 use store::accounts::{AccountLookup, ReissueError};
 use store::provisioning::{IssuedMaterial, ProvisionItem, Provisioned};
@@ -23,7 +24,7 @@ impl App {
         input: Option<ProvisionInput>,
         now: DateTime<Utc>,
     ) -> Result<ProvisionItem, AppError> {
-        let input = input.ok_or_else(|| AppError::field("record", "a record is needed"))?;
+        let input = input.ok_or_else(|| AppError::field("record", Problem::Missing))?;
         let institutions = &self.rules.institutions;
         let record =
             parse_record(&input, institutions, now, "record").map_err(AppError::InvalidArgument)?;

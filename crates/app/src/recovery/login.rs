@@ -3,6 +3,7 @@
 
 use domain::account::Account;
 use domain::ids::{BirthDate, StudentNumber};
+use domain::problem::Problem;
 use domain::provisioning::Violation;
 use domain::refusal::Precondition;
 use serde_json::json;
@@ -34,7 +35,7 @@ impl App {
         let institution = self
             .rules
             .institution(code)
-            .ok_or_else(|| AppError::field("institution", "no such institution"))?;
+            .ok_or_else(|| AppError::field("institution", Problem::UnknownInstitution))?;
         let rule = &institution.recovery.login_lookup;
         if !rule.enabled {
             return Err(AppError::FailedPrecondition {
@@ -45,17 +46,12 @@ impl App {
         }
         let today = now.with_timezone(&institution.time_zone).date_naive();
         let mut problems = Vec::new();
-        let mut bad = |field: &str, description: String| {
-            problems.push(Violation {
-                field: field.to_owned(),
-                description,
-            })
-        };
+        let mut bad = |field: &str, problem: Problem| problems.push(Violation::new(field, problem));
         let number = StudentNumber::parse(typed.student_number, institution.student_number_length)
-            .map_err(|e| bad("student_number", e.0))
+            .map_err(|e| bad("student_number", e))
             .ok();
         let birth = BirthDate::parse(typed.birth_date, today)
-            .map_err(|e| bad("birth_date", e.0))
+            .map_err(|e| bad("birth_date", e))
             .ok();
         let (Some(number), Some(birth)) = (number, birth) else {
             return Err(AppError::InvalidArgument(problems));

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use domain::account::Account;
 use domain::ids::{Ine, MailAddress};
 use domain::institution::InstitutionSettings;
+use domain::problem::Problem;
 use domain::recovery::{ResetMethod, decoy_seed, masked_destination};
 use domain::secret::{SecretKeys, SecretKind, generate, hash_secret};
 use serde_json::json;
@@ -101,7 +102,7 @@ impl App {
         let rules = self
             .rules
             .institution(institution)
-            .ok_or_else(|| AppError::field("institution", "no such institution"));
+            .ok_or_else(|| AppError::field("institution", Problem::UnknownInstitution));
         let (rules, identifier) = match (rules, identifier) {
             (Ok(rules), Ok(identifier)) => (rules, identifier),
             (Err(a), Err(b)) => return Err(AppError::merge(a, b)),
@@ -329,7 +330,7 @@ mod tests {
         assert!(
             matches!(refused, Err(AppError::InvalidArgument(v)) if v[0].field == "institution")
         );
-        let bad_login = AppError::field("login", "must be 1 to 254 characters");
+        let bad_login = AppError::field("login", Problem::TooLong { max: 254 });
         let both = t
             .app
             .request_password_reset("nowhere", Err(bad_login), &call_from(None))

@@ -1,6 +1,7 @@
 //! Following a mailed reset link: what it is for, and the new password.
 
 use domain::account::Account;
+use domain::problem::Problem;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -44,8 +45,8 @@ impl App {
         ctx: &CallContext,
     ) -> Result<Account, AppError> {
         let now = self.now();
-        let (new, confirmation) = new_password
-            .ok_or_else(|| AppError::field("new_password", "the new password is needed"))?;
+        let (new, confirmation) =
+            new_password.ok_or_else(|| AppError::field("new_password", Problem::Missing))?;
         let new = Arc::new(read_password(new, "new_password.password", true)?);
         let confirmation = Password::new(confirmation);
         let (secret, account) = self

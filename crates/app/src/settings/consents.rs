@@ -2,6 +2,7 @@
 //! sharing with the Crous.
 
 use domain::account::Account;
+use domain::problem::Problem;
 use std::collections::BTreeSet;
 
 use domain::activation::{PhotoDecision, Step};
@@ -54,7 +55,7 @@ impl App {
         if change == ConsentChange::default() {
             return Err(AppError::field(
                 "directory_listed",
-                "change at least one consent",
+                Problem::NoConsentChanged,
             ));
         }
         let mut account = self.account_in_use(lookup).await?;

@@ -9,6 +9,7 @@ mod recovery_mail;
 mod staff;
 
 use domain::account::Account;
+use domain::problem::Problem;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -52,7 +53,7 @@ impl App {
         let current = Arc::new(read_password(input.current, "current_password", true)?);
         let (new, confirmation) = input
             .new
-            .ok_or_else(|| AppError::field("new_password", "the new password is needed"))?;
+            .ok_or_else(|| AppError::field("new_password", Problem::Missing))?;
         let new = Arc::new(read_password(new, "new_password.password", true)?);
         let confirmation = Password::new(confirmation);
         let mut account = self.account(lookup).await?;
@@ -63,8 +64,10 @@ impl App {
             .verify_typed_password(&mut account, &current, ctx, now)
             .await?
         {
-            let wrong = crate::texts::wrong_current_password(ctx.language);
-            return Err(AppError::field("current_password", wrong));
+            return Err(AppError::field(
+                "current_password",
+                Problem::WrongCurrentPassword,
+            ));
         }
         let change = PasswordChange {
             account: &account,

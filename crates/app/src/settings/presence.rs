@@ -4,6 +4,7 @@
 //! becomes every account (issue 19, finding 1). The proof is the current
 //! password, or a short-lived step-up token obtained with it.
 
+use domain::problem::Problem;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -33,10 +34,7 @@ pub struct StepUp {
 }
 
 fn presence_needed() -> AppError {
-    AppError::field(
-        "presence",
-        "this change needs the current password (or a step-up token from ConfirmPresence)",
-    )
+    AppError::field("presence", Problem::PresenceNeeded)
 }
 
 impl App {
@@ -55,8 +53,10 @@ impl App {
             .verify_typed_password(&mut account, &typed, ctx, now)
             .await?
         {
-            let wrong = crate::texts::wrong_current_password(ctx.language);
-            return Err(AppError::field("current_password", wrong));
+            return Err(AppError::field(
+                "current_password",
+                Problem::WrongCurrentPassword,
+            ));
         }
         let expires_at = now + STEP_UP_LIFETIME;
         let token = self
@@ -87,8 +87,7 @@ impl App {
                 {
                     return Ok(());
                 }
-                let wrong = crate::texts::wrong_current_password(ctx.language);
-                Err(AppError::field(field, wrong))
+                Err(AppError::field(field, Problem::WrongCurrentPassword))
             }
             Some(PresenceProof::StepUpToken(token)) => {
                 let hash = hash_secret(SecretKind::Token, &token);
@@ -100,7 +99,7 @@ impl App {
                 }
                 Err(AppError::field(
                     "presence.step_up_token",
-                    "this step-up token is expired, already used or not this account's: confirm the password again",
+                    Problem::StepUpTokenInvalid,
                 ))
             }
         }

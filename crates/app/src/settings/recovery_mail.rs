@@ -4,6 +4,7 @@
 use domain::account::Account;
 use domain::activation::mask_mail;
 use domain::ids::MailAddress;
+use domain::problem::Problem;
 use serde_json::json;
 use store::account_fields::AccountChange;
 use store::accounts::AccountLookup;
@@ -35,13 +36,13 @@ impl App {
         if same(account.institutional_mail.as_deref()) {
             return Err(AppError::field(
                 "new_recovery_mail.address",
-                "the recovery address must be outside the university: it is used when the university account cannot be",
+                Problem::RecoveryMailInside,
             ));
         }
         if account.recovery_mail_verified_at.is_some() && same(account.recovery_mail.as_deref()) {
             return Err(AppError::field(
                 "new_recovery_mail.address",
-                "this is already your recovery address",
+                Problem::SameRecoveryMail,
             ));
         }
         let to_verify = (Verifying::RecoveryMail, address.as_str());

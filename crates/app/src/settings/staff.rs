@@ -2,6 +2,7 @@
 
 use domain::account::Account;
 use domain::account::AccountKind;
+use domain::problem::Violation;
 use domain::self_service::{AntispamLevel, DirectoryEntry, edit_directory_entry};
 use serde_json::json;
 use store::account_fields::AccountChange;
@@ -61,10 +62,7 @@ impl App {
             AppError::InvalidArgument(
                 problems
                     .into_iter()
-                    .map(|(field, description)| domain::provisioning::Violation {
-                        field: format!("entry.{field}"),
-                        description,
-                    })
+                    .map(|v| Violation::new(format!("entry.{}", v.field), v.problem))
                     .collect(),
             )
         })?;

@@ -4,6 +4,7 @@ use domain::password::Violation;
 use domain::password::evaluate::PersonalPart;
 use domain::password::params::shown;
 use domain::password::policy::CharClass;
+use domain::problem::Problem;
 
 use super::{ConsentNotice, PolicyRule, Refused, Wait};
 use domain::consent::ConsentOption;
@@ -74,7 +75,7 @@ pub fn exhausted(limit: Exhausted, wait: Wait) -> String {
 pub fn refused(refusal: Refused<'_>) -> String {
     match refusal {
         Refused::Invalid { descriptions } => {
-            format!("Some information is invalid: {descriptions}.")
+            format!("Some information needs correcting. {descriptions}")
         }
         Refused::NotFound { detail } => format!("Not found: {detail}."),
         Refused::Unauthenticated => "The calling service is not authenticated.".into(),
@@ -187,8 +188,6 @@ pub fn policy_rule(rule: PolicyRule) -> String {
     }
 }
 
-pub const WRONG_CURRENT_PASSWORD: &str = "the current password is wrong";
-
 pub fn consent_notice(notice: ConsentNotice) -> &'static str {
     match notice {
         ConsentNotice::PhotoDeleted => {
@@ -205,3 +204,150 @@ pub const SIGN_IN_TO_PORTAL: &str = "Sign in to the portal";
 
 /// Submitting a screen before typing the code sent by SMS and mail.
 pub const AWAITING_CODE: &str = "First type the code you received by SMS (and mail) to go on.";
+
+/// Why a field is refused.
+pub fn problem(problem: &Problem) -> String {
+    use Problem as P;
+    match problem {
+        P::TooLong { max } => format!("At most {max} characters."),
+        P::TooManyBytes { max } => format!("At most {max} bytes."),
+        P::AboveMaximum { max } => format!("At most {max}."),
+        P::StudentNumberLength { length } => {
+            format!("A student number has {length} digits.")
+        }
+        P::UnknownProfile { known } => {
+            format!("No such profile; this institution has: {known}.")
+        }
+        P::CharterVersion { current } => {
+            format!("The charter in force is version {current}: read it and accept it.")
+        }
+        P::Password(violation) => password_violation(violation),
+        P::AddressesDiffer
+        | P::CharterNotAccepted
+        | P::PhotoRefusalWithUses
+        | P::PhotoRefusalNotAcknowledged
+        | P::NoPhotoUseChosen
+        | P::PhotoRefused
+        | P::NotOnThisScreen
+        | P::RequiredOnThisScreen
+        | P::RecoveryMailInside
+        | P::SameRecoveryMail
+        | P::RedirectMandatory
+        | P::RedirectToItself
+        | P::DetailsDoNotMatch
+        | P::WrongCode
+        | P::WrongCurrentPassword
+        | P::NoConsentChanged
+        | P::ConsentNotCollected
+        | P::PresenceNeeded
+        | P::StepUpTokenInvalid
+        | P::DirectoryFieldLocked
+        | P::SecretShape => form_problem(problem).to_owned(),
+        _ => data_problem(problem).to_owned(),
+    }
+}
+
+/// What a form a person fills refuses.
+fn form_problem(problem: &Problem) -> &'static str {
+    use Problem as P;
+    match problem {
+        P::AddressesDiffer => "The two addresses differ.",
+        P::CharterNotAccepted => "Accept the charter to go on.",
+        P::PhotoRefusalWithUses => "Refusing every use leaves no use to allow.",
+        P::PhotoRefusalNotAcknowledged => {
+            "Refusing deletes the photo for good: confirm that you understand."
+        }
+        P::NoPhotoUseChosen => "Allow at least one use, or refuse them all.",
+        P::PhotoRefused => "The photo was refused and deleted: this cannot be undone.",
+        P::NotOnThisScreen => "This is not asked on this page.",
+        P::RequiredOnThisScreen => "This is required on this page.",
+        P::RecoveryMailInside => {
+            "The recovery address must be outside the university: it serves when the university account cannot."
+        }
+        P::SameRecoveryMail => "This is already your recovery address.",
+        P::RedirectMandatory => "Redirecting your mail is mandatory for your profile.",
+        P::RedirectToItself => "Mail cannot be redirected to the university mailbox itself.",
+        P::DetailsDoNotMatch => "These details do not match our records: check them and try again.",
+        P::WrongCode => "This code is not the one we sent.",
+        P::WrongCurrentPassword => "The current password is wrong.",
+        P::NoConsentChanged => "Change at least one choice.",
+        P::ConsentNotCollected => "This consent is not collected for your profile.",
+        P::PresenceNeeded => "Type your current password to make this change.",
+        P::StepUpTokenInvalid => "Your confirmation has expired: type your password again.",
+        P::DirectoryFieldLocked => "The institution does not let you edit this field: ask HR.",
+        P::SecretShape => "This does not have the length of what was sent to you.",
+        _ => "This value is not accepted.",
+    }
+}
+
+/// What the data itself refuses (identifiers, dates, records, what
+/// programs send).
+fn data_problem(problem: &Problem) -> &'static str {
+    use Problem as P;
+    match problem {
+        P::Missing => "This field is required.",
+        P::ControlCharacters => "Line breaks and control characters are not allowed here.",
+        P::NotAWebAddress => "A web address starts with https:// or http://.",
+        P::UnknownValue => "This value is not one of the choices.",
+        P::IneShape => "An INE has 11 letters or digits.",
+        P::IneRepeatedDigit => "An INE cannot be ten identical digits.",
+        P::IneCheckLetter | P::IneCheckDigit => {
+            "This INE is not valid: check it on your enrolment certificate."
+        }
+        P::IneUnknownFormat => "This is not an INE: check it on your enrolment certificate.",
+        P::NotAPhoneNumber => "This is not a phone number.",
+        P::PhoneNumberDoesNotExist => "This phone number does not exist.",
+        P::MailTooLong => "A mail address has at most 254 characters.",
+        P::NotAMailAddress => "This is not a mail address.",
+        P::BirthDateFormat => "Write the date as YYYY-MM-DD or DDMMYYYY.",
+        P::BirthDateImplausible => "This birth date is not plausible.",
+        P::DateFormat => "Write the date as YYYY-MM-DD.",
+        P::StudentNumberDigits => "A student number has only digits.",
+        P::StudentNumberRange => "A student number has 4 to 20 digits.",
+        P::HrIdShape => "An HR id has 1 to 64 letters, digits, '-', '_' or '.'.",
+        P::NameCharacters => "A name has only letters, spaces, hyphens and apostrophes.",
+        P::NameWithoutLetter => "A name has at least one letter.",
+        P::NotAnIpAddress => "This is not an IPv4 or IPv6 address.",
+        P::UnknownInstitution => "No such institution is configured.",
+        P::StudentWithHrId => "Students are matched on their student number, not an HR id.",
+        P::StaffWithStudentNumber => "Staff are matched on their HR id, not a student number.",
+        P::StaffWithIne => "Staff have no INE.",
+        P::NeededForActivation => "Required by this profile's way of activating.",
+        P::NoLoginFromName => "The names give no letters to build a login from.",
+        P::NotAUuid => "This is not an id of the service (a UUID).",
+        P::NotAPageToken => "This is not a page token of this listing.",
+        P::NotACursor => "This is not a cursor of this feed.",
+        P::NotATimestamp => "This is not a valid timestamp.",
+        P::InstitutionOrAccount => "Name an institution or an account.",
+        P::InstitutionNeeded => "The institution is needed with this identifier.",
+        P::AheadOfTime => "Later than now: only a dry run previews a later date.",
+        P::TooLong { .. }
+        | P::TooManyBytes { .. }
+        | P::AboveMaximum { .. }
+        | P::StudentNumberLength { .. }
+        | P::UnknownProfile { .. }
+        | P::CharterVersion { .. }
+        | P::Password(_) => "This value is not accepted.",
+        P::AddressesDiffer
+        | P::CharterNotAccepted
+        | P::PhotoRefusalWithUses
+        | P::PhotoRefusalNotAcknowledged
+        | P::NoPhotoUseChosen
+        | P::PhotoRefused
+        | P::NotOnThisScreen
+        | P::RequiredOnThisScreen
+        | P::RecoveryMailInside
+        | P::SameRecoveryMail
+        | P::RedirectMandatory
+        | P::RedirectToItself
+        | P::DetailsDoNotMatch
+        | P::WrongCode
+        | P::WrongCurrentPassword
+        | P::NoConsentChanged
+        | P::ConsentNotCollected
+        | P::PresenceNeeded
+        | P::StepUpTokenInvalid
+        | P::DirectoryFieldLocked
+        | P::SecretShape => "This value is not accepted.",
+    }
+}

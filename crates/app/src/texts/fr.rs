@@ -4,6 +4,7 @@ use domain::password::Violation;
 use domain::password::evaluate::PersonalPart;
 use domain::password::params::shown;
 use domain::password::policy::CharClass;
+use domain::problem::Problem;
 
 use super::{ConsentNotice, PolicyRule, Refused, Wait};
 use domain::consent::ConsentOption;
@@ -77,8 +78,8 @@ pub fn exhausted(limit: Exhausted, wait: Wait) -> String {
 
 pub fn refused(refusal: Refused<'_>) -> String {
     match refusal {
-        Refused::Invalid { .. } => {
-            "Certaines informations sont invalides : corrigez les champs signalés.".into()
+        Refused::Invalid { descriptions } => {
+            format!("Certaines informations sont à corriger. {descriptions}")
         }
         Refused::NotFound { .. } => "Introuvable : vérifiez les informations saisies.".into(),
         Refused::Unauthenticated => "Le service appelant n'est pas authentifié.".into(),
@@ -216,8 +217,6 @@ pub fn policy_rule(rule: PolicyRule) -> String {
     }
 }
 
-pub const WRONG_CURRENT_PASSWORD: &str = "le mot de passe actuel est incorrect";
-
 pub fn consent_notice(notice: ConsentNotice) -> &'static str {
     match notice {
         ConsentNotice::PhotoDeleted => {
@@ -235,3 +234,168 @@ pub const SIGN_IN_TO_PORTAL: &str = "Se connecter à l'ENT";
 /// Submitting a screen before typing the code sent by SMS and mail.
 pub const AWAITING_CODE: &str =
     "Saisissez d'abord le code reçu par SMS (et par mail) pour continuer.";
+
+/// Pourquoi un champ est refusé.
+pub fn problem(problem: &Problem) -> String {
+    use Problem as P;
+    match problem {
+        P::TooLong { max } => format!("Au plus {max} caractères."),
+        P::TooManyBytes { max } => format!("Au plus {max} octets."),
+        P::AboveMaximum { max } => format!("Au plus {max}."),
+        P::StudentNumberLength { length } => {
+            format!("Un numéro d'étudiant comporte {length} chiffres.")
+        }
+        P::UnknownProfile { known } => {
+            format!("Profil inconnu ; cet établissement a : {known}.")
+        }
+        P::CharterVersion { current } => {
+            format!("La charte en vigueur est la version {current} : lisez-la et acceptez-la.")
+        }
+        P::Password(violation) => password_violation(violation),
+        P::AddressesDiffer
+        | P::CharterNotAccepted
+        | P::PhotoRefusalWithUses
+        | P::PhotoRefusalNotAcknowledged
+        | P::NoPhotoUseChosen
+        | P::PhotoRefused
+        | P::NotOnThisScreen
+        | P::RequiredOnThisScreen
+        | P::RecoveryMailInside
+        | P::SameRecoveryMail
+        | P::RedirectMandatory
+        | P::RedirectToItself
+        | P::DetailsDoNotMatch
+        | P::WrongCode
+        | P::WrongCurrentPassword
+        | P::NoConsentChanged
+        | P::ConsentNotCollected
+        | P::PresenceNeeded
+        | P::StepUpTokenInvalid
+        | P::DirectoryFieldLocked
+        | P::SecretShape => form_problem(problem).to_owned(),
+        _ => data_problem(problem).to_owned(),
+    }
+}
+
+/// What a form a person fills refuses.
+fn form_problem(problem: &Problem) -> &'static str {
+    use Problem as P;
+    match problem {
+        P::AddressesDiffer => "Les deux adresses sont différentes.",
+        P::CharterNotAccepted => "Acceptez la charte pour continuer.",
+        P::PhotoRefusalWithUses => "Refuser tous les usages ne laisse aucun usage à autoriser.",
+        P::PhotoRefusalNotAcknowledged => {
+            "Le refus supprime définitivement la photo : confirmez que vous l'avez compris."
+        }
+        P::NoPhotoUseChosen => "Autorisez au moins un usage, ou refusez-les tous.",
+        P::PhotoRefused => "La photo a été refusée et supprimée : ce choix est définitif.",
+        P::NotOnThisScreen => "Cette information n'est pas demandée sur cette page.",
+        P::RequiredOnThisScreen => "Cette information est obligatoire sur cette page.",
+        P::RecoveryMailInside => {
+            "L'adresse de récupération doit être extérieure à l'université : elle sert quand le compte de l'université ne fonctionne pas."
+        }
+        P::SameRecoveryMail => "C'est déjà votre adresse de récupération.",
+        P::RedirectMandatory => {
+            "La redirection de la messagerie est obligatoire pour votre profil."
+        }
+        P::RedirectToItself => {
+            "La messagerie ne peut pas être redirigée vers la boîte de l'université elle-même."
+        }
+        P::DetailsDoNotMatch => {
+            "Ces informations ne correspondent pas à notre dossier : vérifiez-les et réessayez."
+        }
+        P::WrongCode => "Ce code n'est pas celui que nous avons envoyé.",
+        P::WrongCurrentPassword => "Le mot de passe actuel est incorrect.",
+        P::NoConsentChanged => "Modifiez au moins un choix.",
+        P::ConsentNotCollected => "Ce consentement n'est pas demandé pour votre profil.",
+        P::PresenceNeeded => "Saisissez votre mot de passe actuel pour faire ce changement.",
+        P::StepUpTokenInvalid => {
+            "Votre confirmation a expiré : saisissez de nouveau votre mot de passe."
+        }
+        P::DirectoryFieldLocked => {
+            "L'établissement ne vous permet pas de modifier ce champ : adressez-vous aux ressources humaines."
+        }
+        P::SecretShape => "Ce n'est pas la longueur de ce qui vous a été envoyé.",
+        _ => "Cette valeur n'est pas acceptée.",
+    }
+}
+
+/// What the data itself refuses (identifiers, dates, records, what
+/// programs send).
+fn data_problem(problem: &Problem) -> &'static str {
+    use Problem as P;
+    match problem {
+        P::Missing => "Ce champ est obligatoire.",
+        P::ControlCharacters => "Les retours à la ligne ne sont pas acceptés ici.",
+        P::NotAWebAddress => "Une adresse web commence par https:// ou http://.",
+        P::UnknownValue => "Cette valeur ne fait pas partie des choix proposés.",
+        P::IneShape => "Un INE comporte 11 lettres ou chiffres.",
+        P::IneRepeatedDigit => "Un INE ne peut pas être dix chiffres identiques.",
+        P::IneCheckLetter | P::IneCheckDigit => {
+            "Cet INE n'est pas valide : vérifiez-le sur votre certificat de scolarité."
+        }
+        P::IneUnknownFormat => "Ce n'est pas un INE : vérifiez votre certificat de scolarité.",
+        P::NotAPhoneNumber => "Ce n'est pas un numéro de téléphone.",
+        P::PhoneNumberDoesNotExist => "Ce numéro de téléphone n'existe pas.",
+        P::MailTooLong => "Une adresse mail comporte 254 caractères au plus.",
+        P::NotAMailAddress => "Ce n'est pas une adresse mail.",
+        P::BirthDateFormat => "Écrivez la date sous la forme AAAA-MM-JJ ou JJMMAAAA.",
+        P::BirthDateImplausible => "Cette date de naissance n'est pas plausible.",
+        P::DateFormat => "Écrivez la date sous la forme AAAA-MM-JJ.",
+        P::StudentNumberDigits => "Un numéro d'étudiant ne comporte que des chiffres.",
+        P::StudentNumberRange => "Un numéro d'étudiant comporte de 4 à 20 chiffres.",
+        P::HrIdShape => {
+            "Un identifiant RH comporte de 1 à 64 lettres, chiffres, « - », « _ » ou « . »."
+        }
+        P::NameCharacters => {
+            "Un nom ne comporte que des lettres, des espaces, des traits d'union et des apostrophes."
+        }
+        P::NameWithoutLetter => "Un nom comporte au moins une lettre.",
+        P::NotAnIpAddress => "Ce n'est pas une adresse IPv4 ou IPv6.",
+        P::UnknownInstitution => "Aucun établissement de ce nom n'est configuré.",
+        P::StudentWithHrId => {
+            "Les étudiants sont identifiés par leur numéro d'étudiant, pas par un identifiant RH."
+        }
+        P::StaffWithStudentNumber => {
+            "Les personnels sont identifiés par leur identifiant RH, pas par un numéro d'étudiant."
+        }
+        P::StaffWithIne => "Les personnels n'ont pas d'INE.",
+        P::NeededForActivation => "Obligatoire pour le mode d'activation de ce profil.",
+        P::NoLoginFromName => "Les noms ne donnent aucune lettre pour former un identifiant.",
+        P::NotAUuid => "Ce n'est pas un identifiant du service (UUID).",
+        P::NotAPageToken => "Ce n'est pas un jeton de page de cette liste.",
+        P::NotACursor => "Ce n'est pas un curseur de ce flux.",
+        P::NotATimestamp => "Ce n'est pas un horodatage valide.",
+        P::InstitutionOrAccount => "Indiquez un établissement ou un compte.",
+        P::InstitutionNeeded => "L'établissement est nécessaire avec cet identifiant.",
+        P::AheadOfTime => "Date future : seule une simulation peut anticiper une date.",
+        P::TooLong { .. }
+        | P::TooManyBytes { .. }
+        | P::AboveMaximum { .. }
+        | P::StudentNumberLength { .. }
+        | P::UnknownProfile { .. }
+        | P::CharterVersion { .. }
+        | P::Password(_) => "Cette valeur n'est pas acceptée.",
+        P::AddressesDiffer
+        | P::CharterNotAccepted
+        | P::PhotoRefusalWithUses
+        | P::PhotoRefusalNotAcknowledged
+        | P::NoPhotoUseChosen
+        | P::PhotoRefused
+        | P::NotOnThisScreen
+        | P::RequiredOnThisScreen
+        | P::RecoveryMailInside
+        | P::SameRecoveryMail
+        | P::RedirectMandatory
+        | P::RedirectToItself
+        | P::DetailsDoNotMatch
+        | P::WrongCode
+        | P::WrongCurrentPassword
+        | P::NoConsentChanged
+        | P::ConsentNotCollected
+        | P::PresenceNeeded
+        | P::StepUpTokenInvalid
+        | P::DirectoryFieldLocked
+        | P::SecretShape => "Cette valeur n'est pas acceptée.",
+    }
+}

@@ -50,6 +50,14 @@ pub fn password_violation(language: Language, violation: &Violation) -> String {
     }
 }
 
+/// Why a field is refused, as the person reads it next to the field.
+pub fn problem(language: Language, problem: &domain::problem::Problem) -> String {
+    match language {
+        Language::French => fr::problem(problem),
+        Language::English => en::problem(problem),
+    }
+}
+
 /// A rule of a password policy that no refusal words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicyRule {
@@ -136,11 +144,6 @@ pub enum ConsentNotice {
     CrousRevoked,
 }
 
-/// Why a typed current password is refused.
-pub fn wrong_current_password(language: Language) -> &'static str {
-    language.pick(fr::WRONG_CURRENT_PASSWORD, en::WRONG_CURRENT_PASSWORD)
-}
-
 /// The label of the link a completed activation shows when the profile
 /// names no page of its own.
 pub fn sign_in_to_portal(language: Language) -> &'static str {
@@ -207,8 +210,8 @@ pub struct Wait {
 /// The other refusals of a call, each with what the person is told.
 #[derive(Debug, Clone, Copy)]
 pub enum Refused<'a> {
-    /// Some fields are invalid: why, each (in English, without the fields'
-    /// paths, which people never read).
+    /// Some fields are invalid: why, each in the reader's language (never
+    /// the fields' paths, which people never read).
     Invalid {
         descriptions: &'a str,
     },
@@ -278,6 +281,38 @@ mod tests {
             assert_ne!(french, english, "{p:?}");
             // People never see the codes programs read.
             assert!(!french.contains(p.code()) && !english.contains(p.code()));
+        }
+    }
+
+    #[test]
+    fn field_problems_read_as_sentences_in_both_languages() {
+        use domain::problem::Problem;
+        let problems = [
+            Problem::Missing,
+            Problem::TooLong { max: 64 },
+            Problem::AddressesDiffer,
+            Problem::CharterNotAccepted,
+            Problem::RedirectMandatory,
+            Problem::StudentNumberLength { length: 8 },
+            Problem::CharterVersion {
+                current: "2025-09".into(),
+            },
+            Problem::Password(domain::password::Violation::ConfirmationMismatch),
+            Problem::AheadOfTime,
+            Problem::NotAUuid,
+        ];
+        for p in problems {
+            let (french, english) = (fr::problem(&p), en::problem(&p));
+            assert_ne!(french, english, "{p:?}");
+            for text in [&french, &english] {
+                assert!(text.ends_with('.'), "{text}");
+                assert!(
+                    text.chars().next().is_some_and(char::is_uppercase),
+                    "{text}"
+                );
+                // No request field path (`charter.accepted`, `as_of`).
+                assert!(!text.contains('_'), "{text}");
+            }
         }
     }
 
