@@ -48,6 +48,7 @@ pub const ACCESS_TABLE: &[(&str, &str, Access)] = &[
     (ACTIVATION, "ResendActivationMessage", END_USER),
     (ACTIVATION, "SubmitActivationScreen", END_USER),
     (ACTIVATION, "EvaluatePassword", END_USER),
+    (ACTIVATION, "DescribeFirstConnection", END_USER),
     (RECOVERY, "RequestPasswordReset", END_USER),
     (RECOVERY, "GetPasswordReset", END_USER),
     (RECOVERY, "CompletePasswordReset", END_USER),
@@ -133,7 +134,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(methods.len(), 42, "the API's methods");
+        assert_eq!(methods.len(), 43, "the API's methods");
         for method in &methods {
             let entries = ACCESS_TABLE
                 .iter()

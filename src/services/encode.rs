@@ -160,13 +160,18 @@ pub fn outcome(o: ProvisionOutcome) -> proto::ProvisionOutcome {
     }
 }
 
-pub fn material(m: &IssuedMaterial) -> proto::ActivationMaterial {
-    let channel = match m.channel {
+/// A channel in the API's terms.
+pub fn channel(channel: ActivationChannel) -> proto::ActivationChannel {
+    match channel {
         ActivationChannel::ActivationKey => proto::ActivationChannel::ActivationKey,
         ActivationChannel::ProvisionalPassword => proto::ActivationChannel::ProvisionalPassword,
         ActivationChannel::MailedLink => proto::ActivationChannel::MailedLink,
         ActivationChannel::IdentityMatch => proto::ActivationChannel::IdentityMatch,
-    };
+    }
+}
+
+pub fn material(m: &IssuedMaterial) -> proto::ActivationMaterial {
+    let channel = channel(m.channel);
     let secret = m
         .secret
         .as_ref()

@@ -164,6 +164,50 @@ async fn bordeaux_montaigne_student_activates_with_the_key_of_the_certificate() 
     assert_eq!(flow.login, login);
     assert_eq!(flow.screens.len(), 4);
     assert_eq!(screen(&flow), vec![S::PhotoUse, S::DirectoryListing]);
+    // Issue 20: everything a page renders comes with the flow, in
+    // Bordeaux Montaigne's words.
+    let info = flow.institution_info.clone().expect("institution");
+    assert_eq!(info.name, "Université Bordeaux Montaigne");
+    assert_eq!(info.time_zone, "Europe/Paris");
+    assert!(info.helpdesk_url.starts_with("https://"));
+    let first = &flow.screens[flow.current_screen as usize];
+    assert_eq!(first.title, "Utilisation de la photo");
+    let photo = &first.items[0];
+    let rule = photo.choice.clone().expect("photo choice rule");
+    assert!(rule.multiple);
+    assert_eq!(rule.exclusive_values, ["refuse"]);
+    assert_eq!(
+        rule.acknowledgement_field,
+        "photo.irreversibility_acknowledged"
+    );
+    assert!(
+        photo
+            .fields
+            .iter()
+            .any(|f| f.name == rule.acknowledgement_field && f.label.contains("irréversible"))
+    );
+    let last = &flow.screens[3];
+    let recovery = last
+        .items
+        .iter()
+        .find(|i| i.step == S::RecoveryMail as i32)
+        .expect("recovery item");
+    assert!(
+        recovery
+            .intro
+            .starts_with("Si vous possédez une adresse mail personnelle")
+    );
+    // Optional at Bordeaux: a page knows it may leave it out.
+    assert!(recovery.fields.iter().all(|f| !f.required));
+    let password_item = last
+        .items
+        .iter()
+        .find(|i| i.step == S::Password as i32)
+        .expect("password item");
+    let typed = &password_item.fields[0];
+    assert_eq!(typed.name, "password.password");
+    assert_eq!(typed.min_length, 10);
+    assert_eq!(typed.autocomplete, "new-password");
     assert!(
         flow.choices
             .iter()
@@ -1131,6 +1175,10 @@ async fn tours_student_activates_with_an_sms_code() {
     .expect("password")
     .flow
     .expect("flow");
+    // Issue 20: the last screen in Tours' own words ("Écran 4").
+    let last = &done.screens[done.current_screen as usize];
+    assert_eq!(last.title, "Mot de passe initialisé avec succès");
+    assert!(last.intro.contains("22012345T"), "{}", last.intro);
     let completion = done.completion.expect("completed");
     assert_eq!(completion.login, "22012345T");
     assert_eq!(completion.next_url, "https://pjweb.univ-tours.fr/");

@@ -12,6 +12,7 @@ mod activation;
 mod bulk;
 mod config;
 mod feed;
+mod forms;
 mod grpc_web;
 mod lifecycle;
 mod limits;

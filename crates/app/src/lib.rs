@@ -9,6 +9,7 @@ pub mod activation;
 pub mod batch;
 pub mod clock;
 pub mod error;
+pub mod forms;
 pub mod lifecycle;
 pub mod limits;
 pub mod links;

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::AccountKind;
 use crate::activation::{self, RecoveryMailRule, RedirectRule, Step};
-use crate::consent::{ConsentOption, OptionWording};
+use crate::consent::{ConsentOption, Localized, OptionWording};
+use crate::form::FormWording;
 use crate::login::{LoginScheme, MailScheme};
 use crate::password::{PasswordPolicy, PasswordPolicyOverride};
 use crate::recovery::{MaskStyle, ResetMethod};
@@ -78,6 +79,11 @@ pub struct InstitutionSettings {
     /// `directory_listed`, `photo_refuse`, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub consent_wording: BTreeMap<ConsentOption, OptionWording>,
+    /// The institution's own words for its first-connection forms: titles
+    /// and introductions of entries and steps, fields' labels, help and
+    /// examples (the service words what it leaves out).
+    #[serde(default)]
+    pub wording: FormWording,
     /// Populations of the institution, by profile code.
     pub profiles: BTreeMap<String, ProfileSettings>,
 }
@@ -354,10 +360,18 @@ pub struct ProfileSettings {
     pub password_policy: Option<PasswordPolicyOverride>,
     /// How long the account is kept after the person leaves.
     pub retention: RetentionSettings,
+    /// What this population is called on the first-connection page
+    /// ("Étudiants", "Personnels"); absent: by its kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Localized>,
+    /// This profile's own words where they differ from the institution's
+    /// (Montpellier's teaching vacataires' mandatory redirect).
+    #[serde(default)]
+    pub wording: FormWording,
 }
 
 /// What a person activates with, and when.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActivationChannel {
     /// Activation key printed on the enrolment certificate.

@@ -5,6 +5,7 @@ pub mod account;
 pub mod activation;
 pub mod consent;
 pub mod end_user;
+pub mod form;
 pub mod guessing;
 pub mod ids;
 pub mod institution;

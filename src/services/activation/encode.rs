@@ -1,8 +1,13 @@
 //! The activation flow in the API's terms.
 
-use crate::app::activation::{CompletionView, FlowView, PendingView};
+use crate::app::activation::{CompletionView, FlowView, PendingView, ScreenView};
+use crate::app::forms::{
+    ChoiceRule, EntryView, FieldView, FirstConnection, InstitutionView, ItemView,
+};
 use crate::app::texts;
+use crate::app::texts::forms::Titles;
 use crate::domain::activation::Step;
+use crate::domain::form::FieldKind;
 use crate::domain::language::Language;
 use crate::domain::password::policy::DictionaryMode;
 use crate::domain::password::{Evaluation, PasswordPolicy, Strength};
@@ -33,7 +38,7 @@ pub fn step_of_message(kind: i32) -> Option<Step> {
     }
 }
 
-fn step_code(step: Step) -> proto::ActivationStep {
+pub fn step_code(step: Step) -> proto::ActivationStep {
     use proto::ActivationStep as P;
     match step {
         Step::VerifySecret => P::VerifySecret,
@@ -102,27 +107,124 @@ pub fn evaluation(evaluation: &Evaluation, language: Language) -> proto::Evaluat
 /// completed step, which `current_screen` then names (a page reading
 /// `screens[current_screen]` always finds a screen).
 fn screens(view: &FlowView) -> Vec<proto::ActivationScreen> {
-    let mut screens: Vec<proto::ActivationScreen> = view
-        .screens
-        .iter()
-        .map(|screen| proto::ActivationScreen {
-            steps: screen.steps.iter().map(|s| step_code(*s) as i32).collect(),
-            done: screen.done,
-        })
-        .collect();
+    let mut screens: Vec<proto::ActivationScreen> = view.screens.iter().map(screen).collect();
     if view.current_screen >= screens.len() {
+        let Titles { title, intro } = view.completed.clone();
         screens.push(proto::ActivationScreen {
             steps: vec![proto::ActivationStep::Completed as i32],
             done: true,
+            title: title.clone(),
+            intro: intro.clone(),
+            items: vec![proto::ScreenItem {
+                step: proto::ActivationStep::Completed as i32,
+                title,
+                intro,
+                fields: Vec::new(),
+                choice: None,
+            }],
         });
     }
     screens
 }
 
+fn screen(screen: &ScreenView) -> proto::ActivationScreen {
+    proto::ActivationScreen {
+        steps: screen.steps.iter().map(|s| step_code(*s) as i32).collect(),
+        done: screen.done,
+        title: screen.titles.title.clone(),
+        intro: screen.titles.intro.clone(),
+        items: screen.items.iter().map(item).collect(),
+    }
+}
+
+fn item(item: &ItemView) -> proto::ScreenItem {
+    proto::ScreenItem {
+        step: step_code(item.step) as i32,
+        title: item.titles.title.clone(),
+        intro: item.titles.intro.clone(),
+        fields: item.fields.iter().map(form_field).collect(),
+        choice: item.choice.as_ref().map(choice_rule),
+    }
+}
+
+fn choice_rule(rule: &ChoiceRule) -> proto::ChoiceRule {
+    proto::ChoiceRule {
+        multiple: rule.multiple,
+        exclusive_values: rule.exclusive.iter().map(|v| (*v).to_owned()).collect(),
+        acknowledgement_field: rule
+            .acknowledgement
+            .map(|f| f.path().to_owned())
+            .unwrap_or_default(),
+    }
+}
+
+fn form_field(field: &FieldView) -> proto::FormField {
+    use proto::FieldKind as K;
+    let shape = &field.shape;
+    proto::FormField {
+        name: shape.field.path().to_owned(),
+        kind: match shape.kind {
+            FieldKind::Text => K::Text,
+            FieldKind::Email => K::Email,
+            FieldKind::Password => K::Password,
+            FieldKind::Phone => K::Phone,
+            FieldKind::Code => K::Code,
+            FieldKind::Checkbox => K::Checkbox,
+            FieldKind::Choice => K::Choice,
+        } as i32,
+        label: field.words.label.clone(),
+        help: field.words.help.clone(),
+        example: field.words.example.clone(),
+        required: shape.required,
+        min_length: shape.min_length,
+        max_length: shape.max_length,
+        pattern: shape.pattern.clone(),
+        autocomplete: shape.autocomplete.to_owned(),
+    }
+}
+
+/// The institution as a page shows it.
+pub fn institution_info(view: InstitutionView) -> proto::InstitutionInfo {
+    proto::InstitutionInfo {
+        code: view.code,
+        name: view.name,
+        time_zone: view.time_zone,
+        helpdesk_url: view.helpdesk_url,
+        portal_url: view.portal_url,
+    }
+}
+
+/// An institution's first connection as the API describes it.
+pub fn first_connection(described: FirstConnection) -> proto::DescribeFirstConnectionResponse {
+    proto::DescribeFirstConnectionResponse {
+        institution: Some(institution_info(described.institution)),
+        entries: described.entries.into_iter().map(entry_form).collect(),
+    }
+}
+
+fn entry_form(entry: EntryView) -> proto::EntryForm {
+    proto::EntryForm {
+        channel: crate::services::encode::channel(entry.channel) as i32,
+        audiences: entry
+            .audiences
+            .into_iter()
+            .map(|a| proto::Audience {
+                profile: a.profile,
+                label: a.label,
+            })
+            .collect(),
+        title: entry.titles.title,
+        intro: entry.titles.intro,
+        fields: entry.fields.iter().map(form_field).collect(),
+    }
+}
+
 /// The flow as the API describes it.
 pub fn flow(view: FlowView, language: Language) -> proto::ActivationFlow {
     let screens = screens(&view);
+    let institution_info = Some(institution_info(view.institution_view.clone()));
     proto::ActivationFlow {
+        institution_info,
         flow_id: view.flow_id,
         institution: view.institution,
         profile: view.profile,

@@ -256,6 +256,19 @@ impl ActivationService for ActivationApi {
     }
 
     #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn describe_first_connection(
+        &self,
+        request: Request<proto::DescribeFirstConnectionRequest>,
+    ) -> Result<Response<proto::DescribeFirstConnectionResponse>, Status> {
+        let ctx = begin_call(&request);
+        let result = self
+            .state
+            .describe_first_connection(&request.get_ref().institution, ctx.language)
+            .map(encode::first_connection);
+        reply(result, &ctx)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn evaluate_password(
         &self,
         request: Request<proto::EvaluatePasswordRequest>,

@@ -12,14 +12,19 @@ use store::activation::LoadedFlow;
 use super::{Journey, verification_purpose};
 use crate::App;
 use crate::error::AppError;
+use crate::forms::{self, InstitutionView, ItemView};
 use crate::links::DeliveryNotice;
+use crate::texts::forms::{Titles, Wordings};
 use crate::texts::{self, ConsentChoice};
+use domain::form::StepRules;
 
 /// An activation flow as its holder sees it.
 #[derive(Debug, Clone)]
 pub struct FlowView {
     pub flow_id: String,
     pub institution: String,
+    /// The institution as a page shows it (name, time zone, helpdesk).
+    pub institution_view: InstitutionView,
     pub profile: String,
     pub login: String,
     pub screens: Vec<ScreenView>,
@@ -35,6 +40,8 @@ pub struct FlowView {
     pub completion: Option<CompletionView>,
     /// The consent options of the journey, as the person reads them.
     pub choices: Vec<ConsentChoice>,
+    /// The last screen's words, once the journey is complete.
+    pub completed: Titles,
 }
 
 /// One screen of the journey.
@@ -42,6 +49,10 @@ pub struct FlowView {
 pub struct ScreenView {
     pub steps: Vec<Step>,
     pub done: bool,
+    /// The screen's words: its first step's.
+    pub titles: Titles,
+    /// Each step with its words, fields and choice rule.
+    pub items: Vec<ItemView>,
 }
 
 /// The verification the flow waits for, and where its message went.
@@ -96,21 +107,29 @@ impl App {
             _ => None,
         };
         let steps: Vec<Step> = plan.iter().flatten().copied().collect();
+        let policy = self.policy_of(account)?;
+        let wordings = Wordings::of_profile(journey.institution, journey.profile);
+        let rules = StepRules::of(journey.profile, &policy);
+        let screen = |steps: &Vec<Step>| {
+            let items = forms::items(steps, &rules, wordings, language);
+            ScreenView {
+                steps: steps.clone(),
+                done: steps.iter().all(|s| state.done.contains(s)),
+                titles: items.first().map(|i| i.titles.clone()).unwrap_or_default(),
+                items,
+            }
+        };
         Ok(FlowView {
             flow_id: loaded.flow.id.clone(),
+            institution_view: forms::institution_view(&account.institution, journey.institution),
             institution: account.institution.clone(),
             profile: account.profile.clone(),
             login: account.login.clone(),
-            screens: plan
-                .iter()
-                .map(|screen| ScreenView {
-                    steps: screen.clone(),
-                    done: screen.iter().all(|s| state.done.contains(s)),
-                })
-                .collect(),
+            screens: plan.iter().map(screen).collect(),
             current_screen: current.unwrap_or(plan.len()),
             pending_verification,
-            password_policy: self.policy_of(account)?,
+            completed: texts::forms::completed(language, wordings),
+            password_policy: policy,
             charter: journey.institution.charter.clone(),
             mail_redirect_mandatory: journey.profile.activation.mail_redirect
                 == activation::RedirectRule::Mandatory,

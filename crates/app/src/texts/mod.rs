@@ -6,6 +6,7 @@
 //! configuration.
 
 pub mod en;
+pub mod forms;
 pub mod fr;
 pub mod mail;
 

@@ -1,0 +1,220 @@
+//! What a page needs to render a first connection without a table of its
+//! own: the institution, its entry forms by population, and for each step
+//! of a journey its title, introduction and fields with their words,
+//! constraints and choice rules.
+
+use domain::activation::Step;
+use domain::form::{self, Field, FieldShape, StepRules};
+use domain::institution::{ActivationChannel, InstitutionSettings};
+use domain::language::Language;
+use domain::problem::Problem;
+
+use crate::App;
+use crate::error::AppError;
+use crate::texts::forms::{self as words, FieldWords, Titles, Wordings};
+
+/// What a page shows of an institution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstitutionView {
+    pub code: String,
+    pub name: String,
+    /// IANA name of its time zone, for times shown in a browser.
+    pub time_zone: String,
+    pub helpdesk_url: String,
+    pub portal_url: String,
+}
+
+/// The institution `code` names, as a page shows it.
+pub fn institution_view(code: &str, institution: &InstitutionSettings) -> InstitutionView {
+    InstitutionView {
+        code: code.to_owned(),
+        name: institution.name.clone(),
+        time_zone: institution.time_zone.name().to_owned(),
+        helpdesk_url: institution.helpdesk_url.clone(),
+        portal_url: institution.portal_url.clone(),
+    }
+}
+
+/// One field with its words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldView {
+    pub shape: FieldShape,
+    pub words: FieldWords,
+}
+
+/// How the options of a consent step combine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChoiceRule {
+    /// Several options may be chosen together (the photo's uses).
+    pub multiple: bool,
+    /// Options chosen alone, never with another (the photo's refusal).
+    pub exclusive: Vec<&'static str>,
+    /// The box to tick with an exclusive option, whose label says what
+    /// the person acknowledges.
+    pub acknowledgement: Option<Field>,
+}
+
+/// The choice rule of a consent step; none for other steps.
+fn choice_rule(step: Step) -> Option<ChoiceRule> {
+    match step {
+        // "Je n'autorise pas [...] Attention, cette opération est
+        // irréversible" (Bordeaux Montaigne): uses combine, refusal
+        // excludes them and is acknowledged.
+        Step::PhotoUse => Some(ChoiceRule {
+            multiple: true,
+            exclusive: vec!["refuse"],
+            acknowledgement: Some(Field::PhotoAcknowledged),
+        }),
+        Step::DirectoryListing | Step::CrousSharing => Some(ChoiceRule {
+            multiple: false,
+            exclusive: Vec::new(),
+            acknowledgement: None,
+        }),
+        _ => None,
+    }
+}
+
+/// One step of a screen as a page renders it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemView {
+    pub step: Step,
+    pub titles: Titles,
+    pub fields: Vec<FieldView>,
+    pub choice: Option<ChoiceRule>,
+}
+
+fn with_words(
+    shapes: Vec<FieldShape>,
+    language: Language,
+    wordings: Wordings<'_>,
+) -> Vec<FieldView> {
+    shapes
+        .into_iter()
+        .map(|shape| FieldView {
+            words: words::field(language, wordings, shape.field),
+            shape,
+        })
+        .collect()
+}
+
+/// The steps of one screen as a page renders them.
+pub fn items(
+    steps: &[Step],
+    rules: &StepRules<'_>,
+    wordings: Wordings<'_>,
+    language: Language,
+) -> Vec<ItemView> {
+    steps
+        .iter()
+        .map(|&step| ItemView {
+            step,
+            titles: words::step(language, wordings, step),
+            fields: with_words(form::step_fields(step, rules), language, wordings),
+            choice: choice_rule(step),
+        })
+        .collect()
+}
+
+/// A population a form is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audience {
+    pub profile: String,
+    pub label: String,
+}
+
+/// One way in, for the populations that use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryView {
+    pub channel: ActivationChannel,
+    pub audiences: Vec<Audience>,
+    pub titles: Titles,
+    /// The fields of `StartActivation`'s entry; for a mailed link, those
+    /// of `RequestActivationLink` (the entry itself is the link).
+    pub fields: Vec<FieldView>,
+}
+
+/// An institution's first connection, as a page renders it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstConnection {
+    pub institution: InstitutionView,
+    pub entries: Vec<EntryView>,
+}
+
+impl App {
+    /// How people of an institution make their first connection: its
+    /// entry forms (Montpellier has two: students' mailed link, staff's
+    /// provisional password), each with the populations it serves.
+    pub fn describe_first_connection(
+        &self,
+        code: &str,
+        language: Language,
+    ) -> Result<FirstConnection, AppError> {
+        let code = code.trim();
+        let institution = self
+            .rules
+            .institution(code)
+            .ok_or_else(|| AppError::field("institution", Problem::UnknownInstitution))?;
+        let wordings = Wordings::of_institution(institution);
+        let mut entries: Vec<EntryView> = Vec::new();
+        for (profile_code, profile) in &institution.profiles {
+            let channel = profile.activation.channel;
+            let audience = Audience {
+                profile: profile_code.clone(),
+                label: words::audience(language, profile),
+            };
+            match entries.iter_mut().find(|e| e.channel == channel) {
+                Some(entry) => entry.audiences.push(audience),
+                None => entries.push(EntryView {
+                    channel,
+                    audiences: vec![audience],
+                    titles: words::entry(language, wordings, channel),
+                    fields: with_words(
+                        form::entry_fields(channel, institution),
+                        language,
+                        wordings,
+                    ),
+                }),
+            }
+        }
+        entries.sort_by_key(|e| e.channel);
+        Ok(FirstConnection {
+            institution: institution_view(code, institution),
+            entries,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::institution::ActivationChannel;
+    use domain::language::Language;
+
+    use crate::testing::test_app;
+
+    #[tokio::test]
+    async fn montpellier_offers_two_ways_in_by_population() {
+        let t = test_app().await;
+        let described = t
+            .app
+            .describe_first_connection("umontpellier", Language::French)
+            .expect("described");
+        let channels: Vec<ActivationChannel> =
+            described.entries.iter().map(|e| e.channel).collect();
+        assert_eq!(
+            channels,
+            [
+                ActivationChannel::ProvisionalPassword,
+                ActivationChannel::MailedLink
+            ]
+        );
+        let staff = &described.entries[0];
+        assert!(staff.audiences.len() >= 2);
+        assert!(staff.fields.iter().all(|f| !f.words.label.is_empty()));
+        assert_eq!(described.institution.time_zone, "Europe/Paris");
+        assert!(
+            t.app
+                .describe_first_connection("nowhere", Language::French)
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,125 @@
+//! The words of the first-connection forms, where the institution gives
+//! none of its own.
+
+use domain::activation::Step;
+use domain::form::Field;
+use domain::institution::ActivationChannel;
+
+pub fn step(step: Step) -> (&'static str, &'static str) {
+    match step {
+        Step::VerifySecret => ("Identification", ""),
+        Step::VerifyCode => (
+            "Activation code",
+            "Type the activation code you received by SMS and mail.",
+        ),
+        Step::RecoveryMail => (
+            "Recovery mail address",
+            "This address lets you recover your access if you forget your password: give one you read regularly.",
+        ),
+        Step::RecoveryMailVerification => (
+            "Checking the recovery address",
+            "A mail was sent to your recovery address: follow its link, or type its code, to go on.",
+        ),
+        Step::Charter => (
+            "IT charter",
+            "To go on, read the charter for the use of digital services and accept it.",
+        ),
+        Step::DirectoryListing => (
+            "Directory",
+            "Choose whether you want to appear in the directory.",
+        ),
+        Step::PhotoUse => (
+            "Use of your photo",
+            "Choose which uses of your photo you allow, or refuse them all.",
+        ),
+        Step::CrousSharing => (
+            "Sharing your personal data with the Crous",
+            "Choose whether your personal data is passed on to the Crous.",
+        ),
+        Step::MailRedirect => (
+            "Mail redirect",
+            "You may redirect the mail your university mailbox receives to an outside address, and change this at any time.",
+        ),
+        Step::MailRedirectVerification => (
+            "Checking the redirect address",
+            "A mail was sent to the redirect address: follow its link to finish setting up the redirect.",
+        ),
+        Step::Password => (
+            "Choose your password",
+            "Choose a personal password, known to you alone, that follows the rules below.",
+        ),
+    }
+}
+
+pub fn entry(channel: ActivationChannel) -> (&'static str, &'static str) {
+    match channel {
+        ActivationChannel::ActivationKey => (
+            "Activate with your activation key",
+            "Type the login and the activation key printed on your enrolment certificate.",
+        ),
+        ActivationChannel::ProvisionalPassword => (
+            "Activate with your provisional password",
+            "Type the login and the provisional password you were given.",
+        ),
+        ActivationChannel::MailedLink => (
+            "Activate with the link you received by mail",
+            "An activation link is mailed to your personal address. If it has expired, type your login to receive a new one.",
+        ),
+        ActivationChannel::IdentityMatch => (
+            "Identification",
+            "Type the details you gave when you enrolled: an activation code will be sent to you by SMS and mail.",
+        ),
+    }
+}
+
+pub const COMPLETED: (&str, &str) = (
+    "Account activated",
+    "Your account is active: sign in with your login and your new password.",
+);
+
+pub fn audience(student: bool) -> &'static str {
+    if student { "Students" } else { "Staff" }
+}
+
+/// Label, help and example of a field.
+pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
+    match field {
+        Field::KeyLogin | Field::LinkLogin => ("Login", "", ""),
+        Field::ActivationKey => (
+            "Activation key",
+            "It is printed on your enrolment certificate, in the \"Services numériques\" box.",
+            "",
+        ),
+        Field::ProvisionalLogin => ("Login", "", ""),
+        Field::ProvisionalPassword => ("Provisional password", "", ""),
+        Field::StudentNumber => ("Student number", "", "22012345"),
+        Field::Ine => ("INE", "11 letters or digits.", "1234567890A"),
+        Field::MobilePhone => (
+            "Mobile phone number",
+            "The number you gave when you enrolled.",
+            "+33612345678",
+        ),
+        Field::Code => ("Code received", "", ""),
+        Field::RecoveryMail => ("Recovery mail address", "", "jane.doe@example.org"),
+        Field::RecoveryMailConfirmation => ("Confirm the recovery mail address", "", ""),
+        Field::CharterAccepted => ("I accept the institution's IT charter.", "", ""),
+        Field::DirectoryListed => ("Directory", "", ""),
+        Field::PhotoUses => ("Uses of the photo", "", ""),
+        Field::PhotoAcknowledged => (
+            "I understand that this refusal cannot be undone: the photo will be deleted for good.",
+            "",
+            "",
+        ),
+        Field::CrousSharing => ("Sharing with the Crous", "", ""),
+        Field::RedirectEnabled => ("I set up a redirect of my mail.", "", ""),
+        Field::RedirectAddress => ("Redirect address", "", "jane.doe@example.org"),
+        Field::RedirectConfirmation => ("Confirm the redirect address", "", ""),
+        Field::RedirectKeepCopy => (
+            "I want to keep a copy of my mail in my university mailbox.",
+            "",
+            "",
+        ),
+        Field::Password => ("New password", "", ""),
+        Field::PasswordConfirmation => ("Confirm the new password", "", ""),
+    }
+}

@@ -1,0 +1,137 @@
+//! Les mots des formulaires de première connexion, quand l'établissement
+//! ne donne pas les siens.
+
+use domain::activation::Step;
+use domain::form::Field;
+use domain::institution::ActivationChannel;
+
+pub fn step(step: Step) -> (&'static str, &'static str) {
+    match step {
+        Step::VerifySecret => ("Identification", ""),
+        Step::VerifyCode => (
+            "Code d'activation",
+            "Saisissez le code d'activation reçu par SMS et par mail.",
+        ),
+        Step::RecoveryMail => (
+            "Adresse mail de secours",
+            "Cette adresse vous permettra de récupérer vos accès en cas d'oubli de votre mot de passe : indiquez une adresse que vous consultez régulièrement.",
+        ),
+        Step::RecoveryMailVerification => (
+            "Vérification de l'adresse de secours",
+            "Un mail a été envoyé à votre adresse de secours : cliquez sur son lien, ou saisissez son code, pour continuer.",
+        ),
+        Step::Charter => (
+            "Charte informatique",
+            "Pour continuer, prenez connaissance de la charte d'utilisation des services numériques et acceptez-la.",
+        ),
+        Step::DirectoryListing => (
+            "Annuaire",
+            "Choisissez si vous souhaitez apparaître dans l'annuaire.",
+        ),
+        Step::PhotoUse => (
+            "Utilisation de la photo",
+            "Choisissez les usages de votre photo que vous autorisez, ou refusez-les tous.",
+        ),
+        Step::CrousSharing => (
+            "Diffusion des données personnelles au Crous",
+            "Choisissez d'autoriser ou de refuser la diffusion de vos données personnelles au Crous.",
+        ),
+        Step::MailRedirect => (
+            "Redirection de la messagerie",
+            "Vous pouvez rediriger les mails reçus sur votre messagerie universitaire vers une messagerie externe, et revenir sur ce choix à tout moment.",
+        ),
+        Step::MailRedirectVerification => (
+            "Vérification de l'adresse de redirection",
+            "Un mail a été envoyé à l'adresse de redirection : cliquez sur son lien pour poursuivre la mise en place de la redirection.",
+        ),
+        Step::Password => (
+            "Choix du mot de passe",
+            "Choisissez un mot de passe personnel, que vous seul connaissez, et qui respecte les règles ci-dessous.",
+        ),
+    }
+}
+
+pub fn entry(channel: ActivationChannel) -> (&'static str, &'static str) {
+    match channel {
+        ActivationChannel::ActivationKey => (
+            "Activer avec la clé d'activation",
+            "Saisissez l'identifiant et la clé d'activation indiqués sur votre certificat de scolarité.",
+        ),
+        ActivationChannel::ProvisionalPassword => (
+            "Activer avec le mot de passe provisoire",
+            "Saisissez le nom de connexion et le mot de passe provisoire qui vous ont été remis.",
+        ),
+        ActivationChannel::MailedLink => (
+            "Activer avec le lien reçu par mail",
+            "Un lien d'activation est envoyé à votre adresse mail personnelle. S'il a expiré, saisissez votre identifiant pour en recevoir un nouveau.",
+        ),
+        ActivationChannel::IdentityMatch => (
+            "Identification",
+            "Saisissez les informations données lors de votre inscription : un code d'activation vous sera envoyé par SMS et par mail.",
+        ),
+    }
+}
+
+pub const COMPLETED: (&str, &str) = (
+    "Compte activé",
+    "Votre compte est activé : connectez-vous avec votre identifiant et votre nouveau mot de passe.",
+);
+
+pub fn audience(student: bool) -> &'static str {
+    if student { "Étudiants" } else { "Personnels" }
+}
+
+/// Label, help and example of a field.
+pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
+    match field {
+        Field::KeyLogin | Field::LinkLogin => ("Identifiant", "", ""),
+        Field::ActivationKey => (
+            "Clé d'activation",
+            "Elle figure sur votre certificat de scolarité, dans l'encadré « Services numériques ».",
+            "",
+        ),
+        Field::ProvisionalLogin => ("Nom de connexion", "", ""),
+        Field::ProvisionalPassword => ("Mot de passe provisoire", "", ""),
+        Field::StudentNumber => ("Numéro d'étudiant", "", "22012345"),
+        Field::Ine => ("Code INE", "11 lettres ou chiffres.", "1234567890A"),
+        Field::MobilePhone => (
+            "Numéro de téléphone portable",
+            "Le numéro donné lors de votre inscription.",
+            "+33612345678",
+        ),
+        Field::Code => ("Code reçu", "", ""),
+        Field::RecoveryMail => ("Adresse mail de secours", "", "prenom.nom@example.org"),
+        Field::RecoveryMailConfirmation => ("Confirmation de l'adresse mail de secours", "", ""),
+        Field::CharterAccepted => (
+            "J'accepte la charte informatique de l'établissement.",
+            "",
+            "",
+        ),
+        Field::DirectoryListed => ("Annuaire", "", ""),
+        Field::PhotoUses => ("Usages de la photo", "", ""),
+        Field::PhotoAcknowledged => (
+            "J'ai compris que ce refus est irréversible : la photo sera définitivement supprimée.",
+            "",
+            "",
+        ),
+        Field::CrousSharing => ("Diffusion au Crous", "", ""),
+        Field::RedirectEnabled => ("Je mets en place une redirection de messagerie.", "", ""),
+        Field::RedirectAddress => (
+            "Adresse de la messagerie de redirection",
+            "",
+            "prenom.nom@example.org",
+        ),
+        Field::RedirectConfirmation => (
+            "Confirmation de l'adresse de messagerie de redirection",
+            "",
+            "",
+        ),
+        Field::RedirectKeepCopy => (
+            "Je souhaite conserver une copie des mails sur ma boîte mail universitaire.",
+            "",
+            "",
+        ),
+        Field::Password => ("Nouveau mot de passe", "", ""),
+        Field::PasswordConfirmation => ("Confirmation du nouveau mot de passe", "", ""),
+    }
+}

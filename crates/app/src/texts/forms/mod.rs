@@ -1,0 +1,168 @@
+//! The words of the first-connection forms: the profile's own, else the
+//! institution's, else the service's ([`fr`], [`en`]).
+
+pub mod en;
+pub mod fr;
+
+use domain::activation::Step;
+use domain::consent::Localized;
+use domain::form::{Field, FormWording, Titled};
+use domain::institution::{ActivationChannel, InstitutionSettings, ProfileSettings};
+use domain::language::Language;
+
+/// Where words are looked for, first to last.
+#[derive(Debug, Clone, Copy)]
+pub struct Wordings<'a> {
+    profile: Option<&'a FormWording>,
+    institution: &'a FormWording,
+}
+
+impl<'a> Wordings<'a> {
+    /// The institution's words alone (forms shown before the profile is
+    /// known: the entries).
+    pub fn of_institution(institution: &'a InstitutionSettings) -> Self {
+        Wordings {
+            profile: None,
+            institution: &institution.wording,
+        }
+    }
+
+    /// A profile's words over its institution's.
+    pub fn of_profile(institution: &'a InstitutionSettings, profile: &'a ProfileSettings) -> Self {
+        Wordings {
+            profile: Some(&profile.wording),
+            institution: &institution.wording,
+        }
+    }
+
+    fn find<T>(&self, pick: impl Fn(&'a FormWording) -> Option<T>) -> Option<T> {
+        self.profile
+            .and_then(&pick)
+            .or_else(|| pick(self.institution))
+    }
+}
+
+/// A title and an introduction as the person reads them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Titles {
+    pub title: String,
+    pub intro: String,
+}
+
+/// A field's words as the person reads them; empty: none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldWords {
+    pub label: String,
+    pub help: String,
+    pub example: String,
+}
+
+/// Title and introduction, each from the first wording that has it.
+fn titled<'a>(
+    language: Language,
+    wordings: Wordings<'a>,
+    own: impl Fn(&'a FormWording) -> Option<&'a Titled>,
+    (title, intro): (&str, &str),
+) -> Titles {
+    let found_title = wordings.find(|w| own(w).and_then(|t| t.title.as_ref()));
+    let found_intro = wordings.find(|w| own(w).and_then(|t| t.intro.as_ref()));
+    Titles {
+        title: found_title.map_or(title, |t| t.pick(language)).to_owned(),
+        intro: found_intro.map_or(intro, |t| t.pick(language)).to_owned(),
+    }
+}
+
+/// A step's title and introduction.
+pub fn step(language: Language, wordings: Wordings<'_>, step: Step) -> Titles {
+    let service = match language {
+        Language::French => fr::step(step),
+        Language::English => en::step(step),
+    };
+    titled(language, wordings, |w| w.steps.get(&step), service)
+}
+
+/// An entry form's title and introduction.
+pub fn entry(language: Language, wordings: Wordings<'_>, channel: ActivationChannel) -> Titles {
+    let service = match language {
+        Language::French => fr::entry(channel),
+        Language::English => en::entry(channel),
+    };
+    titled(language, wordings, |w| w.entries.get(&channel), service)
+}
+
+/// The last screen's title and introduction.
+pub fn completed(language: Language, wordings: Wordings<'_>) -> Titles {
+    let service = match language {
+        Language::French => fr::COMPLETED,
+        Language::English => en::COMPLETED,
+    };
+    titled(language, wordings, |w| w.completed.as_ref(), service)
+}
+
+/// What a population is called on the first-connection page.
+pub fn audience(language: Language, profile: &ProfileSettings) -> String {
+    let student = profile.kind == domain::account::AccountKind::Student;
+    profile.label.as_ref().map_or_else(
+        || {
+            language
+                .pick(fr::audience(student), en::audience(student))
+                .to_owned()
+        },
+        |l| l.pick(language).to_owned(),
+    )
+}
+
+/// A field's label, help and example.
+pub fn field(language: Language, wordings: Wordings<'_>, field: Field) -> FieldWords {
+    let (label, help, example) = match language {
+        Language::French => fr::field(field),
+        Language::English => en::field(field),
+    };
+    let own = |part: fn(&domain::form::FieldWording) -> Option<&Localized>| {
+        wordings.find(|w| w.fields.get(&field).and_then(part))
+    };
+    let word = |found: Option<&Localized>, service: &str| {
+        found.map_or(service, |w| w.pick(language)).to_owned()
+    };
+    FieldWords {
+        label: word(own(|w| w.label.as_ref()), label),
+        help: word(own(|w| w.help.as_ref()), help),
+        example: word(own(|w| w.example.as_ref()), example),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::example_rules;
+
+    #[test]
+    fn every_step_entry_and_field_is_worded_in_both_languages() {
+        for step in [
+            Step::VerifyCode,
+            Step::RecoveryMail,
+            Step::Charter,
+            Step::Password,
+        ] {
+            assert_ne!(fr::step(step), en::step(step));
+            assert!(!fr::step(step).1.is_empty());
+        }
+        for field in Field::ALL {
+            assert!(!fr::field(field).0.is_empty(), "{field:?}");
+            assert!(!en::field(field).0.is_empty(), "{field:?}");
+        }
+    }
+
+    #[test]
+    fn a_profile_words_over_its_institution_which_words_over_the_service() {
+        let rules = example_rules();
+        let tours = &rules.institutions["univ-tours"];
+        let student = &tours.profiles["student"];
+        let wordings = Wordings::of_profile(tours, student);
+        let number = field(Language::French, wordings, Field::StudentNumber);
+        assert!(number.help.contains("confirmation"), "{number:?}");
+        // What Tours leaves out, the service words.
+        let code = field(Language::English, wordings, Field::Code);
+        assert_eq!(code.label, en::field(Field::Code).0);
+    }
+}

@@ -1,0 +1,374 @@
+//! The forms a page renders for a first connection: which fields each entry
+//! and each step of the journey asks for, under which request path (the
+//! path a refusal names), of which kind and with which constraints. The
+//! words (labels, help, examples, titles) come from the institution's
+//! configuration, else the service's texts; only the shapes live here.
+
+use serde::{Deserialize, Serialize};
+
+use crate::activation::{RecoveryMailRule, RedirectRule, Step};
+use crate::consent::Localized;
+use crate::institution::{ActivationChannel, InstitutionSettings, ProfileSettings};
+use crate::password::PasswordPolicy;
+
+/// One field a person fills, named as the configuration names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// The login typed with an activation key.
+    KeyLogin,
+    ActivationKey,
+    /// The login typed with a provisional password.
+    ProvisionalLogin,
+    ProvisionalPassword,
+    /// The login typed to be mailed a new activation link ("1ère
+    /// connexion").
+    LinkLogin,
+    StudentNumber,
+    Ine,
+    MobilePhone,
+    /// A code received by SMS or mail.
+    Code,
+    RecoveryMail,
+    RecoveryMailConfirmation,
+    CharterAccepted,
+    DirectoryListed,
+    PhotoUses,
+    PhotoAcknowledged,
+    CrousSharing,
+    RedirectEnabled,
+    RedirectAddress,
+    RedirectConfirmation,
+    RedirectKeepCopy,
+    Password,
+    PasswordConfirmation,
+}
+
+impl Field {
+    pub const ALL: [Field; 22] = [
+        Field::KeyLogin,
+        Field::ActivationKey,
+        Field::ProvisionalLogin,
+        Field::ProvisionalPassword,
+        Field::LinkLogin,
+        Field::StudentNumber,
+        Field::Ine,
+        Field::MobilePhone,
+        Field::Code,
+        Field::RecoveryMail,
+        Field::RecoveryMailConfirmation,
+        Field::CharterAccepted,
+        Field::DirectoryListed,
+        Field::PhotoUses,
+        Field::PhotoAcknowledged,
+        Field::CrousSharing,
+        Field::RedirectEnabled,
+        Field::RedirectAddress,
+        Field::RedirectConfirmation,
+        Field::RedirectKeepCopy,
+        Field::Password,
+        Field::PasswordConfirmation,
+    ];
+
+    /// The field's path in its request, as refusals name it.
+    pub fn path(self) -> &'static str {
+        match self {
+            Field::KeyLogin => "key.login",
+            Field::ActivationKey => "key.activation_key",
+            Field::ProvisionalLogin => "provisional_password.login",
+            Field::ProvisionalPassword => "provisional_password.provisional_password",
+            Field::LinkLogin => "login",
+            Field::StudentNumber => "identity_match.student_number",
+            Field::Ine => "identity_match.ine",
+            Field::MobilePhone => "identity_match.mobile_phone",
+            Field::Code => "code",
+            Field::RecoveryMail => "recovery_mail.address",
+            Field::RecoveryMailConfirmation => "recovery_mail.confirmation",
+            Field::CharterAccepted => "charter.accepted",
+            Field::DirectoryListed => "directory_listed",
+            Field::PhotoUses => "photo.uses",
+            Field::PhotoAcknowledged => "photo.irreversibility_acknowledged",
+            Field::CrousSharing => "crous_sharing",
+            Field::RedirectEnabled => "mail_redirect.enabled",
+            Field::RedirectAddress => "mail_redirect.address.address",
+            Field::RedirectConfirmation => "mail_redirect.address.confirmation",
+            Field::RedirectKeepCopy => "mail_redirect.keep_copy",
+            Field::Password => "password.password",
+            Field::PasswordConfirmation => "password.confirmation",
+        }
+    }
+}
+
+/// What kind of input a field is, for the page to pick its widget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Text,
+    Email,
+    Password,
+    Phone,
+    /// A code received by SMS or mail.
+    Code,
+    Checkbox,
+    /// One or several of the options the flow lists for the step.
+    Choice,
+}
+
+/// The shape of one field: everything but its words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldShape {
+    pub field: Field,
+    pub kind: FieldKind,
+    pub required: bool,
+    /// Length bounds in characters; 0: none.
+    pub min_length: u32,
+    pub max_length: u32,
+    /// A pattern the value matches (the HTML `pattern` attribute's
+    /// syntax), once spaces are taken out; empty: none.
+    pub pattern: String,
+    /// The HTML `autocomplete` token that lets browsers and password
+    /// managers help.
+    pub autocomplete: &'static str,
+}
+
+/// The longest mail address (RFC 5321).
+const MAIL_MAX: u32 = 254;
+/// The longest login or typed secret the service reads.
+const TYPED_MAX: u32 = 254;
+
+fn shape(field: Field, kind: FieldKind, required: bool) -> FieldShape {
+    let autocomplete = match kind {
+        FieldKind::Email => "email",
+        FieldKind::Code => "one-time-code",
+        FieldKind::Phone => "tel",
+        _ => "off",
+    };
+    FieldShape {
+        field,
+        kind,
+        required,
+        min_length: 0,
+        max_length: 0,
+        pattern: String::new(),
+        autocomplete,
+    }
+}
+
+fn bounded(mut shape: FieldShape, min: u32, max: u32) -> FieldShape {
+    shape.min_length = min;
+    shape.max_length = max;
+    shape
+}
+
+fn login(field: Field) -> FieldShape {
+    FieldShape {
+        autocomplete: "username",
+        ..bounded(shape(field, FieldKind::Text, true), 1, TYPED_MAX)
+    }
+}
+
+/// The fields of an entry form, and of the form that mails a new link
+/// where the entry is a mailed link.
+pub fn entry_fields(
+    channel: ActivationChannel,
+    institution: &InstitutionSettings,
+) -> Vec<FieldShape> {
+    match channel {
+        ActivationChannel::ActivationKey => vec![
+            login(Field::KeyLogin),
+            bounded(shape(Field::ActivationKey, FieldKind::Text, true), 1, 64),
+        ],
+        ActivationChannel::ProvisionalPassword => vec![
+            login(Field::ProvisionalLogin),
+            FieldShape {
+                autocomplete: "current-password",
+                ..bounded(
+                    shape(Field::ProvisionalPassword, FieldKind::Password, true),
+                    1,
+                    64,
+                )
+            },
+        ],
+        ActivationChannel::MailedLink => vec![login(Field::LinkLogin)],
+        ActivationChannel::IdentityMatch => identity_fields(institution),
+    }
+}
+
+/// Tours' first screen: student number, INE and mobile phone.
+fn identity_fields(institution: &InstitutionSettings) -> Vec<FieldShape> {
+    let student_number = match institution.student_number_length {
+        Some(n) => FieldShape {
+            pattern: format!("[0-9]{{{n}}}"),
+            ..bounded(
+                shape(Field::StudentNumber, FieldKind::Text, true),
+                n as u32,
+                n as u32,
+            )
+        },
+        None => FieldShape {
+            pattern: "[0-9]{4,20}".to_owned(),
+            ..bounded(shape(Field::StudentNumber, FieldKind::Text, true), 4, 20)
+        },
+    };
+    vec![
+        student_number,
+        FieldShape {
+            pattern: "[0-9A-Za-z]{11}".to_owned(),
+            ..bounded(shape(Field::Ine, FieldKind::Text, true), 11, 11)
+        },
+        FieldShape {
+            pattern: "\\+?[0-9]{6,15}".to_owned(),
+            ..bounded(shape(Field::MobilePhone, FieldKind::Phone, true), 6, 20)
+        },
+    ]
+}
+
+/// What a step's fields depend on in the profile's rules.
+#[derive(Debug, Clone, Copy)]
+pub struct StepRules<'a> {
+    pub recovery_mail: &'a RecoveryMailRule,
+    pub redirect: RedirectRule,
+    pub password: &'a PasswordPolicy,
+}
+
+impl<'a> StepRules<'a> {
+    pub fn of(profile: &'a ProfileSettings, policy: &'a PasswordPolicy) -> Self {
+        StepRules {
+            recovery_mail: &profile.activation.recovery_mail,
+            redirect: profile.activation.mail_redirect,
+            password: policy,
+        }
+    }
+}
+
+/// The fields a step asks for.
+pub fn step_fields(step: Step, rules: &StepRules<'_>) -> Vec<FieldShape> {
+    let mail = |field, required| bounded(shape(field, FieldKind::Email, required), 3, MAIL_MAX);
+    match step {
+        Step::VerifySecret => Vec::new(),
+        Step::VerifyCode | Step::RecoveryMailVerification => {
+            vec![bounded(shape(Field::Code, FieldKind::Code, true), 1, 64)]
+        }
+        Step::MailRedirectVerification => Vec::new(),
+        Step::RecoveryMail => {
+            let required = rules.recovery_mail.required;
+            vec![
+                mail(Field::RecoveryMail, required),
+                mail(Field::RecoveryMailConfirmation, required),
+            ]
+        }
+        Step::Charter => vec![shape(Field::CharterAccepted, FieldKind::Checkbox, true)],
+        Step::DirectoryListing => vec![shape(Field::DirectoryListed, FieldKind::Choice, true)],
+        Step::PhotoUse => vec![
+            shape(Field::PhotoUses, FieldKind::Choice, true),
+            // Required only with a refusal: the choice rule says so.
+            shape(Field::PhotoAcknowledged, FieldKind::Checkbox, false),
+        ],
+        Step::CrousSharing => vec![shape(Field::CrousSharing, FieldKind::Choice, true)],
+        Step::MailRedirect => redirect_fields(rules.redirect),
+        Step::Password => password_fields(rules.password),
+    }
+}
+
+/// The redirect: mandatory profiles (teaching vacataires) always give an
+/// address; the others tick a box first.
+fn redirect_fields(rule: RedirectRule) -> Vec<FieldShape> {
+    let mandatory = rule == RedirectRule::Mandatory;
+    let mail = |field| bounded(shape(field, FieldKind::Email, mandatory), 3, MAIL_MAX);
+    vec![
+        shape(Field::RedirectEnabled, FieldKind::Checkbox, mandatory),
+        mail(Field::RedirectAddress),
+        mail(Field::RedirectConfirmation),
+        shape(Field::RedirectKeepCopy, FieldKind::Checkbox, false),
+    ]
+}
+
+fn password_fields(policy: &PasswordPolicy) -> Vec<FieldShape> {
+    let (min, max) = (policy.min_length as u32, policy.max_length as u32);
+    [Field::Password, Field::PasswordConfirmation]
+        .into_iter()
+        .map(|field| FieldShape {
+            autocomplete: "new-password",
+            ..bounded(shape(field, FieldKind::Password, true), min, max)
+        })
+        .collect()
+}
+
+/// An institution's (or a profile's) own words for its forms, where its
+/// documents word them differently from the service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormWording {
+    /// Title and introduction of each step (`recovery_mail`, `password`,
+    /// ...).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub steps: std::collections::BTreeMap<Step, Titled>,
+    /// Title and introduction of each entry form (`activation_key`,
+    /// `identity_match`, ...).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub entries: std::collections::BTreeMap<ActivationChannel, Titled>,
+    /// The last screen, once the account is active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed: Option<Titled>,
+    /// Label, help and example of each field (`student_number`,
+    /// `recovery_mail`, ...).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub fields: std::collections::BTreeMap<Field, FieldWording>,
+}
+
+/// A title and an introduction, each optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Titled {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<Localized>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intro: Option<Localized>,
+}
+
+/// A field's words, each optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldWording {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Localized>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<Localized>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<Localized>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_has_its_own_request_path() {
+        let mut paths: Vec<&str> = Field::ALL.iter().map(|f| f.path()).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), Field::ALL.len());
+    }
+
+    #[test]
+    fn an_optional_recovery_address_is_not_required() {
+        let optional = RecoveryMailRule {
+            required: false,
+            ..RecoveryMailRule::default()
+        };
+        let policy = PasswordPolicy::default();
+        let rules = StepRules {
+            recovery_mail: &optional,
+            redirect: RedirectRule::Optional,
+            password: &policy,
+        };
+        let fields = step_fields(Step::RecoveryMail, &rules);
+        assert!(
+            fields
+                .iter()
+                .all(|f| !f.required && f.kind == FieldKind::Email)
+        );
+        let password = step_fields(Step::Password, &rules);
+        assert_eq!(password[0].min_length, policy.min_length as u32);
+        assert_eq!(password[0].autocomplete, "new-password");
+    }
+}
