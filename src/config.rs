@@ -66,6 +66,10 @@ pub struct Settings {
     /// Institutions by code.
     #[serde(default)]
     pub institutions: Institutions,
+    /// The web portal (`ent-identity portal`, or with the server in the
+    /// quick start); absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal: Option<portal::PortalSettings>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -311,6 +315,29 @@ impl Settings {
     }
 
     /// Every problem of the configuration, each named by its key.
+    /// A portal serves at least one institution, and, beside a server that
+    /// configures institutions, only those.
+    fn portal_problems(&self, problems: &mut Vec<ConfigProblem>) {
+        let Some(portal) = &self.portal else { return };
+        if portal.institutions.is_empty() {
+            problems.push(ConfigProblem {
+                key: "portal.institutions".into(),
+                message: "name the institutions the portal serves".into(),
+            });
+        }
+        if self.institutions.is_empty() {
+            return;
+        }
+        for code in &portal.institutions {
+            if !self.institutions.contains_key(code.trim()) {
+                problems.push(ConfigProblem {
+                    key: "portal.institutions".into(),
+                    message: format!("{code:?} is not a configured institution"),
+                });
+            }
+        }
+    }
+
     pub fn validate(&self) -> Result<(), Vec<ConfigProblem>> {
         let mut problems = Vec::new();
         let mut bad = |key: String, message: &str| {
@@ -339,6 +366,7 @@ impl Settings {
                 bad(format!("{key}.{field}"), &message);
             }
         }
+        self.portal_problems(&mut problems);
         self.auth.validate(self.server.tls.as_ref(), &mut problems);
         access::validate_rate_limits(&self.rate_limits, &mut problems);
         self.grpc_web.validate(&mut problems);

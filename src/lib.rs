@@ -25,7 +25,12 @@ pub mod fuzz;
 /// argon2id on threads of its own, a crate of its own (`crates/hashing`).
 pub use ::hashing;
 pub mod mail;
-pub mod proto;
+/// The web portal, a crate of its own (`crates/portal`) that only speaks
+/// the public gRPC API.
+pub use ::portal;
+/// The gRPC API as code, a crate of its own (`crates/proto`) that clients
+/// such as the portal share.
+pub use ::proto;
 pub mod secret_keys;
 pub mod server;
 pub mod services;

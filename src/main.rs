@@ -26,8 +26,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs the gRPC server until SIGTERM or SIGINT.
+    /// Runs the gRPC server until SIGTERM or SIGINT (and, in the quick
+    /// start, the portal beside it).
     Serve,
+    /// Runs the web portal (the `[portal]` section) until SIGTERM or
+    /// SIGINT, as a client of the API at `portal.api_url`.
+    Portal,
     /// Applies pending database migrations and exits.
     Migrate,
     /// Validates the configuration and prints it, secrets redacted.
@@ -71,13 +75,21 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
     match command {
         Command::Serve => {
             let mut settings = settings;
+            let mut local_portal = None;
             if let Some(path) = ent_identity::auth::add_local_admin(&mut settings)? {
                 eprintln!(
                     "ent-identity: no client configured: a one-time admin token for local use is in {} (valid until this server stops; configure auth.clients for real callers)",
                     path.display()
                 );
+                if settings.portal.is_some() {
+                    local_portal = Some(ent_identity::auth::add_local_portal(&mut settings)?);
+                }
             }
             let listeners = server::Listeners::bind(&settings).await?;
+            if let (Some(token), Some(portal)) = (local_portal, &settings.portal) {
+                let api = listeners.grpc.local_addr().map_err(|e| e.to_string())?;
+                start_local_portal(portal, &format!("http://{api}"), token.expose()).await?;
+            }
             server::serve(
                 Arc::new(settings),
                 Arc::new(SystemClock),
@@ -87,6 +99,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())
         }
+        Command::Portal => run_portal(&settings).await,
         Command::Migrate => {
             let store = Store::connect(&settings.database)
                 .await
@@ -125,6 +138,65 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
         }
         Command::Expire(args) => expire(args, settings).await,
     }
+}
+
+/// The portal's router, as a client of the API at `api_url`.
+fn portal_router(
+    portal: &ent_identity::portal::PortalSettings,
+    api_url: &str,
+    token: &str,
+) -> Result<axum::Router, String> {
+    let api = ent_identity::portal::ApiClient::new(api_url, token).map_err(|e| e.to_string())?;
+    ent_identity::portal::router(portal, api).map_err(|e| e.to_string())
+}
+
+/// Quick start: the portal beside the server, on its own address.
+async fn start_local_portal(
+    portal: &ent_identity::portal::PortalSettings,
+    api_url: &str,
+    token: &str,
+) -> Result<(), String> {
+    let router = portal_router(portal, api_url, token)?;
+    let listener = ent_identity::portal::bind(portal)
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "ent-identity: the portal is on http://{}/",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    tokio::spawn(async move {
+        if let Err(e) =
+            ent_identity::portal::serve(router, listener, server::shutdown_signal()).await
+        {
+            tracing::error!(error = %e, "the portal stopped");
+        }
+    });
+    Ok(())
+}
+
+/// `ent-identity portal`: the portal alone, as a client of the API.
+async fn run_portal(settings: &Settings) -> Result<(), String> {
+    let portal = settings
+        .portal
+        .as_ref()
+        .ok_or("no [portal] section in the configuration")?;
+    let token_file = portal
+        .api_token_file
+        .as_ref()
+        .ok_or("portal.api_token_file names the file of the portal's token")?;
+    let token = std::fs::read_to_string(token_file)
+        .map_err(|e| format!("{}: {e}", token_file.display()))?;
+    if portal.api_url.is_empty() {
+        return Err("portal.api_url names the API the portal calls".into());
+    }
+    let router = portal_router(portal, &portal.api_url, &token)?;
+    let listener = ent_identity::portal::bind(portal)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(listen = %portal.listen, "portal serving");
+    ent_identity::portal::serve(router, listener, server::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn expire(args: ExpireArgs, settings: Settings) -> Result<(), String> {

@@ -267,6 +267,30 @@ pub fn add_local_admin(settings: &mut Settings) -> Result<Option<PathBuf>, Strin
     Ok(Some(path))
 }
 
+/// Quick start: the portal running beside the server gets a `portal`
+/// client of its own, whose token never leaves the process, and the links
+/// the server mails for the institutions it serves point at it.
+pub fn add_local_portal(settings: &mut Settings) -> Result<secret::Secret, String> {
+    let (token, hash) = new_client_token().map_err(|e| e.to_string())?;
+    if let Some(portal) = &settings.portal {
+        for code in &portal.institutions {
+            if let Some(institution) = settings.institutions.get_mut(code) {
+                institution.portal_url = format!("http://{}/{code}", portal.listen);
+            }
+        }
+    }
+    settings.auth.clients.insert(
+        "local-portal".into(),
+        ClientSettings {
+            roles: vec![Role::Portal],
+            token_sha256: vec![hash],
+            certificate_sha256: Vec::new(),
+            personal_data: None,
+        },
+    );
+    Ok(token)
+}
+
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

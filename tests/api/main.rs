@@ -18,6 +18,7 @@ mod lifecycle;
 mod limits;
 mod mail;
 mod passwords;
+mod portal;
 mod provisioning;
 mod recovery;
 mod server;

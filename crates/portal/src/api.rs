@@ -1,0 +1,70 @@
+//! The gRPC API as the portal calls it: as the `portal` client (its bearer
+//! token), on behalf of one person (their address, for the API's rate
+//! limits) in their language.
+
+use std::net::IpAddr;
+
+use proto::activation_service_client::ActivationServiceClient;
+use tonic::metadata::MetadataValue;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::language::Language;
+
+/// A connection to the API and the portal's credential.
+#[derive(Clone)]
+pub struct ApiClient {
+    channel: Channel,
+    authorization: MetadataValue<tonic::metadata::Ascii>,
+}
+
+/// Why the API could not be reached.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("the API address {0:?} is not a URL")]
+    Address(String),
+    #[error("the portal's token is not a header value")]
+    Token,
+}
+
+impl ApiClient {
+    /// A client of the API at `url` (connected lazily: the portal starts
+    /// even while the API is down, and its pages say so).
+    pub fn new(url: &str, token: &str) -> Result<ApiClient, ConnectError> {
+        let endpoint =
+            Endpoint::from_shared(url.to_owned()).map_err(|_| ConnectError::Address(url.into()))?;
+        let authorization = format!("Bearer {}", token.trim())
+            .parse()
+            .map_err(|_| ConnectError::Token)?;
+        Ok(ApiClient {
+            channel: endpoint.connect_lazy(),
+            authorization,
+        })
+    }
+
+    /// A request carrying the portal's credential and the person's address
+    /// and language.
+    pub fn request<T>(&self, body: T, person: &Person) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(body);
+        let metadata = request.metadata_mut();
+        metadata.insert("authorization", self.authorization.clone());
+        if let Ok(address) = person.address.to_string().parse() {
+            metadata.insert("x-end-user-address", address);
+        }
+        metadata.insert(
+            "accept-language",
+            MetadataValue::from_static(person.language.code()),
+        );
+        request
+    }
+
+    pub fn activation(&self) -> ActivationServiceClient<Channel> {
+        ActivationServiceClient::new(self.channel.clone())
+    }
+}
+
+/// The person a page is served to.
+#[derive(Debug, Clone, Copy)]
+pub struct Person {
+    pub address: IpAddr,
+    pub language: Language,
+}

@@ -1,0 +1,110 @@
+//! The portal students and staff use: server-rendered pages over the
+//! public gRPC API, as the `portal` caller passing the person's address.
+//! Everything it shows of an institution comes from the API's descriptions
+//! (`DescribeFirstConnection`, the flows' screens): its templates hold no
+//! university's words, and an institution overrides any template from a
+//! folder of its own.
+
+mod api;
+mod language;
+mod pages;
+mod security;
+mod templates;
+mod texts;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+pub use api::ApiClient;
+
+/// How the portal runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalSettings {
+    /// Where the portal listens.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The gRPC API, for example `https://identity.example.fr`; empty: the
+    /// server the portal runs in (quick start).
+    #[serde(default)]
+    pub api_url: String,
+    /// A file holding the portal's bearer token (`ent-identity
+    /// client-token` makes one; the API's configuration gives the
+    /// `portal` role to its hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_token_file: Option<PathBuf>,
+    /// The institutions this portal serves, each under `/{code}/` (an
+    /// institution's `portal_url` names that address).
+    pub institutions: Vec<String>,
+    /// A folder whose templates replace the built-in ones of the same
+    /// name (`base.html` for the university's logo and colours, ...).
+    #[serde(default)]
+    pub templates_dir: Option<PathBuf>,
+    /// Proxies whose `X-Forwarded-For` is believed; from anyone else the
+    /// connection's own address is the person's.
+    #[serde(default)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+/// What every page handler shares.
+#[derive(Clone)]
+struct Portal {
+    api: ApiClient,
+    institutions: Arc<[String]>,
+    templates: Arc<templates::Templates>,
+    trusted_proxies: Arc<[ipnet::IpNet]>,
+}
+
+/// Why the portal could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PortalError {
+    #[error("the templates folder {0}: {1}")]
+    Templates(PathBuf, String),
+    #[error("the portal's address {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+    #[error("the portal stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+/// The portal's routes, ready to serve.
+pub fn router(settings: &PortalSettings, api: ApiClient) -> Result<axum::Router, PortalError> {
+    let templates = templates::Templates::new(settings.templates_dir.as_deref())?;
+    let portal = Portal {
+        api,
+        institutions: settings
+            .institutions
+            .iter()
+            .map(|code| code.trim().to_owned())
+            .collect(),
+        templates: Arc::new(templates),
+        trusted_proxies: settings.trusted_proxies.clone().into(),
+    };
+    Ok(pages::routes(portal).layer(axum::middleware::from_fn(security::headers)))
+}
+
+/// Serves the portal on `listener` until `shutdown` completes.
+pub async fn serve(
+    router: axum::Router,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), PortalError> {
+    let app = router.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(PortalError::Serve)
+}
+
+/// Binds the portal's address.
+pub async fn bind(settings: &PortalSettings) -> Result<tokio::net::TcpListener, PortalError> {
+    tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| PortalError::Listen(settings.listen, e))
+}

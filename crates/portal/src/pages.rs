@@ -1,0 +1,352 @@
+//! The pages: each asks the API what to show, then renders it.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use crate::Portal;
+use crate::api::Person;
+use crate::language::{self, Language};
+use crate::security::person_address;
+use crate::texts::{Words, words};
+
+pub fn routes(portal: Portal) -> Router {
+    Router::new()
+        .route("/", get(institutions))
+        .route("/{institution}/", get(home))
+        .route("/{institution}/activation", get(first_connection))
+        .route("/language/{code}", get(switch_language))
+        .route("/static/portal.css", get(stylesheet))
+        .with_state(portal)
+}
+
+/// The person a request comes from.
+fn person(portal: &Portal, peer: SocketAddr, headers: &HeaderMap) -> Person {
+    Person {
+        address: person_address(peer, headers, &portal.trusted_proxies),
+        language: Language::of(headers),
+    }
+}
+
+/// The institution a page is for: one the portal serves.
+fn served(portal: &Portal, code: &str) -> Option<String> {
+    portal.institutions.iter().find(|c| *c == code).cloned()
+}
+
+/// What a page's frame shows.
+#[derive(Serialize)]
+struct Frame {
+    t: Words,
+    institution: InstitutionPage,
+    /// The institution's pages start here (`/umontpellier`).
+    root: String,
+    /// This page's path, for the language switch to come back to.
+    here: String,
+}
+
+#[derive(Serialize, Default)]
+struct InstitutionPage {
+    code: String,
+    name: String,
+    helpdesk_url: String,
+    portal_url: String,
+}
+
+impl From<proto::InstitutionInfo> for InstitutionPage {
+    fn from(info: proto::InstitutionInfo) -> Self {
+        InstitutionPage {
+            code: info.code,
+            name: info.name,
+            helpdesk_url: info.helpdesk_url,
+            portal_url: info.portal_url,
+        }
+    }
+}
+
+/// One input of a form, as the templates render it.
+#[derive(Serialize)]
+pub struct FieldPage {
+    name: String,
+    /// The HTML `id`, derived from the name.
+    id: String,
+    /// The `<input type>`.
+    input_type: &'static str,
+    label: String,
+    help: String,
+    example: String,
+    required: bool,
+    min_length: u32,
+    max_length: u32,
+    pattern: String,
+    autocomplete: String,
+}
+
+impl From<&proto::FormField> for FieldPage {
+    fn from(field: &proto::FormField) -> Self {
+        use proto::FieldKind as K;
+        let input_type = match K::try_from(field.kind).unwrap_or(K::Text) {
+            K::Email => "email",
+            K::Password => "password",
+            K::Phone => "tel",
+            K::Checkbox => "checkbox",
+            K::Code | K::Text | K::Choice | K::Unspecified => "text",
+        };
+        FieldPage {
+            id: format!("f-{}", field.name.replace(['.', '_'], "-")),
+            name: field.name.clone(),
+            input_type,
+            label: field.label.clone(),
+            help: field.help.clone(),
+            example: field.example.clone(),
+            required: field.required,
+            min_length: field.min_length,
+            max_length: field.max_length,
+            pattern: field.pattern.clone(),
+            autocomplete: field.autocomplete.clone(),
+        }
+    }
+}
+
+/// One way in, as the first-connection page shows it.
+#[derive(Serialize)]
+struct EntryPage {
+    /// Which entry: `key`, `provisional_password`, `link`, `identity_match`.
+    entry: &'static str,
+    title: String,
+    intro: String,
+    audiences: Vec<String>,
+    fields: Vec<FieldPage>,
+}
+
+fn entry_page(entry: &proto::EntryForm) -> EntryPage {
+    use proto::ActivationChannel as C;
+    EntryPage {
+        entry: match C::try_from(entry.channel).unwrap_or(C::Unspecified) {
+            C::ActivationKey => "key",
+            C::ProvisionalPassword => "provisional_password",
+            C::MailedLink => "link",
+            C::IdentityMatch => "identity_match",
+            C::Unspecified => "unknown",
+        },
+        title: entry.title.clone(),
+        intro: entry.intro.clone(),
+        audiences: entry.audiences.iter().map(|a| a.label.clone()).collect(),
+        fields: entry.fields.iter().map(FieldPage::from).collect(),
+    }
+}
+
+/// What the API says of the institution's first connection, or the page
+/// that says why it could not be asked.
+async fn describe(
+    portal: &Portal,
+    code: &str,
+    person: &Person,
+) -> Result<proto::DescribeFirstConnectionResponse, Response> {
+    if served(portal, code).is_none() {
+        return Err(StatusCode::NOT_FOUND.into_response());
+    }
+    let request = portal.api.request(
+        proto::DescribeFirstConnectionRequest {
+            institution: code.to_owned(),
+        },
+        person,
+    );
+    match portal
+        .api
+        .activation()
+        .describe_first_connection(request)
+        .await
+    {
+        Ok(answer) => Ok(answer.into_inner()),
+        Err(status) => Err(error_page(portal, code, person, &status)),
+    }
+}
+
+/// The frame of a page of institution `code` (empty: the portal's root),
+/// at `here` under the institution's pages.
+fn frame(person: &Person, code: &str, info: Option<proto::InstitutionInfo>, here: &str) -> Frame {
+    let root = if code.is_empty() {
+        String::new()
+    } else {
+        format!("/{code}")
+    };
+    Frame {
+        t: words(person.language),
+        here: format!("{root}{here}"),
+        root,
+        institution: info.map(InstitutionPage::from).unwrap_or_default(),
+    }
+}
+
+fn render(portal: &Portal, name: &str, context: impl Serialize) -> Response {
+    match portal.templates.render(name, context) {
+        Ok(html) => Html(html).into_response(),
+        Err(error) => {
+            tracing::error!(template = name, %error, "a template failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// A refusal or a failure of the API, in the person's language: the API's
+/// own localized words when it gave some, else the portal's.
+fn error_page(portal: &Portal, code: &str, person: &Person, status: &tonic::Status) -> Response {
+    #[derive(Serialize)]
+    struct ErrorPage {
+        #[serde(flatten)]
+        frame: Frame,
+        message: String,
+    }
+    let t = words(person.language);
+    use tonic_types::StatusExt;
+    let message = match status.code() {
+        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::DeadlineExceeded => {
+            t.unavailable.to_owned()
+        }
+        _ => status
+            .get_details_localized_message()
+            .map(|m| m.message)
+            .unwrap_or_else(|| t.unavailable.to_owned()),
+    };
+    tracing::warn!(code = ?status.code(), "the API refused a page");
+    let page = ErrorPage {
+        frame: frame(person, code, None, "/"),
+        message,
+    };
+    let mut response = render(portal, "error.html", page);
+    *response.status_mut() = StatusCode::BAD_GATEWAY;
+    response
+}
+
+/// The portal's root: the institution's home when it serves one, else
+/// the list of those it serves.
+async fn institutions(
+    State(portal): State<Portal>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    #[derive(Serialize)]
+    struct Choice {
+        code: String,
+        name: String,
+    }
+    #[derive(Serialize)]
+    struct Page {
+        #[serde(flatten)]
+        frame: Frame,
+        institutions: Vec<Choice>,
+    }
+    if let [only] = &portal.institutions[..] {
+        return Redirect::to(&format!("/{only}/")).into_response();
+    }
+    let person = person(&portal, peer, &headers);
+    let mut institutions = Vec::new();
+    for code in portal.institutions.iter() {
+        let described = match describe(&portal, code, &person).await {
+            Ok(d) => d,
+            Err(page) => return page,
+        };
+        let name = described.institution.map(|i| i.name).unwrap_or_default();
+        institutions.push(Choice {
+            code: code.clone(),
+            name,
+        });
+    }
+    let frame = frame(&person, "", None, "/");
+    render(
+        &portal,
+        "institutions.html",
+        Page {
+            frame,
+            institutions,
+        },
+    )
+}
+
+async fn home(
+    State(portal): State<Portal>,
+    Path(code): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let person = person(&portal, peer, &headers);
+    let described = match describe(&portal, &code, &person).await {
+        Ok(d) => d,
+        Err(page) => return page,
+    };
+    render(
+        &portal,
+        "home.html",
+        frame(&person, &code, described.institution, "/"),
+    )
+}
+
+async fn first_connection(
+    State(portal): State<Portal>,
+    Path(code): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    #[derive(Serialize)]
+    struct Page {
+        #[serde(flatten)]
+        frame: Frame,
+        entries: Vec<EntryPage>,
+    }
+    let person = person(&portal, peer, &headers);
+    let described = match describe(&portal, &code, &person).await {
+        Ok(d) => d,
+        Err(page) => return page,
+    };
+    let page = Page {
+        entries: described.entries.iter().map(entry_page).collect(),
+        frame: frame(&person, &code, described.institution, "/activation"),
+    };
+    render(&portal, "first_connection.html", page)
+}
+
+/// The stylesheet, the institution's if it gives one.
+async fn stylesheet(State(portal): State<Portal>) -> Response {
+    match portal.templates.render("portal.css", ()) {
+        Ok(css) => (
+            [(http::header::CONTENT_TYPE, "text/css; charset=utf-8")],
+            css,
+        )
+            .into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct Back {
+    back: Option<String>,
+}
+
+/// The language switch: remembered in a cookie, then back to the page.
+async fn switch_language(Path(code): Path<String>, Query(back): Query<Back>) -> Response {
+    let Some(language) = Language::parse(&code) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    // Only a path of this portal: never an open redirect.
+    let back = back
+        .back
+        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .unwrap_or_else(|| "/".to_owned());
+    let cookie = format!(
+        "{}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",
+        language::COOKIE,
+        language.code()
+    );
+    let mut response = Redirect::to(&back).into_response();
+    if let Ok(value) = cookie.parse() {
+        response
+            .headers_mut()
+            .insert(http::header::SET_COOKIE, value);
+    }
+    response
+}
