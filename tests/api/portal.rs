@@ -15,6 +15,7 @@ async fn spawn_portal(app: &TestApp, institutions: &[&str]) -> String {
         api_token_file: None,
         institutions: institutions.iter().map(|c| (*c).to_owned()).collect(),
         templates_dir: None,
+        session_key_file: None,
         trusted_proxies: Vec::new(),
     };
     let api = ApiClient::new(
@@ -126,4 +127,193 @@ async fn an_api_out_of_reach_is_a_page_that_says_so() {
     let (status, _, html) = page(&format!("{portal}/univ-tours/activation"), "fr").await;
     assert_eq!(status, 502);
     assert!(html.contains("momentanément indisponible"), "{html}");
+}
+
+/// A browser's session with the portal: the cookie it keeps and the CSRF
+/// token of the last page.
+struct Visit {
+    portal: String,
+    cookie: String,
+    csrf: String,
+}
+
+impl Visit {
+    fn keep(&mut self, headers: &reqwest::header::HeaderMap, html: &str) {
+        if let Some(set) = headers.get("set-cookie") {
+            let set = set.to_str().expect("cookie");
+            assert!(
+                set.contains("HttpOnly")
+                    && set.contains("Secure")
+                    && set.contains("SameSite=Strict")
+            );
+            self.cookie = set.split(';').next().expect("pair").to_owned();
+        }
+        if let Some(start) = html.find(r#"name="csrf" value=""#) {
+            let rest = &html[start + r#"name="csrf" value=""#.len()..];
+            self.csrf = rest[..rest.find('"').expect("end")].to_owned();
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> (u16, String) {
+        let response = browser()
+            .get(format!("{}{path}", self.portal))
+            .header("cookie", &self.cookie)
+            .header("accept-language", "fr")
+            .send()
+            .await
+            .expect("page");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let html = response.text().await.expect("body");
+        self.keep(&headers, &html);
+        (status, html)
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let mut form: Vec<(String, String)> = vec![("csrf".into(), self.csrf.clone())];
+        form.extend(
+            fields
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned())),
+        );
+        let response = browser()
+            .post(format!("{}{path}", self.portal))
+            .header("cookie", &self.cookie)
+            .header("accept-language", "fr")
+            .form(&form)
+            .send()
+            .await
+            .expect("post");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let html = response.text().await.expect("body");
+        self.keep(&headers, &html);
+        (status, html)
+    }
+}
+
+#[tokio::test]
+async fn a_bordeaux_student_activates_through_the_portals_forms() {
+    let app = spawn_app().await;
+    let portal = spawn_portal(&app, &["u-bordeaux-montaigne"]).await;
+    let provisioned = app
+        .provision(bordeaux_student("21900077", "Inès", "Lopez"))
+        .await
+        .expect("provision");
+    let key = provisioned
+        .activation_material
+        .expect("material")
+        .activation_key;
+    let login = provisioned.account.expect("account").login;
+    app.clock.advance(chrono::Duration::hours(24));
+    let mut visit = Visit {
+        portal,
+        cookie: String::new(),
+        csrf: String::new(),
+    };
+    let base = "/u-bordeaux-montaigne/activation";
+    let (status, _) = visit.get(base).await;
+    assert_eq!(status, 200);
+    assert!(!visit.cookie.is_empty() && visit.csrf.len() == 64);
+
+    // A form without its session's token changes nothing.
+    let csrf = std::mem::take(&mut visit.csrf);
+    let (status, _) = visit
+        .post(
+            &format!("{base}/key"),
+            &[("key.login", &login), ("key.activation_key", &key)],
+        )
+        .await;
+    assert_eq!(status, 403);
+    visit.csrf = csrf;
+
+    // A wrong key: the API's words, the login typed kept, never the key.
+    let (status, html) = visit
+        .post(
+            &format!("{base}/key"),
+            &[
+                ("key.login", &login),
+                ("key.activation_key", "AAAA-AAAA-AAAA"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains(r#"role="alert""#) && html.contains(&format!(r#"value="{login}""#)));
+    assert!(!html.contains("AAAA-AAAA-AAAA"));
+
+    let (status, _) = visit
+        .post(
+            &format!("{base}/key"),
+            &[("key.login", &login), ("key.activation_key", &key)],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, html) = visit.get(&format!("{base}/flow")).await;
+    assert!(html.contains("Utilisation de la photo"), "{html}");
+    assert!(
+        html.contains(r#"type="checkbox" id="o-photo-use-card-reprint" name="photo.uses""#),
+        "{html}"
+    );
+    let (status, _) = visit
+        .post(
+            &format!("{base}/flow"),
+            &[
+                ("step", "photo_use"),
+                ("step", "directory_listing"),
+                ("photo.uses", "card_reprint"),
+                ("directory_listed", "false"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, html) = visit.get(&format!("{base}/flow")).await;
+    assert!(html.contains("Izly"), "{html}");
+    visit
+        .post(
+            &format!("{base}/flow"),
+            &[("step", "crous_sharing"), ("crous_sharing", "true")],
+        )
+        .await;
+
+    // Every problem of the last screen at once, linked to its field.
+    let last = [
+        ("step", "charter"),
+        ("step", "password"),
+        ("step", "recovery_mail"),
+        ("charter.version", "2025-09"),
+        ("password.password", "Garonne#2026!"),
+        ("password.confirmation", "Garonne#2026?"),
+        ("recovery_mail.address", ""),
+        ("recovery_mail.confirmation", ""),
+    ];
+    let (status, html) = visit.post(&format!("{base}/flow"), &last).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(
+        html.contains("Acceptez la charte pour continuer."),
+        "{html}"
+    );
+    assert!(html.contains(r##"href="#f-charter-accepted""##), "{html}");
+    assert!(
+        !html.contains("Garonne#2026"),
+        "a password is never shown again"
+    );
+
+    let mut right = last.to_vec();
+    right.push(("charter.accepted", "true"));
+    right[5] = ("password.confirmation", "Garonne#2026!");
+    let (status, _) = visit.post(&format!("{base}/flow"), &right).await;
+    assert_eq!(status, 303);
+    let (_, html) = visit.get(&format!("{base}/flow")).await;
+    assert!(html.contains(&login), "{html}");
+    let account = app
+        .get_account(
+            "u-bordeaux-montaigne",
+            ent_identity::proto::account_selector::Identifier::Login(login),
+        )
+        .await
+        .expect("account");
+    assert_eq!(
+        account.status,
+        ent_identity::proto::AccountStatus::Active as i32
+    );
 }

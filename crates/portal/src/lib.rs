@@ -5,10 +5,12 @@
 //! university's words, and an institution overrides any template from a
 //! folder of its own.
 
+mod activation;
 mod api;
 mod language;
 mod pages;
 mod security;
+mod session;
 mod templates;
 mod texts;
 
@@ -43,6 +45,11 @@ pub struct PortalSettings {
     /// name (`base.html` for the university's logo and colours, ...).
     #[serde(default)]
     pub templates_dir: Option<PathBuf>,
+    /// A file holding the key that seals sessions (128 hex digits; `openssl
+    /// rand -hex 64`); every replica of a portal shares it. Absent: a new
+    /// key at each start, which ends the sessions in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_key_file: Option<PathBuf>,
     /// Proxies whose `X-Forwarded-For` is believed; from anyone else the
     /// connection's own address is the person's.
     #[serde(default)]
@@ -60,6 +67,7 @@ struct Portal {
     institutions: Arc<[String]>,
     templates: Arc<templates::Templates>,
     trusted_proxies: Arc<[ipnet::IpNet]>,
+    sessions: session::SessionKey,
 }
 
 /// Why the portal could not start.
@@ -71,6 +79,21 @@ pub enum PortalError {
     Listen(SocketAddr, std::io::Error),
     #[error("the portal stopped: {0}")]
     Serve(std::io::Error),
+    #[error("the session key file {0}: {1}")]
+    SessionKey(PathBuf, String),
+}
+
+/// The key that seals sessions: the configured one, else a new one.
+fn session_key(settings: &PortalSettings) -> Result<session::SessionKey, PortalError> {
+    let Some(path) = &settings.session_key_file else {
+        tracing::warn!("no portal.session_key_file: sessions end when the portal stops");
+        return session::SessionKey::generate()
+            .map_err(|e| PortalError::SessionKey(PathBuf::new(), e.to_string()));
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| PortalError::SessionKey(path.clone(), e.to_string()))?;
+    session::SessionKey::from_hex(&text)
+        .ok_or_else(|| PortalError::SessionKey(path.clone(), "not 128 hex digits".into()))
 }
 
 /// The portal's routes, ready to serve.
@@ -85,6 +108,7 @@ pub fn router(settings: &PortalSettings, api: ApiClient) -> Result<axum::Router,
             .collect(),
         templates: Arc::new(templates),
         trusted_proxies: settings.trusted_proxies.clone().into(),
+        sessions: session_key(settings)?,
     };
     Ok(pages::routes(portal).layer(axum::middleware::from_fn(security::headers)))
 }

@@ -3,16 +3,20 @@
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use crate::Portal;
+use crate::activation::{
+    FlowPage, Posted, Refusal, flow_page, screen_request, start_request, started, value,
+};
 use crate::api::Person;
 use crate::language::{self, Language};
 use crate::security::person_address;
+use crate::session::Session;
 use crate::texts::{Words, words};
 
 pub fn routes(portal: Portal) -> Router {
@@ -20,6 +24,11 @@ pub fn routes(portal: Portal) -> Router {
         .route("/", get(institutions))
         .route("/{institution}/", get(home))
         .route("/{institution}/activation", get(first_connection))
+        .route(
+            "/{institution}/activation/flow",
+            get(show_flow).post(submit_flow),
+        )
+        .route("/{institution}/activation/{entry}", post(start))
         .route("/language/{code}", get(switch_language))
         .route("/static/portal.css", get(stylesheet))
         .with_state(portal)
@@ -69,7 +78,7 @@ impl From<proto::InstitutionInfo> for InstitutionPage {
 }
 
 /// One input of a form, as the templates render it.
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct FieldPage {
     name: String,
     /// The HTML `id`, derived from the name.
@@ -292,22 +301,309 @@ async fn first_connection(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
+    let person = person(&portal, peer, &headers);
+    entry_forms(&portal, &code, &person, &headers, Refusal::default()).await
+}
+
+/// The first-connection page, with what a refused form said; it starts
+/// the person's session if they have none.
+async fn entry_forms(
+    portal: &Portal,
+    code: &str,
+    person: &Person,
+    headers: &HeaderMap,
+    refusal: Refusal,
+) -> Response {
     #[derive(Serialize)]
     struct Page {
         #[serde(flatten)]
         frame: Frame,
         entries: Vec<EntryPage>,
+        csrf: String,
+        refusal: Refusal,
     }
-    let person = person(&portal, peer, &headers);
-    let described = match describe(&portal, &code, &person).await {
+    let described = match describe(portal, code, person).await {
         Ok(d) => d,
         Err(page) => return page,
     };
+    let (session, fresh) = match portal.sessions.read(headers) {
+        Some(session) => (session, false),
+        None => match Session::new() {
+            Ok(session) => (session, true),
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        },
+    };
+    let status = if refusal.summary.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let page = Page {
         entries: described.entries.iter().map(entry_page).collect(),
-        frame: frame(&person, &code, described.institution, "/activation"),
+        frame: frame(person, code, described.institution, "/activation"),
+        csrf: session.csrf.clone(),
+        refusal,
     };
-    render(&portal, "first_connection.html", page)
+    let mut response = render(portal, "first_connection.html", page);
+    *response.status_mut() = status;
+    if fresh {
+        with_session(portal, response, &session)
+    } else {
+        response
+    }
+}
+
+/// `response` with `session` stored.
+fn with_session(portal: &Portal, mut response: Response, session: &Session) -> Response {
+    match portal.sessions.write(session) {
+        Some(cookie) => {
+            response
+                .headers_mut()
+                .append(http::header::SET_COOKIE, cookie);
+            response
+        }
+        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// The session of a posted form, if its CSRF token is the session's.
+fn posting_session(portal: &Portal, headers: &HeaderMap, posted: &Posted) -> Option<Session> {
+    portal
+        .sessions
+        .read(headers)
+        .filter(|s| s.accepts(value(posted, "csrf")))
+}
+
+/// A form posted without its session (expired, or another site's).
+fn forbidden(portal: &Portal, code: &str, person: &Person) -> Response {
+    #[derive(Serialize)]
+    struct ErrorPage {
+        #[serde(flatten)]
+        frame: Frame,
+        message: String,
+    }
+    let page = ErrorPage {
+        message: words(person.language).session_expired.to_owned(),
+        frame: frame(person, code, None, "/activation"),
+    };
+    let mut response = render(portal, "error.html", page);
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    response
+}
+
+/// An entry form posted: a flow starts (or a new link is mailed).
+async fn start(
+    State(portal): State<Portal>,
+    Path((code, entry)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(posted): Form<Posted>,
+) -> Response {
+    let person = person(&portal, peer, &headers);
+    if served(&portal, &code).is_none() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let Some(session) = posting_session(&portal, &headers, &posted) else {
+        return forbidden(&portal, &code, &person);
+    };
+    if entry == "link" {
+        return link_requested(&portal, &code, &person, &posted).await;
+    }
+    let Some(request) = start_request(&code, &entry, &posted) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let request = portal.api.request(request, &person);
+    match portal.api.activation().start_activation(request).await {
+        Ok(answer) => started(
+            &code,
+            session,
+            answer.into_inner().flow_token,
+            &portal.sessions,
+        ),
+        Err(status) => {
+            let unavailable = words(person.language).unavailable;
+            let refusal = Refusal::of(&status, &posted, unavailable);
+            entry_forms(&portal, &code, &person, &headers, refusal).await
+        }
+    }
+}
+
+/// "1ère connexion": a new link is mailed; the page says where, masked
+/// (the same whether or not the login exists).
+async fn link_requested(portal: &Portal, code: &str, person: &Person, posted: &Posted) -> Response {
+    #[derive(Serialize)]
+    struct Page {
+        #[serde(flatten)]
+        frame: Frame,
+        destination: String,
+        check_spam_folder: bool,
+    }
+    let request = portal.api.request(
+        proto::RequestActivationLinkRequest {
+            institution: code.to_owned(),
+            login: value(posted, "login").to_owned(),
+        },
+        person,
+    );
+    match portal
+        .api
+        .activation()
+        .request_activation_link(request)
+        .await
+    {
+        Ok(answer) => {
+            let notice = answer.into_inner().notice.unwrap_or_default();
+            let page = Page {
+                frame: frame(person, code, None, "/activation"),
+                destination: notice.masked_destination,
+                check_spam_folder: notice.check_spam_folder,
+            };
+            render(portal, "link_sent.html", page)
+        }
+        Err(status) => error_page(portal, code, person, &status),
+    }
+}
+
+/// The flow of the session, for institution `code`.
+fn session_flow(portal: &Portal, headers: &HeaderMap, code: &str) -> Option<(Session, String)> {
+    let session = portal.sessions.read(headers)?;
+    let handle = session.flow.clone().filter(|f| f.institution == code)?;
+    Some((session, handle.token))
+}
+
+async fn show_flow(
+    State(portal): State<Portal>,
+    Path(code): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let person = person(&portal, peer, &headers);
+    let Some((session, token)) = session_flow(&portal, &headers, &code) else {
+        return Redirect::to(&format!("/{code}/activation")).into_response();
+    };
+    let request = portal.api.request(
+        proto::GetActivationFlowRequest { flow_token: token },
+        &person,
+    );
+    match portal.api.activation().get_activation_flow(request).await {
+        Ok(answer) => {
+            let flow = answer.into_inner().flow.unwrap_or_default();
+            flow_screen(&portal, &code, &person, &session, &flow, Refusal::default())
+        }
+        // An expired or finished flow: back to the start.
+        Err(status) if status.code() == tonic::Code::NotFound => {
+            Redirect::to(&format!("/{code}/activation")).into_response()
+        }
+        Err(status) => error_page(&portal, &code, &person, &status),
+    }
+}
+
+/// The flow's current screen, with what a refused submission said.
+fn flow_screen(
+    portal: &Portal,
+    code: &str,
+    person: &Person,
+    session: &Session,
+    flow: &proto::ActivationFlow,
+    refusal: Refusal,
+) -> Response {
+    #[derive(Serialize)]
+    struct Page {
+        #[serde(flatten)]
+        frame: Frame,
+        flow: FlowPage,
+        csrf: String,
+        refusal: Refusal,
+    }
+    let status = if refusal.summary.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = Page {
+        frame: frame(
+            person,
+            code,
+            flow.institution_info.clone(),
+            "/activation/flow",
+        ),
+        flow: flow_page(flow),
+        csrf: session.csrf.clone(),
+        refusal,
+    };
+    let mut response = render(portal, "flow.html", page);
+    *response.status_mut() = status;
+    response
+}
+
+/// A screen posted: a code checked, a message sent again, or the screen's
+/// items submitted; then back to the flow's page.
+async fn submit_flow(
+    State(portal): State<Portal>,
+    Path(code): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(posted): Form<Posted>,
+) -> Response {
+    let person = person(&portal, peer, &headers);
+    let Some(session) = posting_session(&portal, &headers, &posted) else {
+        return forbidden(&portal, &code, &person);
+    };
+    let Some((_, token)) = session_flow(&portal, &headers, &code) else {
+        return Redirect::to(&format!("/{code}/activation")).into_response();
+    };
+    let outcome = flow_call(&portal, &person, &token, &posted).await;
+    match outcome {
+        Ok(()) => Redirect::to(&format!("/{code}/activation/flow")).into_response(),
+        Err(status) => {
+            let request = portal.api.request(
+                proto::GetActivationFlowRequest { flow_token: token },
+                &person,
+            );
+            let Ok(answer) = portal.api.activation().get_activation_flow(request).await else {
+                return error_page(&portal, &code, &person, &status);
+            };
+            let flow = answer.into_inner().flow.unwrap_or_default();
+            let unavailable = words(person.language).unavailable;
+            let refusal = Refusal::of(&status, &posted, unavailable);
+            flow_screen(&portal, &code, &person, &session, &flow, refusal)
+        }
+    }
+}
+
+/// The API call a posted screen asks for.
+async fn flow_call(
+    portal: &Portal,
+    person: &Person,
+    token: &str,
+    posted: &Posted,
+) -> Result<(), tonic::Status> {
+    let mut activation = portal.api.activation();
+    if !value(posted, "resend").is_empty() {
+        let kind = proto::ActivationMessageKind::from_str_name(value(posted, "resend"))
+            .unwrap_or_default();
+        let request = proto::ResendActivationMessageRequest {
+            flow_token: token.to_owned(),
+            kind: kind as i32,
+        };
+        activation
+            .resend_activation_message(portal.api.request(request, person))
+            .await?;
+    } else if posted.iter().any(|(n, _)| n == "code") {
+        let request = proto::VerifyActivationCodeRequest {
+            flow_token: token.to_owned(),
+            code: value(posted, "code").to_owned(),
+        };
+        activation
+            .verify_activation_code(portal.api.request(request, person))
+            .await?;
+    } else {
+        let request = screen_request(token, posted);
+        activation
+            .submit_activation_screen(portal.api.request(request, person))
+            .await?;
+    }
+    Ok(())
 }
 
 /// The stylesheet, the institution's if it gives one.

@@ -25,6 +25,11 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/first_connection.html"),
     ),
     ("error.html", include_str!("../templates/error.html")),
+    ("flow.html", include_str!("../templates/flow.html")),
+    (
+        "link_sent.html",
+        include_str!("../templates/link_sent.html"),
+    ),
     ("portal.css", include_str!("../templates/portal.css")),
 ];
 

@@ -1,0 +1,442 @@
+//! The first connection's pages after the entry form: starting a flow
+//! (or asking for a new mailed link), then each screen of the flow as the
+//! API describes it.
+
+use std::collections::BTreeMap;
+
+use axum::response::{IntoResponse, Redirect, Response};
+use http::StatusCode;
+use serde::Serialize;
+use tonic_types::StatusExt;
+
+use crate::session::{FlowHandle, Session};
+
+/// A form as posted: its fields by request path (a name may repeat:
+/// the photo's uses).
+pub type Posted = Vec<(String, String)>;
+
+/// The first value of a posted field; empty when absent.
+pub fn value<'a>(posted: &'a Posted, name: &str) -> &'a str {
+    posted
+        .iter()
+        .find(|(n, _)| n == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// The fields a page may show again as typed: never a secret.
+const SHOWN_AGAIN: &[&str] = &[
+    "key.login",
+    "provisional_password.login",
+    "login",
+    "identity_match.student_number",
+    "identity_match.ine",
+    "identity_match.mobile_phone",
+    "recovery_mail.address",
+    "recovery_mail.confirmation",
+    "mail_redirect.address.address",
+    "mail_redirect.address.confirmation",
+];
+
+/// What a refused form shows: the API's words for the whole and for each
+/// field, and what was typed (secrets excepted).
+#[derive(Debug, Default, Serialize)]
+pub struct Refusal {
+    pub summary: String,
+    pub errors: BTreeMap<String, String>,
+    pub values: BTreeMap<String, String>,
+}
+
+impl Refusal {
+    pub fn of(status: &tonic::Status, posted: &Posted, unavailable: &str) -> Refusal {
+        let summary = match status.code() {
+            tonic::Code::Unavailable | tonic::Code::Unknown => unavailable.to_owned(),
+            _ => status
+                .get_details_localized_message()
+                .map(|m| m.message)
+                .unwrap_or_else(|| unavailable.to_owned()),
+        };
+        let mut errors = BTreeMap::new();
+        for violation in status
+            .get_details_bad_request()
+            .map(|b| b.field_violations)
+            .unwrap_or_default()
+        {
+            errors
+                .entry(violation.field)
+                .and_modify(|e: &mut String| {
+                    e.push(' ');
+                    e.push_str(&violation.description);
+                })
+                .or_insert(violation.description);
+        }
+        let values = posted
+            .iter()
+            .filter(|(name, _)| SHOWN_AGAIN.contains(&name.as_str()))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        Refusal {
+            summary,
+            errors,
+            values,
+        }
+    }
+}
+
+/// The `StartActivation` request of an entry form, or `None` for an entry
+/// that is not one.
+pub fn start_request(
+    institution: &str,
+    entry: &str,
+    posted: &Posted,
+) -> Option<proto::StartActivationRequest> {
+    use proto::start_activation_request::Entry;
+    let v = |name| value(posted, name).to_owned();
+    let entry = match entry {
+        "key" => Entry::Key(proto::KeyEntry {
+            login: v("key.login"),
+            activation_key: v("key.activation_key"),
+        }),
+        "provisional_password" => Entry::ProvisionalPassword(proto::ProvisionalPasswordEntry {
+            login: v("provisional_password.login"),
+            provisional_password: v("provisional_password.provisional_password"),
+        }),
+        "identity_match" => Entry::IdentityMatch(proto::IdentityMatchEntry {
+            student_number: v("identity_match.student_number"),
+            ine: v("identity_match.ine"),
+            mobile_phone: v("identity_match.mobile_phone"),
+        }),
+        _ => return None,
+    };
+    Some(proto::StartActivationRequest {
+        institution: institution.to_owned(),
+        entry: Some(entry),
+    })
+}
+
+/// After a flow starts: the flow in the session, and on to its page (a
+/// redirect, so that reloading never posts the secret again).
+pub fn started(
+    institution: &str,
+    mut session: Session,
+    flow_token: String,
+    key: &crate::session::SessionKey,
+) -> Response {
+    session.flow = Some(FlowHandle {
+        institution: institution.to_owned(),
+        token: flow_token,
+    });
+    let mut response = Redirect::to(&format!("/{institution}/activation/flow")).into_response();
+    match key.write(&session) {
+        Some(cookie) => {
+            response
+                .headers_mut()
+                .insert(http::header::SET_COOKIE, cookie);
+            response
+        }
+        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// Which items a posted screen carried (unchecked boxes are not posted:
+/// a hidden `step` field names each item of the screen).
+fn posted_steps(posted: &Posted) -> Vec<&str> {
+    posted
+        .iter()
+        .filter(|(n, _)| n == "step")
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+fn yes_no(posted: &Posted, name: &str) -> Option<bool> {
+    match value(posted, name) {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
+fn mail_input(posted: &Posted, prefix: &str) -> proto::MailInput {
+    proto::MailInput {
+        address: value(posted, &format!("{prefix}.address")).to_owned(),
+        confirmation: value(posted, &format!("{prefix}.confirmation")).to_owned(),
+    }
+}
+
+fn photo_choice(posted: &Posted) -> proto::PhotoChoice {
+    let chosen: Vec<&str> = posted
+        .iter()
+        .filter(|(n, _)| n == "photo.uses")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    proto::PhotoChoice {
+        uses: chosen
+            .iter()
+            .filter_map(|v| {
+                proto::PhotoUse::from_str_name(&format!("PHOTO_USE_{}", v.to_ascii_uppercase()))
+            })
+            .map(|u| u as i32)
+            .collect(),
+        refuse: chosen.contains(&"refuse"),
+        irreversibility_acknowledged: value(posted, "photo.irreversibility_acknowledged") == "true",
+    }
+}
+
+fn redirect_input(posted: &Posted) -> proto::RedirectInput {
+    let address = mail_input(posted, "mail_redirect.address");
+    let enabled = value(posted, "mail_redirect.enabled") == "true"
+        || value(posted, "mail_redirect.mandatory") == "true";
+    proto::RedirectInput {
+        enabled,
+        address: (enabled || !address.address.is_empty()).then_some(address),
+        keep_copy: value(posted, "mail_redirect.keep_copy") == "true",
+    }
+}
+
+/// The `SubmitActivationScreen` request of a posted screen: each item the
+/// screen showed, as typed.
+pub fn screen_request(flow_token: &str, posted: &Posted) -> proto::SubmitActivationScreenRequest {
+    let steps = posted_steps(posted);
+    let has = |step: &str| steps.contains(&step);
+    let recovery_mail = mail_input(posted, "recovery_mail");
+    proto::SubmitActivationScreenRequest {
+        flow_token: flow_token.to_owned(),
+        // An optional address left empty is left out (Bordeaux Montaigne).
+        recovery_mail: (has("recovery_mail")
+            && !(recovery_mail.address.is_empty() && recovery_mail.confirmation.is_empty()))
+        .then_some(recovery_mail),
+        charter: has("charter").then(|| proto::CharterAcceptance {
+            version: value(posted, "charter.version").to_owned(),
+            accepted: value(posted, "charter.accepted") == "true",
+        }),
+        directory_listed: if has("directory_listing") {
+            yes_no(posted, "directory_listed")
+        } else {
+            None
+        },
+        photo: has("photo_use").then(|| photo_choice(posted)),
+        crous_sharing: if has("crous_sharing") {
+            yes_no(posted, "crous_sharing")
+        } else {
+            None
+        },
+        mail_redirect: has("mail_redirect").then(|| redirect_input(posted)),
+        password: has("password").then(|| proto::PasswordInput {
+            password: value(posted, "password.password").to_owned(),
+            confirmation: value(posted, "password.confirmation").to_owned(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn posted(pairs: &[(&str, &str)]) -> Posted {
+        pairs
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_screen_posts_its_items_and_only_them() {
+        let form = posted(&[
+            ("step", "photo_use"),
+            ("step", "directory_listing"),
+            ("photo.uses", "card_reprint"),
+            ("photo.uses", "photo_directory"),
+            ("directory_listed", "false"),
+            ("password.password", "not on this screen"),
+        ]);
+        let request = screen_request("t", &form);
+        let photo = request.photo.expect("photo");
+        assert_eq!(photo.uses.len(), 2);
+        assert!(!photo.refuse);
+        assert_eq!(request.directory_listed, Some(false));
+        assert!(request.password.is_none() && request.charter.is_none());
+    }
+
+    #[test]
+    fn an_optional_address_left_empty_is_left_out() {
+        let form = posted(&[
+            ("step", "charter"),
+            ("step", "recovery_mail"),
+            ("charter.version", "2025-09"),
+            ("recovery_mail.address", ""),
+            ("recovery_mail.confirmation", ""),
+        ]);
+        let request = screen_request("t", &form);
+        assert!(request.recovery_mail.is_none());
+        // An unchecked charter is posted as refused, for the API to say so.
+        assert_eq!(request.charter.map(|c| c.accepted), Some(false));
+    }
+}
+
+/// A flow's current screen, as the templates render it.
+#[derive(Debug, Serialize)]
+pub struct FlowPage {
+    pub login: String,
+    pub title: String,
+    pub intro: String,
+    pub items: Vec<ItemPage>,
+    /// The screen waits for a mailed link or a code.
+    pub verification: Option<VerificationPage>,
+    pub completion: Option<CompletionPage>,
+    pub charter_version: String,
+    pub charter_url: String,
+    pub password_rules: Vec<String>,
+    pub redirect_mandatory: bool,
+    pub redirect_default: String,
+    /// This screen's number and how many there are, for "2 / 4".
+    pub number: usize,
+    pub total: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ItemPage {
+    pub step: String,
+    pub title: String,
+    pub intro: String,
+    /// The inputs other than the item's choice.
+    pub fields: Vec<crate::pages::FieldPage>,
+    /// The choice's field name and options, when the item is a choice.
+    pub choice: String,
+    pub options: Vec<OptionPage>,
+    pub multiple: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OptionPage {
+    pub value: String,
+    pub id: String,
+    pub label: String,
+    pub caveat: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VerificationPage {
+    pub destination: String,
+    pub also_sent_to: Vec<String>,
+    pub check_spam_folder: bool,
+    /// A code may be typed (SMS code, the recovery mail's code).
+    pub code: bool,
+    /// What `ResendActivationMessage` sends again.
+    pub kind: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CompletionPage {
+    pub login: String,
+    pub institutional_mail: String,
+    pub redirect: String,
+    pub next_url: String,
+    pub next_label: String,
+}
+
+/// A step's name in forms and templates (`photo_use`).
+fn step_name(step: i32) -> String {
+    proto::ActivationStep::try_from(step)
+        .map(|s| {
+            s.as_str_name()
+                .trim_start_matches("ACTIVATION_STEP_")
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default()
+}
+
+fn item_page(item: &proto::ScreenItem, choices: &[proto::ActivationChoice]) -> ItemPage {
+    let choice = item
+        .fields
+        .iter()
+        .find(|f| f.kind == proto::FieldKind::Choice as i32);
+    let step = step_name(item.step);
+    ItemPage {
+        options: choices
+            .iter()
+            .filter(|c| c.step == item.step)
+            .map(|c| OptionPage {
+                id: format!("o-{}-{}", step.replace('_', "-"), c.value.replace('_', "-")),
+                value: c.value.clone(),
+                label: c.label.clone(),
+                caveat: c.caveat.clone(),
+            })
+            .collect(),
+        step,
+        title: item.title.clone(),
+        intro: item.intro.clone(),
+        fields: item
+            .fields
+            .iter()
+            .filter(|f| f.kind != proto::FieldKind::Choice as i32)
+            .map(crate::pages::FieldPage::from)
+            .collect(),
+        choice: choice.map(|f| f.name.clone()).unwrap_or_default(),
+        multiple: item.choice.as_ref().is_some_and(|c| c.multiple),
+    }
+}
+
+fn verification_page(flow: &proto::ActivationFlow) -> Option<VerificationPage> {
+    let pending = flow.pending_verification.as_ref()?;
+    let notice = pending.notice.clone().unwrap_or_default();
+    Some(VerificationPage {
+        destination: notice.masked_destination,
+        also_sent_to: notice.also_sent_to,
+        check_spam_folder: notice.check_spam_folder,
+        code: pending.kind != proto::ActivationMessageKind::MailRedirectVerification as i32,
+        kind: proto::ActivationMessageKind::try_from(pending.kind)
+            .unwrap_or_default()
+            .as_str_name(),
+    })
+}
+
+fn completion_page(flow: &proto::ActivationFlow) -> Option<CompletionPage> {
+    let done = flow.completion.as_ref()?;
+    Some(CompletionPage {
+        login: done.login.clone(),
+        institutional_mail: done.institutional_mail.clone(),
+        redirect: done
+            .mail_redirect
+            .as_ref()
+            .map(|r| r.address.clone())
+            .unwrap_or_default(),
+        next_url: done.next_url.clone(),
+        next_label: done.next_label.clone(),
+    })
+}
+
+/// The current screen of `flow`.
+pub fn flow_page(flow: &proto::ActivationFlow) -> FlowPage {
+    let current = flow.current_screen as usize;
+    let screen = flow.screens.get(current).cloned().unwrap_or_default();
+    FlowPage {
+        login: flow.login.clone(),
+        title: screen.title.clone(),
+        intro: screen.intro.clone(),
+        items: screen
+            .items
+            .iter()
+            .map(|item| item_page(item, &flow.choices))
+            .collect(),
+        verification: verification_page(flow),
+        completion: completion_page(flow),
+        charter_version: flow
+            .charter
+            .as_ref()
+            .map(|c| c.version.clone())
+            .unwrap_or_default(),
+        charter_url: flow
+            .charter
+            .as_ref()
+            .map(|c| c.url.clone())
+            .unwrap_or_default(),
+        password_rules: flow
+            .password_rules
+            .as_ref()
+            .map(|r| r.descriptions.clone())
+            .unwrap_or_default(),
+        redirect_mandatory: flow.mail_redirect_mandatory,
+        redirect_default: flow.mail_redirect_default_address.clone(),
+        number: current + 1,
+        total: flow.screens.len(),
+    }
+}

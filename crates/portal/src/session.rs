@@ -1,0 +1,141 @@
+//! The person's session: an encrypted, authenticated cookie (AES-256-GCM,
+//! the `cookie` crate's private jar) holding the CSRF token of their forms
+//! and the secret handle of their activation flow. Nothing of it is
+//! readable or forgeable in the browser, and it dies with the browser.
+
+use cookie::{Cookie, CookieJar, Key, SameSite};
+use http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+/// The session cookie's name (`__Host-`: only over HTTPS, only this host,
+/// path `/`).
+const NAME: &str = "__Host-session";
+
+/// What a session holds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Session {
+    /// Every form of the session carries it back.
+    pub csrf: String,
+    /// The activation flow in progress: its institution and token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<FlowHandle>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FlowHandle {
+    pub institution: String,
+    pub token: String,
+}
+
+/// Why a session could not be started.
+#[derive(Debug, thiserror::Error)]
+#[error("the system's random generator failed")]
+pub struct NoRandomness;
+
+/// A random token from the operating system, hex.
+pub fn random_token() -> Result<String, NoRandomness> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|_| NoRandomness)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The key that seals sessions.
+#[derive(Clone)]
+pub struct SessionKey(Key);
+
+impl SessionKey {
+    /// A key of 64 random bytes given as 128 hex digits.
+    pub fn from_hex(text: &str) -> Option<SessionKey> {
+        let text = text.trim();
+        if text.len() != 128 {
+            return None;
+        }
+        let bytes: Option<Vec<u8>> = (0..64)
+            .map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
+            .collect();
+        Some(SessionKey(Key::from(&bytes?)))
+    }
+
+    /// A fresh key (the quick start: sessions end when the portal stops).
+    pub fn generate() -> Result<SessionKey, NoRandomness> {
+        let mut bytes = [0u8; 64];
+        getrandom::fill(&mut bytes).map_err(|_| NoRandomness)?;
+        Ok(SessionKey(Key::from(&bytes)))
+    }
+
+    /// The session a request carries, if it carries a valid one.
+    pub fn read(&self, headers: &HeaderMap) -> Option<Session> {
+        let mut jar = CookieJar::new();
+        for header in headers.get_all(http::header::COOKIE) {
+            let Ok(text) = header.to_str() else { continue };
+            for cookie in Cookie::split_parse_encoded(text).flatten() {
+                jar.add_original(cookie.into_owned());
+            }
+        }
+        let sealed = jar.private(&self.0).get(NAME)?;
+        serde_json::from_str(sealed.value()).ok()
+    }
+
+    /// The `Set-Cookie` value that stores `session`.
+    pub fn write(&self, session: &Session) -> Option<http::HeaderValue> {
+        let value = serde_json::to_string(session).ok()?;
+        let mut jar = CookieJar::new();
+        let cookie = Cookie::build((NAME, value))
+            .path("/")
+            .secure(true)
+            .http_only(true)
+            .same_site(SameSite::Strict)
+            .build();
+        jar.private_mut(&self.0).add(cookie);
+        let sealed = jar.get(NAME)?;
+        sealed.encoded().to_string().parse().ok()
+    }
+}
+
+impl Session {
+    /// A new session with its CSRF token.
+    pub fn new() -> Result<Session, NoRandomness> {
+        Ok(Session {
+            csrf: random_token()?,
+            flow: None,
+        })
+    }
+
+    /// Whether a form's token is this session's.
+    pub fn accepts(&self, typed: &str) -> bool {
+        !self.csrf.is_empty() && bool::from(self.csrf.as_bytes().ct_eq(typed.as_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_reads_back_sealed_and_refuses_tampering() {
+        let key = SessionKey::generate().unwrap();
+        let session = Session::new().unwrap();
+        let header = key.write(&session).unwrap();
+        let cookie = header
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(header.to_str().unwrap().contains("HttpOnly"));
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::COOKIE, cookie.parse().unwrap());
+        let read = key.read(&headers).expect("session");
+        assert!(read.accepts(&session.csrf));
+        assert!(!read.accepts("") && !read.accepts("0000"));
+        // Another key (another portal) reads nothing.
+        assert!(SessionKey::generate().unwrap().read(&headers).is_none());
+        let mut tampered = cookie.clone();
+        tampered.pop();
+        tampered.push('A');
+        headers.insert(http::header::COOKIE, tampered.parse().unwrap());
+        assert!(key.read(&headers).is_none());
+    }
+}
