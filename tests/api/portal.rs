@@ -16,6 +16,7 @@ async fn spawn_portal(app: &TestApp, institutions: &[&str]) -> String {
         institutions: institutions.iter().map(|c| (*c).to_owned()).collect(),
         templates_dir: None,
         session_key_file: None,
+        secure_cookies: true,
         trusted_proxies: Vec::new(),
     };
     let api = ApiClient::new(

@@ -50,10 +50,19 @@ pub struct PortalSettings {
     /// key at each start, which ends the sessions in progress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_key_file: Option<PathBuf>,
+    /// Session cookies only over HTTPS (`Secure`, `__Host-`). Only a portal
+    /// listening on loopback (the quick start, over plain HTTP) may turn it
+    /// off.
+    #[serde(default = "yes")]
+    pub secure_cookies: bool,
     /// Proxies whose `X-Forwarded-For` is believed; from anyone else the
     /// connection's own address is the person's.
     #[serde(default)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_listen() -> SocketAddr {
@@ -81,18 +90,24 @@ pub enum PortalError {
     Serve(std::io::Error),
     #[error("the session key file {0}: {1}")]
     SessionKey(PathBuf, String),
+    #[error("portal.secure_cookies = false is only for a portal listening on loopback")]
+    InsecureCookies,
 }
 
 /// The key that seals sessions: the configured one, else a new one.
 fn session_key(settings: &PortalSettings) -> Result<session::SessionKey, PortalError> {
+    let secure = settings.secure_cookies;
+    if !secure && !settings.listen.ip().is_loopback() {
+        return Err(PortalError::InsecureCookies);
+    }
     let Some(path) = &settings.session_key_file else {
         tracing::warn!("no portal.session_key_file: sessions end when the portal stops");
-        return session::SessionKey::generate()
+        return session::SessionKey::generate(secure)
             .map_err(|e| PortalError::SessionKey(PathBuf::new(), e.to_string()));
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| PortalError::SessionKey(path.clone(), e.to_string()))?;
-    session::SessionKey::from_hex(&text)
+    session::SessionKey::from_hex(&text, secure)
         .ok_or_else(|| PortalError::SessionKey(path.clone(), "not 128 hex digits".into()))
 }
 

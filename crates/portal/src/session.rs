@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 /// The session cookie's name (`__Host-`: only over HTTPS, only this host,
-/// path `/`).
-const NAME: &str = "__Host-session";
+/// path `/`); without HTTPS (the quick start, on loopback), a plain name.
+const SECURE_NAME: &str = "__Host-session";
+const LOOPBACK_NAME: &str = "session";
 
 /// What a session holds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -40,13 +41,16 @@ pub fn random_token() -> Result<String, NoRandomness> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// The key that seals sessions.
+/// The key that seals sessions, and whether cookies require HTTPS.
 #[derive(Clone)]
-pub struct SessionKey(Key);
+pub struct SessionKey {
+    key: Key,
+    secure: bool,
+}
 
 impl SessionKey {
     /// A key of 64 random bytes given as 128 hex digits.
-    pub fn from_hex(text: &str) -> Option<SessionKey> {
+    pub fn from_hex(text: &str, secure: bool) -> Option<SessionKey> {
         let text = text.trim();
         if text.len() != 128 {
             return None;
@@ -54,14 +58,28 @@ impl SessionKey {
         let bytes: Option<Vec<u8>> = (0..64)
             .map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
             .collect();
-        Some(SessionKey(Key::from(&bytes?)))
+        Some(SessionKey {
+            key: Key::from(&bytes?),
+            secure,
+        })
     }
 
     /// A fresh key (the quick start: sessions end when the portal stops).
-    pub fn generate() -> Result<SessionKey, NoRandomness> {
+    pub fn generate(secure: bool) -> Result<SessionKey, NoRandomness> {
         let mut bytes = [0u8; 64];
         getrandom::fill(&mut bytes).map_err(|_| NoRandomness)?;
-        Ok(SessionKey(Key::from(&bytes)))
+        Ok(SessionKey {
+            key: Key::from(&bytes),
+            secure,
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        if self.secure {
+            SECURE_NAME
+        } else {
+            LOOPBACK_NAME
+        }
     }
 
     /// The session a request carries, if it carries a valid one.
@@ -73,7 +91,7 @@ impl SessionKey {
                 jar.add_original(cookie.into_owned());
             }
         }
-        let sealed = jar.private(&self.0).get(NAME)?;
+        let sealed = jar.private(&self.key).get(self.name())?;
         serde_json::from_str(sealed.value()).ok()
     }
 
@@ -81,14 +99,14 @@ impl SessionKey {
     pub fn write(&self, session: &Session) -> Option<http::HeaderValue> {
         let value = serde_json::to_string(session).ok()?;
         let mut jar = CookieJar::new();
-        let cookie = Cookie::build((NAME, value))
+        let cookie = Cookie::build((self.name(), value))
             .path("/")
-            .secure(true)
+            .secure(self.secure)
             .http_only(true)
             .same_site(SameSite::Strict)
             .build();
-        jar.private_mut(&self.0).add(cookie);
-        let sealed = jar.get(NAME)?;
+        jar.private_mut(&self.key).add(cookie);
+        let sealed = jar.get(self.name())?;
         sealed.encoded().to_string().parse().ok()
     }
 }
@@ -114,7 +132,7 @@ mod tests {
 
     #[test]
     fn a_session_reads_back_sealed_and_refuses_tampering() {
-        let key = SessionKey::generate().unwrap();
+        let key = SessionKey::generate(true).unwrap();
         let session = Session::new().unwrap();
         let header = key.write(&session).unwrap();
         let cookie = header
@@ -131,7 +149,7 @@ mod tests {
         assert!(read.accepts(&session.csrf));
         assert!(!read.accepts("") && !read.accepts("0000"));
         // Another key (another portal) reads nothing.
-        assert!(SessionKey::generate().unwrap().read(&headers).is_none());
+        assert!(SessionKey::generate(true).unwrap().read(&headers).is_none());
         let mut tampered = cookie.clone();
         tampered.pop();
         tampered.push('A');
