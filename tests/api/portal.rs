@@ -318,3 +318,70 @@ async fn a_bordeaux_student_activates_through_the_portals_forms() {
         ent_identity::proto::AccountStatus::Active as i32
     );
 }
+
+/// A Montpellier student opens the mailed link: opening it (as a mail
+/// scanner would) spends nothing and leaves no token in the address bar;
+/// the page's button starts the flow in this browser.
+#[tokio::test]
+async fn a_mailed_link_lands_on_a_page_whose_button_spends_it() {
+    let app = spawn_app().await;
+    let portal = spawn_portal(&app, &["umontpellier"]).await;
+    app.provision(ent_identity::proto::ProvisionRecord {
+        institution: "umontpellier".into(),
+        profile: "student".into(),
+        student_number: "22012388".into(),
+        given_name: "Noé".into(),
+        family_name: "Garcia".into(),
+        birth_date: "2006-02-01".into(),
+        personal_mail: "noe.garcia@example.org".into(),
+        ..Default::default()
+    })
+    .await
+    .expect("provision");
+    app.clock.advance(chrono::Duration::minutes(16));
+    let token = link_token(
+        &app.wait_for_mail_to("noe.garcia@example.org", 1).await,
+        "link",
+    );
+    let mut scanner = Visit {
+        portal: portal.clone(),
+        cookie: String::new(),
+        csrf: String::new(),
+    };
+    let landing = format!("/umontpellier/activation/link/{token}");
+    let (status, _) = scanner.get(&landing).await;
+    assert_eq!(status, 303);
+    let (status, html) = scanner.get("/umontpellier/activation/opened").await;
+    assert_eq!(status, 200, "{}", scanner.cookie);
+    assert!(
+        html.contains(r#"umontpellier/activation/opened">"#),
+        "{html}"
+    );
+    assert!(!html.contains(&token), "no token in the page");
+
+    // The person, in their own browser: the link still works.
+    let mut person = Visit {
+        portal,
+        cookie: String::new(),
+        csrf: String::new(),
+    };
+    let response = browser()
+        .get(format!("{}{landing}", person.portal))
+        .send()
+        .await
+        .expect("landing");
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        response.headers()["location"],
+        "/umontpellier/activation/opened"
+    );
+    person.keep(&response.headers().clone(), "");
+    person.get("/umontpellier/activation/opened").await;
+    let (status, _) = person.post("/umontpellier/activation/opened", &[]).await;
+    assert_eq!(status, 303);
+    let (_, html) = person.get("/umontpellier/activation/flow").await;
+    assert!(html.contains("charter.accepted"), "{html}");
+    // Followed: this browser's session no longer holds it.
+    let (status, _) = person.get("/umontpellier/activation/opened").await;
+    assert_eq!(status, 303);
+}

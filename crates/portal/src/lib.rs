@@ -8,6 +8,7 @@
 mod activation;
 mod api;
 mod language;
+mod links;
 mod pages;
 mod security;
 mod session;

@@ -9,7 +9,6 @@ use axum::routing::{get, post};
 use http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use crate::Portal;
 use crate::activation::{
     FlowPage, Posted, Refusal, flow_page, screen_request, start_request, started, value,
 };
@@ -18,6 +17,7 @@ use crate::language::{self, Language};
 use crate::security::person_address;
 use crate::session::Session;
 use crate::texts::{Words, words};
+use crate::{Portal, links};
 
 pub fn routes(portal: Portal) -> Router {
     Router::new()
@@ -29,13 +29,25 @@ pub fn routes(portal: Portal) -> Router {
             get(show_flow).post(submit_flow),
         )
         .route("/{institution}/activation/{entry}", post(start))
+        .route(
+            "/{institution}/activation/link/{token}",
+            get(links::open_start),
+        )
+        .route(
+            "/{institution}/activation/verify/{token}",
+            get(links::open_verify),
+        )
+        .route(
+            "/{institution}/activation/opened",
+            get(links::show).post(links::follow),
+        )
         .route("/language/{code}", get(switch_language))
         .route("/static/portal.css", get(stylesheet))
         .with_state(portal)
 }
 
 /// The person a request comes from.
-fn person(portal: &Portal, peer: SocketAddr, headers: &HeaderMap) -> Person {
+pub(crate) fn person(portal: &Portal, peer: SocketAddr, headers: &HeaderMap) -> Person {
     Person {
         address: person_address(peer, headers, &portal.trusted_proxies),
         language: Language::of(headers),
@@ -43,13 +55,13 @@ fn person(portal: &Portal, peer: SocketAddr, headers: &HeaderMap) -> Person {
 }
 
 /// The institution a page is for: one the portal serves.
-fn served(portal: &Portal, code: &str) -> Option<String> {
+pub(crate) fn served(portal: &Portal, code: &str) -> Option<String> {
     portal.institutions.iter().find(|c| *c == code).cloned()
 }
 
 /// What a page's frame shows.
 #[derive(Serialize)]
-struct Frame {
+pub(crate) struct Frame {
     t: Words,
     institution: InstitutionPage,
     /// The institution's pages start here (`/umontpellier`).
@@ -178,7 +190,12 @@ async fn describe(
 
 /// The frame of a page of institution `code` (empty: the portal's root),
 /// at `here` under the institution's pages.
-fn frame(person: &Person, code: &str, info: Option<proto::InstitutionInfo>, here: &str) -> Frame {
+pub(crate) fn frame(
+    person: &Person,
+    code: &str,
+    info: Option<proto::InstitutionInfo>,
+    here: &str,
+) -> Frame {
     let root = if code.is_empty() {
         String::new()
     } else {
@@ -192,7 +209,7 @@ fn frame(person: &Person, code: &str, info: Option<proto::InstitutionInfo>, here
     }
 }
 
-fn render(portal: &Portal, name: &str, context: impl Serialize) -> Response {
+pub(crate) fn render(portal: &Portal, name: &str, context: impl Serialize) -> Response {
     match portal.templates.render(name, context) {
         Ok(html) => Html(html).into_response(),
         Err(error) => {
@@ -204,7 +221,12 @@ fn render(portal: &Portal, name: &str, context: impl Serialize) -> Response {
 
 /// A refusal or a failure of the API, in the person's language: the API's
 /// own localized words when it gave some, else the portal's.
-fn error_page(portal: &Portal, code: &str, person: &Person, status: &tonic::Status) -> Response {
+pub(crate) fn error_page(
+    portal: &Portal,
+    code: &str,
+    person: &Person,
+    status: &tonic::Status,
+) -> Response {
     #[derive(Serialize)]
     struct ErrorPage {
         #[serde(flatten)]
@@ -354,7 +376,7 @@ async fn entry_forms(
 }
 
 /// `response` with `session` stored.
-fn with_session(portal: &Portal, mut response: Response, session: &Session) -> Response {
+pub(crate) fn with_session(portal: &Portal, mut response: Response, session: &Session) -> Response {
     match portal.sessions.write(session) {
         Some(cookie) => {
             response
@@ -367,7 +389,11 @@ fn with_session(portal: &Portal, mut response: Response, session: &Session) -> R
 }
 
 /// The session of a posted form, if its CSRF token is the session's.
-fn posting_session(portal: &Portal, headers: &HeaderMap, posted: &Posted) -> Option<Session> {
+pub(crate) fn posting_session(
+    portal: &Portal,
+    headers: &HeaderMap,
+    posted: &Posted,
+) -> Option<Session> {
     portal
         .sessions
         .read(headers)
@@ -375,7 +401,7 @@ fn posting_session(portal: &Portal, headers: &HeaderMap, posted: &Posted) -> Opt
 }
 
 /// A form posted without its session (expired, or another site's).
-fn forbidden(portal: &Portal, code: &str, person: &Person) -> Response {
+pub(crate) fn forbidden(portal: &Portal, code: &str, person: &Person) -> Response {
     #[derive(Serialize)]
     struct ErrorPage {
         #[serde(flatten)]

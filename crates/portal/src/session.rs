@@ -21,6 +21,27 @@ pub struct Session {
     /// The activation flow in progress: its institution and token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flow: Option<FlowHandle>,
+    /// A mailed link opened and not yet followed: kept here so that the
+    /// address bar shows a clean URL, and spent only by the page's button.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<OpenedLink>,
+}
+
+/// What a mailed link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// Start activation (Montpellier students).
+    Start,
+    /// Verify an address during activation.
+    Verify,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OpenedLink {
+    pub institution: String,
+    pub kind: LinkKind,
+    pub token: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -117,6 +138,7 @@ impl Session {
         Ok(Session {
             csrf: random_token()?,
             flow: None,
+            link: None,
         })
     }
 

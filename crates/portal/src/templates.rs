@@ -30,6 +30,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         "link_sent.html",
         include_str!("../templates/link_sent.html"),
     ),
+    (
+        "link_opened.html",
+        include_str!("../templates/link_opened.html"),
+    ),
     ("portal.css", include_str!("../templates/portal.css")),
 ];
 

@@ -39,6 +39,11 @@ pub struct Words {
     pub completed_redirect: &'static str,
     pub problems: &'static str,
     pub link_sent_title: &'static str,
+    pub link_start_title: &'static str,
+    pub link_start_intro: &'static str,
+    pub link_verify_title: &'static str,
+    pub link_verify_intro: &'static str,
+    pub continue_: &'static str,
 }
 
 pub fn words(language: Language) -> Words {
@@ -74,6 +79,11 @@ pub fn words(language: Language) -> Words {
             completed_redirect: "Vos mails sont redirigés vers",
             problems: "Des informations sont à corriger",
             link_sent_title: "Lien envoyé",
+            link_start_title: "Activation de votre compte",
+            link_start_intro: "Pour commencer l'activation de votre compte, cliquez sur le bouton ci-dessous.",
+            link_verify_title: "Confirmation de votre adresse",
+            link_verify_intro: "Pour confirmer votre adresse et poursuivre l'activation de votre compte, cliquez sur le bouton ci-dessous.",
+            continue_: "Continuer",
         },
         Language::English => Words {
             lang: "en",
@@ -106,6 +116,11 @@ pub fn words(language: Language) -> Words {
             completed_redirect: "Your mail is redirected to",
             problems: "Some information needs correcting",
             link_sent_title: "Link sent",
+            link_start_title: "Activating your account",
+            link_start_intro: "To start activating your account, press the button below.",
+            link_verify_title: "Confirming your address",
+            link_verify_intro: "To confirm your address and go on activating your account, press the button below.",
+            continue_: "Continue",
         },
     }
 }
