@@ -15,6 +15,7 @@ pub mod call;
 /// (`crates/app`): no gRPC, no SQL.
 pub use ::app;
 pub mod config;
+pub mod demo;
 /// The pure rules, a crate of their own (`crates/domain`): it cannot reach
 /// the database, the network or the configuration.
 pub use ::domain;

@@ -32,6 +32,10 @@ enum Command {
     /// Runs the web portal (the `[portal]` section) until SIGTERM or
     /// SIGINT, as a client of the API at `portal.api_url`.
     Portal,
+    /// Provisions demo accounts of the three example universities through
+    /// the API (the quick start's server), opens their activation and
+    /// prints what to type in the portal.
+    Demo(DemoArgs),
     /// Applies pending database migrations and exits.
     Migrate,
     /// Validates the configuration and prints it, secrets redacted.
@@ -49,6 +53,19 @@ enum Command {
         /// PEM file with one or more certificates.
         file: PathBuf,
     },
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    /// The API.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    api: String,
+    /// A file holding an admin token (the quick start writes one).
+    #[arg(long, default_value = "data/local-admin.token")]
+    token_file: PathBuf,
+    /// The portal, for the addresses printed.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    portal: String,
 }
 
 #[derive(clap::Args)]
@@ -100,6 +117,16 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             .map_err(|e| e.to_string())
         }
         Command::Portal => run_portal(&settings).await,
+        Command::Demo(args) => {
+            let token = std::fs::read_to_string(&args.token_file)
+                .map_err(|e| format!("{}: {e} (run `serve` first)", args.token_file.display()))?;
+            ent_identity::demo::run(ent_identity::demo::DemoTarget {
+                api_url: args.api,
+                token,
+                portal_url: args.portal,
+            })
+            .await
+        }
         Command::Migrate => {
             let store = Store::connect(&settings.database)
                 .await

@@ -385,3 +385,66 @@ async fn a_mailed_link_lands_on_a_page_whose_button_spends_it() {
     let (status, _) = person.get("/umontpellier/activation/opened").await;
     assert_eq!(status, 303);
 }
+
+/// The quick start's demo command provisions an account per way in
+/// through the API and prints what to type.
+#[tokio::test]
+async fn the_demo_command_prints_what_to_type_for_each_university() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().expect("temp");
+    let token_file = dir.path().join("admin.token");
+    std::fs::write(&token_file, test_token("admin")).expect("token");
+    let api = format!("http://{}", app.channel_address());
+    let output = tokio::task::spawn_blocking(move || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ent-identity"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("ENT_IDENTITY") {
+                command.env_remove(key);
+            }
+        }
+        command
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["demo", "--api", &api, "--token-file"])
+            .arg(&token_file)
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("demo");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{printed} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for institution in ["u-bordeaux-montaigne", "umontpellier", "univ-tours"] {
+        assert!(
+            printed.contains(&format!("8080/{institution}/activation")),
+            "{printed}"
+        );
+    }
+    assert!(printed.contains("Clé d'activation : ") && printed.contains("Code INE : "));
+    // Their activation is open: the Bordeaux key works at once.
+    let key_line = printed
+        .lines()
+        .find(|l| l.contains("Clé d'activation"))
+        .expect("key");
+    let key = key_line.rsplit(": ").next().expect("key").trim();
+    let login_line = printed
+        .lines()
+        .find(|l| l.contains("Identifiant : "))
+        .expect("login");
+    let login = login_line.rsplit(": ").next().expect("login").trim();
+    app.activation()
+        .start_activation(ent_identity::proto::StartActivationRequest {
+            institution: "u-bordeaux-montaigne".into(),
+            entry: Some(ent_identity::proto::start_activation_request::Entry::Key(
+                ent_identity::proto::KeyEntry {
+                    login: login.into(),
+                    activation_key: key.into(),
+                },
+            )),
+        })
+        .await
+        .expect("the printed key works now");
+}

@@ -46,15 +46,22 @@ pub struct Refusal {
     pub values: BTreeMap<String, String>,
 }
 
+/// What the API said of a refusal in the person's language; `unavailable`
+/// when it could not say (out of reach, a failure of its own).
+pub fn said(status: &tonic::Status, unavailable: &str) -> String {
+    use tonic::Code as C;
+    match status.code() {
+        C::Unavailable | C::Unknown | C::DeadlineExceeded => unavailable.to_owned(),
+        _ => status
+            .get_details_localized_message()
+            .map(|m| m.message)
+            .unwrap_or_else(|| unavailable.to_owned()),
+    }
+}
+
 impl Refusal {
     pub fn of(status: &tonic::Status, posted: &Posted, unavailable: &str) -> Refusal {
-        let summary = match status.code() {
-            tonic::Code::Unavailable | tonic::Code::Unknown => unavailable.to_owned(),
-            _ => status
-                .get_details_localized_message()
-                .map(|m| m.message)
-                .unwrap_or_else(|| unavailable.to_owned()),
-        };
+        let summary = said(status, unavailable);
         let mut errors = BTreeMap::new();
         for violation in status
             .get_details_bad_request()

@@ -10,7 +10,7 @@ use http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use crate::activation::{
-    FlowPage, Posted, Refusal, flow_page, screen_request, start_request, started, value,
+    FlowPage, Posted, Refusal, flow_page, said, screen_request, start_request, started, value,
 };
 use crate::api::Person;
 use crate::language::{self, Language};
@@ -219,6 +219,20 @@ pub(crate) fn render(portal: &Portal, name: &str, context: impl Serialize) -> Re
     }
 }
 
+/// A page that only says something: a refusal, a failure, an expired
+/// session.
+fn message_page(portal: &Portal, frame: Frame, message: String, status: StatusCode) -> Response {
+    #[derive(Serialize)]
+    struct MessagePage {
+        #[serde(flatten)]
+        frame: Frame,
+        message: String,
+    }
+    let mut response = render(portal, "error.html", MessagePage { frame, message });
+    *response.status_mut() = status;
+    response
+}
+
 /// A refusal or a failure of the API, in the person's language: the API's
 /// own localized words when it gave some, else the portal's.
 pub(crate) fn error_page(
@@ -227,31 +241,16 @@ pub(crate) fn error_page(
     person: &Person,
     status: &tonic::Status,
 ) -> Response {
-    #[derive(Serialize)]
-    struct ErrorPage {
-        #[serde(flatten)]
-        frame: Frame,
-        message: String,
-    }
-    let t = words(person.language);
-    use tonic_types::StatusExt;
-    let message = match status.code() {
-        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::DeadlineExceeded => {
-            t.unavailable.to_owned()
-        }
-        _ => status
-            .get_details_localized_message()
-            .map(|m| m.message)
-            .unwrap_or_else(|| t.unavailable.to_owned()),
-    };
+    use tonic::Code as C;
     tracing::warn!(code = ?status.code(), "the API refused a page");
-    let page = ErrorPage {
-        frame: frame(person, code, None, "/"),
-        message,
+    let http_status = match status.code() {
+        C::Unavailable | C::Unknown | C::Internal | C::DeadlineExceeded => StatusCode::BAD_GATEWAY,
+        C::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        C::NotFound => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
     };
-    let mut response = render(portal, "error.html", page);
-    *response.status_mut() = StatusCode::BAD_GATEWAY;
-    response
+    let message = said(status, words(person.language).unavailable);
+    message_page(portal, frame(person, code, None, "/"), message, http_status)
 }
 
 /// The portal's root: the institution's home when it serves one, else
@@ -402,19 +401,9 @@ pub(crate) fn posting_session(
 
 /// A form posted without its session (expired, or another site's).
 pub(crate) fn forbidden(portal: &Portal, code: &str, person: &Person) -> Response {
-    #[derive(Serialize)]
-    struct ErrorPage {
-        #[serde(flatten)]
-        frame: Frame,
-        message: String,
-    }
-    let page = ErrorPage {
-        message: words(person.language).session_expired.to_owned(),
-        frame: frame(person, code, None, "/activation"),
-    };
-    let mut response = render(portal, "error.html", page);
-    *response.status_mut() = StatusCode::FORBIDDEN;
-    response
+    let message = words(person.language).session_expired.to_owned();
+    let frame = frame(person, code, None, "/activation");
+    message_page(portal, frame, message, StatusCode::FORBIDDEN)
 }
 
 /// An entry form posted: a flow starts (or a new link is mailed).
