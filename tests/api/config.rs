@@ -262,4 +262,16 @@ fn the_deployment_examples_are_valid_configurations() {
         .expect("the VM configuration");
     assert!(vm.server.tls.is_some());
     assert_eq!(vm.auth.clients.len(), 5);
+    // The portal's, alone (a VM, Kubernetes): nothing but [portal].
+    for file in [
+        "deploy/config/portal.example.toml",
+        "deploy/kubernetes/portal.toml",
+    ] {
+        let settings =
+            ent_identity::config::Settings::load_with_env(&[root.join(file)], Vec::new())
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let portal = settings.portal.expect("portal");
+        assert!(!portal.institutions.is_empty() && portal.session_key_file.is_some());
+        assert!(portal.secure_cookies, "{file}");
+    }
 }
