@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use axum::response::{IntoResponse, Redirect, Response};
-use http::StatusCode;
 use serde::Serialize;
 use tonic_types::StatusExt;
 
@@ -123,25 +122,17 @@ pub fn start_request(
 /// After a flow starts: the flow in the session, and on to its page (a
 /// redirect, so that reloading never posts the secret again).
 pub fn started(
+    portal: &crate::Portal,
     institution: &str,
     mut session: Session,
     flow_token: String,
-    key: &crate::session::SessionKey,
 ) -> Response {
     session.flow = Some(FlowHandle {
         institution: institution.to_owned(),
         token: flow_token,
     });
-    let mut response = Redirect::to(&format!("/{institution}/activation/flow")).into_response();
-    match key.write(&session) {
-        Some(cookie) => {
-            response
-                .headers_mut()
-                .insert(http::header::SET_COOKIE, cookie);
-            response
-        }
-        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
+    let response = Redirect::to(&format!("/{institution}/activation/flow")).into_response();
+    crate::pages::with_session(portal, response, &session)
 }
 
 /// Which items a posted screen carried (unchecked boxes are not posted:

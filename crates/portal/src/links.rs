@@ -131,7 +131,7 @@ pub async fn follow(
         LinkKind::Verify => verify(&portal, &person, link.token).await,
     };
     match flow_token {
-        Ok(token) => started(&code, session, token, &portal.sessions),
+        Ok(token) => started(&portal, &code, session, token),
         Err(status) => {
             // The link is spent or expired: the page says so, and the
             // session forgets it.

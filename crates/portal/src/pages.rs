@@ -429,12 +429,7 @@ async fn start(
     };
     let request = portal.api.request(request, &person);
     match portal.api.activation().start_activation(request).await {
-        Ok(answer) => started(
-            &code,
-            session,
-            answer.into_inner().flow_token,
-            &portal.sessions,
-        ),
+        Ok(answer) => started(&portal, &code, session, answer.into_inner().flow_token),
         Err(status) => {
             let unavailable = words(person.language).unavailable;
             let refusal = Refusal::of(&status, &posted, unavailable);
