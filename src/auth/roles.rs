@@ -49,6 +49,7 @@ pub const ACCESS_TABLE: &[(&str, &str, Access)] = &[
     (ACTIVATION, "SubmitActivationScreen", END_USER),
     (ACTIVATION, "EvaluatePassword", END_USER),
     (ACTIVATION, "DescribeFirstConnection", END_USER),
+    (RECOVERY, "DescribeRecovery", END_USER),
     (RECOVERY, "RequestPasswordReset", END_USER),
     (RECOVERY, "GetPasswordReset", END_USER),
     (RECOVERY, "CompletePasswordReset", END_USER),
@@ -134,7 +135,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(methods.len(), 43, "the API's methods");
+        assert_eq!(methods.len(), 44, "the API's methods");
         for method in &methods {
             let entries = ACCESS_TABLE
                 .iter()

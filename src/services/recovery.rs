@@ -9,11 +9,12 @@ use tonic::{Request, Response, Status};
 
 use super::{App, begin_call, encode, encode::timestamp, reply};
 use crate::app::error::AppError;
-use crate::app::recovery::{LoginLookup, ResetIdentifier};
+use crate::app::recovery::{LoginLookup, ResetIdentifier, ResetInput};
 use crate::domain::ids::{Ine, MailAddress, check_typed_identifier};
 use crate::domain::recovery::ResetMethod;
 use crate::proto;
 use crate::proto::recovery_service_server::RecoveryService;
+use crate::services::activation::encode as forms;
 
 pub struct RecoveryApi {
     state: App,
@@ -25,13 +26,13 @@ impl RecoveryApi {
     }
 }
 
-/// The identifier of a reset request, parsed.
+/// The identifier of a reset request, parsed where its kind is known.
 fn reset_identifier(
     identifier: Option<proto::request_password_reset_request::Identifier>,
-) -> Result<ResetIdentifier, AppError> {
+) -> Result<ResetInput, AppError> {
     use proto::request_password_reset_request::Identifier;
     let identifier = identifier.ok_or_else(|| AppError::field("identifier", Problem::Missing))?;
-    Ok(match identifier {
+    Ok(ResetInput::Parsed(match identifier {
         Identifier::Login(login) => {
             let login = login.trim().to_owned();
             check_typed_identifier(&login).map_err(|e| AppError::field("login", e))?;
@@ -43,11 +44,37 @@ fn reset_identifier(
         Identifier::InstitutionalMail(mail) => ResetIdentifier::Mail(
             MailAddress::parse(&mail).map_err(|e| AppError::field("institutional_mail", e))?,
         ),
-    })
+        Identifier::TypedIdentifier(typed) => return Ok(ResetInput::Typed(typed)),
+    }))
+}
+
+fn reset_method(method: ResetMethod) -> proto::ResetMethod {
+    match method {
+        ResetMethod::ResetLink => proto::ResetMethod::Link,
+        ResetMethod::ActivationKey => proto::ResetMethod::ActivationKey,
+    }
 }
 
 #[tonic::async_trait]
 impl RecoveryService for RecoveryApi {
+    #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn describe_recovery(
+        &self,
+        request: Request<proto::DescribeRecoveryRequest>,
+    ) -> Result<Response<proto::DescribeRecoveryResponse>, Status> {
+        let ctx = begin_call(&request);
+        let result = self
+            .state
+            .describe_recovery(&request.get_ref().institution, ctx.language)
+            .map(|described| proto::DescribeRecoveryResponse {
+                institution: Some(forms::institution_info(described.institution)),
+                method: reset_method(described.method) as i32,
+                password_reset: Some(forms::form(described.password_reset)),
+                login_lookup: described.login_lookup.map(forms::form),
+            });
+        reply(result, &ctx)
+    }
+
     #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn request_password_reset(
         &self,
@@ -61,12 +88,8 @@ impl RecoveryService for RecoveryApi {
                 .state
                 .request_password_reset(&body.institution, identifier, &ctx)
                 .await?;
-            let method = match answer.method {
-                ResetMethod::ResetLink => proto::ResetMethod::Link,
-                ResetMethod::ActivationKey => proto::ResetMethod::ActivationKey,
-            };
             Ok(proto::RequestPasswordResetResponse {
-                method: method as i32,
+                method: reset_method(answer.method) as i32,
                 notice: Some(encode::notice(answer.notice)),
             })
         }
@@ -80,16 +103,27 @@ impl RecoveryService for RecoveryApi {
         request: Request<proto::GetPasswordResetRequest>,
     ) -> Result<Response<proto::GetPasswordResetResponse>, Status> {
         let ctx = begin_call(&request);
-        let result = self
-            .state
-            .password_reset(&request.get_ref().token)
-            .await
-            .map(|link| proto::GetPasswordResetResponse {
+        let result = async {
+            let link = self.state.password_reset(&request.get_ref().token).await?;
+            let form =
+                self.state
+                    .new_password_form(&link.institution, &link.profile, ctx.language)?;
+            let policy = self
+                .state
+                .password_policy(&link.institution, &link.profile)
+                .ok_or_else(|| AppError::inconsistent("profile vanished"))?;
+            let institution = self.state.institution_view(&link.institution)?;
+            Ok(proto::GetPasswordResetResponse {
+                institution_info: Some(forms::institution_info(institution)),
                 login: link.login,
                 expires_at: link.expires_at.map(timestamp),
                 institution: link.institution,
                 profile: link.profile,
-            });
+                form: Some(forms::form(form)),
+                password_rules: Some(forms::password_rules(&policy, ctx.language)),
+            })
+        }
+        .await;
         reply(result, &ctx)
     }
 

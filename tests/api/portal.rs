@@ -448,3 +448,93 @@ async fn the_demo_command_prints_what_to_type_for_each_university() {
         .await
         .expect("the printed key works now");
 }
+
+/// "Mot de passe oublié" and "Identifiant oublié" at Montpellier: the
+/// forms the API describes, the same answer for anybody, then the mailed
+/// link's page, whose form sets the password once.
+#[tokio::test]
+async fn a_forgotten_password_is_reset_from_the_mailed_link_in_the_portal() {
+    let app = spawn_app().await;
+    let portal = spawn_portal(&app, &["umontpellier"]).await;
+    let account = app
+        .active_account(montpellier_staff("R0042", "Jane", "Doe"), "Qz7#Kp2wLm9x")
+        .await;
+    let recovery = format!("recovery.{}@example.net", account.account_id);
+    let before = app.mails_to(&recovery).len();
+    let mut visit = Visit {
+        portal: portal.clone(),
+        cookie: String::new(),
+        csrf: String::new(),
+    };
+    let (status, html) = visit.get("/umontpellier/recovery").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"name="typed_identifier""#), "{html}");
+    assert!(html.contains(r#"name="birth_date""#), "{html}");
+
+    // An empty identifier: the API's words next to the field.
+    let (status, html) = visit
+        .post(
+            "/umontpellier/recovery/password",
+            &[("typed_identifier", " ")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains(r##"href="#f-typed-identifier""##), "{html}");
+    let (status, html) = visit
+        .post(
+            "/umontpellier/recovery/password",
+            &[("typed_identifier", &account.institutional_mail)],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("xxxxxxxxxxxx@xxxxxxxx"), "{html}");
+    let token = link_token(
+        &app.wait_for_mail_to(&recovery, before + 1).await,
+        "recovery/reset",
+    );
+
+    // The link lands on a clean address; the form shows the login.
+    let (status, _) = visit
+        .get(&format!("/umontpellier/recovery/reset/{token}"))
+        .await;
+    assert_eq!(status, 303);
+    let (status, html) = visit.get("/umontpellier/recovery/new-password").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&account.login), "{html}");
+    assert!(!html.contains(&token));
+    let (status, html) = visit
+        .post(
+            "/umontpellier/recovery/new-password",
+            &[
+                ("new_password.password", "Hj6@Wd9sPk2f"),
+                ("new_password.confirmation", "Hj6@Wd9sPk2g"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("f-new-password-password-error"), "{html}");
+    let (status, html) = visit
+        .post(
+            "/umontpellier/recovery/new-password",
+            &[
+                ("new_password.password", "Hj6@Wd9sPk2f"),
+                ("new_password.confirmation", "Hj6@Wd9sPk2f"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Mot de passe changé"), "{html}");
+    // Spent: the form is gone from this session.
+    let (status, _) = visit.get("/umontpellier/recovery/new-password").await;
+    assert_eq!(status, 303);
+
+    // A forgotten login: a wrong birth date is refused as a field's.
+    let (status, html) = visit
+        .post(
+            "/umontpellier/recovery/login",
+            &[("student_number", "1234"), ("birth_date", "31012004")],
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("f-student-number-error"), "{html}");
+}

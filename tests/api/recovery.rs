@@ -89,6 +89,14 @@ async fn montpellier_reset_link_reveals_nothing_and_works_once() {
         .into_inner();
     assert_eq!(link.login, account.login);
     assert_eq!(link.institution, "umontpellier");
+    // The page renders its form and the policy from the answer.
+    let form = link.form.expect("the new-password form");
+    let names: Vec<&str> = form.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["new_password.password", "new_password.confirmation"]
+    );
+    assert!(!link.password_rules.expect("rules").descriptions.is_empty());
 
     // Asked again at once: the same answer, but no second mail.
     request_reset(&app, "umontpellier", Typed::Login(account.login.clone())).await;
@@ -222,6 +230,50 @@ async fn a_reset_link_dies_with_a_password_change_or_its_lifetime() {
         .await
         .unwrap_err();
     assert_eq!(violations(&bad), ["ine"]);
+    // Montpellier finds accounts by login and institutional mail, not INE.
+    let not_here = app
+        .recovery()
+        .request_password_reset(proto::RequestPasswordResetRequest {
+            institution: "umontpellier".into(),
+            identifier: Some(Typed::Ine(ine_bea(1_234_567_890))),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&not_here), ["ine"]);
+}
+
+#[tokio::test]
+async fn each_institution_describes_what_its_recovery_forms_take() {
+    let app = spawn_app().await;
+    let describe = |institution: &str| {
+        let mut recovery = app.recovery();
+        let request = proto::DescribeRecoveryRequest {
+            institution: institution.into(),
+        };
+        async move { recovery.describe_recovery(request).await }
+    };
+    let bordeaux = describe("u-bordeaux-montaigne")
+        .await
+        .expect("described")
+        .into_inner();
+    assert_eq!(bordeaux.method, proto::ResetMethod::ActivationKey as i32);
+    let reset = bordeaux.password_reset.expect("a reset form");
+    assert_eq!(reset.title, "Mot de passe oublié");
+    assert_eq!(reset.fields[0].name, "typed_identifier");
+    assert_eq!(reset.fields[0].label, "Identifiant ou numéro INE");
+    let montpellier = describe("umontpellier")
+        .await
+        .expect("described")
+        .into_inner();
+    let lookup = montpellier.login_lookup.expect("a forgotten-login form");
+    let names: Vec<&str> = lookup.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["student_number", "birth_date"]);
+    assert_eq!(
+        montpellier.institution.expect("institution").name,
+        "Université de Montpellier"
+    );
+    let unknown = describe("nowhere").await.unwrap_err();
+    assert_eq!(violations(&unknown), ["institution"]);
 }
 
 /// The key a Bordeaux Montaigne reactivation mail carries.
@@ -244,11 +296,12 @@ async fn bordeaux_mails_a_new_activation_key_to_activate_again() {
     let recovery = format!("recovery.{}@example.net", account.account_id);
     let before = app.mails_to(&recovery).len();
 
-    // "saisissez votre identifiant (exemple : jmartin001) ou votre numéro INE"
+    // "saisissez votre identifiant (exemple : jmartin001) ou votre numéro
+    // INE", in the form's one field.
     let answer = request_reset(
         &app,
         "u-bordeaux-montaigne",
-        Typed::Ine(ine_bea(1_234_567_890)),
+        Typed::TypedIdentifier(ine_bea(1_234_567_890)),
     )
     .await;
     assert_eq!(answer.method, proto::ResetMethod::ActivationKey as i32);

@@ -8,10 +8,11 @@ use domain::form::{self, Field, FieldShape, StepRules};
 use domain::institution::{ActivationChannel, InstitutionSettings};
 use domain::language::Language;
 use domain::problem::Problem;
+use domain::recovery::ResetMethod;
 
 use crate::App;
 use crate::error::AppError;
-use crate::texts::forms::{self as words, FieldWords, Titles, Wordings};
+use crate::texts::forms::{self as words, FieldWords, RecoveryForm, Titles, Wordings};
 
 /// What a page shows of an institution.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,10 +151,7 @@ impl App {
         language: Language,
     ) -> Result<FirstConnection, AppError> {
         let code = code.trim();
-        let institution = self
-            .rules
-            .institution(code)
-            .ok_or_else(|| AppError::field("institution", Problem::UnknownInstitution))?;
+        let institution = self.named_institution(code)?;
         let wordings = Wordings::of_institution(institution);
         let mut entries: Vec<EntryView> = Vec::new();
         for (profile_code, profile) in &institution.profiles {
@@ -180,6 +178,92 @@ impl App {
         Ok(FirstConnection {
             institution: institution_view(code, institution),
             entries,
+        })
+    }
+}
+
+/// A form of its own: title, introduction and fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormView {
+    pub titles: Titles,
+    pub fields: Vec<FieldView>,
+}
+
+/// What a person who cannot sign in is offered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    pub institution: InstitutionView,
+    /// What a forgotten password sends.
+    pub method: ResetMethod,
+    pub password_reset: FormView,
+    /// None where students cannot look their login up.
+    pub login_lookup: Option<FormView>,
+}
+
+impl App {
+    /// The institution a request names, or its field's refusal.
+    fn named_institution(&self, code: &str) -> Result<&InstitutionSettings, AppError> {
+        self.rules
+            .institution(code)
+            .ok_or_else(|| AppError::field("institution", Problem::UnknownInstitution))
+    }
+
+    /// An institution as a page shows it.
+    pub fn institution_view(&self, code: &str) -> Result<InstitutionView, AppError> {
+        let institution = self.named_institution(code)?;
+        Ok(institution_view(code, institution))
+    }
+
+    /// The forgotten-password and forgotten-login forms of an institution.
+    pub fn describe_recovery(&self, code: &str, language: Language) -> Result<Recovery, AppError> {
+        let code = code.trim();
+        let institution = self.named_institution(code)?;
+        let wordings = Wordings::of_institution(institution);
+        let recovery = &institution.recovery;
+        let identifier = words::reset_identifier(language, wordings, &recovery.reset_identifiers);
+        let password_reset = FormView {
+            titles: words::recovery(language, wordings, RecoveryForm::PasswordReset),
+            fields: form::reset_fields()
+                .into_iter()
+                .map(|shape| FieldView {
+                    shape,
+                    words: identifier.clone(),
+                })
+                .collect(),
+        };
+        let login_lookup = recovery.login_lookup.enabled.then(|| FormView {
+            titles: words::recovery(language, wordings, RecoveryForm::LoginLookup),
+            fields: with_words(form::login_lookup_fields(institution), language, wordings),
+        });
+        Ok(Recovery {
+            institution: institution_view(code, institution),
+            method: recovery.method,
+            password_reset,
+            login_lookup,
+        })
+    }
+
+    /// The form that sets a new password for a profile of an institution
+    /// (a reset link's), with the profile's words.
+    pub fn new_password_form(
+        &self,
+        code: &str,
+        profile: &str,
+        language: Language,
+    ) -> Result<FormView, AppError> {
+        let institution = self
+            .rules
+            .institution(code)
+            .ok_or_else(|| AppError::inconsistent("institution vanished"))?;
+        let settings = institution
+            .profiles
+            .get(profile)
+            .ok_or_else(|| AppError::inconsistent("profile vanished"))?;
+        let wordings = Wordings::of_profile(institution, settings);
+        let policy = institution.password_policy(profile);
+        Ok(FormView {
+            titles: words::recovery(language, wordings, RecoveryForm::NewPassword),
+            fields: with_words(form::new_password_fields(&policy), language, wordings),
         })
     }
 }
@@ -216,5 +300,37 @@ mod tests {
                 .describe_first_connection("nowhere", Language::French)
                 .is_err()
         );
+    }
+
+    #[tokio::test]
+    async fn recovery_forms_follow_the_institution() {
+        let t = test_app().await;
+        let bordeaux = t
+            .app
+            .describe_recovery("u-bordeaux-montaigne", Language::English)
+            .expect("described");
+        assert_eq!(
+            bordeaux.method,
+            domain::recovery::ResetMethod::ActivationKey
+        );
+        assert_eq!(bordeaux.password_reset.fields.len(), 1);
+        assert_eq!(
+            bordeaux.password_reset.fields[0].words.label,
+            "Login or INE"
+        );
+        let montpellier = t
+            .app
+            .describe_recovery("umontpellier", Language::French)
+            .expect("described");
+        let lookup = montpellier
+            .login_lookup
+            .expect("Montpellier looks logins up");
+        assert_eq!(lookup.fields[0].shape.max_length, 8);
+        let form = t
+            .app
+            .new_password_form("umontpellier", "student", Language::French)
+            .expect("a profile of Montpellier");
+        assert_eq!(form.fields.len(), 2);
+        assert_eq!(form.fields[0].shape.min_length, 8);
     }
 }

@@ -42,10 +42,22 @@ pub enum Field {
     RedirectKeepCopy,
     Password,
     PasswordConfirmation,
+    /// What a person typed to be sent a reset: their login, INE or
+    /// institutional mail, as the institution accepts.
+    ResetIdentifier,
+    /// The student number and birth date of a forgotten login.
+    LookupStudentNumber,
+    LookupBirthDate,
+    /// A new password chosen outside activation (reset link, account
+    /// page), typed twice.
+    NewPassword,
+    NewPasswordConfirmation,
+    /// The password a signed-in person types again.
+    CurrentPassword,
 }
 
 impl Field {
-    pub const ALL: [Field; 22] = [
+    pub const ALL: [Field; 28] = [
         Field::KeyLogin,
         Field::ActivationKey,
         Field::ProvisionalLogin,
@@ -68,6 +80,12 @@ impl Field {
         Field::RedirectKeepCopy,
         Field::Password,
         Field::PasswordConfirmation,
+        Field::ResetIdentifier,
+        Field::LookupStudentNumber,
+        Field::LookupBirthDate,
+        Field::NewPassword,
+        Field::NewPasswordConfirmation,
+        Field::CurrentPassword,
     ];
 
     /// The field's path in its request, as refusals name it.
@@ -95,6 +113,12 @@ impl Field {
             Field::RedirectKeepCopy => "mail_redirect.keep_copy",
             Field::Password => "password.password",
             Field::PasswordConfirmation => "password.confirmation",
+            Field::ResetIdentifier => "typed_identifier",
+            Field::LookupStudentNumber => "student_number",
+            Field::LookupBirthDate => "birth_date",
+            Field::NewPassword => "new_password.password",
+            Field::NewPasswordConfirmation => "new_password.confirmation",
+            Field::CurrentPassword => "current_password",
         }
     }
 }
@@ -193,24 +217,24 @@ pub fn entry_fields(
     }
 }
 
-/// Tours' first screen: student number, INE and mobile phone.
-fn identity_fields(institution: &InstitutionSettings) -> Vec<FieldShape> {
-    let student_number = match institution.student_number_length {
+/// A student number, of the institution's length if it fixes one.
+fn student_number(field: Field, institution: &InstitutionSettings) -> FieldShape {
+    match institution.student_number_length {
         Some(n) => FieldShape {
             pattern: format!("[0-9]{{{n}}}"),
-            ..bounded(
-                shape(Field::StudentNumber, FieldKind::Text, true),
-                n as u32,
-                n as u32,
-            )
+            ..bounded(shape(field, FieldKind::Text, true), n as u32, n as u32)
         },
         None => FieldShape {
             pattern: "[0-9]{4,20}".to_owned(),
-            ..bounded(shape(Field::StudentNumber, FieldKind::Text, true), 4, 20)
+            ..bounded(shape(field, FieldKind::Text, true), 4, 20)
         },
-    };
+    }
+}
+
+/// Tours' first screen: student number, INE and mobile phone.
+fn identity_fields(institution: &InstitutionSettings) -> Vec<FieldShape> {
     vec![
-        student_number,
+        student_number(Field::StudentNumber, institution),
         FieldShape {
             pattern: "[0-9A-Za-z]{11}".to_owned(),
             ..bounded(shape(Field::Ine, FieldKind::Text, true), 11, 11)
@@ -283,14 +307,53 @@ fn redirect_fields(rule: RedirectRule) -> Vec<FieldShape> {
 }
 
 fn password_fields(policy: &PasswordPolicy) -> Vec<FieldShape> {
+    chosen_password([Field::Password, Field::PasswordConfirmation], policy)
+}
+
+/// A password being chosen, typed twice, under `policy`.
+fn chosen_password(fields: [Field; 2], policy: &PasswordPolicy) -> Vec<FieldShape> {
     let (min, max) = (policy.min_length as u32, policy.max_length as u32);
-    [Field::Password, Field::PasswordConfirmation]
+    fields
         .into_iter()
         .map(|field| FieldShape {
             autocomplete: "new-password",
             ..bounded(shape(field, FieldKind::Password, true), min, max)
         })
         .collect()
+}
+
+/// The forgotten-password form: one field, whatever identifiers the
+/// institution accepts (the service works out which was typed).
+pub fn reset_fields() -> Vec<FieldShape> {
+    vec![login(Field::ResetIdentifier)]
+}
+
+/// The forgotten-login form: student number and birth date.
+pub fn login_lookup_fields(institution: &InstitutionSettings) -> Vec<FieldShape> {
+    vec![
+        student_number(Field::LookupStudentNumber, institution),
+        FieldShape {
+            autocomplete: "bday",
+            ..bounded(shape(Field::LookupBirthDate, FieldKind::Text, true), 8, 10)
+        },
+    ]
+}
+
+/// The new password a reset link or the account page sets.
+pub fn new_password_fields(policy: &PasswordPolicy) -> Vec<FieldShape> {
+    chosen_password([Field::NewPassword, Field::NewPasswordConfirmation], policy)
+}
+
+/// The current password, typed again on the account page.
+pub fn current_password_field() -> FieldShape {
+    FieldShape {
+        autocomplete: "current-password",
+        ..bounded(
+            shape(Field::CurrentPassword, FieldKind::Password, true),
+            1,
+            TYPED_MAX,
+        )
+    }
 }
 
 /// An institution's (or a profile's) own words for its forms, where its
@@ -309,6 +372,15 @@ pub struct FormWording {
     /// The last screen, once the account is active.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed: Option<Titled>,
+    /// The forgotten-password form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_reset: Option<Titled>,
+    /// The forgotten-login form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_lookup: Option<Titled>,
+    /// The form a reset link opens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_password: Option<Titled>,
     /// Label, help and example of each field (`student_number`,
     /// `recovery_mail`, ...).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]

@@ -178,6 +178,11 @@ pub struct RecoverySettings {
     /// a new key to activate the account again).
     #[serde(default)]
     pub method: ResetMethod,
+    /// What a person may type to be sent it: `login`, `ine`,
+    /// `institutional_mail` (all three unless the institution lists
+    /// fewer).
+    #[serde(default = "crate::recovery::every_reset_identifier")]
+    pub reset_identifiers: Vec<crate::recovery::ResetIdentifierKind>,
     /// How the answer shows the address: `full` (`xxxxxxxxxxxx@xxxxxxxx`,
     /// Montpellier) or `partial` (`j*******@g****.com`).
     #[serde(default)]
@@ -210,6 +215,7 @@ impl Default for RecoverySettings {
     fn default() -> Self {
         RecoverySettings {
             method: ResetMethod::default(),
+            reset_identifiers: crate::recovery::every_reset_identifier(),
             mask: MaskStyle::default(),
             decoy_key: String::new(),
             reset_lifetime: default_reset_lifetime(),

@@ -282,6 +282,12 @@ fn recovery_problems(recovery: &RecoverySettings, has_charter: bool, out: &mut P
             "a partial mask needs a secret decoy_key of at least 16 characters",
         );
     }
+    if recovery.reset_identifiers.is_empty() {
+        out.bad(
+            "recovery.reset_identifiers",
+            "name at least one of login, ine, institutional_mail",
+        );
+    }
     let minute = Duration::from_secs(60);
     for (name, value, min, max) in [
         ("reset_lifetime", recovery.reset_lifetime, minute, 7 * DAY),

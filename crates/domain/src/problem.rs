@@ -98,6 +98,8 @@ pub enum Problem {
     RedirectToItself,
     /// Identity details that match no record (never which one).
     DetailsDoNotMatch,
+    /// An identifier the institution does not take for this request.
+    IdentifierNotAccepted,
     /// A code that is not the one sent.
     WrongCode,
     WrongCurrentPassword,

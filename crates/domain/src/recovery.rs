@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::activation::mask_mail;
+use super::ids::Ine;
 
 /// What a forgotten password sends to the verified recovery address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -76,6 +77,62 @@ fn decoy(seed: &[u8; 32]) -> String {
     ))
 }
 
+/// An identifier a forgotten-password form accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResetIdentifierKind {
+    Login,
+    Ine,
+    InstitutionalMail,
+}
+
+impl ResetIdentifierKind {
+    pub const ALL: [ResetIdentifierKind; 3] = [
+        ResetIdentifierKind::Login,
+        ResetIdentifierKind::Ine,
+        ResetIdentifierKind::InstitutionalMail,
+    ];
+
+    /// Its field in `RequestPasswordResetRequest`.
+    pub fn path(self) -> &'static str {
+        match self {
+            ResetIdentifierKind::Login => "login",
+            ResetIdentifierKind::Ine => "ine",
+            ResetIdentifierKind::InstitutionalMail => "institutional_mail",
+        }
+    }
+}
+
+/// Every identifier: what an institution accepts unless it says otherwise.
+pub fn every_reset_identifier() -> Vec<ResetIdentifierKind> {
+    ResetIdentifierKind::ALL.to_vec()
+}
+
+/// Which identifier a person typed in the one field of a forgotten-password
+/// form, among those the institution `accepts` ("saisissez votre
+/// identifiant (exemple : jmartin001) ou votre numéro INE", Bordeaux
+/// Montaigne): an address when it has an `@` (a login where logins are
+/// addresses, as at Montpellier), an INE when it reads as one, else a
+/// login. `None` when it can be none of them.
+pub fn typed_identifier_kind(
+    typed: &str,
+    accepts: &[ResetIdentifierKind],
+) -> Option<ResetIdentifierKind> {
+    use ResetIdentifierKind as K;
+    let accepted = |kind: K| accepts.contains(&kind).then_some(kind);
+    if typed.contains('@') {
+        return accepted(K::InstitutionalMail).or_else(|| accepted(K::Login));
+    }
+    let reads_as_ine = Ine::parse(typed).is_ok();
+    match (accepted(K::Ine), accepted(K::Login)) {
+        (Some(ine), _) if reads_as_ine => Some(ine),
+        (_, Some(login)) => Some(login),
+        // INE alone: its parser says what is wrong with what was typed.
+        (Some(ine), None) => Some(ine),
+        (None, None) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +163,35 @@ mod tests {
             masked_destination(MaskStyle::Partial, Some("jane.doe@edu.com"), &a),
             "j*******@e**.com"
         );
+    }
+
+    #[test]
+    fn a_typed_identifier_reads_as_what_the_institution_accepts() {
+        use ResetIdentifierKind as K;
+        let bordeaux = [K::Login, K::Ine];
+        assert_eq!(
+            typed_identifier_kind("jmartin001", &bordeaux),
+            Some(K::Login)
+        );
+        assert_eq!(
+            typed_identifier_kind("1234567890V", &bordeaux),
+            Some(K::Ine)
+        );
+        // A mistyped INE is still somebody's possible login.
+        assert_eq!(
+            typed_identifier_kind("1234567890A", &bordeaux),
+            Some(K::Login)
+        );
+        assert_eq!(typed_identifier_kind("a@b.fr", &bordeaux), Some(K::Login));
+        let montpellier = [K::Login, K::InstitutionalMail];
+        assert_eq!(
+            typed_identifier_kind("jean.dupont@etu.umontpellier.fr", &montpellier),
+            Some(K::InstitutionalMail)
+        );
+        assert_eq!(
+            typed_identifier_kind("jdupont", &[K::InstitutionalMail]),
+            None
+        );
+        assert_eq!(typed_identifier_kind("jdupont", &[K::Ine]), Some(K::Ine));
     }
 }

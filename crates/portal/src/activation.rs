@@ -34,6 +34,9 @@ const SHOWN_AGAIN: &[&str] = &[
     "recovery_mail.confirmation",
     "mail_redirect.address.address",
     "mail_redirect.address.confirmation",
+    "typed_identifier",
+    "student_number",
+    "birth_date",
 ];
 
 /// What a refused form shows: the API's words for the whole and for each

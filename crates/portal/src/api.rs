@@ -4,7 +4,10 @@
 
 use std::net::IpAddr;
 
+use proto::account_settings_service_client::AccountSettingsServiceClient;
 use proto::activation_service_client::ActivationServiceClient;
+use proto::mail_redirection_service_client::MailRedirectionServiceClient;
+use proto::recovery_service_client::RecoveryServiceClient;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
 
@@ -59,6 +62,18 @@ impl ApiClient {
 
     pub fn activation(&self) -> ActivationServiceClient<Channel> {
         ActivationServiceClient::new(self.channel.clone())
+    }
+
+    pub fn recovery(&self) -> RecoveryServiceClient<Channel> {
+        RecoveryServiceClient::new(self.channel.clone())
+    }
+
+    pub fn settings(&self) -> AccountSettingsServiceClient<Channel> {
+        AccountSettingsServiceClient::new(self.channel.clone())
+    }
+
+    pub fn redirection(&self) -> MailRedirectionServiceClient<Channel> {
+        MailRedirectionServiceClient::new(self.channel.clone())
     }
 }
 

@@ -10,6 +10,7 @@ mod api;
 mod language;
 mod links;
 mod pages;
+mod recovery;
 mod security;
 mod session;
 mod templates;

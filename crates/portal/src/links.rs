@@ -18,8 +18,11 @@ use crate::pages::{
 use crate::session::{LinkKind, OpenedLink, Session};
 
 /// Where an opened link's page is, once its token is out of the URL.
-fn clean_url(code: &str) -> String {
-    format!("/{code}/activation/opened")
+fn clean_url(code: &str, kind: LinkKind) -> String {
+    match kind {
+        LinkKind::Start | LinkKind::Verify => format!("/{code}/activation/opened"),
+        LinkKind::Reset => format!("/{code}/recovery/new-password"),
+    }
 }
 
 async fn open(
@@ -46,7 +49,7 @@ async fn open(
     });
     with_session(
         &portal,
-        Redirect::to(&clean_url(&code)).into_response(),
+        Redirect::to(&clean_url(&code, kind)).into_response(),
         &session,
     )
 }
@@ -69,6 +72,20 @@ pub async fn open_verify(
     open(portal, headers, code, LinkKind::Verify, token).await
 }
 
+/// `/{code}/recovery/reset/{token}`: the link that sets a new password.
+pub async fn open_reset(
+    State(portal): State<Portal>,
+    Path((code, token)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    open(portal, headers, code, LinkKind::Reset, token).await
+}
+
+/// An activation link of institution `code`.
+fn opened_here(link: &OpenedLink, code: &str) -> bool {
+    link.institution == code && matches!(link.kind, LinkKind::Start | LinkKind::Verify)
+}
+
 /// The opened link's page: what it does, and the button that does it.
 pub async fn show(
     State(portal): State<Portal>,
@@ -87,7 +104,7 @@ pub async fn show(
     let Some(session) = portal.sessions.read(&headers) else {
         return Redirect::to(&format!("/{code}/activation")).into_response();
     };
-    let Some(link) = session.link.as_ref().filter(|l| l.institution == code) else {
+    let Some(link) = session.link.as_ref().filter(|l| opened_here(l, &code)) else {
         return Redirect::to(&format!("/{code}/activation")).into_response();
     };
     let page = Page {
@@ -111,7 +128,7 @@ pub async fn follow(
     let Some(mut session) = posting_session(&portal, &headers, &posted) else {
         return forbidden(&portal, &code, &person);
     };
-    let Some(link) = session.link.take().filter(|l| l.institution == code) else {
+    let Some(link) = session.link.take().filter(|l| opened_here(l, &code)) else {
         return Redirect::to(&format!("/{code}/activation")).into_response();
     };
     let mut activation = portal.api.activation();
@@ -129,6 +146,7 @@ pub async fn follow(
                 .map(|a| a.into_inner().flow_token)
         }
         LinkKind::Verify => verify(&portal, &person, link.token).await,
+        LinkKind::Reset => return Redirect::to(&clean_url(&code, link.kind)).into_response(),
     };
     match flow_token {
         Ok(token) => started(&portal, &code, session, token),

@@ -17,7 +17,7 @@ use crate::language::{self, Language};
 use crate::security::person_address;
 use crate::session::Session;
 use crate::texts::{Words, words};
-use crate::{Portal, links};
+use crate::{Portal, links, recovery};
 
 pub fn routes(portal: Portal) -> Router {
     Router::new()
@@ -40,6 +40,23 @@ pub fn routes(portal: Portal) -> Router {
         .route(
             "/{institution}/activation/opened",
             get(links::show).post(links::follow),
+        )
+        .route("/{institution}/recovery", get(recovery::show))
+        .route(
+            "/{institution}/recovery/password",
+            post(recovery::request_reset),
+        )
+        .route(
+            "/{institution}/recovery/login",
+            post(recovery::look_up_login),
+        )
+        .route(
+            "/{institution}/recovery/reset/{token}",
+            get(links::open_reset),
+        )
+        .route(
+            "/{institution}/recovery/new-password",
+            get(recovery::new_password).post(recovery::set_new_password),
         )
         .route("/language/{code}", get(switch_language))
         .route("/static/portal.css", get(stylesheet))
@@ -347,30 +364,52 @@ async fn entry_forms(
         Ok(d) => d,
         Err(page) => return page,
     };
-    let (session, fresh) = match portal.sessions.read(headers) {
-        Some(session) => (session, false),
-        None => match Session::new() {
-            Ok(session) => (session, true),
-            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-        },
+    let Some(session) = SessionOfPage::of(portal, headers) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let status = if refusal.summary.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let refused = !refusal.summary.is_empty();
     let page = Page {
         entries: described.entries.iter().map(entry_page).collect(),
         frame: frame(person, code, described.institution, "/activation"),
-        csrf: session.csrf.clone(),
+        csrf: session.session.csrf.clone(),
         refusal,
     };
-    let mut response = render(portal, "first_connection.html", page);
-    *response.status_mut() = status;
-    if fresh {
-        with_session(portal, response, &session)
-    } else {
-        response
+    let response = render(portal, "first_connection.html", page);
+    session.form_page(portal, response, refused)
+}
+
+/// The session of a page that shows forms: the person's, or a new one.
+pub(crate) struct SessionOfPage {
+    pub session: Session,
+    fresh: bool,
+}
+
+impl SessionOfPage {
+    /// `None` only when the system's random generator fails.
+    pub fn of(portal: &Portal, headers: &HeaderMap) -> Option<SessionOfPage> {
+        match portal.sessions.read(headers) {
+            Some(session) => Some(SessionOfPage {
+                session,
+                fresh: false,
+            }),
+            None => Session::new().ok().map(|session| SessionOfPage {
+                session,
+                fresh: true,
+            }),
+        }
+    }
+
+    /// The rendered page: 422 when it shows a refusal, with a new session
+    /// stored.
+    pub fn form_page(self, portal: &Portal, mut response: Response, refused: bool) -> Response {
+        if refused && response.status() == StatusCode::OK {
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        }
+        if self.fresh {
+            with_session(portal, response, &self.session)
+        } else {
+            response
+        }
     }
 }
 

@@ -35,6 +35,8 @@ pub enum LinkKind {
     Start,
     /// Verify an address during activation.
     Verify,
+    /// Set a new password (a forgotten one).
+    Reset,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -34,6 +34,23 @@ const BUILT_IN: &[(&str, &str)] = &[
         "link_opened.html",
         include_str!("../templates/link_opened.html"),
     ),
+    ("recovery.html", include_str!("../templates/recovery.html")),
+    (
+        "reset_sent.html",
+        include_str!("../templates/reset_sent.html"),
+    ),
+    (
+        "login_found.html",
+        include_str!("../templates/login_found.html"),
+    ),
+    (
+        "new_password.html",
+        include_str!("../templates/new_password.html"),
+    ),
+    (
+        "password_changed.html",
+        include_str!("../templates/password_changed.html"),
+    ),
     ("portal.css", include_str!("../templates/portal.css")),
 ];
 

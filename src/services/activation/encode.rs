@@ -2,7 +2,7 @@
 
 use crate::app::activation::{CompletionView, FlowView, PendingView, ScreenView};
 use crate::app::forms::{
-    ChoiceRule, EntryView, FieldView, FirstConnection, InstitutionView, ItemView,
+    ChoiceRule, EntryView, FieldView, FirstConnection, FormView, InstitutionView, ItemView,
 };
 use crate::app::texts;
 use crate::app::texts::forms::Titles;
@@ -56,7 +56,7 @@ pub fn step_code(step: Step) -> proto::ActivationStep {
 }
 
 /// The rules of a policy, with their descriptions in `language`.
-fn password_rules(policy: &PasswordPolicy, language: Language) -> proto::PasswordRules {
+pub fn password_rules(policy: &PasswordPolicy, language: Language) -> proto::PasswordRules {
     proto::PasswordRules {
         min_length: policy.min_length as u32,
         recommended_length: policy.recommended_length as u32,
@@ -180,6 +180,15 @@ fn form_field(field: &FieldView) -> proto::FormField {
         max_length: shape.max_length,
         pattern: shape.pattern.clone(),
         autocomplete: shape.autocomplete.to_owned(),
+    }
+}
+
+/// A form of its own.
+pub fn form(view: FormView) -> proto::Form {
+    proto::Form {
+        title: view.titles.title,
+        intro: view.titles.intro,
+        fields: view.fields.iter().map(form_field).collect(),
     }
 }
 

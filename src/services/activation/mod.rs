@@ -1,7 +1,7 @@
 //! ActivationService: the first-login journey (`app::activation`), decoded
 //! from and encoded to the API.
 
-mod encode;
+pub(crate) mod encode;
 
 use crate::domain::problem::Problem;
 use tonic::{Request, Response, Status};

@@ -12,10 +12,14 @@ pub use reset::ResetLink;
 
 use chrono::{DateTime, Utc};
 use domain::account::Account;
+use domain::form::Field;
+use domain::ids::check_typed_identifier;
 use domain::ids::{Ine, MailAddress};
 use domain::institution::InstitutionSettings;
 use domain::problem::Problem;
-use domain::recovery::{ResetMethod, decoy_seed, masked_destination};
+use domain::recovery::{
+    ResetIdentifierKind, ResetMethod, decoy_seed, masked_destination, typed_identifier_kind,
+};
 use domain::secret::{SecretKeys, SecretKind, generate, hash_secret};
 use serde_json::json;
 use store::AuditEntry;
@@ -38,6 +42,14 @@ pub enum ResetIdentifier {
 }
 
 impl ResetIdentifier {
+    fn kind(&self) -> ResetIdentifierKind {
+        match self {
+            ResetIdentifier::Login(_) => ResetIdentifierKind::Login,
+            ResetIdentifier::Ine(_) => ResetIdentifierKind::Ine,
+            ResetIdentifier::Mail(_) => ResetIdentifierKind::InstitutionalMail,
+        }
+    }
+
     /// What names the decoy and the rate-limit counter: the same for an
     /// unknown account as for a known one.
     fn decoy_name(&self) -> String {
@@ -61,6 +73,45 @@ impl ResetIdentifier {
             },
         }
     }
+}
+
+/// What a reset request names the account by.
+#[derive(Debug, Clone)]
+pub enum ResetInput {
+    /// An identifier of a known kind, parsed at the edge.
+    Parsed(ResetIdentifier),
+    /// What a person typed in a form's one field; which kind it is
+    /// depends on what the institution accepts.
+    Typed(String),
+}
+
+/// The identifier `input` names, if the institution accepts it.
+fn accepted_identifier(
+    input: ResetInput,
+    accepts: &[ResetIdentifierKind],
+) -> Result<ResetIdentifier, AppError> {
+    let typed = match input {
+        ResetInput::Parsed(identifier) if accepts.contains(&identifier.kind()) => {
+            return Ok(identifier);
+        }
+        ResetInput::Parsed(identifier) => {
+            let field = identifier.kind().path();
+            return Err(AppError::field(field, Problem::IdentifierNotAccepted));
+        }
+        ResetInput::Typed(typed) => typed,
+    };
+    let refused = |problem| AppError::field(Field::ResetIdentifier.path(), problem);
+    check_typed_identifier(&typed).map_err(refused)?;
+    let typed = typed.trim();
+    match typed_identifier_kind(typed, accepts) {
+        Some(ResetIdentifierKind::Login) => Ok(ResetIdentifier::Login(typed.to_owned())),
+        Some(ResetIdentifierKind::Ine) => Ine::parse(typed).map(ResetIdentifier::Ine),
+        Some(ResetIdentifierKind::InstitutionalMail) => {
+            MailAddress::parse(typed).map(ResetIdentifier::Mail)
+        }
+        None => Err(Problem::IdentifierNotAccepted),
+    }
+    .map_err(refused)
 }
 
 /// What the person is told at once, whether or not anything is sent.
@@ -93,7 +144,7 @@ impl App {
     pub async fn request_password_reset(
         &self,
         institution: &str,
-        identifier: Result<ResetIdentifier, AppError>,
+        identifier: Result<ResetInput, AppError>,
         ctx: &CallContext,
     ) -> Result<ResetAnswer, AppError> {
         let answer_time = crate::timing::AnswerTime::start();
@@ -108,6 +159,7 @@ impl App {
             (Err(a), Err(b)) => return Err(AppError::merge(a, b)),
             (Err(e), _) | (_, Err(e)) => return Err(e),
         };
+        let identifier = accepted_identifier(identifier, &rules.recovery.reset_identifiers)?;
         let recovery = &rules.recovery;
         let expires_at =
             now + chrono::Duration::from_std(recovery.reset_lifetime).map_err(internal)?;
@@ -297,7 +349,9 @@ mod tests {
             .app
             .request_password_reset(
                 "umontpellier",
-                Ok(ResetIdentifier::Login(account.login.clone())),
+                Ok(ResetInput::Parsed(ResetIdentifier::Login(
+                    account.login.clone(),
+                ))),
                 &ctx,
             )
             .await
@@ -306,7 +360,7 @@ mod tests {
             .app
             .request_password_reset(
                 "umontpellier",
-                Ok(ResetIdentifier::Login("nobody.here".into())),
+                Ok(ResetInput::Typed("nobody.here".into())),
                 &ctx,
             )
             .await
@@ -323,7 +377,7 @@ mod tests {
             .app
             .request_password_reset(
                 "nowhere",
-                Ok(ResetIdentifier::Login("x".into())),
+                Ok(ResetInput::Typed("x".into())),
                 &call_from(None),
             )
             .await;

@@ -235,6 +235,7 @@ pub fn problem(problem: &Problem) -> String {
         | P::RedirectMandatory
         | P::RedirectToItself
         | P::DetailsDoNotMatch
+        | P::IdentifierNotAccepted
         | P::WrongCode
         | P::WrongCurrentPassword
         | P::NoConsentChanged
@@ -268,6 +269,9 @@ fn form_problem(problem: &Problem) -> &'static str {
         P::RedirectMandatory => "Redirecting your mail is mandatory for your profile.",
         P::RedirectToItself => "Mail cannot be redirected to the university mailbox itself.",
         P::DetailsDoNotMatch => "These details do not match our records: check them and try again.",
+        P::IdentifierNotAccepted => {
+            "Your institution does not find accounts by this identifier: type another one."
+        }
         P::WrongCode => "This code is not the one we sent.",
         P::WrongCurrentPassword => "The current password is wrong.",
         P::NoConsentChanged => "Change at least one choice.",
@@ -341,6 +345,7 @@ fn data_problem(problem: &Problem) -> &'static str {
         | P::RedirectMandatory
         | P::RedirectToItself
         | P::DetailsDoNotMatch
+        | P::IdentifierNotAccepted
         | P::WrongCode
         | P::WrongCurrentPassword
         | P::NoConsentChanged

@@ -265,6 +265,7 @@ pub fn problem(problem: &Problem) -> String {
         | P::RedirectMandatory
         | P::RedirectToItself
         | P::DetailsDoNotMatch
+        | P::IdentifierNotAccepted
         | P::WrongCode
         | P::WrongCurrentPassword
         | P::NoConsentChanged
@@ -303,6 +304,9 @@ fn form_problem(problem: &Problem) -> &'static str {
         }
         P::DetailsDoNotMatch => {
             "Ces informations ne correspondent pas à notre dossier : vérifiez-les et réessayez."
+        }
+        P::IdentifierNotAccepted => {
+            "Votre établissement ne retrouve pas les comptes par cet identifiant : saisissez-en un autre."
         }
         P::WrongCode => "Ce code n'est pas celui que nous avons envoyé.",
         P::WrongCurrentPassword => "Le mot de passe actuel est incorrect.",
@@ -389,6 +393,7 @@ fn data_problem(problem: &Problem) -> &'static str {
         | P::RedirectMandatory
         | P::RedirectToItself
         | P::DetailsDoNotMatch
+        | P::IdentifierNotAccepted
         | P::WrongCode
         | P::WrongCurrentPassword
         | P::NoConsentChanged

@@ -4,6 +4,7 @@
 use domain::activation::Step;
 use domain::form::Field;
 use domain::institution::ActivationChannel;
+use domain::recovery::ResetIdentifierKind;
 
 pub fn step(step: Step) -> (&'static str, &'static str) {
     match step {
@@ -121,5 +122,43 @@ pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
         ),
         Field::Password => ("New password", "", ""),
         Field::PasswordConfirmation => ("Confirm the new password", "", ""),
+        Field::ResetIdentifier => ("Login", "", ""),
+        Field::LookupStudentNumber => (
+            "Student number",
+            "It is on your student card and your enrolment certificate.",
+            "22012345",
+        ),
+        Field::LookupBirthDate => ("Birth date", "As DDMMYYYY or YYYY-MM-DD.", "31012004"),
+        Field::NewPassword => ("New password", "", ""),
+        Field::NewPasswordConfirmation => ("Confirm the new password", "", ""),
+        Field::CurrentPassword => ("Current password", "", ""),
     }
+}
+
+pub const PASSWORD_RESET: (&str, &str) = (
+    "Forgotten password",
+    "Type your login: a mail will be sent to your recovery mail address. Remember to check your spam folder.",
+);
+
+pub const LOGIN_LOOKUP: (&str, &str) = (
+    "Forgotten login",
+    "Students: find your login with your student number and birth date.",
+);
+
+pub const NEW_PASSWORD: (&str, &str) = (
+    "New password",
+    "Choose a new password that only you know, under the rules below.",
+);
+
+/// What the one field of the forgotten-password form takes.
+pub fn reset_identifier(accepted: &[ResetIdentifierKind]) -> String {
+    let names: Vec<&str> = accepted
+        .iter()
+        .map(|kind| match kind {
+            ResetIdentifierKind::Login => "login",
+            ResetIdentifierKind::Ine => "INE",
+            ResetIdentifierKind::InstitutionalMail => "institutional mail address",
+        })
+        .collect();
+    super::capitalized(&super::listed(&names, "or"))
 }

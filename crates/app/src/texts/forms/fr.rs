@@ -4,6 +4,7 @@
 use domain::activation::Step;
 use domain::form::Field;
 use domain::institution::ActivationChannel;
+use domain::recovery::ResetIdentifierKind;
 
 pub fn step(step: Step) -> (&'static str, &'static str) {
     match step {
@@ -133,5 +134,47 @@ pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
         ),
         Field::Password => ("Nouveau mot de passe", "", ""),
         Field::PasswordConfirmation => ("Confirmation du nouveau mot de passe", "", ""),
+        Field::ResetIdentifier => ("Identifiant", "", ""),
+        Field::LookupStudentNumber => (
+            "Numéro d'étudiant",
+            "Il figure sur votre carte d'étudiant et votre certificat de scolarité.",
+            "22012345",
+        ),
+        Field::LookupBirthDate => (
+            "Date de naissance",
+            "Au format JJMMAAAA ou AAAA-MM-JJ.",
+            "31012004",
+        ),
+        Field::NewPassword => ("Nouveau mot de passe", "", ""),
+        Field::NewPasswordConfirmation => ("Confirmation du nouveau mot de passe", "", ""),
+        Field::CurrentPassword => ("Mot de passe actuel", "", ""),
     }
+}
+
+pub const PASSWORD_RESET: (&str, &str) = (
+    "Mot de passe oublié",
+    "Saisissez votre identifiant : un mail sera envoyé à votre adresse mail de secours. Pensez à vérifier votre dossier de courriers indésirables.",
+);
+
+pub const LOGIN_LOOKUP: (&str, &str) = (
+    "Identifiant oublié",
+    "Étudiants : retrouvez votre identifiant avec votre numéro d'étudiant et votre date de naissance.",
+);
+
+pub const NEW_PASSWORD: (&str, &str) = (
+    "Nouveau mot de passe",
+    "Choisissez un nouveau mot de passe, que vous seul connaissez, et qui respecte les règles ci-dessous.",
+);
+
+/// What the one field of the forgotten-password form takes.
+pub fn reset_identifier(accepted: &[ResetIdentifierKind]) -> String {
+    let names: Vec<&str> = accepted
+        .iter()
+        .map(|kind| match kind {
+            ResetIdentifierKind::Login => "identifiant",
+            ResetIdentifierKind::Ine => "numéro INE",
+            ResetIdentifierKind::InstitutionalMail => "adresse mail institutionnelle",
+        })
+        .collect();
+    super::capitalized(&super::listed(&names, "ou"))
 }

@@ -9,6 +9,7 @@ use domain::consent::Localized;
 use domain::form::{Field, FormWording, Titled};
 use domain::institution::{ActivationChannel, InstitutionSettings, ProfileSettings};
 use domain::language::Language;
+use domain::recovery::ResetIdentifierKind;
 
 /// Where words are looked for, first to last.
 #[derive(Debug, Clone, Copy)]
@@ -131,6 +132,74 @@ pub fn field(language: Language, wordings: Wordings<'_>, field: Field) -> FieldW
     }
 }
 
+/// The three forms of a person who cannot sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecoveryForm {
+    PasswordReset,
+    LoginLookup,
+    NewPassword,
+}
+
+/// A recovery form's title and introduction.
+pub fn recovery(language: Language, wordings: Wordings<'_>, form: RecoveryForm) -> Titles {
+    let service = match (language, form) {
+        (Language::French, RecoveryForm::PasswordReset) => fr::PASSWORD_RESET,
+        (Language::French, RecoveryForm::LoginLookup) => fr::LOGIN_LOOKUP,
+        (Language::French, RecoveryForm::NewPassword) => fr::NEW_PASSWORD,
+        (Language::English, RecoveryForm::PasswordReset) => en::PASSWORD_RESET,
+        (Language::English, RecoveryForm::LoginLookup) => en::LOGIN_LOOKUP,
+        (Language::English, RecoveryForm::NewPassword) => en::NEW_PASSWORD,
+    };
+    titled(language, wordings, |w| recovery_titled(w, form), service)
+}
+
+fn recovery_titled(wording: &FormWording, form: RecoveryForm) -> Option<&Titled> {
+    match form {
+        RecoveryForm::PasswordReset => wording.password_reset.as_ref(),
+        RecoveryForm::LoginLookup => wording.login_lookup.as_ref(),
+        RecoveryForm::NewPassword => wording.new_password.as_ref(),
+    }
+}
+
+/// The words of the forgotten-password form's one field: the
+/// institution's, else a label naming what it `accepts`.
+pub fn reset_identifier(
+    language: Language,
+    wordings: Wordings<'_>,
+    accepts: &[ResetIdentifierKind],
+) -> FieldWords {
+    let mut words = field(language, wordings, Field::ResetIdentifier);
+    let own_label = wordings.find(|w| {
+        w.fields
+            .get(&Field::ResetIdentifier)
+            .and_then(|f| f.label.as_ref())
+    });
+    if own_label.is_none() {
+        words.label = match language {
+            Language::French => fr::reset_identifier(accepts),
+            Language::English => en::reset_identifier(accepts),
+        };
+    }
+    words
+}
+
+/// `names` as a sentence lists them: `a, b or c`.
+fn listed(names: &[&str], or: &str) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} {or} {last}", rest.join(", ")),
+    }
+}
+
+/// `text` with its first letter in capitals.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +233,20 @@ mod tests {
         // What Tours leaves out, the service words.
         let code = field(Language::English, wordings, Field::Code);
         assert_eq!(code.label, en::field(Field::Code).0);
+    }
+
+    #[test]
+    fn the_reset_field_names_what_the_institution_accepts() {
+        let rules = example_rules();
+        let bordeaux = &rules.institutions["u-bordeaux-montaigne"];
+        let words = reset_identifier(
+            Language::French,
+            Wordings::of_institution(bordeaux),
+            &bordeaux.recovery.reset_identifiers,
+        );
+        assert_eq!(words.label, "Identifiant ou numéro INE");
+        let every = ResetIdentifierKind::ALL;
+        let english = en::reset_identifier(&every);
+        assert_eq!(english, "Login, INE or institutional mail address");
     }
 }

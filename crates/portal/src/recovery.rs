@@ -1,0 +1,343 @@
+//! The pages of a person who cannot sign in: a forgotten password (a reset
+//! link, or a new activation key, as the institution sends), a forgotten
+//! login, and the page a reset link opens. The forms are the API's
+//! (`DescribeRecovery`, `GetPasswordReset`); only the frame is the
+//! portal's.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Form, Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use http::{HeaderMap, StatusCode};
+use serde::Serialize;
+
+use crate::Portal;
+use crate::activation::{Posted, Refusal, value};
+use crate::api::Person;
+use crate::pages::{
+    FieldPage, Frame, SessionOfPage, error_page, forbidden, frame, person, posting_session, render,
+    served, with_session,
+};
+use crate::session::{LinkKind, Session};
+use crate::texts::words;
+
+/// A form of the API's, as a page renders it.
+#[derive(Serialize)]
+pub(crate) struct FormPage {
+    title: String,
+    intro: String,
+    fields: Vec<FieldPage>,
+}
+
+impl From<proto::Form> for FormPage {
+    fn from(form: proto::Form) -> Self {
+        FormPage {
+            fields: form.fields.iter().map(FieldPage::from).collect(),
+            title: form.title,
+            intro: form.intro,
+        }
+    }
+}
+
+/// `/{code}/recovery`: the forgotten-password and forgotten-login forms.
+pub async fn show(
+    State(portal): State<Portal>,
+    Path(code): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let person = person(&portal, peer, &headers);
+    recovery_forms(&portal, &code, &person, &headers, Refusal::default()).await
+}
+
+/// The recovery page, with what a refused form said.
+async fn recovery_forms(
+    portal: &Portal,
+    code: &str,
+    person: &Person,
+    headers: &HeaderMap,
+    refusal: Refusal,
+) -> Response {
+    #[derive(Serialize)]
+    struct Page {
+        #[serde(flatten)]
+        frame: Frame,
+        password_reset: Option<FormPage>,
+        login_lookup: Option<FormPage>,
+        csrf: String,
+        refusal: Refusal,
+    }
+    if served(portal, code).is_none() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let request = proto::DescribeRecoveryRequest {
+        institution: code.to_owned(),
+    };
+    let request = portal.api.request(request, person);
+    let described = match portal.api.recovery().describe_recovery(request).await {
+        Ok(answer) => answer.into_inner(),
+        Err(status) => return error_page(portal, code, person, &status),
+    };
+    let Some(session) = SessionOfPage::of(portal, headers) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let refused = !refusal.summary.is_empty();
+    let page = Page {
+        frame: frame(person, code, described.institution, "/recovery"),
+        password_reset: described.password_reset.map(FormPage::from),
+        login_lookup: described.login_lookup.map(FormPage::from),
+        csrf: session.session.csrf.clone(),
+        refusal,
+    };
+    let response = render(portal, "recovery.html", page);
+    session.form_page(portal, response, refused)
+}
+
+/// A form of the recovery page posted: its session, or the page that says
+/// it expired.
+fn checked_post(
+    portal: &Portal,
+    code: &str,
+    person: &Person,
+    headers: &HeaderMap,
+    posted: &Posted,
+) -> Result<Session, Box<Response>> {
+    if served(portal, code).is_none() {
+        return Err(Box::new(StatusCode::NOT_FOUND.into_response()));
+    }
+    posting_session(portal, headers, posted)
+        .ok_or_else(|| Box::new(forbidden(portal, code, person)))
+}
+
+/// The forgotten-password form posted: the same answer whether or not the
+/// account exists.
+pub async fn request_reset(
+    State(portal): State<Portal>,
+    Path(code): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(posted): Form<Posted>,
+) -> Response {
+    #[derive(Serialize)]
+    struct Page {
+        #[serde(flatten)]
+        frame: Frame,
+        destination: String,
+        check_spam_folder: bool,
+        /// A new activation key was sent, not a link.
+        activation_key: bool,
+        helpdesk_url: String,
+    }
+    let person = person(&portal, peer, &headers);
+    if let Err(page) = checked_post(&portal, &code, &person, &headers, &posted) {
+        return *page;
+    }
+    use proto::request_password_reset_request::Identifier;
+    let typed = value(&posted, "typed_identifier").to_owned();
+    let request = proto::RequestPasswordResetRequest {
+        institution: code.clone(),
+        identifier: Some(Identifier::TypedIdentifier(typed)),
+    };
+    let request = portal.api.request(request, &person);
+    match portal.api.recovery().request_password_reset(request).await {
+        Ok(answer) => {
+            let answer = answer.into_inner();
+            let notice = answer.notice.unwrap_or_default();
+            let page = Page {
+                frame: frame(&person, &code, None, "/recovery"),
+                destination: notice.masked_destination,
+                check_spam_folder: notice.check_spam_folder,
+                activation_key: answer.method == proto::ResetMethod::ActivationKey as i32,
+                helpdesk_url: notice.helpdesk_url,
+            };
+            render(&portal, "reset_sent.html", page)
+        }
+        Err(status) => refused(&portal, &code, &person, &headers, &status, &posted).await,
+    }
+}
+
+/// The recovery page again, saying why a form was refused.
+async fn refused(
+    portal: &Portal,
+    code: &str,
+    person: &Person,
+    headers: &HeaderMap,
+    status: &tonic::Status,
+    posted: &Posted,
+) -> Response {
+    let refusal = Refusal::of(status, posted, words(person.language).unavailable);
+    recovery_forms(portal, code, person, headers, refusal).await
+}
+
+/// The forgotten-login form posted: the login, when the student number
+/// and birth date match.
+pub async fn look_up_login(
+    State(portal): State<Portal>,
+    Path(code): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(posted): Form<Posted>,
+) -> Response {
+    #[derive(Serialize)]
+    struct Page {
+        #[serde(flatten)]
+        frame: Frame,
+        login: String,
+        institutional_mail: String,
+    }
+    let person = person(&portal, peer, &headers);
+    if let Err(page) = checked_post(&portal, &code, &person, &headers, &posted) {
+        return *page;
+    }
+    let request = proto::RecoverLoginRequest {
+        institution: code.clone(),
+        student_number: value(&posted, "student_number").to_owned(),
+        birth_date: value(&posted, "birth_date").to_owned(),
+    };
+    let request = portal.api.request(request, &person);
+    match portal.api.recovery().recover_login(request).await {
+        Ok(answer) => {
+            let answer = answer.into_inner();
+            let page = Page {
+                frame: frame(&person, &code, None, "/recovery"),
+                login: answer.login,
+                institutional_mail: answer.institutional_mail,
+            };
+            render(&portal, "login_found.html", page)
+        }
+        Err(status) => refused(&portal, &code, &person, &headers, &status, &posted).await,
+    }
+}
+
+/// The reset link the session holds for institution `code`.
+fn reset_token(session: &Session, code: &str) -> Option<String> {
+    session
+        .link
+        .as_ref()
+        .filter(|l| l.institution == code && l.kind == LinkKind::Reset)
+        .map(|l| l.token.clone())
+}
+
+/// `/{code}/recovery/new-password`: the form of the reset link opened.
+pub async fn new_password(
+    State(portal): State<Portal>,
+    Path(code): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let person = person(&portal, peer, &headers);
+    let Some(session) = portal.sessions.read(&headers) else {
+        return Redirect::to(&format!("/{code}/recovery")).into_response();
+    };
+    new_password_form(&portal, &code, &person, session, Refusal::default()).await
+}
+
+/// The new-password form of the session's reset link, with what a refused
+/// submission said; a dead link's page says so and the session forgets it.
+async fn new_password_form(
+    portal: &Portal,
+    code: &str,
+    person: &Person,
+    mut session: Session,
+    refusal: Refusal,
+) -> Response {
+    #[derive(Serialize)]
+    struct Page {
+        #[serde(flatten)]
+        frame: Frame,
+        login: String,
+        form: Option<FormPage>,
+        password_rules: Vec<String>,
+        csrf: String,
+        refusal: Refusal,
+    }
+    let Some(token) = reset_token(&session, code) else {
+        return Redirect::to(&format!("/{code}/recovery")).into_response();
+    };
+    let request = portal
+        .api
+        .request(proto::GetPasswordResetRequest { token }, person);
+    let link = match portal.api.recovery().get_password_reset(request).await {
+        Ok(answer) => answer.into_inner(),
+        Err(status) => {
+            session.link = None;
+            let page = error_page(portal, code, person, &status);
+            return with_session(portal, page, &session);
+        }
+    };
+    let refused = !refusal.summary.is_empty();
+    let page = Page {
+        frame: frame(
+            person,
+            code,
+            link.institution_info,
+            "/recovery/new-password",
+        ),
+        login: link.login,
+        form: link.form.map(FormPage::from),
+        password_rules: link
+            .password_rules
+            .map(|r| r.descriptions)
+            .unwrap_or_default(),
+        csrf: session.csrf.clone(),
+        refusal,
+    };
+    let mut response = render(portal, "new_password.html", page);
+    if refused && response.status() == StatusCode::OK {
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    response
+}
+
+/// The new password posted: the link is spent, the login shown.
+pub async fn set_new_password(
+    State(portal): State<Portal>,
+    Path(code): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(posted): Form<Posted>,
+) -> Response {
+    let person = person(&portal, peer, &headers);
+    let mut session = match checked_post(&portal, &code, &person, &headers, &posted) {
+        Ok(session) => session,
+        Err(page) => return *page,
+    };
+    let Some(token) = reset_token(&session, &code) else {
+        return Redirect::to(&format!("/{code}/recovery")).into_response();
+    };
+    let request = proto::CompletePasswordResetRequest {
+        token,
+        new_password: Some(proto::PasswordInput {
+            password: value(&posted, "new_password.password").to_owned(),
+            confirmation: value(&posted, "new_password.confirmation").to_owned(),
+        }),
+    };
+    let request = portal.api.request(request, &person);
+    match portal.api.recovery().complete_password_reset(request).await {
+        Ok(answer) => {
+            session.link = None;
+            let page = password_changed(&portal, &code, &person, answer.into_inner().login);
+            with_session(&portal, page, &session)
+        }
+        Err(status) => {
+            let unavailable = words(person.language).unavailable;
+            let refusal = Refusal::of(&status, &posted, unavailable);
+            new_password_form(&portal, &code, &person, session, refusal).await
+        }
+    }
+}
+
+/// The page after a new password: the login to sign in with.
+fn password_changed(portal: &Portal, code: &str, person: &Person, login: String) -> Response {
+    #[derive(Serialize)]
+    struct Page {
+        #[serde(flatten)]
+        frame: Frame,
+        login: String,
+    }
+    let page = Page {
+        frame: frame(person, code, None, "/recovery"),
+        login,
+    };
+    render(portal, "password_changed.html", page)
+}
