@@ -59,6 +59,7 @@ pub const ACCESS_TABLE: &[(&str, &str, Access)] = &[
     (REDIRECTION, "VerifyMailRedirect", END_USER),
     (REDIRECTION, "ResendMailRedirectVerification", PORTAL),
     (REDIRECTION, "DisableMailRedirect", PORTAL),
+    (SETTINGS, "DescribeAccount", PORTAL),
     (SETTINGS, "ChangePassword", PORTAL),
     (SETTINGS, "VerifyPassword", PORTAL),
     (SETTINGS, "ConfirmPresence", PORTAL),
@@ -135,7 +136,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(methods.len(), 44, "the API's methods");
+        assert_eq!(methods.len(), 45, "the API's methods");
         for method in &methods {
             let entries = ACCESS_TABLE
                 .iter()

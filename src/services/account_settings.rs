@@ -6,10 +6,12 @@ use tonic::{Request, Response, Status};
 
 use super::{App, account_lookup, begin_call, encode, encode_account, reply};
 use crate::app::AppError;
-use crate::app::settings::PasswordChangeInput;
+use crate::app::settings::{AccountPage, PasswordChangeInput};
+use crate::domain::language::Language;
 use crate::domain::self_service::{AntispamLevel, ConsentChange, DirectoryEntry};
 use crate::proto;
 use crate::proto::account_settings_service_server::AccountSettingsService;
+use crate::services::activation::encode as forms;
 
 pub struct AccountSettingsApi {
     state: App,
@@ -74,8 +76,38 @@ fn consent_change(body: &proto::UpdateConsentsRequest) -> Result<ConsentChange, 
     })
 }
 
+/// The account page as the API describes it.
+fn account_page(page: AccountPage, language: Language) -> proto::DescribeAccountResponse {
+    proto::DescribeAccountResponse {
+        institution: Some(forms::institution_info(page.institution)),
+        login: page.login,
+        institutional_mail: page.institutional_mail.unwrap_or_default(),
+        staff: page.staff,
+        recovery_mail: page.recovery_mail.unwrap_or_default(),
+        password_rules: Some(forms::password_rules(&page.password_policy, language)),
+        password_change: Some(forms::form(page.password_change)),
+        recovery_mail_change: Some(forms::form(page.recovery_mail_change)),
+        redirect_change: page.redirect_change.map(forms::form),
+    }
+}
+
 #[tonic::async_trait]
 impl AccountSettingsService for AccountSettingsApi {
+    #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn describe_account(
+        &self,
+        request: Request<proto::DescribeAccountRequest>,
+    ) -> Result<Response<proto::DescribeAccountResponse>, Status> {
+        let ctx = begin_call(&request);
+        let result = async {
+            let lookup = account_lookup(request.get_ref().account.as_ref(), "account")?;
+            let page = self.state.describe_account(lookup, ctx.language).await?;
+            Ok(account_page(page, ctx.language))
+        }
+        .await;
+        reply(result, &ctx)
+    }
+
     #[tracing::instrument(skip_all, fields(request_id, client))]
     async fn change_password(
         &self,

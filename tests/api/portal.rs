@@ -538,3 +538,99 @@ async fn a_forgotten_password_is_reset_from_the_mailed_link_in_the_portal() {
     assert_eq!(status, 422, "{html}");
     assert!(html.contains("f-student-number-error"), "{html}");
 }
+
+/// The account page: a sign-in through the API, a refused change, a new
+/// recovery address confirmed from its mailed link's page.
+#[tokio::test]
+async fn a_signed_in_person_changes_their_recovery_address_on_the_account_page() {
+    let app = spawn_app().await;
+    let portal = spawn_portal(&app, &["umontpellier"]).await;
+    let account = app
+        .active_account(montpellier_staff("R0043", "Anne", "Roux"), "Qz7#Kp2wLm9x")
+        .await;
+    let mut visit = Visit {
+        portal,
+        cookie: String::new(),
+        csrf: String::new(),
+    };
+    let (status, html) = visit.get("/umontpellier/account").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"name="password""#), "{html}");
+    let (status, html) = visit
+        .post(
+            "/umontpellier/account/sign-in",
+            &[("login", &account.login), ("password", "wrong-password")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("Identifiant ou mot de passe incorrect"),
+        "{html}"
+    );
+    let (status, _) = visit
+        .post(
+            "/umontpellier/account/sign-in",
+            &[("login", &account.login), ("password", "Qz7#Kp2wLm9x")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (status, html) = visit.get("/umontpellier/account").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains(&account.login), "{html}");
+    assert!(
+        html.contains(r#"name="new_recovery_mail.address""#),
+        "{html}"
+    );
+
+    // A wrong current password: refused next to its field.
+    let (status, html) = visit
+        .post(
+            "/umontpellier/account/password",
+            &[
+                ("current_password", "not-it"),
+                ("new_password.password", "Hj6@Wd9sPk2f"),
+                ("new_password.confirmation", "Hj6@Wd9sPk2f"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("f-current-password-error"), "{html}");
+
+    let new_address = "anne.roux@example.org";
+    let (status, html) = visit
+        .post(
+            "/umontpellier/account/recovery-mail",
+            &[
+                ("current_password", "Qz7#Kp2wLm9x"),
+                ("new_recovery_mail.address", new_address),
+                ("new_recovery_mail.confirmation", new_address),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("Un lien de confirmation a été envoyé"),
+        "{html}"
+    );
+    let token = link_token(
+        &app.wait_for_mail_to(new_address, 1).await,
+        "account/recovery-mail",
+    );
+    let (status, _) = visit
+        .get(&format!("/umontpellier/account/recovery-mail/{token}"))
+        .await;
+    assert_eq!(status, 303);
+    let (status, html) = visit.get("/umontpellier/account/confirm").await;
+    assert_eq!(status, 200);
+    assert!(!html.contains(&token));
+    let (status, html) = visit.post("/umontpellier/account/confirm", &[]).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains(new_address), "{html}");
+
+    // Signed out: the account page asks to sign in again.
+    visit.get("/umontpellier/account").await;
+    let (status, _) = visit.post("/umontpellier/account/sign-out", &[]).await;
+    assert_eq!(status, 303);
+    let (_, html) = visit.get("/umontpellier/account").await;
+    assert!(html.contains(r#"name="password""#), "{html}");
+}

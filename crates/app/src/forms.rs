@@ -12,7 +12,7 @@ use domain::recovery::ResetMethod;
 
 use crate::App;
 use crate::error::AppError;
-use crate::texts::forms::{self as words, FieldWords, RecoveryForm, Titles, Wordings};
+use crate::texts::forms::{self as words, FieldWords, OwnForm, Titles, Wordings};
 
 /// What a page shows of an institution.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +84,7 @@ pub struct ItemView {
     pub choice: Option<ChoiceRule>,
 }
 
-fn with_words(
+pub(crate) fn with_words(
     shapes: Vec<FieldShape>,
     language: Language,
     wordings: Wordings<'_>,
@@ -222,7 +222,7 @@ impl App {
         let recovery = &institution.recovery;
         let identifier = words::reset_identifier(language, wordings, &recovery.reset_identifiers);
         let password_reset = FormView {
-            titles: words::recovery(language, wordings, RecoveryForm::PasswordReset),
+            titles: words::own_form(language, wordings, OwnForm::PasswordReset),
             fields: form::reset_fields()
                 .into_iter()
                 .map(|shape| FieldView {
@@ -232,7 +232,7 @@ impl App {
                 .collect(),
         };
         let login_lookup = recovery.login_lookup.enabled.then(|| FormView {
-            titles: words::recovery(language, wordings, RecoveryForm::LoginLookup),
+            titles: words::own_form(language, wordings, OwnForm::LoginLookup),
             fields: with_words(form::login_lookup_fields(institution), language, wordings),
         });
         Ok(Recovery {
@@ -262,7 +262,7 @@ impl App {
         let wordings = Wordings::of_profile(institution, settings);
         let policy = institution.password_policy(profile);
         Ok(FormView {
-            titles: words::recovery(language, wordings, RecoveryForm::NewPassword),
+            titles: words::own_form(language, wordings, OwnForm::NewPassword),
             fields: with_words(form::new_password_fields(&policy), language, wordings),
         })
     }

@@ -54,10 +54,18 @@ pub enum Field {
     NewPasswordConfirmation,
     /// The password a signed-in person types again.
     CurrentPassword,
+    /// A new recovery address typed on the account page, twice.
+    NewRecoveryMail,
+    NewRecoveryMailConfirmation,
+    /// A redirect set on the account page: the address typed twice, and
+    /// whether to keep a copy.
+    NewRedirectAddress,
+    NewRedirectConfirmation,
+    NewRedirectKeepCopy,
 }
 
 impl Field {
-    pub const ALL: [Field; 28] = [
+    pub const ALL: [Field; 33] = [
         Field::KeyLogin,
         Field::ActivationKey,
         Field::ProvisionalLogin,
@@ -86,6 +94,11 @@ impl Field {
         Field::NewPassword,
         Field::NewPasswordConfirmation,
         Field::CurrentPassword,
+        Field::NewRecoveryMail,
+        Field::NewRecoveryMailConfirmation,
+        Field::NewRedirectAddress,
+        Field::NewRedirectConfirmation,
+        Field::NewRedirectKeepCopy,
     ];
 
     /// The field's path in its request, as refusals name it.
@@ -119,6 +132,11 @@ impl Field {
             Field::NewPassword => "new_password.password",
             Field::NewPasswordConfirmation => "new_password.confirmation",
             Field::CurrentPassword => "current_password",
+            Field::NewRecoveryMail => "new_recovery_mail.address",
+            Field::NewRecoveryMailConfirmation => "new_recovery_mail.confirmation",
+            Field::NewRedirectAddress => "address.address",
+            Field::NewRedirectConfirmation => "address.confirmation",
+            Field::NewRedirectKeepCopy => "keep_copy",
         }
     }
 }
@@ -345,7 +363,7 @@ pub fn new_password_fields(policy: &PasswordPolicy) -> Vec<FieldShape> {
 }
 
 /// The current password, typed again on the account page.
-pub fn current_password_field() -> FieldShape {
+fn current_password() -> FieldShape {
     FieldShape {
         autocomplete: "current-password",
         ..bounded(
@@ -354,6 +372,37 @@ pub fn current_password_field() -> FieldShape {
             TYPED_MAX,
         )
     }
+}
+
+/// The account page's password change: the current password, then the
+/// new one twice.
+pub fn password_change_fields(policy: &PasswordPolicy) -> Vec<FieldShape> {
+    let mut fields = vec![current_password()];
+    fields.extend(new_password_fields(policy));
+    fields
+}
+
+/// The account page's change of recovery address: the password (the
+/// change needs the person present), then the address twice.
+pub fn recovery_mail_change_fields() -> Vec<FieldShape> {
+    let mail = |field| bounded(shape(field, FieldKind::Email, true), 3, MAIL_MAX);
+    vec![
+        current_password(),
+        mail(Field::NewRecoveryMail),
+        mail(Field::NewRecoveryMailConfirmation),
+    ]
+}
+
+/// The account page's redirect: the password, the address twice and the
+/// copy kept.
+pub fn redirect_change_fields() -> Vec<FieldShape> {
+    let mail = |field| bounded(shape(field, FieldKind::Email, true), 3, MAIL_MAX);
+    vec![
+        current_password(),
+        mail(Field::NewRedirectAddress),
+        mail(Field::NewRedirectConfirmation),
+        shape(Field::NewRedirectKeepCopy, FieldKind::Checkbox, false),
+    ]
 }
 
 /// An institution's (or a profile's) own words for its forms, where its
@@ -381,6 +430,13 @@ pub struct FormWording {
     /// The form a reset link opens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_password: Option<Titled>,
+    /// The account page's forms: password, recovery address, redirect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_change: Option<Titled>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_mail_change: Option<Titled>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_change: Option<Titled>,
     /// Label, help and example of each field (`student_number`,
     /// `recovery_mail`, ...).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]

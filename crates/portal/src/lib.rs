@@ -5,6 +5,7 @@
 //! university's words, and an institution overrides any template from a
 //! folder of its own.
 
+mod account;
 mod activation;
 mod api;
 mod language;

@@ -22,6 +22,7 @@ fn clean_url(code: &str, kind: LinkKind) -> String {
     match kind {
         LinkKind::Start | LinkKind::Verify => format!("/{code}/activation/opened"),
         LinkKind::Reset => format!("/{code}/recovery/new-password"),
+        LinkKind::RecoveryMail | LinkKind::Redirect => format!("/{code}/account/confirm"),
     }
 }
 
@@ -79,6 +80,25 @@ pub async fn open_reset(
     headers: HeaderMap,
 ) -> Response {
     open(portal, headers, code, LinkKind::Reset, token).await
+}
+
+/// `/{code}/account/recovery-mail/{token}`: the link that confirms a new
+/// recovery address.
+pub async fn open_recovery_mail(
+    State(portal): State<Portal>,
+    Path((code, token)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    open(portal, headers, code, LinkKind::RecoveryMail, token).await
+}
+
+/// `/{code}/account/redirect/{token}`: the link that confirms a redirect.
+pub async fn open_redirect(
+    State(portal): State<Portal>,
+    Path((code, token)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    open(portal, headers, code, LinkKind::Redirect, token).await
 }
 
 /// An activation link of institution `code`.
@@ -146,7 +166,9 @@ pub async fn follow(
                 .map(|a| a.into_inner().flow_token)
         }
         LinkKind::Verify => verify(&portal, &person, link.token).await,
-        LinkKind::Reset => return Redirect::to(&clean_url(&code, link.kind)).into_response(),
+        LinkKind::Reset | LinkKind::RecoveryMail | LinkKind::Redirect => {
+            return Redirect::to(&clean_url(&code, link.kind)).into_response();
+        }
     };
     match flow_token {
         Ok(token) => started(&portal, &code, session, token),

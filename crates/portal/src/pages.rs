@@ -17,7 +17,7 @@ use crate::language::{self, Language};
 use crate::security::person_address;
 use crate::session::Session;
 use crate::texts::{Words, words};
-use crate::{Portal, links, recovery};
+use crate::{Portal, account, links, recovery};
 
 pub fn routes(portal: Portal) -> Router {
     Router::new()
@@ -58,6 +58,21 @@ pub fn routes(portal: Portal) -> Router {
             "/{institution}/recovery/new-password",
             get(recovery::new_password).post(recovery::set_new_password),
         )
+        .route("/{institution}/account", get(account::show))
+        .route("/{institution}/account/sign-in", post(account::sign_in))
+        .route(
+            "/{institution}/account/confirm",
+            get(account::show_confirmation).post(account::confirm),
+        )
+        .route(
+            "/{institution}/account/recovery-mail/{token}",
+            get(links::open_recovery_mail),
+        )
+        .route(
+            "/{institution}/account/redirect/{token}",
+            get(links::open_redirect),
+        )
+        .route("/{institution}/account/{form}", post(account::change))
         .route("/language/{code}", get(switch_language))
         .route("/static/portal.css", get(stylesheet))
         .with_state(portal)
@@ -237,15 +252,31 @@ pub(crate) fn render(portal: &Portal, name: &str, context: impl Serialize) -> Re
 }
 
 /// A page that only says something: a refusal, a failure, an expired
-/// session.
-fn message_page(portal: &Portal, frame: Frame, message: String, status: StatusCode) -> Response {
+/// session (titled as an error), or what a link did.
+pub(crate) fn message_page(
+    portal: &Portal,
+    frame: Frame,
+    message: String,
+    status: StatusCode,
+) -> Response {
     #[derive(Serialize)]
     struct MessagePage {
         #[serde(flatten)]
         frame: Frame,
+        title: &'static str,
         message: String,
     }
-    let mut response = render(portal, "error.html", MessagePage { frame, message });
+    let title = if status.is_success() {
+        frame.t.done_title
+    } else {
+        frame.t.error_title
+    };
+    let page = MessagePage {
+        frame,
+        title,
+        message,
+    };
+    let mut response = render(portal, "error.html", page);
     *response.status_mut() = status;
     response
 }
@@ -401,16 +432,22 @@ impl SessionOfPage {
 
     /// The rendered page: 422 when it shows a refusal, with a new session
     /// stored.
-    pub fn form_page(self, portal: &Portal, mut response: Response, refused: bool) -> Response {
-        if refused && response.status() == StatusCode::OK {
-            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        }
+    pub fn form_page(self, portal: &Portal, response: Response, refused: bool) -> Response {
+        let response = marked_refused(response, refused);
         if self.fresh {
             with_session(portal, response, &self.session)
         } else {
             response
         }
     }
+}
+
+/// A rendered form page: 422 when it shows a refusal.
+pub(crate) fn marked_refused(mut response: Response, refused: bool) -> Response {
+    if refused && response.status() == StatusCode::OK {
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    response
 }
 
 /// `response` with `session` stored.

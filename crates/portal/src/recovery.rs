@@ -15,8 +15,8 @@ use crate::Portal;
 use crate::activation::{Posted, Refusal, value};
 use crate::api::Person;
 use crate::pages::{
-    FieldPage, Frame, SessionOfPage, error_page, forbidden, frame, person, posting_session, render,
-    served, with_session,
+    FieldPage, Frame, SessionOfPage, error_page, forbidden, frame, marked_refused, person,
+    posting_session, render, served, with_session,
 };
 use crate::session::{LinkKind, Session};
 use crate::texts::words;
@@ -282,11 +282,7 @@ async fn new_password_form(
         csrf: session.csrf.clone(),
         refusal,
     };
-    let mut response = render(portal, "new_password.html", page);
-    if refused && response.status() == StatusCode::OK {
-        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    response
+    marked_refused(render(portal, "new_password.html", page), refused)
 }
 
 /// The new password posted: the link is spent, the login shown.

@@ -25,6 +25,28 @@ pub struct Session {
     /// address bar shows a clean URL, and spent only by the page's button.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<OpenedLink>,
+    /// The person signed in to the account page, until when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<SignedIn>,
+}
+
+/// Who is signed in to the account page, and until when (seconds since
+/// the Unix epoch): each page they open moves it on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub institution: String,
+    pub login: String,
+    pub until: u64,
+}
+
+/// How long a signed-in person may stay idle.
+pub const IDLE_LIMIT_SECONDS: u64 = 15 * 60;
+
+/// Seconds since the Unix epoch.
+pub fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// What a mailed link is for.
@@ -37,6 +59,10 @@ pub enum LinkKind {
     Verify,
     /// Set a new password (a forgotten one).
     Reset,
+    /// Confirm a new recovery address (account page).
+    RecoveryMail,
+    /// Confirm a redirect address (account page).
+    Redirect,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -141,7 +167,15 @@ impl Session {
             csrf: random_token()?,
             flow: None,
             link: None,
+            account: None,
         })
+    }
+
+    /// The login signed in at institution `code`, while not idle too long.
+    pub fn signed_in(&self, code: &str) -> Option<&SignedIn> {
+        self.account
+            .as_ref()
+            .filter(|a| a.institution == code && a.until > now_seconds())
     }
 
     /// Whether a form's token is this session's.

@@ -51,6 +51,12 @@ const BUILT_IN: &[(&str, &str)] = &[
         "password_changed.html",
         include_str!("../templates/password_changed.html"),
     ),
+    ("sign_in.html", include_str!("../templates/sign_in.html")),
+    ("account.html", include_str!("../templates/account.html")),
+    (
+        "account_link.html",
+        include_str!("../templates/account_link.html"),
+    ),
     ("portal.css", include_str!("../templates/portal.css")),
 ];
 

@@ -6,6 +6,8 @@ use domain::form::Field;
 use domain::institution::ActivationChannel;
 use domain::recovery::ResetIdentifierKind;
 
+use super::OwnForm;
+
 pub fn step(step: Step) -> (&'static str, &'static str) {
     match step {
         Step::VerifySecret => ("Identification", ""),
@@ -122,33 +124,9 @@ pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
         ),
         Field::Password => ("New password", "", ""),
         Field::PasswordConfirmation => ("Confirm the new password", "", ""),
-        Field::ResetIdentifier => ("Login", "", ""),
-        Field::LookupStudentNumber => (
-            "Student number",
-            "It is on your student card and your enrolment certificate.",
-            "22012345",
-        ),
-        Field::LookupBirthDate => ("Birth date", "As DDMMYYYY or YYYY-MM-DD.", "31012004"),
-        Field::NewPassword => ("New password", "", ""),
-        Field::NewPasswordConfirmation => ("Confirm the new password", "", ""),
-        Field::CurrentPassword => ("Current password", "", ""),
+        _ => own_field(field),
     }
 }
-
-pub const PASSWORD_RESET: (&str, &str) = (
-    "Forgotten password",
-    "Type your login: a mail will be sent to your recovery mail address. Remember to check your spam folder.",
-);
-
-pub const LOGIN_LOOKUP: (&str, &str) = (
-    "Forgotten login",
-    "Students: find your login with your student number and birth date.",
-);
-
-pub const NEW_PASSWORD: (&str, &str) = (
-    "New password",
-    "Choose a new password that only you know, under the rules below.",
-);
 
 /// What the one field of the forgotten-password form takes.
 pub fn reset_identifier(accepted: &[ResetIdentifierKind]) -> String {
@@ -161,4 +139,55 @@ pub fn reset_identifier(accepted: &[ResetIdentifierKind]) -> String {
         })
         .collect();
     super::capitalized(&super::listed(&names, "or"))
+}
+
+pub fn own_form(form: OwnForm) -> (&'static str, &'static str) {
+    match form {
+        OwnForm::PasswordReset => (
+            "Forgotten password",
+            "Type your login: a mail will be sent to your recovery mail address. Remember to check your spam folder.",
+        ),
+        OwnForm::LoginLookup => (
+            "Forgotten login",
+            "Students: find your login with your student number and birth date.",
+        ),
+        OwnForm::NewPassword => (
+            "New password",
+            "Choose a new password that only you know, under the rules below.",
+        ),
+        OwnForm::PasswordChange => (
+            "Change my password",
+            "Type your current password, then the new one twice.",
+        ),
+        OwnForm::RecoveryMailChange => (
+            "Change my recovery mail address",
+            "A confirmation link will be sent to the new address: it replaces the old one once confirmed.",
+        ),
+        OwnForm::RedirectChange => (
+            "Mail redirection",
+            "You can redirect the mail of your university mailbox to an outside address. A confirmation link will be sent to it.",
+        ),
+    }
+}
+
+/// Label, help and example of a field of the forms outside activation.
+fn own_field(field: Field) -> (&'static str, &'static str, &'static str) {
+    match field {
+        Field::ResetIdentifier => ("Login", "", ""),
+        Field::LookupStudentNumber => (
+            "Student number",
+            "It is on your student card and your enrolment certificate.",
+            "22012345",
+        ),
+        Field::LookupBirthDate => ("Birth date", "As DDMMYYYY or YYYY-MM-DD.", "31012004"),
+        Field::NewPassword => ("New password", "", ""),
+        Field::NewPasswordConfirmation => ("Confirm the new password", "", ""),
+        Field::CurrentPassword => ("Current password", "", ""),
+        Field::NewRecoveryMail => ("New recovery mail address", "", "first.last@example.org"),
+        Field::NewRecoveryMailConfirmation => ("Confirm the new address", "", ""),
+        Field::NewRedirectAddress => ("Redirect address", "", "first.last@example.org"),
+        Field::NewRedirectConfirmation => ("Confirm the redirect address", "", ""),
+        Field::NewRedirectKeepCopy => ("Keep a copy of the mail in my university mailbox.", "", ""),
+        _ => ("", "", ""),
+    }
 }

@@ -6,6 +6,8 @@ use domain::form::Field;
 use domain::institution::ActivationChannel;
 use domain::recovery::ResetIdentifierKind;
 
+use super::OwnForm;
+
 pub fn step(step: Step) -> (&'static str, &'static str) {
     match step {
         Step::VerifySecret => ("Identification", ""),
@@ -134,6 +136,55 @@ pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
         ),
         Field::Password => ("Nouveau mot de passe", "", ""),
         Field::PasswordConfirmation => ("Confirmation du nouveau mot de passe", "", ""),
+        _ => own_field(field),
+    }
+}
+
+/// What the one field of the forgotten-password form takes.
+pub fn reset_identifier(accepted: &[ResetIdentifierKind]) -> String {
+    let names: Vec<&str> = accepted
+        .iter()
+        .map(|kind| match kind {
+            ResetIdentifierKind::Login => "identifiant",
+            ResetIdentifierKind::Ine => "numéro INE",
+            ResetIdentifierKind::InstitutionalMail => "adresse mail institutionnelle",
+        })
+        .collect();
+    super::capitalized(&super::listed(&names, "ou"))
+}
+
+pub fn own_form(form: OwnForm) -> (&'static str, &'static str) {
+    match form {
+        OwnForm::PasswordReset => (
+            "Mot de passe oublié",
+            "Saisissez votre identifiant : un mail sera envoyé à votre adresse mail de secours. Pensez à vérifier votre dossier de courriers indésirables.",
+        ),
+        OwnForm::LoginLookup => (
+            "Identifiant oublié",
+            "Étudiants : retrouvez votre identifiant avec votre numéro d'étudiant et votre date de naissance.",
+        ),
+        OwnForm::NewPassword => (
+            "Nouveau mot de passe",
+            "Choisissez un nouveau mot de passe, que vous seul connaissez, et qui respecte les règles ci-dessous.",
+        ),
+        OwnForm::PasswordChange => (
+            "Changer de mot de passe",
+            "Saisissez votre mot de passe actuel, puis le nouveau, deux fois.",
+        ),
+        OwnForm::RecoveryMailChange => (
+            "Changer d'adresse mail de secours",
+            "Un lien de confirmation sera envoyé à la nouvelle adresse : elle remplacera l'ancienne une fois confirmée.",
+        ),
+        OwnForm::RedirectChange => (
+            "Redirection de la messagerie",
+            "Vous pouvez rediriger les mails reçus sur votre messagerie universitaire vers une messagerie externe. Un lien de confirmation sera envoyé à cette adresse.",
+        ),
+    }
+}
+
+/// Label, help and example of a field of the forms outside activation.
+fn own_field(field: Field) -> (&'static str, &'static str, &'static str) {
+    match field {
         Field::ResetIdentifier => ("Identifiant", "", ""),
         Field::LookupStudentNumber => (
             "Numéro d'étudiant",
@@ -148,33 +199,23 @@ pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
         Field::NewPassword => ("Nouveau mot de passe", "", ""),
         Field::NewPasswordConfirmation => ("Confirmation du nouveau mot de passe", "", ""),
         Field::CurrentPassword => ("Mot de passe actuel", "", ""),
+        Field::NewRecoveryMail => (
+            "Nouvelle adresse mail de secours",
+            "",
+            "prenom.nom@example.org",
+        ),
+        Field::NewRecoveryMailConfirmation => ("Confirmation de la nouvelle adresse", "", ""),
+        Field::NewRedirectAddress => (
+            "Adresse de la messagerie de redirection",
+            "",
+            "prenom.nom@example.org",
+        ),
+        Field::NewRedirectConfirmation => ("Confirmation de l'adresse de redirection", "", ""),
+        Field::NewRedirectKeepCopy => (
+            "Je souhaite conserver une copie des mails sur ma boîte mail universitaire.",
+            "",
+            "",
+        ),
+        _ => ("", "", ""),
     }
-}
-
-pub const PASSWORD_RESET: (&str, &str) = (
-    "Mot de passe oublié",
-    "Saisissez votre identifiant : un mail sera envoyé à votre adresse mail de secours. Pensez à vérifier votre dossier de courriers indésirables.",
-);
-
-pub const LOGIN_LOOKUP: (&str, &str) = (
-    "Identifiant oublié",
-    "Étudiants : retrouvez votre identifiant avec votre numéro d'étudiant et votre date de naissance.",
-);
-
-pub const NEW_PASSWORD: (&str, &str) = (
-    "Nouveau mot de passe",
-    "Choisissez un nouveau mot de passe, que vous seul connaissez, et qui respecte les règles ci-dessous.",
-);
-
-/// What the one field of the forgotten-password form takes.
-pub fn reset_identifier(accepted: &[ResetIdentifierKind]) -> String {
-    let names: Vec<&str> = accepted
-        .iter()
-        .map(|kind| match kind {
-            ResetIdentifierKind::Login => "identifiant",
-            ResetIdentifierKind::Ine => "numéro INE",
-            ResetIdentifierKind::InstitutionalMail => "adresse mail institutionnelle",
-        })
-        .collect();
-    super::capitalized(&super::listed(&names, "ou"))
 }

@@ -132,32 +132,35 @@ pub fn field(language: Language, wordings: Wordings<'_>, field: Field) -> FieldW
     }
 }
 
-/// The three forms of a person who cannot sign in.
+/// The forms outside activation: those of a person who cannot sign in,
+/// and those of the account page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecoveryForm {
+pub enum OwnForm {
     PasswordReset,
     LoginLookup,
     NewPassword,
+    PasswordChange,
+    RecoveryMailChange,
+    RedirectChange,
 }
 
-/// A recovery form's title and introduction.
-pub fn recovery(language: Language, wordings: Wordings<'_>, form: RecoveryForm) -> Titles {
-    let service = match (language, form) {
-        (Language::French, RecoveryForm::PasswordReset) => fr::PASSWORD_RESET,
-        (Language::French, RecoveryForm::LoginLookup) => fr::LOGIN_LOOKUP,
-        (Language::French, RecoveryForm::NewPassword) => fr::NEW_PASSWORD,
-        (Language::English, RecoveryForm::PasswordReset) => en::PASSWORD_RESET,
-        (Language::English, RecoveryForm::LoginLookup) => en::LOGIN_LOOKUP,
-        (Language::English, RecoveryForm::NewPassword) => en::NEW_PASSWORD,
+/// Such a form's title and introduction.
+pub fn own_form(language: Language, wordings: Wordings<'_>, form: OwnForm) -> Titles {
+    let service = match language {
+        Language::French => fr::own_form(form),
+        Language::English => en::own_form(form),
     };
-    titled(language, wordings, |w| recovery_titled(w, form), service)
+    titled(language, wordings, |w| own_titled(w, form), service)
 }
 
-fn recovery_titled(wording: &FormWording, form: RecoveryForm) -> Option<&Titled> {
+fn own_titled(wording: &FormWording, form: OwnForm) -> Option<&Titled> {
     match form {
-        RecoveryForm::PasswordReset => wording.password_reset.as_ref(),
-        RecoveryForm::LoginLookup => wording.login_lookup.as_ref(),
-        RecoveryForm::NewPassword => wording.new_password.as_ref(),
+        OwnForm::PasswordReset => wording.password_reset.as_ref(),
+        OwnForm::LoginLookup => wording.login_lookup.as_ref(),
+        OwnForm::NewPassword => wording.new_password.as_ref(),
+        OwnForm::PasswordChange => wording.password_change.as_ref(),
+        OwnForm::RecoveryMailChange => wording.recovery_mail_change.as_ref(),
+        OwnForm::RedirectChange => wording.redirect_change.as_ref(),
     }
 }
 

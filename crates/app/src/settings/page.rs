@@ -1,0 +1,118 @@
+//! What the account page shows a signed-in person: who they are, and the
+//! forms their institution offers them, with its words.
+
+use domain::account::{Account, AccountKind};
+use domain::activation::mask_mail;
+use domain::form::{self, FieldShape};
+use domain::language::Language;
+use domain::password::PasswordPolicy;
+use store::accounts::AccountLookup;
+
+use crate::App;
+use crate::error::AppError;
+use crate::forms::{FormView, InstitutionView, institution_view, with_words};
+use crate::texts::forms::{self as words, OwnForm, Wordings};
+
+/// The account page of one person.
+#[derive(Debug, Clone)]
+pub struct AccountPage {
+    pub institution: InstitutionView,
+    pub login: String,
+    pub institutional_mail: Option<String>,
+    pub staff: bool,
+    /// The verified recovery address, masked; none when there is none.
+    pub recovery_mail: Option<String>,
+    pub password_policy: PasswordPolicy,
+    pub password_change: FormView,
+    pub recovery_mail_change: FormView,
+    /// None without a university mailbox to redirect.
+    pub redirect_change: Option<FormView>,
+}
+
+/// The verified recovery address of `account`, masked.
+fn masked_recovery_mail(account: &Account) -> Option<String> {
+    account
+        .recovery_mail
+        .as_deref()
+        .filter(|_| account.recovery_mail_verified_at.is_some())
+        .map(mask_mail)
+}
+
+impl App {
+    /// The account page of the account `lookup` names, in `language`.
+    ///
+    /// # Errors
+    /// `NotFound` for no such account, `FailedPrecondition` for one not in
+    /// use (not activated, expired, locked).
+    pub async fn describe_account(
+        &self,
+        lookup: AccountLookup<'_>,
+        language: Language,
+    ) -> Result<AccountPage, AppError> {
+        let account = self.account_in_use(lookup).await?;
+        let institution = self.institution_of(&account)?;
+        let profile = self.profile_of(&account)?;
+        let wordings = Wordings::of_profile(institution, profile);
+        let policy = institution.password_policy(&account.profile);
+        let form = |own: OwnForm, shapes: Vec<FieldShape>| FormView {
+            titles: words::own_form(language, wordings, own),
+            fields: with_words(shapes, language, wordings),
+        };
+        Ok(AccountPage {
+            institution: institution_view(&account.institution, institution),
+            password_change: form(
+                OwnForm::PasswordChange,
+                form::password_change_fields(&policy),
+            ),
+            recovery_mail_change: form(
+                OwnForm::RecoveryMailChange,
+                form::recovery_mail_change_fields(),
+            ),
+            redirect_change: account
+                .institutional_mail
+                .as_ref()
+                .map(|_| form(OwnForm::RedirectChange, form::redirect_change_fields())),
+            recovery_mail: masked_recovery_mail(&account),
+            staff: account.kind == AccountKind::Staff,
+            login: account.login,
+            institutional_mail: account.institutional_mail,
+            password_policy: policy,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::language::Language;
+    use store::accounts::AccountLookup;
+
+    use crate::testing::{activate_montpellier_staff, test_app};
+
+    #[tokio::test]
+    async fn the_account_page_offers_the_forms_of_the_profile() {
+        let t = test_app().await;
+        let account = activate_montpellier_staff(&t, "RH-77").await;
+        let page = t
+            .app
+            .describe_account(AccountLookup::Id(&account.id), Language::French)
+            .await
+            .expect("described");
+        assert!(page.staff);
+        let names: Vec<&str> = page
+            .password_change
+            .fields
+            .iter()
+            .map(|f| f.shape.field.path())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "current_password",
+                "new_password.password",
+                "new_password.confirmation"
+            ]
+        );
+        assert!(page.redirect_change.is_some());
+        assert_eq!(page.password_change.titles.title, "Changer de mot de passe");
+    }
+}

@@ -1,0 +1,466 @@
+//! The account page: sign-in with the login and password (checked by the
+//! API's `VerifyPassword`), then the forms `DescribeAccount` describes —
+//! password, recovery address, redirect — and the pages the links mailed
+//! by the last two open. A change that needs the person present sends the
+//! password typed in its form to `ConfirmPresence` first.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Form, Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use http::{HeaderMap, StatusCode};
+use serde::Serialize;
+
+use crate::Portal;
+use crate::activation::{Posted, Refusal, said, value};
+use crate::api::Person;
+use crate::pages::{
+    Frame, SessionOfPage, error_page, forbidden, frame, marked_refused, message_page, person,
+    posting_session, render, served, with_session,
+};
+use crate::recovery::FormPage;
+use crate::session::{IDLE_LIMIT_SECONDS, LinkKind, Session, SignedIn, now_seconds, random_token};
+use crate::texts::words;
+
+/// The selector of the signed-in account.
+fn selector(signed_in: &SignedIn) -> proto::AccountSelector {
+    proto::AccountSelector {
+        institution: signed_in.institution.clone(),
+        identifier: Some(proto::account_selector::Identifier::Login(
+            signed_in.login.clone(),
+        )),
+    }
+}
+
+/// What one page of the account shows after a change or a refusal.
+#[derive(Default, Serialize)]
+struct Outcome {
+    /// What a change did, in the person's words.
+    done: String,
+    refusal: Refusal,
+}
+
+/// `/{code}/account`: the account page, or the sign-in form.
+pub async fn show(
+    State(portal): State<Portal>,
+    Path(code): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let person = person(&portal, peer, &headers);
+    if served(&portal, &code).is_none() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    match portal.sessions.read(&headers) {
+        Some(session) if session.signed_in(&code).is_some() => {
+            account_page(&portal, &code, &person, session, Outcome::default()).await
+        }
+        _ => sign_in_form(&portal, &code, &person, &headers, String::new()),
+    }
+}
+
+/// The sign-in form, with why the last attempt failed.
+fn sign_in_form(
+    portal: &Portal,
+    code: &str,
+    person: &Person,
+    headers: &HeaderMap,
+    failed: String,
+) -> Response {
+    #[derive(Serialize)]
+    struct Page {
+        #[serde(flatten)]
+        frame: Frame,
+        csrf: String,
+        failed: String,
+    }
+    let Some(session) = SessionOfPage::of(portal, headers) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let refused = !failed.is_empty();
+    let page = Page {
+        frame: frame(person, code, None, "/account"),
+        csrf: session.session.csrf.clone(),
+        failed,
+    };
+    let response = render(portal, "sign_in.html", page);
+    session.form_page(portal, response, refused)
+}
+
+/// The sign-in form posted: the API checks the password; a new session
+/// (a new CSRF token) starts signed in.
+pub async fn sign_in(
+    State(portal): State<Portal>,
+    Path(code): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(posted): Form<Posted>,
+) -> Response {
+    let person = person(&portal, peer, &headers);
+    if served(&portal, &code).is_none() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    if posting_session(&portal, &headers, &posted).is_none() {
+        return forbidden(&portal, &code, &person);
+    }
+    let login = value(&posted, "login").trim().to_owned();
+    let account = SignedIn {
+        institution: code.clone(),
+        login,
+        until: now_seconds() + IDLE_LIMIT_SECONDS,
+    };
+    let request = proto::VerifyPasswordRequest {
+        account: Some(selector(&account)),
+        password: value(&posted, "password").to_owned(),
+    };
+    let request = portal.api.request(request, &person);
+    let t = words(person.language);
+    let failed = match portal.api.settings().verify_password(request).await {
+        Ok(answer) if answer.get_ref().valid => return signed_in(&portal, &code, account),
+        // Unknown login, wrong password, account not in use: one answer,
+        // which tells nobody which logins exist.
+        Ok(_) => t.sign_in_failed.to_owned(),
+        Err(status) => match status.code() {
+            tonic::Code::ResourceExhausted | tonic::Code::Unavailable => {
+                said(&status, t.unavailable)
+            }
+            _ => t.sign_in_failed.to_owned(),
+        },
+    };
+    sign_in_form(&portal, &code, &person, &headers, failed)
+}
+
+/// A new session, signed in, and on to the account page.
+fn signed_in(portal: &Portal, code: &str, account: SignedIn) -> Response {
+    let Ok(mut session) = Session::new() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    session.account = Some(account);
+    let response = Redirect::to(&format!("/{code}/account")).into_response();
+    with_session(portal, response, &session)
+}
+
+/// The account page, from the API's description, with what the last
+/// change did or why it was refused; each page moves the idle limit on.
+async fn account_page(
+    portal: &Portal,
+    code: &str,
+    person: &Person,
+    mut session: Session,
+    outcome: Outcome,
+) -> Response {
+    #[derive(Serialize)]
+    struct Page {
+        #[serde(flatten)]
+        frame: Frame,
+        login: String,
+        institutional_mail: String,
+        recovery_mail: String,
+        password_rules: Vec<String>,
+        forms: Vec<(&'static str, FormPage)>,
+        csrf: String,
+        #[serde(flatten)]
+        outcome: Outcome,
+    }
+    let Some(account) = session.account.as_mut() else {
+        return Redirect::to(&format!("/{code}/account")).into_response();
+    };
+    account.until = now_seconds() + IDLE_LIMIT_SECONDS;
+    let request = proto::DescribeAccountRequest {
+        account: Some(selector(account)),
+    };
+    let request = portal.api.request(request, person);
+    let described = match portal.api.settings().describe_account(request).await {
+        Ok(answer) => answer.into_inner(),
+        Err(status) => return error_page(portal, code, person, &status),
+    };
+    let forms = [
+        ("password", described.password_change),
+        ("recovery-mail", described.recovery_mail_change),
+        ("redirect", described.redirect_change),
+    ]
+    .into_iter()
+    .filter_map(|(action, form)| Some((action, FormPage::from(form?))))
+    .collect();
+    let refused = !outcome.refusal.summary.is_empty();
+    let page = Page {
+        frame: frame(person, code, described.institution, "/account"),
+        login: described.login,
+        institutional_mail: described.institutional_mail,
+        recovery_mail: described.recovery_mail,
+        password_rules: described
+            .password_rules
+            .map(|r| r.descriptions)
+            .unwrap_or_default(),
+        forms,
+        csrf: session.csrf.clone(),
+        outcome,
+    };
+    let response = marked_refused(render(portal, "account.html", page), refused);
+    with_session(portal, response, &session)
+}
+
+/// A form of the account page posted: the session, signed in, or the page
+/// that says why not.
+fn signed_in_post(
+    portal: &Portal,
+    code: &str,
+    person: &Person,
+    headers: &HeaderMap,
+    posted: &Posted,
+) -> Result<Session, Box<Response>> {
+    if served(portal, code).is_none() {
+        return Err(Box::new(StatusCode::NOT_FOUND.into_response()));
+    }
+    let session = posting_session(portal, headers, posted)
+        .ok_or_else(|| Box::new(forbidden(portal, code, person)))?;
+    if session.signed_in(code).is_none() {
+        return Err(Box::new(
+            Redirect::to(&format!("/{code}/account")).into_response(),
+        ));
+    }
+    Ok(session)
+}
+
+/// A change posted from the account page: `form` names which.
+pub async fn change(
+    State(portal): State<Portal>,
+    Path((code, form)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(posted): Form<Posted>,
+) -> Response {
+    let person = person(&portal, peer, &headers);
+    let session = match signed_in_post(&portal, &code, &person, &headers, &posted) {
+        Ok(session) => session,
+        Err(page) => return *page,
+    };
+    let Some(account) = session.signed_in(&code).cloned() else {
+        return Redirect::to(&format!("/{code}/account")).into_response();
+    };
+    let done = match form.as_str() {
+        "password" => change_password(&portal, &person, &account, &posted).await,
+        "recovery-mail" => change_recovery_mail(&portal, &person, &account, &posted).await,
+        "redirect" => change_redirect(&portal, &person, &account, &posted).await,
+        "sign-out" => return signed_out(&portal, &code, session),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    let t = words(person.language);
+    let outcome = match done {
+        Ok(done) => Outcome {
+            done,
+            refusal: Refusal::default(),
+        },
+        Err(status) => Outcome {
+            done: String::new(),
+            refusal: Refusal::of(&status, &posted, t.unavailable),
+        },
+    };
+    account_page(&portal, &code, &person, session, outcome).await
+}
+
+fn signed_out(portal: &Portal, code: &str, mut session: Session) -> Response {
+    session.account = None;
+    if let Ok(csrf) = random_token() {
+        session.csrf = csrf;
+    }
+    let response = Redirect::to(&format!("/{code}/")).into_response();
+    with_session(portal, response, &session)
+}
+
+async fn change_password(
+    portal: &Portal,
+    person: &Person,
+    account: &SignedIn,
+    posted: &Posted,
+) -> Result<String, tonic::Status> {
+    let request = proto::ChangePasswordRequest {
+        account: Some(selector(account)),
+        current_password: value(posted, "current_password").to_owned(),
+        new_password: Some(proto::PasswordInput {
+            password: value(posted, "new_password.password").to_owned(),
+            confirmation: value(posted, "new_password.confirmation").to_owned(),
+        }),
+    };
+    let request = portal.api.request(request, person);
+    portal.api.settings().change_password(request).await?;
+    Ok(words(person.language).password_changed_intro.to_owned())
+}
+
+/// The step-up token the current password typed in a form buys.
+async fn presence(
+    portal: &Portal,
+    person: &Person,
+    account: &SignedIn,
+    posted: &Posted,
+) -> Result<Option<proto::PresenceProof>, tonic::Status> {
+    let request = proto::ConfirmPresenceRequest {
+        account: Some(selector(account)),
+        current_password: value(posted, "current_password").to_owned(),
+    };
+    let request = portal.api.request(request, person);
+    let token = portal
+        .api
+        .settings()
+        .confirm_presence(request)
+        .await?
+        .into_inner()
+        .step_up_token;
+    Ok(Some(proto::PresenceProof {
+        proof: Some(proto::presence_proof::Proof::StepUpToken(token)),
+    }))
+}
+
+/// What a page says of a mailed confirmation link.
+fn link_sent(person: &Person, notice: Option<proto::DeliveryNotice>) -> String {
+    let t = words(person.language);
+    let destination = notice.map(|n| n.masked_destination).unwrap_or_default();
+    format!("{} {destination}. {}", t.confirmation_sent_to, t.check_spam)
+}
+
+async fn change_recovery_mail(
+    portal: &Portal,
+    person: &Person,
+    account: &SignedIn,
+    posted: &Posted,
+) -> Result<String, tonic::Status> {
+    let presence = presence(portal, person, account, posted).await?;
+    let request = proto::RequestRecoveryMailChangeRequest {
+        account: Some(selector(account)),
+        new_recovery_mail: Some(proto::MailInput {
+            address: value(posted, "new_recovery_mail.address").to_owned(),
+            confirmation: value(posted, "new_recovery_mail.confirmation").to_owned(),
+        }),
+        presence,
+    };
+    let request = portal.api.request(request, person);
+    let answer = portal
+        .api
+        .settings()
+        .request_recovery_mail_change(request)
+        .await?;
+    Ok(link_sent(person, answer.into_inner().notice))
+}
+
+async fn change_redirect(
+    portal: &Portal,
+    person: &Person,
+    account: &SignedIn,
+    posted: &Posted,
+) -> Result<String, tonic::Status> {
+    let presence = presence(portal, person, account, posted).await?;
+    let request = proto::SetMailRedirectRequest {
+        account: Some(selector(account)),
+        address: Some(proto::MailInput {
+            address: value(posted, "address.address").to_owned(),
+            confirmation: value(posted, "address.confirmation").to_owned(),
+        }),
+        keep_copy: value(posted, "keep_copy") == "true",
+        presence,
+    };
+    let request = portal.api.request(request, person);
+    let answer = portal.api.redirection().set_mail_redirect(request).await?;
+    let answer = answer.into_inner();
+    let t = words(person.language);
+    Ok(match answer.notice {
+        Some(notice) => link_sent(person, Some(notice)),
+        None => t.redirect_in_force.to_owned(),
+    })
+}
+
+/// The link of an account-page confirmation that the session holds.
+fn confirmation_link(session: &Session, code: &str) -> Option<(LinkKind, String)> {
+    session
+        .link
+        .as_ref()
+        .filter(|l| l.institution == code)
+        .filter(|l| matches!(l.kind, LinkKind::RecoveryMail | LinkKind::Redirect))
+        .map(|l| (l.kind, l.token.clone()))
+}
+
+/// `/{code}/account/confirm`: the page of a confirmation link, whose
+/// button spends it.
+pub async fn show_confirmation(
+    State(portal): State<Portal>,
+    Path(code): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    #[derive(Serialize)]
+    struct Page {
+        #[serde(flatten)]
+        frame: Frame,
+        csrf: String,
+        redirect: bool,
+    }
+    let person = person(&portal, peer, &headers);
+    let session = portal.sessions.read(&headers);
+    let Some((session, (kind, _))) =
+        session.and_then(|s| confirmation_link(&s, &code).map(|l| (s, l)))
+    else {
+        return Redirect::to(&format!("/{code}/")).into_response();
+    };
+    let page = Page {
+        frame: frame(&person, &code, None, "/account/confirm"),
+        csrf: session.csrf.clone(),
+        redirect: kind == LinkKind::Redirect,
+    };
+    render(&portal, "account_link.html", page)
+}
+
+/// The confirmation's button: the link is spent, the page says what it
+/// did.
+pub async fn confirm(
+    State(portal): State<Portal>,
+    Path(code): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(posted): Form<Posted>,
+) -> Response {
+    let person = person(&portal, peer, &headers);
+    let Some(mut session) = posting_session(&portal, &headers, &posted) else {
+        return forbidden(&portal, &code, &person);
+    };
+    let Some((kind, token)) = confirmation_link(&session, &code) else {
+        return Redirect::to(&format!("/{code}/")).into_response();
+    };
+    session.link = None;
+    let t = words(person.language);
+    let confirmed = match kind {
+        LinkKind::Redirect => {
+            let request = portal
+                .api
+                .request(proto::VerifyMailRedirectRequest { token }, &person);
+            let answer = portal.api.redirection().verify_mail_redirect(request).await;
+            answer.map(|a| {
+                let address = a.into_inner().mail_redirect.unwrap_or_default().address;
+                format!("{} {address}.", t.completed_redirect)
+            })
+        }
+        _ => {
+            let request = portal
+                .api
+                .request(proto::ConfirmRecoveryMailChangeRequest { token }, &person);
+            let answer = portal
+                .api
+                .settings()
+                .confirm_recovery_mail_change(request)
+                .await;
+            answer.map(|a| {
+                format!(
+                    "{} {}.",
+                    t.recovery_mail_confirmed,
+                    a.into_inner().recovery_mail
+                )
+            })
+        }
+    };
+    let page = match confirmed {
+        Ok(message) => {
+            let frame = frame(&person, &code, None, "/account/confirm");
+            message_page(&portal, frame, message, StatusCode::OK)
+        }
+        Err(status) => error_page(&portal, &code, &person, &status),
+    };
+    with_session(&portal, page, &session)
+}
