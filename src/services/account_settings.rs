@@ -7,6 +7,7 @@ use tonic::{Request, Response, Status};
 use super::{App, account_lookup, begin_call, encode, encode_account, reply};
 use crate::app::AppError;
 use crate::app::settings::{AccountPage, PasswordChangeInput};
+use crate::domain::account::AccountKind;
 use crate::domain::language::Language;
 use crate::domain::self_service::{AntispamLevel, ConsentChange, DirectoryEntry};
 use crate::proto;
@@ -78,16 +79,24 @@ fn consent_change(body: &proto::UpdateConsentsRequest) -> Result<ConsentChange, 
 
 /// The account page as the API describes it.
 fn account_page(page: AccountPage, language: Language) -> proto::DescribeAccountResponse {
+    let account = &page.account;
     proto::DescribeAccountResponse {
         institution: Some(forms::institution_info(page.institution)),
-        login: page.login,
-        institutional_mail: page.institutional_mail.unwrap_or_default(),
-        staff: page.staff,
+        login: account.login.clone(),
+        institutional_mail: account.institutional_mail.clone().unwrap_or_default(),
+        staff: account.kind == AccountKind::Staff,
         recovery_mail: page.recovery_mail.unwrap_or_default(),
         password_rules: Some(forms::password_rules(&page.password_policy, language)),
         password_change: Some(forms::form(page.password_change)),
         recovery_mail_change: Some(forms::form(page.recovery_mail_change)),
         redirect_change: page.redirect_change.map(forms::form),
+        consent_items: page.consents.iter().map(forms::item).collect(),
+        consent_choices: page
+            .consent_choices
+            .into_iter()
+            .map(forms::choice)
+            .collect(),
+        consents: Some(encode::consents(account)),
     }
 }
 

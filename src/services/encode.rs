@@ -108,7 +108,7 @@ pub fn account(a: &Account, now: DateTime<Utc>, tz: chrono_tz::Tz) -> proto::Acc
 }
 
 /// The consents as the account holds them.
-fn consents(a: &Account) -> proto::Consents {
+pub fn consents(a: &Account) -> proto::Consents {
     let c = &a.consents;
     let (photo_uses, photo_refused) = match c.photo.as_ref().map(|p| &p.0) {
         Some(PhotoDecision::Allow(uses)) => {

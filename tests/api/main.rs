@@ -9,6 +9,7 @@ mod support;
 
 mod access;
 mod activation;
+mod browser;
 mod bulk;
 mod config;
 mod feed;

@@ -8,7 +8,7 @@ use crate::support::*;
 
 /// A portal in front of the test server, serving `institutions`; its
 /// address.
-async fn spawn_portal(app: &TestApp, institutions: &[&str]) -> String {
+pub(crate) async fn spawn_portal(app: &TestApp, institutions: &[&str]) -> String {
     let settings = PortalSettings {
         listen: "127.0.0.1:0".parse().expect("address"),
         api_url: String::new(),
@@ -488,6 +488,8 @@ async fn a_forgotten_password_is_reset_from_the_mailed_link_in_the_portal() {
         .await;
     assert_eq!(status, 200);
     assert!(html.contains("xxxxxxxxxxxx@xxxxxxxx"), "{html}");
+    // The answer's page keeps the institution's name in its frame.
+    assert!(html.contains("Université de Montpellier"), "{html}");
     let token = link_token(
         &app.wait_for_mail_to(&recovery, before + 1).await,
         "recovery/reset",
@@ -502,6 +504,24 @@ async fn a_forgotten_password_is_reset_from_the_mailed_link_in_the_portal() {
     assert_eq!(status, 200);
     assert!(html.contains(&account.login), "{html}");
     assert!(!html.contains(&token));
+    // The meter asks the API in the link's context, which stays here.
+    let (status, json) = visit
+        .post(
+            "/umontpellier/password-strength",
+            &[("for", "reset"), ("candidate", "abc")],
+        )
+        .await;
+    assert_eq!(status, 200, "{json}");
+    let meter: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(meter["acceptable"], false);
+    assert!(meter["problems"].as_array().is_some_and(|p| !p.is_empty()));
+    let (status, _) = visit
+        .post(
+            "/umontpellier/password-strength",
+            &[("for", "account"), ("candidate", "abc")],
+        )
+        .await;
+    assert_eq!(status, 404, "not signed in: no account to judge for");
     let (status, html) = visit
         .post(
             "/umontpellier/recovery/new-password",
@@ -594,7 +614,7 @@ async fn a_signed_in_person_changes_their_recovery_address_on_the_account_page()
         )
         .await;
     assert_eq!(status, 422, "{html}");
-    assert!(html.contains("f-current-password-error"), "{html}");
+    assert!(html.contains("password-f-current-password-error"), "{html}");
 
     let new_address = "anne.roux@example.org";
     let (status, html) = visit
@@ -633,4 +653,74 @@ async fn a_signed_in_person_changes_their_recovery_address_on_the_account_page()
     assert_eq!(status, 303);
     let (_, html) = visit.get("/umontpellier/account").await;
     assert!(html.contains(r#"name="password""#), "{html}");
+}
+
+/// The account page's consents: the Bordeaux Montaigne student's choices as
+/// they stand, a change saved, the photo's refusal only with the password,
+/// then said rather than offered again.
+#[tokio::test]
+async fn a_student_changes_their_consents_on_the_account_page() {
+    let app = spawn_app().await;
+    let portal = spawn_portal(&app, &["u-bordeaux-montaigne"]).await;
+    let account = app
+        .active_account(
+            bordeaux_student("21900079", "Élise", "Roy"),
+            "Garonne#2026!",
+        )
+        .await;
+    let mut visit = Visit {
+        portal,
+        cookie: String::new(),
+        csrf: String::new(),
+    };
+    visit.get("/u-bordeaux-montaigne/account").await;
+    visit
+        .post(
+            "/u-bordeaux-montaigne/account/sign-in",
+            &[("login", &account.login), ("password", "Garonne#2026!")],
+        )
+        .await;
+    let (status, html) = visit.get("/u-bordeaux-montaigne/account").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains(r#"name="crous_sharing""#), "{html}");
+    assert!(
+        html.contains("checked"),
+        "the choices as they stand: {html}"
+    );
+
+    let consents = [
+        ("step", "directory_listing"),
+        ("step", "crous_sharing"),
+        ("directory_listed", "true"),
+        ("crous_sharing", "true"),
+    ];
+    let (status, html) = visit
+        .post("/u-bordeaux-montaigne/account/consents", &consents)
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Vos choix sont enregistrés"), "{html}");
+    let revoked = [("step", "crous_sharing"), ("crous_sharing", "false")];
+    let (_, html) = visit
+        .post("/u-bordeaux-montaigne/account/consents", &revoked)
+        .await;
+    assert!(html.contains("ne transmettra plus"), "the caveat: {html}");
+
+    // Refusing the photo needs the password.
+    let refusal = [
+        ("step", "photo_use"),
+        ("photo.uses", "refuse"),
+        ("photo.irreversibility_acknowledged", "true"),
+    ];
+    let (status, html) = visit
+        .post("/u-bordeaux-montaigne/account/consents", &refusal)
+        .await;
+    assert_eq!(status, 422, "{html}");
+    let mut with_password = refusal.to_vec();
+    with_password.push(("current_password", "Garonne#2026!"));
+    let (status, html) = visit
+        .post("/u-bordeaux-montaigne/account/consents", &with_password)
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("définitif"), "{html}");
+    assert!(!html.contains(r#"name="photo.uses""#), "{html}");
 }

@@ -363,7 +363,7 @@ pub fn new_password_fields(policy: &PasswordPolicy) -> Vec<FieldShape> {
 }
 
 /// The current password, typed again on the account page.
-fn current_password() -> FieldShape {
+pub fn current_password_field() -> FieldShape {
     FieldShape {
         autocomplete: "current-password",
         ..bounded(
@@ -377,7 +377,7 @@ fn current_password() -> FieldShape {
 /// The account page's password change: the current password, then the
 /// new one twice.
 pub fn password_change_fields(policy: &PasswordPolicy) -> Vec<FieldShape> {
-    let mut fields = vec![current_password()];
+    let mut fields = vec![current_password_field()];
     fields.extend(new_password_fields(policy));
     fields
 }
@@ -387,7 +387,7 @@ pub fn password_change_fields(policy: &PasswordPolicy) -> Vec<FieldShape> {
 pub fn recovery_mail_change_fields() -> Vec<FieldShape> {
     let mail = |field| bounded(shape(field, FieldKind::Email, true), 3, MAIL_MAX);
     vec![
-        current_password(),
+        current_password_field(),
         mail(Field::NewRecoveryMail),
         mail(Field::NewRecoveryMailConfirmation),
     ]
@@ -398,7 +398,7 @@ pub fn recovery_mail_change_fields() -> Vec<FieldShape> {
 pub fn redirect_change_fields() -> Vec<FieldShape> {
     let mail = |field| bounded(shape(field, FieldKind::Email, true), 3, MAIL_MAX);
     vec![
-        current_password(),
+        current_password_field(),
         mail(Field::NewRedirectAddress),
         mail(Field::NewRedirectConfirmation),
         shape(Field::NewRedirectKeepCopy, FieldKind::Checkbox, false),

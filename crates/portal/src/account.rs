@@ -12,11 +12,13 @@ use http::{HeaderMap, StatusCode};
 use serde::Serialize;
 
 use crate::Portal;
-use crate::activation::{Posted, Refusal, said, value};
+use crate::activation::{
+    ItemPage, Posted, Refusal, item_page, photo_choice, posted_steps, said, value, yes_no,
+};
 use crate::api::Person;
 use crate::pages::{
     Frame, SessionOfPage, error_page, forbidden, frame, marked_refused, message_page, person,
-    posting_session, render, served, with_session,
+    posted_session, posting_session, render, served, with_session,
 };
 use crate::recovery::FormPage;
 use crate::session::{IDLE_LIMIT_SECONDS, LinkKind, Session, SignedIn, now_seconds, random_token};
@@ -37,6 +39,8 @@ fn selector(signed_in: &SignedIn) -> proto::AccountSelector {
 struct Outcome {
     /// What a change did, in the person's words.
     done: String,
+    /// The form refused (`password`, `consents`...), and why.
+    refused_form: String,
     refusal: Refusal,
 }
 
@@ -79,7 +83,7 @@ fn sign_in_form(
     };
     let refused = !failed.is_empty();
     let page = Page {
-        frame: frame(person, code, None, "/account"),
+        frame: frame(portal, person, code, None, "/account"),
         csrf: session.session.csrf.clone(),
         failed,
     };
@@ -108,6 +112,7 @@ pub async fn sign_in(
         institution: code.clone(),
         login,
         until: now_seconds() + IDLE_LIMIT_SECONDS,
+        must_change: false,
     };
     let request = proto::VerifyPasswordRequest {
         account: Some(selector(&account)),
@@ -116,7 +121,17 @@ pub async fn sign_in(
     let request = portal.api.request(request, &person);
     let t = words(person.language);
     let failed = match portal.api.settings().verify_password(request).await {
-        Ok(answer) if answer.get_ref().valid => return signed_in(&portal, &code, account),
+        Ok(answer) if answer.get_ref().valid => {
+            let must_change = answer.get_ref().must_change;
+            return signed_in(
+                &portal,
+                &code,
+                SignedIn {
+                    must_change,
+                    ..account
+                },
+            );
+        }
         // Unknown login, wrong password, account not in use: one answer,
         // which tells nobody which logins exist.
         Ok(_) => t.sign_in_failed.to_owned(),
@@ -158,6 +173,9 @@ async fn account_page(
         recovery_mail: String,
         password_rules: Vec<String>,
         forms: Vec<(&'static str, FormPage)>,
+        consents: Vec<ItemPage>,
+        photo_refused: bool,
+        must_change: bool,
         csrf: String,
         #[serde(flatten)]
         outcome: Outcome,
@@ -166,6 +184,7 @@ async fn account_page(
         return Redirect::to(&format!("/{code}/account")).into_response();
     };
     account.until = now_seconds() + IDLE_LIMIT_SECONDS;
+    let must_change = account.must_change;
     let request = proto::DescribeAccountRequest {
         account: Some(selector(account)),
     };
@@ -174,17 +193,19 @@ async fn account_page(
         Ok(answer) => answer.into_inner(),
         Err(status) => return error_page(portal, code, person, &status),
     };
+    let consents = consent_items(&described);
+    let photo_refused = described.consents.as_ref().is_some_and(|c| c.photo_refused);
     let forms = [
         ("password", described.password_change),
         ("recovery-mail", described.recovery_mail_change),
         ("redirect", described.redirect_change),
     ]
     .into_iter()
-    .filter_map(|(action, form)| Some((action, FormPage::from(form?))))
+    .filter_map(|(action, form)| Some((action, FormPage::from(form?).within(action))))
     .collect();
     let refused = !outcome.refusal.summary.is_empty();
     let page = Page {
-        frame: frame(person, code, described.institution, "/account"),
+        frame: frame(portal, person, code, described.institution, "/account"),
         login: described.login,
         institutional_mail: described.institutional_mail,
         recovery_mail: described.recovery_mail,
@@ -193,11 +214,53 @@ async fn account_page(
             .map(|r| r.descriptions)
             .unwrap_or_default(),
         forms,
+        consents,
+        photo_refused,
+        must_change,
         csrf: session.csrf.clone(),
         outcome,
     };
     let response = marked_refused(render(portal, "account.html", page), refused);
     with_session(portal, response, &session)
+}
+
+/// The values a consent item stands at, as its options name them.
+fn chosen_values(step: &str, consents: &proto::Consents) -> Vec<String> {
+    let yes_no = |value: Option<bool>| value.map(|v| v.to_string()).into_iter().collect();
+    match step {
+        "directory_listing" => yes_no(consents.directory_listed),
+        "crous_sharing" => yes_no(consents.crous_sharing),
+        "photo_use" if consents.photo_refused => vec!["refuse".to_owned()],
+        "photo_use" => consents
+            .photo_uses
+            .iter()
+            .filter_map(|u| proto::PhotoUse::try_from(*u).ok())
+            .map(|u| {
+                u.as_str_name()
+                    .trim_start_matches("PHOTO_USE_")
+                    .to_ascii_lowercase()
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The consent items of the account page, their options chosen as the
+/// consents stand.
+fn consent_items(described: &proto::DescribeAccountResponse) -> Vec<ItemPage> {
+    let current = described.consents.clone().unwrap_or_default();
+    described
+        .consent_items
+        .iter()
+        .map(|item| {
+            let mut page = item_page(item, &described.consent_choices).within("consents");
+            let chosen = chosen_values(&page.step, &current);
+            for option in &mut page.options {
+                option.checked = chosen.contains(&option.value);
+            }
+            page
+        })
+        .collect()
 }
 
 /// A form of the account page posted: the session, signed in, or the page
@@ -209,11 +272,7 @@ fn signed_in_post(
     headers: &HeaderMap,
     posted: &Posted,
 ) -> Result<Session, Box<Response>> {
-    if served(portal, code).is_none() {
-        return Err(Box::new(StatusCode::NOT_FOUND.into_response()));
-    }
-    let session = posting_session(portal, headers, posted)
-        .ok_or_else(|| Box::new(forbidden(portal, code, person)))?;
+    let session = posted_session(portal, code, person, headers, posted)?;
     if session.signed_in(code).is_none() {
         return Err(Box::new(
             Redirect::to(&format!("/{code}/account")).into_response(),
@@ -231,7 +290,7 @@ pub async fn change(
     Form(posted): Form<Posted>,
 ) -> Response {
     let person = person(&portal, peer, &headers);
-    let session = match signed_in_post(&portal, &code, &person, &headers, &posted) {
+    let mut session = match signed_in_post(&portal, &code, &person, &headers, &posted) {
         Ok(session) => session,
         Err(page) => return *page,
     };
@@ -242,18 +301,26 @@ pub async fn change(
         "password" => change_password(&portal, &person, &account, &posted).await,
         "recovery-mail" => change_recovery_mail(&portal, &person, &account, &posted).await,
         "redirect" => change_redirect(&portal, &person, &account, &posted).await,
+        "consents" => change_consents(&portal, &person, &account, &posted).await,
         "sign-out" => return signed_out(&portal, &code, session),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     let t = words(person.language);
+    if done.is_ok()
+        && form == "password"
+        && let Some(signed) = session.account.as_mut()
+    {
+        signed.must_change = false;
+    }
     let outcome = match done {
         Ok(done) => Outcome {
             done,
-            refusal: Refusal::default(),
+            ..Outcome::default()
         },
         Err(status) => Outcome {
             done: String::new(),
-            refusal: Refusal::of(&status, &posted, t.unavailable),
+            refusal: Refusal::of(&status, &posted, t.unavailable).within(&form),
+            refused_form: form,
         },
     };
     account_page(&portal, &code, &person, session, outcome).await
@@ -368,6 +435,38 @@ async fn change_redirect(
     })
 }
 
+async fn change_consents(
+    portal: &Portal,
+    person: &Person,
+    account: &SignedIn,
+    posted: &Posted,
+) -> Result<String, tonic::Status> {
+    let steps = posted_steps(posted);
+    let has = |step: &str| steps.contains(&step);
+    // The password is asked only for a refusal of the photo's uses.
+    let presence = if value(posted, "current_password").is_empty() {
+        None
+    } else {
+        presence(portal, person, account, posted).await?
+    };
+    let request = proto::UpdateConsentsRequest {
+        account: Some(selector(account)),
+        directory_listed: yes_no(posted, "directory_listed").filter(|_| has("directory_listing")),
+        photo: has("photo_use").then(|| photo_choice(posted)),
+        crous_sharing: yes_no(posted, "crous_sharing").filter(|_| has("crous_sharing")),
+        presence,
+    };
+    let request = portal.api.request(request, person);
+    let answer = portal.api.settings().update_consents(request).await?;
+    let notices = answer.into_inner().notices;
+    let t = words(person.language);
+    Ok(if notices.is_empty() {
+        t.consents_saved.to_owned()
+    } else {
+        notices.join(" ")
+    })
+}
+
 /// The link of an account-page confirmation that the session holds.
 fn confirmation_link(session: &Session, code: &str) -> Option<(LinkKind, String)> {
     session
@@ -401,7 +500,7 @@ pub async fn show_confirmation(
         return Redirect::to(&format!("/{code}/")).into_response();
     };
     let page = Page {
-        frame: frame(&person, &code, None, "/account/confirm"),
+        frame: frame(&portal, &person, &code, None, "/account/confirm"),
         csrf: session.csrf.clone(),
         redirect: kind == LinkKind::Redirect,
     };
@@ -457,7 +556,7 @@ pub async fn confirm(
     };
     let page = match confirmed {
         Ok(message) => {
-            let frame = frame(&person, &code, None, "/account/confirm");
+            let frame = frame(&portal, &person, &code, None, "/account/confirm");
             message_page(&portal, frame, message, StatusCode::OK)
         }
         Err(status) => error_page(&portal, &code, &person, &status),

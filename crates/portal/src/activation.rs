@@ -45,6 +45,8 @@ const SHOWN_AGAIN: &[&str] = &[
 pub struct Refusal {
     pub summary: String,
     pub errors: BTreeMap<String, String>,
+    /// The summary's list: each field's error with its input's `id`.
+    pub links: Vec<(String, String)>,
     pub values: BTreeMap<String, String>,
 }
 
@@ -62,6 +64,15 @@ pub fn said(status: &tonic::Status, unavailable: &str) -> String {
 }
 
 impl Refusal {
+    /// The refusal of the form `form` of a page with several forms: its
+    /// summary links to that form's inputs.
+    pub fn within(mut self, form: &str) -> Self {
+        for (id, _) in &mut self.links {
+            *id = format!("{form}-{id}");
+        }
+        self
+    }
+
     pub fn of(status: &tonic::Status, posted: &Posted, unavailable: &str) -> Refusal {
         let summary = said(status, unavailable);
         let mut errors = BTreeMap::new();
@@ -83,9 +94,14 @@ impl Refusal {
             .filter(|(name, _)| SHOWN_AGAIN.contains(&name.as_str()))
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect();
+        let links = errors
+            .iter()
+            .map(|(name, error)| (crate::pages::field_id(name), error.clone()))
+            .collect();
         Refusal {
             summary,
             errors,
+            links,
             values,
         }
     }
@@ -140,7 +156,7 @@ pub fn started(
 
 /// Which items a posted screen carried (unchecked boxes are not posted:
 /// a hidden `step` field names each item of the screen).
-fn posted_steps(posted: &Posted) -> Vec<&str> {
+pub fn posted_steps(posted: &Posted) -> Vec<&str> {
     posted
         .iter()
         .filter(|(n, _)| n == "step")
@@ -148,7 +164,7 @@ fn posted_steps(posted: &Posted) -> Vec<&str> {
         .collect()
 }
 
-fn yes_no(posted: &Posted, name: &str) -> Option<bool> {
+pub fn yes_no(posted: &Posted, name: &str) -> Option<bool> {
     match value(posted, name) {
         "true" => Some(true),
         "false" => Some(false),
@@ -163,7 +179,7 @@ fn mail_input(posted: &Posted, prefix: &str) -> proto::MailInput {
     }
 }
 
-fn photo_choice(posted: &Posted) -> proto::PhotoChoice {
+pub fn photo_choice(posted: &Posted) -> proto::PhotoChoice {
     let chosen: Vec<&str> = posted
         .iter()
         .filter(|(n, _)| n == "photo.uses")
@@ -302,6 +318,8 @@ pub struct ItemPage {
     pub fields: Vec<crate::pages::FieldPage>,
     /// The choice's field name and options, when the item is a choice.
     pub choice: String,
+    /// The choice's `id`, for its error.
+    pub choice_id: String,
     pub options: Vec<OptionPage>,
     pub multiple: bool,
 }
@@ -312,6 +330,8 @@ pub struct OptionPage {
     pub id: String,
     pub label: String,
     pub caveat: String,
+    /// Chosen already (the account page shows the consents as they stand).
+    pub checked: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -334,6 +354,15 @@ pub struct CompletionPage {
     pub next_label: String,
 }
 
+impl ItemPage {
+    /// The item in the form `form` of a page with several forms.
+    pub fn within(mut self, form: &str) -> Self {
+        self.fields = self.fields.into_iter().map(|f| f.within(form)).collect();
+        self.choice_id = format!("{form}-{}", self.choice_id);
+        self
+    }
+}
+
 /// A step's name in forms and templates (`photo_use`).
 fn step_name(step: i32) -> String {
     proto::ActivationStep::try_from(step)
@@ -345,7 +374,7 @@ fn step_name(step: i32) -> String {
         .unwrap_or_default()
 }
 
-fn item_page(item: &proto::ScreenItem, choices: &[proto::ActivationChoice]) -> ItemPage {
+pub fn item_page(item: &proto::ScreenItem, choices: &[proto::ActivationChoice]) -> ItemPage {
     let choice = item
         .fields
         .iter()
@@ -360,6 +389,7 @@ fn item_page(item: &proto::ScreenItem, choices: &[proto::ActivationChoice]) -> I
                 value: c.value.clone(),
                 label: c.label.clone(),
                 caveat: c.caveat.clone(),
+                checked: false,
             })
             .collect(),
         step,
@@ -372,6 +402,9 @@ fn item_page(item: &proto::ScreenItem, choices: &[proto::ActivationChoice]) -> I
             .map(crate::pages::FieldPage::from)
             .collect(),
         choice: choice.map(|f| f.name.clone()).unwrap_or_default(),
+        choice_id: choice
+            .map(|f| crate::pages::field_id(&f.name))
+            .unwrap_or_default(),
         multiple: item.choice.as_ref().is_some_and(|c| c.multiple),
     }
 }

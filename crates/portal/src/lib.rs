@@ -10,6 +10,7 @@ mod activation;
 mod api;
 mod language;
 mod links;
+mod meter;
 mod pages;
 mod recovery;
 mod security;
@@ -80,6 +81,7 @@ struct Portal {
     templates: Arc<templates::Templates>,
     trusted_proxies: Arc<[ipnet::IpNet]>,
     sessions: session::SessionKey,
+    known: pages::KnownInstitutions,
 }
 
 /// Why the portal could not start.
@@ -127,6 +129,7 @@ pub fn router(settings: &PortalSettings, api: ApiClient) -> Result<axum::Router,
         templates: Arc::new(templates),
         trusted_proxies: settings.trusted_proxies.clone().into(),
         sessions: session_key(settings)?,
+        known: pages::KnownInstitutions::default(),
     };
     Ok(pages::routes(portal).layer(axum::middleware::from_fn(security::headers)))
 }

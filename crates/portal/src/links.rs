@@ -128,7 +128,7 @@ pub async fn show(
         return Redirect::to(&format!("/{code}/activation")).into_response();
     };
     let page = Page {
-        frame: frame(&person, &code, None, "/activation/opened"),
+        frame: frame(&portal, &person, &code, None, "/activation/opened"),
         csrf: session.csrf.clone(),
         verify: link.kind == LinkKind::Verify,
     };

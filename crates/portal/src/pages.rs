@@ -1,6 +1,9 @@
 //! The pages: each asks the API what to show, then renders it.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Form, Path, Query, State};
@@ -17,7 +20,7 @@ use crate::language::{self, Language};
 use crate::security::person_address;
 use crate::session::Session;
 use crate::texts::{Words, words};
-use crate::{Portal, account, links, recovery};
+use crate::{Portal, account, links, meter, recovery};
 
 pub fn routes(portal: Portal) -> Router {
     Router::new()
@@ -74,7 +77,9 @@ pub fn routes(portal: Portal) -> Router {
         )
         .route("/{institution}/account/{form}", post(account::change))
         .route("/language/{code}", get(switch_language))
+        .route("/{institution}/password-strength", post(meter::evaluate))
         .route("/static/portal.css", get(stylesheet))
+        .route("/static/meter.js", get(meter::script))
         .with_state(portal)
 }
 
@@ -121,6 +126,13 @@ impl From<proto::InstitutionInfo> for InstitutionPage {
     }
 }
 
+/// The HTML `id` of the input named `name` (a request path): the one place
+/// it is derived, for the input, its label, help and error, and the
+/// summary's links to it.
+pub(crate) fn field_id(name: &str) -> String {
+    format!("f-{}", name.replace(['.', '_'], "-"))
+}
+
 /// One input of a form, as the templates render it.
 #[derive(Debug, Serialize)]
 pub struct FieldPage {
@@ -139,6 +151,15 @@ pub struct FieldPage {
     autocomplete: String,
 }
 
+impl FieldPage {
+    /// The same input in the form `form` of a page with several forms that
+    /// share input names (the account page's current password).
+    pub(crate) fn within(mut self, form: &str) -> Self {
+        self.id = format!("{form}-{}", self.id);
+        self
+    }
+}
+
 impl From<&proto::FormField> for FieldPage {
     fn from(field: &proto::FormField) -> Self {
         use proto::FieldKind as K;
@@ -150,7 +171,7 @@ impl From<&proto::FormField> for FieldPage {
             K::Code | K::Text | K::Choice | K::Unspecified => "text",
         };
         FieldPage {
-            id: format!("f-{}", field.name.replace(['.', '_'], "-")),
+            id: field_id(&field.name),
             name: field.name.clone(),
             input_type,
             label: field.label.clone(),
@@ -221,8 +242,10 @@ async fn describe(
 }
 
 /// The frame of a page of institution `code` (empty: the portal's root),
-/// at `here` under the institution's pages.
+/// at `here` under the institution's pages: `info` as the API just gave
+/// it, else as it last gave it.
 pub(crate) fn frame(
+    portal: &Portal,
     person: &Person,
     code: &str,
     info: Option<proto::InstitutionInfo>,
@@ -233,11 +256,42 @@ pub(crate) fn frame(
     } else {
         format!("/{code}")
     };
+    let info = match info {
+        Some(info) => {
+            portal.known.remember(&info);
+            Some(info)
+        }
+        None => portal.known.get(code),
+    };
     Frame {
         t: words(person.language),
         here: format!("{root}{here}"),
         root,
         institution: info.map(InstitutionPage::from).unwrap_or_default(),
+    }
+}
+
+/// What the API last said of each institution, for the frames of pages
+/// that do not ask it again (a form's answer, an error); forgotten after
+/// a while, so that a renamed institution shows its new name.
+#[derive(Clone, Default)]
+pub(crate) struct KnownInstitutions(
+    Arc<RwLock<HashMap<String, (Instant, proto::InstitutionInfo)>>>,
+);
+
+impl KnownInstitutions {
+    const KEPT: Duration = Duration::from_secs(300);
+
+    fn remember(&self, info: &proto::InstitutionInfo) {
+        if let Ok(mut known) = self.0.write() {
+            known.insert(info.code.clone(), (Instant::now(), info.clone()));
+        }
+    }
+
+    fn get(&self, code: &str) -> Option<proto::InstitutionInfo> {
+        let known = self.0.read().ok()?;
+        let (when, info) = known.get(code)?;
+        (when.elapsed() < Self::KEPT).then(|| info.clone())
     }
 }
 
@@ -298,7 +352,12 @@ pub(crate) fn error_page(
         _ => StatusCode::BAD_REQUEST,
     };
     let message = said(status, words(person.language).unavailable);
-    message_page(portal, frame(person, code, None, "/"), message, http_status)
+    message_page(
+        portal,
+        frame(portal, person, code, None, "/"),
+        message,
+        http_status,
+    )
 }
 
 /// The portal's root: the institution's home when it serves one, else
@@ -335,7 +394,7 @@ async fn institutions(
             name,
         });
     }
-    let frame = frame(&person, "", None, "/");
+    let frame = frame(&portal, &person, "", None, "/");
     render(
         &portal,
         "institutions.html",
@@ -360,7 +419,7 @@ async fn home(
     render(
         &portal,
         "home.html",
-        frame(&person, &code, described.institution, "/"),
+        frame(&portal, &person, &code, described.institution, "/"),
     )
 }
 
@@ -401,7 +460,7 @@ async fn entry_forms(
     let refused = !refusal.summary.is_empty();
     let page = Page {
         entries: described.entries.iter().map(entry_page).collect(),
-        frame: frame(person, code, described.institution, "/activation"),
+        frame: frame(portal, person, code, described.institution, "/activation"),
         csrf: session.session.csrf.clone(),
         refusal,
     };
@@ -475,10 +534,27 @@ pub(crate) fn posting_session(
         .filter(|s| s.accepts(value(posted, "csrf")))
 }
 
+/// A form posted to a page of institution `code`: its session, or the
+/// page that says why not (an institution not served, a session expired or
+/// another site's form).
+pub(crate) fn posted_session(
+    portal: &Portal,
+    code: &str,
+    person: &Person,
+    headers: &HeaderMap,
+    posted: &Posted,
+) -> Result<Session, Box<Response>> {
+    if served(portal, code).is_none() {
+        return Err(Box::new(StatusCode::NOT_FOUND.into_response()));
+    }
+    posting_session(portal, headers, posted)
+        .ok_or_else(|| Box::new(forbidden(portal, code, person)))
+}
+
 /// A form posted without its session (expired, or another site's).
 pub(crate) fn forbidden(portal: &Portal, code: &str, person: &Person) -> Response {
     let message = words(person.language).session_expired.to_owned();
-    let frame = frame(person, code, None, "/activation");
+    let frame = frame(portal, person, code, None, "/activation");
     message_page(portal, frame, message, StatusCode::FORBIDDEN)
 }
 
@@ -540,7 +616,7 @@ async fn link_requested(portal: &Portal, code: &str, person: &Person, posted: &P
         Ok(answer) => {
             let notice = answer.into_inner().notice.unwrap_or_default();
             let page = Page {
-                frame: frame(person, code, None, "/activation"),
+                frame: frame(portal, person, code, None, "/activation"),
                 destination: notice.masked_destination,
                 check_spam_folder: notice.check_spam_folder,
             };
@@ -608,6 +684,7 @@ fn flow_screen(
     };
     let page = Page {
         frame: frame(
+            portal,
             person,
             code,
             flow.institution_info.clone(),

@@ -15,8 +15,8 @@ use crate::Portal;
 use crate::activation::{Posted, Refusal, value};
 use crate::api::Person;
 use crate::pages::{
-    FieldPage, Frame, SessionOfPage, error_page, forbidden, frame, marked_refused, person,
-    posting_session, render, served, with_session,
+    FieldPage, Frame, SessionOfPage, error_page, frame, marked_refused, person, posted_session,
+    render, served, with_session,
 };
 use crate::session::{LinkKind, Session};
 use crate::texts::words;
@@ -27,6 +27,15 @@ pub(crate) struct FormPage {
     title: String,
     intro: String,
     fields: Vec<FieldPage>,
+}
+
+impl FormPage {
+    /// The form, its inputs' ids prefixed by `form` (a page with several
+    /// forms).
+    pub(crate) fn within(mut self, form: &str) -> Self {
+        self.fields = self.fields.into_iter().map(|f| f.within(form)).collect();
+        self
+    }
 }
 
 impl From<proto::Form> for FormPage {
@@ -83,7 +92,7 @@ async fn recovery_forms(
     };
     let refused = !refusal.summary.is_empty();
     let page = Page {
-        frame: frame(person, code, described.institution, "/recovery"),
+        frame: frame(portal, person, code, described.institution, "/recovery"),
         password_reset: described.password_reset.map(FormPage::from),
         login_lookup: described.login_lookup.map(FormPage::from),
         csrf: session.session.csrf.clone(),
@@ -91,22 +100,6 @@ async fn recovery_forms(
     };
     let response = render(portal, "recovery.html", page);
     session.form_page(portal, response, refused)
-}
-
-/// A form of the recovery page posted: its session, or the page that says
-/// it expired.
-fn checked_post(
-    portal: &Portal,
-    code: &str,
-    person: &Person,
-    headers: &HeaderMap,
-    posted: &Posted,
-) -> Result<Session, Box<Response>> {
-    if served(portal, code).is_none() {
-        return Err(Box::new(StatusCode::NOT_FOUND.into_response()));
-    }
-    posting_session(portal, headers, posted)
-        .ok_or_else(|| Box::new(forbidden(portal, code, person)))
 }
 
 /// The forgotten-password form posted: the same answer whether or not the
@@ -129,7 +122,7 @@ pub async fn request_reset(
         helpdesk_url: String,
     }
     let person = person(&portal, peer, &headers);
-    if let Err(page) = checked_post(&portal, &code, &person, &headers, &posted) {
+    if let Err(page) = posted_session(&portal, &code, &person, &headers, &posted) {
         return *page;
     }
     use proto::request_password_reset_request::Identifier;
@@ -144,7 +137,7 @@ pub async fn request_reset(
             let answer = answer.into_inner();
             let notice = answer.notice.unwrap_or_default();
             let page = Page {
-                frame: frame(&person, &code, None, "/recovery"),
+                frame: frame(&portal, &person, &code, None, "/recovery"),
                 destination: notice.masked_destination,
                 check_spam_folder: notice.check_spam_folder,
                 activation_key: answer.method == proto::ResetMethod::ActivationKey as i32,
@@ -186,7 +179,7 @@ pub async fn look_up_login(
         institutional_mail: String,
     }
     let person = person(&portal, peer, &headers);
-    if let Err(page) = checked_post(&portal, &code, &person, &headers, &posted) {
+    if let Err(page) = posted_session(&portal, &code, &person, &headers, &posted) {
         return *page;
     }
     let request = proto::RecoverLoginRequest {
@@ -199,7 +192,7 @@ pub async fn look_up_login(
         Ok(answer) => {
             let answer = answer.into_inner();
             let page = Page {
-                frame: frame(&person, &code, None, "/recovery"),
+                frame: frame(&portal, &person, &code, None, "/recovery"),
                 login: answer.login,
                 institutional_mail: answer.institutional_mail,
             };
@@ -268,6 +261,7 @@ async fn new_password_form(
     let refused = !refusal.summary.is_empty();
     let page = Page {
         frame: frame(
+            portal,
             person,
             code,
             link.institution_info,
@@ -294,7 +288,7 @@ pub async fn set_new_password(
     Form(posted): Form<Posted>,
 ) -> Response {
     let person = person(&portal, peer, &headers);
-    let mut session = match checked_post(&portal, &code, &person, &headers, &posted) {
+    let mut session = match posted_session(&portal, &code, &person, &headers, &posted) {
         Ok(session) => session,
         Err(page) => return *page,
     };
@@ -332,7 +326,7 @@ fn password_changed(portal: &Portal, code: &str, person: &Person, login: String)
         login: String,
     }
     let page = Page {
-        frame: frame(person, code, None, "/recovery"),
+        frame: frame(portal, person, code, None, "/recovery"),
         login,
     };
     render(portal, "password_changed.html", page)

@@ -10,7 +10,7 @@ use http::HeaderValue;
 
 /// Scripts, styles and images from the portal itself only; no frames, no
 /// plugins, forms posted to the portal only.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Adds the security headers to every answer.
 pub async fn headers(request: Request, next: Next) -> Response {

@@ -37,6 +37,9 @@ pub struct SignedIn {
     pub institution: String,
     pub login: String,
     pub until: u64,
+    /// The password expired: the page asks for a new one first.
+    #[serde(default)]
+    pub must_change: bool,
 }
 
 /// How long a signed-in person may stay idle.

@@ -58,6 +58,7 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/account_link.html"),
     ),
     ("portal.css", include_str!("../templates/portal.css")),
+    ("meter.js", include_str!("../templates/meter.js")),
 ];
 
 /// The templates, built-in or overridden.

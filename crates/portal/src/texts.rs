@@ -71,6 +71,14 @@ pub struct Words {
     pub confirm_recovery_mail_intro: &'static str,
     pub confirm_redirect_title: &'static str,
     pub confirm_redirect_intro: &'static str,
+    pub consents_title: &'static str,
+    pub consents_saved: &'static str,
+    pub photo_refused: &'static str,
+    pub must_change_password: &'static str,
+    pub strength: &'static str,
+    pub strength_weak: &'static str,
+    pub strength_medium: &'static str,
+    pub strength_strong: &'static str,
 }
 
 pub fn words(language: Language) -> Words {
@@ -143,6 +151,14 @@ const FRENCH: Words = Words {
     confirm_recovery_mail_intro: "Pour confirmer votre nouvelle adresse mail de secours, cliquez sur le bouton ci-dessous.",
     confirm_redirect_title: "Confirmation de la redirection",
     confirm_redirect_intro: "Pour confirmer l'adresse de redirection de votre messagerie, cliquez sur le bouton ci-dessous.",
+    consents_title: "Mes choix",
+    consents_saved: "Vos choix sont enregistrés.",
+    photo_refused: "Vous avez refusé tout usage de votre photo : ce choix est définitif.",
+    must_change_password: "Votre mot de passe a expiré : choisissez-en un nouveau ci-dessous.",
+    strength: "Force du mot de passe :",
+    strength_weak: "Faible",
+    strength_medium: "Moyen",
+    strength_strong: "Fort",
 };
 
 const ENGLISH: Words = Words {
@@ -208,4 +224,12 @@ const ENGLISH: Words = Words {
     confirm_recovery_mail_intro: "To confirm your new recovery mail address, press the button below.",
     confirm_redirect_title: "Confirming the redirect",
     confirm_redirect_intro: "To confirm the address your mail is redirected to, press the button below.",
+    consents_title: "My choices",
+    consents_saved: "Your choices are saved.",
+    photo_refused: "You refused any use of your photo: this choice is final.",
+    must_change_password: "Your password has expired: choose a new one below.",
+    strength: "Password strength:",
+    strength_weak: "Weak",
+    strength_medium: "Medium",
+    strength_strong: "Strong",
 };

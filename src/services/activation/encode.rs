@@ -5,6 +5,7 @@ use crate::app::forms::{
     ChoiceRule, EntryView, FieldView, FirstConnection, FormView, InstitutionView, ItemView,
 };
 use crate::app::texts;
+use crate::app::texts::ConsentChoice;
 use crate::app::texts::forms::Titles;
 use crate::domain::activation::Step;
 use crate::domain::form::FieldKind;
@@ -137,7 +138,7 @@ fn screen(screen: &ScreenView) -> proto::ActivationScreen {
     }
 }
 
-fn item(item: &ItemView) -> proto::ScreenItem {
+pub fn item(item: &ItemView) -> proto::ScreenItem {
     proto::ScreenItem {
         step: step_code(item.step) as i32,
         title: item.titles.title.clone(),
@@ -250,16 +251,17 @@ pub fn flow(view: FlowView, language: Language) -> proto::ActivationFlow {
         mail_redirect_default_address: view.mail_redirect_default_address,
         expires_at: Some(timestamp(view.expires_at)),
         completion: view.completion.map(completion),
-        choices: view
-            .choices
-            .into_iter()
-            .map(|choice| proto::ActivationChoice {
-                step: step_code(choice.option.step()) as i32,
-                value: choice.option.value().to_owned(),
-                label: choice.label,
-                caveat: choice.caveat,
-            })
-            .collect(),
+        choices: view.choices.into_iter().map(choice).collect(),
+    }
+}
+
+/// One option of a consent.
+pub fn choice(choice: ConsentChoice) -> proto::ActivationChoice {
+    proto::ActivationChoice {
+        step: step_code(choice.option.step()) as i32,
+        value: choice.option.value().to_owned(),
+        label: choice.label,
+        caveat: choice.caveat,
     }
 }
 

@@ -5,6 +5,7 @@
 //! and SMS written by the server), [`sinks`] (SMTP and HTTP stand-ins),
 //! [`process`] (the real binary).
 
+pub mod browser;
 mod journeys;
 mod messages;
 mod outage;

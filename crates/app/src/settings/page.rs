@@ -1,25 +1,24 @@
 //! What the account page shows a signed-in person: who they are, and the
 //! forms their institution offers them, with its words.
 
-use domain::account::{Account, AccountKind};
-use domain::activation::mask_mail;
-use domain::form::{self, FieldShape};
+use domain::account::Account;
+use domain::activation::{Step, mask_mail};
+use domain::form::{self, FieldShape, StepRules};
 use domain::language::Language;
 use domain::password::PasswordPolicy;
 use store::accounts::AccountLookup;
 
 use crate::App;
 use crate::error::AppError;
-use crate::forms::{FormView, InstitutionView, institution_view, with_words};
+use crate::forms::{FormView, InstitutionView, ItemView, institution_view, items, with_words};
 use crate::texts::forms::{self as words, OwnForm, Wordings};
+use crate::texts::{ConsentChoice, consent_choices};
 
 /// The account page of one person.
 #[derive(Debug, Clone)]
 pub struct AccountPage {
     pub institution: InstitutionView,
-    pub login: String,
-    pub institutional_mail: Option<String>,
-    pub staff: bool,
+    pub account: Account,
     /// The verified recovery address, masked; none when there is none.
     pub recovery_mail: Option<String>,
     pub password_policy: PasswordPolicy,
@@ -27,7 +26,15 @@ pub struct AccountPage {
     pub recovery_mail_change: FormView,
     /// None without a university mailbox to redirect.
     pub redirect_change: Option<FormView>,
+    /// The consents the profile collects, as its activation screens show
+    /// them, and their options; the photo's item also asks for the
+    /// password, which its refusal needs.
+    pub consents: Vec<ItemView>,
+    pub consent_choices: Vec<ConsentChoice>,
 }
+
+/// The steps that collect a consent.
+const CONSENT_STEPS: [Step; 3] = [Step::DirectoryListing, Step::PhotoUse, Step::CrousSharing];
 
 /// The verified recovery address of `account`, masked.
 fn masked_recovery_mail(account: &Account) -> Option<String> {
@@ -58,6 +65,28 @@ impl App {
             titles: words::own_form(language, wordings, own),
             fields: with_words(shapes, language, wordings),
         };
+        let collected: Vec<Step> = CONSENT_STEPS
+            .into_iter()
+            .filter(|step| {
+                profile
+                    .activation
+                    .screens
+                    .iter()
+                    .flatten()
+                    .any(|s| s == step)
+            })
+            .collect();
+        let rules = StepRules::of(profile, &policy);
+        let mut consents = items(&collected, &rules, wordings, language);
+        for item in consents.iter_mut().filter(|i| i.step == Step::PhotoUse) {
+            // Needed only to refuse: the choice rule says when.
+            let password = FieldShape {
+                required: false,
+                ..form::current_password_field()
+            };
+            item.fields
+                .extend(with_words(vec![password], language, wordings));
+        }
         Ok(AccountPage {
             institution: institution_view(&account.institution, institution),
             password_change: form(
@@ -73,10 +102,10 @@ impl App {
                 .as_ref()
                 .map(|_| form(OwnForm::RedirectChange, form::redirect_change_fields())),
             recovery_mail: masked_recovery_mail(&account),
-            staff: account.kind == AccountKind::Staff,
-            login: account.login,
-            institutional_mail: account.institutional_mail,
+            consent_choices: consent_choices(language, &collected, institution),
+            consents,
             password_policy: policy,
+            account,
         })
     }
 }
@@ -97,7 +126,11 @@ mod tests {
             .describe_account(AccountLookup::Id(&account.id), Language::French)
             .await
             .expect("described");
-        assert!(page.staff);
+        assert_eq!(page.account.kind, domain::account::AccountKind::Staff);
+        // Montpellier's staff journey collects the directory listing only.
+        let steps: Vec<_> = page.consents.iter().map(|i| i.step).collect();
+        assert_eq!(steps, [domain::activation::Step::DirectoryListing]);
+        assert_eq!(page.consent_choices.len(), 2);
         let names: Vec<&str> = page
             .password_change
             .fields
