@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 
 use super::{App, account_lookup, begin_call, encode, encode_account, reply};
 use crate::app::AppError;
-use crate::app::settings::{AccountPage, PasswordChangeInput};
+use crate::app::settings::{AccountPage, Antispam, PasswordChangeInput};
 use crate::domain::account::AccountKind;
 use crate::domain::language::Language;
 use crate::domain::self_service::{AntispamLevel, ConsentChange, DirectoryEntry};
@@ -97,6 +97,31 @@ fn account_page(page: AccountPage, language: Language) -> proto::DescribeAccount
             .map(forms::choice)
             .collect(),
         consents: Some(encode::consents(account)),
+        directory_entry_form: page.directory.map(forms::form),
+        directory_entry: (account.kind == AccountKind::Staff)
+            .then(|| encode_entry(account.directory_entry.clone().unwrap_or_default())),
+        antispam: page.antispam.map(antispam_setting),
+        extension_request: page.extension.map(forms::form),
+        retention_end_date: account
+            .retention_end_date
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+    }
+}
+
+fn antispam_setting(antispam: Antispam) -> proto::AntispamSetting {
+    proto::AntispamSetting {
+        title: antispam.titles.title,
+        intro: antispam.titles.intro,
+        level: encode_level(antispam.level) as i32,
+        choices: antispam
+            .levels
+            .into_iter()
+            .map(|(level, label)| proto::AntispamChoice {
+                level: encode_level(level) as i32,
+                label: label.to_owned(),
+            })
+            .collect(),
     }
 }
 

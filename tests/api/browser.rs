@@ -146,9 +146,21 @@ async fn a_montpellier_staff_member_uses_the_account_page_in_chromium() {
     browser.wait_for("Changer de mot de passe").await;
     browser.check("account").await;
 
-    // The recovery address.
+    // The recovery address: a wrong password first.
     let new_address = "paul.henry@example.org";
     let recovery_form = r#"form[action$="/account/recovery-mail"]"#;
+    browser
+        .fill_in(recovery_form, "current_password", "not-it")
+        .await;
+    browser.fill("new_recovery_mail.address", new_address).await;
+    browser
+        .fill("new_recovery_mail.confirmation", new_address)
+        .await;
+    browser.submit(recovery_form).await;
+    browser
+        .wait_for("Le mot de passe actuel est incorrect")
+        .await;
+    browser.check("recovery-mail-refused").await;
     browser
         .fill_in(recovery_form, "current_password", "Qz7#Kp2wLm9x")
         .await;
@@ -225,6 +237,15 @@ async fn a_forgotten_password_is_reset_in_chromium() {
     browser.wait_for("xxxxxxxxxxxx@xxxxxxxx").await;
     browser.check("reset-sent").await;
 
+    // The forgotten login: details that match no student.
+    browser.open("/umontpellier/recovery").await;
+    let lookup = r#"form[action$="/recovery/login"]"#;
+    browser.fill_in(lookup, "student_number", "22099999").await;
+    browser.fill_in(lookup, "birth_date", "31012004").await;
+    browser.submit(lookup).await;
+    browser.wait_for("Des informations sont à corriger").await;
+    browser.check("login-lookup-refused").await;
+
     let token = link_token(
         &app.wait_for_mail_to(&recovery, before + 1).await,
         "recovery/reset",
@@ -249,5 +270,93 @@ async fn a_forgotten_password_is_reset_in_chromium() {
     browser.submit("main form").await;
     browser.wait_for("Mot de passe changé").await;
     browser.check("password-changed").await;
+    browser.close().await;
+}
+
+/// A Montpellier staff member's first connection: the provisional
+/// password, the recovery address and the redirect each confirmed on the
+/// page its mailed link opens, then the password.
+#[tokio::test]
+async fn a_montpellier_staff_member_activates_through_mailed_links_in_chromium() {
+    let app = spawn_app().await;
+    let portal = spawn_portal(&app, &["umontpellier"]).await;
+    let Some(mut browser) = open_browser(&portal, "montpellier-activation").await else {
+        return;
+    };
+    let provisioned = app
+        .provision(montpellier_staff("R0080", "Marc", "Petit"))
+        .await
+        .expect("provision");
+    let account = provisioned.account.expect("account");
+    let provisional = provisioned
+        .activation_material
+        .expect("material")
+        .provisional_password;
+    app.clock.advance(Duration::days(2));
+
+    browser.open("/umontpellier/activation").await;
+    browser.check("first-connection").await;
+    browser
+        .fill("provisional_password.login", &account.login)
+        .await;
+    browser
+        .fill("provisional_password.provisional_password", &provisional)
+        .await;
+    browser
+        .submit(r#"form[action$="/activation/provisional_password"]"#)
+        .await;
+
+    // A typo first: the verification page lets the address be corrected.
+    let typo = "marc.petti@example.org";
+    browser.fill("recovery_mail.address", typo).await;
+    browser.fill("recovery_mail.confirmation", typo).await;
+    browser.check("recovery-mail").await;
+    browser.submit("main form").await;
+    browser.wait_for("Un message a été envoyé à").await;
+    browser.check("recovery-mail-sent").await;
+    browser.click("main details summary").await;
+    let recovery = "marc.petit@example.org";
+    browser.fill("recovery_mail.address", recovery).await;
+    browser.fill("recovery_mail.confirmation", recovery).await;
+    browser.submit("main details form").await;
+    browser.wait_for("Un message a été envoyé à").await;
+    let token = link_token(&app.wait_for_mail_to(recovery, 1).await, "verify");
+    browser
+        .open(&format!("/umontpellier/activation/verify/{token}"))
+        .await;
+    assert_eq!(browser.path().await, "/umontpellier/activation/opened");
+    browser.check("recovery-mail-link").await;
+    browser.submit("main form").await;
+
+    browser.wait_for("charte").await;
+    browser.click("#f-charter-accepted").await;
+    browser.submit("main form").await;
+    browser.wait_for("annuaire").await;
+    browser.click("#o-directory-listing-true").await;
+    browser.submit("main form").await;
+
+    let outside = "marc.petit@outside.example.net";
+    browser.wait_for("redirection").await;
+    browser.click("#f-mail-redirect-enabled").await;
+    browser.fill("mail_redirect.address.address", outside).await;
+    browser
+        .fill("mail_redirect.address.confirmation", outside)
+        .await;
+    browser.check("redirect").await;
+    browser.submit("main form").await;
+    let token = link_token(&app.wait_for_mail_to(outside, 1).await, "verify");
+    browser
+        .open(&format!("/umontpellier/activation/verify/{token}"))
+        .await;
+    browser.check("redirect-link").await;
+    browser.submit("main form").await;
+
+    browser.fill("password.password", "Vb4!Tn8rXq3j").await;
+    browser.wait_for("Force du mot de passe").await;
+    browser.fill("password.confirmation", "Vb4!Tn8rXq3j").await;
+    browser.check("password").await;
+    browser.submit("main form").await;
+    browser.wait_for(&account.login).await;
+    browser.check("completed").await;
     browser.close().await;
 }

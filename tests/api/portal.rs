@@ -724,3 +724,106 @@ async fn a_student_changes_their_consents_on_the_account_page() {
     assert!(html.contains("définitif"), "{html}");
     assert!(!html.contains(r#"name="photo.uses""#), "{html}");
 }
+
+/// Staff on the account page: the directory entry shown as it stands and
+/// edited, the antispam level, and after a departure the extension
+/// request.
+#[tokio::test]
+async fn staff_edit_their_directory_entry_and_ask_to_keep_their_account() {
+    let app = spawn_app().await;
+    let portal = spawn_portal(&app, &["umontpellier"]).await;
+    let account = app
+        .active_account(montpellier_staff("R0044", "Rémi", "Faure"), "Qz7#Kp2wLm9x")
+        .await;
+    let mut visit = Visit {
+        portal,
+        cookie: String::new(),
+        csrf: String::new(),
+    };
+    visit.get("/umontpellier/account").await;
+    visit
+        .post(
+            "/umontpellier/account/sign-in",
+            &[("login", &account.login), ("password", "Qz7#Kp2wLm9x")],
+        )
+        .await;
+    let (_, html) = visit.get("/umontpellier/account").await;
+    assert!(html.contains(r#"name="entry.job_title""#), "{html}");
+    assert!(
+        html.contains("Niveau d&#x27;antispam") || html.contains("Niveau d'antispam"),
+        "{html}"
+    );
+    assert!(
+        !html.contains(r#"name="reason""#),
+        "no departure yet: {html}"
+    );
+
+    let (status, html) = visit
+        .post(
+            "/umontpellier/account/directory",
+            &[
+                ("entry.job_title", "Ingénieur d'études"),
+                ("entry.office_phone", "not a phone"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(
+        html.contains("directory-f-entry-office-phone-error"),
+        "{html}"
+    );
+    let (status, html) = visit
+        .post(
+            "/umontpellier/account/directory",
+            &[
+                ("entry.job_title", "Ingénieur d'études"),
+                ("entry.office_phone", "04 67 14 30 00"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("+33467143000"), "the entry as stored: {html}");
+    let (status, html) = visit
+        .post(
+            "/umontpellier/account/antispam",
+            &[("level", "ANTISPAM_LEVEL_HIGH")],
+        )
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains(r#"value="ANTISPAM_LEVEL_HIGH" checked"#),
+        "{html}"
+    );
+
+    // After the end of activity: the request to keep the account.
+    let today = ent_identity::app::clock::Clock::now(&app.clock).date_naive();
+    app.lifecycle
+        .clone()
+        .record_end_of_activity(ent_identity::proto::RecordEndOfActivityRequest {
+            account: Some(ent_identity::proto::AccountSelector {
+                institution: String::new(),
+                identifier: Some(
+                    ent_identity::proto::account_selector::Identifier::AccountId(
+                        account.account_id.clone(),
+                    ),
+                ),
+            }),
+            end_date: today.to_string(),
+            reason: "fin de contrat".into(),
+        })
+        .await
+        .expect("departure");
+    let (_, html) = visit.get("/umontpellier/account").await;
+    assert!(html.contains(r#"name="reason""#), "{html}");
+    let (status, html) = visit
+        .post(
+            "/umontpellier/account/extension",
+            &[("reason", "Je termine l'encadrement d'une thèse.")],
+        )
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("Votre demande de prolongation est enregistrée"),
+        "{html}"
+    );
+}

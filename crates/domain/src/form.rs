@@ -10,6 +10,7 @@ use crate::activation::{RecoveryMailRule, RedirectRule, Step};
 use crate::consent::Localized;
 use crate::institution::{ActivationChannel, InstitutionSettings, ProfileSettings};
 use crate::password::PasswordPolicy;
+use crate::self_service::DirectoryField;
 
 /// One field a person fills, named as the configuration names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -62,10 +63,18 @@ pub enum Field {
     NewRedirectAddress,
     NewRedirectConfirmation,
     NewRedirectKeepCopy,
+    /// A staff member's directory entry, as they may edit it.
+    DirectoryOfficePhone,
+    DirectoryOfficeLocation,
+    DirectoryJobTitle,
+    DirectoryPostalAddress,
+    DirectoryWebPage,
+    /// Why a person who left asks to keep their account longer.
+    ExtensionReason,
 }
 
 impl Field {
-    pub const ALL: [Field; 33] = [
+    pub const ALL: [Field; 39] = [
         Field::KeyLogin,
         Field::ActivationKey,
         Field::ProvisionalLogin,
@@ -99,6 +108,12 @@ impl Field {
         Field::NewRedirectAddress,
         Field::NewRedirectConfirmation,
         Field::NewRedirectKeepCopy,
+        Field::DirectoryOfficePhone,
+        Field::DirectoryOfficeLocation,
+        Field::DirectoryJobTitle,
+        Field::DirectoryPostalAddress,
+        Field::DirectoryWebPage,
+        Field::ExtensionReason,
     ];
 
     /// The field's path in its request, as refusals name it.
@@ -137,6 +152,12 @@ impl Field {
             Field::NewRedirectAddress => "address.address",
             Field::NewRedirectConfirmation => "address.confirmation",
             Field::NewRedirectKeepCopy => "keep_copy",
+            Field::DirectoryOfficePhone => "entry.office_phone",
+            Field::DirectoryOfficeLocation => "entry.office_location",
+            Field::DirectoryJobTitle => "entry.job_title",
+            Field::DirectoryPostalAddress => "entry.postal_address",
+            Field::DirectoryWebPage => "entry.web_page",
+            Field::ExtensionReason => "reason",
         }
     }
 }
@@ -405,6 +426,33 @@ pub fn redirect_change_fields() -> Vec<FieldShape> {
     ]
 }
 
+/// The directory entry's fields a staff member may edit, in the order the
+/// institution lists them; none is required (empty clears it).
+pub fn directory_fields(editable: &[DirectoryField]) -> Vec<FieldShape> {
+    editable
+        .iter()
+        .map(|&field| {
+            let (form_field, kind) = match field {
+                DirectoryField::OfficePhone => (Field::DirectoryOfficePhone, FieldKind::Phone),
+                DirectoryField::OfficeLocation => (Field::DirectoryOfficeLocation, FieldKind::Text),
+                DirectoryField::JobTitle => (Field::DirectoryJobTitle, FieldKind::Text),
+                DirectoryField::PostalAddress => (Field::DirectoryPostalAddress, FieldKind::Text),
+                DirectoryField::WebPage => (Field::DirectoryWebPage, FieldKind::Text),
+            };
+            bounded(shape(form_field, kind, false), 0, field.max_chars() as u32)
+        })
+        .collect()
+}
+
+/// The extension request: the person's reason.
+pub fn extension_fields() -> Vec<FieldShape> {
+    vec![bounded(
+        shape(Field::ExtensionReason, FieldKind::Text, true),
+        1,
+        1000,
+    )]
+}
+
 /// An institution's (or a profile's) own words for its forms, where its
 /// documents word them differently from the service.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -437,6 +485,13 @@ pub struct FormWording {
     pub recovery_mail_change: Option<Titled>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_change: Option<Titled>,
+    /// The account page's staff forms and the extension request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory_entry: Option<Titled>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub antispam: Option<Titled>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension_request: Option<Titled>,
     /// Label, help and example of each field (`student_number`,
     /// `recovery_mail`, ...).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]

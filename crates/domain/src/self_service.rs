@@ -23,6 +23,13 @@ pub enum AntispamLevel {
 }
 
 impl AntispamLevel {
+    pub const ALL: [AntispamLevel; 4] = [
+        AntispamLevel::Off,
+        AntispamLevel::Low,
+        AntispamLevel::Medium,
+        AntispamLevel::High,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             AntispamLevel::Off => "off",
@@ -74,7 +81,8 @@ impl DirectoryField {
         }
     }
 
-    fn max_chars(self) -> usize {
+    /// The longest value the field takes, in characters.
+    pub fn max_chars(self) -> usize {
         match self {
             DirectoryField::PostalAddress => 300,
             DirectoryField::WebPage => 255,

@@ -176,6 +176,8 @@ async fn account_page(
         consents: Vec<ItemPage>,
         photo_refused: bool,
         must_change: bool,
+        antispam: Option<AntispamPage>,
+        retention_end_date: String,
         csrf: String,
         #[serde(flatten)]
         outcome: Outcome,
@@ -189,20 +191,14 @@ async fn account_page(
         account: Some(selector(account)),
     };
     let request = portal.api.request(request, person);
-    let described = match portal.api.settings().describe_account(request).await {
+    let mut described = match portal.api.settings().describe_account(request).await {
         Ok(answer) => answer.into_inner(),
         Err(status) => return error_page(portal, code, person, &status),
     };
     let consents = consent_items(&described);
     let photo_refused = described.consents.as_ref().is_some_and(|c| c.photo_refused);
-    let forms = [
-        ("password", described.password_change),
-        ("recovery-mail", described.recovery_mail_change),
-        ("redirect", described.redirect_change),
-    ]
-    .into_iter()
-    .filter_map(|(action, form)| Some((action, FormPage::from(form?).within(action))))
-    .collect();
+    let antispam = described.antispam.clone().map(AntispamPage::from);
+    let forms = account_forms(&mut described);
     let refused = !outcome.refusal.summary.is_empty();
     let page = Page {
         frame: frame(portal, person, code, described.institution, "/account"),
@@ -217,11 +213,80 @@ async fn account_page(
         consents,
         photo_refused,
         must_change,
+        antispam,
+        retention_end_date: described.retention_end_date,
         csrf: session.csrf.clone(),
         outcome,
     };
     let response = marked_refused(render(portal, "account.html", page), refused);
     with_session(portal, response, &session)
+}
+
+/// The forms of the account page, by the action they post to, the
+/// directory entry's showing its values.
+fn account_forms(described: &mut proto::DescribeAccountResponse) -> Vec<(&'static str, FormPage)> {
+    let entry = described.directory_entry.clone().unwrap_or_default();
+    let directory_values = [
+        ("entry.office_phone", entry.office_phone),
+        ("entry.office_location", entry.office_location),
+        ("entry.job_title", entry.job_title),
+        ("entry.postal_address", entry.postal_address),
+        ("entry.web_page", entry.web_page),
+    ];
+    [
+        ("password", described.password_change.take()),
+        ("recovery-mail", described.recovery_mail_change.take()),
+        ("redirect", described.redirect_change.take()),
+        ("directory", described.directory_entry_form.take()),
+        ("extension", described.extension_request.take()),
+    ]
+    .into_iter()
+    .filter_map(|(action, form)| {
+        let mut page = FormPage::from(form?).within(action);
+        if action == "directory" {
+            page.values = directory_values
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), value.clone()))
+                .collect();
+        }
+        Some((action, page))
+    })
+    .collect()
+}
+
+/// The antispam part of the account page.
+#[derive(Serialize)]
+struct AntispamPage {
+    title: String,
+    intro: String,
+    /// The levels: value (the API's name), id, label, whether in force.
+    levels: Vec<(String, String, String, bool)>,
+}
+
+impl From<proto::AntispamSetting> for AntispamPage {
+    fn from(setting: proto::AntispamSetting) -> Self {
+        let levels = setting
+            .choices
+            .into_iter()
+            .map(|choice| {
+                let name = proto::AntispamLevel::try_from(choice.level)
+                    .unwrap_or_default()
+                    .as_str_name();
+                let id = format!("o-antispam-{}", name.to_ascii_lowercase().replace('_', "-"));
+                (
+                    name.to_owned(),
+                    id,
+                    choice.label,
+                    choice.level == setting.level,
+                )
+            })
+            .collect();
+        AntispamPage {
+            title: setting.title,
+            intro: setting.intro,
+            levels,
+        }
+    }
 }
 
 /// The values a consent item stands at, as its options name them.
@@ -302,6 +367,9 @@ pub async fn change(
         "recovery-mail" => change_recovery_mail(&portal, &person, &account, &posted).await,
         "redirect" => change_redirect(&portal, &person, &account, &posted).await,
         "consents" => change_consents(&portal, &person, &account, &posted).await,
+        "directory" => change_directory(&portal, &person, &account, &posted).await,
+        "antispam" => change_antispam(&portal, &person, &account, &posted).await,
+        "extension" => request_extension(&portal, &person, &account, &posted).await,
         "sign-out" => return signed_out(&portal, &code, session),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
@@ -465,6 +533,84 @@ async fn change_consents(
     } else {
         notices.join(" ")
     })
+}
+
+/// The directory entry: the fields posted over the entry as it stands
+/// (those the institution keeps are not in the form).
+async fn change_directory(
+    portal: &Portal,
+    person: &Person,
+    account: &SignedIn,
+    posted: &Posted,
+) -> Result<String, tonic::Status> {
+    let request = proto::GetDirectoryEntryRequest {
+        account: Some(selector(account)),
+    };
+    let request = portal.api.request(request, person);
+    let current = portal.api.settings().get_directory_entry(request).await?;
+    let mut entry = current.into_inner().entry.unwrap_or_default();
+    let typed = |name: &str, slot: &mut String| {
+        if let Some((_, value)) = posted.iter().find(|(n, _)| n == name) {
+            *slot = value.clone();
+        }
+    };
+    typed("entry.office_phone", &mut entry.office_phone);
+    typed("entry.office_location", &mut entry.office_location);
+    typed("entry.job_title", &mut entry.job_title);
+    typed("entry.postal_address", &mut entry.postal_address);
+    typed("entry.web_page", &mut entry.web_page);
+    let request = proto::UpdateDirectoryEntryRequest {
+        account: Some(selector(account)),
+        entry: Some(entry),
+    };
+    let request = portal.api.request(request, person);
+    portal
+        .api
+        .settings()
+        .update_directory_entry(request)
+        .await?;
+    Ok(words(person.language).saved.to_owned())
+}
+
+async fn change_antispam(
+    portal: &Portal,
+    person: &Person,
+    account: &SignedIn,
+    posted: &Posted,
+) -> Result<String, tonic::Status> {
+    let level = proto::AntispamLevel::from_str_name(value(posted, "level")).unwrap_or_default();
+    let request = proto::SetAntispamLevelRequest {
+        account: Some(selector(account)),
+        level: level as i32,
+    };
+    let request = portal.api.request(request, person);
+    portal.api.settings().set_antispam_level(request).await?;
+    Ok(words(person.language).saved.to_owned())
+}
+
+async fn request_extension(
+    portal: &Portal,
+    person: &Person,
+    account: &SignedIn,
+    posted: &Posted,
+) -> Result<String, tonic::Status> {
+    let request = proto::RequestExtensionRequest {
+        account: Some(selector(account)),
+        reason: value(posted, "reason").to_owned(),
+    };
+    let request = portal.api.request(request, person);
+    let answer = portal.api.lifecycle().request_extension(request).await?;
+    let decided = answer
+        .into_inner()
+        .request
+        .is_some_and(|r| r.state == proto::ExtensionState::Approved as i32);
+    let t = words(person.language);
+    Ok(if decided {
+        t.extension_granted
+    } else {
+        t.extension_requested
+    }
+    .to_owned())
 }
 
 /// The link of an account-page confirmation that the session holds.

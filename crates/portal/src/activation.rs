@@ -298,6 +298,9 @@ pub struct FlowPage {
     pub items: Vec<ItemPage>,
     /// The screen waits for a mailed link or a code.
     pub verification: Option<VerificationPage>,
+    /// On such a screen, the item that gave the address, to give another
+    /// (a typo, a mailbox that does not receive).
+    pub change_address: Option<ItemPage>,
     pub completion: Option<CompletionPage>,
     pub charter_version: String,
     pub charter_url: String,
@@ -438,6 +441,27 @@ fn completion_page(flow: &proto::ActivationFlow) -> Option<CompletionPage> {
     })
 }
 
+/// The item whose address a verification screen waits on, from the
+/// screen before it.
+fn change_address(
+    flow: &proto::ActivationFlow,
+    screen: &proto::ActivationScreen,
+) -> Option<ItemPage> {
+    use proto::ActivationStep as S;
+    let waiting = screen.items.first()?.step;
+    let gave = match S::try_from(waiting).ok()? {
+        S::RecoveryMailVerification => S::RecoveryMail,
+        S::MailRedirectVerification => S::MailRedirect,
+        _ => return None,
+    } as i32;
+    let item = flow
+        .screens
+        .iter()
+        .flat_map(|s| s.items.iter())
+        .find(|item| item.step == gave)?;
+    Some(item_page(item, &flow.choices))
+}
+
 /// The current screen of `flow`.
 pub fn flow_page(flow: &proto::ActivationFlow) -> FlowPage {
     let current = flow.current_screen as usize;
@@ -452,6 +476,7 @@ pub fn flow_page(flow: &proto::ActivationFlow) -> FlowPage {
             .map(|item| item_page(item, &flow.choices))
             .collect(),
         verification: verification_page(flow),
+        change_address: change_address(flow, &screen),
         completion: completion_page(flow),
         charter_version: flow
             .charter

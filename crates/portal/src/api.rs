@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 
+use proto::account_lifecycle_service_client::AccountLifecycleServiceClient;
 use proto::account_settings_service_client::AccountSettingsServiceClient;
 use proto::activation_service_client::ActivationServiceClient;
 use proto::mail_redirection_service_client::MailRedirectionServiceClient;
@@ -70,6 +71,10 @@ impl ApiClient {
 
     pub fn settings(&self) -> AccountSettingsServiceClient<Channel> {
         AccountSettingsServiceClient::new(self.channel.clone())
+    }
+
+    pub fn lifecycle(&self) -> AccountLifecycleServiceClient<Channel> {
+        AccountLifecycleServiceClient::new(self.channel.clone())
     }
 
     pub fn redirection(&self) -> MailRedirectionServiceClient<Channel> {

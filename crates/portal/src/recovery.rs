@@ -27,6 +27,8 @@ pub(crate) struct FormPage {
     title: String,
     intro: String,
     fields: Vec<FieldPage>,
+    /// What its inputs show as they stand (the directory entry's values).
+    pub values: std::collections::BTreeMap<String, String>,
 }
 
 impl FormPage {
@@ -41,6 +43,7 @@ impl FormPage {
 impl From<proto::Form> for FormPage {
     fn from(form: proto::Form) -> Self {
         FormPage {
+            values: Default::default(),
             fields: form.fields.iter().map(FieldPage::from).collect(),
             title: form.title,
             intro: form.intro,

@@ -79,6 +79,12 @@ pub struct Words {
     pub strength_weak: &'static str,
     pub strength_medium: &'static str,
     pub strength_strong: &'static str,
+    pub saved: &'static str,
+    pub extension_granted: &'static str,
+    pub extension_requested: &'static str,
+    pub account_until: &'static str,
+    pub change_address: &'static str,
+    pub change_address_button: &'static str,
 }
 
 pub fn words(language: Language) -> Words {
@@ -159,6 +165,12 @@ const FRENCH: Words = Words {
     strength_weak: "Faible",
     strength_medium: "Moyen",
     strength_strong: "Fort",
+    saved: "Vos modifications sont enregistrées.",
+    extension_granted: "Votre compte est prolongé.",
+    extension_requested: "Votre demande de prolongation est enregistrée : elle sera examinée, et vous serez informé de la décision par mail.",
+    account_until: "Votre compte reste actif jusqu'au",
+    change_address: "Rien reçu ? Corriger l'adresse",
+    change_address_button: "Envoyer à cette adresse",
 };
 
 const ENGLISH: Words = Words {
@@ -232,4 +244,10 @@ const ENGLISH: Words = Words {
     strength_weak: "Weak",
     strength_medium: "Medium",
     strength_strong: "Strong",
+    saved: "Your changes are saved.",
+    extension_granted: "Your account is extended.",
+    extension_requested: "Your request is recorded: it will be reviewed, and the decision mailed to you.",
+    account_until: "Your account stays active until",
+    change_address: "Nothing received? Correct the address",
+    change_address_button: "Send to this address",
 };

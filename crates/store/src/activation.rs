@@ -634,7 +634,10 @@ async fn end_activation_material(
     let account_id = &loaded.account.id;
     let flow_id = &loaded.flow.id;
     // Every activation secret of the account is spent or void now:
-    // the printed key or password, the mailed link, pending codes.
+    // the printed key or password, the mailed link, pending codes. The
+    // flow's own handles (a verification link opened in another browser)
+    // keep showing its completion until the flow expires, as its first
+    // token does; other flows' handles die with their flows, below.
     one_time_secret::Entity::update_many()
         .col_expr(one_time_secret::Column::UsedAt, Expr::value(now))
         .filter(one_time_secret::Column::AccountId.eq(account_id))
@@ -647,7 +650,6 @@ async fn end_activation_material(
             Purpose::IdentityCode.as_str(),
             Purpose::RecoveryMailVerification.as_str(),
             Purpose::RedirectVerification.as_str(),
-            Purpose::FlowToken.as_str(),
         ]))
         .exec(conn)
         .await?;

@@ -22,7 +22,7 @@ use crate::passwords::{PasswordChange, read_password};
 use crate::{App, CallContext, account_not_usable};
 
 pub use consents::ConsentsUpdated;
-pub use page::AccountPage;
+pub use page::{AccountPage, Antispam};
 pub use presence::{PresenceProof, STEP_UP_LIFETIME, StepUp};
 
 /// A password change as typed on the account page (no debug form: it

@@ -1,17 +1,19 @@
 //! What the account page shows a signed-in person: who they are, and the
 //! forms their institution offers them, with its words.
 
-use domain::account::Account;
+use domain::account::{Account, AccountKind, AccountStatus};
 use domain::activation::{Step, mask_mail};
 use domain::form::{self, FieldShape, StepRules};
+use domain::institution::ProfileSettings;
 use domain::language::Language;
 use domain::password::PasswordPolicy;
+use domain::self_service::AntispamLevel;
 use store::accounts::AccountLookup;
 
 use crate::App;
 use crate::error::AppError;
 use crate::forms::{FormView, InstitutionView, ItemView, institution_view, items, with_words};
-use crate::texts::forms::{self as words, OwnForm, Wordings};
+use crate::texts::forms::{self as words, OwnForm, Titles, Wordings};
 use crate::texts::{ConsentChoice, consent_choices};
 
 /// The account page of one person.
@@ -31,10 +33,37 @@ pub struct AccountPage {
     /// password, which its refusal needs.
     pub consents: Vec<ItemView>,
     pub consent_choices: Vec<ConsentChoice>,
+    /// Staff only: their directory entry's editable fields (its values in
+    /// `account`), and the antispam level with the levels to choose from.
+    pub directory: Option<FormView>,
+    pub antispam: Option<Antispam>,
+    /// After a departure, where the profile may be extended: the request's
+    /// form.
+    pub extension: Option<FormView>,
+}
+
+/// The antispam level of a staff mailbox, and the levels offered.
+#[derive(Debug, Clone)]
+pub struct Antispam {
+    pub titles: Titles,
+    pub level: AntispamLevel,
+    pub levels: Vec<(AntispamLevel, &'static str)>,
 }
 
 /// The steps that collect a consent.
 const CONSENT_STEPS: [Step; 3] = [Step::DirectoryListing, Step::PhotoUse, Step::CrousSharing];
+
+/// Whether `account` may ask for an extension: its departure is recorded,
+/// its profile can be extended and it has not expired.
+fn extendable(account: &Account, profile: &ProfileSettings) -> bool {
+    let lifecycle = crate::batch::facts(account).lifecycle;
+    profile.retention.extension_months.is_some()
+        && account.retention_end_date.is_some()
+        && !matches!(
+            lifecycle,
+            AccountStatus::Expired | AccountStatus::DataDeleted
+        )
+}
 
 /// The verified recovery address of `account`, masked.
 fn masked_recovery_mail(account: &Account) -> Option<String> {
@@ -87,7 +116,25 @@ impl App {
             item.fields
                 .extend(with_words(vec![password], language, wordings));
         }
+        let staff = account.kind == AccountKind::Staff;
+        let directory_fields = &institution.staff_settings.directory_fields;
+        let directory = (staff && !directory_fields.is_empty()).then(|| {
+            form(
+                OwnForm::DirectoryEntry,
+                form::directory_fields(directory_fields),
+            )
+        });
+        let antispam = (staff && account.institutional_mail.is_some()).then(|| Antispam {
+            titles: words::own_form(language, wordings, OwnForm::Antispam),
+            level: self.level_of(&account),
+            levels: words::antispam_levels(language),
+        });
+        let extension = extendable(&account, profile)
+            .then(|| form(OwnForm::ExtensionRequest, form::extension_fields()));
         Ok(AccountPage {
+            directory,
+            antispam,
+            extension,
             institution: institution_view(&account.institution, institution),
             password_change: form(
                 OwnForm::PasswordChange,

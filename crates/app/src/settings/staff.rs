@@ -93,7 +93,7 @@ impl App {
         Ok(self.level_of(&account))
     }
 
-    fn level_of(&self, account: &Account) -> AntispamLevel {
+    pub(super) fn level_of(&self, account: &Account) -> AntispamLevel {
         account
             .antispam_level
             .or_else(|| {

@@ -5,6 +5,7 @@ use domain::activation::Step;
 use domain::form::Field;
 use domain::institution::ActivationChannel;
 use domain::recovery::ResetIdentifierKind;
+use domain::self_service::AntispamLevel;
 
 use super::OwnForm;
 
@@ -167,6 +168,18 @@ pub fn own_form(form: OwnForm) -> (&'static str, &'static str) {
             "Mail redirection",
             "You can redirect the mail of your university mailbox to an outside address. A confirmation link will be sent to it.",
         ),
+        OwnForm::DirectoryEntry => (
+            "My directory entry",
+            "Staff only: change your details in the institution's directory.",
+        ),
+        OwnForm::Antispam => (
+            "Antispam level",
+            "Staff only: set how strictly your university mailbox filters spam.",
+        ),
+        OwnForm::ExtensionRequest => (
+            "Keeping my account longer",
+            "Your activity at the university has ended: you may ask to keep your account longer.",
+        ),
     }
 }
 
@@ -188,6 +201,26 @@ fn own_field(field: Field) -> (&'static str, &'static str, &'static str) {
         Field::NewRedirectAddress => ("Redirect address", "", "first.last@example.org"),
         Field::NewRedirectConfirmation => ("Confirm the redirect address", "", ""),
         Field::NewRedirectKeepCopy => ("Keep a copy of the mail in my university mailbox.", "", ""),
+        Field::DirectoryOfficePhone => ("Office phone", "", "+33467143000"),
+        Field::DirectoryOfficeLocation => ("Office", "Building and room number.", ""),
+        Field::DirectoryJobTitle => ("Job title", "As the directory shows it.", ""),
+        Field::DirectoryPostalAddress => ("Postal address of the workplace", "", ""),
+        Field::DirectoryWebPage => ("Personal web page", "", "https://"),
+        Field::ExtensionReason => (
+            "Reason for the request",
+            "Explain why you need your account longer.",
+            "",
+        ),
         _ => ("", "", ""),
+    }
+}
+
+/// How an antispam level is offered.
+pub fn antispam_level(level: AntispamLevel) -> &'static str {
+    match level {
+        AntispamLevel::Off => "Off: no mail is filtered",
+        AntispamLevel::Low => "Low: only obvious spam is filtered",
+        AntispamLevel::Medium => "Medium: the institution's setting",
+        AntispamLevel::High => "High: strict filtering, which may set aside legitimate mail",
     }
 }

@@ -5,6 +5,7 @@ use domain::activation::Step;
 use domain::form::Field;
 use domain::institution::ActivationChannel;
 use domain::recovery::ResetIdentifierKind;
+use domain::self_service::AntispamLevel;
 
 use super::OwnForm;
 
@@ -179,6 +180,18 @@ pub fn own_form(form: OwnForm) -> (&'static str, &'static str) {
             "Redirection de la messagerie",
             "Vous pouvez rediriger les mails reçus sur votre messagerie universitaire vers une messagerie externe. Un lien de confirmation sera envoyé à cette adresse.",
         ),
+        OwnForm::DirectoryEntry => (
+            "Mes données dans l'annuaire",
+            "Pour les personnels uniquement : modifiez vos données dans l'annuaire de l'établissement.",
+        ),
+        OwnForm::Antispam => (
+            "Niveau d'antispam",
+            "Pour les personnels uniquement : réglez le niveau d'antispam de votre boîte universitaire.",
+        ),
+        OwnForm::ExtensionRequest => (
+            "Prolongation du compte",
+            "Votre activité à l'université a pris fin : vous pouvez demander à conserver votre compte plus longtemps.",
+        ),
     }
 }
 
@@ -216,6 +229,28 @@ fn own_field(field: Field) -> (&'static str, &'static str, &'static str) {
             "",
             "",
         ),
+        Field::DirectoryOfficePhone => ("Téléphone du bureau", "", "+33467143000"),
+        Field::DirectoryOfficeLocation => ("Bureau", "Bâtiment et numéro de bureau.", ""),
+        Field::DirectoryJobTitle => ("Fonction", "Telle qu'elle apparaît dans l'annuaire.", ""),
+        Field::DirectoryPostalAddress => ("Adresse postale du lieu de travail", "", ""),
+        Field::DirectoryWebPage => ("Page web personnelle", "", "https://"),
+        Field::ExtensionReason => (
+            "Motif de la demande",
+            "Expliquez pourquoi vous avez besoin de votre compte plus longtemps.",
+            "",
+        ),
         _ => ("", "", ""),
+    }
+}
+
+/// How an antispam level is offered.
+pub fn antispam_level(level: AntispamLevel) -> &'static str {
+    match level {
+        AntispamLevel::Off => "Désactivé : aucun mail n'est filtré",
+        AntispamLevel::Low => "Faible : seuls les spams évidents sont filtrés",
+        AntispamLevel::Medium => "Moyen : le réglage de l'établissement",
+        AntispamLevel::High => {
+            "Élevé : un filtrage strict, au risque d'écarter des mails légitimes"
+        }
     }
 }

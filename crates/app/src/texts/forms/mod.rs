@@ -10,6 +10,7 @@ use domain::form::{Field, FormWording, Titled};
 use domain::institution::{ActivationChannel, InstitutionSettings, ProfileSettings};
 use domain::language::Language;
 use domain::recovery::ResetIdentifierKind;
+use domain::self_service::AntispamLevel;
 
 /// Where words are looked for, first to last.
 #[derive(Debug, Clone, Copy)]
@@ -142,6 +143,9 @@ pub enum OwnForm {
     PasswordChange,
     RecoveryMailChange,
     RedirectChange,
+    DirectoryEntry,
+    Antispam,
+    ExtensionRequest,
 }
 
 /// Such a form's title and introduction.
@@ -161,6 +165,9 @@ fn own_titled(wording: &FormWording, form: OwnForm) -> Option<&Titled> {
         OwnForm::PasswordChange => wording.password_change.as_ref(),
         OwnForm::RecoveryMailChange => wording.recovery_mail_change.as_ref(),
         OwnForm::RedirectChange => wording.redirect_change.as_ref(),
+        OwnForm::DirectoryEntry => wording.directory_entry.as_ref(),
+        OwnForm::Antispam => wording.antispam.as_ref(),
+        OwnForm::ExtensionRequest => wording.extension_request.as_ref(),
     }
 }
 
@@ -184,6 +191,20 @@ pub fn reset_identifier(
         };
     }
     words
+}
+
+/// The antispam levels a staff member chooses among, with their words.
+pub fn antispam_levels(language: Language) -> Vec<(AntispamLevel, &'static str)> {
+    AntispamLevel::ALL
+        .into_iter()
+        .map(|level| {
+            let label = match language {
+                Language::French => fr::antispam_level(level),
+                Language::English => en::antispam_level(level),
+            };
+            (level, label)
+        })
+        .collect()
 }
 
 /// `names` as a sentence lists them: `a, b or c`.
