@@ -562,11 +562,13 @@ async fn wrong_keys_never_destroy_the_printed_key() {
 
 /// Montpellier staff up to the redirect screen: provisional password,
 /// recovery mail verified through the mailed link in another browser.
+/// The flow's token, the account's id and login, and the other browser's
+/// handle on the flow.
 async fn montpellier_staff_until_redirect(
     app: &TestApp,
     profile: &str,
     hr_id: &str,
-) -> (String, String, String) {
+) -> (String, String, String, String) {
     let mut record = montpellier_staff(hr_id, "Jane", "Doe");
     record.profile = profile.into();
     let provisioned = app.provision(record).await.expect("provision");
@@ -728,13 +730,14 @@ async fn montpellier_staff_until_redirect(
     .expect("flow");
     assert_eq!(screen(&flow), vec![S::MailRedirect]);
     assert_eq!(flow.mail_redirect_default_address, "jane.doe@edu.com");
-    (token, account.account_id, account.login)
+    (token, account.account_id, account.login, opened.flow_token)
 }
 
 #[tokio::test]
 async fn montpellier_staff_activates_with_a_verified_redirect_keeping_a_copy() {
     let app = spawn_app().await;
-    let (token, id, login) = montpellier_staff_until_redirect(&app, "staff_tenured", "H0001").await;
+    let (token, id, login, other_browser) =
+        montpellier_staff_until_redirect(&app, "staff_tenured", "H0001").await;
     let sent = submit(
         &app,
         proto::SubmitActivationScreenRequest {
@@ -788,6 +791,20 @@ async fn montpellier_staff_activates_with_a_verified_redirect_keeping_a_copy() {
     let completion = done.completion.expect("completed");
     assert_eq!(completion.login, login);
     assert_eq!(completion.login, "jane.doe@umontpellier.fr");
+    // The browser the verification link was opened in sees the completion
+    // too: its handle lives as long as the flow.
+    let seen = app
+        .activation()
+        .get_activation_flow(proto::GetActivationFlowRequest {
+            flow_token: other_browser,
+        })
+        .await
+        .expect("the other browser's handle still works")
+        .into_inner();
+    assert_eq!(
+        seen.flow.and_then(|f| f.completion).map(|c| c.login),
+        Some(login.clone())
+    );
     let redirect = completion.mail_redirect.expect("redirect");
     assert_eq!(redirect.address, "jane.doe@gouv.fr");
     assert!(redirect.keep_copy && redirect.verified && !redirect.mandatory);
@@ -848,7 +865,7 @@ async fn montpellier_staff_activates_with_a_verified_redirect_keeping_a_copy() {
 #[tokio::test]
 async fn montpellier_vacataire_must_redirect() {
     let app = spawn_app().await;
-    let (token, id, _) = montpellier_staff_until_redirect(&app, "vacataire", "V0001").await;
+    let (token, id, _, _) = montpellier_staff_until_redirect(&app, "vacataire", "V0001").await;
     let declined = submit(
         &app,
         proto::SubmitActivationScreenRequest {
