@@ -13,19 +13,20 @@ use serde::Serialize;
 
 use crate::Portal;
 use crate::activation::{
-    ItemPage, Posted, Refusal, item_page, photo_choice, posted_steps, said, value, yes_no,
+    ItemPage, OptionPage, Posted, Refusal, item_page, mail_input, password_input, photo_choice,
+    photo_use_value, posted_steps, said, value, yes_no,
 };
 use crate::api::Person;
 use crate::pages::{
-    Frame, SessionOfPage, error_page, forbidden, frame, marked_refused, message_page, person,
-    posted_session, posting_session, render, served, with_session,
+    Frame, SessionOfPage, error_page, frame, marked_refused, message_page, person, posted_session,
+    render, served, with_session,
 };
 use crate::recovery::FormPage;
 use crate::session::{IDLE_LIMIT_SECONDS, LinkKind, Session, SignedIn, now_seconds, random_token};
 use crate::texts::words;
 
 /// The selector of the signed-in account.
-fn selector(signed_in: &SignedIn) -> proto::AccountSelector {
+pub(crate) fn selector(signed_in: &SignedIn) -> proto::AccountSelector {
     proto::AccountSelector {
         institution: signed_in.institution.clone(),
         identifier: Some(proto::account_selector::Identifier::Login(
@@ -101,11 +102,8 @@ pub async fn sign_in(
     Form(posted): Form<Posted>,
 ) -> Response {
     let person = person(&portal, peer, &headers);
-    if served(&portal, &code).is_none() {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    if posting_session(&portal, &headers, &posted).is_none() {
-        return forbidden(&portal, &code, &person);
+    if let Err(page) = posted_session(&portal, &code, &person, &headers, &posted) {
+        return *page;
     }
     let login = value(&posted, "login").trim().to_owned();
     let account = SignedIn {
@@ -225,14 +223,11 @@ async fn account_page(
 /// The forms of the account page, by the action they post to, the
 /// directory entry's showing its values.
 fn account_forms(described: &mut proto::DescribeAccountResponse) -> Vec<(&'static str, FormPage)> {
-    let entry = described.directory_entry.clone().unwrap_or_default();
-    let directory_values = [
-        ("entry.office_phone", entry.office_phone),
-        ("entry.office_location", entry.office_location),
-        ("entry.job_title", entry.job_title),
-        ("entry.postal_address", entry.postal_address),
-        ("entry.web_page", entry.web_page),
-    ];
+    let mut entry = described.directory_entry.clone().unwrap_or_default();
+    let directory_values: std::collections::BTreeMap<String, String> = directory_slots(&mut entry)
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.clone()))
+        .collect();
     [
         ("password", described.password_change.take()),
         ("recovery-mail", described.recovery_mail_change.take()),
@@ -244,14 +239,23 @@ fn account_forms(described: &mut proto::DescribeAccountResponse) -> Vec<(&'stati
     .filter_map(|(action, form)| {
         let mut page = FormPage::from(form?).within(action);
         if action == "directory" {
-            page.values = directory_values
-                .iter()
-                .map(|(name, value)| ((*name).to_owned(), value.clone()))
-                .collect();
+            page.values = directory_values.clone();
         }
         Some((action, page))
     })
     .collect()
+}
+
+/// Each field of a directory entry under its name in the form
+/// (`UpdateDirectoryEntryRequest`'s paths).
+fn directory_slots(entry: &mut proto::DirectoryEntry) -> [(&'static str, &mut String); 5] {
+    [
+        ("entry.office_phone", &mut entry.office_phone),
+        ("entry.office_location", &mut entry.office_location),
+        ("entry.job_title", &mut entry.job_title),
+        ("entry.postal_address", &mut entry.postal_address),
+        ("entry.web_page", &mut entry.web_page),
+    ]
 }
 
 /// The antispam part of the account page.
@@ -259,8 +263,8 @@ fn account_forms(described: &mut proto::DescribeAccountResponse) -> Vec<(&'stati
 struct AntispamPage {
     title: String,
     intro: String,
-    /// The levels: value (the API's name), id, label, whether in force.
-    levels: Vec<(String, String, String, bool)>,
+    /// The levels, valued by the API's names, the one in force checked.
+    levels: Vec<OptionPage>,
 }
 
 impl From<proto::AntispamSetting> for AntispamPage {
@@ -272,13 +276,13 @@ impl From<proto::AntispamSetting> for AntispamPage {
                 let name = proto::AntispamLevel::try_from(choice.level)
                     .unwrap_or_default()
                     .as_str_name();
-                let id = format!("o-antispam-{}", name.to_ascii_lowercase().replace('_', "-"));
-                (
-                    name.to_owned(),
-                    id,
-                    choice.label,
-                    choice.level == setting.level,
-                )
+                OptionPage {
+                    id: format!("o-antispam-{}", name.to_ascii_lowercase().replace('_', "-")),
+                    value: name.to_owned(),
+                    label: choice.label,
+                    caveat: String::new(),
+                    checked: choice.level == setting.level,
+                }
             })
             .collect();
         AntispamPage {
@@ -300,11 +304,7 @@ fn chosen_values(step: &str, consents: &proto::Consents) -> Vec<String> {
             .photo_uses
             .iter()
             .filter_map(|u| proto::PhotoUse::try_from(*u).ok())
-            .map(|u| {
-                u.as_str_name()
-                    .trim_start_matches("PHOTO_USE_")
-                    .to_ascii_lowercase()
-            })
+            .map(photo_use_value)
             .collect(),
         _ => Vec::new(),
     }
@@ -328,24 +328,6 @@ fn consent_items(described: &proto::DescribeAccountResponse) -> Vec<ItemPage> {
         .collect()
 }
 
-/// A form of the account page posted: the session, signed in, or the page
-/// that says why not.
-fn signed_in_post(
-    portal: &Portal,
-    code: &str,
-    person: &Person,
-    headers: &HeaderMap,
-    posted: &Posted,
-) -> Result<Session, Box<Response>> {
-    let session = posted_session(portal, code, person, headers, posted)?;
-    if session.signed_in(code).is_none() {
-        return Err(Box::new(
-            Redirect::to(&format!("/{code}/account")).into_response(),
-        ));
-    }
-    Ok(session)
-}
-
 /// A change posted from the account page: `form` names which.
 pub async fn change(
     State(portal): State<Portal>,
@@ -355,10 +337,11 @@ pub async fn change(
     Form(posted): Form<Posted>,
 ) -> Response {
     let person = person(&portal, peer, &headers);
-    let mut session = match signed_in_post(&portal, &code, &person, &headers, &posted) {
+    let mut session = match posted_session(&portal, &code, &person, &headers, &posted) {
         Ok(session) => session,
         Err(page) => return *page,
     };
+    // Signed out meanwhile (idle too long): back to the sign-in form.
     let Some(account) = session.signed_in(&code).cloned() else {
         return Redirect::to(&format!("/{code}/account")).into_response();
     };
@@ -412,10 +395,7 @@ async fn change_password(
     let request = proto::ChangePasswordRequest {
         account: Some(selector(account)),
         current_password: value(posted, "current_password").to_owned(),
-        new_password: Some(proto::PasswordInput {
-            password: value(posted, "new_password.password").to_owned(),
-            confirmation: value(posted, "new_password.confirmation").to_owned(),
-        }),
+        new_password: Some(password_input(posted, "new_password")),
     };
     let request = portal.api.request(request, person);
     portal.api.settings().change_password(request).await?;
@@ -428,7 +408,7 @@ async fn presence(
     person: &Person,
     account: &SignedIn,
     posted: &Posted,
-) -> Result<Option<proto::PresenceProof>, tonic::Status> {
+) -> Result<proto::PresenceProof, tonic::Status> {
     let request = proto::ConfirmPresenceRequest {
         account: Some(selector(account)),
         current_password: value(posted, "current_password").to_owned(),
@@ -441,9 +421,9 @@ async fn presence(
         .await?
         .into_inner()
         .step_up_token;
-    Ok(Some(proto::PresenceProof {
+    Ok(proto::PresenceProof {
         proof: Some(proto::presence_proof::Proof::StepUpToken(token)),
-    }))
+    })
 }
 
 /// What a page says of a mailed confirmation link.
@@ -462,11 +442,8 @@ async fn change_recovery_mail(
     let presence = presence(portal, person, account, posted).await?;
     let request = proto::RequestRecoveryMailChangeRequest {
         account: Some(selector(account)),
-        new_recovery_mail: Some(proto::MailInput {
-            address: value(posted, "new_recovery_mail.address").to_owned(),
-            confirmation: value(posted, "new_recovery_mail.confirmation").to_owned(),
-        }),
-        presence,
+        new_recovery_mail: Some(mail_input(posted, "new_recovery_mail")),
+        presence: Some(presence),
     };
     let request = portal.api.request(request, person);
     let answer = portal
@@ -486,12 +463,9 @@ async fn change_redirect(
     let presence = presence(portal, person, account, posted).await?;
     let request = proto::SetMailRedirectRequest {
         account: Some(selector(account)),
-        address: Some(proto::MailInput {
-            address: value(posted, "address.address").to_owned(),
-            confirmation: value(posted, "address.confirmation").to_owned(),
-        }),
+        address: Some(mail_input(posted, "address")),
         keep_copy: value(posted, "keep_copy") == "true",
-        presence,
+        presence: Some(presence),
     };
     let request = portal.api.request(request, person);
     let answer = portal.api.redirection().set_mail_redirect(request).await?;
@@ -515,7 +489,7 @@ async fn change_consents(
     let presence = if value(posted, "current_password").is_empty() {
         None
     } else {
-        presence(portal, person, account, posted).await?
+        Some(presence(portal, person, account, posted).await?)
     };
     let request = proto::UpdateConsentsRequest {
         account: Some(selector(account)),
@@ -549,16 +523,11 @@ async fn change_directory(
     let request = portal.api.request(request, person);
     let current = portal.api.settings().get_directory_entry(request).await?;
     let mut entry = current.into_inner().entry.unwrap_or_default();
-    let typed = |name: &str, slot: &mut String| {
-        if let Some((_, value)) = posted.iter().find(|(n, _)| n == name) {
-            *slot = value.clone();
+    for (name, slot) in directory_slots(&mut entry) {
+        if let Some((_, typed)) = posted.iter().find(|(n, _)| n == name) {
+            *slot = typed.clone();
         }
-    };
-    typed("entry.office_phone", &mut entry.office_phone);
-    typed("entry.office_location", &mut entry.office_location);
-    typed("entry.job_title", &mut entry.job_title);
-    typed("entry.postal_address", &mut entry.postal_address);
-    typed("entry.web_page", &mut entry.web_page);
+    }
     let request = proto::UpdateDirectoryEntryRequest {
         account: Some(selector(account)),
         entry: Some(entry),
@@ -663,8 +632,9 @@ pub async fn confirm(
     Form(posted): Form<Posted>,
 ) -> Response {
     let person = person(&portal, peer, &headers);
-    let Some(mut session) = posting_session(&portal, &headers, &posted) else {
-        return forbidden(&portal, &code, &person);
+    let mut session = match posted_session(&portal, &code, &person, &headers, &posted) {
+        Ok(session) => session,
+        Err(page) => return *page,
     };
     let Some((kind, token)) = confirmation_link(&session, &code) else {
         return Redirect::to(&format!("/{code}/")).into_response();

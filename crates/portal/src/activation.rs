@@ -37,6 +37,16 @@ const SHOWN_AGAIN: &[&str] = &[
     "typed_identifier",
     "student_number",
     "birth_date",
+    "new_recovery_mail.address",
+    "new_recovery_mail.confirmation",
+    "address.address",
+    "address.confirmation",
+    "entry.office_phone",
+    "entry.office_location",
+    "entry.job_title",
+    "entry.postal_address",
+    "entry.web_page",
+    "reason",
 ];
 
 /// What a refused form shows: the API's words for the whole and for each
@@ -172,11 +182,28 @@ pub fn yes_no(posted: &Posted, name: &str) -> Option<bool> {
     }
 }
 
-fn mail_input(posted: &Posted, prefix: &str) -> proto::MailInput {
+/// The address typed twice under `prefix` (`recovery_mail`, ...).
+pub fn mail_input(posted: &Posted, prefix: &str) -> proto::MailInput {
     proto::MailInput {
         address: value(posted, &format!("{prefix}.address")).to_owned(),
         confirmation: value(posted, &format!("{prefix}.confirmation")).to_owned(),
     }
+}
+
+/// The password typed twice under `prefix` (`password`, `new_password`).
+pub fn password_input(posted: &Posted, prefix: &str) -> proto::PasswordInput {
+    proto::PasswordInput {
+        password: value(posted, &format!("{prefix}.password")).to_owned(),
+        confirmation: value(posted, &format!("{prefix}.confirmation")).to_owned(),
+    }
+}
+
+/// A photo use as the form's options name it (`card_reprint`).
+pub fn photo_use_value(photo_use: proto::PhotoUse) -> String {
+    photo_use
+        .as_str_name()
+        .trim_start_matches("PHOTO_USE_")
+        .to_ascii_lowercase()
 }
 
 pub fn photo_choice(posted: &Posted) -> proto::PhotoChoice {
@@ -237,10 +264,7 @@ pub fn screen_request(flow_token: &str, posted: &Posted) -> proto::SubmitActivat
             None
         },
         mail_redirect: has("mail_redirect").then(|| redirect_input(posted)),
-        password: has("password").then(|| proto::PasswordInput {
-            password: value(posted, "password.password").to_owned(),
-            confirmation: value(posted, "password.confirmation").to_owned(),
-        }),
+        password: has("password").then(|| password_input(posted, "password")),
     }
 }
 

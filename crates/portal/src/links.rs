@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::Portal;
 use crate::activation::{Posted, started};
 use crate::pages::{
-    Frame, error_page, forbidden, frame, person, posting_session, render, served, with_session,
+    Frame, error_page, frame, person, posted_session, render, served, with_session,
 };
 use crate::session::{LinkKind, OpenedLink, Session};
 
@@ -145,8 +145,9 @@ pub async fn follow(
     Form(posted): Form<Posted>,
 ) -> Response {
     let person = person(&portal, peer, &headers);
-    let Some(mut session) = posting_session(&portal, &headers, &posted) else {
-        return forbidden(&portal, &code, &person);
+    let mut session = match posted_session(&portal, &code, &person, &headers, &posted) {
+        Ok(session) => session,
+        Err(page) => return *page,
     };
     let Some(link) = session.link.take().filter(|l| opened_here(l, &code)) else {
         return Redirect::to(&format!("/{code}/activation")).into_response();

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::Portal;
 use crate::activation::{Posted, value};
 use crate::pages::{person, posted_session};
-use crate::session::{LinkKind, Session};
+use crate::session::Session;
 use crate::texts::words;
 
 /// What the script shows: every word is the server's.
@@ -39,22 +39,11 @@ fn context(
 ) -> Option<proto::evaluate_password_request::Context> {
     use proto::evaluate_password_request::Context;
     match purpose {
-        "flow" => session
-            .flow
-            .as_ref()
-            .filter(|f| f.institution == code)
-            .map(|f| Context::FlowToken(f.token.clone())),
-        "reset" => session
-            .link
-            .as_ref()
-            .filter(|l| l.institution == code && l.kind == LinkKind::Reset)
-            .map(|l| Context::ResetToken(l.token.clone())),
-        "account" => session.signed_in(code).map(|a| {
-            Context::Account(proto::AccountSelector {
-                institution: a.institution.clone(),
-                identifier: Some(proto::account_selector::Identifier::Login(a.login.clone())),
-            })
-        }),
+        "flow" => session.flow_token(code).map(Context::FlowToken),
+        "reset" => session.reset_token(code).map(Context::ResetToken),
+        "account" => session
+            .signed_in(code)
+            .map(|a| Context::Account(crate::account::selector(a))),
         _ => None,
     }
 }

@@ -523,11 +523,7 @@ pub(crate) fn with_session(portal: &Portal, mut response: Response, session: &Se
 }
 
 /// The session of a posted form, if its CSRF token is the session's.
-pub(crate) fn posting_session(
-    portal: &Portal,
-    headers: &HeaderMap,
-    posted: &Posted,
-) -> Option<Session> {
+fn posting_session(portal: &Portal, headers: &HeaderMap, posted: &Posted) -> Option<Session> {
     portal
         .sessions
         .read(headers)
@@ -552,7 +548,7 @@ pub(crate) fn posted_session(
 }
 
 /// A form posted without its session (expired, or another site's).
-pub(crate) fn forbidden(portal: &Portal, code: &str, person: &Person) -> Response {
+fn forbidden(portal: &Portal, code: &str, person: &Person) -> Response {
     let message = words(person.language).session_expired.to_owned();
     let frame = frame(portal, person, code, None, "/activation");
     message_page(portal, frame, message, StatusCode::FORBIDDEN)
@@ -567,11 +563,9 @@ async fn start(
     Form(posted): Form<Posted>,
 ) -> Response {
     let person = person(&portal, peer, &headers);
-    if served(&portal, &code).is_none() {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    let Some(session) = posting_session(&portal, &headers, &posted) else {
-        return forbidden(&portal, &code, &person);
+    let session = match posted_session(&portal, &code, &person, &headers, &posted) {
+        Ok(session) => session,
+        Err(page) => return *page,
     };
     if entry == "link" {
         return link_requested(&portal, &code, &person, &posted).await;
@@ -629,8 +623,8 @@ async fn link_requested(portal: &Portal, code: &str, person: &Person, posted: &P
 /// The flow of the session, for institution `code`.
 fn session_flow(portal: &Portal, headers: &HeaderMap, code: &str) -> Option<(Session, String)> {
     let session = portal.sessions.read(headers)?;
-    let handle = session.flow.clone().filter(|f| f.institution == code)?;
-    Some((session, handle.token))
+    let token = session.flow_token(code)?;
+    Some((session, token))
 }
 
 async fn show_flow(
@@ -709,10 +703,11 @@ async fn submit_flow(
     Form(posted): Form<Posted>,
 ) -> Response {
     let person = person(&portal, peer, &headers);
-    let Some(session) = posting_session(&portal, &headers, &posted) else {
-        return forbidden(&portal, &code, &person);
+    let session = match posted_session(&portal, &code, &person, &headers, &posted) {
+        Ok(session) => session,
+        Err(page) => return *page,
     };
-    let Some((_, token)) = session_flow(&portal, &headers, &code) else {
+    let Some(token) = session.flow_token(&code) else {
         return Redirect::to(&format!("/{code}/activation")).into_response();
     };
     let outcome = flow_call(&portal, &person, &token, &posted).await;

@@ -12,13 +12,13 @@ use http::{HeaderMap, StatusCode};
 use serde::Serialize;
 
 use crate::Portal;
-use crate::activation::{Posted, Refusal, value};
+use crate::activation::{Posted, Refusal, password_input, value};
 use crate::api::Person;
 use crate::pages::{
     FieldPage, Frame, SessionOfPage, error_page, frame, marked_refused, person, posted_session,
     render, served, with_session,
 };
-use crate::session::{LinkKind, Session};
+use crate::session::Session;
 use crate::texts::words;
 
 /// A form of the API's, as a page renders it.
@@ -205,15 +205,6 @@ pub async fn look_up_login(
     }
 }
 
-/// The reset link the session holds for institution `code`.
-fn reset_token(session: &Session, code: &str) -> Option<String> {
-    session
-        .link
-        .as_ref()
-        .filter(|l| l.institution == code && l.kind == LinkKind::Reset)
-        .map(|l| l.token.clone())
-}
-
 /// `/{code}/recovery/new-password`: the form of the reset link opened.
 pub async fn new_password(
     State(portal): State<Portal>,
@@ -247,7 +238,7 @@ async fn new_password_form(
         csrf: String,
         refusal: Refusal,
     }
-    let Some(token) = reset_token(&session, code) else {
+    let Some(token) = session.reset_token(code) else {
         return Redirect::to(&format!("/{code}/recovery")).into_response();
     };
     let request = portal
@@ -295,15 +286,12 @@ pub async fn set_new_password(
         Ok(session) => session,
         Err(page) => return *page,
     };
-    let Some(token) = reset_token(&session, &code) else {
+    let Some(token) = session.reset_token(&code) else {
         return Redirect::to(&format!("/{code}/recovery")).into_response();
     };
     let request = proto::CompletePasswordResetRequest {
         token,
-        new_password: Some(proto::PasswordInput {
-            password: value(&posted, "new_password.password").to_owned(),
-            confirmation: value(&posted, "new_password.confirmation").to_owned(),
-        }),
+        new_password: Some(password_input(&posted, "new_password")),
     };
     let request = portal.api.request(request, &person);
     match portal.api.recovery().complete_password_reset(request).await {

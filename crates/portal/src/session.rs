@@ -174,6 +174,22 @@ impl Session {
         })
     }
 
+    /// The token of the activation flow in progress at institution `code`.
+    pub fn flow_token(&self, code: &str) -> Option<String> {
+        self.flow
+            .as_ref()
+            .filter(|f| f.institution == code)
+            .map(|f| f.token.clone())
+    }
+
+    /// The token of the reset link opened for institution `code`.
+    pub fn reset_token(&self, code: &str) -> Option<String> {
+        self.link
+            .as_ref()
+            .filter(|l| l.institution == code && l.kind == LinkKind::Reset)
+            .map(|l| l.token.clone())
+    }
+
     /// The login signed in at institution `code`, while not idle too long.
     pub fn signed_in(&self, code: &str) -> Option<&SignedIn> {
         self.account
