@@ -12,6 +12,7 @@ mod m20261124_000007_batch_runs;
 mod m20261126_000008_guess_counters;
 mod m20261126_000009_outbox_claimed_by;
 mod m20261126_000010_keyed_secret_hashes;
+mod m20261127_000011_change_snapshots;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_guess_counters::Migration),
             Box::new(m20261126_000009_outbox_claimed_by::Migration),
             Box::new(m20261126_000010_keyed_secret_hashes::Migration),
+            Box::new(m20261127_000011_change_snapshots::Migration),
         ]
     }
 }

@@ -84,6 +84,7 @@ pub const ACCESS_TABLE: &[(&str, &str, Access)] = &[
     (LIFECYCLE, "RunExpiryBatch", EXPIRY),
     (LIFECYCLE, "ListChanges", FEED),
     (LIFECYCLE, "WatchChanges", FEED),
+    (LIFECYCLE, "ListLdapEntries", FEED),
     (LIFECYCLE, "ListAuditEvents", ADMIN),
     ("grpc.health.v1.Health", "Check", Access::Public),
     ("grpc.health.v1.Health", "Watch", Access::Public),
@@ -136,7 +137,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(methods.len(), 45, "the API's methods");
+        assert_eq!(methods.len(), 46, "the API's methods");
         for method in &methods {
             let entries = ACCESS_TABLE
                 .iter()

@@ -190,15 +190,84 @@ async fn a_photo_refused_while_activating_reaches_the_feed() {
     let id = provisioned.account.clone().expect("account").account_id;
     app.activate_answering(&provisioned, "Garonne#2026!", true)
         .await;
-    let kinds: Vec<i32> = app
-        .all_changes()
-        .await
-        .iter()
-        .filter(|c| c.account.as_ref().is_some_and(|a| a.account_id == id))
-        .map(|c| c.kind)
-        .collect();
+    let kinds: Vec<i32> = app.changes_of(&id).await.iter().map(|c| c.kind).collect();
     assert!(
         kinds.contains(&(proto::ChangeKind::PhotoDeletionRequested as i32)),
         "{kinds:?}"
     );
+}
+
+/// A resync reads every account of an institution a page at a time, with
+/// the feed's position noted before the first page.
+#[tokio::test]
+async fn ldap_entries_page_through_an_institution() {
+    let app = spawn_app().await;
+    for i in 0..3 {
+        app.provision(bordeaux_student(&format!("2310000{i}"), "Ada", "Lovelace"))
+            .await
+            .expect("provisioned");
+    }
+    app.provision(montpellier_staff("RH-77", "Alan", "Turing"))
+        .await
+        .expect("provisioned");
+    let mut client = app.lifecycle.clone();
+    let page = |token: &str, size| proto::ListLdapEntriesRequest {
+        institution: "u-bordeaux-montaigne".into(),
+        page_size: size,
+        page_token: token.into(),
+    };
+    let first = client
+        .list_ldap_entries(page("", 2))
+        .await
+        .expect("page 1")
+        .into_inner();
+    assert_eq!(first.entries.len(), 2);
+    let position = app
+        .all_changes()
+        .await
+        .last()
+        .expect("changes")
+        .cursor
+        .clone();
+    assert_eq!(first.feed_cursor, position);
+    // A change made during the resync is after the noted position.
+    app.provision(bordeaux_student("23100009", "Grace", "Hopper"))
+        .await
+        .expect("provisioned");
+    let second = client
+        .list_ldap_entries(page(&first.next_page_token, 2))
+        .await
+        .expect("page 2")
+        .into_inner();
+    assert_eq!(second.feed_cursor, position);
+    let uids: Vec<String> = first
+        .entries
+        .iter()
+        .chain(&second.entries)
+        .map(|e| {
+            let uid = e.entry.iter().find(|a| a.name == "uid").expect("uid");
+            assert!(!e.password_usable);
+            uid.values[0].clone()
+        })
+        .collect();
+    assert_eq!(uids.len(), 4, "{uids:?}");
+    for (institution, token, size) in [
+        ("u-bordeaux-montaigne", "nonsense", 10),
+        ("u-bordeaux-montaigne", "", 5000),
+        ("nowhere", "", 10),
+    ] {
+        let status = client
+            .list_ldap_entries(proto::ListLdapEntriesRequest {
+                institution: institution.into(),
+                page_size: size,
+                page_token: token.into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            status.code(),
+            Code::InvalidArgument,
+            "{institution} {token}"
+        );
+    }
 }

@@ -891,12 +891,7 @@ async fn locks_and_the_feed_the_directory_reads() {
     assert_eq!(status(&unlocked), proto::AccountStatus::Expired);
 
     // What the directory reads.
-    let changes: Vec<proto::AccountChange> = app
-        .all_changes()
-        .await
-        .into_iter()
-        .filter(|c| c.account.as_ref().is_some_and(|a| a.account_id == id))
-        .collect();
+    let changes = app.changes_of(&id).await;
     let kinds: Vec<i32> = changes.iter().map(|c| c.kind).collect();
     use proto::ChangeKind as K;
     for kind in [K::Created, K::Activated, K::Locked, K::Expired, K::Unlocked] {
@@ -940,15 +935,24 @@ async fn locks_and_the_feed_the_directory_reads() {
         attr(created, "supannEmpId").expect("emp id"),
         std::slice::from_ref(&active.hr_id)
     );
-    let expired = changes
-        .iter()
-        .find(|c| c.kind == K::Expired as i32)
-        .expect("expired");
+    // Expired under the lock, the entry stays locked; the unlock shows the
+    // expiry the lock hid.
+    let of = |kind: K| {
+        changes
+            .iter()
+            .find(|c| c.kind == kind as i32)
+            .expect("change")
+    };
+    let expired = of(K::Expired);
     assert!(
         attr(expired, "supannRessourceEtatDate").expect("state")[0]
-            .starts_with("{COMPTE}I:SupannExpire")
+            .starts_with("{COMPTE}S:SupannVerrouille")
     );
     assert!(expired.password_hash.is_empty());
+    assert!(
+        attr(of(K::Unlocked), "supannRessourceEtatDate").expect("state")[0]
+            .starts_with("{COMPTE}I:SupannExpire")
+    );
 }
 
 /// Purged accounts keep a tombstone and free their identifiers: the same
@@ -994,11 +998,12 @@ async fn purge_keeps_a_tombstone_and_frees_identifiers() {
         .into_iter()
         .find(|c| c.kind == proto::ChangeKind::Purged as i32)
         .expect("purged change");
+    // inetOrgPerson requires `sn`: the tombstone keeps the login there.
     assert!(
         purged
             .ldap_attributes
             .iter()
-            .any(|a| a.name == "sn" && a.values.is_empty())
+            .any(|a| a.name == "sn" && a.values == [first.login.clone()])
     );
 
     let again = app.provision(record).await.expect("provision again");
@@ -1096,4 +1101,79 @@ fn notice_to(account: &proto::Account) -> String {
     } else {
         account.personal_mail.clone()
     }
+}
+
+/// Issue 22: the feed said what each account is now, not what each change
+/// left: read after the purge, the CREATED change said SupannSupprDonnees
+/// and the LIMITED change did too instead of SupannSursis.
+#[tokio::test]
+async fn each_change_reads_as_it_left_the_account() {
+    let app = spawn_app().await;
+    let active = app
+        .active_account(um_record("staff_other", 11), "Qz7#Kp2wLm9x")
+        .await;
+    let id = active.account_id.clone();
+    let of = |changes: &[proto::AccountChange], kind: proto::ChangeKind| {
+        changes
+            .iter()
+            .find(|c| c.kind == kind as i32)
+            .unwrap_or_else(|| panic!("{kind:?} missing"))
+            .clone()
+    };
+    let entry = |c: &proto::AccountChange, name: &str| {
+        c.entry
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| a.values.clone())
+            .unwrap_or_else(|| panic!("{name} missing from {:?}", c.kind()))
+    };
+    use proto::ChangeKind as K;
+    app.depart(&id, "2026-09-30").await.expect("depart");
+    for day in ["2026-10-02", "2027-01-05"] {
+        app.clock.set(noon(date(day)));
+        app.batch_now().await;
+    }
+    let changes = app.changes_of(&id).await;
+    let limited = of(&changes, K::Limited);
+    assert!(
+        limited.ldap_attributes[0].values[0].starts_with("{COMPTE}A:SupannSursis:20261002:2026"),
+        "{:?}",
+        limited.ldap_attributes
+    );
+    // Limited access keeps the password; expiry takes it away.
+    assert!(entry(&limited, "userPassword")[0].starts_with("{ARGON2}$argon2id$"));
+    assert!(limited.password_usable);
+    let expired = of(&changes, K::Expired);
+    assert!(entry(&expired, "userPassword").is_empty());
+    assert!(!expired.password_usable);
+
+    for day in ["2027-12-31", "2028-12-31"] {
+        app.clock.set(noon(date(day)));
+        app.batch_now().await;
+    }
+    assert_eq!(
+        status(&app.account_by_id(&id).await),
+        proto::AccountStatus::DataDeleted
+    );
+    let changes = app.changes_of(&id).await;
+    let state = |kind| entry(&of(&changes, kind), "supannRessourceEtat");
+    assert_eq!(state(K::Created), ["{COMPTE}I:SupannCree"]);
+    assert_eq!(state(K::Activated), ["{COMPTE}A:SupannActif"]);
+    assert_eq!(state(K::Limited), ["{COMPTE}A:SupannSursis"]);
+    assert_eq!(state(K::Expired), ["{COMPTE}I:SupannExpire"]);
+    assert_eq!(state(K::Purged), ["{COMPTE}I:SupannSupprDonnees"]);
+    // The purge takes the personal data out of every earlier change too,
+    // and leaves a schema-valid tombstone.
+    for change in &changes {
+        let account = change.account.as_ref().expect("account");
+        assert_eq!(
+            (account.family_name.as_str(), account.hr_id.as_str()),
+            ("", ""),
+            "{:?}",
+            change.kind()
+        );
+        assert_eq!(entry(change, "sn"), std::slice::from_ref(&active.login));
+        assert!(entry(change, "userPassword").is_empty());
+    }
+    assert!(entry(&of(&changes, K::Purged), "givenName").is_empty());
 }

@@ -3,6 +3,7 @@
 //! with the values the account has after it, so that the LDAP sync worker
 //! applies them without interpreting anything.
 
+use super::activation::PhotoUse;
 use super::self_service::{DirectoryEntry, DirectoryField};
 
 /// What happened to an account, as the feed says it. Each kind names the
@@ -104,7 +105,18 @@ pub struct LdapSource<'a> {
     pub keep_copy: bool,
     /// The argon2id PHC string; empty when none or not usable by LDAP.
     pub password_hash: &'a str,
+    /// Whether the account has a password (even one LDAP cannot verify).
+    pub has_password: bool,
+    /// Whether its password may be used now (active or limited, not
+    /// locked): otherwise the directory must not let it bind.
+    pub password_usable: bool,
     pub directory_entry: Option<&'a DirectoryEntry>,
+    /// The photo uses allowed (none before the choice, or refused).
+    pub photo_uses: Vec<PhotoUse>,
+    /// Whether the person refused every use of their photo.
+    pub photo_refused: bool,
+    /// `None` before the choice.
+    pub crous_sharing: Option<bool>,
 }
 
 /// One attribute and the values it is left with (none: remove it).
@@ -136,12 +148,121 @@ pub fn directory_attribute(field: DirectoryField) -> &'static str {
     }
 }
 
+/// `supannConsentement` for each photo use: `{PHOTO}<USE>` (SupAnn's
+/// `{OBJECT}TYPE` form; the types are ours, listed in the README).
+pub fn photo_consent(use_: PhotoUse) -> &'static str {
+    match use_ {
+        PhotoUse::CardReprint => "{PHOTO}CARTE",
+        PhotoUse::TutorialSheets => "{PHOTO}PEDAGOGIE",
+        PhotoUse::PhotoDirectory => "{PHOTO}INTRANET",
+    }
+}
+
+/// `supannConsentement` when the person agreed that the Crous receives
+/// their data.
+pub const CROUS_CONSENT: &str = "{CROUS}PARTAGE";
+
+fn consents(s: &LdapSource<'_>) -> Attribute {
+    let photos = s.photo_uses.iter().copied();
+    let mut values: Vec<String> = photos.map(|u| photo_consent(u).to_owned()).collect();
+    if s.crous_sharing == Some(true) {
+        values.push(CROUS_CONSENT.to_owned());
+    }
+    ("supannConsentement", values)
+}
+
+/// `supannRessourceEtat` from `supannRessourceEtatDate`: the resource, class
+/// and sub-state without the dates (`{COMPTE}A:SupannActif`).
+pub fn ressource_etat(etat_date: &str) -> String {
+    etat_date
+        .splitn(3, ':')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The person's whole entry as the service decides it: every attribute it
+/// owns, with its values (none: the attribute must be absent). Attributes
+/// not listed are someone else's (a photo the card system wrote, groups...)
+/// and are left alone. `cn` and `sn` are never empty, since inetOrgPerson
+/// requires them: after a purge they hold the login (a schema-valid
+/// tombstone). `userPassword` holds the hash only while the password may be
+/// used, so that expiry, purge and locks stop binds; it is not listed when
+/// the service's hash is one LDAP cannot verify (a server-side pepper) and
+/// the password may be used.
+pub fn entry(s: &LdapSource<'_>) -> Vec<Attribute> {
+    let (full, family) = names(s);
+    let mut out = vec![
+        ("uid", one(s.login)),
+        ("cn", one(&full)),
+        ("sn", one(family)),
+        ("givenName", one(s.given_name)),
+        ("displayName", one(&full)),
+        ("mail", one(s.institutional_mail)),
+        ("supannAliasLogin", one(s.login)),
+        ("supannEtuId", one(s.student_number)),
+        ("supannCodeINE", one(s.ine)),
+        ("supannEmpId", one(s.hr_id)),
+        ("mobile", one(s.mobile_phone)),
+        (
+            "supannRessourceEtat",
+            one(&ressource_etat(s.ressource_etat_date)),
+        ),
+        ("supannRessourceEtatDate", one(s.ressource_etat_date)),
+        liste_rouge(s),
+        ("supannMailPerso", one(s.recovery_mail)),
+        consents(s),
+    ];
+    out.extend(redirect(s));
+    if s.directory_entry.is_some() {
+        out.extend(directory_fields(s));
+    }
+    if s.photo_refused {
+        out.push(("jpegPhoto", Vec::new()));
+    }
+    match (s.password_usable, s.password_hash.is_empty()) {
+        (true, false) => out.push(password(s)),
+        (true, true) if s.has_password => {}
+        _ => out.push(("userPassword", Vec::new())),
+    }
+    out
+}
+
+/// `cn` and `sn`: the full name and the family name, or the login where a
+/// purge left no name (inetOrgPerson requires both).
+fn names<'a>(s: &LdapSource<'a>) -> (String, &'a str) {
+    let family = if s.family_name.is_empty() {
+        s.login
+    } else {
+        s.family_name
+    };
+    let full = [s.given_name, family]
+        .iter()
+        .filter(|p| !p.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    (full, family)
+}
+
+fn directory_fields(s: &LdapSource<'_>) -> Vec<Attribute> {
+    DirectoryField::ALL
+        .iter()
+        .map(|f| {
+            let value = s.directory_entry.map(|e| e.get(*f)).unwrap_or_default();
+            (directory_attribute(*f), one(value))
+        })
+        .collect()
+}
+
 fn identity(s: &LdapSource<'_>) -> Vec<Attribute> {
+    let (common, family) = names(s);
     vec![
         ("uid", one(s.login)),
         ("mail", one(s.institutional_mail)),
         ("givenName", one(s.given_name)),
-        ("sn", one(s.family_name)),
+        ("cn", one(&common)),
+        ("sn", one(family)),
         ("supannEtuId", one(s.student_number)),
         ("supannCodeINE", one(s.ine)),
         ("supannEmpId", one(s.hr_id)),
@@ -196,6 +317,7 @@ pub fn attributes(kind: ChangeKind, s: &LdapSource<'_>) -> Vec<Attribute> {
                 password(s),
                 liste_rouge(s),
                 ("supannMailPerso", one(s.recovery_mail)),
+                consents(s),
             ];
             out.extend(redirect(s));
             out
@@ -206,14 +328,8 @@ pub fn attributes(kind: ChangeKind, s: &LdapSource<'_>) -> Vec<Attribute> {
         PasswordExpired => vec![("pwdReset", vec!["TRUE".to_owned()])],
         RecoveryMailChanged => vec![("supannMailPerso", one(s.recovery_mail))],
         MailRedirectChanged => redirect(s),
-        ConsentsChanged => vec![liste_rouge(s)],
-        DirectoryEntryChanged => DirectoryField::ALL
-            .iter()
-            .map(|f| {
-                let value = s.directory_entry.map(|e| e.get(*f)).unwrap_or_default();
-                (directory_attribute(*f), one(value))
-            })
-            .collect(),
+        ConsentsChanged => vec![liste_rouge(s), consents(s)],
+        DirectoryEntryChanged => directory_fields(s),
         PhotoDeletionRequested => vec![("jpegPhoto", Vec::new())],
     }
 }
@@ -279,5 +395,74 @@ mod tests {
         assert!(!ldap_verifiable(
             "$argon2id$v=19$m=19456,t=2,p=1,keyid=k1$c2FsdA$aGFzaA"
         ));
+    }
+
+    fn value(entry: &[Attribute], name: &str) -> Option<Vec<String>> {
+        entry
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn the_entry_holds_every_attribute_the_service_owns() {
+        let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA";
+        let s = LdapSource {
+            login: "jdoe",
+            given_name: "Jane",
+            family_name: "Doe",
+            ressource_etat_date: "{COMPTE}A:SupannActif:20261124:",
+            password_hash: hash,
+            has_password: true,
+            password_usable: true,
+            photo_uses: vec![PhotoUse::PhotoDirectory],
+            crous_sharing: Some(true),
+            ..Default::default()
+        };
+        let entry = entry(&s);
+        assert_eq!(value(&entry, "cn").unwrap(), ["Jane Doe"]);
+        assert_eq!(
+            value(&entry, "supannRessourceEtat").unwrap(),
+            ["{COMPTE}A:SupannActif"]
+        );
+        assert_eq!(
+            value(&entry, "supannConsentement").unwrap(),
+            ["{PHOTO}INTRANET", CROUS_CONSENT]
+        );
+        assert_eq!(
+            value(&entry, "userPassword").unwrap(),
+            [format!("{{ARGON2}}{hash}")]
+        );
+        assert_eq!(value(&entry, "jpegPhoto"), None, "someone else's");
+        // Locked or expired: nothing binds.
+        let locked = LdapSource {
+            password_usable: false,
+            ..s.clone()
+        };
+        assert!(
+            value(&super::entry(&locked), "userPassword")
+                .unwrap()
+                .is_empty()
+        );
+        // A hash LDAP cannot verify is left to whoever writes it.
+        let peppered = LdapSource {
+            password_hash: "",
+            ..s.clone()
+        };
+        assert_eq!(value(&super::entry(&peppered), "userPassword"), None);
+        // A tombstone is schema-valid; a refused photo goes.
+        let purged = LdapSource {
+            given_name: "",
+            family_name: "",
+            photo_refused: true,
+            has_password: false,
+            password_hash: "",
+            password_usable: false,
+            ..s.clone()
+        };
+        let tomb = super::entry(&purged);
+        assert_eq!(value(&tomb, "sn").unwrap(), ["jdoe"]);
+        assert_eq!(value(&tomb, "cn").unwrap(), ["jdoe"]);
+        assert!(value(&tomb, "jpegPhoto").unwrap().is_empty());
     }
 }

@@ -7,8 +7,9 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
+use std::collections::HashMap;
 
-use super::entities::{account, account_change, audit_event};
+use super::entities::{account, account_change, audit_event, feed_counter};
 use super::{Store, StoreError};
 
 pub use domain::supann::ChangeKind;
@@ -45,6 +46,7 @@ pub async fn append_changes(
         .ok_or_else(|| StoreError::Corrupt("feed_counter row is missing".into()))?;
     let last: i64 = row.try_get("", "value")?;
     let first = last - count + 1;
+    let snapshots = snapshots(conn, changes).await?;
     let rows = changes
         .iter()
         .enumerate()
@@ -54,9 +56,99 @@ pub async fn append_changes(
             institution: Set(c.institution.clone()),
             kind: Set(c.kind.as_str().to_owned()),
             occurred_at: Set(now),
+            account_snapshot: Set(snapshots.get(&c.account_id).cloned()),
         });
     super::insert_rows(conn, rows.collect()).await?;
     Ok(())
+}
+
+/// The changed accounts' rows as this transaction leaves them, as JSON, by
+/// account id: what each change's feed entry says, however the account
+/// changes later.
+async fn snapshots(
+    conn: &impl ConnectionTrait,
+    changes: &[PendingChange],
+) -> Result<HashMap<String, String>, StoreError> {
+    let mut ids: Vec<String> = changes.iter().map(|c| c.account_id.clone()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(SNAPSHOT_CHUNK) {
+        let rows = account::Entity::find()
+            .filter(account::Column::Id.is_in(chunk.to_vec()))
+            .all(conn)
+            .await?;
+        for row in rows {
+            let json = serde_json::to_string(&row)
+                .map_err(|e| StoreError::Corrupt(format!("account {}: {e}", row.id)))?;
+            out.insert(row.id, json);
+        }
+    }
+    Ok(out)
+}
+
+/// Accounts read per query when snapshotting (under every database's limit
+/// on bound parameters).
+const SNAPSHOT_CHUNK: usize = 1000;
+
+/// Takes the personal data the purge deletes out of the snapshots of these
+/// accounts' earlier changes: the feed keeps what each change did to the
+/// account's state, never what the purge removed.
+pub async fn purge_snapshots(
+    conn: &impl ConnectionTrait,
+    account_ids: &[String],
+) -> Result<(), StoreError> {
+    for chunk in account_ids.chunks(SNAPSHOT_CHUNK) {
+        let rows = account_change::Entity::find()
+            .filter(account_change::Column::AccountId.is_in(chunk.to_vec()))
+            .filter(account_change::Column::AccountSnapshot.is_not_null())
+            .all(conn)
+            .await?;
+        for row in rows {
+            let Some(json) = &row.account_snapshot else {
+                continue;
+            };
+            let scrubbed = serde_json::from_str::<account::Model>(json)
+                .map(tombstone)
+                .and_then(|m| serde_json::to_string(&m))
+                .ok();
+            account_change::Entity::update_many()
+                .col_expr(
+                    account_change::Column::AccountSnapshot,
+                    Expr::value(scrubbed),
+                )
+                .filter(account_change::Column::Seq.eq(row.seq))
+                .exec(conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// An account row without what the purge deletes (`lifecycle::purge`
+/// says the same in SQL): names, external ids, contact data, password,
+/// consents, redirect and directory entry.
+fn tombstone(mut a: account::Model) -> account::Model {
+    a.given_name.clear();
+    a.family_name.clear();
+    a.birth_date = None;
+    a.student_number = None;
+    a.ine = None;
+    a.hr_id = None;
+    a.mobile_phone = None;
+    a.personal_mail = None;
+    a.recovery_mail = None;
+    a.recovery_mail_verified_at = None;
+    a.password_hash = None;
+    a.directory_listed = None;
+    a.photo_uses.clear();
+    a.crous_sharing = None;
+    a.redirect_address = None;
+    a.redirect_keep_copy = false;
+    a.redirect_verified_at = None;
+    a.antispam_level = None;
+    a.directory_entry = None;
+    a
 }
 
 /// One page of audit events, newest first, after the `(occurred_at, id)` key
@@ -69,7 +161,8 @@ pub struct AuditQuery<'a> {
 }
 
 impl Store {
-    /// Changes after `after`, oldest first, with the accounts as they are now.
+    /// Changes after `after`, oldest first, each with the account as the
+    /// change left it (as it is now where no snapshot was kept).
     pub async fn list_changes(
         &self,
         after: i64,
@@ -84,7 +177,11 @@ impl Store {
             query = query.filter(account_change::Column::Institution.eq(institution));
         }
         let changes = query.all(self.connection()).await?;
-        let ids: Vec<String> = changes.iter().map(|c| c.account_id.clone()).collect();
+        let ids: Vec<String> = changes
+            .iter()
+            .filter(|c| c.account_snapshot.is_none())
+            .map(|c| c.account_id.clone())
+            .collect();
         let accounts: std::collections::HashMap<String, account::Model> = account::Entity::find()
             .filter(account::Column::Id.is_in(ids))
             .all(self.connection())
@@ -95,11 +192,48 @@ impl Store {
         changes
             .into_iter()
             .map(|c| {
-                let account = accounts.get(&c.account_id).cloned().ok_or_else(|| {
-                    StoreError::Corrupt(format!("change {} names a missing account", c.seq))
-                })?;
-                Ok((c, account_of(account)?))
+                let row = match &c.account_snapshot {
+                    Some(json) => serde_json::from_str(json).map_err(|e| {
+                        StoreError::Corrupt(format!("change {} has a bad snapshot: {e}", c.seq))
+                    })?,
+                    None => accounts.get(&c.account_id).cloned().ok_or_else(|| {
+                        StoreError::Corrupt(format!("change {} names a missing account", c.seq))
+                    })?,
+                };
+                Ok((c, account_of(row)?))
             })
+            .collect()
+    }
+
+    /// The feed's position: the sequence number of the last change
+    /// committed.
+    pub async fn feed_position(&self) -> Result<i64, StoreError> {
+        let row = feed_counter::Entity::find_by_id(1)
+            .one(self.connection())
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("feed_counter row is missing".into()))?;
+        Ok(row.value)
+    }
+
+    /// An institution's accounts after the id `after`, in id order.
+    pub async fn accounts_after(
+        &self,
+        institution: &str,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<Account>, StoreError> {
+        let mut query = account::Entity::find()
+            .filter(account::Column::Institution.eq(institution))
+            .order_by_asc(account::Column::Id)
+            .limit(limit);
+        if let Some(after) = after {
+            query = query.filter(account::Column::Id.gt(after));
+        }
+        query
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .map(account_of)
             .collect()
     }
 

@@ -627,6 +627,7 @@ async fn purge(
         .filter(C::Id.is_in(ids.to_vec()))
         .exec(txn)
         .await?;
+    super::feed::purge_snapshots(txn, ids).await?;
     one_time_secret::Entity::delete_many()
         .filter(one_time_secret::Column::AccountId.is_in(ids.to_vec()))
         .exec(txn)

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::app::batch::BatchReport;
 use crate::app::{App, CallContext};
 use crate::domain::account::Account;
-use crate::domain::self_service::DirectoryEntry;
+use crate::domain::activation::PhotoDecision;
 use crate::domain::supann::{self, ChangeKind, LdapSource};
 use crate::proto;
 use crate::services::{encode, encode_account};
@@ -28,31 +28,21 @@ pub fn provisioned(
     }
 }
 
-/// One entry of the change feed: the account as it is now, and the
-/// LDAP attributes the change touches.
+/// One entry of the change feed: the account as the change left it, the
+/// LDAP attributes the change touches, and the whole entry.
 pub fn change(
     state: &App,
     change: &account_change::Model,
     account: &Account,
-    (now, ctx): (DateTime<Utc>, &CallContext),
+    ctx: &CallContext,
 ) -> proto::AccountChange {
-    let encoded = encode_account(state, account, (now, ctx));
+    let encoded = encode_account(state, account, (change.occurred_at, ctx));
     let kind = ChangeKind::parse(&change.kind);
-    let hash = account
-        .password_hash
-        .as_deref()
-        .filter(|h| supann::ldap_verifiable(h))
+    let source = ldap_source(account, &encoded);
+    let touched = kind
+        .map(|k| supann::attributes(k, &source))
+        .map(ldap_attributes)
         .unwrap_or_default();
-    let entry = account.directory_entry.as_ref();
-    let ldap_attributes = kind
-        .map(|k| supann::attributes(k, &ldap_source(&encoded, hash, entry)))
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(name, values)| proto::LdapAttribute {
-            name: name.to_owned(),
-            values,
-        })
-        .collect();
     let carries_password = matches!(
         kind,
         Some(ChangeKind::PasswordChanged | ChangeKind::Activated)
@@ -62,22 +52,47 @@ pub fn change(
         occurred_at: Some(encode::timestamp(change.occurred_at)),
         kind: encode::change_kind(&change.kind) as i32,
         password_hash: if carries_password {
-            hash.to_owned()
+            source.password_hash.to_owned()
         } else {
             String::new()
         },
-        ldap_attributes,
+        ldap_attributes: touched,
+        entry: ldap_attributes(supann::entry(&source)),
+        password_usable: account.password_usable(),
         account: Some(encoded),
     }
 }
 
-/// What the SupAnn attributes are computed from.
-fn ldap_source<'a>(
-    encoded: &'a proto::Account,
-    password_hash: &'a str,
-    directory_entry: Option<&'a DirectoryEntry>,
-) -> LdapSource<'a> {
+/// An account's LDAP entry as it is now, for a resync.
+pub fn ldap_entry(
+    state: &App,
+    account: &Account,
+    at: (DateTime<Utc>, &CallContext),
+) -> proto::LdapEntry {
+    let encoded = encode_account(state, account, at);
+    let entry = ldap_attributes(supann::entry(&ldap_source(account, &encoded)));
+    proto::LdapEntry {
+        entry,
+        password_usable: account.password_usable(),
+        account: Some(encoded),
+    }
+}
+
+fn ldap_attributes(attributes: Vec<supann::Attribute>) -> Vec<proto::LdapAttribute> {
+    attributes
+        .into_iter()
+        .map(|(name, values)| proto::LdapAttribute {
+            name: name.to_owned(),
+            values,
+        })
+        .collect()
+}
+
+/// What the SupAnn attributes are computed from: the account, and its
+/// encoding for what the API computes (the SupAnn state with its dates).
+fn ldap_source<'a>(account: &'a Account, encoded: &'a proto::Account) -> LdapSource<'a> {
     let redirect = encoded.mail_redirect.as_ref();
+    let photo = account.consents.photo.as_ref().map(|p| &p.0);
     LdapSource {
         login: &encoded.login,
         institutional_mail: &encoded.institutional_mail,
@@ -95,8 +110,20 @@ fn ldap_source<'a>(
             .map(|r| r.address.as_str())
             .unwrap_or_default(),
         keep_copy: redirect.is_some_and(|r| r.keep_copy),
-        password_hash,
-        directory_entry,
+        password_hash: account
+            .password_hash
+            .as_deref()
+            .filter(|h| supann::ldap_verifiable(h))
+            .unwrap_or_default(),
+        has_password: account.password_hash.is_some(),
+        password_usable: account.password_usable(),
+        directory_entry: account.directory_entry.as_ref(),
+        photo_uses: match photo {
+            Some(PhotoDecision::Allow(uses)) => uses.iter().copied().collect(),
+            _ => Vec::new(),
+        },
+        photo_refused: matches!(photo, Some(PhotoDecision::Refuse)),
+        crous_sharing: account.consents.crous_sharing.map(|c| c.0),
     }
 }
 

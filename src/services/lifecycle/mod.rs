@@ -380,7 +380,6 @@ impl AccountLifecycleService for LifecycleApi {
     ) -> Result<Response<proto::ListChangesResponse>, Status> {
         let ctx = begin_call(&request);
         let body = request.get_ref();
-        let now = self.state.now();
         let result = self
             .state
             .list_changes(&body.after_cursor, body.page_size, &body.institution)
@@ -388,11 +387,37 @@ impl AccountLifecycleService for LifecycleApi {
             .map(|(rows, next)| proto::ListChangesResponse {
                 changes: rows
                     .iter()
-                    .map(|(change, account)| {
-                        encode::change(&self.state, change, account, (now, &ctx))
-                    })
+                    .map(|(change, account)| encode::change(&self.state, change, account, &ctx))
                     .collect(),
                 next_cursor: next.to_string(),
+            });
+        reply(result, &ctx)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn list_ldap_entries(
+        &self,
+        request: Request<proto::ListLdapEntriesRequest>,
+    ) -> Result<Response<proto::ListLdapEntriesResponse>, Status> {
+        let ctx = begin_call(&request);
+        let body = request.get_ref();
+        let now = self.state.now();
+        let page = Page {
+            size: body.page_size,
+            token: &body.page_token,
+        };
+        let result = self
+            .state
+            .list_ldap_entries(&body.institution, page)
+            .await
+            .map(|p| proto::ListLdapEntriesResponse {
+                entries: p
+                    .accounts
+                    .iter()
+                    .map(|a| encode::ldap_entry(&self.state, a, (now, &ctx)))
+                    .collect(),
+                next_page_token: p.next.unwrap_or_default(),
+                feed_cursor: p.feed_cursor.to_string(),
             });
         reply(result, &ctx)
     }

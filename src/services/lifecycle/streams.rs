@@ -173,12 +173,11 @@ pub async fn watch(
                 return;
             }
         };
-        let now = state.now();
         let full = rows.len() as u64 == WATCH_PAGE;
         for (change, account) in &rows {
             after = change.seq;
             let message = proto::WatchChangesResponse {
-                change: Some(encode::change(&state, change, account, (now, &ctx))),
+                change: Some(encode::change(&state, change, account, &ctx)),
             };
             if tx.send(Ok(message)).await.is_err() {
                 return;

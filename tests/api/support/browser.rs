@@ -163,9 +163,13 @@ impl Browser {
         } else {
             format!(r#"[name="{name}"]"#)
         };
+        // Waits for the input: a page loaded by a click may still be on its
+        // way when a busy machine runs the next step.
         let input = self
             .client
-            .find(Locator::Css(&css))
+            .wait()
+            .at_most(std::time::Duration::from_secs(10))
+            .for_element(Locator::Css(&css))
             .await
             .unwrap_or_else(|e| panic!("no input {name}: {e}"));
         input.clear().await.expect("clear");

@@ -452,6 +452,18 @@ impl TestApp {
         }
     }
 
+    /// The changes of one account, from the start.
+    pub async fn changes_of(&self, account_id: &str) -> Vec<proto::AccountChange> {
+        let all = self.all_changes().await;
+        all.into_iter()
+            .filter(|c| {
+                c.account
+                    .as_ref()
+                    .is_some_and(|a| a.account_id == account_id)
+            })
+            .collect()
+    }
+
     /// The test's database, behind the server's back.
     pub async fn store(&self) -> ent_identity::store::Store {
         ent_identity::store::Store::connect(&self.database)

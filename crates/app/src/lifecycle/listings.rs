@@ -89,7 +89,7 @@ pub type ChangePage = (Vec<(account_change::Model, Account)>, i64);
 
 impl App {
     /// The changes after `after_cursor`, oldest first, with their accounts
-    /// as they are now, and the cursor to ask from next.
+    /// as each change left them, and the cursor to ask from next.
     pub async fn list_changes(
         &self,
         after_cursor: &str,
@@ -159,6 +159,68 @@ impl App {
         let last = rows.last().map(|(r, _)| (r.requested_at, r.id.as_str()));
         let next = next_token(rows.len() as u64 == limit, last);
         Ok((rows, next))
+    }
+}
+
+/// Where a resync's next page starts: the feed's position when the first
+/// page was read, and the last account id given (`<cursor>~<id>`).
+fn entries_token(token: &str) -> Result<Option<(i64, String)>, AppError> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let bad = || AppError::field("page_token", Problem::NotAPageToken);
+    let (cursor, id) = token.split_once('~').ok_or_else(bad)?;
+    let cursor = cursor
+        .parse::<i64>()
+        .ok()
+        .filter(|c| *c >= 0)
+        .ok_or_else(bad)?;
+    uuid::Uuid::parse_str(id).map_err(|_| bad())?;
+    Ok(Some((cursor, id.to_owned())))
+}
+
+/// A page of a resync: the accounts, the next page's token, and the feed's
+/// position when the resync began.
+pub struct EntriesPage {
+    pub accounts: Vec<Account>,
+    pub next: Option<String>,
+    pub feed_cursor: i64,
+}
+
+impl App {
+    /// Every account of an institution, a page at a time in id order, for
+    /// the LDAP sync worker's resync. The first page notes the feed's
+    /// position before reading any account, so that a worker going on from
+    /// it misses no change made during the resync.
+    pub async fn list_ldap_entries(
+        &self,
+        institution: &str,
+        page: Page<'_>,
+    ) -> Result<EntriesPage, AppError> {
+        let institution = institution.trim();
+        if self.rules.institution(institution).is_none() {
+            return Err(AppError::field("institution", Problem::UnknownInstitution));
+        }
+        let limit = match page.size {
+            0 => 500,
+            n => page_size(n, 1000)?,
+        };
+        let (feed_cursor, after) = match entries_token(page.token)? {
+            Some((cursor, id)) => (cursor, Some(id)),
+            None => (self.store.feed_position().await?, None),
+        };
+        let accounts = self
+            .store
+            .accounts_after(institution, after.as_deref(), limit)
+            .await?;
+        let next = (accounts.len() as u64 == limit)
+            .then(|| accounts.last().map(|a| format!("{feed_cursor}~{}", a.id)))
+            .flatten();
+        Ok(EntriesPage {
+            accounts,
+            next,
+            feed_cursor,
+        })
     }
 }
 

@@ -10,6 +10,10 @@ pub struct Model {
     pub institution: String,
     pub kind: String,
     pub occurred_at: DateTimeUtc,
+    /// The account row as the change left it (JSON); `None` for changes
+    /// written before snapshots existed. A purge takes its personal data
+    /// out of its account's earlier snapshots.
+    pub account_snapshot: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
