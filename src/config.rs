@@ -70,6 +70,9 @@ pub struct Settings {
     /// quick start); absent: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub portal: Option<portal::PortalSettings>,
+    /// The LDAP sync worker (`ent-identity ldap-sync`); absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ldap_sync: Option<ldap_sync::LdapSyncSettings>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -338,6 +341,26 @@ impl Settings {
         }
     }
 
+    /// The worker's own checks, and, beside a server that configures
+    /// institutions, only those.
+    fn ldap_sync_problems(&self, problems: &mut Vec<ConfigProblem>) {
+        let Some(sync) = &self.ldap_sync else { return };
+        for (key, message) in sync.problems() {
+            problems.push(ConfigProblem { key, message });
+        }
+        if self.institutions.is_empty() {
+            return;
+        }
+        for code in sync.institutions.keys() {
+            if !self.institutions.contains_key(code) {
+                problems.push(ConfigProblem {
+                    key: format!("ldap_sync.institutions.{code}"),
+                    message: "not a configured institution".into(),
+                });
+            }
+        }
+    }
+
     pub fn validate(&self) -> Result<(), Vec<ConfigProblem>> {
         let mut problems = Vec::new();
         let mut bad = |key: String, message: &str| {
@@ -367,6 +390,7 @@ impl Settings {
             }
         }
         self.portal_problems(&mut problems);
+        self.ldap_sync_problems(&mut problems);
         self.auth.validate(self.server.tls.as_ref(), &mut problems);
         access::validate_rate_limits(&self.rate_limits, &mut problems);
         self.grpc_web.validate(&mut problems);

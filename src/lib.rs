@@ -25,6 +25,9 @@ pub use ::domain;
 pub mod fuzz;
 /// argon2id on threads of its own, a crate of its own (`crates/hashing`).
 pub use ::hashing;
+/// The LDAP sync worker, a crate of its own (`crates/ldap-sync`) that only
+/// speaks the public gRPC API and LDAP.
+pub use ::ldap_sync;
 pub mod mail;
 /// The web portal, a crate of its own (`crates/portal`) that only speaks
 /// the public gRPC API.

@@ -38,6 +38,9 @@ enum Command {
     Demo(DemoArgs),
     /// Applies pending database migrations and exits.
     Migrate,
+    /// Runs the LDAP sync worker (the `[ldap_sync]` section) until SIGTERM
+    /// or SIGINT: applies the change feed to the directory in order.
+    LdapSync(LdapSyncArgs),
     /// Validates the configuration and prints it, secrets redacted.
     CheckConfig,
     /// Runs the expiry batch once (for cron or a Kubernetes CronJob):
@@ -66,6 +69,19 @@ struct DemoArgs {
     /// The portal, for the addresses printed.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     portal: String,
+}
+
+#[derive(clap::Args)]
+struct LdapSyncArgs {
+    /// Instead of following the feed: make the directory match every
+    /// account (a new directory, after a restore, after drift), print what
+    /// changed, and exit. The feed goes on from where it was when the
+    /// resync began.
+    #[arg(long)]
+    resync: bool,
+    /// With --resync: only this institution.
+    #[arg(long, requires = "resync")]
+    institution: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -164,7 +180,28 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             }
         }
         Command::Expire(args) => expire(args, settings).await,
+        Command::LdapSync(args) => ldap_sync(args, settings).await,
     }
+}
+
+/// `ldap-sync`: the worker, or one resync.
+async fn ldap_sync(args: LdapSyncArgs, settings: Settings) -> Result<(), String> {
+    let sync = settings
+        .ldap_sync
+        .ok_or("no [ldap_sync] section in the configuration")?;
+    let worker = ent_identity::ldap_sync::Worker::new(sync).map_err(|e| e.to_string())?;
+    if args.resync {
+        let lines = ent_identity::ldap_sync::resync(&worker, args.institution.as_deref())
+            .await
+            .map_err(|e| e.to_string())?;
+        for line in &lines {
+            println!("{line}");
+        }
+        eprintln!("ent-identity: resync done, {} entries changed", lines.len());
+        return Ok(());
+    }
+    worker.run(server::shutdown_signal()).await;
+    Ok(())
 }
 
 /// The portal's router, as a client of the API at `api_url`.

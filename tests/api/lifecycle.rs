@@ -2,7 +2,7 @@
 //! extensions, locks, the expiry batch (a year of departures, re-runs, a run
 //! cut short, two runs at once) and what the LDAP sync worker reads.
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use ent_identity::proto;
 use proto::account_selector::Identifier;
 use tonic::Code;
@@ -47,37 +47,7 @@ fn letters(mut n: u32) -> String {
     }
 }
 
-fn date(text: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("date")
-}
-
-/// Noon in Paris on a day.
-fn noon(day: NaiveDate) -> DateTime<Utc> {
-    Utc.from_utc_datetime(&day.and_hms_opt(11, 0, 0).expect("time"))
-}
-
 impl TestApp {
-    async fn depart(&self, account_id: &str, end: &str) -> Result<proto::Account, tonic::Status> {
-        self.lifecycle
-            .clone()
-            .record_end_of_activity(proto::RecordEndOfActivityRequest {
-                account: by_id(account_id),
-                end_date: end.into(),
-                reason: "fin de contrat".into(),
-            })
-            .await
-            .map(|r| r.into_inner().account.expect("account"))
-    }
-
-    async fn batch(&self, request: proto::RunExpiryBatchRequest) -> proto::RunExpiryBatchResponse {
-        self.lifecycle
-            .clone()
-            .run_expiry_batch(request)
-            .await
-            .expect("batch")
-            .into_inner()
-    }
-
     /// The batch for Montpellier as of the server's clock.
     async fn batch_now(&self) -> proto::RunExpiryBatchResponse {
         self.batch(proto::RunExpiryBatchRequest {

@@ -61,19 +61,8 @@ fn missing(what: &str) -> Option<Browser> {
         "the portal's browser tests need {what}: apt-get install chromium chromium-driver; \
          npm --prefix .ci/.tools install axe-core@4"
     );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{message}");
-    }
-    eprintln!("SKIPPED (not run on this machine): {message}");
+    super::tool_missing(&message);
     None
-}
-
-/// A free port on loopback for chromedriver.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// Chromium on the portal at `portal`, for `journey` (names its
@@ -88,7 +77,7 @@ pub async fn open_browser(portal: &str, journey: &str) -> Option<Browser> {
     let Some(axe) = axe_source() else {
         return missing("axe-core (.ci/.tools/node_modules/axe-core)");
     };
-    let port = free_port();
+    let port = super::free_port();
     let driver = Command::new(chromedriver)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())

@@ -39,6 +39,35 @@ impl TestApp {
 
     /// A provisioned account taken through its real activation journey;
     /// its verified recovery address is `recovery.<account id>@example.net`.
+    /// HR or enrolment reports the last day of activity.
+    pub async fn depart(
+        &self,
+        account_id: &str,
+        end: &str,
+    ) -> Result<proto::Account, tonic::Status> {
+        self.lifecycle
+            .clone()
+            .record_end_of_activity(proto::RecordEndOfActivityRequest {
+                account: super::by_id(account_id),
+                end_date: end.into(),
+                reason: "fin de contrat".into(),
+            })
+            .await
+            .map(|r| r.into_inner().account.expect("account"))
+    }
+
+    pub async fn batch(
+        &self,
+        request: proto::RunExpiryBatchRequest,
+    ) -> proto::RunExpiryBatchResponse {
+        self.lifecycle
+            .clone()
+            .run_expiry_batch(request)
+            .await
+            .expect("batch")
+            .into_inner()
+    }
+
     pub async fn active_account(
         &self,
         record: proto::ProvisionRecord,

@@ -12,6 +12,7 @@ mod outage;
 mod process;
 mod records;
 mod sinks;
+pub mod slapd;
 mod statuses;
 
 pub use messages::*;
@@ -81,6 +82,32 @@ impl tonic::service::Interceptor for Credentials {
 
 /// A connection to the test server that authenticates as one client.
 pub type Conn = InterceptedService<Channel, Credentials>;
+
+/// A tool a test needs is missing: a failure in CI (`CI=true`), a notice
+/// on a developer's machine.
+pub fn tool_missing(message: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{message}");
+    }
+    eprintln!("SKIPPED (not run on this machine): {message}");
+}
+
+pub fn date(text: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("date")
+}
+
+/// Noon in Paris on a day.
+pub fn noon(day: chrono::NaiveDate) -> DateTime<Utc> {
+    Utc.from_utc_datetime(&day.and_hms_opt(11, 0, 0).expect("time"))
+}
+
+/// A free port on loopback, for a helper process.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
 
 /// The bearer token of the test configuration's client named `client`
 /// (one client per role, named after it, plus `admin`).

@@ -17,19 +17,12 @@ impl Drop for Process {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 impl Process {
     /// Starts `ent-identity serve` on a free port with the example
     /// institutions, the test clients and `env`; returns once it is
     /// SERVING.
     pub async fn serve(dir: &std::path::Path, env: &[(String, String)]) -> Process {
-        let port = free_port();
+        let port = super::free_port();
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ent-identity"));
         for file in institution_files() {
             command.arg("--config").arg(file);

@@ -1,0 +1,45 @@
+//! The LDAP sync worker (`ent-identity ldap-sync`): reads the change feed
+//! over the public gRPC API as the `ldap_sync` client and makes an OpenLDAP
+//! directory with the SupAnn schema say what each change left, in feed
+//! order, keeping its cursor in the directory. `--resync` walks every
+//! account instead. README, "LDAP".
+
+pub mod directory;
+pub mod mapping;
+pub mod settings;
+mod worker;
+
+pub use settings::{InstitutionDirectory, LdapSyncSettings, LockMode, PurgeMode};
+pub use worker::{Pass, Worker, resync};
+
+/// Why a step failed. Every failure is retried (with backoff); none is
+/// passed over.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The directory answered with an error: the change waits until the
+    /// directory (or the configuration) is put right.
+    #[error("the directory refused the {operation} of {dn}: result {code} ({text})")]
+    Refused {
+        operation: &'static str,
+        dn: String,
+        code: u32,
+        text: String,
+    },
+    #[error("the directory could not be reached: {0}")]
+    Directory(#[from] ldap3::LdapError),
+    #[error("the API refused or failed: {0}")]
+    Api(#[from] tonic::Status),
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl SyncError {
+    /// The LDAP result code for metrics and logs, when the directory
+    /// answered.
+    pub fn ldap_code(&self) -> Option<u32> {
+        match self {
+            SyncError::Refused { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! The feed loop and the resync.
+//!
+//! Order: the worker applies changes strictly in feed order and saves the
+//! cursor after each one. A change the directory refuses stops the worker
+//! on that change (logged with the account, the change's cursor and the
+//! LDAP result code) and it is retried with backoff until the directory or
+//! the configuration is put right: later changes, of this account or of
+//! others, wait. Going on with other accounts would need a per-account
+//! hold list kept as durably as the cursor; stopping is what keeps "never
+//! skipped" simple to check.
+
+use std::future::Future;
+use std::time::Duration;
+
+use proto::account_lifecycle_service_client::AccountLifecycleServiceClient;
+use tonic::metadata::MetadataValue;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::SyncError;
+use crate::directory::{Directory, Outcome};
+use crate::mapping::{self, Source};
+use crate::settings::LdapSyncSettings;
+
+/// Changes read per request.
+const PAGE: u32 = 200;
+
+/// What one pass over the feed did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// This many changes applied (0: nothing new).
+    Applied(usize),
+    /// Another worker holds the lease.
+    Standby,
+}
+
+/// The worker, ready to run: settings checked, secrets read.
+pub struct Worker {
+    /// Names this worker in the lease.
+    id: String,
+    settings: LdapSyncSettings,
+    authorization: MetadataValue<tonic::metadata::Ascii>,
+    bind_password: String,
+    channel: Channel,
+}
+
+impl Worker {
+    /// Checks the settings and reads the token and bind password files.
+    pub fn new(settings: LdapSyncSettings) -> Result<Worker, SyncError> {
+        let problems = settings.problems();
+        if !problems.is_empty() {
+            let lines: Vec<String> = problems.iter().map(|(k, m)| format!("{k}: {m}")).collect();
+            return Err(SyncError::Setup(lines.join("; ")));
+        }
+        let read = |path: &std::path::Path| {
+            std::fs::read_to_string(path)
+                .map(|s| s.trim().to_owned())
+                .map_err(|e| SyncError::Setup(format!("{}: {e}", path.display())))
+        };
+        let token = read(&settings.api_token_file)?;
+        let bind_password = read(&settings.bind_password_file)?;
+        let authorization = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| SyncError::Setup("ldap_sync.api_token_file: not a token".into()))?;
+        let channel = Endpoint::from_shared(settings.api_url.clone())
+            .map_err(|_| SyncError::Setup("ldap_sync.api_url: not an address".into()))?
+            .connect_lazy();
+        Ok(Worker {
+            id: worker_id(),
+            settings,
+            authorization,
+            bind_password,
+            channel,
+        })
+    }
+
+    fn request<T>(&self, body: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(body);
+        request
+            .metadata_mut()
+            .insert("authorization", self.authorization.clone());
+        request
+    }
+
+    fn api(&self) -> AccountLifecycleServiceClient<Channel> {
+        AccountLifecycleServiceClient::new(self.channel.clone())
+    }
+
+    async fn directory(&self) -> Result<Directory, SyncError> {
+        Directory::connect(&self.settings, &self.bind_password).await
+    }
+
+    /// Follows the feed until `shutdown` completes; failures are retried
+    /// with backoff, never passed over.
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            let outcome = tokio::select! {
+                _ = &mut shutdown => return self.release().await,
+                outcome = self.follow() => outcome,
+            };
+            let Err(e) = outcome else { continue };
+            match e.ldap_code() {
+                Some(code) => {
+                    tracing::error!(error = %e, ldap_result = code, "change not applied; retrying")
+                }
+                None => tracing::warn!(error = %e, "sync interrupted; retrying"),
+            }
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(self.settings.max_backoff);
+        }
+    }
+
+    /// Gives the lease back on shutdown, so that another worker takes over
+    /// at once rather than when it expires.
+    async fn release(&self) {
+        let released = async {
+            let mut directory = self.directory().await?;
+            let dn = &self.settings.cursor_dn;
+            let state = directory.sync_state(dn).await?.unwrap_or_default();
+            if lease_holder(&state.lease, unix_now()) == Some(self.id.as_str()) {
+                let expired = format!("{} 0", self.id);
+                directory
+                    .take_lease(dn, Some(&state.lease), &expired)
+                    .await?;
+            }
+            directory.close().await;
+            Ok::<(), SyncError>(())
+        };
+        match released.await {
+            Ok(()) => tracing::info!("stopped; lease given back"),
+            Err(e) => tracing::warn!(error = %e, "stopped; the lease expires on its own"),
+        }
+    }
+
+    /// Connects and applies pages of the feed until something fails.
+    async fn follow(&self) -> Result<(), SyncError> {
+        let mut directory = self.directory().await?;
+        loop {
+            match self.apply_page(&mut directory).await? {
+                Pass::Applied(n) if n > 0 => {}
+                _ => tokio::time::sleep(self.settings.poll_interval).await,
+            }
+        }
+    }
+
+    /// Takes or renews the lease; the lease value now held and the saved
+    /// cursor, or `None` while another worker holds it.
+    async fn acquire(
+        &self,
+        directory: &mut Directory,
+    ) -> Result<Option<(String, String)>, SyncError> {
+        let dn = &self.settings.cursor_dn;
+        let state = directory.sync_state(dn).await?;
+        let now = unix_now();
+        let mine = self.lease_value(now);
+        let (held, cursor) = match &state {
+            None => (None, String::new()),
+            Some(s) => {
+                if lease_holder(&s.lease, now).is_some_and(|owner| owner != self.id) {
+                    return Ok(None);
+                }
+                (Some(s.lease.as_str()), s.cursor.clone())
+            }
+        };
+        let taken = directory.take_lease(dn, held, &mine).await?;
+        Ok(taken.then_some((mine, cursor)))
+    }
+
+    fn lease_value(&self, now: i64) -> String {
+        format!("{} {}", self.id, now + self.settings.lease.as_secs() as i64)
+    }
+
+    /// Applies the changes after the saved cursor, one page, while holding
+    /// the lease.
+    pub async fn apply_page(&self, directory: &mut Directory) -> Result<Pass, SyncError> {
+        let Some((mut held, cursor)) = self.acquire(directory).await? else {
+            return Ok(Pass::Standby);
+        };
+        let page = self
+            .api()
+            .list_changes(self.request(proto::ListChangesRequest {
+                after_cursor: cursor,
+                page_size: PAGE,
+                institution: String::new(),
+            }))
+            .await?
+            .into_inner();
+        for change in &page.changes {
+            self.apply_change(directory, change).await?;
+            let renewed = self.lease_value(unix_now());
+            let dn = &self.settings.cursor_dn;
+            if !directory
+                .save_cursor(dn, (&held, &renewed), &change.cursor)
+                .await?
+            {
+                tracing::warn!(cursor = %change.cursor, "another worker took the lease: standing by");
+                return Ok(Pass::Standby);
+            }
+            held = renewed;
+        }
+        Ok(Pass::Applied(page.changes.len()))
+    }
+
+    async fn apply_change(
+        &self,
+        directory: &mut Directory,
+        change: &proto::AccountChange,
+    ) -> Result<(), SyncError> {
+        let Some(account) = &change.account else {
+            return Ok(());
+        };
+        let source = source(account, &change.entry, change.password_usable);
+        let Some(desired) = self.desired(account, &source) else {
+            return Ok(());
+        };
+        let outcome = directory.apply(&desired).await.inspect_err(|e| {
+            tracing::error!(
+                error = %e,
+                cursor = %change.cursor,
+                login = %account.login,
+                kind = ?change.kind(),
+                "the directory refused a change"
+            );
+        })?;
+        tracing::info!(cursor = %change.cursor, login = %account.login, kind = ?change.kind(), ?outcome, "applied");
+        Ok(())
+    }
+
+    /// What the directory should say; `None` for an institution it does
+    /// not hold.
+    fn desired(&self, account: &proto::Account, source: &Source) -> Option<mapping::Desired> {
+        let directory = self.settings.institutions.get(&account.institution)?;
+        Some(mapping::desired(source, directory, &self.settings))
+    }
+
+    /// Connects to the directory (for tests and `--once`).
+    pub async fn connect(&self) -> Result<Directory, SyncError> {
+        self.directory().await
+    }
+}
+
+/// The mapping's view of an account.
+fn source(
+    account: &proto::Account,
+    entry: &[proto::LdapAttribute],
+    password_usable: bool,
+) -> Source {
+    Source {
+        login: account.login.clone(),
+        profile: account.profile.clone(),
+        staff: account.kind() == proto::AccountKind::Staff,
+        purged: account.status() == proto::AccountStatus::DataDeleted,
+        password_usable,
+        password_set_days: account
+            .password_changed_at
+            .as_ref()
+            .map(|t| t.seconds.div_euclid(86_400)),
+        entry: entry
+            .iter()
+            .map(|a| (a.name.clone(), a.values.clone()))
+            .collect(),
+    }
+}
+
+const LEASE_HELD: &str = "a running worker holds the directory's lease: stop it (it goes on from the resync's position when started again)";
+const LEASE_LOST: &str = "another worker took the directory's lease during the resync: run it again with the workers stopped";
+
+/// Now, in Unix seconds.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// A name for this worker: the host's, the process id and the start
+/// instant (two workers never share one).
+fn worker_id() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into());
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{host}/{}/{started}", std::process::id())
+}
+
+/// Who holds `lease` at `now`; `None` when it is empty or has expired.
+fn lease_holder(lease: &str, now: i64) -> Option<&str> {
+    let (owner, expires) = lease.rsplit_once(' ')?;
+    let expires: i64 = expires.parse().ok()?;
+    (expires > now).then_some(owner)
+}
+
+/// Makes the directory match every account of the configured institutions
+/// (or of `only`), then puts the cursor where the feed was when the resync
+/// began (never later than it was). Returns one line per entry changed.
+pub async fn resync(worker: &Worker, only: Option<&str>) -> Result<Vec<String>, SyncError> {
+    let mut directory = worker.directory().await?;
+    let Some((held, _)) = worker.acquire(&mut directory).await? else {
+        return Err(SyncError::Setup(LEASE_HELD.into()));
+    };
+    let mut lines = Vec::new();
+    let mut start: Option<i64> = None;
+    for code in worker.settings.institutions.keys() {
+        if only.is_some_and(|o| o != code) {
+            continue;
+        }
+        let mut token = String::new();
+        loop {
+            let page = worker
+                .api()
+                .list_ldap_entries(worker.request(proto::ListLdapEntriesRequest {
+                    institution: code.clone(),
+                    page_size: 500,
+                    page_token: token.clone(),
+                }))
+                .await?
+                .into_inner();
+            let position = page.feed_cursor.parse::<i64>().unwrap_or(0);
+            start = Some(start.map_or(position, |s| s.min(position)));
+            for entry in &page.entries {
+                let Some(account) = &entry.account else {
+                    continue;
+                };
+                let source = source(account, &entry.entry, entry.password_usable);
+                let Some(desired) = worker.desired(account, &source) else {
+                    continue;
+                };
+                let outcome = directory.apply(&desired).await?;
+                if let Some(line) = describe(desired.dn(), &outcome) {
+                    lines.push(line);
+                }
+            }
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            token = page.next_page_token;
+        }
+    }
+    if let Some(start) = start {
+        let dn = &worker.settings.cursor_dn;
+        let saved = directory.sync_state(dn).await?.unwrap_or_default();
+        let cursor = match saved.cursor.parse::<i64>() {
+            Ok(saved) => saved.min(start),
+            Err(_) => start,
+        };
+        let renewed = worker.lease_value(unix_now());
+        if !directory
+            .save_cursor(dn, (&held, &renewed), &cursor.to_string())
+            .await?
+        {
+            return Err(SyncError::Setup(LEASE_LOST.into()));
+        }
+    }
+    directory.close().await;
+    Ok(lines)
+}
+
+fn describe(dn: &str, outcome: &Outcome) -> Option<String> {
+    match outcome {
+        Outcome::Unchanged => None,
+        Outcome::Added => Some(format!("added {dn}")),
+        Outcome::Deleted => Some(format!("deleted {dn}")),
+        Outcome::Modified(names) => Some(format!("modified {dn}: {}", names.join(", "))),
+    }
+}

@@ -1,0 +1,491 @@
+//! The LDAP sync worker against a real OpenLDAP (Debian's slapd with the
+//! argon2 module and the SupAnn schema, `support/slapd.rs`): what the
+//! directory says, through binds and searches, at each step of accounts'
+//! lives.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ent_identity::ldap_sync::{
+    InstitutionDirectory, LdapSyncSettings, LockMode, PurgeMode, Worker, resync,
+};
+use ent_identity::proto;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::support::slapd::{ADMIN_DN, ADMIN_PASSWORD, SUFFIX, Slapd};
+use crate::support::*;
+
+const CURSOR_DN: &str = "cn=ent-identity-sync,dc=univ,dc=test";
+
+/// The branch of each example institution.
+const BRANCHES: [(&str, &str); 3] = [
+    ("u-bordeaux-montaigne", "ubm"),
+    ("umontpellier", "um"),
+    ("univ-tours", "tours"),
+];
+
+fn people(branch: &str) -> String {
+    format!("ou={branch},{SUFFIX}")
+}
+
+fn settings(app: &TestApp, slapd: &Slapd, lock: LockMode, purge: PurgeMode) -> LdapSyncSettings {
+    let folder = slapd.folder();
+    std::fs::write(folder.join("token"), test_token("ldap_sync")).expect("token file");
+    std::fs::write(folder.join("password"), ADMIN_PASSWORD).expect("password file");
+    let institutions = BRANCHES
+        .iter()
+        .map(|(code, branch)| {
+            let directory = InstitutionDirectory {
+                people_base: people(branch),
+                rdn_attribute: "uid".into(),
+                object_classes: [
+                    "inetOrgPerson",
+                    "eduPerson",
+                    "supannPerson",
+                    "supannRessource",
+                ]
+                .map(String::from)
+                .to_vec(),
+                principal_domain: Some(format!("{branch}.fr")),
+                etablissement: Some("{UAI}0000000A".into()),
+                affiliations: BTreeMap::new(),
+            };
+            ((*code).to_owned(), directory)
+        })
+        .collect();
+    LdapSyncSettings {
+        api_url: format!("http://{}", app.channel_address()),
+        api_token_file: folder.join("token"),
+        url: slapd.url.clone(),
+        starttls: false,
+        bind_dn: ADMIN_DN.into(),
+        bind_password_file: folder.join("password"),
+        cursor_dn: CURSOR_DN.into(),
+        lock,
+        purge,
+        omit_attributes: vec!["mailDeliveryOption".into()],
+        esup_activ: false,
+        poll_interval: Duration::from_millis(50),
+        lease: Duration::from_secs(5),
+        max_backoff: Duration::from_millis(500),
+        institutions,
+    }
+}
+
+/// A worker following the feed in the background; stopped when dropped.
+struct Running {
+    task: Option<JoinHandle<()>>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Running {
+    fn start(worker: Arc<Worker>) -> Running {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            worker
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Running {
+            task: Some(task),
+            stop: Some(stop),
+        }
+    }
+
+    /// Stops it as a kill would: wherever it is.
+    fn kill(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Waits until the directory's cursor is the feed's last change.
+async fn synced(app: &TestApp, slapd: &Slapd) {
+    let last = app.all_changes().await.last().map(|c| c.cursor.clone());
+    for _ in 0..400 {
+        let cursor = slapd
+            .entry(CURSOR_DN)
+            .await
+            .and_then(|e| e.get("serialNumber").and_then(|d| d.first().cloned()));
+        if cursor == last {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the worker did not catch up with the feed ({last:?})");
+}
+
+fn one(entry: &std::collections::HashMap<String, Vec<String>>, name: &str) -> String {
+    entry
+        .get(name)
+        .and_then(|v| v.first().cloned())
+        .unwrap_or_default()
+}
+
+async fn lock(app: &TestApp, id: &str, locked: bool) {
+    app.lifecycle
+        .clone()
+        .set_account_lock(proto::SetAccountLockRequest {
+            account: by_id(id),
+            locked,
+            reason: "compte compromis".into(),
+        })
+        .await
+        .expect("lock");
+}
+
+async fn change_password(app: &TestApp, login: &str, current: &str, new: &str) {
+    app.account_settings()
+        .change_password(proto::ChangePasswordRequest {
+            account: Some(proto::AccountSelector {
+                institution: "umontpellier".into(),
+                identifier: Some(proto::account_selector::Identifier::Login(login.into())),
+            }),
+            current_password: current.into(),
+            new_password: Some(proto::PasswordInput {
+                password: new.into(),
+                confirmation: new.into(),
+            }),
+        })
+        .await
+        .expect("password changed");
+}
+
+async fn batch_on(app: &TestApp, day: &str) {
+    app.clock.set(noon(date(day)));
+    app.batch(proto::RunExpiryBatchRequest {
+        institution: "umontpellier".into(),
+        ..Default::default()
+    })
+    .await;
+}
+
+/// A Montpellier staff member's whole life, as the directory sees it.
+#[tokio::test]
+async fn the_directory_follows_a_staff_members_life() {
+    let branches: Vec<&str> = BRANCHES.iter().map(|(_, b)| *b).collect();
+    let Some(slapd) = Slapd::start(&branches, false).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let worker = Arc::new(
+        Worker::new(settings(
+            &app,
+            &slapd,
+            LockMode::RemovePassword,
+            PurgeMode::Tombstone,
+        ))
+        .expect("worker"),
+    );
+    let _running = Running::start(worker);
+
+    let provisioned = app
+        .provision(montpellier_staff("RH-LDAP-1", "Camille", "Annuaire"))
+        .await
+        .expect("provision");
+    let account = provisioned.account.clone().expect("account");
+    let dn = format!("uid={},{}", account.login, people("um"));
+    synced(&app, &slapd).await;
+    let entry = slapd.entry(&dn).await.expect("created entry");
+    assert!(one(&entry, "supannRessourceEtat").starts_with("{COMPTE}I:Supann"));
+    assert_eq!(one(&entry, "sn"), "Annuaire");
+    assert_eq!(one(&entry, "cn"), "Camille Annuaire");
+    assert_eq!(one(&entry, "supannEmpId"), "RH-LDAP-1");
+    assert!(
+        !entry.contains_key("userPassword"),
+        "nothing binds before activation"
+    );
+
+    let password = "Qz7#Kp2wLm9x";
+    app.activate(&provisioned, password).await;
+    synced(&app, &slapd).await;
+    let entry = slapd.entry(&dn).await.expect("entry");
+    assert_eq!(one(&entry, "supannRessourceEtat"), "{COMPTE}A:SupannActif");
+    assert!(!one(&entry, "supannMailPerso").is_empty());
+    assert!(entry.contains_key("supannListeRouge"));
+    assert_eq!(
+        entry.get("eduPersonAffiliation").map(Vec::len),
+        Some(3),
+        "{entry:?}"
+    );
+    assert_eq!(one(&entry, "eduPersonPrincipalName"), account.login);
+    assert!(
+        slapd.binds(&dn, password).await,
+        "the activation password binds"
+    );
+    assert!(!slapd.binds(&dn, "Wrong#Pass2026").await);
+
+    let new_password = "Xv9!Lm3#Qp7z";
+    change_password(&app, &account.login, password, new_password).await;
+    synced(&app, &slapd).await;
+    assert!(
+        slapd.binds(&dn, new_password).await,
+        "the new password binds"
+    );
+    assert!(!slapd.binds(&dn, password).await, "the old one does not");
+
+    lock(&app, &account.account_id, true).await;
+    synced(&app, &slapd).await;
+    let entry = slapd.entry(&dn).await.expect("entry");
+    assert_eq!(
+        one(&entry, "supannRessourceEtat"),
+        "{COMPTE}S:SupannVerrouille"
+    );
+    assert!(
+        !slapd.binds(&dn, new_password).await,
+        "nothing binds under a lock"
+    );
+    lock(&app, &account.account_id, false).await;
+    synced(&app, &slapd).await;
+    assert!(
+        slapd.binds(&dn, new_password).await,
+        "the unlock gives it back"
+    );
+
+    app.depart(&account.account_id, "2026-09-30")
+        .await
+        .expect("depart");
+    batch_on(&app, "2026-10-02").await;
+    synced(&app, &slapd).await;
+    let entry = slapd.entry(&dn).await.expect("entry");
+    assert_eq!(one(&entry, "supannRessourceEtat"), "{COMPTE}A:SupannSursis");
+    assert!(
+        slapd.binds(&dn, new_password).await,
+        "limited access still binds"
+    );
+
+    for day in ["2027-12-31", "2029-12-31"] {
+        batch_on(&app, day).await;
+    }
+    synced(&app, &slapd).await;
+    let entry = slapd.entry(&dn).await.expect("tombstone");
+    assert_eq!(
+        one(&entry, "supannRessourceEtat"),
+        "{COMPTE}I:SupannSupprDonnees"
+    );
+    assert_eq!(one(&entry, "sn"), account.login);
+    assert!(!entry.contains_key("givenName"));
+    assert!(!entry.contains_key("supannEmpId"));
+    assert!(
+        !slapd.binds(&dn, new_password).await,
+        "nothing binds after expiry"
+    );
+}
+
+/// A worker killed in the middle of the feed and started again applies
+/// everything, in order: each entry ends as its last change left it.
+#[tokio::test]
+async fn a_worker_killed_mid_stream_loses_nothing_when_restarted() {
+    let Some(slapd) = Slapd::start(&["ubm", "um", "tours"], false).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let count = 120;
+    for i in 0..count {
+        app.provision(bordeaux_student(&format!("2450{i:04}"), "Jean", "Avant"))
+            .await
+            .expect("provision");
+    }
+    // Each account changes again: its entry must end with the later name.
+    for i in 0..count {
+        app.provision(bordeaux_student(&format!("2450{i:04}"), "Jean", "Apres"))
+            .await
+            .expect("update");
+    }
+    let first = settings(&app, &slapd, LockMode::RemovePassword, PurgeMode::Tombstone);
+    let running = Running::start(Arc::new(Worker::new(first).expect("worker")));
+    // Kill it once it is well into the feed.
+    let mut seen = 0;
+    for _ in 0..400 {
+        seen = slapd.children(&people("ubm")).await.len();
+        if seen >= 30 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    running.kill();
+    assert!(seen >= 30, "the worker made no progress");
+    let cursor = slapd.entry(CURSOR_DN).await.expect("cursor kept");
+    let last = app
+        .all_changes()
+        .await
+        .last()
+        .expect("changes")
+        .cursor
+        .clone();
+    assert_ne!(one(&cursor, "serialNumber"), last, "killed before the end");
+
+    // Started again as new processes: two at once, one of them waiting for
+    // the killed worker's lease to expire, then one writing at a time.
+    let again = || {
+        let settings = settings(&app, &slapd, LockMode::RemovePassword, PurgeMode::Tombstone);
+        Running::start(Arc::new(Worker::new(settings).expect("worker")))
+    };
+    let (_first, _second) = (again(), again());
+    for i in 0..10 {
+        app.provision(bordeaux_student(&format!("2450{i:04}"), "Jean", "Enfin"))
+            .await
+            .expect("update");
+    }
+    synced(&app, &slapd).await;
+    let entries = slapd.children(&people("ubm")).await;
+    assert_eq!(entries.len(), count);
+    let mut last_names = std::collections::BTreeMap::new();
+    for dn in entries {
+        let entry = slapd.entry(&dn).await.expect("entry");
+        *last_names.entry(one(&entry, "sn")).or_insert(0) += 1;
+    }
+    assert_eq!(
+        last_names,
+        std::collections::BTreeMap::from([
+            ("Apres".to_string(), count - 10),
+            ("Enfin".to_string(), 10)
+        ])
+    );
+}
+
+/// `--resync` fills an empty directory, puts drift right, and a second run
+/// changes nothing.
+#[tokio::test]
+async fn a_resync_fills_an_empty_directory_and_repairs_drift() {
+    let Some(slapd) = Slapd::start(&["ubm", "um", "tours"], false).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let mut dns = Vec::new();
+    for i in 0..4 {
+        let p = app
+            .provision(montpellier_staff(
+                &format!("RH-RS-{i}"),
+                "Alex",
+                &format!("Resync{}", "abcd".as_bytes()[i] as char),
+            ))
+            .await
+            .expect("provision");
+        dns.push(format!(
+            "uid={},{}",
+            p.account.clone().expect("account").login,
+            people("um")
+        ));
+        if i == 0 {
+            app.activate(&p, "Qz7#Kp2wLm9x").await;
+        }
+    }
+    let settings = settings(&app, &slapd, LockMode::RemovePassword, PurgeMode::Tombstone);
+    let worker = Worker::new(settings).expect("worker");
+    let lines = resync(&worker, None).await.expect("resync");
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(
+        lines.iter().all(|l| l.starts_with("added uid=")),
+        "{lines:?}"
+    );
+    assert!(slapd.binds(&dns[0], "Qz7#Kp2wLm9x").await);
+    let last = app
+        .all_changes()
+        .await
+        .last()
+        .expect("changes")
+        .cursor
+        .clone();
+    let cursor = slapd.entry(CURSOR_DN).await.expect("cursor");
+    assert_eq!(
+        one(&cursor, "serialNumber"),
+        last,
+        "the feed goes on from here"
+    );
+    assert!(resync(&worker, None).await.expect("again").is_empty());
+
+    // Drift: someone edits one entry and deletes another.
+    let mut admin = slapd.admin().await;
+    let state = std::collections::HashSet::from(["{COMPTE}A:SupannActif".to_string()]);
+    admin
+        .modify(
+            &dns[1],
+            vec![ldap3::Mod::Replace(
+                "supannRessourceEtat".to_string(),
+                state,
+            )],
+        )
+        .await
+        .and_then(|r| r.success())
+        .expect("drift");
+    admin
+        .delete(&dns[2])
+        .await
+        .and_then(|r| r.success())
+        .expect("delete");
+    let mut lines = resync(&worker, Some("umontpellier")).await.expect("repair");
+    lines.sort();
+    let mut expected = vec![
+        format!("modified {}: supannRessourceEtat", dns[1]),
+        format!("added {}", dns[2]),
+    ];
+    expected.sort();
+    assert_eq!(lines, expected);
+    assert!(resync(&worker, None).await.expect("again").is_empty());
+}
+
+/// With ppolicy, a lock sets `pwdAccountLockedTime` and keeps the password;
+/// with `purge = "delete"`, the purge deletes the entry.
+#[tokio::test]
+async fn ppolicy_locks_and_purges_delete_where_configured() {
+    let Some(slapd) = Slapd::start(&["ubm", "um", "tours"], true).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let worker = Arc::new(
+        Worker::new(settings(&app, &slapd, LockMode::Ppolicy, PurgeMode::Delete)).expect("worker"),
+    );
+    let _running = Running::start(worker);
+    let password = "Qz7#Kp2wLm9x";
+    let account = app
+        .active_account(
+            montpellier_staff("RH-PP-1", "Dominique", "Verrou"),
+            password,
+        )
+        .await;
+    let dn = format!("uid={},{}", account.login, people("um"));
+    synced(&app, &slapd).await;
+    assert!(slapd.binds(&dn, password).await);
+    lock(&app, &account.account_id, true).await;
+    synced(&app, &slapd).await;
+    let entry = slapd.entry(&dn).await.expect("entry");
+    assert_eq!(one(&entry, "pwdAccountLockedTime"), "000001010000Z");
+    assert!(entry.contains_key("userPassword"), "the password stays");
+    assert!(!slapd.binds(&dn, password).await, "the lock stops binds");
+    lock(&app, &account.account_id, false).await;
+    synced(&app, &slapd).await;
+    assert!(
+        !slapd
+            .entry(&dn)
+            .await
+            .expect("entry")
+            .contains_key("pwdAccountLockedTime")
+    );
+    assert!(slapd.binds(&dn, password).await);
+
+    app.depart(&account.account_id, "2026-09-30")
+        .await
+        .expect("depart");
+    for day in ["2026-10-02", "2027-12-31", "2029-12-31"] {
+        batch_on(&app, day).await;
+    }
+    synced(&app, &slapd).await;
+    assert!(
+        slapd.entry(&dn).await.is_none(),
+        "the purge deleted the entry"
+    );
+}
