@@ -200,6 +200,20 @@ async fn ldap_sync(args: LdapSyncArgs, settings: Settings) -> Result<(), String>
         eprintln!("ent-identity: resync done, {} entries changed", lines.len());
         return Ok(());
     }
+    if let Some(address) = worker.settings().metrics_listen {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| format!("ldap_sync.metrics_listen {address}: {e}"))?;
+        let router = worker.metrics().router();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(server::shutdown_signal())
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the metrics endpoint stopped");
+            }
+        });
+    }
     worker.run(server::shutdown_signal()).await;
     Ok(())
 }

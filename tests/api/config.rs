@@ -274,4 +274,18 @@ fn the_deployment_examples_are_valid_configurations() {
         assert!(!portal.institutions.is_empty() && portal.session_key_file.is_some());
         assert!(portal.secure_cookies, "{file}");
     }
+    // The LDAP worker's, alone: nothing but [ldap_sync], valid as it is.
+    for file in [
+        "deploy/config/ldap-sync.example.toml",
+        "deploy/kubernetes/ldap-sync.toml",
+    ] {
+        let settings =
+            ent_identity::config::Settings::load_with_env(&[root.join(file)], Vec::new())
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+        settings
+            .validate()
+            .unwrap_or_else(|e| panic!("{file}: {e:?}"));
+        let sync = settings.ldap_sync.expect("ldap_sync");
+        assert_eq!(sync.institutions.len(), 3, "{file}");
+    }
 }

@@ -69,6 +69,7 @@ fn settings(app: &TestApp, slapd: &Slapd, lock: LockMode, purge: PurgeMode) -> L
         esup_activ: false,
         poll_interval: Duration::from_millis(50),
         lease: Duration::from_secs(5),
+        metrics_listen: None,
         max_backoff: Duration::from_millis(500),
         institutions,
     }
@@ -488,4 +489,251 @@ async fn ppolicy_locks_and_purges_delete_where_configured() {
         slapd.entry(&dn).await.is_none(),
         "the purge deleted the entry"
     );
+}
+
+/// A change the directory refuses is never passed over: the worker stops
+/// on it (later changes wait), says so in its metrics and readiness, and
+/// goes on once the cause is put right.
+#[tokio::test]
+async fn a_refused_change_stops_the_worker_until_put_right() {
+    let Some(slapd) = Slapd::start(&["ubm", "um", "tours"], false).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    // A configuration that forgets the SupAnn object class: the entries'
+    // SupAnn attributes break the schema (objectClassViolation).
+    let mut wrong = settings(&app, &slapd, LockMode::RemovePassword, PurgeMode::Tombstone);
+    for directory in wrong.institutions.values_mut() {
+        directory.object_classes.retain(|c| c != "supannPerson");
+    }
+    let worker = Arc::new(Worker::new(wrong).expect("worker"));
+    let metrics = worker.metrics();
+    let running = Running::start(worker);
+    let first = app
+        .active_account(
+            montpellier_staff("RH-REF-1", "Claude", "Refus"),
+            "Qz7#Kp2wLm9x",
+        )
+        .await;
+    let later = app
+        .provision(montpellier_staff("RH-REF-2", "Sacha", "Apres"))
+        .await
+        .expect("provision")
+        .account
+        .expect("account");
+    let mut refused = false;
+    for _ in 0..200 {
+        if metrics
+            .encode()
+            .contains("ldap_sync_failures_total{reason=\"65\"}")
+        {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(refused, "{}", metrics.encode());
+    assert!(!metrics.ready());
+    let dn = |login: &str| format!("uid={login},{}", people("um"));
+    assert!(slapd.entry(&dn(&first.login)).await.is_none(), "refused");
+    assert!(
+        slapd.entry(&dn(&later.login)).await.is_none(),
+        "later changes wait"
+    );
+    drop(running);
+
+    let right = settings(&app, &slapd, LockMode::RemovePassword, PurgeMode::Tombstone);
+    let worker = Arc::new(Worker::new(right).expect("worker"));
+    let metrics = worker.metrics();
+    let _running = Running::start(worker);
+    synced(&app, &slapd).await;
+    assert!(slapd.binds(&dn(&first.login), "Qz7#Kp2wLm9x").await);
+    assert!(slapd.entry(&dn(&later.login)).await.is_some());
+    assert!(metrics.ready());
+    let text = metrics.encode();
+    assert!(text.contains("ldap_sync_lag_changes 0"), "{text}");
+    assert!(
+        !text.contains("ldap_sync_changes_applied_total 0"),
+        "{text}"
+    );
+}
+
+/// The three universities' journeys as the directory sees them: Bordeaux's
+/// consents and refused photo, Tours' SMS activation, Montpellier's
+/// redirect, reset by mail and extension.
+#[tokio::test]
+async fn each_universitys_choices_reach_the_directory() {
+    let Some(slapd) = Slapd::start(&["ubm", "um", "tours"], false).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let worker = Arc::new(
+        Worker::new(settings(
+            &app,
+            &slapd,
+            LockMode::RemovePassword,
+            PurgeMode::Tombstone,
+        ))
+        .expect("worker"),
+    );
+    let _running = Running::start(worker);
+
+    // Bordeaux: the card system wrote a photo; the student refuses every
+    // use of it while activating.
+    let bordeaux = app
+        .provision(bordeaux_student("21900777", "Inès", "Sansphoto"))
+        .await
+        .expect("provision");
+    let login = bordeaux.account.clone().expect("account").login;
+    let dn = format!("uid={login},{}", people("ubm"));
+    synced(&app, &slapd).await;
+    let photo = std::collections::HashSet::from(["not really a JPEG".to_string()]);
+    slapd
+        .admin()
+        .await
+        .modify(&dn, vec![ldap3::Mod::Add("jpegPhoto".to_string(), photo)])
+        .await
+        .and_then(|r| r.success())
+        .expect("the card system's photo");
+    app.activate_answering(&bordeaux, "Garonne#2026!", true)
+        .await;
+    synced(&app, &slapd).await;
+    let entry = slapd.entry(&dn).await.expect("entry");
+    assert!(
+        !entry.contains_key("jpegPhoto"),
+        "the refused photo is gone"
+    );
+    let account = app
+        .get_account(
+            "",
+            proto::account_selector::Identifier::AccountId(
+                bordeaux.account.clone().expect("account").account_id,
+            ),
+        )
+        .await
+        .expect("account");
+    let consents = account.consents.expect("consents");
+    let listed = consents.directory_listed.expect("decided");
+    assert_eq!(
+        one(&entry, "supannListeRouge"),
+        if listed { "FALSE" } else { "TRUE" }
+    );
+    let crous = entry
+        .get("supannConsentement")
+        .is_some_and(|v| v.contains(&"{CROUS}PARTAGE".to_string()));
+    assert_eq!(crous, consents.crous_sharing == Some(true), "{entry:?}");
+    assert!(slapd.binds(&dn, "Garonne#2026!").await);
+
+    // Tours: activated with the SMS code.
+    let tours = app
+        .active_account(
+            tours_student("22019001", &ine_bea(2019001), "07 88 10 25 77"),
+            "velo7Tours9",
+        )
+        .await;
+    synced(&app, &slapd).await;
+    let dn = format!("uid={},{}", tours.login, people("tours"));
+    let entry = slapd.entry(&dn).await.expect("entry");
+    assert_eq!(one(&entry, "supannCodeINE"), tours.ine);
+    assert_eq!(one(&entry, "supannEtuId"), "22019001");
+    assert!(slapd.binds(&dn, "velo7Tours9").await);
+
+    montpellier_redirect_reset_and_extension(&app, &slapd).await;
+}
+
+async fn montpellier_redirect_reset_and_extension(app: &TestApp, slapd: &Slapd) {
+    let password = "Qz7#Kp2wLm9x";
+    let account = app
+        .active_account(montpellier_staff("RH-UM-9", "Noa", "Renvoi"), password)
+        .await;
+    let dn = format!("uid={},{}", account.login, people("um"));
+    let recovery = format!("recovery.{}@example.net", account.account_id);
+    app.redirection()
+        .set_mail_redirect(proto::SetMailRedirectRequest {
+            account: by_id(&account.account_id),
+            presence: Some(proto::PresenceProof {
+                proof: Some(proto::presence_proof::Proof::CurrentPassword(
+                    password.into(),
+                )),
+            }),
+            address: Some(proto::MailInput {
+                address: recovery.clone(),
+                confirmation: recovery.clone(),
+            }),
+            keep_copy: true,
+        })
+        .await
+        .expect("redirect");
+    synced(app, slapd).await;
+    let entry = slapd.entry(&dn).await.expect("entry");
+    assert_eq!(one(&entry, "mailForwardingAddress"), recovery);
+    assert!(
+        !entry.contains_key("mailDeliveryOption"),
+        "omitted: not in the schema"
+    );
+    assert_eq!(one(&entry, "supannMailPerso"), recovery);
+
+    // A reset by mail: the new password binds, the old one no more.
+    let before = app.mails_to(&recovery).len();
+    app.recovery()
+        .request_password_reset(proto::RequestPasswordResetRequest {
+            institution: "umontpellier".into(),
+            identifier: Some(proto::request_password_reset_request::Identifier::Login(
+                account.login.clone(),
+            )),
+        })
+        .await
+        .expect("reset asked");
+    let mail = app.wait_for_mail_to(&recovery, before + 1).await;
+    app.recovery()
+        .complete_password_reset(proto::CompletePasswordResetRequest {
+            token: link_token(&mail, "recovery/reset"),
+            new_password: Some(proto::PasswordInput {
+                password: "Vb4!Tn8rXq3j".into(),
+                confirmation: "Vb4!Tn8rXq3j".into(),
+            }),
+        })
+        .await
+        .expect("reset");
+    synced(app, slapd).await;
+    assert!(slapd.binds(&dn, "Vb4!Tn8rXq3j").await);
+    assert!(!slapd.binds(&dn, password).await);
+
+    // Departure, then an extension moves the end of the grace period.
+    app.depart(&account.account_id, "2026-09-30")
+        .await
+        .expect("depart");
+    batch_on(app, "2026-10-02").await;
+    synced(app, slapd).await;
+    let before = one(
+        &slapd.entry(&dn).await.expect("entry"),
+        "supannRessourceEtatDate",
+    );
+    let mut lifecycle = app.lifecycle.clone();
+    let request = lifecycle
+        .request_extension(proto::RequestExtensionRequest {
+            account: by_id(&account.account_id),
+            reason: "fin de thèse en cours".into(),
+        })
+        .await
+        .expect("request")
+        .into_inner()
+        .request
+        .expect("request");
+    lifecycle
+        .decide_extension_request(proto::DecideExtensionRequestRequest {
+            request_id: request.request_id,
+            approve: true,
+            comment: "vu avec le service RH".into(),
+        })
+        .await
+        .expect("approve");
+    synced(app, slapd).await;
+    let after = one(
+        &slapd.entry(&dn).await.expect("entry"),
+        "supannRessourceEtatDate",
+    );
+    assert!(after.starts_with("{COMPTE}A:SupannSursis:"), "{after}");
+    assert_ne!(before, after, "the extension moved the end");
+    assert!(slapd.binds(&dn, "Vb4!Tn8rXq3j").await);
 }

@@ -6,6 +6,7 @@
 
 pub mod directory;
 pub mod mapping;
+pub mod metrics;
 pub mod settings;
 mod worker;
 

@@ -172,6 +172,7 @@ mod tests {
             esup_activ: false,
             poll_interval: std::time::Duration::from_secs(1),
             lease: std::time::Duration::from_secs(30),
+            metrics_listen: None,
             max_backoff: std::time::Duration::from_secs(60),
             institutions: BTreeMap::new(),
         }

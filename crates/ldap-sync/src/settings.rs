@@ -2,6 +2,7 @@
 //! anything is written (README, "LDAP").
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -57,6 +58,10 @@ pub struct LdapSyncSettings {
     /// fails.
     #[serde(default = "default_max_backoff", with = "humantime_serde")]
     pub max_backoff: Duration,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served; none when
+    /// unset.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
     /// The institutions this directory holds, by code. Changes of other
     /// institutions are passed over.
     pub institutions: BTreeMap<String, InstitutionDirectory>,

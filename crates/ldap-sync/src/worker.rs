@@ -19,6 +19,7 @@ use tonic::transport::{Channel, Endpoint};
 use crate::SyncError;
 use crate::directory::{Directory, Outcome};
 use crate::mapping::{self, Source};
+use crate::metrics::Metrics;
 use crate::settings::LdapSyncSettings;
 
 /// Changes read per request.
@@ -41,6 +42,7 @@ pub struct Worker {
     authorization: MetadataValue<tonic::metadata::Ascii>,
     bind_password: String,
     channel: Channel,
+    metrics: Metrics,
 }
 
 impl Worker {
@@ -70,7 +72,17 @@ impl Worker {
             authorization,
             bind_password,
             channel,
+            metrics: Metrics::new(),
         })
+    }
+
+    pub fn settings(&self) -> &LdapSyncSettings {
+        &self.settings
+    }
+
+    /// The worker's metrics (for `/metrics` and the probes).
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
     }
 
     fn request<T>(&self, body: T) -> tonic::Request<T> {
@@ -100,6 +112,7 @@ impl Worker {
                 outcome = self.follow() => outcome,
             };
             let Err(e) = outcome else { continue };
+            self.metrics.failed(failure_reason(&e));
             match e.ldap_code() {
                 Some(code) => {
                     tracing::error!(error = %e, ldap_result = code, "change not applied; retrying")
@@ -178,12 +191,13 @@ impl Worker {
     /// the lease.
     pub async fn apply_page(&self, directory: &mut Directory) -> Result<Pass, SyncError> {
         let Some((mut held, cursor)) = self.acquire(directory).await? else {
+            self.metrics.pass(0, 0, true);
             return Ok(Pass::Standby);
         };
         let page = self
             .api()
             .list_changes(self.request(proto::ListChangesRequest {
-                after_cursor: cursor,
+                after_cursor: cursor.clone(),
                 page_size: PAGE,
                 institution: String::new(),
             }))
@@ -201,8 +215,25 @@ impl Worker {
                 return Ok(Pass::Standby);
             }
             held = renewed;
+            self.metrics.applied();
         }
+        self.report_lag(&page, &cursor);
         Ok(Pass::Applied(page.changes.len()))
+    }
+
+    /// Lag after a page: the changes between the last applied and the
+    /// feed's last, and the age of the last applied while some remain.
+    fn report_lag(&self, page: &proto::ListChangesResponse, before: &str) {
+        let applied = page.changes.last().map_or(before, |c| c.cursor.as_str());
+        let number = |c: &str| c.parse::<i64>().unwrap_or(0);
+        let lag = number(&page.feed_cursor) - number(applied);
+        let age = page
+            .changes
+            .last()
+            .and_then(|c| c.occurred_at.as_ref())
+            .filter(|_| lag > 0)
+            .map_or(0, |t| unix_now() - t.seconds);
+        self.metrics.pass(lag, age, false);
     }
 
     async fn apply_change(
@@ -268,6 +299,16 @@ fn source(
 
 const LEASE_HELD: &str = "a running worker holds the directory's lease: stop it (it goes on from the resync's position when started again)";
 const LEASE_LOST: &str = "another worker took the directory's lease during the resync: run it again with the workers stopped";
+
+/// The label of a failure: the LDAP result code, or where it failed.
+fn failure_reason(e: &SyncError) -> String {
+    match e {
+        SyncError::Refused { code, .. } => code.to_string(),
+        SyncError::Directory(_) => "unreachable".into(),
+        SyncError::Api(_) => "api".into(),
+        SyncError::Setup(_) => "setup".into(),
+    }
+}
 
 /// Now, in Unix seconds.
 fn unix_now() -> i64 {

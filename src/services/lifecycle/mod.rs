@@ -384,12 +384,14 @@ impl AccountLifecycleService for LifecycleApi {
             .state
             .list_changes(&body.after_cursor, body.page_size, &body.institution)
             .await
-            .map(|(rows, next)| proto::ListChangesResponse {
-                changes: rows
+            .map(|page| proto::ListChangesResponse {
+                changes: page
+                    .rows
                     .iter()
                     .map(|(change, account)| encode::change(&self.state, change, account, &ctx))
                     .collect(),
-                next_cursor: next.to_string(),
+                next_cursor: page.next.to_string(),
+                feed_cursor: page.position.to_string(),
             });
         reply(result, &ctx)
     }

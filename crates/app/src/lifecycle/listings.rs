@@ -84,8 +84,13 @@ fn institution_filter(text: &str) -> Option<&str> {
     Some(text.trim()).filter(|i| !i.is_empty())
 }
 
-/// A page of the change feed and the cursor after it.
-pub type ChangePage = (Vec<(account_change::Model, Account)>, i64);
+/// A page of the change feed, the cursor after it, and the feed's last
+/// change when it was read.
+pub struct ChangePage {
+    pub rows: Vec<(account_change::Model, Account)>,
+    pub next: i64,
+    pub position: i64,
+}
 
 impl App {
     /// The changes after `after_cursor`, oldest first, with their accounts
@@ -98,12 +103,17 @@ impl App {
     ) -> Result<ChangePage, AppError> {
         let after = parse_cursor(after_cursor)?;
         let limit = page_size(page_size_requested, 1000)?;
+        let position = self.store.feed_position().await?;
         let rows = self
             .store
             .list_changes(after, limit, institution_filter(institution))
             .await?;
         let next = rows.last().map(|(c, _)| c.seq).unwrap_or(after);
-        Ok((rows, next))
+        Ok(ChangePage {
+            rows,
+            next,
+            position: position.max(next),
+        })
     }
 
     /// Audit events of an institution or an account, newest first.
