@@ -82,6 +82,10 @@ struct LdapSyncArgs {
     /// With --resync: only this institution.
     #[arg(long, requires = "resync")]
     institution: Option<String>,
+    /// Reach the API and the directory, print where the feed and the
+    /// directory's cursor stand, and exit.
+    #[arg(long, conflicts_with = "resync")]
+    check: bool,
 }
 
 #[derive(clap::Args)]
@@ -190,6 +194,10 @@ async fn ldap_sync(args: LdapSyncArgs, settings: Settings) -> Result<(), String>
         .ldap_sync
         .ok_or("no [ldap_sync] section in the configuration")?;
     let worker = ent_identity::ldap_sync::Worker::new(sync).map_err(|e| e.to_string())?;
+    if args.check {
+        println!("{}", worker.check().await.map_err(|e| e.to_string())?);
+        return Ok(());
+    }
     if args.resync {
         let lines = ent_identity::ldap_sync::resync(&worker, args.institution.as_deref())
             .await

@@ -352,6 +352,24 @@ async fn tls_with_client_certificates_or_tokens() {
         Code::PermissionDenied
     );
 
+    // The LDAP worker reaches it the same way: the CA in its file, its
+    // certificate and key.
+    let worker = ent_identity::ldap_sync::Worker::new(ent_identity::ldap_sync::LdapSyncSettings {
+        api_url: format!("https://localhost:{}", address.port()),
+        api_token_file: write("token", &test_token("ldap_sync")).into(),
+        api_ca_file: Some(write("ca-for-worker.crt", &pki.ca).into()),
+        api_client_certificate_file: Some(write("worker.crt", &pki.client_cert).into()),
+        api_client_key_file: Some(write("worker.key", &pki.client_key).into()),
+        url: "ldap://127.0.0.1:1".into(),
+        bind_password_file: write("bind", "unused").into(),
+        ..worker_settings_example()
+    })
+    .expect("worker");
+    worker
+        .api_position()
+        .await
+        .expect("the worker reaches the API over mutual TLS");
+
     // Without a certificate: a token works, nothing else does.
     assert_eq!(
         call(
@@ -384,6 +402,18 @@ async fn tls_with_client_certificates_or_tokens() {
         .await;
         assert_ne!(code, Code::Ok);
     }
+}
+
+/// The example worker configuration, for the fields a test does not set.
+fn worker_settings_example() -> ent_identity::ldap_sync::LdapSyncSettings {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    ent_identity::config::Settings::load_with_env(
+        &[root.join("deploy/config/ldap-sync.example.toml")],
+        Vec::new(),
+    )
+    .expect("example")
+    .ldap_sync
+    .expect("ldap_sync")
 }
 
 /// Every 64-hex-digit token and 8-digit code in `text`.

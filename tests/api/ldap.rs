@@ -58,6 +58,9 @@ fn settings(app: &TestApp, slapd: &Slapd, lock: LockMode, purge: PurgeMode) -> L
     LdapSyncSettings {
         api_url: format!("http://{}", app.channel_address()),
         api_token_file: folder.join("token"),
+        api_ca_file: None,
+        api_client_certificate_file: None,
+        api_client_key_file: None,
         url: slapd.url.clone(),
         starttls: false,
         bind_dn: ADMIN_DN.into(),

@@ -161,6 +161,9 @@ mod tests {
         LdapSyncSettings {
             api_url: "http://127.0.0.1:50051".into(),
             api_token_file: "t".into(),
+            api_ca_file: None,
+            api_client_certificate_file: None,
+            api_client_key_file: None,
             url: "ldap://127.0.0.1:389".into(),
             starttls: false,
             bind_dn: "cn=admin,dc=u,dc=fr".into(),

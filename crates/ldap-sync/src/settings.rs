@@ -17,6 +17,16 @@ pub struct LdapSyncSettings {
     /// A file holding the worker's bearer token (a client with the
     /// `ldap_sync` role).
     pub api_token_file: PathBuf,
+    /// With `https://`: a CA (PEM) the API's certificate may chain to,
+    /// besides the system's trust store.
+    #[serde(default)]
+    pub api_ca_file: Option<PathBuf>,
+    /// For mutual TLS with the API (`auth.clients.NAME.certificate_sha256`):
+    /// the worker's certificate and key (PEM).
+    #[serde(default)]
+    pub api_client_certificate_file: Option<PathBuf>,
+    #[serde(default)]
+    pub api_client_key_file: Option<PathBuf>,
     /// The directory: `ldap://host:port` or `ldaps://host:port`.
     pub url: String,
     /// Upgrade an `ldap://` connection with StartTLS.
@@ -161,6 +171,12 @@ impl LdapSyncSettings {
         }
         if !(self.api_url.starts_with("http://") || self.api_url.starts_with("https://")) {
             bad("ldap_sync.api_url", "use http:// or https://");
+        }
+        if self.api_client_certificate_file.is_some() != self.api_client_key_file.is_some() {
+            bad(
+                "ldap_sync.api_client_key_file",
+                "give both the client certificate and its key, or neither",
+            );
         }
         if !looks_like_dn(&self.bind_dn) {
             bad("ldap_sync.bind_dn", "not a DN");

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use proto::account_lifecycle_service_client::AccountLifecycleServiceClient;
 use tonic::metadata::MetadataValue;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::SyncError;
 use crate::directory::{Directory, Outcome};
@@ -63,9 +63,7 @@ impl Worker {
         let authorization = format!("Bearer {token}")
             .parse()
             .map_err(|_| SyncError::Setup("ldap_sync.api_token_file: not a token".into()))?;
-        let channel = Endpoint::from_shared(settings.api_url.clone())
-            .map_err(|_| SyncError::Setup("ldap_sync.api_url: not an address".into()))?
-            .connect_lazy();
+        let channel = api_endpoint(&settings, &read)?.connect_lazy();
         Ok(Worker {
             id: worker_id(),
             settings,
@@ -125,6 +123,40 @@ impl Worker {
             }
             backoff = (backoff * 2).min(self.settings.max_backoff);
         }
+    }
+
+    /// The feed's position as the API tells it: proves the address, TLS
+    /// and the token.
+    pub async fn api_position(&self) -> Result<String, SyncError> {
+        let page = self
+            .api()
+            .list_changes(self.request(proto::ListChangesRequest {
+                after_cursor: String::new(),
+                page_size: 1,
+                institution: String::new(),
+            }))
+            .await?
+            .into_inner();
+        Ok(page.feed_cursor)
+    }
+
+    /// `ldap-sync --check`: reaches the API and the directory and says
+    /// where each stands.
+    pub async fn check(&self) -> Result<String, SyncError> {
+        let feed = self.api_position().await?;
+        let mut directory = self.directory().await?;
+        let state = directory.sync_state(&self.settings.cursor_dn).await?;
+        directory.close().await;
+        let state = state.unwrap_or_default();
+        let cursor = if state.cursor.is_empty() {
+            "none (run --resync first)"
+        } else {
+            &state.cursor
+        };
+        let lease = lease_holder(&state.lease, unix_now()).unwrap_or("free");
+        Ok(format!(
+            "feed at {feed}; directory cursor {cursor}; lease {lease}"
+        ))
     }
 
     /// Gives the lease back on shutdown, so that another worker takes over
@@ -272,6 +304,33 @@ impl Worker {
     pub async fn connect(&self) -> Result<Directory, SyncError> {
         self.directory().await
     }
+}
+
+/// The API's address, with TLS for `https://`: the system's trust store
+/// (rustls-native-certs; `SSL_CERT_FILE` may name a file) and
+/// `api_ca_file`, and the worker's certificate for mutual TLS.
+fn api_endpoint(
+    settings: &LdapSyncSettings,
+    read: &dyn Fn(&std::path::Path) -> Result<String, SyncError>,
+) -> Result<Endpoint, SyncError> {
+    let endpoint = Endpoint::from_shared(settings.api_url.clone())
+        .map_err(|_| SyncError::Setup("ldap_sync.api_url: not an address".into()))?;
+    if !settings.api_url.starts_with("https://") {
+        return Ok(endpoint);
+    }
+    let mut tls = ClientTlsConfig::new().with_native_roots();
+    if let Some(ca) = &settings.api_ca_file {
+        tls = tls.ca_certificate(Certificate::from_pem(read(ca)?));
+    }
+    if let (Some(cert), Some(key)) = (
+        &settings.api_client_certificate_file,
+        &settings.api_client_key_file,
+    ) {
+        tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?));
+    }
+    endpoint
+        .tls_config(tls)
+        .map_err(|e| SyncError::Setup(format!("ldap_sync.api_url: {e}")))
 }
 
 /// The mapping's view of an account.
