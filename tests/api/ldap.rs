@@ -590,14 +590,17 @@ async fn each_universitys_choices_reach_the_directory() {
     let login = bordeaux.account.clone().expect("account").login;
     let dn = format!("uid={login},{}", people("ubm"));
     synced(&app, &slapd).await;
-    let photo = std::collections::HashSet::from(["not really a JPEG".to_string()]);
+    // The start of a JPEG file: binary, not text.
+    let photo = std::collections::HashSet::from([vec![0xFF_u8, 0xD8, 0xFF, 0xE0, 0x00, 0x10]]);
     slapd
         .admin()
         .await
-        .modify(&dn, vec![ldap3::Mod::Add("jpegPhoto".to_string(), photo)])
+        .modify(&dn, vec![ldap3::Mod::Add(b"jpegPhoto".to_vec(), photo)])
         .await
         .and_then(|r| r.success())
         .expect("the card system's photo");
+    let entry = slapd.entry(&dn).await.expect("entry");
+    assert_eq!(one(&entry, "jpegPhoto"), "<6 bytes>");
     app.activate_answering(&bordeaux, "Garonne#2026!", true)
         .await;
     synced(&app, &slapd).await;

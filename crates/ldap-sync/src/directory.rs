@@ -80,9 +80,18 @@ impl Directory {
         }
         check(result, "search", dn)?;
         Ok(entries.into_iter().next().map(|e| {
-            SearchEntry::construct(e)
+            let entry = SearchEntry::construct(e);
+            // Binary values (a JPEG photo) come apart from text ones: the
+            // service only ever wants them gone, so a stand-in per value
+            // is enough to see that they are there.
+            let binary = entry.bin_attrs.into_iter().map(|(k, v)| {
+                let stand_ins = v.iter().map(|b| format!("<{} bytes>", b.len())).collect();
+                (k, stand_ins)
+            });
+            entry
                 .attrs
                 .into_iter()
+                .chain(binary)
                 .map(|(k, v)| (k.to_ascii_lowercase(), v))
                 .collect()
         }))

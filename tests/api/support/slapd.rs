@@ -185,7 +185,8 @@ impl Slapd {
         result.rc == 0
     }
 
-    /// The entry at `dn` (user and lock attributes), or `None`.
+    /// The entry at `dn` (user and lock attributes; a binary value as
+    /// `<N bytes>`), or `None`.
     pub async fn entry(&self, dn: &str) -> Option<HashMap<String, Vec<String>>> {
         let mut ldap = self.admin().await;
         let found = ldap
@@ -201,10 +202,16 @@ impl Slapd {
             return None;
         }
         let entries = found.success().expect("search result").0;
-        entries
-            .into_iter()
-            .next()
-            .map(|e| SearchEntry::construct(e).attrs)
+        entries.into_iter().next().map(|e| {
+            let entry = SearchEntry::construct(e);
+            let binary = entry.bin_attrs.into_iter().map(|(k, v)| {
+                (
+                    k,
+                    v.iter().map(|b| format!("<{} bytes>", b.len())).collect(),
+                )
+            });
+            entry.attrs.into_iter().chain(binary).collect()
+        })
     }
 
     /// The DNs under `base`, one level.
