@@ -443,26 +443,36 @@ async fn a_resync_fills_an_empty_directory_and_repairs_drift() {
 }
 
 /// With ppolicy, a lock sets `pwdAccountLockedTime` and keeps the password;
-/// with `purge = "delete"`, the purge deletes the entry.
+/// with `purge = "delete"`, the purge deletes the entry; with `esup_activ`,
+/// `shadowLastChange` appears with the activation.
 #[tokio::test]
 async fn ppolicy_locks_and_purges_delete_where_configured() {
     let Some(slapd) = Slapd::start(&["ubm", "um", "tours"], true).await else {
         return;
     };
     let app = spawn_app().await;
-    let worker = Arc::new(
-        Worker::new(settings(&app, &slapd, LockMode::Ppolicy, PurgeMode::Delete)).expect("worker"),
-    );
+    let mut with_ppolicy = settings(&app, &slapd, LockMode::Ppolicy, PurgeMode::Delete);
+    with_ppolicy.esup_activ = true;
+    let worker = Arc::new(Worker::new(with_ppolicy).expect("worker"));
     let _running = Running::start(worker);
     let password = "Qz7#Kp2wLm9x";
-    let account = app
-        .active_account(
-            montpellier_staff("RH-PP-1", "Dominique", "Verrou"),
-            password,
-        )
-        .await;
+    let provisioned = app
+        .provision(montpellier_staff("RH-PP-1", "Dominique", "Verrou"))
+        .await
+        .expect("provision");
+    let account = provisioned.account.clone().expect("account");
     let dn = format!("uid={},{}", account.login, people("um"));
     synced(&app, &slapd).await;
+    // ESUP-Activ reads shadowLastChange as "activated": not before.
+    let entry = slapd.entry(&dn).await.expect("entry");
+    assert!(!entry.contains_key("shadowLastChange"), "{entry:?}");
+    app.activate(&provisioned, password).await;
+    synced(&app, &slapd).await;
+    let entry = slapd.entry(&dn).await.expect("entry");
+    let today = ent_identity::app::clock::Clock::now(&app.clock)
+        .timestamp()
+        .div_euclid(86_400);
+    assert_eq!(one(&entry, "shadowLastChange"), today.to_string());
     assert!(slapd.binds(&dn, password).await);
     lock(&app, &account.account_id, true).await;
     synced(&app, &slapd).await;
