@@ -222,13 +222,7 @@ async fn ldap_entries_page_through_an_institution() {
         .expect("page 1")
         .into_inner();
     assert_eq!(first.entries.len(), 2);
-    let position = app
-        .all_changes()
-        .await
-        .last()
-        .expect("changes")
-        .cursor
-        .clone();
+    let position = app.last_cursor().await;
     assert_eq!(first.feed_cursor, position);
     // A change made during the resync is after the noted position.
     app.provision(bordeaux_student("23100009", "Grace", "Hopper"))

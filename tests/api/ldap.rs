@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ent_identity::ldap_sync::metrics::Metrics;
 use ent_identity::ldap_sync::{
     InstitutionDirectory, LdapSyncSettings, LockMode, PurgeMode, Worker, resync,
 };
@@ -116,9 +117,30 @@ impl Drop for Running {
     }
 }
 
+/// A private slapd holding the three universities' branches, and a server;
+/// `None` where slapd is missing outside CI.
+async fn directory_and_server(ppolicy: bool) -> Option<(Slapd, TestApp)> {
+    let branches: Vec<&str> = BRANCHES.iter().map(|(_, b)| *b).collect();
+    let slapd = Slapd::start(&branches, ppolicy).await?;
+    Some((slapd, spawn_app().await))
+}
+
+/// The settings with the default modes: passwords removed by locks,
+/// tombstones.
+fn default_settings(app: &TestApp, slapd: &Slapd) -> LdapSyncSettings {
+    settings(app, slapd, LockMode::RemovePassword, PurgeMode::Tombstone)
+}
+
+/// A worker with `settings`, running in the background.
+fn run_worker(settings: LdapSyncSettings) -> (Running, Metrics) {
+    let worker = Arc::new(Worker::new(settings).expect("worker"));
+    let metrics = worker.metrics();
+    (Running::start(worker), metrics)
+}
+
 /// Waits until the directory's cursor is the feed's last change.
 async fn synced(app: &TestApp, slapd: &Slapd) {
-    let last = app.all_changes().await.last().map(|c| c.cursor.clone());
+    let last = Some(app.last_cursor().await);
     for _ in 0..400 {
         let cursor = slapd
             .entry(CURSOR_DN)
@@ -180,21 +202,10 @@ async fn batch_on(app: &TestApp, day: &str) {
 /// A Montpellier staff member's whole life, as the directory sees it.
 #[tokio::test]
 async fn the_directory_follows_a_staff_members_life() {
-    let branches: Vec<&str> = BRANCHES.iter().map(|(_, b)| *b).collect();
-    let Some(slapd) = Slapd::start(&branches, false).await else {
+    let Some((slapd, app)) = directory_and_server(false).await else {
         return;
     };
-    let app = spawn_app().await;
-    let worker = Arc::new(
-        Worker::new(settings(
-            &app,
-            &slapd,
-            LockMode::RemovePassword,
-            PurgeMode::Tombstone,
-        ))
-        .expect("worker"),
-    );
-    let _running = Running::start(worker);
+    let (_running, _) = run_worker(default_settings(&app, &slapd));
 
     let provisioned = app
         .provision(montpellier_staff("RH-LDAP-1", "Camille", "Annuaire"))
@@ -293,10 +304,9 @@ async fn the_directory_follows_a_staff_members_life() {
 /// everything, in order: each entry ends as its last change left it.
 #[tokio::test]
 async fn a_worker_killed_mid_stream_loses_nothing_when_restarted() {
-    let Some(slapd) = Slapd::start(&["ubm", "um", "tours"], false).await else {
+    let Some((slapd, app)) = directory_and_server(false).await else {
         return;
     };
-    let app = spawn_app().await;
     let count = 120;
     for i in 0..count {
         app.provision(bordeaux_student(&format!("2450{i:04}"), "Jean", "Avant"))
@@ -309,8 +319,7 @@ async fn a_worker_killed_mid_stream_loses_nothing_when_restarted() {
             .await
             .expect("update");
     }
-    let first = settings(&app, &slapd, LockMode::RemovePassword, PurgeMode::Tombstone);
-    let running = Running::start(Arc::new(Worker::new(first).expect("worker")));
+    let (running, _) = run_worker(default_settings(&app, &slapd));
     // Kill it once it is well into the feed.
     let mut seen = 0;
     for _ in 0..400 {
@@ -323,21 +332,12 @@ async fn a_worker_killed_mid_stream_loses_nothing_when_restarted() {
     running.kill();
     assert!(seen >= 30, "the worker made no progress");
     let cursor = slapd.entry(CURSOR_DN).await.expect("cursor kept");
-    let last = app
-        .all_changes()
-        .await
-        .last()
-        .expect("changes")
-        .cursor
-        .clone();
+    let last = app.last_cursor().await;
     assert_ne!(one(&cursor, "serialNumber"), last, "killed before the end");
 
     // Started again as new processes: two at once, one of them waiting for
     // the killed worker's lease to expire, then one writing at a time.
-    let again = || {
-        let settings = settings(&app, &slapd, LockMode::RemovePassword, PurgeMode::Tombstone);
-        Running::start(Arc::new(Worker::new(settings).expect("worker")))
-    };
+    let again = || run_worker(default_settings(&app, &slapd)).0;
     let (_first, _second) = (again(), again());
     for i in 0..10 {
         app.provision(bordeaux_student(&format!("2450{i:04}"), "Jean", "Enfin"))
@@ -365,10 +365,9 @@ async fn a_worker_killed_mid_stream_loses_nothing_when_restarted() {
 /// changes nothing.
 #[tokio::test]
 async fn a_resync_fills_an_empty_directory_and_repairs_drift() {
-    let Some(slapd) = Slapd::start(&["ubm", "um", "tours"], false).await else {
+    let Some((slapd, app)) = directory_and_server(false).await else {
         return;
     };
-    let app = spawn_app().await;
     let mut dns = Vec::new();
     for i in 0..4 {
         let p = app
@@ -388,8 +387,7 @@ async fn a_resync_fills_an_empty_directory_and_repairs_drift() {
             app.activate(&p, "Qz7#Kp2wLm9x").await;
         }
     }
-    let settings = settings(&app, &slapd, LockMode::RemovePassword, PurgeMode::Tombstone);
-    let worker = Worker::new(settings).expect("worker");
+    let worker = Worker::new(default_settings(&app, &slapd)).expect("worker");
     let lines = resync(&worker, None).await.expect("resync");
     assert_eq!(lines.len(), 4, "{lines:?}");
     assert!(
@@ -397,13 +395,7 @@ async fn a_resync_fills_an_empty_directory_and_repairs_drift() {
         "{lines:?}"
     );
     assert!(slapd.binds(&dns[0], "Qz7#Kp2wLm9x").await);
-    let last = app
-        .all_changes()
-        .await
-        .last()
-        .expect("changes")
-        .cursor
-        .clone();
+    let last = app.last_cursor().await;
     let cursor = slapd.entry(CURSOR_DN).await.expect("cursor");
     assert_eq!(
         one(&cursor, "serialNumber"),
@@ -447,14 +439,12 @@ async fn a_resync_fills_an_empty_directory_and_repairs_drift() {
 /// `shadowLastChange` appears with the activation.
 #[tokio::test]
 async fn ppolicy_locks_and_purges_delete_where_configured() {
-    let Some(slapd) = Slapd::start(&["ubm", "um", "tours"], true).await else {
+    let Some((slapd, app)) = directory_and_server(true).await else {
         return;
     };
-    let app = spawn_app().await;
     let mut with_ppolicy = settings(&app, &slapd, LockMode::Ppolicy, PurgeMode::Delete);
     with_ppolicy.esup_activ = true;
-    let worker = Arc::new(Worker::new(with_ppolicy).expect("worker"));
-    let _running = Running::start(worker);
+    let (_running, _) = run_worker(with_ppolicy);
     let password = "Qz7#Kp2wLm9x";
     let provisioned = app
         .provision(montpellier_staff("RH-PP-1", "Dominique", "Verrou"))
@@ -509,19 +499,16 @@ async fn ppolicy_locks_and_purges_delete_where_configured() {
 /// goes on once the cause is put right.
 #[tokio::test]
 async fn a_refused_change_stops_the_worker_until_put_right() {
-    let Some(slapd) = Slapd::start(&["ubm", "um", "tours"], false).await else {
+    let Some((slapd, app)) = directory_and_server(false).await else {
         return;
     };
-    let app = spawn_app().await;
     // A configuration that forgets the SupAnn object class: the entries'
     // SupAnn attributes break the schema (objectClassViolation).
-    let mut wrong = settings(&app, &slapd, LockMode::RemovePassword, PurgeMode::Tombstone);
+    let mut wrong = default_settings(&app, &slapd);
     for directory in wrong.institutions.values_mut() {
         directory.object_classes.retain(|c| c != "supannPerson");
     }
-    let worker = Arc::new(Worker::new(wrong).expect("worker"));
-    let metrics = worker.metrics();
-    let running = Running::start(worker);
+    let (running, metrics) = run_worker(wrong);
     let first = app
         .active_account(
             montpellier_staff("RH-REF-1", "Claude", "Refus"),
@@ -555,10 +542,7 @@ async fn a_refused_change_stops_the_worker_until_put_right() {
     );
     drop(running);
 
-    let right = settings(&app, &slapd, LockMode::RemovePassword, PurgeMode::Tombstone);
-    let worker = Arc::new(Worker::new(right).expect("worker"));
-    let metrics = worker.metrics();
-    let _running = Running::start(worker);
+    let (_running, metrics) = run_worker(default_settings(&app, &slapd));
     synced(&app, &slapd).await;
     assert!(slapd.binds(&dn(&first.login), "Qz7#Kp2wLm9x").await);
     assert!(slapd.entry(&dn(&later.login)).await.is_some());
@@ -576,20 +560,10 @@ async fn a_refused_change_stops_the_worker_until_put_right() {
 /// redirect, reset by mail and extension.
 #[tokio::test]
 async fn each_universitys_choices_reach_the_directory() {
-    let Some(slapd) = Slapd::start(&["ubm", "um", "tours"], false).await else {
+    let Some((slapd, app)) = directory_and_server(false).await else {
         return;
     };
-    let app = spawn_app().await;
-    let worker = Arc::new(
-        Worker::new(settings(
-            &app,
-            &slapd,
-            LockMode::RemovePassword,
-            PurgeMode::Tombstone,
-        ))
-        .expect("worker"),
-    );
-    let _running = Running::start(worker);
+    let (_running, _) = run_worker(default_settings(&app, &slapd));
 
     // Bordeaux: the card system wrote a photo; the student refuses every
     // use of it while activating.
@@ -752,4 +726,36 @@ async fn montpellier_redirect_reset_and_extension(app: &TestApp, slapd: &Slapd) 
     assert!(after.starts_with("{COMPTE}A:SupannSursis:"), "{after}");
     assert_ne!(before, after, "the extension moved the end");
     assert!(slapd.binds(&dn, "Vb4!Tn8rXq3j").await);
+}
+
+/// The directory down for a while: the worker retries with backoff and
+/// applies what happened meanwhile, in order, once it is back.
+#[tokio::test]
+async fn the_worker_waits_out_a_directory_outage() {
+    let Some((mut slapd, app)) = directory_and_server(false).await else {
+        return;
+    };
+    let (_running, metrics) = run_worker(default_settings(&app, &slapd));
+    let provisioned = app
+        .provision(montpellier_staff("RH-OUT-1", "Lou", "Panne"))
+        .await
+        .expect("provision");
+    synced(&app, &slapd).await;
+    let dn = format!(
+        "uid={},{}",
+        provisioned.account.clone().expect("account").login,
+        people("um")
+    );
+    // Activated while the directory is down.
+    let outage = slapd.outage(Duration::from_millis(1500));
+    let activation = app.activate(&provisioned, "Qz7#Kp2wLm9x");
+    let ((), _) = tokio::join!(outage, activation);
+    synced(&app, &slapd).await;
+    assert!(slapd.binds(&dn, "Qz7#Kp2wLm9x").await);
+    assert!(
+        metrics.encode().contains("reason=\"unreachable\""),
+        "{}",
+        metrics.encode()
+    );
+    assert!(metrics.ready());
 }

@@ -479,6 +479,12 @@ impl TestApp {
         }
     }
 
+    /// The cursor of the feed's last change.
+    pub async fn last_cursor(&self) -> String {
+        let all = self.all_changes().await;
+        all.last().expect("changes").cursor.clone()
+    }
+
     /// The changes of one account, from the start.
     pub async fn changes_of(&self, account_id: &str) -> Vec<proto::AccountChange> {
         let all = self.all_changes().await;

@@ -65,7 +65,32 @@ fn config(dir: &Path, ppolicy: bool) -> String {
     )
 }
 
+/// slapd in the foreground on `url`, its log in the folder.
+fn spawn(dir: &Path, url: &str) -> Child {
+    let log = std::fs::File::create(dir.join("slapd.log")).expect("log file");
+    Command::new(SLAPD)
+        .arg("-f")
+        .arg(dir.join("slapd.conf"))
+        .arg("-h")
+        .arg(format!("{url}/"))
+        .args(["-d", "0"])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("slapd starts")
+}
+
 impl Slapd {
+    /// Stops the server (its data stays) for as long as `outage`, then
+    /// starts it again on the same address.
+    pub async fn outage(&mut self, outage: Duration) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        tokio::time::sleep(outage).await;
+        self.child = spawn(self.dir.path(), &self.url);
+        self.wait_until_ready().await;
+    }
+
     /// Starts a slapd with an empty directory holding the suffix and one
     /// people branch per name of `branches` (`ou=<name>`); `None` where
     /// slapd is not installed (a failure in CI).
@@ -82,16 +107,7 @@ impl Slapd {
         std::fs::write(&conf, config(dir.path(), ppolicy)).expect("slapd.conf");
         let port = super::free_port();
         let url = format!("ldap://127.0.0.1:{port}");
-        let child = Command::new(SLAPD)
-            .arg("-f")
-            .arg(&conf)
-            .arg("-h")
-            .arg(format!("{url}/"))
-            .args(["-d", "0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("slapd starts");
+        let child = spawn(dir.path(), &url);
         let slapd = Slapd { child, url, dir };
         slapd.wait_until_ready().await;
         slapd.add_base(branches).await;
