@@ -213,7 +213,8 @@ impl Directory {
         cursor: &str,
     ) -> Result<bool, SyncError> {
         let mut mods = swap("description", held, renewed);
-        mods.push(Mod::Replace("serialNumber".to_owned(), set([cursor])));
+        let cursor = Some(cursor).filter(|c| !c.is_empty());
+        mods.push(Mod::Replace("serialNumber".to_owned(), set(cursor)));
         let result = self.ldap.modify(dn, mods).await?;
         match result.rc {
             SUCCESS => Ok(true),

@@ -399,6 +399,11 @@ fn lease_holder(lease: &str, now: i64) -> Option<&str> {
 /// (or of `only`), then puts the cursor where the feed was when the resync
 /// began (never later than it was). Returns one line per entry changed.
 pub async fn resync(worker: &Worker, only: Option<&str>) -> Result<Vec<String>, SyncError> {
+    if let Some(code) = only.filter(|c| !worker.settings.institutions.contains_key(*c)) {
+        return Err(SyncError::Setup(format!(
+            "{code}: not an institution of ldap_sync.institutions"
+        )));
+    }
     let mut directory = worker.directory().await?;
     let Some((held, _)) = worker.acquire(&mut directory).await? else {
         return Err(SyncError::Setup(LEASE_HELD.into()));
@@ -441,20 +446,21 @@ pub async fn resync(worker: &Worker, only: Option<&str>) -> Result<Vec<String>, 
             token = page.next_page_token;
         }
     }
-    if let Some(start) = start {
-        let dn = &worker.settings.cursor_dn;
-        let saved = directory.sync_state(dn).await?.unwrap_or_default();
-        let cursor = match saved.cursor.parse::<i64>() {
-            Ok(saved) => saved.min(start),
-            Err(_) => start,
-        };
-        let renewed = worker.lease_value(unix_now());
-        if !directory
-            .save_cursor(dn, (&held, &renewed), &cursor.to_string())
-            .await?
-        {
-            return Err(SyncError::Setup(LEASE_LOST.into()));
-        }
+    // The cursor goes where the feed was when the resync began, and the
+    // lease is given back in the same modify.
+    let dn = &worker.settings.cursor_dn;
+    let saved = directory.sync_state(dn).await?.unwrap_or_default();
+    let cursor = match (saved.cursor.parse::<i64>(), start) {
+        (Ok(saved), Some(start)) => saved.min(start).to_string(),
+        (Err(_), Some(start)) => start.to_string(),
+        (_, None) => saved.cursor,
+    };
+    let released = format!("{} 0", worker.id);
+    if !directory
+        .save_cursor(dn, (&held, &released), &cursor)
+        .await?
+    {
+        return Err(SyncError::Setup(LEASE_LOST.into()));
     }
     directory.close().await;
     Ok(lines)
