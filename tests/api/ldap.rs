@@ -615,6 +615,20 @@ async fn each_universitys_choices_reach_the_directory() {
         .is_some_and(|v| v.contains(&"{CROUS}PARTAGE".to_string()));
     assert_eq!(crous, consents.crous_sharing == Some(true), "{entry:?}");
     assert!(slapd.binds(&dn, "Garonne#2026!").await);
+    // Later, from the account page: off the public directory, no Crous.
+    app.account_settings()
+        .update_consents(proto::UpdateConsentsRequest {
+            account: by_id(&account.account_id),
+            directory_listed: Some(false),
+            crous_sharing: Some(false),
+            ..Default::default()
+        })
+        .await
+        .expect("consents");
+    synced(&app, &slapd).await;
+    let entry = slapd.entry(&dn).await.expect("entry");
+    assert_eq!(one(&entry, "supannListeRouge"), "TRUE");
+    assert!(!entry.contains_key("supannConsentement"), "{entry:?}");
 
     // Tours: activated with the SMS code.
     let tours = app
@@ -639,6 +653,13 @@ async fn montpellier_redirect_reset_and_extension(app: &TestApp, slapd: &Slapd) 
         .active_account(montpellier_staff("RH-UM-9", "Noa", "Renvoi"), password)
         .await;
     let dn = format!("uid={},{}", account.login, people("um"));
+    let present = || {
+        Some(proto::PresenceProof {
+            proof: Some(proto::presence_proof::Proof::CurrentPassword(
+                password.into(),
+            )),
+        })
+    };
     let recovery = format!("recovery.{}@example.net", account.account_id);
     app.redirection()
         .set_mail_redirect(proto::SetMailRedirectRequest {
@@ -664,6 +685,31 @@ async fn montpellier_redirect_reset_and_extension(app: &TestApp, slapd: &Slapd) 
         "omitted: not in the schema"
     );
     assert_eq!(one(&entry, "supannMailPerso"), recovery);
+
+    // A new recovery address, once its link is followed.
+    app.account_settings()
+        .request_recovery_mail_change(proto::RequestRecoveryMailChangeRequest {
+            account: by_id(&account.account_id),
+            presence: present(),
+            new_recovery_mail: Some(proto::MailInput {
+                address: "noa@nouvelle.org".into(),
+                confirmation: "noa@nouvelle.org".into(),
+            }),
+        })
+        .await
+        .expect("change asked");
+    let token = link_token(
+        &app.wait_for_mail_to("noa@nouvelle.org", 1).await,
+        "account/recovery-mail",
+    );
+    app.account_settings()
+        .confirm_recovery_mail_change(proto::ConfirmRecoveryMailChangeRequest { token })
+        .await
+        .expect("confirmed");
+    synced(app, slapd).await;
+    let entry = slapd.entry(&dn).await.expect("entry");
+    assert_eq!(one(&entry, "supannMailPerso"), "noa@nouvelle.org");
+    let recovery = "noa@nouvelle.org".to_string();
 
     // A reset by mail: the new password binds, the old one no more.
     let before = app.mails_to(&recovery).len();
