@@ -232,7 +232,18 @@ fn portal_router(
     api_url: &str,
     token: &str,
 ) -> Result<axum::Router, String> {
-    let api = ent_identity::portal::ApiClient::new(api_url, token).map_err(|e| e.to_string())?;
+    let ca_pem = match &portal.api_ca_file {
+        Some(path) => {
+            Some(std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+        None => None,
+    };
+    let tls = ent_identity::portal::ClientTls {
+        ca_pem,
+        identity_pem: None,
+    };
+    let api = ent_identity::portal::ApiClient::with_tls(api_url, token, tls)
+        .map_err(|e| e.to_string())?;
     ent_identity::portal::router(portal, api).map_err(|e| e.to_string())
 }
 

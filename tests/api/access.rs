@@ -369,6 +369,20 @@ async fn tls_with_client_certificates_or_tokens() {
         .api_position()
         .await
         .expect("the worker reaches the API over mutual TLS");
+    // And the portal, trusting the CA in its api_ca_file.
+    let api = ent_identity::portal::ApiClient::with_tls(
+        &format!("https://localhost:{}", address.port()),
+        &test_token("portal"),
+        ent_identity::portal::ClientTls {
+            ca_pem: Some(pki.ca.clone()),
+            identity_pem: None,
+        },
+    )
+    .expect("portal client");
+    let portal = crate::portal::spawn_portal_on(api, &["univ-tours"]).await;
+    let (status, _, html) =
+        crate::portal::page(&format!("{portal}/univ-tours/activation"), "en").await;
+    assert_eq!(status, 200, "the portal reaches the API over TLS: {html}");
 
     // Without a certificate: a token works, nothing else does.
     assert_eq!(

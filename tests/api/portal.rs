@@ -9,21 +9,28 @@ use crate::support::*;
 /// A portal in front of the test server, serving `institutions`; its
 /// address.
 pub(crate) async fn spawn_portal(app: &TestApp, institutions: &[&str]) -> String {
+    let api = ApiClient::new(
+        &format!("http://{}", app.channel_address()),
+        &test_token("portal"),
+    )
+    .expect("client");
+    spawn_portal_on(api, institutions).await
+}
+
+/// A portal calling the API through `api`, serving `institutions`; its
+/// address.
+pub(crate) async fn spawn_portal_on(api: ApiClient, institutions: &[&str]) -> String {
     let settings = PortalSettings {
         listen: "127.0.0.1:0".parse().expect("address"),
         api_url: String::new(),
         api_token_file: None,
+        api_ca_file: None,
         institutions: institutions.iter().map(|c| (*c).to_owned()).collect(),
         templates_dir: None,
         session_key_file: None,
         secure_cookies: true,
         trusted_proxies: Vec::new(),
     };
-    let api = ApiClient::new(
-        &format!("http://{}", app.channel_address()),
-        &test_token("portal"),
-    )
-    .expect("client");
     let router = ent_identity::portal::router(&settings, api).expect("router");
     let listener = ent_identity::portal::bind(&settings).await.expect("bind");
     let address = listener.local_addr().expect("address");
@@ -42,7 +49,7 @@ fn browser() -> reqwest::Client {
         .expect("client")
 }
 
-async fn page(
+pub(crate) async fn page(
     url: &str,
     language: &str,
 ) -> (reqwest::StatusCode, reqwest::header::HeaderMap, String) {

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use proto::account_lifecycle_service_client::AccountLifecycleServiceClient;
 use tonic::metadata::MetadataValue;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use tonic::transport::{Channel, Endpoint};
 
 use crate::SyncError;
 use crate::directory::{Directory, Outcome};
@@ -306,30 +306,25 @@ impl Worker {
     }
 }
 
-/// The API's address, with TLS for `https://`: the system's trust store
-/// (rustls-native-certs; `SSL_CERT_FILE` may name a file) and
-/// `api_ca_file`, and the worker's certificate for mutual TLS.
+/// The API's address, with TLS for `https://` (`api_ca_file`, and the
+/// worker's certificate for mutual TLS).
 fn api_endpoint(
     settings: &LdapSyncSettings,
     read: &dyn Fn(&std::path::Path) -> Result<String, SyncError>,
 ) -> Result<Endpoint, SyncError> {
-    let endpoint = Endpoint::from_shared(settings.api_url.clone())
-        .map_err(|_| SyncError::Setup("ldap_sync.api_url: not an address".into()))?;
-    if !settings.api_url.starts_with("https://") {
-        return Ok(endpoint);
-    }
-    let mut tls = ClientTlsConfig::new().with_native_roots();
-    if let Some(ca) = &settings.api_ca_file {
-        tls = tls.ca_certificate(Certificate::from_pem(read(ca)?));
-    }
-    if let (Some(cert), Some(key)) = (
+    let ca_pem = settings.api_ca_file.as_deref().map(read).transpose()?;
+    let identity_pem = match (
         &settings.api_client_certificate_file,
         &settings.api_client_key_file,
     ) {
-        tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?));
-    }
-    endpoint
-        .tls_config(tls)
+        (Some(cert), Some(key)) => Some((read(cert)?, read(key)?)),
+        _ => None,
+    };
+    let tls = proto::client::ClientTls {
+        ca_pem,
+        identity_pem,
+    };
+    proto::client::endpoint(&settings.api_url, tls)
         .map_err(|e| SyncError::Setup(format!("ldap_sync.api_url: {e}")))
 }
 

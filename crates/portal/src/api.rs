@@ -7,10 +7,11 @@ use std::net::IpAddr;
 use proto::account_lifecycle_service_client::AccountLifecycleServiceClient;
 use proto::account_settings_service_client::AccountSettingsServiceClient;
 use proto::activation_service_client::ActivationServiceClient;
+pub use proto::client::ClientTls;
 use proto::mail_redirection_service_client::MailRedirectionServiceClient;
 use proto::recovery_service_client::RecoveryServiceClient;
 use tonic::metadata::MetadataValue;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use crate::language::Language;
 
@@ -24,7 +25,7 @@ pub struct ApiClient {
 /// Why the API could not be reached.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("the API address {0:?} is not a URL")]
+    #[error("the API address: {0}")]
     Address(String),
     #[error("the portal's token is not a header value")]
     Token,
@@ -34,8 +35,13 @@ impl ApiClient {
     /// A client of the API at `url` (connected lazily: the portal starts
     /// even while the API is down, and its pages say so).
     pub fn new(url: &str, token: &str) -> Result<ApiClient, ConnectError> {
-        let endpoint =
-            Endpoint::from_shared(url.to_owned()).map_err(|_| ConnectError::Address(url.into()))?;
+        ApiClient::with_tls(url, token, ClientTls::default())
+    }
+
+    /// The same, with a CA (or a client certificate) for an `https://` API
+    /// beyond the system's trust store.
+    pub fn with_tls(url: &str, token: &str, tls: ClientTls) -> Result<ApiClient, ConnectError> {
+        let endpoint = proto::client::endpoint(url, tls).map_err(ConnectError::Address)?;
         let authorization = format!("Bearer {}", token.trim())
             .parse()
             .map_err(|_| ConnectError::Token)?;

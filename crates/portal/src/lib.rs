@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use api::ApiClient;
+pub use api::{ApiClient, ClientTls};
 
 /// How the portal runs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,6 +42,10 @@ pub struct PortalSettings {
     /// `portal` role to its hash).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_token_file: Option<PathBuf>,
+    /// With an `https://` API: a CA (PEM) its certificate may chain to,
+    /// besides the system's trust store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_ca_file: Option<PathBuf>,
     /// The institutions this portal serves, each under `/{code}/` (an
     /// institution's `portal_url` names that address).
     pub institutions: Vec<String>,
