@@ -259,16 +259,16 @@ async fn errors_speak_the_callers_language_and_hide_internals() {
 }
 
 /// A CA, a server certificate for localhost and a client certificate.
-struct Pki {
-    ca: String,
-    server_cert: String,
-    server_key: String,
+pub(crate) struct Pki {
+    pub(crate) ca: String,
+    pub(crate) server_cert: String,
+    pub(crate) server_key: String,
     client_cert: String,
     client_key: String,
     client_der: Vec<u8>,
 }
 
-fn pki() -> Pki {
+pub(crate) fn pki() -> Pki {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
     let ca_key = KeyPair::generate().expect("key");
     let mut ca_params = CertificateParams::new(Vec::new()).expect("params");

@@ -15,7 +15,7 @@ use ent_identity::proto;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::support::slapd::{ADMIN_DN, ADMIN_PASSWORD, SUFFIX, Slapd};
+use crate::support::slapd::{ADMIN_DN, ADMIN_PASSWORD, SUFFIX, Slapd, SlapdTls};
 use crate::support::*;
 
 const CURSOR_DN: &str = "cn=ent-identity-sync,dc=univ,dc=test";
@@ -64,6 +64,7 @@ fn settings(app: &TestApp, slapd: &Slapd, lock: LockMode, purge: PurgeMode) -> L
         api_client_key_file: None,
         url: slapd.url.clone(),
         starttls: false,
+        ca_file: None,
         bind_dn: ADMIN_DN.into(),
         bind_password_file: folder.join("password"),
         cursor_dn: CURSOR_DN.into(),
@@ -806,4 +807,49 @@ async fn the_worker_waits_out_a_directory_outage() {
         metrics.encode()
     );
     assert!(metrics.ready());
+}
+
+/// StartTLS to a directory whose certificate chains to a private CA: with
+/// the CA in `ca_file` the worker syncs; without it, it refuses to talk.
+#[tokio::test]
+async fn the_worker_speaks_starttls_trusting_the_configured_ca() {
+    let pki = crate::access::pki();
+    let tls = SlapdTls {
+        ca: pki.ca.clone(),
+        certificate: pki.server_cert.clone(),
+        key: pki.server_key.clone(),
+    };
+    let branches: Vec<&str> = BRANCHES.iter().map(|(_, b)| *b).collect();
+    let Some(slapd) = Slapd::start_with(&branches, false, Some(&tls)).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let ca_file = slapd.folder().join("worker-ca.pem");
+    std::fs::write(&ca_file, &pki.ca).expect("CA file");
+    let over_tls = |ca: Option<std::path::PathBuf>| LdapSyncSettings {
+        // The certificate names localhost.
+        url: slapd.url.replace("127.0.0.1", "localhost"),
+        starttls: true,
+        ca_file: ca,
+        ..default_settings(&app, &slapd)
+    };
+    let (untrusting, metrics) = run_worker(over_tls(None));
+    app.provision(montpellier_staff("RH-TLS-1", "Ada", "Chiffre"))
+        .await
+        .expect("provision");
+    let mut refused = false;
+    for _ in 0..200 {
+        if metrics.encode().contains("reason=\"unreachable\"") {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(refused, "an unknown CA is refused: {}", metrics.encode());
+    assert!(slapd.children(&people("um")).await.is_empty());
+    drop(untrusting);
+
+    let (_running, _) = run_worker(over_tls(Some(ca_file)));
+    synced(&app, &slapd).await;
+    assert_eq!(slapd.children(&people("um")).await.len(), 1);
 }

@@ -3,6 +3,7 @@
 //! LDAP (`ldap3`).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapResult, Mod, Scope, SearchEntry};
 
@@ -50,9 +51,12 @@ impl Directory {
         settings: &LdapSyncSettings,
         password: &str,
     ) -> Result<Directory, SyncError> {
-        let options = LdapConnSettings::new()
+        let mut options = LdapConnSettings::new()
             .set_starttls(settings.starttls)
             .set_conn_timeout(std::time::Duration::from_secs(10));
+        if let Some(ca_file) = &settings.ca_file {
+            options = options.set_config(Arc::new(tls_config(ca_file)?));
+        }
         let (conn, mut ldap) = LdapConnAsync::with_settings(options, &settings.url).await?;
         ldap3::drive!(conn);
         let bound = ldap.simple_bind(&settings.bind_dn, password).await?;
@@ -226,6 +230,33 @@ impl Directory {
     pub async fn close(mut self) {
         let _ = self.ldap.unbind().await;
     }
+}
+
+/// TLS that trusts the system's store and the CA in `ca_file`.
+fn tls_config(ca_file: &std::path::Path) -> Result<rustls::ClientConfig, SyncError> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let bad = |e: &dyn std::fmt::Display| {
+        SyncError::Setup(format!("ldap_sync.ca_file {}: {e}", ca_file.display()))
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in rustls_native_certs::load_native_certs().certs {
+        // A system certificate rustls cannot use is skipped, as ldap3 does.
+        let _ = roots.add(certificate);
+    }
+    let certificates = CertificateDer::pem_file_iter(ca_file).map_err(|e| bad(&e))?;
+    for certificate in certificates {
+        roots
+            .add(certificate.map_err(|e| bad(&e))?)
+            .map_err(|e| bad(&e))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(&e))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
 }
 
 /// The modifications that make `current` say `attributes`, and carry

@@ -166,6 +166,7 @@ mod tests {
             api_client_key_file: None,
             url: "ldap://127.0.0.1:389".into(),
             starttls: false,
+            ca_file: None,
             bind_dn: "cn=admin,dc=u,dc=fr".into(),
             bind_password_file: "p".into(),
             cursor_dn: "cn=sync,dc=u,dc=fr".into(),

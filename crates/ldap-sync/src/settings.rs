@@ -32,6 +32,10 @@ pub struct LdapSyncSettings {
     /// Upgrade an `ldap://` connection with StartTLS.
     #[serde(default)]
     pub starttls: bool,
+    /// With `ldaps://` or StartTLS: a CA (PEM) the directory's certificate
+    /// may chain to, besides the system's trust store.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     /// The DN the worker binds as (write access to the people bases).
     pub bind_dn: String,
     /// A file holding its password.

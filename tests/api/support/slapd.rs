@@ -33,7 +33,33 @@ impl Drop for Slapd {
     }
 }
 
-fn config(dir: &Path, ppolicy: bool) -> String {
+/// A TLS server certificate for slapd: its CA, certificate and key (PEM).
+pub struct SlapdTls {
+    pub ca: String,
+    pub certificate: String,
+    pub key: String,
+}
+
+/// The TLS lines of slapd.conf (global, before the database), its files
+/// written in `dir`.
+fn tls_config(dir: &Path, tls: Option<&SlapdTls>) -> String {
+    let Some(tls) = tls else {
+        return String::new();
+    };
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("TLS file");
+        path.display().to_string()
+    };
+    format!(
+        "TLSCACertificateFile {}\nTLSCertificateFile {}\nTLSCertificateKeyFile {}\n",
+        write("ca.pem", &tls.ca),
+        write("server.pem", &tls.certificate),
+        write("server.key", &tls.key)
+    )
+}
+
+fn config(dir: &Path, ppolicy: bool, tls: Option<&SlapdTls>) -> String {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let schemas = ["core", "cosine", "inetorgperson", "nis"]
         .map(|s| format!("include {SYSTEM_SCHEMAS}/{s}.schema\n"))
@@ -56,8 +82,9 @@ fn config(dir: &Path, ppolicy: bool) -> String {
     } else {
         ("", "")
     };
+    let tls = tls_config(dir, tls);
     format!(
-        "{schemas}{ours}modulepath {MODULES}\nmoduleload back_mdb\nmoduleload argon2\n{ppolicy_module}\
+        "{schemas}{ours}{tls}modulepath {MODULES}\nmoduleload back_mdb\nmoduleload argon2\n{ppolicy_module}\
          pidfile {dir}/slapd.pid\n\
          database mdb\nmaxsize 104857600\nsuffix \"{SUFFIX}\"\nrootdn \"{ADMIN_DN}\"\n\
          rootpw {ADMIN_PASSWORD}\ndirectory {dir}/db\n{ppolicy_overlay}",
@@ -95,6 +122,15 @@ impl Slapd {
     /// people branch per name of `branches` (`ou=<name>`); `None` where
     /// slapd is not installed (a failure in CI).
     pub async fn start(branches: &[&str], ppolicy: bool) -> Option<Slapd> {
+        Slapd::start_with(branches, ppolicy, None).await
+    }
+
+    /// The same, speaking TLS (StartTLS) with `tls`.
+    pub async fn start_with(
+        branches: &[&str],
+        ppolicy: bool,
+        tls: Option<&SlapdTls>,
+    ) -> Option<Slapd> {
         if !Path::new(SLAPD).exists() || !Path::new(MODULES).join("argon2.so").exists() {
             super::tool_missing(
                 "the LDAP worker's tests need Debian's slapd: apt-get install slapd ldap-utils",
@@ -104,7 +140,7 @@ impl Slapd {
         let dir = tempfile::tempdir().expect("slapd folder");
         std::fs::create_dir(dir.path().join("db")).expect("db folder");
         let conf = dir.path().join("slapd.conf");
-        std::fs::write(&conf, config(dir.path(), ppolicy)).expect("slapd.conf");
+        std::fs::write(&conf, config(dir.path(), ppolicy, tls)).expect("slapd.conf");
         let port = super::free_port();
         let url = format!("ldap://127.0.0.1:{port}");
         let child = spawn(dir.path(), &url);
