@@ -278,6 +278,7 @@ async fn the_directory_follows_a_staff_members_life() {
     synced(&app, &slapd).await;
     let entry = slapd.entry(&dn).await.expect("entry");
     assert_eq!(one(&entry, "supannRessourceEtat"), "{COMPTE}A:SupannSursis");
+    assert_eq!(one(&entry, "supannEmpDateFin"), "20260930000000Z");
     assert!(
         slapd.binds(&dn, new_password).await,
         "limited access still binds"

@@ -117,6 +117,11 @@ pub struct LdapSource<'a> {
     pub photo_refused: bool,
     /// `None` before the choice.
     pub crous_sharing: Option<bool>,
+    /// A staff member (`supannEmpDateFin`) rather than a student
+    /// (`supannEtuDateFin`).
+    pub staff: bool,
+    /// The last day of activity, `YYYY-MM-DD`; empty while active.
+    pub end_of_activity: &'a str,
 }
 
 /// One attribute and the values it is left with (none: remove it).
@@ -214,6 +219,7 @@ pub fn entry(s: &LdapSource<'_>) -> Vec<Attribute> {
         consents(s),
     ];
     out.extend(redirect(s));
+    out.push(end_of_activity(s));
     if s.directory_entry.is_some() {
         out.extend(directory_fields(s));
     }
@@ -226,6 +232,27 @@ pub fn entry(s: &LdapSource<'_>) -> Vec<Attribute> {
         _ => out.push(("userPassword", Vec::new())),
     }
     out
+}
+
+/// `supannEtuDateFin` or `supannEmpDateFin`: the last day of activity as
+/// a GeneralizedTime (`20260930000000Z`), absent while active.
+fn end_of_activity(s: &LdapSource<'_>) -> Attribute {
+    let name = if s.staff {
+        "supannEmpDateFin"
+    } else {
+        "supannEtuDateFin"
+    };
+    let day: String = s
+        .end_of_activity
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let value = if day.len() == 8 {
+        format!("{day}000000Z")
+    } else {
+        String::new()
+    };
+    (name, one(&value))
 }
 
 /// `cn` and `sn`: the full name and the family name, or the login where a
@@ -434,6 +461,16 @@ mod tests {
             [format!("{{ARGON2}}{hash}")]
         );
         assert_eq!(value(&entry, "jpegPhoto"), None, "someone else's");
+        assert!(value(&entry, "supannEtuDateFin").unwrap().is_empty());
+        let departed = LdapSource {
+            staff: true,
+            end_of_activity: "2026-09-30",
+            ..s.clone()
+        };
+        assert_eq!(
+            value(&super::entry(&departed), "supannEmpDateFin").unwrap(),
+            ["20260930000000Z"]
+        );
         // Locked or expired: nothing binds.
         let locked = LdapSource {
             password_usable: false,
