@@ -808,6 +808,30 @@ async fn the_worker_waits_out_a_directory_outage() {
         metrics.encode()
     );
     assert!(metrics.ready());
+
+    // Idle, the worker does not rewrite its lease at every poll (only once
+    // half of it has gone).
+    let lease = || async {
+        let cursor = slapd.entry(CURSOR_DN).await.expect("cursor");
+        one(&cursor, "description")
+    };
+    let before = lease().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(lease().await, before);
+    // A cursor entry someone left without a lease gets one again.
+    let no_lease = ldap3::Mod::Delete("description".to_string(), Default::default());
+    slapd
+        .admin()
+        .await
+        .modify(CURSOR_DN, vec![no_lease])
+        .await
+        .and_then(|r| r.success())
+        .expect("lease removed");
+    app.provision(montpellier_staff("RH-OUT-2", "Lou", "Apres"))
+        .await
+        .expect("provision");
+    synced(&app, &slapd).await;
+    assert!(!lease().await.is_empty());
 }
 
 /// StartTLS to a directory whose certificate chains to a private CA: with

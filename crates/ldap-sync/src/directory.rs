@@ -195,6 +195,11 @@ impl Directory {
                 ];
                 self.ldap.add(dn, add).await?
             }
+            // An entry someone left without a lease.
+            Some("") => {
+                let add = vec![Mod::Add("description".to_owned(), set([mine]))];
+                self.ldap.modify(dn, add).await?
+            }
             Some(held) => {
                 self.ldap
                     .modify(dn, swap("description", held, mine))

@@ -208,11 +208,21 @@ impl Worker {
                 if lease_holder(&s.lease, now).is_some_and(|owner| owner != self.id) {
                     return Ok(None);
                 }
+                // Renewed only once half of it has gone: an idle worker
+                // writes to the directory every `lease / 2`, not at every
+                // poll.
+                if lease_expiry(&s.lease, &self.id).is_some_and(|at| at - now > self.half_lease()) {
+                    return Ok(Some((s.lease.clone(), s.cursor.clone())));
+                }
                 (Some(s.lease.as_str()), s.cursor.clone())
             }
         };
         let taken = directory.take_lease(dn, held, &mine).await?;
         Ok(taken.then_some((mine, cursor)))
+    }
+
+    fn half_lease(&self) -> i64 {
+        self.settings.lease.as_secs() as i64 / 2
     }
 
     fn lease_value(&self, now: i64) -> String {
@@ -383,6 +393,13 @@ fn worker_id() -> String {
     format!("{host}/{}/{started}", std::process::id())
 }
 
+/// When the lease held by `owner` expires; `None` when someone else holds
+/// it (or nobody).
+fn lease_expiry(lease: &str, owner: &str) -> Option<i64> {
+    let (holder, expires) = lease.rsplit_once(' ')?;
+    (holder == owner).then(|| expires.parse().ok()).flatten()
+}
+
 /// Who holds `lease` at `now`; `None` when it is empty or has expired.
 fn lease_holder(lease: &str, now: i64) -> Option<&str> {
     let (owner, expires) = lease.rsplit_once(' ')?;
@@ -403,62 +420,106 @@ pub async fn resync(worker: &Worker, only: Option<&str>) -> Result<Vec<String>, 
     let Some((held, _)) = worker.acquire(&mut directory).await? else {
         return Err(SyncError::Setup(LEASE_HELD.into()));
     };
-    let mut lines = Vec::new();
-    let mut start: Option<i64> = None;
+    let mut run = Resync {
+        worker,
+        directory,
+        held,
+        lines: Vec::new(),
+        start: None,
+    };
     for code in worker.settings.institutions.keys() {
-        if only.is_some_and(|o| o != code) {
-            continue;
+        if only.is_none_or(|o| o == code) {
+            run.institution(code).await?;
         }
+    }
+    run.finish().await
+}
+
+/// A resync under way: the lease it holds, what it changed, and the
+/// lowest feed position its institutions' first pages noted.
+struct Resync<'a> {
+    worker: &'a Worker,
+    directory: Directory,
+    held: String,
+    lines: Vec<String>,
+    start: Option<i64>,
+}
+
+impl Resync<'_> {
+    /// Every page of one institution, the lease renewed after each.
+    async fn institution(&mut self, code: &str) -> Result<(), SyncError> {
         let mut token = String::new();
         loop {
-            let page = worker
-                .api()
-                .list_ldap_entries(worker.request(proto::ListLdapEntriesRequest {
-                    institution: code.clone(),
-                    page_size: 500,
-                    page_token: token.clone(),
-                }))
-                .await?
-                .into_inner();
+            let request = proto::ListLdapEntriesRequest {
+                institution: code.to_owned(),
+                page_size: 500,
+                page_token: token.clone(),
+            };
+            let mut api = self.worker.api();
+            let answer = api.list_ldap_entries(self.worker.request(request)).await?;
+            let page = answer.into_inner();
             let position = page.feed_cursor.parse::<i64>().unwrap_or(0);
-            start = Some(start.map_or(position, |s| s.min(position)));
+            self.start = Some(self.start.map_or(position, |s| s.min(position)));
             for entry in &page.entries {
-                let Some(account) = &entry.account else {
-                    continue;
-                };
-                let source = source(account, &entry.entry, entry.password_usable);
-                let Some(desired) = worker.desired(account, &source) else {
-                    continue;
-                };
-                let outcome = directory.apply(&desired).await?;
-                if let Some(line) = describe(desired.dn(), &outcome) {
-                    lines.push(line);
-                }
+                self.apply(entry).await?;
             }
+            self.renew().await?;
             if page.next_page_token.is_empty() {
-                break;
+                return Ok(());
             }
             token = page.next_page_token;
         }
     }
-    // The cursor goes where the feed was when the resync began, and the
-    // lease is given back in the same modify.
-    let dn = &worker.settings.cursor_dn;
-    let saved = directory.sync_state(dn).await?.unwrap_or_default();
-    let cursor = match (saved.cursor.parse::<i64>(), start) {
-        (Ok(saved), Some(start)) => saved.min(start).to_string(),
-        (Err(_), Some(start)) => start.to_string(),
-        (_, None) => saved.cursor,
-    };
-    let released = format!("{} 0", worker.id);
-    if !directory
-        .save_cursor(dn, (&held, &released), &cursor)
-        .await?
-    {
-        return Err(SyncError::Setup(LEASE_LOST.into()));
+
+    async fn apply(&mut self, entry: &proto::LdapEntry) -> Result<(), SyncError> {
+        let Some(account) = &entry.account else {
+            return Ok(());
+        };
+        let source = source(account, &entry.entry, entry.password_usable);
+        let Some(desired) = self.worker.desired(account, &source) else {
+            return Ok(());
+        };
+        let outcome = self.directory.apply(&desired).await?;
+        self.lines.extend(describe(desired.dn(), &outcome));
+        Ok(())
     }
-    directory.close().await;
-    Ok(lines)
+
+    /// Keeps the lease through a long resync.
+    async fn renew(&mut self) -> Result<(), SyncError> {
+        let dn = &self.worker.settings.cursor_dn;
+        let renewed = self.worker.lease_value(unix_now());
+        if !self
+            .directory
+            .take_lease(dn, Some(&self.held), &renewed)
+            .await?
+        {
+            return Err(SyncError::Setup(LEASE_LOST.into()));
+        }
+        self.held = renewed;
+        Ok(())
+    }
+
+    /// The cursor goes where the feed was when the resync began (never
+    /// later than it was), and the lease is given back in the same modify.
+    async fn finish(mut self) -> Result<Vec<String>, SyncError> {
+        let dn = &self.worker.settings.cursor_dn;
+        let saved = self.directory.sync_state(dn).await?.unwrap_or_default();
+        let cursor = match (saved.cursor.parse::<i64>(), self.start) {
+            (Ok(saved), Some(start)) => saved.min(start).to_string(),
+            (Err(_), Some(start)) => start.to_string(),
+            (_, None) => saved.cursor,
+        };
+        let released = format!("{} 0", self.worker.id);
+        let saved = self
+            .directory
+            .save_cursor(dn, (&self.held, &released), &cursor)
+            .await?;
+        if !saved {
+            return Err(SyncError::Setup(LEASE_LOST.into()));
+        }
+        self.directory.close().await;
+        Ok(self.lines)
+    }
 }
 
 fn describe(dn: &str, outcome: &Outcome) -> Option<String> {
