@@ -46,16 +46,18 @@ pub struct Directory {
 }
 
 impl Directory {
-    /// Connects and binds as `settings.bind_dn`.
+    /// Connects and binds as `settings.bind_dn`, with `tls` (made once at
+    /// start by [`tls_config`]) when a CA file is configured.
     pub async fn connect(
         settings: &LdapSyncSettings,
         password: &str,
+        tls: Option<Arc<rustls::ClientConfig>>,
     ) -> Result<Directory, SyncError> {
         let mut options = LdapConnSettings::new()
             .set_starttls(settings.starttls)
             .set_conn_timeout(std::time::Duration::from_secs(10));
-        if let Some(ca_file) = &settings.ca_file {
-            options = options.set_config(Arc::new(tls_config(ca_file)?));
+        if let Some(tls) = tls {
+            options = options.set_config(tls);
         }
         let (conn, mut ldap) = LdapConnAsync::with_settings(options, &settings.url).await?;
         ldap3::drive!(conn);
@@ -237,8 +239,9 @@ impl Directory {
     }
 }
 
-/// TLS that trusts the system's store and the CA in `ca_file`.
-fn tls_config(ca_file: &std::path::Path) -> Result<rustls::ClientConfig, SyncError> {
+/// TLS that trusts the system's store and the CA in `ca_file`. Reads
+/// files: made once, when the worker starts.
+pub fn tls_config(ca_file: &std::path::Path) -> Result<rustls::ClientConfig, SyncError> {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
     let bad = |e: &dyn std::fmt::Display| {

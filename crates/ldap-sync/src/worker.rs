@@ -10,6 +10,7 @@
 //! skipped" simple to check.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use proto::account_lifecycle_service_client::AccountLifecycleServiceClient;
@@ -41,6 +42,8 @@ pub struct Worker {
     settings: LdapSyncSettings,
     authorization: MetadataValue<tonic::metadata::Ascii>,
     bind_password: String,
+    /// TLS to the directory with `ca_file`, read once.
+    ldap_tls: Option<Arc<rustls::ClientConfig>>,
     channel: Channel,
     metrics: Metrics,
 }
@@ -64,11 +67,16 @@ impl Worker {
             .parse()
             .map_err(|_| SyncError::Setup("ldap_sync.api_token_file: not a token".into()))?;
         let channel = api_endpoint(&settings, &read)?.connect_lazy();
+        let ldap_tls = match &settings.ca_file {
+            Some(ca_file) => Some(Arc::new(crate::directory::tls_config(ca_file)?)),
+            None => None,
+        };
         Ok(Worker {
             id: worker_id(),
             settings,
             authorization,
             bind_password,
+            ldap_tls,
             channel,
             metrics: Metrics::new(),
         })
@@ -96,7 +104,8 @@ impl Worker {
     }
 
     async fn directory(&self) -> Result<Directory, SyncError> {
-        Directory::connect(&self.settings, &self.bind_password).await
+        let tls = self.ldap_tls.clone();
+        Directory::connect(&self.settings, &self.bind_password, tls).await
     }
 
     /// Follows the feed until `shutdown` completes; failures are retried
@@ -393,18 +402,21 @@ fn worker_id() -> String {
     format!("{host}/{}/{started}", std::process::id())
 }
 
+/// A lease value: its holder and expiry (`<worker id> <Unix seconds>`).
+fn parse_lease(lease: &str) -> Option<(&str, i64)> {
+    let (holder, expires) = lease.rsplit_once(' ')?;
+    Some((holder, expires.parse().ok()?))
+}
+
 /// When the lease held by `owner` expires; `None` when someone else holds
 /// it (or nobody).
 fn lease_expiry(lease: &str, owner: &str) -> Option<i64> {
-    let (holder, expires) = lease.rsplit_once(' ')?;
-    (holder == owner).then(|| expires.parse().ok()).flatten()
+    parse_lease(lease).and_then(|(holder, expires)| (holder == owner).then_some(expires))
 }
 
 /// Who holds `lease` at `now`; `None` when it is empty or has expired.
 fn lease_holder(lease: &str, now: i64) -> Option<&str> {
-    let (owner, expires) = lease.rsplit_once(' ')?;
-    let expires: i64 = expires.parse().ok()?;
-    (expires > now).then_some(owner)
+    parse_lease(lease).and_then(|(holder, expires)| (expires > now).then_some(holder))
 }
 
 /// Makes the directory match every account of the configured institutions

@@ -92,63 +92,60 @@ async fn snapshots(
 const SNAPSHOT_CHUNK: usize = 1000;
 
 /// Takes the personal data the purge deletes out of the snapshots of these
-/// accounts' earlier changes: the feed keeps what each change did to the
+/// accounts' earlier changes, in one statement per chunk (a JSON merge of
+/// `tombstone_patch`): the feed keeps what each change did to the
 /// account's state, never what the purge removed.
 pub async fn purge_snapshots(
     conn: &impl ConnectionTrait,
     account_ids: &[String],
 ) -> Result<(), StoreError> {
+    // One placeholder, written as each backend's statements number them.
+    let merged = match conn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            "CAST(CAST(account_snapshot AS jsonb) || CAST($1 AS jsonb) AS text)"
+        }
+        _ => "json_patch(account_snapshot, ?)",
+    };
+    let patch = tombstone_patch().to_string();
     for chunk in account_ids.chunks(SNAPSHOT_CHUNK) {
-        let rows = account_change::Entity::find()
+        account_change::Entity::update_many()
+            .col_expr(
+                account_change::Column::AccountSnapshot,
+                Expr::cust_with_values(merged, [patch.clone()]),
+            )
             .filter(account_change::Column::AccountId.is_in(chunk.to_vec()))
             .filter(account_change::Column::AccountSnapshot.is_not_null())
-            .all(conn)
+            .exec(conn)
             .await?;
-        for row in rows {
-            let Some(json) = &row.account_snapshot else {
-                continue;
-            };
-            let scrubbed = serde_json::from_str::<account::Model>(json)
-                .map(tombstone)
-                .and_then(|m| serde_json::to_string(&m))
-                .ok();
-            account_change::Entity::update_many()
-                .col_expr(
-                    account_change::Column::AccountSnapshot,
-                    Expr::value(scrubbed),
-                )
-                .filter(account_change::Column::Seq.eq(row.seq))
-                .exec(conn)
-                .await?;
-        }
     }
     Ok(())
 }
 
-/// An account row without what the purge deletes (`lifecycle::purge`
-/// says the same in SQL): names, external ids, contact data, password,
-/// consents, redirect and directory entry.
-fn tombstone(mut a: account::Model) -> account::Model {
-    a.given_name.clear();
-    a.family_name.clear();
-    a.birth_date = None;
-    a.student_number = None;
-    a.ine = None;
-    a.hr_id = None;
-    a.mobile_phone = None;
-    a.personal_mail = None;
-    a.recovery_mail = None;
-    a.recovery_mail_verified_at = None;
-    a.password_hash = None;
-    a.directory_listed = None;
-    a.photo_uses.clear();
-    a.crous_sharing = None;
-    a.redirect_address = None;
-    a.redirect_keep_copy = false;
-    a.redirect_verified_at = None;
-    a.antispam_level = None;
-    a.directory_entry = None;
-    a
+/// What the purge deletes from an account row (`lifecycle::purge` says the
+/// same in SQL), as a JSON merge patch of its snapshot: names, external
+/// ids, contact data, password, consents, redirect and directory entry.
+fn tombstone_patch() -> serde_json::Value {
+    serde_json::json!({
+        "given_name": "",
+        "family_name": "",
+        "birth_date": null,
+        "student_number": null,
+        "ine": null,
+        "hr_id": null,
+        "mobile_phone": null,
+        "personal_mail": null,
+        "recovery_mail": null,
+        "recovery_mail_verified_at": null,
+        "password_hash": null,
+        "directory_listed": null,
+        "photo_uses": "",
+        "crous_sharing": null,
+        "redirect_address": null,
+        "redirect_keep_copy": false,
+        "redirect_verified_at": null,
+        "antispam_level": null,
+        "directory_entry": null,
+    })
 }
 
 /// One page of audit events, newest first, after the `(occurred_at, id)` key
