@@ -933,6 +933,9 @@ impl Run {
         );
         let pool = Arc::new(Mutex::new(pool));
 
+        // The issue's targets are looser on PostgreSQL, whose backends
+        // share the two cores with hashing.
+        let sqlite = self.backend.postgres.is_none();
         if self.args.runs("passwords") {
             println!(
                 "\n## password setting: Bordeaux password screens, {ACTIVATION_WORKERS} at a time ({seconds} s)"
@@ -985,8 +988,8 @@ impl Run {
                 format!("{rate:.1}/s"),
                 format!("{raw:.1} raw argon2id hashes/s"),
                 Some(rate / raw),
-                "≥ 0.9",
-                Some(rate / raw >= 0.9),
+                if sqlite { "≥ 0.9" } else { "≥ 0.85" },
+                Some(rate / raw >= if sqlite { 0.9 } else { 0.85 }),
             );
             self.report.note(format!("password setting — {screen_cpu}"));
 
@@ -1006,8 +1009,8 @@ impl Run {
                 format!("{journeys:.1}/s"),
                 format!("{raw:.1} raw argon2id hashes/s"),
                 Some(journeys / raw),
-                "",
-                None,
+                "≥ 0.75",
+                Some(journeys / raw >= 0.75),
             );
             self.report
                 .note(format!("whole journeys — {}", cpu.summary()));
@@ -1039,8 +1042,8 @@ impl Run {
                 format!("{alone_rate:.0}/s"),
                 format!("{health_rate:.0}/s health checks"),
                 Some(alone_rate / health_rate),
-                "",
-                None,
+                "≥ 0.30",
+                Some(alone_rate / health_rate >= 0.30),
             );
             self.report.add(
                 "GetAccount alone: p50 / p99",
@@ -1144,8 +1147,22 @@ impl Run {
             let (_, elapsed) = bulk_provision(&server, 40_000_000, count).await;
             let cpu = cpu.summary();
             let rate = count as f64 / elapsed.as_secs_f64();
-            let baseline = self.insert_baseline(&settings, 40_000_000, count).await;
+            let rows = self.provisioned_rows(&settings, 40_000_000, count).await;
+            let insert = self.insert_baseline(&rows).await;
+            let insert_rate = count as f64 / insert.as_secs_f64();
+            // The physical limit: COPY on PostgreSQL, the multi-row INSERT
+            // on SQLite (which has no faster path).
+            let (baseline, how) = if self.backend.postgres.is_some() {
+                (self.copy_baseline(&rows).await, "COPY")
+            } else {
+                (insert, "multi-row INSERT")
+            };
             let baseline_rate = count as f64 / baseline.as_secs_f64();
+            let (target, target_rate) = if self.backend.postgres.is_some() {
+                ("≥ 20,000/s", 20_000.0)
+            } else {
+                ("≥ 15,000/s", 15_000.0)
+            };
             self.report.add(
                 format!(
                     "bulk provisioning, {count} accounts ({})",
@@ -1153,14 +1170,17 @@ impl Run {
                 ),
                 format!("{rate:.0} accounts/s ({:.1} s)", elapsed.as_secs_f64()),
                 format!(
-                    "{baseline_rate:.0} rows/s multi-row INSERT ({:.1} s)",
+                    "{baseline_rate:.0} rows/s {how} ({:.1} s)",
                     baseline.as_secs_f64()
                 ),
                 Some(rate / baseline_rate),
-                "≥ 20,000/s and ≥ 0.3",
-                Some(rate >= 20_000.0 && rate / baseline_rate >= 0.3),
+                target,
+                Some(rate >= target_rate),
             );
-            self.report.note(format!("bulk provisioning — {cpu}"));
+            self.report.note(format!(
+                "bulk provisioning — {cpu}; the same rows by multi-row INSERT: {insert_rate:.0} rows/s ({:.1} s)",
+                insert.as_secs_f64()
+            ));
         }
 
         let final_peak = status_kib(server.pid(), "VmHWM:").unwrap_or(0);
@@ -1171,12 +1191,14 @@ impl Run {
         drop(server);
     }
 
-    /// Times a plain multi-row INSERT of the account rows the stream
-    /// created (students `first..first + count`) into an empty, migrated
-    /// copy of the schema: the rows as they are, no planning, one statement
-    /// per as many rows as the database takes.
-    async fn insert_baseline(&self, settings: &Settings, first: usize, count: usize) -> Duration {
-        use sea_orm::{IntoActiveModel, Iterable};
+    /// The account rows the stream created (students `first..first +
+    /// count`), as the service wrote them.
+    async fn provisioned_rows(
+        &self,
+        settings: &Settings,
+        first: usize,
+        count: usize,
+    ) -> Vec<account::Model> {
         let store = Store::connect(&settings.database).await.expect("store");
         let numbers = (format!("{:08}", first), format!("{:08}", first + count - 1));
         let rows = account::Entity::find()
@@ -1186,12 +1208,25 @@ impl Run {
             .expect("read the provisioned rows");
         assert_eq!(rows.len(), count, "the stream's accounts");
         store.close().await.expect("close");
+        rows
+    }
 
-        let env = self.backend.fresh("baseline").await;
+    /// An empty, migrated copy of the schema.
+    async fn empty_schema(&self, name: &str) -> Store {
+        let env = self.backend.fresh(name).await;
         let copy = Store::connect(&self.settings(env).await.database)
             .await
             .expect("baseline store");
         copy.migrate().await.expect("migrate the baseline");
+        copy
+    }
+
+    /// Times a plain multi-row INSERT of `rows` into an empty, migrated
+    /// copy of the schema: the rows as they are, no planning, one statement
+    /// per as many rows as the database takes.
+    async fn insert_baseline(&self, rows: &[account::Model]) -> Duration {
+        use sea_orm::{IntoActiveModel, Iterable};
+        let copy = self.empty_schema("baseline").await;
         let max_parameters = if self.backend.postgres.is_some() {
             65_535
         } else {
@@ -1199,7 +1234,7 @@ impl Run {
         };
         let per_statement = max_parameters / account::Column::iter().count();
         let models: Vec<account::ActiveModel> =
-            rows.into_iter().map(|r| r.into_active_model()).collect();
+            rows.iter().map(|r| r.clone().into_active_model()).collect();
         let started = Instant::now();
         for chunk in models.chunks(per_statement) {
             account::Entity::insert_many(chunk.to_vec())
@@ -1208,6 +1243,41 @@ impl Run {
                 .expect("baseline INSERT");
         }
         let elapsed = started.elapsed();
+        copy.close().await.expect("close");
+        elapsed
+    }
+
+    /// Times PostgreSQL's `COPY` of `rows` into an empty, migrated copy of
+    /// the schema, in one transaction: the physical limit of writing the
+    /// account rows (every index of `accounts` maintained, nothing else).
+    async fn copy_baseline(&self, rows: &[account::Model]) -> Duration {
+        use sea_orm::Iterable;
+        use sea_orm::sqlx::Acquire;
+        let copy = self.empty_schema("copy").await;
+        let names: Vec<&str> = account::Column::iter()
+            .map(|c| sea_orm::IdenStatic::as_str(&c))
+            .collect();
+        let columns: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+        let data = csv_rows(rows, &names);
+        let pool = copy.connection().get_postgres_connection_pool().clone();
+        let mut conn = pool.acquire().await.expect("a connection");
+        let started = Instant::now();
+        let mut txn = conn.begin().await.expect("begin");
+        let raw = txn.acquire().await.expect("the transaction's connection");
+        let mut sink = raw
+            .copy_in_raw(&format!(
+                "COPY accounts ({}) FROM STDIN (FORMAT csv)",
+                columns.join(", ")
+            ))
+            .await
+            .expect("COPY");
+        for piece in data.chunks(1 << 20) {
+            sink.send(piece).await.expect("COPY data");
+        }
+        sink.finish().await.expect("COPY end");
+        txn.commit().await.expect("commit");
+        let elapsed = started.elapsed();
+        drop(conn);
         copy.close().await.expect("close");
         elapsed
     }
@@ -1423,4 +1493,27 @@ fn main() {
         run.backend.drop_schemas().await;
         run.report.print();
     });
+}
+
+/// Rows in PostgreSQL's CSV `COPY` format, in the order of `columns`:
+/// NULL unquoted and empty, every value quoted (an empty string stays a
+/// string), quotes doubled.
+fn csv_rows(rows: &[account::Model], columns: &[&str]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rows.len() * 600);
+    for row in rows {
+        let fields = serde_json::to_value(row).expect("a row as JSON");
+        let line: Vec<String> = columns
+            .iter()
+            .map(
+                |column| match fields.get(column).expect("every column in the row") {
+                    serde_json::Value::Null => String::new(),
+                    serde_json::Value::String(text) => format!("\"{}\"", text.replace('"', "\"\"")),
+                    other => format!("\"{other}\""),
+                },
+            )
+            .collect();
+        out.extend_from_slice(line.join(",").as_bytes());
+        out.push(b'\n');
+    }
+    out
 }

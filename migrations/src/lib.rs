@@ -13,6 +13,8 @@ mod m20261126_000008_guess_counters;
 mod m20261126_000009_outbox_claimed_by;
 mod m20261126_000010_keyed_secret_hashes;
 mod m20261127_000011_change_snapshots;
+mod m20261127_000012_partial_batch_lanes;
+mod m20261127_000013_changes_by_account;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -32,6 +34,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000009_outbox_claimed_by::Migration),
             Box::new(m20261126_000010_keyed_secret_hashes::Migration),
             Box::new(m20261127_000011_change_snapshots::Migration),
+            Box::new(m20261127_000012_partial_batch_lanes::Migration),
+            Box::new(m20261127_000013_changes_by_account::Migration),
         ]
     }
 }

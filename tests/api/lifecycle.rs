@@ -1147,3 +1147,59 @@ async fn each_change_reads_as_it_left_the_account() {
     }
     assert!(entry(&of(&changes, K::Purged), "givenName").is_empty());
 }
+
+/// Every step of the expiry batch reads its candidates from its own lane
+/// index (migration 000012 keeps only the rows a step can want): the
+/// first chunk and the next (after the previous chunk's last account), in
+/// every lane, as the database plans them.
+#[tokio::test]
+async fn every_batch_query_reads_its_partial_index() {
+    use ent_identity::domain::retention::BatchStep;
+    use ent_identity::store::lifecycle::{CandidateQuery, lanes};
+    let app = spawn_app().await;
+    let created = app
+        .provision(um_record("staff_other", 1))
+        .await
+        .expect("provisioned");
+    let store = app.store().await;
+    let last = store
+        .find_account(ent_identity::store::accounts::AccountLookup::Id(
+            &created.account.expect("account").account_id,
+        ))
+        .await
+        .expect("read")
+        .expect("account");
+    let now = start_time();
+    for step in BatchStep::ALL {
+        let index = match step {
+            BatchStep::OpenActivation => "ix_accounts_lane_opening",
+            BatchStep::Limit => "ix_accounts_lane_departure",
+            BatchStep::Expire => "ix_accounts_lane_retention",
+            BatchStep::Notice => "ix_accounts_lane_notice",
+            BatchStep::PasswordReminder => "ix_accounts_lane_reminder",
+            BatchStep::PasswordExpire => "ix_accounts_lane_password",
+            BatchStep::Purge => "ix_accounts_lane_purge",
+        };
+        for lane in lanes(step) {
+            for after in [None, Some(&last)] {
+                let query = CandidateQuery {
+                    step,
+                    lane,
+                    institution: UM,
+                    after,
+                    limit: 500,
+                    now,
+                    today: now.date_naive(),
+                    purge_before: now,
+                    lock: false,
+                };
+                let plan = store.explain_batch_candidates(&query).await.expect("plan");
+                assert!(
+                    plan.contains(index),
+                    "{step:?} in {lane:?} (after: {}) does not read {index}:\n{plan}",
+                    after.is_some()
+                );
+            }
+        }
+    }
+}

@@ -15,7 +15,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::entities::{account, activation_flow, one_time_secret};
-use super::feed::{ChangeKind, PendingChange, append_changes};
+use super::feed::{ChangeKind, PendingChange, append_changes_known, snapshot_of};
 use super::outbox::{Content, NewMessage, enqueue};
 use super::passwords::push_history;
 use super::secrets::{NewSecret, Purpose, SecretScope, revoke_live};
@@ -23,6 +23,7 @@ use super::{AuditContext, Store, StoreError, new_id, record_audit};
 use domain::account::AccountStatus;
 use domain::activation::{FlowState, PhotoDecision};
 use domain::institution::portal_link;
+use std::collections::HashMap;
 
 /// What the store needs to mail an activation link that it issues inside
 /// its own transaction (provisioning allocates the login there): the
@@ -418,7 +419,7 @@ impl Store {
         let write = self.begin_write().await?;
         let account_id = &loaded.account.id;
         finish_flow(&write.txn, loaded, state, now).await?;
-        activate(&write.txn, account_id, state, &completion, now).await?;
+        let account = activate(&write.txn, account_id, state, &completion, now).await?;
         push_history(
             &write.txn,
             account_id,
@@ -434,11 +435,7 @@ impl Store {
         for message in completion.messages {
             enqueue(&write.txn, message, now).await?;
         }
-        record_activation(&write.txn, loaded, state, ctx, now).await?;
-        let account = account::Entity::find_by_id(account_id)
-            .one(&write.txn)
-            .await?
-            .ok_or(FlowWriteError::Conflict)?;
+        record_activation(&write.txn, (loaded, &account), state, ctx, now).await?;
         write.commit().await?;
         Ok(account_of(account)?)
     }
@@ -592,9 +589,9 @@ async fn activate(
     state: &FlowState,
     completion: &Completion<'_>,
     now: DateTime<Utc>,
-) -> Result<(), FlowWriteError> {
+) -> Result<account::Model, FlowWriteError> {
     use account::Column as A;
-    let updated = with_choices(account::Entity::update_many(), state)
+    let mut updated = with_choices(account::Entity::update_many(), state)
         .col_expr(A::Status, Expr::value(AccountStatus::Active.as_str()))
         .col_expr(A::StatusChangedAt, Expr::value(now))
         .col_expr(A::ActivatedAt, Expr::value(now))
@@ -616,12 +613,14 @@ async fn activate(
             AccountStatus::PreCreated.as_str(),
             AccountStatus::Created.as_str(),
         ]))
-        .exec(conn)
+        // The row as activated: what the call answers and the feed keeps,
+        // without reading it again.
+        .exec_with_returning(conn)
         .await?;
-    if updated.rows_affected != 1 {
-        return Err(FlowWriteError::Conflict);
+    match (updated.pop(), updated.is_empty()) {
+        (Some(account), true) => Ok(account),
+        _ => Err(FlowWriteError::Conflict),
     }
-    Ok(())
 }
 
 /// Every activation secret of the account is spent or void, and its
@@ -667,7 +666,7 @@ async fn end_activation_material(
 /// The activation's audit event and its two feed entries.
 async fn record_activation(
     conn: &impl ConnectionTrait,
-    loaded: &LoadedFlow,
+    (loaded, activated): (&LoadedFlow, &account::Model),
     state: &FlowState,
     ctx: &AuditContext,
     now: DateTime<Utc>,
@@ -707,7 +706,8 @@ async fn record_activation(
             kind,
         })
         .collect();
-    append_changes(conn, &changes, now).await?;
+    let known = HashMap::from([(account_id.clone(), snapshot_of(activated)?)]);
+    append_changes_known(conn, &changes, known, now).await?;
     Ok(())
 }
 

@@ -30,6 +30,18 @@ pub async fn append_changes(
     changes: &[PendingChange],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    append_changes_known(conn, changes, HashMap::new(), now).await
+}
+
+/// [`append_changes`] when the caller already holds some of the changed
+/// accounts' rows as this transaction leaves them (`known`: JSON by
+/// account id, from [`snapshot_of`]): those are not read back.
+pub async fn append_changes_known(
+    conn: &impl ConnectionTrait,
+    changes: &[PendingChange],
+    mut known: HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     if changes.is_empty() {
         return Ok(());
     }
@@ -46,7 +58,12 @@ pub async fn append_changes(
         .ok_or_else(|| StoreError::Corrupt("feed_counter row is missing".into()))?;
     let last: i64 = row.try_get("", "value")?;
     let first = last - count + 1;
-    let snapshots = snapshots(conn, changes).await?;
+    let unknown: Vec<&PendingChange> = changes
+        .iter()
+        .filter(|c| !known.contains_key(&c.account_id))
+        .collect();
+    known.extend(snapshots(conn, &unknown).await?);
+    let snapshots = known;
     let rows = changes
         .iter()
         .enumerate()
@@ -67,7 +84,7 @@ pub async fn append_changes(
 /// changes later.
 async fn snapshots(
     conn: &impl ConnectionTrait,
-    changes: &[PendingChange],
+    changes: &[&PendingChange],
 ) -> Result<HashMap<String, String>, StoreError> {
     let mut ids: Vec<String> = changes.iter().map(|c| c.account_id.clone()).collect();
     ids.sort_unstable();
@@ -79,12 +96,15 @@ async fn snapshots(
             .all(conn)
             .await?;
         for row in rows {
-            let json = serde_json::to_string(&row)
-                .map_err(|e| StoreError::Corrupt(format!("account {}: {e}", row.id)))?;
-            out.insert(row.id, json);
+            out.insert(row.id.clone(), snapshot_of(&row)?);
         }
     }
     Ok(out)
+}
+
+/// The feed's snapshot of an account row.
+pub fn snapshot_of(row: &account::Model) -> Result<String, StoreError> {
+    serde_json::to_string(row).map_err(|e| StoreError::Corrupt(format!("account {}: {e}", row.id)))
 }
 
 /// Accounts read per query when snapshotting (under every database's limit

@@ -424,42 +424,66 @@ where
 }
 
 /// The rows as a JSON array of objects keyed by column name, or `None` when
-/// a column is unset or of a type this does not write.
+/// a column is unset or of a type this does not write. Written straight
+/// into the text (a bulk chunk's rows as `serde_json::Value` maps cost the
+/// server more than the statement: BENCHMARKS.md).
 fn rows_as_json<A: sea_orm::ActiveModelTrait>(rows: &[A]) -> Option<String> {
-    use sea_orm::{EntityTrait, IdenStatic, Iterable, Value};
-    use serde_json::Value as Json;
-    let mut array = Vec::with_capacity(rows.len());
-    for row in rows {
-        let mut object = serde_json::Map::new();
-        for column in <A::Entity as EntityTrait>::Column::iter() {
-            let value = row.get(column).into_value()?;
-            let json = match value {
-                Value::String(Some(s)) => Json::String(s),
-                Value::Bool(Some(b)) => Json::Bool(b),
-                Value::TinyInt(Some(n)) => Json::from(n),
-                Value::SmallInt(Some(n)) => Json::from(n),
-                Value::Int(Some(n)) => Json::from(n),
-                Value::BigInt(Some(n)) => Json::from(n),
-                // Microseconds, truncated, as the bound parameters are.
-                Value::ChronoDateTimeUtc(Some(t)) => {
-                    Json::String(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-                }
-                Value::ChronoDate(Some(d)) => Json::String(d.format("%Y-%m-%d").to_string()),
-                Value::String(None)
-                | Value::Bool(None)
-                | Value::TinyInt(None)
-                | Value::SmallInt(None)
-                | Value::Int(None)
-                | Value::BigInt(None)
-                | Value::ChronoDateTimeUtc(None)
-                | Value::ChronoDate(None) => Json::Null,
-                _ => return None,
-            };
-            object.insert(column.as_str().to_owned(), json);
+    use sea_orm::{EntityTrait, IdenStatic, Iterable};
+    let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter()
+        .map(|column| (column, serde_json::to_string(column.as_str())))
+        .collect();
+    let mut out: Vec<u8> = Vec::with_capacity(rows.len() * 64 * columns.len().max(1));
+    out.push(b'[');
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
         }
-        array.push(Json::Object(object));
+        out.push(b'{');
+        for (j, (column, key)) in columns.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(key.as_ref().ok()?.as_bytes());
+            out.push(b':');
+            write_json_value(&mut out, row.get(*column).into_value()?)?;
+        }
+        out.push(b'}');
     }
-    serde_json::to_string(&array).ok()
+    out.push(b']');
+    String::from_utf8(out).ok()
+}
+
+/// One column's value in JSON, as `json_populate_recordset` reads it back
+/// into the column's type; `None` for a type this does not write.
+fn write_json_value(out: &mut Vec<u8>, value: sea_orm::Value) -> Option<()> {
+    use sea_orm::Value;
+    use std::io::Write;
+    match value {
+        Value::String(Some(s)) => serde_json::to_writer(&mut *out, &s).ok()?,
+        Value::Bool(Some(b)) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+        Value::TinyInt(Some(n)) => write!(out, "{n}").ok()?,
+        Value::SmallInt(Some(n)) => write!(out, "{n}").ok()?,
+        Value::Int(Some(n)) => write!(out, "{n}").ok()?,
+        Value::BigInt(Some(n)) => write!(out, "{n}").ok()?,
+        // Microseconds, truncated, as the bound parameters are.
+        Value::ChronoDateTimeUtc(Some(t)) => write!(
+            out,
+            "\"{}\"",
+            t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        )
+        .ok()?,
+        Value::ChronoDate(Some(d)) => write!(out, "\"{}\"", d.format("%Y-%m-%d")).ok()?,
+        Value::String(None)
+        | Value::Bool(None)
+        | Value::TinyInt(None)
+        | Value::SmallInt(None)
+        | Value::Int(None)
+        | Value::BigInt(None)
+        | Value::ChronoDateTimeUtc(None)
+        | Value::ChronoDate(None) => out.extend_from_slice(b"null"),
+        _ => return None,
+    }
+    Some(())
 }
 
 /// A new id for a row.
@@ -470,6 +494,42 @@ pub fn new_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_go_to_json_as_postgresql_reads_them_back() {
+        use crate::entities::account_change;
+        use sea_orm::{ActiveValue::NotSet, Set};
+        let at = chrono::DateTime::parse_from_rfc3339("2026-09-01T08:30:00.123456789Z")
+            .expect("instant")
+            .with_timezone(&chrono::Utc);
+        let row = |snapshot: Option<&str>| account_change::ActiveModel {
+            seq: Set(7),
+            account_id: Set("a\"1\\".into()),
+            institution: Set("é".into()),
+            kind: Set("created".into()),
+            occurred_at: Set(at),
+            account_snapshot: Set(snapshot.map(str::to_owned)),
+        };
+        let json = rows_as_json(&[row(None), row(Some("{\"x\":1}"))]).expect("json");
+        let parsed: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+        assert_eq!(
+            parsed,
+            serde_json::json!([
+                {"seq": 7, "account_id": "a\"1\\", "institution": "é", "kind": "created",
+                 "occurred_at": "2026-09-01T08:30:00.123456Z", "account_snapshot": null},
+                {"seq": 7, "account_id": "a\"1\\", "institution": "é", "kind": "created",
+                 "occurred_at": "2026-09-01T08:30:00.123456Z", "account_snapshot": "{\"x\":1}"},
+            ])
+        );
+        let unset = account_change::ActiveModel {
+            account_snapshot: NotSet,
+            ..row(None)
+        };
+        assert!(
+            rows_as_json(&[unset]).is_none(),
+            "an unset column keeps its default"
+        );
+    }
 
     #[test]
     fn statistics_refresh_each_time_the_load_doubles() {

@@ -16,7 +16,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait,
 };
 use serde_json::json;
 
@@ -315,11 +315,20 @@ fn step_key(step: BatchStep) -> account::Column {
     }
 }
 
+/// A lane's accounts. The status is written into the statement rather than
+/// bound: the opening step's index holds `pre_created` accounts only
+/// (migration 000012), and a plan PostgreSQL keeps for reuse (a generic
+/// plan, made without the parameters' values) proves a partial index's
+/// condition from literals only. The values are the domain's own names,
+/// never caller text.
 fn lane_condition(lane: Lane) -> Condition {
+    let literal = |status: AccountStatus| Expr::cust(format!("'{}'", status.as_str()));
     match lane {
-        Lane::Status(status) => Condition::all().add(account::Column::Status.eq(status.as_str())),
+        Lane::Status(status) => {
+            Condition::all().add(Expr::col(account::Column::Status).eq(literal(status)))
+        }
         Lane::Locked(states) => Condition::all()
-            .add(account::Column::Status.eq(AccountStatus::Locked.as_str()))
+            .add(Expr::col(account::Column::Status).eq(literal(AccountStatus::Locked)))
             .add(
                 account::Column::StatusBeforeLock
                     .is_in(states.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
@@ -349,6 +358,26 @@ fn due_condition(q: &CandidateQuery<'_>) -> Condition {
     }
 }
 
+/// The candidates of one chunk, in the step's `(date, id)` order.
+fn candidate_query(q: &CandidateQuery<'_>) -> sea_orm::Select<account::Entity> {
+    let key = step_key(q.step);
+    let mut query = account::Entity::find()
+        .filter(account::Column::Institution.eq(q.institution))
+        .filter(lane_condition(q.lane))
+        .filter(due_condition(q));
+    if let Some(last) = q.after {
+        // Row-value comparison: one index range on both databases.
+        query = query.filter(ExprTrait::gt(
+            Expr::tuple([Expr::col(key), Expr::col(account::Column::Id)]),
+            Expr::tuple([step_key_value(q.step, last), Expr::val(last.id.clone())]),
+        ));
+    }
+    query
+        .order_by_asc(key)
+        .order_by_asc(account::Column::Id)
+        .limit(q.limit)
+}
+
 impl Store {
     /// The next chunk of accounts a batch step may apply to. Inside a real
     /// run's transaction on PostgreSQL the rows are locked, skipping those
@@ -358,26 +387,41 @@ impl Store {
         conn: &impl ConnectionTrait,
         q: &CandidateQuery<'_>,
     ) -> Result<Vec<Account>, StoreError> {
-        let key = step_key(q.step);
-        let mut query = account::Entity::find()
-            .filter(account::Column::Institution.eq(q.institution))
-            .filter(lane_condition(q.lane))
-            .filter(due_condition(q));
-        if let Some(last) = q.after {
-            // Row-value comparison: one index range on both databases.
-            query = query.filter(ExprTrait::gt(
-                Expr::tuple([Expr::col(key), Expr::col(account::Column::Id)]),
-                Expr::tuple([step_key_value(q.step, last), Expr::val(last.id.clone())]),
-            ));
-        }
-        let mut query = query
-            .order_by_asc(key)
-            .order_by_asc(account::Column::Id)
-            .limit(q.limit);
+        let mut query = candidate_query(q);
         if q.lock && self.kind() == DatabaseKind::Postgres {
             query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
         }
         query.all(conn).await?.into_iter().map(account_of).collect()
+    }
+
+    /// The database's plan for a chunk's candidate query, one line per
+    /// node: each step must read its lane index (migration 000012), which
+    /// a test checks. On PostgreSQL sequential scans are ruled out for the
+    /// question, so that a small table still shows whether the index can
+    /// serve the query at all.
+    pub async fn explain_batch_candidates(
+        &self,
+        q: &CandidateQuery<'_>,
+    ) -> Result<String, StoreError> {
+        let backend = self.db.get_database_backend();
+        let mut statement = candidate_query(q).build(backend);
+        let (explain, column) = match self.kind() {
+            DatabaseKind::Postgres => ("EXPLAIN", 0),
+            _ => ("EXPLAIN QUERY PLAN", 3),
+        };
+        let txn = self.db.begin().await?;
+        if self.kind() == DatabaseKind::Postgres {
+            txn.execute_unprepared("SET LOCAL enable_seqscan = off")
+                .await?;
+        }
+        statement.sql = format!("{explain} {}", statement.sql);
+        let rows = txn.query_all_raw(statement).await?;
+        txn.rollback().await?;
+        let lines: Result<Vec<String>, _> = rows
+            .iter()
+            .map(|r| r.try_get_by_index::<String>(column))
+            .collect();
+        Ok(lines?.join("\n"))
     }
 
     /// Writes one chunk of a batch step.

@@ -6,7 +6,9 @@ use crate::account_fields::account_of;
 use chrono::{DateTime, Utc};
 use domain::account::Account;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+};
 use serde_json::json;
 
 use super::entities::{account, one_time_secret, password_history};
@@ -294,20 +296,18 @@ pub(super) async fn push_history(
         .await?;
     }
     // Only the last `history_count` hashes are kept (none when the
-    // policy keeps no history).
-    let kept: Vec<String> = password_history::Entity::find()
+    // policy keeps no history), in one statement.
+    let kept = password_history::Entity::find()
         .select_only()
         .column(password_history::Column::Id)
         .filter(password_history::Column::AccountId.eq(account_id))
         .order_by_desc(password_history::Column::CreatedAt)
         .order_by_desc(password_history::Column::Id)
         .limit(history_count as u64)
-        .into_tuple::<String>()
-        .all(conn)
-        .await?;
+        .into_query();
     password_history::Entity::delete_many()
         .filter(password_history::Column::AccountId.eq(account_id))
-        .filter(password_history::Column::Id.is_not_in(kept))
+        .filter(password_history::Column::Id.not_in_subquery(kept))
         .exec(conn)
         .await?;
     Ok(())

@@ -24,7 +24,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::entities::{account, audit_event, one_time_secret};
-use super::feed::{ChangeKind, PendingChange, append_changes};
+use super::feed::{ChangeKind, PendingChange, append_changes_known, snapshot_of};
 use super::secrets::{SecretSpec, printed_secret, secret_row};
 use super::{AuditContext, DatabaseKind, Store, StoreError, audit_row, insert_rows, new_id};
 use domain::account::AccountStatus;
@@ -110,9 +110,10 @@ impl Store {
         if !has_repeated_external_id(&all) {
             let savepoint = write.txn.begin().await?;
             match apply(&savepoint, &all, &keys, now, ctx).await {
-                Ok(batch) => {
+                Ok(mut batch) => {
                     savepoint.commit().await?;
-                    append_changes(&write.txn, &batch.changes, now).await?;
+                    let known = std::mem::take(&mut batch.snapshots);
+                    append_changes_known(&write.txn, &batch.changes, known, now).await?;
                     write.commit().await?;
                     if let Err(error) = self
                         .refresh_statistics_after_load(batch.changes.len())
@@ -136,6 +137,7 @@ impl Store {
         }
         let mut results = Vec::with_capacity(items.len());
         let mut changes = Vec::new();
+        let mut snapshots = HashMap::new();
         for item in all {
             let mut attempt = 0;
             let result = loop {
@@ -145,6 +147,7 @@ impl Store {
                     Ok(mut batch) => {
                         savepoint.commit().await?;
                         changes.append(&mut batch.changes);
+                        snapshots.extend(std::mem::take(&mut batch.snapshots));
                         break batch.results.pop().unwrap_or(Err(ProvisionError::Store(
                             StoreError::Corrupt("planner returned no result".into()),
                         )));
@@ -160,7 +163,7 @@ impl Store {
             };
             results.push(result);
         }
-        append_changes(&write.txn, &changes, now).await?;
+        append_changes_known(&write.txn, &changes, snapshots, now).await?;
         write.commit().await?;
         Ok(results)
     }
@@ -209,6 +212,8 @@ struct Batch {
     keys: Arc<SecretKeys>,
     results: Vec<Result<Provisioned, ProvisionError>>,
     changes: Vec<PendingChange>,
+    /// The changed accounts' rows as written, for the feed (JSON by id).
+    snapshots: HashMap<String, String>,
     inserts: Vec<account::ActiveModel>,
     updates: Vec<account::ActiveModel>,
     secrets: Vec<one_time_secret::ActiveModel>,
@@ -222,6 +227,7 @@ impl Batch {
             keys,
             results: Vec::new(),
             changes: Vec::new(),
+            snapshots: HashMap::new(),
             inserts: Vec::new(),
             updates: Vec::new(),
             secrets: Vec::new(),
@@ -250,12 +256,15 @@ impl Batch {
         ));
     }
 
-    fn change(&mut self, account: &account::Model, kind: ChangeKind) {
+    fn change(&mut self, account: &account::Model, kind: ChangeKind) -> Result<(), StoreError> {
         self.changes.push(PendingChange {
             account_id: account.id.clone(),
             institution: account.institution.clone(),
             kind,
         });
+        self.snapshots
+            .insert(account.id.clone(), snapshot_of(account)?);
+        Ok(())
     }
 
     async fn write(
@@ -345,7 +354,14 @@ async fn existing_accounts(
                 .add(ids),
         );
     }
-    let rows = account::Entity::find().filter(condition).all(conn).await?;
+    let mut query = account::Entity::find().filter(condition);
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // An update writes the whole row as read here: a change committed
+        // in between (an activation, a lock) would be lost. SQLite has one
+        // writer at a time.
+        query = query.lock_exclusive();
+    }
+    let rows = query.all(conn).await?;
     Ok(rows
         .into_iter()
         .filter_map(|a| ExternalKey::of_account(&a).map(|k| (k, a)))
@@ -676,7 +692,7 @@ fn plan_update(
             action,
             json!({ "fields": changed_fields, "status": updated.status }),
         );
-        batch.change(&updated, kind);
+        batch.change(&updated, kind)?;
     }
     Ok(Provisioned {
         outcome,
@@ -709,7 +725,7 @@ fn plan_create(
         "account.provisioned",
         json!({ "profile": account.profile, "login": account.login }),
     );
-    batch.change(&account, ChangeKind::Created);
+    batch.change(&account, ChangeKind::Created)?;
     Ok(Provisioned {
         outcome: ProvisionOutcome::Created,
         account: created,
