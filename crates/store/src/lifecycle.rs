@@ -10,7 +10,7 @@
 use crate::AuditEntry;
 use crate::account_fields::account_of;
 use domain::account::Account;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
@@ -24,7 +24,7 @@ use super::entities::{
     account, activation_flow, audit_event, extension_request, one_time_secret, outbox,
     password_history,
 };
-use super::feed::{ChangeKind, PendingChange, append_changes};
+use super::feed::{ChangeKind, PendingChange, append_changes_known, snapshot_of};
 use super::outbox::{NewMessage, enqueue_all};
 use super::self_service::{AccountWrite, AccountWriteError, apply_account_write};
 use super::{AuditContext, DatabaseKind, Store, StoreError, audit_row, insert_rows, new_id};
@@ -183,7 +183,7 @@ async fn move_state(
     accounts: &[(String, bool)],
     status: AccountStatus,
     more: impl Fn(AccountUpdate) -> AccountUpdate,
-    now: DateTime<Utc>,
+    (now, rows): (DateTime<Utc>, &mut Written),
 ) -> Result<(), StoreError> {
     for hidden in [false, true] {
         let ids: Vec<String> = accounts
@@ -204,9 +204,67 @@ async fn move_state(
                 .col_expr(account::Column::Status, Expr::value(status.as_str()))
                 .col_expr(account::Column::StatusChangedAt, Expr::value(now))
         };
-        more(update).exec(txn).await?;
+        rows.extend(more(update).exec_with_returning(txn).await?);
     }
     Ok(())
+}
+
+/// The chunk's account rows as its updates left them (`RETURNING`), for
+/// the feed's snapshots: a later update of the same row replaces its
+/// earlier one.
+#[derive(Default)]
+struct Written(HashMap<String, String>);
+
+impl Written {
+    fn extend(&mut self, rows: Vec<account::Model>) {
+        for row in rows {
+            // A row that cannot be written as JSON is read back by
+            // `append_changes_known`, which reports it.
+            if let Ok(json) = snapshot_of(&row) {
+                self.0.insert(row.id, json);
+            }
+        }
+    }
+}
+
+/// Each group of accounts gets its next notice or reminder date.
+async fn set_next<V: Into<sea_orm::Value>>(
+    txn: &DatabaseTransaction,
+    groups: BTreeMap<V, Vec<String>>,
+    column: account::Column,
+    (now, rows): (DateTime<Utc>, &mut Written),
+) -> Result<(), StoreError> {
+    for (next, ids) in groups {
+        let updated = touch(ids, now)
+            .col_expr(column, Expr::value(next))
+            .exec_with_returning(txn)
+            .await?;
+        rows.extend(updated);
+    }
+    Ok(())
+}
+
+/// Access removed: the accounts expire, their notices and reminders stop,
+/// and their outstanding links and keys die.
+async fn expire(
+    txn: &DatabaseTransaction,
+    accounts: &[(String, bool)],
+    (now, rows): (DateTime<Utc>, &mut Written),
+) -> Result<(), StoreError> {
+    let expired = |u: AccountUpdate| {
+        u.col_expr(account::Column::ExpiredAt, Expr::value(now))
+            .col_expr(
+                account::Column::NextExpiryNoticeOn,
+                Expr::value(Option::<NaiveDate>::None),
+            )
+            .col_expr(
+                account::Column::NextPasswordReminderAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+    };
+    move_state(txn, accounts, AccountStatus::Expired, expired, (now, rows)).await?;
+    let all: Vec<String> = accounts.iter().map(|(id, _)| id.clone()).collect();
+    revoke_every_secret(txn, &all, now).await
 }
 
 /// What a step changes on the chunk's accounts.
@@ -215,7 +273,8 @@ async fn update_chunk_accounts(
     step: BatchStep,
     chunk: &mut ChunkWrite,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<Written, StoreError> {
+    let mut rows = Written::default();
     let all: Vec<String> = chunk.accounts.iter().map(|(id, _)| id.clone()).collect();
     let plain: Vec<String> = chunk
         .accounts
@@ -235,43 +294,30 @@ async fn update_chunk_accounts(
                     account::Column::StatusChangedAt,
                     Expr::col(account::Column::ActivationAvailableAt),
                 )
-                .exec(txn)
-                .await?;
+                .exec_with_returning(txn)
+                .await
+                .map(|r| rows.extend(r))?;
         }
         BatchStep::Limit => {
-            move_state(txn, &chunk.accounts, AccountStatus::Grace, |u| u, now).await?;
+            move_state(
+                txn,
+                &chunk.accounts,
+                AccountStatus::Grace,
+                |u| u,
+                (now, &mut rows),
+            )
+            .await?;
         }
-        BatchStep::Expire => {
-            let expired = |u: AccountUpdate| {
-                u.col_expr(account::Column::ExpiredAt, Expr::value(now))
-                    .col_expr(
-                        account::Column::NextExpiryNoticeOn,
-                        Expr::value(Option::<NaiveDate>::None),
-                    )
-                    .col_expr(
-                        account::Column::NextPasswordReminderAt,
-                        Expr::value(Option::<DateTime<Utc>>::None),
-                    )
-            };
-            move_state(txn, &chunk.accounts, AccountStatus::Expired, expired, now).await?;
-            // No access any more: outstanding links and keys die.
-            revoke_every_secret(txn, &all, now).await?;
-        }
+        BatchStep::Expire => expire(txn, &chunk.accounts, (now, &mut rows)).await?,
         BatchStep::Notice => {
-            for (next, ids) in std::mem::take(&mut chunk.next_notice_on) {
-                touch(ids, now)
-                    .col_expr(account::Column::NextExpiryNoticeOn, Expr::value(next))
-                    .exec(txn)
-                    .await?;
-            }
+            let groups = std::mem::take(&mut chunk.next_notice_on);
+            let column = account::Column::NextExpiryNoticeOn;
+            set_next(txn, groups, column, (now, &mut rows)).await?;
         }
         BatchStep::PasswordReminder => {
-            for (next, ids) in std::mem::take(&mut chunk.next_reminder_at) {
-                touch(ids, now)
-                    .col_expr(account::Column::NextPasswordReminderAt, Expr::value(next))
-                    .exec(txn)
-                    .await?;
-            }
+            let groups = std::mem::take(&mut chunk.next_reminder_at);
+            let column = account::Column::NextPasswordReminderAt;
+            set_next(txn, groups, column, (now, &mut rows)).await?;
         }
         BatchStep::PasswordExpire => {
             touch(plain, now)
@@ -280,12 +326,13 @@ async fn update_chunk_accounts(
                     account::Column::NextPasswordReminderAt,
                     Expr::value(Option::<DateTime<Utc>>::None),
                 )
-                .exec(txn)
-                .await?;
+                .exec_with_returning(txn)
+                .await
+                .map(|r| rows.extend(r))?;
         }
-        BatchStep::Purge => purge(txn, &all, now).await?,
+        BatchStep::Purge => rows.extend(purge(txn, &all, now).await?),
     }
-    Ok(())
+    Ok(rows)
 }
 
 /// The date a step is due by: candidates are read in `(key, id)` order
@@ -432,10 +479,10 @@ impl Store {
         mut chunk: ChunkWrite,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        update_chunk_accounts(txn, step, &mut chunk, now).await?;
+        let written = update_chunk_accounts(txn, step, &mut chunk, now).await?;
         enqueue_all(txn, chunk.messages, now).await?;
         insert_rows(txn, chunk.audit).await?;
-        append_changes(txn, &chunk.feed, now).await?;
+        append_changes_known(txn, &chunk.feed, written.0, now).await?;
         Ok(())
     }
 
@@ -629,14 +676,14 @@ async fn purge(
     txn: &DatabaseTransaction,
     ids: &[String],
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<Vec<account::Model>, StoreError> {
     if ids.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     use account::Column as C;
     let none_text = || Expr::value(Option::<String>::None);
     let none_time = || Expr::value(Option::<DateTime<Utc>>::None);
-    account::Entity::update_many()
+    let purged = account::Entity::update_many()
         .col_expr(C::Status, Expr::value(AccountStatus::DataDeleted.as_str()))
         .col_expr(C::StatusChangedAt, Expr::value(now))
         .col_expr(C::StatusBeforeLock, none_text())
@@ -669,7 +716,7 @@ async fn purge(
         .col_expr(C::AntispamLevel, none_text())
         .col_expr(C::DirectoryEntry, none_text())
         .filter(C::Id.is_in(ids.to_vec()))
-        .exec(txn)
+        .exec_with_returning(txn)
         .await?;
     super::feed::purge_snapshots(txn, ids).await?;
     one_time_secret::Entity::delete_many()
@@ -701,7 +748,7 @@ async fn purge(
         .filter(extension_request::Column::AccountId.is_in(ids.to_vec()))
         .exec(txn)
         .await?;
-    Ok(())
+    Ok(purged)
 }
 
 /// An audit row of the batch for one account.
