@@ -63,7 +63,6 @@ pub async fn append_changes_known(
         .filter(|c| !known.contains_key(&c.account_id))
         .collect();
     known.extend(snapshots(conn, &unknown).await?);
-    let snapshots = known;
     let rows = changes
         .iter()
         .enumerate()
@@ -73,7 +72,7 @@ pub async fn append_changes_known(
             institution: Set(c.institution.clone()),
             kind: Set(c.kind.as_str().to_owned()),
             occurred_at: Set(now),
-            account_snapshot: Set(snapshots.get(&c.account_id).cloned()),
+            account_snapshot: Set(known.get(&c.account_id).cloned()),
         });
     super::insert_rows(conn, rows.collect()).await?;
     Ok(())

@@ -204,7 +204,7 @@ async fn move_state(
                 .col_expr(account::Column::Status, Expr::value(status.as_str()))
                 .col_expr(account::Column::StatusChangedAt, Expr::value(now))
         };
-        rows.extend(more(update).exec_with_returning(txn).await?);
+        rows.extend(more(update).exec_with_returning(txn).await?)?;
     }
     Ok(())
 }
@@ -216,14 +216,12 @@ async fn move_state(
 struct Written(HashMap<String, String>);
 
 impl Written {
-    fn extend(&mut self, rows: Vec<account::Model>) {
+    fn extend(&mut self, rows: Vec<account::Model>) -> Result<(), StoreError> {
         for row in rows {
-            // A row that cannot be written as JSON is read back by
-            // `append_changes_known`, which reports it.
-            if let Ok(json) = snapshot_of(&row) {
-                self.0.insert(row.id, json);
-            }
+            let json = snapshot_of(&row)?;
+            self.0.insert(row.id, json);
         }
+        Ok(())
     }
 }
 
@@ -239,7 +237,7 @@ async fn set_next<V: Into<sea_orm::Value>>(
             .col_expr(column, Expr::value(next))
             .exec_with_returning(txn)
             .await?;
-        rows.extend(updated);
+        rows.extend(updated)?;
     }
     Ok(())
 }
@@ -284,7 +282,7 @@ async fn update_chunk_accounts(
         .collect();
     match step {
         BatchStep::OpenActivation => {
-            touch(plain, now)
+            let opened = touch(plain, now)
                 .col_expr(
                     account::Column::Status,
                     Expr::value(AccountStatus::Created.as_str()),
@@ -295,8 +293,8 @@ async fn update_chunk_accounts(
                     Expr::col(account::Column::ActivationAvailableAt),
                 )
                 .exec_with_returning(txn)
-                .await
-                .map(|r| rows.extend(r))?;
+                .await?;
+            rows.extend(opened)?;
         }
         BatchStep::Limit => {
             move_state(
@@ -320,17 +318,17 @@ async fn update_chunk_accounts(
             set_next(txn, groups, column, (now, &mut rows)).await?;
         }
         BatchStep::PasswordExpire => {
-            touch(plain, now)
+            let expired = touch(plain, now)
                 .col_expr(account::Column::PasswordMustChange, Expr::value(true))
                 .col_expr(
                     account::Column::NextPasswordReminderAt,
                     Expr::value(Option::<DateTime<Utc>>::None),
                 )
                 .exec_with_returning(txn)
-                .await
-                .map(|r| rows.extend(r))?;
+                .await?;
+            rows.extend(expired)?;
         }
-        BatchStep::Purge => rows.extend(purge(txn, &all, now).await?),
+        BatchStep::Purge => rows.extend(purge(txn, &all, now).await?)?,
     }
     Ok(rows)
 }
