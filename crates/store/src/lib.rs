@@ -17,6 +17,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod outbox;
 pub mod passwords;
+mod pool_check;
 pub mod provisioning;
 pub mod secrets;
 pub mod self_service;
@@ -86,7 +87,7 @@ impl DatabaseKind {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
-    Db(#[from] DbErr),
+    Db(DbErr),
     #[error("cannot create the database folder {path}: {source}")]
     Folder {
         path: String,
@@ -98,10 +99,40 @@ pub enum StoreError {
     Rng(#[from] domain::secret::RngUnavailable),
 }
 
+impl From<DbErr> for StoreError {
+    fn from(error: DbErr) -> StoreError {
+        if db_unavailable(&error) {
+            pool_check::outage_seen();
+        }
+        StoreError::Db(error)
+    }
+}
+
 impl StoreError {
     /// Whether this is a unique-index violation (a race another call won).
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Db(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))))
+    }
+
+    /// Whether a concurrent transaction won a race this one lost: a unique
+    /// index fired, or PostgreSQL chose this transaction to end a deadlock
+    /// (40P01). Redoing the work on what is now committed succeeds.
+    pub fn is_lost_race(&self) -> bool {
+        self.is_unique_violation() || self.sqlstate().as_deref() == Some("40P01")
+    }
+
+    /// The SQLSTATE of a database error.
+    fn sqlstate(&self) -> Option<String> {
+        let StoreError::Db(DbErr::Exec(runtime) | DbErr::Query(runtime)) = self else {
+            return None;
+        };
+        match runtime {
+            sea_orm::RuntimeErr::SqlxError(error) => match error.as_ref() {
+                sea_orm::sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+                _ => None,
+            },
+            sea_orm::RuntimeErr::Internal(_) => None,
+        }
     }
 }
 
@@ -172,6 +203,19 @@ fn unavailable_code(code: &str) -> bool {
         .is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 6))
 }
 
+/// Transactions a bulk provisioning chunk is spread over: on PostgreSQL two
+/// per core (while one lane's statements run, another's rows are planned;
+/// 2 lanes per core gave 8,000 accounts/s where 1 gave 6,700: BENCHMARKS.md),
+/// leaving half the pool to other calls; one on SQLite, which has one
+/// writer at a time.
+fn bulk_lanes(kind: DatabaseKind, max_connections: u32) -> usize {
+    if kind != DatabaseKind::Postgres {
+        return 1;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores * 2).min(max_connections as usize / 2).max(1)
+}
+
 /// The database.
 #[derive(Clone)]
 pub struct Store {
@@ -183,6 +227,8 @@ pub struct Store {
     /// The keys that hash low-entropy secrets (`None`: this store only
     /// reads, or writes nothing secret).
     secret_keys: Option<Arc<domain::secret::SecretKeys>>,
+    /// Transactions a bulk provisioning chunk is spread over.
+    bulk_lanes: usize,
 }
 
 /// A write transaction, holding the SQLite write lock while it lives.
@@ -210,11 +256,17 @@ impl Store {
             .connect_timeout(settings.connect_timeout)
             .acquire_timeout(settings.connect_timeout)
             .sqlx_logging(false)
+            // A check of every connection handed out is a round trip per
+            // call (BENCHMARKS.md): only those that may have died are checked.
+            .test_before_acquire(false)
             // The server starts, and reports NOT_SERVING, even while the
             // database is down; the pool connects on first use.
             .connect_lazy(true);
         if let Some(schema) = &settings.schema {
             options.set_schema_search_path(schema.clone());
+        }
+        if kind == DatabaseKind::Postgres {
+            options.map_sqlx_postgres_pool_opts(pool_check::before_acquire);
         }
         if kind == DatabaseKind::Sqlite {
             if let Some(folder) = sqlite_folder(&settings.url) {
@@ -239,6 +291,7 @@ impl Store {
             write_lock: Arc::new(Mutex::new(())),
             load: Arc::new(std::sync::Mutex::new(LoadTracker::default())),
             secret_keys: None,
+            bulk_lanes: bulk_lanes(kind, settings.max_connections),
         })
     }
 
@@ -257,6 +310,11 @@ impl Store {
 
     pub fn kind(&self) -> DatabaseKind {
         self.kind
+    }
+
+    /// Transactions a bulk provisioning chunk is spread over.
+    pub fn bulk_lanes(&self) -> usize {
+        self.bulk_lanes
     }
 
     pub fn connection(&self) -> &DatabaseConnection {

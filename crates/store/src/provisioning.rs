@@ -19,7 +19,7 @@ use domain::secret::SecretKeys;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::json;
 
@@ -125,7 +125,7 @@ impl Store {
                     }
                     return Ok(batch.results);
                 }
-                Err(e) if e.is_unique_violation() => {
+                Err(e) if e.is_lost_race() => {
                     tracing::info!(
                         records = items.len(),
                         "provisioning raced a concurrent call: retrying record by record"
@@ -154,7 +154,7 @@ impl Store {
                     }
                     Err(e) => {
                         savepoint.rollback().await?;
-                        if e.is_unique_violation() && attempt < MAX_ATTEMPTS {
+                        if e.is_lost_race() && attempt < MAX_ATTEMPTS {
                             continue;
                         }
                         break Err(ProvisionError::Store(e));
@@ -166,6 +166,79 @@ impl Store {
         append_changes_known(&write.txn, &changes, snapshots, now).await?;
         write.commit().await?;
         Ok(results)
+    }
+}
+
+/// What a bulk chunk spread over lanes did.
+#[derive(Debug)]
+pub struct LaneResults {
+    /// Each record's result, in order; `None` for the records of a lane
+    /// whose transaction failed (nothing of them was written).
+    pub results: Vec<Option<Result<Provisioned, ProvisionError>>>,
+    /// Why a lane failed, if one did.
+    pub failure: Option<StoreError>,
+}
+
+impl Store {
+    /// Provisions a bulk chunk over `self.bulk_lanes()` transactions at once,
+    /// so that the database and the server both work on every core (a
+    /// chunk alternates between the two: BENCHMARKS.md). Records are spread
+    /// by their family name's login-allocation lock: namesakes share a lane
+    /// and allocate in turn, and no lane waits for another's locks. Each
+    /// lane commits on its own.
+    pub async fn provision_in_lanes(
+        &self,
+        items: Vec<ProvisionItem>,
+        now: DateTime<Utc>,
+        ctx: &AuditContext,
+    ) -> LaneResults {
+        let lanes = self.bulk_lanes();
+        let all: Vec<&ProvisionItem> = items.iter().collect();
+        if lanes < 2 || items.len() < 2 || has_repeated_external_id(&all) {
+            return match self.provision(&items, now, ctx).await {
+                Ok(results) => LaneResults {
+                    results: results.into_iter().map(Some).collect(),
+                    failure: None,
+                },
+                Err(failure) => LaneResults {
+                    results: items.iter().map(|_| None).collect(),
+                    failure: Some(failure),
+                },
+            };
+        }
+        let count = items.len();
+        let mut by_lane: Vec<(Vec<usize>, Vec<ProvisionItem>)> =
+            (0..lanes).map(|_| (Vec::new(), Vec::new())).collect();
+        for (position, item) in items.into_iter().enumerate() {
+            let lane = &mut by_lane[name_lock_bucket(&item) as usize % lanes];
+            lane.0.push(position);
+            lane.1.push(item);
+        }
+        let mut running = tokio::task::JoinSet::new();
+        for (positions, items) in by_lane.into_iter().filter(|(p, _)| !p.is_empty()) {
+            let (store, ctx) = (self.clone(), ctx.clone());
+            running.spawn(async move { (positions, store.provision(&items, now, &ctx).await) });
+        }
+        let mut outcome = LaneResults {
+            results: (0..count).map(|_| None).collect(),
+            failure: None,
+        };
+        while let Some(joined) = running.join_next().await {
+            match joined {
+                Ok((positions, Ok(results))) => {
+                    for (position, result) in positions.into_iter().zip(results) {
+                        outcome.results[position] = Some(result);
+                    }
+                }
+                Ok((_, Err(failure))) => outcome.failure = Some(failure),
+                Err(panicked) => {
+                    outcome.failure = Some(StoreError::Corrupt(format!(
+                        "a provisioning lane stopped: {panicked}"
+                    )))
+                }
+            }
+        }
+        outcome
     }
 }
 
@@ -359,7 +432,10 @@ async fn existing_accounts(
         // An update writes the whole row as read here: a change committed
         // in between (an activation, a lock) would be lost. SQLite has one
         // writer at a time.
-        query = query.lock_exclusive();
+        // In id order, so that two transactions locking some of the same
+        // accounts (a person matched by student number in one, by HR id in
+        // another) take them in the same order and cannot deadlock.
+        query = query.order_by_asc(account::Column::Id).lock_exclusive();
     }
     let rows = query.all(conn).await?;
     Ok(rows
@@ -900,6 +976,20 @@ const LOGIN_LOCK_NAMESPACE: i32 = 0x454E54;
 /// PostgreSQL's lock table size.
 const LOGIN_LOCK_BUCKETS: u32 = 128;
 
+/// The login-allocation lock of a record's family name, within its
+/// institution.
+fn name_lock_bucket(item: &ProvisionItem) -> i32 {
+    use sha2::{Digest, Sha256};
+    let key = format!(
+        "{} {}",
+        item.record.institution,
+        fold_name(item.record.family_name.as_str())
+    );
+    let digest = Sha256::digest(key.as_bytes());
+    // Below LOGIN_LOCK_BUCKETS: fits.
+    (u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % LOGIN_LOCK_BUCKETS) as i32
+}
+
 /// On PostgreSQL, serialises login allocation per family name for the rest of
 /// the transaction, so concurrent namesakes never race for `jmartin001`.
 /// Every stem of a person contains their family name, so namesakes always
@@ -910,20 +1000,7 @@ async fn lock_name_stems(
     conn: &impl ConnectionTrait,
     items: &[ProvisionItem],
 ) -> Result<(), StoreError> {
-    use sha2::{Digest, Sha256};
-    let mut buckets: Vec<i32> = items
-        .iter()
-        .map(|item| {
-            let key = format!(
-                "{} {}",
-                item.record.institution,
-                fold_name(item.record.family_name.as_str())
-            );
-            let digest = Sha256::digest(key.as_bytes());
-            (u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % LOGIN_LOCK_BUCKETS)
-                as i32
-        })
-        .collect();
+    let mut buckets: Vec<i32> = items.iter().map(name_lock_bucket).collect();
     buckets.sort_unstable();
     buckets.dedup();
     if buckets.is_empty() {

@@ -14,7 +14,8 @@ use crate::proto;
 use crate::status;
 use crate::store::provisioning::Provisioned;
 
-/// Records provisioned per transaction by the bulk call.
+/// Records of the bulk call provisioned per transaction; a chunk read from
+/// the stream has this many per lane (`Store::provision_in_lanes`).
 pub const BULK_CHUNK: usize = 500;
 /// Changes read per query by a watch.
 pub const WATCH_PAGE: u64 = 256;
@@ -78,16 +79,12 @@ async fn provision_chunk(
             )
         })
         .unzip();
-    let results = match state.provision_records(records, ctx).await {
-        Ok(results) => results,
-        Err(e) => {
-            let status = status::into_status(e, &ctx.request_id, ctx.language);
-            let _ = tx.send(Err(status)).await;
-            return Err(());
-        }
-    };
+    let chunk = state.provision_records(records, ctx).await;
     let now = state.now();
-    for ((correlation_id, replay), result) in ids.into_iter().zip(results) {
+    for ((correlation_id, replay), result) in ids.into_iter().zip(chunk.results) {
+        // A record of a transaction that failed gets no answer: the caller
+        // sends it again (provisioning is idempotent).
+        let Some(result) = result else { continue };
         let result = Some(match replayed(state, ctx, result, replay).await {
             Ok((p, reissued)) => {
                 let mut answer = encode::provisioned(state, &p, (now, ctx));
@@ -102,6 +99,11 @@ async fn provision_chunk(
         };
         tx.send(Ok(response)).await.map_err(|_| ())?;
     }
+    if let Some(failure) = chunk.failure {
+        let status = status::into_status(failure, &ctx.request_id, ctx.language);
+        let _ = tx.send(Err(status)).await;
+        return Err(());
+    }
     Ok(())
 }
 
@@ -114,7 +116,7 @@ pub async fn bulk(
     tx: Sender<proto::BulkProvisionAccountsResponse>,
     idle: std::time::Duration,
 ) {
-    let mut inbound = inbound.ready_chunks(BULK_CHUNK);
+    let mut inbound = inbound.ready_chunks(BULK_CHUNK * state.store.bulk_lanes());
     loop {
         let Ok(next) = tokio::time::timeout(idle, inbound.next()).await else {
             let idle_error = AppError::DeadlineExceeded(format!(

@@ -17,7 +17,7 @@ use crate::error::AppError;
 pub use departure::Departure;
 pub use extensions::ExtensionVerdict;
 pub use listings::{ChangePage, ExtensionPage, Page, PageToken, parse_cursor};
-pub use provisioning::RecordResult;
+pub use provisioning::{ChunkResults, RecordResult};
 
 /// The refusal of an account whose retention is over.
 fn expired_precondition() -> AppError {

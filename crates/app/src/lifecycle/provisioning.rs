@@ -17,6 +17,16 @@ use crate::{App, CallContext};
 /// own (the others go on).
 pub type RecordResult = Result<Provisioned, AppError>;
 
+/// What a chunk of a bulk call did.
+#[derive(Debug)]
+pub struct ChunkResults {
+    /// Each record's result, in order; `None` where the record's
+    /// transaction failed.
+    pub results: Vec<Option<RecordResult>>,
+    /// The database's failure, if a transaction failed.
+    pub failure: Option<AppError>,
+}
+
 impl App {
     /// Checks a record against the configuration.
     fn provision_item(
@@ -57,14 +67,16 @@ impl App {
         Ok(result?)
     }
 
-    /// Provisions a chunk of records in one transaction: each record's
-    /// result in order, a bad record refused alone. The error is the
-    /// chunk's own (the database failed): nothing of it was written.
+    /// Provisions a chunk of records (on PostgreSQL over several
+    /// transactions at once: `Store::provision_in_lanes`): each record's
+    /// result in order, a bad record refused alone. A record without
+    /// result belongs to a transaction that failed (the database's
+    /// failure, in `failure`): nothing of it was written.
     pub async fn provision_records(
         &self,
         inputs: Vec<Option<ProvisionInput>>,
         ctx: &CallContext,
-    ) -> Result<Vec<RecordResult>, AppError> {
+    ) -> ChunkResults {
         let now = self.now();
         let mut results: Vec<Option<RecordResult>> = Vec::with_capacity(inputs.len());
         let mut items = Vec::new();
@@ -79,16 +91,15 @@ impl App {
                 Err(e) => results.push(Some(Err(e))),
             }
         }
+        let mut failure = None;
         if !items.is_empty() {
-            let provisioned = self.store.provision(&items, now, ctx).await?;
-            for (slot, result) in item_slots.into_iter().zip(provisioned) {
-                results[slot] = Some(result.map_err(AppError::from));
+            let provisioned = self.store.provision_in_lanes(items, now, ctx).await;
+            for (slot, result) in item_slots.into_iter().zip(provisioned.results) {
+                results[slot] = result.map(|r| r.map_err(AppError::from));
             }
+            failure = provisioned.failure.map(AppError::from);
         }
-        results
-            .into_iter()
-            .map(|r| r.ok_or_else(|| AppError::inconsistent("a record without result")))
-            .collect()
+        ChunkResults { results, failure }
     }
 
     /// For a replayed record whose answer was lost: when it named an
