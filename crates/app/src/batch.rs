@@ -163,7 +163,7 @@ pub async fn run(
             .into_iter()
             .flat_map(|step| lanes(step).into_iter().map(move |lane| (step, lane)))
         {
-            if !pass.run_lane(step, lane, &mut report).await? {
+            if !pass.run_lane_at_once(step, lane, &mut report).await? {
                 report.complete = false;
                 break 'run;
             }
@@ -192,6 +192,43 @@ struct Pass<'a> {
 }
 
 impl Pass<'_> {
+    /// Handles the due accounts of one step's lane with as many workers as
+    /// the database writes in parallel (`Store::write_lanes`), each a chunk
+    /// per transaction. The workers share the lane as two runs at once do:
+    /// each locks its chunk's rows `FOR UPDATE SKIP LOCKED` and the others
+    /// pass them by. The run otherwise waits on one chunk's statements at a
+    /// time while the machine's other core idles (BENCHMARKS.md). A run
+    /// stopped by `max_chunks`, or a dry run (which lists what it would do
+    /// in order), has one worker. False when `max_chunks` stopped the run.
+    async fn run_lane_at_once(
+        &self,
+        step: BatchStep,
+        lane: store::lifecycle::Lane,
+        report: &mut BatchReport,
+    ) -> Result<bool, BatchError> {
+        let workers = self.store.write_lanes();
+        if workers < 2 || self.request.dry_run || self.request.max_chunks.is_some() {
+            return self.run_lane(step, lane, report).await;
+        }
+        let runs = (0..workers).map(|_| async move {
+            let mut share = BatchReport::default();
+            let finished = self.run_lane(step, lane, &mut share).await;
+            (finished, share)
+        });
+        let mut failure = None;
+        for (finished, share) in futures::future::join_all(runs).await {
+            report.counts.add(&share.counts);
+            report.chunks += share.chunks;
+            if let Err(error) = finished {
+                failure.get_or_insert(error);
+            }
+        }
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(true),
+        }
+    }
+
     /// Handles the due accounts of one step's lane, a chunk per
     /// transaction; false when `max_chunks` stopped the run.
     async fn run_lane(

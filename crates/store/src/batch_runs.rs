@@ -24,6 +24,17 @@ pub struct BatchCounts {
 }
 
 impl BatchCounts {
+    /// Adds what another run (or worker) counted.
+    pub fn add(&mut self, other: &BatchCounts) {
+        self.activations_opened += other.activations_opened;
+        self.accounts_limited += other.accounts_limited;
+        self.accounts_expired += other.accounts_expired;
+        self.notices_sent += other.notices_sent;
+        self.password_reminders_sent += other.password_reminders_sent;
+        self.passwords_expired += other.passwords_expired;
+        self.accounts_purged += other.accounts_purged;
+    }
+
     /// (step name as metrics label it, count).
     pub fn by_step(&self) -> [(&'static str, u32); 7] {
         [

@@ -203,12 +203,13 @@ fn unavailable_code(code: &str) -> bool {
         .is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 6))
 }
 
-/// Transactions a bulk provisioning chunk is spread over: on PostgreSQL two
-/// per core (while one lane's statements run, another's rows are planned;
-/// 2 lanes per core gave 8,000 accounts/s where 1 gave 6,700: BENCHMARKS.md),
-/// leaving half the pool to other calls; one on SQLite, which has one
-/// writer at a time.
-fn bulk_lanes(kind: DatabaseKind, max_connections: u32) -> usize {
+/// Write transactions a bulk job runs at once (a bulk provisioning chunk's
+/// lanes, the expiry batch's workers): on PostgreSQL two per core (while
+/// one lane's statements run, another's rows are planned: bulk
+/// provisioning went from 6,700 accounts/s with one per core to 8,000,
+/// BENCHMARKS.md), leaving half the pool to other calls; one on SQLite,
+/// which has one writer at a time.
+fn write_lanes(kind: DatabaseKind, max_connections: u32) -> usize {
     if kind != DatabaseKind::Postgres {
         return 1;
     }
@@ -227,8 +228,8 @@ pub struct Store {
     /// The keys that hash low-entropy secrets (`None`: this store only
     /// reads, or writes nothing secret).
     secret_keys: Option<Arc<domain::secret::SecretKeys>>,
-    /// Transactions a bulk provisioning chunk is spread over.
-    bulk_lanes: usize,
+    /// Write transactions a bulk job runs at once.
+    write_lanes: usize,
 }
 
 /// A write transaction, holding the SQLite write lock while it lives.
@@ -291,7 +292,7 @@ impl Store {
             write_lock: Arc::new(Mutex::new(())),
             load: Arc::new(std::sync::Mutex::new(LoadTracker::default())),
             secret_keys: None,
-            bulk_lanes: bulk_lanes(kind, settings.max_connections),
+            write_lanes: write_lanes(kind, settings.max_connections),
         })
     }
 
@@ -312,9 +313,9 @@ impl Store {
         self.kind
     }
 
-    /// Transactions a bulk provisioning chunk is spread over.
-    pub fn bulk_lanes(&self) -> usize {
-        self.bulk_lanes
+    /// Write transactions a bulk job runs at once (`write_lanes`).
+    pub fn write_lanes(&self) -> usize {
+        self.write_lanes
     }
 
     pub fn connection(&self) -> &DatabaseConnection {

@@ -180,7 +180,7 @@ pub struct LaneResults {
 }
 
 impl Store {
-    /// Provisions a bulk chunk over `self.bulk_lanes()` transactions at once,
+    /// Provisions a bulk chunk over `self.write_lanes()` transactions at once,
     /// so that the database and the server both work on every core (a
     /// chunk alternates between the two: BENCHMARKS.md). Records are spread
     /// by their family name's login-allocation lock: namesakes share a lane
@@ -192,7 +192,7 @@ impl Store {
         now: DateTime<Utc>,
         ctx: &AuditContext,
     ) -> LaneResults {
-        let lanes = self.bulk_lanes();
+        let lanes = self.write_lanes();
         let all: Vec<&ProvisionItem> = items.iter().collect();
         if lanes < 2 || items.len() < 2 || has_repeated_external_id(&all) {
             return match self.provision(&items, now, ctx).await {

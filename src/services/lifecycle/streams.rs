@@ -116,7 +116,7 @@ pub async fn bulk(
     tx: Sender<proto::BulkProvisionAccountsResponse>,
     idle: std::time::Duration,
 ) {
-    let mut inbound = inbound.ready_chunks(BULK_CHUNK * state.store.bulk_lanes());
+    let mut inbound = inbound.ready_chunks(BULK_CHUNK * state.store.write_lanes());
     loop {
         let Ok(next) = tokio::time::timeout(idle, inbound.next()).await else {
             let idle_error = AppError::DeadlineExceeded(format!(
