@@ -1496,21 +1496,22 @@ fn main() {
 }
 
 /// Rows in PostgreSQL's CSV `COPY` format, in the order of `columns`:
-/// NULL unquoted and empty, every value quoted (an empty string stays a
-/// string), quotes doubled.
+/// NULL (a field the row's JSON leaves out) unquoted and empty, every value
+/// quoted (an empty string stays a string), quotes doubled.
 fn csv_rows(rows: &[account::Model], columns: &[&str]) -> Vec<u8> {
     let mut out = Vec::with_capacity(rows.len() * 600);
     for row in rows {
         let fields = serde_json::to_value(row).expect("a row as JSON");
         let line: Vec<String> = columns
             .iter()
-            .map(
-                |column| match fields.get(column).expect("every column in the row") {
-                    serde_json::Value::Null => String::new(),
-                    serde_json::Value::String(text) => format!("\"{}\"", text.replace('"', "\"\"")),
-                    other => format!("\"{other}\""),
-                },
-            )
+            // An unset field is left out of the row's JSON: NULL.
+            .map(|column| match fields.get(column) {
+                None | Some(serde_json::Value::Null) => String::new(),
+                Some(serde_json::Value::String(text)) => {
+                    format!("\"{}\"", text.replace('"', "\"\""))
+                }
+                Some(other) => format!("\"{other}\""),
+            })
             .collect();
         out.extend_from_slice(line.join(",").as_bytes());
         out.push(b'\n');
