@@ -99,6 +99,10 @@ impl App {
             }
             failure = provisioned.failure.map(AppError::from);
         }
+        if failure.is_none() && results.iter().any(Option::is_none) {
+            // Only a failed transaction leaves a record without result.
+            failure = Some(AppError::inconsistent("a record without result"));
+        }
         ChunkResults { results, failure }
     }
 
