@@ -16,8 +16,11 @@
 //!    with the argon2 crate on every core;
 //! 2. `GetAccount` throughput and latency, alone and while activations keep
 //!    every hashing thread busy, vs the health check (the transport's floor);
-//! 3. bulk provisioning through `BulkProvisionAccounts` vs a plain multi-row
-//!    INSERT of the same account rows into an empty copy of the schema;
+//! 3. bulk provisioning through `BulkProvisionAccounts` vs `COPY` (a
+//!    multi-row INSERT on SQLite) of the same account rows into an empty
+//!    copy of the schema, and, on PostgreSQL, vs `COPY` of every row the
+//!    stream wrote (accounts, secrets, audit, feed, outbox) on one
+//!    connection per core: the database's limit for that work;
 //! 4. the expiry batch (`ent-identity expire`, PostgreSQL only) over a
 //!    seeded table: time vs one set-based UPDATE of the same due rows, and
 //!    peak memory vs the same command with nothing to do;
@@ -1158,6 +1161,11 @@ impl Run {
                 (insert, "multi-row INSERT")
             };
             let baseline_rate = count as f64 / baseline.as_secs_f64();
+            let every_row = if self.backend.postgres.is_some() {
+                Some(self.copy_all_baseline(&settings, 40_000_000, count).await)
+            } else {
+                None
+            };
             let (target, target_rate) = if self.backend.postgres.is_some() {
                 ("≥ 20,000/s", 20_000.0)
             } else {
@@ -1181,6 +1189,15 @@ impl Run {
                 "bulk provisioning — {cpu}; the same rows by multi-row INSERT: {insert_rate:.0} rows/s ({:.1} s)",
                 insert.as_secs_f64()
             ));
+            if let Some(every_row) = every_row {
+                self.report.note(format!(
+                    "bulk provisioning's physical limit — every row the stream wrote for its {count} accounts (accounts, secrets, audit, feed, outbox: {} rows) by `COPY` on {} connections at once: {:.0} accounts/s ({:.1} s)",
+                    every_row.rows,
+                    every_row.lanes,
+                    count as f64 / every_row.elapsed.as_secs_f64(),
+                    every_row.elapsed.as_secs_f64()
+                ));
+            }
         }
 
         let final_peak = status_kib(server.pid(), "VmHWM:").unwrap_or(0);
@@ -1280,6 +1297,48 @@ impl Run {
         drop(conn);
         copy.close().await.expect("close");
         elapsed
+    }
+
+    /// Times PostgreSQL's `COPY` of every row the stream wrote for
+    /// students `first..first + count` — in every table, as the service
+    /// wrote them — into an empty, migrated copy of the schema, on one
+    /// connection per core at once (each a transaction holding the rows of
+    /// half of the accounts): what the database needs, with the server's
+    /// work left out, to store what bulk provisioning stores.
+    async fn copy_all_baseline(&self, settings: &Settings, first: usize, count: usize) -> EveryRow {
+        let lanes = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let source = Store::connect(&settings.database).await.expect("store");
+        let pool = source.connection().get_postgres_connection_pool().clone();
+        let mut data = Vec::new();
+        let mut rows = 0;
+        for lane in 0..lanes {
+            let mut tables = Vec::new();
+            for (table, key) in STUDENT_TABLES {
+                let query = format!(
+                    "COPY (SELECT * FROM {table} WHERE {key} IN (SELECT id FROM accounts \
+                     WHERE student_number BETWEEN '{:08}' AND '{:08}' \
+                     AND mod(abs(hashtext(id)), {lanes}) = {lane})) TO STDOUT",
+                    first,
+                    first + count - 1
+                );
+                let bytes = copy_out(&pool, &query).await;
+                rows += bytes.iter().filter(|b| **b == b'\n').count();
+                tables.push((table, bytes));
+            }
+            data.push(tables);
+        }
+        source.close().await.expect("close");
+        let copy = self.empty_schema("copyall").await;
+        let pool = copy.connection().get_postgres_connection_pool().clone();
+        let started = Instant::now();
+        futures::future::join_all(data.into_iter().map(|tables| copy_in(&pool, tables))).await;
+        let elapsed = started.elapsed();
+        copy.close().await.expect("close");
+        EveryRow {
+            rows,
+            lanes,
+            elapsed,
+        }
     }
 
     async fn expiry_phase(&mut self) {
@@ -1493,6 +1552,55 @@ fn main() {
         run.backend.drop_schemas().await;
         run.report.print();
     });
+}
+
+/// The tables where bulk provisioning writes a student's rows, with the
+/// column naming the account.
+const STUDENT_TABLES: [(&str, &str); 5] = [
+    ("accounts", "id"),
+    ("one_time_secrets", "account_id"),
+    ("audit_events", "account_id"),
+    ("account_changes", "account_id"),
+    ("outbox", "account_id"),
+];
+
+/// What [`Run::copy_all_baseline`] measured.
+struct EveryRow {
+    rows: usize,
+    lanes: usize,
+    elapsed: Duration,
+}
+
+/// The text-format data of a `COPY … TO STDOUT`.
+async fn copy_out(pool: &sea_orm::sqlx::PgPool, query: &str) -> Vec<u8> {
+    use futures::StreamExt;
+    use sea_orm::sqlx::postgres::PgPoolCopyExt;
+    let mut stream = pool.copy_out_raw(query).await.expect("COPY TO STDOUT");
+    let mut out = Vec::new();
+    while let Some(piece) = stream.next().await {
+        out.extend_from_slice(&piece.expect("COPY data"));
+    }
+    out
+}
+
+/// Writes each table's text-format rows with `COPY … FROM STDIN`, in one
+/// transaction (accounts first, as the foreign keys want).
+async fn copy_in(pool: &sea_orm::sqlx::PgPool, tables: Vec<(&str, Vec<u8>)>) {
+    use sea_orm::sqlx::Acquire;
+    let mut conn = pool.acquire().await.expect("a connection");
+    let mut txn = conn.begin().await.expect("begin");
+    for (table, bytes) in tables {
+        let raw = txn.acquire().await.expect("the transaction's connection");
+        let mut sink = raw
+            .copy_in_raw(&format!("COPY {table} FROM STDIN"))
+            .await
+            .expect("COPY FROM STDIN");
+        for piece in bytes.chunks(1 << 20) {
+            sink.send(piece).await.expect("COPY data");
+        }
+        sink.finish().await.expect("COPY end");
+    }
+    txn.commit().await.expect("commit");
 }
 
 /// Rows in PostgreSQL's CSV `COPY` format, in the order of `columns`:
