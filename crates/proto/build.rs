@@ -19,6 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "mail_redirection",
         "account_settings",
         "account_lifecycle",
+        "helpdesk",
     ]
     .iter()
     .map(|name| root.join(format!("ent/identity/v1/{name}.proto")))

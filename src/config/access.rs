@@ -274,6 +274,10 @@ pub enum Role {
     Batch,
     /// The IT team's tools: everything, e.g. extension decisions and locks.
     Admin,
+    /// The desk tools of the IT support and the student office, for their
+    /// agents helping someone in person: finding a person to check their
+    /// identity, handing over a reset link. Nothing else of the API.
+    Helpdesk,
     /// An ENT page calling from the browser (gRPC-Web): admitted by its
     /// origin, without credentials, to the flows a secret guards. Not a
     /// role configured clients hold.
@@ -282,12 +286,13 @@ pub enum Role {
 
 impl Role {
     /// The roles configured clients hold.
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Enrolment,
         Role::Portal,
         Role::LdapSync,
         Role::Batch,
         Role::Admin,
+        Role::Helpdesk,
     ];
 
     pub fn name(self) -> &'static str {
@@ -297,6 +302,7 @@ impl Role {
             Role::LdapSync => "ldap_sync",
             Role::Batch => "batch",
             Role::Admin => "admin",
+            Role::Helpdesk => "helpdesk",
             Role::Browser => "browser",
         }
     }

@@ -46,6 +46,30 @@ fn photo_use(photo_use: PhotoUse) -> proto::PhotoUse {
     }
 }
 
+/// What a desk agent sees of a person as of `now`: enough to check their
+/// identity in person, and the account's state; no contact details but the
+/// verified recovery address, masked.
+pub fn person_at_desk(a: &Account, now: DateTime<Utc>) -> proto::PersonAtDesk {
+    proto::PersonAtDesk {
+        account_id: a.id.clone(),
+        institution: a.institution.clone(),
+        profile: a.profile.clone(),
+        login: a.login.clone(),
+        given_name: a.given_name.clone(),
+        family_name: a.family_name.clone(),
+        birth_date: date(a.birth_date),
+        student_number: a.student_number.clone().unwrap_or_default(),
+        hr_id: a.hr_id.clone().unwrap_or_default(),
+        status: status(a.status.as_of(a.activation_available_at, now)) as i32,
+        activated: a.activated_at.is_some(),
+        masked_recovery_mail: a
+            .recovery_mail_verified_at
+            .and(a.recovery_mail.as_deref())
+            .map(crate::domain::activation::mask_mail)
+            .unwrap_or_default(),
+    }
+}
+
 /// The account as of `now` (a pre-created account whose activation opened
 /// reads as created); dates in the institution's time zone `tz`.
 pub fn account(a: &Account, now: DateTime<Utc>, tz: chrono_tz::Tz) -> proto::Account {

@@ -3,6 +3,7 @@
 pub mod account_settings;
 pub mod activation;
 pub mod encode;
+pub mod helpdesk;
 pub mod inputs;
 pub mod lifecycle;
 pub mod mail_redirection;

@@ -33,21 +33,6 @@ fn new_password(p: &str) -> Option<proto::PasswordInput> {
     })
 }
 
-async fn password_valid(app: &TestApp, id: &str, password: &str) -> bool {
-    app.account_settings()
-        .verify_password(proto::VerifyPasswordRequest {
-            account: Some(proto::AccountSelector {
-                institution: String::new(),
-                identifier: Some(Identifier::AccountId(id.into())),
-            }),
-            password: password.into(),
-        })
-        .await
-        .expect("verify")
-        .into_inner()
-        .valid
-}
-
 #[tokio::test]
 async fn montpellier_reset_link_reveals_nothing_and_works_once() {
     let app = spawn_app().await;
@@ -121,8 +106,14 @@ async fn montpellier_reset_link_reveals_nothing_and_works_once() {
         .expect("reset")
         .into_inner();
     assert_eq!(done.login, account.login);
-    assert!(password_valid(&app, &account.account_id, "Vb4!Tn8rXq3j").await);
-    assert!(!password_valid(&app, &account.account_id, "Qz7#Kp2wLm9x").await);
+    assert!(
+        app.password_valid(&account.account_id, "Vb4!Tn8rXq3j")
+            .await
+    );
+    assert!(
+        !app.password_valid(&account.account_id, "Qz7#Kp2wLm9x")
+            .await
+    );
 
     // The owner is told; the reset request was sent once only.
     let notice = app.wait_for_mail_to(&recovery, mails_before + 2).await;
@@ -218,7 +209,10 @@ async fn a_reset_link_dies_with_a_password_change_or_its_lifetime() {
         .await
         .unwrap_err();
     assert_eq!(precondition(&expired), "LINK_EXPIRED");
-    assert!(password_valid(&app, &account.account_id, "Hj6@Wd9sPk2f").await);
+    assert!(
+        app.password_valid(&account.account_id, "Hj6@Wd9sPk2f")
+            .await
+    );
 
     // Bad input is refused before anything is looked up.
     let bad = app
@@ -356,8 +350,14 @@ async fn bordeaux_mails_a_new_activation_key_to_activate_again() {
         .flow
         .expect("flow");
     assert!(done.completion.is_some());
-    assert!(password_valid(&app, &account.account_id, "Dordogne#2027!").await);
-    assert!(!password_valid(&app, &account.account_id, "Garonne#2026!").await);
+    assert!(
+        app.password_valid(&account.account_id, "Dordogne#2027!")
+            .await
+    );
+    assert!(
+        !app.password_valid(&account.account_id, "Garonne#2026!")
+            .await
+    );
     let again = app
         .get_account("", Identifier::AccountId(account.account_id.clone()))
         .await

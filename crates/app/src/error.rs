@@ -83,6 +83,19 @@ impl AppError {
         }
     }
 
+    /// Both values of two fields read apart, or every refusal of the two
+    /// (see [`AppError::merge`]).
+    pub fn both<A, B>(
+        first: Result<A, AppError>,
+        second: Result<B, AppError>,
+    ) -> Result<(A, B), AppError> {
+        match (first, second) {
+            (Ok(a), Ok(b)) => Ok((a, b)),
+            (Err(a), Err(b)) => Err(AppError::merge(a, b)),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        }
+    }
+
     /// A failure of ours that no lower error describes: stored data or
     /// configuration in a state that should not happen.
     pub fn inconsistent(what: impl std::fmt::Display) -> AppError {

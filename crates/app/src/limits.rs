@@ -44,6 +44,10 @@ pub struct RateLimitSettings {
     /// Forgotten-login lookups matching nobody, from one address (per
     /// student number: the institution's `recovery.login_lookup`).
     pub login_lookups_per_address: RateRule,
+    /// Calls of one desk agent (`HelpdeskService`: lookups, reset links),
+    /// every one counted: a desk serves the people in front of it, not a
+    /// listing of the directory.
+    pub desk_requests_per_agent: RateRule,
     /// Networks whose addresses are not limited as addresses (a campus NAT
     /// or eduroam's egress, where thousands share one address); accounts
     /// behind them stay limited. IPv6 networks of /64 or shorter.
@@ -57,13 +61,14 @@ pub struct RateLimitSettings {
 
 impl RateLimitSettings {
     /// Every rule, with its key.
-    pub fn rules(&self) -> [(&'static str, RateRule); 5] {
+    pub fn rules(&self) -> [(&'static str, RateRule); 6] {
         [
             ("guesses_per_account", self.guesses_per_account),
             ("guesses_per_address", self.guesses_per_address),
             ("mail_requests_per_account", self.mail_requests_per_account),
             ("mail_requests_per_address", self.mail_requests_per_address),
             ("login_lookups_per_address", self.login_lookups_per_address),
+            ("desk_requests_per_agent", self.desk_requests_per_agent),
         ]
     }
 
@@ -145,6 +150,21 @@ impl Counters {
             ctx,
             state.rules.rate_limits.login_lookups_per_address,
             &state.rules.rate_limits.exempt_networks,
+        )
+    }
+
+    /// A desk agent's call; `agent` is the helpdesk client and the agent it
+    /// names.
+    pub fn desk_requests(state: &App, agent: &[&str]) -> Counters {
+        Counters {
+            reason: Exhausted::TooManyRequests,
+            forgivable: false,
+            keys: Vec::new(),
+        }
+        .with(
+            "desk_requests",
+            Some(agent),
+            state.rules.rate_limits.desk_requests_per_agent,
         )
     }
 

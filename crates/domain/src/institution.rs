@@ -194,6 +194,11 @@ pub struct RecoverySettings {
     /// Lifetime of a reset link or a mailed activation key.
     #[serde(default = "default_reset_lifetime", with = "humantime_serde")]
     pub reset_lifetime: Duration,
+    /// Lifetime of a reset link a desk agent hands over in person
+    /// (`HelpdeskService.IssueDeskPasswordReset`): shorter than a mailed
+    /// one, since it is used there and then.
+    #[serde(default = "default_desk_reset_lifetime", with = "humantime_serde")]
+    pub desk_reset_lifetime: Duration,
     /// Lifetime of the links verifying a new recovery or redirect address
     /// after activation.
     #[serde(default = "default_verification_lifetime", with = "humantime_serde")]
@@ -219,6 +224,7 @@ impl Default for RecoverySettings {
             mask: MaskStyle::default(),
             decoy_key: String::new(),
             reset_lifetime: default_reset_lifetime(),
+            desk_reset_lifetime: default_desk_reset_lifetime(),
             verification_link_lifetime: default_verification_lifetime(),
             resend_cooldown: default_resend_cooldown(),
             reactivation_screens: default_reactivation_screens(),
@@ -229,6 +235,9 @@ impl Default for RecoverySettings {
 
 fn default_reset_lifetime() -> Duration {
     Duration::from_secs(3600)
+}
+fn default_desk_reset_lifetime() -> Duration {
+    Duration::from_secs(30 * 60)
 }
 fn default_verification_lifetime() -> Duration {
     Duration::from_secs(24 * 3600)

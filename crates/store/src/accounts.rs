@@ -69,6 +69,29 @@ impl Store {
             .transpose()
     }
 
+    /// The accounts of `institution` whose birth date is `born`, oldest
+    /// first, at most `limit` (a desk narrows them by family name: a date
+    /// is shared by a few hundred people at most in a university).
+    pub async fn accounts_born_on(
+        &self,
+        institution: &str,
+        born: chrono::NaiveDate,
+        limit: u64,
+    ) -> Result<Vec<Account>, StoreError> {
+        use sea_orm::{QueryOrder, QuerySelect};
+        account::Entity::find()
+            .filter(account::Column::Institution.eq(institution))
+            .filter(account::Column::BirthDate.eq(born))
+            .order_by_asc(account::Column::CreatedAt)
+            .order_by_asc(account::Column::Id)
+            .limit(limit)
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .map(account_of)
+            .collect()
+    }
+
     /// Opens an account's activation at `now`, before its delay: the
     /// account, the material waiting for the opening (printed secrets, the
     /// mailed link) and the mail carrying a link, in one transaction.

@@ -149,6 +149,23 @@ impl Store {
         write.commit().await
     }
 
+    /// Records audit events alone, in one transaction (a desk's lookup
+    /// of several namesakes).
+    pub async fn record_events(
+        &self,
+        entries: Vec<AuditEntry<'_>>,
+        ctx: &AuditContext,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let rows = entries
+            .into_iter()
+            .map(|entry| crate::audit::audit_row(ctx, entry, now))
+            .collect();
+        let write = self.begin_write().await?;
+        crate::insert_rows(&write.txn, rows).await?;
+        write.commit().await
+    }
+
     /// The newest secret of `purpose` issued to an account, live or not
     /// (for cooldowns).
     pub async fn last_account_secret(

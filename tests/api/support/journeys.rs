@@ -37,6 +37,19 @@ impl TestApp {
         proto::mail_redirection_service_client::MailRedirectionServiceClient::new(self.conn())
     }
 
+    /// Whether `password` is the account's password (`VerifyPassword`).
+    pub async fn password_valid(&self, account_id: &str, password: &str) -> bool {
+        self.account_settings()
+            .verify_password(proto::VerifyPasswordRequest {
+                account: by_id(account_id),
+                password: password.into(),
+            })
+            .await
+            .expect("verify")
+            .into_inner()
+            .valid
+    }
+
     /// A provisioned account taken through its real activation journey;
     /// its verified recovery address is `recovery.<account id>@example.net`.
     /// HR or enrolment reports the last day of activity.

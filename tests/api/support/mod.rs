@@ -125,7 +125,14 @@ pub fn write_clients(dir: &std::path::Path) -> PathBuf {
 /// The test clients: one per role, named after it.
 fn clients_toml() -> String {
     let mut text = String::new();
-    for role in ["enrolment", "portal", "ldap_sync", "batch", "admin"] {
+    for role in [
+        "enrolment",
+        "portal",
+        "ldap_sync",
+        "batch",
+        "admin",
+        "helpdesk",
+    ] {
         let hash = ent_identity::domain::secret::hash_secret(
             ent_identity::domain::secret::SecretKind::Token,
             &test_token(role),

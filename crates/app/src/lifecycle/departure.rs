@@ -46,11 +46,8 @@ impl App {
     ) -> Result<Account, AppError> {
         let now = self.now();
         let last_day = parse_date(departure.end_date).map_err(|e| AppError::field("end_date", e));
-        let (last_day, reason) = match (last_day, bounded_text(departure.reason, "reason", 500)) {
-            (Ok(last_day), Ok(reason)) => (last_day, reason),
-            (Err(date), Err(reason)) => return Err(AppError::merge(date, reason)),
-            (Err(e), _) | (_, Err(e)) => return Err(e),
-        };
+        let (last_day, reason) =
+            AppError::both(last_day, bounded_text(departure.reason, "reason", 500))?;
         let account = self.account(lookup).await?;
         let Some(planned) = self.departure_changes(&account, last_day, now)? else {
             // The same report again: nothing changes.

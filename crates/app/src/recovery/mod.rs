@@ -154,11 +154,7 @@ impl App {
             .rules
             .institution(institution)
             .ok_or_else(|| AppError::field("institution", Problem::UnknownInstitution));
-        let (rules, identifier) = match (rules, identifier) {
-            (Ok(rules), Ok(identifier)) => (rules, identifier),
-            (Err(a), Err(b)) => return Err(AppError::merge(a, b)),
-            (Err(e), _) | (_, Err(e)) => return Err(e),
-        };
+        let (rules, identifier) = AppError::both(rules, identifier)?;
         let identifier = accepted_identifier(identifier, &rules.recovery.reset_identifiers)?;
         let recovery = &rules.recovery;
         let expires_at =

@@ -96,6 +96,20 @@ pub fn password_changed(institution: &str, login: &str, when: &str, helpdesk_url
     }
 }
 
+pub fn desk_reset_issued(
+    institution: &str,
+    login: &str,
+    when: &str,
+    helpdesk_url: &str,
+) -> Content {
+    Content {
+        subject: format!("{institution}: a new-password link was handed to you at the desk"),
+        text: format!(
+            "Hello,\n\nOn {when}, the helpdesk handed over in person a link to choose a new password for the account {login}, after checking your identity.\nIf you did not come to the desk, contact the helpdesk now: {helpdesk_url}\n\n{institution}\n"
+        ),
+    }
+}
+
 pub fn recovery_mail_replaced(
     institution: &str,
     login: &str,

@@ -96,6 +96,22 @@ pub fn password_changed(institution: &str, login: &str, when: &str, helpdesk_url
     }
 }
 
+pub fn desk_reset_issued(
+    institution: &str,
+    login: &str,
+    when: &str,
+    helpdesk_url: &str,
+) -> Content {
+    Content {
+        subject: format!(
+            "{institution} : un lien de nouveau mot de passe vous a été remis au guichet"
+        ),
+        text: format!(
+            "Bonjour,\n\nLe {when}, le guichet d'assistance a remis en main propre un lien permettant de choisir un nouveau mot de passe pour le compte {login}, après vérification de votre identité.\nSi vous ne vous êtes pas présenté(e) au guichet, contactez immédiatement l'assistance : {helpdesk_url}\n\n{institution}\n"
+        ),
+    }
+}
+
 pub fn recovery_mail_replaced(
     institution: &str,
     login: &str,

@@ -174,6 +174,22 @@ pub fn password_changed(
     }
 }
 
+/// The notice that a desk agent handed over a reset link in person, so
+/// that a hand-over the owner did not ask for is noticed.
+pub fn desk_reset_issued(
+    institution: &str,
+    login: &str,
+    (at, tz): (DateTime<Utc>, chrono_tz::Tz),
+    helpdesk_url: &str,
+    language: Language,
+) -> Content {
+    let when = local(at, tz, language);
+    match language {
+        Language::French => fr::desk_reset_issued(institution, login, &when, helpdesk_url),
+        Language::English => en::desk_reset_issued(institution, login, &when, helpdesk_url),
+    }
+}
+
 /// The notice to the former recovery address that another one replaced it.
 pub fn recovery_mail_replaced(
     institution: &str,

@@ -1,0 +1,235 @@
+//! The desk (`HelpdeskService`): agents of the IT support or the student
+//! office finding the person in front of them, to check their identity in
+//! person before helping — "adressez-vous au personnel de l'espace
+//! numérique (K103)" (Bordeaux). Every lookup is audited with the agent's
+//! name and counted against the agent's limit.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::account::Account;
+use domain::helpdesk::{DeskAgent, MAX_PEOPLE_FOUND, family_name_matches};
+use domain::ids::PersonName;
+use domain::institution::InstitutionSettings;
+use domain::problem::Problem;
+use domain::secret::{SecretKind, generate, hash_secret};
+use serde_json::json;
+use store::AuditEntry;
+use store::accounts::AccountLookup;
+use store::activation::SecretIssue;
+use store::outbox::{Channel, NewMessage};
+use store::secrets::{NewSecret, Purpose};
+
+use crate::error::internal;
+use crate::limits::Counters;
+use crate::texts::mail;
+use crate::{App, AppError, CallContext};
+
+/// A reset link issued at the desk: shown once to the agent.
+#[derive(Debug)]
+pub struct DeskReset {
+    pub account: Account,
+    pub url: String,
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Whom a desk agent looks for.
+#[derive(Debug, Clone)]
+pub enum DeskSearch<'a> {
+    /// One account by one of its identifiers.
+    Account(AccountLookup<'a>),
+    /// The people of an institution born on a date, with this family name.
+    NameAndBirthDate {
+        institution: &'a str,
+        family_name: PersonName,
+        born: NaiveDate,
+    },
+}
+
+impl DeskSearch<'_> {
+    /// What the agent searched by, as the audit trail names it (never the
+    /// value typed: the event names the account found).
+    fn by(&self) -> &'static str {
+        match self {
+            DeskSearch::Account(AccountLookup::Id(_)) => "account_id",
+            DeskSearch::Account(AccountLookup::Login { .. }) => "login",
+            DeskSearch::Account(AccountLookup::InstitutionalMail { .. }) => "institutional_mail",
+            DeskSearch::Account(AccountLookup::StudentNumber { .. }) => "student_number",
+            DeskSearch::Account(AccountLookup::Ine { .. }) => "ine",
+            DeskSearch::Account(AccountLookup::HrId { .. }) => "hr_id",
+            DeskSearch::NameAndBirthDate { .. } => "name_and_birth_date",
+        }
+    }
+
+    /// The institution searched, when the search names one.
+    fn institution(&self) -> &str {
+        match self {
+            DeskSearch::Account(AccountLookup::Id(_)) => "",
+            DeskSearch::Account(
+                AccountLookup::Login { institution, .. }
+                | AccountLookup::InstitutionalMail { institution, .. }
+                | AccountLookup::StudentNumber { institution, .. }
+                | AccountLookup::Ine { institution, .. }
+                | AccountLookup::HrId { institution, .. },
+            ) => institution,
+            DeskSearch::NameAndBirthDate { institution, .. } => institution,
+        }
+    }
+}
+
+impl App {
+    /// The people `agent` looks for at the desk: none, one, or the
+    /// namesakes born that day (at most [`MAX_PEOPLE_FOUND`]).
+    ///
+    /// # Errors
+    /// `InvalidArgument` for an institution not configured,
+    /// `ResourceExhausted` past the agent's lookups per window.
+    pub async fn find_person(
+        &self,
+        agent: &DeskAgent,
+        search: DeskSearch<'_>,
+        ctx: &CallContext,
+    ) -> Result<Vec<Account>, AppError> {
+        let now = self.now();
+        if let DeskSearch::NameAndBirthDate { institution, .. } = &search
+            && self.rules.institution(institution).is_none()
+        {
+            return Err(AppError::field(
+                "name_and_birth_date.institution",
+                Problem::UnknownInstitution,
+            ));
+        }
+        let counters = Counters::desk_requests(self, &[&ctx.audit.actor, agent.as_str()]);
+        self.limited(counters, now, async { Ok(()) }).await?;
+        let people = self.people_found(&search).await?;
+        let details = json!({ "agent": agent.as_str(), "by": search.by() });
+        let entries = if people.is_empty() {
+            vec![AuditEntry {
+                institution: search.institution(),
+                account_id: None,
+                action: "helpdesk.nobody_found",
+                details,
+            }]
+        } else {
+            people
+                .iter()
+                .map(|person| AuditEntry {
+                    institution: &person.institution,
+                    account_id: Some(&person.id),
+                    action: "helpdesk.person_found",
+                    details: details.clone(),
+                })
+                .collect()
+        };
+        self.store.record_events(entries, ctx, now).await?;
+        Ok(people)
+    }
+
+    /// A reset link for the person `lookup` names, whose identity `agent`
+    /// checked in person: single use, short-lived, revoking earlier reset
+    /// links; the person is told by mail.
+    ///
+    /// # Errors
+    /// `NotFound`, `FailedPrecondition` for an account whose password
+    /// cannot be set, `ResourceExhausted` past the agent's calls per window.
+    pub async fn issue_desk_reset(
+        &self,
+        agent: &DeskAgent,
+        lookup: AccountLookup<'_>,
+        ctx: &CallContext,
+    ) -> Result<DeskReset, AppError> {
+        let now = self.now();
+        let counters = Counters::desk_requests(self, &[&ctx.audit.actor, agent.as_str()]);
+        self.limited(counters, now, async { Ok(()) }).await?;
+        let account = self.account_in_use(lookup).await?;
+        let institution = self.institution_of(&account)?;
+        let lifetime = chrono::Duration::from_std(institution.recovery.desk_reset_lifetime)
+            .map_err(internal)?;
+        let expires_at = now + lifetime;
+        let token = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
+        let secret = NewSecret {
+            account_id: account.id.clone(),
+            purpose: Purpose::PasswordReset,
+            hash: hash_secret(SecretKind::Token, token.expose()),
+            target: None,
+            flow_id: None,
+            not_before: None,
+            expires_at: Some(expires_at),
+        };
+        let details = json!({ "agent": agent.as_str(), "expires_at": expires_at });
+        self.store
+            .issue_account_secrets(
+                &account,
+                SecretIssue {
+                    revoke: &[Purpose::PasswordReset],
+                    secrets: vec![secret],
+                    messages: desk_reset_notice(institution, &account, ctx, now),
+                    audit: Some(("helpdesk.password_reset_issued", details, &ctx.audit)),
+                },
+                now,
+            )
+            .await?;
+        Ok(DeskReset {
+            url: institution.portal_link("recovery/reset", &token),
+            token: token.expose().to_owned(),
+            account,
+            expires_at,
+        })
+    }
+
+    async fn people_found(&self, search: &DeskSearch<'_>) -> Result<Vec<Account>, AppError> {
+        Ok(match search {
+            DeskSearch::Account(lookup) => self
+                .store
+                .find_account(*lookup)
+                .await?
+                .into_iter()
+                .collect(),
+            DeskSearch::NameAndBirthDate {
+                institution,
+                family_name,
+                born,
+            } => {
+                // A birth date is shared by a few hundred people at most in a
+                // university; the name narrows them down here, where it is
+                // compared without case or accents.
+                let born_that_day = self
+                    .store
+                    .accounts_born_on(institution, *born, 1_000)
+                    .await?;
+                born_that_day
+                    .into_iter()
+                    .filter(|a| family_name_matches(&a.family_name, family_name.as_str()))
+                    .take(MAX_PEOPLE_FOUND)
+                    .collect()
+            }
+        })
+    }
+}
+
+/// The mail telling the person that the desk handed over a reset link: to
+/// the verified recovery address, else the personal or university one.
+fn desk_reset_notice(
+    institution: &InstitutionSettings,
+    account: &Account,
+    ctx: &CallContext,
+    now: DateTime<Utc>,
+) -> Vec<NewMessage> {
+    account
+        .notice_address()
+        .map(|recipient| NewMessage {
+            account_id: Some(account.id.clone()),
+            channel: Channel::Mail,
+            recipient: recipient.to_owned(),
+            template: "desk_password_reset".into(),
+            content: mail::desk_reset_issued(
+                &institution.name,
+                &account.login,
+                (now, institution.time_zone),
+                &institution.helpdesk_url,
+                ctx.language,
+            ),
+            not_before: now,
+        })
+        .into_iter()
+        .collect()
+}

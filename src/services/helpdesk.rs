@@ -1,0 +1,115 @@
+//! HelpdeskService: the desk's lookups (`app::helpdesk`), decoded and
+//! encoded.
+
+use tonic::{Request, Response, Status};
+
+use super::{App, account_lookup, begin_call, encode, reply};
+use crate::app::AppError;
+use crate::app::helpdesk::DeskSearch;
+use crate::domain::helpdesk::DeskAgent;
+use crate::domain::ids::{BirthDate, PersonName};
+use crate::domain::problem::{Problem, Violation};
+use crate::proto;
+use crate::proto::helpdesk_service_server::HelpdeskService;
+
+pub struct HelpdeskApi {
+    state: App,
+}
+
+impl HelpdeskApi {
+    pub fn new(state: App) -> Self {
+        Self { state }
+    }
+}
+
+/// The agent and the search of a request, every field violation at once.
+fn desk_request<'a>(
+    body: &'a proto::FindPersonRequest,
+    state: &App,
+) -> Result<(DeskAgent, DeskSearch<'a>), AppError> {
+    use proto::find_person_request::Search;
+    let agent = DeskAgent::parse(&body.agent).map_err(|p| AppError::field("agent", p));
+    let search = match &body.search {
+        None => Err(AppError::field("search", Problem::Missing)),
+        Some(Search::Account(selector)) => {
+            account_lookup(Some(selector), "account").map(DeskSearch::Account)
+        }
+        Some(Search::NameAndBirthDate(n)) => name_and_birth_date(n, state),
+    };
+    AppError::both(agent, search)
+}
+
+fn name_and_birth_date<'a>(
+    n: &'a proto::NameAndBirthDate,
+    state: &App,
+) -> Result<DeskSearch<'a>, AppError> {
+    let field = |name: &str| format!("name_and_birth_date.{name}");
+    let mut violations = Vec::new();
+    let institution = n.institution.trim();
+    if institution.is_empty() {
+        violations.push(Violation::new(field("institution"), Problem::Missing));
+    }
+    let family_name = PersonName::parse(&n.family_name)
+        .map_err(|p| violations.push(Violation::new(field("family_name"), p)))
+        .ok();
+    let born = BirthDate::parse(&n.birth_date, state.now().date_naive())
+        .map_err(|p| violations.push(Violation::new(field("birth_date"), p)))
+        .ok();
+    match (family_name, born) {
+        (Some(family_name), Some(born)) if violations.is_empty() => {
+            Ok(DeskSearch::NameAndBirthDate {
+                institution,
+                family_name,
+                born: born.date(),
+            })
+        }
+        _ => Err(AppError::InvalidArgument(violations)),
+    }
+}
+
+#[tonic::async_trait]
+impl HelpdeskService for HelpdeskApi {
+    #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn find_person(
+        &self,
+        request: Request<proto::FindPersonRequest>,
+    ) -> Result<Response<proto::FindPersonResponse>, Status> {
+        let ctx = begin_call(&request);
+        let result = async {
+            let (agent, search) = desk_request(request.get_ref(), &self.state)?;
+            let people = self.state.find_person(&agent, search, &ctx).await?;
+            let now = self.state.now();
+            Ok(proto::FindPersonResponse {
+                people: people
+                    .iter()
+                    .map(|person| encode::person_at_desk(person, now))
+                    .collect(),
+            })
+        }
+        .await;
+        reply(result, &ctx)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn issue_desk_password_reset(
+        &self,
+        request: Request<proto::IssueDeskPasswordResetRequest>,
+    ) -> Result<Response<proto::IssueDeskPasswordResetResponse>, Status> {
+        let ctx = begin_call(&request);
+        let result = async {
+            let body = request.get_ref();
+            let agent = DeskAgent::parse(&body.agent).map_err(|p| AppError::field("agent", p));
+            let lookup = account_lookup(body.account.as_ref(), "account");
+            let (agent, lookup) = AppError::both(agent, lookup)?;
+            let reset = self.state.issue_desk_reset(&agent, lookup, &ctx).await?;
+            Ok(proto::IssueDeskPasswordResetResponse {
+                person: Some(encode::person_at_desk(&reset.account, self.state.now())),
+                reset_url: reset.url,
+                reset_token: reset.token,
+                expires_at: Some(encode::timestamp(reset.expires_at)),
+            })
+        }
+        .await;
+        reply(result, &ctx)
+    }
+}
