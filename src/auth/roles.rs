@@ -91,6 +91,7 @@ pub const ACCESS_TABLE: &[(&str, &str, Access)] = &[
     (LIFECYCLE, "ListAuditEvents", ADMIN),
     (DESK, "FindPerson", HELPDESK),
     (DESK, "IssueDeskPasswordReset", HELPDESK),
+    (DESK, "RequestDeskRecoveryMailChange", HELPDESK),
     ("grpc.health.v1.Health", "Check", Access::Public),
     ("grpc.health.v1.Health", "Watch", Access::Public),
     (
@@ -142,7 +143,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(methods.len(), 48, "the API's methods");
+        assert_eq!(methods.len(), 49, "the API's methods");
         for method in &methods {
             let entries = ACCESS_TABLE
                 .iter()

@@ -225,12 +225,10 @@ impl AccountSettingsService for AccountSettingsApi {
         let body = request.into_inner();
         let result = async {
             let lookup = account_lookup(body.account.as_ref(), "account")?;
-            let input = body
-                .new_recovery_mail
-                .as_ref()
-                .ok_or_else(|| AppError::field("new_recovery_mail", Problem::Missing))?;
-            let address = super::inputs::mail_input(input, "new_recovery_mail")
-                .map_err(|v| AppError::InvalidArgument(vec![v]))?;
+            let address = super::inputs::required_mail_input(
+                body.new_recovery_mail.as_ref(),
+                "new_recovery_mail",
+            )?;
             let sent = self
                 .state
                 .request_recovery_mail_change(

@@ -11,6 +11,7 @@ use crate::domain::ids::{BirthDate, PersonName};
 use crate::domain::problem::{Problem, Violation};
 use crate::proto;
 use crate::proto::helpdesk_service_server::HelpdeskService;
+use crate::store::accounts::AccountLookup;
 
 pub struct HelpdeskApi {
     state: App,
@@ -37,6 +38,16 @@ fn desk_request<'a>(
         Some(Search::NameAndBirthDate(n)) => name_and_birth_date(n, state),
     };
     AppError::both(agent, search)
+}
+
+/// The agent and the account of a desk action, both fields' violations at
+/// once.
+fn agent_and_account<'a>(
+    agent: &str,
+    account: Option<&'a proto::AccountSelector>,
+) -> Result<(DeskAgent, AccountLookup<'a>), AppError> {
+    let agent = DeskAgent::parse(agent).map_err(|p| AppError::field("agent", p));
+    AppError::both(agent, account_lookup(account, "account"))
 }
 
 fn name_and_birth_date<'a>(
@@ -98,15 +109,39 @@ impl HelpdeskService for HelpdeskApi {
         let ctx = begin_call(&request);
         let result = async {
             let body = request.get_ref();
-            let agent = DeskAgent::parse(&body.agent).map_err(|p| AppError::field("agent", p));
-            let lookup = account_lookup(body.account.as_ref(), "account");
-            let (agent, lookup) = AppError::both(agent, lookup)?;
+            let (agent, lookup) = agent_and_account(&body.agent, body.account.as_ref())?;
             let reset = self.state.issue_desk_reset(&agent, lookup, &ctx).await?;
             Ok(proto::IssueDeskPasswordResetResponse {
                 person: Some(encode::person_at_desk(&reset.account, self.state.now())),
                 reset_url: reset.url,
                 reset_token: reset.token,
                 expires_at: Some(encode::timestamp(reset.expires_at)),
+            })
+        }
+        .await;
+        reply(result, &ctx)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn request_desk_recovery_mail_change(
+        &self,
+        request: Request<proto::RequestDeskRecoveryMailChangeRequest>,
+    ) -> Result<Response<proto::RequestDeskRecoveryMailChangeResponse>, Status> {
+        let ctx = begin_call(&request);
+        let result = async {
+            let body = request.get_ref();
+            let (agent, lookup) = agent_and_account(&body.agent, body.account.as_ref())?;
+            let address = super::inputs::required_mail_input(
+                body.new_recovery_mail.as_ref(),
+                "new_recovery_mail",
+            )?;
+            let (account, sent) = self
+                .state
+                .desk_recovery_mail_change(&agent, lookup, &address, &ctx)
+                .await?;
+            Ok(proto::RequestDeskRecoveryMailChangeResponse {
+                person: Some(encode::person_at_desk(&account, self.state.now())),
+                notice: Some(encode::notice(sent)),
             })
         }
         .await;

@@ -26,6 +26,16 @@ pub fn mail_input(input: &proto::MailInput, field: &str) -> Result<MailAddress, 
     Ok(address)
 }
 
+/// A required address typed twice, at `field` of the request.
+pub fn required_mail_input(
+    input: Option<&proto::MailInput>,
+    field: &str,
+) -> Result<MailAddress, crate::app::AppError> {
+    use crate::app::AppError;
+    let input = input.ok_or_else(|| AppError::field(field, Problem::Missing))?;
+    mail_input(input, field).map_err(|v| AppError::InvalidArgument(vec![v]))
+}
+
 /// A photo choice, at `field` of the request.
 pub fn photo_choice(p: &proto::PhotoChoice, field: &str) -> Result<PhotoDecision, Vec<Violation>> {
     let mut problems = Vec::new();

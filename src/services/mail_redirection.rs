@@ -1,12 +1,11 @@
 //! MailRedirectionService: forwarding of university mail after activation
 //! (`app::redirection`), decoded and encoded.
 
-use crate::domain::problem::Problem;
 use tonic::{Request, Response, Status};
 
 use super::{App, account_lookup, begin_call, encode, encode_account, reply};
+use crate::app::CallContext;
 use crate::app::redirection::RedirectRequest;
-use crate::app::{AppError, CallContext};
 use crate::domain::account::Account;
 use crate::proto;
 use crate::proto::mail_redirection_service_server::MailRedirectionService;
@@ -59,12 +58,7 @@ impl MailRedirectionService for MailRedirectionApi {
         let body = request.get_ref();
         let result = async {
             let lookup = account_lookup(body.account.as_ref(), "account")?;
-            let input = body
-                .address
-                .as_ref()
-                .ok_or_else(|| AppError::field("address", Problem::Missing))?;
-            let address = super::inputs::mail_input(input, "address")
-                .map_err(|v| AppError::InvalidArgument(vec![v]))?;
+            let address = super::inputs::required_mail_input(body.address.as_ref(), "address")?;
             let set = self
                 .state
                 .set_mail_redirect(

@@ -413,3 +413,79 @@ async fn a_desk_link_expires_and_is_refused_for_an_account_not_in_use() {
     fields.sort_unstable();
     assert_eq!(fields, ["account.account_id", "agent"]);
 }
+
+async fn desk_new_recovery_mail(
+    app: &TestApp,
+    account_id: &str,
+    address: &str,
+) -> Result<proto::RequestDeskRecoveryMailChangeResponse, tonic::Status> {
+    desk(app)
+        .request_desk_recovery_mail_change(proto::RequestDeskRecoveryMailChangeRequest {
+            agent: "mdupont".into(),
+            account: by_id(account_id),
+            new_recovery_mail: Some(proto::MailInput {
+                address: address.into(),
+                confirmation: address.into(),
+            }),
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+#[tokio::test]
+async fn the_desk_replaces_a_dead_recovery_address_once_the_new_one_is_verified() {
+    let app = spawn_app().await;
+    let account = elise(&app).await;
+    let id = account.account_id.clone();
+    let dead = account.recovery_mail.clone();
+    let mails_to_dead = app.mails_to(&dead).len();
+    // Days later, the address is dead and the person comes to the desk.
+    app.clock.advance(chrono::Duration::days(40));
+
+    let sent = desk_new_recovery_mail(&app, &id, "elise.l@example.org")
+        .await
+        .expect("link sent");
+    assert_eq!(sent.person.expect("person").account_id, id);
+    assert!(!sent.notice.expect("notice").masked_destination.is_empty());
+    // Not in use before the person follows the link.
+    let before = app
+        .get_account("", Identifier::AccountId(id.clone()))
+        .await
+        .expect("account");
+    assert_eq!(before.recovery_mail, dead);
+
+    let token = link_token(
+        &app.wait_for_mail_to("elise.l@example.org", 1).await,
+        "account/recovery-mail",
+    );
+    let confirmed = app
+        .account_settings()
+        .confirm_recovery_mail_change(proto::ConfirmRecoveryMailChangeRequest { token })
+        .await
+        .expect("confirmed")
+        .into_inner();
+    assert_eq!(confirmed.recovery_mail, "elise.l@example.org");
+    // The former address is told it was replaced.
+    app.wait_for_mail_to(&dead, mails_to_dead + 1).await;
+    let requested = events(&app, &id, "helpdesk.recovery_mail_change_requested").await;
+    assert_eq!(requested.len(), 1);
+    assert_eq!(requested[0].details["agent"], "mdupont");
+
+    // The university's own address and the one now in use are refused.
+    let own = desk_new_recovery_mail(&app, &id, &account.institutional_mail)
+        .await
+        .expect_err("refused");
+    assert_eq!(violations(&own), ["new_recovery_mail.address"]);
+    let typo = desk(&app)
+        .request_desk_recovery_mail_change(proto::RequestDeskRecoveryMailChangeRequest {
+            agent: "mdupont".into(),
+            account: by_id(&id),
+            new_recovery_mail: Some(proto::MailInput {
+                address: "elise.m@example.org".into(),
+                confirmation: "elise.n@example.org".into(),
+            }),
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(typo.code(), Code::InvalidArgument);
+}

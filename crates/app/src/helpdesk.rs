@@ -7,7 +7,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::account::Account;
 use domain::helpdesk::{DeskAgent, MAX_PEOPLE_FOUND, family_name_matches};
-use domain::ids::PersonName;
+use domain::ids::{MailAddress, PersonName};
 use domain::institution::InstitutionSettings;
 use domain::problem::Problem;
 use domain::secret::{SecretKind, generate, hash_secret};
@@ -20,6 +20,7 @@ use store::secrets::{NewSecret, Purpose};
 
 use crate::error::internal;
 use crate::limits::Counters;
+use crate::links::DeliveryNotice;
 use crate::texts::mail;
 use crate::{App, AppError, CallContext};
 
@@ -98,8 +99,7 @@ impl App {
                 Problem::UnknownInstitution,
             ));
         }
-        let counters = Counters::desk_requests(self, &[&ctx.audit.actor, agent.as_str()]);
-        self.limited(counters, now, async { Ok(()) }).await?;
+        self.count_desk_call(agent, ctx).await?;
         let people = self.people_found(&search).await?;
         let details = json!({ "agent": agent.as_str(), "by": search.by() });
         let entries = if people.is_empty() {
@@ -138,8 +138,7 @@ impl App {
         ctx: &CallContext,
     ) -> Result<DeskReset, AppError> {
         let now = self.now();
-        let counters = Counters::desk_requests(self, &[&ctx.audit.actor, agent.as_str()]);
-        self.limited(counters, now, async { Ok(()) }).await?;
+        self.count_desk_call(agent, ctx).await?;
         let account = self.account_in_use(lookup).await?;
         let institution = self.institution_of(&account)?;
         let lifetime = chrono::Duration::from_std(institution.recovery.desk_reset_lifetime)
@@ -174,6 +173,41 @@ impl App {
             account,
             expires_at,
         })
+    }
+
+    /// Mails a link confirming `address`, given at the desk, as the new
+    /// recovery address of the person `lookup` names, whose identity
+    /// `agent` checked in person; once the link is followed the address is
+    /// in use and the former one is told it was replaced.
+    ///
+    /// # Errors
+    /// `NotFound`, `FailedPrecondition` for an account not in use,
+    /// `InvalidArgument` for the university's own address or the one in
+    /// use, `ResourceExhausted` past the agent's calls per window or within
+    /// the institution's resend cooldown.
+    pub async fn desk_recovery_mail_change(
+        &self,
+        agent: &DeskAgent,
+        lookup: AccountLookup<'_>,
+        address: &MailAddress,
+        ctx: &CallContext,
+    ) -> Result<(Account, DeliveryNotice), AppError> {
+        self.count_desk_call(agent, ctx).await?;
+        let account = self.account_in_use(lookup).await?;
+        let audit = (
+            "helpdesk.recovery_mail_change_requested",
+            json!({ "agent": agent.as_str() }),
+        );
+        let sent = self
+            .recovery_mail_link(&account, address, audit, ctx)
+            .await?;
+        Ok((account, sent))
+    }
+
+    /// Counts a call of `agent` against its limit (every call costs).
+    async fn count_desk_call(&self, agent: &DeskAgent, ctx: &CallContext) -> Result<(), AppError> {
+        let counters = Counters::desk_requests(self, &[&ctx.audit.actor, agent.as_str()]);
+        self.limited(counters, self.now(), async { Ok(()) }).await
     }
 
     async fn people_found(&self, search: &DeskSearch<'_>) -> Result<Vec<Account>, AppError> {

@@ -44,7 +44,8 @@ pub struct RateLimitSettings {
     /// Forgotten-login lookups matching nobody, from one address (per
     /// student number: the institution's `recovery.login_lookup`).
     pub login_lookups_per_address: RateRule,
-    /// Calls of one desk agent (`HelpdeskService`: lookups, reset links),
+    /// Calls of one desk agent (`HelpdeskService`: lookups, reset links,
+    /// new recovery addresses),
     /// every one counted: a desk serves the people in front of it, not a
     /// listing of the directory.
     pub desk_requests_per_agent: RateRule,

@@ -126,7 +126,7 @@ impl App {
         &self,
         account: &Account,
         (what, address): (Verifying, &str),
-        action: &'static str,
+        audit: (&'static str, serde_json::Value),
         ctx: &crate::CallContext,
     ) -> Result<DeliveryNotice, AppError> {
         let now = self.now();
@@ -140,7 +140,7 @@ impl App {
             revoke: &[purpose],
             secrets: vec![link.secret],
             messages: vec![link.message],
-            audit: Some((action, serde_json::json!({}), &ctx.audit)),
+            audit: Some((audit.0, audit.1, &ctx.audit)),
         };
         self.store
             .issue_account_secrets(account, issue, now)

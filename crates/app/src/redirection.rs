@@ -172,8 +172,8 @@ impl App {
             });
         };
         let to_verify = (Verifying::Redirect, address.as_str());
-        let action = "mail_redirect.verification_resent";
-        self.mail_address_link(&account, to_verify, action, ctx)
+        let audit = ("mail_redirect.verification_resent", serde_json::json!({}));
+        self.mail_address_link(&account, to_verify, audit, ctx)
             .await
     }
 

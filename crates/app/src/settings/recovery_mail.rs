@@ -31,6 +31,19 @@ impl App {
         let mut account = self.account_in_use(lookup).await?;
         self.require_presence(&mut account, presence, ctx, self.now())
             .await?;
+        let audit = ("recovery_mail.change_requested", json!({}));
+        self.recovery_mail_link(&account, address, audit, ctx).await
+    }
+
+    /// Mails a link confirming `address` as `account`'s new recovery
+    /// address, unless it is the university's own or the one in use.
+    pub(crate) async fn recovery_mail_link(
+        &self,
+        account: &Account,
+        address: &MailAddress,
+        audit: (&'static str, serde_json::Value),
+        ctx: &CallContext,
+    ) -> Result<DeliveryNotice, AppError> {
         let same =
             |other: Option<&str>| other.is_some_and(|o| o.eq_ignore_ascii_case(address.as_str()));
         if same(account.institutional_mail.as_deref()) {
@@ -46,9 +59,7 @@ impl App {
             ));
         }
         let to_verify = (Verifying::RecoveryMail, address.as_str());
-        let action = "recovery_mail.change_requested";
-        self.mail_address_link(&account, to_verify, action, ctx)
-            .await
+        self.mail_address_link(account, to_verify, audit, ctx).await
     }
 
     /// Follows the mailed link: the address becomes the verified recovery
