@@ -92,6 +92,7 @@ pub const ACCESS_TABLE: &[(&str, &str, Access)] = &[
     (DESK, "FindPerson", HELPDESK),
     (DESK, "IssueDeskPasswordReset", HELPDESK),
     (DESK, "RequestDeskRecoveryMailChange", HELPDESK),
+    (DESK, "IssueDeskActivation", HELPDESK),
     ("grpc.health.v1.Health", "Check", Access::Public),
     ("grpc.health.v1.Health", "Watch", Access::Public),
     (
@@ -143,7 +144,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(methods.len(), 49, "the API's methods");
+        assert_eq!(methods.len(), 50, "the API's methods");
         for method in &methods {
             let entries = ACCESS_TABLE
                 .iter()

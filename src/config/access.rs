@@ -276,8 +276,8 @@ pub enum Role {
     Admin,
     /// The desk tools of the IT support and the student office, for their
     /// agents helping someone in person: finding a person to check their
-    /// identity, handing over a reset link, replacing a dead recovery
-    /// address. Nothing else of the API.
+    /// identity, handing over a reset link or new activation material,
+    /// replacing a dead recovery address. Nothing else of the API.
     Helpdesk,
     /// An ENT page calling from the browser (gRPC-Web): admitted by its
     /// origin, without credentials, to the flows a secret guards. Not a

@@ -147,4 +147,26 @@ impl HelpdeskService for HelpdeskApi {
         .await;
         reply(result, &ctx)
     }
+
+    #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn issue_desk_activation(
+        &self,
+        request: Request<proto::IssueDeskActivationRequest>,
+    ) -> Result<Response<proto::IssueDeskActivationResponse>, Status> {
+        let ctx = begin_call(&request);
+        let result = async {
+            let body = request.get_ref();
+            let (agent, lookup) = agent_and_account(&body.agent, body.account.as_ref())?;
+            let (account, material) = self
+                .state
+                .issue_desk_activation(&agent, lookup, &ctx)
+                .await?;
+            Ok(proto::IssueDeskActivationResponse {
+                person: Some(encode::person_at_desk(&account, self.state.now())),
+                activation_material: Some(encode::material(&material)),
+            })
+        }
+        .await;
+        reply(result, &ctx)
+    }
 }

@@ -489,3 +489,100 @@ async fn the_desk_replaces_a_dead_recovery_address_once_the_new_one_is_verified(
         .expect_err("refused");
     assert_eq!(typo.code(), Code::InvalidArgument);
 }
+
+async fn desk_activation(
+    app: &TestApp,
+    account_id: &str,
+) -> Result<proto::IssueDeskActivationResponse, tonic::Status> {
+    desk(app)
+        .issue_desk_activation(proto::IssueDeskActivationRequest {
+            agent: "mdupont".into(),
+            account: by_id(account_id),
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn start_with_key(
+    app: &TestApp,
+    login: &str,
+    key: &str,
+) -> Result<proto::StartActivationResponse, tonic::Status> {
+    app.activation()
+        .start_activation(proto::StartActivationRequest {
+            institution: BORDEAUX.into(),
+            entry: Some(proto::start_activation_request::Entry::Key(
+                proto::KeyEntry {
+                    login: login.into(),
+                    activation_key: key.into(),
+                },
+            )),
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+#[tokio::test]
+async fn a_person_who_lost_their_activation_letter_gets_a_new_key_at_the_desk() {
+    let app = spawn_app().await;
+    let provisioned = app
+        .provision(bordeaux_student("22012346", "Marc", "Lefèvre"))
+        .await
+        .expect("provision");
+    let lost_key = provisioned
+        .activation_material
+        .clone()
+        .expect("material")
+        .activation_key;
+    let account = provisioned.account.expect("account");
+
+    let issued = desk_activation(&app, &account.account_id)
+        .await
+        .expect("issued");
+    assert_eq!(
+        issued.person.expect("person").account_id,
+        account.account_id
+    );
+    let new_key = issued.activation_material.expect("material").activation_key;
+    assert!(!new_key.is_empty());
+    assert_ne!(new_key, lost_key);
+    start_with_key(&app, &account.login, &lost_key)
+        .await
+        .expect_err("the lost letter's key no longer works");
+    start_with_key(&app, &account.login, &new_key)
+        .await
+        .expect("the new key starts the activation");
+    let audited = events(
+        &app,
+        &account.account_id,
+        "helpdesk.activation_material_issued",
+    )
+    .await;
+    assert_eq!(audited.len(), 1);
+    assert_eq!(audited[0].details["agent"], "mdupont");
+}
+
+#[tokio::test]
+async fn the_desk_issues_no_activation_material_where_there_is_none_to_hand_over() {
+    let app = spawn_app().await;
+    let active = elise(&app).await;
+    let refused = desk_activation(&app, &active.account_id)
+        .await
+        .expect_err("activated already");
+    assert_eq!(precondition(&refused), "ALREADY_ACTIVE");
+    // Tours matches the person's identity: no printed material.
+    let tours = app
+        .provision(tours_student(
+            "22012347",
+            &ine_bea(1234567890),
+            "+33612345678",
+        ))
+        .await
+        .expect("provision")
+        .account
+        .expect("account");
+    let refused = desk_activation(&app, &tours.account_id)
+        .await
+        .expect_err("no material");
+    assert_eq!(precondition(&refused), "ACTIVATION_CHANNEL");
+}

@@ -16,6 +16,7 @@ use store::AuditEntry;
 use store::accounts::AccountLookup;
 use store::activation::SecretIssue;
 use store::outbox::{Channel, NewMessage};
+use store::provisioning::IssuedMaterial;
 use store::secrets::{NewSecret, Purpose};
 
 use crate::error::internal;
@@ -202,6 +203,45 @@ impl App {
             .recovery_mail_link(&account, address, audit, ctx)
             .await?;
         Ok((account, sent))
+    }
+
+    /// New activation material for a person `agent` met at the desk who
+    /// lost theirs (the letter with the key, the provisional password):
+    /// activation opens now if its delay is not over (the person is
+    /// there), the material issued before stops working, and the new one
+    /// is answered once, to hand over.
+    ///
+    /// # Errors
+    /// `NotFound`; `FailedPrecondition` for an account activated already
+    /// or no longer awaiting activation, and for a profile activated by a
+    /// mailed link or an SMS code (no printed material);
+    /// `ResourceExhausted` past the agent's calls per window.
+    pub async fn issue_desk_activation(
+        &self,
+        agent: &DeskAgent,
+        lookup: AccountLookup<'_>,
+        ctx: &CallContext,
+    ) -> Result<(Account, IssuedMaterial), AppError> {
+        self.count_desk_call(agent, ctx).await?;
+        let account = self.account(lookup).await?;
+        let opened = self
+            .open_activation(
+                AccountLookup::Id(&account.id),
+                &format!("helpdesk: {}", agent.as_str()),
+                ctx,
+            )
+            .await?;
+        let (account, material) = self
+            .reissue_activation_material(AccountLookup::Id(&opened.id), ctx)
+            .await?;
+        let entry = AuditEntry {
+            institution: &account.institution,
+            account_id: Some(&account.id),
+            action: "helpdesk.activation_material_issued",
+            details: json!({ "agent": agent.as_str() }),
+        };
+        self.store.record_event(entry, ctx, self.now()).await?;
+        Ok((account, material))
     }
 
     /// Counts a call of `agent` against its limit (every call costs).

@@ -45,7 +45,7 @@ pub struct RateLimitSettings {
     /// student number: the institution's `recovery.login_lookup`).
     pub login_lookups_per_address: RateRule,
     /// Calls of one desk agent (`HelpdeskService`: lookups, reset links,
-    /// new recovery addresses),
+    /// new recovery addresses, activation material),
     /// every one counted: a desk serves the people in front of it, not a
     /// listing of the directory.
     pub desk_requests_per_agent: RateRule,
