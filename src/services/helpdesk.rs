@@ -1,5 +1,5 @@
-//! HelpdeskService: the desk's lookups (`app::helpdesk`), decoded and
-//! encoded.
+//! HelpdeskService: the desk's lookups and hand-overs (`app::helpdesk`),
+//! decoded and encoded.
 
 use tonic::{Request, Response, Status};
 
