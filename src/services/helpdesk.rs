@@ -114,7 +114,7 @@ impl HelpdeskService for HelpdeskApi {
             Ok(proto::IssueDeskPasswordResetResponse {
                 person: Some(encode::person_at_desk(&reset.account, self.state.now())),
                 reset_url: reset.url,
-                reset_token: reset.token,
+                reset_token: reset.token.expose().to_owned(),
                 expires_at: Some(encode::timestamp(reset.expires_at)),
             })
         }

@@ -10,7 +10,7 @@ use domain::helpdesk::{DeskAgent, MAX_PEOPLE_FOUND, family_name_matches};
 use domain::ids::{MailAddress, PersonName};
 use domain::institution::InstitutionSettings;
 use domain::problem::Problem;
-use domain::secret::{SecretKind, generate, hash_secret};
+use domain::secret::Secret;
 use serde_json::json;
 use store::AuditEntry;
 use store::accounts::AccountLookup;
@@ -22,15 +22,16 @@ use store::secrets::{NewSecret, Purpose};
 use crate::error::internal;
 use crate::limits::Counters;
 use crate::links::DeliveryNotice;
+use crate::recovery::ResetLinkToken;
 use crate::texts::mail;
 use crate::{App, AppError, CallContext};
 
-/// A reset link issued at the desk: shown once to the agent.
-#[derive(Debug)]
+/// A reset link issued at the desk: shown once to the agent. (No `Debug`:
+/// the link carries its token.)
 pub struct DeskReset {
     pub account: Account,
     pub url: String,
-    pub token: String,
+    pub token: Secret,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -145,11 +146,11 @@ impl App {
         let lifetime = chrono::Duration::from_std(institution.recovery.desk_reset_lifetime)
             .map_err(internal)?;
         let expires_at = now + lifetime;
-        let token = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
+        let link = ResetLinkToken::new(institution)?;
         let secret = NewSecret {
             account_id: account.id.clone(),
             purpose: Purpose::PasswordReset,
-            hash: hash_secret(SecretKind::Token, token.expose()),
+            hash: link.hash,
             target: None,
             flow_id: None,
             not_before: None,
@@ -169,8 +170,8 @@ impl App {
             )
             .await?;
         Ok(DeskReset {
-            url: institution.portal_link("recovery/reset", &token),
-            token: token.expose().to_owned(),
+            url: link.url,
+            token: link.token,
             account,
             expires_at,
         })
@@ -223,13 +224,8 @@ impl App {
         ctx: &CallContext,
     ) -> Result<(Account, IssuedMaterial), AppError> {
         self.count_desk_call(agent, ctx).await?;
-        let account = self.account(lookup).await?;
         let opened = self
-            .open_activation(
-                AccountLookup::Id(&account.id),
-                &format!("helpdesk: {}", agent.as_str()),
-                ctx,
-            )
+            .open_activation(lookup, &format!("helpdesk: {}", agent.as_str()), ctx)
             .await?;
         let (account, material) = self
             .reissue_activation_material(AccountLookup::Id(&opened.id), ctx)

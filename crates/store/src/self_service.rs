@@ -144,9 +144,7 @@ impl Store {
         ctx: &AuditContext,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let write = self.begin_write().await?;
-        record_audit(&write.txn, ctx, entry, now).await?;
-        write.commit().await
+        self.record_events(vec![entry], ctx, now).await
     }
 
     /// Records audit events alone, in one transaction (a desk's lookup

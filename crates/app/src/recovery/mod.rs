@@ -304,6 +304,25 @@ pub fn reset_destination(account: &Account) -> Option<&str> {
     account.recovery_mail.as_deref()
 }
 
+/// A new reset link's token: the page it opens on the institution's
+/// portal, and the hash that is all the store keeps of it.
+pub(crate) struct ResetLinkToken {
+    pub token: domain::secret::Secret,
+    pub url: String,
+    pub hash: String,
+}
+
+impl ResetLinkToken {
+    pub(crate) fn new(institution: &InstitutionSettings) -> Result<ResetLinkToken, AppError> {
+        let token = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
+        Ok(ResetLinkToken {
+            url: institution.portal_link("recovery/reset", &token),
+            hash: hash_secret(SecretKind::Token, token.expose()),
+            token,
+        })
+    }
+}
+
 /// The secret a reset mails (its stored hash) and the mail that carries
 /// it: a link to a new-password page, or a new activation key (Bordeaux
 /// Montaigne: "un nouveau code d'activation vous est envoyé").
@@ -321,10 +340,9 @@ fn reset_material(
         tz,
     };
     if purpose == Purpose::PasswordReset {
-        let token = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
-        let url = institution.portal_link("recovery/reset", &token);
-        let content = mail::password_reset(&to, &url, language);
-        return Ok((hash_secret(SecretKind::Token, token.expose()), content));
+        let link = ResetLinkToken::new(institution)?;
+        let content = mail::password_reset(&to, &link.url, language);
+        return Ok((link.hash, content));
     }
     let key = generate(SecretKind::ActivationKey, &mut rand::rngs::SysRng).map_err(internal)?;
     let content = mail::reactivation_key(&to, key.expose(), &institution.portal_url, language);
