@@ -5,7 +5,7 @@ use tonic::{Request, Response, Status};
 
 use super::{App, account_lookup, begin_call, encode, reply};
 use crate::app::AppError;
-use crate::app::helpdesk::DeskSearch;
+use crate::app::helpdesk::{DeskActivation, DeskSearch};
 use crate::domain::helpdesk::DeskAgent;
 use crate::domain::ids::{BirthDate, PersonName};
 use crate::domain::problem::{Problem, Violation};
@@ -110,12 +110,12 @@ impl HelpdeskService for HelpdeskApi {
         let result = async {
             let body = request.get_ref();
             let (agent, lookup) = agent_and_account(&body.agent, body.account.as_ref())?;
-            let reset = self.state.issue_desk_reset(&agent, lookup, &ctx).await?;
+            let (account, link) = self.state.issue_desk_reset(&agent, lookup, &ctx).await?;
             Ok(proto::IssueDeskPasswordResetResponse {
-                person: Some(encode::person_at_desk(&reset.account, self.state.now())),
-                reset_url: reset.url,
-                reset_token: reset.token.expose().to_owned(),
-                expires_at: Some(encode::timestamp(reset.expires_at)),
+                person: Some(encode::person_at_desk(&account, self.state.now())),
+                reset_token: link.token.expose().to_owned(),
+                reset_url: link.url,
+                expires_at: Some(encode::timestamp(link.expires_at)),
             })
         }
         .await;
@@ -157,13 +157,25 @@ impl HelpdeskService for HelpdeskApi {
         let result = async {
             let body = request.get_ref();
             let (agent, lookup) = agent_and_account(&body.agent, body.account.as_ref())?;
-            let (account, material) = self
+            let (account, hand_over) = self
                 .state
                 .issue_desk_activation(&agent, lookup, &ctx)
                 .await?;
+            let (activation_material, activation_link) = match hand_over {
+                DeskActivation::Material(material) => (Some(encode::material(&material)), None),
+                DeskActivation::Link(link) => (
+                    None,
+                    Some(proto::DeskActivationLink {
+                        token: link.token.expose().to_owned(),
+                        url: link.url,
+                        expires_at: Some(encode::timestamp(link.expires_at)),
+                    }),
+                ),
+            };
             Ok(proto::IssueDeskActivationResponse {
                 person: Some(encode::person_at_desk(&account, self.state.now())),
-                activation_material: Some(encode::material(&material)),
+                activation_material,
+                activation_link,
             })
         }
         .await;

@@ -445,6 +445,9 @@ async fn the_desk_replaces_a_dead_recovery_address_once_the_new_one_is_verified(
     let sent = desk_new_recovery_mail(&app, &id, "elise.l@example.org")
         .await
         .expect("link sent");
+    // The address in use hears of the request at once.
+    let told = decoded(&app.wait_for_mail_to(&dead, mails_to_dead + 1).await);
+    assert!(told.contains("guichet"), "{told}");
     assert_eq!(sent.person.expect("person").account_id, id);
     assert!(!sent.notice.expect("notice").masked_destination.is_empty());
     // Not in use before the person follows the link.
@@ -466,7 +469,7 @@ async fn the_desk_replaces_a_dead_recovery_address_once_the_new_one_is_verified(
         .into_inner();
     assert_eq!(confirmed.recovery_mail, "elise.l@example.org");
     // The former address is told it was replaced.
-    app.wait_for_mail_to(&dead, mails_to_dead + 1).await;
+    app.wait_for_mail_to(&dead, mails_to_dead + 2).await;
     let requested = events(&app, &id, "helpdesk.recovery_mail_change_requested").await;
     assert_eq!(requested.len(), 1);
     assert_eq!(requested[0].details["agent"], "mdupont");
@@ -552,6 +555,12 @@ async fn a_person_who_lost_their_activation_letter_gets_a_new_key_at_the_desk() 
     start_with_key(&app, &account.login, &new_key)
         .await
         .expect("the new key starts the activation");
+    // The person is told by mail, without the key.
+    let notice = decoded(&app.wait_for_mail_to(&account.institutional_mail, 1).await);
+    assert!(
+        notice.contains("guichet") && !notice.contains(&new_key),
+        "{notice}"
+    );
     let audited = events(
         &app,
         &account.account_id,
@@ -562,27 +571,109 @@ async fn a_person_who_lost_their_activation_letter_gets_a_new_key_at_the_desk() 
     assert_eq!(audited[0].details["agent"], "mdupont");
 }
 
+async fn start_with_link(
+    app: &TestApp,
+    institution: &str,
+    token: &str,
+) -> Result<proto::StartActivationResponse, tonic::Status> {
+    app.activation()
+        .start_activation(proto::StartActivationRequest {
+            institution: institution.into(),
+            entry: Some(proto::start_activation_request::Entry::Link(
+                proto::LinkEntry {
+                    token: token.into(),
+                },
+            )),
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// The steps of the flow's current screen.
+fn current_steps(flow: &proto::ActivationFlow) -> Vec<proto::ActivationStep> {
+    flow.screens[flow.current_screen as usize]
+        .steps
+        .iter()
+        .map(|s| proto::ActivationStep::try_from(*s).expect("step"))
+        .collect()
+}
+
 #[tokio::test]
-async fn the_desk_issues_no_activation_material_where_there_is_none_to_hand_over() {
+async fn where_nothing_is_printed_the_desk_hands_over_a_link_standing_for_the_identity_check() {
     let app = spawn_app().await;
     let active = elise(&app).await;
     let refused = desk_activation(&app, &active.account_id)
         .await
         .expect_err("activated already");
     assert_eq!(precondition(&refused), "ALREADY_ACTIVE");
-    // Tours matches the person's identity: no printed material.
+    // Tours matches the student number, INE and phone, then sends a code
+    // by SMS: a student who lost their phone comes to the desk.
+    let mut record = tours_student("22012347", &ine_bea(1234567890), "+33612345678");
+    record.personal_mail = "lea.dubois@example.org".into();
     let tours = app
-        .provision(tours_student(
-            "22012347",
-            &ine_bea(1234567890),
-            "+33612345678",
-        ))
+        .provision(record)
         .await
         .expect("provision")
         .account
         .expect("account");
-    let refused = desk_activation(&app, &tours.account_id)
+    let first = desk_activation(&app, &tours.account_id)
         .await
-        .expect_err("no material");
-    assert_eq!(precondition(&refused), "ACTIVATION_CHANNEL");
+        .expect("issued");
+    assert!(first.activation_material.is_none());
+    let first = first.activation_link.expect("link");
+    assert!(
+        first
+            .url
+            .ends_with(&format!("/activation/link/{}", first.token)),
+        "{}",
+        first.url
+    );
+    let now = app.clock.now().timestamp();
+    assert_eq!(first.expires_at.expect("expiry").seconds - now, 30 * 60);
+    let issued = desk_activation(&app, &tours.account_id)
+        .await
+        .expect("issued again")
+        .activation_link
+        .expect("link");
+    let revoked = start_with_link(&app, "univ-tours", &first.token)
+        .await
+        .expect_err("the first link no longer works");
+    assert_eq!(precondition(&revoked), "LINK_EXPIRED");
+
+    // The link stands for the identity check and its code: no SMS, the
+    // journey goes on from the screens after the code.
+    let started = start_with_link(&app, "univ-tours", &issued.token)
+        .await
+        .expect("started");
+    let flow = started.flow.expect("flow");
+    assert!(
+        !current_steps(&flow).contains(&proto::ActivationStep::VerifyCode),
+        "{flow:?}"
+    );
+    assert!(app.sms().is_empty());
+
+    // The person was told of each hand-over, without the link.
+    let notices = app.wait_for_mails_to("lea.dubois@example.org", 2).await;
+    assert!(
+        notices
+            .iter()
+            .map(|m| decoded(m))
+            .all(|m| m.contains("guichet") && !m.contains(&issued.token)),
+        "{notices:?}"
+    );
+    let audited = events(&app, &tours.account_id, "helpdesk.activation_link_issued").await;
+    assert_eq!(audited.len(), 2);
+    assert!(audited.iter().all(|e| e.details["agent"] == "mdupont"));
+
+    // Short-lived: half an hour later a fresh link no longer starts.
+    let late = desk_activation(&app, &tours.account_id)
+        .await
+        .expect("issued")
+        .activation_link
+        .expect("link");
+    app.clock.advance(chrono::Duration::minutes(31));
+    let expired = start_with_link(&app, "univ-tours", &late.token)
+        .await
+        .expect_err("expired");
+    assert_eq!(precondition(&expired), "LINK_EXPIRED");
 }

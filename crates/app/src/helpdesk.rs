@@ -6,9 +6,11 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::account::Account;
-use domain::helpdesk::{DeskAgent, MAX_PEOPLE_FOUND, family_name_matches};
+use domain::helpdesk::{DeskAction, DeskAgent, MAX_PEOPLE_FOUND, family_name_matches};
 use domain::ids::{MailAddress, PersonName};
-use domain::institution::InstitutionSettings;
+use domain::institution::{
+    ACTIVATION_LINK_PAGE, ActivationChannel, InstitutionSettings, RESET_LINK_PAGE,
+};
 use domain::problem::Problem;
 use domain::secret::Secret;
 use serde_json::json;
@@ -21,18 +23,25 @@ use store::secrets::{NewSecret, Purpose};
 
 use crate::error::internal;
 use crate::limits::Counters;
-use crate::links::DeliveryNotice;
-use crate::recovery::ResetLinkToken;
+use crate::links::{DeliveryNotice, LinkRecord, PortalLinkToken};
 use crate::texts::mail;
 use crate::{App, AppError, CallContext};
 
-/// A reset link issued at the desk: shown once to the agent. (No `Debug`:
-/// the link carries its token.)
-pub struct DeskReset {
-    pub account: Account,
+/// A link issued at the desk (to reset a password, to start activation):
+/// shown once to the agent. (No `Debug`: the link carries its token.)
+pub struct DeskLink {
     pub url: String,
     pub token: Secret,
     pub expires_at: DateTime<Utc>,
+}
+
+/// What the desk hands over for a first activation.
+pub enum DeskActivation {
+    /// A new key or provisional password, for profiles that print one.
+    Material(IssuedMaterial),
+    /// A link to start activation, for profiles activated by a mailed link
+    /// or an identity check: the agent checked the identity in person.
+    Link(DeskLink),
 }
 
 /// Whom a desk agent looks for.
@@ -138,18 +147,38 @@ impl App {
         agent: &DeskAgent,
         lookup: AccountLookup<'_>,
         ctx: &CallContext,
-    ) -> Result<DeskReset, AppError> {
-        let now = self.now();
+    ) -> Result<(Account, DeskLink), AppError> {
         self.count_desk_call(agent, ctx).await?;
         let account = self.account_in_use(lookup).await?;
-        let institution = self.institution_of(&account)?;
-        let lifetime = chrono::Duration::from_std(institution.recovery.desk_reset_lifetime)
+        let hand_over = DeskHandOver {
+            purpose: Purpose::PasswordReset,
+            page: RESET_LINK_PAGE,
+            action: DeskAction::PasswordReset,
+            audit: "helpdesk.password_reset_issued",
+        };
+        let link = self.desk_link(agent, &account, hand_over, ctx).await?;
+        Ok((account, link))
+    }
+
+    /// Issues a link of `hand_over`'s purpose for `account`, revoking the
+    /// earlier ones, with the mail telling the person and the audit event,
+    /// in one transaction.
+    async fn desk_link(
+        &self,
+        agent: &DeskAgent,
+        account: &Account,
+        hand_over: DeskHandOver,
+        ctx: &CallContext,
+    ) -> Result<DeskLink, AppError> {
+        let now = self.now();
+        let institution = self.institution_of(account)?;
+        let lifetime = chrono::Duration::from_std(institution.recovery.desk_link_lifetime)
             .map_err(internal)?;
         let expires_at = now + lifetime;
-        let link = ResetLinkToken::new(institution)?;
+        let link = PortalLinkToken::new(institution, hand_over.page)?;
         let secret = NewSecret {
             account_id: account.id.clone(),
-            purpose: Purpose::PasswordReset,
+            purpose: hand_over.purpose,
             hash: link.hash,
             target: None,
             flow_id: None,
@@ -159,28 +188,28 @@ impl App {
         let details = json!({ "agent": agent.as_str(), "expires_at": expires_at });
         self.store
             .issue_account_secrets(
-                &account,
+                account,
                 SecretIssue {
-                    revoke: &[Purpose::PasswordReset],
+                    revoke: &[hand_over.purpose],
                     secrets: vec![secret],
-                    messages: desk_reset_notice(institution, &account, ctx, now),
-                    audit: Some(("helpdesk.password_reset_issued", details, &ctx.audit)),
+                    messages: desk_notice(hand_over.action, institution, account, ctx, now),
+                    audit: Some((hand_over.audit, details, &ctx.audit)),
                 },
                 now,
             )
             .await?;
-        Ok(DeskReset {
+        Ok(DeskLink {
             url: link.url,
             token: link.token,
-            account,
             expires_at,
         })
     }
 
     /// Mails a link confirming `address`, given at the desk, as the new
     /// recovery address of the person `lookup` names, whose identity
-    /// `agent` checked in person; once the link is followed the address is
-    /// in use and the former one is told it was replaced.
+    /// `agent` checked in person, and tells the address in use; once the
+    /// link is followed the address is in use and the former one is told it
+    /// was replaced.
     ///
     /// # Errors
     /// `NotFound`, `FailedPrecondition` for an account not in use,
@@ -196,48 +225,80 @@ impl App {
     ) -> Result<(Account, DeliveryNotice), AppError> {
         self.count_desk_call(agent, ctx).await?;
         let account = self.account_in_use(lookup).await?;
-        let audit = (
-            "helpdesk.recovery_mail_change_requested",
-            json!({ "agent": agent.as_str() }),
-        );
+        let institution = self.institution_of(&account)?;
+        // The address in use hears of it now, not only once replaced: a
+        // request the owner did not make is stopped before it is confirmed.
+        let record = LinkRecord {
+            action: "helpdesk.recovery_mail_change_requested",
+            details: json!({ "agent": agent.as_str() }),
+            also_mailed: desk_notice(
+                DeskAction::RecoveryMailChange,
+                institution,
+                &account,
+                ctx,
+                self.now(),
+            ),
+        };
         let sent = self
-            .recovery_mail_link(&account, address, audit, ctx)
+            .recovery_mail_link(&account, address, record, ctx)
             .await?;
         Ok((account, sent))
     }
 
-    /// New activation material for a person `agent` met at the desk who
-    /// lost theirs (the letter with the key, the provisional password):
+    /// New activation material for a person `agent` met at the desk:
     /// activation opens now if its delay is not over (the person is
-    /// there), the material issued before stops working, and the new one
-    /// is answered once, to hand over.
+    /// there). A profile that prints material (a key, a provisional
+    /// password) gets new material, the one issued before stops working; a
+    /// profile activated by a mailed link or an identity check gets a
+    /// short-lived link standing for that check. Either is answered once,
+    /// to hand over; the person is told by mail.
     ///
     /// # Errors
     /// `NotFound`; `FailedPrecondition` for an account activated already
-    /// or no longer awaiting activation, and for a profile activated by a
-    /// mailed link or an SMS code (no printed material);
-    /// `ResourceExhausted` past the agent's calls per window.
+    /// or no longer awaiting activation; `ResourceExhausted` past the
+    /// agent's calls per window.
     pub async fn issue_desk_activation(
         &self,
         agent: &DeskAgent,
         lookup: AccountLookup<'_>,
         ctx: &CallContext,
-    ) -> Result<(Account, IssuedMaterial), AppError> {
+    ) -> Result<(Account, DeskActivation), AppError> {
         self.count_desk_call(agent, ctx).await?;
         let opened = self
             .open_activation(lookup, &format!("helpdesk: {}", agent.as_str()), ctx)
             .await?;
+        let channel = self.profile_of(&opened)?.activation.channel;
+        if matches!(
+            channel,
+            ActivationChannel::MailedLink | ActivationChannel::IdentityMatch
+        ) {
+            let hand_over = DeskHandOver {
+                purpose: Purpose::DeskActivationLink,
+                page: ACTIVATION_LINK_PAGE,
+                action: DeskAction::Activation,
+                audit: "helpdesk.activation_link_issued",
+            };
+            let link = self.desk_link(agent, &opened, hand_over, ctx).await?;
+            return Ok((opened, DeskActivation::Link(link)));
+        }
         let (account, material) = self
             .reissue_activation_material(AccountLookup::Id(&opened.id), ctx)
             .await?;
-        let entry = AuditEntry {
-            institution: &account.institution,
-            account_id: Some(&account.id),
-            action: "helpdesk.activation_material_issued",
-            details: json!({ "agent": agent.as_str() }),
+        let now = self.now();
+        let institution = self.institution_of(&account)?;
+        let issue = SecretIssue {
+            messages: desk_notice(DeskAction::Activation, institution, &account, ctx, now),
+            audit: Some((
+                "helpdesk.activation_material_issued",
+                json!({ "agent": agent.as_str() }),
+                &ctx.audit,
+            )),
+            ..SecretIssue::default()
         };
-        self.store.record_event(entry, ctx, self.now()).await?;
-        Ok((account, material))
+        self.store
+            .issue_account_secrets(&account, issue, now)
+            .await?;
+        Ok((account, DeskActivation::Material(material)))
     }
 
     /// Counts a call of `agent` against its limit (every call costs).
@@ -276,9 +337,19 @@ impl App {
     }
 }
 
-/// The mail telling the person that the desk handed over a reset link: to
-/// the verified recovery address, else the personal or university one.
-fn desk_reset_notice(
+/// What a desk link is for: its secret's purpose, the portal page it
+/// opens, what the mail to the person says and the audit event's action.
+struct DeskHandOver {
+    purpose: Purpose,
+    page: &'static str,
+    action: DeskAction,
+    audit: &'static str,
+}
+
+/// The mail telling the person what the desk did for them: to the
+/// verified recovery address, else the personal or university one.
+fn desk_notice(
+    action: DeskAction,
     institution: &InstitutionSettings,
     account: &Account,
     ctx: &CallContext,
@@ -290,10 +361,10 @@ fn desk_reset_notice(
             account_id: Some(account.id.clone()),
             channel: Channel::Mail,
             recipient: recipient.to_owned(),
-            template: "desk_password_reset".into(),
-            content: mail::desk_reset_issued(
-                &institution.name,
-                &account.login,
+            template: action.template().into(),
+            content: mail::desk_notice(
+                action,
+                (&institution.name, &account.login),
                 (now, institution.time_zone),
                 &institution.helpdesk_url,
                 ctx.language,

@@ -4,10 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use domain::account::Account;
+use domain::institution::InstitutionSettings;
 use domain::problem::Problem;
 
 use crate::App;
-use crate::error::{AppError, Exhausted};
+use crate::error::{AppError, Exhausted, internal};
 use crate::texts::mail::{self, VerificationMail, Verifying};
 use domain::activation::mask_mail;
 use domain::language::Language;
@@ -35,6 +36,49 @@ pub struct AddressLink {
     pub secret: NewSecret,
     pub message: NewMessage,
     pub notice: DeliveryNotice,
+}
+
+/// A new link's token: the page it opens on the institution's portal, and
+/// the hash that is all the store keeps of it. (No `Debug`: the link
+/// carries its token.)
+pub(crate) struct PortalLinkToken {
+    pub token: domain::secret::Secret,
+    pub url: String,
+    pub hash: String,
+}
+
+impl PortalLinkToken {
+    pub(crate) fn new(
+        institution: &InstitutionSettings,
+        page: &str,
+    ) -> Result<PortalLinkToken, AppError> {
+        let token = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
+        Ok(PortalLinkToken {
+            url: institution.portal_link(page, &token),
+            hash: hash_secret(SecretKind::Token, token.expose()),
+            token,
+        })
+    }
+}
+
+/// What the issue of a mailed link records in its transaction: the audit
+/// event, and the other mails it sends (the desk's notice to the address
+/// in use).
+pub struct LinkRecord {
+    pub action: &'static str,
+    pub details: serde_json::Value,
+    pub also_mailed: Vec<NewMessage>,
+}
+
+impl LinkRecord {
+    /// The link's issue audited as `action`, with no other mail.
+    pub fn audited(action: &'static str, details: serde_json::Value) -> LinkRecord {
+        LinkRecord {
+            action,
+            details,
+            also_mailed: Vec::new(),
+        }
+    }
 }
 
 /// What a person is told of a message on its way to them.
@@ -126,7 +170,7 @@ impl App {
         &self,
         account: &Account,
         (what, address): (Verifying, &str),
-        audit: (&'static str, serde_json::Value),
+        record: LinkRecord,
         ctx: &crate::CallContext,
     ) -> Result<DeliveryNotice, AppError> {
         let now = self.now();
@@ -139,8 +183,8 @@ impl App {
         let issue = store::activation::SecretIssue {
             revoke: &[purpose],
             secrets: vec![link.secret],
-            messages: vec![link.message],
-            audit: Some((audit.0, audit.1, &ctx.audit)),
+            messages: [vec![link.message], record.also_mailed].concat(),
+            audit: Some((record.action, record.details, &ctx.audit)),
         };
         self.store
             .issue_account_secrets(account, issue, now)

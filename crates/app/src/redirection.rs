@@ -17,7 +17,7 @@ use store::secrets::Purpose;
 use store::self_service::AccountWrite;
 
 use crate::error::AppError;
-use crate::links::DeliveryNotice;
+use crate::links::{DeliveryNotice, LinkRecord};
 use crate::settings::PresenceProof;
 use crate::texts::mail::Verifying;
 use crate::{App, CallContext};
@@ -172,8 +172,9 @@ impl App {
             });
         };
         let to_verify = (Verifying::Redirect, address.as_str());
-        let audit = ("mail_redirect.verification_resent", serde_json::json!({}));
-        self.mail_address_link(&account, to_verify, audit, ctx)
+        let record =
+            LinkRecord::audited("mail_redirect.verification_resent", serde_json::json!({}));
+        self.mail_address_link(&account, to_verify, record, ctx)
             .await
     }
 

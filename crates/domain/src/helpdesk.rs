@@ -34,6 +34,29 @@ impl DeskAgent {
     }
 }
 
+/// What a desk agent did for a person, as the mail telling them names it:
+/// a hand-over the owner did not ask for is then noticed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeskAction {
+    /// A link to choose a new password.
+    PasswordReset,
+    /// New activation material: a key, a provisional password or a link.
+    Activation,
+    /// A new recovery address, to be confirmed from its mailbox.
+    RecoveryMailChange,
+}
+
+impl DeskAction {
+    /// The outbox template of the mail that tells the person.
+    pub fn template(self) -> &'static str {
+        match self {
+            DeskAction::PasswordReset => "desk_password_reset",
+            DeskAction::Activation => "desk_activation",
+            DeskAction::RecoveryMailChange => "desk_recovery_mail_change",
+        }
+    }
+}
+
 /// Whether the family name on record is the one `typed`, without case,
 /// accents, spaces or punctuation: `N'GUESSAN` finds `N'Guessan`,
 /// `Lefevre` finds `Lefèvre`.

@@ -21,6 +21,11 @@ use crate::self_service::{AntispamLevel, DirectoryField};
 
 /// The portal page `page` of the portal at `portal_url` that `token` opens
 /// (see [`InstitutionSettings::portal_url`]).
+/// The portal's page an activation link opens.
+pub const ACTIVATION_LINK_PAGE: &str = "activation/link";
+/// The portal's page a reset link opens.
+pub const RESET_LINK_PAGE: &str = "recovery/reset";
+
 pub fn portal_link(portal_url: &str, page: &str, token: &Secret) -> String {
     format!(
         "{}/{page}/{}",
@@ -194,11 +199,12 @@ pub struct RecoverySettings {
     /// Lifetime of a reset link or a mailed activation key.
     #[serde(default = "default_reset_lifetime", with = "humantime_serde")]
     pub reset_lifetime: Duration,
-    /// Lifetime of a reset link a desk agent hands over in person
-    /// (`HelpdeskService.IssueDeskPasswordReset`): shorter than a mailed
-    /// one, since it is used there and then.
-    #[serde(default = "default_desk_reset_lifetime", with = "humantime_serde")]
-    pub desk_reset_lifetime: Duration,
+    /// Lifetime of a link a desk agent hands over in person (a reset link,
+    /// `HelpdeskService.IssueDeskPasswordReset`; an activation link,
+    /// `IssueDeskActivation`): shorter than a mailed one, since it is used
+    /// there and then.
+    #[serde(default = "default_desk_link_lifetime", with = "humantime_serde")]
+    pub desk_link_lifetime: Duration,
     /// Lifetime of the links verifying a new recovery or redirect address
     /// after activation.
     #[serde(default = "default_verification_lifetime", with = "humantime_serde")]
@@ -224,7 +230,7 @@ impl Default for RecoverySettings {
             mask: MaskStyle::default(),
             decoy_key: String::new(),
             reset_lifetime: default_reset_lifetime(),
-            desk_reset_lifetime: default_desk_reset_lifetime(),
+            desk_link_lifetime: default_desk_link_lifetime(),
             verification_link_lifetime: default_verification_lifetime(),
             resend_cooldown: default_resend_cooldown(),
             reactivation_screens: default_reactivation_screens(),
@@ -236,7 +242,7 @@ impl Default for RecoverySettings {
 fn default_reset_lifetime() -> Duration {
     Duration::from_secs(3600)
 }
-fn default_desk_reset_lifetime() -> Duration {
+fn default_desk_link_lifetime() -> Duration {
     Duration::from_secs(30 * 60)
 }
 fn default_verification_lifetime() -> Duration {

@@ -70,7 +70,11 @@ pub fn activation_link(
     let token = generate(SecretKind::Token, &mut rand::rngs::SysRng)?;
     let content = (link.word)(&ActivationLinkFacts {
         login: &account.login,
-        url: &portal_link(&link.portal_url, "activation/link", &token),
+        url: &portal_link(
+            &link.portal_url,
+            domain::institution::ACTIVATION_LINK_PAGE,
+            &token,
+        ),
         expires_at,
     });
     Ok(MailedLink {
@@ -646,6 +650,7 @@ async fn end_activation_material(
             Purpose::ActivationKey.as_str(),
             Purpose::ProvisionalPassword.as_str(),
             Purpose::ActivationLink.as_str(),
+            Purpose::DeskActivationLink.as_str(),
             Purpose::IdentityCode.as_str(),
             Purpose::RecoveryMailVerification.as_str(),
             Purpose::RedirectVerification.as_str(),

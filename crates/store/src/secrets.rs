@@ -18,6 +18,9 @@ pub enum Purpose {
     ProvisionalPassword,
     /// The link mailed to the personal address (Montpellier students).
     ActivationLink,
+    /// An activation link a desk agent handed over in person, after
+    /// checking the person's identity (profiles with no printed material).
+    DeskActivationLink,
     /// The code sent by SMS and mail after an identity match.
     IdentityCode,
     RecoveryMailVerification,
@@ -44,6 +47,7 @@ impl Purpose {
             Purpose::ActivationKey => "activation_key",
             Purpose::ProvisionalPassword => "provisional_password",
             Purpose::ActivationLink => "activation_link",
+            Purpose::DeskActivationLink => "desk_activation_link",
             Purpose::IdentityCode => "identity_code",
             Purpose::RecoveryMailVerification => "recovery_mail_verification",
             Purpose::RedirectVerification => "redirect_verification",

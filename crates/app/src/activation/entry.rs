@@ -281,6 +281,8 @@ impl App {
 
     /// The mailed link: following it proved the personal address, which
     /// becomes the verified recovery address unless the person changes it.
+    /// Or the link a desk agent handed over after checking the person's
+    /// identity, which stands for the identity check and its code.
     async fn enter_by_link(
         &self,
         token: &str,
@@ -290,17 +292,27 @@ impl App {
             return Err(AppError::field("link.token", Problem::Missing));
         }
         let hash = hash_secret(SecretKind::Token, token);
-        let secret = self
+        if let Some(secret) = self
             .store
             .secret_by_hash(&hash, Purpose::ActivationLink, now)
             .await?
+        {
+            let account = self.account(AccountLookup::Id(&secret.account_id)).await?;
+            let state = FlowState {
+                recovery_mail_verified_at: secret.target.as_ref().map(|_| now),
+                recovery_mail: secret.target,
+                ..FlowState::default()
+            };
+            return Ok((account, state));
+        }
+        let secret = self
+            .store
+            .secret_by_hash(&hash, Purpose::DeskActivationLink, now)
+            .await?
             .ok_or_else(link_gone)?;
         let account = self.account(AccountLookup::Id(&secret.account_id)).await?;
-        let state = FlowState {
-            recovery_mail_verified_at: secret.target.as_ref().map(|_| now),
-            recovery_mail: secret.target,
-            ..FlowState::default()
-        };
+        let mut state = FlowState::default();
+        state.done.insert(Step::VerifyCode);
         Ok((account, state))
     }
 

@@ -15,12 +15,12 @@ use domain::account::Account;
 use domain::form::Field;
 use domain::ids::check_typed_identifier;
 use domain::ids::{Ine, MailAddress};
-use domain::institution::InstitutionSettings;
+use domain::institution::{InstitutionSettings, RESET_LINK_PAGE};
 use domain::problem::Problem;
 use domain::recovery::{
     ResetIdentifierKind, ResetMethod, decoy_seed, masked_destination, typed_identifier_kind,
 };
-use domain::secret::{SecretKeys, SecretKind, generate, hash_secret};
+use domain::secret::{SecretKeys, SecretKind, generate};
 use serde_json::json;
 use store::AuditEntry;
 use store::accounts::AccountLookup;
@@ -29,7 +29,7 @@ use store::secrets::{NewSecret, Purpose};
 
 use crate::error::{AppError, internal};
 use crate::limits::Counters;
-use crate::links::DeliveryNotice;
+use crate::links::{DeliveryNotice, PortalLinkToken};
 use crate::texts::mail;
 use crate::{App, CallContext};
 
@@ -304,25 +304,6 @@ pub fn reset_destination(account: &Account) -> Option<&str> {
     account.recovery_mail.as_deref()
 }
 
-/// A new reset link's token: the page it opens on the institution's
-/// portal, and the hash that is all the store keeps of it.
-pub(crate) struct ResetLinkToken {
-    pub token: domain::secret::Secret,
-    pub url: String,
-    pub hash: String,
-}
-
-impl ResetLinkToken {
-    pub(crate) fn new(institution: &InstitutionSettings) -> Result<ResetLinkToken, AppError> {
-        let token = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
-        Ok(ResetLinkToken {
-            url: institution.portal_link("recovery/reset", &token),
-            hash: hash_secret(SecretKind::Token, token.expose()),
-            token,
-        })
-    }
-}
-
 /// The secret a reset mails (its stored hash) and the mail that carries
 /// it: a link to a new-password page, or a new activation key (Bordeaux
 /// Montaigne: "un nouveau code d'activation vous est envoyé").
@@ -340,7 +321,7 @@ fn reset_material(
         tz,
     };
     if purpose == Purpose::PasswordReset {
-        let link = ResetLinkToken::new(institution)?;
+        let link = PortalLinkToken::new(institution, RESET_LINK_PAGE)?;
         let content = mail::password_reset(&to, &link.url, language);
         return Ok((link.hash, content));
     }

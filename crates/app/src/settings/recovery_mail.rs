@@ -15,7 +15,7 @@ use store::self_service::AccountWrite;
 
 use super::PresenceProof;
 use crate::error::AppError;
-use crate::links::DeliveryNotice;
+use crate::links::{DeliveryNotice, LinkRecord};
 use crate::texts::mail::{self as mail_texts, Verifying};
 use crate::{App, CallContext};
 
@@ -31,8 +31,9 @@ impl App {
         let mut account = self.account_in_use(lookup).await?;
         self.require_presence(&mut account, presence, ctx, self.now())
             .await?;
-        let audit = ("recovery_mail.change_requested", json!({}));
-        self.recovery_mail_link(&account, address, audit, ctx).await
+        let record = LinkRecord::audited("recovery_mail.change_requested", json!({}));
+        self.recovery_mail_link(&account, address, record, ctx)
+            .await
     }
 
     /// Mails a link confirming `address` as `account`'s new recovery
@@ -41,7 +42,7 @@ impl App {
         &self,
         account: &Account,
         address: &MailAddress,
-        audit: (&'static str, serde_json::Value),
+        record: LinkRecord,
         ctx: &CallContext,
     ) -> Result<DeliveryNotice, AppError> {
         let same =
@@ -59,7 +60,8 @@ impl App {
             ));
         }
         let to_verify = (Verifying::RecoveryMail, address.as_str());
-        self.mail_address_link(account, to_verify, audit, ctx).await
+        self.mail_address_link(account, to_verify, record, ctx)
+            .await
     }
 
     /// Follows the mailed link: the address becomes the verified recovery

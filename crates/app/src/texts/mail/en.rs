@@ -1,6 +1,7 @@
 //! Mail and SMS in English.
 
 use chrono::{DateTime, Utc};
+use domain::helpdesk::DeskAction;
 use store::outbox::Content;
 
 use super::{ExpiryNotice, VerificationMail, Verifying};
@@ -96,16 +97,37 @@ pub fn password_changed(institution: &str, login: &str, when: &str, helpdesk_url
     }
 }
 
-pub fn desk_reset_issued(
+pub fn desk_notice(
+    action: DeskAction,
     institution: &str,
     login: &str,
     when: &str,
     helpdesk_url: &str,
 ) -> Content {
+    let (subject, what) = match action {
+        DeskAction::PasswordReset => (
+            "a new-password link was handed to you at the desk",
+            format!(
+                "handed over in person a link to choose a new password for the account {login}"
+            ),
+        ),
+        DeskAction::Activation => (
+            "new activation material was handed to you at the desk",
+            format!(
+                "handed over in person new activation material (a key, a provisional password or a link) for the account {login}; what was handed over before no longer works"
+            ),
+        ),
+        DeskAction::RecoveryMailChange => (
+            "a new recovery address was requested at the desk",
+            format!(
+                "recorded a new recovery mail address for the account {login}; it will replace the current one once confirmed from its inbox"
+            ),
+        ),
+    };
     Content {
-        subject: format!("{institution}: a new-password link was handed to you at the desk"),
+        subject: format!("{institution}: {subject}"),
         text: format!(
-            "Hello,\n\nOn {when}, the helpdesk handed over in person a link to choose a new password for the account {login}, after checking your identity.\nIf you did not come to the desk, contact the helpdesk now: {helpdesk_url}\n\n{institution}\n"
+            "Hello,\n\nOn {when}, the helpdesk {what}, after checking your identity.\nIf you did not come to the desk, contact the helpdesk now: {helpdesk_url}\n\n{institution}\n"
         ),
     }
 }

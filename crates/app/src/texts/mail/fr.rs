@@ -1,6 +1,7 @@
 //! Les mails et SMS en français.
 
 use chrono::{DateTime, Utc};
+use domain::helpdesk::DeskAction;
 use store::outbox::Content;
 
 use super::{ExpiryNotice, VerificationMail, Verifying};
@@ -96,18 +97,37 @@ pub fn password_changed(institution: &str, login: &str, when: &str, helpdesk_url
     }
 }
 
-pub fn desk_reset_issued(
+pub fn desk_notice(
+    action: DeskAction,
     institution: &str,
     login: &str,
     when: &str,
     helpdesk_url: &str,
 ) -> Content {
-    Content {
-        subject: format!(
-            "{institution} : un lien de nouveau mot de passe vous a été remis au guichet"
+    let (subject, what) = match action {
+        DeskAction::PasswordReset => (
+            "un lien de nouveau mot de passe vous a été remis au guichet",
+            format!(
+                "a remis en main propre un lien permettant de choisir un nouveau mot de passe pour le compte {login}"
+            ),
         ),
+        DeskAction::Activation => (
+            "de nouveaux éléments d'activation vous ont été remis au guichet",
+            format!(
+                "a remis en main propre de nouveaux éléments d'activation (code, mot de passe provisoire ou lien) pour le compte {login} ; ceux remis auparavant ne fonctionnent plus"
+            ),
+        ),
+        DeskAction::RecoveryMailChange => (
+            "une nouvelle adresse mail de secours a été demandée au guichet",
+            format!(
+                "a enregistré une nouvelle adresse mail de secours pour le compte {login} ; elle remplacera l'adresse actuelle dès qu'elle aura été confirmée depuis sa boîte de réception"
+            ),
+        ),
+    };
+    Content {
+        subject: format!("{institution} : {subject}"),
         text: format!(
-            "Bonjour,\n\nLe {when}, le guichet d'assistance a remis en main propre un lien permettant de choisir un nouveau mot de passe pour le compte {login}, après vérification de votre identité.\nSi vous ne vous êtes pas présenté(e) au guichet, contactez immédiatement l'assistance : {helpdesk_url}\n\n{institution}\n"
+            "Bonjour,\n\nLe {when}, le guichet d'assistance {what}, après vérification de votre identité.\nSi vous ne vous êtes pas présenté(e) au guichet, contactez immédiatement l'assistance : {helpdesk_url}\n\n{institution}\n"
         ),
     }
 }

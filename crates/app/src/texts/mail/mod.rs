@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use std::sync::Arc;
 
+use domain::helpdesk::DeskAction;
 use domain::institution::InstitutionSettings;
 use domain::language::Language;
 use store::activation::{ActivationLinkFacts, LinkMail};
@@ -174,19 +175,19 @@ pub fn password_changed(
     }
 }
 
-/// The notice that a desk agent handed over a reset link in person, so
-/// that a hand-over the owner did not ask for is noticed.
-pub fn desk_reset_issued(
-    institution: &str,
-    login: &str,
+/// The notice that a desk agent did `action` for the person, so that a
+/// hand-over the owner did not ask for is noticed.
+pub fn desk_notice(
+    action: DeskAction,
+    (institution, login): (&str, &str),
     (at, tz): (DateTime<Utc>, chrono_tz::Tz),
     helpdesk_url: &str,
     language: Language,
 ) -> Content {
     let when = local(at, tz, language);
     match language {
-        Language::French => fr::desk_reset_issued(institution, login, &when, helpdesk_url),
-        Language::English => en::desk_reset_issued(institution, login, &when, helpdesk_url),
+        Language::French => fr::desk_notice(action, institution, login, &when, helpdesk_url),
+        Language::English => en::desk_notice(action, institution, login, &when, helpdesk_url),
     }
 }
 
