@@ -25,12 +25,14 @@ use crate::proto;
 use crate::proto::account_lifecycle_service_server::AccountLifecycleServiceServer;
 use crate::proto::account_settings_service_server::AccountSettingsServiceServer;
 use crate::proto::activation_service_server::ActivationServiceServer;
+use crate::proto::guest_service_server::GuestServiceServer;
 use crate::proto::helpdesk_service_server::HelpdeskServiceServer;
 use crate::proto::mail_redirection_service_server::MailRedirectionServiceServer;
 use crate::proto::recovery_service_server::RecoveryServiceServer;
 use crate::services::App;
 use crate::services::account_settings::AccountSettingsApi;
 use crate::services::activation::ActivationApi;
+use crate::services::guests::GuestApi;
 use crate::services::helpdesk::HelpdeskApi;
 use crate::services::lifecycle::LifecycleApi;
 use crate::services::mail_redirection::MailRedirectionApi;
@@ -85,13 +87,14 @@ fn tls_config(tls: &crate::config::TlsSettings) -> Result<ServerTlsConfig, Serve
 }
 
 /// The fully-qualified names of the API's services, as health reports them.
-pub const SERVICE_NAMES: [&str; 6] = [
+pub const SERVICE_NAMES: [&str; 7] = [
     <ActivationServiceServer<ActivationApi> as NamedService>::NAME,
     <RecoveryServiceServer<RecoveryApi> as NamedService>::NAME,
     <MailRedirectionServiceServer<MailRedirectionApi> as NamedService>::NAME,
     <AccountSettingsServiceServer<AccountSettingsApi> as NamedService>::NAME,
     <AccountLifecycleServiceServer<LifecycleApi> as NamedService>::NAME,
     <HelpdeskServiceServer<HelpdeskApi> as NamedService>::NAME,
+    <GuestServiceServer<GuestApi> as NamedService>::NAME,
 ];
 
 /// Refuses calls while the database is not ready.
@@ -436,6 +439,7 @@ fn api_routes(
             AccountSettingsApi::new(state.clone())
         ))
         .add_service(api!(HelpdeskServiceServer, HelpdeskApi::new(state.clone())))
+        .add_service(api!(GuestServiceServer, GuestApi::new(state.clone())))
         .add_service(api!(
             AccountLifecycleServiceServer,
             LifecycleApi::new(state, settings.server.request_timeout)

@@ -20,6 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "account_settings",
         "account_lifecycle",
         "helpdesk",
+        "guests",
     ]
     .iter()
     .map(|name| root.join(format!("ent/identity/v1/{name}.proto")))

@@ -15,6 +15,7 @@ mod m20261126_000010_keyed_secret_hashes;
 mod m20261127_000011_change_snapshots;
 mod m20261127_000012_partial_batch_lanes;
 mod m20261127_000013_changes_by_account;
+mod m20261127_000014_guests;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000011_change_snapshots::Migration),
             Box::new(m20261127_000012_partial_batch_lanes::Migration),
             Box::new(m20261127_000013_changes_by_account::Migration),
+            Box::new(m20261127_000014_guests::Migration),
         ]
     }
 }

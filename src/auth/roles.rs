@@ -39,6 +39,7 @@ const REDIRECTION: &str = "ent.identity.v1.MailRedirectionService";
 const SETTINGS: &str = "ent.identity.v1.AccountSettingsService";
 const LIFECYCLE: &str = "ent.identity.v1.AccountLifecycleService";
 const DESK: &str = "ent.identity.v1.HelpdeskService";
+const GUESTS: &str = "ent.identity.v1.GuestService";
 
 /// Every method the server answers, as (service, method, access). A method
 /// missing here is refused to everyone (and a unit test fails).
@@ -93,6 +94,12 @@ pub const ACCESS_TABLE: &[(&str, &str, Access)] = &[
     (DESK, "IssueDeskPasswordReset", HELPDESK),
     (DESK, "RequestDeskRecoveryMailChange", HELPDESK),
     (DESK, "IssueDeskActivation", HELPDESK),
+    (GUESTS, "InviteGuest", PORTAL),
+    (GUESTS, "ListSponsoredGuests", PORTAL),
+    (GUESTS, "RenewGuest", PORTAL),
+    (GUESTS, "EndGuest", PORTAL),
+    (GUESTS, "ListPendingInvitations", ADMIN),
+    (GUESTS, "DecideInvitation", ADMIN),
     ("grpc.health.v1.Health", "Check", Access::Public),
     ("grpc.health.v1.Health", "Watch", Access::Public),
     (
@@ -144,7 +151,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(methods.len(), 50, "the API's methods");
+        assert_eq!(methods.len(), 56, "the API's methods");
         for method in &methods {
             let entries = ACCESS_TABLE
                 .iter()

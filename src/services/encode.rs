@@ -2,9 +2,11 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::app::guests::GuestInvitation;
 use crate::config::ActivationChannel;
 use crate::domain::account::{Account, AccountKind, AccountStatus};
 use crate::domain::activation::{PhotoDecision, PhotoUse};
+use crate::domain::guest::InvitationStatus;
 use crate::proto;
 use crate::store::entities::audit_event;
 use crate::store::feed::ChangeKind;
@@ -70,6 +72,48 @@ pub fn person_at_desk(a: &Account, now: DateTime<Utc>) -> proto::PersonAtDesk {
     }
 }
 
+/// An invitation and its guest's account as the sponsor or a moderator
+/// sees them.
+pub fn guest_invitation(g: &GuestInvitation, now: DateTime<Utc>) -> proto::GuestInvitation {
+    let i = &g.invitation;
+    proto::GuestInvitation {
+        invitation_id: i.id.clone(),
+        institution: i.institution.clone(),
+        sponsor_account_id: i.sponsor_id.clone(),
+        guest: Some(proto::GuestDetails {
+            profile: i.profile.clone(),
+            given_name: i.given_name.clone(),
+            family_name: i.family_name.clone(),
+            birth_date: date(i.birth_date),
+            personal_mail: i.personal_mail.clone(),
+            end_date: date(Some(i.end_date)),
+            reason: i.reason.clone(),
+            language: i.language.code().to_owned(),
+        }),
+        status: match i.status {
+            InvitationStatus::Pending => proto::InvitationStatus::Pending,
+            InvitationStatus::Approved => proto::InvitationStatus::Approved,
+            InvitationStatus::Rejected => proto::InvitationStatus::Rejected,
+        } as i32,
+        created_at: Some(timestamp(i.created_at)),
+        decided_at: i.decided_at.map(timestamp),
+        decision_comment: i.decision_comment.clone().unwrap_or_default(),
+        account: g.account.as_ref().map(|a| guest_account(a, now)),
+    }
+}
+
+/// What a sponsor sees of their guest's account.
+pub fn guest_account(a: &Account, now: DateTime<Utc>) -> proto::GuestAccount {
+    proto::GuestAccount {
+        account_id: a.id.clone(),
+        login: a.login.clone(),
+        status: status(a.status.as_of(a.activation_available_at, now)) as i32,
+        activated: a.activated_at.is_some(),
+        end_date: date(a.end_of_activity_date),
+        retention_end_date: date(a.retention_end_date),
+    }
+}
+
 /// The account as of `now` (a pre-created account whose activation opened
 /// reads as created); dates in the institution's time zone `tz`.
 pub fn account(a: &Account, now: DateTime<Utc>, tz: chrono_tz::Tz) -> proto::Account {
@@ -78,6 +122,7 @@ pub fn account(a: &Account, now: DateTime<Utc>, tz: chrono_tz::Tz) -> proto::Acc
     let kind = match a.kind {
         AccountKind::Student => proto::AccountKind::Student,
         AccountKind::Staff => proto::AccountKind::Staff,
+        AccountKind::Guest => proto::AccountKind::Guest,
     };
     let status_changed_at =
         if domain_status == AccountStatus::Created && a.status == AccountStatus::PreCreated {
@@ -107,6 +152,7 @@ pub fn account(a: &Account, now: DateTime<Utc>, tz: chrono_tz::Tz) -> proto::Acc
             .and(a.recovery_mail.clone())
             .unwrap_or_default(),
         recovery_mail_verified_at: opt_timestamp(a.recovery_mail_verified_at),
+        sponsor_account_id: a.sponsor_id.clone().unwrap_or_default(),
         activation_available_at: Some(timestamp(a.activation_available_at)),
         activated_at: opt_timestamp(a.activated_at),
         password_changed_at: opt_timestamp(a.password_changed_at),

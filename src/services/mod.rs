@@ -3,6 +3,7 @@
 pub mod account_settings;
 pub mod activation;
 pub mod encode;
+pub mod guests;
 pub mod helpdesk;
 pub mod inputs;
 pub mod lifecycle;

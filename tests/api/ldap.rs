@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ent_identity::app::clock::Clock;
 use ent_identity::ldap_sync::metrics::Metrics;
 use ent_identity::ldap_sync::{
     InstitutionDirectory, LdapSyncSettings, LockMode, PurgeMode, Worker, resync,
@@ -647,6 +648,69 @@ async fn each_universitys_choices_reach_the_directory() {
     assert!(slapd.binds(&dn, "velo7Tours9").await);
 
     montpellier_redirect_reset_and_extension(&app, &slapd).await;
+    montpellier_guest(&app, &slapd).await;
+}
+
+/// A guest's entry names its sponsor (`supannParrainDN`), is an
+/// "affiliate", and carries the stay's end as `supannExtDateFin`.
+async fn montpellier_guest(app: &TestApp, slapd: &Slapd) {
+    use proto::guest_service_client::GuestServiceClient;
+    let sponsor = app
+        .active_account(
+            montpellier_staff("RH-UM-10", "Irène", "Parraine"),
+            "Qz7#Kp2wLm9x",
+        )
+        .await;
+    let end = app
+        .clock
+        .now()
+        .date_naive()
+        .checked_add_days(chrono::Days::new(60))
+        .expect("date");
+    let invited = GuestServiceClient::new(authed(&app.channel, "portal", None))
+        .invite_guest(proto::InviteGuestRequest {
+            sponsor: by_id(&sponsor.account_id),
+            guest: Some(proto::GuestDetails {
+                profile: "guest".into(),
+                given_name: "Lise".into(),
+                family_name: "Meitner".into(),
+                personal_mail: "lise.meitner@example.org".into(),
+                end_date: end.to_string(),
+                reason: "Séminaire".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("invited")
+        .into_inner()
+        .invitation
+        .expect("invitation");
+    let guest = GuestServiceClient::new(authed(&app.channel, "admin", None))
+        .decide_invitation(proto::DecideInvitationRequest {
+            invitation_id: invited.invitation_id,
+            moderator: "dsin".into(),
+            approve: true,
+            comment: String::new(),
+        })
+        .await
+        .expect("approved")
+        .into_inner()
+        .invitation
+        .expect("invitation")
+        .account
+        .expect("account");
+    synced(app, slapd).await;
+    let dn = format!("uid={},{}", guest.login, people("um"));
+    let entry = slapd.entry(&dn).await.expect("guest entry");
+    assert_eq!(
+        one(&entry, "supannParrainDN"),
+        format!("uid={},{}", sponsor.login, people("um"))
+    );
+    assert_eq!(one(&entry, "eduPersonAffiliation"), "affiliate");
+    assert_eq!(
+        one(&entry, "supannExtDateFin"),
+        format!("{}000000Z", end.format("%Y%m%d"))
+    );
 }
 
 async fn montpellier_redirect_reset_and_extension(app: &TestApp, slapd: &Slapd) {

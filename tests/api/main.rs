@@ -15,6 +15,7 @@ mod config;
 mod feed;
 mod forms;
 mod grpc_web;
+mod guests;
 mod helpdesk;
 mod ldap;
 mod lifecycle;

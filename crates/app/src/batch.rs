@@ -260,7 +260,8 @@ impl Pass<'_> {
                 return Ok(true);
             };
             after = Some(last.clone());
-            let chunk = self.plan_chunk(step, &rows, report);
+            let sponsors = self.sponsors_to_tell(step, &rows).await?;
+            let chunk = self.plan_chunk(step, &rows, &sponsors, report);
             report.chunks += 1;
             if request.dry_run {
                 // Dropping the transaction rolls it back.
@@ -273,12 +274,33 @@ impl Pass<'_> {
         }
     }
 
+    /// The sponsors of the guests among `rows` whose expiry notice is due
+    /// (the notice step only).
+    async fn sponsors_to_tell(
+        &self,
+        step: BatchStep,
+        rows: &[Account],
+    ) -> Result<Sponsors, BatchError> {
+        if step != BatchStep::Notice {
+            return Ok(Sponsors::new());
+        }
+        let ids: Vec<String> = rows.iter().filter_map(|a| a.sponsor_id.clone()).collect();
+        Ok(self
+            .store
+            .accounts_by_ids(&ids)
+            .await?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect())
+    }
+
     /// The writes of the due accounts among `rows`, counted in `report`
     /// (and listed, in a dry run).
     fn plan_chunk(
         &self,
         step: BatchStep,
         rows: &[Account],
+        sponsors: &Sponsors,
         report: &mut BatchReport,
     ) -> ChunkWrite {
         let mut chunk = ChunkWrite::default();
@@ -287,7 +309,7 @@ impl Pass<'_> {
             if !is_due(step, &f, self.time, self.purge_after) {
                 continue;
             }
-            let detail = self.plan(step, row, &f, &mut chunk);
+            let detail = self.plan(step, (row, &f), sponsors, &mut chunk);
             report.count(step);
             if self.request.dry_run && report.planned.len() < MAX_PLANNED {
                 report.planned.push(PlannedAction {
@@ -306,8 +328,8 @@ impl Pass<'_> {
     fn plan(
         &self,
         step: BatchStep,
-        a: &Account,
-        f: &AccountFacts,
+        (a, f): (&Account, &AccountFacts),
+        sponsors: &Sponsors,
         chunk: &mut ChunkWrite,
     ) -> String {
         let now = self.time.now;
@@ -326,7 +348,7 @@ impl Pass<'_> {
                     json!({ "retention_end_date": fmt_date(a.retention_end_date) }),
                 ),
             ),
-            BatchStep::Notice => self.expiry_notice(a, f, chunk),
+            BatchStep::Notice => self.expiry_notice((a, f), sponsors, chunk),
             BatchStep::PasswordReminder => self.password_reminder(a, f, chunk),
             BatchStep::PasswordExpire => (
                 String::new(),
@@ -351,7 +373,12 @@ impl Pass<'_> {
 
     /// The notice that the account will close (the notices the batch sends
     /// are in French, the institutions' language).
-    fn expiry_notice(&self, a: &Account, f: &AccountFacts, chunk: &mut ChunkWrite) -> Planned {
+    fn expiry_notice(
+        &self,
+        (a, f): (&Account, &AccountFacts),
+        sponsors: &Sponsors,
+        chunk: &mut ChunkWrite,
+    ) -> Planned {
         let (t, institution) = (self.time, self.institution);
         let end = f.retention_end.unwrap_or(t.today);
         let left = days_left(end, t.today);
@@ -377,6 +404,20 @@ impl Pass<'_> {
             Language::French,
         );
         let sent = message(a, "expiry_notice", content, t.now, chunk);
+        // A guest's sponsor hears too, and may renew the stay.
+        if let Some(sponsor) = a.sponsor_id.as_ref().and_then(|id| sponsors.get(id)) {
+            let content = mail::guest_expiry_notice(
+                &mail::GuestExpiry {
+                    institution: &institution.name,
+                    guest: &format!("{} {}", a.given_name, a.family_name),
+                    login: &a.login,
+                    retention_end: end,
+                    portal_url: &institution.portal_url,
+                },
+                Language::French,
+            );
+            message(sponsor, "guest_expiry_notice", content, t.now, chunk);
+        }
         (
             format!("{left} days left"),
             None,
@@ -523,6 +564,9 @@ fn message(
     });
     true
 }
+
+/// Guests' sponsors, by account id.
+type Sponsors = std::collections::HashMap<String, Account>;
 
 fn fmt_date(d: Option<chrono::NaiveDate>) -> String {
     d.map(|d| d.to_string()).unwrap_or_default()

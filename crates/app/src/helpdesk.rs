@@ -17,13 +17,13 @@ use serde_json::json;
 use store::AuditEntry;
 use store::accounts::AccountLookup;
 use store::activation::SecretIssue;
-use store::outbox::{Channel, NewMessage};
+use store::outbox::NewMessage;
 use store::provisioning::IssuedMaterial;
 use store::secrets::{NewSecret, Purpose};
 
 use crate::error::internal;
 use crate::limits::Counters;
-use crate::links::{DeliveryNotice, LinkRecord, PortalLinkToken};
+use crate::links::{DeliveryNotice, LinkRecord, PortalLinkToken, notice_to};
 use crate::texts::mail;
 use crate::{App, AppError, CallContext};
 
@@ -355,22 +355,12 @@ fn desk_notice(
     ctx: &CallContext,
     now: DateTime<Utc>,
 ) -> Vec<NewMessage> {
-    account
-        .notice_address()
-        .map(|recipient| NewMessage {
-            account_id: Some(account.id.clone()),
-            channel: Channel::Mail,
-            recipient: recipient.to_owned(),
-            template: action.template().into(),
-            content: mail::desk_notice(
-                action,
-                (&institution.name, &account.login),
-                (now, institution.time_zone),
-                &institution.helpdesk_url,
-                ctx.language,
-            ),
-            not_before: now,
-        })
-        .into_iter()
-        .collect()
+    let content = mail::desk_notice(
+        action,
+        (&institution.name, &account.login),
+        (now, institution.time_zone),
+        &institution.helpdesk_url,
+        ctx.language,
+    );
+    notice_to(account, action.template(), content, now)
 }

@@ -10,6 +10,7 @@ pub mod batch;
 pub mod clock;
 pub mod error;
 pub mod forms;
+pub mod guests;
 pub mod helpdesk;
 pub mod lifecycle;
 pub mod limits;

@@ -249,3 +249,24 @@ impl App {
         Ok(())
     }
 }
+
+/// A notice to `account`'s notice address, if it has one.
+pub(crate) fn notice_to(
+    account: &Account,
+    template: &str,
+    content: store::outbox::Content,
+    now: DateTime<Utc>,
+) -> Vec<NewMessage> {
+    account
+        .notice_address()
+        .map(|recipient| NewMessage {
+            account_id: Some(account.id.clone()),
+            channel: Channel::Mail,
+            recipient: recipient.to_owned(),
+            template: template.to_owned(),
+            content,
+            not_before: now,
+        })
+        .into_iter()
+        .collect()
+}

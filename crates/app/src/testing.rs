@@ -165,6 +165,7 @@ pub async fn provision_montpellier_staff_with_passport(
         profile: profile.clone(),
         record,
         link_mail: None,
+        guest: None,
     };
     let ctx = call_from(None);
     let mut results = t

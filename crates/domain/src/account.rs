@@ -5,12 +5,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::self_service::{AntispamLevel, ConsentState, DirectoryEntry, Redirect};
 
-/// Student or staff; each configured profile belongs to one kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Student, staff or guest; each configured profile belongs to one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountKind {
+    #[default]
     Student,
     Staff,
+    /// Invited by a sponsor (a visiting researcher, a speaker, a
+    /// contractor): no enrolment or HR record, an end date from the start.
+    Guest,
 }
 
 impl AccountKind {
@@ -18,6 +22,7 @@ impl AccountKind {
         match self {
             AccountKind::Student => "student",
             AccountKind::Staff => "staff",
+            AccountKind::Guest => "guest",
         }
     }
 
@@ -25,6 +30,7 @@ impl AccountKind {
         match text {
             "student" => Some(AccountKind::Student),
             "staff" => Some(AccountKind::Staff),
+            "guest" => Some(AccountKind::Guest),
             _ => None,
         }
     }
@@ -260,6 +266,8 @@ pub struct Account {
     pub purged_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// A guest's sponsor: the account that invited them.
+    pub sponsor_id: Option<String>,
 }
 
 impl Account {

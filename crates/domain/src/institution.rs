@@ -79,6 +79,10 @@ pub struct InstitutionSettings {
     /// Departures: the academic year, notices, reminders and the purge.
     #[serde(default)]
     pub lifecycle: LifecycleSettings,
+    /// Who may invite guests, how invitations are decided, how long a stay
+    /// lasts.
+    #[serde(default)]
+    pub guests: crate::guest::GuestSettings,
     /// The institution's own words for consent options, where its
     /// documents word them differently from the service (keys:
     /// `directory_listed`, `photo_refuse`, ...).

@@ -63,7 +63,44 @@ impl InstitutionSettings {
         for (code, profile) in &self.profiles {
             self.profile_problems(code, profile, &mut out);
         }
+        self.guest_problems(&mut out);
         out
+    }
+
+    /// Who sponsors guests, and how guests activate.
+    fn guest_problems(&self, out: &mut Problems) {
+        let guests = &self.guests;
+        for sponsor in &guests.sponsor_profiles {
+            match self.profiles.get(sponsor) {
+                Some(p) if p.kind == AccountKind::Staff => {}
+                Some(_) => out.bad(
+                    "guests.sponsor_profiles",
+                    format!("{sponsor} is not a staff profile: only staff sponsor guests"),
+                ),
+                None => out.bad(
+                    "guests.sponsor_profiles",
+                    format!("{sponsor} is not a profile of this institution"),
+                ),
+            }
+        }
+        if !(1..=60).contains(&guests.max_months) {
+            out.bad("guests.max_months", "must be between 1 and 60");
+        }
+        if let Some(mail) = &guests.moderator_mail
+            && crate::ids::MailAddress::parse(mail).is_err()
+        {
+            out.bad("guests.moderator_mail", "is not a mail address");
+        }
+        for (code, profile) in &self.profiles {
+            if profile.kind == AccountKind::Guest
+                && profile.activation.channel != ActivationChannel::MailedLink
+            {
+                out.bad(
+                    format!("profiles.{code}.activation.channel"),
+                    "a guest activates through the link mailed to the address the sponsor gave: mailed_link",
+                );
+            }
+        }
     }
 
     /// The institution's name, addresses and identifiers.

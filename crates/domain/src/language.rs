@@ -38,6 +38,23 @@ impl Language {
         best.map(|(_, l)| l).unwrap_or_default()
     }
 
+    /// The language's code (`fr`, `en`), as stored and as requests name it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::French => "fr",
+            Language::English => "en",
+        }
+    }
+
+    /// The language a code names; `None` for another code.
+    pub fn from_code(code: &str) -> Option<Language> {
+        match code {
+            "fr" => Some(Language::French),
+            "en" => Some(Language::English),
+            _ => None,
+        }
+    }
+
     /// Picks the text for this language.
     pub fn pick<'a>(self, french: &'a str, english: &'a str) -> &'a str {
         match self {

@@ -7,6 +7,7 @@ pub mod consent;
 pub mod end_user;
 pub mod form;
 pub mod guessing;
+pub mod guest;
 pub mod helpdesk;
 pub mod ids;
 pub mod institution;

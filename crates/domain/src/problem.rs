@@ -73,6 +73,18 @@ pub enum Problem {
     NeededForActivation,
     /// The names give no letters to build a login from.
     NoLoginFromName,
+    /// A guest profile named in a provisioning record: guests are invited.
+    GuestsAreInvited,
+
+    // Guests.
+    /// A profile that is not one for guests.
+    NotAGuestProfile,
+    /// A stay's last day that is today or earlier.
+    EndDateNotAfterToday,
+    /// A stay longer than the institution grants.
+    EndDateTooFar {
+        max_months: u32,
+    },
 
     // Forms a person fills.
     /// The address and its confirmation differ.

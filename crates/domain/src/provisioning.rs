@@ -5,6 +5,7 @@ use crate::problem::Problem;
 use chrono::{DateTime, Duration, Utc};
 
 use super::account::AccountKind;
+use super::guest::ValidInvitation;
 use super::ids::{BirthDate, HrId, Ine, MailAddress, PersonName, PhoneE164, StudentNumber};
 use super::institution::{ActivationChannel, InstitutionSettings, Institutions, ProfileSettings};
 
@@ -24,11 +25,13 @@ pub struct ProvisionInput {
 }
 
 /// The identifier a record is matched on: student number for students, HR
-/// id for staff.
+/// id for staff; a guest's record is their invitation, and creates an
+/// account once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExternalId {
     StudentNumber(StudentNumber),
     HrId(HrId),
+    Invitation(String),
 }
 
 /// A record that passed every check of its institution and profile.
@@ -41,23 +44,41 @@ pub struct ValidRecord {
     pub ine: Option<Ine>,
     pub given_name: PersonName,
     pub family_name: PersonName,
-    pub birth_date: BirthDate,
+    /// Always given by enrolment and HR; a guest's sponsor may not know it.
+    pub birth_date: Option<BirthDate>,
     pub mobile_phone: Option<PhoneE164>,
     pub personal_mail: Option<MailAddress>,
 }
 
 impl ValidRecord {
+    /// The record of the guest an approved invitation (`invitation_id`)
+    /// brings.
+    pub fn of_invitation(invitation: &ValidInvitation, invitation_id: &str) -> ValidRecord {
+        ValidRecord {
+            institution: invitation.institution.clone(),
+            profile: invitation.profile.clone(),
+            kind: AccountKind::Guest,
+            external_id: ExternalId::Invitation(invitation_id.to_owned()),
+            ine: None,
+            given_name: invitation.given_name.clone(),
+            family_name: invitation.family_name.clone(),
+            birth_date: invitation.birth_date,
+            mobile_phone: None,
+            personal_mail: Some(invitation.personal_mail.clone()),
+        }
+    }
+
     pub fn student_number(&self) -> Option<&str> {
         match &self.external_id {
             ExternalId::StudentNumber(n) => Some(n.as_str()),
-            ExternalId::HrId(_) => None,
+            ExternalId::HrId(_) | ExternalId::Invitation(_) => None,
         }
     }
 
     pub fn hr_id(&self) -> Option<&str> {
         match &self.external_id {
             ExternalId::HrId(id) => Some(id.as_str()),
-            ExternalId::StudentNumber(_) => None,
+            ExternalId::StudentNumber(_) | ExternalId::Invitation(_) => None,
         }
     }
 }
@@ -119,7 +140,7 @@ pub fn parse_record(
                 ine: ine.flatten(),
                 given_name,
                 family_name,
-                birth_date,
+                birth_date: Some(birth_date),
                 mobile_phone: mobile_phone.flatten(),
                 personal_mail: personal_mail.flatten(),
             })
@@ -181,6 +202,10 @@ fn external_id(
                 .map(ExternalId::HrId)
                 .map_err(|e| bad("hr_id", e))
                 .ok()
+        }
+        AccountKind::Guest => {
+            bad("profile", Problem::GuestsAreInvited);
+            None
         }
     }
 }

@@ -25,6 +25,8 @@ pub enum Precondition {
     ExtensionDecided,
     ExtensionPending,
     FlowCompleted,
+    /// A guest invitation decided already.
+    InvitationDecided,
     LinkExpired,
     /// No login identifier is free for this person.
     Login,
@@ -32,6 +34,8 @@ pub enum Precondition {
     NoDeparture,
     NoMailbox,
     NoPhone,
+    /// The account may not invite guests.
+    NotASponsor,
     /// The institution does not offer this service.
     NotOffered,
     NotRenewable,
@@ -49,7 +53,7 @@ pub enum Precondition {
 
 impl Precondition {
     /// Every refusal, for exhaustive checks.
-    pub const ALL: [Precondition; 26] = [
+    pub const ALL: [Precondition; 28] = [
         Precondition::AccountState,
         Precondition::AccountExpired,
         Precondition::ActivationNotOpen,
@@ -62,11 +66,13 @@ impl Precondition {
         Precondition::ExtensionDecided,
         Precondition::ExtensionPending,
         Precondition::FlowCompleted,
+        Precondition::InvitationDecided,
         Precondition::LinkExpired,
         Precondition::Login,
         Precondition::NoDeparture,
         Precondition::NoMailbox,
         Precondition::NoPhone,
+        Precondition::NotASponsor,
         Precondition::NotOffered,
         Precondition::NotRenewable,
         Precondition::NothingToResend,
@@ -93,11 +99,13 @@ impl Precondition {
             Precondition::ExtensionDecided => "EXTENSION_DECIDED",
             Precondition::ExtensionPending => "EXTENSION_PENDING",
             Precondition::FlowCompleted => "FLOW_COMPLETED",
+            Precondition::InvitationDecided => "INVITATION_DECIDED",
             Precondition::LinkExpired => "LINK_EXPIRED",
             Precondition::Login => "LOGIN",
             Precondition::NoDeparture => "NO_DEPARTURE",
             Precondition::NoMailbox => "NO_MAILBOX",
             Precondition::NoPhone => "NO_PHONE",
+            Precondition::NotASponsor => "NOT_A_SPONSOR",
             Precondition::NotOffered => "NOT_OFFERED",
             Precondition::NotRenewable => "NOT_RENEWABLE",
             Precondition::NothingToResend => "NOTHING_TO_RESEND",

@@ -117,9 +117,9 @@ pub struct LdapSource<'a> {
     pub photo_refused: bool,
     /// `None` before the choice.
     pub crous_sharing: Option<bool>,
-    /// A staff member (`supannEmpDateFin`) rather than a student
-    /// (`supannEtuDateFin`).
-    pub staff: bool,
+    /// Student (`supannEtuDateFin`), staff (`supannEmpDateFin`) or guest
+    /// (`supannExtDateFin`: "date de fin" of an external person).
+    pub kind: crate::account::AccountKind,
     /// The last day of activity, `YYYY-MM-DD`; empty while active.
     pub end_of_activity: &'a str,
 }
@@ -237,10 +237,10 @@ pub fn entry(s: &LdapSource<'_>) -> Vec<Attribute> {
 /// `supannEtuDateFin` or `supannEmpDateFin`: the last day of activity as
 /// a GeneralizedTime (`20260930000000Z`), absent while active.
 fn end_of_activity(s: &LdapSource<'_>) -> Attribute {
-    let name = if s.staff {
-        "supannEmpDateFin"
-    } else {
-        "supannEtuDateFin"
+    let name = match s.kind {
+        crate::account::AccountKind::Student => "supannEtuDateFin",
+        crate::account::AccountKind::Staff => "supannEmpDateFin",
+        crate::account::AccountKind::Guest => "supannExtDateFin",
     };
     let day: String = s
         .end_of_activity
@@ -463,7 +463,7 @@ mod tests {
         assert_eq!(value(&entry, "jpegPhoto"), None, "someone else's");
         assert!(value(&entry, "supannEtuDateFin").unwrap().is_empty());
         let departed = LdapSource {
-            staff: true,
+            kind: crate::account::AccountKind::Staff,
             end_of_activity: "2026-09-30",
             ..s.clone()
         };

@@ -11,6 +11,10 @@ pub struct Source {
     pub login: String,
     pub profile: String,
     pub staff: bool,
+    /// A guest, invited by a sponsor.
+    pub guest: bool,
+    /// A guest's sponsor's login (`supannParrainDN` names their entry).
+    pub sponsor_login: Option<String>,
     /// Purged: only a tombstone remains.
     pub purged: bool,
     pub password_usable: bool,
@@ -78,6 +82,19 @@ pub fn desired(
         "eduPersonAffiliation",
         affiliations(source, directory),
     );
+    if source.guest {
+        // "dn du responsable de cette entrée" (SupAnn 2021): the sponsor.
+        let sponsor = match &source.sponsor_login {
+            Some(login) if !source.purged => vec![format!(
+                "{}={},{}",
+                directory.rdn_attribute,
+                escape_rdn_value(login),
+                directory.people_base
+            )],
+            _ => Vec::new(),
+        };
+        set(&mut attributes, "supannParrainDN", sponsor);
+    }
     let etablissement = directory.etablissement.iter().cloned().collect();
     set(&mut attributes, "supannEtablissement", etablissement);
     if settings.lock == LockMode::Ppolicy {
@@ -127,7 +144,10 @@ fn affiliations(source: &Source, directory: &InstitutionDirectory) -> Vec<String
     if let Some(named) = directory.affiliations.get(&source.profile) {
         return named.clone();
     }
-    let defaults: &[&str] = if source.staff {
+    // eduPerson: a guest is an "affiliate", not a "member".
+    let defaults: &[&str] = if source.guest {
+        &["affiliate"]
+    } else if source.staff {
         &["employee", "staff", "member"]
     } else {
         &["student", "member"]
@@ -272,6 +292,35 @@ mod tests {
         ));
         let tomb = desired(&purged, &directory(), &settings());
         assert!(value(&tomb, "eduPersonAffiliation").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_guest_is_an_affiliate_whose_sponsor_is_named() {
+        let guest = Source {
+            guest: true,
+            sponsor_login: Some("mcurie".into()),
+            ..source()
+        };
+        let d = desired(&guest, &directory(), &settings());
+        assert_eq!(value(&d, "eduPersonAffiliation").unwrap(), ["affiliate"]);
+        assert_eq!(
+            value(&d, "supannParrainDN").unwrap(),
+            ["uid=mcurie,ou=people,dc=u,dc=fr"]
+        );
+        let purged = Source {
+            purged: true,
+            ..guest.clone()
+        };
+        let d = desired(&purged, &directory(), &settings());
+        assert!(value(&d, "supannParrainDN").unwrap().is_empty());
+        // Other accounts leave the attribute to whoever writes it.
+        assert_eq!(
+            value(
+                &desired(&source(), &directory(), &settings()),
+                "supannParrainDN"
+            ),
+            None
+        );
     }
 
     #[test]

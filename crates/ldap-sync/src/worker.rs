@@ -295,7 +295,8 @@ impl Worker {
         let Some(account) = &change.account else {
             return Ok(());
         };
-        let source = source(account, &change.entry, change.password_usable);
+        let mut source = source(account, &change.entry, change.password_usable);
+        source.sponsor_login = self.sponsor_login(account).await?;
         let Some(desired) = self.desired(account, &source) else {
             return Ok(());
         };
@@ -310,6 +311,28 @@ impl Worker {
         })?;
         tracing::info!(cursor = %change.cursor, login = %account.login, kind = ?change.kind(), ?outcome, "applied");
         Ok(())
+    }
+
+    /// A guest's sponsor's login, from which their `supannParrainDN` is
+    /// built; `None` for other accounts (or a sponsor no longer known).
+    async fn sponsor_login(&self, account: &proto::Account) -> Result<Option<String>, SyncError> {
+        if account.sponsor_account_id.is_empty() {
+            return Ok(None);
+        }
+        let selector = proto::AccountSelector {
+            institution: String::new(),
+            identifier: Some(proto::account_selector::Identifier::AccountId(
+                account.sponsor_account_id.clone(),
+            )),
+        };
+        let request = self.request(proto::GetAccountRequest {
+            account: Some(selector),
+        });
+        match self.api().get_account(request).await {
+            Ok(answer) => Ok(answer.into_inner().account.map(|a| a.login)),
+            Err(status) if status.code() == tonic::Code::NotFound => Ok(None),
+            Err(status) => Err(status.into()),
+        }
     }
 
     /// What the directory should say; `None` for an institution it does
@@ -357,6 +380,8 @@ fn source(
         login: account.login.clone(),
         profile: account.profile.clone(),
         staff: account.kind() == proto::AccountKind::Staff,
+        guest: account.kind() == proto::AccountKind::Guest,
+        sponsor_login: None,
         purged: account.status() == proto::AccountStatus::DataDeleted,
         password_usable,
         password_set_days: account
@@ -487,7 +512,8 @@ impl Resync<'_> {
         let Some(account) = &entry.account else {
             return Ok(());
         };
-        let source = source(account, &entry.entry, entry.password_usable);
+        let mut source = source(account, &entry.entry, entry.password_usable);
+        source.sponsor_login = self.worker.sponsor_login(account).await?;
         let Some(desired) = self.worker.desired(account, &source) else {
             return Ok(());
         };

@@ -213,6 +213,7 @@ pub(crate) fn account_of(a: account::Model) -> Result<Account, StoreError> {
         purged_at: a.purged_at,
         created_at: a.created_at,
         updated_at: a.updated_at,
+        sponsor_id: a.sponsor_id,
     })
 }
 

@@ -69,6 +69,20 @@ impl Store {
             .transpose()
     }
 
+    /// The accounts of these ids (those that exist).
+    pub async fn accounts_by_ids(&self, ids: &[String]) -> Result<Vec<Account>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        account::Entity::find()
+            .filter(account::Column::Id.is_in(ids.to_vec()))
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .map(account_of)
+            .collect()
+    }
+
     /// The accounts of `institution` whose birth date is `born`, oldest
     /// first, at most `limit` (a desk narrows them by family name: a date
     /// is shared by a few hundred people at most in a university).

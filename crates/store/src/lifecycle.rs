@@ -21,8 +21,8 @@ use sea_orm::{
 use serde_json::json;
 
 use super::entities::{
-    account, activation_flow, audit_event, extension_request, one_time_secret, outbox,
-    password_history,
+    account, activation_flow, audit_event, extension_request, guest_invitation, one_time_secret,
+    outbox, password_history,
 };
 use super::feed::{ChangeKind, PendingChange, append_changes_known, snapshot_of};
 use super::outbox::{NewMessage, enqueue_all};
@@ -716,6 +716,14 @@ async fn purge(
         .filter(C::Id.is_in(ids.to_vec()))
         .exec_with_returning(txn)
         .await?;
+    purge_related(txn, ids).await?;
+    Ok(purged)
+}
+
+/// What else of these accounts holds personal data: the feed's earlier
+/// snapshots, secrets, flows, password history, messages delivered,
+/// extension reasons, guests' invitations.
+async fn purge_related(txn: &DatabaseTransaction, ids: &[String]) -> Result<(), StoreError> {
     super::feed::purge_snapshots(txn, ids).await?;
     one_time_secret::Entity::delete_many()
         .filter(one_time_secret::Column::AccountId.is_in(ids.to_vec()))
@@ -746,7 +754,21 @@ async fn purge(
         .filter(extension_request::Column::AccountId.is_in(ids.to_vec()))
         .exec(txn)
         .await?;
-    Ok(purged)
+    // A guest's invitation keeps its dates and decision; the guest's
+    // personal data goes with the account's.
+    guest_invitation::Entity::update_many()
+        .col_expr(guest_invitation::Column::GivenName, Expr::value(""))
+        .col_expr(guest_invitation::Column::FamilyName, Expr::value(""))
+        .col_expr(
+            guest_invitation::Column::BirthDate,
+            Expr::value(Option::<NaiveDate>::None),
+        )
+        .col_expr(guest_invitation::Column::PersonalMail, Expr::value(""))
+        .col_expr(guest_invitation::Column::Reason, Expr::value(""))
+        .filter(guest_invitation::Column::AccountId.is_in(ids.to_vec()))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// An audit row of the batch for one account.

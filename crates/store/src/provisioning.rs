@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use domain::secret::SecretKeys;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -84,6 +84,18 @@ pub struct ProvisionItem {
     pub profile: ProfileSettings,
     /// What a mailed activation link needs (profiles with a mailed link).
     pub link_mail: Option<LinkMail>,
+    /// A guest's sponsor and stay (invitations only).
+    pub guest: Option<GuestStay>,
+}
+
+/// What a guest's account starts with: who invited them, and the dates of
+/// a stay that ends like any departure (notices, limited access, expiry).
+#[derive(Debug, Clone)]
+pub struct GuestStay {
+    pub sponsor_id: String,
+    pub last_day: NaiveDate,
+    pub retention_end: NaiveDate,
+    pub first_notice_on: Option<NaiveDate>,
 }
 
 pub use super::activation::LinkMail;
@@ -169,6 +181,30 @@ impl Store {
     }
 }
 
+/// Provisions one record inside the caller's transaction `txn` (a guest's
+/// account, created with its invitation's approval): its rows, its feed
+/// entry and its messages, committed or rolled back with the caller's.
+pub(crate) async fn provision_within(
+    txn: &impl ConnectionTrait,
+    item: &ProvisionItem,
+    keys: &Arc<SecretKeys>,
+    now: DateTime<Utc>,
+    ctx: &AuditContext,
+) -> Result<Result<Provisioned, ProvisionError>, StoreError> {
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        lock_name_stems(txn, std::slice::from_ref(item)).await?;
+    }
+    let mut batch = apply(txn, &[item], keys, now, ctx).await?;
+    let known = std::mem::take(&mut batch.snapshots);
+    append_changes_known(txn, &batch.changes, known, now).await?;
+    Ok(batch
+        .results
+        .pop()
+        .unwrap_or(Err(ProvisionError::Store(StoreError::Corrupt(
+            "planner returned no result".into(),
+        )))))
+}
+
 /// What a bulk chunk spread over lanes did.
 #[derive(Debug)]
 pub struct LaneResults {
@@ -247,11 +283,16 @@ impl Store {
 enum ExternalKey {
     StudentNumber(String, String),
     HrId(String, String),
+    /// A guest's invitation: no account holds it before it is approved.
+    Invitation(String, String),
 }
 
 impl ExternalKey {
     fn of(record: &ValidRecord) -> ExternalKey {
         match &record.external_id {
+            ExternalId::Invitation(id) => {
+                ExternalKey::Invitation(record.institution.clone(), id.clone())
+            }
             ExternalId::StudentNumber(n) => {
                 ExternalKey::StudentNumber(record.institution.clone(), n.as_str().to_owned())
             }
@@ -411,7 +452,13 @@ async fn existing_accounts(
         match &item.record.external_id {
             ExternalId::StudentNumber(n) => entry.0.push(n.as_str()),
             ExternalId::HrId(id) => entry.1.push(id.as_str()),
+            ExternalId::Invitation(_) => {}
         }
+    }
+    by_institution.retain(|_, (numbers, hr_ids)| !numbers.is_empty() || !hr_ids.is_empty());
+    if by_institution.is_empty() {
+        // Guests only: an invitation names no account before it.
+        return Ok(HashMap::new());
     }
     for (institution, (numbers, hr_ids)) in by_institution {
         let mut ids = Condition::any();
@@ -669,7 +716,7 @@ impl From<&ValidRecord> for WantedData {
             ine: record.ine.as_ref().map(|i| i.as_str().to_owned()),
             given_name: record.given_name.as_str().to_owned(),
             family_name: record.family_name.as_str().to_owned(),
-            birth_date: Some(record.birth_date.date()),
+            birth_date: record.birth_date.map(|b| b.date()),
             mobile_phone: record.mobile_phone.as_ref().map(|p| p.as_str().to_owned()),
             personal_mail: record.personal_mail.as_ref().map(|m| m.as_str().to_owned()),
         }
@@ -787,7 +834,13 @@ fn plan_create(
     let profile = &item.profile;
     let (login, institutional_mail) = allocate_identifiers(taken, &item.record, profile)?;
     let available_at = activation_opens_at(profile, now);
-    let account = new_account(&item.record, login, institutional_mail, available_at, now);
+    let mut account = new_account(&item.record, login, institutional_mail, available_at, now);
+    if let Some(stay) = &item.guest {
+        account.sponsor_id = Some(stay.sponsor_id.clone());
+        account.end_of_activity_date = Some(stay.last_day);
+        account.retention_end_date = Some(stay.retention_end);
+        account.next_expiry_notice_on = stay.first_notice_on;
+    }
     let created = account_of(account.clone())?;
     let PlannedMaterial { secret, expires_at } =
         plan_material(batch, item, &created, available_at, now)?;
@@ -916,6 +969,7 @@ fn new_account(
         expired_at: None,
         created_at: now,
         updated_at: now,
+        sponsor_id: None,
     }
 }
 

@@ -124,7 +124,7 @@ fn ldap_source<'a>(account: &'a Account, encoded: &'a proto::Account) -> LdapSou
         },
         photo_refused: matches!(photo, Some(PhotoDecision::Refuse)),
         crous_sharing: account.consents.crous_sharing.map(|c| c.0),
-        staff: encoded.kind == proto::AccountKind::Staff as i32,
+        kind: account.kind,
         end_of_activity: &encoded.end_of_activity_date,
     }
 }

@@ -44,6 +44,21 @@ impl App {
         departure: Departure<'_>,
         ctx: &CallContext,
     ) -> Result<Account, AppError> {
+        let (account, last_day) = self.write_departure(lookup, departure, ctx).await?;
+        // Also when the report changed nothing: guests a crash left behind
+        // still end with their sponsor.
+        self.end_stays_with_sponsor(&account, last_day, ctx).await?;
+        Ok(account)
+    }
+
+    /// Records the departure alone (a guest's: guests sponsor nobody);
+    /// the account and its last day.
+    pub(crate) async fn write_departure(
+        &self,
+        lookup: AccountLookup<'_>,
+        departure: Departure<'_>,
+        ctx: &CallContext,
+    ) -> Result<(Account, NaiveDate), AppError> {
         let now = self.now();
         let last_day = parse_date(departure.end_date).map_err(|e| AppError::field("end_date", e));
         let (last_day, reason) =
@@ -51,7 +66,7 @@ impl App {
         let account = self.account(lookup).await?;
         let Some(planned) = self.departure_changes(&account, last_day, now)? else {
             // The same report again: nothing changes.
-            return Ok(account);
+            return Ok((account, last_day));
         };
         let audit = json!({
             "end_of_activity_date": last_day.to_string(),
@@ -69,7 +84,8 @@ impl App {
             audit: ("account.end_of_activity", audit),
             feed: vec![planned.kind],
         };
-        Ok(self.store.write_account(write, ctx, now).await?)
+        let account = self.store.write_account(write, ctx, now).await?;
+        Ok((account, last_day))
     }
 
     /// The changes a departure on `last_day` makes; `None` when the account

@@ -49,6 +49,7 @@ impl App {
                 institution,
                 Language::French,
             )),
+            guest: None,
         })
     }
 

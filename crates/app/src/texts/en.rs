@@ -34,11 +34,13 @@ pub fn precondition(refusal: Precondition) -> &'static str {
         Precondition::ExtensionDecided => "This request has already been handled.",
         Precondition::ExtensionPending => "An extension request is already waiting.",
         Precondition::FlowCompleted => "This activation is already complete.",
+        Precondition::InvitationDecided => "This invitation was decided already.",
         Precondition::LinkExpired => "This link has expired: ask for a new one.",
         Precondition::Login => "No login is available for this person: contact the helpdesk.",
         Precondition::NoDeparture => "No end of activity is recorded for this account.",
         Precondition::NoMailbox => "This account has no mailbox at the institution.",
         Precondition::NoPhone => "No phone number is known for this account.",
+        Precondition::NotASponsor => "This account may not invite guests: contact the helpdesk.",
         Precondition::NotOffered => "Your institution does not offer this service.",
         Precondition::StaffOnly => "This setting is for the institution's staff only.",
         Precondition::NotRenewable => "This account cannot be kept longer.",
@@ -221,6 +223,9 @@ pub fn problem(problem: &Problem) -> String {
         P::CharterVersion { current } => {
             format!("The charter in force is version {current}: read it and accept it.")
         }
+        P::EndDateTooFar { max_months } => {
+            format!("A stay lasts at most {max_months} months from today.")
+        }
         P::Password(violation) => password_violation(violation),
         P::AddressesDiffer
         | P::CharterNotAccepted
@@ -244,6 +249,16 @@ pub fn problem(problem: &Problem) -> String {
         | P::StepUpTokenInvalid
         | P::DirectoryFieldLocked
         | P::SecretShape => form_problem(problem).to_owned(),
+        P::NotAUuid
+        | P::NotAPageToken
+        | P::NotACursor
+        | P::NotATimestamp
+        | P::InstitutionOrAccount
+        | P::InstitutionNeeded
+        | P::AheadOfTime
+        | P::GuestsAreInvited
+        | P::NotAGuestProfile
+        | P::EndDateNotAfterToday => request_problem(problem).to_owned(),
         _ => data_problem(problem).to_owned(),
     }
 }
@@ -312,12 +327,17 @@ fn data_problem(problem: &Problem) -> &'static str {
         P::NameCharacters => "A name has only letters, spaces, hyphens and apostrophes.",
         P::NameWithoutLetter => "A name has at least one letter.",
         P::NotAnIpAddress => "This is not an IPv4 or IPv6 address.",
-        P::UnknownInstitution => "No such institution is configured.",
-        P::StudentWithHrId => "Students are matched on their student number, not an HR id.",
-        P::StaffWithStudentNumber => "Staff are matched on their HR id, not a student number.",
-        P::StaffWithIne => "Staff have no INE.",
-        P::NeededForActivation => "Required by this profile's way of activating.",
-        P::NoLoginFromName => "The names give no letters to build a login from.",
+        _ => record_problem(problem),
+    }
+}
+
+/// What fields of programs' requests and of invitations refuse.
+fn request_problem(problem: &Problem) -> &'static str {
+    use Problem as P;
+    match problem {
+        P::GuestsAreInvited => "Guests are invited by a sponsor, not provisioned.",
+        P::NotAGuestProfile => "This profile is not one for guests.",
+        P::EndDateNotAfterToday => "The last day must be after today.",
         P::NotAUuid => "This is not an id of the service (a UUID).",
         P::NotAPageToken => "This is not a page token of this listing.",
         P::NotACursor => "This is not a cursor of this feed.",
@@ -325,12 +345,37 @@ fn data_problem(problem: &Problem) -> &'static str {
         P::InstitutionOrAccount => "Name an institution or an account.",
         P::InstitutionNeeded => "The institution is needed with this identifier.",
         P::AheadOfTime => "Later than now: only a dry run previews a later date.",
+        _ => "This value is not accepted.",
+    }
+}
+
+/// What records from enrolment and HR refuse.
+fn record_problem(problem: &Problem) -> &'static str {
+    use Problem as P;
+    match problem {
+        P::UnknownInstitution => "No such institution is configured.",
+        P::StudentWithHrId => "Students are matched on their student number, not an HR id.",
+        P::StaffWithStudentNumber => "Staff are matched on their HR id, not a student number.",
+        P::StaffWithIne => "Staff have no INE.",
+        P::NeededForActivation => "Required by this profile's way of activating.",
+        P::NoLoginFromName => "The names give no letters to build a login from.",
         P::TooLong { .. }
         | P::TooManyBytes { .. }
         | P::AboveMaximum { .. }
         | P::StudentNumberLength { .. }
         | P::UnknownProfile { .. }
+        | P::EndDateTooFar { .. }
         | P::CharterVersion { .. }
+        | P::NotAUuid
+        | P::NotAPageToken
+        | P::NotACursor
+        | P::NotATimestamp
+        | P::InstitutionOrAccount
+        | P::InstitutionNeeded
+        | P::AheadOfTime
+        | P::GuestsAreInvited
+        | P::NotAGuestProfile
+        | P::EndDateNotAfterToday
         | P::Password(_) => "This value is not accepted.",
         P::AddressesDiffer
         | P::CharterNotAccepted
@@ -353,6 +398,28 @@ fn data_problem(problem: &Problem) -> &'static str {
         | P::PresenceNeeded
         | P::StepUpTokenInvalid
         | P::DirectoryFieldLocked
-        | P::SecretShape => "This value is not accepted.",
+        | P::SecretShape
+        | P::Missing
+        | P::ControlCharacters
+        | P::NotAWebAddress
+        | P::UnknownValue
+        | P::IneShape
+        | P::IneRepeatedDigit
+        | P::IneCheckLetter
+        | P::IneCheckDigit
+        | P::IneUnknownFormat
+        | P::NotAPhoneNumber
+        | P::PhoneNumberDoesNotExist
+        | P::MailTooLong
+        | P::NotAMailAddress
+        | P::BirthDateFormat
+        | P::BirthDateImplausible
+        | P::DateFormat
+        | P::StudentNumberDigits
+        | P::StudentNumberRange
+        | P::HrIdShape
+        | P::NameCharacters
+        | P::NameWithoutLetter
+        | P::NotAnIpAddress => "This value is not accepted.",
     }
 }

@@ -34,6 +34,7 @@ pub fn precondition(refusal: Precondition) -> &'static str {
         Precondition::ExtensionDecided => "Cette demande a déjà été traitée.",
         Precondition::ExtensionPending => "Une demande de prolongation est déjà en attente.",
         Precondition::FlowCompleted => "Cette activation est déjà terminée.",
+        Precondition::InvitationDecided => "Cette invitation a déjà été traitée.",
         Precondition::LinkExpired => "Ce lien a expiré : demandez-en un nouveau.",
         Precondition::Login => {
             "Aucun identifiant n'est disponible pour cette personne : contactez l'assistance."
@@ -41,6 +42,9 @@ pub fn precondition(refusal: Precondition) -> &'static str {
         Precondition::NoDeparture => "Aucune fin d'activité n'est enregistrée pour ce compte.",
         Precondition::NoMailbox => "Ce compte n'a pas de messagerie de l'établissement.",
         Precondition::NoPhone => "Aucun numéro de téléphone n'est connu pour ce compte.",
+        Precondition::NotASponsor => {
+            "Ce compte ne peut pas inviter de personnes extérieures : contactez l'assistance."
+        }
         Precondition::NotOffered => "Ce service n'est pas proposé par votre établissement.",
         Precondition::StaffOnly => "Ce réglage est réservé aux personnels de l'établissement.",
         Precondition::NotRenewable => "La conservation de ce compte ne peut pas être prolongée.",
@@ -251,6 +255,9 @@ pub fn problem(problem: &Problem) -> String {
         P::CharterVersion { current } => {
             format!("La charte en vigueur est la version {current} : lisez-la et acceptez-la.")
         }
+        P::EndDateTooFar { max_months } => {
+            format!("Un séjour dure au plus {max_months} mois à partir d'aujourd'hui.")
+        }
         P::Password(violation) => password_violation(violation),
         P::AddressesDiffer
         | P::CharterNotAccepted
@@ -274,6 +281,16 @@ pub fn problem(problem: &Problem) -> String {
         | P::StepUpTokenInvalid
         | P::DirectoryFieldLocked
         | P::SecretShape => form_problem(problem).to_owned(),
+        P::NotAUuid
+        | P::NotAPageToken
+        | P::NotACursor
+        | P::NotATimestamp
+        | P::InstitutionOrAccount
+        | P::InstitutionNeeded
+        | P::AheadOfTime
+        | P::GuestsAreInvited
+        | P::NotAGuestProfile
+        | P::EndDateNotAfterToday => request_problem(problem).to_owned(),
         _ => data_problem(problem).to_owned(),
     }
 }
@@ -356,6 +373,34 @@ fn data_problem(problem: &Problem) -> &'static str {
         }
         P::NameWithoutLetter => "Un nom comporte au moins une lettre.",
         P::NotAnIpAddress => "Ce n'est pas une adresse IPv4 ou IPv6.",
+        _ => record_problem(problem),
+    }
+}
+
+/// Ce que refusent les champs des requêtes des programmes et des invitations.
+fn request_problem(problem: &Problem) -> &'static str {
+    use Problem as P;
+    match problem {
+        P::GuestsAreInvited => {
+            "Les personnes extérieures sont invitées par un parrain, pas inscrites par ce canal."
+        }
+        P::NotAGuestProfile => "Ce profil n'est pas un profil d'invité.",
+        P::EndDateNotAfterToday => "Le dernier jour doit être postérieur à aujourd'hui.",
+        P::NotAUuid => "Ce n'est pas un identifiant du service (UUID).",
+        P::NotAPageToken => "Ce n'est pas un jeton de page de cette liste.",
+        P::NotACursor => "Ce n'est pas un curseur de ce flux.",
+        P::NotATimestamp => "Ce n'est pas un horodatage valide.",
+        P::InstitutionOrAccount => "Indiquez un établissement ou un compte.",
+        P::InstitutionNeeded => "L'établissement est nécessaire avec cet identifiant.",
+        P::AheadOfTime => "Date future : seule une simulation peut anticiper une date.",
+        _ => "Cette valeur n'est pas acceptée.",
+    }
+}
+
+/// Ce que refusent les fiches de la scolarité et des RH.
+fn record_problem(problem: &Problem) -> &'static str {
+    use Problem as P;
+    match problem {
         P::UnknownInstitution => "Aucun établissement de ce nom n'est configuré.",
         P::StudentWithHrId => {
             "Les étudiants sont identifiés par leur numéro d'étudiant, pas par un identifiant RH."
@@ -366,19 +411,23 @@ fn data_problem(problem: &Problem) -> &'static str {
         P::StaffWithIne => "Les personnels n'ont pas d'INE.",
         P::NeededForActivation => "Obligatoire pour le mode d'activation de ce profil.",
         P::NoLoginFromName => "Les noms ne donnent aucune lettre pour former un identifiant.",
-        P::NotAUuid => "Ce n'est pas un identifiant du service (UUID).",
-        P::NotAPageToken => "Ce n'est pas un jeton de page de cette liste.",
-        P::NotACursor => "Ce n'est pas un curseur de ce flux.",
-        P::NotATimestamp => "Ce n'est pas un horodatage valide.",
-        P::InstitutionOrAccount => "Indiquez un établissement ou un compte.",
-        P::InstitutionNeeded => "L'établissement est nécessaire avec cet identifiant.",
-        P::AheadOfTime => "Date future : seule une simulation peut anticiper une date.",
         P::TooLong { .. }
         | P::TooManyBytes { .. }
         | P::AboveMaximum { .. }
         | P::StudentNumberLength { .. }
         | P::UnknownProfile { .. }
+        | P::EndDateTooFar { .. }
         | P::CharterVersion { .. }
+        | P::NotAUuid
+        | P::NotAPageToken
+        | P::NotACursor
+        | P::NotATimestamp
+        | P::InstitutionOrAccount
+        | P::InstitutionNeeded
+        | P::AheadOfTime
+        | P::GuestsAreInvited
+        | P::NotAGuestProfile
+        | P::EndDateNotAfterToday
         | P::Password(_) => "Cette valeur n'est pas acceptée.",
         P::AddressesDiffer
         | P::CharterNotAccepted
@@ -401,6 +450,28 @@ fn data_problem(problem: &Problem) -> &'static str {
         | P::PresenceNeeded
         | P::StepUpTokenInvalid
         | P::DirectoryFieldLocked
-        | P::SecretShape => "Cette valeur n'est pas acceptée.",
+        | P::SecretShape
+        | P::Missing
+        | P::ControlCharacters
+        | P::NotAWebAddress
+        | P::UnknownValue
+        | P::IneShape
+        | P::IneRepeatedDigit
+        | P::IneCheckLetter
+        | P::IneCheckDigit
+        | P::IneUnknownFormat
+        | P::NotAPhoneNumber
+        | P::PhoneNumberDoesNotExist
+        | P::MailTooLong
+        | P::NotAMailAddress
+        | P::BirthDateFormat
+        | P::BirthDateImplausible
+        | P::DateFormat
+        | P::StudentNumberDigits
+        | P::StudentNumberRange
+        | P::HrIdShape
+        | P::NameCharacters
+        | P::NameWithoutLetter
+        | P::NotAnIpAddress => "Cette valeur n'est pas acceptée.",
     }
 }

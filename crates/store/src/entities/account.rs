@@ -87,6 +87,9 @@ pub struct Model {
     pub expired_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// A guest's sponsor (the account that invited them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sponsor_id: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

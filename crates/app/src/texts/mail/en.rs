@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use domain::helpdesk::DeskAction;
 use store::outbox::Content;
 
-use super::{ExpiryNotice, VerificationMail, Verifying};
+use super::{ExpiryNotice, GuestExpiry, GuestNotice, VerificationMail, Verifying};
 
 /// A date and time as people of the university read it.
 pub fn local(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
@@ -190,6 +190,78 @@ pub fn extension_refused(institution: &str, login: &str, comment: &str) -> Conte
         subject: format!("{institution}: account extension refused"),
         text: format!(
             "Hello,\n\nYour request to extend the account {login} was not granted.\n{comment}\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn invitation_approved(notice: &GuestNotice<'_>, end: &str) -> Content {
+    let GuestNotice {
+        institution,
+        guest,
+        comment,
+        portal_url,
+        ..
+    } = notice;
+    let comment = if comment.is_empty() {
+        String::new()
+    } else {
+        format!("\nComment: {comment}\n")
+    };
+    Content {
+        subject: format!("{institution}: your invitation of {guest} is approved"),
+        text: format!(
+            "Hello,\n\nYour invitation of {guest} (until {end}) was approved. An activation link was mailed to them.\n{comment}\nYour guests are listed on {portal_url}\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn invitation_rejected(notice: &GuestNotice<'_>) -> Content {
+    let GuestNotice {
+        institution,
+        guest,
+        comment,
+        ..
+    } = notice;
+    let comment = if comment.is_empty() {
+        String::new()
+    } else {
+        format!("\nReason: {comment}\n")
+    };
+    Content {
+        subject: format!("{institution}: your invitation of {guest} is rejected"),
+        text: format!(
+            "Hello,\n\nYour invitation of {guest} was rejected; no account was created.\n{comment}\n{institution}\n"
+        ),
+    }
+}
+
+pub fn invitation_to_moderate(
+    institution: &str,
+    sponsor: &str,
+    guest: &str,
+    end: &str,
+    reason: &str,
+) -> Content {
+    Content {
+        subject: format!("{institution}: invitation of {guest} to decide"),
+        text: format!(
+            "Hello,\n\n{sponsor} invites {guest} until {end}.\nReason: {reason}\n\nThe invitation waits for your decision in the account management tool.\n"
+        ),
+    }
+}
+
+pub fn guest_expiry_notice(n: &GuestExpiry<'_>, last: &str) -> Content {
+    let GuestExpiry {
+        institution,
+        guest,
+        login,
+        portal_url,
+        ..
+    } = n;
+    Content {
+        subject: format!("{institution}: your guest {guest}'s account closes after {last}"),
+        text: format!(
+            "Hello,\n\nThe account {login} of {guest}, whom you sponsor, stays open until {last} included. To renew their stay, go to the \"My guests\" page: {portal_url}\n\n{institution}\n"
         ),
     }
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use domain::helpdesk::DeskAction;
 use store::outbox::Content;
 
-use super::{ExpiryNotice, VerificationMail, Verifying};
+use super::{ExpiryNotice, GuestExpiry, GuestNotice, VerificationMail, Verifying};
 
 /// Une date et une heure comme on les lit à l'université.
 pub fn local(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
@@ -188,6 +188,80 @@ pub fn extension_refused(institution: &str, login: &str, comment: &str) -> Conte
         subject: format!("{institution} : prolongation de votre compte refusée"),
         text: format!(
             "Bonjour,\n\nVotre demande de prolongation du compte {login} n'a pas été accordée.\n{comment}\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn invitation_approved(notice: &GuestNotice<'_>, end: &str) -> Content {
+    let GuestNotice {
+        institution,
+        guest,
+        comment,
+        portal_url,
+        ..
+    } = notice;
+    let comment = if comment.is_empty() {
+        String::new()
+    } else {
+        format!("\nCommentaire : {comment}\n")
+    };
+    Content {
+        subject: format!("{institution} : votre invitation de {guest} est acceptée"),
+        text: format!(
+            "Bonjour,\n\nVotre invitation de {guest} (jusqu'au {end}) a été acceptée. Un lien d'activation lui a été envoyé par mail.\n{comment}\nVous retrouvez vos invités sur {portal_url}\n\n{institution}\n"
+        ),
+    }
+}
+
+pub fn invitation_rejected(notice: &GuestNotice<'_>) -> Content {
+    let GuestNotice {
+        institution,
+        guest,
+        comment,
+        ..
+    } = notice;
+    let comment = if comment.is_empty() {
+        String::new()
+    } else {
+        format!("\nMotif : {comment}\n")
+    };
+    Content {
+        subject: format!("{institution} : votre invitation de {guest} est refusée"),
+        text: format!(
+            "Bonjour,\n\nVotre invitation de {guest} a été refusée ; aucun compte n'a été créé.\n{comment}\n{institution}\n"
+        ),
+    }
+}
+
+pub fn invitation_to_moderate(
+    institution: &str,
+    sponsor: &str,
+    guest: &str,
+    end: &str,
+    reason: &str,
+) -> Content {
+    Content {
+        subject: format!("{institution} : invitation de {guest} à valider"),
+        text: format!(
+            "Bonjour,\n\n{sponsor} invite {guest} jusqu'au {end}.\nMotif : {reason}\n\nL'invitation attend votre décision dans l'outil de gestion des comptes.\n"
+        ),
+    }
+}
+
+pub fn guest_expiry_notice(n: &GuestExpiry<'_>, last: &str) -> Content {
+    let GuestExpiry {
+        institution,
+        guest,
+        login,
+        portal_url,
+        ..
+    } = n;
+    Content {
+        subject: format!(
+            "{institution} : le compte de votre invité {guest} sera fermé après le {last}"
+        ),
+        text: format!(
+            "Bonjour,\n\nLe compte {login} de {guest}, que vous parrainez, reste ouvert jusqu'au {last} inclus. Pour prolonger son séjour, rendez-vous sur la page « Mes invités » : {portal_url}\n\n{institution}\n"
         ),
     }
 }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use std::sync::Arc;
 
+use domain::guest::ValidInvitation;
 use domain::helpdesk::DeskAction;
 use domain::institution::InstitutionSettings;
 use domain::language::Language;
@@ -191,6 +192,56 @@ pub fn desk_notice(
     }
 }
 
+/// What the sponsor is told of a moderator's decision on their invitation.
+pub struct GuestNotice<'a> {
+    pub institution: &'a str,
+    /// The guest's names.
+    pub guest: &'a str,
+    pub end_date: chrono::NaiveDate,
+    /// The moderator's words, if any.
+    pub comment: &'a str,
+    pub portal_url: &'a str,
+}
+
+/// The sponsor's invitation was approved: the guest was mailed their link.
+pub fn invitation_approved(notice: &GuestNotice<'_>, language: Language) -> Content {
+    let end = day(notice.end_date);
+    match language {
+        Language::French => fr::invitation_approved(notice, &end),
+        Language::English => en::invitation_approved(notice, &end),
+    }
+}
+
+/// The sponsor's invitation was rejected: no account was created.
+pub fn invitation_rejected(notice: &GuestNotice<'_>, language: Language) -> Content {
+    match language {
+        Language::French => fr::invitation_rejected(notice),
+        Language::English => en::invitation_rejected(notice),
+    }
+}
+
+/// The moderators' notice of an invitation waiting for them, in both
+/// languages (a shared mailbox has no language of its own).
+pub fn invitation_to_moderate(
+    institution: &str,
+    (sponsor_given, sponsor_family): (&str, &str),
+    invitation: &ValidInvitation,
+) -> Content {
+    let sponsor = format!("{sponsor_given} {sponsor_family}");
+    let guest = format!(
+        "{} {}",
+        invitation.given_name.as_str(),
+        invitation.family_name.as_str()
+    );
+    let end = day(invitation.end_date);
+    let fr = fr::invitation_to_moderate(institution, &sponsor, &guest, &end, &invitation.reason);
+    let en = en::invitation_to_moderate(institution, &sponsor, &guest, &end, &invitation.reason);
+    Content {
+        subject: format!("{} / {}", fr.subject, en.subject),
+        text: format!("{}\n---\n\n{}", fr.text, en.text),
+    }
+}
+
 /// The notice to the former recovery address that another one replaced it.
 pub fn recovery_mail_replaced(
     institution: &str,
@@ -224,6 +275,27 @@ pub struct ExpiryNotice<'a> {
     /// Where to ask for an extension, when the profile may have one.
     pub extension_url: Option<&'a str>,
     pub helpdesk_url: &'a str,
+}
+
+/// What a sponsor is told of their guest's account closing.
+pub struct GuestExpiry<'a> {
+    pub institution: &'a str,
+    /// The guest's names.
+    pub guest: &'a str,
+    pub login: &'a str,
+    /// Last day the account works.
+    pub retention_end: chrono::NaiveDate,
+    pub portal_url: &'a str,
+}
+
+/// The sponsor's notice, beside the guest's, that the guest's account
+/// will close.
+pub fn guest_expiry_notice(n: &GuestExpiry<'_>, language: Language) -> Content {
+    let last = day(n.retention_end);
+    match language {
+        Language::French => fr::guest_expiry_notice(n, &last),
+        Language::English => en::guest_expiry_notice(n, &last),
+    }
 }
 
 /// The notice, some days before the retention end, that the account will
