@@ -102,6 +102,15 @@ fn account_page(page: AccountPage, language: Language) -> proto::DescribeAccount
             .then(|| encode_entry(account.directory_entry.clone().unwrap_or_default())),
         antispam: page.antispam.map(antispam_setting),
         extension_request: page.extension.map(forms::form),
+        guest_invitation: page.guest_invitation.map(|g| proto::GuestInvitationForm {
+            form: Some(forms::form(g.form)),
+            profiles: g
+                .profiles
+                .into_iter()
+                .map(|(profile, label)| proto::GuestProfileChoice { profile, label })
+                .collect(),
+            latest_end_date: g.latest_end_date.to_string(),
+        }),
         retention_end_date: account
             .retention_end_date
             .map(|d| d.to_string())

@@ -360,3 +360,89 @@ async fn a_montpellier_staff_member_activates_through_mailed_links_in_chromium()
     browser.check("completed").await;
     browser.close().await;
 }
+
+/// Issue 24: a Montpellier staff member invites a guest from "Mes
+/// invités" (a refused date first), the IT department approves, and the
+/// sponsor renews the stay, then ends it.
+#[tokio::test]
+async fn a_sponsor_invites_renews_and_ends_a_guest_in_chromium() {
+    use ent_identity::proto;
+    use ent_identity::proto::guest_service_client::GuestServiceClient;
+    let app = spawn_app().await;
+    let portal = spawn_portal(&app, &["umontpellier"]).await;
+    let Some(mut browser) = open_browser(&portal, "montpellier-guests").await else {
+        return;
+    };
+    let account = app
+        .active_account(montpellier_staff("R0079", "Marie", "Curie"), "Qz7#Kp2wLm9x")
+        .await;
+    let today = ent_identity::app::clock::Clock::now(&app.clock).date_naive();
+    let day = |days: i64| (today + Duration::days(days)).to_string();
+
+    browser.open("/umontpellier/account").await;
+    browser.fill("login", &account.login).await;
+    browser.fill("password", "Qz7#Kp2wLm9x").await;
+    browser.submit("main form").await;
+    browser.wait_for("Mes invités").await;
+    browser.click(r#"a[href$="/account/guests"]"#).await;
+    browser.wait_for("Inviter une personne extérieure").await;
+    browser.check("guests").await;
+
+    let invite = r#"form[action$="/account/guests/invite"]"#;
+    browser.fill("guest.given_name", "Ada").await;
+    browser.fill("guest.family_name", "Lovelace").await;
+    browser
+        .fill("guest.personal_mail", "ada.lovelace@example.org")
+        .await;
+    browser.fill("guest.end_date", "2020-01-01").await;
+    browser
+        .fill("guest.reason", "Chercheuse invitée au LIRMM")
+        .await;
+    browser.submit(invite).await;
+    browser
+        .wait_for("Le dernier jour doit être postérieur à aujourd'hui.")
+        .await;
+    browser.check("guests-refused").await;
+    browser.fill("guest.end_date", &day(90)).await;
+    browser.submit(invite).await;
+    browser.wait_for("Invitation enregistrée.").await;
+    browser.wait_for("En attente de validation").await;
+    browser.check("guests-invited").await;
+
+    // The IT department approves, in its own tool.
+    let mut moderators = GuestServiceClient::new(authed(&app.channel, "admin", None));
+    let pending = moderators
+        .list_pending_invitations(proto::ListPendingInvitationsRequest {
+            institution: "umontpellier".into(),
+        })
+        .await
+        .expect("pending")
+        .into_inner()
+        .invitations;
+    moderators
+        .decide_invitation(proto::DecideInvitationRequest {
+            invitation_id: pending[0].invitation_id.clone(),
+            moderator: "dsin".into(),
+            approve: true,
+            comment: String::new(),
+        })
+        .await
+        .expect("approved");
+    browser.open("/umontpellier/account/guests").await;
+    browser.wait_for("pas encore activé").await;
+
+    browser.fill("end_date", &day(180)).await;
+    browser
+        .submit(r#"form[action$="/account/guests/renew"]"#)
+        .await;
+    browser.wait_for("Le séjour est prolongé.").await;
+    browser.wait_for(&day(180)).await;
+    browser.check("guests-renewed").await;
+    browser
+        .submit(r#"form[action$="/account/guests/end"]"#)
+        .await;
+    browser.wait_for("Le séjour est terminé").await;
+    browser.wait_for(&day(-1)).await;
+    browser.check("guests-ended").await;
+    browser.close().await;
+}

@@ -348,7 +348,7 @@ impl App {
 
     /// Only an active member of a sponsoring profile invites: not someone
     /// who left (limited access), nor a student or a guest.
-    fn sponsor_may_invite(&self, sponsor: &Account) -> Result<(), AppError> {
+    pub(crate) fn sponsor_may_invite(&self, sponsor: &Account) -> Result<(), AppError> {
         let institution = self.institution_of(sponsor)?;
         if sponsor.status == AccountStatus::Active
             && institution

@@ -71,10 +71,18 @@ pub enum Field {
     DirectoryWebPage,
     /// Why a person who left asks to keep their account longer.
     ExtensionReason,
+    /// A guest a sponsor invites: names, birth date (optional), the
+    /// address their link goes to, the stay's last day, why.
+    GuestGivenName,
+    GuestFamilyName,
+    GuestBirthDate,
+    GuestPersonalMail,
+    GuestEndDate,
+    GuestReason,
 }
 
 impl Field {
-    pub const ALL: [Field; 39] = [
+    pub const ALL: [Field; 45] = [
         Field::KeyLogin,
         Field::ActivationKey,
         Field::ProvisionalLogin,
@@ -114,6 +122,12 @@ impl Field {
         Field::DirectoryPostalAddress,
         Field::DirectoryWebPage,
         Field::ExtensionReason,
+        Field::GuestGivenName,
+        Field::GuestFamilyName,
+        Field::GuestBirthDate,
+        Field::GuestPersonalMail,
+        Field::GuestEndDate,
+        Field::GuestReason,
     ];
 
     /// The field's path in its request, as refusals name it.
@@ -158,6 +172,12 @@ impl Field {
             Field::DirectoryPostalAddress => "entry.postal_address",
             Field::DirectoryWebPage => "entry.web_page",
             Field::ExtensionReason => "reason",
+            Field::GuestGivenName => "guest.given_name",
+            Field::GuestFamilyName => "guest.family_name",
+            Field::GuestBirthDate => "guest.birth_date",
+            Field::GuestPersonalMail => "guest.personal_mail",
+            Field::GuestEndDate => "guest.end_date",
+            Field::GuestReason => "guest.reason",
         }
     }
 }
@@ -453,6 +473,29 @@ pub fn extension_fields() -> Vec<FieldShape> {
     )]
 }
 
+/// A sponsor's invitation of a guest (`InviteGuest`'s `guest`): names as
+/// on an identity document, an optional birth date, the address the
+/// activation link goes to, the stay's last day and why.
+pub fn guest_invitation_fields() -> Vec<FieldShape> {
+    let name = |field| bounded(shape(field, FieldKind::Text, true), 1, 128);
+    let date = |field, required| FieldShape {
+        pattern: "[0-9]{4}-[0-9]{2}-[0-9]{2}".into(),
+        ..bounded(shape(field, FieldKind::Text, required), 10, 10)
+    };
+    vec![
+        name(Field::GuestGivenName),
+        name(Field::GuestFamilyName),
+        date(Field::GuestBirthDate, false),
+        bounded(
+            shape(Field::GuestPersonalMail, FieldKind::Email, true),
+            3,
+            MAIL_MAX,
+        ),
+        date(Field::GuestEndDate, true),
+        bounded(shape(Field::GuestReason, FieldKind::Text, true), 1, 500),
+    ]
+}
+
 /// An institution's (or a profile's) own words for its forms, where its
 /// documents word them differently from the service.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -492,6 +535,9 @@ pub struct FormWording {
     pub antispam: Option<Titled>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extension_request: Option<Titled>,
+    /// The sponsor's invitation of a guest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest_invitation: Option<Titled>,
     /// Label, help and example of each field (`student_number`,
     /// `recovery_mail`, ...).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]

@@ -37,12 +37,12 @@ pub(crate) fn selector(signed_in: &SignedIn) -> proto::AccountSelector {
 
 /// What one page of the account shows after a change or a refusal.
 #[derive(Default, Serialize)]
-struct Outcome {
+pub(crate) struct Outcome {
     /// What a change did, in the person's words.
-    done: String,
+    pub done: String,
     /// The form refused (`password`, `consents`...), and why.
-    refused_form: String,
-    refusal: Refusal,
+    pub refused_form: String,
+    pub refusal: Refusal,
 }
 
 /// `/{code}/account`: the account page, or the sign-in form.
@@ -176,6 +176,8 @@ async fn account_page(
         must_change: bool,
         antispam: Option<AntispamPage>,
         retention_end_date: String,
+        /// Whether the person may invite guests ("Mes invités").
+        sponsor: bool,
         csrf: String,
         #[serde(flatten)]
         outcome: Outcome,
@@ -213,6 +215,7 @@ async fn account_page(
         must_change,
         antispam,
         retention_end_date: described.retention_end_date,
+        sponsor: described.guest_invitation.is_some(),
         csrf: session.csrf.clone(),
         outcome,
     };

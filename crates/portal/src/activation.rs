@@ -24,6 +24,12 @@ pub fn value<'a>(posted: &'a Posted, name: &str) -> &'a str {
 
 /// The fields a page may show again as typed: never a secret.
 const SHOWN_AGAIN: &[&str] = &[
+    "guest.given_name",
+    "guest.family_name",
+    "guest.birth_date",
+    "guest.personal_mail",
+    "guest.end_date",
+    "guest.reason",
     "key.login",
     "provisional_password.login",
     "login",

@@ -8,6 +8,7 @@ use proto::account_lifecycle_service_client::AccountLifecycleServiceClient;
 use proto::account_settings_service_client::AccountSettingsServiceClient;
 use proto::activation_service_client::ActivationServiceClient;
 pub use proto::client::ClientTls;
+use proto::guest_service_client::GuestServiceClient;
 use proto::mail_redirection_service_client::MailRedirectionServiceClient;
 use proto::recovery_service_client::RecoveryServiceClient;
 use tonic::metadata::MetadataValue;
@@ -85,6 +86,10 @@ impl ApiClient {
 
     pub fn redirection(&self) -> MailRedirectionServiceClient<Channel> {
         MailRedirectionServiceClient::new(self.channel.clone())
+    }
+
+    pub fn guests(&self) -> GuestServiceClient<Channel> {
+        GuestServiceClient::new(self.channel.clone())
     }
 }
 

@@ -8,6 +8,7 @@
 mod account;
 mod activation;
 mod api;
+mod guests;
 mod language;
 mod links;
 mod meter;

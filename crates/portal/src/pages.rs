@@ -75,6 +75,11 @@ pub fn routes(portal: Portal) -> Router {
             "/{institution}/account/redirect/{token}",
             get(links::open_redirect),
         )
+        .route("/{institution}/account/guests", get(crate::guests::show))
+        .route(
+            "/{institution}/account/guests/{action}",
+            post(crate::guests::change),
+        )
         .route("/{institution}/account/{form}", post(account::change))
         .route("/language/{code}", get(switch_language))
         .route("/{institution}/password-strength", post(meter::evaluate))

@@ -40,6 +40,18 @@ pub struct AccountPage {
     /// After a departure, where the profile may be extended: the request's
     /// form.
     pub extension: Option<FormView>,
+    /// A sponsor's invitation of a guest, for those who may invite.
+    pub guest_invitation: Option<GuestInvitationView>,
+}
+
+/// The invitation form of a sponsor, the guest profiles to choose among
+/// and the latest end date a stay may have today.
+#[derive(Debug, Clone)]
+pub struct GuestInvitationView {
+    pub form: FormView,
+    /// Each guest profile's code and label.
+    pub profiles: Vec<(String, String)>,
+    pub latest_end_date: chrono::NaiveDate,
 }
 
 /// The antispam level of a staff mailbox, and the levels offered.
@@ -131,7 +143,9 @@ impl App {
         });
         let extension = extendable(&account, profile)
             .then(|| form(OwnForm::ExtensionRequest, form::extension_fields()));
+        let guest_invitation = self.guest_invitation_view(&account, language, wordings);
         Ok(AccountPage {
+            guest_invitation,
             directory,
             antispam,
             extension,
@@ -153,6 +167,41 @@ impl App {
             consents,
             password_policy: policy,
             account,
+        })
+    }
+}
+
+impl App {
+    /// The invitation form, where `account` may invite guests and its
+    /// institution has guest profiles.
+    fn guest_invitation_view(
+        &self,
+        account: &Account,
+        language: Language,
+        wordings: Wordings<'_>,
+    ) -> Option<GuestInvitationView> {
+        self.sponsor_may_invite(account).ok()?;
+        let institution = self.institution_of(account).ok()?;
+        let profiles: Vec<(String, String)> = institution
+            .profiles
+            .iter()
+            .filter(|(_, p)| p.kind == AccountKind::Guest)
+            .map(|(code, p)| (code.clone(), words::audience(language, p)))
+            .collect();
+        if profiles.is_empty() {
+            return None;
+        }
+        let today = self
+            .now()
+            .with_timezone(&institution.time_zone)
+            .date_naive();
+        Some(GuestInvitationView {
+            form: FormView {
+                titles: words::own_form(language, wordings, OwnForm::GuestInvitation),
+                fields: with_words(form::guest_invitation_fields(), language, wordings),
+            },
+            profiles,
+            latest_end_date: institution.guests.latest_end(today),
         })
     }
 }

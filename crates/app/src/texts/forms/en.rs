@@ -1,6 +1,7 @@
 //! The words of the first-connection forms, where the institution gives
 //! none of its own.
 
+use domain::account::AccountKind;
 use domain::activation::Step;
 use domain::form::Field;
 use domain::institution::ActivationChannel;
@@ -81,8 +82,12 @@ pub const COMPLETED: (&str, &str) = (
     "Your account is active: sign in with your login and your new password.",
 );
 
-pub fn audience(student: bool) -> &'static str {
-    if student { "Students" } else { "Staff" }
+pub fn audience(kind: AccountKind) -> &'static str {
+    match kind {
+        AccountKind::Student => "Students",
+        AccountKind::Staff => "Staff",
+        AccountKind::Guest => "Guests",
+    }
 }
 
 /// Label, help and example of a field.
@@ -180,6 +185,10 @@ pub fn own_form(form: OwnForm) -> (&'static str, &'static str) {
             "Keeping my account longer",
             "Your activity at the university has ended: you may ask to keep your account longer.",
         ),
+        OwnForm::GuestInvitation => (
+            "Inviting a guest",
+            "A visiting researcher, a speaker, a partner: give their names as on their identity document and the address where they receive the link to activate their account. Their account closes after the stay; you can renew it.",
+        ),
     }
 }
 
@@ -209,6 +218,20 @@ fn own_field(field: Field) -> (&'static str, &'static str, &'static str) {
         Field::ExtensionReason => (
             "Reason for the request",
             "Explain why you need your account longer.",
+            "",
+        ),
+        Field::GuestGivenName => ("Guest's given name", "", ""),
+        Field::GuestFamilyName => ("Guest's family name", "", ""),
+        Field::GuestBirthDate => ("Birth date (optional)", "YYYY-MM-DD.", "1990-12-10"),
+        Field::GuestPersonalMail => (
+            "Guest's mail address",
+            "The activation link is sent there.",
+            "first.last@example.org",
+        ),
+        Field::GuestEndDate => ("Last day of the stay", "YYYY-MM-DD.", "2027-06-30"),
+        Field::GuestReason => (
+            "Reason for the invitation",
+            "For the IT department: the guest's role, the lab or project.",
             "",
         ),
         _ => ("", "", ""),

@@ -1,6 +1,7 @@
 //! Les mots des formulaires de première connexion, quand l'établissement
 //! ne donne pas les siens.
 
+use domain::account::AccountKind;
 use domain::activation::Step;
 use domain::form::Field;
 use domain::institution::ActivationChannel;
@@ -81,8 +82,12 @@ pub const COMPLETED: (&str, &str) = (
     "Votre compte est activé : connectez-vous avec votre identifiant et votre nouveau mot de passe.",
 );
 
-pub fn audience(student: bool) -> &'static str {
-    if student { "Étudiants" } else { "Personnels" }
+pub fn audience(kind: AccountKind) -> &'static str {
+    match kind {
+        AccountKind::Student => "Étudiants",
+        AccountKind::Staff => "Personnels",
+        AccountKind::Guest => "Invités",
+    }
 }
 
 /// Label, help and example of a field.
@@ -188,6 +193,10 @@ pub fn own_form(form: OwnForm) -> (&'static str, &'static str) {
             "Niveau d'antispam",
             "Pour les personnels uniquement : réglez le niveau d'antispam de votre boîte universitaire.",
         ),
+        OwnForm::GuestInvitation => (
+            "Inviter une personne extérieure",
+            "Chercheur invité, intervenant, partenaire : indiquez ses nom et prénom tels qu'ils figurent sur sa pièce d'identité et l'adresse où recevoir le lien d'activation de son compte. Le compte se ferme après le séjour ; vous pouvez le prolonger.",
+        ),
         OwnForm::ExtensionRequest => (
             "Prolongation du compte",
             "Votre activité à l'université a pris fin : vous pouvez demander à conserver votre compte plus longtemps.",
@@ -237,6 +246,24 @@ fn own_field(field: Field) -> (&'static str, &'static str, &'static str) {
         Field::ExtensionReason => (
             "Motif de la demande",
             "Expliquez pourquoi vous avez besoin de votre compte plus longtemps.",
+            "",
+        ),
+        Field::GuestGivenName => ("Prénom de la personne invitée", "", ""),
+        Field::GuestFamilyName => ("Nom de la personne invitée", "", ""),
+        Field::GuestBirthDate => (
+            "Date de naissance (facultative)",
+            "AAAA-MM-JJ.",
+            "1990-12-10",
+        ),
+        Field::GuestPersonalMail => (
+            "Adresse mail de la personne invitée",
+            "Le lien d'activation y est envoyé.",
+            "prenom.nom@example.org",
+        ),
+        Field::GuestEndDate => ("Dernier jour du séjour", "AAAA-MM-JJ.", "2027-06-30"),
+        Field::GuestReason => (
+            "Motif de l'invitation",
+            "Pour la DSI : le rôle de la personne, le laboratoire ou le projet.",
             "",
         ),
         _ => ("", "", ""),

@@ -103,11 +103,10 @@ pub fn completed(language: Language, wordings: Wordings<'_>) -> Titles {
 
 /// What a population is called on the first-connection page.
 pub fn audience(language: Language, profile: &ProfileSettings) -> String {
-    let student = profile.kind == domain::account::AccountKind::Student;
     profile.label.as_ref().map_or_else(
         || {
             language
-                .pick(fr::audience(student), en::audience(student))
+                .pick(fr::audience(profile.kind), en::audience(profile.kind))
                 .to_owned()
         },
         |l| l.pick(language).to_owned(),
@@ -146,6 +145,7 @@ pub enum OwnForm {
     DirectoryEntry,
     Antispam,
     ExtensionRequest,
+    GuestInvitation,
 }
 
 /// Such a form's title and introduction.
@@ -168,6 +168,7 @@ fn own_titled(wording: &FormWording, form: OwnForm) -> Option<&Titled> {
         OwnForm::DirectoryEntry => wording.directory_entry.as_ref(),
         OwnForm::Antispam => wording.antispam.as_ref(),
         OwnForm::ExtensionRequest => wording.extension_request.as_ref(),
+        OwnForm::GuestInvitation => wording.guest_invitation.as_ref(),
     }
 }
 
