@@ -242,8 +242,20 @@ fn portal_router(
         ca_pem,
         identity_pem: None,
     };
-    let api = ent_identity::portal::ApiClient::with_tls(api_url, token, tls)
+    let mut api = ent_identity::portal::ApiClient::with_tls(api_url, token, tls)
         .map_err(|e| e.to_string())?;
+    if let Some(desk) = &portal.desk {
+        // The quick start's own client holds the helpdesk role too.
+        let desk_token = match &desk.api_token_file {
+            Some(path) => {
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => token.to_owned(),
+        };
+        api = api
+            .with_desk_token(&desk_token)
+            .map_err(|e| e.to_string())?;
+    }
     ent_identity::portal::router(portal, api).map_err(|e| e.to_string())
 }
 

@@ -279,10 +279,17 @@ pub fn add_local_portal(settings: &mut Settings) -> Result<secret::Secret, Strin
             }
         }
     }
+    // A desk beside the quick start's portal calls as the same client.
+    let desk = settings.portal.as_ref().is_some_and(|p| p.desk.is_some());
+    let roles = if desk {
+        vec![Role::Portal, Role::Helpdesk]
+    } else {
+        vec![Role::Portal]
+    };
     settings.auth.clients.insert(
         "local-portal".into(),
         ClientSettings {
-            roles: vec![Role::Portal],
+            roles,
             token_sha256: vec![hash],
             certificate_sha256: Vec::new(),
             personal_data: None,

@@ -446,3 +446,111 @@ async fn a_sponsor_invites_renews_and_ends_a_guest_in_chromium() {
     browser.check("guests-ended").await;
     browser.close().await;
 }
+
+/// Issue 24: an agent of Montpellier's desk, signed in and named in the
+/// portal's `desk.agents`, finds a student who lost the mailed link by
+/// student number and hands over an activation link, then finds a staff
+/// member by login and hands over a new-password link; someone else
+/// signed in is refused the desk.
+#[tokio::test]
+async fn a_desk_agent_hands_over_links_in_chromium() {
+    use crate::portal::spawn_desk_portal;
+    use ent_identity::proto;
+    let app = spawn_app().await;
+    let agent = app
+        .active_account(
+            montpellier_staff("R0090", "Agnès", "Guichet"),
+            "Qz7#Kp2wLm9x",
+        )
+        .await;
+    let colleague = app
+        .active_account(montpellier_staff("R0091", "Paul", "Oubli"), "Qz7#Kp2wLm9x")
+        .await;
+    let portal = spawn_desk_portal(&app, "umontpellier", &agent.login).await;
+    let Some(mut browser) = open_browser(&portal, "montpellier-desk").await else {
+        return;
+    };
+    app.provision(proto::ProvisionRecord {
+        institution: "umontpellier".into(),
+        profile: "student".into(),
+        student_number: "22019999".into(),
+        given_name: "Léon".into(),
+        family_name: "Perdu".into(),
+        birth_date: "2006-02-03".into(),
+        personal_mail: "leon.perdu@example.org".into(),
+        ..Default::default()
+    })
+    .await
+    .expect("provision");
+
+    // Someone signed in who is not an agent does not reach the desk.
+    browser.open("/umontpellier/account").await;
+    browser.fill("login", &colleague.login).await;
+    browser.fill("password", "Qz7#Kp2wLm9x").await;
+    browser.submit("main form").await;
+    browser.wait_for("Changer de mot de passe").await;
+    browser.open("/umontpellier/desk").await;
+    browser
+        .wait_for("Cette page est réservée aux agents du guichet")
+        .await;
+    browser.open("/umontpellier/account").await;
+    browser.submit(r#"form[action$="/account/sign-out"]"#).await;
+    // Signed out: back on the institution's home page.
+    browser.wait_for("Activer mon compte").await;
+    browser.open("/umontpellier/account").await;
+
+    browser.fill("login", &agent.login).await;
+    browser.fill("password", "Qz7#Kp2wLm9x").await;
+    browser.submit("main form").await;
+    browser.wait_for("Guichet").await;
+    browser.click(r#"a[href$="/desk"]"#).await;
+    browser.wait_for("Trouver la personne").await;
+    browser.check("desk").await;
+
+    // A student number that matches nobody, then the student's.
+    let find = r#"form[action$="/desk/find"]"#;
+    browser
+        .click(r#"#desk-by option[value="student_number"]"#)
+        .await;
+    browser.fill("value", "22010000").await;
+    browser.submit(find).await;
+    browser.wait_for("Personne ne correspond").await;
+    browser
+        .click(r#"#desk-by option[value="student_number"]"#)
+        .await;
+    browser.fill("value", "22019999").await;
+    browser.submit(find).await;
+    browser.wait_for("Léon Perdu").await;
+    browser.check("desk-found").await;
+    browser.submit(r#"form[action$="/desk/activation"]"#).await;
+    browser.wait_for("À remettre maintenant").await;
+    browser.wait_for("/activation/link/").await;
+    browser.check("desk-activation").await;
+
+    // A staff member whose recovery address is dead: a reset link.
+    browser.fill("value", &colleague.login).await;
+    browser.submit(find).await;
+    browser.wait_for("Paul Oubli").await;
+    browser.submit(r#"form[action$="/desk/reset"]"#).await;
+    browser.wait_for("/recovery/reset/").await;
+    browser.check("desk-reset").await;
+    let audited = app
+        .lifecycle
+        .clone()
+        .list_audit_events(proto::ListAuditEventsRequest {
+            account: by_id(&colleague.account_id),
+            ..Default::default()
+        })
+        .await
+        .expect("events")
+        .into_inner()
+        .events;
+    assert!(
+        audited
+            .iter()
+            .any(|e| e.action == "helpdesk.password_reset_issued"
+                && e.details["agent"] == agent.login.as_str()),
+        "{audited:?}"
+    );
+    browser.close().await;
+}

@@ -17,9 +17,32 @@ pub(crate) async fn spawn_portal(app: &TestApp, institutions: &[&str]) -> String
     spawn_portal_on(api, institutions).await
 }
 
+/// A portal with a desk whose agents are `agents` (institution, login),
+/// calling `HelpdeskService` as the test's `helpdesk` client.
+pub(crate) async fn spawn_desk_portal(app: &TestApp, institution: &str, agent: &str) -> String {
+    let api = ApiClient::new(
+        &format!("http://{}", app.channel_address()),
+        &test_token("portal"),
+    )
+    .and_then(|api| api.with_desk_token(&test_token("helpdesk")))
+    .expect("client");
+    let agents =
+        std::collections::BTreeMap::from([(institution.to_owned(), vec![agent.to_owned()])]);
+    spawn_portal_with(api, &[institution], Some(agents)).await
+}
+
 /// A portal calling the API through `api`, serving `institutions`; its
 /// address.
 pub(crate) async fn spawn_portal_on(api: ApiClient, institutions: &[&str]) -> String {
+    spawn_portal_with(api, institutions, None).await
+}
+
+/// The same, with the desk's agents by institution.
+async fn spawn_portal_with(
+    api: ApiClient,
+    institutions: &[&str],
+    desk_agents: Option<std::collections::BTreeMap<String, Vec<String>>>,
+) -> String {
     let settings = PortalSettings {
         listen: "127.0.0.1:0".parse().expect("address"),
         api_url: String::new(),
@@ -30,6 +53,10 @@ pub(crate) async fn spawn_portal_on(api: ApiClient, institutions: &[&str]) -> St
         session_key_file: None,
         secure_cookies: true,
         trusted_proxies: Vec::new(),
+        desk: desk_agents.map(|agents| ent_identity::portal::DeskSettings {
+            api_token_file: None,
+            agents,
+        }),
     };
     let router = ent_identity::portal::router(&settings, api).expect("router");
     let listener = ent_identity::portal::bind(&settings).await.expect("bind");

@@ -178,6 +178,8 @@ async fn account_page(
         retention_end_date: String,
         /// Whether the person may invite guests ("Mes invités").
         sponsor: bool,
+        /// Whether the person is one of the desk's agents.
+        agent: bool,
         csrf: String,
         #[serde(flatten)]
         outcome: Outcome,
@@ -187,6 +189,7 @@ async fn account_page(
     };
     account.until = now_seconds() + IDLE_LIMIT_SECONDS;
     let must_change = account.must_change;
+    let agent = crate::desk::is_agent(portal, account);
     let request = proto::DescribeAccountRequest {
         account: Some(selector(account)),
     };
@@ -216,6 +219,7 @@ async fn account_page(
         antispam,
         retention_end_date: described.retention_end_date,
         sponsor: described.guest_invitation.is_some(),
+        agent,
         csrf: session.csrf.clone(),
         outcome,
     };

@@ -9,6 +9,7 @@ use proto::account_settings_service_client::AccountSettingsServiceClient;
 use proto::activation_service_client::ActivationServiceClient;
 pub use proto::client::ClientTls;
 use proto::guest_service_client::GuestServiceClient;
+use proto::helpdesk_service_client::HelpdeskServiceClient;
 use proto::mail_redirection_service_client::MailRedirectionServiceClient;
 use proto::recovery_service_client::RecoveryServiceClient;
 use tonic::metadata::MetadataValue;
@@ -21,6 +22,9 @@ use crate::language::Language;
 pub struct ApiClient {
     channel: Channel,
     authorization: MetadataValue<tonic::metadata::Ascii>,
+    /// The desk's credential (a `helpdesk` client), when the portal has a
+    /// desk.
+    desk_authorization: Option<MetadataValue<tonic::metadata::Ascii>>,
 }
 
 /// Why the API could not be reached.
@@ -49,7 +53,33 @@ impl ApiClient {
         Ok(ApiClient {
             channel: endpoint.connect_lazy(),
             authorization,
+            desk_authorization: None,
         })
+    }
+
+    /// The same client, calling `HelpdeskService` with `token` (a
+    /// `helpdesk` client's).
+    pub fn with_desk_token(mut self, token: &str) -> Result<ApiClient, ConnectError> {
+        let authorization = format!("Bearer {}", token.trim())
+            .parse()
+            .map_err(|_| ConnectError::Token)?;
+        self.desk_authorization = Some(authorization);
+        Ok(self)
+    }
+
+    /// A desk request: the desk's credential instead of the portal's.
+    /// `None` without a desk credential.
+    pub fn desk_request<T>(&self, body: T, person: &Person) -> Option<tonic::Request<T>> {
+        let authorization = self.desk_authorization.clone()?;
+        let mut request = self.request(body, person);
+        request
+            .metadata_mut()
+            .insert("authorization", authorization);
+        Some(request)
+    }
+
+    pub fn desk(&self) -> HelpdeskServiceClient<Channel> {
+        HelpdeskServiceClient::new(self.channel.clone())
     }
 
     /// A request carrying the portal's credential and the person's address

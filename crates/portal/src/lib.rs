@@ -8,6 +8,7 @@
 mod account;
 mod activation;
 mod api;
+mod desk;
 mod guests;
 mod language;
 mod links;
@@ -68,6 +69,25 @@ pub struct PortalSettings {
     /// connection's own address is the person's.
     #[serde(default)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The desk (`/{code}/desk`) for the agents of the IT support and the
+    /// student office; absent: no desk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desk: Option<DeskSettings>,
+}
+
+/// The desk: who may use it, and the credential it calls the API's
+/// `HelpdeskService` with.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeskSettings {
+    /// A file holding the bearer token of a client with the `helpdesk`
+    /// role (`ent-identity client-token` makes one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_token_file: Option<PathBuf>,
+    /// The agents, by institution: the logins that reach the desk once
+    /// signed in to the account page (`umontpellier = ["mdupont"]`).
+    #[serde(default)]
+    pub agents: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 fn yes() -> bool {
@@ -87,6 +107,8 @@ struct Portal {
     trusted_proxies: Arc<[ipnet::IpNet]>,
     sessions: session::SessionKey,
     known: pages::KnownInstitutions,
+    /// The desk's agents, by institution (none: no desk).
+    desk_agents: Arc<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 /// Why the portal could not start.
@@ -135,6 +157,13 @@ pub fn router(settings: &PortalSettings, api: ApiClient) -> Result<axum::Router,
         trusted_proxies: settings.trusted_proxies.clone().into(),
         sessions: session_key(settings)?,
         known: pages::KnownInstitutions::default(),
+        desk_agents: Arc::new(
+            settings
+                .desk
+                .as_ref()
+                .map(|d| d.agents.clone())
+                .unwrap_or_default(),
+        ),
     };
     Ok(pages::routes(portal).layer(axum::middleware::from_fn(security::headers)))
 }

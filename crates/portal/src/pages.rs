@@ -75,6 +75,8 @@ pub fn routes(portal: Portal) -> Router {
             "/{institution}/account/redirect/{token}",
             get(links::open_redirect),
         )
+        .route("/{institution}/desk", get(crate::desk::show))
+        .route("/{institution}/desk/{action}", post(crate::desk::act))
         .route("/{institution}/account/guests", get(crate::guests::show))
         .route(
             "/{institution}/account/guests/{action}",

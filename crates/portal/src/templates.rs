@@ -54,6 +54,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("sign_in.html", include_str!("../templates/sign_in.html")),
     ("account.html", include_str!("../templates/account.html")),
     ("guests.html", include_str!("../templates/guests.html")),
+    ("desk.html", include_str!("../templates/desk.html")),
     (
         "account_link.html",
         include_str!("../templates/account_link.html"),
