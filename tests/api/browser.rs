@@ -431,6 +431,33 @@ async fn a_sponsor_invites_renews_and_ends_a_guest_in_chromium() {
     browser.open("/umontpellier/account/guests").await;
     browser.wait_for("pas encore activé").await;
 
+    // The guest follows the mailed link: her names as on her passport,
+    // the charter, a password.
+    let mail = app.wait_for_mail_to("ada.lovelace@example.org", 1).await;
+    let token = link_token(&mail, "link");
+    browser
+        .open(&format!("/umontpellier/activation/link/{token}"))
+        .await;
+    browser.submit("main form").await;
+    browser.wait_for("Votre identité").await;
+    browser.check("guest-names").await;
+    browser.fill("names.given_name", "Augusta Ada").await;
+    browser.fill("names.family_name", "King-Lovelace").await;
+    browser.submit("main form").await;
+    browser.wait_for("charte").await;
+    browser.click("#f-charter-accepted").await;
+    browser.submit("main form").await;
+    browser.wait_for("mot de passe").await;
+    browser.fill("password.password", "Qx7!vR2#mP9zTk").await;
+    browser
+        .fill("password.confirmation", "Qx7!vR2#mP9zTk")
+        .await;
+    browser.submit("main form").await;
+    browser.wait_for("alovelace001").await;
+    browser.check("guest-completed").await;
+    browser.open("/umontpellier/account/guests").await;
+    browser.wait_for("Compte actif").await;
+
     browser.fill("end_date", &day(180)).await;
     browser
         .submit(r#"form[action$="/account/guests/renew"]"#)

@@ -168,8 +168,14 @@ async fn a_sponsor_invites_a_guest_who_activates_through_the_mailed_link_once_ap
         .await
         .expect("guest");
     assert_eq!(guest.kind, proto::AccountKind::Guest as i32);
+    // The guest types her names as on her passport.
+    let typed = proto::Account {
+        given_name: "Augusta Ada".into(),
+        family_name: "King-Lovelace".into(),
+        ..guest
+    };
     let provisioned = proto::ProvisionAccountResponse {
-        account: Some(guest),
+        account: Some(typed),
         activation_material: Some(proto::ActivationMaterial {
             channel: proto::ActivationChannel::MailedLink as i32,
             ..Default::default()
@@ -180,6 +186,17 @@ async fn a_sponsor_invites_a_guest_who_activates_through_the_mailed_link_once_ap
     assert!(
         app.password_valid(&account.account_id, "Qx7!vR2#mP9zTk")
             .await
+    );
+    let active = app
+        .get_account(
+            "",
+            proto::account_selector::Identifier::AccountId(account.account_id.clone()),
+        )
+        .await
+        .expect("guest");
+    assert_eq!(
+        (active.given_name.as_str(), active.family_name.as_str()),
+        ("Augusta Ada", "King-Lovelace")
     );
 
     // The sponsor's list shows the guest active.

@@ -31,6 +31,10 @@ pub enum Step {
     MailRedirect,
     MailRedirectVerification,
     Password,
+    /// The person types their given and family names, as on their
+    /// identity document: guests, whose sponsor may not know them as
+    /// written (no enrolment or HR record gives them).
+    Names,
 }
 
 impl Step {
@@ -58,6 +62,7 @@ impl Step {
             Step::CrousSharing => "crous_sharing",
             Step::MailRedirect | Step::MailRedirectVerification => "mail_redirect",
             Step::Password => "password",
+            Step::Names => "names",
         }
     }
 }
@@ -298,6 +303,10 @@ pub struct FlowState {
     /// password.
     #[serde(default)]
     pub reactivation: bool,
+    /// The given and family names typed (the names step), written to the
+    /// account on completion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names: Option<(String, String)>,
 }
 
 impl FlowState {
@@ -323,6 +332,8 @@ impl FlowState {
 /// The items of one submitted screen, parsed at the edge.
 #[derive(Debug, Clone, Default)]
 pub struct Submission {
+    /// Given and family names (the names step).
+    pub names: Option<(crate::ids::PersonName, crate::ids::PersonName)>,
     pub recovery_mail: Option<MailAddress>,
     pub charter_version: Option<String>,
     pub directory_listed: Option<bool>,
@@ -352,6 +363,7 @@ impl Submission {
                 items.insert(step);
             }
         };
+        add(self.names.is_some(), Step::Names);
         add(self.recovery_mail.is_some(), Step::RecoveryMail);
         add(self.charter_version.is_some(), Step::Charter);
         add(self.directory_listed.is_some(), Step::DirectoryListing);
@@ -619,6 +631,10 @@ pub fn apply(
             rules,
             now,
         );
+    }
+    if let Some((given, family)) = submission.names {
+        next.names = Some((given.as_str().to_owned(), family.as_str().to_owned()));
+        next.done.insert(Step::Names);
     }
     if let Some(version) = submission.charter_version {
         next.charter = Some((version, now));

@@ -79,10 +79,13 @@ pub enum Field {
     GuestPersonalMail,
     GuestEndDate,
     GuestReason,
+    /// The names a person types at activation (the names step).
+    GivenName,
+    FamilyName,
 }
 
 impl Field {
-    pub const ALL: [Field; 45] = [
+    pub const ALL: [Field; 47] = [
         Field::KeyLogin,
         Field::ActivationKey,
         Field::ProvisionalLogin,
@@ -128,6 +131,8 @@ impl Field {
         Field::GuestPersonalMail,
         Field::GuestEndDate,
         Field::GuestReason,
+        Field::GivenName,
+        Field::FamilyName,
     ];
 
     /// The field's path in its request, as refusals name it.
@@ -178,6 +183,8 @@ impl Field {
             Field::GuestPersonalMail => "guest.personal_mail",
             Field::GuestEndDate => "guest.end_date",
             Field::GuestReason => "guest.reason",
+            Field::GivenName => "names.given_name",
+            Field::FamilyName => "names.family_name",
         }
     }
 }
@@ -349,6 +356,16 @@ pub fn step_fields(step: Step, rules: &StepRules<'_>) -> Vec<FieldShape> {
         Step::CrousSharing => vec![shape(Field::CrousSharing, FieldKind::Choice, true)],
         Step::MailRedirect => redirect_fields(rules.redirect),
         Step::Password => password_fields(rules.password),
+        Step::Names => vec![
+            FieldShape {
+                autocomplete: "given-name",
+                ..bounded(shape(Field::GivenName, FieldKind::Text, true), 1, 128)
+            },
+            FieldShape {
+                autocomplete: "family-name",
+                ..bounded(shape(Field::FamilyName, FieldKind::Text, true), 1, 128)
+            },
+        ],
     }
 }
 

@@ -92,6 +92,18 @@ impl InstitutionSettings {
             out.bad("guests.moderator_mail", "is not a mail address");
         }
         for (code, profile) in &self.profiles {
+            let names_typed = profile
+                .activation
+                .screens
+                .iter()
+                .flatten()
+                .any(|s| *s == Step::Names);
+            if names_typed && profile.kind != AccountKind::Guest {
+                out.bad(
+                    format!("profiles.{code}.activation.screens"),
+                    "names: enrolment and HR give the names of their people; only guests type theirs",
+                );
+            }
             if profile.kind == AccountKind::Guest
                 && profile.activation.channel != ActivationChannel::MailedLink
             {

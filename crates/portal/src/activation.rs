@@ -24,6 +24,8 @@ pub fn value<'a>(posted: &'a Posted, name: &str) -> &'a str {
 
 /// The fields a page may show again as typed: never a secret.
 const SHOWN_AGAIN: &[&str] = &[
+    "names.given_name",
+    "names.family_name",
     "guest.given_name",
     "guest.family_name",
     "guest.birth_date",
@@ -271,6 +273,10 @@ pub fn screen_request(flow_token: &str, posted: &Posted) -> proto::SubmitActivat
         },
         mail_redirect: has("mail_redirect").then(|| redirect_input(posted)),
         password: has("password").then(|| password_input(posted, "password")),
+        names: has("names").then(|| proto::NamesInput {
+            given_name: value(posted, "names.given_name").to_owned(),
+            family_name: value(posted, "names.family_name").to_owned(),
+        }),
     }
 }
 

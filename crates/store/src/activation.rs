@@ -540,7 +540,7 @@ fn with_choices(
     use account::Column as A;
     let (photo_uses, photo_refused, photo_at) = photo_columns(state);
     let redirect = state.redirect.as_ref();
-    update
+    let update = update
         .col_expr(A::RecoveryMail, Expr::value(state.recovery_mail.clone()))
         .col_expr(
             A::RecoveryMailVerifiedAt,
@@ -584,7 +584,14 @@ fn with_choices(
         .col_expr(
             A::RedirectVerifiedAt,
             Expr::value(redirect.and_then(|r| r.verified_at)),
-        )
+        );
+    match &state.names {
+        // The names the person typed (a guest's) replace the sponsor's.
+        Some((given, family)) => update
+            .col_expr(A::GivenName, Expr::value(given.clone()))
+            .col_expr(A::FamilyName, Expr::value(family.clone())),
+        None => update,
+    }
 }
 
 async fn activate(

@@ -53,6 +53,7 @@ pub fn step_code(step: Step) -> proto::ActivationStep {
         Step::MailRedirect => P::MailRedirect,
         Step::MailRedirectVerification => P::MailRedirectVerification,
         Step::Password => P::Password,
+        Step::Names => P::Names,
     }
 }
 

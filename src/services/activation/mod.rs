@@ -3,6 +3,7 @@
 
 pub(crate) mod encode;
 
+use crate::domain::ids::PersonName;
 use crate::domain::problem::Problem;
 use tonic::{Request, Response, Status};
 
@@ -103,6 +104,11 @@ fn screen_input(body: proto::SubmitActivationScreenRequest) -> ScreenInput {
         Some(c) => Some(c.version.trim().to_owned()),
         None => None,
     };
+    let names = body.names.as_ref().and_then(|n| {
+        let given = PersonName::parse(&n.given_name).map_err(|p| bad("names.given_name", p));
+        let family = PersonName::parse(&n.family_name).map_err(|p| bad("names.family_name", p));
+        given.ok().zip(family.ok())
+    });
     let photo = match &body.photo {
         Some(p) => super::inputs::photo_choice(p, "photo")
             .map_err(|violations| {
@@ -115,6 +121,7 @@ fn screen_input(body: proto::SubmitActivationScreenRequest) -> ScreenInput {
     };
     ScreenInput {
         submission: Submission {
+            names,
             recovery_mail,
             charter_version,
             directory_listed: body.directory_listed,

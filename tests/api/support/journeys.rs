@@ -221,6 +221,12 @@ impl TestApp {
                             keep_copy: true,
                         })
                     }
+                    S::Names => {
+                        request.names = Some(proto::NamesInput {
+                            given_name: account.given_name.clone(),
+                            family_name: account.family_name.clone(),
+                        })
+                    }
                     S::Password => {
                         request.password = Some(proto::PasswordInput {
                             password: password.into(),

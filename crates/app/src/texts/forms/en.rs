@@ -49,6 +49,10 @@ pub fn step(step: Step) -> (&'static str, &'static str) {
             "Checking the redirect address",
             "A mail was sent to the redirect address: follow its link to finish setting up the redirect.",
         ),
+        Step::Names => (
+            "Your identity",
+            "Give your given and family names as on your identity document: the directory and the university's services show them.",
+        ),
         Step::Password => (
             "Choose your password",
             "Choose a personal password, known to you alone, that follows the rules below.",
@@ -130,6 +134,8 @@ pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
         ),
         Field::Password => ("New password", "", ""),
         Field::PasswordConfirmation => ("Confirm the new password", "", ""),
+        Field::GivenName => ("Given name", "", ""),
+        Field::FamilyName => ("Family name", "", ""),
         _ => own_field(field),
     }
 }

@@ -49,6 +49,10 @@ pub fn step(step: Step) -> (&'static str, &'static str) {
             "Vérification de l'adresse de redirection",
             "Un mail a été envoyé à l'adresse de redirection : cliquez sur son lien pour poursuivre la mise en place de la redirection.",
         ),
+        Step::Names => (
+            "Votre identité",
+            "Indiquez vos prénom et nom tels qu'ils figurent sur votre pièce d'identité : ils apparaîtront dans l'annuaire et sur les services de l'université.",
+        ),
         Step::Password => (
             "Choix du mot de passe",
             "Choisissez un mot de passe personnel, que vous seul connaissez, et qui respecte les règles ci-dessous.",
@@ -142,6 +146,8 @@ pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
         ),
         Field::Password => ("Nouveau mot de passe", "", ""),
         Field::PasswordConfirmation => ("Confirmation du nouveau mot de passe", "", ""),
+        Field::GivenName => ("Prénom", "", ""),
+        Field::FamilyName => ("Nom", "", ""),
         _ => own_field(field),
     }
 }
