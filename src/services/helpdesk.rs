@@ -156,27 +156,36 @@ impl HelpdeskService for HelpdeskApi {
         let ctx = begin_call(&request);
         let result = async {
             let body = request.get_ref();
-            let (agent, lookup) = agent_and_account(&body.agent, body.account.as_ref())?;
+            let desk = agent_and_account(&body.agent, body.account.as_ref());
+            let send_to = body
+                .send_to
+                .as_ref()
+                .map(|m| super::inputs::mail_input(m, "send_to"))
+                .transpose()
+                .map_err(|v| AppError::InvalidArgument(vec![v]));
+            let ((agent, lookup), send_to) = AppError::both(desk, send_to)?;
             let (account, hand_over) = self
                 .state
-                .issue_desk_activation(&agent, lookup, &ctx)
+                .issue_desk_activation(&agent, (lookup, send_to.as_ref()), &ctx)
                 .await?;
-            let (activation_material, activation_link) = match hand_over {
-                DeskActivation::Material(material) => (Some(encode::material(&material)), None),
-                DeskActivation::Link(link) => (
-                    None,
-                    Some(proto::DeskActivationLink {
+            let mut answer = proto::IssueDeskActivationResponse {
+                person: Some(encode::person_at_desk(&account, self.state.now())),
+                ..Default::default()
+            };
+            match hand_over {
+                DeskActivation::Material(material) => {
+                    answer.activation_material = Some(encode::material(&material));
+                }
+                DeskActivation::Link(link) => {
+                    answer.activation_link = Some(proto::DeskActivationLink {
                         token: link.token.expose().to_owned(),
                         url: link.url,
                         expires_at: Some(encode::timestamp(link.expires_at)),
-                    }),
-                ),
-            };
-            Ok(proto::IssueDeskActivationResponse {
-                person: Some(encode::person_at_desk(&account, self.state.now())),
-                activation_material,
-                activation_link,
-            })
+                    });
+                }
+                DeskActivation::Mailed(sent) => answer.notice = Some(encode::notice(sent)),
+            }
+            Ok(answer)
         }
         .await;
         reply(result, &ctx)

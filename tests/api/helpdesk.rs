@@ -501,6 +501,7 @@ async fn desk_activation(
         .issue_desk_activation(proto::IssueDeskActivationRequest {
             agent: "mdupont".into(),
             account: by_id(account_id),
+            send_to: None,
         })
         .await
         .map(|r| r.into_inner())
@@ -676,4 +677,58 @@ async fn where_nothing_is_printed_the_desk_hands_over_a_link_standing_for_the_id
         .await
         .expect_err("expired");
     assert_eq!(precondition(&expired), "LINK_EXPIRED");
+}
+
+#[tokio::test]
+async fn the_desk_mails_the_activation_link_to_an_address_the_person_gives() {
+    let app = spawn_app().await;
+    // A Montpellier student whose personal mailbox is dead.
+    let student = app
+        .provision(proto::ProvisionRecord {
+            institution: "umontpellier".into(),
+            profile: "student".into(),
+            student_number: "22018888".into(),
+            given_name: "Nina".into(),
+            family_name: "Boite".into(),
+            birth_date: "2006-05-06".into(),
+            personal_mail: "nina.morte@example.org".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("provision")
+        .account
+        .expect("account");
+    let request = |address: &str, confirmation: &str| proto::IssueDeskActivationRequest {
+        agent: "mdupont".into(),
+        account: by_id(&student.account_id),
+        send_to: Some(proto::MailInput {
+            address: address.into(),
+            confirmation: confirmation.into(),
+        }),
+    };
+    let typo = desk(&app)
+        .issue_desk_activation(request("nina.b@example.org", "nina.v@example.org"))
+        .await
+        .expect_err("typo");
+    assert_eq!(violations(&typo), ["send_to.confirmation"]);
+
+    let sent = desk(&app)
+        .issue_desk_activation(request("nina.b@example.org", "nina.b@example.org"))
+        .await
+        .expect("sent")
+        .into_inner();
+    assert!(sent.activation_link.is_none() && sent.activation_material.is_none());
+    assert!(!sent.notice.expect("notice").masked_destination.is_empty());
+    let mail = app.wait_for_mail_to("nina.b@example.org", 1).await;
+    let token = link_token(&mail, "link");
+    let started = start_with_link(&app, "umontpellier", &token)
+        .await
+        .expect("started");
+    let flow = started.flow.expect("flow");
+    assert!(
+        !current_steps(&flow).contains(&proto::ActivationStep::VerifyCode),
+        "{flow:?}"
+    );
+    let audited = events(&app, &student.account_id, "helpdesk.activation_link_issued").await;
+    assert_eq!(audited[0].details["mailed"], "true");
 }

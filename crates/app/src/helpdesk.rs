@@ -42,6 +42,9 @@ pub enum DeskActivation {
     /// A link to start activation, for profiles activated by a mailed link
     /// or an identity check: the agent checked the identity in person.
     Link(DeskLink),
+    /// The same link, mailed to an address the person gave at the desk
+    /// (which becomes their verified recovery address once followed).
+    Mailed(DeliveryNotice),
 }
 
 /// Whom a desk agent looks for.
@@ -155,6 +158,7 @@ impl App {
             page: RESET_LINK_PAGE,
             action: DeskAction::PasswordReset,
             audit: "helpdesk.password_reset_issued",
+            send_to: None,
         };
         let link = self.desk_link(agent, &account, hand_over, ctx).await?;
         Ok((account, link))
@@ -167,7 +171,7 @@ impl App {
         &self,
         agent: &DeskAgent,
         account: &Account,
-        hand_over: DeskHandOver,
+        hand_over: DeskHandOver<'_>,
         ctx: &CallContext,
     ) -> Result<DeskLink, AppError> {
         let now = self.now();
@@ -180,19 +184,40 @@ impl App {
             account_id: account.id.clone(),
             purpose: hand_over.purpose,
             hash: link.hash,
-            target: None,
+            target: hand_over.send_to.map(|a| a.as_str().to_owned()),
             flow_id: None,
             not_before: None,
             expires_at: Some(expires_at),
         };
-        let details = json!({ "agent": agent.as_str(), "expires_at": expires_at });
+        let details = json!({
+            "agent": agent.as_str(),
+            "expires_at": expires_at,
+            "mailed": hand_over.send_to.is_some(),
+        });
+        let mut messages = desk_notice(hand_over.action, institution, account, ctx, now);
+        if let Some(address) = hand_over.send_to {
+            let wording = mail::activation_link_mail(institution, ctx.language);
+            let facts = store::activation::ActivationLinkFacts {
+                login: &account.login,
+                url: &link.url,
+                expires_at: Some(expires_at),
+            };
+            messages.push(NewMessage {
+                account_id: Some(account.id.clone()),
+                channel: store::outbox::Channel::Mail,
+                recipient: address.as_str().to_owned(),
+                template: Purpose::DeskActivationLink.as_str().to_owned(),
+                content: (wording.word)(&facts),
+                not_before: now,
+            });
+        }
         self.store
             .issue_account_secrets(
                 account,
                 SecretIssue {
                     revoke: &[hand_over.purpose],
                     secrets: vec![secret],
-                    messages: desk_notice(hand_over.action, institution, account, ctx, now),
+                    messages,
                     audit: Some((hand_over.audit, details, &ctx.audit)),
                 },
                 now,
@@ -251,7 +276,9 @@ impl App {
     /// password) gets new material, the one issued before stops working; a
     /// profile activated by a mailed link or an identity check gets a
     /// short-lived link standing for that check. Either is answered once,
-    /// to hand over; the person is told by mail.
+    /// to hand over; or, with `send_to`, the link is mailed to the address
+    /// the person gave (it becomes their recovery address once followed).
+    /// The person is told by mail.
     ///
     /// # Errors
     /// `NotFound`; `FailedPrecondition` for an account activated already
@@ -260,7 +287,7 @@ impl App {
     pub async fn issue_desk_activation(
         &self,
         agent: &DeskAgent,
-        lookup: AccountLookup<'_>,
+        (lookup, send_to): (AccountLookup<'_>, Option<&MailAddress>),
         ctx: &CallContext,
     ) -> Result<(Account, DeskActivation), AppError> {
         self.count_desk_call(agent, ctx).await?;
@@ -268,18 +295,31 @@ impl App {
             .open_activation(lookup, &format!("helpdesk: {}", agent.as_str()), ctx)
             .await?;
         let channel = self.profile_of(&opened)?.activation.channel;
-        if matches!(
+        let printed = !matches!(
             channel,
             ActivationChannel::MailedLink | ActivationChannel::IdentityMatch
-        ) {
+        );
+        if !printed || send_to.is_some() {
             let hand_over = DeskHandOver {
                 purpose: Purpose::DeskActivationLink,
                 page: ACTIVATION_LINK_PAGE,
                 action: DeskAction::Activation,
                 audit: "helpdesk.activation_link_issued",
+                send_to,
             };
             let link = self.desk_link(agent, &opened, hand_over, ctx).await?;
-            return Ok((opened, DeskActivation::Link(link)));
+            let Some(address) = send_to else {
+                return Ok((opened, DeskActivation::Link(link)));
+            };
+            let institution = self.institution_of(&opened)?;
+            let notice = DeliveryNotice {
+                masked_destination: domain::activation::mask_mail(address.as_str()),
+                check_spam_folder: true,
+                helpdesk_url: institution.helpdesk_url.clone(),
+                expires_at: Some(link.expires_at),
+                also_sent_to: Vec::new(),
+            };
+            return Ok((opened, DeskActivation::Mailed(notice)));
         }
         let (account, material) = self
             .reissue_activation_material(AccountLookup::Id(&opened.id), ctx)
@@ -339,11 +379,13 @@ impl App {
 
 /// What a desk link is for: its secret's purpose, the portal page it
 /// opens, what the mail to the person says and the audit event's action.
-struct DeskHandOver {
+struct DeskHandOver<'a> {
     purpose: Purpose,
     page: &'static str,
     action: DeskAction,
     audit: &'static str,
+    /// Where to mail the link instead of handing it over.
+    send_to: Option<&'a MailAddress>,
 }
 
 /// The mail telling the person what the desk did for them: to the

@@ -255,9 +255,16 @@ impl Desk<'_> {
     }
 
     async fn activation(&self) -> Result<DeskOutcome, tonic::Status> {
+        let send_to = proto::MailInput {
+            address: value(self.posted, "send_to.address").trim().to_owned(),
+            confirmation: value(self.posted, "send_to.confirmation").trim().to_owned(),
+        };
         let request = self.request(proto::IssueDeskActivationRequest {
             agent: self.agent.login.clone(),
             account: self.selector(),
+            // Left empty: handed over at the desk.
+            send_to: (!send_to.address.is_empty() || !send_to.confirmation.is_empty())
+                .then_some(send_to),
         })?;
         let issued = self
             .portal
@@ -267,6 +274,12 @@ impl Desk<'_> {
             .await?
             .into_inner();
         let t = self.words();
+        if let Some(sent) = issued.notice {
+            return Ok(DeskOutcome {
+                done: format!("{} {}", t.desk_activation_sent, sent.masked_destination),
+                ..DeskOutcome::default()
+            });
+        }
         let login = issued.person.map(|p| p.login).unwrap_or_default();
         let mut handed_over = vec![(t.desk_login.to_owned(), login)];
         if let Some(link) = issued.activation_link {

@@ -153,6 +153,9 @@ pub struct Words {
     pub desk_login: &'static str,
     pub desk_key: &'static str,
     pub desk_provisional_password: &'static str,
+    pub desk_send_to: &'static str,
+    pub desk_send_to_help: &'static str,
+    pub desk_activation_sent: &'static str,
 }
 
 pub fn words(language: Language) -> Words {
@@ -307,6 +310,9 @@ const FRENCH: Words = Words {
     desk_login: "Identifiant",
     desk_key: "Code d'activation",
     desk_provisional_password: "Mot de passe provisoire",
+    desk_send_to: "Adresse où envoyer le lien (facultatif)",
+    desk_send_to_help: "Laissé vide, le code ou le lien est affiché ici pour être remis en main propre ; sinon le lien est envoyé à l'adresse que la personne donne, qui deviendra son adresse de secours.",
+    desk_activation_sent: "Lien d'activation envoyé à",
 };
 
 const ENGLISH: Words = Words {
@@ -454,4 +460,7 @@ const ENGLISH: Words = Words {
     desk_login: "Login",
     desk_key: "Activation key",
     desk_provisional_password: "Provisional password",
+    desk_send_to: "Address to mail the link to (optional)",
+    desk_send_to_help: "Left empty, the key or link is shown here to hand over; otherwise the link is mailed to the address the person gives, which becomes their recovery address.",
+    desk_activation_sent: "Activation link mailed to",
 };
