@@ -19,7 +19,7 @@ use crate::activation::{
 use crate::api::Person;
 use crate::pages::{
     Frame, SessionOfPage, error_page, frame, marked_refused, message_page, person, posted_session,
-    render, served, with_session,
+    render, served, signed_in_post, to_sign_in, with_session,
 };
 use crate::recovery::FormPage;
 use crate::session::{IDLE_LIMIT_SECONDS, LinkKind, Session, SignedIn, now_seconds, random_token};
@@ -185,7 +185,7 @@ async fn account_page(
         outcome: Outcome,
     }
     let Some(account) = session.account.as_mut() else {
-        return Redirect::to(&format!("/{code}/account")).into_response();
+        return to_sign_in(code);
     };
     account.until = now_seconds() + IDLE_LIMIT_SECONDS;
     let must_change = account.must_change;
@@ -344,13 +344,10 @@ pub async fn change(
     Form(posted): Form<Posted>,
 ) -> Response {
     let person = person(&portal, peer, &headers);
-    let mut session = match posted_session(&portal, &code, &person, &headers, &posted) {
-        Ok(session) => session,
-        Err(page) => return *page,
-    };
     // Signed out meanwhile (idle too long): back to the sign-in form.
-    let Some(account) = session.signed_in(&code).cloned() else {
-        return Redirect::to(&format!("/{code}/account")).into_response();
+    let (mut session, account) = match signed_in_post(&portal, &code, &person, &headers, &posted) {
+        Ok(signed_in) => signed_in,
+        Err(page) => return *page,
     };
     let done = match form.as_str() {
         "password" => change_password(&portal, &person, &account, &posted).await,

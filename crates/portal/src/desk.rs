@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Form, Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
 use serde::Serialize;
 
@@ -16,8 +16,8 @@ use crate::Portal;
 use crate::activation::{Posted, Refusal, said, value};
 use crate::api::Person;
 use crate::pages::{
-    Frame, frame, marked_refused, message_page, person, posted_session, render, served,
-    with_session,
+    Frame, frame, marked_refused, message_page, person, render, signed_in_post, signed_in_session,
+    to_sign_in, with_session,
 };
 use crate::session::{IDLE_LIMIT_SECONDS, Session, SignedIn, now_seconds};
 use crate::texts::{Words, words};
@@ -38,14 +38,9 @@ pub async fn show(
     headers: HeaderMap,
 ) -> Response {
     let person = person(&portal, peer, &headers);
-    if served(&portal, &code).is_none() {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    match portal.sessions.read(&headers) {
-        Some(session) if session.signed_in(&code).is_some() => {
-            desk_page(&portal, &code, &person, session, DeskOutcome::default())
-        }
-        _ => Redirect::to(&format!("/{code}/account")).into_response(),
+    match signed_in_session(&portal, &code, &headers) {
+        Ok(session) => desk_page(&portal, &code, &person, session, DeskOutcome::default()),
+        Err(page) => *page,
     }
 }
 
@@ -58,12 +53,9 @@ pub async fn act(
     Form(posted): Form<Posted>,
 ) -> Response {
     let person = person(&portal, peer, &headers);
-    let session = match posted_session(&portal, &code, &person, &headers, &posted) {
-        Ok(session) => session,
+    let (session, agent) = match signed_in_post(&portal, &code, &person, &headers, &posted) {
+        Ok(signed_in) => signed_in,
         Err(page) => return *page,
-    };
-    let Some(agent) = session.signed_in(&code).cloned() else {
-        return Redirect::to(&format!("/{code}/account")).into_response();
     };
     if !is_agent(&portal, &agent) {
         return not_an_agent(&portal, &code, &person);
@@ -357,7 +349,7 @@ fn desk_page(
         outcome: DeskOutcome,
     }
     let Some(account) = session.account.as_mut() else {
-        return Redirect::to(&format!("/{code}/account")).into_response();
+        return to_sign_in(code);
     };
     if !is_agent(portal, account) {
         return not_an_agent(portal, code, person);

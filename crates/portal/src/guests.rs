@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Form, Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
 use serde::Serialize;
 
@@ -14,7 +14,8 @@ use crate::account::{Outcome, selector};
 use crate::activation::{Posted, Refusal, value};
 use crate::api::Person;
 use crate::pages::{
-    Frame, error_page, frame, marked_refused, person, posted_session, render, served, with_session,
+    Frame, error_page, frame, marked_refused, person, render, signed_in_post, signed_in_session,
+    to_sign_in, with_session,
 };
 use crate::recovery::FormPage;
 use crate::session::{IDLE_LIMIT_SECONDS, Session, SignedIn, now_seconds};
@@ -28,14 +29,9 @@ pub async fn show(
     headers: HeaderMap,
 ) -> Response {
     let person = person(&portal, peer, &headers);
-    if served(&portal, &code).is_none() {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    match portal.sessions.read(&headers) {
-        Some(session) if session.signed_in(&code).is_some() => {
-            guests_page(&portal, &code, &person, session, Outcome::default()).await
-        }
-        _ => Redirect::to(&format!("/{code}/account")).into_response(),
+    match signed_in_session(&portal, &code, &headers) {
+        Ok(session) => guests_page(&portal, &code, &person, session, Outcome::default()).await,
+        Err(page) => *page,
     }
 }
 
@@ -49,12 +45,9 @@ pub async fn change(
     Form(posted): Form<Posted>,
 ) -> Response {
     let person = person(&portal, peer, &headers);
-    let session = match posted_session(&portal, &code, &person, &headers, &posted) {
-        Ok(session) => session,
+    let (session, account) = match signed_in_post(&portal, &code, &person, &headers, &posted) {
+        Ok(signed_in) => signed_in,
         Err(page) => return *page,
-    };
-    let Some(account) = session.signed_in(&code).cloned() else {
-        return Redirect::to(&format!("/{code}/account")).into_response();
     };
     let t = words(person.language);
     let done = match action.as_str() {
@@ -221,7 +214,7 @@ async fn guests_page(
         outcome: Outcome,
     }
     let Some(account) = session.account.as_mut() else {
-        return Redirect::to(&format!("/{code}/account")).into_response();
+        return to_sign_in(code);
     };
     account.until = now_seconds() + IDLE_LIMIT_SECONDS;
     let describe = portal.api.request(

@@ -18,7 +18,7 @@ use crate::activation::{
 use crate::api::Person;
 use crate::language::{self, Language};
 use crate::security::person_address;
-use crate::session::Session;
+use crate::session::{Session, SignedIn};
 use crate::texts::{Words, words};
 use crate::{Portal, account, links, meter, recovery};
 
@@ -552,6 +552,47 @@ pub(crate) fn posted_session(
     }
     posting_session(portal, headers, posted)
         .ok_or_else(|| Box::new(forbidden(portal, code, person)))
+}
+
+/// A form posted by a signed-in person to a page of institution `code`:
+/// the session and who is signed in, or the page that says why not (see
+/// [`posted_session`]) or, signed out meanwhile, the way back to the
+/// sign-in form.
+pub(crate) fn signed_in_post(
+    portal: &Portal,
+    code: &str,
+    person: &Person,
+    headers: &HeaderMap,
+    posted: &Posted,
+) -> Result<(Session, SignedIn), Box<Response>> {
+    let session = posted_session(portal, code, person, headers, posted)?;
+    match session.signed_in(code).cloned() {
+        Some(account) => Ok((session, account)),
+        None => Err(Box::new(to_sign_in(code))),
+    }
+}
+
+/// A page of institution `code` for a signed-in person: their session, or
+/// `NOT_FOUND` for an institution not served, or the way to the sign-in
+/// form.
+pub(crate) fn signed_in_session(
+    portal: &Portal,
+    code: &str,
+    headers: &HeaderMap,
+) -> Result<Session, Box<Response>> {
+    if served(portal, code).is_none() {
+        return Err(Box::new(StatusCode::NOT_FOUND.into_response()));
+    }
+    portal
+        .sessions
+        .read(headers)
+        .filter(|s| s.signed_in(code).is_some())
+        .ok_or_else(|| Box::new(to_sign_in(code)))
+}
+
+/// Back to the account page's sign-in form.
+pub(crate) fn to_sign_in(code: &str) -> Response {
+    Redirect::to(&format!("/{code}/account")).into_response()
 }
 
 /// A form posted without its session (expired, or another site's).
