@@ -418,3 +418,37 @@ async fn the_guest_and_the_sponsor_hear_before_the_account_closes_and_it_expires
     );
     assert_eq!(details.end_date, guest.end_date);
 }
+
+#[tokio::test]
+async fn without_moderation_the_guest_is_mailed_at_once() {
+    let app = spawn_app_configured(TestConfig {
+        toml: "[institutions.umontpellier.guests]\nmoderation = \"none\"\n".into(),
+        wait: true,
+        ..TestConfig::default()
+    })
+    .await;
+    let marie = sponsor(&app, "RH-107").await;
+    let invited = invite(&app, &marie.account_id, ada(in_days(&app, 30)))
+        .await
+        .expect("invited");
+    assert_eq!(invited.status, proto::InvitationStatus::Approved as i32);
+    let account = invited.account.expect("account at once");
+    assert!(!account.login.is_empty());
+    let link = decoded(&app.wait_for_mail_to(GUEST_MAIL, 1).await);
+    assert!(link.contains("/activation/link/"), "{link}");
+    // Nobody moderates: no invitation waits, no moderators' mail.
+    let pending = moderator_side(&app)
+        .list_pending_invitations(proto::ListPendingInvitationsRequest {
+            institution: "umontpellier".into(),
+        })
+        .await
+        .expect("pending")
+        .into_inner()
+        .invitations;
+    assert!(pending.is_empty());
+    assert!(app.mails_to(MODERATORS).is_empty());
+    let decided = decide(&app, &invited.invitation_id, true)
+        .await
+        .expect_err("nothing to decide");
+    assert_eq!(precondition(&decided), "INVITATION_DECIDED");
+}
