@@ -90,13 +90,15 @@ async fn a_tours_student_activates_with_the_sms_code_in_chromium() {
     browser
         .fill("identity_match.mobile_phone", "07 88 10 25 00")
         .await;
-    browser.submit("main form").await;
+    // Staff and guests have their own form (the mailed link) on the page.
+    let identity = r#"form[action$="/activation/identity_match"]"#;
+    browser.submit(identity).await;
     browser.wait_for("Des informations sont à corriger").await;
     browser.check("identity-refused").await;
     browser
         .fill("identity_match.mobile_phone", "07 88 10 25 77")
         .await;
-    browser.submit("main form").await;
+    browser.submit(identity).await;
 
     let sms = app.wait_for_sms(1).await;
     let code = code_in(&sms[0].1);

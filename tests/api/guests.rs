@@ -452,3 +452,68 @@ async fn without_moderation_the_guest_is_mailed_at_once() {
         .expect_err("nothing to decide");
     assert_eq!(precondition(&decided), "INVITATION_DECIDED");
 }
+
+/// Bordeaux Montaigne and Tours (examples without moderation): a staff
+/// member invites, the guest is mailed at once and activates through the
+/// link — names, (Bordeaux: the charter), a password.
+#[tokio::test]
+async fn every_example_university_has_guests_their_staff_invite() {
+    let app = spawn_app().await;
+    for (institution, hr_id, guest_mail) in [
+        (
+            "u-bordeaux-montaigne",
+            "RH-B-1",
+            "guest.bordeaux@example.org",
+        ),
+        ("univ-tours", "RH-T-1", "guest.tours@example.org"),
+    ] {
+        let staff = proto::ProvisionRecord {
+            institution: institution.into(),
+            profile: "staff".into(),
+            hr_id: hr_id.into(),
+            given_name: "Claire".into(),
+            family_name: "Parrain".into(),
+            birth_date: "1975-04-12".into(),
+            personal_mail: format!("claire.{hr_id}@example.org").to_lowercase(),
+            ..Default::default()
+        };
+        let sponsor = app.active_account(staff, "Qz7#Kp2wLm9x").await;
+        let invited = invite(
+            &app,
+            &sponsor.account_id,
+            proto::GuestDetails {
+                personal_mail: guest_mail.into(),
+                ..ada(in_days(&app, 60))
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{institution}: {e:?}"));
+        assert_eq!(
+            invited.status,
+            proto::InvitationStatus::Approved as i32,
+            "{institution}"
+        );
+        let account = invited.account.expect("account");
+        let guest = app
+            .get_account(
+                "",
+                proto::account_selector::Identifier::AccountId(account.account_id.clone()),
+            )
+            .await
+            .expect("guest");
+        let provisioned = proto::ProvisionAccountResponse {
+            account: Some(guest),
+            activation_material: Some(proto::ActivationMaterial {
+                channel: proto::ActivationChannel::MailedLink as i32,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        app.activate(&provisioned, "Qx7!vR2#mP9zTk").await;
+        assert!(
+            app.password_valid(&account.account_id, "Qx7!vR2#mP9zTk")
+                .await,
+            "{institution}"
+        );
+    }
+}
