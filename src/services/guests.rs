@@ -5,7 +5,7 @@ use tonic::{Request, Response, Status};
 
 use super::{App, account_lookup, begin_call, encode, reply};
 use crate::app::AppError;
-use crate::app::guests::Moderation;
+use crate::app::guests::{GuestInvitation, Moderation};
 use crate::domain::guest::{InvitationInput, MAX_REASON_CHARS};
 use crate::domain::helpdesk::DeskAgent;
 use crate::domain::problem::Problem;
@@ -20,6 +20,26 @@ impl GuestApi {
     pub fn new(state: App) -> Self {
         Self { state }
     }
+}
+
+/// An invitation as the caller of `ctx` sees it: without the guest's birth
+/// date, and their address masked, for a caller that may not read personal
+/// data (the portal, for the sponsor).
+fn shown(
+    guest: &GuestInvitation,
+    now: chrono::DateTime<chrono::Utc>,
+    ctx: &crate::app::CallContext,
+) -> proto::GuestInvitation {
+    let mut encoded = encode::guest_invitation(guest, now);
+    if !ctx.personal_data
+        && let Some(details) = encoded.guest.as_mut()
+    {
+        details.birth_date.clear();
+        if !details.personal_mail.is_empty() {
+            details.personal_mail = crate::domain::activation::mask_mail(&details.personal_mail);
+        }
+    }
+    encoded
 }
 
 /// A guest's account id, as the request names it.
@@ -59,7 +79,7 @@ impl GuestService for GuestApi {
             };
             let invited = self.state.invite_guest(sponsor, &input, &ctx).await?;
             Ok(proto::InviteGuestResponse {
-                invitation: Some(encode::guest_invitation(&invited, self.state.now())),
+                invitation: Some(shown(&invited, self.state.now(), &ctx)),
             })
         }
         .await;
@@ -77,10 +97,7 @@ impl GuestService for GuestApi {
             let guests = self.state.sponsored_guests(sponsor).await?;
             let now = self.state.now();
             Ok(proto::ListSponsoredGuestsResponse {
-                invitations: guests
-                    .iter()
-                    .map(|g| encode::guest_invitation(g, now))
-                    .collect(),
+                invitations: guests.iter().map(|g| shown(g, now, &ctx)).collect(),
             })
         }
         .await;
@@ -142,11 +159,11 @@ impl GuestService for GuestApi {
                 invitations: pending
                     .into_iter()
                     .map(|invitation| {
-                        let pending = crate::app::guests::GuestInvitation {
+                        let pending = GuestInvitation {
                             invitation,
                             account: None,
                         };
-                        encode::guest_invitation(&pending, now)
+                        shown(&pending, now, &ctx)
                     })
                     .collect(),
             })
@@ -187,7 +204,7 @@ impl GuestService for GuestApi {
             };
             let decided = self.state.decide_invitation(id, moderation, &ctx).await?;
             Ok(proto::DecideInvitationResponse {
-                invitation: Some(encode::guest_invitation(&decided, self.state.now())),
+                invitation: Some(shown(&decided, self.state.now(), &ctx)),
             })
         }
         .await;

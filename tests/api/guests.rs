@@ -202,6 +202,12 @@ async fn a_sponsor_invites_a_guest_who_activates_through_the_mailed_link_once_ap
     // The sponsor's list shows the guest active.
     let listed = my_guests(&app, &marie.account_id).await;
     assert_eq!(listed.len(), 1);
+    // The portal reads no personal data: the guest's address masked.
+    let shown = listed[0].guest.clone().expect("details");
+    assert!(
+        !shown.personal_mail.is_empty() && shown.personal_mail != GUEST_MAIL,
+        "{shown:?}"
+    );
     let listed_account = listed[0].account.clone().expect("account");
     assert!(listed_account.activated);
     assert_eq!(listed_account.status, proto::AccountStatus::Active as i32);
