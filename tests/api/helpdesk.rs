@@ -238,6 +238,26 @@ async fn each_agent_has_a_limit_of_lookups_and_other_agents_keep_theirs() {
 }
 
 #[tokio::test]
+async fn a_desk_client_inventing_agents_does_not_multiply_its_limit() {
+    let app = spawn_app_with(
+        vec![(
+            "ENT_IDENTITY__RATE_LIMITS__DESK_REQUESTS_PER_CLIENT__MAX".into(),
+            "3".into(),
+        )],
+        true,
+    )
+    .await;
+    let search = || by(Identifier::Login("nobody".into()));
+    for agent in ["agent-1", "agent-2", "agent-3"] {
+        find(&app, agent, search())
+            .await
+            .expect("within the client's limit");
+    }
+    let status = find(&app, "agent-4", search()).await.expect_err("limited");
+    assert_eq!(status.code(), Code::ResourceExhausted);
+}
+
+#[tokio::test]
 async fn the_desk_role_reaches_the_desk_and_nothing_else() {
     let app = spawn_app().await;
     let provisioned = app

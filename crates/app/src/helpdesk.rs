@@ -343,7 +343,7 @@ impl App {
 
     /// Counts a call of `agent` against its limit (every call costs).
     async fn count_desk_call(&self, agent: &DeskAgent, ctx: &CallContext) -> Result<(), AppError> {
-        let counters = Counters::desk_requests(self, &[&ctx.audit.actor, agent.as_str()]);
+        let counters = Counters::desk_requests(self, &ctx.audit.actor, agent.as_str());
         self.limited(counters, self.now(), async { Ok(()) }).await
     }
 

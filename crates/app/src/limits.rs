@@ -49,6 +49,10 @@ pub struct RateLimitSettings {
     /// every one counted: a desk serves the people in front of it, not a
     /// listing of the directory.
     pub desk_requests_per_agent: RateRule,
+    /// Calls of one helpdesk client, whatever agents it names: agents are
+    /// the client's word, and a client inventing names must not multiply
+    /// its limit.
+    pub desk_requests_per_client: RateRule,
     /// Networks whose addresses are not limited as addresses (a campus NAT
     /// or eduroam's egress, where thousands share one address); accounts
     /// behind them stay limited. IPv6 networks of /64 or shorter.
@@ -62,7 +66,7 @@ pub struct RateLimitSettings {
 
 impl RateLimitSettings {
     /// Every rule, with its key.
-    pub fn rules(&self) -> [(&'static str, RateRule); 6] {
+    pub fn rules(&self) -> [(&'static str, RateRule); 7] {
         [
             ("guesses_per_account", self.guesses_per_account),
             ("guesses_per_address", self.guesses_per_address),
@@ -70,6 +74,7 @@ impl RateLimitSettings {
             ("mail_requests_per_address", self.mail_requests_per_address),
             ("login_lookups_per_address", self.login_lookups_per_address),
             ("desk_requests_per_agent", self.desk_requests_per_agent),
+            ("desk_requests_per_client", self.desk_requests_per_client),
         ]
     }
 
@@ -154,19 +159,24 @@ impl Counters {
         )
     }
 
-    /// A desk agent's call; `agent` is the helpdesk client and the agent it
-    /// names.
-    pub fn desk_requests(state: &App, agent: &[&str]) -> Counters {
+    /// A desk agent's call: counted for the agent `client` names, and for
+    /// the client itself.
+    pub fn desk_requests(state: &App, client: &str, agent: &str) -> Counters {
+        let limits = &state.rules.rate_limits;
         Counters {
             reason: Exhausted::TooManyRequests,
             forgivable: false,
-            keys: Vec::new(),
+            keys: vec![
+                (
+                    counter_key("desk_requests", &["agent", client, agent]),
+                    limits.desk_requests_per_agent,
+                ),
+                (
+                    counter_key("desk_requests", &["client", client]),
+                    limits.desk_requests_per_client,
+                ),
+            ],
         }
-        .with(
-            "desk_requests",
-            Some(agent),
-            state.rules.rate_limits.desk_requests_per_agent,
-        )
     }
 
     fn with(mut self, scope: &str, subject: Option<&[&str]>, rule: RateRule) -> Counters {
