@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use domain::account::{Account, AccountStatus};
+use domain::account::{Account, AccountKind, AccountStatus};
 use domain::guest::{
     GuestModeration, InvitationInput, InvitationStatus, ValidInvitation, end_with_sponsor,
     parse_invitation,
@@ -89,7 +89,11 @@ impl App {
             let item = self.guest_item(&invitation, &id, &sponsor)?;
             (Some(item), Vec::new())
         };
-        let status = if moderated { "pending" } else { "approved" };
+        let status = if moderated {
+            InvitationStatus::Pending
+        } else {
+            InvitationStatus::Approved
+        };
         let writes = InvitationWrites {
             messages,
             audit: (
@@ -98,7 +102,7 @@ impl App {
                     "invitation_id": id,
                     "profile": invitation.profile,
                     "end_date": invitation.end_date.to_string(),
-                    "status": status,
+                    "status": status.as_str(),
                 }),
             ),
             ctx: &ctx.audit,
@@ -285,6 +289,11 @@ impl App {
         last_day: NaiveDate,
         ctx: &CallContext,
     ) -> Result<(), AppError> {
+        // Only staff sponsor (configuration checks `sponsor_profiles`): a
+        // student's departure needs no lookup.
+        if sponsor.kind != AccountKind::Staff {
+            return Ok(());
+        }
         let institution = self.institution_of(sponsor)?;
         for guest in self.store.guests_of(&sponsor.id).await? {
             if matches!(

@@ -345,10 +345,11 @@ pub async fn change(
 ) -> Response {
     let person = person(&portal, peer, &headers);
     // Signed out meanwhile (idle too long): back to the sign-in form.
-    let (mut session, account) = match signed_in_post(&portal, &code, &person, &headers, &posted) {
-        Ok(signed_in) => signed_in,
-        Err(page) => return *page,
-    };
+    let (mut session, account) =
+        match signed_in_post((&portal, &code), &person, (&headers, &posted)) {
+            Ok(signed_in) => signed_in,
+            Err(page) => return *page,
+        };
     let done = match form.as_str() {
         "password" => change_password(&portal, &person, &account, &posted).await,
         "recovery-mail" => change_recovery_mail(&portal, &person, &account, &posted).await,

@@ -78,6 +78,11 @@ impl ApiClient {
         Some(request)
     }
 
+    /// Whether the portal holds the desk's credential.
+    pub fn has_desk(&self) -> bool {
+        self.desk_authorization.is_some()
+    }
+
     pub fn desk(&self) -> HelpdeskServiceClient<Channel> {
         HelpdeskServiceClient::new(self.channel.clone())
     }

@@ -13,7 +13,7 @@ use http::{HeaderMap, StatusCode};
 use serde::Serialize;
 
 use crate::Portal;
-use crate::activation::{Posted, Refusal, said, value};
+use crate::activation::{Posted, Refusal, value};
 use crate::api::Person;
 use crate::pages::{
     Frame, frame, marked_refused, message_page, person, render, signed_in_post, signed_in_session,
@@ -53,7 +53,7 @@ pub async fn act(
     Form(posted): Form<Posted>,
 ) -> Response {
     let person = person(&portal, peer, &headers);
-    let (session, agent) = match signed_in_post(&portal, &code, &person, &headers, &posted) {
+    let (session, agent) = match signed_in_post((&portal, &code), &person, (&headers, &posted)) {
         Ok(signed_in) => signed_in,
         Err(page) => return *page,
     };
@@ -359,13 +359,10 @@ fn desk_page(
     let page = Page {
         frame: frame(portal, person, code, None, "/desk"),
         csrf: session.csrf.clone(),
-        unavailable: if portal.api.desk_request((), person).is_none() {
-            said(
-                &tonic::Status::unavailable(""),
-                words(person.language).unavailable,
-            )
-        } else {
+        unavailable: if portal.api.has_desk() {
             String::new()
+        } else {
+            words(person.language).unavailable.to_owned()
         },
         outcome,
     };

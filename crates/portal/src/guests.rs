@@ -45,7 +45,7 @@ pub async fn change(
     Form(posted): Form<Posted>,
 ) -> Response {
     let person = person(&portal, peer, &headers);
-    let (session, account) = match signed_in_post(&portal, &code, &person, &headers, &posted) {
+    let (session, account) = match signed_in_post((&portal, &code), &person, (&headers, &posted)) {
         Ok(signed_in) => signed_in,
         Err(page) => return *page,
     };

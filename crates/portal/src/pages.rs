@@ -559,11 +559,9 @@ pub(crate) fn posted_session(
 /// [`posted_session`]) or, signed out meanwhile, the way back to the
 /// sign-in form.
 pub(crate) fn signed_in_post(
-    portal: &Portal,
-    code: &str,
+    (portal, code): (&Portal, &str),
     person: &Person,
-    headers: &HeaderMap,
-    posted: &Posted,
+    (headers, posted): (&HeaderMap, &Posted),
 ) -> Result<(Session, SignedIn), Box<Response>> {
     let session = posted_session(portal, code, person, headers, posted)?;
     match session.signed_in(code).cloned() {
