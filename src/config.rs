@@ -361,6 +361,24 @@ impl Settings {
         }
     }
 
+    /// What a valid configuration does that French recommendations advise
+    /// against (the CNIL's on passwords): `check-config` prints it and the
+    /// server logs it at start, neither refuses it.
+    pub fn advice(&self) -> Vec<ConfigProblem> {
+        self.institutions
+            .iter()
+            .flat_map(|(code, institution)| {
+                institution
+                    .advice()
+                    .into_iter()
+                    .map(move |(key, message)| ConfigProblem {
+                        key: format!("institutions.{code}.{key}"),
+                        message,
+                    })
+            })
+            .collect()
+    }
+
     pub fn validate(&self) -> Result<(), Vec<ConfigProblem>> {
         let mut problems = Vec::new();
         let mut bad = |key: String, message: &str| {

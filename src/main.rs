@@ -108,9 +108,18 @@ struct ExpireArgs {
     max_chunks: Option<u32>,
 }
 
+/// What the configuration does against French recommendations (the CNIL's
+/// on passwords), logged once at start; `check-config` prints the same.
+fn log_advice(settings: &Settings) {
+    for advice in settings.advice() {
+        tracing::warn!(key = %advice.key, "{}", advice.message);
+    }
+}
+
 async fn run(command: Command, settings: Settings) -> Result<(), String> {
     match command {
         Command::Serve => {
+            log_advice(&settings);
             let mut settings = settings;
             let mut local_portal = None;
             if let Some(path) = ent_identity::auth::add_local_admin(&mut settings)? {
@@ -379,6 +388,9 @@ fn main() -> ExitCode {
         }
     };
     if let Command::CheckConfig = cli.command {
+        for advice in settings.advice() {
+            eprintln!("ent-identity: advice: {advice}");
+        }
         print!("{}", settings.to_redacted_toml());
         return ExitCode::SUCCESS;
     }

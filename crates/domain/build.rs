@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
-    for name in ["fr", "en", "common-passwords"] {
+    for name in ["fr", "en", "common-passwords", "breached-passwords"] {
         let source = format!("src/password/wordlists/{name}.txt");
         println!("cargo:rerun-if-changed={source}");
         let text = std::fs::read_to_string(&source)?;

@@ -329,6 +329,8 @@ pub fn violation_code(
         Violation::CommonPassword => Code::CommonPassword,
         Violation::ConfirmationMismatch => Code::ConfirmationMismatch,
         Violation::TooWeak { .. } => Code::TooWeak,
+        Violation::BreachedPassword => Code::BreachedPassword,
+        Violation::LowEntropy { .. } => Code::LowEntropy,
     }
 }
 
@@ -370,6 +372,8 @@ mod tests {
             Violation::CommonPassword,
             Violation::ConfirmationMismatch,
             Violation::TooWeak { min_score: 3 },
+            Violation::BreachedPassword,
+            Violation::LowEntropy { min_bits: 50 },
         ];
         for v in every {
             assert_eq!(

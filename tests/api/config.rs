@@ -76,6 +76,61 @@ fn bad_configuration_names_the_key_and_exits_non_zero() {
     assert!(!output.status.success());
 }
 
+/// `check-config` advises where a policy falls short of the CNIL's
+/// recommendation 2022-100, without refusing it: the seeds' documents (below
+/// 50 bits, Tours' yearly renewal now with its reason) are named, a preset
+/// is not, and a renewal without a reason is.
+#[test]
+fn check_config_advises_on_policies_weaker_than_the_cnils() {
+    let output = binary()
+        .args(["--config", "deploy/config/local.toml", "check-config"])
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for institution in ["u-bordeaux-montaigne", "umontpellier", "univ-tours"] {
+        let key = format!("advice: institutions.{institution}.password_policy.cnil_2022");
+        assert!(stderr.contains(&key), "{key} not in {stderr}");
+    }
+    assert!(!stderr.contains("max_age"), "{stderr}");
+    assert!(!stderr.contains("profiles.staff"), "{stderr}");
+
+    let dir = tempfile::tempdir().expect("temp");
+    let output = check_config(
+        dir.path(),
+        r#"
+        [institutions.demo]
+        name = "Demo"
+        time_zone = "Europe/Paris"
+        password_policy = { preset = "cnil_2022_restricted_access", max_age = "90days", common_passwords = false, breached_passwords = false }
+        [institutions.demo.profiles.student]
+        kind = "student"
+        login = { scheme = "student_number_suffix", suffix = "D" }
+        retention = { months = 3 }
+        activation = { channel = "mailed_link", delay = "0s", material_lifetime = "7days", screens = [["password"]] }
+        [institutions.demo.profiles.staff]
+        kind = "staff"
+        login = { scheme = "initial_family_sequence", digits = 3 }
+        retention = { months = 6 }
+        activation = { channel = "mailed_link", delay = "0s", material_lifetime = "7days", screens = [["password"]] }
+        password_policy = { min_length = 10, cnil_2022 = "off" }
+        "#,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    for key in [
+        "institutions.demo.password_policy.max_age",
+        "institutions.demo.password_policy.breached_passwords",
+        "institutions.demo.profiles.staff.password_policy.cnil_2022",
+    ] {
+        assert!(stderr.contains(key), "{key} not in {stderr}");
+    }
+    assert!(
+        !stderr.contains("institutions.demo.password_policy.cnil_2022"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn check_config_prints_the_effective_configuration_without_secrets() {
     let output = binary()

@@ -172,6 +172,80 @@ async fn seed_policies_refuse_exactly_what_their_documents_say() {
     }
 }
 
+/// The CNIL's rule (délibération 2022-100) through the presets of the
+/// examples' staff profiles: case 1 at Bordeaux Montaigne (80 bits), case 2
+/// at Tours (50 bits), each refused just below its threshold and accepted
+/// at it; passwords from public breaches refused by the offline list,
+/// whatever their case.
+#[tokio::test]
+async fn cnil_presets_refuse_below_their_entropy_and_breached_passwords() {
+    let app = spawn_app().await;
+    let table: &[(&str, &str, &[V])] = &[
+        // Case 2: 8 of letters and digits is 47.6 bits, 9 is 53.6; 8 with a
+        // special character among three classes is 49.5, which the
+        // recommendation rounds to 50; 11 lowercase letters are 51.7.
+        ("univ-tours", "Kq7vZ2pm", &[V::LowEntropy]),
+        ("univ-tours", "Kq7vZ2pmW", &[]),
+        ("univ-tours", "kq7#vz2p", &[]),
+        ("univ-tours", "qzkxvwjptr", &[V::LowEntropy]),
+        ("univ-tours", "qzkxvwjptrm", &[]),
+        ("univ-tours", "..Y9fvoziyuo", &[V::BreachedPassword]),
+        // Case 1: 12 characters from the four classes (example 1), 14 of
+        // letters and digits (example 2).
+        ("u-bordeaux-montaigne", "Kq7#vZ2p!mW4", &[]),
+        (
+            "u-bordeaux-montaigne",
+            "Kq7#vZ2p!mW",
+            &[V::TooShort, V::LowEntropy],
+        ),
+        ("u-bordeaux-montaigne", "Kq7vZ2pmW4xY8r", &[]),
+        ("u-bordeaux-montaigne", "Kq7vZ2pmW4xY8", &[V::LowEntropy]),
+        (
+            "u-bordeaux-montaigne",
+            "Atao!4v1HWP9",
+            &[V::BreachedPassword],
+        ),
+    ];
+    for (institution, candidate, expected) in table {
+        let response = evaluate(&app, candidate, policy(institution, "staff"), None)
+            .await
+            .expect("evaluated");
+        assert_eq!(
+            codes(&response),
+            expected.to_vec(),
+            "{institution} {candidate:?}: {:?}",
+            response.violations
+        );
+    }
+    // The refusal says what the rule asks, and the rules listed before any
+    // typing say it too.
+    let refused = evaluate(&app, "Kq7vZ2pm", policy("univ-tours", "staff"), None)
+        .await
+        .expect("evaluated");
+    let low = &refused.violations[0];
+    assert_eq!(low.params.get("min_bits").map(String::as_str), Some("50"));
+    assert!(
+        low.message
+            .contains("au moins 8 caractères mêlant minuscules, majuscules, chiffres")
+            && low.message.contains("CNIL"),
+        "{}",
+        low.message
+    );
+    let english = evaluate(
+        &app,
+        "..Y9fvoziyuo",
+        policy("univ-tours", "staff"),
+        Some("en"),
+    )
+    .await
+    .expect("evaluated");
+    assert!(
+        english.violations[0].message.contains("data breaches"),
+        "{:?}",
+        english.violations
+    );
+}
+
 #[tokio::test]
 async fn the_meter_speaks_french_by_default_and_english_on_request() {
     let app = spawn_app().await;

@@ -48,6 +48,29 @@ fn is_http_url(url: &str) -> bool {
 }
 
 impl InstitutionSettings {
+    /// Where these rules fall short of the CNIL's recommendation on
+    /// passwords, each as (key, advice), keys relative to the institution.
+    /// A profile's policy is named only for what its institution's does not
+    /// already show.
+    pub fn advice(&self) -> Vec<(String, String)> {
+        let institution = self.password_policy.cnil_advice();
+        let mut out: Vec<(String, String)> = institution
+            .iter()
+            .map(|(field, message)| (format!("password_policy.{field}"), message.clone()))
+            .collect();
+        for (code, profile) in &self.profiles {
+            if profile.password_policy.is_none() {
+                continue;
+            }
+            for (field, message) in self.password_policy(code).cnil_advice() {
+                if !institution.iter().any(|(f, _)| *f == field) {
+                    out.push((format!("profiles.{code}.password_policy.{field}"), message));
+                }
+            }
+        }
+        out
+    }
+
     /// Every problem of these rules; keys are relative to the institution.
     pub fn problems(&self) -> Problems {
         let mut out = Problems::default();

@@ -171,6 +171,19 @@ pub fn password_violation(v: &Violation) -> String {
         Violation::TooWeak { .. } => {
             "The password is too easy to guess: make it longer or less predictable.".into()
         }
+        Violation::BreachedPassword => {
+            "This password appears in lists of passwords stolen in data breaches: choose another one."
+                .into()
+        }
+        Violation::LowEntropy { min_bits } => {
+            let [all_four, letters_and_digits, lowercase] = super::entropy_lengths(*min_bits);
+            format!(
+                "The password must be long enough for the kinds of characters it mixes: at least \
+                 {all_four} characters mixing lowercase, uppercase, digits and special characters, \
+                 {letters_and_digits} mixing lowercase, uppercase and digits, or {lowercase} in \
+                 lowercase only (CNIL recommendation)."
+            )
+        }
     }
 }
 

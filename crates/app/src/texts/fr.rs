@@ -195,6 +195,20 @@ pub fn password_violation(v: &Violation) -> String {
         Violation::TooWeak { .. } => {
             "Le mot de passe est trop facile à deviner : allongez-le ou mélangez davantage.".into()
         }
+        Violation::BreachedPassword => {
+            "Ce mot de passe figure dans des listes de mots de passe dérobés lors de fuites de \
+             données : choisissez-en un autre."
+                .into()
+        }
+        Violation::LowEntropy { min_bits } => {
+            let [all_four, letters_and_digits, lowercase] = super::entropy_lengths(*min_bits);
+            format!(
+                "Le mot de passe doit être assez long pour les caractères qu'il mêle : au moins \
+                 {all_four} caractères mêlant minuscules, majuscules, chiffres et caractères \
+                 spéciaux, {letters_and_digits} mêlant minuscules, majuscules et chiffres, ou \
+                 {lowercase} en minuscules seules (recommandation de la CNIL)."
+            )
+        }
     }
 }
 

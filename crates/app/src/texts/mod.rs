@@ -59,6 +59,19 @@ pub fn problem(language: Language, problem: &domain::problem::Problem) -> String
     }
 }
 
+/// The shortest passwords that reach `min_bits` from the four classes, from
+/// letters and digits, and from lowercase letters: the examples the
+/// entropy rule's sentence gives.
+fn entropy_lengths(min_bits: u32) -> [usize; 3] {
+    use domain::password::entropy::{ExampleAlphabet, shortest_length};
+    [
+        ExampleAlphabet::AllFour,
+        ExampleAlphabet::LettersAndDigits,
+        ExampleAlphabet::Lowercase,
+    ]
+    .map(|alphabet| shortest_length(min_bits, alphabet))
+}
+
 /// A rule of a password policy that no refusal words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicyRule {
@@ -94,6 +107,9 @@ pub fn password_rules(language: Language, policy: &PasswordPolicy) -> Vec<String
     }
     if policy.no_accented_characters {
         checks.push(Violation::AccentedCharacter);
+    }
+    if let Some(min_bits) = policy.cnil_2022.min_bits() {
+        checks.push(Violation::LowEntropy { min_bits });
     }
     let mut rules = Vec::new();
     match policy.dictionary.mode {

@@ -2,6 +2,7 @@
 //! the meter. Pure and fast: it runs on every keystroke. The history rule
 //! needs stored hashes and is checked by the caller.
 
+use super::entropy;
 use super::policy::{DictionaryMode, MAX_MAX_LENGTH, PasswordPolicy};
 use super::words::{self, fold, readings};
 use super::{CharClass, Password};
@@ -67,6 +68,12 @@ pub enum Violation {
     TooWeak {
         min_score: u8,
     },
+    /// Found in a public breach.
+    BreachedPassword,
+    /// Below the entropy of the CNIL's rule (`min_bits`).
+    LowEntropy {
+        min_bits: u32,
+    },
 }
 
 impl Violation {
@@ -86,6 +93,8 @@ impl Violation {
             Violation::CommonPassword => "COMMON_PASSWORD",
             Violation::ConfirmationMismatch => "CONFIRMATION_MISMATCH",
             Violation::TooWeak { .. } => "TOO_WEAK",
+            Violation::BreachedPassword => "BREACHED_PASSWORD",
+            Violation::LowEntropy { .. } => "LOW_ENTROPY",
         }
     }
 }
@@ -166,6 +175,11 @@ fn composition_violations(policy: &PasswordPolicy, text: &str, length: usize) ->
     if policy.no_accented_characters && text.chars().any(is_accented) {
         violations.push(Violation::AccentedCharacter);
     }
+    if let Some(min_bits) = policy.cnil_2022.min_bits()
+        && !entropy::meets(policy.cnil_2022, text)
+    {
+        violations.push(Violation::LowEntropy { min_bits });
+    }
     violations
 }
 
@@ -189,6 +203,13 @@ pub fn evaluate(
             .any(|r| words::is_common_password(r) || words::is_common_password(r.trim()))
     {
         violations.push(Violation::CommonPassword);
+    } else if policy.breached_passwords
+        // A breach list holds what people typed, so it is searched as
+        // typed (case aside), not through look-alike readings; a common
+        // password is not told twice.
+        && (words::is_breached_password(&folded) || words::is_breached_password(folded.trim()))
+    {
+        violations.push(Violation::BreachedPassword);
     }
     if let Some(word) = dictionary_word(policy, &folded, &readings) {
         violations.push(Violation::DictionaryWord { word });

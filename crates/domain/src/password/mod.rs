@@ -2,6 +2,7 @@
 //! what a refusal names (its sentences are the app's texts). Hashing is the
 //! service's (`ent_identity::hashing`).
 
+pub mod entropy;
 pub mod evaluate;
 pub mod params;
 pub mod policy;
@@ -9,9 +10,10 @@ pub mod words;
 
 use zeroize::Zeroizing;
 
+pub use entropy::CnilRule;
 pub use evaluate::{Evaluation, PersonalData, Strength, Violation, evaluate};
 pub use policy::{
-    CharClass, DictionaryMode, DictionaryRule, PasswordPolicy, PasswordPolicyOverride,
+    CharClass, DictionaryMode, DictionaryRule, PasswordPolicy, PasswordPolicyOverride, PolicyPreset,
 };
 
 /// A password in clear, as typed: wiped from memory when dropped, never

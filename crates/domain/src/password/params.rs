@@ -19,8 +19,10 @@ impl Violation {
             Violation::ContainsPersonalData { part } => vec![("part", part.name().to_owned())],
             Violation::Reused { count } => vec![("count", count.to_string())],
             Violation::TooWeak { min_score } => vec![("score", min_score.to_string())],
+            Violation::LowEntropy { min_bits } => vec![("min_bits", min_bits.to_string())],
             Violation::AccentedCharacter
             | Violation::CommonPassword
+            | Violation::BreachedPassword
             | Violation::ConfirmationMismatch => Vec::new(),
         }
     }

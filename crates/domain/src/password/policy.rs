@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::entropy::{self, CnilRule};
 use super::words::Dictionary;
 
 /// A character class a policy may require.
@@ -84,9 +85,10 @@ impl Default for DictionaryRule {
 }
 
 /// An institution's password rules. Every field has a default, so a
-/// configuration names only what differs from it.
+/// configuration names only what differs from it, or from the `preset` it
+/// starts from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(from = "PasswordPolicyOverride")]
 pub struct PasswordPolicy {
     /// Fewest characters.
     pub min_length: usize,
@@ -122,8 +124,18 @@ pub struct PasswordPolicy {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_age: Option<Duration>,
+    /// Why passwords expire (`max_age`): the CNIL's recommendation asks
+    /// for no periodic renewal of ordinary users' passwords, so an expiry
+    /// states its reason (a document, privileged accounts).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub renewal_reason: String,
     /// Refuse the most common passwords.
     pub common_passwords: bool,
+    /// Refuse passwords found in public breaches (the offline list of
+    /// `wordlists/README.md`).
+    pub breached_passwords: bool,
+    /// The CNIL's entropy rule (délibération 2022-100) and its case.
+    pub cnil_2022: CnilRule,
     /// Lowest zxcvbn score (0 to 4) accepted; 0: any.
     pub min_score: u8,
 }
@@ -145,17 +157,68 @@ impl Default for PasswordPolicy {
             no_personal_data: true,
             history_count: 0,
             max_age: None,
+            renewal_reason: String::new(),
             common_passwords: true,
+            breached_passwords: true,
+            // The service restricts guesses after failures (case 2).
+            cnil_2022: CnilRule::RestrictedAccess,
             min_score: 0,
         }
     }
 }
 
+/// A named policy a configuration starts from: `password_policy = { preset
+/// = "cnil_2022_restricted_access" }`, its other fields changing the
+/// preset's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PolicyPreset {
+    /// The CNIL's case 2 (access restricted after failures, as here): 50
+    /// bits, at least 8 characters, common and breached passwords and the
+    /// person's names refused, no periodic renewal.
+    #[serde(rename = "cnil_2022_restricted_access")]
+    Cnil2022RestrictedAccess,
+    /// The CNIL's case 1 (the password alone, say where another system
+    /// checks it without limiting guesses): 80 bits, at least 12
+    /// characters, the same lists, no periodic renewal.
+    #[serde(rename = "cnil_2022_password_alone")]
+    Cnil2022PasswordAlone,
+}
+
+impl PolicyPreset {
+    /// The policy the preset stands for.
+    pub fn policy(self) -> PasswordPolicy {
+        let (min_length, cnil_2022) = match self {
+            PolicyPreset::Cnil2022RestrictedAccess => (8, CnilRule::RestrictedAccess),
+            PolicyPreset::Cnil2022PasswordAlone => (12, CnilRule::PasswordAlone),
+        };
+        PasswordPolicy {
+            min_length,
+            cnil_2022,
+            no_personal_data: true,
+            common_passwords: true,
+            breached_passwords: true,
+            max_age: None,
+            ..PasswordPolicy::default()
+        }
+    }
+}
+
+impl From<PasswordPolicyOverride> for PasswordPolicy {
+    /// A configured policy: its preset (or the defaults) with the fields it
+    /// names in place.
+    fn from(fields: PasswordPolicyOverride) -> Self {
+        fields.apply(&PasswordPolicy::default())
+    }
+}
+
 /// A profile's changes to its institution's policy: only the fields given
-/// replace the institution's.
+/// replace the institution's; with a `preset`, they replace the preset's
+/// instead (the institution's policy is then left aside).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordPolicyOverride {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<PolicyPreset>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_length: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -188,15 +251,24 @@ pub struct PasswordPolicyOverride {
     )]
     pub max_age: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub common_passwords: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breached_passwords: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnil_2022: Option<CnilRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_score: Option<u8>,
 }
 
 impl PasswordPolicyOverride {
-    /// `base` with this override's fields in place of its own.
+    /// `base` (or the preset, when one is named) with this override's
+    /// fields in place of its own.
     pub fn apply(&self, base: &PasswordPolicy) -> PasswordPolicy {
-        let b = base.clone();
+        let b = self
+            .preset
+            .map_or_else(|| base.clone(), PolicyPreset::policy);
         PasswordPolicy {
             min_length: self.min_length.unwrap_or(b.min_length),
             recommended_length: self.recommended_length.unwrap_or(b.recommended_length),
@@ -220,7 +292,10 @@ impl PasswordPolicyOverride {
                 Some(d) => Some(d),
                 None => b.max_age,
             },
+            renewal_reason: self.renewal_reason.clone().unwrap_or(b.renewal_reason),
             common_passwords: self.common_passwords.unwrap_or(b.common_passwords),
+            breached_passwords: self.breached_passwords.unwrap_or(b.breached_passwords),
+            cnil_2022: self.cnil_2022.unwrap_or(b.cnil_2022),
             min_score: self.min_score.unwrap_or(b.min_score),
         }
     }
@@ -309,6 +384,51 @@ impl PasswordPolicy {
         }
         if self.min_score > 4 {
             out.push(("min_score", "must be between 0 and 4".to_owned()));
+        }
+        out
+    }
+
+    /// Where this policy falls short of the CNIL's recommendation
+    /// (délibération 2022-100), each as (field, advice): weaker than the
+    /// case that applies (case 2 unless the policy declares case 1, since
+    /// this service restricts guesses), no blocklist, or a periodic renewal
+    /// with no reason given. Advice, not errors: an institution's own
+    /// document may rule otherwise.
+    pub fn cnil_advice(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let case = match self.cnil_2022 {
+            CnilRule::Off => CnilRule::RestrictedAccess,
+            declared => declared,
+        };
+        let needed = case.min_bits().unwrap_or_default();
+        if !entropy::policy_meets(self, case) {
+            out.push((
+                "cnil_2022",
+                format!(
+                    "accepts passwords of {:.0} bits (min_length {} over the classes it requires), \
+                     below the {needed} bits of the CNIL's recommendation 2022-100 for this case; \
+                     set cnil_2022 = \"{}\" or a longer min_length",
+                    entropy::policy_floor_bits(self).floor(),
+                    self.min_length,
+                    case.name(),
+                ),
+            ));
+        }
+        if !self.common_passwords && !self.breached_passwords {
+            out.push((
+                "breached_passwords",
+                "no blocklist: the CNIL's recommendation asks for common and breached passwords \
+                 to be refused"
+                    .to_owned(),
+            ));
+        }
+        if self.max_age.is_some() && self.renewal_reason.trim().is_empty() {
+            out.push((
+                "max_age",
+                "forces periodic renewal, which the CNIL's recommendation advises against for \
+                 ordinary users; say why in renewal_reason"
+                    .to_owned(),
+            ));
         }
         out
     }

@@ -26,6 +26,10 @@ const FRENCH_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fr.fst"));
 const ENGLISH_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/en.fst"));
 const COMMON_PASSWORD_BYTES: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/common-passwords.fst"));
+static BREACHED_PASSWORDS: LazyLock<Fst<&'static [u8]>> =
+    LazyLock::new(|| embedded(BREACHED_PASSWORD_BYTES));
+const BREACHED_PASSWORD_BYTES: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/breached-passwords.fst"));
 
 fn embedded(bytes: &'static [u8]) -> Fst<&'static [u8]> {
     // build.rs wrote these bytes with the same fst version: they always load.
@@ -57,6 +61,12 @@ pub fn warm_up() {
     LazyLock::force(&FRENCH);
     LazyLock::force(&ENGLISH);
     LazyLock::force(&COMMON_PASSWORDS);
+    LazyLock::force(&BREACHED_PASSWORDS);
+}
+
+/// Whether `folded` (lowercase) was found in a public breach.
+pub fn is_breached_password(folded: &str) -> bool {
+    BREACHED_PASSWORDS.contains_key(folded)
 }
 
 /// Whether `folded` is one of the most common passwords.
