@@ -63,6 +63,10 @@ async fn a_bordeaux_student_activates_in_chromium() {
     browser.fill("password.password", "Garonne#2026!").await;
     browser.fill("password.confirmation", "Garonne#2026!").await;
     browser.submit("main form").await;
+    // Every step shows the login: the completion is its "Votre
+    // identifiant" (waiting for the login alone left before the last
+    // submission was answered).
+    browser.wait_for("Votre identifiant").await;
     browser.wait_for(&login).await;
     browser.check("completed").await;
     browser.close().await;
@@ -358,6 +362,10 @@ async fn a_montpellier_staff_member_activates_through_mailed_links_in_chromium()
     browser.fill("password.confirmation", "Vb4!Tn8rXq3j").await;
     browser.check("password").await;
     browser.submit("main form").await;
+    // Every step shows the login: the completion is its "Votre
+    // identifiant" (waiting for the login alone left before the last
+    // submission was answered).
+    browser.wait_for("Votre identifiant").await;
     browser.wait_for(&account.login).await;
     browser.check("completed").await;
     browser.close().await;
@@ -455,6 +463,10 @@ async fn a_sponsor_invites_renews_and_ends_a_guest_in_chromium() {
         .fill("password.confirmation", "Qx7!vR2#mP9zTk")
         .await;
     browser.submit("main form").await;
+    // Every step shows the login: the completion is its "Votre
+    // identifiant" (waiting for the login alone left before the last
+    // submission was answered).
+    browser.wait_for("Votre identifiant").await;
     browser.wait_for("alovelace001").await;
     browser.check("guest-completed").await;
     browser.open("/umontpellier/account/guests").await;
