@@ -16,6 +16,7 @@ mod m20261127_000011_change_snapshots;
 mod m20261127_000012_partial_batch_lanes;
 mod m20261127_000013_changes_by_account;
 mod m20261127_000014_guests;
+mod m20261127_000015_linked_profiles;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000012_partial_batch_lanes::Migration),
             Box::new(m20261127_000013_changes_by_account::Migration),
             Box::new(m20261127_000014_guests::Migration),
+            Box::new(m20261127_000015_linked_profiles::Migration),
         ]
     }
 }

@@ -227,6 +227,7 @@ pub fn outcome(o: ProvisionOutcome) -> proto::ProvisionOutcome {
         ProvisionOutcome::Updated => proto::ProvisionOutcome::Updated,
         ProvisionOutcome::Unchanged => proto::ProvisionOutcome::Unchanged,
         ProvisionOutcome::Restored => proto::ProvisionOutcome::Restored,
+        ProvisionOutcome::Linked => proto::ProvisionOutcome::Linked,
     }
 }
 

@@ -12,6 +12,7 @@ mod activation;
 mod browser;
 mod bulk;
 mod config;
+mod duplicates;
 mod feed;
 mod forms;
 mod grpc_web;

@@ -398,6 +398,8 @@ impl App {
             record: ValidRecord::of_invitation(invitation, id),
             profile: profile.clone(),
             link_mail: Some(mail::activation_link_mail(institution, invitation.language)),
+            // Guests are never linked (`domain::duplicates::same_person`).
+            duplicates: Default::default(),
             guest: Some(GuestStay {
                 sponsor_id: sponsor.id.clone(),
                 last_day,

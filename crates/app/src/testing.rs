@@ -166,6 +166,7 @@ pub async fn provision_montpellier_staff_with_passport(
         record,
         link_mail: None,
         guest: None,
+        duplicates: Default::default(),
     };
     let ctx = call_from(None);
     let mut results = t

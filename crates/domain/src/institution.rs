@@ -83,6 +83,10 @@ pub struct InstitutionSettings {
     /// lasts.
     #[serde(default)]
     pub guests: crate::guest::GuestSettings,
+    /// Which records name a person who already has an account, and what
+    /// provisioning does with them (one person, one account).
+    #[serde(default)]
+    pub duplicates: crate::duplicates::DuplicateSettings,
     /// The institution's own words for consent options, where its
     /// documents word them differently from the service (keys:
     /// `directory_listed`, `photo_refuse`, ...).

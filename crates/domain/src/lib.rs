@@ -4,6 +4,7 @@
 pub mod account;
 pub mod activation;
 pub mod consent;
+pub mod duplicates;
 pub mod end_user;
 pub mod form;
 pub mod guessing;

@@ -7,7 +7,7 @@ use domain::account::Account;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
-use super::entities::account;
+use super::entities::{account, account_profile};
 use super::provisioning::IssuedMaterial;
 use super::secrets::{SecretScope, SecretSpec, issue_secret, printed_secret, revoke_live};
 use super::{AuditContext, Store, StoreError, record_audit};
@@ -225,6 +225,57 @@ impl Store {
 }
 
 async fn find(
+    conn: &impl ConnectionTrait,
+    lookup: AccountLookup<'_>,
+) -> Result<Option<account::Model>, sea_orm::DbErr> {
+    if let Some(found) = find_own(conn, lookup).await? {
+        return Ok(Some(found));
+    }
+    // A linked profile's id names the account it was added to.
+    let linked = match lookup {
+        AccountLookup::StudentNumber {
+            institution,
+            number,
+        } => {
+            profile_holder(
+                conn,
+                institution,
+                account_profile::Column::StudentNumber,
+                number,
+            )
+            .await?
+        }
+        AccountLookup::HrId { institution, hr_id } => {
+            profile_holder(conn, institution, account_profile::Column::HrId, hr_id).await?
+        }
+        _ => None,
+    };
+    match linked {
+        Some(id) => find_own(conn, AccountLookup::Id(&id)).await,
+        None => Ok(None),
+    }
+}
+
+/// The account a linked profile with this id belongs to.
+async fn profile_holder(
+    conn: &impl ConnectionTrait,
+    institution: &str,
+    column: account_profile::Column,
+    id: &str,
+) -> Result<Option<String>, sea_orm::DbErr> {
+    use sea_orm::QuerySelect;
+    account_profile::Entity::find()
+        .select_only()
+        .column(account_profile::Column::AccountId)
+        .filter(account_profile::Column::Institution.eq(institution))
+        .filter(column.eq(id.trim()))
+        .into_tuple()
+        .one(conn)
+        .await
+}
+
+/// An account by its own ids.
+async fn find_own(
     conn: &impl ConnectionTrait,
     lookup: AccountLookup<'_>,
 ) -> Result<Option<account::Model>, sea_orm::DbErr> {

@@ -19,6 +19,7 @@ pub mod limits;
 pub mod outbox;
 pub mod passwords;
 mod pool_check;
+pub mod profiles;
 pub mod provisioning;
 pub mod secrets;
 pub mod self_service;

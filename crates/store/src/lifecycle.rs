@@ -21,8 +21,8 @@ use sea_orm::{
 use serde_json::json;
 
 use super::entities::{
-    account, activation_flow, audit_event, extension_request, guest_invitation, one_time_secret,
-    outbox, password_history,
+    account, account_profile, activation_flow, audit_event, extension_request, guest_invitation,
+    one_time_secret, outbox, password_history,
 };
 use super::feed::{ChangeKind, PendingChange, append_changes_known, snapshot_of};
 use super::outbox::{NewMessage, enqueue_all};
@@ -713,6 +713,7 @@ async fn purge(
         .col_expr(C::RedirectVerifiedAt, none_time())
         .col_expr(C::AntispamLevel, none_text())
         .col_expr(C::DirectoryEntry, none_text())
+        .col_expr(C::PersonKey, none_text())
         .filter(C::Id.is_in(ids.to_vec()))
         .exec_with_returning(txn)
         .await?;
@@ -725,6 +726,11 @@ async fn purge(
 /// extension reasons, guests' invitations.
 async fn purge_related(txn: &DatabaseTransaction, ids: &[String]) -> Result<(), StoreError> {
     super::feed::purge_snapshots(txn, ids).await?;
+    // A linked profile's ids are free again, like the account's own.
+    account_profile::Entity::delete_many()
+        .filter(account_profile::Column::AccountId.is_in(ids.to_vec()))
+        .exec(txn)
+        .await?;
     one_time_secret::Entity::delete_many()
         .filter(one_time_secret::Column::AccountId.is_in(ids.to_vec()))
         .exec(txn)

@@ -23,11 +23,14 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::entities::{account, audit_event, one_time_secret};
+use super::entities::{account, account_profile, audit_event, one_time_secret};
 use super::feed::{ChangeKind, PendingChange, append_changes_known, snapshot_of};
 use super::secrets::{SecretSpec, printed_secret, secret_row};
 use super::{AuditContext, DatabaseKind, Store, StoreError, audit_row, insert_rows, new_id};
 use domain::account::AccountStatus;
+use domain::duplicates::{
+    DuplicateMatch, DuplicateSettings, PersonOnRecord, record_person_key, same_person,
+};
 use domain::institution::{ActivationChannel, ProfileSettings};
 use domain::login::{LoginError, NameParts, first_free, fold_name};
 use domain::provisioning::{ExternalId, ValidRecord, activation_opens_at, material_expires_at};
@@ -40,6 +43,9 @@ pub enum ProvisionOutcome {
     Updated,
     Unchanged,
     Restored,
+    /// The record named a person who has an account under other ids: its
+    /// profile was added to that account.
+    Linked,
 }
 
 /// Activation material issued to a person: shown once, stored hashed.
@@ -86,6 +92,9 @@ pub struct ProvisionItem {
     pub link_mail: Option<LinkMail>,
     /// A guest's sponsor and stay (invitations only).
     pub guest: Option<GuestStay>,
+    /// Which records name a person who already has an account (the
+    /// institution's `duplicates`).
+    pub duplicates: DuplicateSettings,
 }
 
 /// What a guest's account starts with: who invited them, and the dates of
@@ -330,6 +339,8 @@ struct Batch {
     snapshots: HashMap<String, String>,
     inserts: Vec<account::ActiveModel>,
     updates: Vec<account::ActiveModel>,
+    link_inserts: Vec<account_profile::ActiveModel>,
+    link_updates: Vec<account_profile::ActiveModel>,
     secrets: Vec<one_time_secret::ActiveModel>,
     audits: Vec<audit_event::ActiveModel>,
     messages: Vec<super::outbox::NewMessage>,
@@ -344,6 +355,8 @@ impl Batch {
             snapshots: HashMap::new(),
             inserts: Vec::new(),
             updates: Vec::new(),
+            link_inserts: Vec::new(),
+            link_updates: Vec::new(),
             secrets: Vec::new(),
             audits: Vec::new(),
             messages: Vec::new(),
@@ -390,6 +403,10 @@ impl Batch {
         for update in std::mem::take(&mut self.updates) {
             update.update(conn).await?;
         }
+        insert_rows(conn, std::mem::take(&mut self.link_inserts)).await?;
+        for update in std::mem::take(&mut self.link_updates) {
+            update.update(conn).await?;
+        }
         insert_rows(conn, std::mem::take(&mut self.secrets)).await?;
         insert_rows(conn, std::mem::take(&mut self.audits)).await?;
         super::outbox::enqueue_all(conn, std::mem::take(&mut self.messages), now).await?;
@@ -405,13 +422,15 @@ async fn apply(
     now: DateTime<Utc>,
     ctx: &AuditContext,
 ) -> Result<Batch, StoreError> {
-    let existing = existing_accounts(conn, items).await?;
+    let mut known = Known::fetch(conn, items).await?;
+    let existing = &known.accounts;
     let mut ine_holders = ine_holders(conn, items).await?;
-    let mut taken = TakenNames::fetch(conn, items, &existing).await?;
+    let mut taken = TakenNames::fetch(conn, items, existing).await?;
     let mut batch = Batch::new(Arc::clone(keys));
     for item in items {
         let record = &item.record;
-        let current = existing.get(&ExternalKey::of(record));
+        let current = known.accounts.get(&ExternalKey::of(record)).cloned();
+        let current = current.as_ref();
         if let Some(ine) = &record.ine {
             let holder = ine_holders.get(&(record.institution.clone(), ine.as_str().to_owned()));
             if holder.is_some_and(|h| current.is_none_or(|c| &c.id != h)) {
@@ -422,10 +441,23 @@ async fn apply(
                 continue;
             }
         }
-        let result = match current {
-            Some(account) => plan_update(&mut batch, item, account, now, ctx),
-            None => plan_create(&mut batch, &mut taken, item, now, ctx),
+        let result = match (current, known.same_person(item)) {
+            (Some(account), _) => {
+                let link = known.link_of(account, &ExternalKey::of(record));
+                plan_update(&mut batch, item, account, link, now, ctx)
+            }
+            (None, Some((account, matched))) => {
+                let links = known.links_of(&account.id);
+                let target = LinkTarget {
+                    account: &account,
+                    links: &links,
+                    matched,
+                };
+                plan_link(&mut batch, item, target, now, ctx)
+            }
+            (None, None) => plan_create(&mut batch, &mut taken, item, now, ctx),
         };
+        known.remember(&result, item);
         if let (Ok(p), Some(ine)) = (&result, &record.ine) {
             ine_holders.insert(
                 (record.institution.clone(), ine.as_str().to_owned()),
@@ -438,12 +470,152 @@ async fn apply(
     Ok(batch)
 }
 
-/// The accounts the records already have, by external id.
-async fn existing_accounts(
-    conn: &impl ConnectionTrait,
-    items: &[&ProvisionItem],
-) -> Result<HashMap<ExternalKey, account::Model>, StoreError> {
-    let mut condition = Condition::any();
+/// The accounts a chunk's records name or may name: by external id (their
+/// own, or a linked profile's), the profiles of those that hold several,
+/// and the people the new records may already be (the institutions'
+/// `duplicates`).
+struct Known {
+    accounts: HashMap<ExternalKey, account::Model>,
+    links: HashMap<String, Vec<account_profile::Model>>,
+    candidates: Vec<account::Model>,
+}
+
+/// An account a record is linked to, and why.
+struct LinkTarget<'a> {
+    account: &'a account::Model,
+    links: &'a [account_profile::Model],
+    matched: DuplicateMatch,
+}
+
+impl Known {
+    async fn fetch(
+        conn: &impl ConnectionTrait,
+        items: &[&ProvisionItem],
+    ) -> Result<Known, StoreError> {
+        let mut accounts = existing_accounts(conn, items).await?;
+        let linked = linked_profiles_by_key(conn, items).await?;
+        let missing: Vec<String> = linked
+            .iter()
+            .filter(|(key, _)| !accounts.contains_key(key))
+            .map(|(_, row)| row.account_id.clone())
+            .collect();
+        let by_id: HashMap<String, account::Model> = locked_accounts(conn, missing)
+            .await?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
+        for (key, row) in &linked {
+            if let Some(account) = by_id.get(&row.account_id) {
+                accounts
+                    .entry(key.clone())
+                    .or_insert_with(|| account.clone());
+            }
+        }
+        let new: Vec<&ProvisionItem> = items
+            .iter()
+            .copied()
+            .filter(|i| {
+                i.duplicates.enabled() && !accounts.contains_key(&ExternalKey::of(&i.record))
+            })
+            .collect();
+        let candidates = duplicate_candidates(conn, &new).await?;
+        let ids: Vec<String> = accounts
+            .values()
+            .chain(&candidates)
+            .map(|a| a.id.clone())
+            .collect();
+        let links = profiles_of_accounts(conn, ids).await?;
+        Ok(Known {
+            accounts,
+            links,
+            candidates,
+        })
+    }
+
+    /// The profiles of an account that holds several (none otherwise).
+    fn links_of(&self, account_id: &str) -> Vec<account_profile::Model> {
+        self.links.get(account_id).cloned().unwrap_or_default()
+    }
+
+    /// The profile row a record's id names, on an account of several.
+    fn link_of(
+        &self,
+        account: &account::Model,
+        key: &ExternalKey,
+    ) -> Option<account_profile::Model> {
+        self.links
+            .get(&account.id)?
+            .iter()
+            .find(|row| profile_key(row).as_ref() == Some(key))
+            .cloned()
+    }
+
+    /// The account of the person a new record names, when the
+    /// institution compares records and one matches.
+    fn same_person(&self, item: &ProvisionItem) -> Option<(account::Model, DuplicateMatch)> {
+        if !item.duplicates.enabled() || self.accounts.contains_key(&ExternalKey::of(&item.record))
+        {
+            return None;
+        }
+        self.candidates
+            .iter()
+            .filter(|a| a.institution == item.record.institution)
+            .find_map(|a| {
+                let on_record = PersonOnRecord {
+                    kind: domain::account::AccountKind::parse(&a.kind)?,
+                    person_key: a.person_key.as_deref(),
+                    given_name: &a.given_name,
+                    personal_mail: a.personal_mail.as_deref(),
+                    mobile_phone: a.mobile_phone.as_deref(),
+                };
+                same_person(&item.duplicates, &item.record, &on_record).map(|m| (a.clone(), m))
+            })
+    }
+
+    /// What a planned record leaves for the records after it: a new
+    /// account may be the person of a later record of the chunk.
+    fn remember(&mut self, result: &Result<Provisioned, ProvisionError>, item: &ProvisionItem) {
+        let Ok(provisioned) = result else { return };
+        if provisioned.outcome == ProvisionOutcome::Created && item.duplicates.enabled() {
+            let account = &provisioned.account;
+            self.candidates.push(account::Model {
+                person_key: record_person_key(&item.record),
+                ..candidate_row(account, &item.record)
+            });
+        }
+    }
+}
+
+/// The few columns the comparison reads of an account created in this
+/// chunk.
+fn candidate_row(account: &Account, record: &ValidRecord) -> account::Model {
+    let mut row = new_account(
+        record,
+        account.login.clone(),
+        account.institutional_mail.clone(),
+        account.activation_available_at,
+        account.created_at,
+    );
+    row.id = account.id.clone();
+    row
+}
+
+/// The id a profile row is matched on.
+fn profile_key(row: &account_profile::Model) -> Option<ExternalKey> {
+    match (&row.student_number, &row.hr_id) {
+        (Some(n), _) => Some(ExternalKey::StudentNumber(
+            row.institution.clone(),
+            n.clone(),
+        )),
+        (None, Some(id)) => Some(ExternalKey::HrId(row.institution.clone(), id.clone())),
+        (None, None) => None,
+    }
+}
+
+/// The student numbers and HR ids of the records, by institution.
+fn ids_by_institution<'a>(
+    items: &[&'a ProvisionItem],
+) -> HashMap<&'a str, (Vec<&'a str>, Vec<&'a str>)> {
     let mut by_institution: HashMap<&str, (Vec<&str>, Vec<&str>)> = HashMap::new();
     for item in items {
         let entry = by_institution
@@ -456,39 +628,176 @@ async fn existing_accounts(
         }
     }
     by_institution.retain(|_, (numbers, hr_ids)| !numbers.is_empty() || !hr_ids.is_empty());
+    by_institution
+}
+
+/// The condition on `institution`, `student_number` and `hr_id` columns
+/// that finds the records' ids.
+fn ids_condition<C: ColumnTrait>(
+    by_institution: HashMap<&str, (Vec<&str>, Vec<&str>)>,
+    [institution_col, number_col, hr_col]: [C; 3],
+) -> Condition {
+    let mut condition = Condition::any();
+    for (institution, (numbers, hr_ids)) in by_institution {
+        let mut ids = Condition::any();
+        if !numbers.is_empty() {
+            ids = ids.add(number_col.is_in(numbers));
+        }
+        if !hr_ids.is_empty() {
+            ids = ids.add(hr_col.is_in(hr_ids));
+        }
+        condition = condition.add(
+            Condition::all()
+                .add(institution_col.eq(institution))
+                .add(ids),
+        );
+    }
+    condition
+}
+
+/// The accounts the records already have, by their own external id.
+async fn existing_accounts(
+    conn: &impl ConnectionTrait,
+    items: &[&ProvisionItem],
+) -> Result<HashMap<ExternalKey, account::Model>, StoreError> {
+    let by_institution = ids_by_institution(items);
     if by_institution.is_empty() {
         // Guests only: an invitation names no account before it.
         return Ok(HashMap::new());
     }
-    for (institution, (numbers, hr_ids)) in by_institution {
-        let mut ids = Condition::any();
-        if !numbers.is_empty() {
-            ids = ids.add(account::Column::StudentNumber.is_in(numbers));
-        }
-        if !hr_ids.is_empty() {
-            ids = ids.add(account::Column::HrId.is_in(hr_ids));
-        }
-        condition = condition.add(
-            Condition::all()
-                .add(account::Column::Institution.eq(institution))
-                .add(ids),
-        );
-    }
-    let mut query = account::Entity::find().filter(condition);
-    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        // An update writes the whole row as read here: a change committed
-        // in between (an activation, a lock) would be lost. SQLite has one
-        // writer at a time.
-        // In id order, so that two transactions locking some of the same
-        // accounts (a person matched by student number in one, by HR id in
-        // another) take them in the same order and cannot deadlock.
-        query = query.order_by_asc(account::Column::Id).lock_exclusive();
-    }
-    let rows = query.all(conn).await?;
+    use account::Column as C;
+    let condition = ids_condition(by_institution, [C::Institution, C::StudentNumber, C::HrId]);
+    let rows = lock_in_id_order(conn, account::Entity::find().filter(condition))
+        .all(conn)
+        .await?;
     Ok(rows
         .into_iter()
         .filter_map(|a| ExternalKey::of_account(&a).map(|k| (k, a)))
         .collect())
+}
+
+/// On PostgreSQL, `query` locks its rows: an update writes the whole row
+/// as read here, and a change committed in between (an activation, a
+/// lock) would be lost; SQLite has one writer at a time. In id order, so
+/// that two transactions locking some of the same accounts (a person
+/// matched by student number in one, by HR id in another) take them in the
+/// same order and cannot deadlock.
+fn lock_in_id_order(
+    conn: &impl ConnectionTrait,
+    query: sea_orm::Select<account::Entity>,
+) -> sea_orm::Select<account::Entity> {
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        query.order_by_asc(account::Column::Id).lock_exclusive()
+    } else {
+        query
+    }
+}
+
+/// Accounts by id, locked as [`lock_in_id_order`] says.
+async fn locked_accounts(
+    conn: &impl ConnectionTrait,
+    ids: Vec<String>,
+) -> Result<Vec<account::Model>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = account::Entity::find().filter(account::Column::Id.is_in(ids));
+    Ok(lock_in_id_order(conn, query).all(conn).await?)
+}
+
+/// The linked profiles the records' ids name.
+async fn linked_profiles_by_key(
+    conn: &impl ConnectionTrait,
+    items: &[&ProvisionItem],
+) -> Result<Vec<(ExternalKey, account_profile::Model)>, StoreError> {
+    let by_institution = ids_by_institution(items);
+    if by_institution.is_empty() {
+        return Ok(Vec::new());
+    }
+    use account_profile::Column as C;
+    let condition = ids_condition(by_institution, [C::Institution, C::StudentNumber, C::HrId]);
+    let rows = account_profile::Entity::find()
+        .filter(condition)
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| profile_key(&row).map(|key| (key, row)))
+        .collect())
+}
+
+/// The profile rows of these accounts, by account.
+async fn profiles_of_accounts(
+    conn: &impl ConnectionTrait,
+    ids: Vec<String>,
+) -> Result<HashMap<String, Vec<account_profile::Model>>, StoreError> {
+    let mut out: HashMap<String, Vec<account_profile::Model>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows = account_profile::Entity::find()
+        .filter(account_profile::Column::AccountId.is_in(ids))
+        .order_by_asc(account_profile::Column::LinkedAt)
+        .all(conn)
+        .await?;
+    for row in rows {
+        out.entry(row.account_id.clone()).or_default().push(row);
+    }
+    Ok(out)
+}
+
+/// The accounts new records may be the person of: same folded names and
+/// birth date, same personal mail or same mobile phone, in the record's
+/// institution, not purged (the comparison itself is the domain's).
+async fn duplicate_candidates(
+    conn: &impl ConnectionTrait,
+    items: &[&ProvisionItem],
+) -> Result<Vec<account::Model>, StoreError> {
+    use account::Column as C;
+    // Each fact as one IN list per institution: a long OR of equalities
+    // costs PostgreSQL's planner more than the look-ups.
+    let mut wanted: HashMap<&str, [Vec<String>; 3]> = HashMap::new();
+    for item in items {
+        let record = &item.record;
+        let [keys, mails, phones] = wanted.entry(record.institution.as_str()).or_default();
+        for fact in &item.duplicates.match_on {
+            match fact {
+                DuplicateMatch::NamesAndBirthDate => keys.extend(record_person_key(record)),
+                DuplicateMatch::PersonalMail => {
+                    mails.extend(record.personal_mail.as_ref().map(|m| m.as_str().to_owned()))
+                }
+                DuplicateMatch::MobilePhone => {
+                    phones.extend(record.mobile_phone.as_ref().map(|p| p.as_str().to_owned()))
+                }
+            }
+        }
+    }
+    let mut condition = Condition::any();
+    for (institution, lists) in wanted {
+        let mut facts = Condition::any();
+        for (column, values) in [C::PersonKey, C::PersonalMail, C::MobilePhone]
+            .into_iter()
+            .zip(lists)
+        {
+            if !values.is_empty() {
+                facts = facts.add(column.is_in(values));
+            }
+        }
+        if !facts.is_empty() {
+            condition = condition.add(
+                Condition::all()
+                    .add(C::Institution.eq(institution))
+                    .add(facts),
+            );
+        }
+    }
+    if condition.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = account::Entity::find()
+        .filter(condition)
+        .filter(C::PurgedAt.is_null());
+    Ok(lock_in_id_order(conn, query).all(conn).await?)
 }
 
 /// Which account holds each INE the records carry.
@@ -754,21 +1063,20 @@ fn restore_on_return(
     restored
 }
 
-fn plan_update(
-    batch: &mut Batch,
-    item: &ProvisionItem,
-    account: &account::Model,
-    now: DateTime<Utc>,
-    ctx: &AuditContext,
-) -> Result<Provisioned, ProvisionError> {
-    let status = AccountStatus::parse(&account.status).ok_or_else(|| {
+fn status_of(account: &account::Model) -> Result<AccountStatus, StoreError> {
+    AccountStatus::parse(&account.status).ok_or_else(|| {
         StoreError::Corrupt(format!(
             "account {} has status {:?}",
             account.id, account.status
         ))
-    })?;
-    let wanted = WantedData::from(&item.record);
-    let mut updated = account.clone();
+    })
+}
+
+/// The person's data a record brings, on the account its own id names;
+/// the changed fields. (A linked profile's record does not rewrite the
+/// person the account's own record describes.)
+fn sync_person(updated: &mut account::Model, record: &ValidRecord) -> Vec<&'static str> {
+    let wanted = WantedData::from(record);
     let mut changed_fields: Vec<&'static str> = Vec::new();
     macro_rules! sync {
         ($field:ident) => {
@@ -785,6 +1093,41 @@ fn plan_update(
     sync!(birth_date);
     sync!(mobile_phone);
     sync!(personal_mail);
+    updated.person_key = record_person_key(record);
+    changed_fields
+}
+
+fn plan_update(
+    batch: &mut Batch,
+    item: &ProvisionItem,
+    account: &account::Model,
+    link: Option<account_profile::Model>,
+    now: DateTime<Utc>,
+    ctx: &AuditContext,
+) -> Result<Provisioned, ProvisionError> {
+    let status = status_of(account)?;
+    let mut updated = account.clone();
+    let own_record = ExternalKey::of_account(account) == Some(ExternalKey::of(&item.record));
+    let mut changed_fields = if own_record {
+        sync_person(&mut updated, &item.record)
+    } else {
+        Vec::new()
+    };
+    // The profile this record names is active again, under the profile
+    // the record now gives.
+    let stale = |r: &account_profile::Model| {
+        r.end_of_activity_date.is_some() || r.profile != item.record.profile
+    };
+    if let Some(row) = link.filter(stale) {
+        if row.end_of_activity_date.is_some() {
+            changed_fields.push("profile_end");
+        }
+        let mut row = row.into_active_model();
+        row.profile = sea_orm::Set(item.record.profile.clone());
+        row.end_of_activity_date = sea_orm::Set(None);
+        row.retention_end_date = sea_orm::Set(None);
+        batch.link_updates.push(row);
+    }
 
     let restored = restore_on_return(&mut updated, status, now);
     if updated.end_of_activity_date.is_some() || updated.retention_end_date.is_some() {
@@ -819,6 +1162,84 @@ fn plan_update(
     }
     Ok(Provisioned {
         outcome,
+        account: account_of(updated)?,
+        material: None,
+    })
+}
+
+/// A profile row of `account` as it stands.
+fn profile_row_of(account: &account::Model, now: DateTime<Utc>) -> account_profile::Model {
+    account_profile::Model {
+        id: new_id(),
+        account_id: account.id.clone(),
+        institution: account.institution.clone(),
+        profile: account.profile.clone(),
+        kind: account.kind.clone(),
+        student_number: account.student_number.clone(),
+        hr_id: account.hr_id.clone(),
+        end_of_activity_date: account.end_of_activity_date,
+        retention_end_date: account.retention_end_date,
+        linked_at: now,
+    }
+}
+
+/// Adds a record's profile to the account of the same person: the account
+/// gets a row per profile (its own first, when it had one profile), lives
+/// as long as the last of them, and so loses an announced end. The person
+/// keeps their login, password and what they chose; no new material.
+fn plan_link(
+    batch: &mut Batch,
+    item: &ProvisionItem,
+    target: LinkTarget<'_>,
+    now: DateTime<Utc>,
+    ctx: &AuditContext,
+) -> Result<Provisioned, ProvisionError> {
+    let account = target.account;
+    let record = &item.record;
+    let status = status_of(account)?;
+    if target.links.is_empty() {
+        batch
+            .link_inserts
+            .push(profile_row_of(account, now).into_active_model().reset_all());
+    }
+    let row = account_profile::Model {
+        profile: record.profile.clone(),
+        kind: record.kind.as_str().to_owned(),
+        student_number: record.student_number().map(str::to_owned),
+        hr_id: record.hr_id().map(str::to_owned),
+        end_of_activity_date: None,
+        retention_end_date: None,
+        ..profile_row_of(account, now)
+    };
+    batch.link_inserts.push(row.into_active_model().reset_all());
+    let mut updated = account.clone();
+    let restored = restore_on_return(&mut updated, status, now);
+    updated.end_of_activity_date = None;
+    updated.retention_end_date = None;
+    updated.next_expiry_notice_on = None;
+    updated.expired_at = None;
+    updated.updated_at = now;
+    batch
+        .updates
+        .push(updated.clone().into_active_model().reset_all());
+    batch.audit(
+        ctx,
+        now,
+        &updated,
+        "account.profile_linked",
+        json!({
+            "profile": record.profile,
+            "matched_on": target.matched.name(),
+            "status": updated.status,
+        }),
+    );
+    let kind = match restored {
+        Some(_) => ChangeKind::Restored,
+        None => ChangeKind::Updated,
+    };
+    batch.change(&updated, kind)?;
+    Ok(Provisioned {
+        outcome: ProvisionOutcome::Linked,
         account: account_of(updated)?,
         material: None,
     })
@@ -970,6 +1391,7 @@ fn new_account(
         created_at: now,
         updated_at: now,
         sponsor_id: None,
+        person_key: record_person_key(record),
     }
 }
 

@@ -15,15 +15,22 @@ pub fn bordeaux_student(number: &str, given: &str, family: &str) -> proto::Provi
     }
 }
 
-/// A Montpellier staff record.
+/// A Montpellier staff record. Its birth date follows from the HR id: two
+/// records with the same names and other ids are namesakes, not one person
+/// (Montpellier links one person's records: `duplicates`).
 pub fn montpellier_staff(hr_id: &str, given: &str, family: &str) -> proto::ProvisionRecord {
+    // FNV-1a: a spread of days that sums of bytes would not give.
+    let hash = hr_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let born = date("1970-01-01") + chrono::Duration::days((hash % 10_000) as i64);
     proto::ProvisionRecord {
         institution: "umontpellier".into(),
         profile: "staff_tenured".into(),
         hr_id: hr_id.into(),
         given_name: given.into(),
         family_name: family.into(),
-        birth_date: "1980-01-31".into(),
+        birth_date: born.to_string(),
         personal_mail: format!(
             "{}.{}@example.org",
             given.to_lowercase(),

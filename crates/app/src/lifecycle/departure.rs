@@ -4,12 +4,15 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::account::Account;
 use domain::account::AccountStatus;
+use domain::duplicates::{LinkedProfile, account_end};
 use domain::ids::parse_date;
+use domain::refusal::Precondition;
 use domain::retention::{first_notice_on, retention_end, state_after_departure};
 use domain::supann::ChangeKind;
 use serde_json::json;
 use store::account_fields::AccountChange;
 use store::accounts::AccountLookup;
+use store::profiles::ProfileEnd;
 use store::secrets::Purpose;
 use store::self_service::AccountWrite;
 
@@ -23,6 +26,15 @@ pub struct Departure<'a> {
     /// The last day of activity, `YYYY-MM-DD`.
     pub end_date: &'a str,
     pub reason: &'a str,
+}
+
+/// A departure reported for an account of several profiles.
+struct ProfileDeparture<'a> {
+    /// How the report named the account: a profile's own id ends that
+    /// profile; any other name, every profile.
+    lookup: AccountLookup<'a>,
+    last_day: NaiveDate,
+    reason: &'a str,
 }
 
 /// What a departure changes: the dates, and the state when it moves.
@@ -64,7 +76,20 @@ impl App {
         let (last_day, reason) =
             AppError::both(last_day, bounded_text(departure.reason, "reason", 500))?;
         let account = self.account(lookup).await?;
-        let Some(planned) = self.departure_changes(&account, last_day, now)? else {
+        let profiles = self.store.linked_profiles(&account.id).await?;
+        if !profiles.is_empty() {
+            let departure = ProfileDeparture {
+                lookup,
+                last_day,
+                reason,
+            };
+            let account = self
+                .write_profile_departure(account, profiles, departure, ctx)
+                .await?;
+            return Ok((account, last_day));
+        }
+        let retention_end = self.retention_end_of(&account, &account.profile, last_day)?;
+        let Some(planned) = self.departure_changes(&account, last_day, retention_end, now)? else {
             // The same report again: nothing changes.
             return Ok((account, last_day));
         };
@@ -88,15 +113,120 @@ impl App {
         Ok((account, last_day))
     }
 
-    /// The changes a departure on `last_day` makes; `None` when the account
-    /// already says so.
+    /// A departure for an account of several profiles: the profiles it
+    /// names end (each closing by its own retention rule); the account
+    /// itself leaves only with the last of them, on that one's last day,
+    /// and closes with the latest retention end.
+    async fn write_profile_departure(
+        &self,
+        account: Account,
+        mut profiles: Vec<LinkedProfile>,
+        departure: ProfileDeparture<'_>,
+        ctx: &CallContext,
+    ) -> Result<Account, AppError> {
+        let now = self.now();
+        let named = |p: &LinkedProfile| match departure.lookup {
+            AccountLookup::StudentNumber { number, .. } => {
+                p.student_number.as_deref() == Some(number.trim())
+            }
+            AccountLookup::HrId { hr_id, .. } => p.hr_id.as_deref() == Some(hr_id.trim()),
+            _ => true,
+        };
+        let mut ends = Vec::new();
+        for profile in profiles.iter_mut().filter(|p| named(p)) {
+            let retention_end =
+                self.retention_end_of(&account, &profile.profile, departure.last_day)?;
+            if profile.end_of_activity_date != Some(departure.last_day)
+                || profile.retention_end_date != Some(retention_end)
+            {
+                profile.end_of_activity_date = Some(departure.last_day);
+                profile.retention_end_date = Some(retention_end);
+                ends.push((profile.id.clone(), retention_end));
+            }
+        }
+        let planned = match account_end(&profiles) {
+            Some((last_day, retention_end)) => {
+                self.departure_changes(&account, last_day, retention_end, now)?
+            }
+            None => None,
+        };
+        if ends.is_empty() && planned.is_none() {
+            // The same report again: nothing changes.
+            return Ok(account);
+        }
+        let ended: Vec<&str> = profiles
+            .iter()
+            .filter(|p| ends.iter().any(|(id, _)| *id == p.id))
+            .map(|p| p.profile.as_str())
+            .collect();
+        let audit = json!({
+            "end_of_activity_date": departure.last_day.to_string(),
+            "profiles": ended,
+            "status": planned.as_ref().map(|p| p.next.as_str()),
+            "reason": departure.reason,
+        });
+        let (changes, feed) = match planned {
+            Some(planned) => (planned.changes, vec![planned.kind]),
+            None => (Vec::new(), Vec::new()),
+        };
+        let profile_ends: Vec<ProfileEnd> = ends
+            .iter()
+            .map(|(id, retention_end)| ProfileEnd {
+                profile_row: id,
+                last_day: departure.last_day,
+                retention_end: *retention_end,
+            })
+            .collect();
+        let write = AccountWrite {
+            account: &account,
+            changes,
+            spend: Vec::new(),
+            revoke: Vec::new(),
+            secrets: Vec::new(),
+            messages: Vec::new(),
+            audit: ("account.end_of_activity", audit),
+            feed,
+        };
+        Ok(self
+            .store
+            .end_profiles(&profile_ends, write, ctx, now)
+            .await?)
+    }
+
+    /// When an account of `profile` leaving on `last_day` closes, by the
+    /// profile's retention rule.
+    fn retention_end_of(
+        &self,
+        account: &Account,
+        profile: &str,
+        last_day: NaiveDate,
+    ) -> Result<NaiveDate, AppError> {
+        let institution = self.institution_of(account)?;
+        let rules =
+            institution
+                .profiles
+                .get(profile)
+                .ok_or_else(|| AppError::FailedPrecondition {
+                    kind: Precondition::Configuration,
+                    subject: format!("{}/{profile}", account.institution),
+                    message: "the account's profile is no longer configured".into(),
+                })?;
+        Ok(retention_end(
+            rules.retention.rule(),
+            last_day,
+            institution.lifecycle.academic_year_start,
+        ))
+    }
+
+    /// The changes a departure on `last_day`, closing on `retention_end`,
+    /// makes; `None` when the account already says so.
     fn departure_changes(
         &self,
         account: &Account,
         last_day: NaiveDate,
+        retention_end: NaiveDate,
         now: DateTime<Utc>,
     ) -> Result<Option<DepartureChanges>, AppError> {
-        let profile = self.profile_of(account)?;
         let institution = self.institution_of(account)?;
         let facts = crate::batch::facts(account);
         let today = now.with_timezone(&institution.time_zone).date_naive();
@@ -104,11 +234,6 @@ impl App {
         let next = state_after_departure(facts.lifecycle, activated, last_day, today)
             .map_err(|_| expired_precondition())?;
         let lifecycle = &institution.lifecycle;
-        let retention_end = retention_end(
-            profile.retention.rule(),
-            last_day,
-            lifecycle.academic_year_start,
-        );
         if account.end_of_activity_date == Some(last_day)
             && account.retention_end_date == Some(retention_end)
             && next == facts.lifecycle

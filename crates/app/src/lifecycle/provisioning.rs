@@ -50,6 +50,7 @@ impl App {
                 Language::French,
             )),
             guest: None,
+            duplicates: institution.duplicates.clone(),
         })
     }
 

@@ -90,6 +90,10 @@ pub struct Model {
     /// A guest's sponsor (the account that invited them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sponsor_id: Option<String>,
+    /// Folded names and birth date (`domain::duplicates::person_key`): the
+    /// same person under other ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person_key: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

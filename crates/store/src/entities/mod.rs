@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod account_change;
+pub mod account_profile;
 pub mod activation_flow;
 pub mod attempt_counter;
 pub mod audit_event;

@@ -1,0 +1,189 @@
+//! One person, one account (issue 25): Montpellier links a record naming a
+//! person who already has an account (same folded names and birth date)
+//! to that account instead of creating a second; the account lives until
+//! the last of its profiles ends, and closes with the latest retention.
+
+use ent_identity::proto;
+use ent_identity::proto::account_selector::Identifier;
+
+use crate::support::*;
+
+const UM: &str = "umontpellier";
+
+fn student(number: &str, given: &str, born: &str) -> proto::ProvisionRecord {
+    proto::ProvisionRecord {
+        institution: UM.into(),
+        profile: "student".into(),
+        student_number: number.into(),
+        given_name: given.into(),
+        family_name: "Lambert".into(),
+        birth_date: born.into(),
+        personal_mail: "ines.lambert@example.net".into(),
+        ..Default::default()
+    }
+}
+
+fn vacataire(hr_id: &str) -> proto::ProvisionRecord {
+    proto::ProvisionRecord {
+        institution: UM.into(),
+        profile: "vacataire".into(),
+        hr_id: hr_id.into(),
+        // The HR system writes the names its own way.
+        given_name: "INES".into(),
+        family_name: "LAMBERT".into(),
+        birth_date: "2001-05-06".into(),
+        personal_mail: "i.lambert@example.org".into(),
+        ..Default::default()
+    }
+}
+
+async fn depart(app: &TestApp, identifier: Identifier, end: &str) -> proto::Account {
+    app.lifecycle
+        .clone()
+        .record_end_of_activity(proto::RecordEndOfActivityRequest {
+            account: Some(proto::AccountSelector {
+                institution: UM.into(),
+                identifier: Some(identifier),
+            }),
+            end_date: end.into(),
+            reason: "fin".into(),
+        })
+        .await
+        .expect("end of activity")
+        .into_inner()
+        .account
+        .expect("account")
+}
+
+#[tokio::test]
+async fn a_student_hired_as_vacataire_keeps_one_account_until_both_end() {
+    let app = spawn_app().await;
+    let ines = app
+        .active_account(student("22000001", "Inès", "2001-05-06"), "Qz7#Kp2wLm9x")
+        .await;
+
+    // HR hires her: the record is linked, no second account, no material.
+    let linked = app.provision(vacataire("RH-V-1")).await.expect("linked");
+    assert_eq!(linked.outcome(), proto::ProvisionOutcome::Linked);
+    assert!(linked.activation_material.is_none());
+    let account = linked.account.expect("account");
+    assert_eq!(account.account_id, ines.account_id);
+    assert_eq!(account.login, ines.login);
+    assert_eq!(account.status(), proto::AccountStatus::Active);
+    assert!(app.password_valid(&ines.account_id, "Qz7#Kp2wLm9x").await);
+    let by_hr = app
+        .get_account(UM, Identifier::HrId("RH-V-1".into()))
+        .await
+        .expect("found by the linked profile's id");
+    assert_eq!(by_hr.account_id, ines.account_id);
+    let again = app.provision(vacataire("RH-V-1")).await.expect("again");
+    assert_eq!(again.outcome(), proto::ProvisionOutcome::Unchanged);
+
+    // A namesake born another day is another person.
+    let namesake = app
+        .provision(student("22000002", "Inès", "2002-01-01"))
+        .await
+        .expect("namesake");
+    assert_eq!(namesake.outcome(), proto::ProvisionOutcome::Created);
+    assert_ne!(
+        namesake.account.expect("account").account_id,
+        ines.account_id
+    );
+
+    // Her contract ends: she is still a student, the account stays as it
+    // is. Then she leaves the university (the clock is 2026-09-01): the
+    // account leaves with its last profile, on the later last day, and is
+    // kept by the longer rule (vacataires 6 months: 2027-02-28; students
+    // until 31 December after the academic year: 2026-12-31).
+    let after_contract = depart(&app, Identifier::HrId("RH-V-1".into()), "2026-08-31").await;
+    assert_eq!(after_contract.status(), proto::AccountStatus::Active);
+    assert_eq!(after_contract.end_of_activity_date, "");
+    let gone = depart(
+        &app,
+        Identifier::StudentNumber("22000001".into()),
+        "2026-06-30",
+    )
+    .await;
+    assert_eq!(gone.status(), proto::AccountStatus::Grace);
+    assert_eq!(gone.end_of_activity_date, "2026-08-31");
+    assert_eq!(gone.retention_end_date, "2027-02-28");
+    let changes = app.changes_of(&ines.account_id).await.len();
+    let same = depart(
+        &app,
+        Identifier::StudentNumber("22000001".into()),
+        "2026-06-30",
+    )
+    .await;
+    assert_eq!(same.retention_end_date, "2027-02-28");
+    assert_eq!(app.changes_of(&ines.account_id).await.len(), changes);
+
+    // Re-hired: full access again, the same account.
+    let back = app.provision(vacataire("RH-V-1")).await.expect("re-hired");
+    assert_eq!(back.outcome(), proto::ProvisionOutcome::Restored);
+    let back = back.account.expect("account");
+    assert_eq!(back.status(), proto::AccountStatus::Active);
+    assert_eq!(back.end_of_activity_date, "");
+
+    let events = app
+        .lifecycle
+        .clone()
+        .list_audit_events(proto::ListAuditEventsRequest {
+            account: by_id(&ines.account_id),
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_inner()
+        .events;
+    let linked_event = events
+        .iter()
+        .find(|e| e.action == "account.profile_linked")
+        .expect("the link is audited");
+    assert_eq!(
+        linked_event.details.get("matched_on").map(String::as_str),
+        Some("names_and_birth_date")
+    );
+}
+
+/// The purge frees a linked profile's ids with the account's own: the same
+/// HR id later names a new account.
+#[tokio::test]
+async fn the_purge_frees_linked_profiles_ids() {
+    let app = spawn_app().await;
+    let ines = app
+        .provision(student("22000003", "Inès", "2001-05-06"))
+        .await
+        .expect("student")
+        .account
+        .expect("account");
+    let linked = app.provision(vacataire("RH-V-3")).await.expect("linked");
+    assert_eq!(linked.outcome(), proto::ProvisionOutcome::Linked);
+    depart(
+        &app,
+        Identifier::AccountId(ines.account_id.clone()),
+        "2026-01-31",
+    )
+    .await;
+    // One report naming the account ends both profiles: kept by the
+    // student rule (2026-12-31, past the vacataire's 2026-07-31), expired
+    // the day after, purged 90 days later.
+    for day in ["2027-01-02", "2027-04-15"] {
+        app.clock.set(noon(date(day)));
+        app.batch(proto::RunExpiryBatchRequest {
+            as_of: Some(prost_types::Timestamp {
+                seconds: noon(date(day)).timestamp(),
+                nanos: 0,
+            }),
+            ..Default::default()
+        })
+        .await;
+    }
+    let tombstone = app
+        .get_account("", Identifier::AccountId(ines.account_id.clone()))
+        .await
+        .expect("tombstone");
+    assert_eq!(tombstone.status(), proto::AccountStatus::DataDeleted);
+    let hired = app.provision(vacataire("RH-V-3")).await.expect("hired");
+    assert_eq!(hired.outcome(), proto::ProvisionOutcome::Created);
+    assert_ne!(hired.account.expect("account").account_id, ines.account_id);
+}
