@@ -1,5 +1,7 @@
 //! One person, one account (issue 25): the profiles of an account that
-//! provisioning linked to it, each with its own ids and end, and the key
+//! provisioning linked to it, each with its own ids and end (a table that
+//! finds them by id, and their copy on the account row that every read of
+//! the account and the feed's snapshots carry), and the key
 //! that finds the same person under other ids (folded names and birth
 //! date), computed for the accounts already there.
 
@@ -54,14 +56,15 @@ const BACKFILL_CHUNK: u64 = 1000;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("accounts")
-                    .add_column(string_len_null("person_key", 300))
-                    .take(),
-            )
-            .await?;
+        // One column per statement: SQLite alters one at a time.
+        for column in [
+            string_len_null("person_key", 300),
+            text_null("linked_profiles"),
+        ] {
+            manager
+                .alter_table(Table::alter().table("accounts").add_column(column).take())
+                .await?;
+        }
         manager
             .create_table(
                 Table::create()
@@ -108,14 +111,12 @@ impl MigrationTrait for Migration {
         manager
             .drop_table(Table::drop().table("account_profiles").to_owned())
             .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("accounts")
-                    .drop_column("person_key")
-                    .take(),
-            )
-            .await
+        for column in ["person_key", "linked_profiles"] {
+            manager
+                .alter_table(Table::alter().table("accounts").drop_column(column).take())
+                .await?;
+        }
+        Ok(())
     }
 }
 

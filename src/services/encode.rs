@@ -116,14 +116,30 @@ pub fn guest_account(a: &Account, now: DateTime<Utc>) -> proto::GuestAccount {
 
 /// The account as of `now` (a pre-created account whose activation opened
 /// reads as created); dates in the institution's time zone `tz`.
-pub fn account(a: &Account, now: DateTime<Utc>, tz: chrono_tz::Tz) -> proto::Account {
-    let domain_status = a.status.as_of(a.activation_available_at, now);
-    let current = status(domain_status);
-    let kind = match a.kind {
+fn account_kind(kind: AccountKind) -> proto::AccountKind {
+    match kind {
         AccountKind::Student => proto::AccountKind::Student,
         AccountKind::Staff => proto::AccountKind::Staff,
         AccountKind::Guest => proto::AccountKind::Guest,
-    };
+    }
+}
+
+fn account_profile(p: &crate::domain::duplicates::LinkedProfile) -> proto::AccountProfile {
+    let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    proto::AccountProfile {
+        profile: p.profile.clone(),
+        kind: account_kind(p.kind) as i32,
+        student_number: p.student_number.clone().unwrap_or_default(),
+        hr_id: p.hr_id.clone().unwrap_or_default(),
+        end_of_activity_date: day(p.end_of_activity_date),
+        retention_end_date: day(p.retention_end_date),
+    }
+}
+
+pub fn account(a: &Account, now: DateTime<Utc>, tz: chrono_tz::Tz) -> proto::Account {
+    let domain_status = a.status.as_of(a.activation_available_at, now);
+    let current = status(domain_status);
+    let kind = account_kind(a.kind);
     let status_changed_at =
         if domain_status == AccountStatus::Created && a.status == AccountStatus::PreCreated {
             a.activation_available_at
@@ -153,6 +169,7 @@ pub fn account(a: &Account, now: DateTime<Utc>, tz: chrono_tz::Tz) -> proto::Acc
             .unwrap_or_default(),
         recovery_mail_verified_at: opt_timestamp(a.recovery_mail_verified_at),
         sponsor_account_id: a.sponsor_id.clone().unwrap_or_default(),
+        profiles: a.profiles.iter().map(account_profile).collect(),
         activation_available_at: Some(timestamp(a.activation_available_at)),
         activated_at: opt_timestamp(a.activated_at),
         password_changed_at: opt_timestamp(a.password_changed_at),

@@ -78,6 +78,21 @@ async fn a_student_hired_as_vacataire_keeps_one_account_until_both_end() {
     assert_eq!(by_hr.account_id, ines.account_id);
     let again = app.provision(vacataire("RH-V-1")).await.expect("again");
     assert_eq!(again.outcome(), proto::ProvisionOutcome::Unchanged);
+    let profiles: Vec<(&str, &str, &str)> = by_hr
+        .profiles
+        .iter()
+        .map(|p| {
+            (
+                p.profile.as_str(),
+                p.student_number.as_str(),
+                p.hr_id.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        profiles,
+        [("student", "22000001", ""), ("vacataire", "", "RH-V-1")]
+    );
 
     // A namesake born another day is another person.
     let namesake = app
@@ -98,6 +113,17 @@ async fn a_student_hired_as_vacataire_keeps_one_account_until_both_end() {
     let after_contract = depart(&app, Identifier::HrId("RH-V-1".into()), "2026-08-31").await;
     assert_eq!(after_contract.status(), proto::AccountStatus::Active);
     assert_eq!(after_contract.end_of_activity_date, "");
+    let ends: Vec<(&str, &str)> = after_contract
+        .profiles
+        .iter()
+        .map(|p| {
+            (
+                p.end_of_activity_date.as_str(),
+                p.retention_end_date.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(ends, [("", ""), ("2026-08-31", "2027-02-28")]);
     let gone = depart(
         &app,
         Identifier::StudentNumber("22000001".into()),

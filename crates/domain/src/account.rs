@@ -225,7 +225,12 @@ mod tests {
 pub struct Account {
     pub id: String,
     pub institution: String,
+    /// The profile the account was created for (its rules: activation,
+    /// password policy).
     pub profile: String,
+    /// Every profile of an account that holds several, each with its own
+    /// end; empty for an account of one profile.
+    pub profiles: Vec<crate::duplicates::LinkedProfile>,
     pub kind: AccountKind,
     pub status: AccountStatus,
     pub status_changed_at: DateTime<Utc>,

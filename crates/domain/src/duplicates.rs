@@ -148,7 +148,7 @@ pub fn same_person(
 }
 
 /// One profile of an account that holds several, with its own end.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkedProfile {
     pub id: String,
     pub profile: String,

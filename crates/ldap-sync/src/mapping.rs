@@ -15,6 +15,10 @@ pub struct Source {
     pub guest: bool,
     /// A guest's sponsor's login (`supannParrainDN` names their entry).
     pub sponsor_login: Option<String>,
+    /// An account of several profiles: those whose end was not reported
+    /// (or all of them, once every one has ended), each with whether it
+    /// is a staff profile. Empty for an account of one profile.
+    pub profiles: Vec<(String, bool)>,
     /// Purged: only a tombstone remains.
     pub purged: bool,
     pub password_usable: bool,
@@ -141,13 +145,34 @@ fn affiliations(source: &Source, directory: &InstitutionDirectory) -> Vec<String
     if source.purged {
         return Vec::new();
     }
-    if let Some(named) = directory.affiliations.get(&source.profile) {
+    if source.profiles.is_empty() {
+        return profile_affiliations(&source.profile, source.staff, source.guest, directory);
+    }
+    // One person, one account: the affiliations of every profile, once.
+    let mut out: Vec<String> = Vec::new();
+    for (profile, staff) in &source.profiles {
+        for value in profile_affiliations(profile, *staff, false, directory) {
+            if !out.contains(&value) {
+                out.push(value);
+            }
+        }
+    }
+    out
+}
+
+fn profile_affiliations(
+    profile: &str,
+    staff: bool,
+    guest: bool,
+    directory: &InstitutionDirectory,
+) -> Vec<String> {
+    if let Some(named) = directory.affiliations.get(profile) {
         return named.clone();
     }
     // eduPerson: a guest is an "affiliate", not a "member".
-    let defaults: &[&str] = if source.guest {
+    let defaults: &[&str] = if guest {
         &["affiliate"]
-    } else if source.staff {
+    } else if staff {
         &["employee", "staff", "member"]
     } else {
         &["student", "member"]
@@ -292,6 +317,29 @@ mod tests {
         ));
         let tomb = desired(&purged, &directory(), &settings());
         assert!(value(&tomb, "eduPersonAffiliation").unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_account_of_several_profiles_has_each_ones_affiliations_once() {
+        let both = Source {
+            profiles: vec![("student".into(), false), ("vacataire".into(), true)],
+            ..source()
+        };
+        let d = desired(&both, &directory(), &settings());
+        assert_eq!(
+            value(&d, "eduPersonAffiliation").unwrap(),
+            ["student", "member", "employee", "staff"]
+        );
+        // A profile the directory names keeps its own values.
+        let doctoral = Source {
+            profiles: vec![("doctorant".into(), false), ("vacataire".into(), true)],
+            ..source()
+        };
+        let d = desired(&doctoral, &directory(), &settings());
+        assert_eq!(
+            value(&d, "eduPersonAffiliation").unwrap(),
+            ["member", "employee", "staff"]
+        );
     }
 
     #[test]

@@ -370,6 +370,27 @@ fn api_endpoint(
         .map_err(|e| SyncError::Setup(format!("ldap_sync.api_url: {e}")))
 }
 
+/// The profiles of an account of several whose end was not reported, or
+/// all of them once every one has ended (the account then keeps its
+/// affiliations through its grace, like an account of one profile).
+fn active_profiles(account: &proto::Account) -> Vec<(String, bool)> {
+    let staff = |p: &proto::AccountProfile| p.kind() == proto::AccountKind::Staff;
+    let active: Vec<(String, bool)> = account
+        .profiles
+        .iter()
+        .filter(|p| p.end_of_activity_date.is_empty())
+        .map(|p| (p.profile.clone(), staff(p)))
+        .collect();
+    if !active.is_empty() {
+        return active;
+    }
+    account
+        .profiles
+        .iter()
+        .map(|p| (p.profile.clone(), staff(p)))
+        .collect()
+}
+
 /// The mapping's view of an account.
 fn source(
     account: &proto::Account,
@@ -382,6 +403,7 @@ fn source(
         staff: account.kind() == proto::AccountKind::Staff,
         guest: account.kind() == proto::AccountKind::Guest,
         sponsor_login: None,
+        profiles: active_profiles(account),
         purged: account.status() == proto::AccountStatus::DataDeleted,
         password_usable,
         password_set_days: account

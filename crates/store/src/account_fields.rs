@@ -10,6 +10,7 @@ use sea_orm::Set;
 
 use super::StoreError;
 use super::entities::account;
+use domain::duplicates::LinkedProfile;
 
 /// One change of an account's own state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +57,8 @@ pub enum AccountChange {
     ActivationOpened {
         at: DateTime<Utc>,
     },
+    /// The profiles of an account of several, as they now stand.
+    LinkedProfiles(Vec<LinkedProfile>),
 }
 
 /// The columns `changes` set; the others are left as they are.
@@ -122,6 +125,9 @@ fn apply(row: &mut account::ActiveModel, change: &AccountChange) -> Result<(), S
             row.status = Set(AccountStatus::Created.as_str().to_owned());
             row.status_changed_at = Set(*at);
         }
+        AccountChange::LinkedProfiles(profiles) => {
+            row.linked_profiles = Set(Some(linked_profiles_text(profiles)?));
+        }
     }
     Ok(())
 }
@@ -168,6 +174,7 @@ pub(crate) fn account_of(a: account::Model) -> Result<Account, StoreError> {
         None => None,
     };
     let directory_entry = directory_entry(&a)?;
+    let profiles = linked_profiles(&a)?;
     let consents = consents(&a);
     let redirect = Redirect {
         address: a.redirect_address.clone(),
@@ -179,6 +186,7 @@ pub(crate) fn account_of(a: account::Model) -> Result<Account, StoreError> {
         id: a.id,
         institution: a.institution,
         profile: a.profile,
+        profiles,
         kind,
         status,
         status_changed_at: a.status_changed_at,
@@ -237,6 +245,21 @@ fn consents(a: &account::Model) -> ConsentState {
         photo,
         crous_sharing: a.crous_sharing.zip(a.crous_decided_at),
     }
+}
+
+/// The profiles of an account row of several.
+fn linked_profiles(a: &account::Model) -> Result<Vec<LinkedProfile>, StoreError> {
+    match a.linked_profiles.as_deref() {
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| StoreError::Corrupt(format!("stored linked profiles: {e}"))),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The stored form of an account's profiles.
+pub(crate) fn linked_profiles_text(profiles: &[LinkedProfile]) -> Result<String, StoreError> {
+    serde_json::to_string(profiles)
+        .map_err(|e| StoreError::Corrupt(format!("linked profiles: {e}")))
 }
 
 /// The directory entry of an account row (`None` until edited).

@@ -714,6 +714,7 @@ async fn purge(
         .col_expr(C::AntispamLevel, none_text())
         .col_expr(C::DirectoryEntry, none_text())
         .col_expr(C::PersonKey, none_text())
+        .col_expr(C::LinkedProfiles, none_text())
         .filter(C::Id.is_in(ids.to_vec()))
         .exec_with_returning(txn)
         .await?;

@@ -18,7 +18,7 @@ pub struct ProfileEnd<'a> {
     pub retention_end: NaiveDate,
 }
 
-fn linked_of(row: account_profile::Model) -> Result<LinkedProfile, StoreError> {
+pub(crate) fn linked_of(row: account_profile::Model) -> Result<LinkedProfile, StoreError> {
     let kind = AccountKind::parse(&row.kind).ok_or_else(|| {
         StoreError::Corrupt(format!("profile row {} has kind {:?}", row.id, row.kind))
     })?;

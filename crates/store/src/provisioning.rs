@@ -443,8 +443,8 @@ async fn apply(
         }
         let result = match (current, known.same_person(item)) {
             (Some(account), _) => {
-                let link = known.link_of(account, &ExternalKey::of(record));
-                plan_update(&mut batch, item, account, link, now, ctx)
+                let links = known.links_of(&account.id);
+                plan_update(&mut batch, item, account, &links, now, ctx)
             }
             (None, Some((account, matched))) => {
                 let links = known.links_of(&account.id);
@@ -535,19 +535,6 @@ impl Known {
     /// The profiles of an account that holds several (none otherwise).
     fn links_of(&self, account_id: &str) -> Vec<account_profile::Model> {
         self.links.get(account_id).cloned().unwrap_or_default()
-    }
-
-    /// The profile row a record's id names, on an account of several.
-    fn link_of(
-        &self,
-        account: &account::Model,
-        key: &ExternalKey,
-    ) -> Option<account_profile::Model> {
-        self.links
-            .get(&account.id)?
-            .iter()
-            .find(|row| profile_key(row).as_ref() == Some(key))
-            .cloned()
     }
 
     /// The account of the person a new record names, when the
@@ -1097,11 +1084,52 @@ fn sync_person(updated: &mut account::Model, record: &ValidRecord) -> Vec<&'stat
     changed_fields
 }
 
+/// On an account of several profiles, the profile a record names is
+/// active again, under the profile code the record now gives; what changed.
+fn reopen_profile(
+    batch: &mut Batch,
+    item: &ProvisionItem,
+    links: &[account_profile::Model],
+    updated: &mut account::Model,
+) -> Result<Option<&'static str>, StoreError> {
+    let named = |r: &&account_profile::Model| profile_key(r) == Some(ExternalKey::of(&item.record));
+    let stale = |r: &&account_profile::Model| {
+        r.end_of_activity_date.is_some() || r.profile != item.record.profile
+    };
+    let Some(row) = links.iter().find(named).filter(stale) else {
+        return Ok(None);
+    };
+    let changed = if row.end_of_activity_date.is_some() {
+        "profile_end"
+    } else {
+        "profiles"
+    };
+    let row = account_profile::Model {
+        profile: item.record.profile.clone(),
+        end_of_activity_date: None,
+        retention_end_date: None,
+        ..row.clone()
+    };
+    let all: Vec<account_profile::Model> = links
+        .iter()
+        .map(|r| {
+            if r.id == row.id {
+                row.clone()
+            } else {
+                r.clone()
+            }
+        })
+        .collect();
+    updated.linked_profiles = Some(profiles_text(&all)?);
+    batch.link_updates.push(row.into_active_model().reset_all());
+    Ok(Some(changed))
+}
+
 fn plan_update(
     batch: &mut Batch,
     item: &ProvisionItem,
     account: &account::Model,
-    link: Option<account_profile::Model>,
+    links: &[account_profile::Model],
     now: DateTime<Utc>,
     ctx: &AuditContext,
 ) -> Result<Provisioned, ProvisionError> {
@@ -1113,22 +1141,7 @@ fn plan_update(
     } else {
         Vec::new()
     };
-    // The profile this record names is active again, under the profile
-    // the record now gives.
-    let stale = |r: &account_profile::Model| {
-        r.end_of_activity_date.is_some() || r.profile != item.record.profile
-    };
-    if let Some(row) = link.filter(stale) {
-        if row.end_of_activity_date.is_some() {
-            changed_fields.push("profile_end");
-        }
-        let mut row = row.into_active_model();
-        row.profile = sea_orm::Set(item.record.profile.clone());
-        row.end_of_activity_date = sea_orm::Set(None);
-        row.retention_end_date = sea_orm::Set(None);
-        batch.link_updates.push(row);
-    }
-
+    changed_fields.extend(reopen_profile(batch, item, links, &mut updated)?);
     let restored = restore_on_return(&mut updated, status, now);
     if updated.end_of_activity_date.is_some() || updated.retention_end_date.is_some() {
         updated.end_of_activity_date = None;
@@ -1167,6 +1180,16 @@ fn plan_update(
     })
 }
 
+/// The stored copy, on the account row, of its profile rows.
+fn profiles_text(rows: &[account_profile::Model]) -> Result<String, StoreError> {
+    let profiles: Vec<_> = rows
+        .iter()
+        .cloned()
+        .map(crate::profiles::linked_of)
+        .collect::<Result<_, _>>()?;
+    crate::account_fields::linked_profiles_text(&profiles)
+}
+
 /// A profile row of `account` as it stands.
 fn profile_row_of(account: &account::Model, now: DateTime<Utc>) -> account_profile::Model {
     account_profile::Model {
@@ -1197,10 +1220,13 @@ fn plan_link(
     let account = target.account;
     let record = &item.record;
     let status = status_of(account)?;
-    if target.links.is_empty() {
+    let mut all = target.links.to_vec();
+    if all.is_empty() {
+        let own = profile_row_of(account, now);
         batch
             .link_inserts
-            .push(profile_row_of(account, now).into_active_model().reset_all());
+            .push(own.clone().into_active_model().reset_all());
+        all.push(own);
     }
     let row = account_profile::Model {
         profile: record.profile.clone(),
@@ -1211,8 +1237,10 @@ fn plan_link(
         retention_end_date: None,
         ..profile_row_of(account, now)
     };
+    all.push(row.clone());
     batch.link_inserts.push(row.into_active_model().reset_all());
     let mut updated = account.clone();
+    updated.linked_profiles = Some(profiles_text(&all)?);
     let restored = restore_on_return(&mut updated, status, now);
     updated.end_of_activity_date = None;
     updated.retention_end_date = None;
@@ -1392,6 +1420,7 @@ fn new_account(
         updated_at: now,
         sponsor_id: None,
         person_key: record_person_key(record),
+        linked_profiles: None,
     }
 }
 

@@ -165,10 +165,11 @@ impl App {
             "status": planned.as_ref().map(|p| p.next.as_str()),
             "reason": departure.reason,
         });
-        let (changes, feed) = match planned {
+        let (mut changes, feed) = match planned {
             Some(planned) => (planned.changes, vec![planned.kind]),
             None => (Vec::new(), Vec::new()),
         };
+        changes.push(AccountChange::LinkedProfiles(profiles.clone()));
         let profile_ends: Vec<ProfileEnd> = ends
             .iter()
             .map(|(id, retention_end)| ProfileEnd {

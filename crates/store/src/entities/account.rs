@@ -94,6 +94,11 @@ pub struct Model {
     /// same person under other ids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person_key: Option<String>,
+    /// An account of several profiles: every one of them (JSON,
+    /// `domain::duplicates::LinkedProfile`), as `account_profiles` holds
+    /// them; none for an account of one profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_profiles: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
