@@ -213,3 +213,39 @@ async fn the_purge_frees_linked_profiles_ids() {
     assert_eq!(hired.outcome(), proto::ProvisionOutcome::Created);
     assert_ne!(hired.account.expect("account").account_id, ines.account_id);
 }
+
+/// A re-enrolment under a new student number keeps the person's INE: the
+/// record is linked to the account that holds it, not refused as another
+/// account's INE. Without the same person (other names), the INE stays
+/// refused.
+#[tokio::test]
+async fn a_re_enrolment_under_a_new_number_keeps_its_ine() {
+    let app = spawn_app().await;
+    let ine = ine_bea(4_455_667_788);
+    let first = app
+        .provision(proto::ProvisionRecord {
+            ine: ine.clone(),
+            ..student("22000010", "Inès", "2001-05-06")
+        })
+        .await
+        .expect("first enrolment")
+        .account
+        .expect("account");
+    let again = app
+        .provision(proto::ProvisionRecord {
+            ine: ine.clone(),
+            ..student("23000010", "Inès", "2001-05-06")
+        })
+        .await
+        .expect("re-enrolment");
+    assert_eq!(again.outcome(), proto::ProvisionOutcome::Linked);
+    assert_eq!(again.account.expect("account").account_id, first.account_id);
+    let stranger = app
+        .provision(proto::ProvisionRecord {
+            ine,
+            ..student("23000011", "Noé", "2001-05-06")
+        })
+        .await
+        .expect_err("another person's INE");
+    assert_eq!(stranger.code(), tonic::Code::AlreadyExists);
+}

@@ -431,9 +431,13 @@ async fn apply(
         let record = &item.record;
         let current = known.accounts.get(&ExternalKey::of(record)).cloned();
         let current = current.as_ref();
+        let same = current.is_none().then(|| known.same_person(item)).flatten();
+        // The person's own INE may be on the account the record names or
+        // is linked to; on any other account it is refused.
+        let owner = current.or(same.as_ref().map(|(a, _)| a)).map(|a| &a.id);
         if let Some(ine) = &record.ine {
             let holder = ine_holders.get(&(record.institution.clone(), ine.as_str().to_owned()));
-            if holder.is_some_and(|h| current.is_none_or(|c| &c.id != h)) {
+            if holder.is_some_and(|h| owner != Some(h)) {
                 batch.results.push(Err(ProvisionError::IdentifierTaken {
                     field: "ine",
                     message: "this INE belongs to another account".into(),
@@ -441,7 +445,7 @@ async fn apply(
                 continue;
             }
         }
-        let result = match (current, known.same_person(item)) {
+        let result = match (current, same) {
             (Some(account), _) => {
                 let links = known.links_of(&account.id);
                 plan_update(&mut batch, item, account, &links, now, ctx)
