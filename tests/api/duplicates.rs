@@ -249,3 +249,60 @@ async fn a_re_enrolment_under_a_new_number_keeps_its_ine() {
         .expect_err("another person's INE");
     assert_eq!(stranger.code(), tonic::Code::AlreadyExists);
 }
+
+/// One chunk of a bulk load naming one person three times (enrolment, a
+/// re-enrolment number, HR): one account, the later records linked to the
+/// account the first created, each profile recorded once.
+#[tokio::test]
+async fn a_bulk_chunk_naming_one_person_thrice_makes_one_account() {
+    let app = spawn_app().await;
+    let records = [
+        student("22000020", "Inès", "2001-05-06"),
+        vacataire("RH-V-20"),
+        student("23000020", "Inès", "2001-05-06"),
+        student("22000021", "Noé", "2001-05-06"),
+    ];
+    let requests: Vec<_> = records
+        .into_iter()
+        .enumerate()
+        .map(|(i, record)| proto::BulkProvisionAccountsRequest {
+            reissue_pending_material: false,
+            correlation_id: i.to_string(),
+            record: Some(record),
+        })
+        .collect();
+    let mut responses = app
+        .lifecycle
+        .clone()
+        .bulk_provision_accounts(tokio_stream::iter(requests))
+        .await
+        .expect("stream accepted")
+        .into_inner();
+    let mut answers = Vec::new();
+    while let Some(response) = responses.message().await.expect("stream item") {
+        match response.result.expect("result") {
+            proto::bulk_provision_accounts_response::Result::Provisioned(p) => {
+                let id = p.account.as_ref().expect("account").account_id.clone();
+                answers.push((p.outcome(), id));
+            }
+            proto::bulk_provision_accounts_response::Result::Error(e) => {
+                panic!("record {} refused: {e:?}", response.correlation_id)
+            }
+        }
+    }
+    let outcomes: Vec<_> = answers.iter().map(|(o, _)| *o).collect();
+    use proto::ProvisionOutcome::{Created, Linked};
+    assert_eq!(outcomes, [Created, Linked, Linked, Created]);
+    assert!(answers[..3].iter().all(|(_, id)| *id == answers[0].1));
+    assert_ne!(answers[3].1, answers[0].1);
+    let account = app
+        .get_account(UM, Identifier::StudentNumber("23000020".into()))
+        .await
+        .expect("found by the second number");
+    let profiles: Vec<&str> = account
+        .profiles
+        .iter()
+        .map(|p| p.profile.as_str())
+        .collect();
+    assert_eq!(profiles, ["student", "vacataire", "student"]);
+}

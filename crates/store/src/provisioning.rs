@@ -427,11 +427,25 @@ async fn apply(
     let mut ine_holders = ine_holders(conn, items).await?;
     let mut taken = TakenNames::fetch(conn, items, existing).await?;
     let mut batch = Batch::new(Arc::clone(keys));
-    for item in items {
+    let mut touched: HashSet<String> = HashSet::new();
+    for (position, item) in items.iter().enumerate() {
         let record = &item.record;
-        let current = known.accounts.get(&ExternalKey::of(record)).cloned();
+        let (mut current, mut same) = known.targets(item);
+        let target = |c: &Option<account::Model>, s: &Option<(account::Model, DuplicateMatch)>| {
+            c.as_ref()
+                .or(s.as_ref().map(|(a, _)| a))
+                .map(|a| a.id.clone())
+        };
+        if target(&current, &same).is_some_and(|id| touched.contains(&id)) {
+            // Another record of the chunk changed this account (the same
+            // person from two systems): plan on what it wrote.
+            batch.write(conn, now).await?;
+            known = Known::fetch(conn, &items[position..]).await?;
+            touched.clear();
+            (current, same) = known.targets(item);
+        }
+        touched.extend(target(&current, &same));
         let current = current.as_ref();
-        let same = current.is_none().then(|| known.same_person(item)).flatten();
         // The person's own INE may be on the account the record names or
         // is linked to; on any other account it is refused.
         let owner = current.or(same.as_ref().map(|(a, _)| a)).map(|a| &a.id);
@@ -462,6 +476,9 @@ async fn apply(
             (None, None) => plan_create(&mut batch, &mut taken, item, now, ctx),
         };
         known.remember(&result, item);
+        if let Ok(p) = &result {
+            touched.insert(p.account.id.clone());
+        }
         if let (Ok(p), Some(ine)) = (&result, &record.ine) {
             ine_holders.insert(
                 (record.institution.clone(), ine.as_str().to_owned()),
@@ -534,6 +551,21 @@ impl Known {
             links,
             candidates,
         })
+    }
+
+    /// The account a record's own id names, else the account of the person
+    /// it names (when the institution compares records).
+    fn targets(
+        &self,
+        item: &ProvisionItem,
+    ) -> (
+        Option<account::Model>,
+        Option<(account::Model, DuplicateMatch)>,
+    ) {
+        match self.accounts.get(&ExternalKey::of(&item.record)) {
+            Some(account) => (Some(account.clone()), None),
+            None => (None, self.same_person(item)),
+        }
     }
 
     /// The profiles of an account that holds several (none otherwise).
