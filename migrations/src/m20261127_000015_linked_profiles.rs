@@ -1,4 +1,5 @@
-//! One person, one account (issue 25): the profiles of an account that
+//! One person, one account (issue 25): the records held for an
+//! administrator's review, the profiles of an account that
 //! provisioning linked to it, each with its own ids and end (a table that
 //! finds them by id, and their copy on the account row that every read of
 //! the account and the feed's snapshots carry), and the key
@@ -48,6 +49,24 @@ const INDEXES: &[(&str, &str, &[&str], bool)] = &[
         &["institution", "hr_id"],
         true,
     ),
+    (
+        "ux_held_records_student_number",
+        "held_records",
+        &["institution", "student_number"],
+        true,
+    ),
+    (
+        "ux_held_records_hr_id",
+        "held_records",
+        &["institution", "hr_id"],
+        true,
+    ),
+    (
+        "ix_held_records_status",
+        "held_records",
+        &["institution", "status", "held_at"],
+        false,
+    ),
 ];
 
 /// Accounts whose key is computed per statement.
@@ -88,6 +107,32 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("held_records")
+                    .col(string_len("id", 36).primary_key())
+                    .col(string_len("institution", 63))
+                    .col(string_len("profile", 63))
+                    .col(string_len_null("student_number", 32))
+                    .col(string_len_null("hr_id", 64))
+                    .col(text("record"))
+                    .col(string_len("candidate_id", 36))
+                    .col(string_len("matched_on", 32))
+                    .col(string_len("status", 16))
+                    .col(timestamp_with_time_zone("held_at"))
+                    .col(timestamp_with_time_zone_null("decided_at"))
+                    .col(string_len_null("decided_by", 128))
+                    .col(string_len_null("account_id", 36))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("held_records", "candidate_id")
+                            .to("accounts", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .take(),
+            )
+            .await?;
         for (name, table, cols, unique) in INDEXES {
             let mut index = Index::create();
             index.name(*name).table(*table);
@@ -108,6 +153,9 @@ impl MigrationTrait for Migration {
                 .drop_index(Index::drop().name(*name).table(*table).to_owned())
                 .await?;
         }
+        manager
+            .drop_table(Table::drop().table("held_records").to_owned())
+            .await?;
         manager
             .drop_table(Table::drop().table("account_profiles").to_owned())
             .await?;

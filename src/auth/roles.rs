@@ -90,6 +90,8 @@ pub const ACCESS_TABLE: &[(&str, &str, Access)] = &[
     (LIFECYCLE, "WatchChanges", FEED),
     (LIFECYCLE, "ListLdapEntries", FEED),
     (LIFECYCLE, "ListAuditEvents", ADMIN),
+    (LIFECYCLE, "ListHeldRecords", ADMIN),
+    (LIFECYCLE, "ResolveHeldRecord", ADMIN),
     (DESK, "FindPerson", HELPDESK),
     (DESK, "IssueDeskPasswordReset", HELPDESK),
     (DESK, "RequestDeskRecoveryMailChange", HELPDESK),
@@ -151,7 +153,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(methods.len(), 56, "the API's methods");
+        assert_eq!(methods.len(), 58, "the API's methods");
         for method in &methods {
             let entries = ACCESS_TABLE
                 .iter()

@@ -245,6 +245,7 @@ pub fn outcome(o: ProvisionOutcome) -> proto::ProvisionOutcome {
         ProvisionOutcome::Unchanged => proto::ProvisionOutcome::Unchanged,
         ProvisionOutcome::Restored => proto::ProvisionOutcome::Restored,
         ProvisionOutcome::Linked => proto::ProvisionOutcome::Linked,
+        ProvisionOutcome::Held => proto::ProvisionOutcome::Held,
     }
 }
 

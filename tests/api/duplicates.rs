@@ -306,3 +306,136 @@ async fn a_bulk_chunk_naming_one_person_thrice_makes_one_account() {
         .collect();
     assert_eq!(profiles, ["student", "vacataire", "student"]);
 }
+
+/// An institution that holds such records instead (`action = "hold"`):
+/// nothing is created; an administrator lists the held records and merges
+/// one into the account it names, or creates an account for another, once.
+#[tokio::test]
+async fn held_records_wait_for_an_administrator_who_merges_or_creates() {
+    let app = spawn_app_configured(TestConfig {
+        env: vec![(
+            "ENT_IDENTITY__INSTITUTIONS__UMONTPELLIER__DUPLICATES__ACTION".into(),
+            "hold".into(),
+        )],
+        wait: true,
+        ..Default::default()
+    })
+    .await;
+    let ines = app
+        .provision(student("22000030", "Inès", "2001-05-06"))
+        .await
+        .expect("student")
+        .account
+        .expect("account");
+    let held = app.provision(vacataire("RH-V-30")).await.expect("held");
+    assert_eq!(held.outcome(), proto::ProvisionOutcome::Held);
+    assert!(held.account.is_none() && held.activation_material.is_none());
+    let again = app.provision(vacataire("RH-V-30")).await.expect("again");
+    assert_eq!(again.held_record_id, held.held_record_id);
+    let missing = app
+        .get_account(UM, Identifier::HrId("RH-V-30".into()))
+        .await
+        .expect_err("nothing created");
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+    let other = app.provision(vacataire("RH-V-31")).await.expect("held too");
+    assert_eq!(other.outcome(), proto::ProvisionOutcome::Held);
+
+    let mut admin = app.lifecycle.clone();
+    let pending = admin
+        .list_held_records(proto::ListHeldRecordsRequest {
+            institution: UM.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("listed")
+        .into_inner()
+        .records;
+    assert_eq!(pending.len(), 2);
+    let first = &pending[0];
+    assert_eq!(first.held_record_id, held.held_record_id);
+    assert_eq!(
+        (
+            first.given_name.as_str(),
+            first.hr_id.as_str(),
+            first.matched_on.as_str()
+        ),
+        ("INES", "RH-V-30", "names_and_birth_date")
+    );
+    assert_eq!(first.status(), proto::HeldRecordStatus::Pending);
+    assert_eq!(
+        first.candidate.as_ref().expect("candidate").account_id,
+        ines.account_id
+    );
+
+    let resolve =
+        |id: &str, resolution: proto::HeldRecordResolution| proto::ResolveHeldRecordRequest {
+            held_record_id: id.into(),
+            resolution: resolution as i32,
+        };
+    use proto::HeldRecordResolution::{Create, Merge, Unspecified};
+    let merged = admin
+        .resolve_held_record(resolve(&held.held_record_id, Merge))
+        .await
+        .expect("merged")
+        .into_inner()
+        .result
+        .expect("result");
+    assert_eq!(merged.outcome(), proto::ProvisionOutcome::Linked);
+    assert_eq!(merged.account.expect("account").account_id, ines.account_id);
+    let twice = admin
+        .resolve_held_record(resolve(&held.held_record_id, Create))
+        .await
+        .expect_err("decided once");
+    assert_eq!(twice.code(), tonic::Code::FailedPrecondition);
+    let created = admin
+        .resolve_held_record(resolve(&other.held_record_id, Create))
+        .await
+        .expect("created")
+        .into_inner()
+        .result
+        .expect("result");
+    assert_eq!(created.outcome(), proto::ProvisionOutcome::Created);
+    assert!(created.activation_material.is_some());
+    assert_ne!(
+        created.account.expect("account").account_id,
+        ines.account_id
+    );
+
+    let unspecified = admin
+        .resolve_held_record(resolve(&other.held_record_id, Unspecified))
+        .await
+        .expect_err("no decision");
+    assert_eq!(violations(&unspecified), ["resolution"]);
+    let unknown = admin
+        .resolve_held_record(resolve("01900000-0000-7000-8000-000000000000", Merge))
+        .await
+        .expect_err("unknown");
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
+    let left = admin
+        .list_held_records(proto::ListHeldRecordsRequest {
+            institution: UM.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("listed")
+        .into_inner()
+        .records;
+    assert!(left.is_empty());
+    let events = admin
+        .list_audit_events(proto::ListAuditEventsRequest {
+            account: by_id(&ines.account_id),
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_inner()
+        .events;
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    for action in [
+        "account.record_held",
+        "held_record.resolved",
+        "account.profile_linked",
+    ] {
+        assert!(actions.contains(&action), "{action} not in {actions:?}");
+    }
+}

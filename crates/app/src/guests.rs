@@ -400,6 +400,8 @@ impl App {
             link_mail: Some(mail::activation_link_mail(institution, invitation.language)),
             // Guests are never linked (`domain::duplicates::same_person`).
             duplicates: Default::default(),
+            input: None,
+            resolution: None,
             guest: Some(GuestStay {
                 sponsor_id: sponsor.id.clone(),
                 last_day,

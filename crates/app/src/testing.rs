@@ -167,6 +167,8 @@ pub async fn provision_montpellier_staff_with_passport(
         link_mail: None,
         guest: None,
         duplicates: Default::default(),
+        input: None,
+        resolution: None,
     };
     let ctx = call_from(None);
     let mut results = t

@@ -36,6 +36,17 @@ impl DuplicateMatch {
             DuplicateMatch::MobilePhone => "mobile_phone",
         }
     }
+
+    /// The fact of a name (as stored with a held record).
+    pub fn parse(name: &str) -> Option<DuplicateMatch> {
+        [
+            DuplicateMatch::NamesAndBirthDate,
+            DuplicateMatch::PersonalMail,
+            DuplicateMatch::MobilePhone,
+        ]
+        .into_iter()
+        .find(|m| m.name() == name)
+    }
 }
 
 /// What provisioning does with a record that names a person who already
@@ -45,6 +56,10 @@ impl DuplicateMatch {
 pub enum DuplicateAction {
     /// Add the record's profile to the existing account.
     Link,
+    /// Create nothing: keep the record for an administrator, who merges it
+    /// into the existing account or creates an account for it
+    /// (`ListHeldRecords`, `ResolveHeldRecord`).
+    Hold,
 }
 
 /// `[institutions.<code>.duplicates]`.
@@ -76,6 +91,39 @@ impl DuplicateSettings {
     /// Whether records are compared at all.
     pub fn enabled(&self) -> bool {
         !self.match_on.is_empty()
+    }
+}
+
+/// What an administrator decides of a held record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldResolution {
+    /// The same person: the record's profile joins the existing account.
+    Merge,
+    /// Another person: the record gets an account of its own.
+    Create,
+}
+
+/// Where a held record stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldStatus {
+    Pending,
+    Merged,
+    Created,
+}
+
+impl HeldStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HeldStatus::Pending => "pending",
+            HeldStatus::Merged => "merged",
+            HeldStatus::Created => "created",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<HeldStatus> {
+        [HeldStatus::Pending, HeldStatus::Merged, HeldStatus::Created]
+            .into_iter()
+            .find(|s| s.as_str() == text)
     }
 }
 

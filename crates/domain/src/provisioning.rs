@@ -9,8 +9,9 @@ use super::guest::ValidInvitation;
 use super::ids::{BirthDate, HrId, Ine, MailAddress, PersonName, PhoneE164, StudentNumber};
 use super::institution::{ActivationChannel, InstitutionSettings, Institutions, ProfileSettings};
 
-/// A record as received, before any check.
-#[derive(Debug, Clone, Default)]
+/// A record as received, before any check (kept so, as JSON, while an
+/// administrator reviews it: `duplicates.action = "hold"`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProvisionInput {
     pub institution: String,
     pub profile: String,

@@ -25,6 +25,8 @@ pub enum Precondition {
     ExtensionDecided,
     ExtensionPending,
     FlowCompleted,
+    /// A held provisioning record decided already.
+    HeldRecordDecided,
     /// A guest invitation decided already.
     InvitationDecided,
     LinkExpired,
@@ -53,7 +55,7 @@ pub enum Precondition {
 
 impl Precondition {
     /// Every refusal, for exhaustive checks.
-    pub const ALL: [Precondition; 28] = [
+    pub const ALL: [Precondition; 29] = [
         Precondition::AccountState,
         Precondition::AccountExpired,
         Precondition::ActivationNotOpen,
@@ -66,6 +68,7 @@ impl Precondition {
         Precondition::ExtensionDecided,
         Precondition::ExtensionPending,
         Precondition::FlowCompleted,
+        Precondition::HeldRecordDecided,
         Precondition::InvitationDecided,
         Precondition::LinkExpired,
         Precondition::Login,
@@ -99,6 +102,7 @@ impl Precondition {
             Precondition::ExtensionDecided => "EXTENSION_DECIDED",
             Precondition::ExtensionPending => "EXTENSION_PENDING",
             Precondition::FlowCompleted => "FLOW_COMPLETED",
+            Precondition::HeldRecordDecided => "HELD_RECORD_DECIDED",
             Precondition::InvitationDecided => "INVITATION_DECIDED",
             Precondition::LinkExpired => "LINK_EXPIRED",
             Precondition::Login => "LOGIN",

@@ -22,7 +22,7 @@ use serde_json::json;
 
 use super::entities::{
     account, account_profile, activation_flow, audit_event, extension_request, guest_invitation,
-    one_time_secret, outbox, password_history,
+    held_record, one_time_secret, outbox, password_history,
 };
 use super::feed::{ChangeKind, PendingChange, append_changes_known, snapshot_of};
 use super::outbox::{NewMessage, enqueue_all};
@@ -727,9 +727,14 @@ async fn purge(
 /// extension reasons, guests' invitations.
 async fn purge_related(txn: &DatabaseTransaction, ids: &[String]) -> Result<(), StoreError> {
     super::feed::purge_snapshots(txn, ids).await?;
-    // A linked profile's ids are free again, like the account's own.
+    // A linked profile's ids are free again, like the account's own; a
+    // record held against the account goes with its personal data.
     account_profile::Entity::delete_many()
         .filter(account_profile::Column::AccountId.is_in(ids.to_vec()))
+        .exec(txn)
+        .await?;
+    held_record::Entity::delete_many()
+        .filter(held_record::Column::CandidateId.is_in(ids.to_vec()))
         .exec(txn)
         .await?;
     one_time_secret::Entity::delete_many()

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::account::{Account, AccountKind};
-use domain::duplicates::LinkedProfile;
+use domain::duplicates::{HeldStatus, LinkedProfile};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::entities::account_profile;
+use super::entities::{account_profile, held_record};
 use super::self_service::{AccountWrite, AccountWriteError, apply_account_write};
 use super::{AuditContext, Store, StoreError};
 
@@ -82,5 +82,60 @@ impl Store {
         let account = apply_account_write(&txn.txn, write, ctx, now).await?;
         txn.commit().await?;
         Ok(account)
+    }
+}
+
+/// A held record with the account it seems to name.
+pub type HeldWithCandidate = (held_record::Model, Account);
+
+impl Store {
+    /// Pending held records of an institution, oldest first, after the
+    /// page key `after`, with their candidate accounts.
+    pub async fn pending_held_records(
+        &self,
+        institution: &str,
+        after: Option<(DateTime<Utc>, String)>,
+        limit: u64,
+    ) -> Result<Vec<HeldWithCandidate>, StoreError> {
+        use held_record::Column as C;
+        use sea_orm::{Condition, QuerySelect};
+        let mut query = held_record::Entity::find()
+            .filter(C::Institution.eq(institution))
+            .filter(C::Status.eq(HeldStatus::Pending.as_str()))
+            .order_by_asc(C::HeldAt)
+            .order_by_asc(C::Id)
+            .limit(limit);
+        if let Some((at, id)) = after {
+            query = query.filter(
+                Condition::any()
+                    .add(C::HeldAt.gt(at))
+                    .add(Condition::all().add(C::HeldAt.eq(at)).add(C::Id.gt(id))),
+            );
+        }
+        let rows = query.all(self.connection()).await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.candidate_id.clone()).collect();
+        let accounts = self.accounts_by_ids(&ids).await?;
+        rows.into_iter()
+            .map(|row| {
+                let account = accounts
+                    .iter()
+                    .find(|a| a.id == row.candidate_id)
+                    .cloned()
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!(
+                            "held record {} names a missing account",
+                            row.id
+                        ))
+                    })?;
+                Ok((row, account))
+            })
+            .collect()
+    }
+
+    /// One held record.
+    pub async fn held_record(&self, id: &str) -> Result<Option<held_record::Model>, StoreError> {
+        Ok(held_record::Entity::find_by_id(id)
+            .one(self.connection())
+            .await?)
     }
 }

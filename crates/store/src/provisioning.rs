@@ -23,16 +23,18 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::entities::{account, account_profile, audit_event, one_time_secret};
+use super::entities::{account, account_profile, audit_event, held_record, one_time_secret};
 use super::feed::{ChangeKind, PendingChange, append_changes_known, snapshot_of};
 use super::secrets::{SecretSpec, printed_secret, secret_row};
 use super::{AuditContext, DatabaseKind, Store, StoreError, audit_row, insert_rows, new_id};
 use domain::account::AccountStatus;
 use domain::duplicates::{
-    DuplicateMatch, DuplicateSettings, PersonOnRecord, record_person_key, same_person,
+    DuplicateAction, DuplicateMatch, DuplicateSettings, HeldResolution, HeldStatus, PersonOnRecord,
+    record_person_key, same_person,
 };
 use domain::institution::{ActivationChannel, ProfileSettings};
 use domain::login::{LoginError, NameParts, first_free, fold_name};
+use domain::provisioning::ProvisionInput;
 use domain::provisioning::{ExternalId, ValidRecord, activation_opens_at, material_expires_at};
 use domain::secret::Secret;
 
@@ -46,6 +48,10 @@ pub enum ProvisionOutcome {
     /// The record named a person who has an account under other ids: its
     /// profile was added to that account.
     Linked,
+    /// The record named a person who has an account under other ids, and
+    /// the institution holds such records for an administrator: nothing
+    /// was created.
+    Held,
 }
 
 /// Activation material issued to a person: shown once, stored hashed.
@@ -62,8 +68,12 @@ pub struct IssuedMaterial {
 #[derive(Debug)]
 pub struct Provisioned {
     pub outcome: ProvisionOutcome,
+    /// The account; for a held record, the account of the person it seems
+    /// to name (for the audit, not for the caller).
     pub account: Account,
     pub material: Option<IssuedMaterial>,
+    /// The held record, when the outcome is `Held`.
+    pub held_record_id: Option<String>,
 }
 
 /// Why one record could not be provisioned.
@@ -95,6 +105,21 @@ pub struct ProvisionItem {
     /// Which records name a person who already has an account (the
     /// institution's `duplicates`).
     pub duplicates: DuplicateSettings,
+    /// The record as received, kept if it is held for review.
+    pub input: Option<ProvisionInput>,
+    /// An administrator's decision on a held record this item carries out.
+    pub resolution: Option<Resolution>,
+}
+
+/// An administrator's decision on a held record, carried out as the
+/// record's provisioning.
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    pub held_record_id: String,
+    pub decision: HeldResolution,
+    /// The account the record seemed to name, and why.
+    pub candidate_id: String,
+    pub matched: DuplicateMatch,
 }
 
 /// What a guest's account starts with: who invited them, and the dates of
@@ -341,6 +366,8 @@ struct Batch {
     updates: Vec<account::ActiveModel>,
     link_inserts: Vec<account_profile::ActiveModel>,
     link_updates: Vec<account_profile::ActiveModel>,
+    held_inserts: Vec<held_record::ActiveModel>,
+    held_updates: Vec<held_record::ActiveModel>,
     secrets: Vec<one_time_secret::ActiveModel>,
     audits: Vec<audit_event::ActiveModel>,
     messages: Vec<super::outbox::NewMessage>,
@@ -357,6 +384,8 @@ impl Batch {
             updates: Vec::new(),
             link_inserts: Vec::new(),
             link_updates: Vec::new(),
+            held_inserts: Vec::new(),
+            held_updates: Vec::new(),
             secrets: Vec::new(),
             audits: Vec::new(),
             messages: Vec::new(),
@@ -378,6 +407,43 @@ impl Batch {
                 account_id: Some(&account.id),
                 action,
                 details,
+            },
+            now,
+        ));
+    }
+
+    /// Records an administrator's decision on a held record, carried out
+    /// with `account` (the one merged into, or created).
+    fn resolve_held(
+        &mut self,
+        resolution: &Resolution,
+        account: &Account,
+        now: DateTime<Utc>,
+        ctx: &AuditContext,
+    ) {
+        use sea_orm::Set;
+        let status = match resolution.decision {
+            HeldResolution::Merge => HeldStatus::Merged,
+            HeldResolution::Create => HeldStatus::Created,
+        };
+        self.held_updates.push(held_record::ActiveModel {
+            id: Set(resolution.held_record_id.clone()),
+            status: Set(status.as_str().to_owned()),
+            decided_at: Set(Some(now)),
+            decided_by: Set(Some(ctx.actor.clone())),
+            account_id: Set(Some(account.id.clone())),
+            ..Default::default()
+        });
+        self.audits.push(audit_row(
+            ctx,
+            AuditEntry {
+                institution: &account.institution,
+                account_id: Some(&account.id),
+                action: "held_record.resolved",
+                details: json!({
+                    "held_record_id": resolution.held_record_id,
+                    "decision": status.as_str(),
+                }),
             },
             now,
         ));
@@ -406,6 +472,10 @@ impl Batch {
         insert_rows(conn, std::mem::take(&mut self.link_inserts)).await?;
         for update in std::mem::take(&mut self.link_updates) {
             update.update(conn).await?;
+        }
+        insert_rows(conn, std::mem::take(&mut self.held_inserts)).await?;
+        for held in std::mem::take(&mut self.held_updates) {
+            held.update(conn).await?;
         }
         insert_rows(conn, std::mem::take(&mut self.secrets)).await?;
         insert_rows(conn, std::mem::take(&mut self.audits)).await?;
@@ -464,22 +534,21 @@ async fn apply(
                 let links = known.links_of(&account.id);
                 plan_update(&mut batch, item, account, &links, now, ctx)
             }
-            (None, Some((account, matched))) => {
-                let links = known.links_of(&account.id);
-                let target = LinkTarget {
-                    account: &account,
-                    links: &links,
-                    matched,
-                };
-                plan_link(&mut batch, item, target, now, ctx)
-            }
+            (None, Some(person)) => plan_for_person(&mut batch, &known, item, person, now, ctx),
             (None, None) => plan_create(&mut batch, &mut taken, item, now, ctx),
         };
+        if let (Some(resolution), Ok(done)) = (&item.resolution, &result) {
+            batch.resolve_held(resolution, &done.account, now, ctx);
+        }
         known.remember(&result, item);
-        if let Ok(p) = &result {
+        let result_ok = result.as_ref().ok();
+        if let Some(p) = result_ok.filter(|p| p.outcome != ProvisionOutcome::Held) {
             touched.insert(p.account.id.clone());
         }
-        if let (Ok(p), Some(ine)) = (&result, &record.ine) {
+        if let (Some(p), Some(ine)) = (
+            result_ok.filter(|p| p.outcome != ProvisionOutcome::Held),
+            &record.ine,
+        ) {
             ine_holders.insert(
                 (record.institution.clone(), ine.as_str().to_owned()),
                 p.account.id.clone(),
@@ -491,6 +560,30 @@ async fn apply(
     Ok(batch)
 }
 
+/// A record naming a person who has an account: linked to it, or held for
+/// an administrator where the institution says so.
+fn plan_for_person(
+    batch: &mut Batch,
+    known: &Known,
+    item: &ProvisionItem,
+    (account, matched): (account::Model, DuplicateMatch),
+    now: DateTime<Utc>,
+    ctx: &AuditContext,
+) -> Result<Provisioned, ProvisionError> {
+    let links = known.links_of(&account.id);
+    let target = LinkTarget {
+        account: &account,
+        links: &links,
+        matched,
+    };
+    if item.duplicates.action == DuplicateAction::Hold && item.resolution.is_none() {
+        let before = known.held.get(&ExternalKey::of(&item.record)).cloned();
+        plan_hold(batch, item, target, before, now, ctx)
+    } else {
+        plan_link(batch, item, target, now, ctx)
+    }
+}
+
 /// The accounts a chunk's records name or may name: by external id (their
 /// own, or a linked profile's), the profiles of those that hold several,
 /// and the people the new records may already be (the institutions'
@@ -499,6 +592,8 @@ struct Known {
     accounts: HashMap<ExternalKey, account::Model>,
     links: HashMap<String, Vec<account_profile::Model>>,
     candidates: Vec<account::Model>,
+    /// Records held before under the same ids.
+    held: HashMap<ExternalKey, held_record::Model>,
 }
 
 /// An account a record is linked to, and why.
@@ -539,7 +634,16 @@ impl Known {
                 i.duplicates.enabled() && !accounts.contains_key(&ExternalKey::of(&i.record))
             })
             .collect();
-        let candidates = duplicate_candidates(conn, &new).await?;
+        let mut candidates = duplicate_candidates(conn, &new).await?;
+        // An administrator's merge names its account.
+        let merges: Vec<String> = items
+            .iter()
+            .filter_map(|i| i.resolution.as_ref())
+            .filter(|r| r.decision == HeldResolution::Merge)
+            .map(|r| r.candidate_id.clone())
+            .collect();
+        candidates.extend(locked_accounts(conn, merges).await?);
+        let held = held_by_key(conn, items).await?;
         let ids: Vec<String> = accounts
             .values()
             .chain(&candidates)
@@ -550,6 +654,7 @@ impl Known {
             accounts,
             links,
             candidates,
+            held,
         })
     }
 
@@ -576,9 +681,17 @@ impl Known {
     /// The account of the person a new record names, when the
     /// institution compares records and one matches.
     fn same_person(&self, item: &ProvisionItem) -> Option<(account::Model, DuplicateMatch)> {
-        if !item.duplicates.enabled() || self.accounts.contains_key(&ExternalKey::of(&item.record))
-        {
+        if self.accounts.contains_key(&ExternalKey::of(&item.record)) {
             return None;
+        }
+        match &item.resolution {
+            Some(r) if r.decision == HeldResolution::Merge => {
+                let account = self.candidates.iter().find(|a| a.id == r.candidate_id)?;
+                return Some((account.clone(), r.matched));
+            }
+            Some(_) => return None,
+            None if !item.duplicates.enabled() => return None,
+            None => {}
         }
         self.candidates
             .iter()
@@ -726,6 +839,39 @@ async fn locked_accounts(
     }
     let query = account::Entity::find().filter(account::Column::Id.is_in(ids));
     Ok(lock_in_id_order(conn, query).all(conn).await?)
+}
+
+/// The records held before under the records' ids.
+async fn held_by_key(
+    conn: &impl ConnectionTrait,
+    items: &[&ProvisionItem],
+) -> Result<HashMap<ExternalKey, held_record::Model>, StoreError> {
+    let holding: Vec<&ProvisionItem> = items
+        .iter()
+        .copied()
+        .filter(|i| i.duplicates.action == DuplicateAction::Hold || i.resolution.is_some())
+        .collect();
+    let by_institution = ids_by_institution(&holding);
+    if by_institution.is_empty() {
+        return Ok(HashMap::new());
+    }
+    use held_record::Column as C;
+    let condition = ids_condition(by_institution, [C::Institution, C::StudentNumber, C::HrId]);
+    let rows = held_record::Entity::find()
+        .filter(condition)
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let key = match (&row.student_number, &row.hr_id) {
+                (Some(n), _) => ExternalKey::StudentNumber(row.institution.clone(), n.clone()),
+                (None, Some(id)) => ExternalKey::HrId(row.institution.clone(), id.clone()),
+                (None, None) => return None,
+            };
+            Some((key, row))
+        })
+        .collect())
 }
 
 /// The linked profiles the records' ids name.
@@ -1213,6 +1359,7 @@ fn plan_update(
         outcome,
         account: account_of(updated)?,
         material: None,
+        held_record_id: None,
     })
 }
 
@@ -1224,6 +1371,66 @@ fn profiles_text(rows: &[account_profile::Model]) -> Result<String, StoreError> 
         .map(crate::profiles::linked_of)
         .collect::<Result<_, _>>()?;
     crate::account_fields::linked_profiles_text(&profiles)
+}
+
+/// Keeps a record that names a person who has an account, for an
+/// administrator; the same record again changes nothing.
+fn plan_hold(
+    batch: &mut Batch,
+    item: &ProvisionItem,
+    target: LinkTarget<'_>,
+    before: Option<held_record::Model>,
+    now: DateTime<Utc>,
+    ctx: &AuditContext,
+) -> Result<Provisioned, ProvisionError> {
+    let record = &item.record;
+    let input = item.input.as_ref().ok_or_else(|| {
+        StoreError::Corrupt("a record to hold came without the record as received".into())
+    })?;
+    let text = serde_json::to_string(input)
+        .map_err(|e| StoreError::Corrupt(format!("held record: {e}")))?;
+    let row = held_record::Model {
+        id: before.as_ref().map_or_else(new_id, |h| h.id.clone()),
+        institution: record.institution.clone(),
+        profile: record.profile.clone(),
+        student_number: record.student_number().map(str::to_owned),
+        hr_id: record.hr_id().map(str::to_owned),
+        record: text,
+        candidate_id: target.account.id.clone(),
+        matched_on: target.matched.name().to_owned(),
+        status: HeldStatus::Pending.as_str().to_owned(),
+        held_at: now,
+        decided_at: None,
+        decided_by: None,
+        account_id: None,
+    };
+    let unchanged = before.as_ref().is_some_and(|b| {
+        b.status == row.status && b.record == row.record && b.candidate_id == row.candidate_id
+    });
+    if !unchanged {
+        let active = row.clone().into_active_model().reset_all();
+        match before {
+            Some(_) => batch.held_updates.push(active),
+            None => batch.held_inserts.push(active),
+        }
+        batch.audit(
+            ctx,
+            now,
+            target.account,
+            "account.record_held",
+            json!({
+                "profile": record.profile,
+                "matched_on": row.matched_on,
+                "held_record_id": row.id,
+            }),
+        );
+    }
+    Ok(Provisioned {
+        outcome: ProvisionOutcome::Held,
+        account: account_of(target.account.clone())?,
+        material: None,
+        held_record_id: Some(row.id),
+    })
 }
 
 /// A profile row of `account` as it stands.
@@ -1306,6 +1513,7 @@ fn plan_link(
         outcome: ProvisionOutcome::Linked,
         account: account_of(updated)?,
         material: None,
+        held_record_id: None,
     })
 }
 
@@ -1349,6 +1557,7 @@ fn plan_create(
             available_at,
             expires_at,
         }),
+        held_record_id: None,
     })
 }
 

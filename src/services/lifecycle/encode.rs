@@ -12,7 +12,7 @@ use crate::proto;
 use crate::services::{encode, encode_account};
 use crate::store::entities::{account_change, extension_request};
 use crate::store::lifecycle::ExtensionState;
-use crate::store::provisioning::Provisioned;
+use crate::store::provisioning::{ProvisionOutcome, Provisioned};
 
 /// A provisioned record: its outcome, the account and any material.
 pub fn provisioned(
@@ -20,11 +20,49 @@ pub fn provisioned(
     p: &Provisioned,
     at: (DateTime<Utc>, &CallContext),
 ) -> proto::ProvisionAccountResponse {
+    // A held record's account is the person it seems to name: not the
+    // caller's to see.
+    let held = p.outcome == ProvisionOutcome::Held;
     proto::ProvisionAccountResponse {
         outcome: encode::outcome(p.outcome) as i32,
-        account: Some(encode_account(state, &p.account, at)),
+        account: (!held).then(|| encode_account(state, &p.account, at)),
         activation_material: p.material.as_ref().map(encode::material),
         material_reissued: false,
+        held_record_id: p.held_record_id.clone().unwrap_or_default(),
+    }
+}
+
+/// A held record as the review reads it: the record as received and the
+/// account it seems to name.
+pub fn held_record(
+    row: &crate::store::entities::held_record::Model,
+    candidate: proto::Account,
+) -> proto::HeldRecord {
+    use crate::domain::duplicates::HeldStatus;
+    // The record was checked when held; a row that no longer reads shows
+    // its ids alone.
+    let input: crate::domain::provisioning::ProvisionInput =
+        serde_json::from_str(&row.record).unwrap_or_default();
+    let status = match HeldStatus::parse(&row.status) {
+        Some(HeldStatus::Pending) => proto::HeldRecordStatus::Pending,
+        Some(HeldStatus::Merged) => proto::HeldRecordStatus::Merged,
+        Some(HeldStatus::Created) => proto::HeldRecordStatus::Created,
+        None => proto::HeldRecordStatus::Unspecified,
+    };
+    proto::HeldRecord {
+        held_record_id: row.id.clone(),
+        institution: row.institution.clone(),
+        profile: row.profile.clone(),
+        student_number: row.student_number.clone().unwrap_or_default(),
+        hr_id: row.hr_id.clone().unwrap_or_default(),
+        given_name: input.given_name,
+        family_name: input.family_name,
+        birth_date: input.birth_date,
+        personal_mail: input.personal_mail,
+        matched_on: row.matched_on.clone(),
+        candidate: Some(candidate),
+        held_at: Some(encode::timestamp(row.held_at)),
+        status: status as i32,
     }
 }
 

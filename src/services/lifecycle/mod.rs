@@ -16,6 +16,7 @@ use super::{App, account_lookup, begin_call, encode_account, reply};
 use crate::app::batch::{self, BatchRequest};
 use crate::app::lifecycle::{Departure, ExtensionVerdict, Page, PageToken, parse_cursor};
 use crate::app::{AppError, CallContext};
+use crate::domain::duplicates::HeldResolution;
 use crate::domain::provisioning::ProvisionInput;
 use crate::proto;
 use crate::proto::account_lifecycle_service_server::AccountLifecycleService;
@@ -447,6 +448,64 @@ impl AccountLifecycleService for LifecycleApi {
             Ok(proto::ListAuditEventsResponse {
                 events: events.iter().map(super::encode::audit_event).collect(),
                 next_page_token: token(next),
+            })
+        }
+        .await;
+        reply(result, &ctx)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn list_held_records(
+        &self,
+        request: Request<proto::ListHeldRecordsRequest>,
+    ) -> Result<Response<proto::ListHeldRecordsResponse>, Status> {
+        let ctx = begin_call(&request);
+        let result = async {
+            let body = request.get_ref();
+            let page = Page {
+                size: body.page_size,
+                token: &body.page_token,
+            };
+            let (rows, next) = self
+                .state
+                .list_held_records(&body.institution, page)
+                .await?;
+            let now = self.state.now();
+            Ok(proto::ListHeldRecordsResponse {
+                records: rows
+                    .iter()
+                    .map(|(row, candidate)| {
+                        let candidate = encode_account(&self.state, candidate, (now, &ctx));
+                        encode::held_record(row, candidate)
+                    })
+                    .collect(),
+                next_page_token: token(next),
+            })
+        }
+        .await;
+        reply(result, &ctx)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn resolve_held_record(
+        &self,
+        request: Request<proto::ResolveHeldRecordRequest>,
+    ) -> Result<Response<proto::ResolveHeldRecordResponse>, Status> {
+        let ctx = begin_call(&request);
+        let body = request.get_ref();
+        let decision = match body.resolution() {
+            proto::HeldRecordResolution::Merge => Some(HeldResolution::Merge),
+            proto::HeldRecordResolution::Create => Some(HeldResolution::Create),
+            proto::HeldRecordResolution::Unspecified => None,
+        };
+        let result = async {
+            let provisioned = self
+                .state
+                .resolve_held_record(&body.held_record_id, decision, &ctx)
+                .await?;
+            let now = self.state.now();
+            Ok(proto::ResolveHeldRecordResponse {
+                result: Some(encode::provisioned(&self.state, &provisioned, (now, &ctx))),
             })
         }
         .await;

@@ -28,11 +28,11 @@ pub struct Page<'a> {
 pub struct PageToken(pub String);
 
 impl PageToken {
-    fn of(at: DateTime<Utc>, id: &str) -> PageToken {
+    pub(super) fn of(at: DateTime<Utc>, id: &str) -> PageToken {
         PageToken(format!("{}~{}", at.timestamp_micros(), id))
     }
 
-    fn parse(token: &str) -> Result<Option<(DateTime<Utc>, String)>, AppError> {
+    pub(super) fn parse(token: &str) -> Result<Option<(DateTime<Utc>, String)>, AppError> {
         if token.is_empty() {
             return Ok(None);
         }
@@ -49,7 +49,7 @@ impl PageToken {
 }
 
 /// The number of rows a page holds, at most `max`.
-fn page_size(requested: u32, max: u32) -> Result<u64, AppError> {
+pub(super) fn page_size(requested: u32, max: u32) -> Result<u64, AppError> {
     match requested {
         0 => Ok(u64::from(DEFAULT_PAGE)),
         n if n <= max => Ok(u64::from(n)),
@@ -61,7 +61,7 @@ fn page_size(requested: u32, max: u32) -> Result<u64, AppError> {
 }
 
 /// The token of the next page: none when this one was not full.
-fn next_token(full: bool, last: Option<(DateTime<Utc>, &str)>) -> Option<PageToken> {
+pub(super) fn next_token(full: bool, last: Option<(DateTime<Utc>, &str)>) -> Option<PageToken> {
     full.then_some(last)
         .flatten()
         .map(|(at, id)| PageToken::of(at, id))

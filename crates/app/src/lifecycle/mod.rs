@@ -5,6 +5,7 @@
 
 mod departure;
 mod extensions;
+mod held;
 mod listings;
 mod opening;
 mod provisioning;
@@ -16,6 +17,7 @@ use crate::error::AppError;
 
 pub use departure::Departure;
 pub use extensions::ExtensionVerdict;
+pub use held::HeldPage;
 pub use listings::{ChangePage, ExtensionPage, Page, PageToken, parse_cursor};
 pub use provisioning::{ChunkResults, RecordResult};
 

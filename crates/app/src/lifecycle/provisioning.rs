@@ -3,11 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use domain::account::Account;
+use domain::duplicates::DuplicateAction;
 use domain::language::Language;
 use domain::problem::Problem;
 use domain::provisioning::{ProvisionInput, parse_record, profile_of};
 use store::accounts::{AccountLookup, ReissueError};
-use store::provisioning::{IssuedMaterial, ProvisionItem, Provisioned};
+use store::provisioning::{IssuedMaterial, ProvisionItem, ProvisionOutcome, Provisioned};
 
 use crate::error::AppError;
 use crate::texts::mail as mail_texts;
@@ -29,7 +30,7 @@ pub struct ChunkResults {
 
 impl App {
     /// Checks a record against the configuration.
-    fn provision_item(
+    pub(super) fn provision_item(
         &self,
         input: Option<ProvisionInput>,
         now: DateTime<Utc>,
@@ -51,6 +52,8 @@ impl App {
             )),
             guest: None,
             duplicates: institution.duplicates.clone(),
+            input: (institution.duplicates.action == DuplicateAction::Hold).then_some(input),
+            resolution: None,
         })
     }
 
@@ -119,7 +122,9 @@ impl App {
         ctx: &CallContext,
     ) -> Result<bool, AppError> {
         let account = &provisioned.account;
-        if provisioned.material.is_some()
+        // A held record has no account of its own to reissue for.
+        if provisioned.outcome == ProvisionOutcome::Held
+            || provisioned.material.is_some()
             || account.activated_at.is_some()
             || !account.awaits_activation()
         {

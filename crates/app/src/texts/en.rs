@@ -34,6 +34,7 @@ pub fn precondition(refusal: Precondition) -> &'static str {
         Precondition::ExtensionDecided => "This request has already been handled.",
         Precondition::ExtensionPending => "An extension request is already waiting.",
         Precondition::FlowCompleted => "This activation is already complete.",
+        Precondition::HeldRecordDecided => "This held record was decided already.",
         Precondition::InvitationDecided => "This invitation was decided already.",
         Precondition::LinkExpired => "This link has expired: ask for a new one.",
         Precondition::Login => "No login is available for this person: contact the helpdesk.",

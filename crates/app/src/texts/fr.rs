@@ -34,6 +34,7 @@ pub fn precondition(refusal: Precondition) -> &'static str {
         Precondition::ExtensionDecided => "Cette demande a déjà été traitée.",
         Precondition::ExtensionPending => "Une demande de prolongation est déjà en attente.",
         Precondition::FlowCompleted => "Cette activation est déjà terminée.",
+        Precondition::HeldRecordDecided => "Cette fiche en attente a déjà été traitée.",
         Precondition::InvitationDecided => "Cette invitation a déjà été traitée.",
         Precondition::LinkExpired => "Ce lien a expiré : demandez-en un nouveau.",
         Precondition::Login => {

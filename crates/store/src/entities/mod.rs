@@ -11,6 +11,7 @@ pub mod extension_request;
 pub mod feed_counter;
 pub mod guess_counter;
 pub mod guest_invitation;
+pub mod held_record;
 pub mod one_time_secret;
 pub mod outbox;
 pub mod password_history;
