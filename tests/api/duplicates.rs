@@ -194,15 +194,7 @@ async fn the_purge_frees_linked_profiles_ids() {
     // student rule (2026-12-31, past the vacataire's 2026-07-31), expired
     // the day after, purged 90 days later.
     for day in ["2027-01-02", "2027-04-15"] {
-        app.clock.set(noon(date(day)));
-        app.batch(proto::RunExpiryBatchRequest {
-            as_of: Some(prost_types::Timestamp {
-                seconds: noon(date(day)).timestamp(),
-                nanos: 0,
-            }),
-            ..Default::default()
-        })
-        .await;
+        app.batch_on(day).await;
     }
     let tombstone = app
         .get_account("", Identifier::AccountId(ines.account_id.clone()))

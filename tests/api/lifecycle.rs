@@ -941,15 +941,7 @@ async fn purge_keeps_a_tombstone_and_frees_identifiers() {
         .await
         .expect("depart");
     for day in ["2026-09-02", "2026-12-31"] {
-        app.clock.set(noon(date(day)));
-        app.batch(proto::RunExpiryBatchRequest {
-            as_of: Some(prost_types::Timestamp {
-                seconds: noon(date(day)).timestamp(),
-                nanos: 0,
-            }),
-            ..Default::default()
-        })
-        .await;
+        app.batch_on(day).await;
     }
     let tombstone = app.account_by_id(&first.account_id).await;
     assert_eq!(status(&tombstone), proto::AccountStatus::DataDeleted);

@@ -81,6 +81,21 @@ impl TestApp {
             .into_inner()
     }
 
+    /// Moves the clock to noon on `day` and runs the whole expiry batch
+    /// as of then.
+    pub async fn batch_on(&self, day: &str) -> proto::RunExpiryBatchResponse {
+        let at = super::noon(super::date(day));
+        self.clock.set(at);
+        self.batch(proto::RunExpiryBatchRequest {
+            as_of: Some(prost_types::Timestamp {
+                seconds: at.timestamp(),
+                nanos: 0,
+            }),
+            ..Default::default()
+        })
+        .await
+    }
+
     pub async fn active_account(
         &self,
         record: proto::ProvisionRecord,
