@@ -201,6 +201,13 @@ async fn the_purge_frees_linked_profiles_ids() {
         .await
         .expect("tombstone");
     assert_eq!(tombstone.status(), proto::AccountStatus::DataDeleted);
+    assert!(tombstone.profiles.is_empty());
+    // The feed's earlier entries lose the profiles' ids with the rest.
+    for change in app.changes_of(&ines.account_id).await {
+        let account = change.account.expect("account");
+        assert!(account.profiles.is_empty(), "{:?}", account.profiles);
+        assert_eq!(account.student_number, "");
+    }
     let hired = app.provision(vacataire("RH-V-3")).await.expect("hired");
     assert_eq!(hired.outcome(), proto::ProvisionOutcome::Created);
     assert_ne!(hired.account.expect("account").account_id, ines.account_id);

@@ -142,7 +142,8 @@ pub async fn purge_snapshots(
 
 /// What the purge deletes from an account row (`lifecycle::purge` says the
 /// same in SQL), as a JSON merge patch of its snapshot: names, external
-/// ids, contact data, password, consents, redirect and directory entry.
+/// ids (a linked profile's too), contact data, password, consents, redirect
+/// and directory entry.
 fn tombstone_patch() -> serde_json::Value {
     serde_json::json!({
         "given_name": "",
@@ -164,6 +165,8 @@ fn tombstone_patch() -> serde_json::Value {
         "redirect_verified_at": null,
         "antispam_level": null,
         "directory_entry": null,
+        "person_key": null,
+        "linked_profiles": null,
     })
 }
 
