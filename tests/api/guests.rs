@@ -523,3 +523,59 @@ async fn every_example_university_has_guests_their_staff_invite() {
         );
     }
 }
+
+/// A staff sponsor who also enrols (one person, one account at
+/// Montpellier): the end of the student profile leaves the guests' stays
+/// alone; the end of the staff profile caps them.
+#[tokio::test]
+async fn only_the_end_of_a_staff_profile_ends_the_stays_it_sponsors() {
+    let app = spawn_app().await;
+    let marie = sponsor(&app, "RH-140").await;
+    let staff_record = montpellier_staff("RH-140", "Marie", "Curie");
+    let enrolled = app
+        .provision(proto::ProvisionRecord {
+            institution: "umontpellier".into(),
+            profile: "student".into(),
+            student_number: "22140140".into(),
+            given_name: "Marie".into(),
+            family_name: "Curie".into(),
+            birth_date: staff_record.birth_date.clone(),
+            personal_mail: staff_record.personal_mail.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("enrolled");
+    assert_eq!(enrolled.outcome(), proto::ProvisionOutcome::Linked);
+    let guest = approved_guest(&app, &marie.account_id, in_days(&app, 30)).await;
+    let end_of =
+        |selector: proto::account_selector::Identifier| proto::RecordEndOfActivityRequest {
+            account: Some(proto::AccountSelector {
+                institution: "umontpellier".into(),
+                identifier: Some(selector),
+            }),
+            end_date: in_days(&app, 10).to_string(),
+            reason: "fin".into(),
+        };
+    use proto::account_selector::Identifier;
+    app.lifecycle
+        .clone()
+        .record_end_of_activity(end_of(Identifier::StudentNumber("22140140".into())))
+        .await
+        .expect("student profile ends");
+    let stay = my_guests(&app, &marie.account_id).await[0]
+        .account
+        .clone()
+        .expect("account");
+    assert_eq!(stay.end_date, in_days(&app, 30).to_string());
+    app.lifecycle
+        .clone()
+        .record_end_of_activity(end_of(Identifier::HrId("RH-140".into())))
+        .await
+        .expect("staff profile ends");
+    let stay = my_guests(&app, &marie.account_id).await[0]
+        .account
+        .clone()
+        .expect("account");
+    assert_eq!(stay.end_date, in_days(&app, 10).to_string());
+    assert_eq!(stay.account_id, guest.account_id);
+}

@@ -290,8 +290,15 @@ impl App {
         ctx: &CallContext,
     ) -> Result<(), AppError> {
         // Only staff sponsor (configuration checks `sponsor_profiles`): a
-        // student's departure needs no lookup.
-        if sponsor.kind != AccountKind::Staff {
+        // student's departure needs no lookup. On an account of several
+        // profiles, only a staff profile's end ends the stays it sponsors.
+        let staff_ended = match sponsor.profiles.as_slice() {
+            [] => sponsor.kind == AccountKind::Staff,
+            profiles => profiles
+                .iter()
+                .any(|p| p.kind == AccountKind::Staff && p.end_of_activity_date.is_some()),
+        };
+        if !staff_ended {
             return Ok(());
         }
         let institution = self.institution_of(sponsor)?;
