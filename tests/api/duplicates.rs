@@ -55,6 +55,34 @@ async fn depart(app: &TestApp, identifier: Identifier, end: &str) -> proto::Acco
         .expect("account")
 }
 
+/// The pending held records of Montpellier.
+async fn pending_held(app: &TestApp) -> Vec<proto::HeldRecord> {
+    app.lifecycle
+        .clone()
+        .list_held_records(proto::ListHeldRecordsRequest {
+            institution: UM.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("listed")
+        .into_inner()
+        .records
+}
+
+/// An account's audit trail, newest first.
+async fn audit_of(app: &TestApp, account_id: &str) -> Vec<proto::AuditEvent> {
+    app.lifecycle
+        .clone()
+        .list_audit_events(proto::ListAuditEventsRequest {
+            account: by_id(account_id),
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_inner()
+        .events
+}
+
 #[tokio::test]
 async fn a_student_hired_as_vacataire_keeps_one_account_until_both_end() {
     let app = spawn_app().await;
@@ -150,17 +178,7 @@ async fn a_student_hired_as_vacataire_keeps_one_account_until_both_end() {
     assert_eq!(back.status(), proto::AccountStatus::Active);
     assert_eq!(back.end_of_activity_date, "");
 
-    let events = app
-        .lifecycle
-        .clone()
-        .list_audit_events(proto::ListAuditEventsRequest {
-            account: by_id(&ines.account_id),
-            ..Default::default()
-        })
-        .await
-        .expect("audit")
-        .into_inner()
-        .events;
+    let events = audit_of(&app, &ines.account_id).await;
     let linked_event = events
         .iter()
         .find(|e| e.action == "account.profile_linked")
@@ -340,15 +358,7 @@ async fn held_records_wait_for_an_administrator_who_merges_or_creates() {
     assert_eq!(other.outcome(), proto::ProvisionOutcome::Held);
 
     let mut admin = app.lifecycle.clone();
-    let pending = admin
-        .list_held_records(proto::ListHeldRecordsRequest {
-            institution: UM.into(),
-            ..Default::default()
-        })
-        .await
-        .expect("listed")
-        .into_inner()
-        .records;
+    let pending = pending_held(&app).await;
     assert_eq!(pending.len(), 2);
     let first = &pending[0];
     assert_eq!(first.held_record_id, held.held_record_id);
@@ -410,25 +420,9 @@ async fn held_records_wait_for_an_administrator_who_merges_or_creates() {
         .await
         .expect_err("unknown");
     assert_eq!(unknown.code(), tonic::Code::NotFound);
-    let left = admin
-        .list_held_records(proto::ListHeldRecordsRequest {
-            institution: UM.into(),
-            ..Default::default()
-        })
-        .await
-        .expect("listed")
-        .into_inner()
-        .records;
+    let left = pending_held(&app).await;
     assert!(left.is_empty());
-    let events = admin
-        .list_audit_events(proto::ListAuditEventsRequest {
-            account: by_id(&ines.account_id),
-            ..Default::default()
-        })
-        .await
-        .expect("audit")
-        .into_inner()
-        .events;
+    let events = audit_of(&app, &ines.account_id).await;
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     for action in [
         "account.record_held",

@@ -151,12 +151,22 @@ impl App {
 
     /// The configured profile of an account.
     pub fn profile_of(&self, account: &Account) -> Result<&ProfileSettings, AppError> {
+        self.profile_named(account, &account.profile)
+    }
+
+    /// One of an account's profiles (an account of several has others
+    /// than `account.profile`), as configured.
+    pub fn profile_named(
+        &self,
+        account: &Account,
+        profile: &str,
+    ) -> Result<&ProfileSettings, AppError> {
         self.rules
             .institution(&account.institution)
-            .and_then(|i| i.profiles.get(&account.profile))
+            .and_then(|i| i.profiles.get(profile))
             .ok_or_else(|| AppError::FailedPrecondition {
                 kind: Precondition::Configuration,
-                subject: format!("{}/{}", account.institution, account.profile),
+                subject: format!("{}/{profile}", account.institution),
                 message: "the account's profile is no longer configured".into(),
             })
     }

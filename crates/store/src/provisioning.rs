@@ -337,9 +337,22 @@ impl ExternalKey {
     }
 
     fn of_account(a: &account::Model) -> Option<ExternalKey> {
-        match (&a.student_number, &a.hr_id) {
-            (Some(n), _) => Some(ExternalKey::StudentNumber(a.institution.clone(), n.clone())),
-            (None, Some(id)) => Some(ExternalKey::HrId(a.institution.clone(), id.clone())),
+        ExternalKey::of_ids(&a.institution, &a.student_number, &a.hr_id)
+    }
+
+    /// The key of a row holding a student number or an HR id (an account,
+    /// a linked profile, a held record): the student number first.
+    fn of_ids(
+        institution: &str,
+        student_number: &Option<String>,
+        hr_id: &Option<String>,
+    ) -> Option<ExternalKey> {
+        match (student_number, hr_id) {
+            (Some(n), _) => Some(ExternalKey::StudentNumber(
+                institution.to_owned(),
+                n.clone(),
+            )),
+            (None, Some(id)) => Some(ExternalKey::HrId(institution.to_owned(), id.clone())),
             (None, None) => None,
         }
     }
@@ -644,9 +657,12 @@ impl Known {
             .collect();
         candidates.extend(locked_accounts(conn, merges).await?);
         let held = held_by_key(conn, items).await?;
+        // Only accounts of several profiles have profile rows (their copy
+        // on the account says so): most chunks read none.
         let ids: Vec<String> = accounts
             .values()
             .chain(&candidates)
+            .filter(|a| a.linked_profiles.is_some())
             .map(|a| a.id.clone())
             .collect();
         let links = profiles_of_accounts(conn, ids).await?;
@@ -680,10 +696,8 @@ impl Known {
 
     /// The account of the person a new record names, when the
     /// institution compares records and one matches.
+    /// (Only for a record whose own id names no account: `targets`.)
     fn same_person(&self, item: &ProvisionItem) -> Option<(account::Model, DuplicateMatch)> {
-        if self.accounts.contains_key(&ExternalKey::of(&item.record)) {
-            return None;
-        }
         match &item.resolution {
             Some(r) if r.decision == HeldResolution::Merge => {
                 let account = self.candidates.iter().find(|a| a.id == r.candidate_id)?;
@@ -738,14 +752,7 @@ fn candidate_row(account: &Account, record: &ValidRecord) -> account::Model {
 
 /// The id a profile row is matched on.
 fn profile_key(row: &account_profile::Model) -> Option<ExternalKey> {
-    match (&row.student_number, &row.hr_id) {
-        (Some(n), _) => Some(ExternalKey::StudentNumber(
-            row.institution.clone(),
-            n.clone(),
-        )),
-        (None, Some(id)) => Some(ExternalKey::HrId(row.institution.clone(), id.clone())),
-        (None, None) => None,
-    }
+    ExternalKey::of_ids(&row.institution, &row.student_number, &row.hr_id)
 }
 
 /// The student numbers and HR ids of the records, by institution.
@@ -864,12 +871,8 @@ async fn held_by_key(
     Ok(rows
         .into_iter()
         .filter_map(|row| {
-            let key = match (&row.student_number, &row.hr_id) {
-                (Some(n), _) => ExternalKey::StudentNumber(row.institution.clone(), n.clone()),
-                (None, Some(id)) => ExternalKey::HrId(row.institution.clone(), id.clone()),
-                (None, None) => return None,
-            };
-            Some((key, row))
+            ExternalKey::of_ids(&row.institution, &row.student_number, &row.hr_id)
+                .map(|key| (key, row))
         })
         .collect())
 }

@@ -6,7 +6,6 @@ use domain::account::Account;
 use domain::account::AccountStatus;
 use domain::duplicates::{LinkedProfile, account_end};
 use domain::ids::parse_date;
-use domain::refusal::Precondition;
 use domain::retention::{first_notice_on, retention_end, state_after_departure};
 use domain::supann::ChangeKind;
 use serde_json::json;
@@ -203,15 +202,7 @@ impl App {
         last_day: NaiveDate,
     ) -> Result<NaiveDate, AppError> {
         let institution = self.institution_of(account)?;
-        let rules =
-            institution
-                .profiles
-                .get(profile)
-                .ok_or_else(|| AppError::FailedPrecondition {
-                    kind: Precondition::Configuration,
-                    subject: format!("{}/{profile}", account.institution),
-                    message: "the account's profile is no longer configured".into(),
-                })?;
+        let rules = self.profile_named(account, profile)?;
         Ok(retention_end(
             rules.retention.rule(),
             last_day,
