@@ -363,7 +363,7 @@ async fn expire(args: ExpireArgs, settings: Settings) -> Result<(), String> {
         );
     }
     println!(
-        "{}activations_opened={} accounts_limited={} accounts_expired={} notices_sent={} password_reminders_sent={} passwords_expired={} accounts_purged={} chunks={} complete={}",
+        "{}activations_opened={} accounts_limited={} accounts_expired={} notices_sent={} password_reminders_sent={} passwords_expired={} accounts_purged={} alumni_offers_sent={} accounts_kept_as_alumni={} chunks={} complete={}",
         if request.dry_run { "dry run: " } else { "" },
         report.counts.activations_opened,
         report.counts.accounts_limited,
@@ -372,6 +372,8 @@ async fn expire(args: ExpireArgs, settings: Settings) -> Result<(), String> {
         report.counts.password_reminders_sent,
         report.counts.passwords_expired,
         report.counts.accounts_purged,
+        report.counts.alumni_offers_sent,
+        report.counts.accounts_kept_as_alumni,
         report.chunks,
         report.complete
     );

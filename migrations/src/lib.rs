@@ -17,6 +17,7 @@ mod m20261127_000012_partial_batch_lanes;
 mod m20261127_000013_changes_by_account;
 mod m20261127_000014_guests;
 mod m20261127_000015_linked_profiles;
+mod m20261127_000016_alumni;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000013_changes_by_account::Migration),
             Box::new(m20261127_000014_guests::Migration),
             Box::new(m20261127_000015_linked_profiles::Migration),
+            Box::new(m20261127_000016_alumni::Migration),
         ]
     }
 }

@@ -75,6 +75,9 @@ pub const ACCESS_TABLE: &[(&str, &str, Access)] = &[
     (SETTINGS, "UpdateDirectoryEntry", PORTAL),
     (SETTINGS, "GetAntispamLevel", PORTAL),
     (SETTINGS, "SetAntispamLevel", PORTAL),
+    (SETTINGS, "GetAlumniOffer", END_USER),
+    (SETTINGS, "AnswerAlumniOffer", END_USER),
+    (SETTINGS, "CloseAlumniAccount", PORTAL),
     (LIFECYCLE, "ProvisionAccount", ENROLMENT),
     (LIFECYCLE, "BulkProvisionAccounts", ENROLMENT),
     (LIFECYCLE, "GetAccount", READ_ACCOUNT),
@@ -153,7 +156,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(methods.len(), 58, "the API's methods");
+        assert_eq!(methods.len(), 61, "the API's methods");
         for method in &methods {
             let entries = ACCESS_TABLE
                 .iter()

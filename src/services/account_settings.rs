@@ -102,6 +102,7 @@ fn account_page(page: AccountPage, language: Language) -> proto::DescribeAccount
             .then(|| encode_entry(account.directory_entry.clone().unwrap_or_default())),
         antispam: page.antispam.map(antispam_setting),
         extension_request: page.extension.map(forms::form),
+        alumni_closing: page.alumni_closing.map(forms::form),
         guest_invitation: page.guest_invitation.map(|g| proto::GuestInvitationForm {
             form: Some(forms::form(g.form)),
             profiles: g
@@ -385,6 +386,76 @@ impl AccountSettingsService for AccountSettingsApi {
             let set = self.state.set_antispam_level(lookup, level, &ctx).await?;
             Ok(proto::SetAntispamLevelResponse {
                 level: encode_level(set) as i32,
+            })
+        }
+        .await;
+        reply(result, &ctx)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn get_alumni_offer(
+        &self,
+        request: Request<proto::GetAlumniOfferRequest>,
+    ) -> Result<Response<proto::GetAlumniOfferResponse>, Status> {
+        let ctx = begin_call(&request);
+        let result = async {
+            let offer = self.state.alumni_offer(&request.get_ref().token).await?;
+            Ok(proto::GetAlumniOfferResponse {
+                login: offer.login,
+                institution: offer.institution,
+                services: offer.services.pick(ctx.language).to_owned(),
+                renewal: offer.renewal,
+                period_end: offer.period_end.to_string(),
+                kept_until: offer.kept_until.to_string(),
+            })
+        }
+        .await;
+        reply(result, &ctx)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn answer_alumni_offer(
+        &self,
+        request: Request<proto::AnswerAlumniOfferRequest>,
+    ) -> Result<Response<proto::AnswerAlumniOfferResponse>, Status> {
+        let ctx = begin_call(&request);
+        let body = request.get_ref();
+        let result = async {
+            let answered = self
+                .state
+                .answer_alumni_offer(&body.token, body.keep, &ctx)
+                .await?;
+            let now = self.state.now();
+            Ok(proto::AnswerAlumniOfferResponse {
+                account: Some(encode_account(&self.state, &answered.account, (now, &ctx))),
+                kept_until: answered
+                    .kept_until
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                period_end: answered.period_end.to_string(),
+            })
+        }
+        .await;
+        reply(result, &ctx)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn close_alumni_account(
+        &self,
+        request: Request<proto::CloseAlumniAccountRequest>,
+    ) -> Result<Response<proto::CloseAlumniAccountResponse>, Status> {
+        let ctx = begin_call(&request);
+        let body = request.get_ref();
+        let result = async {
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let presence = super::inputs::presence(body.presence.as_ref());
+            let closed = self
+                .state
+                .close_alumni_account(lookup, presence, &ctx)
+                .await?;
+            let now = self.state.now();
+            Ok(proto::CloseAlumniAccountResponse {
+                account: Some(encode_account(&self.state, &closed, (now, &ctx))),
             })
         }
         .await;

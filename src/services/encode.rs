@@ -34,6 +34,7 @@ pub fn status(s: AccountStatus) -> proto::AccountStatus {
         AccountStatus::Created => proto::AccountStatus::Created,
         AccountStatus::Active => proto::AccountStatus::Active,
         AccountStatus::Grace => proto::AccountStatus::Grace,
+        AccountStatus::Alumni => proto::AccountStatus::Alumni,
         AccountStatus::Expired => proto::AccountStatus::Expired,
         AccountStatus::DataDeleted => proto::AccountStatus::DataDeleted,
         AccountStatus::Locked => proto::AccountStatus::Locked,
@@ -230,9 +231,10 @@ fn redirect(a: &Account) -> proto::MailRedirect {
 }
 
 /// SupAnn's `supannRessourceEtatDate` for the account in `status` since
-/// `since` (a limited account's runs until its retention end).
+/// `since` (a limited account's, or a former student's, runs until its
+/// retention end).
 fn ressource_etat_date(a: &Account, status: AccountStatus, since: NaiveDate) -> String {
-    let until = (status == AccountStatus::Grace)
+    let until = matches!(status, AccountStatus::Grace | AccountStatus::Alumni)
         .then_some(a.retention_end_date)
         .flatten();
     status.supann_ressource_etat_date(since, until)
@@ -301,6 +303,7 @@ pub fn change_kind(kind: &str) -> proto::ChangeKind {
         Some(ChangeKind::Locked) => proto::ChangeKind::Locked,
         Some(ChangeKind::Unlocked) => proto::ChangeKind::Unlocked,
         Some(ChangeKind::PasswordExpired) => proto::ChangeKind::PasswordExpired,
+        Some(ChangeKind::KeptAsAlumni) => proto::ChangeKind::KeptAsAlumni,
         None => proto::ChangeKind::Unspecified,
     }
 }

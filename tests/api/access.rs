@@ -72,7 +72,7 @@ async fn every_rpc_refuses_unknown_callers_and_roles_it_does_not_allow() {
     }
     assert_eq!(
         checked,
-        58 * Role::ALL.len(),
+        61 * Role::ALL.len(),
         "every API method, every role"
     );
     // A method the table does not know is refused like any other.
@@ -122,6 +122,7 @@ async fn pages_in_the_browser_reach_only_the_flows_a_secret_guards() {
     assert_eq!(
         reachable,
         [
+            "AnswerAlumniOffer",
             "CompletePasswordReset",
             "ConfirmActivationLink",
             "ConfirmRecoveryMailChange",
@@ -129,6 +130,7 @@ async fn pages_in_the_browser_reach_only_the_flows_a_secret_guards() {
             "DescribeRecovery",
             "EvaluatePassword",
             "GetActivationFlow",
+            "GetAlumniOffer",
             "GetPasswordReset",
             "RecoverLogin",
             "RequestActivationLink",

@@ -595,3 +595,66 @@ async fn a_desk_agent_hands_over_links_in_chromium() {
     );
     browser.close().await;
 }
+
+/// A Bordeaux Montaigne former student keeps the account from the mailed
+/// request's page, then closes the kept account from the account page.
+#[tokio::test]
+async fn a_former_student_keeps_then_closes_the_account_in_chromium() {
+    let app = spawn_app().await;
+    let portal = spawn_portal(&app, &["u-bordeaux-montaigne"]).await;
+    let Some(mut browser) = open_browser(&portal, "bordeaux-alumni").await else {
+        return;
+    };
+    let password = "Qz7#Kp2wLm9x";
+    let account = app
+        .active_account(bordeaux_student("23100599", "Noé", "Girard"), password)
+        .await;
+    app.depart(&account.account_id, "2026-08-31")
+        .await
+        .expect("departure");
+    assert_eq!(app.batch_on("2026-11-10").await.alumni_offers_sent, 1);
+    let recovery = format!("recovery.{}@example.net", account.account_id);
+    let mail = app.wait_for_mail_to(&recovery, 2).await;
+    let token = link_token(&mail, "mon-compte/alumni");
+
+    browser
+        .open(&format!("/u-bordeaux-montaigne/alumni/{token}"))
+        .await;
+    assert_eq!(browser.path().await, "/u-bordeaux-montaigne/alumni");
+    browser.wait_for("la messagerie").await;
+    browser.check("alumni-offer").await;
+    browser.click(r#"button[value="yes"]"#).await;
+    browser
+        .wait_for("Votre compte est conservé jusqu'au 2027-12-31")
+        .await;
+    browser.check("alumni-kept").await;
+    assert_eq!(app.batch_on("2027-01-01").await.accounts_kept_as_alumni, 1);
+
+    browser.open("/u-bordeaux-montaigne/account").await;
+    browser.fill("login", &account.login).await;
+    browser.fill("password", password).await;
+    browser.submit("main form").await;
+    browser
+        .wait_for("Fermer mon compte d'ancien étudiant")
+        .await;
+    browser.check("alumni-account").await;
+    let closing = r#"form[action$="/account/close-alumni"]"#;
+    browser
+        .fill_in(closing, "current_password", "not-the-password")
+        .await;
+    browser.submit(closing).await;
+    browser.wait_for("Des informations sont à corriger").await;
+    browser.check("alumni-close-refused").await;
+    browser.fill_in(closing, "current_password", password).await;
+    browser.submit(closing).await;
+    browser
+        .wait_for("Votre compte est fermé et ses données sont supprimées.")
+        .await;
+    browser.check("alumni-closed").await;
+    let closed = app.account_by_id(&account.account_id).await;
+    assert_eq!(
+        closed.status(),
+        ent_identity::proto::AccountStatus::DataDeleted
+    );
+    browser.close().await;
+}

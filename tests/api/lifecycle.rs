@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use ent_identity::proto;
-use proto::account_selector::Identifier;
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -55,12 +54,6 @@ impl TestApp {
             ..Default::default()
         })
         .await
-    }
-
-    async fn account_by_id(&self, id: &str) -> proto::Account {
-        self.get_account("", Identifier::AccountId(id.into()))
-            .await
-            .expect("account")
     }
 
     async fn request_extension(&self, id: &str) -> Result<proto::ExtensionRequest, tonic::Status> {
@@ -1162,11 +1155,14 @@ async fn every_batch_query_reads_its_partial_index() {
         .expect("read")
         .expect("account");
     let now = start_time();
+    let alumni = [("student".to_owned(), now.date_naive() + Duration::days(60))];
     for step in BatchStep::ALL {
         let index = match step {
             BatchStep::OpenActivation => "ix_accounts_lane_opening",
             BatchStep::Limit => "ix_accounts_lane_departure",
-            BatchStep::Expire => "ix_accounts_lane_retention",
+            BatchStep::KeepAsAlumni | BatchStep::Expire | BatchStep::AlumniOffer => {
+                "ix_accounts_lane_retention"
+            }
             BatchStep::Notice => "ix_accounts_lane_notice",
             BatchStep::PasswordReminder => "ix_accounts_lane_reminder",
             BatchStep::PasswordExpire => "ix_accounts_lane_password",
@@ -1183,6 +1179,7 @@ async fn every_batch_query_reads_its_partial_index() {
                     now,
                     today: now.date_naive(),
                     purge_before: now,
+                    alumni_requests_up_to: &alumni,
                     lock: false,
                 };
                 let plan = store.explain_batch_candidates(&query).await.expect("plan");

@@ -9,6 +9,7 @@ mod support;
 
 mod access;
 mod activation;
+mod alumni;
 mod browser;
 mod bulk;
 mod config;

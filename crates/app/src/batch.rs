@@ -4,9 +4,12 @@
 //! condition that selected it, so the batch is idempotent; a run killed
 //! between chunks keeps what it committed and a new run finishes the rest.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use domain::account::Account;
+use domain::alumni::AlumniSettings;
+use domain::secret::{SecretKind, generate, hash_secret};
 use serde_json::json;
+use store::secrets::{NewSecret, Purpose};
 
 use domain::institution::InstitutionSettings;
 
@@ -78,6 +81,8 @@ impl BatchReport {
             BatchStep::PasswordReminder => &mut c.password_reminders_sent,
             BatchStep::PasswordExpire => &mut c.passwords_expired,
             BatchStep::Purge => &mut c.accounts_purged,
+            BatchStep::AlumniOffer => &mut c.alumni_offers_sent,
+            BatchStep::KeepAsAlumni => &mut c.accounts_kept_as_alumni,
         };
         *counter += 1;
     }
@@ -93,6 +98,8 @@ pub enum BatchError {
     /// waits for that day.
     #[error("as_of is later than now: only a dry run previews a later date")]
     AheadOfTime,
+    #[error("the system's random generator failed")]
+    Random,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -110,6 +117,9 @@ pub fn facts(a: &Account) -> AccountFacts {
         password_must_change: a.password_must_change,
         next_password_reminder_at: a.next_password_reminder_at,
         expired_at: a.expired_at,
+        ever_activated: a.activated_at.is_some(),
+        alumni_terms: None,
+        alumni: a.alumni,
     }
 }
 
@@ -146,16 +156,15 @@ pub async fn run(
     };
     'run: for (code, institution) in institutions {
         let now = request.as_of;
+        let today = now.with_timezone(&institution.time_zone).date_naive();
         let pass = Pass {
             store,
             request,
             ctx,
             code,
             institution,
-            time: BatchTime {
-                now,
-                today: now.with_timezone(&institution.time_zone).date_naive(),
-            },
+            time: BatchTime { now, today },
+            alumni_requests_up_to: alumni_requests_up_to(institution, today),
             purge_after: chrono::Duration::from_std(institution.lifecycle.purge_after)
                 .unwrap_or(chrono::Duration::MAX),
         };
@@ -189,6 +198,24 @@ struct Pass<'a> {
     institution: &'a InstitutionSettings,
     time: BatchTime,
     purge_after: chrono::Duration,
+    /// `CandidateQuery::alumni_requests_up_to`.
+    alumni_requests_up_to: Vec<(String, NaiveDate)>,
+}
+
+/// The profiles that offer to keep former students' accounts, each with
+/// the latest retention end whose request is due `today`.
+fn alumni_requests_up_to(
+    institution: &InstitutionSettings,
+    today: NaiveDate,
+) -> Vec<(String, NaiveDate)> {
+    institution
+        .profiles
+        .iter()
+        .filter_map(|(code, p)| {
+            let days = chrono::Days::new(u64::from(p.alumni.as_ref()?.answer_within_days));
+            Some((code.clone(), today.checked_add_days(days)?))
+        })
+        .collect()
 }
 
 impl Pass<'_> {
@@ -252,6 +279,7 @@ impl Pass<'_> {
                 now,
                 today: self.time.today,
                 purge_before: now.checked_sub_signed(self.purge_after).unwrap_or(now),
+                alumni_requests_up_to: &self.alumni_requests_up_to,
                 lock: !request.dry_run,
             };
             let write = self.store.begin_write().await?;
@@ -261,7 +289,7 @@ impl Pass<'_> {
             };
             after = Some(last.clone());
             let sponsors = self.sponsors_to_tell(step, &rows).await?;
-            let chunk = self.plan_chunk(step, &rows, &sponsors, report);
+            let chunk = self.plan_chunk(step, &rows, &sponsors, report)?;
             report.chunks += 1;
             if request.dry_run {
                 // Dropping the transaction rolls it back.
@@ -302,14 +330,15 @@ impl Pass<'_> {
         rows: &[Account],
         sponsors: &Sponsors,
         report: &mut BatchReport,
-    ) -> ChunkWrite {
+    ) -> Result<ChunkWrite, BatchError> {
         let mut chunk = ChunkWrite::default();
         for row in rows {
-            let f = facts(row);
+            let mut f = facts(row);
+            f.alumni_terms = self.alumni_of(row).map(AlumniSettings::terms);
             if !is_due(step, &f, self.time, self.purge_after) {
                 continue;
             }
-            let detail = self.plan(step, (row, &f), sponsors, &mut chunk);
+            let detail = self.plan(step, (row, &f), sponsors, &mut chunk)?;
             report.count(step);
             if self.request.dry_run && report.planned.len() < MAX_PLANNED {
                 report.planned.push(PlannedAction {
@@ -320,7 +349,12 @@ impl Pass<'_> {
                 });
             }
         }
-        chunk
+        Ok(chunk)
+    }
+
+    /// The offer to keep former students' accounts of an account's profile.
+    fn alumni_of(&self, a: &Account) -> Option<&AlumniSettings> {
+        self.institution.profiles.get(&a.profile)?.alumni.as_ref()
     }
 
     /// Adds one account's share of a step to the chunk; returns the detail
@@ -331,7 +365,7 @@ impl Pass<'_> {
         (a, f): (&Account, &AccountFacts),
         sponsors: &Sponsors,
         chunk: &mut ChunkWrite,
-    ) -> String {
+    ) -> Result<String, BatchError> {
         let now = self.time.now;
         let (detail, kind, (action, details)) = match step {
             BatchStep::OpenActivation => (
@@ -340,6 +374,8 @@ impl Pass<'_> {
                 ("account.activation_opened", json!({})),
             ),
             BatchStep::Limit => limited(a),
+            BatchStep::KeepAsAlumni => kept_as_alumni(a, f, chunk),
+            BatchStep::AlumniOffer => self.alumni_offer((a, f), chunk)?,
             BatchStep::Expire => (
                 format!("retention ended {}", fmt_date(a.retention_end_date)),
                 Some(ChangeKind::Expired),
@@ -368,7 +404,53 @@ impl Pass<'_> {
         if let Some(kind) = kind {
             chunk.feed.push(batch_change(a, kind));
         }
-        detail
+        Ok(detail)
+    }
+
+    /// The request to keep a former student's account past the end of
+    /// its period, mailed with its link (`domain::alumni`).
+    fn alumni_offer(
+        &self,
+        (a, f): (&Account, &AccountFacts),
+        chunk: &mut ChunkWrite,
+    ) -> Result<Planned, BatchError> {
+        let (t, institution) = (self.time, self.institution);
+        let (Some(offer), Some(end)) = (self.alumni_of(a), f.retention_end) else {
+            return Err(BatchError::Store(StoreError::Corrupt(
+                "an alumni offer planned without its settings".into(),
+            )));
+        };
+        let until = offer.terms().kept_until(end);
+        let token =
+            generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(|_| BatchError::Random)?;
+        let url = institution.portal_link(ALUMNI_PAGE, &token);
+        let content = mail::alumni_offer(&mail::AlumniOffer {
+            institution: &institution.name,
+            login: &a.login,
+            services: &offer.services,
+            renewal: f.lifecycle == AccountStatus::Alumni,
+            period_end: end,
+            kept_until: until,
+            url: &url,
+        });
+        let sent = message(a, "alumni_offer", content, t.now, chunk);
+        if sent {
+            chunk.secrets.push(NewSecret {
+                account_id: a.id.clone(),
+                purpose: Purpose::AlumniOffer,
+                hash: hash_secret(SecretKind::Token, token.expose()),
+                target: a.notice_address().map(str::to_owned),
+                flow_id: None,
+                not_before: None,
+                expires_at: Some(end_of_day(end, institution.time_zone)),
+            });
+        }
+        let details = json!({ "period_end": end.to_string(), "kept_until": until.to_string(), "mailed": sent });
+        Ok((
+            format!("answer by {end}"),
+            None,
+            ("account.alumni_offer_sent", details),
+        ))
     }
 
     /// The notice that the account will close (the notices the batch sends
@@ -467,6 +549,44 @@ type Planned = (
     (&'static str, serde_json::Value),
 );
 
+/// The portal page a request's link opens.
+pub const ALUMNI_PAGE: &str = "alumni";
+
+/// The instant a day ends in an institution's time zone (the next day's
+/// first instant).
+fn end_of_day(day: NaiveDate, tz: chrono_tz::Tz) -> DateTime<Utc> {
+    let next = day
+        .succ_opt()
+        .unwrap_or(day)
+        .and_time(chrono::NaiveTime::MIN);
+    tz.from_local_datetime(&next)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| next.and_utc())
+}
+
+/// A former student who said "yes" keeps the account for another period:
+/// from the limited state, a former student's account; a kept one renewed.
+fn kept_as_alumni(a: &Account, f: &AccountFacts, chunk: &mut ChunkWrite) -> Planned {
+    let end = f.retention_end.unwrap_or(NaiveDate::MIN);
+    let until = f.alumni_terms.map_or(end, |terms| terms.kept_until(end));
+    let renewal = f.lifecycle == AccountStatus::Alumni;
+    let kind = if renewal {
+        chunk.renewed.entry(until).or_default().push(a.id.clone());
+        ChangeKind::Extended
+    } else {
+        let locked = (a.id.clone(), f.locked);
+        chunk.kept.entry(until).or_default().push(locked);
+        ChangeKind::KeptAsAlumni
+    };
+    let details = json!({ "period_end": end.to_string(), "kept_until": until.to_string(), "renewal": renewal });
+    (
+        format!("kept until {until}"),
+        Some(kind),
+        ("account.kept_as_alumni", details),
+    )
+}
+
 /// An account moved to its limited state after departure.
 fn limited(a: &Account) -> Planned {
     let detail = format!(
@@ -539,6 +659,8 @@ fn log_report(report: &BatchReport) {
         password_reminders_sent = c.password_reminders_sent,
         passwords_expired = c.passwords_expired,
         accounts_purged = c.accounts_purged,
+        alumni_offers_sent = c.alumni_offers_sent,
+        accounts_kept_as_alumni = c.accounts_kept_as_alumni,
         "expiry batch finished"
     );
 }

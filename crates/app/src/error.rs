@@ -262,6 +262,7 @@ impl From<crate::batch::BatchError> for AppError {
             }
             crate::batch::BatchError::AheadOfTime => AppError::field("as_of", Problem::AheadOfTime),
             crate::batch::BatchError::Store(e) => e.into(),
+            e @ crate::batch::BatchError::Random => AppError::Internal(e.into()),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! and the hasher are given.
 
 pub mod activation;
+pub mod alumni;
 pub mod batch;
 pub mod clock;
 pub mod error;

@@ -47,6 +47,9 @@ pub enum AccountStatus {
     Active,
     /// After the end of activity, within retention: limited access.
     Grace,
+    /// A former student's account kept on their consent past its
+    /// retention end (`domain::alumni`): the configured services only.
+    Alumni,
     /// Retention over: no access, data kept until the purge.
     Expired,
     /// Personal data purged; a tombstone remains.
@@ -69,6 +72,7 @@ impl AccountStatus {
             AccountStatus::Created => "created",
             AccountStatus::Active => "active",
             AccountStatus::Grace => "grace",
+            AccountStatus::Alumni => "alumni",
             AccountStatus::Expired => "expired",
             AccountStatus::DataDeleted => "data_deleted",
             AccountStatus::Locked => "locked",
@@ -81,6 +85,7 @@ impl AccountStatus {
             "created" => AccountStatus::Created,
             "active" => AccountStatus::Active,
             "grace" => AccountStatus::Grace,
+            "alumni" => AccountStatus::Alumni,
             "expired" => AccountStatus::Expired,
             "data_deleted" => AccountStatus::DataDeleted,
             "locked" => AccountStatus::Locked,
@@ -96,6 +101,10 @@ impl AccountStatus {
             AccountStatus::Created => ("I", "SupannCree"),
             AccountStatus::Active => ("A", "SupannActif"),
             AccountStatus::Grace => ("A", "SupannSursis"),
+            // SupAnn 2021 has no sub-state for a former student's account
+            // and leaves the names without its `Supann` prefix to the
+            // institutions: an operational (A) one of our own.
+            AccountStatus::Alumni => ("A", "AncienEtudiant"),
             AccountStatus::Expired => ("I", "SupannExpire"),
             AccountStatus::DataDeleted => ("I", "SupannSupprDonnees"),
             AccountStatus::Locked => ("S", "SupannVerrouille"),
@@ -140,11 +149,13 @@ impl AccountStatus {
     /// `None` when the status is not one a return changes.
     pub fn on_return(self, ever_activated: bool) -> Option<AccountStatus> {
         match self {
-            AccountStatus::Grace | AccountStatus::Expired => Some(if ever_activated {
-                AccountStatus::Active
-            } else {
-                AccountStatus::Created
-            }),
+            AccountStatus::Grace | AccountStatus::Alumni | AccountStatus::Expired => {
+                Some(if ever_activated {
+                    AccountStatus::Active
+                } else {
+                    AccountStatus::Created
+                })
+            }
             _ => None,
         }
     }
@@ -162,6 +173,7 @@ mod tests {
             AccountStatus::Created,
             AccountStatus::Active,
             AccountStatus::Grace,
+            AccountStatus::Alumni,
             AccountStatus::Expired,
             AccountStatus::DataDeleted,
             AccountStatus::Locked,
@@ -267,6 +279,9 @@ pub struct Account {
     pub end_of_activity_date: Option<NaiveDate>,
     pub retention_end_date: Option<NaiveDate>,
     pub next_expiry_notice_on: Option<NaiveDate>,
+    /// Where the account stands with the request to keep it as a former
+    /// student's (`domain::alumni`).
+    pub alumni: crate::alumni::AlumniAnswer,
     pub expired_at: Option<DateTime<Utc>>,
     pub purged_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -302,10 +317,13 @@ impl Account {
     }
 
     /// Whether it was ever activated and is neither purged nor expired, nor
-    /// locked: active, or limited after departure. Its password may be
-    /// used or changed.
+    /// locked: active, limited after departure, or kept as a former
+    /// student's. Its password may be used or changed.
     pub fn password_usable(&self) -> bool {
-        matches!(self.status, AccountStatus::Active | AccountStatus::Grace)
+        matches!(
+            self.status,
+            AccountStatus::Active | AccountStatus::Grace | AccountStatus::Alumni
+        )
     }
 
     /// Whether it waits for its first activation.

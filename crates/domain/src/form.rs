@@ -555,6 +555,9 @@ pub struct FormWording {
     /// The sponsor's invitation of a guest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guest_invitation: Option<Titled>,
+    /// A former student's closing of their kept account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alumni_closing: Option<Titled>,
     /// Label, help and example of each field (`student_number`,
     /// `recovery_mail`, ...).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]

@@ -397,6 +397,10 @@ pub struct ProfileSettings {
     /// (Montpellier's teaching vacataires' mandatory redirect).
     #[serde(default)]
     pub wording: FormWording,
+    /// Former students' accounts kept on consent (students only); absent:
+    /// accounts expire at their retention end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alumni: Option<crate::alumni::AlumniSettings>,
 }
 
 /// What a person activates with, and when.

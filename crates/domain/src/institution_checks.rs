@@ -2,6 +2,7 @@
 //! problem with its key under the institution (`profiles.staff.activation.
 //! delay`) and why, so that the configuration names `institutions.<code>.…`.
 
+use crate::alumni::{AlumniProblem, MAX_ANSWER_DAYS};
 use std::time::Duration;
 
 use crate::account::AccountKind;
@@ -197,6 +198,7 @@ impl InstitutionSettings {
             );
         }
         retention_problems(profile, &key, out);
+        alumni_problems(profile, &key, out);
         for problem in profile
             .login
             .problems(profile.kind, profile.institutional_mail.is_some())
@@ -267,6 +269,34 @@ fn retention_problems(profile: &ProfileSettings, key: &str, out: &mut Problems) 
             format!("{key}.retention.extension_months"),
             "must be between 1 and 120 (omit it for a profile that cannot be extended)",
         );
+    }
+}
+
+/// The offer to keep former students' accounts.
+fn alumni_problems(profile: &ProfileSettings, key: &str, out: &mut Problems) {
+    let Some(alumni) = &profile.alumni else {
+        return;
+    };
+    if profile.kind != AccountKind::Student {
+        out.bad(
+            format!("{key}.alumni"),
+            "only a student profile keeps former students' accounts",
+        );
+    }
+    for problem in alumni.problems() {
+        let message = match problem {
+            AlumniProblem::RenewEvery => {
+                "must be between 1 and 12: consent is asked at least every year".to_owned()
+            }
+            AlumniProblem::AnswerWithin => format!("must be between 1 and {MAX_ANSWER_DAYS}"),
+            AlumniProblem::AnswerLongerThanPeriod => {
+                "must be shorter than a kept period (renew_every_months)".to_owned()
+            }
+            AlumniProblem::Services => {
+                "name the services a kept account gives access to, in French and English".to_owned()
+            }
+        };
+        out.bad(format!("{key}.alumni.{}", problem.key()), message);
     }
 }
 
@@ -503,5 +533,21 @@ mod tests {
                 "{key} missing from {found:?}"
             );
         }
+    }
+
+    #[test]
+    fn only_students_are_kept_as_former_students_and_only_within_the_decree() {
+        let staff = institution(
+            r#"retention = { months = 3 }
+            activation = { channel = "provisional_password", delay = "15m", screens = [["password"]] }
+            alumni = { services = { fr = "la messagerie", en = "your mailbox" }, renew_every_months = 24 }"#,
+        );
+        assert_eq!(
+            keys(&staff),
+            [
+                "profiles.staff.alumni",
+                "profiles.staff.alumni.renew_every_months"
+            ]
+        );
     }
 }

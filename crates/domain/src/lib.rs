@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod activation;
+pub mod alumni;
 pub mod consent;
 pub mod duplicates;
 pub mod end_user;

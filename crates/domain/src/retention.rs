@@ -10,6 +10,7 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::account::AccountStatus;
+use super::alumni::{AlumniAnswer, AlumniTerms, request_due};
 
 /// A day of the year, `MM-DD` in configuration (`12-31`, `09-01`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -178,10 +179,15 @@ pub enum BatchStep {
     OpenActivation,
     /// The last day of activity passed: limited access (grace).
     Limit,
+    /// The retention end passed and the former student said "yes": the
+    /// account is kept for another period (`domain::alumni`).
+    KeepAsAlumni,
     /// The retention end passed: access removed.
     Expire,
     /// An expiry notice is due.
     Notice,
+    /// The request to keep a former student's account is due.
+    AlumniOffer,
     /// A password reminder is due.
     PasswordReminder,
     /// The password passed its maximum age: it must be changed.
@@ -191,11 +197,13 @@ pub enum BatchStep {
 }
 
 impl BatchStep {
-    pub const ALL: [BatchStep; 7] = [
+    pub const ALL: [BatchStep; 9] = [
         BatchStep::OpenActivation,
         BatchStep::Limit,
+        BatchStep::KeepAsAlumni,
         BatchStep::Expire,
         BatchStep::Notice,
+        BatchStep::AlumniOffer,
         BatchStep::PasswordReminder,
         BatchStep::PasswordExpire,
         BatchStep::Purge,
@@ -206,8 +214,10 @@ impl BatchStep {
         match self {
             BatchStep::OpenActivation => "activation_opened",
             BatchStep::Limit => "account_limited",
+            BatchStep::KeepAsAlumni => "kept_as_alumni",
             BatchStep::Expire => "account_expired",
             BatchStep::Notice => "notice_sent",
+            BatchStep::AlumniOffer => "alumni_offer_sent",
             BatchStep::PasswordReminder => "password_reminder_sent",
             BatchStep::PasswordExpire => "password_expired",
             BatchStep::Purge => "data_purged",
@@ -222,7 +232,11 @@ impl BatchStep {
         match self {
             BatchStep::OpenActivation => (&[PreCreated], false),
             BatchStep::Limit => (&[PreCreated, Created, Active], true),
-            BatchStep::Expire => (&[Grace], true),
+            // A lock hides the consent's life too: a kept account stays
+            // kept, but no request goes to a locked one (its link would
+            // not open).
+            BatchStep::KeepAsAlumni | BatchStep::Expire => (&[Grace, Alumni], true),
+            BatchStep::AlumniOffer => (&[Grace, Alumni], false),
             BatchStep::Notice => (&[PreCreated, Created, Active, Grace], true),
             BatchStep::PasswordReminder | BatchStep::PasswordExpire => (&[Active, Grace], false),
             BatchStep::Purge => (&[Expired], true),
@@ -245,6 +259,20 @@ pub struct AccountFacts {
     pub password_must_change: bool,
     pub next_password_reminder_at: Option<DateTime<Utc>>,
     pub expired_at: Option<DateTime<Utc>>,
+    /// Whether the person ever activated the account: a request to keep it
+    /// goes only to someone who used it.
+    pub ever_activated: bool,
+    /// The profile's offer to keep former students' accounts, if any.
+    pub alumni_terms: Option<AlumniTerms>,
+    pub alumni: AlumniAnswer,
+}
+
+impl AccountFacts {
+    /// Whether the former student agreed to keep the account past its
+    /// retention end, under an offer still configured.
+    fn kept_as_alumni(&self) -> bool {
+        self.alumni_terms.is_some() && self.retention_end.is_some_and(|end| self.alumni.kept(end))
+    }
 }
 
 /// The batch's clock: the instant it runs as of and that instant's day in
@@ -271,7 +299,16 @@ pub fn is_due(
     match step {
         BatchStep::OpenActivation => a.activation_available_at <= t.now,
         BatchStep::Limit => a.end_of_activity.is_some_and(|d| d < t.today),
-        BatchStep::Expire => a.retention_end.is_some_and(|d| d < t.today),
+        BatchStep::KeepAsAlumni => {
+            a.retention_end.is_some_and(|d| d < t.today) && a.kept_as_alumni()
+        }
+        BatchStep::Expire => a.retention_end.is_some_and(|d| d < t.today) && !a.kept_as_alumni(),
+        BatchStep::AlumniOffer => match (a.alumni_terms, a.retention_end) {
+            (Some(terms), Some(end)) => {
+                a.ever_activated && request_due(terms, a.alumni, end, t.today)
+            }
+            _ => false,
+        },
         BatchStep::Notice => {
             a.next_notice_on.is_some_and(|d| d <= t.today)
                 && a.retention_end.is_some_and(|d| d >= t.today)
@@ -310,7 +347,9 @@ pub fn state_after_departure(
 ) -> Result<AccountStatus, DepartureRefusal> {
     use AccountStatus::*;
     match lifecycle {
-        Expired | DataDeleted => Err(DepartureRefusal::AlreadyExpired),
+        // A former student's kept account is past its retention: only a
+        // return changes it.
+        Alumni | Expired | DataDeleted => Err(DepartureRefusal::AlreadyExpired),
         _ if last_day < today => Ok(Grace),
         Grace => Ok(Grace.on_return(ever_activated).unwrap_or(Active)),
         other => Ok(other),
@@ -437,7 +476,58 @@ mod tests {
             password_must_change: false,
             next_password_reminder_at: None,
             expired_at: None,
+            ever_activated: true,
+            alumni_terms: None,
+            alumni: AlumniAnswer::default(),
         }
+    }
+
+    #[test]
+    fn a_former_student_who_said_yes_is_kept_and_the_others_expire() {
+        let today = d(2028, 1, 1);
+        let t = BatchTime {
+            now: DateTime::parse_from_rfc3339("2028-01-01T08:00:00Z")
+                .unwrap()
+                .to_utc(),
+            today,
+        };
+        let purge = chrono::Duration::days(30);
+        let end = d(2027, 12, 31);
+        let mut a = facts();
+        a.lifecycle = AccountStatus::Grace;
+        a.retention_end = Some(end);
+        a.alumni_terms = Some(AlumniTerms {
+            answer_within_days: 60,
+            renew_every_months: 12,
+        });
+        assert!(is_due(BatchStep::Expire, &a, t, purge));
+        assert!(!is_due(BatchStep::KeepAsAlumni, &a, t, purge));
+        a.alumni.kept_for = Some(end);
+        assert!(!is_due(BatchStep::Expire, &a, t, purge));
+        assert!(is_due(BatchStep::KeepAsAlumni, &a, t, purge));
+        // Kept under a lock too; an offer no longer configured is not.
+        a.locked = true;
+        assert!(is_due(BatchStep::KeepAsAlumni, &a, t, purge));
+        a.alumni_terms = None;
+        assert!(is_due(BatchStep::Expire, &a, t, purge));
+        assert!(!is_due(BatchStep::KeepAsAlumni, &a, t, purge));
+        // The request: within its window, not under a lock, once.
+        let mut b = facts();
+        b.lifecycle = AccountStatus::Alumni;
+        b.retention_end = Some(d(2028, 2, 15));
+        b.alumni_terms = Some(AlumniTerms {
+            answer_within_days: 60,
+            renew_every_months: 12,
+        });
+        assert!(is_due(BatchStep::AlumniOffer, &b, t, purge));
+        b.alumni.asked_for = b.retention_end;
+        assert!(!is_due(BatchStep::AlumniOffer, &b, t, purge));
+        b.alumni.asked_for = None;
+        b.ever_activated = false;
+        assert!(!is_due(BatchStep::AlumniOffer, &b, t, purge));
+        b.ever_activated = true;
+        b.locked = true;
+        assert!(!is_due(BatchStep::AlumniOffer, &b, t, purge));
     }
 
     #[test]
@@ -456,6 +546,10 @@ mod tests {
         );
         assert_eq!(
             s(Expired, d(2027, 6, 30)),
+            Err(DepartureRefusal::AlreadyExpired)
+        );
+        assert_eq!(
+            s(Alumni, d(2027, 6, 30)),
             Err(DepartureRefusal::AlreadyExpired)
         );
     }

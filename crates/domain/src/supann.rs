@@ -38,10 +38,13 @@ pub enum ChangeKind {
     Unlocked,
     /// The password passed its maximum age and must be changed.
     PasswordExpired,
+    /// A former student's account kept on consent past its retention end
+    /// (`domain::alumni`).
+    KeptAsAlumni,
 }
 
 /// Every kind with its stored name.
-const KIND_NAMES: [(ChangeKind, &str); 19] = [
+const KIND_NAMES: [(ChangeKind, &str); 20] = [
     (ChangeKind::Created, "created"),
     (ChangeKind::Updated, "updated"),
     (ChangeKind::StatusChanged, "status_changed"),
@@ -64,6 +67,7 @@ const KIND_NAMES: [(ChangeKind, &str); 19] = [
     (ChangeKind::Locked, "locked"),
     (ChangeKind::Unlocked, "unlocked"),
     (ChangeKind::PasswordExpired, "password_expired"),
+    (ChangeKind::KeptAsAlumni, "kept_as_alumni"),
 ];
 
 impl ChangeKind {
@@ -350,7 +354,7 @@ pub fn attributes(kind: ChangeKind, s: &LdapSource<'_>) -> Vec<Attribute> {
             out
         }
         StatusChanged | ActivationOpened | Limited | Extended | Expired | Restored | Locked
-        | Unlocked => vec![state(s)],
+        | Unlocked | KeptAsAlumni => vec![state(s)],
         PasswordChanged => vec![password(s), ("pwdReset", Vec::new())],
         PasswordExpired => vec![("pwdReset", vec!["TRUE".to_owned()])],
         RecoveryMailChanged => vec![("supannMailPerso", one(s.recovery_mail))],

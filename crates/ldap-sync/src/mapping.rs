@@ -21,6 +21,9 @@ pub struct Source {
     pub profiles: Vec<(String, bool)>,
     /// Purged: only a tombstone remains.
     pub purged: bool,
+    /// A former student's account kept on consent: an alumnus, no longer
+    /// a student nor a member.
+    pub alumni: bool,
     pub password_usable: bool,
     /// When the password was set (`shadowLastChange`, in days since 1970).
     pub password_set_days: Option<i64>,
@@ -144,6 +147,9 @@ fn principal_name(source: &Source, directory: &InstitutionDirectory) -> Vec<Stri
 fn affiliations(source: &Source, directory: &InstitutionDirectory) -> Vec<String> {
     if source.purged {
         return Vec::new();
+    }
+    if source.alumni {
+        return vec!["alum".to_owned()];
     }
     if source.profiles.is_empty() {
         return profile_affiliations(&source.profile, source.staff, source.guest, directory);
@@ -340,6 +346,17 @@ mod tests {
             value(&d, "eduPersonAffiliation").unwrap(),
             ["member", "employee", "staff"]
         );
+    }
+
+    #[test]
+    fn a_former_students_kept_account_is_an_alumnus_only() {
+        let alumnus = Source {
+            alumni: true,
+            profiles: vec![("student".into(), false), ("vacataire".into(), true)],
+            ..source()
+        };
+        let d = desired(&alumnus, &directory(), &settings());
+        assert_eq!(value(&d, "eduPersonAffiliation").unwrap(), ["alum"]);
     }
 
     #[test]

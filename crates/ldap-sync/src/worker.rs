@@ -405,6 +405,7 @@ fn source(
         sponsor_login: None,
         profiles: active_profiles(account),
         purged: account.status() == proto::AccountStatus::DataDeleted,
+        alumni: account.status() == proto::AccountStatus::Alumni,
         password_usable,
         password_set_days: account
             .password_changed_at

@@ -241,6 +241,7 @@ fn account_forms(described: &mut proto::DescribeAccountResponse) -> Vec<(&'stati
         ("redirect", described.redirect_change.take()),
         ("directory", described.directory_entry_form.take()),
         ("extension", described.extension_request.take()),
+        ("close-alumni", described.alumni_closing.take()),
     ]
     .into_iter()
     .filter_map(|(action, form)| {
@@ -358,6 +359,11 @@ pub async fn change(
         "directory" => change_directory(&portal, &person, &account, &posted).await,
         "antispam" => change_antispam(&portal, &person, &account, &posted).await,
         "extension" => request_extension(&portal, &person, &account, &posted).await,
+        "close-alumni" => match close_alumni(&portal, &person, &account, &posted).await {
+            // Nothing is left to show: signed out, the page says so.
+            Ok(message) => return closed(&portal, (&code, &person), session, message),
+            Err(status) => Err(status),
+        },
         "sign-out" => return signed_out(&portal, &code, session),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
@@ -380,6 +386,40 @@ pub async fn change(
         },
     };
     account_page(&portal, &code, &person, session, outcome).await
+}
+
+/// A former student's kept account closed at their request.
+async fn close_alumni(
+    portal: &Portal,
+    person: &Person,
+    account: &SignedIn,
+    posted: &Posted,
+) -> Result<String, tonic::Status> {
+    let presence = proto::PresenceProof {
+        proof: Some(proto::presence_proof::Proof::CurrentPassword(
+            value(posted, "current_password").to_owned(),
+        )),
+    };
+    let request = proto::CloseAlumniAccountRequest {
+        account: Some(selector(account)),
+        presence: Some(presence),
+    };
+    let request = portal.api.request(request, person);
+    portal.api.settings().close_alumni_account(request).await?;
+    Ok(words(person.language).alumni_closed.to_owned())
+}
+
+/// The page after an account was closed: the session signed out.
+fn closed(
+    portal: &Portal,
+    (code, person): (&str, &Person),
+    mut session: Session,
+    message: String,
+) -> Response {
+    session.account = None;
+    let frame = frame(portal, person, code, None, "/account");
+    let page = message_page(portal, frame, message, StatusCode::OK);
+    with_session(portal, page, &session)
 }
 
 fn signed_out(portal: &Portal, code: &str, mut session: Session) -> Response {

@@ -7,6 +7,7 @@
 
 mod account;
 mod activation;
+mod alumni;
 mod api;
 mod desk;
 mod guests;

@@ -23,6 +23,7 @@ fn clean_url(code: &str, kind: LinkKind) -> String {
         LinkKind::Start | LinkKind::Verify => format!("/{code}/activation/opened"),
         LinkKind::Reset => format!("/{code}/recovery/new-password"),
         LinkKind::RecoveryMail | LinkKind::Redirect => format!("/{code}/account/confirm"),
+        LinkKind::Alumni => format!("/{code}/alumni"),
     }
 }
 
@@ -101,6 +102,16 @@ pub async fn open_redirect(
     open(portal, headers, code, LinkKind::Redirect, token).await
 }
 
+/// `/{code}/alumni/{token}`: the link of a request to keep a former
+/// student's account.
+pub async fn open_alumni(
+    State(portal): State<Portal>,
+    Path((code, token)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    open(portal, headers, code, LinkKind::Alumni, token).await
+}
+
 /// An activation link of institution `code`.
 fn opened_here(link: &OpenedLink, code: &str) -> bool {
     link.institution == code && matches!(link.kind, LinkKind::Start | LinkKind::Verify)
@@ -167,7 +178,7 @@ pub async fn follow(
                 .map(|a| a.into_inner().flow_token)
         }
         LinkKind::Verify => verify(&portal, &person, link.token).await,
-        LinkKind::Reset | LinkKind::RecoveryMail | LinkKind::Redirect => {
+        LinkKind::Reset | LinkKind::RecoveryMail | LinkKind::Redirect | LinkKind::Alumni => {
             return Redirect::to(&clean_url(&code, link.kind)).into_response();
         }
     };

@@ -75,6 +75,11 @@ pub fn routes(portal: Portal) -> Router {
             "/{institution}/account/redirect/{token}",
             get(links::open_redirect),
         )
+        .route("/{institution}/alumni/{token}", get(links::open_alumni))
+        .route(
+            "/{institution}/alumni",
+            get(crate::alumni::show).post(crate::alumni::answer),
+        )
         .route("/{institution}/desk", get(crate::desk::show))
         .route("/{institution}/desk/{action}", post(crate::desk::act))
         .route("/{institution}/account/guests", get(crate::guests::show))

@@ -66,6 +66,8 @@ pub enum LinkKind {
     RecoveryMail,
     /// Confirm a redirect address (account page).
     Redirect,
+    /// Answer a request to keep a former student's account.
+    Alumni,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -55,6 +55,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("account.html", include_str!("../templates/account.html")),
     ("guests.html", include_str!("../templates/guests.html")),
     ("desk.html", include_str!("../templates/desk.html")),
+    ("alumni.html", include_str!("../templates/alumni.html")),
     (
         "account_link.html",
         include_str!("../templates/account_link.html"),

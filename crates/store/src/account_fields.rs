@@ -59,6 +59,12 @@ pub enum AccountChange {
     },
     /// The profiles of an account of several, as they now stand.
     LinkedProfiles(Vec<LinkedProfile>),
+    /// The former student's answer to the request for the period ending
+    /// on the day given: kept past it, or not (`domain::alumni`).
+    AlumniAnswer {
+        period_end: NaiveDate,
+        keep: bool,
+    },
 }
 
 /// The columns `changes` set; the others are left as they are.
@@ -127,6 +133,13 @@ fn apply(row: &mut account::ActiveModel, change: &AccountChange) -> Result<(), S
         }
         AccountChange::LinkedProfiles(profiles) => {
             row.linked_profiles = Set(Some(linked_profiles_text(profiles)?));
+        }
+        AccountChange::AlumniAnswer { period_end, keep } => {
+            row.alumni_kept_for = Set(keep.then_some(*period_end));
+            if *keep {
+                // The account goes on: no notice says it closes.
+                row.next_expiry_notice_on = Set(None);
+            }
         }
     }
     Ok(())
@@ -217,6 +230,10 @@ pub(crate) fn account_of(a: account::Model) -> Result<Account, StoreError> {
         end_of_activity_date: a.end_of_activity_date,
         retention_end_date: a.retention_end_date,
         next_expiry_notice_on: a.next_expiry_notice_on,
+        alumni: domain::alumni::AlumniAnswer {
+            asked_for: a.alumni_asked_for,
+            kept_for: a.alumni_kept_for,
+        },
         expired_at: a.expired_at,
         purged_at: a.purged_at,
         created_at: a.created_at,

@@ -21,6 +21,8 @@ pub struct BatchCounts {
     pub password_reminders_sent: u32,
     pub passwords_expired: u32,
     pub accounts_purged: u32,
+    pub alumni_offers_sent: u32,
+    pub accounts_kept_as_alumni: u32,
 }
 
 impl BatchCounts {
@@ -33,10 +35,12 @@ impl BatchCounts {
         self.password_reminders_sent += other.password_reminders_sent;
         self.passwords_expired += other.passwords_expired;
         self.accounts_purged += other.accounts_purged;
+        self.alumni_offers_sent += other.alumni_offers_sent;
+        self.accounts_kept_as_alumni += other.accounts_kept_as_alumni;
     }
 
     /// (step name as metrics label it, count).
-    pub fn by_step(&self) -> [(&'static str, u32); 7] {
+    pub fn by_step(&self) -> [(&'static str, u32); 9] {
         [
             ("activations_opened", self.activations_opened),
             ("accounts_limited", self.accounts_limited),
@@ -45,6 +49,8 @@ impl BatchCounts {
             ("password_reminders_sent", self.password_reminders_sent),
             ("passwords_expired", self.passwords_expired),
             ("accounts_purged", self.accounts_purged),
+            ("alumni_offers_sent", self.alumni_offers_sent),
+            ("accounts_kept_as_alumni", self.accounts_kept_as_alumni),
         ]
     }
 }
@@ -103,6 +109,8 @@ impl Store {
             password_reminders_sent: Set(int(c.password_reminders_sent)),
             passwords_expired: Set(int(c.passwords_expired)),
             accounts_purged: Set(int(c.accounts_purged)),
+            alumni_offers_sent: Set(int(c.alumni_offers_sent)),
+            accounts_kept_as_alumni: Set(int(c.accounts_kept_as_alumni)),
         }
         .insert(self.connection())
         .await?;
@@ -147,6 +155,8 @@ impl Store {
                             password_reminders_sent: count(row.password_reminders_sent),
                             passwords_expired: count(row.passwords_expired),
                             accounts_purged: count(row.accounts_purged),
+                            alumni_offers_sent: count(row.alumni_offers_sent),
+                            accounts_kept_as_alumni: count(row.accounts_kept_as_alumni),
                         },
                     },
                 }),

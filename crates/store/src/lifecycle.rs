@@ -26,6 +26,7 @@ use super::entities::{
 };
 use super::feed::{ChangeKind, PendingChange, append_changes_known, snapshot_of};
 use super::outbox::{NewMessage, enqueue_all};
+use super::secrets::{NewSecret, Purpose, SecretScope, revoke_live};
 use super::self_service::{AccountWrite, AccountWriteError, apply_account_write};
 use super::{AuditContext, DatabaseKind, Store, StoreError, audit_row, insert_rows, new_id};
 use domain::account::AccountStatus;
@@ -147,6 +148,9 @@ pub struct CandidateQuery<'a> {
     pub today: NaiveDate,
     /// Accounts expired before this instant are purged.
     pub purge_before: DateTime<Utc>,
+    /// The profiles that offer to keep former students' accounts, each
+    /// with the latest retention end whose request is due today.
+    pub alumni_requests_up_to: &'a [(String, NaiveDate)],
     /// Lock the rows (a real run); a dry run only reads.
     pub lock: bool,
 }
@@ -161,6 +165,15 @@ pub struct ChunkWrite {
     pub next_notice_on: BTreeMap<Option<NaiveDate>, Vec<String>>,
     pub next_reminder_at: BTreeMap<Option<DateTime<Utc>>, Vec<String>>,
     pub messages: Vec<NewMessage>,
+    /// Links the messages carry (requests to keep a former student's
+    /// account): they replace the accounts' earlier ones.
+    pub secrets: Vec<NewSecret>,
+    /// Former students' accounts kept from their limited state, by the end
+    /// of their new period, each with whether it is locked.
+    pub kept: BTreeMap<NaiveDate, Vec<(String, bool)>>,
+    /// Former students' kept accounts renewed, by the end of their new
+    /// period.
+    pub renewed: BTreeMap<NaiveDate, Vec<String>>,
     /// Audit rows (built by `audit_row`).
     pub audit: Vec<audit_event::ActiveModel>,
     pub feed: Vec<PendingChange>,
@@ -265,6 +278,30 @@ async fn expire(
     revoke_every_secret(txn, &all, now).await
 }
 
+/// Former students who said "yes": accounts leaving their limited state
+/// become former students' accounts, kept ones get another period; the
+/// retention end moves to the end of the new period.
+async fn keep_as_alumni(
+    txn: &DatabaseTransaction,
+    chunk: &mut ChunkWrite,
+    (now, rows): (DateTime<Utc>, &mut Written),
+) -> Result<(), StoreError> {
+    for (until, accounts) in std::mem::take(&mut chunk.kept) {
+        let new_end =
+            |u: AccountUpdate| u.col_expr(account::Column::RetentionEndDate, Expr::value(until));
+        move_state(
+            txn,
+            &accounts,
+            AccountStatus::Alumni,
+            new_end,
+            (now, &mut *rows),
+        )
+        .await?;
+    }
+    let renewed = std::mem::take(&mut chunk.renewed);
+    set_next(txn, renewed, account::Column::RetentionEndDate, (now, rows)).await
+}
+
 /// What a step changes on the chunk's accounts.
 async fn update_chunk_accounts(
     txn: &DatabaseTransaction,
@@ -306,7 +343,18 @@ async fn update_chunk_accounts(
             )
             .await?;
         }
+        BatchStep::KeepAsAlumni => keep_as_alumni(txn, chunk, (now, &mut rows)).await?,
         BatchStep::Expire => expire(txn, &chunk.accounts, (now, &mut rows)).await?,
+        BatchStep::AlumniOffer => {
+            let asked = touch(all, now)
+                .col_expr(
+                    account::Column::AlumniAskedFor,
+                    Expr::col(account::Column::RetentionEndDate),
+                )
+                .exec_with_returning(txn)
+                .await?;
+            rows.extend(asked)?;
+        }
         BatchStep::Notice => {
             let groups = std::mem::take(&mut chunk.next_notice_on);
             let column = account::Column::NextExpiryNoticeOn;
@@ -340,7 +388,9 @@ fn step_key_value(step: BatchStep, a: &Account) -> Expr {
     match step {
         BatchStep::OpenActivation => Expr::val(a.activation_available_at),
         BatchStep::Limit => Expr::val(a.end_of_activity_date),
-        BatchStep::Expire => Expr::val(a.retention_end_date),
+        BatchStep::KeepAsAlumni | BatchStep::Expire | BatchStep::AlumniOffer => {
+            Expr::val(a.retention_end_date)
+        }
         BatchStep::Notice => Expr::val(a.next_expiry_notice_on),
         BatchStep::PasswordReminder => Expr::val(a.next_password_reminder_at),
         BatchStep::PasswordExpire => Expr::val(a.password_expires_at),
@@ -352,7 +402,9 @@ fn step_key(step: BatchStep) -> account::Column {
     match step {
         BatchStep::OpenActivation => account::Column::ActivationAvailableAt,
         BatchStep::Limit => account::Column::EndOfActivityDate,
-        BatchStep::Expire => account::Column::RetentionEndDate,
+        BatchStep::KeepAsAlumni | BatchStep::Expire | BatchStep::AlumniOffer => {
+            account::Column::RetentionEndDate
+        }
         BatchStep::Notice => account::Column::NextExpiryNoticeOn,
         BatchStep::PasswordReminder => account::Column::NextPasswordReminderAt,
         BatchStep::PasswordExpire => account::Column::PasswordExpiresAt,
@@ -388,7 +440,23 @@ fn due_condition(q: &CandidateQuery<'_>) -> Condition {
     match q.step {
         BatchStep::OpenActivation => c.add(account::Column::ActivationAvailableAt.lte(q.now)),
         BatchStep::Limit => c.add(account::Column::EndOfActivityDate.lt(q.today)),
+        BatchStep::KeepAsAlumni => c.add(account::Column::RetentionEndDate.lt(q.today)).add(
+            Expr::col(account::Column::AlumniKeptFor)
+                .eq(Expr::col(account::Column::RetentionEndDate)),
+        ),
         BatchStep::Expire => c.add(account::Column::RetentionEndDate.lt(q.today)),
+        BatchStep::AlumniOffer => c
+            .add(account::Column::RetentionEndDate.gte(q.today))
+            .add(account::Column::ActivatedAt.is_not_null())
+            .add(
+                Condition::any()
+                    .add(account::Column::AlumniAskedFor.is_null())
+                    .add(
+                        Expr::col(account::Column::AlumniAskedFor)
+                            .ne(Expr::col(account::Column::RetentionEndDate)),
+                    ),
+            )
+            .add(alumni_request_window(q.alumni_requests_up_to)),
         BatchStep::Notice => c
             .add(account::Column::NextExpiryNoticeOn.lte(q.today))
             .add(account::Column::RetentionEndDate.gte(q.today)),
@@ -401,6 +469,21 @@ fn due_condition(q: &CandidateQuery<'_>) -> Condition {
             .add(account::Column::PasswordMustChange.eq(false)),
         BatchStep::Purge => c.add(account::Column::ExpiredAt.lte(q.purge_before)),
     }
+}
+
+/// The accounts of the profiles that offer to keep former students'
+/// accounts, whose request is due by today (none when no profile offers).
+fn alumni_request_window(up_to: &[(String, NaiveDate)]) -> Condition {
+    up_to
+        .iter()
+        .fold(Condition::any(), |any, (profile, last_end)| {
+            any.add(
+                Condition::all()
+                    .add(account::Column::Profile.eq(profile.as_str()))
+                    .add(account::Column::RetentionEndDate.lte(*last_end)),
+            )
+        })
+        .add_option(up_to.is_empty().then(|| Expr::val(false)))
 }
 
 /// The candidates of one chunk, in the step's `(date, id)` order.
@@ -478,10 +561,38 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let written = update_chunk_accounts(txn, step, &mut chunk, now).await?;
+        if !chunk.secrets.is_empty() {
+            let ids: Vec<String> = chunk.secrets.iter().map(|s| s.account_id.clone()).collect();
+            let scope = SecretScope::Accounts(&ids);
+            revoke_live(txn, scope, &[Purpose::AlumniOffer], now).await?;
+            insert_rows(txn, chunk.secrets.into_iter().map(|s| s.row(now)).collect()).await?;
+        }
         enqueue_all(txn, chunk.messages, now).await?;
         insert_rows(txn, chunk.audit).await?;
         append_changes_known(txn, &chunk.feed, written.0, now).await?;
         Ok(())
+    }
+
+    /// Closes an account at its holder's request: the write (its audit
+    /// event) and the purge of its personal data in one transaction, the
+    /// feed told of the purge. Returns the tombstone.
+    pub async fn close_account(
+        &self,
+        w: AccountWrite<'_>,
+        ctx: &AuditContext,
+        now: DateTime<Utc>,
+    ) -> Result<Account, AccountWriteError> {
+        let write = self.begin_write().await?;
+        let id = w.account.id.clone();
+        let change = batch_change(w.account, ChangeKind::Purged);
+        apply_account_write(&write.txn, w, ctx, now).await?;
+        let rows = purge(&write.txn, std::slice::from_ref(&id), now).await?;
+        let mut written = Written::default();
+        written.extend(rows.clone())?;
+        append_changes_known(&write.txn, &[change], written.0, now).await?;
+        write.commit().await?;
+        let row = rows.into_iter().next().ok_or(AccountWriteError::Conflict)?;
+        Ok(account_of(row)?)
     }
 
     /// Records an extension request, and grants it at once when the

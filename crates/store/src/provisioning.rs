@@ -1669,6 +1669,8 @@ fn new_account(
         sponsor_id: None,
         person_key: record_person_key(record),
         linked_profiles: None,
+        alumni_asked_for: None,
+        alumni_kept_for: None,
     }
 }
 

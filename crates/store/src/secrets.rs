@@ -39,6 +39,9 @@ pub enum Purpose {
     /// Proof that the person typed their password a few minutes ago, for
     /// one sensitive change.
     StepUp,
+    /// The link of a request to keep a former student's account
+    /// (`domain::alumni`).
+    AlumniOffer,
 }
 
 impl Purpose {
@@ -57,6 +60,7 @@ impl Purpose {
             Purpose::RecoveryMailChange => "recovery_mail_change",
             Purpose::RedirectChange => "redirect_change",
             Purpose::StepUp => "step_up",
+            Purpose::AlumniOffer => "alumni_offer",
         }
     }
 }
@@ -97,6 +101,8 @@ impl NewSecret {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum SecretScope<'a> {
     Account(&'a str),
+    /// Several accounts' (a batch chunk's).
+    Accounts(&'a [String]),
     Flow(&'a str),
 }
 
@@ -112,6 +118,7 @@ pub(crate) async fn revoke_live(
     }
     let owner = match scope {
         SecretScope::Account(id) => one_time_secret::Column::AccountId.eq(id),
+        SecretScope::Accounts(ids) => one_time_secret::Column::AccountId.is_in(ids.to_vec()),
         SecretScope::Flow(id) => one_time_secret::Column::FlowId.eq(id),
     };
     one_time_secret::Entity::update_many()

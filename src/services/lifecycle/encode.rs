@@ -209,6 +209,8 @@ pub fn report(r: &BatchReport) -> proto::RunExpiryBatchResponse {
             .collect(),
         activations_opened: r.counts.activations_opened,
         accounts_limited: r.counts.accounts_limited,
+        alumni_offers_sent: r.counts.alumni_offers_sent,
+        accounts_kept_as_alumni: r.counts.accounts_kept_as_alumni,
         complete: r.complete,
         chunks: r.chunks,
     }

@@ -462,6 +462,16 @@ impl TestApp {
             .map(|r| r.into_inner().account.expect("account"))
     }
 
+    /// An account that exists, by id.
+    pub async fn account_by_id(&self, id: &str) -> proto::Account {
+        self.get_account(
+            "",
+            proto::account_selector::Identifier::AccountId(id.into()),
+        )
+        .await
+        .expect("account")
+    }
+
     /// Every change of the feed, from the start.
     pub async fn all_changes(&self) -> Vec<proto::AccountChange> {
         let mut cursor = String::new();

@@ -223,6 +223,13 @@ impl App {
         let facts = crate::batch::facts(account);
         let today = now.with_timezone(&institution.time_zone).date_naive();
         let activated = account.activated_at.is_some();
+        // The enrolment system reports a former student's departure again:
+        // the kept account stays as the person chose.
+        if facts.lifecycle == AccountStatus::Alumni
+            && account.end_of_activity_date == Some(last_day)
+        {
+            return Ok(None);
+        }
         let next = state_after_departure(facts.lifecycle, activated, last_day, today)
             .map_err(|_| expired_precondition())?;
         let lifecycle = &institution.lifecycle;

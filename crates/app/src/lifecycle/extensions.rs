@@ -66,6 +66,16 @@ impl App {
         ) {
             return Err(expired_precondition());
         }
+        if facts.lifecycle == AccountStatus::Alumni {
+            // Its yearly consent renews it (`domain::alumni`).
+            return Err(AppError::FailedPrecondition {
+                kind: Precondition::AccountState,
+                subject: "account".into(),
+                message:
+                    "a former student's kept account is renewed by its yearly request, not extended"
+                        .into(),
+            });
+        }
         let Some(current_end) = account.retention_end_date else {
             return Err(AppError::FailedPrecondition {
                 kind: Precondition::NoDeparture,

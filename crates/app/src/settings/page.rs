@@ -42,6 +42,9 @@ pub struct AccountPage {
     pub extension: Option<FormView>,
     /// A sponsor's invitation of a guest, for those who may invite.
     pub guest_invitation: Option<GuestInvitationView>,
+    /// A former student's kept account: the form that closes it
+    /// (`close_alumni_account`).
+    pub alumni_closing: Option<FormView>,
 }
 
 /// The invitation form of a sponsor, the guest profiles to choose among
@@ -73,7 +76,7 @@ fn extendable(account: &Account, profile: &ProfileSettings) -> bool {
         && account.retention_end_date.is_some()
         && !matches!(
             lifecycle,
-            AccountStatus::Expired | AccountStatus::DataDeleted
+            AccountStatus::Alumni | AccountStatus::Expired | AccountStatus::DataDeleted
         )
 }
 
@@ -144,7 +147,10 @@ impl App {
         let extension = extendable(&account, profile)
             .then(|| form(OwnForm::ExtensionRequest, form::extension_fields()));
         let guest_invitation = self.guest_invitation_view(&account, language, wordings);
+        let alumni_closing = (account.status == AccountStatus::Alumni)
+            .then(|| form(OwnForm::AlumniClosing, vec![form::current_password_field()]));
         Ok(AccountPage {
+            alumni_closing,
             guest_invitation,
             directory,
             antispam,

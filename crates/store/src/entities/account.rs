@@ -99,6 +99,13 @@ pub struct Model {
     /// them; none for an account of one profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linked_profiles: Option<String>,
+    /// The retention end the last request to keep the account as a former
+    /// student's was sent for (`domain::alumni`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alumni_asked_for: Option<Date>,
+    /// The retention end past which the former student agreed to keep it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alumni_kept_for: Option<Date>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

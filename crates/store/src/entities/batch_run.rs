@@ -21,6 +21,8 @@ pub struct Model {
     pub password_reminders_sent: i32,
     pub passwords_expired: i32,
     pub accounts_purged: i32,
+    pub alumni_offers_sent: i32,
+    pub accounts_kept_as_alumni: i32,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

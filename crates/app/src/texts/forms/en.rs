@@ -191,6 +191,10 @@ pub fn own_form(form: OwnForm) -> (&'static str, &'static str) {
             "Keeping my account longer",
             "Your activity at the university has ended: you may ask to keep your account longer.",
         ),
+        OwnForm::AlumniClosing => (
+            "Closing my former student's account",
+            "Your account is kept at your request. You may close it at any time: its data is deleted at once, for good. Type your password to confirm.",
+        ),
         OwnForm::GuestInvitation => (
             "Inviting a guest",
             "A visiting researcher, a speaker, a partner: give their names as on their identity document and the address where they receive the link to activate their account. Their account closes after the stay; you can renew it.",

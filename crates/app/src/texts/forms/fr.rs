@@ -207,6 +207,10 @@ pub fn own_form(form: OwnForm) -> (&'static str, &'static str) {
             "Prolongation du compte",
             "Votre activité à l'université a pris fin : vous pouvez demander à conserver votre compte plus longtemps.",
         ),
+        OwnForm::AlumniClosing => (
+            "Fermer mon compte d'ancien étudiant",
+            "Votre compte est conservé à votre demande. Vous pouvez le fermer à tout moment : ses données seront supprimées aussitôt, sans retour possible. Saisissez votre mot de passe pour confirmer.",
+        ),
     }
 }
 

@@ -146,6 +146,7 @@ pub enum OwnForm {
     Antispam,
     ExtensionRequest,
     GuestInvitation,
+    AlumniClosing,
 }
 
 /// Such a form's title and introduction.
@@ -169,6 +170,7 @@ fn own_titled(wording: &FormWording, form: OwnForm) -> Option<&Titled> {
         OwnForm::Antispam => wording.antispam.as_ref(),
         OwnForm::ExtensionRequest => wording.extension_request.as_ref(),
         OwnForm::GuestInvitation => wording.guest_invitation.as_ref(),
+        OwnForm::AlumniClosing => wording.alumni_closing.as_ref(),
     }
 }
 

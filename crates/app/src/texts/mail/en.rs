@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use domain::helpdesk::DeskAction;
 use store::outbox::Content;
 
-use super::{ExpiryNotice, GuestExpiry, GuestNotice, VerificationMail, Verifying};
+use super::{AlumniOffer, ExpiryNotice, GuestExpiry, GuestNotice, VerificationMail, Verifying};
 
 /// A date and time as people of the university read it.
 pub fn local(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
@@ -158,6 +158,35 @@ pub fn expiry_notice(n: &ExpiryNotice<'_>, last: &str) -> Content {
                 ))
                 .unwrap_or_default(),
             n.helpdesk_url
+        ),
+    }
+}
+
+pub fn alumni_offer(o: &AlumniOffer<'_>, (end, until): (&str, &str)) -> Content {
+    let (institution, login, services) = (o.institution, o.login, &o.services.en);
+    let why = if o.renewal {
+        format!(
+            "You chose to keep your account {login} as a former student; as every year, we ask whether you wish to keep it."
+        )
+    } else {
+        format!(
+            "Your studies at the university are over and your account {login} closes after {end}. You may choose to keep it as a former student."
+        )
+    };
+    Content {
+        subject: format!("{institution}: do you wish to keep your account?"),
+        text: format!(
+            "Hello,
+
+{why}
+A former student's account gives access to: {services}. It is kept until {until} and then every year as long as you answer yes. You may ask for its deletion at any time.
+
+Answer by {end} included: {url}
+Without an answer, the account closes after {end} and its data is deleted.
+
+{institution}
+",
+            url = o.url,
         ),
     }
 }

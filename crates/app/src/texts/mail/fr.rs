@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use domain::helpdesk::DeskAction;
 use store::outbox::Content;
 
-use super::{ExpiryNotice, GuestExpiry, GuestNotice, VerificationMail, Verifying};
+use super::{AlumniOffer, ExpiryNotice, GuestExpiry, GuestNotice, VerificationMail, Verifying};
 
 /// Une date et une heure comme on les lit à l'université.
 pub fn local(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
@@ -156,6 +156,35 @@ pub fn expiry_notice(n: &ExpiryNotice<'_>, last: &str) -> Content {
                 .map(|u| format!("Vous pouvez demander une prolongation depuis l'ENT, « Gestion de compte » : {u}\n"))
                 .unwrap_or_default(),
             n.helpdesk_url
+        ),
+    }
+}
+
+pub fn alumni_offer(o: &AlumniOffer<'_>, (end, until): (&str, &str)) -> Content {
+    let (institution, login, services) = (o.institution, o.login, &o.services.fr);
+    let why = if o.renewal {
+        format!(
+            "Vous avez choisi de conserver votre compte {login} d'ancien étudiant ; comme chaque année, nous vous demandons si vous souhaitez le garder."
+        )
+    } else {
+        format!(
+            "Vos études à l'université sont terminées et votre compte {login} sera fermé après le {end}. Vous pouvez choisir de le conserver comme ancien étudiant."
+        )
+    };
+    Content {
+        subject: format!("{institution} : souhaitez-vous conserver votre compte ?"),
+        text: format!(
+            "Bonjour,
+
+{why}
+Un compte d'ancien étudiant donne accès à : {services}. Il est conservé jusqu'au {until} puis, chaque année, tant que vous répondez oui. Vous pouvez demander sa suppression à tout moment.
+
+Répondez avant le {end} inclus : {url}
+Sans réponse, le compte sera fermé après le {end} et ses données supprimées.
+
+{institution}
+",
+            url = o.url,
         ),
     }
 }

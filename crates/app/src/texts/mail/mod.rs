@@ -277,6 +277,41 @@ pub struct ExpiryNotice<'a> {
     pub helpdesk_url: &'a str,
 }
 
+/// The request to keep a former student's account (`domain::alumni`).
+pub struct AlumniOffer<'a> {
+    pub institution: &'a str,
+    pub login: &'a str,
+    /// What the kept account gives access to, in the mail's language.
+    pub services: &'a domain::consent::Localized,
+    /// Whether the account is already kept (a yearly renewal) or about to
+    /// close after the student's departure.
+    pub renewal: bool,
+    /// The last day of the current period: the answer is due by then.
+    pub period_end: chrono::NaiveDate,
+    /// The last day of the next period, for a "yes".
+    pub kept_until: chrono::NaiveDate,
+    /// The page that takes the answer.
+    pub url: &'a str,
+}
+
+/// The request, in French then English: the person left, and may read
+/// either (a former student from abroad).
+pub fn alumni_offer(o: &AlumniOffer<'_>) -> Content {
+    let (end, until) = (day(o.period_end), day(o.kept_until));
+    let fr = fr::alumni_offer(o, (&end, &until));
+    let en = en::alumni_offer(o, (&end, &until));
+    Content {
+        subject: format!("{} / {}", fr.subject, en.subject),
+        text: format!(
+            "{}
+-- English below --
+
+{}",
+            fr.text, en.text
+        ),
+    }
+}
+
 /// What a sponsor is told of their guest's account closing.
 pub struct GuestExpiry<'a> {
     pub institution: &'a str,
