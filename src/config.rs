@@ -85,7 +85,7 @@ pub struct ServerSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_listen: Option<SocketAddr>,
     /// Longest time one RPC may take before it is cancelled.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "formats::duration")]
     pub request_timeout: Duration,
     /// Largest request or response message, in bytes.
     pub max_message_bytes: usize,
@@ -102,7 +102,7 @@ pub struct ServerSettings {
     #[serde(default)]
     pub plaintext_beyond_loopback: bool,
     /// Time given to running RPCs to finish after SIGTERM or SIGINT.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "formats::duration")]
     pub shutdown_grace: Duration,
 }
 
@@ -124,12 +124,12 @@ pub struct MailSettings {
     /// Sender address.
     pub from: String,
     /// How often the sender looks for due mail when idle.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "formats::duration")]
     pub poll_interval: Duration,
     /// How long a sender holds the messages it claimed before another
     /// replica may take them; extended every third of it while a send goes
     /// on, given back when the server stops.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "formats::duration")]
     pub lease: Duration,
     /// Attempts before a message is given up.
     pub max_attempts: u32,
@@ -178,7 +178,7 @@ pub struct WebhookSettings {
     /// Sent as `Authorization: Bearer ...` when not empty. Secret: redacted
     /// by `check-config`.
     pub token: String,
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "formats::duration")]
     pub timeout: Duration,
 }
 
@@ -247,9 +247,86 @@ pub enum ConfigError {
     },
     #[error("invalid configuration:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<ConfigProblem>),
+    #[error("{0}: a list is written as a JSON array of strings, numbers or booleans")]
+    EnvironmentList(String),
+    /// A value its key cannot take, named by the key (`mail.transport:
+    /// unknown variant `smtps`, expected `file` or `smtp``).
+    #[error("{key}: {message}")]
+    Setting { key: String, message: String },
 }
 
 const ENV_PREFIX: &str = "ENT_IDENTITY";
+
+/// The environment's settings, lists apart: a value written as a JSON
+/// array (`ENT_IDENTITY__GRPC_WEB__ALLOWED_ORIGINS='["https://ent.example.edu"]'`)
+/// is a list, which `config::Environment` cannot express; it becomes an
+/// override of its key (`grpc_web.allowed_origins`). JSON, not commas: a
+/// value may hold a comma (an institution's name, a filter).
+#[allow(clippy::type_complexity)]
+fn environment_lists(
+    env: &std::collections::HashMap<String, String>,
+) -> Result<
+    (
+        std::collections::HashMap<String, String>,
+        Vec<(String, Vec<String>)>,
+    ),
+    ConfigError,
+> {
+    let mut scalars = std::collections::HashMap::new();
+    let mut lists = Vec::new();
+    for (name, value) in env {
+        let key = name.strip_prefix(&format!("{ENV_PREFIX}__"));
+        match key.filter(|_| value.trim_start().starts_with('[')) {
+            Some(key) => {
+                let path = key
+                    .split("__")
+                    .map(str::to_lowercase)
+                    .collect::<Vec<_>>()
+                    .join(".");
+                lists.push((
+                    path,
+                    json_list(value).ok_or_else(|| ConfigError::EnvironmentList(name.clone()))?,
+                ));
+            }
+            None => {
+                scalars.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    Ok((scalars, lists))
+}
+
+/// The settings the layers make. Read strictly first, so that a refusal
+/// names its key and, for a choice, the values allowed (serde's words: the
+/// `config` crate's own name the Rust type and not the choices); a value
+/// only the `config` crate's lenient reading accepts (a number given for a
+/// text by an environment variable: a numeric token) is then read that way.
+fn settings_of(layers: config::Config) -> Result<Settings, ConfigError> {
+    let tree: serde_json::Value = layers.clone().try_deserialize()?;
+    match serde_path_to_error::deserialize::<_, Settings>(&tree) {
+        Ok(settings) => Ok(settings),
+        Err(strict) => layers.try_deserialize().map_err(|_| ConfigError::Setting {
+            key: strict.path().to_string(),
+            message: strict.into_inner().to_string(),
+        }),
+    }
+}
+
+/// A JSON array of scalars, each as the text a setting reads.
+fn json_list(text: &str) -> Option<Vec<String>> {
+    let serde_json::Value::Array(items) = serde_json::from_str(text).ok()? else {
+        return None;
+    };
+    items
+        .into_iter()
+        .map(|item| match item {
+            serde_json::Value::String(s) => Some(s),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            serde_json::Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        })
+        .collect()
+}
 
 impl Settings {
     /// Loads defaults, `files` in order, the institution files, then the
@@ -284,11 +361,12 @@ impl Settings {
     /// Parses a configuration from TOML text over the defaults (for tests and
     /// tools); validated.
     pub fn from_toml(text: &str) -> Result<Settings, ConfigError> {
-        let settings: Settings = config::Config::builder()
-            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
-            .add_source(config::File::from_str(text, config::FileFormat::Toml))
-            .build()?
-            .try_deserialize()?;
+        let settings = settings_of(
+            config::Config::builder()
+                .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+                .add_source(config::File::from_str(text, config::FileFormat::Toml))
+                .build()?,
+        )?;
         settings.validate().map_err(ConfigError::Invalid)?;
         Ok(settings)
     }
@@ -307,14 +385,18 @@ impl Settings {
                     .required(true),
             );
         }
+        let (scalars, lists) = environment_lists(env)?;
         builder = builder.add_source(
             config::Environment::with_prefix(ENV_PREFIX)
                 .prefix_separator("__")
                 .separator("__")
                 .try_parsing(true)
-                .source(Some(env.clone())),
+                .source(Some(scalars)),
         );
-        Ok(builder.build()?.try_deserialize()?)
+        for (key, values) in lists {
+            builder = builder.set_override(key, values)?;
+        }
+        settings_of(builder.build()?)
     }
 
     /// Every problem of the configuration, each named by its key.

@@ -390,20 +390,16 @@ pub async fn serve_metrics(
     clock: crate::app::clock::SharedClock,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::http::header::CONTENT_TYPE;
+    use axum::http::header::{ACCEPT, CONTENT_TYPE};
     let app = axum::Router::new().route(
         "/metrics",
-        axum::routing::get(move || {
+        axum::routing::get(move |headers: axum::http::HeaderMap| {
             let (metrics, store, clock) = (metrics.clone(), store.clone(), clock.clone());
             async move {
+                let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
+                let format = formats::Exposition::negotiate(accept);
                 let body = metrics.render(&store, clock.now()).await;
-                (
-                    [(
-                        CONTENT_TYPE,
-                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                    )],
-                    body,
-                )
+                ([(CONTENT_TYPE, format.content_type())], format.body(body))
             }
         }),
     );

@@ -34,6 +34,10 @@ macro_rules! rpc_span {
             rpc.grpc.status_code = tracing::field::Empty,
             request_id = %$request_id,
             client = tracing::field::Empty,
+            server.address = tracing::field::Empty,
+            server.port = tracing::field::Empty,
+            network.peer.address = tracing::field::Empty,
+            network.peer.port = tracing::field::Empty,
         )
     };
 }
@@ -119,6 +123,26 @@ pub struct Observe<S> {
     inner: S,
 }
 
+/// Records on the call's span where it came in and from where (the
+/// connection's addresses, which tonic puts in the request's extensions).
+fn record_connection(span: &tracing::Span, extensions: &http::Extensions) {
+    use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+    let tcp = extensions.get::<TcpConnectInfo>().or_else(|| {
+        extensions
+            .get::<TlsConnectInfo<TcpConnectInfo>>()
+            .map(TlsConnectInfo::get_ref)
+    });
+    let Some(tcp) = tcp else { return };
+    if let Some(local) = tcp.local_addr() {
+        span.record("server.address", local.ip().to_string());
+        span.record("server.port", i64::from(local.port()));
+    }
+    if let Some(peer) = tcp.remote_addr() {
+        span.record("network.peer.address", peer.ip().to_string());
+        span.record("network.peer.port", i64::from(peer.port()));
+    }
+}
+
 /// Reads the W3C trace context of a call's headers.
 struct HeaderExtractor<'a>(&'a http::HeaderMap);
 
@@ -161,6 +185,7 @@ where
         } else {
             rpc_span!(tracing::Level::INFO, method, request_id)
         };
+        record_connection(&span, request.extensions());
         if request.headers().contains_key("traceparent") {
             use tracing_opentelemetry::OpenTelemetrySpanExt;
             let parent = opentelemetry::global::get_text_map_propagator(|propagator| {

@@ -67,6 +67,16 @@ fn bad_configuration_names_the_key_and_exits_non_zero() {
         assert!(stderr.contains(key), "{key} not in {stderr}");
     }
 
+    // A choice outside the allowed values names the key and the choices.
+    let output = check_config(dir.path(), "[mail]\ntransport = \"smtps\"\n");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("mail.transport") && stderr.contains("expected `file` or `smtp`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("MailTransportKind"), "{stderr}");
+
     let output = binary()
         .arg("-c")
         .arg(dir.path().join("missing.toml"))
@@ -153,6 +163,9 @@ fn check_config_prints_the_effective_configuration_without_secrets() {
         "{stdout}"
     );
     assert!(!stdout.contains("hunter2") && !stdout.contains("smtp-secret"));
+    // Durations as they are typed (Montpellier purges 90 days after expiry).
+    assert!(stdout.contains("purge_after = \"90days\""), "{stdout}");
+    assert!(!stdout.contains("29days"), "{stdout}");
     for institution in ["u-bordeaux-montaigne", "umontpellier", "univ-tours"] {
         assert!(stdout.contains(institution), "{institution} missing");
     }
@@ -343,4 +356,31 @@ fn the_deployment_examples_are_valid_configurations() {
         let sync = settings.ldap_sync.expect("ldap_sync");
         assert_eq!(sync.institutions.len(), 3, "{file}");
     }
+}
+
+/// A list from the environment is a JSON array; anything else in brackets
+/// names the variable.
+#[test]
+fn lists_are_set_from_the_environment_as_json_arrays() {
+    let var = "ENT_IDENTITY__GRPC_WEB__ALLOWED_ORIGINS".to_owned();
+    let settings = ent_identity::config::Settings::load_with_env(
+        &[],
+        vec![(
+            var.clone(),
+            r#"["https://ent.example.edu", "https://ent2.example.edu"]"#.to_owned(),
+        )],
+    )
+    .expect("a list from the environment");
+    assert_eq!(
+        settings.grpc_web.allowed_origins,
+        ["https://ent.example.edu", "https://ent2.example.edu"]
+    );
+    let error = ent_identity::config::Settings::load_with_env(
+        &[],
+        vec![(var.clone(), r#"["https://ent.example.edu""#.to_owned())],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains(&var), "{error}");
+    assert!(error.contains("JSON array"), "{error}");
 }

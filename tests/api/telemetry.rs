@@ -20,9 +20,15 @@ use tonic::service::interceptor::InterceptedService;
 
 use crate::support::*;
 
-/// The metrics endpoint's text.
+/// What Prometheus sends: OpenMetrics first, the text format else.
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+/// The metrics endpoint's text, as Prometheus scrapes it (OpenMetrics).
 async fn scrape(app: &TestApp) -> String {
-    let response = reqwest::get(format!("http://{}/metrics", app.metrics_address))
+    let response = reqwest::Client::new()
+        .get(format!("http://{}/metrics", app.metrics_address))
+        .header("accept", PROMETHEUS_ACCEPT)
+        .send()
         .await
         .expect("metrics endpoint");
     assert_eq!(response.status(), 200);
@@ -49,6 +55,122 @@ fn lifecycle_series(metric: &str, method: &str, code: Option<&str>) -> String {
     format!(
         "{metric}{{grpc_type=\"unary\",grpc_service=\"ent.identity.v1.AccountLifecycleService\",grpc_method=\"{method}\"{code}}}"
     )
+}
+
+/// A scraper that does not ask for OpenMetrics (`curl`, `promtool`, an
+/// older Prometheus) reads the text format 0.0.4, which `promtool check
+/// metrics` accepts: every series has its help text and type.
+#[tokio::test]
+async fn the_text_format_passes_promtool() {
+    let app = spawn_app().await;
+    app.provision(bordeaux_student("23100700", "Ada", "Leroy"))
+        .await
+        .expect("provision");
+    app.batch_on("2026-09-02").await;
+    let response = reqwest::Client::new()
+        .get(format!("http://{}/metrics", app.metrics_address))
+        .header("accept", "text/plain;version=0.0.4")
+        .send()
+        .await
+        .expect("metrics endpoint");
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = response.text().await.expect("body");
+    assert!(text.contains("# HELP grpc_server_started_total "), "{text}");
+    assert!(text.contains("# TYPE grpc_server_handled_total counter"));
+    assert!(!text.contains("# EOF"));
+    let Ok(mut promtool) = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    else {
+        tool_missing("promtool (Debian package prometheus) checks the metrics");
+        return;
+    };
+    use std::io::Write;
+    promtool
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write");
+    let checked = promtool.wait_with_output().expect("promtool");
+    assert!(
+        checked.status.success(),
+        "promtool check metrics: {}{}\n{text}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+}
+
+/// The series the text format names, with a histogram's and a counter's
+/// own (`_bucket`, `_total`...).
+fn series_names(text: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let Some(described) = line.strip_prefix("# TYPE ") else {
+            continue;
+        };
+        let (name, kind) = described.split_once(' ').unwrap_or((described, ""));
+        names.insert(name.to_owned());
+        if kind == "histogram" {
+            for suffix in ["_bucket", "_sum", "_count"] {
+                names.insert(format!("{name}{suffix}"));
+            }
+        }
+    }
+    names
+}
+
+/// Every metric the shipped alert rules and Grafana dashboard read is one
+/// the server or the LDAP worker exposes: renaming a metric fails here.
+#[tokio::test]
+async fn the_alert_rules_and_the_dashboard_read_metrics_that_exist() {
+    let app = spawn_app().await;
+    // Activity, so that every family has a series: a mail delivered, a
+    // batch run, a worker's failure.
+    app.active_account(bordeaux_student("23100701", "Ada", "Leroy"), "Qz7#Kp2wLm9x")
+        .await;
+    app.wait_for_mails(1).await;
+    app.batch_on("2026-09-02").await;
+    let text = reqwest::get(format!("http://{}/metrics", app.metrics_address))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+    let worker = ent_identity::ldap_sync::metrics::Metrics::new();
+    worker.failed("unreachable".into());
+    worker.applied();
+    let worker = formats::Exposition::PrometheusText.body(worker.encode());
+    let mut exposed = series_names(&text);
+    exposed.extend(series_names(&worker));
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for file in [
+        "deploy/prometheus/alerts.yml",
+        "deploy/grafana/ent-identity.json",
+    ] {
+        let shipped = std::fs::read_to_string(root.join(file)).expect(file);
+        let mut read = 0;
+        for prefix in ["grpc_server_", "ent_identity_", "ldap_sync_"] {
+            for (at, _) in shipped.match_indices(prefix) {
+                let name: String = shipped[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                assert!(
+                    exposed.contains(&name),
+                    "{file} reads {name}, which nothing exposes"
+                );
+                read += 1;
+            }
+        }
+        assert!(read > 3, "{file} reads metrics");
+    }
 }
 
 #[tokio::test]
@@ -356,6 +478,25 @@ async fn traces_are_exported_over_otlp_and_continue_the_callers_trace() {
         attribute("client"),
         Some(Value::StringValue("admin".into()))
     );
+    // Where the call came in, and from where (OpenTelemetry's RPC
+    // conventions).
+    assert_eq!(
+        attribute("server.address"),
+        Some(Value::StringValue("127.0.0.1".into()))
+    );
+    assert!(
+        matches!(attribute("server.port"), Some(Value::IntValue(port)) if port > 0),
+        "{:?}",
+        attribute("server.port")
+    );
+    assert_eq!(
+        attribute("network.peer.address"),
+        Some(Value::StringValue("127.0.0.1".into()))
+    );
+    assert!(matches!(
+        attribute("network.peer.port"),
+        Some(Value::IntValue(_))
+    ));
     // The handler's span is the call's child, in the same trace.
     assert!(
         spans

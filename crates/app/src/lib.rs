@@ -88,7 +88,7 @@ pub struct BatchSettings {
 pub struct FeedSettings {
     /// How often a watch looks for changes committed by other replicas when
     /// it has sent everything.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "formats::duration")]
     pub poll_interval: Duration,
 }
 

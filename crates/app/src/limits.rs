@@ -21,7 +21,7 @@ use crate::{App, CallContext};
 #[serde(deny_unknown_fields)]
 pub struct RateRule {
     pub max: u32,
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "formats::duration")]
     pub window: Duration,
 }
 

@@ -35,9 +35,9 @@ pub struct GuessPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GuessDelays {
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "formats::duration")]
     pub first: Duration,
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "formats::duration")]
     pub max: Duration,
 }
 

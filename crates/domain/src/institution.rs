@@ -120,7 +120,7 @@ pub struct LifecycleSettings {
     pub password_reminder_days: Vec<u32>,
     /// Time an expired account's personal data is kept before the purge
     /// (a tombstone remains for the audit trail).
-    #[serde(default = "default_purge_after", with = "humantime_serde")]
+    #[serde(default = "default_purge_after", with = "formats::duration")]
     pub purge_after: Duration,
 }
 
@@ -205,21 +205,21 @@ pub struct RecoverySettings {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub decoy_key: String,
     /// Lifetime of a reset link or a mailed activation key.
-    #[serde(default = "default_reset_lifetime", with = "humantime_serde")]
+    #[serde(default = "default_reset_lifetime", with = "formats::duration")]
     pub reset_lifetime: Duration,
     /// Lifetime of a link a desk agent hands over in person (a reset link,
     /// `HelpdeskService.IssueDeskPasswordReset`; an activation link,
     /// `IssueDeskActivation`): shorter than a mailed one, since it is used
     /// there and then.
-    #[serde(default = "default_desk_link_lifetime", with = "humantime_serde")]
+    #[serde(default = "default_desk_link_lifetime", with = "formats::duration")]
     pub desk_link_lifetime: Duration,
     /// Lifetime of the links verifying a new recovery or redirect address
     /// after activation.
-    #[serde(default = "default_verification_lifetime", with = "humantime_serde")]
+    #[serde(default = "default_verification_lifetime", with = "formats::duration")]
     pub verification_link_lifetime: Duration,
     /// Shortest time between two mails of the same kind to one account
     /// (a reset asked for again within it sends nothing more).
-    #[serde(default = "default_resend_cooldown", with = "humantime_serde")]
+    #[serde(default = "default_resend_cooldown", with = "formats::duration")]
     pub resend_cooldown: Duration,
     /// The screens after a mailed activation key is typed
     /// (`method = "activation_key"`); a `password` item is required.
@@ -271,7 +271,7 @@ pub struct LoginLookupSettings {
     /// until the window ends.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
-    #[serde(default = "default_lookup_window", with = "humantime_serde")]
+    #[serde(default = "default_lookup_window", with = "formats::duration")]
     pub window: Duration,
 }
 
@@ -422,12 +422,12 @@ pub enum ActivationChannel {
 pub struct ActivationSettings {
     pub channel: ActivationChannel,
     /// Time between provisioning and the opening of activation.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "formats::duration")]
     pub delay: Duration,
     /// How long the printed or mailed material works; absent: until used.
     #[serde(
         default,
-        with = "humantime_serde",
+        with = "formats::duration",
         skip_serializing_if = "Option::is_none"
     )]
     pub material_lifetime: Option<Duration>,
@@ -444,17 +444,17 @@ pub struct ActivationSettings {
     #[serde(default)]
     pub mail_redirect: RedirectRule,
     /// How long a started flow lives.
-    #[serde(default = "default_flow_lifetime", with = "humantime_serde")]
+    #[serde(default = "default_flow_lifetime", with = "formats::duration")]
     pub flow_lifetime: Duration,
     /// Lifetime of the code sent by SMS and mail after an identity match.
-    #[serde(default = "default_code_lifetime", with = "humantime_serde")]
+    #[serde(default = "default_code_lifetime", with = "formats::duration")]
     pub code_lifetime: Duration,
     /// Wrong entries of a key, provisional password or code before it is
     /// invalidated.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
     /// Shortest time between two sendings of the same message.
-    #[serde(default = "default_resend_cooldown", with = "humantime_serde")]
+    #[serde(default = "default_resend_cooldown", with = "formats::duration")]
     pub resend_cooldown: Duration,
     /// Where the completion screen sends the user.
     #[serde(default, skip_serializing_if = "Option::is_none")]

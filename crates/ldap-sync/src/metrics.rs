@@ -109,7 +109,7 @@ impl Metrics {
         self.0.ready.load(Ordering::Relaxed)
     }
 
-    /// The Prometheus text exposition.
+    /// The exposition, in OpenMetrics.
     pub fn encode(&self) -> String {
         let mut text = String::new();
         if prometheus_client::encoding::text::encode(&mut text, &self.0.registry).is_err() {
@@ -118,11 +118,25 @@ impl Metrics {
         text
     }
 
-    /// `/metrics`, `/healthz`, `/readyz`.
+    /// `/metrics` (in the format the scrape's `Accept` asks for),
+    /// `/healthz`, `/readyz`.
     pub fn router(&self) -> Router {
         let (metrics, ready) = (self.clone(), self.clone());
         Router::new()
-            .route("/metrics", get(move || async move { metrics.encode() }))
+            .route(
+                "/metrics",
+                get(move |headers: axum::http::HeaderMap| async move {
+                    let accept = headers
+                        .get(axum::http::header::ACCEPT)
+                        .and_then(|v| v.to_str().ok());
+                    let format = formats::Exposition::negotiate(accept);
+                    let body = format.body(metrics.encode());
+                    (
+                        [(axum::http::header::CONTENT_TYPE, format.content_type())],
+                        body,
+                    )
+                }),
+            )
             .route("/healthz", get(|| async { "ok" }))
             .route(
                 "/readyz",

@@ -61,16 +61,16 @@ pub struct LdapSyncSettings {
     #[serde(default)]
     pub esup_activ: bool,
     /// How often the feed is read when there was nothing new.
-    #[serde(default = "default_poll", with = "humantime_serde")]
+    #[serde(default = "default_poll", with = "formats::duration")]
     pub poll_interval: Duration,
     /// How long the lease of the cursor entry lasts without renewal: one
     /// worker writes at a time, another takes over this long after it
     /// stops renewing (each change applied renews it).
-    #[serde(default = "default_lease", with = "humantime_serde")]
+    #[serde(default = "default_lease", with = "formats::duration")]
     pub lease: Duration,
     /// The longest wait between retries when the API or the directory
     /// fails.
-    #[serde(default = "default_max_backoff", with = "humantime_serde")]
+    #[serde(default = "default_max_backoff", with = "formats::duration")]
     pub max_backoff: Duration,
     /// Where `/metrics`, `/healthz` and `/readyz` are served; none when
     /// unset.

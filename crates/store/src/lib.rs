@@ -57,12 +57,12 @@ pub struct DatabaseSettings {
     /// for PostgreSQL, where `ent-identity migrate` is the usual way.
     pub auto_migrate: bool,
     /// Longest wait for a connection.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "formats::duration")]
     pub connect_timeout: Duration,
     /// How often the server checks that the database answers (and, until it
     /// is migrated, tries again), switching health between SERVING and
     /// NOT_SERVING.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "formats::duration")]
     pub health_check_interval: Duration,
 }
 

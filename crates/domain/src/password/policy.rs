@@ -120,7 +120,7 @@ pub struct PasswordPolicy {
     /// Age after which the password expires and must be changed.
     #[serde(
         default,
-        with = "humantime_serde",
+        with = "formats::duration",
         skip_serializing_if = "Option::is_none"
     )]
     pub max_age: Option<Duration>,
@@ -246,7 +246,7 @@ pub struct PasswordPolicyOverride {
     /// `"0s"` removes the institution's expiry for this profile.
     #[serde(
         default,
-        with = "humantime_serde",
+        with = "formats::duration",
         skip_serializing_if = "Option::is_none"
     )]
     pub max_age: Option<Duration>,
