@@ -310,6 +310,14 @@ fn the_deployment_examples_are_valid_configurations() {
     assert_eq!(k8s.auth.clients.len(), 5);
     assert_eq!(k8s.institutions.len(), 3);
     assert!(k8s.metrics.listen.is_some() && k8s.server.health_listen.is_some());
+    // The docker compose trial's: PostgreSQL, the portal on loopback.
+    let trial = ent_identity::config::Settings::load_with_env(
+        &[root.join("deploy/compose/trial.toml")],
+        env(),
+    )
+    .expect("the compose trial's configuration");
+    assert!(trial.database.url.starts_with("postgres://"));
+    assert!(trial.portal.is_some_and(|p| p.listen.ip().is_loopback()));
     // The VM example.
     let text =
         std::fs::read_to_string(root.join("deploy/config/vm.example.toml")).expect("VM example");
@@ -383,4 +391,33 @@ fn lists_are_set_from_the_environment_as_json_arrays() {
     .to_string();
     assert!(error.contains(&var), "{error}");
     assert!(error.contains("JSON array"), "{error}");
+}
+
+/// `client-token` takes no argument: the shipped comments and the README
+/// say how it is called, and it runs so.
+#[test]
+fn client_token_is_called_as_documented() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    for dir in ["deploy/config", "deploy/kubernetes"] {
+        for entry in std::fs::read_dir(root.join(dir)).expect(dir) {
+            files.push(entry.expect("entry").path());
+        }
+    }
+    for file in files.iter().filter(|f| f.is_file()) {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        for (at, _) in text.match_indices("ent-identity client-token") {
+            let next = text[at + "ent-identity client-token".len()..]
+                .split_whitespace()
+                .next()
+                .unwrap_or("");
+            assert!(
+                !next.chars().next().is_some_and(|c| c.is_ascii_uppercase()),
+                "{}: `client-token {next}`, but it takes no argument",
+                file.display()
+            );
+        }
+    }
+    let output = binary().arg("client-token").output().expect("runs");
+    assert!(output.status.success());
 }
