@@ -163,6 +163,10 @@ class Placeholders:
             (r"<token from the (?:mail|link)>|<64 hex>", self.newest_mail_token),
             (r"<from FindPerson>|<the staff member>", lambda: self.answered("accountId")),
             (r"<token>", lambda: self.answered("flowToken")),
+            # The key printed on Jean Martin's certificate, Jane Doe's
+            # provisional password: what ProvisionAccount answered.
+            (r"ABCD-EFGH-JKLM", lambda: self.answered("activationKey")),
+            (r'(?<="provisional_password":")…', lambda: self.answered("provisionalPassword")),
         ]
         for pattern, value in rules:
             if re.search(pattern, command):
