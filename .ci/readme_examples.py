@@ -13,7 +13,9 @@ mail>`, `<from FindPerson>`, `…`) are filled from that mail or answer.
 A command passes when it exits 0, or with the gRPC code its block says it
 expects on a comment line `# expect: InvalidArgument` (grpcurl exits 64 +
 the code on an RPC error, 1 when it cannot even send the request: an
-unknown method, field or JSON — what drifts). Not yet driven: the journeys
+unknown method, field or JSON — what drifts), and prints what the README
+shows it printing on comment lines after it (`# grpc-status: 3`, HTTP
+status and header lines). Not yet driven: the journeys
 that need a secret only a person reads (an activation key typed from a
 certificate, the code of an SMS, the password chosen during activation).
 A command that still holds such a placeholder after filling, or that uses
@@ -57,21 +59,37 @@ def blocks(readme):
 def commands(block):
     """The block's commands as the shell reads them (a line ending with a
     backslash, or inside a quoted JSON, goes on), each with the comments
-    just before it."""
-    pending, current = [], []
+    just before it and those just after it (what it prints, where the
+    README shows that)."""
+    found, pending, current = [], [], []
     for line in block.split("\n"):
         if not current:
             stripped = line.strip()
             if not stripped:
                 continue
             if stripped.startswith("#"):
+                if found:
+                    found[-1][2].append(stripped)
                 pending.append(stripped)
                 continue
         current.append(line)
         text = "\n".join(current)
         if text.count("'") % 2 == 0 and not line.rstrip().endswith("\\"):
-            yield text.strip(), pending
+            found.append((text.strip(), pending, []))
             pending, current = [], []
+    return found
+
+
+def shown_output(after):
+    """What the README shows a command prints, as lines to find in its
+    output: HTTP status and header lines (`# grpc-status: 3`); a value
+    written `…` only names its header."""
+    lines = []
+    for comment in after:
+        shown = re.match(r"#\s(HTTP/\S+ \d+.*|[a-z][a-z0-9-]*: .+)$", comment)
+        if shown:
+            lines.append(shown.group(1).split("…")[0].strip())
+    return lines
 
 
 # What only a person's journey gives: secrets read on paper or in an SMS,
@@ -181,7 +199,7 @@ def run_block(line, block, server, placeholders, report):
     checks = []
     # A cluster's or a host's installation: other machines, every line.
     elsewhere = re.search(r"^\s*(kubectl|useradd|systemctl|docker) ", block, re.M)
-    for command, comments in commands(block):
+    for command, comments, after in commands(block):
         if elsewhere or not command.startswith(RUNNABLE):
             report["not run"].append(f"README:{line}: {command[:70]}")
             continue
@@ -193,8 +211,8 @@ def run_block(line, block, server, placeholders, report):
             # three seconds (timeout's own exit code).
             command, expected = f"timeout 3 {command}", STILL_STREAMING
         index = len(checks)
-        checks.append((command, expected, journey_only))
-        script.append(f"{command}\necho \"__exit__ {index} $?\"")
+        checks.append((command, expected, journey_only, shown_output(after)))
+        script.append(f"echo \"__start__ {index}\"\n{command}\necho \"__exit__ {index} $?\"")
     if not checks:
         return
     shell = subprocess.run(
@@ -203,8 +221,13 @@ def run_block(line, block, server, placeholders, report):
     )
     placeholders.answers.append(shell.stdout)
     codes = {int(i): int(c) for i, c in re.findall(r"__exit__ (\d+) (\d+)", shell.stdout)}
-    for index, (command, expected, journey_only) in enumerate(checks):
+    printed = dict(re.findall(r"__start__ (\d+)\n(.*?)__exit__ \1 ", shell.stdout, re.S))
+    for index, (command, expected, journey_only, shown) in enumerate(checks):
         code = codes.get(index)
+        output = printed.get(str(index), "").replace("\r", "")
+        missing = [line for line in shown if line not in output]
+        if missing:
+            code = f"{code}, without the output the README shows: {missing}"
         wanted = {0: 0, STILL_STREAMING: 124}.get(expected, 64 + expected)
         if command.startswith(("export", "A=", "P=")):
             wanted = 0
