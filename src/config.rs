@@ -257,22 +257,18 @@ pub enum ConfigError {
 
 const ENV_PREFIX: &str = "ENT_IDENTITY";
 
+/// The environment's variables, by name.
+type Environment = std::collections::HashMap<String, String>;
+/// The lists the environment sets, by key (`grpc_web.allowed_origins`).
+type EnvironmentLists = Vec<(String, Vec<String>)>;
+
 /// The environment's settings, lists apart: a value written as a JSON
 /// array (`ENT_IDENTITY__GRPC_WEB__ALLOWED_ORIGINS='["https://ent.example.edu"]'`)
 /// is a list, which `config::Environment` cannot express; it becomes an
 /// override of its key (`grpc_web.allowed_origins`). JSON, not commas: a
 /// value may hold a comma (an institution's name, a filter).
-#[allow(clippy::type_complexity)]
-fn environment_lists(
-    env: &std::collections::HashMap<String, String>,
-) -> Result<
-    (
-        std::collections::HashMap<String, String>,
-        Vec<(String, Vec<String>)>,
-    ),
-    ConfigError,
-> {
-    let mut scalars = std::collections::HashMap::new();
+fn environment_lists(env: &Environment) -> Result<(Environment, EnvironmentLists), ConfigError> {
+    let mut scalars = Environment::new();
     let mut lists = Vec::new();
     for (name, value) in env {
         let key = name.strip_prefix(&format!("{ENV_PREFIX}__"));

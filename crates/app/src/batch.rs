@@ -4,12 +4,14 @@
 //! condition that selected it, so the batch is idempotent; a run killed
 //! between chunks keeps what it committed and a new run finishes the rest.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::account::Account;
+use domain::activation::end_of_local_day;
 use domain::alumni::AlumniSettings;
-use domain::secret::{SecretKind, generate, hash_secret};
 use serde_json::json;
 use store::secrets::{NewSecret, Purpose};
+
+use crate::links::PortalLinkToken;
 
 use domain::institution::InstitutionSettings;
 
@@ -421,9 +423,8 @@ impl Pass<'_> {
             )));
         };
         let until = offer.terms().kept_until(end);
-        let token =
-            generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(|_| BatchError::Random)?;
-        let url = institution.portal_link(ALUMNI_PAGE, &token);
+        let link =
+            PortalLinkToken::new(institution, ALUMNI_PAGE).map_err(|_| BatchError::Random)?;
         let content = mail::alumni_offer(&mail::AlumniOffer {
             institution: &institution.name,
             login: &a.login,
@@ -431,18 +432,18 @@ impl Pass<'_> {
             renewal: f.lifecycle == AccountStatus::Alumni,
             period_end: end,
             kept_until: until,
-            url: &url,
+            url: &link.url,
         });
         let sent = message(a, "alumni_offer", content, t.now, chunk);
         if sent {
             chunk.secrets.push(NewSecret {
                 account_id: a.id.clone(),
                 purpose: Purpose::AlumniOffer,
-                hash: hash_secret(SecretKind::Token, token.expose()),
+                hash: link.hash,
                 target: a.notice_address().map(str::to_owned),
                 flow_id: None,
                 not_before: None,
-                expires_at: Some(end_of_day(end, institution.time_zone)),
+                expires_at: end_of_local_day(end, institution.time_zone),
             });
         }
         let details = json!({ "period_end": end.to_string(), "kept_until": until.to_string(), "mailed": sent });
@@ -551,19 +552,6 @@ type Planned = (
 
 /// The portal page a request's link opens.
 pub const ALUMNI_PAGE: &str = "alumni";
-
-/// The instant a day ends in an institution's time zone (the next day's
-/// first instant).
-fn end_of_day(day: NaiveDate, tz: chrono_tz::Tz) -> DateTime<Utc> {
-    let next = day
-        .succ_opt()
-        .unwrap_or(day)
-        .and_time(chrono::NaiveTime::MIN);
-    tz.from_local_datetime(&next)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| next.and_utc())
-}
 
 /// A former student who said "yes" keeps the account for another period:
 /// from the limited state, a former student's account; a kept one renewed.

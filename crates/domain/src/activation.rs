@@ -85,19 +85,21 @@ impl LinkLifetime {
                 .ok()
                 .and_then(|d| sent.checked_add_signed(d))
                 .unwrap_or(DateTime::<Utc>::MAX_UTC),
-            LinkLifetime::EndOfDay => {
-                let local_day = sent.with_timezone(&tz).date_naive();
-                let last =
-                    local_day.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default());
-                // A day-light saving change never falls at 23:59 in the
-                // zones universities use; `earliest` also covers a gap.
-                tz.from_local_datetime(&last)
-                    .earliest()
-                    .map(|t| t.with_timezone(&Utc))
-                    .unwrap_or(sent + chrono::Duration::hours(1))
-            }
+            LinkLifetime::EndOfDay => end_of_local_day(sent.with_timezone(&tz).date_naive(), tz)
+                .unwrap_or(sent + chrono::Duration::hours(1)),
         }
     }
+}
+
+/// 23:59:59 of `day` in `tz`, the last moment a link valid "the same day"
+/// (or until a period's last day) works.
+pub fn end_of_local_day(day: chrono::NaiveDate, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+    let last = day.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default());
+    // A day-light saving change never falls at 23:59 in the zones
+    // universities use; `earliest` also covers a gap.
+    tz.from_local_datetime(&last)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 impl Serialize for LinkLifetime {

@@ -395,14 +395,9 @@ async fn close_alumni(
     account: &SignedIn,
     posted: &Posted,
 ) -> Result<String, tonic::Status> {
-    let presence = proto::PresenceProof {
-        proof: Some(proto::presence_proof::Proof::CurrentPassword(
-            value(posted, "current_password").to_owned(),
-        )),
-    };
     let request = proto::CloseAlumniAccountRequest {
         account: Some(selector(account)),
-        presence: Some(presence),
+        presence: Some(presence(portal, person, account, posted).await?),
     };
     let request = portal.api.request(request, person);
     portal.api.settings().close_alumni_account(request).await?;

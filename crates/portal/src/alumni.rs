@@ -14,17 +14,8 @@ use crate::activation::{Posted, value};
 use crate::pages::{
     Frame, error_page, frame, message_page, person, posted_session, render, with_session,
 };
-use crate::session::{LinkKind, Session};
+use crate::session::LinkKind;
 use crate::texts::words;
-
-/// The request's token the session holds for institution `code`.
-fn request_token(session: &Session, code: &str) -> Option<String> {
-    session
-        .link
-        .as_ref()
-        .filter(|l| l.institution == code && l.kind == LinkKind::Alumni)
-        .map(|l| l.token.clone())
-}
 
 /// `/{code}/alumni`: what keeping the account means, and the answer's two
 /// buttons.
@@ -45,7 +36,8 @@ pub async fn show(
     }
     let person = person(&portal, peer, &headers);
     let session = portal.sessions.read(&headers);
-    let Some((session, token)) = session.and_then(|s| request_token(&s, &code).map(|t| (s, t)))
+    let Some((session, token)) =
+        session.and_then(|s| s.link_token(&code, LinkKind::Alumni).map(|t| (s, t)))
     else {
         return Redirect::to(&format!("/{code}/")).into_response();
     };
@@ -80,7 +72,7 @@ pub async fn answer(
         Ok(session) => session,
         Err(page) => return *page,
     };
-    let Some(token) = request_token(&session, &code) else {
+    let Some(token) = session.link_token(&code, LinkKind::Alumni) else {
         return Redirect::to(&format!("/{code}/")).into_response();
     };
     session.link = None;

@@ -186,9 +186,14 @@ impl Session {
 
     /// The token of the reset link opened for institution `code`.
     pub fn reset_token(&self, code: &str) -> Option<String> {
+        self.link_token(code, LinkKind::Reset)
+    }
+
+    /// The token of the link of `kind` opened for institution `code`.
+    pub fn link_token(&self, code: &str, kind: LinkKind) -> Option<String> {
         self.link
             .as_ref()
-            .filter(|l| l.institution == code && l.kind == LinkKind::Reset)
+            .filter(|l| l.institution == code && l.kind == kind)
             .map(|l| l.token.clone())
     }
 
