@@ -41,6 +41,7 @@ impl<'a> MakeWriter<'a> for Capture {
 pub fn install() {
     INSTALL.call_once(|| {
         let shown = tracing_subscriber::fmt::layer()
+            .fmt_fields(ShownFields::default())
             .with_test_writer()
             .with_filter(EnvFilter::new("warn,ent_identity=info"));
         // As verbose as an operator could make it: our own code at TRACE,
@@ -56,6 +57,23 @@ pub fn install() {
             .with(captured)
             .try_init();
     });
+}
+
+/// The shown layer's fields, formatted as usual under a type of their own:
+/// two layers that format fields with the same type share one copy of a
+/// span's fields, and a field recorded later (the call's client, its
+/// outcome) would then be written into it twice.
+#[derive(Default)]
+struct ShownFields(tracing_subscriber::fmt::format::DefaultFields);
+
+impl<'writer> tracing_subscriber::fmt::FormatFields<'writer> for ShownFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        writer: tracing_subscriber::fmt::format::Writer<'writer>,
+        fields: R,
+    ) -> std::fmt::Result {
+        self.0.format_fields(writer, fields)
+    }
 }
 
 /// Everything logged so far.
