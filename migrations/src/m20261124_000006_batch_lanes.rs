@@ -49,7 +49,7 @@ const OLD: &[(&str, &[&str])] = &[
 fn create(name: &str, cols: &[&'static str]) -> IndexCreateStatement {
     let mut index = Index::create();
     // IF NOT EXISTS: a large installation may build them beforehand with
-    // CREATE INDEX CONCURRENTLY (README, "Upgrading").
+    // CREATE INDEX CONCURRENTLY (docs/operating/maintenance.md, "Upgrading").
     index.name(name).table("accounts").if_not_exists();
     for col in cols {
         index.col(*col);

@@ -78,7 +78,7 @@ enum Holds {
 fn create(name: &str, key: &'static str, holds: Option<Holds>) -> IndexCreateStatement {
     let mut index = Index::create();
     // IF NOT EXISTS: a large installation may build them beforehand with
-    // CREATE INDEX CONCURRENTLY (README, "Upgrading").
+    // CREATE INDEX CONCURRENTLY (docs/operating/maintenance.md, "Upgrading").
     index
         .name(name)
         .table("accounts")

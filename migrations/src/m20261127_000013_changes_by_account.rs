@@ -19,7 +19,7 @@ impl MigrationTrait for Migration {
                     .name(NAME)
                     .table("account_changes")
                     // IF NOT EXISTS: a large feed may get it beforehand
-                    // with CREATE INDEX CONCURRENTLY (README, "Upgrading").
+                    // with CREATE INDEX CONCURRENTLY (docs/operating/maintenance.md, "Upgrading").
                     .if_not_exists()
                     .col("account_id")
                     .col("seq")

@@ -176,6 +176,29 @@ mod tests {
         }
     }
 
+    /// The API reference's table of callers (docs/api/README.md, "Callers")
+    /// says of every RPC the roles this table admits, no more, no less.
+    #[test]
+    fn the_documented_callers_are_the_table() {
+        let documented: Vec<String> = include_str!("../../docs/api/README.md")
+            .lines()
+            .filter(|line| line.starts_with("| `") && line.contains("Service/"))
+            .map(str::to_owned)
+            .collect();
+        let expected: Vec<String> = ACCESS_TABLE
+            .iter()
+            .filter_map(|(service, method, access)| {
+                let Access::Roles(roles) = access else {
+                    return None;
+                };
+                let short = service.rsplit('.').next().unwrap_or(service);
+                let names: Vec<String> = roles.iter().map(|r| format!("`{}`", r.name())).collect();
+                Some(format!("| `{short}/{method}` | {} |", names.join(", ")))
+            })
+            .collect();
+        assert_eq!(documented, expected);
+    }
+
     #[test]
     fn paths_are_read_strictly() {
         assert_eq!(

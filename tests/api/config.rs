@@ -393,15 +393,25 @@ fn lists_are_set_from_the_environment_as_json_arrays() {
     assert!(error.contains("JSON array"), "{error}");
 }
 
-/// `client-token` takes no argument: the shipped comments and the README
-/// say how it is called, and it runs so.
+/// `client-token` takes no argument: the shipped comments and the
+/// documentation say how it is called, and it runs so.
 #[test]
 fn client_token_is_called_as_documented() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = vec![root.join("README.md")];
-    for dir in ["deploy/config", "deploy/kubernetes"] {
-        for entry in std::fs::read_dir(root.join(dir)).expect(dir) {
-            files.push(entry.expect("entry").path());
+    let mut folders = vec![
+        root.join("deploy/config"),
+        root.join("deploy/kubernetes"),
+        root.join("docs"),
+    ];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).expect("a folder of the project") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
         }
     }
     for file in files.iter().filter(|f| f.is_file()) {

@@ -158,7 +158,7 @@ pub fn directory_attribute(field: DirectoryField) -> &'static str {
 }
 
 /// `supannConsentement` for each photo use: `{PHOTO}<USE>` (SupAnn's
-/// `{OBJECT}TYPE` form; the types are ours, listed in the README).
+/// `{OBJECT}TYPE` form; the types are ours, listed in docs/integrating/ldap.md).
 pub fn photo_consent(use_: PhotoUse) -> &'static str {
     match use_ {
         PhotoUse::CardReprint => "{PHOTO}CARTE",

@@ -2,7 +2,7 @@
 //! over the public gRPC API as the `ldap_sync` client and makes an OpenLDAP
 //! directory with the SupAnn schema say what each change left, in feed
 //! order, keeping its cursor in the directory. `--resync` walks every
-//! account instead. README, "LDAP".
+//! account instead. docs/integrating/ldap.md.
 
 pub mod directory;
 pub mod mapping;

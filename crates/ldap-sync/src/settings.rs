@@ -1,5 +1,5 @@
 //! The worker's configuration: the `[ldap_sync]` section, validated before
-//! anything is written (README, "LDAP").
+//! anything is written (docs/integrating/ldap.md).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

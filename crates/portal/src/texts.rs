@@ -17,6 +17,9 @@ pub struct Words {
     pub activate: &'static str,
     pub activate_intro: &'static str,
     pub for_whom: &'static str,
+    /// What goes between a label and what it introduces: French puts a
+    /// (non-breaking) space before the colon, English does not.
+    pub colon: &'static str,
     pub submit: &'static str,
     pub required: &'static str,
     pub example: &'static str,
@@ -184,6 +187,7 @@ const FRENCH: Words = Words {
     activate: "Activer mon compte",
     activate_intro: "Première connexion : choisissez la façon d'activer votre compte qui vous concerne.",
     for_whom: "Pour",
+    colon: "\u{a0}:",
     submit: "Valider",
     required: "obligatoire",
     example: "Exemple",
@@ -344,6 +348,7 @@ const ENGLISH: Words = Words {
     activate: "Activate my account",
     activate_intro: "First connection: choose the way of activating your account that applies to you.",
     for_whom: "For",
+    colon: ":",
     submit: "Submit",
     required: "required",
     example: "Example",

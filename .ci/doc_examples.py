@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Runs the README's command examples as a new user would copy them.
+"""Runs the documentation's command examples as a new user would copy them.
 
-Every ```sh block of README.md is read; the commands this machine can run
+Every ```sh block of README.md and of the pages docs/README.md lists, in
+that order, is read (a page under docs/ that the index does not list is a
+failure of .ci/check_links.py); the commands this machine can run
 against a local server (grpcurl, curl, printf … | curl, promtool, the
 command line) run in order against a server started from
-`deploy/config/local.toml` in a fresh folder — the README's quick start —
-with the README's own sample data (the records its ProvisionAccount
-examples provision). Placeholders the README writes for an earlier
+`deploy/config/local.toml` in a fresh folder — the quick start — with the
+documentation's own sample data (the records its ProvisionAccount
+examples provision). Placeholders the pages write for an earlier
 answer's field or what a person reads in a message (`<flowToken>`,
 `<token from the mail to jane@new.org>`, `<code from the SMS to
 +33788102599>`) are filled from that answer or message.
@@ -14,14 +16,14 @@ answer's field or what a person reads in a message (`<flowToken>`,
 Every command must pass: exit 0, or the gRPC code a comment after it
 names (`# expect: InvalidArgument`; grpcurl exits 64 + the code on an RPC
 error, 1 when it cannot even send the request: an unknown method, field or
-JSON — what drifts), and print what the README shows it printing on
+JSON — what drifts), and print what the page shows it printing on
 comment lines after it (`# grpc-status: 3`, HTTP status and header lines).
 The commands of a block run one at a time, each filled from what was
 printed and mailed before it (see Placeholders.fill), in the shell state
 of the block's assignments. Commands for other machines (kubectl, docker,
 systemctl, psql, cargo, apt-get…) are listed as not run.
 
-Usage: .ci/readme_examples.py BINARY   (exit status 1 on any failure)
+Usage: .ci/doc_examples.py BINARY   (exit status 1 on any failure)
 """
 
 import datetime
@@ -49,10 +51,22 @@ GRPC_CODES = {
 }
 
 
-def blocks(readme):
+def documentation():
+    """(path, text) of README.md and of each page docs/README.md links to,
+    in the index's order: the order the story of the examples runs in."""
+    index = ROOT / "docs" / "README.md"
+    order = ["README.md"]
+    for target in re.findall(r"\]\(([^)#\s]+\.md)(?:#[^)]*)?\)", index.read_text()):
+        page = (index.parent / target).resolve().relative_to(ROOT).as_posix()
+        if page not in order:
+            order.append(page)
+    return [(page, (ROOT / page).read_text()) for page in order]
+
+
+def blocks(text):
     """(line number, text) of each sh block."""
-    for match in re.finditer(r"```sh\n(.*?)```", readme, re.S):
-        yield readme[: match.start()].count("\n") + 1, match.group(1)
+    for match in re.finditer(r"```sh\n(.*?)```", text, re.S):
+        yield text[: match.start()].count("\n") + 1, match.group(1)
 
 
 def open_quote(text):
@@ -77,7 +91,7 @@ def commands(block):
     """The block's commands as the shell reads them (a line ending with a
     backslash or a pipe, or inside a quoted JSON, goes on), each with the
     comments just before it and those just after it (what it prints, where
-    the README shows that, and the code it expects). A command the block
+    the page shows that, and the code it expects). A command the block
     leaves unfinished is a SystemExit: it would not run as written."""
     found, pending, current = [], [], []
     for line in block.split("\n"):
@@ -96,12 +110,12 @@ def commands(block):
             found.append((text.strip(), pending, []))
             pending, current = [], []
     if current:
-        raise SystemExit(f"a README command does not end: {chr(10).join(current)[:300]}")
+        raise SystemExit(f"a documented command does not end: {chr(10).join(current)[:300]}")
     return found
 
 
 def shown_output(after):
-    """What the README shows a command prints, as lines to find in its
+    """What the page shows a command prints, as lines to find in its
     output: HTTP status and header lines (`# grpc-status: 3`); a value
     written `…` only names its header."""
     lines = []
@@ -124,7 +138,7 @@ class Server:
     """The quick start's server, in a folder of its own."""
 
     def __init__(self, binary):
-        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="readme-"))
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="doc-examples-"))
         (self.dir / "deploy").symlink_to(ROOT / "deploy")
         env = dict(os.environ)
         env.update({
@@ -144,7 +158,7 @@ class Server:
         token = self.dir / "data" / "local-admin.token"
         for _ in range(300):
             if token.exists() and self.health_ok():
-                # The README's `export AUTH=…`, for every block.
+                # The quick start's `export AUTH=…`, for every block.
                 self.env["AUTH"] = f"authorization: Bearer {token.read_text().strip()}"
                 return
             time.sleep(0.1)
@@ -160,7 +174,7 @@ class Server:
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=30)
-        if os.environ.get("README_EXAMPLES_KEEP"):
+        if os.environ.get("DOC_EXAMPLES_KEEP"):
             print(f"the server's folder is kept: {self.dir}")
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -171,7 +185,7 @@ class Unfilled(Exception):
 
 
 class Placeholders:
-    """What the README leaves for the reader to fill in, filled from the
+    """What the pages leave for the reader to fill in, filled from the
     mail the server wrote and the answers it gave."""
 
     def __init__(self, server):
@@ -263,12 +277,12 @@ def run_block(line, block, server, placeholders, report):
     assignments = []
     for command, comments, after in commands(block):
         if elsewhere or not command.startswith(RUNNABLE):
-            report["not run"].append(f"README:{line}: {command[:70]}")
+            report["not run"].append(f"{line}: {command[:70]}")
             continue
         try:
             command = placeholders.fill(command)
         except Unfilled as unfilled:
-            report["failed"].append(f"README:{line}: {unfilled}: {command[:200]}")
+            report["failed"].append(f"{line}: {unfilled}: {command[:200]}")
             continue
         if is_assignment(command):
             assignments.append(command)
@@ -287,27 +301,27 @@ def run_block(line, block, server, placeholders, report):
         code = shell.returncode
         missing = [shown for shown in shown_output(after) if shown not in output]
         if missing:
-            code = f"{code}, without the output the README shows: {missing}"
+            code = f"{code}, without the output the page shows: {missing}"
         wanted = {0: 0, STILL_STREAMING: 124}.get(expected, 64 + expected)
         if code == wanted:
             report["passed"] += 1
         else:
             report["failed"].append(
-                f"README:{line}: exit {code}, expected {wanted}: {command[:200]}\n{output[-800:]}"
+                f"{line}: exit {code}, expected {wanted}: {command[:200]}\n{output[-800:]}"
             )
 
 
-# The story's dates are the README's own (a guest's stay, a departure),
+# The story's dates are the documentation's own (a guest's stay, a departure),
 # and the server runs on today's clock: a stay must end after today.
 DATES_AHEAD = datetime.timedelta(days=45)
 
 
-def dates_falling_due(readme):
+def dates_falling_due(documentation):
     """The future dates of the examples that will soon be in the past: the
-    README needs them moved on before its examples are refused."""
+    pages need them moved on before their examples are refused."""
     today = datetime.date.today()
     due = set()
-    for _, block in blocks(readme):
+    for _, block in blocks(documentation):
         for found in re.findall(r"\b(20[0-9]{2}-[01][0-9]-[0-3][0-9])\b", block):
             date = datetime.date.fromisoformat(found)
             if today <= date < today + DATES_AHEAD:
@@ -315,24 +329,40 @@ def dates_falling_due(readme):
     return sorted(due)
 
 
+def api_methods():
+    """Every RPC of the API, as `Service/Method`, from the proto files."""
+    methods = set()
+    for proto in sorted((ROOT / "proto" / "ent" / "identity" / "v1").glob("*.proto")):
+        for service in re.finditer(r"service (\w+) \{(.*?)\n\}", proto.read_text(), re.S):
+            methods |= {f"{service.group(1)}/{m}" for m in re.findall(r"rpc (\w+)\(", service.group(2))}
+    return methods
+
+
 def main():
     binary = sys.argv[1]
-    readme = (ROOT / "README.md").read_text()
-    due = dates_falling_due(readme)
+    pages = documentation()
+    due = dates_falling_due("\n".join(text for _, text in pages))
     if due:
-        sys.exit(f"README examples: move these dates on by a year (their stays would "
+        sys.exit(f"documentation examples: move these dates on by a year (their stays would "
                  f"end before the examples run): {', '.join(due)}")
     server = Server(binary)
     placeholders = Placeholders(server)
     report = {"passed": 0, "failed": [], "not run": []}
     try:
-        for line, block in blocks(readme):
-            run_block(line, block, server, placeholders, report)
+        for name, text in pages:
+            for line, block in blocks(text):
+                run_block(f"{name}:{line}", block, server, placeholders, report)
     finally:
         server.stop()
+    shown = set()
+    for _, text in pages:
+        for _, block in blocks(text):
+            shown |= set(re.findall(r"ent\.identity\.v1\.(\w+/\w+)", block))
+    for method in sorted(api_methods() - shown):
+        report["failed"].append(f"{method}: no example in the documentation")
     for failure in report["failed"]:
         print(f"FAILED {failure}")
-    print(f"{report['passed']} README commands passed, {len(report['failed'])} failed, "
+    print(f"{report['passed']} documented commands passed, {len(report['failed'])} failed, "
           f"{len(report['not run'])} for other machines not run")
     for other in report["not run"]:
         print(f"  not run: {other}")
