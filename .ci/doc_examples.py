@@ -21,7 +21,11 @@ comment lines after it (`# grpc-status: 3`, HTTP status and header lines).
 The commands of a block run one at a time, each filled from what was
 printed and mailed before it (see Placeholders.fill), in the shell state
 of the block's assignments. Commands for other machines (kubectl, docker,
-systemctl, psql, cargo, apt-get…) are listed as not run.
+systemctl, psql, cargo, apt-get…) are listed as not run. Every RPC of the
+API must have an example. Every ```toml example must pass `check-config`
+over the quick start's configuration (an institution's, set over that
+example institution's file). The ```ts examples are compiled by .ci/run's
+clients step.
 
 Usage: .ci/doc_examples.py BINARY   (exit status 1 on any failure)
 """
@@ -37,6 +41,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import tomllib
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -329,6 +334,102 @@ def dates_falling_due(documentation):
     return sorted(due)
 
 
+def toml_value(value):
+    """`value` written as TOML (inline)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (datetime.date, datetime.datetime, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+
+
+def toml_key(key):
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+
+
+def toml_document(table, path=()):
+    """`table` written as a TOML document: its values, then its tables."""
+    lines = [f"[{'.'.join(map(toml_key, path))}]"] if path else []
+    lines += [f"{toml_key(k)} = {toml_value(v)}" for k, v in table.items() if not isinstance(v, dict)]
+    for key, value in table.items():
+        if isinstance(value, dict):
+            lines += ["", toml_document(value, (*path, key))]
+    return "\n".join(lines)
+
+
+def merged(base, overlay):
+    """`base` with `overlay`'s keys set over it, table by table."""
+    result = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def check_configuration_example(binary, snippet):
+    """Why `check-config` refuses a TOML example of the documentation over
+    the quick start's configuration, or None. An institution's example is
+    set over that example institution's file, as its university would
+    edit it; any other over `deploy/config/local.toml`."""
+    with tempfile.TemporaryDirectory(prefix="doc-config-") as folder:
+        folder = pathlib.Path(folder)
+        examples = ROOT / "deploy" / "config" / "institutions"
+        institutions = folder / "institutions"
+        institutions.mkdir()
+        files = {}
+        for example in sorted(examples.glob("*.toml")):
+            content = tomllib.loads(example.read_text())
+            for code in content.get("institutions", {}):
+                files[code] = example.name
+            (institutions / example.name).write_text(example.read_text())
+        overlay = folder / "overlay.toml"
+        overlay.write_text("")
+        for code in snippet.get("institutions", {}):
+            if code not in files:
+                return f"institution {code!r} is none of the examples ({', '.join(files)})"
+            target = institutions / files[code]
+            content = merged(tomllib.loads(target.read_text()),
+                             {"institutions": {code: snippet["institutions"][code]}})
+            target.write_text(toml_document(content) + "\n")
+        rest = {k: v for k, v in snippet.items() if k != "institutions"}
+        overlay.write_text(toml_document(rest) + "\n")
+        env = dict(os.environ, ENT_IDENTITY__INSTITUTIONS_DIR=str(institutions))
+        checked = subprocess.run(
+            [binary, "--config", "deploy/config/local.toml", "--config", str(overlay), "check-config"],
+            cwd=ROOT, env=env, capture_output=True, text=True,
+        )
+    if checked.returncode != 0:
+        return checked.stderr.strip()[-600:]
+    return None
+
+
+def configuration_failures(binary, pages):
+    """Every ```toml example of the pages, checked by `check-config`."""
+    failures, checked = [], 0
+    for name, text in pages:
+        for match in re.finditer(r"```toml\n(.*?)```", text, re.S):
+            line = text[: match.start()].count("\n") + 1
+            try:
+                snippet = tomllib.loads(match.group(1))
+            except tomllib.TOMLDecodeError as error:
+                failures.append(f"{name}:{line}: not TOML: {error}")
+                continue
+            checked += 1
+            refused = check_configuration_example(binary, snippet)
+            if refused:
+                failures.append(f"{name}:{line}: check-config refuses it: {refused}")
+    print(f"{checked} configuration examples checked by check-config, {len(failures)} refused")
+    return failures
+
+
 def api_methods():
     """Every RPC of the API, as `Service/Method`, from the proto files."""
     methods = set()
@@ -347,7 +448,7 @@ def main():
                  f"end before the examples run): {', '.join(due)}")
     server = Server(binary)
     placeholders = Placeholders(server)
-    report = {"passed": 0, "failed": [], "not run": []}
+    report = {"passed": 0, "failed": configuration_failures(str(pathlib.Path(binary).resolve()), pages), "not run": []}
     try:
         for name, text in pages:
             for line, block in blocks(text):
