@@ -75,6 +75,7 @@ fn tours_entry(student_number: &str, ine: &str, mobile_phone: &str) -> Entry {
         student_number: student_number.into(),
         ine: ine.into(),
         mobile_phone: mobile_phone.into(),
+        ..Default::default()
     })
 }
 
@@ -1079,6 +1080,7 @@ async fn tours_student_activates_with_an_sms_code() {
             student_number: "22012345".into(),
             ine: ine.clone(),
             mobile_phone: phone.into(),
+            ..Default::default()
         })
     };
     // Checked for consistency with the enrolment record.

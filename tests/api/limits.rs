@@ -227,6 +227,7 @@ async fn codes_are_limited_per_account_across_resends() {
                 student_number: "22010001".into(),
                 ine,
                 mobile_phone: "+33788100001".into(),
+                ..Default::default()
             })),
         })
         .await

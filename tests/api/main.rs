@@ -10,6 +10,7 @@ mod support;
 mod access;
 mod activation;
 mod alumni;
+mod any_university;
 mod browser;
 mod bulk;
 mod config;

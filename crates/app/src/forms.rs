@@ -5,6 +5,7 @@
 
 use domain::activation::Step;
 use domain::form::{self, Field, FieldShape, StepRules};
+use domain::identity_check::IdentityAttribute;
 use domain::institution::{ActivationChannel, InstitutionSettings};
 use domain::language::Language;
 use domain::problem::Problem;
@@ -127,6 +128,9 @@ pub struct Audience {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryView {
     pub channel: ActivationChannel,
+    /// What an identity match asks for (profiles that ask for different
+    /// attributes have an entry each); empty for other channels.
+    pub identity_check: Vec<IdentityAttribute>,
     pub audiences: Vec<Audience>,
     pub titles: Titles,
     /// The fields of `StartActivation`'s entry; for a mailed link, those
@@ -156,25 +160,33 @@ impl App {
         let mut entries: Vec<EntryView> = Vec::new();
         for (profile_code, profile) in &institution.profiles {
             let channel = profile.activation.channel;
+            let check = match channel {
+                ActivationChannel::IdentityMatch => profile.activation.identity_check.clone(),
+                _ => Vec::new(),
+            };
             let audience = Audience {
                 profile: profile_code.clone(),
                 label: words::audience(language, profile),
             };
-            match entries.iter_mut().find(|e| e.channel == channel) {
+            match entries
+                .iter_mut()
+                .find(|e| e.channel == channel && e.identity_check == check)
+            {
                 Some(entry) => entry.audiences.push(audience),
                 None => entries.push(EntryView {
                     channel,
-                    audiences: vec![audience],
-                    titles: words::entry(language, wordings, channel),
                     fields: with_words(
-                        form::entry_fields(channel, institution),
+                        form::entry_fields(channel, institution, &check),
                         language,
                         wordings,
                     ),
+                    identity_check: check,
+                    audiences: vec![audience],
+                    titles: words::entry(language, wordings, channel),
                 }),
             }
         }
-        entries.sort_by_key(|e| e.channel);
+        entries.sort_by(|a, b| (a.channel, &a.identity_check).cmp(&(b.channel, &b.identity_check)));
         Ok(FirstConnection {
             institution: institution_view(code, institution),
             entries,

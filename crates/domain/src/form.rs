@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::activation::{RecoveryMailRule, RedirectRule, Step};
 use crate::consent::Localized;
+use crate::identity_check::IdentityAttribute;
 use crate::institution::{ActivationChannel, InstitutionSettings, ProfileSettings};
 use crate::password::PasswordPolicy;
 use crate::self_service::DirectoryField;
@@ -28,6 +29,11 @@ pub enum Field {
     StudentNumber,
     Ine,
     MobilePhone,
+    /// The other attributes an identity check may ask for.
+    IdentityHrId,
+    IdentityBirthDate,
+    IdentityFamilyName,
+    IdentityPersonalMail,
     /// A code received by SMS or mail.
     Code,
     RecoveryMail,
@@ -85,7 +91,7 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 47] = [
+    pub const ALL: [Field; 51] = [
         Field::KeyLogin,
         Field::ActivationKey,
         Field::ProvisionalLogin,
@@ -94,6 +100,10 @@ impl Field {
         Field::StudentNumber,
         Field::Ine,
         Field::MobilePhone,
+        Field::IdentityHrId,
+        Field::IdentityBirthDate,
+        Field::IdentityFamilyName,
+        Field::IdentityPersonalMail,
         Field::Code,
         Field::RecoveryMail,
         Field::RecoveryMailConfirmation,
@@ -146,6 +156,10 @@ impl Field {
             Field::StudentNumber => "identity_match.student_number",
             Field::Ine => "identity_match.ine",
             Field::MobilePhone => "identity_match.mobile_phone",
+            Field::IdentityHrId => "identity_match.hr_id",
+            Field::IdentityBirthDate => "identity_match.birth_date",
+            Field::IdentityFamilyName => "identity_match.family_name",
+            Field::IdentityPersonalMail => "identity_match.personal_mail",
             Field::Code => "code",
             Field::RecoveryMail => "recovery_mail.address",
             Field::RecoveryMailConfirmation => "recovery_mail.confirmation",
@@ -257,10 +271,12 @@ fn login(field: Field) -> FieldShape {
 }
 
 /// The fields of an entry form, and of the form that mails a new link
-/// where the entry is a mailed link.
+/// where the entry is a mailed link; an identity match asks for what its
+/// `check` lists.
 pub fn entry_fields(
     channel: ActivationChannel,
     institution: &InstitutionSettings,
+    check: &[IdentityAttribute],
 ) -> Vec<FieldShape> {
     match channel {
         ActivationChannel::ActivationKey => vec![
@@ -279,7 +295,10 @@ pub fn entry_fields(
             },
         ],
         ActivationChannel::MailedLink => vec![login(Field::LinkLogin)],
-        ActivationChannel::IdentityMatch => identity_fields(institution),
+        ActivationChannel::IdentityMatch => check
+            .iter()
+            .map(|&attribute| identity_field(attribute, institution))
+            .collect(),
     }
 }
 
@@ -297,19 +316,43 @@ fn student_number(field: Field, institution: &InstitutionSettings) -> FieldShape
     }
 }
 
-/// Tours' first screen: student number, INE and mobile phone.
-fn identity_fields(institution: &InstitutionSettings) -> Vec<FieldShape> {
-    vec![
-        student_number(Field::StudentNumber, institution),
-        FieldShape {
+/// One attribute of an identity check (Tours' first screen: student
+/// number, INE and mobile phone).
+fn identity_field(attribute: IdentityAttribute, institution: &InstitutionSettings) -> FieldShape {
+    use IdentityAttribute as A;
+    match attribute {
+        A::StudentNumber => student_number(Field::StudentNumber, institution),
+        A::Ine => FieldShape {
             pattern: "[0-9A-Za-z]{11}".to_owned(),
             ..bounded(shape(Field::Ine, FieldKind::Text, true), 11, 11)
         },
-        FieldShape {
+        A::MobilePhone => FieldShape {
             pattern: "\\+?[0-9]{6,15}".to_owned(),
             ..bounded(shape(Field::MobilePhone, FieldKind::Phone, true), 6, 20)
         },
-    ]
+        A::HrId => bounded(shape(Field::IdentityHrId, FieldKind::Text, true), 1, 64),
+        A::BirthDate => FieldShape {
+            autocomplete: "bday",
+            ..bounded(
+                shape(Field::IdentityBirthDate, FieldKind::Text, true),
+                8,
+                10,
+            )
+        },
+        A::FamilyName => FieldShape {
+            autocomplete: "family-name",
+            ..bounded(
+                shape(Field::IdentityFamilyName, FieldKind::Text, true),
+                1,
+                100,
+            )
+        },
+        A::PersonalMail => bounded(
+            shape(Field::IdentityPersonalMail, FieldKind::Email, true),
+            3,
+            MAIL_MAX,
+        ),
+    }
 }
 
 /// What a step's fields depend on in the profile's rules.

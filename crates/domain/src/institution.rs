@@ -413,7 +413,8 @@ pub enum ActivationChannel {
     ProvisionalPassword,
     /// Link mailed to the personal address when activation opens.
     MailedLink,
-    /// Identity match (student number + INE + phone), then a code.
+    /// Identity match (the attributes of `identity_check`: Tours' student
+    /// number, INE and mobile phone), then a code.
     IdentityMatch,
 }
 
@@ -436,6 +437,12 @@ pub struct ActivationSettings {
     /// `photo_use`, `crous_sharing`, `mail_redirect`, `password`. The
     /// verification screens (code, mailed links) are placed automatically.
     pub screens: Vec<Vec<Step>>,
+    /// What an identity match asks the person to type, each compared with
+    /// the provisioned record: `student_number`, `ine`, `hr_id`,
+    /// `birth_date`, `family_name`, `mobile_phone`, `personal_mail`
+    /// (default: Tours' student number, INE and mobile phone).
+    #[serde(default = "crate::identity_check::default_identity_check")]
+    pub identity_check: Vec<crate::identity_check::IdentityAttribute>,
     /// The recovery-mail item: required or not, verified by a mailed link
     /// and code or not, and the link's lifetime.
     #[serde(default)]

@@ -215,13 +215,13 @@ impl InstitutionSettings {
                 out.bad(format!("{key}.password_policy.{field}"), message);
             }
         }
-        if profile.activation.channel == ActivationChannel::IdentityMatch
-            && profile.kind != AccountKind::Student
-        {
-            out.bad(
-                format!("{key}.activation.channel"),
-                "identity_match needs a student number and an INE: students only",
-            );
+        if profile.activation.channel == ActivationChannel::IdentityMatch {
+            for problem in crate::identity_check::check_problems(
+                &profile.activation.identity_check,
+                profile.kind,
+            ) {
+                out.bad(format!("{key}.activation.identity_check"), problem);
+            }
         }
         let has = |step| {
             profile
@@ -523,7 +523,9 @@ mod tests {
         let found = keys(&broken);
         for key in [
             "profiles.staff.retention",
-            "profiles.staff.activation.channel",
+            // Tours' default check names a student number: not a staff
+            // record's.
+            "profiles.staff.activation.identity_check",
             "profiles.staff.activation.delay",
             "profiles.staff.activation.max_attempts",
             "charter",

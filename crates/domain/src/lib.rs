@@ -11,6 +11,7 @@ pub mod form;
 pub mod guessing;
 pub mod guest;
 pub mod helpdesk;
+pub mod identity_check;
 pub mod ids;
 pub mod institution;
 pub mod institution_checks;

@@ -219,10 +219,18 @@ struct Needs {
 }
 
 fn required_fields(profile: &ProfileSettings) -> Needs {
+    use crate::identity_check::IdentityAttribute;
+    let activation = &profile.activation;
+    // An identity match compares what its check lists with the record.
+    let checks = |attribute| {
+        activation.channel == ActivationChannel::IdentityMatch
+            && activation.identity_check.contains(&attribute)
+    };
     Needs {
-        ine: profile.activation.channel == ActivationChannel::IdentityMatch,
-        mobile_phone: profile.activation.channel == ActivationChannel::IdentityMatch,
-        personal_mail: profile.activation.channel == ActivationChannel::MailedLink,
+        ine: checks(IdentityAttribute::Ine),
+        mobile_phone: checks(IdentityAttribute::MobilePhone),
+        personal_mail: activation.channel == ActivationChannel::MailedLink
+            || checks(IdentityAttribute::PersonalMail),
     }
 }
 

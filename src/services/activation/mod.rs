@@ -8,7 +8,7 @@ use crate::domain::problem::Problem;
 use tonic::{Request, Response, Status};
 
 use super::{App, account_lookup, begin_call, reply};
-use crate::app::activation::{Entry, ScreenInput, Started, Submitted};
+use crate::app::activation::{Entry, IdentityFields, ScreenInput, Started, Submitted};
 use crate::app::error::AppError;
 use crate::app::passwords::{CandidateFor, may_judge_for_accounts};
 use crate::domain::activation::{RedirectInput, Submission};
@@ -42,11 +42,15 @@ fn entry(entry: Option<ProtoEntry>) -> Result<Entry, AppError> {
             password: p.provisional_password,
         },
         ProtoEntry::Link(l) => Entry::Link { token: l.token },
-        ProtoEntry::IdentityMatch(m) => Entry::IdentityMatch {
+        ProtoEntry::IdentityMatch(m) => Entry::IdentityMatch(IdentityFields {
             student_number: m.student_number,
             ine: m.ine,
+            hr_id: m.hr_id,
+            birth_date: m.birth_date,
+            family_name: m.family_name,
             mobile_phone: m.mobile_phone,
-        },
+            personal_mail: m.personal_mail,
+        }),
     })
 }
 

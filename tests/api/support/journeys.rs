@@ -161,6 +161,7 @@ impl TestApp {
                 student_number: account.student_number.clone(),
                 ine: account.ine.clone(),
                 mobile_phone: account.mobile_phone.clone(),
+                ..Default::default()
             }),
         };
         let mut client = self.activation();

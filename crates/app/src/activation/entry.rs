@@ -5,9 +5,13 @@ use chrono::{DateTime, Utc};
 use domain::account::Account;
 use domain::account::AccountStatus;
 use domain::activation::{FlowState, Step};
-use domain::ids::{Ine, PhoneE164, StudentNumber, check_typed_identifier};
+use domain::identity_check::{Locator, TypedIdentity};
+use domain::ids::{
+    BirthDate, HrId, Ine, MailAddress, PhoneE164, StudentNumber, check_typed_identifier,
+};
 use domain::institution::{ActivationChannel, InstitutionSettings};
 use domain::problem::Problem;
+use domain::provisioning::Violation;
 use domain::recovery::ResetMethod;
 use domain::refusal::Precondition;
 use domain::secret::{SecretKind, generate, hash_secret};
@@ -40,11 +44,101 @@ pub enum Entry {
     Link {
         token: String,
     },
-    IdentityMatch {
-        student_number: String,
-        ine: String,
-        mobile_phone: String,
-    },
+    /// What the person typed of their record, as their profile's
+    /// `identity_check` asks.
+    IdentityMatch(IdentityFields),
+}
+
+/// The attributes of an identity match as typed (empty: not typed).
+#[derive(Clone, Default)]
+pub struct IdentityFields {
+    pub student_number: String,
+    pub ine: String,
+    pub hr_id: String,
+    pub birth_date: String,
+    pub family_name: String,
+    pub mobile_phone: String,
+    pub personal_mail: String,
+}
+
+impl IdentityFields {
+    /// The identifier typed that finds the record, as the guess counters
+    /// name it: the student number, else the INE, else the HR id.
+    fn subject(&self) -> Option<(&'static str, String)> {
+        [
+            ("student_number", self.student_number.trim().to_owned()),
+            ("ine", self.ine.trim().to_uppercase()),
+            ("hr_id", self.hr_id.trim().to_lowercase()),
+        ]
+        .into_iter()
+        .find(|(_, typed)| !typed.is_empty())
+    }
+
+    /// Each attribute typed, parsed; every badly written one is refused
+    /// at once, named by its field.
+    fn parse(
+        &self,
+        institution: &InstitutionSettings,
+        today: chrono::NaiveDate,
+    ) -> Result<TypedIdentity, AppError> {
+        let mut refused = Vec::new();
+        let bad = &mut refused;
+        let student_number = typed(&self.student_number, "student_number", bad, |raw| {
+            StudentNumber::parse(raw, institution.student_number_length)
+        });
+        let ine = typed(&self.ine, "ine", bad, Ine::parse);
+        let hr_id = typed(&self.hr_id, "hr_id", bad, HrId::parse);
+        let birth_date = typed(&self.birth_date, "birth_date", bad, |raw| {
+            BirthDate::parse(raw, today).map(BirthDate::date)
+        });
+        let family_name = typed(&self.family_name, "family_name", bad, |raw| {
+            Ok(raw.to_owned())
+        });
+        let mobile_phone = typed(&self.mobile_phone, "mobile_phone", bad, |raw| {
+            PhoneE164::parse(raw, &institution.phone_region)
+        });
+        let personal_mail = typed(
+            &self.personal_mail,
+            "personal_mail",
+            bad,
+            MailAddress::parse,
+        );
+        if !refused.is_empty() {
+            return Err(AppError::InvalidArgument(refused));
+        }
+        Ok(TypedIdentity {
+            student_number,
+            ine,
+            hr_id,
+            birth_date,
+            family_name,
+            mobile_phone,
+            personal_mail,
+        })
+    }
+}
+
+/// One attribute as typed: `None` when left empty or badly written (then
+/// refused in `refused`, named `identity_match.{field}`).
+fn typed<T>(
+    raw: &str,
+    field: &str,
+    refused: &mut Vec<Violation>,
+    parse: impl FnOnce(&str) -> Result<T, Problem>,
+) -> Option<T> {
+    let raw = raw.trim();
+    if raw.is_empty() || raw.len() > 254 {
+        if !raw.is_empty() {
+            refused.push(Violation::new(
+                format!("identity_match.{field}"),
+                Problem::TooLong { max: 254 },
+            ));
+        }
+        return None;
+    }
+    parse(raw)
+        .map_err(|problem| refused.push(Violation::new(format!("identity_match.{field}"), problem)))
+        .ok()
 }
 
 impl std::fmt::Debug for Entry {
@@ -55,8 +149,8 @@ impl std::fmt::Debug for Entry {
                 write!(f, "ProvisionalPassword {{ login: {login:?} }}")
             }
             Entry::Link { .. } => f.write_str("Link"),
-            Entry::IdentityMatch { student_number, .. } => {
-                write!(f, "IdentityMatch {{ student_number: {student_number:?} }}")
+            Entry::IdentityMatch(typed) => {
+                write!(f, "IdentityMatch {{ locator: {:?} }}", typed.subject())
             }
         }
     }
@@ -71,9 +165,7 @@ impl Entry {
             Entry::Key { login, .. } | Entry::ProvisionalPassword { login, .. } => {
                 Some(("login", login.trim().to_lowercase()))
             }
-            Entry::IdentityMatch { student_number, .. } => {
-                Some(("student_number", student_number.trim().to_owned()))
-            }
+            Entry::IdentityMatch(typed) => typed.subject(),
             Entry::Link { .. } => None,
         }
     }
@@ -234,14 +326,10 @@ impl App {
                 Ok((account, FlowState::default()))
             }
             Entry::Link { token } => self.enter_by_link(token, now).await,
-            Entry::IdentityMatch {
-                student_number,
-                ine,
-                mobile_phone,
-            } => {
+            Entry::IdentityMatch(typed) => {
                 let settings = settings()?;
                 let account = self
-                    .identity_match((institution, settings), student_number, ine, mobile_phone)
+                    .identity_match((institution, settings), typed, now)
                     .await?;
                 Ok((account, FlowState::default()))
             }
@@ -322,27 +410,36 @@ impl App {
         Ok((account, state))
     }
 
-    /// The account whose student number, INE and mobile phone are all the
-    /// typed ones.
+    /// The account found by the identifier typed, if everything its
+    /// profile's identity check asks for was typed and is the record's;
+    /// otherwise the same refusal whatever was wrong.
     async fn identity_match(
         &self,
         (code, institution): (&str, &InstitutionSettings),
-        student_number: &str,
-        ine: &str,
-        mobile_phone: &str,
+        typed: &IdentityFields,
+        now: DateTime<Utc>,
     ) -> Result<Account, AppError> {
-        let number = StudentNumber::parse(student_number, institution.student_number_length)
-            .map_err(|e| AppError::field("identity_match.student_number", e))?;
-        let ine = Ine::parse(ine).map_err(|e| AppError::field("identity_match.ine", e))?;
-        let phone = PhoneE164::parse(mobile_phone, &institution.phone_region)
-            .map_err(|e| AppError::field("identity_match.mobile_phone", e))?;
-        let lookup = AccountLookup::StudentNumber {
-            institution: code,
-            number: number.as_str(),
+        let today = now.with_timezone(&institution.time_zone).date_naive();
+        let typed = typed.parse(institution, today)?;
+        let lookup = match typed.locator() {
+            Some(Locator::StudentNumber(number)) => AccountLookup::StudentNumber {
+                institution: code,
+                number,
+            },
+            Some(Locator::Ine(ine)) => AccountLookup::Ine {
+                institution: code,
+                ine,
+            },
+            Some(Locator::HrId(hr_id)) => AccountLookup::HrId {
+                institution: code,
+                hr_id,
+            },
+            None => return Err(entry_refused("identity_match")),
         };
-        let account = self.store.find_account(lookup).await?.filter(|a| {
-            a.ine.as_deref() == Some(ine.as_str())
-                && a.mobile_phone.as_deref() == Some(phone.as_str())
+        let account = self.store.find_account(lookup).await?.filter(|account| {
+            self.profile_of(account).is_ok_and(|profile| {
+                typed.matches(&profile.activation.identity_check, account.into())
+            })
         });
         self.expect_channel(account, ActivationChannel::IdentityMatch, "identity_match")
     }

@@ -131,13 +131,18 @@ impl App {
         language: Language,
         now: DateTime<Utc>,
     ) -> Result<Outgoing, AppError> {
-        let phone = account
-            .mobile_phone
+        // By SMS to the phone on record and by mail to the personal
+        // address on record, whichever the record has (its identity check
+        // asked for one of them).
+        let phone = account.mobile_phone.clone();
+        let personal_mail = account.personal_mail.as_deref();
+        let target = phone
             .clone()
+            .or_else(|| personal_mail.map(str::to_owned))
             .ok_or_else(|| AppError::FailedPrecondition {
                 kind: Precondition::NoPhone,
                 subject: "account".into(),
-                message: "no mobile phone is recorded for this account: contact the helpdesk"
+                message: "no mobile phone or personal mail is recorded for this account: contact the helpdesk"
                     .into(),
             })?;
         let code = generate(SecretKind::Code, &mut rand::rngs::SysRng).map_err(internal)?;
@@ -145,8 +150,8 @@ impl App {
             .map_err(internal)?;
         let expires_at = now + lifetime;
         let (name, tz) = (&journey.institution.name, journey.institution.time_zone);
-        let by_sms = [(Channel::Sms, Some(phone.as_str()))];
-        let by_mail = [(Channel::Mail, account.personal_mail.as_deref())];
+        let by_sms = [(Channel::Sms, phone.as_deref())];
+        let by_mail = [(Channel::Mail, personal_mail)];
         let messages = by_sms
             .into_iter()
             .chain(by_mail)
@@ -169,9 +174,16 @@ impl App {
                 })
             })
             .collect();
+        let (masked_destination, also_sent_to) = match &phone {
+            Some(phone) => (
+                mask_phone(phone),
+                personal_mail.iter().map(|m| mask_mail(m)).collect(),
+            ),
+            None => (mask_mail(&target), Vec::new()),
+        };
         let notice = DeliveryNotice {
-            also_sent_to: account.personal_mail.iter().map(|m| mask_mail(m)).collect(),
-            masked_destination: mask_phone(&phone),
+            also_sent_to,
+            masked_destination,
             check_spam_folder: true,
             helpdesk_url: journey.institution.helpdesk_url.clone(),
             expires_at: Some(expires_at),
@@ -180,7 +192,7 @@ impl App {
             account_id: account.id.clone(),
             purpose: Purpose::IdentityCode,
             hash: code.hash(SecretKind::Code, &*self.store.secret_keys()?),
-            target: Some(phone),
+            target: Some(target),
             flow_id: None,
             not_before: None,
             expires_at: Some(expires_at),

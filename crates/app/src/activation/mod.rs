@@ -23,7 +23,7 @@ use store::secrets::{NewSecret, Purpose};
 use crate::error::{AppError, internal};
 use crate::{App, CallContext};
 
-pub use entry::Entry;
+pub use entry::{Entry, IdentityFields};
 pub use submit::ScreenInput;
 pub use view::{CompletionView, FlowView, PendingView, RedirectView, ScreenView};
 

@@ -76,7 +76,7 @@ pub fn entry(channel: ActivationChannel) -> (&'static str, &'static str) {
         ),
         ActivationChannel::IdentityMatch => (
             "Identification",
-            "Type the details you gave when you enrolled: an activation code will be sent to you by SMS and mail.",
+            "Type the details you gave when you enrolled: an activation code will be sent to you to confirm them.",
         ),
     }
 }
@@ -106,11 +106,19 @@ pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
         Field::ProvisionalLogin => ("Login", "", ""),
         Field::ProvisionalPassword => ("Provisional password", "", ""),
         Field::StudentNumber => ("Student number", "", "22012345"),
-        Field::Ine => ("INE", "11 letters or digits.", "1234567890A"),
+        Field::Ine => ("INE", "11 letters or digits.", "1234567890V"),
         Field::MobilePhone => (
             "Mobile phone number",
             "The number you gave when you enrolled.",
             "+33612345678",
+        ),
+        Field::IdentityHrId => ("Staff number", "The number of your HR record.", "RH-0042"),
+        Field::IdentityBirthDate => ("Birth date", "As DDMMYYYY or YYYY-MM-DD.", "31011980"),
+        Field::IdentityFamilyName => ("Family name", "As on your record.", "Doe"),
+        Field::IdentityPersonalMail => (
+            "Personal mail address",
+            "The one you gave when you enrolled or were hired.",
+            "jane.doe@example.org",
         ),
         Field::Code => ("Code received", "", ""),
         Field::RecoveryMail => ("Recovery mail address", "", "jane.doe@example.org"),

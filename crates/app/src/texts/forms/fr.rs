@@ -76,7 +76,7 @@ pub fn entry(channel: ActivationChannel) -> (&'static str, &'static str) {
         ),
         ActivationChannel::IdentityMatch => (
             "Identification",
-            "Saisissez les informations données lors de votre inscription : un code d'activation vous sera envoyé par SMS et par mail.",
+            "Saisissez les informations données lors de votre inscription : un code d'activation vous sera envoyé pour confirmer.",
         ),
     }
 }
@@ -106,11 +106,31 @@ pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
         Field::ProvisionalLogin => ("Nom de connexion", "", ""),
         Field::ProvisionalPassword => ("Mot de passe provisoire", "", ""),
         Field::StudentNumber => ("Numéro d'étudiant", "", "22012345"),
-        Field::Ine => ("Code INE", "11 lettres ou chiffres.", "1234567890A"),
+        Field::Ine => ("Code INE", "11 lettres ou chiffres.", "1234567890V"),
         Field::MobilePhone => (
             "Numéro de téléphone portable",
             "Le numéro donné lors de votre inscription.",
             "+33612345678",
+        ),
+        Field::IdentityHrId => (
+            "Matricule",
+            "Le numéro de personnel de votre dossier RH.",
+            "RH-0042",
+        ),
+        Field::IdentityBirthDate => (
+            "Date de naissance",
+            "Au format JJMMAAAA ou AAAA-MM-JJ.",
+            "31011980",
+        ),
+        Field::IdentityFamilyName => (
+            "Nom de famille",
+            "Tel qu'il figure sur votre dossier.",
+            "Doe",
+        ),
+        Field::IdentityPersonalMail => (
+            "Adresse mail personnelle",
+            "Celle que vous avez donnée lors de votre inscription ou de votre recrutement.",
+            "prenom.nom@example.org",
         ),
         Field::Code => ("Code reçu", "", ""),
         Field::RecoveryMail => ("Adresse mail de secours", "", "prenom.nom@example.org"),
