@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 
 use crate::domain::ids::{BirthDate, Ine, MailAddress, PhoneE164, StudentNumber};
-use crate::domain::login::{LoginScheme, MailScheme, NameParts};
+use crate::domain::login::{LoginScheme, MailScheme, NameParts, NameTemplate};
 use crate::domain::password::{Password, PasswordPolicy, PersonalData, evaluate};
 
 /// INE: a parsed one is 11 upper-case letters and digits and parses again
@@ -99,6 +99,7 @@ pub fn login_schemes(given_name: &str, family_name: &str, student_number: &str) 
         given_name,
         family_name,
         student_number: number.as_ref().map(StudentNumber::as_str),
+        hr_id: None,
     };
     let plain = |text: &str| {
         text.chars()
@@ -110,6 +111,12 @@ pub fn login_schemes(given_name: &str, family_name: &str, student_number: &str) 
             max_family_length: 20,
         },
         LoginScheme::StudentNumberSuffix { suffix: "T".into() },
+        LoginScheme::Template {
+            template: NameTemplate::try_from(
+                "{family_compact:8}{given_compact:1}{seq:2}".to_owned(),
+            )
+            .expect("a template"),
+        },
     ];
     for scheme in schemes {
         if let Ok(Some(stem)) = scheme.stem(&names) {
@@ -126,14 +133,19 @@ pub fn login_schemes(given_name: &str, family_name: &str, student_number: &str) 
             }
         }
     }
-    let mail = MailScheme {
-        domain: "etu.example.fr".into(),
-    };
-    if let Some(stem) = mail.stem(&names) {
-        assert!(plain(&stem), "{stem:?}");
-        for attempt in [0, 1, u32::MAX] {
-            let address = mail.candidate(&stem, attempt);
-            assert!(MailAddress::parse(&address).is_ok(), "{address:?}");
+    let templated = NameTemplate::try_from("{given:1}.{family}{seq?}".to_owned()).ok();
+    for local_part in [None, templated] {
+        let mail = MailScheme {
+            domain: "etu.example.fr".into(),
+            local_part,
+        };
+        if let Some(stem) = mail.stem(&names) {
+            assert!(plain(&stem), "{stem:?}");
+            for attempt in [0, 1, u32::MAX] {
+                if let Some(address) = mail.candidate(&stem, attempt) {
+                    assert!(MailAddress::parse(&address).is_ok(), "{address:?}");
+                }
+            }
         }
     }
 }

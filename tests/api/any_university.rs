@@ -116,7 +116,21 @@ async fn each_profile_is_recognised_by_the_attributes_its_institution_chose() {
 
     // A student: student number, birth date as typed on a form, the
     // personal address in other case; the code comes by mail alone.
-    app.provision(student("22070001")).await.expect("provision");
+    let provisioned = app.provision(student("22070001")).await.expect("provision");
+    let account = provisioned.account.expect("account");
+    assert_eq!(
+        (account.login.as_str(), account.institutional_mail.as_str()),
+        ("benalii01", "i.benali@etu.univ-exemple.fr")
+    );
+    let namesake = app.provision(student("22070009")).await.expect("provision");
+    let namesake = namesake.account.expect("account");
+    assert_eq!(
+        (
+            namesake.login.as_str(),
+            namesake.institutional_mail.as_str()
+        ),
+        ("benalii02", "i.benali2@etu.univ-exemple.fr")
+    );
     let typed = proto::IdentityMatchEntry {
         student_number: "22070001".into(),
         birth_date: "14092006".into(),
@@ -130,9 +144,14 @@ async fn each_profile_is_recognised_by_the_attributes_its_institution_chose() {
 
     // A staff member: HR number, birth date, family name without its
     // accents and apostrophe, the phone in national form; by SMS.
-    app.provision(staff("P-2231")).await.expect("provision");
+    let provisioned = app.provision(staff("2231")).await.expect("provision");
+    let account = provisioned.account.expect("account");
+    assert_eq!(
+        (account.login.as_str(), account.institutional_mail.as_str()),
+        ("p2231", "helene.dargent-levy@univ-exemple.fr")
+    );
     let typed = proto::IdentityMatchEntry {
-        hr_id: "P-2231".into(),
+        hr_id: "2231".into(),
         birth_date: "1979-04-30".into(),
         family_name: "dargent levy".into(),
         mobile_phone: "+33612345678".into(),

@@ -185,6 +185,9 @@ impl From<ProvisionError> for AppError {
             ProvisionError::NoLogin(LoginError::NoStudentNumber) => {
                 AppError::field("record.student_number", Problem::Missing)
             }
+            ProvisionError::NoLogin(LoginError::NoHrId) => {
+                AppError::field("record.hr_id", Problem::Missing)
+            }
             ProvisionError::NoLogin(e @ LoginError::NoMailScheme) => AppError::FailedPrecondition {
                 kind: Precondition::Configuration,
                 subject: "record".into(),

@@ -205,10 +205,10 @@ impl InstitutionSettings {
         {
             out.bad(format!("{key}.login"), problem);
         }
-        if let Some(mail) = &profile.institutional_mail
-            && let Err(problem) = mail.check()
-        {
-            out.bad(format!("{key}.institutional_mail"), problem);
+        if let Some(mail) = &profile.institutional_mail {
+            for problem in mail.problems(profile.kind) {
+                out.bad(format!("{key}.institutional_mail"), problem);
+            }
         }
         if profile.password_policy.is_some() {
             for (field, message) in self.password_policy(code).problems() {

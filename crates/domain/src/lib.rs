@@ -17,6 +17,7 @@ pub mod institution;
 pub mod institution_checks;
 pub mod language;
 pub mod login;
+pub mod name_template;
 pub mod password;
 pub mod problem;
 pub mod provisioning;

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::account::AccountKind;
+pub use crate::name_template::NameTemplate;
 
 /// How a profile's login identifier is built.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +29,9 @@ pub enum LoginScheme {
         /// Text appended to the student number.
         suffix: String,
     },
+    /// Written as a template: name parts, record numbers, fixed text and a
+    /// sequence number at the end (see [`NameTemplate`]).
+    Template { template: NameTemplate },
 }
 
 fn default_max_family_length() -> usize {
@@ -41,6 +45,10 @@ fn default_max_family_length() -> usize {
 pub struct MailScheme {
     /// The mail domain, for example `etu.umontpellier.fr`.
     pub domain: String,
+    /// The local part as a template (`{given:1}.{family}{seq?}`); absent:
+    /// `prenom.nom`, then `prenom.nom2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_part: Option<NameTemplate>,
 }
 
 /// What a login is built from.
@@ -49,6 +57,7 @@ pub struct NameParts<'a> {
     pub given_name: &'a str,
     pub family_name: &'a str,
     pub student_number: Option<&'a str>,
+    pub hr_id: Option<&'a str>,
 }
 
 /// Folds a name to lowercase ASCII words joined by `-`: `N'Guessan Éloïse`
@@ -103,8 +112,20 @@ impl MailScheme {
         }
     }
 
+    /// Problems of this scheme for a profile of `kind`.
+    pub fn problems(&self, kind: AccountKind) -> Vec<String> {
+        let mut problems: Vec<String> = self.check().err().into_iter().collect();
+        if let Some(template) = &self.local_part {
+            problems.extend(template.problems(kind));
+        }
+        problems
+    }
+
     /// The local-part stem shared by every candidate: `jane.doe`.
     pub fn stem(&self, names: &NameParts<'_>) -> Option<String> {
+        if let Some(template) = &self.local_part {
+            return template.stem(names).ok();
+        }
         let given = fold_name(names.given_name);
         let family = fold_name(names.family_name);
         if given.is_empty() || family.is_empty() {
@@ -118,12 +139,18 @@ impl MailScheme {
         Some(format!("{given}.{family}"))
     }
 
-    /// Candidate `attempt` (0-based): `jane.doe@d`, `jane.doe2@d`, ...
-    pub fn candidate(&self, stem: &str, attempt: u32) -> String {
-        match attempt {
+    /// Candidate `attempt` (0-based): `jane.doe@d`, `jane.doe2@d`, ...;
+    /// `None` once a template's sequence is spent.
+    pub fn candidate(&self, stem: &str, attempt: u32) -> Option<String> {
+        if let Some(template) = &self.local_part {
+            return template
+                .candidate(stem, attempt)
+                .map(|local| format!("{local}@{}", self.domain));
+        }
+        Some(match attempt {
             0 => format!("{stem}@{}", self.domain),
             n => format!("{stem}{}@{}", u64::from(n) + 1, self.domain),
-        }
+        })
     }
 }
 
@@ -136,6 +163,8 @@ pub enum LoginError {
     NoStudentNumber,
     #[error("the scheme needs an institutional mail address")]
     NoMailScheme,
+    #[error("the scheme needs an HR id")]
+    NoHrId,
 }
 
 impl LoginScheme {
@@ -170,6 +199,7 @@ impl LoginScheme {
                     problems.push("suffix has at most 8 letters or digits".to_owned());
                 }
             }
+            LoginScheme::Template { template } => problems.extend(template.problems(kind)),
         }
         problems
     }
@@ -198,6 +228,7 @@ impl LoginScheme {
                 let number = names.student_number.ok_or(LoginError::NoStudentNumber)?;
                 Ok(Some(format!("{number}{suffix}")))
             }
+            LoginScheme::Template { template } => template.stem(names).map(Some),
         }
     }
 
@@ -212,6 +243,7 @@ impl LoginScheme {
             }
             LoginScheme::InstitutionalMail => None,
             LoginScheme::StudentNumberSuffix { .. } => (attempt == 0).then(|| stem.to_owned()),
+            LoginScheme::Template { template } => template.candidate(stem, attempt),
         }
     }
 }
@@ -235,6 +267,7 @@ mod tests {
     fn very_long_names_still_give_valid_mail_addresses() {
         let scheme = MailScheme {
             domain: "umontpellier.fr".into(),
+            local_part: None,
         };
         let given = "Marie-Thérèse Léocadie Amélie Joséphine";
         let family = "de La Tour d'Auvergne-Lauraguais-Montmorency-Laval";
@@ -242,7 +275,7 @@ mod tests {
         assert!(stem.len() <= MAX_STEM, "{stem}");
         assert!(stem.starts_with("marie-therese-leocadie-ame"), "{stem}");
         assert!(stem.contains(".de-la-tour-dauvergne"), "{stem}");
-        let last = scheme.candidate(&stem, u32::MAX);
+        let last = scheme.candidate(&stem, u32::MAX).expect("a candidate");
         let local = last.split('@').next().expect("local part");
         assert!(local.len() <= 64, "{last}");
     }
@@ -252,6 +285,7 @@ mod tests {
             given_name: given,
             family_name: family,
             student_number: Some("22012345"),
+            hr_id: None,
         }
     }
 
@@ -292,16 +326,24 @@ mod tests {
     fn mail_scheme_with_collision_suffix() {
         let scheme = MailScheme {
             domain: "etu.umontpellier.fr".into(),
+            local_part: None,
         };
         let stem = scheme.stem(&names("Jane", "Doe")).unwrap();
-        assert_eq!(scheme.candidate(&stem, 0), "jane.doe@etu.umontpellier.fr");
-        assert_eq!(scheme.candidate(&stem, 1), "jane.doe2@etu.umontpellier.fr");
+        assert_eq!(
+            scheme.candidate(&stem, 0).as_deref(),
+            Some("jane.doe@etu.umontpellier.fr")
+        );
+        assert_eq!(
+            scheme.candidate(&stem, 1).as_deref(),
+            Some("jane.doe2@etu.umontpellier.fr")
+        );
         let stem = scheme.stem(&names("Hélène", "D'Argent")).unwrap();
         assert_eq!(stem, "helene.dargent");
         assert!(scheme.check().is_ok());
         assert!(
             MailScheme {
-                domain: "Bad Domain".into()
+                domain: "Bad Domain".into(),
+                local_part: None,
             }
             .check()
             .is_err()

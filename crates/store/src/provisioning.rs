@@ -1057,6 +1057,7 @@ fn names(record: &ValidRecord) -> NameParts<'_> {
         given_name: record.given_name.as_str(),
         family_name: record.family_name.as_str(),
         student_number: record.student_number(),
+        hr_id: record.hr_id(),
     }
 }
 
@@ -1582,7 +1583,7 @@ fn allocate_identifiers(
                         institution,
                         Column::Mail,
                         &stem,
-                        |n| Some(scheme.candidate(&stem, n)),
+                        |n| scheme.candidate(&stem, n),
                         10_000,
                     )
                     .ok_or(ProvisionError::LoginsExhausted)?,
