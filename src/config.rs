@@ -878,7 +878,7 @@ mod tests {
         .to_string();
         for key in [
             "institutions.u-test.profiles.staff.login",
-            "institutions.u-test.profiles.staff.activation.channel",
+            "institutions.u-test.profiles.staff.activation.identity_check",
             "institutions.u-test.profiles.staff.activation.delay",
             "institutions.u-test.profiles.staff.activation.material_lifetime",
             "institutions.u-test.profiles.other.institutional_mail",
