@@ -378,7 +378,9 @@ def check_configuration_example(binary, snippet):
     """Why `check-config` refuses a TOML example of the documentation over
     the quick start's configuration, or None. An institution's example is
     set over that example institution's file, as its university would
-    edit it; any other over `deploy/config/local.toml`."""
+    edit it (table by table: an inline table too is merged key by key, so
+    an example that changes a `login` scheme writes a profile of its own);
+    any other over `deploy/config/local.toml`."""
     with tempfile.TemporaryDirectory(prefix="doc-config-") as folder:
         folder = pathlib.Path(folder)
         examples = ROOT / "deploy" / "config" / "institutions"
