@@ -187,6 +187,9 @@ async fn the_binary_serves_and_stops_on_sigterm() {
     let mut child = binary()
         .args(["--config", "deploy/config/local.toml", "serve"])
         .env("ENT_IDENTITY__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        // The quick start's portal port may be another run's (a second
+        // checkout testing on the same machine).
+        .env("ENT_IDENTITY__PORTAL__LISTEN", "127.0.0.1:0")
         .env(
             "ENT_IDENTITY__DATABASE__URL",
             format!("sqlite://{}", dir.path().join("db/ent.sqlite").display()),
