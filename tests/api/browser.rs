@@ -574,6 +574,8 @@ async fn a_desk_agent_hands_over_links_in_chromium() {
     browser.wait_for("Paul Oubli").await;
     browser.submit(r#"form[action$="/desk/reset"]"#).await;
     browser.wait_for("/recovery/reset/").await;
+    // Its end in Montpellier's time (CET or CEST), not UTC.
+    browser.wait_for("(CE").await;
     browser.check("desk-reset").await;
     let audited = app
         .lifecycle

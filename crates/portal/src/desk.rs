@@ -176,6 +176,23 @@ impl Desk<'_> {
         words(self.person.language)
     }
 
+    /// A link's end, as the agent reads it: in the institution's time
+    /// zone, to the minute (in UTC when the API cannot say which zone).
+    async fn until(&self, at: Option<prost_types::Timestamp>) -> String {
+        let zone =
+            crate::pages::institution_info(self.portal, &self.agent.institution, self.person)
+                .await
+                .and_then(|info| info.time_zone.parse::<chrono_tz::Tz>().ok())
+                .unwrap_or(chrono_tz::UTC);
+        at.and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0))
+            .map(|t| {
+                t.with_timezone(&zone)
+                    .format("%Y-%m-%d %H:%M (%Z)")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    }
+
     async fn find(&self) -> Result<DeskOutcome, tonic::Status> {
         use proto::account_selector::Identifier as I;
         use proto::find_person_request::Search;
@@ -240,7 +257,7 @@ impl Desk<'_> {
             done: t.desk_reset_issued.to_owned(),
             handed_over: vec![
                 (t.desk_link.to_owned(), issued.reset_url),
-                (t.desk_until.to_owned(), until(issued.expires_at)),
+                (t.desk_until.to_owned(), self.until(issued.expires_at).await),
             ],
             ..DeskOutcome::default()
         })
@@ -276,7 +293,7 @@ impl Desk<'_> {
         let mut handed_over = vec![(t.desk_login.to_owned(), login)];
         if let Some(link) = issued.activation_link {
             handed_over.push((t.desk_link.to_owned(), link.url));
-            handed_over.push((t.desk_until.to_owned(), until(link.expires_at)));
+            handed_over.push((t.desk_until.to_owned(), self.until(link.expires_at).await));
         }
         if let Some(material) = issued.activation_material {
             for (label, secret) in [
@@ -321,13 +338,6 @@ impl Desk<'_> {
             ..DeskOutcome::default()
         })
     }
-}
-
-/// A link's end, as the agent reads it (UTC, to the minute).
-fn until(at: Option<prost_types::Timestamp>) -> String {
-    at.and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0))
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default()
 }
 
 /// The desk page: the search form, then what the last action found or

@@ -283,6 +283,34 @@ pub(crate) fn frame(
     }
 }
 
+/// What the API says of institution `code`: as it last said it, else asked
+/// again (and remembered); `None` when it cannot be asked.
+pub(crate) async fn institution_info(
+    portal: &Portal,
+    code: &str,
+    person: &Person,
+) -> Option<proto::InstitutionInfo> {
+    if let Some(info) = portal.known.get(code) {
+        return Some(info);
+    }
+    let request = portal.api.request(
+        proto::DescribeFirstConnectionRequest {
+            institution: code.to_owned(),
+        },
+        person,
+    );
+    let described = portal
+        .api
+        .activation()
+        .describe_first_connection(request)
+        .await
+        .ok()?
+        .into_inner();
+    let info = described.institution?;
+    portal.known.remember(&info);
+    Some(info)
+}
+
 /// What the API last said of each institution, for the frames of pages
 /// that do not ask it again (a form's answer, an error); forgotten after
 /// a while, so that a renamed institution shows its new name.
