@@ -100,6 +100,7 @@ async fn each_profile_is_recognised_by_the_attributes_its_institution_chose() {
     assert_eq!(
         fields,
         vec![
+            vec!["key.login", "key.activation_key"],
             vec![
                 "identity_match.student_number",
                 "identity_match.birth_date",
@@ -215,4 +216,61 @@ async fn a_mismatch_is_refused_alike_whatever_was_wrong() {
     assert!(unreadable.message().contains("identity_match.birth_date"));
     assert!(app.mails_to("ines.benali@example.org").is_empty());
     start(&app, right).await.expect("recognised");
+}
+
+#[tokio::test]
+async fn a_printed_key_is_followed_by_a_code_mailed_to_the_personal_address() {
+    let app = spawn_exemple().await;
+    let provisioned = app
+        .provision(proto::ProvisionRecord {
+            profile: "doctoral".into(),
+            ..student("22070003")
+        })
+        .await
+        .expect("provision");
+    let account = provisioned.account.expect("account");
+    assert_eq!(account.login, "d22070003");
+    let key = provisioned
+        .activation_material
+        .expect("material")
+        .activation_key;
+    let started = app
+        .activation()
+        .start_activation(proto::StartActivationRequest {
+            institution: EXEMPLE.into(),
+            entry: Some(Entry::Key(proto::KeyEntry {
+                login: "d22070003".into(),
+                activation_key: key,
+            })),
+        })
+        .await
+        .expect("the key")
+        .into_inner();
+    let flow = started.flow.expect("flow");
+    let pending = flow.pending_verification.expect("a code is awaited");
+    assert!(
+        pending
+            .notice
+            .expect("notice")
+            .masked_destination
+            .ends_with(".org"),
+        "sent to the personal address"
+    );
+    // The password waits for the code.
+    let early = app
+        .activation()
+        .submit_activation_screen(proto::SubmitActivationScreenRequest {
+            flow_token: started.flow_token.clone(),
+            password: Some(proto::PasswordInput {
+                password: "Garonne+Lot47".into(),
+                confirmation: "Garonne+Lot47".into(),
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(early.code(), Code::InvalidArgument);
+    let mailed = app.wait_for_mail_to("ines.benali@example.org", 1).await;
+    assert!(app.sms().is_empty());
+    finish(&app, &started.flow_token, &code_in(&mailed)).await;
 }

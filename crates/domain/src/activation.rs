@@ -186,15 +186,16 @@ pub enum RedirectRule {
     Mandatory,
 }
 
-/// The screens of a journey, in order: the entry, then the configured
-/// screens with a verification screen after each screen that mails a link.
+/// The screens of a journey, in order: the entry, the code sent after it
+/// where the profile sends one, then the configured screens with a
+/// verification screen after each screen that mails a link.
 pub fn plan(
-    identity_match: bool,
+    code_after_entry: bool,
     screens: &[Vec<Step>],
     recovery: &RecoveryMailRule,
 ) -> Vec<Vec<Step>> {
     let mut out = vec![vec![Step::VerifySecret]];
-    if identity_match {
+    if code_after_entry {
         out.push(vec![Step::VerifyCode]);
     }
     for screen in screens {

@@ -82,8 +82,14 @@ pub fn default_identity_check() -> Vec<IdentityAttribute> {
     ]
 }
 
-/// Why an identity check cannot be configured as written.
-pub fn check_problems(check: &[IdentityAttribute], kind: AccountKind) -> Vec<String> {
+/// Why an identity check cannot be configured as written; `code_to_set`
+/// says whether the profile names where its code goes (else it goes to
+/// the phone or address the check compares).
+pub fn check_problems(
+    check: &[IdentityAttribute],
+    kind: AccountKind,
+    code_to_set: bool,
+) -> Vec<String> {
     let mut problems = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for attribute in check {
@@ -117,15 +123,18 @@ pub fn check_problems(check: &[IdentityAttribute], kind: AccountKind) -> Vec<Str
         // read it could have the code sent.
         problems.push("needs at least two attributes: an identifier alone proves nothing".into());
     }
-    if !check.iter().any(|a| {
-        matches!(
-            a,
-            IdentityAttribute::MobilePhone | IdentityAttribute::PersonalMail
-        )
-    }) {
-        // The code goes to the phone or address the person named and the
-        // record holds.
-        problems.push("needs mobile_phone or personal_mail, where the code is sent".into());
+    if !code_to_set
+        && !check.iter().any(|a| {
+            matches!(
+                a,
+                IdentityAttribute::MobilePhone | IdentityAttribute::PersonalMail
+            )
+        })
+    {
+        // Without `code_to`, the code goes to the phone and address on
+        // record: the check must make the record hold one.
+        problems
+            .push("needs mobile_phone or personal_mail, where the code is sent, or code_to".into());
     }
     problems
 }
@@ -332,12 +341,15 @@ mod tests {
     #[test]
     fn a_check_finds_the_record_and_reaches_the_person() {
         use AccountKind::{Staff, Student};
-        assert!(check_problems(&default_identity_check(), Student).is_empty());
-        assert!(check_problems(&[A::HrId, A::BirthDate, A::PersonalMail], Staff).is_empty());
-        assert!(!check_problems(&[A::BirthDate, A::MobilePhone], Student).is_empty());
-        assert!(!check_problems(&[A::StudentNumber, A::MobilePhone], Staff).is_empty());
-        assert!(!check_problems(&[A::StudentNumber], Student).is_empty());
-        assert!(!check_problems(&[A::StudentNumber, A::BirthDate], Student).is_empty());
-        assert!(!check_problems(&[A::Ine, A::Ine, A::MobilePhone], Student).is_empty());
+        let problems = |check: &[IdentityAttribute], kind| check_problems(check, kind, false);
+        assert!(problems(&default_identity_check(), Student).is_empty());
+        assert!(problems(&[A::HrId, A::BirthDate, A::PersonalMail], Staff).is_empty());
+        assert!(!problems(&[A::BirthDate, A::MobilePhone], Student).is_empty());
+        assert!(!problems(&[A::StudentNumber, A::MobilePhone], Staff).is_empty());
+        assert!(!problems(&[A::StudentNumber], Student).is_empty());
+        assert!(!problems(&[A::StudentNumber, A::BirthDate], Student).is_empty());
+        assert!(!problems(&[A::Ine, A::Ine, A::MobilePhone], Student).is_empty());
+        // Where code_to says where the code goes, the check need not.
+        assert!(check_problems(&[A::StudentNumber, A::BirthDate], Student, true).is_empty());
     }
 }

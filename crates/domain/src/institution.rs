@@ -443,6 +443,12 @@ pub struct ActivationSettings {
     /// (default: Tours' student number, INE and mobile phone).
     #[serde(default = "crate::identity_check::default_identity_check")]
     pub identity_check: Vec<crate::identity_check::IdentityAttribute>,
+    /// Where a code is sent after the entry, to be typed before the
+    /// screens: `sms` (the mobile phone on record), `mail` (the personal
+    /// address on record). Absent: both, whichever the record has, after
+    /// an identity match (Tours); no code after the other entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_to: Option<Vec<CodeChannel>>,
     /// The recovery-mail item: required or not, verified by a mailed link
     /// and code or not, and the link's lifetime.
     #[serde(default)]
@@ -453,7 +459,7 @@ pub struct ActivationSettings {
     /// How long a started flow lives.
     #[serde(default = "default_flow_lifetime", with = "formats::duration")]
     pub flow_lifetime: Duration,
-    /// Lifetime of the code sent by SMS and mail after an identity match.
+    /// Lifetime of the code sent after the entry (`code_to`).
     #[serde(default = "default_code_lifetime", with = "formats::duration")]
     pub code_lifetime: Duration,
     /// Wrong entries of a key, provisional password or code before it is
@@ -468,15 +474,34 @@ pub struct ActivationSettings {
     pub next: Option<NextDestination>,
 }
 
+/// Where an entry's code is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeChannel {
+    /// By SMS to the mobile phone on record.
+    Sms,
+    /// By mail to the personal address on record.
+    Mail,
+}
+
 impl ActivationSettings {
     /// The screens of this profile's journey, entry and verifications
     /// included.
     pub fn plan(&self) -> Vec<Vec<Step>> {
         activation::plan(
-            self.channel == ActivationChannel::IdentityMatch,
+            !self.code_channels().is_empty(),
             &self.screens,
             &self.recovery_mail,
         )
+    }
+
+    /// Where the code after the entry goes; empty: no code.
+    pub fn code_channels(&self) -> Vec<CodeChannel> {
+        match (&self.code_to, self.channel) {
+            (Some(channels), _) => channels.clone(),
+            (None, ActivationChannel::IdentityMatch) => vec![CodeChannel::Sms, CodeChannel::Mail],
+            (None, _) => Vec::new(),
+        }
     }
 }
 

@@ -215,12 +215,25 @@ impl InstitutionSettings {
                 out.bad(format!("{key}.password_policy.{field}"), message);
             }
         }
-        if profile.activation.channel == ActivationChannel::IdentityMatch {
+        let activation = &profile.activation;
+        if activation.channel == ActivationChannel::IdentityMatch {
             for problem in crate::identity_check::check_problems(
-                &profile.activation.identity_check,
+                &activation.identity_check,
                 profile.kind,
+                activation.code_to.is_some(),
             ) {
                 out.bad(format!("{key}.activation.identity_check"), problem);
+            }
+        }
+        if let Some(channels) = &activation.code_to {
+            let mut unique = channels.clone();
+            unique.sort();
+            unique.dedup();
+            if channels.is_empty() || unique.len() != channels.len() {
+                out.bad(
+                    format!("{key}.activation.code_to"),
+                    "lists sms and/or mail, each once (leave it out for no code)",
+                );
             }
         }
         let has = |step| {

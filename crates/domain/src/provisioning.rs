@@ -7,7 +7,9 @@ use chrono::{DateTime, Duration, Utc};
 use super::account::AccountKind;
 use super::guest::ValidInvitation;
 use super::ids::{BirthDate, HrId, Ine, MailAddress, PersonName, PhoneE164, StudentNumber};
-use super::institution::{ActivationChannel, InstitutionSettings, Institutions, ProfileSettings};
+use super::institution::{
+    ActivationChannel, CodeChannel, InstitutionSettings, Institutions, ProfileSettings,
+};
 
 /// A record as received, before any check (kept so, as JSON, while an
 /// administrator reviews it: `duplicates.action = "hold"`).
@@ -226,11 +228,19 @@ fn required_fields(profile: &ProfileSettings) -> Needs {
         activation.channel == ActivationChannel::IdentityMatch
             && activation.identity_check.contains(&attribute)
     };
+    // A code sent where the profile says goes to what the record holds.
+    let sent_to = |channel| {
+        activation
+            .code_to
+            .as_ref()
+            .is_some_and(|channels| channels.contains(&channel))
+    };
     Needs {
         ine: checks(IdentityAttribute::Ine),
-        mobile_phone: checks(IdentityAttribute::MobilePhone),
+        mobile_phone: checks(IdentityAttribute::MobilePhone) || sent_to(CodeChannel::Sms),
         personal_mail: activation.channel == ActivationChannel::MailedLink
-            || checks(IdentityAttribute::PersonalMail),
+            || checks(IdentityAttribute::PersonalMail)
+            || sent_to(CodeChannel::Mail),
     }
 }
 

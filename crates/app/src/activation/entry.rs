@@ -255,13 +255,16 @@ impl App {
             check_can_start(&account, now, time_zone)?;
         }
         let journey = self.journey(&account)?;
-        let writes = match entry {
-            Entry::IdentityMatch { .. } => {
-                self.identity_code_cooldown(&account, &journey, now).await?;
-                self.identity_code_writes(&account, &journey, ctx.language, now)?
-                    .writes
-            }
-            _ => FlowWrites::default(),
+        // The code the profile sends after its entry (Tours' after the
+        // identity match), unless the entry stands for it (a desk link).
+        let code_due = !journey.profile.activation.code_channels().is_empty()
+            && !state.done.contains(&Step::VerifyCode);
+        let writes = if code_due {
+            self.identity_code_cooldown(&account, &journey, now).await?;
+            self.identity_code_writes(&account, &journey, ctx.language, now)?
+                .writes
+        } else {
+            FlowWrites::default()
         };
         state.done.insert(Step::VerifySecret);
         let token = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use domain::account::Account;
 use domain::activation::{self, Step, mask_mail, mask_phone};
+use domain::institution::CodeChannel;
 use domain::language::Language;
 use domain::problem::Problem;
 use domain::refusal::Precondition;
@@ -132,10 +133,17 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<Outgoing, AppError> {
         // By SMS to the phone on record and by mail to the personal
-        // address on record, whichever the record has (its identity check
-        // asked for one of them).
-        let phone = account.mobile_phone.clone();
-        let personal_mail = account.personal_mail.as_deref();
+        // address on record, as the profile says (`code_to`), whichever
+        // the record has.
+        let channels = journey.profile.activation.code_channels();
+        let phone = account
+            .mobile_phone
+            .clone()
+            .filter(|_| channels.contains(&CodeChannel::Sms));
+        let personal_mail = account
+            .personal_mail
+            .as_deref()
+            .filter(|_| channels.contains(&CodeChannel::Mail));
         let target = phone
             .clone()
             .or_else(|| personal_mail.map(str::to_owned))

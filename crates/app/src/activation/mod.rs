@@ -91,7 +91,7 @@ fn flow_error(e: FlowError) -> AppError {
             kind: Precondition::AwaitingVerification,
             subject: step.field().into(),
             message: match step {
-                Step::VerifyCode => "type the code sent by SMS and mail first".into(),
+                Step::VerifyCode => "type the code sent to you first".into(),
                 _ => "follow the link mailed to you, or type its code, first".into(),
             },
         },

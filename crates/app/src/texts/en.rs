@@ -218,8 +218,8 @@ pub fn consent_notice(notice: ConsentNotice) -> &'static str {
 /// Where a completed activation leads when the profile names no page.
 pub const SIGN_IN_TO_PORTAL: &str = "Sign in to the portal";
 
-/// Submitting a screen before typing the code sent by SMS and mail.
-pub const AWAITING_CODE: &str = "First type the code you received by SMS (and mail) to go on.";
+/// Submitting a screen before typing the code sent after the entry.
+pub const AWAITING_CODE: &str = "First type the code you received to go on.";
 
 /// Why a field is refused.
 pub fn problem(problem: &Problem) -> String {

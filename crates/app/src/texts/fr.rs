@@ -250,9 +250,8 @@ pub fn consent_notice(notice: ConsentNotice) -> &'static str {
 /// Where a completed activation leads when the profile names no page.
 pub const SIGN_IN_TO_PORTAL: &str = "Se connecter à l'ENT";
 
-/// Submitting a screen before typing the code sent by SMS and mail.
-pub const AWAITING_CODE: &str =
-    "Saisissez d'abord le code reçu par SMS (et par mail) pour continuer.";
+/// Submitting a screen before typing the code sent after the entry.
+pub const AWAITING_CODE: &str = "Saisissez d'abord le code que vous avez reçu pour continuer.";
 
 /// Pourquoi un champ est refusé.
 pub fn problem(problem: &Problem) -> String {

@@ -13,10 +13,7 @@ use super::OwnForm;
 pub fn step(step: Step) -> (&'static str, &'static str) {
     match step {
         Step::VerifySecret => ("Identification", ""),
-        Step::VerifyCode => (
-            "Activation code",
-            "Type the activation code you received by SMS and mail.",
-        ),
+        Step::VerifyCode => ("Activation code", "Type the activation code you received."),
         Step::RecoveryMail => (
             "Recovery mail address",
             "This address lets you recover your access if you forget your password: give one you read regularly.",

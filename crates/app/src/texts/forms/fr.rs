@@ -15,7 +15,7 @@ pub fn step(step: Step) -> (&'static str, &'static str) {
         Step::VerifySecret => ("Identification", ""),
         Step::VerifyCode => (
             "Code d'activation",
-            "Saisissez le code d'activation reçu par SMS et par mail.",
+            "Saisissez le code d'activation que vous avez reçu.",
         ),
         Step::RecoveryMail => (
             "Adresse mail de secours",
