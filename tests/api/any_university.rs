@@ -10,7 +10,7 @@ use crate::support::*;
 
 const EXEMPLE: &str = "univ-exemple";
 
-async fn spawn_exemple() -> TestApp {
+pub(crate) async fn spawn_exemple() -> TestApp {
     spawn_app_configured(TestConfig {
         toml: include_str!("../institutions/univ-exemple.toml").to_owned(),
         wait: true,
@@ -32,7 +32,7 @@ fn student(number: &str) -> proto::ProvisionRecord {
     }
 }
 
-fn staff(hr_id: &str) -> proto::ProvisionRecord {
+pub(crate) fn staff(hr_id: &str) -> proto::ProvisionRecord {
     proto::ProvisionRecord {
         institution: EXEMPLE.into(),
         profile: "staff".into(),

@@ -861,3 +861,52 @@ async fn staff_edit_their_directory_entry_and_ask_to_keep_their_account() {
         "{html}"
     );
 }
+
+/// A university that is none of the seeds' (issue 28): each population's
+/// identity form as its configuration chose, on one page with unique ids,
+/// and a staff member recognised through the portal's form.
+#[tokio::test]
+async fn a_configured_identity_check_is_a_portal_form() {
+    let app = crate::any_university::spawn_exemple().await;
+    let portal = spawn_portal(&app, &["univ-exemple"]).await;
+    app.provision(crate::any_university::staff("2231"))
+        .await
+        .expect("provision");
+    let mut visit = Visit {
+        portal,
+        cookie: String::new(),
+        csrf: String::new(),
+    };
+    let base = "/univ-exemple/activation";
+    let (status, html) = visit.get(base).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"name="identity_match.hr_id""#), "{html}");
+    assert!(
+        html.contains(r#"name="identity_match.personal_mail""#),
+        "{html}"
+    );
+    // Students and staff both type a birth date: two inputs, two ids.
+    assert_eq!(
+        html.matches(r#"name="identity_match.birth_date""#).count(),
+        2
+    );
+    assert_eq!(
+        html.matches(r#"id="f-identity-match-birth-date""#).count(),
+        1
+    );
+    let (status, html) = visit
+        .post(
+            &format!("{base}/identity_match"),
+            &[
+                ("identity_match.hr_id", "2231"),
+                ("identity_match.birth_date", "30041979"),
+                ("identity_match.family_name", "D'Argent Lévy"),
+                ("identity_match.mobile_phone", "06 12 34 56 78"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{html}");
+    let (_, html) = visit.get(&format!("{base}/flow")).await;
+    assert!(html.contains(r#"name="code""#), "{html}");
+    assert_eq!(app.wait_for_sms(1).await[0].0, "+33612345678");
+}

@@ -203,10 +203,31 @@ impl From<&proto::FormField> for FieldPage {
 struct EntryPage {
     /// Which entry: `key`, `provisional_password`, `link`, `identity_match`.
     entry: &'static str,
+    /// The HTML id of its heading, unique on the page.
+    anchor: String,
     title: String,
     intro: String,
     audiences: Vec<String>,
     fields: Vec<FieldPage>,
+}
+
+/// The entries of a first-connection page, the HTML ids of a second form
+/// of the same way in (two identity checks: students', staff's) told
+/// apart from the first's.
+fn entry_pages(entries: &[proto::EntryForm]) -> Vec<EntryPage> {
+    let mut pages: Vec<EntryPage> = Vec::new();
+    for entry in entries {
+        let mut page = entry_page(entry);
+        let before = pages.iter().filter(|p| p.entry == page.entry).count();
+        page.anchor = format!("entry-{}", page.entry);
+        if before > 0 {
+            let form = format!("{}-{}", page.entry, before + 1).replace('_', "-");
+            page.anchor = format!("entry-{form}");
+            page.fields = page.fields.into_iter().map(|f| f.within(&form)).collect();
+        }
+        pages.push(page);
+    }
+    pages
 }
 
 fn entry_page(entry: &proto::EntryForm) -> EntryPage {
@@ -219,6 +240,7 @@ fn entry_page(entry: &proto::EntryForm) -> EntryPage {
             C::IdentityMatch => "identity_match",
             C::Unspecified => "unknown",
         },
+        anchor: String::new(),
         title: entry.title.clone(),
         intro: entry.intro.clone(),
         audiences: entry.audiences.iter().map(|a| a.label.clone()).collect(),
@@ -499,7 +521,7 @@ async fn entry_forms(
     };
     let refused = !refusal.summary.is_empty();
     let page = Page {
-        entries: described.entries.iter().map(entry_page).collect(),
+        entries: entry_pages(&described.entries),
         frame: frame(portal, person, code, described.institution, "/activation"),
         csrf: session.session.csrf.clone(),
         refusal,
