@@ -185,17 +185,6 @@ pub enum Locator<'a> {
     HrId(&'a str),
 }
 
-impl Locator<'_> {
-    /// As the guess counters name what was typed.
-    pub fn subject(&self) -> (&'static str, String) {
-        match self {
-            Locator::StudentNumber(n) => ("student_number", (*n).to_owned()),
-            Locator::Ine(n) => ("ine", (*n).to_owned()),
-            Locator::HrId(n) => ("hr_id", n.to_lowercase()),
-        }
-    }
-}
-
 impl TypedIdentity {
     /// The attributes typed.
     pub fn attributes(&self) -> Vec<IdentityAttribute> {

@@ -315,20 +315,7 @@ pub(crate) async fn institution_info(
     if let Some(info) = portal.known.get(code) {
         return Some(info);
     }
-    let request = portal.api.request(
-        proto::DescribeFirstConnectionRequest {
-            institution: code.to_owned(),
-        },
-        person,
-    );
-    let described = portal
-        .api
-        .activation()
-        .describe_first_connection(request)
-        .await
-        .ok()?
-        .into_inner();
-    let info = described.institution?;
+    let info = describe(portal, code, person).await.ok()?.institution?;
     portal.known.remember(&info);
     Some(info)
 }

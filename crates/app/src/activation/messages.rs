@@ -132,37 +132,15 @@ impl App {
         language: Language,
         now: DateTime<Utc>,
     ) -> Result<Outgoing, AppError> {
-        // By SMS to the phone on record and by mail to the personal
-        // address on record, as the profile says (`code_to`), whichever
-        // the record has.
-        let channels = journey.profile.activation.code_channels();
-        let phone = account
-            .mobile_phone
-            .clone()
-            .filter(|_| channels.contains(&CodeChannel::Sms));
-        let personal_mail = account
-            .personal_mail
-            .as_deref()
-            .filter(|_| channels.contains(&CodeChannel::Mail));
-        let target = phone
-            .clone()
-            .or_else(|| personal_mail.map(str::to_owned))
-            .ok_or_else(|| AppError::FailedPrecondition {
-                kind: Precondition::NoPhone,
-                subject: "account".into(),
-                message: "no mobile phone or personal mail is recorded for this account: contact the helpdesk"
-                    .into(),
-            })?;
+        let to = CodeDestinations::of(account, &journey.profile.activation.code_channels())?;
         let code = generate(SecretKind::Code, &mut rand::rngs::SysRng).map_err(internal)?;
         let lifetime = chrono::Duration::from_std(journey.profile.activation.code_lifetime)
             .map_err(internal)?;
         let expires_at = now + lifetime;
         let (name, tz) = (&journey.institution.name, journey.institution.time_zone);
-        let by_sms = [(Channel::Sms, phone.as_deref())];
-        let by_mail = [(Channel::Mail, personal_mail)];
-        let messages = by_sms
+        let messages = to
+            .recipients()
             .into_iter()
-            .chain(by_mail)
             .filter_map(|(channel, recipient)| {
                 let sms = channel == Channel::Sms;
                 Some(NewMessage {
@@ -182,13 +160,7 @@ impl App {
                 })
             })
             .collect();
-        let (masked_destination, also_sent_to) = match &phone {
-            Some(phone) => (
-                mask_phone(phone),
-                personal_mail.iter().map(|m| mask_mail(m)).collect(),
-            ),
-            None => (mask_mail(&target), Vec::new()),
-        };
+        let (masked_destination, also_sent_to) = to.masked();
         let notice = DeliveryNotice {
             also_sent_to,
             masked_destination,
@@ -200,7 +172,7 @@ impl App {
             account_id: account.id.clone(),
             purpose: Purpose::IdentityCode,
             hash: code.hash(SecretKind::Code, &*self.store.secret_keys()?),
-            target: Some(target),
+            target: Some(to.target().to_owned()),
             flow_id: None,
             not_before: None,
             expires_at: Some(expires_at),
@@ -385,5 +357,58 @@ fn resend_cooldown(
             retry_after: (last + cooldown - now).to_std().unwrap_or_default(),
         }),
         _ => Ok(()),
+    }
+}
+
+/// Where an entry's code goes: the phone and the personal address on
+/// record that the profile's `code_to` names (at least one).
+struct CodeDestinations<'a> {
+    phone: Option<&'a str>,
+    mail: Option<&'a str>,
+}
+
+impl<'a> CodeDestinations<'a> {
+    fn of(account: &'a Account, channels: &[CodeChannel]) -> Result<Self, AppError> {
+        let named = |channel| channels.contains(&channel);
+        let to = CodeDestinations {
+            phone: account
+                .mobile_phone
+                .as_deref()
+                .filter(|_| named(CodeChannel::Sms)),
+            mail: account
+                .personal_mail
+                .as_deref()
+                .filter(|_| named(CodeChannel::Mail)),
+        };
+        if to.phone.is_none() && to.mail.is_none() {
+            return Err(AppError::FailedPrecondition {
+                kind: Precondition::NoPhone,
+                subject: "account".into(),
+                message: "no mobile phone or personal mail is recorded for this account: contact the helpdesk"
+                    .into(),
+            });
+        }
+        Ok(to)
+    }
+
+    /// The code's secret names the phone, else the address.
+    fn target(&self) -> &'a str {
+        self.phone.or(self.mail).unwrap_or_default()
+    }
+
+    fn recipients(&self) -> [(Channel, Option<&'a str>); 2] {
+        [(Channel::Sms, self.phone), (Channel::Mail, self.mail)]
+    }
+
+    /// As the notice shows them: the first destination masked, and the
+    /// address that has the code too.
+    fn masked(&self) -> (String, Vec<String>) {
+        match self.phone {
+            Some(phone) => (
+                mask_phone(phone),
+                self.mail.iter().map(|m| mask_mail(m)).collect(),
+            ),
+            None => (mask_mail(self.target()), Vec::new()),
+        }
     }
 }
