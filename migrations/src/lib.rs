@@ -18,6 +18,7 @@ mod m20261127_000013_changes_by_account;
 mod m20261127_000014_guests;
 mod m20261127_000015_linked_profiles;
 mod m20261127_000016_alumni;
+mod m20261128_000017_verified_phone;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000014_guests::Migration),
             Box::new(m20261127_000015_linked_profiles::Migration),
             Box::new(m20261127_000016_alumni::Migration),
+            Box::new(m20261128_000017_verified_phone::Migration),
         ]
     }
 }

@@ -55,6 +55,7 @@ pub const ACCESS_TABLE: &[(&str, &str, Access)] = &[
     (ACTIVATION, "DescribeFirstConnection", END_USER),
     (RECOVERY, "DescribeRecovery", END_USER),
     (RECOVERY, "RequestPasswordReset", END_USER),
+    (RECOVERY, "VerifyResetCode", END_USER),
     (RECOVERY, "GetPasswordReset", END_USER),
     (RECOVERY, "CompletePasswordReset", END_USER),
     (RECOVERY, "RecoverLogin", END_USER),
@@ -156,7 +157,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(methods.len(), 61, "the API's methods");
+        assert_eq!(methods.len(), 62, "the API's methods");
         for method in &methods {
             let entries = ACCESS_TABLE
                 .iter()

@@ -9,9 +9,11 @@ use tonic::{Request, Response, Status};
 
 use super::{App, begin_call, encode, encode::timestamp, reply};
 use crate::app::error::AppError;
-use crate::app::recovery::{LoginLookup, ResetIdentifier, ResetInput};
+use crate::app::recovery::{
+    LoginLookup, ResetCodeTyped, ResetIdentifier, ResetInput, ResetRequest,
+};
 use crate::domain::ids::{Ine, MailAddress, check_typed_identifier};
-use crate::domain::recovery::ResetMethod;
+use crate::domain::recovery::{ResetChannel, ResetMethod};
 use crate::proto;
 use crate::proto::recovery_service_server::RecoveryService;
 use crate::services::activation::encode as forms;
@@ -48,10 +50,43 @@ fn reset_identifier(
     }))
 }
 
-fn reset_method(method: ResetMethod) -> proto::ResetMethod {
-    match method {
-        ResetMethod::ResetLink => proto::ResetMethod::Link,
-        ResetMethod::ActivationKey => proto::ResetMethod::ActivationKey,
+/// The identifier a code is typed for: the same choice as the request's.
+fn code_identifier(
+    identifier: Option<proto::verify_reset_code_request::Identifier>,
+) -> Result<ResetInput, AppError> {
+    use proto::request_password_reset_request::Identifier as Asked;
+    use proto::verify_reset_code_request::Identifier;
+    reset_identifier(identifier.map(|identifier| match identifier {
+        Identifier::Login(login) => Asked::Login(login),
+        Identifier::Ine(ine) => Asked::Ine(ine),
+        Identifier::InstitutionalMail(mail) => Asked::InstitutionalMail(mail),
+        Identifier::TypedIdentifier(typed) => Asked::TypedIdentifier(typed),
+    }))
+}
+
+/// The channel a request asks for; `None`: the institution's first.
+fn reset_channel(channel: i32) -> Result<Option<ResetChannel>, AppError> {
+    match proto::ResetChannel::try_from(channel) {
+        Ok(proto::ResetChannel::Unspecified) => Ok(None),
+        Ok(proto::ResetChannel::Mail) => Ok(Some(ResetChannel::Mail)),
+        Ok(proto::ResetChannel::Sms) => Ok(Some(ResetChannel::Sms)),
+        Err(_) => Err(AppError::field("channel", Problem::UnknownValue)),
+    }
+}
+
+fn channel_of(channel: ResetChannel) -> proto::ResetChannel {
+    match channel {
+        ResetChannel::Mail => proto::ResetChannel::Mail,
+        ResetChannel::Sms => proto::ResetChannel::Sms,
+    }
+}
+
+/// What a reset sends: by SMS a code, by mail what the method says.
+fn reset_method(channel: ResetChannel, method: ResetMethod) -> proto::ResetMethod {
+    match (channel, method) {
+        (ResetChannel::Sms, _) => proto::ResetMethod::SmsCode,
+        (ResetChannel::Mail, ResetMethod::ResetLink) => proto::ResetMethod::Link,
+        (ResetChannel::Mail, ResetMethod::ActivationKey) => proto::ResetMethod::ActivationKey,
     }
 }
 
@@ -68,9 +103,15 @@ impl RecoveryService for RecoveryApi {
             .describe_recovery(&request.get_ref().institution, ctx.language)
             .map(|described| proto::DescribeRecoveryResponse {
                 institution: Some(forms::institution_info(described.institution)),
-                method: reset_method(described.method) as i32,
+                method: reset_method(ResetChannel::Mail, described.method) as i32,
                 password_reset: Some(forms::form(described.password_reset)),
                 login_lookup: described.login_lookup.map(forms::form),
+                channels: described
+                    .channels
+                    .into_iter()
+                    .map(|c| channel_of(c) as i32)
+                    .collect(),
+                reset_code: described.reset_code.map(forms::form),
             });
         reply(result, &ctx)
     }
@@ -83,17 +124,42 @@ impl RecoveryService for RecoveryApi {
         let ctx = begin_call(&request);
         let result = async {
             let body = request.into_inner();
-            let identifier = reset_identifier(body.identifier);
-            let answer = self
-                .state
-                .request_password_reset(&body.institution, identifier, &ctx)
-                .await?;
+            let asked = ResetRequest {
+                identifier: reset_identifier(body.identifier),
+                channel: reset_channel(body.channel),
+                institution: body.institution,
+            };
+            let answer = self.state.request_password_reset(asked, &ctx).await?;
             Ok(proto::RequestPasswordResetResponse {
-                method: reset_method(answer.method) as i32,
+                method: reset_method(answer.channel, answer.method) as i32,
+                channel: channel_of(answer.channel) as i32,
                 notice: Some(encode::notice(answer.notice)),
             })
         }
         .await;
+        reply(result, &ctx)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn verify_reset_code(
+        &self,
+        request: Request<proto::VerifyResetCodeRequest>,
+    ) -> Result<Response<proto::VerifyResetCodeResponse>, Status> {
+        let ctx = begin_call(&request);
+        let body = request.into_inner();
+        let typed = ResetCodeTyped {
+            identifier: code_identifier(body.identifier),
+            institution: body.institution,
+            code: body.code,
+        };
+        let result = self
+            .state
+            .verify_reset_code(typed, &ctx)
+            .await
+            .map(|token| proto::VerifyResetCodeResponse {
+                token: token.token,
+                expires_at: Some(timestamp(token.expires_at)),
+            });
         reply(result, &ctx)
     }
 

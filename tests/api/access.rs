@@ -72,7 +72,7 @@ async fn every_rpc_refuses_unknown_callers_and_roles_it_does_not_allow() {
     }
     assert_eq!(
         checked,
-        61 * Role::ALL.len(),
+        62 * Role::ALL.len(),
         "every API method, every role"
     );
     // A method the table does not know is refused like any other.
@@ -140,6 +140,7 @@ async fn pages_in_the_browser_reach_only_the_flows_a_secret_guards() {
             "SubmitActivationScreen",
             "VerifyActivationCode",
             "VerifyMailRedirect",
+            "VerifyResetCode",
         ]
     );
 }
@@ -473,6 +474,7 @@ async fn no_secret_reaches_the_logs() {
         .expect("account");
     app.recovery()
         .request_password_reset(proto::RequestPasswordResetRequest {
+            channel: proto::ResetChannel::Unspecified as i32,
             institution: "umontpellier".into(),
             identifier: Some(proto::request_password_reset_request::Identifier::Login(
                 account.login.clone(),

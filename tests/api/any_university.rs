@@ -274,3 +274,209 @@ async fn a_printed_key_is_followed_by_a_code_mailed_to_the_personal_address() {
     assert!(app.sms().is_empty());
     finish(&app, &started.flow_token, &code_in(&mailed)).await;
 }
+
+/// A staff member activated with the code sent by SMS to their phone
+/// alone: the phone is proven.
+pub(crate) async fn active_staff(app: &TestApp, hr_id: &str) -> proto::Account {
+    let provisioned = app.provision(staff(hr_id)).await.expect("provision");
+    let typed = proto::IdentityMatchEntry {
+        hr_id: hr_id.into(),
+        birth_date: "1979-04-30".into(),
+        family_name: "D'Argent-Lévy".into(),
+        mobile_phone: "+33612345678".into(),
+        ..Default::default()
+    };
+    let before = app.sms().len();
+    let token = start(app, typed).await.expect("recognised");
+    let sms = app.wait_for_sms(before + 1).await;
+    finish(app, &token, &code_in(&sms[before].1)).await;
+    provisioned.account.expect("account")
+}
+
+async fn reset_by_sms(app: &TestApp, login: &str) -> proto::RequestPasswordResetResponse {
+    app.recovery()
+        .request_password_reset(proto::RequestPasswordResetRequest {
+            institution: EXEMPLE.into(),
+            identifier: Some(proto::request_password_reset_request::Identifier::Login(
+                login.into(),
+            )),
+            channel: proto::ResetChannel::Sms as i32,
+        })
+        .await
+        .expect("a reset request is always answered")
+        .into_inner()
+}
+
+async fn verify_code(app: &TestApp, login: &str, code: &str) -> Result<String, tonic::Status> {
+    use proto::verify_reset_code_request::Identifier;
+    app.recovery()
+        .verify_reset_code(proto::VerifyResetCodeRequest {
+            institution: EXEMPLE.into(),
+            identifier: Some(Identifier::TypedIdentifier(login.into())),
+            code: code.into(),
+        })
+        .await
+        .map(|r| r.into_inner().token)
+}
+
+/// Waits for the audit event of a reset request for `account` that sent
+/// nothing, and says why.
+async fn reset_not_sent_because(app: &TestApp, account_id: &str) -> String {
+    use proto::account_selector::Identifier;
+    for _ in 0..100 {
+        let events = app
+            .lifecycle
+            .clone()
+            .list_audit_events(proto::ListAuditEventsRequest {
+                account: Some(proto::AccountSelector {
+                    institution: String::new(),
+                    identifier: Some(Identifier::AccountId(account_id.into())),
+                }),
+                ..Default::default()
+            })
+            .await
+            .expect("audit")
+            .into_inner()
+            .events;
+        let unsent = events.iter().find(|e| {
+            e.action == "password_reset.requested"
+                && e.details.get("sent").map(String::as_str) == Some("false")
+        });
+        if let Some(event) = unsent {
+            return event.details.get("reason").cloned().unwrap_or_default();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("no unsent reset audited for {account_id}");
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_by_a_code_sent_by_sms() {
+    let app = spawn_exemple().await;
+    // The form lets the person choose, and has a form for the code.
+    let described = app
+        .recovery()
+        .describe_recovery(proto::DescribeRecoveryRequest {
+            institution: EXEMPLE.into(),
+        })
+        .await
+        .expect("described")
+        .into_inner();
+    assert_eq!(
+        described.channels,
+        [
+            proto::ResetChannel::Mail as i32,
+            proto::ResetChannel::Sms as i32
+        ]
+    );
+    let form = described.password_reset.expect("form");
+    let channel = form
+        .fields
+        .iter()
+        .find(|f| f.name == "channel")
+        .expect("a choice");
+    let options: Vec<&str> = channel.options.iter().map(|o| o.value.as_str()).collect();
+    assert_eq!(options, ["mail", "sms"]);
+    let code_form = described.reset_code.expect("the code's form");
+    assert_eq!(code_form.fields[0].name, "code");
+
+    let account = active_staff(&app, "2240").await;
+    let sent = app.sms().len();
+    let answer = reset_by_sms(&app, &account.login).await;
+    assert_eq!(answer.method, proto::ResetMethod::SmsCode as i32);
+    assert_eq!(answer.channel, proto::ResetChannel::Sms as i32);
+    let notice = answer.notice.expect("notice");
+    assert_eq!(notice.masked_destination, "+33*****5678");
+    assert!(!notice.check_spam_folder);
+    // Nobody's login gets an answer of the same shape.
+    let nobody = reset_by_sms(&app, "p9999").await;
+    let decoy = nobody.notice.expect("notice").masked_destination;
+    assert_eq!((decoy.len(), &decoy[..8]), (12, "+33*****"));
+    assert_eq!(nobody.method, answer.method);
+
+    let sms = app.wait_for_sms(sent + 1).await;
+    assert_eq!(sms[sent].0, "+33612345678");
+    let code = code_in(&sms[sent].1);
+    // A wrong code, and any code for nobody, get one refusal.
+    let wrong = verify_code(&app, &account.login, "000000")
+        .await
+        .unwrap_err();
+    let unknown = verify_code(&app, "p9999", &code).await.unwrap_err();
+    assert_eq!(wrong.code(), Code::InvalidArgument);
+    assert_eq!(violations(&wrong), ["code"]);
+    assert_eq!(wrong.message(), unknown.message());
+
+    // The right one gives a reset link's token: the new password is set
+    // as from a mailed link, and the code is spent.
+    let token = verify_code(&app, &account.login, &code)
+        .await
+        .expect("the code");
+    let link = app
+        .recovery()
+        .get_password_reset(proto::GetPasswordResetRequest {
+            token: token.clone(),
+        })
+        .await
+        .expect("the link works")
+        .into_inner();
+    assert_eq!(link.login, account.login);
+    let done = app
+        .recovery()
+        .complete_password_reset(proto::CompletePasswordResetRequest {
+            token,
+            new_password: Some(proto::PasswordInput {
+                password: "Dordogne+Isle52".into(),
+                confirmation: "Dordogne+Isle52".into(),
+            }),
+        })
+        .await
+        .expect("new password")
+        .into_inner();
+    assert_eq!(done.login, account.login);
+    let spent = verify_code(&app, &account.login, &code).await.unwrap_err();
+    assert_eq!(spent.message(), wrong.message());
+}
+
+#[tokio::test]
+async fn a_reset_code_goes_only_to_a_phone_proven_by_the_person() {
+    let app = spawn_exemple().await;
+    // A student's activation code went by mail: no phone was proven.
+    app.provision(proto::ProvisionRecord {
+        mobile_phone: "+33698765432".into(),
+        ..student("22070005")
+    })
+    .await
+    .expect("provision");
+    let typed = proto::IdentityMatchEntry {
+        student_number: "22070005".into(),
+        birth_date: "2006-09-14".into(),
+        personal_mail: "ines.benali@example.org".into(),
+        ..Default::default()
+    };
+    let token = start(&app, typed).await.expect("recognised");
+    let mailed = app.wait_for_mail_to("ines.benali@example.org", 1).await;
+    finish(&app, &token, &code_in(&mailed)).await;
+    let student = app
+        .get_account(
+            EXEMPLE,
+            proto::account_selector::Identifier::Login("benalii01".into()),
+        )
+        .await
+        .expect("the student");
+    reset_by_sms(&app, "benalii01").await;
+    let why = reset_not_sent_because(&app, &student.account_id).await;
+    assert!(why.contains("no_verified_mobile_phone"), "{why}");
+
+    // A staff member's new number from HR was never proven.
+    let account = active_staff(&app, "2241").await;
+    app.provision(proto::ProvisionRecord {
+        mobile_phone: "07 88 10 25 99".into(),
+        ..staff("2241")
+    })
+    .await
+    .expect("a new phone");
+    reset_by_sms(&app, &account.login).await;
+    let why = reset_not_sent_because(&app, &account.account_id).await;
+    assert!(why.contains("no_verified_mobile_phone"), "{why}");
+    assert!(app.sms().iter().all(|(to, _)| to != "+33788102599"));
+}

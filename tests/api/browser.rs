@@ -660,3 +660,48 @@ async fn a_former_student_keeps_then_closes_the_account_in_chromium() {
     );
     browser.close().await;
 }
+
+/// Université Exemple (a configured university, none of the seeds'): a
+/// staff member chooses the SMS, types a wrong code, then the right one,
+/// and sets a new password.
+#[tokio::test]
+async fn a_forgotten_password_is_reset_by_sms_in_chromium() {
+    let app = crate::any_university::spawn_exemple().await;
+    let portal = spawn_portal(&app, &["univ-exemple"]).await;
+    let Some(mut browser) = open_browser(&portal, "reset-by-sms").await else {
+        return;
+    };
+    let account = crate::any_university::active_staff(&app, "2260").await;
+    let sent = app.sms().len();
+
+    browser.open("/univ-exemple/recovery").await;
+    browser.check("recovery-choice").await;
+    browser.fill("typed_identifier", &account.login).await;
+    browser.click("#f-channel-sms").await;
+    browser
+        .submit(r#"form[action$="/recovery/password"]"#)
+        .await;
+    browser.wait_for("Un code a été envoyé par SMS").await;
+    browser.check("reset-code").await;
+    let sms = app.wait_for_sms(sent + 1).await;
+    let code = code_in(&sms[sent].1);
+
+    browser.fill("code", "00000000").await;
+    browser.submit("main form").await;
+    browser.wait_for("ne fonctionne plus").await;
+    browser.check("reset-code-refused").await;
+    browser.fill("code", &code).await;
+    browser.submit("main form").await;
+    browser.wait_for("Nouveau mot de passe").await;
+    browser
+        .fill("new_password.password", "Dordogne+Isle52")
+        .await;
+    browser
+        .fill("new_password.confirmation", "Dordogne+Isle52")
+        .await;
+    browser.submit("main form").await;
+    browser.wait_for("Mot de passe changé").await;
+    assert!(browser.text().await.contains(&account.login));
+    browser.check("reset-by-sms-done").await;
+    browser.close().await;
+}

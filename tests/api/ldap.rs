@@ -781,6 +781,7 @@ async fn montpellier_redirect_reset_and_extension(app: &TestApp, slapd: &Slapd) 
     let before = app.mails_to(&recovery).len();
     app.recovery()
         .request_password_reset(proto::RequestPasswordResetRequest {
+            channel: proto::ResetChannel::Unspecified as i32,
             institution: "umontpellier".into(),
             identifier: Some(proto::request_password_reset_request::Identifier::Login(
                 account.login.clone(),

@@ -272,6 +272,7 @@ async fn reset_requests_are_limited_whether_or_not_the_account_exists() {
         async move {
             client
                 .request_password_reset(proto::RequestPasswordResetRequest {
+                    channel: proto::ResetChannel::Unspecified as i32,
                     institution: "umontpellier".into(),
                     identifier: Some(proto::request_password_reset_request::Identifier::Login(
                         login,

@@ -18,6 +18,7 @@ async fn request_reset(
 ) -> proto::RequestPasswordResetResponse {
     app.recovery()
         .request_password_reset(proto::RequestPasswordResetRequest {
+            channel: proto::ResetChannel::Unspecified as i32,
             institution: institution.into(),
             identifier: Some(typed),
         })
@@ -218,6 +219,7 @@ async fn a_reset_link_dies_with_a_password_change_or_its_lifetime() {
     let bad = app
         .recovery()
         .request_password_reset(proto::RequestPasswordResetRequest {
+            channel: proto::ResetChannel::Unspecified as i32,
             institution: "umontpellier".into(),
             identifier: Some(Typed::Ine("not-an-ine".into())),
         })
@@ -228,6 +230,7 @@ async fn a_reset_link_dies_with_a_password_change_or_its_lifetime() {
     let not_here = app
         .recovery()
         .request_password_reset(proto::RequestPasswordResetRequest {
+            channel: proto::ResetChannel::Unspecified as i32,
             institution: "umontpellier".into(),
             identifier: Some(Typed::Ine(ine_bea(1_234_567_890))),
         })

@@ -9,7 +9,7 @@ use domain::identity_check::IdentityAttribute;
 use domain::institution::{ActivationChannel, InstitutionSettings};
 use domain::language::Language;
 use domain::problem::Problem;
-use domain::recovery::ResetMethod;
+use domain::recovery::{ResetChannel, ResetMethod};
 
 use crate::App;
 use crate::error::AppError;
@@ -42,6 +42,9 @@ pub fn institution_view(code: &str, institution: &InstitutionSettings) -> Instit
 pub struct FieldView {
     pub shape: FieldShape,
     pub words: FieldWords,
+    /// A choice's options in a form of its own, as (value, label); empty
+    /// for other fields (a journey's choices come with its flow).
+    pub options: Vec<(String, String)>,
 }
 
 /// How the options of a consent step combine.
@@ -95,6 +98,7 @@ pub(crate) fn with_words(
         .map(|shape| FieldView {
             words: words::field(language, wordings, shape.field),
             shape,
+            options: Vec::new(),
         })
         .collect()
 }
@@ -210,6 +214,35 @@ pub struct Recovery {
     pub password_reset: FormView,
     /// None where students cannot look their login up.
     pub login_lookup: Option<FormView>,
+    /// How a reset may reach the person, in the institution's order.
+    pub channels: Vec<ResetChannel>,
+    /// Where the code sent by SMS is typed; none without the SMS channel.
+    pub reset_code: Option<FormView>,
+}
+
+/// The forgotten-password form's fields: the identifier, worded for what
+/// the institution accepts, and the channel where there is a choice.
+fn reset_fields(
+    recovery: &domain::institution::RecoverySettings,
+    language: Language,
+    wordings: Wordings<'_>,
+) -> Vec<FieldView> {
+    let identifier = words::reset_identifier(language, wordings, &recovery.reset_identifiers);
+    form::reset_fields(recovery.channels.len())
+        .into_iter()
+        .map(|shape| match shape.field {
+            Field::ResetChannel => FieldView {
+                words: words::field(language, wordings, shape.field),
+                options: words::reset_channels(language, &recovery.channels),
+                shape,
+            },
+            _ => FieldView {
+                shape,
+                words: identifier.clone(),
+                options: Vec::new(),
+            },
+        })
+        .collect()
 }
 
 impl App {
@@ -232,26 +265,33 @@ impl App {
         let institution = self.named_institution(code)?;
         let wordings = Wordings::of_institution(institution);
         let recovery = &institution.recovery;
-        let identifier = words::reset_identifier(language, wordings, &recovery.reset_identifiers);
+        let reset_form = match recovery.channels.as_slice() {
+            [ResetChannel::Mail] => OwnForm::PasswordReset,
+            [ResetChannel::Sms] => OwnForm::PasswordResetBySms,
+            _ => OwnForm::PasswordResetByChoice,
+        };
         let password_reset = FormView {
-            titles: words::own_form(language, wordings, OwnForm::PasswordReset),
-            fields: form::reset_fields()
-                .into_iter()
-                .map(|shape| FieldView {
-                    shape,
-                    words: identifier.clone(),
-                })
-                .collect(),
+            titles: words::own_form(language, wordings, reset_form),
+            fields: reset_fields(recovery, language, wordings),
         };
         let login_lookup = recovery.login_lookup.enabled.then(|| FormView {
             titles: words::own_form(language, wordings, OwnForm::LoginLookup),
             fields: with_words(form::login_lookup_fields(institution), language, wordings),
         });
+        let reset_code = recovery
+            .channels
+            .contains(&ResetChannel::Sms)
+            .then(|| FormView {
+                titles: words::own_form(language, wordings, OwnForm::ResetCode),
+                fields: with_words(form::reset_code_fields(), language, wordings),
+            });
         Ok(Recovery {
             institution: institution_view(code, institution),
             method: recovery.method,
             password_reset,
             login_lookup,
+            channels: recovery.channels.clone(),
+            reset_code,
         })
     }
 

@@ -257,6 +257,9 @@ pub struct Account {
     pub family_name: String,
     pub birth_date: Option<NaiveDate>,
     pub mobile_phone: Option<String>,
+    /// When the phone on record was proven by a code sent to it alone; a
+    /// reset code may go to it only then.
+    pub mobile_phone_verified_at: Option<DateTime<Utc>>,
     pub personal_mail: Option<String>,
     /// The recovery address; it serves recovery once verified.
     pub recovery_mail: Option<String>,

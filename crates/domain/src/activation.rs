@@ -310,6 +310,10 @@ pub struct FlowState {
     /// account on completion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub names: Option<(String, String)>,
+    /// The mobile phone a code sent to it alone proved, and when: the
+    /// phone a reset code may go to once the account is active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile_phone_verified: Option<(String, DateTime<Utc>)>,
 }
 
 impl FlowState {

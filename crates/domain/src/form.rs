@@ -52,6 +52,9 @@ pub enum Field {
     /// What a person typed to be sent a reset: their login, INE or
     /// institutional mail, as the institution accepts.
     ResetIdentifier,
+    /// How a reset should reach the person (mail or SMS), where the
+    /// institution offers both.
+    ResetChannel,
     /// The student number and birth date of a forgotten login.
     LookupStudentNumber,
     LookupBirthDate,
@@ -91,7 +94,7 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 51] = [
+    pub const ALL: [Field; 52] = [
         Field::KeyLogin,
         Field::ActivationKey,
         Field::ProvisionalLogin,
@@ -119,6 +122,7 @@ impl Field {
         Field::Password,
         Field::PasswordConfirmation,
         Field::ResetIdentifier,
+        Field::ResetChannel,
         Field::LookupStudentNumber,
         Field::LookupBirthDate,
         Field::NewPassword,
@@ -175,6 +179,7 @@ impl Field {
             Field::Password => "password.password",
             Field::PasswordConfirmation => "password.confirmation",
             Field::ResetIdentifier => "typed_identifier",
+            Field::ResetChannel => "channel",
             Field::LookupStudentNumber => "student_number",
             Field::LookupBirthDate => "birth_date",
             Field::NewPassword => "new_password.password",
@@ -442,9 +447,19 @@ fn chosen_password(fields: [Field; 2], policy: &PasswordPolicy) -> Vec<FieldShap
 }
 
 /// The forgotten-password form: one field, whatever identifiers the
-/// institution accepts (the service works out which was typed).
-pub fn reset_fields() -> Vec<FieldShape> {
-    vec![login(Field::ResetIdentifier)]
+/// institution accepts (the service works out which was typed); and where
+/// resets go by several channels, the one the person chooses.
+pub fn reset_fields(channels: usize) -> Vec<FieldShape> {
+    let mut fields = vec![login(Field::ResetIdentifier)];
+    if channels > 1 {
+        fields.push(shape(Field::ResetChannel, FieldKind::Choice, true));
+    }
+    fields
+}
+
+/// The form where a code sent by SMS for a reset is typed.
+pub fn reset_code_fields() -> Vec<FieldShape> {
+    vec![bounded(shape(Field::Code, FieldKind::Code, true), 1, 64)]
 }
 
 /// The forgotten-login form: student number and birth date.
@@ -575,6 +590,9 @@ pub struct FormWording {
     /// The forgotten-password form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_reset: Option<Titled>,
+    /// The form where a code a reset sent by SMS is typed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_code: Option<Titled>,
     /// The forgotten-login form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_lookup: Option<Titled>,

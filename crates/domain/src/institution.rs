@@ -196,6 +196,19 @@ pub struct RecoverySettings {
     /// fewer).
     #[serde(default = "crate::recovery::every_reset_identifier")]
     pub reset_identifiers: Vec<crate::recovery::ResetIdentifierKind>,
+    /// How a reset reaches the person, in the order offered: `mail` (what
+    /// `method` sends, to the verified recovery address) and `sms` (a code
+    /// to the mobile phone verified at activation, traded for a reset
+    /// link's token). With both, the person chooses.
+    #[serde(default = "crate::recovery::mail_channel_only")]
+    pub channels: Vec<crate::recovery::ResetChannel>,
+    /// Lifetime of a code sent by SMS.
+    #[serde(default = "default_reset_code_lifetime", with = "formats::duration")]
+    pub code_lifetime: Duration,
+    /// Wrong codes typed before a code sent by SMS stops working (the
+    /// guess limits apply besides).
+    #[serde(default = "default_reset_code_attempts")]
+    pub code_attempts: u32,
     /// How the answer shows the address: `full` (`xxxxxxxxxxxx@xxxxxxxx`,
     /// Montpellier) or `partial` (`j*******@g****.com`).
     #[serde(default)]
@@ -235,6 +248,9 @@ impl Default for RecoverySettings {
         RecoverySettings {
             method: ResetMethod::default(),
             reset_identifiers: crate::recovery::every_reset_identifier(),
+            channels: crate::recovery::mail_channel_only(),
+            code_lifetime: default_reset_code_lifetime(),
+            code_attempts: default_reset_code_attempts(),
             mask: MaskStyle::default(),
             decoy_key: String::new(),
             reset_lifetime: default_reset_lifetime(),
@@ -247,6 +263,12 @@ impl Default for RecoverySettings {
     }
 }
 
+fn default_reset_code_lifetime() -> Duration {
+    Duration::from_secs(15 * 60)
+}
+fn default_reset_code_attempts() -> u32 {
+    5
+}
 fn default_reset_lifetime() -> Duration {
     Duration::from_secs(3600)
 }

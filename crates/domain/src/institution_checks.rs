@@ -403,9 +403,11 @@ fn recovery_problems(recovery: &RecoverySettings, has_charter: bool, out: &mut P
             "name at least one of login, ine, institutional_mail",
         );
     }
+    channel_problems(recovery, out);
     let minute = Duration::from_secs(60);
     for (name, value, min, max) in [
         ("reset_lifetime", recovery.reset_lifetime, minute, 7 * DAY),
+        ("code_lifetime", recovery.code_lifetime, minute, DAY),
         (
             "verification_link_lifetime",
             recovery.verification_link_lifetime,
@@ -443,6 +445,25 @@ fn recovery_problems(recovery: &RecoverySettings, has_charter: bool, out: &mut P
         );
     }
     reactivation_problems(recovery, has_charter, out);
+}
+
+/// The channels a reset goes by: at least one, each once; a code sent by
+/// SMS is typed within a few attempts.
+fn channel_problems(recovery: &RecoverySettings, out: &mut Problems) {
+    let channels = &recovery.channels;
+    let repeated = channels
+        .iter()
+        .enumerate()
+        .any(|(i, c)| channels[..i].contains(c));
+    if channels.is_empty() || repeated {
+        out.bad(
+            "recovery.channels",
+            "name mail, sms or both, each once (with both, the person chooses)",
+        );
+    }
+    if !(1..=10).contains(&recovery.code_attempts) {
+        out.bad("recovery.code_attempts", "must be between 1 and 10");
+    }
 }
 
 /// The screens after a mailed activation key (Bordeaux Montaigne).
@@ -564,5 +585,31 @@ mod tests {
                 "profiles.staff.alumni.renew_every_months"
             ]
         );
+    }
+
+    #[test]
+    fn reset_channels_are_named_once_each_with_a_few_attempts() {
+        let mut rules = institution(
+            r#"retention = { months = 3 }
+            activation = { channel = "provisional_password", delay = "15m", screens = [["password"]] }"#,
+        );
+        use crate::recovery::ResetChannel;
+        rules.recovery.channels = vec![ResetChannel::Sms, ResetChannel::Sms];
+        rules.recovery.code_attempts = 0;
+        rules.recovery.code_lifetime = Duration::from_secs(2 * 86400);
+        assert_eq!(
+            keys(&rules),
+            [
+                "recovery.channels",
+                "recovery.code_attempts",
+                "recovery.code_lifetime"
+            ]
+        );
+        rules.recovery.channels = Vec::new();
+        rules.recovery.code_attempts = 3;
+        rules.recovery.code_lifetime = Duration::from_secs(600);
+        assert_eq!(keys(&rules), ["recovery.channels"]);
+        rules.recovery.channels = vec![ResetChannel::Mail, ResetChannel::Sms];
+        assert_eq!(keys(&rules), Vec::<String>::new());
     }
 }

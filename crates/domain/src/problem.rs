@@ -114,6 +114,12 @@ pub enum Problem {
     IdentifierNotAccepted,
     /// A code that is not the one sent.
     WrongCode,
+    /// A password-reset code that is wrong, spent or expired, or that no
+    /// code was sent for (the same answer, whether or not the account
+    /// exists).
+    ResetCodeRefused,
+    /// A channel the institution does not send resets by.
+    ChannelNotOffered,
     WrongCurrentPassword,
     NoConsentChanged,
     ConsentNotCollected,

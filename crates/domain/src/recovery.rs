@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::activation::mask_mail;
+use super::activation::{mask_mail, mask_phone};
 use super::ids::Ine;
 
 /// What a forgotten password sends to the verified recovery address.
@@ -17,6 +17,38 @@ pub enum ResetMethod {
     /// A new activation key, typed with the login to activate the account
     /// again (Bordeaux Montaigne).
     ActivationKey,
+}
+
+/// How a forgotten password reaches the person: by mail to the verified
+/// recovery address (what the institution's `method` sends), or by a code
+/// sent by SMS to the mobile phone verified at activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResetChannel {
+    Mail,
+    Sms,
+}
+
+impl ResetChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResetChannel::Mail => "mail",
+            ResetChannel::Sms => "sms",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ResetChannel> {
+        match text {
+            "mail" => Some(ResetChannel::Mail),
+            "sms" => Some(ResetChannel::Sms),
+            _ => None,
+        }
+    }
+}
+
+/// By mail only, unless the institution lists its channels.
+pub fn mail_channel_only() -> Vec<ResetChannel> {
+    vec![ResetChannel::Mail]
 }
 
 /// How the answer shows the address the mail went to.
@@ -52,6 +84,29 @@ pub fn masked_destination(style: MaskStyle, address: Option<&str>, seed: &[u8; 3
         (MaskStyle::Full, _) => FULL_MASK.to_owned(),
         (MaskStyle::Partial, Some(address)) => mask_mail(address),
         (MaskStyle::Partial, None) => decoy(seed),
+    }
+}
+
+/// What Montpellier-style full masking shows of a phone.
+pub const FULL_PHONE_MASK: &str = "+33*********";
+
+/// The phone an SMS code went to as the answer shows it: like the mail's,
+/// the same text for everybody with a full mask, else the number's first
+/// and last digits (`+33*****5678`), a stable decoy for unknown accounts.
+pub fn masked_phone(style: MaskStyle, phone: Option<&str>, seed: &[u8; 32]) -> String {
+    match (style, phone) {
+        (MaskStyle::Full, _) => FULL_PHONE_MASK.to_owned(),
+        (MaskStyle::Partial, Some(phone)) => mask_phone(phone),
+        (MaskStyle::Partial, None) => {
+            // A French mobile (+336 or +337) ending in four digits drawn
+            // from the seed.
+            let digits: String = seed[4..8]
+                .iter()
+                .map(|b| char::from(b'0' + b % 10))
+                .collect();
+            let prefix = if seed[3].is_multiple_of(2) { "6" } else { "7" };
+            mask_phone(&format!("+33{prefix}1234{digits}"))
+        }
     }
 }
 
@@ -162,6 +217,21 @@ mod tests {
         assert_eq!(
             masked_destination(MaskStyle::Partial, Some("jane.doe@edu.com"), &a),
             "j*******@e**.com"
+        );
+    }
+
+    #[test]
+    fn phone_decoys_look_like_real_masks() {
+        let seed = decoy_seed("secret-key-0123456789", "u", "jmartin001");
+        let real = masked_phone(MaskStyle::Partial, Some("+33612345678"), &seed);
+        let decoy = masked_phone(MaskStyle::Partial, None, &seed);
+        assert_eq!(real, "+33*****5678");
+        assert_eq!(decoy.len(), real.len());
+        assert_eq!(&decoy[..8], "+33*****");
+        assert_eq!(decoy, masked_phone(MaskStyle::Partial, None, &seed));
+        assert_eq!(
+            masked_phone(MaskStyle::Full, Some("+33612345678"), &seed),
+            FULL_PHONE_MASK
         );
     }
 

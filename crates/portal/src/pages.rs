@@ -53,6 +53,7 @@ pub fn routes(portal: Portal) -> Router {
             "/{institution}/recovery/login",
             post(recovery::look_up_login),
         )
+        .route("/{institution}/recovery/code", post(recovery::verify_code))
         .route(
             "/{institution}/recovery/reset/{token}",
             get(links::open_reset),
@@ -161,6 +162,16 @@ pub struct FieldPage {
     max_length: u32,
     pattern: String,
     autocomplete: String,
+    /// A choice's options (radio buttons), in a form of its own.
+    options: Vec<OptionPage>,
+}
+
+/// One option of a choice in a form of its own.
+#[derive(Debug, Serialize)]
+struct OptionPage {
+    id: String,
+    value: String,
+    label: String,
 }
 
 impl FieldPage {
@@ -180,10 +191,22 @@ impl From<&proto::FormField> for FieldPage {
             K::Password => "password",
             K::Phone => "tel",
             K::Checkbox => "checkbox",
+            K::Choice if !field.options.is_empty() => "radio",
             K::Code | K::Text | K::Choice | K::Unspecified => "text",
         };
+        let id = field_id(&field.name);
+        let options = field
+            .options
+            .iter()
+            .map(|option| OptionPage {
+                id: format!("{id}-{}", option.value.replace(['.', '_'], "-")),
+                value: option.value.clone(),
+                label: option.label.clone(),
+            })
+            .collect();
         FieldPage {
-            id: field_id(&field.name),
+            options,
+            id,
             name: field.name.clone(),
             input_type,
             label: field.label.clone(),

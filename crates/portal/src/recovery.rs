@@ -18,7 +18,7 @@ use crate::pages::{
     FieldPage, Frame, SessionOfPage, error_page, frame, marked_refused, person, posted_session,
     render, served, with_session,
 };
-use crate::session::Session;
+use crate::session::{LinkKind, OpenedLink, Session};
 use crate::texts::words;
 
 /// A form of the API's, as a page renders it.
@@ -106,7 +106,7 @@ async fn recovery_forms(
 }
 
 /// The forgotten-password form posted: the same answer whether or not the
-/// account exists.
+/// account exists; a reset by SMS goes on to the form of its code.
 pub async fn request_reset(
     State(portal): State<Portal>,
     Path(code): Path<String>,
@@ -125,30 +125,143 @@ pub async fn request_reset(
         helpdesk_url: String,
     }
     let person = person(&portal, peer, &headers);
-    if let Err(page) = posted_session(&portal, &code, &person, &headers, &posted) {
-        return *page;
-    }
+    let session = match posted_session(&portal, &code, &person, &headers, &posted) {
+        Ok(session) => session,
+        Err(page) => return *page,
+    };
     use proto::request_password_reset_request::Identifier;
     let typed = value(&posted, "typed_identifier").to_owned();
+    let channel = match value(&posted, "channel") {
+        "" => proto::ResetChannel::Unspecified,
+        named => {
+            proto::ResetChannel::from_str_name(&format!("RESET_CHANNEL_{}", named.to_uppercase()))
+                .unwrap_or(proto::ResetChannel::Unspecified)
+        }
+    };
     let request = proto::RequestPasswordResetRequest {
         institution: code.clone(),
-        identifier: Some(Identifier::TypedIdentifier(typed)),
+        identifier: Some(Identifier::TypedIdentifier(typed.clone())),
+        channel: channel as i32,
     };
     let request = portal.api.request(request, &person);
-    match portal.api.recovery().request_password_reset(request).await {
+    let answer = match portal.api.recovery().request_password_reset(request).await {
+        Ok(answer) => answer.into_inner(),
+        Err(status) => return refused(&portal, &code, &person, &headers, &status, &posted).await,
+    };
+    let notice = answer.notice.unwrap_or_default();
+    if answer.channel == proto::ResetChannel::Sms as i32 {
+        let sent = CodeSent {
+            typed_identifier: typed,
+            destination: notice.masked_destination,
+            helpdesk_url: notice.helpdesk_url,
+        };
+        return code_form(
+            (&portal, &code),
+            &person,
+            &session,
+            sent,
+            Refusal::default(),
+        )
+        .await;
+    }
+    let page = Page {
+        frame: frame(&portal, &person, &code, None, "/recovery"),
+        destination: notice.masked_destination,
+        check_spam_folder: notice.check_spam_folder,
+        activation_key: answer.method == proto::ResetMethod::ActivationKey as i32,
+        helpdesk_url: notice.helpdesk_url,
+    };
+    render(&portal, "reset_sent.html", page)
+}
+
+/// A code sent by SMS, as its form recalls it.
+#[derive(Serialize)]
+struct CodeSent {
+    /// What the person typed to ask for it, posted back with the code.
+    typed_identifier: String,
+    /// Where it went, masked; empty once the form was refused.
+    destination: String,
+    helpdesk_url: String,
+}
+
+/// The form of the code a reset sent by SMS, with what a refused code said.
+async fn code_form(
+    (portal, code): (&Portal, &str),
+    person: &Person,
+    session: &Session,
+    sent: CodeSent,
+    refusal: Refusal,
+) -> Response {
+    #[derive(Serialize)]
+    struct Page {
+        #[serde(flatten)]
+        frame: Frame,
+        #[serde(flatten)]
+        sent: CodeSent,
+        form: Option<FormPage>,
+        csrf: String,
+        refusal: Refusal,
+    }
+    let request = proto::DescribeRecoveryRequest {
+        institution: code.to_owned(),
+    };
+    let request = portal.api.request(request, person);
+    let described = match portal.api.recovery().describe_recovery(request).await {
+        Ok(answer) => answer.into_inner(),
+        Err(status) => return error_page(portal, code, person, &status),
+    };
+    let refused = !refusal.summary.is_empty();
+    let page = Page {
+        frame: frame(portal, person, code, described.institution, "/recovery"),
+        sent,
+        form: described.reset_code.map(FormPage::from),
+        csrf: session.csrf.clone(),
+        refusal,
+    };
+    marked_refused(render(portal, "reset_code.html", page), refused)
+}
+
+/// The code posted: traded for a reset link's token, which the session
+/// keeps as if the link had been opened; the new-password form follows.
+pub async fn verify_code(
+    State(portal): State<Portal>,
+    Path(code): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(posted): Form<Posted>,
+) -> Response {
+    let person = person(&portal, peer, &headers);
+    let mut session = match posted_session(&portal, &code, &person, &headers, &posted) {
+        Ok(session) => session,
+        Err(page) => return *page,
+    };
+    use proto::verify_reset_code_request::Identifier;
+    let typed = value(&posted, "typed_identifier").to_owned();
+    let request = proto::VerifyResetCodeRequest {
+        institution: code.clone(),
+        identifier: Some(Identifier::TypedIdentifier(typed.clone())),
+        code: value(&posted, "code").to_owned(),
+    };
+    let request = portal.api.request(request, &person);
+    match portal.api.recovery().verify_reset_code(request).await {
         Ok(answer) => {
-            let answer = answer.into_inner();
-            let notice = answer.notice.unwrap_or_default();
-            let page = Page {
-                frame: frame(&portal, &person, &code, None, "/recovery"),
-                destination: notice.masked_destination,
-                check_spam_folder: notice.check_spam_folder,
-                activation_key: answer.method == proto::ResetMethod::ActivationKey as i32,
-                helpdesk_url: notice.helpdesk_url,
-            };
-            render(&portal, "reset_sent.html", page)
+            session.link = Some(OpenedLink {
+                institution: code.clone(),
+                kind: LinkKind::Reset,
+                token: answer.into_inner().token,
+            });
+            let next = Redirect::to(&format!("/{code}/recovery/new-password"));
+            with_session(&portal, next.into_response(), &session)
         }
-        Err(status) => refused(&portal, &code, &person, &headers, &status, &posted).await,
+        Err(status) => {
+            let refusal = Refusal::of(&status, &posted, words(person.language).unavailable);
+            let sent = CodeSent {
+                typed_identifier: typed,
+                destination: String::new(),
+                helpdesk_url: String::new(),
+            };
+            code_form((&portal, &code), &person, &session, sent, refusal).await
+        }
     }
 }
 

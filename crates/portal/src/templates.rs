@@ -40,6 +40,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/reset_sent.html"),
     ),
     (
+        "reset_code.html",
+        include_str!("../templates/reset_code.html"),
+    ),
+    (
         "login_found.html",
         include_str!("../templates/login_found.html"),
     ),

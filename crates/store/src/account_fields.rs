@@ -213,6 +213,7 @@ pub(crate) fn account_of(a: account::Model) -> Result<Account, StoreError> {
         family_name: a.family_name,
         birth_date: a.birth_date,
         mobile_phone: a.mobile_phone,
+        mobile_phone_verified_at: a.mobile_phone_verified_at,
         personal_mail: a.personal_mail,
         recovery_mail: a.recovery_mail,
         recovery_mail_verified_at: a.recovery_mail_verified_at,

@@ -153,6 +153,7 @@ fn tombstone_patch() -> serde_json::Value {
         "ine": null,
         "hr_id": null,
         "mobile_phone": null,
+        "mobile_phone_verified_at": null,
         "personal_mail": null,
         "recovery_mail": null,
         "recovery_mail_verified_at": null,

@@ -805,6 +805,7 @@ async fn purge(
         .col_expr(C::Ine, none_text())
         .col_expr(C::HrId, none_text())
         .col_expr(C::MobilePhone, none_text())
+        .col_expr(C::MobilePhoneVerifiedAt, none_time())
         .col_expr(C::PersonalMail, none_text())
         .col_expr(C::RecoveryMail, none_text())
         .col_expr(C::RecoveryMailVerifiedAt, none_time())

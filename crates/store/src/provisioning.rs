@@ -1265,6 +1265,10 @@ fn sync_person(updated: &mut account::Model, record: &ValidRecord) -> Vec<&'stat
     sync!(family_name);
     sync!(birth_date);
     sync!(mobile_phone);
+    if changed_fields.contains(&"mobile_phone") {
+        // A new number was never proven: a reset code waits until it is.
+        updated.mobile_phone_verified_at = None;
+    }
     sync!(personal_mail);
     updated.person_key = record_person_key(record);
     changed_fields
@@ -1636,6 +1640,7 @@ fn new_account(
         family_name: wanted.family_name,
         birth_date: wanted.birth_date,
         mobile_phone: wanted.mobile_phone,
+        mobile_phone_verified_at: None,
         personal_mail: wanted.personal_mail,
         recovery_mail: None,
         recovery_mail_verified_at: None,

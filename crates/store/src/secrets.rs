@@ -29,6 +29,9 @@ pub enum Purpose {
     FlowToken,
     /// A mailed password-reset link.
     PasswordReset,
+    /// A code sent by SMS for a forgotten password, traded for a reset
+    /// link's token once typed.
+    ResetCode,
     /// A new activation key mailed for a forgotten password (Bordeaux
     /// Montaigne); the account goes through reactivation with it.
     ReactivationKey,
@@ -56,6 +59,7 @@ impl Purpose {
             Purpose::RedirectVerification => "redirect_verification",
             Purpose::FlowToken => "flow_token",
             Purpose::PasswordReset => "password_reset",
+            Purpose::ResetCode => "reset_code",
             Purpose::ReactivationKey => "reactivation_key",
             Purpose::RecoveryMailChange => "recovery_mail_change",
             Purpose::RedirectChange => "redirect_change",

@@ -182,6 +182,14 @@ fn form_field(field: &FieldView) -> proto::FormField {
         max_length: shape.max_length,
         pattern: shape.pattern.clone(),
         autocomplete: shape.autocomplete.to_owned(),
+        options: field
+            .options
+            .iter()
+            .map(|(value, label)| proto::FormOption {
+                value: value.clone(),
+                label: label.clone(),
+            })
+            .collect(),
     }
 }
 

@@ -256,6 +256,10 @@ impl App {
         }
         let mut state = loaded.state.clone();
         activation::verified(&mut state, step, now);
+        if step == Step::VerifyCode {
+            state.mobile_phone_verified =
+                proven_phone(&loaded.account, &journey).map(|phone| (phone.to_owned(), now));
+        }
         let writes = FlowWrites {
             spend: ids,
             audit: Some((
@@ -358,6 +362,13 @@ fn resend_cooldown(
         }),
         _ => Ok(()),
     }
+}
+
+/// The phone an entry's code proves once typed: the one on record, when
+/// the code went to it alone (a code also mailed proves either).
+fn proven_phone<'a>(account: &'a Account, journey: &Journey<'_>) -> Option<&'a str> {
+    let to = CodeDestinations::of(account, &journey.profile.activation.code_channels()).ok()?;
+    to.phone.filter(|_| to.mail.is_none())
 }
 
 /// Where an entry's code goes: the phone and the personal address on

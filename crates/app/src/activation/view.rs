@@ -159,8 +159,14 @@ impl App {
         };
         let notice = secrets.first().map(|s| {
             let target = s.target.clone().unwrap_or_default();
-            // An identity code by SMS also went to the personal address.
-            let by_sms = target.starts_with('+');
+            // An identity code by SMS also went to the personal address,
+            // where the profile sends it there too.
+            let mailed_too = journey
+                .profile
+                .activation
+                .code_channels()
+                .contains(&domain::institution::CodeChannel::Mail);
+            let by_sms = target.starts_with('+') && mailed_too;
             let personal = loaded.account.personal_mail.as_deref();
             DeliveryNotice {
                 also_sent_to: personal

@@ -4,9 +4,11 @@
 //! account exists or has a recovery address ("Recovery never reveals
 //! whether an account exists").
 
+mod code;
 mod login;
 mod reset;
 
+pub use code::{ResetCodeTyped, ResetToken};
 pub use login::LoginLookup;
 pub use reset::ResetLink;
 
@@ -18,7 +20,8 @@ use domain::ids::{Ine, MailAddress};
 use domain::institution::{InstitutionSettings, RESET_LINK_PAGE};
 use domain::problem::Problem;
 use domain::recovery::{
-    ResetIdentifierKind, ResetMethod, decoy_seed, masked_destination, typed_identifier_kind,
+    ResetChannel, ResetIdentifierKind, ResetMethod, decoy_seed, masked_destination, masked_phone,
+    typed_identifier_kind,
 };
 use domain::secret::{SecretKeys, SecretKind, generate};
 use serde_json::json;
@@ -114,9 +117,38 @@ fn accepted_identifier(
     .map_err(refused)
 }
 
+/// The channel a request asks for, if the institution offers it; its
+/// first one when the request names none.
+fn offered_channel(
+    asked: Option<ResetChannel>,
+    offered: &[ResetChannel],
+) -> Result<ResetChannel, AppError> {
+    match asked {
+        Some(channel) if offered.contains(&channel) => Ok(channel),
+        Some(_) => Err(AppError::field("channel", Problem::ChannelNotOffered)),
+        None => offered
+            .first()
+            .copied()
+            .ok_or_else(|| AppError::inconsistent("no reset channel")),
+    }
+}
+
+/// A forgotten-password request as the edge read it.
+#[derive(Debug)]
+pub struct ResetRequest {
+    pub institution: String,
+    /// The identifier, or why it could not be read.
+    pub identifier: Result<ResetInput, AppError>,
+    /// The channel asked for (`None`: the institution's first), or why it
+    /// could not be read.
+    pub channel: Result<Option<ResetChannel>, AppError>,
+}
+
 /// What the person is told at once, whether or not anything is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResetAnswer {
+    pub channel: ResetChannel,
+    /// What a mail sends (the mail channel).
     pub method: ResetMethod,
     pub notice: DeliveryNotice,
 }
@@ -124,41 +156,58 @@ pub struct ResetAnswer {
 /// A reset request, answered, waiting for its writes.
 struct PendingReset {
     institution: String,
+    channel: ResetChannel,
     ctx: CallContext,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 }
 
+impl PendingReset {
+    /// What the request sends: a reset link or a new key by mail, as the
+    /// institution's method says, or a code by SMS.
+    fn purpose(&self, institution: &InstitutionSettings) -> Purpose {
+        match (self.channel, institution.recovery.method) {
+            (ResetChannel::Sms, _) => Purpose::ResetCode,
+            (ResetChannel::Mail, ResetMethod::ResetLink) => Purpose::PasswordReset,
+            (ResetChannel::Mail, ResetMethod::ActivationKey) => Purpose::ReactivationKey,
+        }
+    }
+}
+
 impl App {
-    /// Answers a forgotten-password request for `identifier` at
-    /// `institution`, then sends what the institution's method sends (a
-    /// reset link, or a new activation key) to the account's verified
-    /// recovery address, if there is one, in the background.
-    ///
-    /// `identifier` is as the edge read it, or why it could not be.
+    /// Answers a forgotten-password request, then sends what the
+    /// institution's channel sends — by mail a reset link or a new
+    /// activation key to the account's verified recovery address, by SMS a
+    /// code to its verified mobile phone — if there is one, in the
+    /// background.
     ///
     /// # Errors
-    /// `InvalidArgument` for an unknown institution and a bad identifier
-    /// (both when both are), `ResourceExhausted` once the identifier or
-    /// the address asked too often.
+    /// `InvalidArgument` for an unknown institution, a bad identifier and
+    /// a channel not offered (all that are), `ResourceExhausted` once the
+    /// identifier or the address asked too often.
     pub async fn request_password_reset(
         &self,
-        institution: &str,
-        identifier: Result<ResetInput, AppError>,
+        request: ResetRequest,
         ctx: &CallContext,
     ) -> Result<ResetAnswer, AppError> {
         let answer_time = crate::timing::AnswerTime::start();
         let now = self.now();
-        let institution = institution.trim();
+        let institution = request.institution.trim();
         let rules = self
             .rules
             .institution(institution)
             .ok_or_else(|| AppError::field("institution", Problem::UnknownInstitution));
-        let (rules, identifier) = AppError::both(rules, identifier)?;
-        let identifier = accepted_identifier(identifier, &rules.recovery.reset_identifiers)?;
+        let asked = AppError::both(request.identifier, request.channel);
+        let (rules, (identifier, channel)) = AppError::both(rules, asked)?;
         let recovery = &rules.recovery;
-        let expires_at =
-            now + chrono::Duration::from_std(recovery.reset_lifetime).map_err(internal)?;
+        let identifier = accepted_identifier(identifier, &recovery.reset_identifiers);
+        let channel = offered_channel(channel, &recovery.channels);
+        let (identifier, channel) = AppError::both(identifier, channel)?;
+        let lifetime = match channel {
+            ResetChannel::Mail => recovery.reset_lifetime,
+            ResetChannel::Sms => recovery.code_lifetime,
+        };
+        let expires_at = now + chrono::Duration::from_std(lifetime).map_err(internal)?;
         // Counted per identifier typed, whether or not it names an account:
         // the limit says nothing of which exist.
         let typed = identifier.decoy_name();
@@ -169,21 +218,22 @@ impl App {
             .find_account(identifier.lookup(institution))
             .await?;
         let seed = decoy_seed(&recovery.decoy_key, institution, &typed);
-        let shown = account.as_ref().and_then(reset_destination);
         let answer = ResetAnswer {
+            channel,
             method: recovery.method,
             notice: DeliveryNotice {
                 also_sent_to: Vec::new(),
-                masked_destination: masked_destination(recovery.mask, shown, &seed),
-                check_spam_folder: true,
+                masked_destination: shown_destination(rules, channel, account.as_ref(), &seed),
+                check_spam_folder: channel == ResetChannel::Mail,
                 helpdesk_url: rules.helpdesk_url.clone(),
                 expires_at: Some(expires_at),
             },
         };
-        // The writes (secret, mail, audit) happen after the answer: their
-        // cost differs between "sent" and "nothing to send".
+        // The writes (secret, message, audit) happen after the answer:
+        // their cost differs between "sent" and "nothing to send".
         let pending = PendingReset {
             institution: institution.to_owned(),
+            channel,
             ctx: ctx.clone(),
             now,
             expires_at,
@@ -213,19 +263,17 @@ impl App {
             .ok_or_else(|| AppError::inconsistent("institution vanished"))?;
         let Some((account, address)) = account
             .as_ref()
-            .and_then(|a| reset_destination(a).map(|d| (a, d.to_owned())))
+            .and_then(|a| reset_target(a, pending.channel).map(|d| (a, d.to_owned())))
         else {
-            let reason = match &account {
-                None => "unknown_account",
-                Some(a) if !a.password_usable() => "account_state",
-                Some(_) => "no_verified_recovery_mail",
+            let reason = match (&account, pending.channel) {
+                (None, _) => "unknown_account",
+                (Some(a), _) if !a.password_usable() => "account_state",
+                (Some(_), ResetChannel::Mail) => "no_verified_recovery_mail",
+                (Some(_), ResetChannel::Sms) => "no_verified_mobile_phone",
             };
             return self.reset_not_sent(pending, account.as_ref(), reason).await;
         };
-        let purpose = match institution.recovery.method {
-            ResetMethod::ResetLink => Purpose::PasswordReset,
-            ResetMethod::ActivationKey => Purpose::ReactivationKey,
-        };
+        let purpose = pending.purpose(institution);
         let cooldown =
             chrono::Duration::from_std(institution.recovery.resend_cooldown).map_err(internal)?;
         if let Some(last) = self.store.last_account_secret(&account.id, purpose).await?
@@ -250,7 +298,10 @@ impl App {
         };
         let message = NewMessage {
             account_id: Some(account.id.clone()),
-            channel: Channel::Mail,
+            channel: match pending.channel {
+                ResetChannel::Mail => Channel::Mail,
+                ResetChannel::Sms => Channel::Sms,
+            },
             recipient: address,
             template: purpose.as_str().to_owned(),
             content,
@@ -298,15 +349,43 @@ impl App {
 /// The verified recovery address of an account that may reset its
 /// password.
 pub fn reset_destination(account: &Account) -> Option<&str> {
-    if !account.password_usable() || account.recovery_mail_verified_at.is_none() {
-        return None;
-    }
-    account.recovery_mail.as_deref()
+    reset_target(account, ResetChannel::Mail)
 }
 
-/// The secret a reset mails (its stored hash) and the mail that carries
-/// it: a link to a new-password page, or a new activation key (Bordeaux
-/// Montaigne: "un nouveau code d'activation vous est envoyé").
+/// Where a reset by `channel` goes for an account that may reset its
+/// password: its verified recovery address, or its verified mobile phone.
+fn reset_target(account: &Account, channel: ResetChannel) -> Option<&str> {
+    if !account.password_usable() {
+        return None;
+    }
+    match channel {
+        ResetChannel::Mail => account.verified_recovery_mail(),
+        ResetChannel::Sms => account
+            .mobile_phone_verified_at
+            .and(account.mobile_phone.as_deref()),
+    }
+}
+
+/// Where the answer says the reset went, masked as the institution masks:
+/// a stable decoy when nothing is sent.
+fn shown_destination(
+    institution: &InstitutionSettings,
+    channel: ResetChannel,
+    account: Option<&Account>,
+    seed: &[u8; 32],
+) -> String {
+    let mask = institution.recovery.mask;
+    let target = account.and_then(|a| reset_target(a, channel));
+    match channel {
+        ResetChannel::Mail => masked_destination(mask, target, seed),
+        ResetChannel::Sms => masked_phone(mask, target, seed),
+    }
+}
+
+/// The secret a reset sends (its stored hash) and the message that carries
+/// it: a link to a new-password page, a new activation key (Bordeaux
+/// Montaigne: "un nouveau code d'activation vous est envoyé"), or a code
+/// by SMS.
 fn reset_material(
     institution: &InstitutionSettings,
     account: &Account,
@@ -320,20 +399,39 @@ fn reset_material(
         expires_at: pending.expires_at,
         tz,
     };
-    if purpose == Purpose::PasswordReset {
-        let link = PortalLinkToken::new(institution, RESET_LINK_PAGE)?;
-        let content = mail::password_reset(&to, &link.url, language);
-        return Ok((link.hash, content));
+    match purpose {
+        Purpose::PasswordReset => {
+            let link = PortalLinkToken::new(institution, RESET_LINK_PAGE)?;
+            let content = mail::password_reset(&to, &link.url, language);
+            Ok((link.hash, content))
+        }
+        Purpose::ResetCode => {
+            let code = generate(SecretKind::Code, &mut rand::rngs::SysRng).map_err(internal)?;
+            let content = mail::reset_code(&to, code.expose(), language);
+            Ok((code.hash(SecretKind::Code, keys), content))
+        }
+        _ => {
+            let key =
+                generate(SecretKind::ActivationKey, &mut rand::rngs::SysRng).map_err(internal)?;
+            let content =
+                mail::reactivation_key(&to, key.expose(), &institution.portal_url, language);
+            Ok((key.hash(SecretKind::ActivationKey, keys), content))
+        }
     }
-    let key = generate(SecretKind::ActivationKey, &mut rand::rngs::SysRng).map_err(internal)?;
-    let content = mail::reactivation_key(&to, key.expose(), &institution.portal_url, language);
-    Ok((key.hash(SecretKind::ActivationKey, keys), content))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::{call_from, provision_montpellier_staff, test_app};
+
+    fn asked(institution: &str, identifier: Result<ResetInput, AppError>) -> ResetRequest {
+        ResetRequest {
+            institution: institution.to_owned(),
+            identifier,
+            channel: Ok(None),
+        }
+    }
 
     #[tokio::test]
     async fn known_and_unknown_accounts_get_the_same_answer() {
@@ -343,10 +441,12 @@ mod tests {
         let known = t
             .app
             .request_password_reset(
-                "umontpellier",
-                Ok(ResetInput::Parsed(ResetIdentifier::Login(
-                    account.login.clone(),
-                ))),
+                asked(
+                    "umontpellier",
+                    Ok(ResetInput::Parsed(ResetIdentifier::Login(
+                        account.login.clone(),
+                    ))),
+                ),
                 &ctx,
             )
             .await
@@ -354,14 +454,14 @@ mod tests {
         let unknown = t
             .app
             .request_password_reset(
-                "umontpellier",
-                Ok(ResetInput::Typed("nobody.here".into())),
+                asked("umontpellier", Ok(ResetInput::Typed("nobody.here".into()))),
                 &ctx,
             )
             .await
             .expect("answered");
         assert_eq!(known, unknown);
         assert_eq!(known.method, ResetMethod::ResetLink);
+        assert_eq!(known.channel, ResetChannel::Mail);
         assert!(known.notice.expires_at > Some(t.app.now()));
     }
 
@@ -371,8 +471,7 @@ mod tests {
         let refused = t
             .app
             .request_password_reset(
-                "nowhere",
-                Ok(ResetInput::Typed("x".into())),
+                asked("nowhere", Ok(ResetInput::Typed("x".into()))),
                 &call_from(None),
             )
             .await;
@@ -382,7 +481,7 @@ mod tests {
         let bad_login = AppError::field("login", Problem::TooLong { max: 254 });
         let both = t
             .app
-            .request_password_reset("nowhere", Err(bad_login), &call_from(None))
+            .request_password_reset(asked("nowhere", Err(bad_login)), &call_from(None))
             .await;
         let fields: Vec<String> = match both {
             Err(AppError::InvalidArgument(v)) => v.into_iter().map(|v| v.field).collect(),

@@ -256,6 +256,8 @@ pub fn problem(problem: &Problem) -> String {
         | P::DetailsDoNotMatch
         | P::IdentifierNotAccepted
         | P::WrongCode
+        | P::ResetCodeRefused
+        | P::ChannelNotOffered
         | P::WrongCurrentPassword
         | P::NoConsentChanged
         | P::ConsentNotCollected
@@ -302,6 +304,12 @@ fn form_problem(problem: &Problem) -> &'static str {
             "Your institution does not find accounts by this identifier: type another one."
         }
         P::WrongCode => "This code is not the one we sent.",
+        P::ResetCodeRefused => {
+            "This code is not the one we sent, or it no longer works: check it, or ask for a new one."
+        }
+        P::ChannelNotOffered => {
+            "Your institution does not send resets this way: choose another one."
+        }
         P::WrongCurrentPassword => "The current password is wrong.",
         P::NoConsentChanged => "Change at least one choice.",
         P::ConsentNotCollected => "This consent is not collected for your profile.",
@@ -406,6 +414,8 @@ fn record_problem(problem: &Problem) -> &'static str {
         | P::DetailsDoNotMatch
         | P::IdentifierNotAccepted
         | P::WrongCode
+        | P::ResetCodeRefused
+        | P::ChannelNotOffered
         | P::WrongCurrentPassword
         | P::NoConsentChanged
         | P::ConsentNotCollected

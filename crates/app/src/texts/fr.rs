@@ -288,6 +288,8 @@ pub fn problem(problem: &Problem) -> String {
         | P::DetailsDoNotMatch
         | P::IdentifierNotAccepted
         | P::WrongCode
+        | P::ResetCodeRefused
+        | P::ChannelNotOffered
         | P::WrongCurrentPassword
         | P::NoConsentChanged
         | P::ConsentNotCollected
@@ -340,6 +342,12 @@ fn form_problem(problem: &Problem) -> &'static str {
             "Votre établissement ne retrouve pas les comptes par cet identifiant : saisissez-en un autre."
         }
         P::WrongCode => "Ce code n'est pas celui que nous avons envoyé.",
+        P::ResetCodeRefused => {
+            "Ce code n'est pas celui que nous avons envoyé, ou il ne fonctionne plus : vérifiez-le, ou demandez-en un nouveau."
+        }
+        P::ChannelNotOffered => {
+            "Votre établissement n'envoie pas de réinitialisation par ce moyen : choisissez-en un autre."
+        }
         P::WrongCurrentPassword => "Le mot de passe actuel est incorrect.",
         P::NoConsentChanged => "Modifiez au moins un choix.",
         P::ConsentNotCollected => "Ce consentement n'est pas demandé pour votre profil.",
@@ -458,6 +466,8 @@ fn record_problem(problem: &Problem) -> &'static str {
         | P::DetailsDoNotMatch
         | P::IdentifierNotAccepted
         | P::WrongCode
+        | P::ResetCodeRefused
+        | P::ChannelNotOffered
         | P::WrongCurrentPassword
         | P::NoConsentChanged
         | P::ConsentNotCollected

@@ -33,6 +33,8 @@ pub struct Model {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile_phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile_phone_verified_at: Option<DateTimeUtc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub personal_mail: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_mail: Option<String>,

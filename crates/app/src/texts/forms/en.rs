@@ -5,7 +5,7 @@ use domain::account::AccountKind;
 use domain::activation::Step;
 use domain::form::Field;
 use domain::institution::ActivationChannel;
-use domain::recovery::ResetIdentifierKind;
+use domain::recovery::{ResetChannel, ResetIdentifierKind};
 use domain::self_service::AntispamLevel;
 
 use super::OwnForm;
@@ -164,6 +164,18 @@ pub fn own_form(form: OwnForm) -> (&'static str, &'static str) {
             "Forgotten password",
             "Type your login: a mail will be sent to your recovery mail address. Remember to check your spam folder.",
         ),
+        OwnForm::PasswordResetBySms => (
+            "Forgotten password",
+            "Type your login: a code will be sent by SMS to the mobile phone verified when your account was activated.",
+        ),
+        OwnForm::PasswordResetByChoice => (
+            "Forgotten password",
+            "Type your login and choose how to reset your password: by mail to your recovery address, or by a code sent by SMS to the mobile phone verified at activation.",
+        ),
+        OwnForm::ResetCode => (
+            "Code received by SMS",
+            "Type the code you received by SMS to choose a new password. If nothing arrives, your phone may not have been verified: ask for a mail or contact the helpdesk.",
+        ),
         OwnForm::LoginLookup => (
             "Forgotten login",
             "Students: find your login with your student number and birth date.",
@@ -211,6 +223,11 @@ pub fn own_form(form: OwnForm) -> (&'static str, &'static str) {
 fn own_field(field: Field) -> (&'static str, &'static str, &'static str) {
     match field {
         Field::ResetIdentifier => ("Login", "", ""),
+        Field::ResetChannel => (
+            "Send by",
+            "By mail to your recovery address, or by SMS to the mobile phone verified at activation.",
+            "",
+        ),
         Field::LookupStudentNumber => (
             "Student number",
             "It is on your student card and your enrolment certificate.",
@@ -254,6 +271,14 @@ fn own_field(field: Field) -> (&'static str, &'static str, &'static str) {
 }
 
 /// How an antispam level is offered.
+/// The options of the reset channel's choice.
+pub fn reset_channel(channel: ResetChannel) -> &'static str {
+    match channel {
+        ResetChannel::Mail => "Mail, to your recovery address",
+        ResetChannel::Sms => "SMS, to your mobile phone",
+    }
+}
+
 pub fn antispam_level(level: AntispamLevel) -> &'static str {
     match level {
         AntispamLevel::Off => "Off: no mail is filtered",

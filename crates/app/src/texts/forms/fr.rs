@@ -5,7 +5,7 @@ use domain::account::AccountKind;
 use domain::activation::Step;
 use domain::form::Field;
 use domain::institution::ActivationChannel;
-use domain::recovery::ResetIdentifierKind;
+use domain::recovery::{ResetChannel, ResetIdentifierKind};
 use domain::self_service::AntispamLevel;
 
 use super::OwnForm;
@@ -191,6 +191,18 @@ pub fn own_form(form: OwnForm) -> (&'static str, &'static str) {
             "Mot de passe oublié",
             "Saisissez votre identifiant : un mail sera envoyé à votre adresse mail de secours. Pensez à vérifier votre dossier de courriers indésirables.",
         ),
+        OwnForm::PasswordResetBySms => (
+            "Mot de passe oublié",
+            "Saisissez votre identifiant : un code sera envoyé par SMS au téléphone mobile vérifié lors de l'activation de votre compte.",
+        ),
+        OwnForm::PasswordResetByChoice => (
+            "Mot de passe oublié",
+            "Saisissez votre identifiant et choisissez comment réinitialiser votre mot de passe : par mail à votre adresse de secours, ou par un code envoyé par SMS au téléphone mobile vérifié lors de l'activation.",
+        ),
+        OwnForm::ResetCode => (
+            "Code reçu par SMS",
+            "Saisissez le code reçu par SMS pour choisir un nouveau mot de passe. Si vous ne recevez rien, votre téléphone n'a peut-être pas été vérifié : demandez un mail ou contactez l'assistance.",
+        ),
         OwnForm::LoginLookup => (
             "Identifiant oublié",
             "Étudiants : retrouvez votre identifiant avec votre numéro d'étudiant et votre date de naissance.",
@@ -238,6 +250,11 @@ pub fn own_form(form: OwnForm) -> (&'static str, &'static str) {
 fn own_field(field: Field) -> (&'static str, &'static str, &'static str) {
     match field {
         Field::ResetIdentifier => ("Identifiant", "", ""),
+        Field::ResetChannel => (
+            "Envoyer par",
+            "Par mail à votre adresse de récupération, ou par SMS au téléphone mobile vérifié à l'activation.",
+            "",
+        ),
         Field::LookupStudentNumber => (
             "Numéro d'étudiant",
             "Il figure sur votre carte d'étudiant et votre certificat de scolarité.",
@@ -301,6 +318,14 @@ fn own_field(field: Field) -> (&'static str, &'static str, &'static str) {
 }
 
 /// How an antispam level is offered.
+/// The options of the reset channel's choice.
+pub fn reset_channel(channel: ResetChannel) -> &'static str {
+    match channel {
+        ResetChannel::Mail => "Mail, à votre adresse de récupération",
+        ResetChannel::Sms => "SMS, à votre téléphone mobile",
+    }
+}
+
 pub fn antispam_level(level: AntispamLevel) -> &'static str {
     match level {
         AntispamLevel::Off => "Désactivé : aucun mail n'est filtré",

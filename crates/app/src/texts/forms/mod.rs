@@ -9,7 +9,7 @@ use domain::consent::Localized;
 use domain::form::{Field, FormWording, Titled};
 use domain::institution::{ActivationChannel, InstitutionSettings, ProfileSettings};
 use domain::language::Language;
-use domain::recovery::ResetIdentifierKind;
+use domain::recovery::{ResetChannel, ResetIdentifierKind};
 use domain::self_service::AntispamLevel;
 
 /// Where words are looked for, first to last.
@@ -136,7 +136,14 @@ pub fn field(language: Language, wordings: Wordings<'_>, field: Field) -> FieldW
 /// and those of the account page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OwnForm {
+    /// The forgotten-password form where resets go by mail only...
     PasswordReset,
+    /// ...by SMS only...
+    PasswordResetBySms,
+    /// ...or as the person chooses.
+    PasswordResetByChoice,
+    /// Where the code sent by SMS is typed.
+    ResetCode,
     LoginLookup,
     NewPassword,
     PasswordChange,
@@ -160,7 +167,10 @@ pub fn own_form(language: Language, wordings: Wordings<'_>, form: OwnForm) -> Ti
 
 fn own_titled(wording: &FormWording, form: OwnForm) -> Option<&Titled> {
     match form {
-        OwnForm::PasswordReset => wording.password_reset.as_ref(),
+        OwnForm::PasswordReset | OwnForm::PasswordResetBySms | OwnForm::PasswordResetByChoice => {
+            wording.password_reset.as_ref()
+        }
+        OwnForm::ResetCode => wording.reset_code.as_ref(),
         OwnForm::LoginLookup => wording.login_lookup.as_ref(),
         OwnForm::NewPassword => wording.new_password.as_ref(),
         OwnForm::PasswordChange => wording.password_change.as_ref(),
@@ -194,6 +204,20 @@ pub fn reset_identifier(
         };
     }
     words
+}
+
+/// The channels a reset may go by, each with its label.
+pub fn reset_channels(language: Language, channels: &[ResetChannel]) -> Vec<(String, String)> {
+    channels
+        .iter()
+        .map(|&channel| {
+            let label = match language {
+                Language::French => fr::reset_channel(channel),
+                Language::English => en::reset_channel(channel),
+            };
+            (channel.as_str().to_owned(), label.to_owned())
+        })
+        .collect()
 }
 
 /// The antispam levels a staff member chooses among, with their words.

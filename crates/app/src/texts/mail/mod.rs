@@ -142,6 +142,20 @@ pub fn password_reset(to: &RecoveryMail<'_>, url: &str, language: Language) -> C
     }
 }
 
+/// The code sent by SMS for a forgotten password, typed on the page that
+/// asked for it. An SMS has no subject.
+pub fn reset_code(to: &RecoveryMail<'_>, code: &str, language: Language) -> Content {
+    let until = local(to.expires_at, to.tz, language);
+    let text = match language {
+        Language::French => fr::reset_code(to.institution, to.login, code, &until),
+        Language::English => en::reset_code(to.institution, to.login, code, &until),
+    };
+    Content {
+        subject: String::new(),
+        text,
+    }
+}
+
 /// A new activation key mailed for a forgotten password (Bordeaux
 /// Montaigne): typed with the login where the portal asks for the password
 /// or activation key.
