@@ -48,6 +48,7 @@ pub const ACCESS_TABLE: &[(&str, &str, Access)] = &[
     (ACTIVATION, "RequestActivationLink", END_USER),
     (ACTIVATION, "GetActivationFlow", END_USER),
     (ACTIVATION, "VerifyActivationCode", END_USER),
+    (ACTIVATION, "VerifyActivationIdentity", END_USER),
     (ACTIVATION, "ConfirmActivationLink", END_USER),
     (ACTIVATION, "ResendActivationMessage", END_USER),
     (ACTIVATION, "SubmitActivationScreen", END_USER),
@@ -157,7 +158,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(methods.len(), 62, "the API's methods");
+        assert_eq!(methods.len(), 63, "the API's methods");
         for method in &methods {
             let entries = ACCESS_TABLE
                 .iter()

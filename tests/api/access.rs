@@ -72,7 +72,7 @@ async fn every_rpc_refuses_unknown_callers_and_roles_it_does_not_allow() {
     }
     assert_eq!(
         checked,
-        62 * Role::ALL.len(),
+        63 * Role::ALL.len(),
         "every API method, every role"
     );
     // A method the table does not know is refused like any other.
@@ -139,6 +139,7 @@ async fn pages_in_the_browser_reach_only_the_flows_a_secret_guards() {
             "StartActivation",
             "SubmitActivationScreen",
             "VerifyActivationCode",
+            "VerifyActivationIdentity",
             "VerifyMailRedirect",
             "VerifyResetCode",
         ]

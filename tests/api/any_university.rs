@@ -101,6 +101,7 @@ async fn each_profile_is_recognised_by_the_attributes_its_institution_chose() {
         fields,
         vec![
             vec!["key.login", "key.activation_key"],
+            vec!["login"],
             vec![
                 "identity_match.student_number",
                 "identity_match.birth_date",
@@ -479,4 +480,98 @@ async fn a_reset_code_goes_only_to_a_phone_proven_by_the_person() {
     let why = reset_not_sent_because(&app, &account.account_id).await;
     assert!(why.contains("no_verified_mobile_phone"), "{why}");
     assert!(app.sms().iter().all(|(to, _)| to != "+33788102599"));
+}
+
+#[tokio::test]
+async fn a_mailed_link_is_followed_by_the_birth_date() {
+    use proto::ActivationStep as S;
+    let app = spawn_exemple().await;
+    let provisioned = app
+        .provision(proto::ProvisionRecord {
+            profile: "lecturer".into(),
+            mobile_phone: String::new(),
+            personal_mail: "h.argent@example.org".into(),
+            ..staff("2301")
+        })
+        .await
+        .expect("provision");
+    assert_eq!(provisioned.account.expect("account").login, "v2301");
+    let mail = app.wait_for_mail_to("h.argent@example.org", 1).await;
+    let started = app
+        .activation()
+        .start_activation(proto::StartActivationRequest {
+            institution: EXEMPLE.into(),
+            entry: Some(Entry::Link(proto::LinkEntry {
+                token: link_token(&mail, "link"),
+            })),
+        })
+        .await
+        .expect("the link")
+        .into_inner();
+    let token = started.flow_token;
+    // The identity screen asks for the birth date, and nothing else goes
+    // before it.
+    let flow = started.flow.expect("flow");
+    let current = &flow.screens[flow.current_screen as usize];
+    assert_eq!(current.steps, [S::VerifyIdentity as i32]);
+    let names: Vec<&str> = current.items[0]
+        .fields
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(names, ["identity_match.birth_date"]);
+    assert!(flow.pending_verification.is_none());
+    let early = app
+        .activation()
+        .submit_activation_screen(proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(precondition(&early), "AWAITING_VERIFICATION");
+
+    let check = |birth_date: &str, family_name: &str| {
+        let mut client = app.activation();
+        let request = proto::VerifyActivationIdentityRequest {
+            flow_token: token.clone(),
+            identity_match: Some(proto::IdentityMatchEntry {
+                birth_date: birth_date.into(),
+                family_name: family_name.into(),
+                ..Default::default()
+            }),
+        };
+        async move { client.verify_activation_identity(request).await }
+    };
+    // Another date, and more than the check asks for, are refused alike.
+    let wrong = check("1979-04-29", "").await.unwrap_err();
+    let more = check("1979-04-30", "D'Argent-Lévy").await.unwrap_err();
+    assert_eq!(wrong.code(), Code::InvalidArgument);
+    assert_eq!(wrong.message(), more.message());
+    let unreadable = check("30/04/1979", "").await.unwrap_err();
+    assert_eq!(violations(&unreadable), ["identity_match.birth_date"]);
+    let flow = check("30041979", "")
+        .await
+        .expect("the record's date")
+        .into_inner()
+        .flow
+        .expect("flow");
+    let current = &flow.screens[flow.current_screen as usize];
+    assert_eq!(current.steps, [S::Password as i32]);
+    let again = check("30041979", "").await.unwrap_err();
+    assert_eq!(again.code(), Code::FailedPrecondition);
+    let done = app
+        .activation()
+        .submit_activation_screen(proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            password: Some(proto::PasswordInput {
+                password: "Garonne+Lot47".into(),
+                confirmation: "Garonne+Lot47".into(),
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("the password")
+        .into_inner();
+    assert!(done.flow.expect("flow").completion.is_some());
 }

@@ -705,3 +705,46 @@ async fn a_forgotten_password_is_reset_by_sms_in_chromium() {
     browser.check("reset-by-sms-done").await;
     browser.close().await;
 }
+
+/// Université Exemple: a lecturer follows the mailed link, types a wrong
+/// birth date, then the record's, and chooses a password.
+#[tokio::test]
+async fn a_mailed_link_then_the_birth_date_in_chromium() {
+    let app = crate::any_university::spawn_exemple().await;
+    let portal = spawn_portal(&app, &["univ-exemple"]).await;
+    let Some(mut browser) = open_browser(&portal, "link-then-birth-date").await else {
+        return;
+    };
+    app.provision(ent_identity::proto::ProvisionRecord {
+        profile: "lecturer".into(),
+        mobile_phone: String::new(),
+        personal_mail: "h.argent@example.org".into(),
+        ..crate::any_university::staff("2302")
+    })
+    .await
+    .expect("provision");
+    let token = link_token(
+        &app.wait_for_mail_to("h.argent@example.org", 1).await,
+        "link",
+    );
+    browser
+        .open(&format!("/univ-exemple/activation/link/{token}"))
+        .await;
+    browser.submit("main form").await;
+    browser.wait_for("Vérification de votre identité").await;
+    browser.check("identity").await;
+    browser.fill("identity_match.birth_date", "29041979").await;
+    browser.submit("main form").await;
+    browser.wait_for("Des informations sont à corriger").await;
+    browser.check("identity-refused").await;
+    browser.fill("identity_match.birth_date", "30041979").await;
+    browser.submit("main form").await;
+    browser.wait_for("Choix du mot de passe").await;
+    browser.fill("password.password", "Garonne+Lot47").await;
+    browser.wait_for("Force du mot de passe").await;
+    browser.fill("password.confirmation", "Garonne+Lot47").await;
+    browser.submit("main form").await;
+    browser.wait_for("v2302").await;
+    browser.check("completed").await;
+    browser.close().await;
+}

@@ -22,6 +22,9 @@ pub enum Step {
     VerifySecret,
     /// The code sent by SMS and mail after an identity match.
     VerifyCode,
+    /// The identity details typed after the entry (a mailed link opened,
+    /// then the birth date), compared with the record.
+    VerifyIdentity,
     RecoveryMail,
     RecoveryMailVerification,
     Charter,
@@ -45,6 +48,7 @@ impl Step {
             self,
             Step::VerifySecret
                 | Step::VerifyCode
+                | Step::VerifyIdentity
                 | Step::RecoveryMailVerification
                 | Step::MailRedirectVerification
         )
@@ -55,6 +59,7 @@ impl Step {
         match self {
             Step::VerifySecret => "entry",
             Step::VerifyCode => "code",
+            Step::VerifyIdentity => "identity_match",
             Step::RecoveryMail | Step::RecoveryMailVerification => "recovery_mail",
             Step::Charter => "charter",
             Step::DirectoryListing => "directory_listed",
@@ -186,16 +191,28 @@ pub enum RedirectRule {
     Mandatory,
 }
 
-/// The screens of a journey, in order: the entry, the code sent after it
-/// where the profile sends one, then the configured screens with a
-/// verification screen after each screen that mails a link.
+/// The further proofs a journey asks for after its entry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AfterEntry {
+    /// Identity details typed and compared with the record.
+    pub identity: bool,
+    /// A code sent to the phone or personal address.
+    pub code: bool,
+}
+
+/// The screens of a journey, in order: the entry, the identity check and
+/// the code after it where the profile asks for them, then the configured
+/// screens with a verification screen after each screen that mails a link.
 pub fn plan(
-    code_after_entry: bool,
+    after_entry: AfterEntry,
     screens: &[Vec<Step>],
     recovery: &RecoveryMailRule,
 ) -> Vec<Vec<Step>> {
     let mut out = vec![vec![Step::VerifySecret]];
-    if code_after_entry {
+    if after_entry.identity {
+        out.push(vec![Step::VerifyIdentity]);
+    }
+    if after_entry.code {
         out.push(vec![Step::VerifyCode]);
     }
     for screen in screens {
@@ -330,7 +347,10 @@ impl FlowState {
         screen.iter().copied().find(|s| {
             matches!(
                 s,
-                Step::VerifyCode | Step::RecoveryMailVerification | Step::MailRedirectVerification
+                Step::VerifyIdentity
+                    | Step::VerifyCode
+                    | Step::RecoveryMailVerification
+                    | Step::MailRedirectVerification
             )
         })
     }
@@ -805,7 +825,7 @@ mod tests {
             link_lifetime: LinkLifetime::EndOfDay,
             ..RecoveryMailRule::default()
         };
-        (plan(false, &screens, &rule), rule)
+        (plan(AfterEntry::default(), &screens, &rule), rule)
     }
 
     fn mail(a: &str) -> MailAddress {
@@ -836,7 +856,14 @@ mod tests {
         assert_eq!(plan[0], vec![Step::VerifySecret]);
         assert_eq!(plan[2], vec![Step::RecoveryMailVerification]);
         assert_eq!(plan[6], vec![Step::MailRedirectVerification]);
-        let tours = super::plan(true, &[vec![Step::Password]], &RecoveryMailRule::default());
+        let tours = super::plan(
+            AfterEntry {
+                identity: false,
+                code: true,
+            },
+            &[vec![Step::Password]],
+            &RecoveryMailRule::default(),
+        );
         assert_eq!(tours[1], vec![Step::VerifyCode]);
     }
 
@@ -933,7 +960,7 @@ mod tests {
     fn mandatory_redirect_and_institutional_addresses_are_refused() {
         let screens = vec![vec![Step::MailRedirect], vec![Step::Password]];
         let recovery = RecoveryMailRule::default();
-        let plan = plan(false, &screens, &recovery);
+        let plan = plan(AfterEntry::default(), &screens, &recovery);
         let rules = ScreenRules {
             plan: &plan,
             recovery: &recovery,
@@ -966,7 +993,7 @@ mod tests {
     fn a_repeated_screen_is_recognised_only_with_the_same_answers() {
         let screens = vec![vec![Step::DirectoryListing], vec![Step::Password]];
         let recovery = RecoveryMailRule::default();
-        let plan = plan(false, &screens, &recovery);
+        let plan = plan(AfterEntry::default(), &screens, &recovery);
         let rules = ScreenRules {
             plan: &plan,
             recovery: &recovery,
@@ -991,7 +1018,7 @@ mod tests {
     fn a_typed_password_is_hashed_only_after_the_screen_passes() {
         let screens = vec![vec![Step::DirectoryListing, Step::Password]];
         let recovery = RecoveryMailRule::default();
-        let plan = plan(false, &screens, &recovery);
+        let plan = plan(AfterEntry::default(), &screens, &recovery);
         let rules = ScreenRules {
             plan: &plan,
             recovery: &recovery,

@@ -366,14 +366,25 @@ pub struct StepRules<'a> {
     pub recovery_mail: &'a RecoveryMailRule,
     pub redirect: RedirectRule,
     pub password: &'a PasswordPolicy,
+    /// What the identity check after the entry asks for, with the
+    /// institution that shapes it (the student number's length).
+    pub identity_after_entry: (&'a [IdentityAttribute], Option<&'a InstitutionSettings>),
 }
 
 impl<'a> StepRules<'a> {
-    pub fn of(profile: &'a ProfileSettings, policy: &'a PasswordPolicy) -> Self {
+    pub fn of(
+        institution: &'a InstitutionSettings,
+        profile: &'a ProfileSettings,
+        policy: &'a PasswordPolicy,
+    ) -> Self {
         StepRules {
             recovery_mail: &profile.activation.recovery_mail,
             redirect: profile.activation.mail_redirect,
             password: policy,
+            identity_after_entry: (
+                &profile.activation.identity_check_after_entry,
+                Some(institution),
+            ),
         }
     }
 }
@@ -383,6 +394,13 @@ pub fn step_fields(step: Step, rules: &StepRules<'_>) -> Vec<FieldShape> {
     let mail = |field, required| bounded(shape(field, FieldKind::Email, required), 3, MAIL_MAX);
     match step {
         Step::VerifySecret => Vec::new(),
+        Step::VerifyIdentity => match rules.identity_after_entry {
+            (check, Some(institution)) => check
+                .iter()
+                .map(|&attribute| identity_field(attribute, institution))
+                .collect(),
+            (_, None) => Vec::new(),
+        },
         Step::VerifyCode | Step::RecoveryMailVerification => {
             vec![bounded(shape(Field::Code, FieldKind::Code, true), 1, 64)]
         }
@@ -670,6 +688,7 @@ mod tests {
             recovery_mail: &optional,
             redirect: RedirectRule::Optional,
             password: &policy,
+            identity_after_entry: (&[], None),
         };
         let fields = step_fields(Step::RecoveryMail, &rules);
         assert!(

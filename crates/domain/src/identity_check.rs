@@ -139,6 +139,39 @@ pub fn check_problems(
     problems
 }
 
+/// Why an identity check after the entry cannot be configured as written:
+/// each attribute once and on the profile's records, and not after an
+/// identity match (which already checks its own).
+pub fn after_entry_problems(
+    check: &[IdentityAttribute],
+    kind: AccountKind,
+    identity_match: bool,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    if check.is_empty() {
+        return problems;
+    }
+    if identity_match {
+        problems.push(
+            "an identity match checks identity_check already: list the attributes there".into(),
+        );
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for attribute in check {
+        if !seen.insert(*attribute) {
+            problems.push(format!("{} is listed twice", attribute.as_str()));
+        }
+        if !attribute.held_by(kind) {
+            problems.push(format!(
+                "{} is not on a {} record",
+                attribute.as_str(),
+                kind.as_str()
+            ));
+        }
+    }
+    problems
+}
+
 /// The attributes of a provisioned record an identity check compares.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IdentityOnRecord<'a> {

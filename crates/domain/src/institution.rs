@@ -465,6 +465,12 @@ pub struct ActivationSettings {
     /// (default: Tours' student number, INE and mobile phone).
     #[serde(default = "crate::identity_check::default_identity_check")]
     pub identity_check: Vec<crate::identity_check::IdentityAttribute>,
+    /// What the person types after an entry that is not an identity
+    /// match (a mailed link opened, a key), each compared with the record:
+    /// the same attributes as `identity_check` ("date de naissance" once
+    /// the link is followed). Empty: nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identity_check_after_entry: Vec<crate::identity_check::IdentityAttribute>,
     /// Where a code is sent after the entry, to be typed before the
     /// screens: `sms` (the mobile phone on record), `mail` (the personal
     /// address on record). Absent: both, whichever the record has, after
@@ -511,7 +517,10 @@ impl ActivationSettings {
     /// included.
     pub fn plan(&self) -> Vec<Vec<Step>> {
         activation::plan(
-            !self.code_channels().is_empty(),
+            activation::AfterEntry {
+                identity: !self.identity_check_after_entry.is_empty(),
+                code: !self.code_channels().is_empty(),
+            },
             &self.screens,
             &self.recovery_mail,
         )

@@ -225,6 +225,16 @@ impl InstitutionSettings {
                 out.bad(format!("{key}.activation.identity_check"), problem);
             }
         }
+        for problem in crate::identity_check::after_entry_problems(
+            &activation.identity_check_after_entry,
+            profile.kind,
+            activation.channel == ActivationChannel::IdentityMatch,
+        ) {
+            out.bad(
+                format!("{key}.activation.identity_check_after_entry"),
+                problem,
+            );
+        }
         if let Some(channels) = &activation.code_to {
             let mut unique = channels.clone();
             unique.sort();

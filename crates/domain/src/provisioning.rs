@@ -223,10 +223,12 @@ struct Needs {
 fn required_fields(profile: &ProfileSettings) -> Needs {
     use crate::identity_check::IdentityAttribute;
     let activation = &profile.activation;
-    // An identity match compares what its check lists with the record.
+    // An identity match compares what its check lists with the record; so
+    // does a check after the entry.
     let checks = |attribute| {
-        activation.channel == ActivationChannel::IdentityMatch
-            && activation.identity_check.contains(&attribute)
+        (activation.channel == ActivationChannel::IdentityMatch
+            && activation.identity_check.contains(&attribute))
+            || activation.identity_check_after_entry.contains(&attribute)
     };
     // A code sent where the profile says goes to what the record holds.
     let sent_to = |channel| {

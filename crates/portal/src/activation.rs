@@ -129,6 +129,21 @@ impl Refusal {
     }
 }
 
+/// The identity details a form posted (an identity match, or the check
+/// after an entry).
+pub fn identity_entry(posted: &Posted) -> proto::IdentityMatchEntry {
+    let v = |name| value(posted, name).to_owned();
+    proto::IdentityMatchEntry {
+        student_number: v("identity_match.student_number"),
+        ine: v("identity_match.ine"),
+        mobile_phone: v("identity_match.mobile_phone"),
+        hr_id: v("identity_match.hr_id"),
+        birth_date: v("identity_match.birth_date"),
+        family_name: v("identity_match.family_name"),
+        personal_mail: v("identity_match.personal_mail"),
+    }
+}
+
 /// The `StartActivation` request of an entry form, or `None` for an entry
 /// that is not one.
 pub fn start_request(
@@ -147,15 +162,7 @@ pub fn start_request(
             login: v("provisional_password.login"),
             provisional_password: v("provisional_password.provisional_password"),
         }),
-        "identity_match" => Entry::IdentityMatch(proto::IdentityMatchEntry {
-            student_number: v("identity_match.student_number"),
-            ine: v("identity_match.ine"),
-            mobile_phone: v("identity_match.mobile_phone"),
-            hr_id: v("identity_match.hr_id"),
-            birth_date: v("identity_match.birth_date"),
-            family_name: v("identity_match.family_name"),
-            personal_mail: v("identity_match.personal_mail"),
-        }),
+        "identity_match" => Entry::IdentityMatch(identity_entry(posted)),
         _ => return None,
     };
     Some(proto::StartActivationRequest {

@@ -858,6 +858,14 @@ async fn flow_call(
         activation
             .resend_activation_message(portal.api.request(request, person))
             .await?;
+    } else if crate::activation::posted_steps(posted).contains(&"verify_identity") {
+        let request = proto::VerifyActivationIdentityRequest {
+            flow_token: token.to_owned(),
+            identity_match: Some(crate::activation::identity_entry(posted)),
+        };
+        activation
+            .verify_activation_identity(portal.api.request(request, person))
+            .await?;
     } else if posted.iter().any(|(n, _)| n == "code") {
         let request = proto::VerifyActivationCodeRequest {
             flow_token: token.to_owned(),

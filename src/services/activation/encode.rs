@@ -44,6 +44,7 @@ pub fn step_code(step: Step) -> proto::ActivationStep {
     match step {
         Step::VerifySecret => P::VerifySecret,
         Step::VerifyCode => P::VerifyCode,
+        Step::VerifyIdentity => P::VerifyIdentity,
         Step::RecoveryMail => P::RecoveryMail,
         Step::RecoveryMailVerification => P::RecoveryMailVerification,
         Step::Charter => P::Charter,

@@ -42,16 +42,21 @@ fn entry(entry: Option<ProtoEntry>) -> Result<Entry, AppError> {
             password: p.provisional_password,
         },
         ProtoEntry::Link(l) => Entry::Link { token: l.token },
-        ProtoEntry::IdentityMatch(m) => Entry::IdentityMatch(IdentityFields {
-            student_number: m.student_number,
-            ine: m.ine,
-            hr_id: m.hr_id,
-            birth_date: m.birth_date,
-            family_name: m.family_name,
-            mobile_phone: m.mobile_phone,
-            personal_mail: m.personal_mail,
-        }),
+        ProtoEntry::IdentityMatch(m) => Entry::IdentityMatch(identity_fields(m)),
     })
+}
+
+/// The attributes of an identity check, as typed.
+fn identity_fields(m: proto::IdentityMatchEntry) -> IdentityFields {
+    IdentityFields {
+        student_number: m.student_number,
+        ine: m.ine,
+        hr_id: m.hr_id,
+        birth_date: m.birth_date,
+        family_name: m.family_name,
+        mobile_phone: m.mobile_phone,
+        personal_mail: m.personal_mail,
+    }
 }
 
 fn started(started: Started, language: Language) -> proto::StartActivationResponse {
@@ -206,6 +211,24 @@ impl ActivationService for ActivationApi {
             .verify_activation_code(&body.flow_token, &body.code, &ctx)
             .await
             .map(|flow| proto::VerifyActivationCodeResponse {
+                flow: Some(encode::flow(flow, ctx.language)),
+            });
+        reply(result, &ctx)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn verify_activation_identity(
+        &self,
+        request: Request<proto::VerifyActivationIdentityRequest>,
+    ) -> Result<Response<proto::VerifyActivationIdentityResponse>, Status> {
+        let ctx = begin_call(&request);
+        let body = request.into_inner();
+        let typed = identity_fields(body.identity_match.unwrap_or_default());
+        let result = self
+            .state
+            .verify_activation_identity(&body.flow_token, &typed, &ctx)
+            .await
+            .map(|flow| proto::VerifyActivationIdentityResponse {
                 flow: Some(encode::flow(flow, ctx.language)),
             });
         reply(result, &ctx)

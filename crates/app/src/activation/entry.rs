@@ -76,7 +76,7 @@ impl IdentityFields {
 
     /// Each attribute typed, parsed; every badly written one is refused
     /// at once, named by its field.
-    fn parse(
+    pub(super) fn parse(
         &self,
         institution: &InstitutionSettings,
         today: chrono::NaiveDate,
@@ -409,6 +409,8 @@ impl App {
             recovery_mail: secret.target,
             ..FlowState::default()
         };
+        // The agent checked the person's identity: no check nor code after.
+        state.done.insert(Step::VerifyIdentity);
         state.done.insert(Step::VerifyCode);
         Ok((account, state))
     }

@@ -214,7 +214,8 @@ impl App {
     ) -> Result<FlowView, AppError> {
         let journey = self.journey(&loaded.account)?;
         let plan = journey.plan(&loaded.state);
-        let Some(step) = loaded.state.pending_verification(&plan) else {
+        let pending = loaded.state.pending_verification(&plan);
+        let Some(step) = pending.filter(|s| *s != Step::VerifyIdentity) else {
             return Err(AppError::FailedPrecondition {
                 kind: Precondition::NothingToVerify,
                 subject: "code".into(),

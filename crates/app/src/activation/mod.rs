@@ -5,6 +5,7 @@
 //! `store::activation` and describe the flow as a page shows it
 //! ([`FlowView`]).
 
+mod after_entry;
 mod entry;
 mod messages;
 mod submit;
@@ -111,7 +112,7 @@ impl Journey<'_> {
     fn plan(&self, state: &FlowState) -> Vec<Vec<Step>> {
         if state.reactivation {
             activation::plan(
-                false,
+                activation::AfterEntry::default(),
                 &self.institution.recovery.reactivation_screens,
                 &activation::RecoveryMailRule::default(),
             )

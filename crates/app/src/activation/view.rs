@@ -97,9 +97,11 @@ impl App {
         let journey = self.journey(account)?;
         let plan = journey.plan(state);
         let current = state.current_screen(&plan);
+        // An identity check waits for no message: its screen's fields say
+        // what to type.
         let pending_verification = match state.pending_verification(&plan) {
+            Some(Step::VerifyIdentity) | None => None,
             Some(step) => Some(self.pending(loaded, step, &journey, now).await?),
-            None => None,
         };
         let finished = completed_account.or(loaded.flow.completed_at.map(|_| account));
         let completion = match (current, finished) {
@@ -109,7 +111,7 @@ impl App {
         let steps: Vec<Step> = plan.iter().flatten().copied().collect();
         let policy = self.policy_of(account)?;
         let wordings = Wordings::of_profile(journey.institution, journey.profile);
-        let rules = StepRules::of(journey.profile, &policy);
+        let rules = StepRules::of(journey.institution, journey.profile, &policy);
         let screen = |steps: &Vec<Step>| {
             let items = forms::items(steps, &rules, wordings, language);
             ScreenView {

@@ -120,7 +120,7 @@ impl App {
                     .any(|s| s == step)
             })
             .collect();
-        let rules = StepRules::of(profile, &policy);
+        let rules = StepRules::of(institution, profile, &policy);
         let mut consents = items(&collected, &rules, wordings, language);
         for item in consents.iter_mut().filter(|i| i.step == Step::PhotoUse) {
             // Needed only to refuse: the choice rule says when.

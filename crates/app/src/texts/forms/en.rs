@@ -13,6 +13,10 @@ use super::OwnForm;
 pub fn step(step: Step) -> (&'static str, &'static str) {
     match step {
         Step::VerifySecret => ("Identification", ""),
+        Step::VerifyIdentity => (
+            "Identity check",
+            "To confirm that this link is meant for you, type the details asked for, as your record holds them.",
+        ),
         Step::VerifyCode => ("Activation code", "Type the activation code you received."),
         Step::RecoveryMail => (
             "Recovery mail address",

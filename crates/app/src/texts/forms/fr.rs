@@ -13,6 +13,10 @@ use super::OwnForm;
 pub fn step(step: Step) -> (&'static str, &'static str) {
     match step {
         Step::VerifySecret => ("Identification", ""),
+        Step::VerifyIdentity => (
+            "Vérification de votre identité",
+            "Pour confirmer que ce lien vous est bien destiné, saisissez les informations demandées telles qu'elles figurent dans votre dossier.",
+        ),
         Step::VerifyCode => (
             "Code d'activation",
             "Saisissez le code d'activation que vous avez reçu.",

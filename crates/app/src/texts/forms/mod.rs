@@ -260,6 +260,7 @@ mod tests {
     fn every_step_entry_and_field_is_worded_in_both_languages() {
         for step in [
             Step::VerifyCode,
+            Step::VerifyIdentity,
             Step::RecoveryMail,
             Step::Charter,
             Step::Password,
