@@ -656,6 +656,7 @@ async fn montpellier_staff_until_redirect(
     let resend = app
         .activation()
         .resend_activation_message(proto::ResendActivationMessageRequest {
+            channel: proto::CodeChannel::Unspecified as i32,
             flow_token: token.clone(),
             kind: proto::ActivationMessageKind::RecoveryMailVerification as i32,
         })
@@ -1160,6 +1161,7 @@ async fn tours_student_activates_with_an_sms_code() {
     app.clock.advance(minutes(2));
     app.activation()
         .resend_activation_message(proto::ResendActivationMessageRequest {
+            channel: proto::CodeChannel::Unspecified as i32,
             flow_token: token.clone(),
             kind: proto::ActivationMessageKind::IdentityCode as i32,
         })

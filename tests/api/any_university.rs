@@ -575,3 +575,92 @@ async fn a_mailed_link_is_followed_by_the_birth_date() {
         .into_inner();
     assert!(done.flow.expect("flow").completion.is_some());
 }
+
+#[tokio::test]
+async fn the_person_chooses_where_the_code_goes_and_the_sms_proves_the_phone() {
+    let app = spawn_exemple().await;
+    let provisioned = app
+        .provision(proto::ProvisionRecord {
+            profile: "doctoral".into(),
+            mobile_phone: "07 88 10 25 99".into(),
+            ..student("22070004")
+        })
+        .await
+        .expect("provision");
+    let account = provisioned.account.expect("account");
+    let key = provisioned
+        .activation_material
+        .expect("material")
+        .activation_key;
+    let started = app
+        .activation()
+        .start_activation(proto::StartActivationRequest {
+            institution: EXEMPLE.into(),
+            entry: Some(Entry::Key(proto::KeyEntry {
+                login: account.login.clone(),
+                activation_key: key,
+            })),
+        })
+        .await
+        .expect("the key")
+        .into_inner();
+    let token = started.flow_token;
+    // Nothing is sent before the person chooses.
+    let pending = started
+        .flow
+        .expect("flow")
+        .pending_verification
+        .expect("a code is awaited");
+    assert!(pending.notice.is_none());
+    let choices: Vec<(i32, &str)> = pending
+        .code_choices
+        .iter()
+        .map(|c| (c.channel, c.masked_destination.as_str()))
+        .collect();
+    assert_eq!(
+        choices,
+        [
+            (proto::CodeChannel::Sms as i32, "+33*****2599"),
+            (proto::CodeChannel::Mail as i32, "i**********@e******.org"),
+        ]
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(app.sms().is_empty());
+    assert!(app.mails_to("ines.benali@example.org").is_empty());
+    let send = |channel: proto::CodeChannel| {
+        let mut client = app.activation();
+        let request = proto::ResendActivationMessageRequest {
+            flow_token: token.clone(),
+            kind: proto::ActivationMessageKind::IdentityCode as i32,
+            channel: channel as i32,
+        };
+        async move { client.resend_activation_message(request).await }
+    };
+    let unchosen = send(proto::CodeChannel::Unspecified).await.unwrap_err();
+    assert_eq!(violations(&unchosen), ["channel"]);
+    let notice = send(proto::CodeChannel::Sms)
+        .await
+        .expect("sent")
+        .into_inner()
+        .notice
+        .expect("notice");
+    assert_eq!(notice.masked_destination, "+33*****2599");
+    assert!(notice.also_sent_to.is_empty());
+    let sms = app.wait_for_sms(1).await;
+    assert_eq!(sms[0].0, "+33788102599");
+    finish(&app, &token, &code_in(&sms[0].1)).await;
+    assert!(app.mails_to("ines.benali@example.org").is_empty());
+
+    // The code went to the phone alone: a forgotten password can go there.
+    let answer = reset_by_sms(&app, &account.login).await;
+    assert_eq!(
+        answer.notice.expect("notice").masked_destination,
+        "+33*****2599"
+    );
+    let sms = app.wait_for_sms(2).await;
+    assert!(
+        verify_code(&app, &account.login, &code_in(&sms[1].1))
+            .await
+            .is_ok()
+    );
+}

@@ -748,3 +748,44 @@ async fn a_mailed_link_then_the_birth_date_in_chromium() {
     browser.check("completed").await;
     browser.close().await;
 }
+
+/// Université Exemple: a doctoral student types the printed key, chooses
+/// to receive the code by SMS rather than by mail, and types it.
+#[tokio::test]
+async fn the_code_goes_where_the_person_chooses_in_chromium() {
+    let app = crate::any_university::spawn_exemple().await;
+    let portal = spawn_portal(&app, &["univ-exemple"]).await;
+    let Some(mut browser) = open_browser(&portal, "code-choice").await else {
+        return;
+    };
+    let provisioned = app
+        .provision(ent_identity::proto::ProvisionRecord {
+            institution: "univ-exemple".into(),
+            profile: "doctoral".into(),
+            student_number: "22070011".into(),
+            given_name: "Inès".into(),
+            family_name: "Benali".into(),
+            birth_date: "2006-09-14".into(),
+            personal_mail: "ines.benali@example.org".into(),
+            mobile_phone: "07 88 10 25 99".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("provision");
+    let key = provisioned.activation_material.expect("key").activation_key;
+    browser.open("/univ-exemple/activation").await;
+    browser.fill("key.login", "d22070011").await;
+    browser.fill("key.activation_key", &key).await;
+    browser.submit(r#"form[action$="/activation/key"]"#).await;
+    browser.wait_for("Où recevoir votre code ?").await;
+    browser.check("code-choice").await;
+    browser.click("#code-channel-sms").await;
+    browser.submit("main form").await;
+    browser.wait_for("+33*****2599").await;
+    let code = code_in(&app.wait_for_sms(1).await[0].1);
+    browser.check("code-sent").await;
+    browser.fill("code", &code).await;
+    browser.submit("main form").await;
+    browser.wait_for("Choix du mot de passe").await;
+    browser.close().await;
+}

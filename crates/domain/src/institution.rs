@@ -477,6 +477,11 @@ pub struct ActivationSettings {
     /// an identity match (Tours); no code after the other entries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_to: Option<Vec<CodeChannel>>,
+    /// Where the record holds several of `code_to`'s destinations, the
+    /// person chooses the one the code goes to (nothing is sent before);
+    /// otherwise it goes to them all.
+    #[serde(default)]
+    pub code_choice: bool,
     /// The recovery-mail item: required or not, verified by a mailed link
     /// and code or not, and the link's lifetime.
     #[serde(default)]
@@ -526,7 +531,8 @@ impl ActivationSettings {
         )
     }
 
-    /// Where the code after the entry goes; empty: no code.
+    /// Where the code after the entry goes (or, with `code_choice`, may
+    /// go); empty: no code.
     pub fn code_channels(&self) -> Vec<CodeChannel> {
         match (&self.code_to, self.channel) {
             (Some(channels), _) => channels.clone(),

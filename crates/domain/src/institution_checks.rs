@@ -235,6 +235,12 @@ impl InstitutionSettings {
                 problem,
             );
         }
+        if activation.code_choice && activation.code_channels().len() < 2 {
+            out.bad(
+                format!("{key}.activation.code_choice"),
+                "a choice needs code_to to list both sms and mail",
+            );
+        }
         if let Some(channels) = &activation.code_to {
             let mut unique = channels.clone();
             unique.sort();

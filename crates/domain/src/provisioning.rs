@@ -122,6 +122,12 @@ pub fn parse_record(
         MailAddress::parse,
         &mut bad,
     );
+    if needs.phone_or_mail
+        && input.mobile_phone.trim().is_empty()
+        && input.personal_mail.trim().is_empty()
+    {
+        bad("personal_mail", Problem::NeededForActivation);
+    }
     let given_name = PersonName::parse(&input.given_name)
         .map_err(|e| bad("given_name", e))
         .ok();
@@ -218,6 +224,8 @@ struct Needs {
     ine: bool,
     mobile_phone: bool,
     personal_mail: bool,
+    /// One of the two, where the person chooses where the code goes.
+    phone_or_mail: bool,
 }
 
 fn required_fields(profile: &ProfileSettings) -> Needs {
@@ -230,14 +238,17 @@ fn required_fields(profile: &ProfileSettings) -> Needs {
             && activation.identity_check.contains(&attribute))
             || activation.identity_check_after_entry.contains(&attribute)
     };
-    // A code sent where the profile says goes to what the record holds.
+    // A code sent where the profile says goes to what the record holds;
+    // where the person chooses, to one of them at least.
     let sent_to = |channel| {
-        activation
-            .code_to
-            .as_ref()
-            .is_some_and(|channels| channels.contains(&channel))
+        !activation.code_choice
+            && activation
+                .code_to
+                .as_ref()
+                .is_some_and(|channels| channels.contains(&channel))
     };
     Needs {
+        phone_or_mail: activation.code_choice,
         ine: checks(IdentityAttribute::Ine),
         mobile_phone: checks(IdentityAttribute::MobilePhone) || sent_to(CodeChannel::Sms),
         personal_mail: activation.channel == ActivationChannel::MailedLink

@@ -397,6 +397,17 @@ pub struct VerificationPage {
     pub code: bool,
     /// What `ResendActivationMessage` sends again.
     pub kind: &'static str,
+    /// Where the person may have the code sent (value, masked
+    /// destination), when the profile lets them choose.
+    pub choices: Vec<CodeChoicePage>,
+}
+
+/// One destination the person may choose for the code.
+#[derive(Debug, Serialize)]
+pub struct CodeChoicePage {
+    /// `sms` or `mail`, as posted.
+    pub value: &'static str,
+    pub destination: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -465,12 +476,29 @@ pub fn item_page(item: &proto::ScreenItem, choices: &[proto::ActivationChoice]) 
 
 fn verification_page(flow: &proto::ActivationFlow) -> Option<VerificationPage> {
     let pending = flow.pending_verification.as_ref()?;
+    let sent = pending.notice.is_some();
     let notice = pending.notice.clone().unwrap_or_default();
+    let choices = pending
+        .code_choices
+        .iter()
+        .filter_map(|choice| {
+            let value = match proto::CodeChannel::try_from(choice.channel).ok()? {
+                proto::CodeChannel::Sms => "sms",
+                proto::CodeChannel::Mail => "mail",
+                proto::CodeChannel::Unspecified => return None,
+            };
+            Some(CodeChoicePage {
+                value,
+                destination: choice.masked_destination.clone(),
+            })
+        })
+        .collect();
     Some(VerificationPage {
+        choices,
         destination: notice.masked_destination,
         also_sent_to: notice.also_sent_to,
         check_spam_folder: notice.check_spam_folder,
-        code: pending.kind != proto::ActivationMessageKind::MailRedirectVerification as i32,
+        code: sent && pending.kind != proto::ActivationMessageKind::MailRedirectVerification as i32,
         kind: proto::ActivationMessageKind::try_from(pending.kind)
             .unwrap_or_default()
             .as_str_name(),

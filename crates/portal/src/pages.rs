@@ -851,9 +851,15 @@ async fn flow_call(
     if !value(posted, "resend").is_empty() {
         let kind = proto::ActivationMessageKind::from_str_name(value(posted, "resend"))
             .unwrap_or_default();
+        let channel = match value(posted, "channel") {
+            "sms" => proto::CodeChannel::Sms,
+            "mail" => proto::CodeChannel::Mail,
+            _ => proto::CodeChannel::Unspecified,
+        };
         let request = proto::ResendActivationMessageRequest {
             flow_token: token.to_owned(),
             kind: kind as i32,
+            channel: channel as i32,
         };
         activation
             .resend_activation_message(portal.api.request(request, person))

@@ -1,6 +1,7 @@
 //! The activation flow in the API's terms.
 
 use crate::app::activation::{CompletionView, FlowView, PendingView, ScreenView};
+use crate::app::error::AppError;
 use crate::app::forms::{
     ChoiceRule, EntryView, FieldView, FirstConnection, FormView, InstitutionView, ItemView,
 };
@@ -9,9 +10,11 @@ use crate::app::texts::ConsentChoice;
 use crate::app::texts::forms::Titles;
 use crate::domain::activation::Step;
 use crate::domain::form::FieldKind;
+use crate::domain::institution::CodeChannel;
 use crate::domain::language::Language;
 use crate::domain::password::policy::DictionaryMode;
 use crate::domain::password::{Evaluation, PasswordPolicy, Strength};
+use crate::domain::problem::Problem;
 use crate::proto;
 use crate::services::encode::{notice, timestamp, violation_code};
 
@@ -279,6 +282,31 @@ fn pending(view: PendingView) -> proto::PendingVerification {
     proto::PendingVerification {
         kind: message_kind(view.step) as i32,
         notice: view.notice.map(notice),
+        code_choices: view
+            .code_choices
+            .into_iter()
+            .map(|(channel, masked)| proto::CodeChoice {
+                channel: code_channel_of(channel) as i32,
+                masked_destination: masked,
+            })
+            .collect(),
+    }
+}
+
+fn code_channel_of(channel: CodeChannel) -> proto::CodeChannel {
+    match channel {
+        CodeChannel::Sms => proto::CodeChannel::Sms,
+        CodeChannel::Mail => proto::CodeChannel::Mail,
+    }
+}
+
+/// The destination a request chose for a code; `None`: the profile's.
+pub fn code_channel(channel: i32) -> Result<Option<CodeChannel>, AppError> {
+    match proto::CodeChannel::try_from(channel) {
+        Ok(proto::CodeChannel::Unspecified) => Ok(None),
+        Ok(proto::CodeChannel::Sms) => Ok(Some(CodeChannel::Sms)),
+        Ok(proto::CodeChannel::Mail) => Ok(Some(CodeChannel::Mail)),
+        Err(_) => Err(AppError::field("channel", Problem::UnknownValue)),
     }
 }
 

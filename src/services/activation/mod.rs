@@ -259,13 +259,17 @@ impl ActivationService for ActivationApi {
         let ctx = begin_call(&request);
         let body = request.into_inner();
         let step = encode::step_of_message(body.kind);
-        let result = self
-            .state
-            .resend_activation_message(&body.flow_token, step, &ctx)
-            .await
-            .map(|sent| proto::ResendActivationMessageResponse {
+        let result = async {
+            let chosen = encode::code_channel(body.channel)?;
+            let sent = self
+                .state
+                .resend_activation_message(&body.flow_token, (step, chosen), &ctx)
+                .await?;
+            Ok(proto::ResendActivationMessageResponse {
                 notice: Some(notice(sent)),
-            });
+            })
+        }
+        .await;
         reply(result, &ctx)
     }
 

@@ -257,11 +257,14 @@ impl App {
         let journey = self.journey(&account)?;
         // The code the profile sends after its entry (Tours' after the
         // identity match), unless the entry stands for it (a desk link).
-        let code_due = !journey.profile.activation.code_channels().is_empty()
-            && !state.done.contains(&Step::VerifyCode);
+        // Where the person chooses the destination, nothing is sent yet.
+        let channels = journey.profile.activation.code_channels();
+        let code_due = !channels.is_empty()
+            && !state.done.contains(&Step::VerifyCode)
+            && super::messages::code_choices(&account, &journey).is_empty();
         let writes = if code_due {
             self.identity_code_cooldown(&account, &journey, now).await?;
-            self.identity_code_writes(&account, &journey, ctx.language, now)?
+            self.identity_code_writes((&account, &journey), &channels, ctx.language, now)?
                 .writes
         } else {
             FlowWrites::default()

@@ -125,14 +125,16 @@ impl App {
         resend_cooldown(journey, last.map(|s| s.created_at), now)
     }
 
+    /// The code after the entry, sent to `channels` (all the profile's,
+    /// or the one the person chose).
     pub(super) fn identity_code_writes(
         &self,
-        account: &Account,
-        journey: &Journey<'_>,
+        (account, journey): (&Account, &Journey<'_>),
+        channels: &[CodeChannel],
         language: Language,
         now: DateTime<Utc>,
     ) -> Result<Outgoing, AppError> {
-        let to = CodeDestinations::of(account, &journey.profile.activation.code_channels())?;
+        let to = CodeDestinations::of(account, channels)?;
         let code = generate(SecretKind::Code, &mut rand::rngs::SysRng).map_err(internal)?;
         let lifetime = chrono::Duration::from_std(journey.profile.activation.code_lifetime)
             .map_err(internal)?;
@@ -164,7 +166,7 @@ impl App {
         let notice = DeliveryNotice {
             also_sent_to,
             masked_destination,
-            check_spam_folder: true,
+            check_spam_folder: to.mail.is_some(),
             helpdesk_url: journey.institution.helpdesk_url.clone(),
             expires_at: Some(expires_at),
         };
@@ -238,12 +240,15 @@ impl App {
         // A mailed link's token works as the code: the browser that opened
         // the link submits it (following a link never spends it).
         let keys = self.store.secret_keys()?;
-        let matched = secrets.iter().any(|s| {
-            keys.matches(SecretKind::Code, code, &s.secret_hash)
-                | keys.matches(SecretKind::Token, code, &s.secret_hash)
-        });
+        let matched = secrets
+            .iter()
+            .find(|s| {
+                keys.matches(SecretKind::Code, code, &s.secret_hash)
+                    | keys.matches(SecretKind::Token, code, &s.secret_hash)
+            })
+            .map(|s| s.target.clone().unwrap_or_default());
         let ids: Vec<String> = secrets.into_iter().map(|s| s.id).collect();
-        if !matched {
+        let Some(target) = matched else {
             let max_attempts = journey.profile.activation.max_attempts;
             if self.store.secrets_failed(&ids, max_attempts, now).await? {
                 return Err(AppError::FailedPrecondition {
@@ -254,12 +259,12 @@ impl App {
                 });
             }
             return Err(AppError::field("code", Problem::WrongCode));
-        }
+        };
         let mut state = loaded.state.clone();
         activation::verified(&mut state, step, now);
         if step == Step::VerifyCode {
-            state.mobile_phone_verified =
-                proven_phone(&loaded.account, &journey).map(|phone| (phone.to_owned(), now));
+            state.mobile_phone_verified = proven_phone(&loaded.account, &journey, &target)
+                .map(|phone| (phone.to_owned(), now));
         }
         let writes = FlowWrites {
             spend: ids,
@@ -277,14 +282,16 @@ impl App {
     }
 
     /// Sends the message the flow waits for again (a new code or link; the
-    /// old ones stop working), once the cooldown has passed. `step` is the
-    /// verification the caller believes pending.
+    /// old ones stop working), once the cooldown has passed — or for the
+    /// first time, to the destination the person chose. `asked` is the
+    /// verification the caller believes pending, and that destination.
     pub async fn resend_activation_message(
         &self,
         flow_token: &str,
-        step: Option<Step>,
+        asked: (Option<Step>, Option<CodeChannel>),
         ctx: &CallContext,
     ) -> Result<DeliveryNotice, AppError> {
+        let (step, chosen) = asked;
         let now = self.now();
         let loaded = self.load_flow(flow_token, now).await?;
         let journey = self.journey(&loaded.account)?;
@@ -305,7 +312,7 @@ impl App {
             .await?;
         resend_cooldown(&journey, last.map(|s| s.created_at), now)?;
         let Outgoing { mut writes, notice } =
-            self.resent_writes(&loaded, &journey, step, ctx.language, now)?;
+            self.resent_writes(&loaded, &journey, (step, chosen), ctx.language, now)?;
         writes.revoke.push(purpose);
         writes.audit = Some((
             "activation.message_resent",
@@ -326,13 +333,15 @@ impl App {
         &self,
         loaded: &LoadedFlow,
         journey: &Journey<'_>,
-        step: Step,
+        (step, chosen): (Step, Option<CodeChannel>),
         language: Language,
         now: DateTime<Utc>,
     ) -> Result<Outgoing, AppError> {
         let address = match step {
             Step::VerifyCode => {
-                return self.identity_code_writes(&loaded.account, journey, language, now);
+                let channels = code_channels_for(&loaded.account, journey, chosen)?;
+                let account = (&loaded.account, journey);
+                return self.identity_code_writes(account, &channels, language, now);
             }
             Step::RecoveryMailVerification => loaded.state.recovery_mail.as_deref(),
             _ => loaded
@@ -366,10 +375,49 @@ fn resend_cooldown(
 }
 
 /// The phone an entry's code proves once typed: the one on record, when
-/// the code went to it alone (a code also mailed proves either).
-fn proven_phone<'a>(account: &'a Account, journey: &Journey<'_>) -> Option<&'a str> {
-    let to = CodeDestinations::of(account, &journey.profile.activation.code_channels()).ok()?;
-    to.phone.filter(|_| to.mail.is_none())
+/// the code went to it alone — the person chose it, or it is the only
+/// destination (a code also mailed proves neither).
+fn proven_phone<'a>(account: &'a Account, journey: &Journey<'_>, sent_to: &str) -> Option<&'a str> {
+    let activation = &journey.profile.activation;
+    let to = CodeDestinations::of(account, &activation.code_channels()).ok()?;
+    let alone = activation.code_choice || to.mail.is_none();
+    to.phone.filter(|phone| alone && *phone == sent_to)
+}
+
+/// Where the person may have an entry's code sent, masked, when the
+/// profile lets them choose and the record holds several destinations;
+/// empty otherwise.
+pub(super) fn code_choices(account: &Account, journey: &Journey<'_>) -> Vec<(CodeChannel, String)> {
+    let activation = &journey.profile.activation;
+    if !activation.code_choice {
+        return Vec::new();
+    }
+    let Ok(to) = CodeDestinations::of(account, &activation.code_channels()) else {
+        return Vec::new();
+    };
+    match (to.phone, to.mail) {
+        (Some(phone), Some(mail)) => vec![
+            (CodeChannel::Sms, mask_phone(phone)),
+            (CodeChannel::Mail, mask_mail(mail)),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// Where a code asked for goes: the destination the person chose among
+/// the flow's choices, or everywhere the profile sends it.
+fn code_channels_for(
+    account: &Account,
+    journey: &Journey<'_>,
+    chosen: Option<CodeChannel>,
+) -> Result<Vec<CodeChannel>, AppError> {
+    let choices = code_choices(account, journey);
+    match chosen {
+        Some(channel) if choices.iter().any(|(c, _)| *c == channel) => Ok(vec![channel]),
+        Some(_) => Err(AppError::field("channel", Problem::ChannelNotOffered)),
+        None if !choices.is_empty() => Err(AppError::field("channel", Problem::Missing)),
+        None => Ok(journey.profile.activation.code_channels()),
+    }
 }
 
 /// Where an entry's code goes: the phone and the personal address on

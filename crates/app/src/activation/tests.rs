@@ -88,12 +88,12 @@ async fn a_recovery_address_is_verified_by_the_mailed_code_and_a_resend_waits_it
 
     let too_soon = t
         .app
-        .resend_activation_message(&token, Some(Step::RecoveryMailVerification), &ctx)
+        .resend_activation_message(&token, (Some(Step::RecoveryMailVerification), None), &ctx)
         .await;
     assert!(matches!(too_soon, Err(AppError::ResourceExhausted { .. })));
     let wrong_kind = t
         .app
-        .resend_activation_message(&token, Some(Step::VerifyCode), &ctx)
+        .resend_activation_message(&token, (Some(Step::VerifyCode), None), &ctx)
         .await;
     assert!(matches!(
         wrong_kind,

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use domain::account::Account;
 use domain::activation::{self, FlowState, Step, mask_mail, mask_phone};
-use domain::institution::CharterSettings;
+use domain::institution::{CharterSettings, CodeChannel};
 use domain::language::Language;
 use domain::password::PasswordPolicy;
 use store::activation::LoadedFlow;
@@ -59,7 +59,11 @@ pub struct ScreenView {
 #[derive(Debug, Clone)]
 pub struct PendingView {
     pub step: Step,
+    /// Where the message went; none while the person has not chosen.
     pub notice: Option<DeliveryNotice>,
+    /// Where the person may have the code sent, masked (profiles with
+    /// `code_choice`); empty otherwise.
+    pub code_choices: Vec<(CodeChannel, String)>,
 }
 
 /// A completed activation: what the person now has and where to go.
@@ -163,11 +167,9 @@ impl App {
             let target = s.target.clone().unwrap_or_default();
             // An identity code by SMS also went to the personal address,
             // where the profile sends it there too.
-            let mailed_too = journey
-                .profile
-                .activation
-                .code_channels()
-                .contains(&domain::institution::CodeChannel::Mail);
+            let activation = &journey.profile.activation;
+            let mailed_too =
+                activation.code_channels().contains(&CodeChannel::Mail) && !activation.code_choice;
             let by_sms = target.starts_with('+') && mailed_too;
             let personal = loaded.account.personal_mail.as_deref();
             DeliveryNotice {
@@ -181,12 +183,22 @@ impl App {
                 } else {
                     mask_mail(&target)
                 },
-                check_spam_folder: true,
+                // Spam folders are for mail, unless the SMS's code was
+                // mailed too.
+                check_spam_folder: !target.starts_with('+') || mailed_too,
                 helpdesk_url: journey.institution.helpdesk_url.clone(),
                 expires_at: s.expires_at,
             }
         });
-        Ok(PendingView { step, notice })
+        let code_choices = match step {
+            Step::VerifyCode => super::messages::code_choices(&loaded.account, journey),
+            _ => Vec::new(),
+        };
+        Ok(PendingView {
+            step,
+            notice,
+            code_choices,
+        })
     }
 }
 
