@@ -215,43 +215,7 @@ impl InstitutionSettings {
                 out.bad(format!("{key}.password_policy.{field}"), message);
             }
         }
-        let activation = &profile.activation;
-        if activation.channel == ActivationChannel::IdentityMatch {
-            for problem in crate::identity_check::check_problems(
-                &activation.identity_check,
-                profile.kind,
-                activation.code_to.is_some(),
-            ) {
-                out.bad(format!("{key}.activation.identity_check"), problem);
-            }
-        }
-        for problem in crate::identity_check::after_entry_problems(
-            &activation.identity_check_after_entry,
-            profile.kind,
-            activation.channel == ActivationChannel::IdentityMatch,
-        ) {
-            out.bad(
-                format!("{key}.activation.identity_check_after_entry"),
-                problem,
-            );
-        }
-        if activation.code_choice && activation.code_channels().len() < 2 {
-            out.bad(
-                format!("{key}.activation.code_choice"),
-                "a choice needs code_to to list both sms and mail",
-            );
-        }
-        if let Some(channels) = &activation.code_to {
-            let mut unique = channels.clone();
-            unique.sort();
-            unique.dedup();
-            if channels.is_empty() || unique.len() != channels.len() {
-                out.bad(
-                    format!("{key}.activation.code_to"),
-                    "lists sms and/or mail, each once (leave it out for no code)",
-                );
-            }
-        }
+        proof_problems(profile, &key, out);
         let has = |step| {
             profile
                 .activation
@@ -507,6 +471,47 @@ fn reactivation_problems(recovery: &RecoverySettings, has_charter: bool, out: &m
             "charter",
             "the reactivation screens have a charter item: set version and url",
         );
+    }
+}
+
+/// The proofs after a profile's entry: its identity checks and its code.
+fn proof_problems(profile: &ProfileSettings, key: &str, out: &mut Problems) {
+    let activation = &profile.activation;
+    if activation.channel == ActivationChannel::IdentityMatch {
+        for problem in crate::identity_check::check_problems(
+            &activation.identity_check,
+            profile.kind,
+            activation.code_to.is_some(),
+        ) {
+            out.bad(format!("{key}.activation.identity_check"), problem);
+        }
+    }
+    for problem in crate::identity_check::after_entry_problems(
+        &activation.identity_check_after_entry,
+        profile.kind,
+        activation.channel == ActivationChannel::IdentityMatch,
+    ) {
+        out.bad(
+            format!("{key}.activation.identity_check_after_entry"),
+            problem,
+        );
+    }
+    if activation.code_choice && activation.code_channels().len() < 2 {
+        out.bad(
+            format!("{key}.activation.code_choice"),
+            "a choice needs code_to to list both sms and mail",
+        );
+    }
+    if let Some(channels) = &activation.code_to {
+        let mut unique = channels.clone();
+        unique.sort();
+        unique.dedup();
+        if channels.is_empty() || unique.len() != channels.len() {
+            out.bad(
+                format!("{key}.activation.code_to"),
+                "lists sms and/or mail, each once (leave it out for no code)",
+            );
+        }
     }
 }
 
