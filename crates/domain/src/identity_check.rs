@@ -90,20 +90,7 @@ pub fn check_problems(
     kind: AccountKind,
     code_to_set: bool,
 ) -> Vec<String> {
-    let mut problems = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for attribute in check {
-        if !seen.insert(*attribute) {
-            problems.push(format!("{} is listed twice", attribute.as_str()));
-        }
-        if !attribute.held_by(kind) {
-            problems.push(format!(
-                "{} is not on a {} record",
-                attribute.as_str(),
-                kind.as_str()
-            ));
-        }
-    }
+    let mut problems = attribute_problems(check, kind);
     if !check.iter().any(|a| a.locates() && a.held_by(kind)) {
         problems.push(
             match kind {
@@ -156,6 +143,13 @@ pub fn after_entry_problems(
             "an identity match checks identity_check already: list the attributes there".into(),
         );
     }
+    problems.extend(attribute_problems(check, kind));
+    problems
+}
+
+/// Attributes listed twice, and attributes a record of `kind` lacks.
+fn attribute_problems(check: &[IdentityAttribute], kind: AccountKind) -> Vec<String> {
+    let mut problems = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for attribute in check {
         if !seen.insert(*attribute) {
