@@ -562,10 +562,48 @@ async fn a_mailed_link_is_followed_by_the_birth_date() {
         .flow
         .expect("flow");
     let current = &flow.screens[flow.current_screen as usize];
-    assert_eq!(current.steps, [S::Password as i32]);
+    assert_eq!(current.steps, [S::MobilePhone as i32]);
     let again = check("30041979", "").await.unwrap_err();
     assert_eq!(again.code(), Code::FailedPrecondition);
-    choose_password(&app, &token).await;
+
+    // HR has no phone of theirs: they give one, proven by the code sent to
+    // it, and a forgotten password can then go there by SMS.
+    let give_phone = |phone: &str| {
+        let mut client = app.activation();
+        let request = proto::SubmitActivationScreenRequest {
+            flow_token: token.clone(),
+            mobile_phone: phone.into(),
+            ..Default::default()
+        };
+        async move { client.submit_activation_screen(request).await }
+    };
+    let unreadable = give_phone("12").await.unwrap_err();
+    assert_eq!(violations(&unreadable), ["mobile_phone"]);
+    let given = give_phone("07 88 10 25 42")
+        .await
+        .expect("a phone")
+        .into_inner();
+    let notice = given.notice.expect("notice");
+    assert_eq!(notice.masked_destination, "+33*****2542");
+    let sms = app.wait_for_sms(1).await;
+    assert_eq!(sms[0].0, "+33788102542");
+    let wrong = app
+        .activation()
+        .verify_activation_code(proto::VerifyActivationCodeRequest {
+            flow_token: token.clone(),
+            code: "00000000".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&wrong), ["code"]);
+    finish(&app, &token, &code_in(&sms[0].1)).await;
+    let answer = reset_by_sms(&app, "v2301").await;
+    assert_eq!(
+        answer.notice.expect("notice").masked_destination,
+        "+33*****2542"
+    );
+    let sms = app.wait_for_sms(2).await;
+    assert_eq!(sms[1].0, "+33788102542");
 }
 
 #[tokio::test]

@@ -739,6 +739,15 @@ async fn a_mailed_link_then_the_birth_date_in_chromium() {
     browser.check("identity-refused").await;
     browser.fill("identity_match.birth_date", "30041979").await;
     browser.submit("main form").await;
+    browser.wait_for("Téléphone mobile").await;
+    browser.check("mobile-phone").await;
+    browser.fill("mobile_phone", "07 88 10 25 43").await;
+    browser.submit("main form").await;
+    browser.wait_for("+33*****2543").await;
+    let code = code_in(&app.wait_for_sms(1).await[0].1);
+    browser.check("mobile-phone-code").await;
+    browser.fill("code", &code).await;
+    browser.submit("main form").await;
     browser.wait_for("Choix du mot de passe").await;
     browser.fill("password.password", "Garonne+Lot47").await;
     browser.wait_for("Force du mot de passe").await;

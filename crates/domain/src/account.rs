@@ -264,6 +264,10 @@ pub struct Account {
     /// The recovery address; it serves recovery once verified.
     pub recovery_mail: Option<String>,
     pub recovery_mail_verified_at: Option<DateTime<Utc>>,
+    /// The mobile phone the person gave during activation; it serves
+    /// recovery once verified.
+    pub recovery_phone: Option<String>,
+    pub recovery_phone_verified_at: Option<DateTime<Utc>>,
     pub activation_available_at: DateTime<Utc>,
     pub activated_at: Option<DateTime<Utc>>,
     pub password_hash: Option<String>,

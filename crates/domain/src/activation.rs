@@ -27,6 +27,10 @@ pub enum Step {
     VerifyIdentity,
     RecoveryMail,
     RecoveryMailVerification,
+    /// A mobile phone the person gives, to receive reset codes by SMS.
+    MobilePhone,
+    /// The code sent by SMS to that phone, typed back.
+    MobilePhoneVerification,
     Charter,
     DirectoryListing,
     PhotoUse,
@@ -50,6 +54,7 @@ impl Step {
                 | Step::VerifyCode
                 | Step::VerifyIdentity
                 | Step::RecoveryMailVerification
+                | Step::MobilePhoneVerification
                 | Step::MailRedirectVerification
         )
     }
@@ -61,6 +66,7 @@ impl Step {
             Step::VerifyCode => "code",
             Step::VerifyIdentity => "identity_match",
             Step::RecoveryMail | Step::RecoveryMailVerification => "recovery_mail",
+            Step::MobilePhone | Step::MobilePhoneVerification => "mobile_phone",
             Step::Charter => "charter",
             Step::DirectoryListing => "directory_listed",
             Step::PhotoUse => "photo",
@@ -220,6 +226,9 @@ pub fn plan(
         if screen.contains(&Step::RecoveryMail) && recovery.verification == Verification::Link {
             out.push(vec![Step::RecoveryMailVerification]);
         }
+        if screen.contains(&Step::MobilePhone) {
+            out.push(vec![Step::MobilePhoneVerification]);
+        }
         if screen.contains(&Step::MailRedirect) {
             out.push(vec![Step::MailRedirectVerification]);
         }
@@ -238,7 +247,7 @@ pub fn screen_problems(screens: &[Vec<Step>]) -> Vec<String> {
         for step in screen {
             if !step.is_item() {
                 problems.push(format!(
-                    "{step:?} is placed by the journey itself; list only recovery_mail, charter, directory_listing, photo_use, crous_sharing, mail_redirect and password"
+                    "{step:?} is placed by the journey itself; list only recovery_mail, mobile_phone, charter, directory_listing, photo_use, crous_sharing, mail_redirect and password"
                 ));
             } else if !seen.insert(*step) {
                 problems.push(format!("{step:?} appears twice"));
@@ -331,6 +340,12 @@ pub struct FlowState {
     /// phone a reset code may go to once the account is active.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile_phone_verified: Option<(String, DateTime<Utc>)>,
+    /// The mobile phone the person gave (the mobile-phone item), and when
+    /// the code sent to it was typed back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_phone_verified_at: Option<DateTime<Utc>>,
 }
 
 impl FlowState {
@@ -350,6 +365,7 @@ impl FlowState {
                 Step::VerifyIdentity
                     | Step::VerifyCode
                     | Step::RecoveryMailVerification
+                    | Step::MobilePhoneVerification
                     | Step::MailRedirectVerification
             )
         })
@@ -362,6 +378,8 @@ pub struct Submission {
     /// Given and family names (the names step).
     pub names: Option<(crate::ids::PersonName, crate::ids::PersonName)>,
     pub recovery_mail: Option<MailAddress>,
+    /// The mobile phone given, in E.164.
+    pub mobile_phone: Option<crate::ids::PhoneE164>,
     pub charter_version: Option<String>,
     pub directory_listed: Option<bool>,
     pub photo: Option<PhotoDecision>,
@@ -392,6 +410,7 @@ impl Submission {
         };
         add(self.names.is_some(), Step::Names);
         add(self.recovery_mail.is_some(), Step::RecoveryMail);
+        add(self.mobile_phone.is_some(), Step::MobilePhone);
         add(self.charter_version.is_some(), Step::Charter);
         add(self.directory_listed.is_some(), Step::DirectoryListing);
         add(self.photo.is_some(), Step::PhotoUse);
@@ -463,6 +482,9 @@ fn allowed_items(screen: &[Step]) -> BTreeSet<Step> {
     match screen.first() {
         Some(Step::RecoveryMailVerification) => {
             allowed.insert(Step::RecoveryMail);
+        }
+        Some(Step::MobilePhoneVerification) => {
+            allowed.insert(Step::MobilePhone);
         }
         Some(Step::MailRedirectVerification) => {
             allowed.insert(Step::MailRedirect);
@@ -659,6 +681,16 @@ pub fn apply(
             now,
         );
     }
+    if let Some(phone) = submission.mobile_phone {
+        // A new number voids the code sent to the last one.
+        let phone = phone.as_str().to_owned();
+        next.done.insert(Step::MobilePhone);
+        next.done.remove(&Step::MobilePhoneVerification);
+        next.recovery_phone_verified_at = None;
+        effects.revoke.push(Step::MobilePhoneVerification);
+        effects.verify = Some((Step::MobilePhoneVerification, phone.clone()));
+        next.recovery_phone = Some(phone);
+    }
     if let Some((given, family)) = submission.names {
         next.names = Some((given.as_str().to_owned(), family.as_str().to_owned()));
         next.done.insert(Step::Names);
@@ -731,6 +763,10 @@ pub fn repeats_done_screen(state: &FlowState, plan: &[Vec<Step>], submission: &S
         .as_ref()
         .is_none_or(|a| same_mail(a, &state.recovery_mail))
         && submission
+            .mobile_phone
+            .as_ref()
+            .is_none_or(|p| state.recovery_phone.as_deref() == Some(p.as_str()))
+        && submission
             .charter_version
             .as_ref()
             .is_none_or(|v| state.charter.as_ref().is_some_and(|c| &c.0 == v))
@@ -761,6 +797,7 @@ pub fn repeats_done_screen(state: &FlowState, plan: &[Vec<Step>], submission: &S
 pub fn verified(state: &mut FlowState, step: Step, now: DateTime<Utc>) {
     match step {
         Step::RecoveryMailVerification => state.recovery_mail_verified_at = Some(now),
+        Step::MobilePhoneVerification => state.recovery_phone_verified_at = Some(now),
         Step::MailRedirectVerification => {
             if let Some(redirect) = &mut state.redirect {
                 redirect.verified_at = Some(now);

@@ -38,6 +38,8 @@ pub enum Field {
     Code,
     RecoveryMail,
     RecoveryMailConfirmation,
+    /// The mobile phone a person gives during activation.
+    RecoveryPhone,
     CharterAccepted,
     DirectoryListed,
     PhotoUses,
@@ -94,7 +96,7 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 52] = [
+    pub const ALL: [Field; 53] = [
         Field::KeyLogin,
         Field::ActivationKey,
         Field::ProvisionalLogin,
@@ -110,6 +112,7 @@ impl Field {
         Field::Code,
         Field::RecoveryMail,
         Field::RecoveryMailConfirmation,
+        Field::RecoveryPhone,
         Field::CharterAccepted,
         Field::DirectoryListed,
         Field::PhotoUses,
@@ -167,6 +170,7 @@ impl Field {
             Field::Code => "code",
             Field::RecoveryMail => "recovery_mail.address",
             Field::RecoveryMailConfirmation => "recovery_mail.confirmation",
+            Field::RecoveryPhone => "mobile_phone",
             Field::CharterAccepted => "charter.accepted",
             Field::DirectoryListed => "directory_listed",
             Field::PhotoUses => "photo.uses",
@@ -401,7 +405,11 @@ pub fn step_fields(step: Step, rules: &StepRules<'_>) -> Vec<FieldShape> {
                 .collect(),
             (_, None) => Vec::new(),
         },
-        Step::VerifyCode | Step::RecoveryMailVerification => {
+        Step::MobilePhone => vec![FieldShape {
+            pattern: "\\+?[0-9]{6,15}".to_owned(),
+            ..bounded(shape(Field::RecoveryPhone, FieldKind::Phone, true), 6, 20)
+        }],
+        Step::VerifyCode | Step::RecoveryMailVerification | Step::MobilePhoneVerification => {
             vec![bounded(shape(Field::Code, FieldKind::Code, true), 1, 64)]
         }
         Step::MailRedirectVerification => Vec::new(),

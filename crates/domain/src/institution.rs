@@ -455,9 +455,10 @@ pub struct ActivationSettings {
     )]
     pub material_lifetime: Option<Duration>,
     /// The screens after the entry, in order, each listing the items shown
-    /// together: `recovery_mail`, `charter`, `directory_listing`,
-    /// `photo_use`, `crous_sharing`, `mail_redirect`, `password`. The
-    /// verification screens (code, mailed links) are placed automatically.
+    /// together: `recovery_mail`, `mobile_phone`, `charter`,
+    /// `directory_listing`, `photo_use`, `crous_sharing`, `mail_redirect`,
+    /// `password`. The verification screens (codes, mailed links) are
+    /// placed automatically.
     pub screens: Vec<Vec<Step>>,
     /// What an identity match asks the person to type, each compared with
     /// the provisioned record: `student_number`, `ine`, `hr_id`,

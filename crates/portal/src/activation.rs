@@ -292,6 +292,11 @@ pub fn screen_request(flow_token: &str, posted: &Posted) -> proto::SubmitActivat
             given_name: value(posted, "names.given_name").to_owned(),
             family_name: value(posted, "names.family_name").to_owned(),
         }),
+        mobile_phone: if has("mobile_phone") {
+            value(posted, "mobile_phone").to_owned()
+        } else {
+            String::new()
+        },
     }
 }
 
@@ -530,6 +535,7 @@ fn change_address(
     let waiting = screen.items.first()?.step;
     let gave = match S::try_from(waiting).ok()? {
         S::RecoveryMailVerification => S::RecoveryMail,
+        S::MobilePhoneVerification => S::MobilePhone,
         S::MailRedirectVerification => S::MailRedirect,
         _ => return None,
     } as i32;

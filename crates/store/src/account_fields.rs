@@ -217,6 +217,8 @@ pub(crate) fn account_of(a: account::Model) -> Result<Account, StoreError> {
         personal_mail: a.personal_mail,
         recovery_mail: a.recovery_mail,
         recovery_mail_verified_at: a.recovery_mail_verified_at,
+        recovery_phone: a.recovery_phone,
+        recovery_phone_verified_at: a.recovery_phone_verified_at,
         activation_available_at: a.activation_available_at,
         activated_at: a.activated_at,
         password_hash: a.password_hash,

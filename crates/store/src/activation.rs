@@ -599,6 +599,11 @@ fn with_choices(
             A::RecoveryMailVerifiedAt,
             Expr::value(state.recovery_mail_verified_at),
         )
+        .col_expr(A::RecoveryPhone, Expr::value(state.recovery_phone.clone()))
+        .col_expr(
+            A::RecoveryPhoneVerifiedAt,
+            Expr::value(state.recovery_phone_verified_at),
+        )
         .col_expr(
             A::CharterVersion,
             Expr::value(state.charter.as_ref().map(|c| c.0.clone())),

@@ -157,6 +157,8 @@ fn tombstone_patch() -> serde_json::Value {
         "personal_mail": null,
         "recovery_mail": null,
         "recovery_mail_verified_at": null,
+        "recovery_phone": null,
+        "recovery_phone_verified_at": null,
         "password_hash": null,
         "directory_listed": null,
         "photo_uses": "",

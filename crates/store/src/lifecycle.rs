@@ -809,6 +809,8 @@ async fn purge(
         .col_expr(C::PersonalMail, none_text())
         .col_expr(C::RecoveryMail, none_text())
         .col_expr(C::RecoveryMailVerifiedAt, none_time())
+        .col_expr(C::RecoveryPhone, none_text())
+        .col_expr(C::RecoveryPhoneVerifiedAt, none_time())
         .col_expr(C::PasswordHash, none_text())
         .col_expr(C::PasswordExpiresAt, none_time())
         .col_expr(C::PasswordMustChange, Expr::value(false))

@@ -1644,6 +1644,8 @@ fn new_account(
         personal_mail: wanted.personal_mail,
         recovery_mail: None,
         recovery_mail_verified_at: None,
+        recovery_phone: None,
+        recovery_phone_verified_at: None,
         activation_available_at: available_at,
         activated_at: None,
         password_hash: None,

@@ -24,6 +24,8 @@ pub enum Purpose {
     /// The code sent by SMS and mail after an identity match.
     IdentityCode,
     RecoveryMailVerification,
+    /// The code sent by SMS to a mobile phone given during activation.
+    PhoneVerification,
     RedirectVerification,
     /// An extra handle on a flow, given to the browser that opened a link.
     FlowToken,
@@ -56,6 +58,7 @@ impl Purpose {
             Purpose::DeskActivationLink => "desk_activation_link",
             Purpose::IdentityCode => "identity_code",
             Purpose::RecoveryMailVerification => "recovery_mail_verification",
+            Purpose::PhoneVerification => "phone_verification",
             Purpose::RedirectVerification => "redirect_verification",
             Purpose::FlowToken => "flow_token",
             Purpose::PasswordReset => "password_reset",

@@ -24,6 +24,7 @@ pub fn message_kind(step: Step) -> proto::ActivationMessageKind {
         Step::VerifyCode => proto::ActivationMessageKind::IdentityCode,
         Step::RecoveryMailVerification => proto::ActivationMessageKind::RecoveryMailVerification,
         Step::MailRedirectVerification => proto::ActivationMessageKind::MailRedirectVerification,
+        Step::MobilePhoneVerification => proto::ActivationMessageKind::MobilePhoneVerification,
         _ => proto::ActivationMessageKind::Unspecified,
     }
 }
@@ -38,6 +39,9 @@ pub fn step_of_message(kind: i32) -> Option<Step> {
         proto::ActivationMessageKind::MailRedirectVerification => {
             Some(Step::MailRedirectVerification)
         }
+        proto::ActivationMessageKind::MobilePhoneVerification => {
+            Some(Step::MobilePhoneVerification)
+        }
         proto::ActivationMessageKind::Unspecified => None,
     }
 }
@@ -50,6 +54,8 @@ pub fn step_code(step: Step) -> proto::ActivationStep {
         Step::VerifyIdentity => P::VerifyIdentity,
         Step::RecoveryMail => P::RecoveryMail,
         Step::RecoveryMailVerification => P::RecoveryMailVerification,
+        Step::MobilePhone => P::MobilePhone,
+        Step::MobilePhoneVerification => P::MobilePhoneVerification,
         Step::Charter => P::Charter,
         Step::DirectoryListing => P::DirectoryListing,
         Step::PhotoUse => P::PhotoUse,

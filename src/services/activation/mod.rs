@@ -139,7 +139,9 @@ fn screen_input(body: proto::SubmitActivationScreenRequest) -> ScreenInput {
             redirect,
             password_hash: None,
             password_given: false,
+            mobile_phone: None,
         },
+        mobile_phone: Some(body.mobile_phone).filter(|p| !p.trim().is_empty()),
         password: body.password.map(|p| (p.password, p.confirmation)),
         refused: problems,
     }

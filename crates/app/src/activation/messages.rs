@@ -46,6 +46,9 @@ impl App {
         now: DateTime<Utc>,
     ) -> Result<Outgoing, AppError> {
         let AddressToVerify { step, address } = to_verify;
+        if step == Step::MobilePhoneVerification {
+            return self.phone_code_writes((account, journey), address, language, now);
+        }
         let purpose = verification_purpose(step)
             .ok_or_else(|| AppError::inconsistent("not a verification step"))?;
         let link = generate(SecretKind::Token, &mut rand::rngs::SysRng).map_err(internal)?;
@@ -101,6 +104,56 @@ impl App {
             also_sent_to: Vec::new(),
             masked_destination: mask_mail(address),
             check_spam_folder: true,
+            helpdesk_url: institution.helpdesk_url.clone(),
+            expires_at: Some(expires_at),
+        };
+        Ok(Outgoing { writes, notice })
+    }
+
+    /// The code sent by SMS to the mobile phone the person gave, to be
+    /// typed back.
+    fn phone_code_writes(
+        &self,
+        (account, journey): (&Account, &Journey<'_>),
+        phone: &str,
+        language: Language,
+        now: DateTime<Utc>,
+    ) -> Result<Outgoing, AppError> {
+        let code = generate(SecretKind::Code, &mut rand::rngs::SysRng).map_err(internal)?;
+        let lifetime = chrono::Duration::from_std(journey.profile.activation.code_lifetime)
+            .map_err(internal)?;
+        let expires_at = now + lifetime;
+        let institution = journey.institution;
+        let text = mail_texts::phone_code(
+            &institution.name,
+            code.expose(),
+            (expires_at, institution.time_zone),
+            language,
+        );
+        let writes = FlowWrites {
+            secrets: vec![NewSecret {
+                account_id: account.id.clone(),
+                purpose: Purpose::PhoneVerification,
+                hash: code.hash(SecretKind::Code, &*self.store.secret_keys()?),
+                target: Some(phone.to_owned()),
+                flow_id: None,
+                not_before: None,
+                expires_at: Some(expires_at),
+            }],
+            messages: vec![NewMessage {
+                account_id: Some(account.id.clone()),
+                channel: Channel::Sms,
+                recipient: phone.to_owned(),
+                template: Purpose::PhoneVerification.as_str().to_owned(),
+                content: text,
+                not_before: now,
+            }],
+            ..FlowWrites::default()
+        };
+        let notice = DeliveryNotice {
+            also_sent_to: Vec::new(),
+            masked_destination: mask_phone(phone),
+            check_spam_folder: false,
             helpdesk_url: institution.helpdesk_url.clone(),
             expires_at: Some(expires_at),
         };
@@ -344,6 +397,7 @@ impl App {
                 return self.identity_code_writes(account, &channels, language, now);
             }
             Step::RecoveryMailVerification => loaded.state.recovery_mail.as_deref(),
+            Step::MobilePhoneVerification => loaded.state.recovery_phone.as_deref(),
             _ => loaded
                 .state
                 .redirect

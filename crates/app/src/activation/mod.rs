@@ -76,6 +76,7 @@ fn verification_purpose(step: Step) -> Option<Purpose> {
     match step {
         Step::VerifyCode => Some(Purpose::IdentityCode),
         Step::RecoveryMailVerification => Some(Purpose::RecoveryMailVerification),
+        Step::MobilePhoneVerification => Some(Purpose::PhoneVerification),
         Step::MailRedirectVerification => Some(Purpose::RedirectVerification),
         _ => None,
     }

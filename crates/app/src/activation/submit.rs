@@ -28,6 +28,8 @@ use crate::{App, CallContext};
 #[derive(Clone, Default)]
 pub struct ScreenInput {
     pub submission: Submission,
+    /// The mobile phone as typed, read in the institution's region.
+    pub mobile_phone: Option<String>,
     /// The new password and its confirmation, as typed.
     pub password: Option<(String, String)>,
     /// The items the edge could not read (an address typed differently
@@ -74,7 +76,7 @@ impl App {
             return Ok(Submitted { flow, notice: None });
         }
         let journey = self.journey(&loaded.account)?;
-        let typed = read_screen(input);
+        let typed = read_screen(with_phone(input, &journey.institution.phone_region));
         let (submission, password) = (typed.submission, typed.password);
         if typed.refused.is_empty()
             && self
@@ -367,11 +369,26 @@ struct TypedScreen {
     refused: Vec<Violation>,
 }
 
+/// The screen with its mobile phone read as the institution writes
+/// numbers (`06 12 34 56 78` in France), or refused.
+fn with_phone(mut input: ScreenInput, region: &str) -> ScreenInput {
+    if let Some(raw) = input.mobile_phone.take() {
+        match domain::ids::PhoneE164::parse(raw.trim(), region) {
+            Ok(phone) => input.submission.mobile_phone = Some(phone),
+            Err(problem) => input
+                .refused
+                .push(domain::problem::Violation::new("mobile_phone", problem)),
+        }
+    }
+    input
+}
+
 fn read_screen(input: ScreenInput) -> TypedScreen {
     let ScreenInput {
         mut submission,
         password,
         mut refused,
+        ..
     } = input;
     let Some((typed, confirmation)) = password else {
         return TypedScreen {

@@ -353,16 +353,21 @@ pub fn reset_destination(account: &Account) -> Option<&str> {
 }
 
 /// Where a reset by `channel` goes for an account that may reset its
-/// password: its verified recovery address, or its verified mobile phone.
+/// password: its verified recovery address, or a verified mobile phone.
 fn reset_target(account: &Account, channel: ResetChannel) -> Option<&str> {
     if !account.password_usable() {
         return None;
     }
     match channel {
         ResetChannel::Mail => account.verified_recovery_mail(),
+        // The phone the person gave and verified, else the record's once
+        // a code sent to it alone proved it.
         ResetChannel::Sms => account
-            .mobile_phone_verified_at
-            .and(account.mobile_phone.as_deref()),
+            .recovery_phone_verified_at
+            .and(account.recovery_phone.as_deref())
+            .or(account
+                .mobile_phone_verified_at
+                .and(account.mobile_phone.as_deref())),
     }
 }
 

@@ -40,6 +40,10 @@ pub struct Model {
     pub recovery_mail: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_mail_verified_at: Option<DateTimeUtc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_phone_verified_at: Option<DateTimeUtc>,
     pub activation_available_at: DateTimeUtc,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activated_at: Option<DateTimeUtc>,

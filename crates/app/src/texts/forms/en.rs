@@ -22,6 +22,14 @@ pub fn step(step: Step) -> (&'static str, &'static str) {
             "Recovery mail address",
             "This address lets you recover your access if you forget your password: give one you read regularly.",
         ),
+        Step::MobilePhone => (
+            "Mobile phone",
+            "Give your mobile phone number: if you forget your password, a code can be sent to it by SMS.",
+        ),
+        Step::MobilePhoneVerification => (
+            "Phone check",
+            "Type the code you received by SMS on this phone.",
+        ),
         Step::RecoveryMailVerification => (
             "Checking the recovery address",
             "A mail was sent to your recovery address: follow its link, or type its code, to go on.",
@@ -124,6 +132,11 @@ pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
         Field::Code => ("Code received", "", ""),
         Field::RecoveryMail => ("Recovery mail address", "", "jane.doe@example.org"),
         Field::RecoveryMailConfirmation => ("Confirm the recovery mail address", "", ""),
+        Field::RecoveryPhone => (
+            "Mobile phone",
+            "A code will be sent to it by SMS to verify it; it will serve to reset your password.",
+            "06 12 34 56 78",
+        ),
         Field::CharterAccepted => ("I accept the institution's IT charter.", "", ""),
         Field::DirectoryListed => ("Directory", "", ""),
         Field::PhotoUses => ("Uses of the photo", "", ""),

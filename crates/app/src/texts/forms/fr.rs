@@ -25,6 +25,14 @@ pub fn step(step: Step) -> (&'static str, &'static str) {
             "Adresse mail de secours",
             "Cette adresse vous permettra de récupérer vos accès en cas d'oubli de votre mot de passe : indiquez une adresse que vous consultez régulièrement.",
         ),
+        Step::MobilePhone => (
+            "Téléphone mobile",
+            "Indiquez votre numéro de téléphone mobile : en cas d'oubli de votre mot de passe, un code pourra vous y être envoyé par SMS.",
+        ),
+        Step::MobilePhoneVerification => (
+            "Vérification du téléphone",
+            "Saisissez le code reçu par SMS sur ce téléphone.",
+        ),
         Step::RecoveryMailVerification => (
             "Vérification de l'adresse de secours",
             "Un mail a été envoyé à votre adresse de secours : cliquez sur son lien, ou saisissez son code, pour continuer.",
@@ -139,6 +147,11 @@ pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
         Field::Code => ("Code reçu", "", ""),
         Field::RecoveryMail => ("Adresse mail de secours", "", "prenom.nom@example.org"),
         Field::RecoveryMailConfirmation => ("Confirmation de l'adresse mail de secours", "", ""),
+        Field::RecoveryPhone => (
+            "Téléphone mobile",
+            "Un code vous sera envoyé par SMS pour le vérifier ; il servira à réinitialiser votre mot de passe.",
+            "06 12 34 56 78",
+        ),
         Field::CharterAccepted => (
             "J'accepte la charte informatique de l'établissement.",
             "",

@@ -262,6 +262,8 @@ mod tests {
             Step::VerifyCode,
             Step::VerifyIdentity,
             Step::RecoveryMail,
+            Step::MobilePhone,
+            Step::MobilePhoneVerification,
             Step::Charter,
             Step::Password,
         ] {

@@ -26,6 +26,12 @@ pub fn identity_code(institution: &str, code: &str, until: &str) -> String {
     format!("{institution}: your activation code is {code} (valid until {until}). Never share it.")
 }
 
+pub fn phone_code(institution: &str, code: &str, until: &str) -> String {
+    format!(
+        "{institution}: your verification code is {code} (valid until {until}). Do not share it."
+    )
+}
+
 pub fn reset_code(institution: &str, login: &str, code: &str, until: &str) -> String {
     format!(
         "{institution}: your password reset code is {code}, for the account {login} (valid until {until}). Do not share it. If you asked for nothing, ignore this message."

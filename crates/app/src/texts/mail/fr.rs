@@ -26,6 +26,12 @@ pub fn identity_code(institution: &str, code: &str, until: &str) -> String {
     )
 }
 
+pub fn phone_code(institution: &str, code: &str, until: &str) -> String {
+    format!(
+        "{institution} : votre code de vérification est {code} (valable jusqu'au {until}). Ne le communiquez à personne."
+    )
+}
+
 pub fn reset_code(institution: &str, login: &str, code: &str, until: &str) -> String {
     format!(
         "{institution} : votre code de réinitialisation est {code}, pour le mot de passe du compte {login} (valable jusqu'au {until}). Ne le communiquez à personne. Si vous n'avez rien demandé, ignorez ce message."

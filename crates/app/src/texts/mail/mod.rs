@@ -142,6 +142,25 @@ pub fn password_reset(to: &RecoveryMail<'_>, url: &str, language: Language) -> C
     }
 }
 
+/// The code sent by SMS to a mobile phone given during activation. An SMS
+/// has no subject.
+pub fn phone_code(
+    institution: &str,
+    code: &str,
+    (expires_at, tz): (DateTime<Utc>, chrono_tz::Tz),
+    language: Language,
+) -> Content {
+    let until = local(expires_at, tz, language);
+    let text = match language {
+        Language::French => fr::phone_code(institution, code, &until),
+        Language::English => en::phone_code(institution, code, &until),
+    };
+    Content {
+        subject: String::new(),
+        text,
+    }
+}
+
 /// The code sent by SMS for a forgotten password, typed on the page that
 /// asked for it. An SMS has no subject.
 pub fn reset_code(to: &RecoveryMail<'_>, code: &str, language: Language) -> Content {
