@@ -104,8 +104,9 @@ pub fn audience(kind: AccountKind) -> &'static str {
 }
 
 /// Label, help and example of a field.
-pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
-    match field {
+/// The words of the fields of the entry forms.
+fn entry_field(field: Field) -> Option<(&'static str, &'static str, &'static str)> {
+    Some(match field {
         Field::KeyLogin | Field::LinkLogin => ("Login", "", ""),
         Field::ActivationKey => (
             "Activation key",
@@ -129,6 +130,15 @@ pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
             "The one you gave when you enrolled or were hired.",
             "jane.doe@example.org",
         ),
+        _ => return None,
+    })
+}
+
+pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
+    if let Some(words) = entry_field(field) {
+        return words;
+    }
+    match field {
         Field::Code => ("Code received", "", ""),
         Field::RecoveryMail => ("Recovery mail address", "", "jane.doe@example.org"),
         Field::RecoveryMailConfirmation => ("Confirm the recovery mail address", "", ""),

@@ -107,8 +107,9 @@ pub fn audience(kind: AccountKind) -> &'static str {
 }
 
 /// Label, help and example of a field.
-pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
-    match field {
+/// The words of the fields of the entry forms.
+fn entry_field(field: Field) -> Option<(&'static str, &'static str, &'static str)> {
+    Some(match field {
         Field::KeyLogin | Field::LinkLogin => ("Identifiant", "", ""),
         Field::ActivationKey => (
             "Clé d'activation",
@@ -144,6 +145,15 @@ pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
             "Celle que vous avez donnée lors de votre inscription ou de votre recrutement.",
             "prenom.nom@example.org",
         ),
+        _ => return None,
+    })
+}
+
+pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
+    if let Some(words) = entry_field(field) {
+        return words;
+    }
+    match field {
         Field::Code => ("Code reçu", "", ""),
         Field::RecoveryMail => ("Adresse mail de secours", "", "prenom.nom@example.org"),
         Field::RecoveryMailConfirmation => ("Confirmation de l'adresse mail de secours", "", ""),
