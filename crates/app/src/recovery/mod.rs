@@ -494,4 +494,55 @@ mod tests {
         };
         assert_eq!(fields, ["institution", "login"]);
     }
+
+    #[test]
+    fn a_request_names_a_channel_the_institution_offers_or_gets_its_first() {
+        use ResetChannel::{Mail, Sms};
+        assert_eq!(offered_channel(None, &[Sms, Mail]).ok(), Some(Sms));
+        assert_eq!(offered_channel(Some(Mail), &[Sms, Mail]).ok(), Some(Mail));
+        let refused = offered_channel(Some(Sms), &[Mail]);
+        assert!(matches!(refused, Err(AppError::InvalidArgument(v)) if v[0].field == "channel"));
+    }
+
+    #[tokio::test]
+    async fn a_code_goes_only_to_a_proven_phone_of_an_account_that_may_reset() {
+        let t = test_app().await;
+        let mut account = provision_montpellier_staff(&t, "RH-2").await;
+        account.status = domain::account::AccountStatus::Active;
+        account.mobile_phone = Some("+33612345678".into());
+        assert_eq!(reset_target(&account, ResetChannel::Sms), None);
+        account.mobile_phone_verified_at = Some(t.app.now());
+        assert_eq!(
+            reset_target(&account, ResetChannel::Sms),
+            Some("+33612345678")
+        );
+        // The phone the person gave and verified comes first.
+        account.recovery_phone = Some("+33788102599".into());
+        assert_eq!(
+            reset_target(&account, ResetChannel::Sms),
+            Some("+33612345678")
+        );
+        account.recovery_phone_verified_at = Some(t.app.now());
+        assert_eq!(
+            reset_target(&account, ResetChannel::Sms),
+            Some("+33788102599")
+        );
+        account.status = domain::account::AccountStatus::Expired;
+        assert_eq!(reset_target(&account, ResetChannel::Sms), None);
+    }
+
+    #[tokio::test]
+    async fn a_code_for_nobody_is_refused_like_a_wrong_one() {
+        let t = test_app().await;
+        let typed = ResetCodeTyped {
+            institution: "umontpellier".into(),
+            identifier: Ok(ResetInput::Typed("nobody.here".into())),
+            code: "12345678".into(),
+        };
+        // Montpellier resets by mail only: no code is ever sent.
+        let refused = t.app.verify_reset_code(typed, &call_from(None)).await;
+        assert!(
+            matches!(refused, Err(AppError::InvalidArgument(v)) if v[0].field == "institution")
+        );
+    }
 }
