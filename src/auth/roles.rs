@@ -71,6 +71,8 @@ pub const ACCESS_TABLE: &[(&str, &str, Access)] = &[
     (SETTINGS, "ConfirmPresence", PORTAL),
     (SETTINGS, "RequestRecoveryMailChange", PORTAL),
     (SETTINGS, "ConfirmRecoveryMailChange", END_USER),
+    (SETTINGS, "RequestRecoveryPhoneChange", PORTAL),
+    (SETTINGS, "ConfirmRecoveryPhoneChange", PORTAL),
     (SETTINGS, "GetConsents", PORTAL),
     (SETTINGS, "UpdateConsents", PORTAL),
     (SETTINGS, "GetDirectoryEntry", PORTAL),
@@ -158,7 +160,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(methods.len(), 63, "the API's methods");
+        assert_eq!(methods.len(), 65, "the API's methods");
         for method in &methods {
             let entries = ACCESS_TABLE
                 .iter()

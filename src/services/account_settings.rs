@@ -80,7 +80,14 @@ fn consent_change(body: &proto::UpdateConsentsRequest) -> Result<ConsentChange, 
 /// The account page as the API describes it.
 fn account_page(page: AccountPage, language: Language) -> proto::DescribeAccountResponse {
     let account = &page.account;
+    let (recovery_phone_change, recovery_phone_code) = match page.recovery_phone_change {
+        Some((change, code)) => (Some(forms::form(change)), Some(forms::form(code))),
+        None => (None, None),
+    };
     proto::DescribeAccountResponse {
+        recovery_phone: page.recovery_phone.unwrap_or_default(),
+        recovery_phone_change,
+        recovery_phone_code,
         institution: Some(forms::institution_info(page.institution)),
         login: account.login.clone(),
         institutional_mail: account.institutional_mail.clone().unwrap_or_default(),
@@ -269,6 +276,53 @@ impl AccountSettingsService for AccountSettingsApi {
             .map(|account| proto::ConfirmRecoveryMailChangeResponse {
                 recovery_mail: account.recovery_mail.unwrap_or_default(),
             });
+        reply(result, &ctx)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn request_recovery_phone_change(
+        &self,
+        request: Request<proto::RequestRecoveryPhoneChangeRequest>,
+    ) -> Result<Response<proto::RequestRecoveryPhoneChangeResponse>, Status> {
+        let ctx = begin_call(&request);
+        let body = request.into_inner();
+        let result = async {
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let presence = super::inputs::presence(body.presence.as_ref());
+            let sent = self
+                .state
+                .request_recovery_phone_change(lookup, &body.new_phone, presence, &ctx)
+                .await?;
+            Ok(proto::RequestRecoveryPhoneChangeResponse {
+                notice: sent.map(encode::notice),
+            })
+        }
+        .await;
+        reply(result, &ctx)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn confirm_recovery_phone_change(
+        &self,
+        request: Request<proto::ConfirmRecoveryPhoneChangeRequest>,
+    ) -> Result<Response<proto::ConfirmRecoveryPhoneChangeResponse>, Status> {
+        let ctx = begin_call(&request);
+        let body = request.get_ref();
+        let result = async {
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let account = self
+                .state
+                .confirm_recovery_phone_change(lookup, &body.code, &ctx)
+                .await?;
+            Ok(proto::ConfirmRecoveryPhoneChangeResponse {
+                recovery_phone: account
+                    .recovery_phone
+                    .as_deref()
+                    .map(crate::domain::activation::mask_phone)
+                    .unwrap_or_default(),
+            })
+        }
+        .await;
         reply(result, &ctx)
     }
 

@@ -694,3 +694,124 @@ async fn the_person_chooses_where_the_code_goes_and_the_sms_proves_the_phone() {
             .is_ok()
     );
 }
+
+#[tokio::test]
+async fn the_recovery_phone_is_kept_current_on_the_account_page() {
+    use proto::account_selector::Identifier;
+    use proto::presence_proof::Proof;
+    let app = spawn_exemple().await;
+    let account = active_staff(&app, "2270").await;
+    let selector = || {
+        Some(proto::AccountSelector {
+            institution: EXEMPLE.into(),
+            identifier: Some(Identifier::Login(account.login.clone())),
+        })
+    };
+    let described = app
+        .account_settings()
+        .describe_account(proto::DescribeAccountRequest {
+            account: selector(),
+        })
+        .await
+        .expect("described")
+        .into_inner();
+    let form = described.recovery_phone_change.expect("a phone form");
+    let names: Vec<&str> = form.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["current_password", "new_phone"]);
+    assert!(described.recovery_phone_code.is_some());
+    assert_eq!(described.recovery_phone, "");
+
+    let request = |phone: &str, password: &str| proto::RequestRecoveryPhoneChangeRequest {
+        account: selector(),
+        new_phone: phone.into(),
+        presence: Some(proto::PresenceProof {
+            proof: Some(Proof::CurrentPassword(password.into())),
+        }),
+    };
+    let absent = app
+        .account_settings()
+        .request_recovery_phone_change(request("07 88 10 25 44", "not-it"))
+        .await
+        .unwrap_err();
+    assert_ne!(absent.code(), Code::Ok);
+    let sent = app.sms().len();
+    let notice = app
+        .account_settings()
+        .request_recovery_phone_change(request("07 88 10 25 44", "Garonne+Lot47"))
+        .await
+        .expect("a code")
+        .into_inner()
+        .notice
+        .expect("notice");
+    assert_eq!(notice.masked_destination, "+33*****2544");
+    let sms = app.wait_for_sms(sent + 1).await;
+    assert_eq!(sms[sent].0, "+33788102544");
+    let confirm = |code: &str| {
+        let mut client = app.account_settings();
+        let request = proto::ConfirmRecoveryPhoneChangeRequest {
+            account: selector(),
+            code: code.into(),
+        };
+        async move { client.confirm_recovery_phone_change(request).await }
+    };
+    let wrong = confirm("00000000").await.unwrap_err();
+    assert_eq!(violations(&wrong), ["code"]);
+    // Until the code is typed back, resets go to the phone in use.
+    let answer = reset_by_sms(&app, &account.login).await;
+    assert_eq!(
+        answer.notice.expect("notice").masked_destination,
+        "+33*****5678"
+    );
+    let confirmed = confirm(&code_in(&sms[sent].1))
+        .await
+        .expect("the code")
+        .into_inner();
+    assert_eq!(confirmed.recovery_phone, "+33*****2544");
+    let answer = reset_by_sms(&app, &account.login).await;
+    assert_eq!(
+        answer.notice.expect("notice").masked_destination,
+        "+33*****2544"
+    );
+    // The person is told where notices go: the university mailbox.
+    let told = app.wait_for_mail_to(&account.institutional_mail, 1).await;
+    assert!(told.contains("+33*****2544"), "{told}");
+
+    // Removed: resets go back to the record's proven phone.
+    let removed = app
+        .account_settings()
+        .request_recovery_phone_change(request("", "Garonne+Lot47"))
+        .await
+        .expect("removed")
+        .into_inner();
+    assert!(removed.notice.is_none());
+    let answer = reset_by_sms(&app, &account.login).await;
+    assert_eq!(
+        answer.notice.expect("notice").masked_destination,
+        "+33*****5678"
+    );
+}
+
+#[tokio::test]
+async fn a_recovery_phone_is_offered_only_where_resets_go_by_sms() {
+    use proto::account_selector::Identifier;
+    use proto::presence_proof::Proof;
+    let app = spawn_app().await;
+    let account = app
+        .active_account(montpellier_staff("R0281", "Paul", "Roux"), "Qz7#Kp2wLm9x")
+        .await;
+    let refused = app
+        .account_settings()
+        .request_recovery_phone_change(proto::RequestRecoveryPhoneChangeRequest {
+            account: Some(proto::AccountSelector {
+                institution: "umontpellier".into(),
+                identifier: Some(Identifier::AccountId(account.account_id.clone())),
+            }),
+            new_phone: "07 88 10 25 45".into(),
+            presence: Some(proto::PresenceProof {
+                proof: Some(Proof::CurrentPassword("Qz7#Kp2wLm9x".into())),
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(precondition(&refused), "NOT_OFFERED");
+}

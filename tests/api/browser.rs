@@ -703,6 +703,33 @@ async fn a_forgotten_password_is_reset_by_sms_in_chromium() {
     browser.wait_for("Mot de passe changé").await;
     assert!(browser.text().await.contains(&account.login));
     browser.check("reset-by-sms-done").await;
+
+    // On the account page, a new recovery phone, proven by its code.
+    browser.open("/univ-exemple/account").await;
+    browser.fill("login", &account.login).await;
+    browser.fill("password", "Dordogne+Isle52").await;
+    browser.submit("main form").await;
+    browser.wait_for("Téléphone de secours").await;
+    browser.check("account-phone").await;
+    let phone_form = r#"form[action$="/account/recovery-phone"]"#;
+    browser
+        .fill_in(phone_form, "current_password", "Dordogne+Isle52")
+        .await;
+    browser
+        .fill_in(phone_form, "new_phone", "07 88 10 25 46")
+        .await;
+    browser.submit(phone_form).await;
+    browser.wait_for("+33*****2546").await;
+    let sms = app.wait_for_sms(sent + 2).await;
+    let code_form = r#"form[action$="/account/recovery-phone-code"]"#;
+    browser
+        .fill_in(code_form, "code", &code_in(&sms[sent + 1].1))
+        .await;
+    browser.submit(code_form).await;
+    browser
+        .wait_for("Votre téléphone de secours est désormais le")
+        .await;
+    browser.check("account-phone-changed").await;
     browser.close().await;
 }
 

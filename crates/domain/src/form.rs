@@ -66,6 +66,8 @@ pub enum Field {
     NewPasswordConfirmation,
     /// The password a signed-in person types again.
     CurrentPassword,
+    /// A new recovery phone typed on the account page (empty: none).
+    NewRecoveryPhone,
     /// A new recovery address typed on the account page, twice.
     NewRecoveryMail,
     NewRecoveryMailConfirmation,
@@ -96,7 +98,7 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 53] = [
+    pub const ALL: [Field; 54] = [
         Field::KeyLogin,
         Field::ActivationKey,
         Field::ProvisionalLogin,
@@ -131,6 +133,7 @@ impl Field {
         Field::NewPassword,
         Field::NewPasswordConfirmation,
         Field::CurrentPassword,
+        Field::NewRecoveryPhone,
         Field::NewRecoveryMail,
         Field::NewRecoveryMailConfirmation,
         Field::NewRedirectAddress,
@@ -189,6 +192,7 @@ impl Field {
             Field::NewPassword => "new_password.password",
             Field::NewPasswordConfirmation => "new_password.confirmation",
             Field::CurrentPassword => "current_password",
+            Field::NewRecoveryPhone => "new_phone",
             Field::NewRecoveryMail => "new_recovery_mail.address",
             Field::NewRecoveryMailConfirmation => "new_recovery_mail.confirmation",
             Field::NewRedirectAddress => "address.address",
@@ -535,6 +539,22 @@ pub fn recovery_mail_change_fields() -> Vec<FieldShape> {
     ]
 }
 
+/// The account page's recovery phone: the password, then the new number
+/// (empty removes it); and the form of the code sent to it.
+pub fn recovery_phone_change_fields() -> Vec<FieldShape> {
+    vec![
+        current_password_field(),
+        FieldShape {
+            pattern: "\\+?[0-9]{6,15}".to_owned(),
+            ..bounded(
+                shape(Field::NewRecoveryPhone, FieldKind::Phone, false),
+                0,
+                20,
+            )
+        },
+    ]
+}
+
 /// The account page's redirect: the password, the address twice and the
 /// copy kept.
 pub fn redirect_change_fields() -> Vec<FieldShape> {
@@ -630,6 +650,8 @@ pub struct FormWording {
     pub password_change: Option<Titled>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_mail_change: Option<Titled>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_phone_change: Option<Titled>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_change: Option<Titled>,
     /// The account page's staff forms and the extension request.

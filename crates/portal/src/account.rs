@@ -169,6 +169,9 @@ async fn account_page(
         login: String,
         institutional_mail: String,
         recovery_mail: String,
+        /// The verified recovery phone, masked, where the institution
+        /// resets by SMS (`None`: it does not).
+        recovery_phone: Option<String>,
         password_rules: Vec<String>,
         forms: Vec<(&'static str, FormPage)>,
         consents: Vec<ItemPage>,
@@ -201,13 +204,18 @@ async fn account_page(
     let consents = consent_items(&described);
     let photo_refused = described.consents.as_ref().is_some_and(|c| c.photo_refused);
     let antispam = described.antispam.clone().map(AntispamPage::from);
-    let forms = account_forms(&mut described);
     let refused = !outcome.refusal.summary.is_empty();
+    let recovery_phone = described
+        .recovery_phone_change
+        .is_some()
+        .then(|| described.recovery_phone.clone());
+    let forms = account_forms(&mut described);
     let page = Page {
         frame: frame(portal, person, code, described.institution, "/account"),
         login: described.login,
         institutional_mail: described.institutional_mail,
         recovery_mail: described.recovery_mail,
+        recovery_phone,
         password_rules: described
             .password_rules
             .map(|r| r.descriptions)
@@ -238,6 +246,8 @@ fn account_forms(described: &mut proto::DescribeAccountResponse) -> Vec<(&'stati
     [
         ("password", described.password_change.take()),
         ("recovery-mail", described.recovery_mail_change.take()),
+        ("recovery-phone", described.recovery_phone_change.take()),
+        ("recovery-phone-code", described.recovery_phone_code.take()),
         ("redirect", described.redirect_change.take()),
         ("directory", described.directory_entry_form.take()),
         ("extension", described.extension_request.take()),
@@ -354,6 +364,8 @@ pub async fn change(
     let done = match form.as_str() {
         "password" => change_password(&portal, &person, &account, &posted).await,
         "recovery-mail" => change_recovery_mail(&portal, &person, &account, &posted).await,
+        "recovery-phone" => change_recovery_phone(&portal, &person, &account, &posted).await,
+        "recovery-phone-code" => confirm_recovery_phone(&portal, &person, &account, &posted).await,
         "redirect" => change_redirect(&portal, &person, &account, &posted).await,
         "consents" => change_consents(&portal, &person, &account, &posted).await,
         "directory" => change_directory(&portal, &person, &account, &posted).await,
@@ -492,6 +504,55 @@ async fn change_recovery_mail(
         .request_recovery_mail_change(request)
         .await?;
     Ok(link_sent(person, answer.into_inner().notice))
+}
+
+async fn change_recovery_phone(
+    portal: &Portal,
+    person: &Person,
+    account: &SignedIn,
+    posted: &Posted,
+) -> Result<String, tonic::Status> {
+    let presence = presence(portal, person, account, posted).await?;
+    let request = proto::RequestRecoveryPhoneChangeRequest {
+        account: Some(selector(account)),
+        new_phone: value(posted, "new_phone").to_owned(),
+        presence: Some(presence),
+    };
+    let request = portal.api.request(request, person);
+    let answer = portal
+        .api
+        .settings()
+        .request_recovery_phone_change(request)
+        .await?;
+    let t = words(person.language);
+    Ok(match answer.into_inner().notice {
+        Some(notice) => format!("{} {}.", t.code_sent_to, notice.masked_destination),
+        None => t.recovery_phone_removed.to_owned(),
+    })
+}
+
+async fn confirm_recovery_phone(
+    portal: &Portal,
+    person: &Person,
+    account: &SignedIn,
+    posted: &Posted,
+) -> Result<String, tonic::Status> {
+    let request = proto::ConfirmRecoveryPhoneChangeRequest {
+        account: Some(selector(account)),
+        code: value(posted, "code").to_owned(),
+    };
+    let request = portal.api.request(request, person);
+    let answer = portal
+        .api
+        .settings()
+        .confirm_recovery_phone_change(request)
+        .await?;
+    let t = words(person.language);
+    Ok(format!(
+        "{} {}.",
+        t.recovery_phone_now_is,
+        answer.into_inner().recovery_phone
+    ))
 }
 
 async fn change_redirect(

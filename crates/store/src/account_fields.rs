@@ -20,6 +20,8 @@ pub enum AccountChange {
         address: String,
         verified_at: DateTime<Utc>,
     },
+    /// The recovery phone: a number verified at that time, or none.
+    RecoveryPhone(Option<(String, DateTime<Utc>)>),
     /// Every consent, as now decided.
     Consents(ConsentState),
     /// The mail redirect, as now set.
@@ -84,6 +86,10 @@ fn apply(row: &mut account::ActiveModel, change: &AccountChange) -> Result<(), S
         } => {
             row.recovery_mail = Set(Some(address.clone()));
             row.recovery_mail_verified_at = Set(Some(*verified_at));
+        }
+        AccountChange::RecoveryPhone(phone) => {
+            row.recovery_phone = Set(phone.as_ref().map(|p| p.0.clone()));
+            row.recovery_phone_verified_at = Set(phone.as_ref().map(|p| p.1));
         }
         AccountChange::Consents(consents) => set_consents(row, consents),
         AccountChange::Redirect(redirect) => {

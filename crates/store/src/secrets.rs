@@ -39,6 +39,8 @@ pub enum Purpose {
     ReactivationKey,
     /// The link verifying a new recovery address after activation.
     RecoveryMailChange,
+    /// The code sent by SMS to a new recovery phone, after activation.
+    RecoveryPhoneChange,
     /// The link verifying a new redirect address after activation.
     RedirectChange,
     /// Proof that the person typed their password a few minutes ago, for
@@ -65,6 +67,7 @@ impl Purpose {
             Purpose::ResetCode => "reset_code",
             Purpose::ReactivationKey => "reactivation_key",
             Purpose::RecoveryMailChange => "recovery_mail_change",
+            Purpose::RecoveryPhoneChange => "recovery_phone_change",
             Purpose::RedirectChange => "redirect_change",
             Purpose::StepUp => "step_up",
             Purpose::AlumniOffer => "alumni_offer",

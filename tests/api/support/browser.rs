@@ -165,17 +165,35 @@ impl Browser {
         input.send_keys(value).await.expect("type");
     }
 
-    /// Clicks what `css` selects (a box, an option, a button).
+    /// Clicks what `css` selects (a box, an option, a button). A box or an
+    /// option must then show as chosen: on a busy machine a click can land
+    /// while the page still settles, and is then made again.
     pub async fn click(&self, css: &str) {
         let element = self
             .client
-            .find(Locator::Css(css))
+            .wait()
+            .at_most(std::time::Duration::from_secs(10))
+            .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("nothing matches {css}: {e}"));
-        element
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        let kind = element.attr("type").await.ok().flatten();
+        let choice = matches!(kind.as_deref(), Some("checkbox" | "radio"));
+        for _ in 0..3 {
+            element
+                .click()
+                .await
+                .unwrap_or_else(|e| panic!("{css}: {e}"));
+            if !choice {
+                return;
+            }
+            for _ in 0..20 {
+                if element.is_selected().await.unwrap_or(false) {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+        panic!("{css} never showed as chosen");
     }
 
     /// Submits the first form `form` selects with its button, as a person

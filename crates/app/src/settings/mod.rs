@@ -7,6 +7,7 @@ mod consents;
 mod page;
 mod presence;
 mod recovery_mail;
+mod recovery_phone;
 mod staff;
 
 use domain::account::Account;

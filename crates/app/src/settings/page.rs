@@ -26,6 +26,11 @@ pub struct AccountPage {
     pub password_policy: PasswordPolicy,
     pub password_change: FormView,
     pub recovery_mail_change: FormView,
+    /// The verified recovery phone, masked; none when there is none.
+    pub recovery_phone: Option<String>,
+    /// Where the institution resets by SMS: the recovery phone's form, and
+    /// the form of the code sent to a new number.
+    pub recovery_phone_change: Option<(FormView, FormView)>,
     /// None without a university mailbox to redirect.
     pub redirect_change: Option<FormView>,
     /// The consents the profile collects, as its activation screens show
@@ -89,6 +94,43 @@ fn masked_recovery_mail(account: &Account) -> Option<String> {
         .map(mask_mail)
 }
 
+/// The consent items the profile's journey collects.
+fn collected_consents(profile: &domain::institution::ProfileSettings) -> Vec<Step> {
+    let screens = &profile.activation.screens;
+    CONSENT_STEPS
+        .into_iter()
+        .filter(|step| screens.iter().flatten().any(|s| s == step))
+        .collect()
+}
+
+/// The verified recovery phone, masked.
+fn masked_recovery_phone(account: &Account) -> Option<String> {
+    account
+        .recovery_phone_verified_at
+        .and(account.recovery_phone.as_deref())
+        .map(domain::activation::mask_phone)
+}
+
+/// Where the institution resets by SMS: the recovery phone's form and the
+/// form of the code sent to a new number, made by `form`.
+fn phone_forms(
+    institution: &domain::institution::InstitutionSettings,
+    form: impl Fn(OwnForm, Vec<FieldShape>) -> FormView,
+) -> Option<(FormView, FormView)> {
+    let channels = &institution.recovery.channels;
+    channels
+        .contains(&domain::recovery::ResetChannel::Sms)
+        .then(|| {
+            (
+                form(
+                    OwnForm::RecoveryPhoneChange,
+                    form::recovery_phone_change_fields(),
+                ),
+                form(OwnForm::RecoveryPhoneCode, form::reset_code_fields()),
+            )
+        })
+}
+
 impl App {
     /// The account page of the account `lookup` names, in `language`.
     ///
@@ -109,17 +151,7 @@ impl App {
             titles: words::own_form(language, wordings, own),
             fields: with_words(shapes, language, wordings),
         };
-        let collected: Vec<Step> = CONSENT_STEPS
-            .into_iter()
-            .filter(|step| {
-                profile
-                    .activation
-                    .screens
-                    .iter()
-                    .flatten()
-                    .any(|s| s == step)
-            })
-            .collect();
+        let collected = collected_consents(profile);
         let rules = StepRules::of(institution, profile, &policy);
         let mut consents = items(&collected, &rules, wordings, language);
         for item in consents.iter_mut().filter(|i| i.step == Step::PhotoUse) {
@@ -169,6 +201,8 @@ impl App {
                 .as_ref()
                 .map(|_| form(OwnForm::RedirectChange, form::redirect_change_fields())),
             recovery_mail: masked_recovery_mail(&account),
+            recovery_phone: masked_recovery_phone(&account),
+            recovery_phone_change: phone_forms(institution, form),
             consent_choices: consent_choices(language, &collected, institution),
             consents,
             password_policy: policy,

@@ -219,6 +219,14 @@ pub fn own_form(form: OwnForm) -> (&'static str, &'static str) {
             "Change my recovery mail address",
             "A confirmation link will be sent to the new address: it replaces the old one once confirmed.",
         ),
+        OwnForm::RecoveryPhoneChange => (
+            "Recovery phone",
+            "If you forget your password, a code can be sent to this phone by SMS. Keep it current: an abandoned number is one day given to someone else.",
+        ),
+        OwnForm::RecoveryPhoneCode => (
+            "Code received on the new phone",
+            "Type the code sent by SMS to the new number: it is used only then.",
+        ),
         OwnForm::RedirectChange => (
             "Mail redirection",
             "You can redirect the mail of your university mailbox to an outside address. A confirmation link will be sent to it.",
@@ -264,6 +272,11 @@ fn own_field(field: Field) -> (&'static str, &'static str, &'static str) {
         Field::NewPassword => ("New password", "", ""),
         Field::NewPasswordConfirmation => ("Confirm the new password", "", ""),
         Field::CurrentPassword => ("Current password", "", ""),
+        Field::NewRecoveryPhone => (
+            "New mobile phone",
+            "A code will be sent to it by SMS to verify it. Leave it empty to remove your recovery phone.",
+            "06 12 34 56 78",
+        ),
         Field::NewRecoveryMail => ("New recovery mail address", "", "first.last@example.org"),
         Field::NewRecoveryMailConfirmation => ("Confirm the new address", "", ""),
         Field::NewRedirectAddress => ("Redirect address", "", "first.last@example.org"),

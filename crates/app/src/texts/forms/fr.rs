@@ -246,6 +246,14 @@ pub fn own_form(form: OwnForm) -> (&'static str, &'static str) {
             "Changer d'adresse mail de secours",
             "Un lien de confirmation sera envoyé à la nouvelle adresse : elle remplacera l'ancienne une fois confirmée.",
         ),
+        OwnForm::RecoveryPhoneChange => (
+            "Téléphone de secours",
+            "En cas d'oubli de votre mot de passe, un code peut être envoyé par SMS à ce téléphone. Tenez-le à jour : un numéro abandonné est un jour attribué à quelqu'un d'autre.",
+        ),
+        OwnForm::RecoveryPhoneCode => (
+            "Code reçu sur le nouveau téléphone",
+            "Saisissez le code envoyé par SMS au nouveau numéro : il ne sera utilisé qu'ensuite.",
+        ),
         OwnForm::RedirectChange => (
             "Redirection de la messagerie",
             "Vous pouvez rediriger les mails reçus sur votre messagerie universitaire vers une messagerie externe. Un lien de confirmation sera envoyé à cette adresse.",
@@ -295,6 +303,11 @@ fn own_field(field: Field) -> (&'static str, &'static str, &'static str) {
         Field::NewPassword => ("Nouveau mot de passe", "", ""),
         Field::NewPasswordConfirmation => ("Confirmation du nouveau mot de passe", "", ""),
         Field::CurrentPassword => ("Mot de passe actuel", "", ""),
+        Field::NewRecoveryPhone => (
+            "Nouveau téléphone mobile",
+            "Un code vous sera envoyé par SMS pour le vérifier. Laissez vide pour supprimer votre téléphone de secours.",
+            "06 12 34 56 78",
+        ),
         Field::NewRecoveryMail => (
             "Nouvelle adresse mail de secours",
             "",

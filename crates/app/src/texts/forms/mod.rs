@@ -148,6 +148,9 @@ pub enum OwnForm {
     NewPassword,
     PasswordChange,
     RecoveryMailChange,
+    /// The account page's recovery phone, and the code sent to it.
+    RecoveryPhoneChange,
+    RecoveryPhoneCode,
     RedirectChange,
     DirectoryEntry,
     Antispam,
@@ -175,6 +178,8 @@ fn own_titled(wording: &FormWording, form: OwnForm) -> Option<&Titled> {
         OwnForm::NewPassword => wording.new_password.as_ref(),
         OwnForm::PasswordChange => wording.password_change.as_ref(),
         OwnForm::RecoveryMailChange => wording.recovery_mail_change.as_ref(),
+        OwnForm::RecoveryPhoneChange => wording.recovery_phone_change.as_ref(),
+        OwnForm::RecoveryPhoneCode => None,
         OwnForm::RedirectChange => wording.redirect_change.as_ref(),
         OwnForm::DirectoryEntry => wording.directory_entry.as_ref(),
         OwnForm::Antispam => wording.antispam.as_ref(),

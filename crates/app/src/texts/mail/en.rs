@@ -144,6 +144,24 @@ pub fn desk_notice(
     }
 }
 
+pub fn recovery_phone_changed(
+    institution: &str,
+    login: &str,
+    new_masked: Option<&str>,
+    helpdesk_url: &str,
+) -> Content {
+    let what = match new_masked {
+        Some(phone) => format!("is now {phone}"),
+        None => "was removed".to_owned(),
+    };
+    Content {
+        subject: format!("{institution}: your recovery phone changed"),
+        text: format!(
+            "Hello,\n\nThe recovery phone of the account {login}, where a password reset code can be sent by SMS, {what}.\nIf you did not make this change, contact the helpdesk: {helpdesk_url}\n\n{institution}\n"
+        ),
+    }
+}
+
 pub fn recovery_mail_replaced(
     institution: &str,
     login: &str,

@@ -144,6 +144,24 @@ pub fn desk_notice(
     }
 }
 
+pub fn recovery_phone_changed(
+    institution: &str,
+    login: &str,
+    new_masked: Option<&str>,
+    helpdesk_url: &str,
+) -> Content {
+    let what = match new_masked {
+        Some(phone) => format!("est désormais le {phone}"),
+        None => "a été supprimé".to_owned(),
+    };
+    Content {
+        subject: format!("{institution} : votre téléphone de secours a changé"),
+        text: format!(
+            "Bonjour,\n\nLe téléphone de secours du compte {login}, où un code de réinitialisation du mot de passe peut être envoyé par SMS, {what}.\nSi vous n'êtes pas à l'origine de ce changement, contactez l'assistance : {helpdesk_url}\n\n{institution}\n"
+        ),
+    }
+}
+
 pub fn recovery_mail_replaced(
     institution: &str,
     login: &str,

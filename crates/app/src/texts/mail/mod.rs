@@ -293,6 +293,26 @@ pub fn recovery_mail_replaced(
     }
 }
 
+/// The notice that the recovery phone changed (or was removed: `None`),
+/// mailed where notices go, so that a change the owner did not make is
+/// noticed.
+pub fn recovery_phone_changed(
+    institution: &str,
+    login: &str,
+    new_masked: Option<&str>,
+    helpdesk_url: &str,
+    language: Language,
+) -> Content {
+    match language {
+        Language::French => {
+            fr::recovery_phone_changed(institution, login, new_masked, helpdesk_url)
+        }
+        Language::English => {
+            en::recovery_phone_changed(institution, login, new_masked, helpdesk_url)
+        }
+    }
+}
+
 /// A date as people of the institution read it.
 fn day(date: chrono::NaiveDate) -> String {
     date.format("%d/%m/%Y").to_string()
