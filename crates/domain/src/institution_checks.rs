@@ -236,6 +236,18 @@ impl InstitutionSettings {
                 "mail_redirect needs a profile with an institutional mailbox",
             );
         }
+        let by_sms = self
+            .recovery
+            .channels
+            .contains(&crate::recovery::ResetChannel::Sms);
+        if has(Step::MobilePhone) && !by_sms {
+            // The phone serves only resets by SMS: collected otherwise, it
+            // would be personal data kept for nothing.
+            out.bad(
+                format!("{key}.activation.screens"),
+                "mobile_phone collects a phone for resets by SMS: add sms to recovery.channels",
+            );
+        }
         journey_problems(&profile.activation, &format!("{key}.activation"), out);
     }
 }
@@ -632,5 +644,12 @@ mod tests {
         assert_eq!(keys(&rules), ["recovery.channels"]);
         rules.recovery.channels = vec![ResetChannel::Mail, ResetChannel::Sms];
         assert_eq!(keys(&rules), Vec::<String>::new());
+        // A phone collected for resets that never go by SMS serves nothing.
+        if let Some(staff) = rules.profiles.get_mut("staff") {
+            staff.activation.screens = vec![vec![Step::MobilePhone], vec![Step::Password]];
+        }
+        assert_eq!(keys(&rules), Vec::<String>::new());
+        rules.recovery.channels = vec![ResetChannel::Mail];
+        assert_eq!(keys(&rules), ["profiles.staff.activation.screens"]);
     }
 }
