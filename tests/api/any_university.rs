@@ -815,3 +815,17 @@ async fn a_recovery_phone_is_offered_only_where_resets_go_by_sms() {
         .unwrap_err();
     assert_eq!(precondition(&refused), "NOT_OFFERED");
 }
+
+#[tokio::test]
+async fn an_hr_number_typed_in_another_case_is_the_records() {
+    let app = spawn_exemple().await;
+    app.provision(staff("RH-2290")).await.expect("provision");
+    let typed = proto::IdentityMatchEntry {
+        hr_id: "rh-2290".into(),
+        birth_date: "1979-04-30".into(),
+        family_name: "D'Argent-Lévy".into(),
+        mobile_phone: "+33612345678".into(),
+        ..Default::default()
+    };
+    start(&app, typed).await.expect("recognised");
+}

@@ -70,7 +70,9 @@ impl DeskSearch<'_> {
             DeskSearch::Account(AccountLookup::InstitutionalMail { .. }) => "institutional_mail",
             DeskSearch::Account(AccountLookup::StudentNumber { .. }) => "student_number",
             DeskSearch::Account(AccountLookup::Ine { .. }) => "ine",
-            DeskSearch::Account(AccountLookup::HrId { .. }) => "hr_id",
+            DeskSearch::Account(AccountLookup::HrId { .. } | AccountLookup::TypedHrId { .. }) => {
+                "hr_id"
+            }
             DeskSearch::NameAndBirthDate { .. } => "name_and_birth_date",
         }
     }
@@ -84,7 +86,8 @@ impl DeskSearch<'_> {
                 | AccountLookup::InstitutionalMail { institution, .. }
                 | AccountLookup::StudentNumber { institution, .. }
                 | AccountLookup::Ine { institution, .. }
-                | AccountLookup::HrId { institution, .. },
+                | AccountLookup::HrId { institution, .. }
+                | AccountLookup::TypedHrId { institution, .. },
             ) => institution,
             DeskSearch::NameAndBirthDate { institution, .. } => institution,
         }

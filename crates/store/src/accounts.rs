@@ -4,6 +4,7 @@ use crate::AuditEntry;
 use crate::account_fields::account_of;
 use chrono::{DateTime, Utc};
 use domain::account::Account;
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
@@ -36,6 +37,12 @@ pub enum AccountLookup<'a> {
         ine: &'a str,
     },
     HrId {
+        institution: &'a str,
+        hr_id: &'a str,
+    },
+    /// An HR id as a person typed it, compared without regard to case: HR
+    /// numbers print as `RH-0042`, people type `rh-0042`.
+    TypedHrId {
         institution: &'a str,
         hr_id: &'a str,
     },
@@ -248,6 +255,9 @@ async fn find(
         AccountLookup::HrId { institution, hr_id } => {
             profile_holder(conn, institution, account_profile::Column::HrId, hr_id).await?
         }
+        AccountLookup::TypedHrId { institution, hr_id } => {
+            typed_hr_id_holder(conn, institution, hr_id).await?
+        }
         _ => None,
     };
     match linked {
@@ -269,6 +279,25 @@ async fn profile_holder(
         .column(account_profile::Column::AccountId)
         .filter(account_profile::Column::Institution.eq(institution))
         .filter(column.eq(id.trim()))
+        .into_tuple()
+        .one(conn)
+        .await
+}
+
+/// The account a linked profile with this HR id, whatever its case,
+/// belongs to.
+async fn typed_hr_id_holder(
+    conn: &impl ConnectionTrait,
+    institution: &str,
+    hr_id: &str,
+) -> Result<Option<String>, sea_orm::DbErr> {
+    use sea_orm::QuerySelect;
+    let lowered = Func::lower(Expr::col(account_profile::Column::HrId));
+    account_profile::Entity::find()
+        .select_only()
+        .column(account_profile::Column::AccountId)
+        .filter(account_profile::Column::Institution.eq(institution))
+        .filter(Expr::expr(lowered).eq(hr_id.trim().to_lowercase()))
         .into_tuple()
         .one(conn)
         .await
@@ -301,6 +330,9 @@ async fn find_own(
         AccountLookup::HrId { institution, hr_id } => query
             .filter(C::Institution.eq(institution))
             .filter(C::HrId.eq(hr_id.trim())),
+        AccountLookup::TypedHrId { institution, hr_id } => query
+            .filter(C::Institution.eq(institution))
+            .filter(Expr::expr(Func::lower(Expr::col(C::HrId))).eq(hr_id.trim().to_lowercase())),
     };
     query.one(conn).await
 }

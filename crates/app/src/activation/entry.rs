@@ -438,7 +438,7 @@ impl App {
                 institution: code,
                 ine,
             },
-            Some(Locator::HrId(hr_id)) => AccountLookup::HrId {
+            Some(Locator::HrId(hr_id)) => AccountLookup::TypedHrId {
                 institution: code,
                 hr_id,
             },
