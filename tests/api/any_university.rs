@@ -719,7 +719,8 @@ async fn the_recovery_phone_is_kept_current_on_the_account_page() {
     let names: Vec<&str> = form.fields.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(names, ["current_password", "new_phone"]);
     assert!(described.recovery_phone_code.is_some());
-    assert_eq!(described.recovery_phone, "");
+    // The record's phone, proven by the activation code sent to it alone.
+    assert_eq!(described.recovery_phone, "+33*****5678");
 
     let request = |phone: &str, password: &str| proto::RequestRecoveryPhoneChangeRequest {
         account: selector(),

@@ -304,6 +304,16 @@ impl Account {
             .and(self.recovery_mail.as_deref())
     }
 
+    /// The phone a reset code by SMS goes to: the one the person gave and
+    /// verified, else the record's once a code sent to it alone proved it.
+    pub fn reset_phone(&self) -> Option<&str> {
+        self.recovery_phone_verified_at
+            .and(self.recovery_phone.as_deref())
+            .or(self
+                .mobile_phone_verified_at
+                .and(self.mobile_phone.as_deref()))
+    }
+
     /// Where notices about the account go (password changed, expiry,
     /// reminders): the verified recovery address; else the personal address
     /// given at enrolment (Tours collects no recovery address, and a

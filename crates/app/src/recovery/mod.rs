@@ -360,14 +360,7 @@ fn reset_target(account: &Account, channel: ResetChannel) -> Option<&str> {
     }
     match channel {
         ResetChannel::Mail => account.verified_recovery_mail(),
-        // The phone the person gave and verified, else the record's once
-        // a code sent to it alone proved it.
-        ResetChannel::Sms => account
-            .recovery_phone_verified_at
-            .and(account.recovery_phone.as_deref())
-            .or(account
-                .mobile_phone_verified_at
-                .and(account.mobile_phone.as_deref())),
+        ResetChannel::Sms => account.reset_phone(),
     }
 }
 

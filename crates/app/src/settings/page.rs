@@ -26,7 +26,8 @@ pub struct AccountPage {
     pub password_policy: PasswordPolicy,
     pub password_change: FormView,
     pub recovery_mail_change: FormView,
-    /// The verified recovery phone, masked; none when there is none.
+    /// The phone reset codes go to, masked (the verified recovery phone,
+    /// else the record's proven one); none when there is none.
     pub recovery_phone: Option<String>,
     /// Where the institution resets by SMS: the recovery phone's form, and
     /// the form of the code sent to a new number.
@@ -103,12 +104,10 @@ fn collected_consents(profile: &domain::institution::ProfileSettings) -> Vec<Ste
         .collect()
 }
 
-/// The verified recovery phone, masked.
+/// The phone reset codes go to, masked: the recovery phone, else the
+/// record's proven one.
 fn masked_recovery_phone(account: &Account) -> Option<String> {
-    account
-        .recovery_phone_verified_at
-        .and(account.recovery_phone.as_deref())
-        .map(domain::activation::mask_phone)
+    account.reset_phone().map(domain::activation::mask_phone)
 }
 
 /// Where the institution resets by SMS: the recovery phone's form and the
