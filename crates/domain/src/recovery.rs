@@ -36,14 +36,6 @@ impl ResetChannel {
             ResetChannel::Sms => "sms",
         }
     }
-
-    pub fn parse(text: &str) -> Option<ResetChannel> {
-        match text {
-            "mail" => Some(ResetChannel::Mail),
-            "sms" => Some(ResetChannel::Sms),
-            _ => None,
-        }
-    }
 }
 
 /// By mail only, unless the institution lists its channels.
@@ -87,26 +79,47 @@ pub fn masked_destination(style: MaskStyle, address: Option<&str>, seed: &[u8; 3
     }
 }
 
-/// What Montpellier-style full masking shows of a phone.
-pub const FULL_PHONE_MASK: &str = "+33*********";
-
 /// The phone an SMS code went to as the answer shows it: like the mail's,
-/// the same text for everybody with a full mask, else the number's first
-/// and last digits (`+33*****5678`), a stable decoy for unknown accounts.
-pub fn masked_phone(style: MaskStyle, phone: Option<&str>, seed: &[u8; 32]) -> String {
+/// the same text for everybody with a full mask (the country code of the
+/// institution's `phone_region`, the rest hidden), else the number's first
+/// and last digits (`+33*****5678`), and for unknown accounts a stable
+/// decoy shaped like a mobile number of that region, so that neither the
+/// country code nor the length tells a decoy from a real number.
+pub fn masked_phone(
+    style: MaskStyle,
+    phone: Option<&str>,
+    region: &str,
+    seed: &[u8; 32],
+) -> String {
+    let (code, national) = region_mobile(region);
     match (style, phone) {
-        (MaskStyle::Full, _) => FULL_PHONE_MASK.to_owned(),
+        (MaskStyle::Full, _) => format!("+{code}{}", "*".repeat(national.len())),
         (MaskStyle::Partial, Some(phone)) => mask_phone(phone),
         (MaskStyle::Partial, None) => {
-            // A French mobile (+336 or +337) ending in four digits drawn
-            // from the seed.
             let digits: String = seed[4..8]
                 .iter()
                 .map(|b| char::from(b'0' + b % 10))
                 .collect();
-            let prefix = if seed[3].is_multiple_of(2) { "6" } else { "7" };
-            mask_phone(&format!("+33{prefix}1234{digits}"))
+            let kept = national
+                .get(..national.len().saturating_sub(4))
+                .unwrap_or("");
+            mask_phone(&format!("+{code}{kept}{digits}"))
         }
+    }
+}
+
+/// The country calling code of `region` and an example of its mobile
+/// numbers (national digits); France's where the region is unknown
+/// (check-config refuses such a region).
+fn region_mobile(region: &str) -> (u16, String) {
+    let metadata = phonenumber::metadata::DATABASE.by_id(region);
+    let example = metadata
+        .and_then(|m| m.descriptors().mobile())
+        .and_then(|d| d.example())
+        .filter(|e| e.len() >= 6 && e.chars().all(|c| c.is_ascii_digit()));
+    match (metadata, example) {
+        (Some(m), Some(example)) => (m.country_code(), example.to_owned()),
+        _ => (33, "612345678".to_owned()),
     }
 }
 
@@ -223,15 +236,22 @@ mod tests {
     #[test]
     fn phone_decoys_look_like_real_masks() {
         let seed = decoy_seed("secret-key-0123456789", "u", "jmartin001");
-        let real = masked_phone(MaskStyle::Partial, Some("+33612345678"), &seed);
-        let decoy = masked_phone(MaskStyle::Partial, None, &seed);
+        let real = masked_phone(MaskStyle::Partial, Some("+33612345678"), "FR", &seed);
+        let decoy = masked_phone(MaskStyle::Partial, None, "FR", &seed);
         assert_eq!(real, "+33*****5678");
         assert_eq!(decoy.len(), real.len());
         assert_eq!(&decoy[..8], "+33*****");
-        assert_eq!(decoy, masked_phone(MaskStyle::Partial, None, &seed));
+        assert_eq!(decoy, masked_phone(MaskStyle::Partial, None, "FR", &seed));
         assert_eq!(
-            masked_phone(MaskStyle::Full, Some("+33612345678"), &seed),
-            FULL_PHONE_MASK
+            masked_phone(MaskStyle::Full, Some("+33612345678"), "FR", &seed),
+            "+33*********"
+        );
+        // Another region's decoys carry its country code.
+        let belgian = masked_phone(MaskStyle::Partial, None, "BE", &seed);
+        assert!(belgian.starts_with("+32"), "{belgian}");
+        assert_eq!(
+            masked_phone(MaskStyle::Full, None, "BE", &seed),
+            masked_phone(MaskStyle::Full, Some("+32470123456"), "BE", &seed)
         );
     }
 

@@ -376,7 +376,7 @@ fn shown_destination(
     let target = account.and_then(|a| reset_target(a, channel));
     match channel {
         ResetChannel::Mail => masked_destination(mask, target, seed),
-        ResetChannel::Sms => masked_phone(mask, target, seed),
+        ResetChannel::Sms => masked_phone(mask, target, &institution.phone_region, seed),
     }
 }
 
