@@ -20,6 +20,7 @@ pub mod passwords;
 pub mod recovery;
 pub mod redirection;
 pub mod settings;
+mod sms_codes;
 pub mod texts;
 pub mod timing;
 

@@ -131,12 +131,11 @@ pub async fn request_reset(
     };
     use proto::request_password_reset_request::Identifier;
     let typed = value(&posted, "typed_identifier").to_owned();
+    // The form's options (`DescribeRecovery`): `mail`, `sms`.
     let channel = match value(&posted, "channel") {
-        "" => proto::ResetChannel::Unspecified,
-        named => {
-            proto::ResetChannel::from_str_name(&format!("RESET_CHANNEL_{}", named.to_uppercase()))
-                .unwrap_or(proto::ResetChannel::Unspecified)
-        }
+        "mail" => proto::ResetChannel::Mail,
+        "sms" => proto::ResetChannel::Sms,
+        _ => proto::ResetChannel::Unspecified,
     };
     let request = proto::RequestPasswordResetRequest {
         institution: code.clone(),

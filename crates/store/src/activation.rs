@@ -109,17 +109,6 @@ pub struct SecretIssue<'a> {
     pub audit: Option<(&'static str, serde_json::Value, &'a AuditContext)>,
 }
 
-/// A secret typed right, traded for a new one in one transaction (a reset
-/// code sent by SMS for a reset link's token).
-pub struct Redemption<'a> {
-    /// The secret typed: spent, unless another request spent it first.
-    pub spent: &'a str,
-    /// Live secrets of these purposes stop working.
-    pub revoke: &'a [Purpose],
-    pub secret: NewSecret,
-    pub audit: (&'static str, serde_json::Value, &'a AuditContext),
-}
-
 /// When a mailed activation link works: from when activation opens, and
 /// until the material's end, if it has one.
 #[derive(Debug, Clone, Copy)]
@@ -524,48 +513,6 @@ impl Store {
             enqueue(&write.txn, message, now).await?;
         }
         write.commit().await
-    }
-}
-
-impl Store {
-    /// Spends the secret typed and stores the one it is traded for, with
-    /// the audit event; `false` (and nothing written) when the secret was
-    /// spent or revoked meanwhile (two tabs typing the same code at once).
-    pub async fn redeem_secret(
-        &self,
-        account: &Account,
-        redemption: Redemption<'_>,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let Redemption {
-            spent,
-            revoke,
-            secret,
-            audit: (action, details, ctx),
-        } = redemption;
-        let write = self.begin_write().await?;
-        let spent = one_time_secret::Entity::update_many()
-            .col_expr(one_time_secret::Column::UsedAt, Expr::value(now))
-            .filter(one_time_secret::Column::Id.eq(spent))
-            .filter(one_time_secret::Column::AccountId.eq(&account.id))
-            .filter(one_time_secret::Column::UsedAt.is_null())
-            .filter(one_time_secret::Column::RevokedAt.is_null())
-            .exec(&write.txn)
-            .await?;
-        if spent.rows_affected != 1 {
-            return Ok(false);
-        }
-        let entry = AuditEntry {
-            institution: &account.institution,
-            account_id: Some(&account.id),
-            action,
-            details,
-        };
-        record_audit(&write.txn, ctx, entry, now).await?;
-        revoke_live(&write.txn, SecretScope::Account(&account.id), revoke, now).await?;
-        secret.row(now).insert(&write.txn).await?;
-        write.commit().await?;
-        Ok(true)
     }
 }
 

@@ -17,6 +17,7 @@ use super::{FlowView, Journey, verification_purpose};
 use crate::error::{AppError, Exhausted, internal};
 use crate::limits::Counters;
 use crate::links::DeliveryNotice;
+use crate::sms_codes::{SmsCode, SmsCodeFor};
 use crate::texts::mail::{self as mail_texts, VerificationMail, Verifying};
 use crate::{App, CallContext};
 
@@ -119,43 +120,22 @@ impl App {
         language: Language,
         now: DateTime<Utc>,
     ) -> Result<Outgoing, AppError> {
-        let code = generate(SecretKind::Code, &mut rand::rngs::SysRng).map_err(internal)?;
-        let lifetime = chrono::Duration::from_std(journey.profile.activation.code_lifetime)
-            .map_err(internal)?;
-        let expires_at = now + lifetime;
-        let institution = journey.institution;
-        let text = mail_texts::phone_code(
-            &institution.name,
-            code.expose(),
-            (expires_at, institution.time_zone),
-            language,
-        );
-        let writes = FlowWrites {
-            secrets: vec![NewSecret {
-                account_id: account.id.clone(),
-                purpose: Purpose::PhoneVerification,
-                hash: code.hash(SecretKind::Code, &*self.store.secret_keys()?),
-                target: Some(phone.to_owned()),
-                flow_id: None,
-                not_before: None,
-                expires_at: Some(expires_at),
-            }],
-            messages: vec![NewMessage {
-                account_id: Some(account.id.clone()),
-                channel: Channel::Sms,
-                recipient: phone.to_owned(),
-                template: Purpose::PhoneVerification.as_str().to_owned(),
-                content: text,
-                not_before: now,
-            }],
-            ..FlowWrites::default()
+        let to = SmsCodeFor {
+            account,
+            institution: journey.institution,
+            phone,
+            purpose: Purpose::PhoneVerification,
+            lifetime: journey.profile.activation.code_lifetime,
         };
-        let notice = DeliveryNotice {
-            also_sent_to: Vec::new(),
-            masked_destination: mask_phone(phone),
-            check_spam_folder: false,
-            helpdesk_url: institution.helpdesk_url.clone(),
-            expires_at: Some(expires_at),
+        let SmsCode {
+            secret,
+            message,
+            notice,
+        } = self.sms_code(to, language, now)?;
+        let writes = FlowWrites {
+            secrets: vec![secret],
+            messages: vec![message],
+            ..FlowWrites::default()
         };
         Ok(Outgoing { writes, notice })
     }
@@ -436,6 +416,14 @@ fn proven_phone<'a>(account: &'a Account, journey: &Journey<'_>, sent_to: &str) 
     let to = CodeDestinations::of(account, &activation.code_channels()).ok()?;
     let alone = activation.code_choice || to.mail.is_none();
     to.phone.filter(|phone| alone && *phone == sent_to)
+}
+
+/// The personal address an entry's code went to besides the phone: the
+/// profile sends it to both (no choice) and the record has both.
+pub(super) fn code_also_mailed<'a>(account: &'a Account, journey: &Journey<'_>) -> Option<&'a str> {
+    let activation = &journey.profile.activation;
+    let to = CodeDestinations::of(account, &activation.code_channels()).ok()?;
+    to.phone.and(to.mail).filter(|_| !activation.code_choice)
 }
 
 /// Where the person may have an entry's code sent, masked, when the

@@ -163,29 +163,24 @@ impl App {
             }
             None => Vec::new(),
         };
+        // An identity code by SMS also went to the personal address, where
+        // the profile sends it there too; no other message goes two ways.
+        let also_mailed = match step {
+            Step::VerifyCode => super::messages::code_also_mailed(&loaded.account, journey),
+            _ => None,
+        };
         let notice = secrets.first().map(|s| {
             let target = s.target.clone().unwrap_or_default();
-            // An identity code by SMS also went to the personal address,
-            // where the profile sends it there too.
-            let activation = &journey.profile.activation;
-            let mailed_too =
-                activation.code_channels().contains(&CodeChannel::Mail) && !activation.code_choice;
-            let by_sms = target.starts_with('+') && mailed_too;
-            let personal = loaded.account.personal_mail.as_deref();
+            let by_sms = target.starts_with('+');
             DeliveryNotice {
-                also_sent_to: personal
-                    .filter(|_| by_sms)
-                    .map(mask_mail)
-                    .into_iter()
-                    .collect(),
-                masked_destination: if target.starts_with('+') {
+                also_sent_to: also_mailed.map(mask_mail).into_iter().collect(),
+                masked_destination: if by_sms {
                     mask_phone(&target)
                 } else {
                     mask_mail(&target)
                 },
-                // Spam folders are for mail, unless the SMS's code was
-                // mailed too.
-                check_spam_folder: !target.starts_with('+') || mailed_too,
+                // Spam folders are for mail.
+                check_spam_folder: !by_sms || also_mailed.is_some(),
                 helpdesk_url: journey.institution.helpdesk_url.clone(),
                 expires_at: s.expires_at,
             }

@@ -10,8 +10,8 @@ use domain::problem::Problem;
 use domain::recovery::ResetChannel;
 use domain::secret::SecretKind;
 use serde_json::json;
-use store::activation::Redemption;
 use store::secrets::{NewSecret, Purpose};
+use store::self_service::{AccountWrite, AccountWriteError};
 
 use super::{ResetIdentifier, ResetInput, accepted_identifier};
 use crate::error::{AppError, internal};
@@ -23,13 +23,23 @@ use crate::{App, CallContext};
 const CODE_MAX: usize = 64;
 
 /// A code typed for a reset by SMS, as the edge read the request.
-#[derive(Debug)]
 pub struct ResetCodeTyped {
     pub institution: String,
     /// The identifier the reset was asked with, or why it could not be
     /// read.
     pub identifier: Result<ResetInput, AppError>,
     pub code: String,
+}
+
+/// Without the code: a secret never reaches a log.
+impl std::fmt::Debug for ResetCodeTyped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetCodeTyped")
+            .field("institution", &self.institution)
+            .field("identifier", &self.identifier)
+            .field("code_typed", &!self.code.is_empty())
+            .finish()
+    }
 }
 
 /// A reset link's token, for the new-password form. (No `Debug`: it is a
@@ -73,7 +83,10 @@ impl App {
         let code = typed.code.trim();
         let code = match code.len() {
             0 => Err(AppError::field("code", Problem::Missing)),
-            n if n > CODE_MAX => Err(AppError::field("code", Problem::TooLong { max: 64 })),
+            n if n > CODE_MAX => Err(AppError::field(
+                "code",
+                Problem::TooLong { max: CODE_MAX as _ },
+            )),
             _ => Ok(code),
         };
         let (rules, (identifier, code)) =
@@ -131,10 +144,14 @@ impl App {
         let link = PortalLinkToken::new(typed.institution, RESET_LINK_PAGE)?;
         let expires_at =
             now + chrono::Duration::from_std(recovery.reset_lifetime).map_err(internal)?;
-        let redemption = Redemption {
-            spent: &secret.id,
-            revoke: &[Purpose::ResetCode, Purpose::PasswordReset],
-            secret: NewSecret {
+        // The code spent and the token stored in one transaction; a code
+        // another request spent first is refused like any other.
+        let write = AccountWrite {
+            account: &account,
+            changes: Vec::new(),
+            spend: vec![secret.id.clone()],
+            revoke: vec![Purpose::ResetCode, Purpose::PasswordReset],
+            secrets: vec![NewSecret {
                 account_id: account.id.clone(),
                 purpose: Purpose::PasswordReset,
                 hash: link.hash,
@@ -142,12 +159,15 @@ impl App {
                 flow_id: None,
                 not_before: None,
                 expires_at: Some(expires_at),
-            },
-            audit: ("password_reset.code_verified", json!({}), &ctx.audit),
+            }],
+            messages: Vec::new(),
+            audit: ("password_reset.code_verified", json!({})),
+            feed: Vec::new(),
         };
-        if !self.store.redeem_secret(&account, redemption, now).await? {
-            // Another request spent it first.
-            return Err(code_refused());
+        match self.store.write_account(write, &ctx.audit, now).await {
+            Ok(_) => {}
+            Err(AccountWriteError::Conflict) => return Err(code_refused()),
+            Err(error) => return Err(error.into()),
         }
         Ok(ResetToken {
             token: link.token.expose().to_owned(),

@@ -11,18 +11,19 @@ use domain::institution::InstitutionSettings;
 use domain::problem::Problem;
 use domain::recovery::ResetChannel;
 use domain::refusal::Precondition;
-use domain::secret::{SecretKind, generate};
+use domain::secret::SecretKind;
 use serde_json::json;
 use store::account_fields::AccountChange;
 use store::accounts::AccountLookup;
-use store::outbox::{Channel, NewMessage};
-use store::secrets::{NewSecret, Purpose};
+use store::outbox::NewMessage;
+use store::secrets::Purpose;
 use store::self_service::AccountWrite;
 
 use super::PresenceProof;
-use crate::error::{AppError, Exhausted, internal};
+use crate::error::AppError;
 use crate::limits::Counters;
-use crate::links::DeliveryNotice;
+use crate::links::{DeliveryNotice, notice_to};
+use crate::sms_codes::{SmsCode, SmsCodeFor};
 use crate::texts::mail as mail_texts;
 use crate::{App, CallContext};
 
@@ -66,14 +67,15 @@ impl App {
                 spend: Vec::new(),
                 revoke: VOIDED.to_vec(),
                 secrets: Vec::new(),
-                messages: notice.into_iter().collect(),
+                messages: notice,
                 audit: ("recovery_phone.removed", json!({})),
                 feed: Vec::new(),
             };
             self.store.write_account(write, ctx, now).await?;
             return Ok(None);
         };
-        self.phone_code_cooldown(&account, institution, now).await?;
+        self.link_cooldown(&account, Purpose::RecoveryPhoneChange, now)
+            .await?;
         let sent = self.send_phone_code(&account, institution, phone.as_str(), ctx, now);
         sent.await.map(Some)
     }
@@ -140,7 +142,7 @@ impl App {
             spend: vec![secret.id.clone()],
             revoke: VOIDED.to_vec(),
             secrets: Vec::new(),
-            messages: notice.into_iter().collect(),
+            messages: notice,
             audit: ("recovery_phone.changed", json!({})),
             feed: Vec::new(),
         };
@@ -164,31 +166,6 @@ impl App {
         Ok(institution)
     }
 
-    /// RESOURCE_EXHAUSTED while the last code is younger than the
-    /// institution's resend cooldown.
-    async fn phone_code_cooldown(
-        &self,
-        account: &Account,
-        institution: &InstitutionSettings,
-        now: DateTime<Utc>,
-    ) -> Result<(), AppError> {
-        let cooldown =
-            chrono::Duration::from_std(institution.recovery.resend_cooldown).map_err(internal)?;
-        let last = self
-            .store
-            .last_account_secret(&account.id, Purpose::RecoveryPhoneChange)
-            .await?;
-        match last {
-            Some(last) if last.created_at + cooldown > now => Err(AppError::ResourceExhausted {
-                reason: Exhausted::ResendTooSoon,
-                retry_after: (last.created_at + cooldown - now)
-                    .to_std()
-                    .unwrap_or_default(),
-            }),
-            _ => Ok(()),
-        }
-    }
-
     /// The code's secret and SMS, with the audit event, in one transaction.
     async fn send_phone_code(
         &self,
@@ -198,46 +175,28 @@ impl App {
         ctx: &CallContext,
         now: DateTime<Utc>,
     ) -> Result<DeliveryNotice, AppError> {
-        let code = generate(SecretKind::Code, &mut rand::rngs::SysRng).map_err(internal)?;
-        let expires_at = now
-            + chrono::Duration::from_std(institution.recovery.code_lifetime).map_err(internal)?;
-        let text = mail_texts::phone_code(
-            &institution.name,
-            code.expose(),
-            (expires_at, institution.time_zone),
-            ctx.language,
-        );
+        let to = SmsCodeFor {
+            account,
+            institution,
+            phone,
+            purpose: Purpose::RecoveryPhoneChange,
+            lifetime: institution.recovery.code_lifetime,
+        };
+        let SmsCode {
+            secret,
+            message,
+            notice,
+        } = self.sms_code(to, ctx.language, now)?;
         let issue = store::activation::SecretIssue {
             revoke: &[Purpose::RecoveryPhoneChange],
-            secrets: vec![NewSecret {
-                account_id: account.id.clone(),
-                purpose: Purpose::RecoveryPhoneChange,
-                hash: code.hash(SecretKind::Code, &*self.store.secret_keys()?),
-                target: Some(phone.to_owned()),
-                flow_id: None,
-                not_before: None,
-                expires_at: Some(expires_at),
-            }],
-            messages: vec![NewMessage {
-                account_id: Some(account.id.clone()),
-                channel: Channel::Sms,
-                recipient: phone.to_owned(),
-                template: Purpose::RecoveryPhoneChange.as_str().to_owned(),
-                content: text,
-                not_before: now,
-            }],
+            secrets: vec![secret],
+            messages: vec![message],
             audit: Some(("recovery_phone.change_requested", json!({}), &ctx.audit)),
         };
         self.store
             .issue_account_secrets(account, issue, now)
             .await?;
-        Ok(DeliveryNotice {
-            also_sent_to: Vec::new(),
-            masked_destination: mask_phone(phone),
-            check_spam_folder: false,
-            helpdesk_url: institution.helpdesk_url.clone(),
-            expires_at: Some(expires_at),
-        })
+        Ok(notice)
     }
 
     /// The mail telling the person their recovery phone changed to `phone`
@@ -248,9 +207,10 @@ impl App {
         phone: Option<&str>,
         ctx: &CallContext,
         now: DateTime<Utc>,
-    ) -> Option<NewMessage> {
-        let institution = self.rules.institution(&account.institution)?;
-        let to = account.notice_address()?;
+    ) -> Vec<NewMessage> {
+        let Some(institution) = self.rules.institution(&account.institution) else {
+            return Vec::new();
+        };
         let masked = phone.map(mask_phone);
         let content = mail_texts::recovery_phone_changed(
             &institution.name,
@@ -259,13 +219,6 @@ impl App {
             &institution.helpdesk_url,
             ctx.language,
         );
-        Some(NewMessage {
-            account_id: Some(account.id.clone()),
-            channel: Channel::Mail,
-            recipient: to.to_owned(),
-            template: "recovery_phone_changed".into(),
-            content,
-            not_before: now,
-        })
+        notice_to(account, "recovery_phone_changed", content, now)
     }
 }
