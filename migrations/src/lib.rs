@@ -20,6 +20,7 @@ mod m20261127_000015_linked_profiles;
 mod m20261127_000016_alumni;
 mod m20261128_000017_verified_phone;
 mod m20261128_000018_typed_hr_ids;
+mod m20261128_000019_consent_answers;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000016_alumni::Migration),
             Box::new(m20261128_000017_verified_phone::Migration),
             Box::new(m20261128_000018_typed_hr_ids::Migration),
+            Box::new(m20261128_000019_consent_answers::Migration),
         ]
     }
 }

@@ -74,6 +74,7 @@ fn consent_change(body: &proto::UpdateConsentsRequest) -> Result<ConsentChange, 
         directory_listed: body.directory_listed,
         photo,
         crous_sharing: body.crous_sharing,
+        items: super::inputs::consent_input(&body.items).unwrap_or_default(),
     })
 }
 

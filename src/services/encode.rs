@@ -215,6 +215,16 @@ pub fn consents(a: &Account) -> proto::Consents {
         photo_decided_at: opt_timestamp(c.photo.as_ref().map(|p| p.1)),
         crous_sharing: c.crous_sharing.map(|s| s.0),
         crous_decided_at: opt_timestamp(c.crous_sharing.map(|s| s.1)),
+        items: c
+            .items
+            .iter()
+            .map(|(item, answer)| proto::ConsentItemAnswer {
+                item: item.clone(),
+                choices: answer.choices.iter().cloned().collect(),
+                version: answer.version.clone(),
+                decided_at: Some(timestamp(answer.at)),
+            })
+            .collect(),
     }
 }
 

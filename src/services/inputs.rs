@@ -94,3 +94,17 @@ pub fn presence(proof: Option<&proto::PresenceProof>) -> Option<PresenceProof> {
         Proof::StepUpToken(t) => Some(PresenceProof::StepUpToken(t.clone())),
     }
 }
+
+/// The answers to the institution's own consent items a request carries,
+/// by item (an item named twice has its choices put together); none when
+/// it carries none.
+pub fn consent_input(
+    answers: &[proto::ConsentAnswerInput],
+) -> Option<crate::domain::consent_items::ConsentInput> {
+    let mut input = crate::domain::consent_items::ConsentInput::new();
+    for answer in answers {
+        let choices = input.entry(answer.item.trim().to_owned()).or_default();
+        choices.extend(answer.choices.iter().map(|c| c.trim().to_owned()));
+    }
+    (!input.is_empty()).then_some(input)
+}

@@ -55,16 +55,59 @@ async fn start(app: &TestApp, typed: proto::IdentityMatchEntry) -> Result<String
         .map(|r| r.into_inner().flow_token)
 }
 
-/// Verifies `code` and sets the password: the account is then active.
+/// Verifies `code`, gives the institution's consents where the journey
+/// asks them, and sets the password: the account is then active.
 async fn finish(app: &TestApp, token: &str, code: &str) {
-    app.activation()
+    let verified = app
+        .activation()
         .verify_activation_code(proto::VerifyActivationCodeRequest {
             flow_token: token.into(),
             code: code.into(),
         })
         .await
-        .expect("the code");
+        .expect("the code")
+        .into_inner();
+    let flow = verified.flow.expect("flow");
+    let screen = &flow.screens[flow.current_screen as usize];
+    if screen
+        .steps
+        .contains(&(proto::ActivationStep::Consents as i32))
+    {
+        give_consents(
+            app,
+            token,
+            &[("sms_university", &["yes"]), ("photo_places", &["website"])],
+        )
+        .await
+        .expect("the consents");
+    }
     choose_password(app, token).await;
+}
+
+/// Answers the institution's consent items on the current screen.
+async fn give_consents(
+    app: &TestApp,
+    token: &str,
+    answers: &[(&str, &[&str])],
+) -> Result<proto::SubmitActivationScreenResponse, tonic::Status> {
+    app.activation()
+        .submit_activation_screen(proto::SubmitActivationScreenRequest {
+            flow_token: token.into(),
+            consents: consent_answers(answers),
+            ..Default::default()
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+fn consent_answers(answers: &[(&str, &[&str])]) -> Vec<proto::ConsentAnswerInput> {
+    answers
+        .iter()
+        .map(|(item, choices)| proto::ConsentAnswerInput {
+            item: (*item).into(),
+            choices: choices.iter().map(|c| (*c).into()).collect(),
+        })
+        .collect()
 }
 
 /// Sets the password, the last screen: the account is then active.
@@ -83,6 +126,39 @@ async fn choose_password(app: &TestApp, token: &str) {
         .expect("the password")
         .into_inner();
     assert!(done.flow.expect("flow").completion.is_some());
+}
+
+/// Provisions a doctoral student and types the printed key: the account
+/// and the started flow.
+async fn start_doctoral(
+    app: &TestApp,
+    record: proto::ProvisionRecord,
+) -> (proto::Account, proto::StartActivationResponse) {
+    let provisioned = app
+        .provision(proto::ProvisionRecord {
+            profile: "doctoral".into(),
+            ..record
+        })
+        .await
+        .expect("provision");
+    let account = provisioned.account.expect("account");
+    let key = provisioned
+        .activation_material
+        .expect("material")
+        .activation_key;
+    let started = app
+        .activation()
+        .start_activation(proto::StartActivationRequest {
+            institution: EXEMPLE.into(),
+            entry: Some(Entry::Key(proto::KeyEntry {
+                login: account.login.clone(),
+                activation_key: key,
+            })),
+        })
+        .await
+        .expect("the key")
+        .into_inner();
+    (account, started)
 }
 
 #[tokio::test]
@@ -227,31 +303,8 @@ async fn a_mismatch_is_refused_alike_whatever_was_wrong() {
 #[tokio::test]
 async fn a_printed_key_is_followed_by_a_code_mailed_to_the_personal_address() {
     let app = spawn_exemple().await;
-    let provisioned = app
-        .provision(proto::ProvisionRecord {
-            profile: "doctoral".into(),
-            ..student("22070003")
-        })
-        .await
-        .expect("provision");
-    let account = provisioned.account.expect("account");
+    let (account, started) = start_doctoral(&app, student("22070003")).await;
     assert_eq!(account.login, "d22070003");
-    let key = provisioned
-        .activation_material
-        .expect("material")
-        .activation_key;
-    let started = app
-        .activation()
-        .start_activation(proto::StartActivationRequest {
-            institution: EXEMPLE.into(),
-            entry: Some(Entry::Key(proto::KeyEntry {
-                login: "d22070003".into(),
-                activation_key: key,
-            })),
-        })
-        .await
-        .expect("the key")
-        .into_inner();
     let flow = started.flow.expect("flow");
     let pending = flow.pending_verification.expect("a code is awaited");
     assert!(
@@ -609,31 +662,11 @@ async fn a_mailed_link_is_followed_by_the_birth_date() {
 #[tokio::test]
 async fn the_person_chooses_where_the_code_goes_and_the_sms_proves_the_phone() {
     let app = spawn_exemple().await;
-    let provisioned = app
-        .provision(proto::ProvisionRecord {
-            profile: "doctoral".into(),
-            mobile_phone: "07 88 10 25 99".into(),
-            ..student("22070004")
-        })
-        .await
-        .expect("provision");
-    let account = provisioned.account.expect("account");
-    let key = provisioned
-        .activation_material
-        .expect("material")
-        .activation_key;
-    let started = app
-        .activation()
-        .start_activation(proto::StartActivationRequest {
-            institution: EXEMPLE.into(),
-            entry: Some(Entry::Key(proto::KeyEntry {
-                login: account.login.clone(),
-                activation_key: key,
-            })),
-        })
-        .await
-        .expect("the key")
-        .into_inner();
+    let record = proto::ProvisionRecord {
+        mobile_phone: "07 88 10 25 99".into(),
+        ..student("22070004")
+    };
+    let (account, started) = start_doctoral(&app, record).await;
     let token = started.flow_token;
     // Nothing is sent before the person chooses.
     let pending = started
@@ -829,4 +862,213 @@ async fn an_hr_number_typed_in_another_case_is_the_records() {
         ..Default::default()
     };
     start(&app, typed).await.expect("recognised");
+}
+
+/// The `supannConsentement` values the last change of `kind` carries.
+async fn consent_values(app: &TestApp, kind: proto::ChangeKind) -> Vec<String> {
+    let changes = app
+        .lifecycle
+        .clone()
+        .list_changes(proto::ListChangesRequest {
+            institution: EXEMPLE.into(),
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("the feed")
+        .into_inner()
+        .changes;
+    let last = changes
+        .iter()
+        .rev()
+        .find(|c| c.kind() == kind)
+        .expect("the change");
+    let consents = last.entry.iter().find(|a| a.name == "supannConsentement");
+    let mut values = consents.map(|a| a.values.clone()).unwrap_or_default();
+    values.sort();
+    values
+}
+
+#[tokio::test]
+async fn its_own_consents_are_asked_kept_and_reach_the_directory() {
+    let app = spawn_exemple().await;
+    let (account, started) = start_doctoral(&app, student("22070011")).await;
+    let token = started.flow_token;
+    let mailed = app.wait_for_mail_to("ines.benali@example.org", 1).await;
+    let verified = app
+        .activation()
+        .verify_activation_code(proto::VerifyActivationCodeRequest {
+            flow_token: token.clone(),
+            code: code_in(&mailed),
+        })
+        .await
+        .expect("the code")
+        .into_inner();
+
+    // The screen shows each item in the institution's words, with its
+    // choices and how they combine.
+    let flow = verified.flow.expect("flow");
+    let screen = &flow.screens[flow.current_screen as usize];
+    let items: Vec<(&str, &str, bool, Vec<String>)> = screen
+        .items
+        .iter()
+        .map(|i| {
+            let rule = i.choice.clone().unwrap_or_default();
+            (
+                i.consent.as_str(),
+                i.title.as_str(),
+                rule.multiple,
+                rule.exclusive_values,
+            )
+        })
+        .collect();
+    assert_eq!(
+        items,
+        [
+            (
+                "sms_university",
+                "SMS de l'université",
+                false,
+                vec!["no".to_owned()]
+            ),
+            (
+                "photo_places",
+                "Publication de ma photo",
+                true,
+                vec!["none".to_owned()]
+            ),
+        ]
+    );
+    assert_eq!(screen.items[0].fields[0].name, "consents.sms_university");
+    let choices: Vec<(&str, &str, &str)> = flow
+        .choices
+        .iter()
+        .filter(|c| c.consent == "photo_places")
+        .map(|c| (c.value.as_str(), c.label.as_str(), c.caveat.as_str()))
+        .collect();
+    assert_eq!(
+        choices,
+        [
+            ("website", "Sur le site de l'université", ""),
+            ("press", "Dans les publications de l'université", ""),
+            ("none", "Nulle part", "Ce refus est définitif."),
+        ]
+    );
+
+    // Every problem at once, and nothing recorded.
+    let refused = give_consents(
+        &app,
+        &token,
+        &[("sms_university", &["yes", "no"]), ("city", &["yes"])],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        violations(&refused),
+        [
+            "consents.city",
+            "consents.sms_university",
+            "consents.photo_places"
+        ]
+    );
+    let chosen = give_consents(
+        &app,
+        &token,
+        &[
+            ("sms_university", &["yes"]),
+            ("photo_places", &["website", "press"]),
+        ],
+    )
+    .await
+    .expect("the consents");
+    let flow = chosen.flow.expect("flow");
+    let next = &flow.screens[flow.current_screen as usize].steps;
+    assert_eq!(next, &[proto::ActivationStep::Password as i32]);
+    choose_password(&app, &token).await;
+
+    // Kept with the item's version and the time, and in the directory.
+    let consents = app
+        .account_settings()
+        .get_consents(proto::GetConsentsRequest {
+            account: by_id(&account.account_id),
+        })
+        .await
+        .expect("the consents")
+        .into_inner()
+        .consents
+        .expect("consents");
+    let kept: Vec<(&str, Vec<String>, &str, bool)> = consents
+        .items
+        .iter()
+        .map(|a| {
+            (
+                a.item.as_str(),
+                a.choices.clone(),
+                a.version.as_str(),
+                a.decided_at.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (
+                "photo_places",
+                vec!["press".to_owned(), "website".to_owned()],
+                "1",
+                true
+            ),
+            ("sms_university", vec!["yes".to_owned()], "2027-09", true),
+        ]
+    );
+    assert_eq!(
+        consent_values(&app, proto::ChangeKind::Activated).await,
+        ["{PHOTO}PUBLICATIONS", "{PHOTO}SITEWEB", "{SMS}UNIVERSITE"]
+    );
+
+    // Text messages may be refused later; a place given stays.
+    let update = |items: &[(&str, &[&str])]| {
+        let mut client = app.account_settings();
+        let request = proto::UpdateConsentsRequest {
+            account: by_id(&account.account_id),
+            items: consent_answers(items),
+            ..Default::default()
+        };
+        async move { client.update_consents(request).await }
+    };
+    update(&[("sms_university", &["no"])])
+        .await
+        .expect("withdrawn");
+    assert_eq!(
+        consent_values(&app, proto::ChangeKind::ConsentsChanged).await,
+        ["{PHOTO}PUBLICATIONS", "{PHOTO}SITEWEB"]
+    );
+    let kept = update(&[("photo_places", &["website"])]).await.unwrap_err();
+    assert_eq!(precondition(&kept), "CONSENT_NOT_WITHDRAWABLE");
+    let unknown = update(&[("photo_places", &["everywhere"])])
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&unknown), ["consents.photo_places"]);
+
+    // The account page shows them, a withdrawal's caveat with the refusal.
+    let page = app
+        .account_settings()
+        .describe_account(proto::DescribeAccountRequest {
+            account: by_id(&account.account_id),
+        })
+        .await
+        .expect("the page")
+        .into_inner();
+    let consents: Vec<&str> = page
+        .consent_items
+        .iter()
+        .map(|i| i.consent.as_str())
+        .collect();
+    assert_eq!(consents, ["sms_university", "photo_places"]);
+    let no = page
+        .consent_choices
+        .iter()
+        .find(|c| c.consent == "sms_university" && c.value == "no")
+        .expect("the refusal");
+    assert_eq!(no.caveat, "Les alertes déjà envoyées ne sont pas retirées.");
 }

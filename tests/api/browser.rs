@@ -786,7 +786,8 @@ async fn a_mailed_link_then_the_birth_date_in_chromium() {
 }
 
 /// Université Exemple: a doctoral student types the printed key, chooses
-/// to receive the code by SMS rather than by mail, and types it.
+/// to receive the code by SMS rather than by mail, types it, then answers
+/// the university's own consent items.
 #[tokio::test]
 async fn the_code_goes_where_the_person_chooses_in_chromium() {
     let app = crate::any_university::spawn_exemple().await;
@@ -822,6 +823,45 @@ async fn the_code_goes_where_the_person_chooses_in_chromium() {
     browser.check("code-sent").await;
     browser.fill("code", &code).await;
     browser.submit("main form").await;
+    browser.wait_for("Publication de ma photo").await;
+    browser.check("own-consents").await;
+    // Nothing chosen: each item says so.
+    browser.submit("main form").await;
+    browser.wait_for("Ce champ est obligatoire").await;
+    browser.click("#o-consents-sms-university-yes").await;
+    browser.click("#o-consents-photo-places-website").await;
+    browser.click("#o-consents-photo-places-press").await;
+    browser.submit("main form").await;
     browser.wait_for("Choix du mot de passe").await;
+    browser.fill("password.password", "Garonne+Lot47").await;
+    browser.wait_for("Force du mot de passe").await;
+    browser.fill("password.confirmation", "Garonne+Lot47").await;
+    browser.submit("main form").await;
+    browser.wait_for("d22070011").await;
+    let consents = app
+        .account_settings()
+        .get_consents(ent_identity::proto::GetConsentsRequest {
+            account: crate::support::by_id(&provisioned.account.expect("account").account_id),
+        })
+        .await
+        .expect("consents")
+        .into_inner()
+        .consents
+        .expect("consents");
+    let answers: Vec<(String, Vec<String>)> = consents
+        .items
+        .into_iter()
+        .map(|a| (a.item, a.choices))
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            (
+                "photo_places".to_owned(),
+                vec!["press".to_owned(), "website".to_owned()]
+            ),
+            ("sms_university".to_owned(), vec!["yes".to_owned()]),
+        ]
+    );
     browser.close().await;
 }

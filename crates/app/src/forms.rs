@@ -4,6 +4,7 @@
 //! constraints and choice rules.
 
 use domain::activation::Step;
+use domain::consent_items::{self, ConsentItem};
 use domain::form::{self, Field, FieldShape, StepRules};
 use domain::identity_check::IdentityAttribute;
 use domain::institution::{ActivationChannel, InstitutionSettings};
@@ -40,6 +41,8 @@ pub fn institution_view(code: &str, institution: &InstitutionSettings) -> Instit
 /// One field with its words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldView {
+    /// Its request path (`recovery_mail.address`, `consents.sms`).
+    pub path: String,
     pub shape: FieldShape,
     pub words: FieldWords,
     /// A choice's options in a form of its own, as (value, label); empty
@@ -53,7 +56,7 @@ pub struct ChoiceRule {
     /// Several options may be chosen together (the photo's uses).
     pub multiple: bool,
     /// Options chosen alone, never with another (the photo's refusal).
-    pub exclusive: Vec<&'static str>,
+    pub exclusive: Vec<String>,
     /// The box to tick with an exclusive option, whose label says what
     /// the person acknowledges.
     pub acknowledgement: Option<Field>,
@@ -67,7 +70,7 @@ fn choice_rule(step: Step) -> Option<ChoiceRule> {
         // excludes them and is acknowledged.
         Step::PhotoUse => Some(ChoiceRule {
             multiple: true,
-            exclusive: vec!["refuse"],
+            exclusive: vec!["refuse".to_owned()],
             acknowledgement: Some(Field::PhotoAcknowledged),
         }),
         Step::DirectoryListing | Step::CrousSharing => Some(ChoiceRule {
@@ -83,6 +86,9 @@ fn choice_rule(step: Step) -> Option<ChoiceRule> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemView {
     pub step: Step,
+    /// The institution's consent item it asks (`consents` items: one
+    /// view each).
+    pub consent: Option<String>,
     pub titles: Titles,
     pub fields: Vec<FieldView>,
     pub choice: Option<ChoiceRule>,
@@ -96,6 +102,7 @@ pub(crate) fn with_words(
     shapes
         .into_iter()
         .map(|shape| FieldView {
+            path: shape.field.path().to_owned(),
             words: words::field(language, wordings, shape.field),
             shape,
             options: Vec::new(),
@@ -103,22 +110,75 @@ pub(crate) fn with_words(
         .collect()
 }
 
-/// The steps of one screen as a page renders them.
+/// The steps of one screen as a page renders them; the `consents` step
+/// gives one view per item the profile asks.
 pub fn items(
     steps: &[Step],
     rules: &StepRules<'_>,
     wordings: Wordings<'_>,
     language: Language,
 ) -> Vec<ItemView> {
-    steps
-        .iter()
-        .map(|&step| ItemView {
+    let mut views = Vec::new();
+    for &step in steps {
+        if step == Step::Consents {
+            let each = rules.consents.iter();
+            views.extend(each.map(|(code, item)| consent_item(step, code, item, rules, language)));
+            continue;
+        }
+        views.push(ItemView {
             step,
+            consent: None,
             titles: words::step(language, wordings, step),
             fields: with_words(form::step_fields(step, rules), language, wordings),
             choice: choice_rule(step),
-        })
-        .collect()
+        });
+    }
+    views
+}
+
+/// One of the institution's consent items, in its own words: its label
+/// as title and as the choice's label, its help as introduction.
+fn consent_item(
+    step: Step,
+    code: &str,
+    item: &ConsentItem,
+    rules: &StepRules<'_>,
+    language: Language,
+) -> ItemView {
+    let label = item.label.pick(language).to_owned();
+    let help = item.help.as_ref().map(|h| h.pick(language).to_owned());
+    let fields = form::step_fields(step, rules)
+        .into_iter()
+        .map(|shape| FieldView {
+            path: consent_items::field_of(code),
+            words: FieldWords {
+                label: label.clone(),
+                // The help is the item's introduction.
+                help: String::new(),
+                example: String::new(),
+            },
+            shape,
+            options: Vec::new(),
+        });
+    let fields = fields.collect();
+    ItemView {
+        step,
+        consent: Some(code.to_owned()),
+        titles: Titles {
+            title: label,
+            intro: help.unwrap_or_default(),
+        },
+        fields,
+        choice: Some(ChoiceRule {
+            multiple: item.multiple,
+            exclusive: item
+                .refusal_codes()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            acknowledgement: None,
+        }),
+    }
 }
 
 /// A population a form is for.
@@ -232,11 +292,13 @@ fn reset_fields(
         .into_iter()
         .map(|shape| match shape.field {
             Field::ResetChannel => FieldView {
+                path: shape.field.path().to_owned(),
                 words: words::field(language, wordings, shape.field),
                 options: words::reset_channels(language, &recovery.channels),
                 shape,
             },
             _ => FieldView {
+                path: shape.field.path().to_owned(),
                 shape,
                 words: identifier.clone(),
                 options: Vec::new(),

@@ -3,12 +3,13 @@
 //! submitted screen advances it. No I/O: the service hashes passwords and
 //! sends mail, the store persists [`FlowState`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::consent_items::{self, ConsentAnswers, ConsentInput, Offered};
 use super::ids::MailAddress;
 use super::problem::{Problem, Violation};
 
@@ -35,6 +36,9 @@ pub enum Step {
     DirectoryListing,
     PhotoUse,
     CrousSharing,
+    /// The institution's own consent items the profile asks
+    /// (`activation.consents`), each answered on the same screen.
+    Consents,
     MailRedirect,
     MailRedirectVerification,
     Password,
@@ -71,6 +75,7 @@ impl Step {
             Step::DirectoryListing => "directory_listed",
             Step::PhotoUse => "photo",
             Step::CrousSharing => "crous_sharing",
+            Step::Consents => "consents",
             Step::MailRedirect | Step::MailRedirectVerification => "mail_redirect",
             Step::Password => "password",
             Step::Names => "names",
@@ -247,7 +252,7 @@ pub fn screen_problems(screens: &[Vec<Step>]) -> Vec<String> {
         for step in screen {
             if !step.is_item() {
                 problems.push(format!(
-                    "{step:?} is placed by the journey itself; list only recovery_mail, mobile_phone, charter, directory_listing, photo_use, crous_sharing, mail_redirect and password"
+                    "{step:?} is placed by the journey itself; list only recovery_mail, mobile_phone, charter, directory_listing, photo_use, crous_sharing, consents, mail_redirect and password"
                 ));
             } else if !seen.insert(*step) {
                 problems.push(format!("{step:?} appears twice"));
@@ -322,6 +327,9 @@ pub struct FlowState {
     pub directory_listed: Option<(bool, DateTime<Utc>)>,
     pub photo: Option<(PhotoDecision, DateTime<Utc>)>,
     pub crous_sharing: Option<(bool, DateTime<Utc>)>,
+    /// The answers to the institution's own consent items.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub consents: ConsentAnswers,
     pub redirect: Option<RedirectDecision>,
     /// argon2id hash of the chosen password, held until completion (and
     /// dropped from the stored state then: the account holds it).
@@ -384,6 +392,9 @@ pub struct Submission {
     pub directory_listed: Option<bool>,
     pub photo: Option<PhotoDecision>,
     pub crous_sharing: Option<bool>,
+    /// The answers to the institution's own consent items, as sent
+    /// (checked against the profile's items with the screen).
+    pub consents: Option<ConsentInput>,
     pub redirect: Option<RedirectInput>,
     /// Set once the password passed the policy and was hashed.
     pub password_hash: Option<String>,
@@ -415,6 +426,7 @@ impl Submission {
         add(self.directory_listed.is_some(), Step::DirectoryListing);
         add(self.photo.is_some(), Step::PhotoUse);
         add(self.crous_sharing.is_some(), Step::CrousSharing);
+        add(self.consents.is_some(), Step::Consents);
         add(self.redirect.is_some(), Step::MailRedirect);
         add(self.password_given, Step::Password);
         items
@@ -431,6 +443,8 @@ pub struct ScreenRules<'a> {
     /// The institutional address, which cannot be a recovery or redirect
     /// address.
     pub institutional_mail: Option<&'a str>,
+    /// The institution's consent items the profile asks.
+    pub consents: &'a Offered<'a>,
 }
 
 /// Why a screen is refused.
@@ -537,6 +551,15 @@ fn content_problems(
     }
     if submission.photo.is_some() && matches!(state.photo, Some((PhotoDecision::Refuse, _))) {
         problems.push(Violation::new("photo", Problem::PhotoRefused));
+    }
+    if let Some(input) = &submission.consents {
+        let current = &state.consents;
+        problems.extend(consent_items::input_problems(
+            rules.consents,
+            input,
+            current,
+            true,
+        ));
     }
     problems
 }
@@ -711,6 +734,11 @@ pub fn apply(
         next.crous_sharing = Some((sharing, now));
         next.done.insert(Step::CrousSharing);
     }
+    if let Some(input) = submission.consents {
+        // Checked with the screen: a final refusal is not changed here.
+        next.consents = consent_items::record(rules.consents, &next.consents, &input, now).0;
+        next.done.insert(Step::Consents);
+    }
     if let Some(redirect) = submission.redirect {
         take_redirect(&mut next, &mut effects, redirect);
     }
@@ -780,6 +808,10 @@ pub fn repeats_done_screen(state: &FlowState, plan: &[Vec<Step>], submission: &S
         && submission
             .crous_sharing
             .is_none_or(|c| state.crous_sharing.is_some_and(|s| s.0 == c))
+        && submission
+            .consents
+            .as_ref()
+            .is_none_or(|input| same_answers(input, &state.consents))
         && submission.redirect.as_ref().is_none_or(|r| {
             state.redirect.as_ref().is_some_and(|s| {
                 s.keep_copy == r.keep_copy
@@ -789,6 +821,17 @@ pub fn repeats_done_screen(state: &FlowState, plan: &[Vec<Step>], submission: &S
                         _ => false,
                     }
             })
+        })
+}
+
+/// Whether `input` gives the answers recorded, item for item.
+fn same_answers(input: &ConsentInput, answers: &ConsentAnswers) -> bool {
+    input.len() == answers.len()
+        && input.iter().all(|(code, chosen)| {
+            let chosen: BTreeSet<&String> = chosen.iter().collect();
+            answers
+                .get(code)
+                .is_some_and(|a| a.choices.iter().collect::<BTreeSet<_>>() == chosen)
         })
 }
 
@@ -913,6 +956,7 @@ mod tests {
             redirect: RedirectRule::Optional,
             charter_version: Some("2024"),
             institutional_mail: Some("jane.doe@umontpellier.fr"),
+            consents: &[],
         };
         let mut state = FlowState::default();
         state.done.insert(Step::VerifySecret);
@@ -1004,6 +1048,7 @@ mod tests {
             redirect: RedirectRule::Mandatory,
             charter_version: None,
             institutional_mail: Some("v.cataire@umontpellier.fr"),
+            consents: &[],
         };
         let mut state = FlowState::default();
         state.done.insert(Step::VerifySecret);
@@ -1037,6 +1082,7 @@ mod tests {
             redirect: RedirectRule::Optional,
             charter_version: None,
             institutional_mail: None,
+            consents: &[],
         };
         let mut state = FlowState::default();
         state.done.insert(Step::VerifySecret);
@@ -1062,6 +1108,7 @@ mod tests {
             redirect: RedirectRule::Optional,
             charter_version: None,
             institutional_mail: None,
+            consents: &[],
         };
         let mut state = FlowState::default();
         state.done.insert(Step::VerifySecret);

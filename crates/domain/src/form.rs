@@ -45,6 +45,10 @@ pub enum Field {
     PhotoUses,
     PhotoAcknowledged,
     CrousSharing,
+    /// The answer to one of the institution's own consent items; its
+    /// request path is `consents.<code>`
+    /// ([`crate::consent_items::field_of`]).
+    ConsentChoice,
     RedirectEnabled,
     RedirectAddress,
     RedirectConfirmation,
@@ -98,7 +102,7 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 54] = [
+    pub const ALL: [Field; 55] = [
         Field::KeyLogin,
         Field::ActivationKey,
         Field::ProvisionalLogin,
@@ -120,6 +124,7 @@ impl Field {
         Field::PhotoUses,
         Field::PhotoAcknowledged,
         Field::CrousSharing,
+        Field::ConsentChoice,
         Field::RedirectEnabled,
         Field::RedirectAddress,
         Field::RedirectConfirmation,
@@ -179,6 +184,7 @@ impl Field {
             Field::PhotoUses => "photo.uses",
             Field::PhotoAcknowledged => "photo.irreversibility_acknowledged",
             Field::CrousSharing => "crous_sharing",
+            Field::ConsentChoice => "consents",
             Field::RedirectEnabled => "mail_redirect.enabled",
             Field::RedirectAddress => "mail_redirect.address.address",
             Field::RedirectConfirmation => "mail_redirect.address.confirmation",
@@ -369,7 +375,7 @@ fn identity_field(attribute: IdentityAttribute, institution: &InstitutionSetting
 }
 
 /// What a step's fields depend on in the profile's rules.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct StepRules<'a> {
     pub recovery_mail: &'a RecoveryMailRule,
     pub redirect: RedirectRule,
@@ -377,6 +383,9 @@ pub struct StepRules<'a> {
     /// What the identity check after the entry asks for, with the
     /// institution that shapes it (the student number's length).
     pub identity_after_entry: (&'a [IdentityAttribute], Option<&'a InstitutionSettings>),
+    /// The institution's consent items the profile asks (the `consents`
+    /// item shows one choice each).
+    pub consents: Vec<(&'a str, &'a crate::consent_items::ConsentItem)>,
 }
 
 impl<'a> StepRules<'a> {
@@ -386,6 +395,7 @@ impl<'a> StepRules<'a> {
         policy: &'a PasswordPolicy,
     ) -> Self {
         StepRules {
+            consents: institution.offered_consents(profile),
             recovery_mail: &profile.activation.recovery_mail,
             redirect: profile.activation.mail_redirect,
             password: policy,
@@ -432,6 +442,8 @@ pub fn step_fields(step: Step, rules: &StepRules<'_>) -> Vec<FieldShape> {
             shape(Field::PhotoAcknowledged, FieldKind::Checkbox, false),
         ],
         Step::CrousSharing => vec![shape(Field::CrousSharing, FieldKind::Choice, true)],
+        // One per item the profile asks, each at its own path.
+        Step::Consents => vec![shape(Field::ConsentChoice, FieldKind::Choice, true)],
         Step::MailRedirect => redirect_fields(rules.redirect),
         Step::Password => password_fields(rules.password),
         Step::Names => vec![
@@ -719,6 +731,7 @@ mod tests {
             redirect: RedirectRule::Optional,
             password: &policy,
             identity_after_entry: (&[], None),
+            consents: Vec::new(),
         };
         let fields = step_fields(Step::RecoveryMail, &rules);
         assert!(

@@ -92,6 +92,11 @@ pub struct InstitutionSettings {
     /// `directory_listed`, `photo_refuse`, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub consent_wording: BTreeMap<ConsentOption, OptionWording>,
+    /// The institution's own consent items, by code (`consents.<code>`):
+    /// a profile asks those its `activation.consents` lists, on the
+    /// journey's `consents` item.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub consents: BTreeMap<String, crate::consent_items::ConsentItem>,
     /// The institution's own words for its first-connection forms: titles
     /// and introductions of entries and steps, fields' labels, help and
     /// examples (the service words what it leaves out).
@@ -360,6 +365,19 @@ impl InstitutionSettings {
         portal_link(&self.portal_url, page, token)
     }
 
+    /// The consent items `profile` asks, in order, with their codes (a
+    /// code the configuration check refused is left out).
+    pub fn offered_consents(
+        &self,
+        profile: &ProfileSettings,
+    ) -> Vec<(&str, &crate::consent_items::ConsentItem)> {
+        let listed = profile.activation.consents.iter();
+        listed
+            .filter_map(|code| self.consents.get_key_value(code))
+            .map(|(code, item)| (code.as_str(), item))
+            .collect()
+    }
+
     /// The password policy of a profile: the institution's, with the
     /// profile's overrides. An unknown profile gets the institution's.
     pub fn password_policy(&self, profile: &str) -> PasswordPolicy {
@@ -456,10 +474,14 @@ pub struct ActivationSettings {
     pub material_lifetime: Option<Duration>,
     /// The screens after the entry, in order, each listing the items shown
     /// together: `recovery_mail`, `mobile_phone`, `charter`,
-    /// `directory_listing`, `photo_use`, `crous_sharing`, `mail_redirect`,
-    /// `password`. The verification screens (codes, mailed links) are
+    /// `directory_listing`, `photo_use`, `crous_sharing`, `consents`,
+    /// `mail_redirect`, `password`. The verification screens (codes, mailed links) are
     /// placed automatically.
     pub screens: Vec<Vec<Step>>,
+    /// The institution's consent items (`consents.<code>`) the journey's
+    /// `consents` item asks, in the order shown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consents: Vec<String>,
     /// What an identity match asks the person to type, each compared with
     /// the provisioned record: `student_number`, `ine`, `hr_id`,
     /// `birth_date`, `family_name`, `mobile_phone`, `personal_mail`

@@ -81,6 +81,7 @@ impl InstitutionSettings {
             out.bad(format!("password_policy.{field}"), message);
         }
         lifecycle_problems(&self.lifecycle, &mut out);
+        self.consent_item_problems(&mut out);
         if self.profiles.is_empty() {
             out.bad("profiles", "at least one profile is needed");
         }
@@ -249,7 +250,125 @@ impl InstitutionSettings {
             );
         }
         journey_problems(&profile.activation, &format!("{key}.activation"), out);
+        self.asked_consent_problems(&profile.activation, &key, has(Step::Consents), out);
     }
+
+    /// The consent items a profile asks: listed iff its journey has the
+    /// `consents` item, each configured, each once.
+    fn asked_consent_problems(
+        &self,
+        activation: &crate::institution::ActivationSettings,
+        key: &str,
+        on_journey: bool,
+        out: &mut Problems,
+    ) {
+        let listed = &activation.consents;
+        match (on_journey, listed.is_empty()) {
+            (true, true) => out.bad(
+                format!("{key}.activation.consents"),
+                "the journey has a consents item: list the consent items it asks (codes under consents)",
+            ),
+            (false, false) => out.bad(
+                format!("{key}.activation.screens"),
+                "activation.consents lists items: place consents on a screen",
+            ),
+            _ => {}
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for code in listed {
+            if !self.consents.contains_key(code) {
+                out.bad(
+                    format!("{key}.activation.consents"),
+                    format!("{code} is not a consent item of the institution (consents.{code})"),
+                );
+            } else if !seen.insert(code) {
+                out.bad(
+                    format!("{key}.activation.consents"),
+                    format!("{code} appears twice"),
+                );
+            }
+        }
+    }
+
+    /// The institution's own consent items.
+    fn consent_item_problems(&self, out: &mut Problems) {
+        for (code, item) in &self.consents {
+            if !crate::consent_items::is_consent_code(code) {
+                out.bad(
+                    format!("consents.{code}"),
+                    "consent codes are 1 to 40 characters among a-z, 0-9 and _",
+                );
+            }
+            for (field, message) in consent_item_problems(item) {
+                out.bad(format!("consents.{code}.{field}"), message);
+            }
+        }
+    }
+}
+
+/// Mistakes in a consent item's configuration, as (key under the item,
+/// message).
+pub fn consent_item_problems(item: &crate::consent_items::ConsentItem) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut bad = |key: &str, message: &str| out.push((key.to_owned(), message.to_owned()));
+    let texts = [
+        Some(&item.label),
+        item.help.as_ref(),
+        item.withdraw_caveat.as_ref(),
+    ];
+    if texts.into_iter().flatten().any(half_worded) {
+        bad("label", "give every text in French (fr) and English (en)");
+    }
+    if item.choices.len() < 2 {
+        bad(
+            "choices",
+            "offer at least two choices (to accept, to refuse)",
+        );
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, choice) in item.choices.iter().enumerate() {
+        let key = format!("choices[{i}]");
+        if !crate::consent_items::is_consent_code(&choice.code) {
+            bad(&key, "code: 1 to 40 characters among a-z, 0-9 and _");
+        }
+        if !seen.insert(choice.code.as_str()) {
+            bad(&key, "code: each choice has its own code");
+        }
+        let texts = [Some(&choice.label), choice.caveat.as_ref()];
+        if texts.into_iter().flatten().any(half_worded) {
+            bad(&key, "give every text in French (fr) and English (en)");
+        }
+        if choice.refusal && !choice.ldap.is_empty() {
+            bad(&key, "ldap: a refusal puts nothing in the directory");
+        }
+        if choice
+            .ldap
+            .iter()
+            .any(|v| !crate::consent_items::is_supann_consent(v))
+        {
+            bad(
+                &key,
+                "ldap: values are written {DOMAIN}VALUE, as SupAnn's supannConsentement (for example {SMS}UNIVERSITE)",
+            );
+        }
+    }
+    if item.refusal_final && item.refusal_codes().is_empty() {
+        bad("refusal_final", "no choice is a refusal (refusal = true)");
+    }
+    if item.withdraw_caveat.is_some() && !item.withdrawable {
+        bad(
+            "withdraw_caveat",
+            "the item cannot be withdrawn (withdrawable = false)",
+        );
+    }
+    if item.version.trim().is_empty() || item.version.len() > 32 {
+        bad("version", "must be 1 to 32 characters");
+    }
+    out
+}
+
+fn half_worded(text: &crate::consent::Localized) -> bool {
+    text.fr.trim().is_empty() || text.en.trim().is_empty()
 }
 
 /// How long a profile's accounts are kept after departure.
@@ -570,6 +689,50 @@ mod tests {
             .into_iter()
             .map(|(k, _)| k)
             .collect()
+    }
+
+    #[test]
+    fn consent_items_are_checked_and_asked_where_the_journey_has_them() {
+        let rules = institution(
+            r#"retention = { months = 3 }
+            activation = { channel = "provisional_password", delay = "15m", screens = [["consents"], ["password"]], consents = ["sms", "city"] }
+            [consents.sms]
+            label = { fr = "SMS", en = "" }
+            refusal_final = true
+            withdrawable = false
+            withdraw_caveat = { fr = "Non", en = "No" }
+            choices = [
+              { code = "yes", label = { fr = "Oui", en = "Yes" }, ldap = ["SMS"] },
+              { code = "yes", label = { fr = "Non", en = "No" }, ldap = ["{SMS}NON"] },
+            ]
+            [consents.Photo]
+            label = { fr = "Photo", en = "Photo" }
+            choices = [{ code = "yes", label = { fr = "Oui", en = "Yes" } }]"#,
+        );
+        assert_eq!(
+            keys(&rules),
+            [
+                "consents.Photo",
+                "consents.Photo.choices",
+                "consents.sms.label",
+                "consents.sms.choices[0]",
+                "consents.sms.choices[1]",
+                "consents.sms.refusal_final",
+                "consents.sms.withdraw_caveat",
+                "profiles.staff.activation.consents",
+            ]
+        );
+        let unplaced = institution(
+            r#"retention = { months = 3 }
+            activation = { channel = "provisional_password", delay = "15m", screens = [["password"]], consents = ["sms"] }
+            [consents.sms]
+            label = { fr = "SMS", en = "Text messages" }
+            choices = [
+              { code = "yes", label = { fr = "Oui", en = "Yes" }, ldap = ["{SMS}UNIVERSITE"] },
+              { code = "no", label = { fr = "Non", en = "No" }, refusal = true },
+            ]"#,
+        );
+        assert_eq!(keys(&unplaced), ["profiles.staff.activation.screens"]);
     }
 
     #[test]

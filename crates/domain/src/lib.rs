@@ -5,6 +5,7 @@ pub mod account;
 pub mod activation;
 pub mod alumni;
 pub mod consent;
+pub mod consent_items;
 pub mod duplicates;
 pub mod end_user;
 pub mod form;

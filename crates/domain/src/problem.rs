@@ -101,6 +101,12 @@ pub enum Problem {
     PhotoRefused,
     NotOnThisScreen,
     RequiredOnThisScreen,
+    /// A refusal chosen together with other answers.
+    RefusalWithOthers,
+    /// Several answers where the item takes one.
+    OneChoiceOnly,
+    /// A refusal the institution makes final, recorded already.
+    RefusedForGood,
     /// A recovery address inside the university.
     RecoveryMailInside,
     /// The recovery address already recorded.

@@ -46,6 +46,10 @@ pub enum Precondition {
     /// The password changed meanwhile.
     Password,
     PhotoRefusalIrreversible,
+    /// A consent the institution does not let people take back.
+    ConsentNotWithdrawable,
+    /// A refusal the institution makes final.
+    ConsentRefusalFinal,
     RedirectMandatory,
     /// A setting only staff have (directory entry, antispam level).
     StaffOnly,
@@ -55,7 +59,7 @@ pub enum Precondition {
 
 impl Precondition {
     /// Every refusal, for exhaustive checks.
-    pub const ALL: [Precondition; 29] = [
+    pub const ALL: [Precondition; 31] = [
         Precondition::AccountState,
         Precondition::AccountExpired,
         Precondition::ActivationNotOpen,
@@ -82,6 +86,8 @@ impl Precondition {
         Precondition::NothingToVerify,
         Precondition::Password,
         Precondition::PhotoRefusalIrreversible,
+        Precondition::ConsentNotWithdrawable,
+        Precondition::ConsentRefusalFinal,
         Precondition::RedirectMandatory,
         Precondition::StaffOnly,
         Precondition::TooManyAttempts,
@@ -116,6 +122,8 @@ impl Precondition {
             Precondition::NothingToVerify => "NOTHING_TO_VERIFY",
             Precondition::Password => "PASSWORD",
             Precondition::PhotoRefusalIrreversible => "PHOTO_REFUSAL_IRREVERSIBLE",
+            Precondition::ConsentNotWithdrawable => "CONSENT_NOT_WITHDRAWABLE",
+            Precondition::ConsentRefusalFinal => "CONSENT_REFUSAL_FINAL",
             Precondition::RedirectMandatory => "REDIRECT_MANDATORY",
             Precondition::StaffOnly => "STAFF_ONLY",
             Precondition::TooManyAttempts => "TOO_MANY_ATTEMPTS",

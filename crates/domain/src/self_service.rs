@@ -201,6 +201,8 @@ pub struct ConsentState {
     pub directory_listed: Option<(bool, DateTime<Utc>)>,
     pub photo: Option<(PhotoDecision, DateTime<Utc>)>,
     pub crous_sharing: Option<(bool, DateTime<Utc>)>,
+    /// The answers to the institution's own consent items.
+    pub items: crate::consent_items::ConsentAnswers,
 }
 
 /// A change asked for; `None` leaves a consent as it is.
@@ -209,6 +211,8 @@ pub struct ConsentChange {
     pub directory_listed: Option<bool>,
     pub photo: Option<PhotoDecision>,
     pub crous_sharing: Option<bool>,
+    /// Answers to the institution's own items (those left out stand).
+    pub items: crate::consent_items::ConsentInput,
 }
 
 /// What a change did besides the new state.

@@ -121,6 +121,9 @@ pub struct LdapSource<'a> {
     pub photo_refused: bool,
     /// `None` before the choice.
     pub crous_sharing: Option<bool>,
+    /// The `supannConsentement` values of the answers to the
+    /// institution's own consent items (`consent_items::ldap_values`).
+    pub item_consents: Vec<String>,
     /// Student (`supannEtuDateFin`), staff (`supannEmpDateFin`) or guest
     /// (`supannExtDateFin`: "date de fin" of an external person).
     pub kind: crate::account::AccountKind,
@@ -176,6 +179,11 @@ fn consents(s: &LdapSource<'_>) -> Attribute {
     let mut values: Vec<String> = photos.map(|u| photo_consent(u).to_owned()).collect();
     if s.crous_sharing == Some(true) {
         values.push(CROUS_CONSENT.to_owned());
+    }
+    for value in &s.item_consents {
+        if !values.contains(value) {
+            values.push(value.clone());
+        }
     }
     ("supannConsentement", values)
 }
@@ -448,6 +456,7 @@ mod tests {
             password_usable: true,
             photo_uses: vec![PhotoUse::PhotoDirectory],
             crous_sharing: Some(true),
+            item_consents: vec!["{SMS}UNIVERSITE".to_owned(), CROUS_CONSENT.to_owned()],
             ..Default::default()
         };
         let entry = entry(&s);
@@ -458,7 +467,7 @@ mod tests {
         );
         assert_eq!(
             value(&entry, "supannConsentement").unwrap(),
-            ["{PHOTO}INTRANET", CROUS_CONSENT]
+            ["{PHOTO}INTRANET", CROUS_CONSENT, "{SMS}UNIVERSITE"]
         );
         assert_eq!(
             value(&entry, "userPassword").unwrap(),

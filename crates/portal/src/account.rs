@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use crate::Portal;
 use crate::activation::{
-    ItemPage, OptionPage, Posted, Refusal, item_page, mail_input, password_input, photo_choice,
-    photo_use_value, posted_steps, said, value, yes_no,
+    ItemPage, OptionPage, Posted, Refusal, consent_answers, item_page, mail_input, password_input,
+    photo_choice, photo_use_value, posted_steps, said, value, yes_no,
 };
 use crate::api::Person;
 use crate::pages::{
@@ -312,9 +312,15 @@ impl From<proto::AntispamSetting> for AntispamPage {
 }
 
 /// The values a consent item stands at, as its options name them.
-fn chosen_values(step: &str, consents: &proto::Consents) -> Vec<String> {
+fn chosen_values(page: &ItemPage, consents: &proto::Consents) -> Vec<String> {
     let yes_no = |value: Option<bool>| value.map(|v| v.to_string()).into_iter().collect();
-    match step {
+    match page.step.as_str() {
+        "consents" => consents
+            .items
+            .iter()
+            .filter(|answer| answer.item == page.consent)
+            .flat_map(|answer| answer.choices.clone())
+            .collect(),
         "directory_listing" => yes_no(consents.directory_listed),
         "crous_sharing" => yes_no(consents.crous_sharing),
         "photo_use" if consents.photo_refused => vec!["refuse".to_owned()],
@@ -337,7 +343,7 @@ fn consent_items(described: &proto::DescribeAccountResponse) -> Vec<ItemPage> {
         .iter()
         .map(|item| {
             let mut page = item_page(item, &described.consent_choices).within("consents");
-            let chosen = chosen_values(&page.step, &current);
+            let chosen = chosen_values(&page, &current);
             for option in &mut page.options {
                 option.checked = chosen.contains(&option.value);
             }
@@ -598,6 +604,7 @@ async fn change_consents(
         photo: has("photo_use").then(|| photo_choice(posted)),
         crous_sharing: yes_no(posted, "crous_sharing").filter(|_| has("crous_sharing")),
         presence,
+        items: consent_answers(posted, false),
     };
     let request = portal.api.request(request, person);
     let answer = portal.api.settings().update_consents(request).await?;

@@ -197,6 +197,27 @@ pub fn posted_steps(posted: &Posted) -> Vec<&str> {
         .collect()
 }
 
+/// The answers to the institution's own consent items a form carried:
+/// each item it showed (a hidden `consent` field names it), with the
+/// options ticked under `consents.<code>`. `unanswered`: an item with
+/// nothing ticked is sent empty (a journey screen, which needs every
+/// answer); otherwise it is left out (the account page changes only what
+/// was answered).
+pub fn consent_answers(posted: &Posted, unanswered: bool) -> Vec<proto::ConsentAnswerInput> {
+    let shown = posted.iter().filter(|(n, _)| n == "consent");
+    let answers = shown.map(|(_, item)| {
+        let name = format!("consents.{item}");
+        let ticked = posted.iter().filter(|(n, _)| *n == name);
+        proto::ConsentAnswerInput {
+            item: item.clone(),
+            choices: ticked.map(|(_, v)| v.clone()).collect(),
+        }
+    });
+    answers
+        .filter(|a| unanswered || !a.choices.is_empty())
+        .collect()
+}
+
 pub fn yes_no(posted: &Posted, name: &str) -> Option<bool> {
     match value(posted, name) {
         "true" => Some(true),
@@ -297,6 +318,7 @@ pub fn screen_request(flow_token: &str, posted: &Posted) -> proto::SubmitActivat
         } else {
             String::new()
         },
+        consents: consent_answers(posted, true),
     }
 }
 
@@ -371,6 +393,11 @@ pub struct FlowPage {
 #[derive(Debug, Serialize)]
 pub struct ItemPage {
     pub step: String,
+    /// The institution's consent item it asks (`consents`); empty
+    /// otherwise.
+    pub consent: String,
+    /// What names it in the page's ids: the step, or `consents-<code>`.
+    pub key: String,
     pub title: String,
     pub intro: String,
     /// The inputs other than the item's choice.
@@ -450,12 +477,16 @@ pub fn item_page(item: &proto::ScreenItem, choices: &[proto::ActivationChoice]) 
         .iter()
         .find(|f| f.kind == proto::FieldKind::Choice as i32);
     let step = step_name(item.step);
+    let key = match item.consent.as_str() {
+        "" => step.clone(),
+        code => format!("{step}-{code}"),
+    };
     ItemPage {
         options: choices
             .iter()
-            .filter(|c| c.step == item.step)
+            .filter(|c| c.step == item.step && c.consent == item.consent)
             .map(|c| OptionPage {
-                id: format!("o-{}-{}", step.replace('_', "-"), c.value.replace('_', "-")),
+                id: format!("o-{}-{}", key.replace('_', "-"), c.value.replace('_', "-")),
                 value: c.value.clone(),
                 label: c.label.clone(),
                 caveat: c.caveat.clone(),
@@ -463,6 +494,8 @@ pub fn item_page(item: &proto::ScreenItem, choices: &[proto::ActivationChoice]) 
             })
             .collect(),
         step,
+        consent: item.consent.clone(),
+        key,
         title: item.title.clone(),
         intro: item.intro.clone(),
         fields: item

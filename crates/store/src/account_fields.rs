@@ -5,6 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::account::{Account, AccountKind, AccountStatus};
 use domain::activation::{PhotoDecision, PhotoUse};
+use domain::consent_items::ConsentAnswers;
 use domain::self_service::{AntispamLevel, ConsentState, DirectoryEntry, Redirect};
 use sea_orm::Set;
 
@@ -168,6 +169,7 @@ fn set_consents(row: &mut account::ActiveModel, c: &ConsentState) {
     row.photo_uses = Set(uses);
     row.photo_refused = Set(refused);
     row.photo_decided_at = Set(c.photo.as_ref().map(|p| p.1));
+    row.consent_answers = Set(answers_text(&c.items));
     row.crous_sharing = Set(c.crous_sharing.map(|s| s.0));
     row.crous_decided_at = Set(c.crous_sharing.map(|s| s.1));
 }
@@ -194,7 +196,7 @@ pub(crate) fn account_of(a: account::Model) -> Result<Account, StoreError> {
     };
     let directory_entry = directory_entry(&a)?;
     let profiles = linked_profiles(&a)?;
-    let consents = consents(&a);
+    let consents = consents(&a)?;
     let redirect = Redirect {
         address: a.redirect_address.clone(),
         keep_copy: a.redirect_keep_copy,
@@ -251,8 +253,14 @@ pub(crate) fn account_of(a: account::Model) -> Result<Account, StoreError> {
     })
 }
 
+/// Answers to the institution's own items as stored: JSON, none when
+/// there are none.
+pub(crate) fn answers_text(answers: &ConsentAnswers) -> Option<String> {
+    (!answers.is_empty()).then(|| serde_json::to_string(answers).unwrap_or_default())
+}
+
 /// The consents of an account row as the rules see them.
-fn consents(a: &account::Model) -> ConsentState {
+fn consents(a: &account::Model) -> Result<ConsentState, StoreError> {
     let photo = a.photo_decided_at.map(|at| {
         let decision = if a.photo_refused {
             PhotoDecision::Refuse
@@ -266,11 +274,17 @@ fn consents(a: &account::Model) -> ConsentState {
         };
         (decision, at)
     });
-    ConsentState {
+    let items = match a.consent_answers.as_deref() {
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| StoreError::Corrupt(format!("stored consent answers: {e}")))?,
+        None => ConsentAnswers::new(),
+    };
+    Ok(ConsentState {
         directory_listed: a.directory_listed.zip(a.directory_decided_at),
         photo,
         crous_sharing: a.crous_sharing.zip(a.crous_decided_at),
-    }
+        items,
+    })
 }
 
 /// The profiles of an account row of several.

@@ -529,6 +529,39 @@ fn photo_columns(state: &FlowState) -> (String, bool, Option<DateTime<Utc>>) {
     }
 }
 
+/// The flow's consents set on the account.
+fn with_consents(
+    update: sea_orm::UpdateMany<account::Entity>,
+    state: &FlowState,
+) -> sea_orm::UpdateMany<account::Entity> {
+    use account::Column as A;
+    let (photo_uses, photo_refused, photo_at) = photo_columns(state);
+    update
+        .col_expr(
+            A::DirectoryListed,
+            Expr::value(state.directory_listed.map(|d| d.0)),
+        )
+        .col_expr(
+            A::DirectoryDecidedAt,
+            Expr::value(state.directory_listed.map(|d| d.1)),
+        )
+        .col_expr(A::PhotoUses, Expr::value(photo_uses))
+        .col_expr(A::PhotoRefused, Expr::value(photo_refused))
+        .col_expr(A::PhotoDecidedAt, Expr::value(photo_at))
+        .col_expr(
+            A::CrousSharing,
+            Expr::value(state.crous_sharing.map(|c| c.0)),
+        )
+        .col_expr(
+            A::CrousDecidedAt,
+            Expr::value(state.crous_sharing.map(|c| c.1)),
+        )
+        .col_expr(
+            A::ConsentAnswers,
+            Expr::value(crate::account_fields::answers_text(&state.consents)),
+        )
+}
+
 /// The account becomes active with the flow's choices and the password,
 /// unless another request activated it first.
 /// The flow's choices (recovery address, consents, redirect) set on the
@@ -538,7 +571,6 @@ fn with_choices(
     state: &FlowState,
 ) -> sea_orm::UpdateMany<account::Entity> {
     use account::Column as A;
-    let (photo_uses, photo_refused, photo_at) = photo_columns(state);
     let redirect = state.redirect.as_ref();
     let update = update
         .col_expr(A::RecoveryMail, Expr::value(state.recovery_mail.clone()))
@@ -560,25 +592,6 @@ fn with_choices(
             Expr::value(state.charter.as_ref().map(|c| c.1)),
         )
         .col_expr(
-            A::DirectoryListed,
-            Expr::value(state.directory_listed.map(|d| d.0)),
-        )
-        .col_expr(
-            A::DirectoryDecidedAt,
-            Expr::value(state.directory_listed.map(|d| d.1)),
-        )
-        .col_expr(A::PhotoUses, Expr::value(photo_uses))
-        .col_expr(A::PhotoRefused, Expr::value(photo_refused))
-        .col_expr(A::PhotoDecidedAt, Expr::value(photo_at))
-        .col_expr(
-            A::CrousSharing,
-            Expr::value(state.crous_sharing.map(|c| c.0)),
-        )
-        .col_expr(
-            A::CrousDecidedAt,
-            Expr::value(state.crous_sharing.map(|c| c.1)),
-        )
-        .col_expr(
             A::RedirectAddress,
             Expr::value(redirect.and_then(|r| r.address.clone())),
         )
@@ -590,6 +603,7 @@ fn with_choices(
             A::RedirectVerifiedAt,
             Expr::value(redirect.and_then(|r| r.verified_at)),
         );
+    let update = with_consents(update, state);
     let update = match &state.mobile_phone_verified {
         // Proven only if the record did not bring another number since.
         Some((phone, at)) => update.col_expr(

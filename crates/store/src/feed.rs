@@ -163,6 +163,7 @@ fn tombstone_patch() -> serde_json::Value {
         "directory_listed": null,
         "photo_uses": "",
         "crous_sharing": null,
+        "consent_answers": null,
         "redirect_address": null,
         "redirect_keep_copy": false,
         "redirect_verified_at": null,

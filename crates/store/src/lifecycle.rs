@@ -822,6 +822,7 @@ async fn purge(
         .col_expr(C::DirectoryListed, Expr::value(Option::<bool>::None))
         .col_expr(C::PhotoUses, Expr::value(""))
         .col_expr(C::CrousSharing, Expr::value(Option::<bool>::None))
+        .col_expr(C::ConsentAnswers, none_text())
         .col_expr(C::RedirectAddress, none_text())
         .col_expr(C::RedirectKeepCopy, Expr::value(false))
         .col_expr(C::RedirectVerifiedAt, none_time())

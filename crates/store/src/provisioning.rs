@@ -1646,6 +1646,7 @@ fn new_account(
         recovery_mail_verified_at: None,
         recovery_phone: None,
         recovery_phone_verified_at: None,
+        consent_answers: None,
         activation_available_at: available_at,
         activated_at: None,
         password_hash: None,

@@ -60,6 +60,7 @@ pub fn step_code(step: Step) -> proto::ActivationStep {
         Step::DirectoryListing => P::DirectoryListing,
         Step::PhotoUse => P::PhotoUse,
         Step::CrousSharing => P::CrousSharing,
+        Step::Consents => P::Consents,
         Step::MailRedirect => P::MailRedirect,
         Step::MailRedirectVerification => P::MailRedirectVerification,
         Step::Password => P::Password,
@@ -133,6 +134,7 @@ fn screens(view: &FlowView) -> Vec<proto::ActivationScreen> {
                 intro,
                 fields: Vec::new(),
                 choice: None,
+                consent: String::new(),
             }],
         });
     }
@@ -156,13 +158,14 @@ pub fn item(item: &ItemView) -> proto::ScreenItem {
         intro: item.titles.intro.clone(),
         fields: item.fields.iter().map(form_field).collect(),
         choice: item.choice.as_ref().map(choice_rule),
+        consent: item.consent.clone().unwrap_or_default(),
     }
 }
 
 fn choice_rule(rule: &ChoiceRule) -> proto::ChoiceRule {
     proto::ChoiceRule {
         multiple: rule.multiple,
-        exclusive_values: rule.exclusive.iter().map(|v| (*v).to_owned()).collect(),
+        exclusive_values: rule.exclusive.clone(),
         acknowledgement_field: rule
             .acknowledgement
             .map(|f| f.path().to_owned())
@@ -174,7 +177,7 @@ fn form_field(field: &FieldView) -> proto::FormField {
     use proto::FieldKind as K;
     let shape = &field.shape;
     proto::FormField {
-        name: shape.field.path().to_owned(),
+        name: field.path.clone(),
         kind: match shape.kind {
             FieldKind::Text => K::Text,
             FieldKind::Email => K::Email,
@@ -277,8 +280,9 @@ pub fn flow(view: FlowView, language: Language) -> proto::ActivationFlow {
 /// One option of a consent.
 pub fn choice(choice: ConsentChoice) -> proto::ActivationChoice {
     proto::ActivationChoice {
-        step: step_code(choice.option.step()) as i32,
-        value: choice.option.value().to_owned(),
+        step: step_code(choice.step) as i32,
+        consent: choice.consent,
+        value: choice.value,
         label: choice.label,
         caveat: choice.caveat,
     }

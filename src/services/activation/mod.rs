@@ -140,6 +140,7 @@ fn screen_input(body: proto::SubmitActivationScreenRequest) -> ScreenInput {
             password_hash: None,
             password_given: false,
             mobile_phone: None,
+            consents: super::inputs::consent_input(&body.consents),
         },
         mobile_phone: Some(body.mobile_phone).filter(|p| !p.trim().is_empty()),
         password: body.password.map(|p| (p.password, p.confirmation)),

@@ -7,6 +7,7 @@ use crate::app::batch::BatchReport;
 use crate::app::{App, CallContext};
 use crate::domain::account::Account;
 use crate::domain::activation::PhotoDecision;
+use crate::domain::consent_items;
 use crate::domain::supann::{self, ChangeKind, LdapSource};
 use crate::proto;
 use crate::services::{encode, encode_account};
@@ -76,7 +77,7 @@ pub fn change(
 ) -> proto::AccountChange {
     let encoded = encode_account(state, account, (change.occurred_at, ctx));
     let kind = ChangeKind::parse(&change.kind);
-    let source = ldap_source(account, &encoded);
+    let source = ldap_source(state, account, &encoded);
     let touched = kind
         .map(|k| supann::attributes(k, &source))
         .map(ldap_attributes)
@@ -108,7 +109,7 @@ pub fn ldap_entry(
     at: (DateTime<Utc>, &CallContext),
 ) -> proto::LdapEntry {
     let encoded = encode_account(state, account, at);
-    let entry = ldap_attributes(supann::entry(&ldap_source(account, &encoded)));
+    let entry = ldap_attributes(supann::entry(&ldap_source(state, account, &encoded)));
     proto::LdapEntry {
         entry,
         password_usable: account.password_usable(),
@@ -127,8 +128,20 @@ fn ldap_attributes(attributes: Vec<supann::Attribute>) -> Vec<proto::LdapAttribu
 }
 
 /// What the SupAnn attributes are computed from: the account, and its
-/// encoding for what the API computes (the SupAnn state with its dates).
-fn ldap_source<'a>(account: &'a Account, encoded: &'a proto::Account) -> LdapSource<'a> {
+/// encoding for what the API computes (the SupAnn state with its dates),
+/// with its institution's consent items.
+fn ldap_source<'a>(
+    state: &App,
+    account: &'a Account,
+    encoded: &'a proto::Account,
+) -> LdapSource<'a> {
+    let items = state
+        .rules
+        .institution(&account.institution)
+        .map(|i| &i.consents);
+    let item_consents = items
+        .map(|items| consent_items::ldap_values(&account.consents.items, items))
+        .unwrap_or_default();
     let redirect = encoded.mail_redirect.as_ref();
     let photo = account.consents.photo.as_ref().map(|p| &p.0);
     LdapSource {
@@ -162,6 +175,7 @@ fn ldap_source<'a>(account: &'a Account, encoded: &'a proto::Account) -> LdapSou
         },
         photo_refused: matches!(photo, Some(PhotoDecision::Refuse)),
         crous_sharing: account.consents.crous_sharing.map(|c| c.0),
+        item_consents,
         kind: account.kind,
         end_of_activity: &encoded.end_of_activity_date,
     }

@@ -160,6 +160,7 @@ impl App {
                 .as_ref()
                 .map(|c| c.version.as_str()),
             institutional_mail: account.institutional_mail.as_deref(),
+            consents: &journey.institution.offered_consents(journey.profile),
         };
         let checked = match activation::check(&loaded.state, &screen_rules, submission) {
             Ok(checked) => Some(checked),

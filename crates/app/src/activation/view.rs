@@ -121,17 +121,23 @@ impl App {
             ScreenView {
                 steps: steps.clone(),
                 done: steps.iter().all(|s| state.done.contains(s)),
-                titles: items.first().map(|i| i.titles.clone()).unwrap_or_default(),
+                // The consents step's own words: its items each have theirs.
+                titles: match steps.first() {
+                    Some(&Step::Consents) => texts::forms::step(language, wordings, Step::Consents),
+                    _ => items.first().map(|i| i.titles.clone()).unwrap_or_default(),
+                },
                 items,
             }
         };
+        let screens = plan.iter().map(screen).collect();
+        let choices = journey_choices(language, &steps, &rules, &journey);
         Ok(FlowView {
             flow_id: loaded.flow.id.clone(),
             institution_view: forms::institution_view(&account.institution, journey.institution),
             institution: account.institution.clone(),
             profile: account.profile.clone(),
             login: account.login.clone(),
-            screens: plan.iter().map(screen).collect(),
+            screens,
             current_screen: current.unwrap_or(plan.len()),
             pending_verification,
             completed: texts::forms::completed(language, wordings),
@@ -142,7 +148,7 @@ impl App {
             mail_redirect_default_address: state.recovery_mail.clone().unwrap_or_default(),
             expires_at: loaded.flow.expires_at,
             completion,
-            choices: texts::consent_choices(language, &steps, journey.institution),
+            choices,
         })
     }
 
@@ -195,6 +201,21 @@ impl App {
             code_choices,
         })
     }
+}
+
+/// The options of the consent items on the journey: the service's, then
+/// the institution's own.
+fn journey_choices(
+    language: Language,
+    steps: &[Step],
+    rules: &StepRules<'_>,
+    journey: &Journey<'_>,
+) -> Vec<ConsentChoice> {
+    let mut choices = texts::consent_choices(language, steps, journey.institution);
+    if steps.contains(&Step::Consents) {
+        choices.extend(texts::item_choices(language, &rules.consents, false));
+    }
+    choices
 }
 
 /// What a completed activation gives and where the person goes next.

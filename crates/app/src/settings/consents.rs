@@ -2,6 +2,7 @@
 //! sharing with the Crous.
 
 use domain::account::Account;
+use domain::consent_items::{self, ConsentItemError};
 use domain::problem::Problem;
 use std::collections::BTreeSet;
 
@@ -41,6 +42,18 @@ fn consent_error(e: ConsentError) -> AppError {
     }
 }
 
+fn item_error(e: ConsentItemError) -> AppError {
+    let (kind, code) = match &e {
+        ConsentItemError::NotWithdrawable(code) => (Precondition::ConsentNotWithdrawable, code),
+        ConsentItemError::RefusedForGood(code) => (Precondition::ConsentRefusalFinal, code),
+    };
+    AppError::FailedPrecondition {
+        kind,
+        subject: consent_items::field_of(code),
+        message: e.to_string(),
+    }
+}
+
 impl App {
     /// Changes the consents named in `change` (at least one), among those
     /// the profile collects.
@@ -59,17 +72,32 @@ impl App {
             ));
         }
         let mut account = self.account_in_use(lookup).await?;
-        let offered: BTreeSet<Step> = self
-            .profile_of(&account)?
+        let profile = self.profile_of(&account)?;
+        let offered: BTreeSet<Step> = profile
             .activation
             .screens
             .iter()
             .flatten()
             .copied()
             .collect();
+        let items = match offered.contains(&Step::Consents) {
+            true => self.institution_of(&account)?.offered_consents(profile),
+            false => Vec::new(),
+        };
         let current = account.consents.clone();
-        let (next, effects) =
-            change_consents(&current, change, &offered, now).map_err(consent_error)?;
+        let problems = consent_items::input_problems(&items, &change.items, &current.items, false);
+        if !problems.is_empty() {
+            return Err(AppError::InvalidArgument(problems));
+        }
+        consent_items::change_allowed(&items, &current.items, &change.items).map_err(item_error)?;
+        let (mut next, mut effects) =
+            change_consents(&current, change.clone(), &offered, now).map_err(consent_error)?;
+        let (answers, items_changed) =
+            consent_items::record(&items, &current.items, &change.items, now);
+        next.items = answers;
+        if !items_changed.is_empty() {
+            effects.changed.push(Step::Consents);
+        }
         // A refusal of photo uses cannot be undone: the person must be there.
         if effects.photo_deletion {
             self.require_presence(&mut account, presence, ctx, now)
@@ -91,6 +119,7 @@ impl App {
             "photo_deletion_requested": effects.photo_deletion,
             "crous_sharing": next.crous_sharing.map(|c| c.0),
             "crous_revoked": effects.crous_revoked,
+            "items": items_changed.iter().map(|code| (code, &next.items[code].choices)).collect::<std::collections::BTreeMap<_, _>>(),
         });
         let write = AccountWrite {
             account: &account,

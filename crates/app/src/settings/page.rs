@@ -14,7 +14,7 @@ use crate::App;
 use crate::error::AppError;
 use crate::forms::{FormView, InstitutionView, ItemView, institution_view, items, with_words};
 use crate::texts::forms::{self as words, OwnForm, Titles, Wordings};
-use crate::texts::{ConsentChoice, consent_choices};
+use crate::texts::{ConsentChoice, consent_choices, item_choices};
 
 /// The account page of one person.
 #[derive(Debug, Clone)]
@@ -72,7 +72,12 @@ pub struct Antispam {
 }
 
 /// The steps that collect a consent.
-const CONSENT_STEPS: [Step; 3] = [Step::DirectoryListing, Step::PhotoUse, Step::CrousSharing];
+const CONSENT_STEPS: [Step; 4] = [
+    Step::DirectoryListing,
+    Step::PhotoUse,
+    Step::CrousSharing,
+    Step::Consents,
+];
 
 /// Whether `account` may ask for an extension: its departure is recorded,
 /// its profile can be extended and it has not expired.
@@ -102,6 +107,20 @@ fn collected_consents(profile: &domain::institution::ProfileSettings) -> Vec<Ste
         .into_iter()
         .filter(|step| screens.iter().flatten().any(|s| s == step))
         .collect()
+}
+
+/// The options of the consents the account page changes: the service's,
+/// then the institution's own (a refusal warns of what a withdrawal
+/// leaves).
+fn page_choices(
+    language: Language,
+    collected: &[Step],
+    rules: &StepRules<'_>,
+    institution: &domain::institution::InstitutionSettings,
+) -> Vec<ConsentChoice> {
+    let mut choices = consent_choices(language, collected, institution);
+    choices.extend(item_choices(language, &rules.consents, true));
+    choices
 }
 
 /// The phone reset codes go to, masked: the recovery phone, else the
@@ -202,7 +221,7 @@ impl App {
             recovery_mail: masked_recovery_mail(&account),
             recovery_phone: masked_recovery_phone(&account),
             recovery_phone_change: phone_forms(institution, form),
-            consent_choices: consent_choices(language, &collected, institution),
+            consent_choices: page_choices(language, &collected, &rules, institution),
             consents,
             password_policy: policy,
             account,

@@ -51,6 +51,10 @@ pub fn precondition(refusal: Precondition) -> &'static str {
         Precondition::PhotoRefusalIrreversible => {
             "Refusing the use of your photo cannot be undone here."
         }
+        Precondition::ConsentNotWithdrawable => {
+            "This permission cannot be withdrawn here: contact the helpdesk."
+        }
+        Precondition::ConsentRefusalFinal => "You refused: this choice is final.",
         Precondition::RedirectMandatory => "Mail redirection is mandatory for this profile.",
         Precondition::TooManyAttempts => {
             "Too many wrong entries: this code no longer works, ask for a new one."
@@ -249,6 +253,9 @@ pub fn problem(problem: &Problem) -> String {
         | P::PhotoRefused
         | P::NotOnThisScreen
         | P::RequiredOnThisScreen
+        | P::RefusalWithOthers
+        | P::OneChoiceOnly
+        | P::RefusedForGood
         | P::RecoveryMailInside
         | P::SameRecoveryMail
         | P::RedirectMandatory
@@ -293,6 +300,9 @@ fn form_problem(problem: &Problem) -> &'static str {
         P::PhotoRefused => "The photo was refused and deleted: this cannot be undone.",
         P::NotOnThisScreen => "This is not asked on this page.",
         P::RequiredOnThisScreen => "This is required on this page.",
+        P::RefusalWithOthers => "A refusal cannot be combined with another answer.",
+        P::OneChoiceOnly => "Choose one answer only.",
+        P::RefusedForGood => "You refused: this choice is final.",
         P::RecoveryMailInside => {
             "The recovery address must be outside the university: it serves when the university account cannot."
         }
@@ -381,69 +391,8 @@ fn record_problem(problem: &Problem) -> &'static str {
         P::StaffWithIne => "Staff have no INE.",
         P::NeededForActivation => "Required by this profile's way of activating.",
         P::NoLoginFromName => "The names give no letters to build a login from.",
-        P::TooLong { .. }
-        | P::TooManyBytes { .. }
-        | P::AboveMaximum { .. }
-        | P::StudentNumberLength { .. }
-        | P::UnknownProfile { .. }
-        | P::EndDateTooFar { .. }
-        | P::CharterVersion { .. }
-        | P::NotAUuid
-        | P::NotAPageToken
-        | P::NotACursor
-        | P::NotATimestamp
-        | P::InstitutionOrAccount
-        | P::InstitutionNeeded
-        | P::AheadOfTime
-        | P::GuestsAreInvited
-        | P::NotAGuestProfile
-        | P::EndDateNotAfterToday
-        | P::Password(_) => "This value is not accepted.",
-        P::AddressesDiffer
-        | P::CharterNotAccepted
-        | P::PhotoRefusalWithUses
-        | P::PhotoRefusalNotAcknowledged
-        | P::NoPhotoUseChosen
-        | P::PhotoRefused
-        | P::NotOnThisScreen
-        | P::RequiredOnThisScreen
-        | P::RecoveryMailInside
-        | P::SameRecoveryMail
-        | P::RedirectMandatory
-        | P::RedirectToItself
-        | P::DetailsDoNotMatch
-        | P::IdentifierNotAccepted
-        | P::WrongCode
-        | P::ResetCodeRefused
-        | P::ChannelNotOffered
-        | P::WrongCurrentPassword
-        | P::NoConsentChanged
-        | P::ConsentNotCollected
-        | P::PresenceNeeded
-        | P::StepUpTokenInvalid
-        | P::DirectoryFieldLocked
-        | P::SecretShape
-        | P::Missing
-        | P::ControlCharacters
-        | P::NotAWebAddress
-        | P::UnknownValue
-        | P::IneShape
-        | P::IneRepeatedDigit
-        | P::IneCheckLetter
-        | P::IneCheckDigit
-        | P::IneUnknownFormat
-        | P::NotAPhoneNumber
-        | P::PhoneNumberDoesNotExist
-        | P::MailTooLong
-        | P::NotAMailAddress
-        | P::BirthDateFormat
-        | P::BirthDateImplausible
-        | P::DateFormat
-        | P::StudentNumberDigits
-        | P::StudentNumberRange
-        | P::HrIdShape
-        | P::NameCharacters
-        | P::NameWithoutLetter
-        | P::NotAnIpAddress => "This value is not accepted.",
+        // Every other problem is the field's own: the record is refused
+        // for it as a whole.
+        _ => "This value is not accepted.",
     }
 }

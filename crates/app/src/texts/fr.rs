@@ -55,6 +55,10 @@ pub fn precondition(refusal: Precondition) -> &'static str {
         Precondition::PhotoRefusalIrreversible => {
             "Le refus de diffusion de la photo ne peut pas être annulé ici."
         }
+        Precondition::ConsentNotWithdrawable => {
+            "Cette autorisation ne peut pas être retirée ici : contactez l'assistance."
+        }
+        Precondition::ConsentRefusalFinal => "Vous avez refusé : ce choix est définitif.",
         Precondition::RedirectMandatory => {
             "La redirection de la messagerie est obligatoire pour ce profil."
         }
@@ -281,6 +285,9 @@ pub fn problem(problem: &Problem) -> String {
         | P::PhotoRefused
         | P::NotOnThisScreen
         | P::RequiredOnThisScreen
+        | P::RefusalWithOthers
+        | P::OneChoiceOnly
+        | P::RefusedForGood
         | P::RecoveryMailInside
         | P::SameRecoveryMail
         | P::RedirectMandatory
@@ -325,6 +332,9 @@ fn form_problem(problem: &Problem) -> &'static str {
         P::PhotoRefused => "La photo a été refusée et supprimée : ce choix est définitif.",
         P::NotOnThisScreen => "Cette information n'est pas demandée sur cette page.",
         P::RequiredOnThisScreen => "Cette information est obligatoire sur cette page.",
+        P::RefusalWithOthers => "Un refus ne se combine avec aucune autre réponse.",
+        P::OneChoiceOnly => "Choisissez une seule réponse.",
+        P::RefusedForGood => "Vous avez refusé : ce choix est définitif.",
         P::RecoveryMailInside => {
             "L'adresse de récupération doit être extérieure à l'université : elle sert quand le compte de l'université ne fonctionne pas."
         }
@@ -433,69 +443,8 @@ fn record_problem(problem: &Problem) -> &'static str {
         P::StaffWithIne => "Les personnels n'ont pas d'INE.",
         P::NeededForActivation => "Obligatoire pour le mode d'activation de ce profil.",
         P::NoLoginFromName => "Les noms ne donnent aucune lettre pour former un identifiant.",
-        P::TooLong { .. }
-        | P::TooManyBytes { .. }
-        | P::AboveMaximum { .. }
-        | P::StudentNumberLength { .. }
-        | P::UnknownProfile { .. }
-        | P::EndDateTooFar { .. }
-        | P::CharterVersion { .. }
-        | P::NotAUuid
-        | P::NotAPageToken
-        | P::NotACursor
-        | P::NotATimestamp
-        | P::InstitutionOrAccount
-        | P::InstitutionNeeded
-        | P::AheadOfTime
-        | P::GuestsAreInvited
-        | P::NotAGuestProfile
-        | P::EndDateNotAfterToday
-        | P::Password(_) => "Cette valeur n'est pas acceptée.",
-        P::AddressesDiffer
-        | P::CharterNotAccepted
-        | P::PhotoRefusalWithUses
-        | P::PhotoRefusalNotAcknowledged
-        | P::NoPhotoUseChosen
-        | P::PhotoRefused
-        | P::NotOnThisScreen
-        | P::RequiredOnThisScreen
-        | P::RecoveryMailInside
-        | P::SameRecoveryMail
-        | P::RedirectMandatory
-        | P::RedirectToItself
-        | P::DetailsDoNotMatch
-        | P::IdentifierNotAccepted
-        | P::WrongCode
-        | P::ResetCodeRefused
-        | P::ChannelNotOffered
-        | P::WrongCurrentPassword
-        | P::NoConsentChanged
-        | P::ConsentNotCollected
-        | P::PresenceNeeded
-        | P::StepUpTokenInvalid
-        | P::DirectoryFieldLocked
-        | P::SecretShape
-        | P::Missing
-        | P::ControlCharacters
-        | P::NotAWebAddress
-        | P::UnknownValue
-        | P::IneShape
-        | P::IneRepeatedDigit
-        | P::IneCheckLetter
-        | P::IneCheckDigit
-        | P::IneUnknownFormat
-        | P::NotAPhoneNumber
-        | P::PhoneNumberDoesNotExist
-        | P::MailTooLong
-        | P::NotAMailAddress
-        | P::BirthDateFormat
-        | P::BirthDateImplausible
-        | P::DateFormat
-        | P::StudentNumberDigits
-        | P::StudentNumberRange
-        | P::HrIdShape
-        | P::NameCharacters
-        | P::NameWithoutLetter
-        | P::NotAnIpAddress => "Cette valeur n'est pas acceptée.",
+        // Every other problem is the field's own: the record is refused
+        // for it as a whole.
+        _ => "Cette valeur n'est pas acceptée.",
     }
 }

@@ -170,10 +170,46 @@ pub fn sign_in_to_portal(language: Language) -> &'static str {
 /// A consent option as a person reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentChoice {
-    pub option: ConsentOption,
+    /// The journey item it answers.
+    pub step: Step,
+    /// The institution's consent item it answers (`consents` items);
+    /// empty for the service's own.
+    pub consent: String,
+    /// What a client sends for it.
+    pub value: String,
     pub label: String,
     /// What to know before choosing it; empty: nothing.
     pub caveat: String,
+}
+
+/// The choices of the institution's own consent items, in its words; on
+/// the account page (`withdrawing`), a refusal of a withdrawable item
+/// carries the item's withdrawal caveat unless it has its own.
+pub fn item_choices(
+    language: Language,
+    offered: &domain::consent_items::Offered<'_>,
+    withdrawing: bool,
+) -> Vec<ConsentChoice> {
+    let mut choices = Vec::new();
+    for (code, item) in offered {
+        let withdraw_caveat = item.withdraw_caveat.as_ref().filter(|_| withdrawing);
+        choices.extend(item.choices.iter().map(|choice| {
+            let caveat = choice
+                .caveat
+                .as_ref()
+                .or(withdraw_caveat.filter(|_| choice.refusal));
+            ConsentChoice {
+                step: Step::Consents,
+                consent: (*code).to_owned(),
+                value: choice.code.clone(),
+                label: choice.label.pick(language).to_owned(),
+                caveat: caveat
+                    .map(|c| c.pick(language).to_owned())
+                    .unwrap_or_default(),
+            }
+        }));
+    }
+    choices
 }
 
 /// The options of the consents `steps` collect, in the institution's words
@@ -193,7 +229,9 @@ pub fn consent_choices(
             };
             let own = institution.consent_wording.get(&option);
             ConsentChoice {
-                option,
+                step: option.step(),
+                consent: String::new(),
+                value: option.value().to_owned(),
                 label: own.map_or(label, |w| w.label.pick(language)).to_owned(),
                 caveat: own
                     .and_then(|w| w.caveat.as_ref())
@@ -363,7 +401,7 @@ mod consent_tests {
         let steps = [Step::DirectoryListing, Step::PhotoUse, Step::CrousSharing];
         super::consent_choices(language, &steps, &rules.institutions[institution])
             .into_iter()
-            .find(|c| c.option == option)
+            .find(|c| c.step == option.step() && c.value == option.value())
             .map(|c| c.label)
             .expect("offered")
     }
@@ -389,10 +427,11 @@ mod consent_tests {
             &[Step::CrousSharing],
             &rules.institutions["univ-tours"],
         );
-        let options: Vec<ConsentOption> = choices.iter().map(|c| c.option).collect();
+        let options: Vec<(Step, &str)> =
+            choices.iter().map(|c| (c.step, c.value.as_str())).collect();
         assert_eq!(
             options,
-            [ConsentOption::CrousSharing, ConsentOption::CrousNoSharing]
+            [(Step::CrousSharing, "true"), (Step::CrousSharing, "false")]
         );
         assert!(choices.iter().all(|c| !c.caveat.is_empty()));
     }

@@ -44,6 +44,9 @@ pub struct Model {
     pub recovery_phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_phone_verified_at: Option<DateTimeUtc>,
+    /// Answers to the institution's own consent items, as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_answers: Option<String>,
     pub activation_available_at: DateTimeUtc,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activated_at: Option<DateTimeUtc>,

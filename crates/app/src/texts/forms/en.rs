@@ -50,6 +50,7 @@ pub fn step(step: Step) -> (&'static str, &'static str) {
             "Sharing your personal data with the Crous",
             "Choose whether your personal data is passed on to the Crous.",
         ),
+        Step::Consents => ("Permissions", "Give your choice for each permission below."),
         Step::MailRedirect => (
             "Mail redirect",
             "You may redirect the mail your university mailbox receives to an outside address, and change this at any time.",
@@ -156,6 +157,7 @@ pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
             "",
         ),
         Field::CrousSharing => ("Sharing with the Crous", "", ""),
+        Field::ConsentChoice => ("Your choice", "", ""),
         Field::RedirectEnabled => ("I set up a redirect of my mail.", "", ""),
         Field::RedirectAddress => ("Redirect address", "", "jane.doe@example.org"),
         Field::RedirectConfirmation => ("Confirm the redirect address", "", ""),

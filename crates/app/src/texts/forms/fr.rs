@@ -53,6 +53,10 @@ pub fn step(step: Step) -> (&'static str, &'static str) {
             "Diffusion des données personnelles au Crous",
             "Choisissez d'autoriser ou de refuser la diffusion de vos données personnelles au Crous.",
         ),
+        Step::Consents => (
+            "Autorisations",
+            "Indiquez votre choix pour chacune des autorisations ci-dessous.",
+        ),
         Step::MailRedirect => (
             "Redirection de la messagerie",
             "Vous pouvez rediriger les mails reçus sur votre messagerie universitaire vers une messagerie externe, et revenir sur ce choix à tout moment.",
@@ -175,6 +179,7 @@ pub fn field(field: Field) -> (&'static str, &'static str, &'static str) {
             "",
         ),
         Field::CrousSharing => ("Diffusion au Crous", "", ""),
+        Field::ConsentChoice => ("Votre choix", "", ""),
         Field::RedirectEnabled => ("Je mets en place une redirection de messagerie.", "", ""),
         Field::RedirectAddress => (
             "Adresse de la messagerie de redirection",
