@@ -810,6 +810,7 @@ async fn the_code_goes_where_the_person_chooses_in_chromium() {
         .await
         .expect("provision");
     let key = provisioned.activation_material.expect("key").activation_key;
+    let account_id = provisioned.account.expect("account").account_id;
     browser.open("/univ-exemple/activation").await;
     browser.fill("key.login", "d22070011").await;
     browser.fill("key.activation_key", &key).await;
@@ -841,7 +842,7 @@ async fn the_code_goes_where_the_person_chooses_in_chromium() {
     let consents = app
         .account_settings()
         .get_consents(ent_identity::proto::GetConsentsRequest {
-            account: crate::support::by_id(&provisioned.account.expect("account").account_id),
+            account: crate::support::by_id(&account_id),
         })
         .await
         .expect("consents")
@@ -863,5 +864,32 @@ async fn the_code_goes_where_the_person_chooses_in_chromium() {
             ("sms_university".to_owned(), vec!["yes".to_owned()]),
         ]
     );
+
+    // On the account page, the text messages are refused later, with the
+    // caveat of a withdrawal in view.
+    browser.open("/univ-exemple/account").await;
+    browser.fill("login", "d22070011").await;
+    browser.fill("password", "Garonne+Lot47").await;
+    browser.submit("main form").await;
+    browser
+        .wait_for("Les alertes déjà envoyées ne sont pas retirées.")
+        .await;
+    browser.check("account-own-consents").await;
+    browser.click("#o-consents-sms-university-no").await;
+    let consents_form = r#"form[action$="/account/consents"]"#;
+    browser.submit(consents_form).await;
+    browser.wait_for("Vos choix sont enregistrés.").await;
+    let consents = app
+        .account_settings()
+        .get_consents(ent_identity::proto::GetConsentsRequest {
+            account: crate::support::by_id(&account_id),
+        })
+        .await
+        .expect("consents")
+        .into_inner()
+        .consents
+        .expect("consents");
+    let sms = consents.items.iter().find(|a| a.item == "sms_university");
+    assert_eq!(sms.expect("answered").choices, ["no"]);
     browser.close().await;
 }
