@@ -94,6 +94,7 @@ async fn give_consents(
         .submit_activation_screen(proto::SubmitActivationScreenRequest {
             flow_token: token.into(),
             consents: consent_answers(answers),
+            crous_sharing: Some(true),
             ..Default::default()
         })
         .await
@@ -937,6 +938,7 @@ async fn its_own_consents_are_asked_kept_and_reach_the_directory() {
                 true,
                 vec!["none".to_owned()]
             ),
+            ("", "Partage avec le Crous", false, Vec::new()),
         ]
     );
     assert_eq!(screen.items[0].fields[0].name, "consents.sms_university");
@@ -1023,7 +1025,13 @@ async fn its_own_consents_are_asked_kept_and_reach_the_directory() {
     );
     assert_eq!(
         consent_values(&app, proto::ChangeKind::Activated).await,
-        ["{PHOTO}PUBLICATIONS", "{PHOTO}SITEWEB", "{SMS}UNIVERSITE"]
+        [
+            "{CROUS}DIFFUSION",
+            "{PHOTO}PUBLICATIONS",
+            "{PHOTO}SITEWEB",
+            "{SMS}UNIVERSITE"
+        ],
+        "the Crous item's value is the university's"
     );
 
     // Text messages may be refused later; a place given stays.
@@ -1041,10 +1049,21 @@ async fn its_own_consents_are_asked_kept_and_reach_the_directory() {
         .expect("withdrawn");
     assert_eq!(
         consent_values(&app, proto::ChangeKind::ConsentsChanged).await,
-        ["{PHOTO}PUBLICATIONS", "{PHOTO}SITEWEB"]
+        ["{CROUS}DIFFUSION", "{PHOTO}PUBLICATIONS", "{PHOTO}SITEWEB"]
     );
     let kept = update(&[("photo_places", &["website"])]).await.unwrap_err();
     assert_eq!(precondition(&kept), "CONSENT_NOT_WITHDRAWABLE");
+    // The service's own Crous item, declared not withdrawable, neither.
+    let crous = app
+        .account_settings()
+        .update_consents(proto::UpdateConsentsRequest {
+            account: by_id(&account.account_id),
+            crous_sharing: Some(false),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(precondition(&crous), "CONSENT_NOT_WITHDRAWABLE");
     let unknown = update(&[("photo_places", &["everywhere"])])
         .await
         .unwrap_err();
@@ -1062,9 +1081,16 @@ async fn its_own_consents_are_asked_kept_and_reach_the_directory() {
     let consents: Vec<&str> = page
         .consent_items
         .iter()
-        .map(|i| i.consent.as_str())
+        .map(|i| i.title.as_str())
         .collect();
-    assert_eq!(consents, ["sms_university", "photo_places"]);
+    assert_eq!(
+        consents,
+        [
+            "Partage avec le Crous",
+            "SMS de l'université",
+            "Publication de ma photo"
+        ]
+    );
     let no = page
         .consent_choices
         .iter()

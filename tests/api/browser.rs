@@ -785,6 +785,23 @@ async fn a_mailed_link_then_the_birth_date_in_chromium() {
     browser.close().await;
 }
 
+/// The answers to the institution's own consent items an account holds,
+/// as (item, choices).
+async fn own_answers(app: &TestApp, account_id: &str) -> Vec<(String, Vec<String>)> {
+    let consents = app
+        .account_settings()
+        .get_consents(ent_identity::proto::GetConsentsRequest {
+            account: crate::support::by_id(account_id),
+        })
+        .await
+        .expect("consents")
+        .into_inner()
+        .consents
+        .expect("consents");
+    let answers = consents.items.into_iter();
+    answers.map(|a| (a.item, a.choices)).collect()
+}
+
 /// Université Exemple: a doctoral student types the printed key, chooses
 /// to receive the code by SMS rather than by mail, types it, then answers
 /// the university's own consent items.
@@ -832,6 +849,7 @@ async fn the_code_goes_where_the_person_chooses_in_chromium() {
     browser.click("#o-consents-sms-university-yes").await;
     browser.click("#o-consents-photo-places-website").await;
     browser.click("#o-consents-photo-places-press").await;
+    browser.click("#o-crous-sharing-true").await;
     browser.submit("main form").await;
     browser.wait_for("Choix du mot de passe").await;
     browser.fill("password.password", "Garonne+Lot47").await;
@@ -839,23 +857,8 @@ async fn the_code_goes_where_the_person_chooses_in_chromium() {
     browser.fill("password.confirmation", "Garonne+Lot47").await;
     browser.submit("main form").await;
     browser.wait_for("d22070011").await;
-    let consents = app
-        .account_settings()
-        .get_consents(ent_identity::proto::GetConsentsRequest {
-            account: crate::support::by_id(&account_id),
-        })
-        .await
-        .expect("consents")
-        .into_inner()
-        .consents
-        .expect("consents");
-    let answers: Vec<(String, Vec<String>)> = consents
-        .items
-        .into_iter()
-        .map(|a| (a.item, a.choices))
-        .collect();
     assert_eq!(
-        answers,
+        own_answers(&app, &account_id).await,
         [
             (
                 "photo_places".to_owned(),
@@ -879,17 +882,10 @@ async fn the_code_goes_where_the_person_chooses_in_chromium() {
     let consents_form = r#"form[action$="/account/consents"]"#;
     browser.submit(consents_form).await;
     browser.wait_for("Vos choix sont enregistrés.").await;
-    let consents = app
-        .account_settings()
-        .get_consents(ent_identity::proto::GetConsentsRequest {
-            account: crate::support::by_id(&account_id),
-        })
-        .await
-        .expect("consents")
-        .into_inner()
-        .consents
-        .expect("consents");
-    let sms = consents.items.iter().find(|a| a.item == "sms_university");
-    assert_eq!(sms.expect("answered").choices, ["no"]);
+    let answers = own_answers(&app, &account_id).await;
+    assert_eq!(
+        answers[1],
+        ("sms_university".to_owned(), vec!["no".to_owned()])
+    );
     browser.close().await;
 }

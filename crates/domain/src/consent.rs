@@ -1,8 +1,13 @@
-//! The options a person chooses among for the consents an activation
-//! collects (photo use, directory listing, data sharing with the Crous),
-//! and the words an institution may give them: each university names its
-//! directory in its own way (Bordeaux Montaigne: "l'annuaire du bureau
-//! virtuel"; Montpellier: "le futur annuaire public").
+//! The options a person chooses among for the three consents the service
+//! itself knows (photo use, directory listing, data sharing with the
+//! Crous): the API carries their answers in fields of their own, and their
+//! effects are the service's (a refused photo is deleted, an unlisted
+//! person is `supannListeRouge`). An institution declares them like its
+//! other consent items (`consents.photo_use`, ...: words, LDAP values,
+//! withdrawal), under these reserved codes and with these choices: each
+//! university names its directory in its own way (Bordeaux Montaigne:
+//! "l'annuaire du bureau virtuel"; Montpellier: "le futur annuaire
+//! public").
 
 use serde::{Deserialize, Serialize};
 
@@ -10,8 +15,7 @@ use crate::activation::Step;
 use crate::language::Language;
 
 /// One option offered for a consent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ConsentOption {
     /// Keep the photo to reprint the student card.
     PhotoCardReprint,
@@ -40,20 +44,6 @@ impl ConsentOption {
         ConsentOption::CrousNoSharing,
     ];
 
-    /// Its name in the configuration (`consent_wording.<key>`).
-    pub fn key(self) -> &'static str {
-        match self {
-            ConsentOption::PhotoCardReprint => "photo_card_reprint",
-            ConsentOption::PhotoTutorialSheets => "photo_tutorial_sheets",
-            ConsentOption::PhotoDirectory => "photo_directory",
-            ConsentOption::PhotoRefuse => "photo_refuse",
-            ConsentOption::DirectoryListed => "directory_listed",
-            ConsentOption::DirectoryUnlisted => "directory_unlisted",
-            ConsentOption::CrousSharing => "crous_sharing",
-            ConsentOption::CrousNoSharing => "crous_no_sharing",
-        }
-    }
-
     /// The journey item it answers.
     pub fn step(self) -> Step {
         match self {
@@ -81,6 +71,43 @@ impl ConsentOption {
     }
 }
 
+/// The code under `consents` that declares the service's own item `step`
+/// (its step's name); none for other steps.
+pub fn reserved_code(step: Step) -> Option<&'static str> {
+    match step {
+        Step::DirectoryListing => Some("directory_listing"),
+        Step::PhotoUse => Some("photo_use"),
+        Step::CrousSharing => Some("crous_sharing"),
+        _ => None,
+    }
+}
+
+/// The service's own item a reserved consent code declares.
+pub fn reserved_step(code: &str) -> Option<Step> {
+    [Step::DirectoryListing, Step::PhotoUse, Step::CrousSharing]
+        .into_iter()
+        .find(|s| reserved_code(*s) == Some(code))
+}
+
+/// The options of the service's own item `step`.
+pub fn options_of(step: Step) -> impl Iterator<Item = ConsentOption> {
+    ConsentOption::ALL
+        .into_iter()
+        .filter(move |o| o.step() == step)
+}
+
+impl ConsentOption {
+    /// Whether choosing it refuses its item (`refuse`, `false`).
+    pub fn is_refusal(self) -> bool {
+        matches!(
+            self,
+            ConsentOption::PhotoRefuse
+                | ConsentOption::DirectoryUnlisted
+                | ConsentOption::CrousNoSharing
+        )
+    }
+}
+
 /// A text in both languages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -95,32 +122,9 @@ impl Localized {
     }
 }
 
-/// An institution's own words for an option.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OptionWording {
-    pub label: Localized,
-    /// What the person must know before choosing it; absent: the
-    /// service's own caveat, if it has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub caveat: Option<Localized>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_are_those_the_configuration_reads() {
-        #[derive(Deserialize)]
-        struct Keyed {
-            option: ConsentOption,
-        }
-        for option in ConsentOption::ALL {
-            let read: Keyed = toml::from_str(&format!("option = {:?}", option.key())).unwrap();
-            assert_eq!(read.option, option);
-        }
-    }
 
     #[test]
     fn values_are_those_clients_send_back() {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::AccountKind;
 use crate::activation::{self, RecoveryMailRule, RedirectRule, Step};
-use crate::consent::{ConsentOption, Localized, OptionWording};
+use crate::consent::Localized;
 use crate::form::FormWording;
 use crate::login::{LoginScheme, MailScheme};
 use crate::password::{PasswordPolicy, PasswordPolicyOverride};
@@ -87,14 +87,11 @@ pub struct InstitutionSettings {
     /// provisioning does with them (one person, one account).
     #[serde(default)]
     pub duplicates: crate::duplicates::DuplicateSettings,
-    /// The institution's own words for consent options, where its
-    /// documents word them differently from the service (keys:
-    /// `directory_listed`, `photo_refuse`, ...).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub consent_wording: BTreeMap<ConsentOption, OptionWording>,
-    /// The institution's own consent items, by code (`consents.<code>`):
-    /// a profile asks those its `activation.consents` lists, on the
-    /// journey's `consents` item.
+    /// The institution's consent items, by code (`consents.<code>`): a
+    /// profile asks those its `activation.consents` lists, on the
+    /// journey's `consents` item; the reserved codes `directory_listing`,
+    /// `photo_use` and `crous_sharing` declare the service's own items,
+    /// asked by the journey items of those names.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub consents: BTreeMap<String, crate::consent_items::ConsentItem>,
     /// The institution's own words for its first-connection forms: titles

@@ -174,19 +174,6 @@ impl InstitutionSettings {
         if !is_http_url(&self.portal_url) {
             out.bad("portal_url", "must be an http(s) URL");
         }
-        for (option, wording) in &self.consent_wording {
-            let texts = [Some(&wording.label), wording.caveat.as_ref()];
-            if texts
-                .into_iter()
-                .flatten()
-                .any(|t| t.fr.trim().is_empty() || t.en.trim().is_empty())
-            {
-                out.bad(
-                    format!("consent_wording.{}", option.key()),
-                    "give the text in French (fr) and English (en)",
-                );
-            }
-        }
     }
 
     /// One profile's rules (`code` is its key).
@@ -276,7 +263,12 @@ impl InstitutionSettings {
         }
         let mut seen = std::collections::BTreeSet::new();
         for code in listed {
-            if !self.consents.contains_key(code) {
+            if crate::consent::reserved_step(code).is_some() {
+                out.bad(
+                    format!("{key}.activation.consents"),
+                    format!("{code} is the service's own item: place {code} on a screen instead"),
+                );
+            } else if !self.consents.contains_key(code) {
                 out.bad(
                     format!("{key}.activation.consents"),
                     format!("{code} is not a consent item of the institution (consents.{code})"),
@@ -301,6 +293,17 @@ impl InstitutionSettings {
             }
             for (field, message) in consent_item_problems(item) {
                 out.bad(format!("consents.{code}.{field}"), message);
+            }
+            if let Some(step) = crate::consent::reserved_step(code) {
+                for (field, message) in reserved_item_problems(step, item) {
+                    out.bad(format!("consents.{code}.{field}"), message);
+                }
+                if self.wording.steps.contains_key(&step) {
+                    out.bad(
+                        format!("wording.steps.{code}"),
+                        "the item's words are its label and help under consents: give them there only",
+                    );
+                }
             }
         }
     }
@@ -363,6 +366,54 @@ pub fn consent_item_problems(item: &crate::consent_items::ConsentItem) -> Vec<(S
     }
     if item.version.trim().is_empty() || item.version.len() > 32 {
         bad("version", "must be 1 to 32 characters");
+    }
+    out
+}
+
+/// What the service's own items keep whatever the configuration: their
+/// choices (the API's values), which of them refuse, how they combine, and
+/// the photo's final refusal (the photo is deleted).
+fn reserved_item_problems(
+    step: Step,
+    item: &crate::consent_items::ConsentItem,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let options: Vec<crate::consent::ConsentOption> = crate::consent::options_of(step).collect();
+    let values: Vec<&str> = options.iter().map(|o| o.value()).collect();
+    let mut codes: Vec<&str> = item.choices.iter().map(|c| c.code.as_str()).collect();
+    codes.sort_unstable();
+    let mut expected = values.clone();
+    expected.sort_unstable();
+    if codes != expected {
+        out.push((
+            "choices".to_owned(),
+            format!(
+                "the service's own item has the choices {}",
+                values.join(", ")
+            ),
+        ));
+    }
+    for (i, choice) in item.choices.iter().enumerate() {
+        let option = options.iter().find(|o| o.value() == choice.code);
+        if option.is_some_and(|o| o.is_refusal() != choice.refusal) {
+            out.push((
+                format!("choices[{i}]"),
+                "refusal: true for the refusing choice (refuse, false) only".to_owned(),
+            ));
+        }
+    }
+    let photo = step == Step::PhotoUse;
+    if item.multiple != photo || item.refusal_final != photo {
+        out.push((
+            "multiple".to_owned(),
+            "the photo's uses combine and its refusal is final (the photo is deleted); the other items take one answer, never final".to_owned(),
+        ));
+    }
+    if step == Step::DirectoryListing && item.choices.iter().any(|c| !c.ldap.is_empty()) {
+        out.push((
+            "choices".to_owned(),
+            "ldap: the directory's answer is supannListeRouge, set by the service".to_owned(),
+        ));
     }
     out
 }
@@ -733,6 +784,49 @@ mod tests {
             ]"#,
         );
         assert_eq!(keys(&unplaced), ["profiles.staff.activation.screens"]);
+    }
+
+    #[test]
+    fn the_services_own_items_keep_their_choices_and_rules() {
+        let rules = institution(
+            r#"retention = { months = 3 }
+            activation = { channel = "provisional_password", delay = "15m", screens = [["directory_listing", "crous_sharing"], ["password"]] }
+            [consents.directory_listing]
+            label = { fr = "Annuaire", en = "Directory" }
+            choices = [
+              { code = "true", label = { fr = "Oui", en = "Yes" }, ldap = ["{ANNUAIRE}OUI"] },
+              { code = "false", label = { fr = "Non", en = "No" } },
+            ]
+            [consents.crous_sharing]
+            label = { fr = "Crous", en = "Crous" }
+            refusal_final = true
+            choices = [
+              { code = "yes", label = { fr = "Oui", en = "Yes" } },
+              { code = "false", refusal = true, label = { fr = "Non", en = "No" } },
+            ]
+            [consents.photo_use]
+            label = { fr = "Photo", en = "Photo" }
+            multiple = true
+            refusal_final = true
+            choices = [
+              { code = "card_reprint", label = { fr = "Carte", en = "Card" }, ldap = ["{PHOTO}CARTE"] },
+              { code = "tutorial_sheets", label = { fr = "TD", en = "Tutorials" } },
+              { code = "photo_directory", label = { fr = "Trombinoscope", en = "Photo directory" } },
+              { code = "refuse", refusal = true, label = { fr = "Non", en = "No" } },
+            ]
+            [wording.steps.photo_use]
+            title = { fr = "Photo", en = "Photo" }"#,
+        );
+        assert_eq!(
+            keys(&rules),
+            [
+                "consents.crous_sharing.choices",
+                "consents.crous_sharing.multiple",
+                "consents.directory_listing.choices[1]",
+                "consents.directory_listing.choices",
+                "wording.steps.photo_use",
+            ]
+        );
     }
 
     #[test]

@@ -238,6 +238,31 @@ pub enum ConsentError {
     PhotoRefused,
 }
 
+/// The service's own items `change` takes a consent back from: listed
+/// then unlisted, sharing then not, a photo use allowed then not.
+pub fn withdrawn(state: &ConsentState, change: &ConsentChange) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let yes_then_no = |before: Option<(bool, DateTime<Utc>)>, after: Option<bool>| {
+        before.is_some_and(|b| b.0) && after == Some(false)
+    };
+    if yes_then_no(state.directory_listed, change.directory_listed) {
+        steps.push(Step::DirectoryListing);
+    }
+    if let (Some((PhotoDecision::Allow(before), _)), Some(after)) = (&state.photo, &change.photo) {
+        let kept = match after {
+            PhotoDecision::Allow(after) => before.is_subset(after),
+            PhotoDecision::Refuse => before.is_empty(),
+        };
+        if !kept {
+            steps.push(Step::PhotoUse);
+        }
+    }
+    if yes_then_no(state.crous_sharing, change.crous_sharing) {
+        steps.push(Step::CrousSharing);
+    }
+    steps
+}
+
 /// Applies a change to the consents a profile collects (`offered`: the
 /// consent items of its activation journey).
 pub fn change_consents(
@@ -371,6 +396,48 @@ mod tests {
             change_consents(&refused, allow, &bordeaux(), at(3)),
             Err(ConsentError::PhotoRefused)
         );
+    }
+
+    #[test]
+    fn a_withdrawal_is_a_consent_given_then_taken_back() {
+        let state = ConsentState {
+            directory_listed: Some((true, at(1))),
+            photo: Some((
+                PhotoDecision::Allow([PhotoUse::CardReprint, PhotoUse::TutorialSheets].into()),
+                at(1),
+            )),
+            crous_sharing: Some((false, at(1))),
+            ..Default::default()
+        };
+        let more = ConsentChange {
+            photo: Some(PhotoDecision::Allow(
+                [
+                    PhotoUse::CardReprint,
+                    PhotoUse::TutorialSheets,
+                    PhotoUse::PhotoDirectory,
+                ]
+                .into(),
+            )),
+            crous_sharing: Some(true),
+            directory_listed: Some(true),
+            ..Default::default()
+        };
+        assert!(withdrawn(&state, &more).is_empty());
+        let less = ConsentChange {
+            photo: Some(PhotoDecision::Allow([PhotoUse::CardReprint].into())),
+            directory_listed: Some(false),
+            crous_sharing: Some(false),
+            ..Default::default()
+        };
+        assert_eq!(
+            withdrawn(&state, &less),
+            [Step::DirectoryListing, Step::PhotoUse]
+        );
+        let refused = ConsentChange {
+            photo: Some(PhotoDecision::Refuse),
+            ..Default::default()
+        };
+        assert_eq!(withdrawn(&state, &refused), [Step::PhotoUse]);
     }
 
     #[test]

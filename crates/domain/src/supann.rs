@@ -3,8 +3,12 @@
 //! with the values the account has after it, so that the LDAP sync worker
 //! applies them without interpreting anything.
 
-use super::activation::PhotoUse;
-use super::self_service::{DirectoryEntry, DirectoryField};
+use std::collections::BTreeMap;
+
+use super::activation::{PhotoDecision, PhotoUse, Step};
+use super::consent;
+use super::consent_items::{self, ConsentItem};
+use super::self_service::{ConsentState, DirectoryEntry, DirectoryField};
 
 /// What happened to an account, as the feed says it. Each kind names the
 /// LDAP (SupAnn) attributes it touches: see `domain::supann`.
@@ -115,15 +119,11 @@ pub struct LdapSource<'a> {
     /// locked): otherwise the directory must not let it bind.
     pub password_usable: bool,
     pub directory_entry: Option<&'a DirectoryEntry>,
-    /// The photo uses allowed (none before the choice, or refused).
-    pub photo_uses: Vec<PhotoUse>,
     /// Whether the person refused every use of their photo.
     pub photo_refused: bool,
-    /// `None` before the choice.
-    pub crous_sharing: Option<bool>,
-    /// The `supannConsentement` values of the answers to the
-    /// institution's own consent items (`consent_items::ldap_values`).
-    pub item_consents: Vec<String>,
+    /// `supannConsentement`: what the consents standing put in the
+    /// directory ([`consent_values`]).
+    pub consents: Vec<String>,
     /// Student (`supannEtuDateFin`), staff (`supannEmpDateFin`) or guest
     /// (`supannExtDateFin`: "date de fin" of an external person).
     pub kind: crate::account::AccountKind,
@@ -174,18 +174,38 @@ pub fn photo_consent(use_: PhotoUse) -> &'static str {
 /// their data.
 pub const CROUS_CONSENT: &str = "{CROUS}PARTAGE";
 
-fn consents(s: &LdapSource<'_>) -> Attribute {
-    let photos = s.photo_uses.iter().copied();
-    let mut values: Vec<String> = photos.map(|u| photo_consent(u).to_owned()).collect();
-    if s.crous_sharing == Some(true) {
-        values.push(CROUS_CONSENT.to_owned());
-    }
-    for value in &s.item_consents {
-        if !values.contains(value) {
-            values.push(value.clone());
+/// The `supannConsentement` values of the consents standing: the photo's
+/// uses and the Crous's, with the values the institution's declaration of
+/// those items gives (else the service's), then its own items'.
+pub fn consent_values(
+    consents: &ConsentState,
+    items: &BTreeMap<String, ConsentItem>,
+) -> Vec<String> {
+    let declared = |step: Step, value: &str| {
+        let item = consent::reserved_code(step).and_then(|c| items.get(c));
+        item.and_then(|i| i.choice(value)).map(|c| c.ldap.clone())
+    };
+    let mut values = Vec::new();
+    if let Some((PhotoDecision::Allow(uses), _)) = &consents.photo {
+        for use_ in uses {
+            let own = declared(Step::PhotoUse, use_.as_str());
+            values.extend(own.unwrap_or_else(|| vec![photo_consent(*use_).to_owned()]));
         }
     }
-    ("supannConsentement", values)
+    if let Some((true, _)) = consents.crous_sharing {
+        let own = declared(Step::CrousSharing, "true");
+        values.extend(own.unwrap_or_else(|| vec![CROUS_CONSENT.to_owned()]));
+    }
+    for value in consent_items::ldap_values(&consents.items, items) {
+        if !values.contains(&value) {
+            values.push(value);
+        }
+    }
+    values
+}
+
+fn consents(s: &LdapSource<'_>) -> Attribute {
+    ("supannConsentement", s.consents.clone())
 }
 
 /// `supannRessourceEtat` from `supannRessourceEtatDate`: the resource, class
@@ -454,9 +474,7 @@ mod tests {
             password_hash: hash,
             has_password: true,
             password_usable: true,
-            photo_uses: vec![PhotoUse::PhotoDirectory],
-            crous_sharing: Some(true),
-            item_consents: vec!["{SMS}UNIVERSITE".to_owned(), CROUS_CONSENT.to_owned()],
+            consents: vec!["{PHOTO}INTRANET".to_owned(), CROUS_CONSENT.to_owned()],
             ..Default::default()
         };
         let entry = entry(&s);
@@ -467,7 +485,7 @@ mod tests {
         );
         assert_eq!(
             value(&entry, "supannConsentement").unwrap(),
-            ["{PHOTO}INTRANET", CROUS_CONSENT, "{SMS}UNIVERSITE"]
+            ["{PHOTO}INTRANET", CROUS_CONSENT]
         );
         assert_eq!(
             value(&entry, "userPassword").unwrap(),

@@ -7,7 +7,6 @@ use crate::app::batch::BatchReport;
 use crate::app::{App, CallContext};
 use crate::domain::account::Account;
 use crate::domain::activation::PhotoDecision;
-use crate::domain::consent_items;
 use crate::domain::supann::{self, ChangeKind, LdapSource};
 use crate::proto;
 use crate::services::{encode, encode_account};
@@ -135,13 +134,10 @@ fn ldap_source<'a>(
     account: &'a Account,
     encoded: &'a proto::Account,
 ) -> LdapSource<'a> {
-    let items = state
-        .rules
-        .institution(&account.institution)
-        .map(|i| &i.consents);
-    let item_consents = items
-        .map(|items| consent_items::ldap_values(&account.consents.items, items))
-        .unwrap_or_default();
+    let no_items = std::collections::BTreeMap::new();
+    let institution = state.rules.institution(&account.institution);
+    let items = institution.map_or(&no_items, |i| &i.consents);
+    let consents = supann::consent_values(&account.consents, items);
     let redirect = encoded.mail_redirect.as_ref();
     let photo = account.consents.photo.as_ref().map(|p| &p.0);
     LdapSource {
@@ -169,13 +165,8 @@ fn ldap_source<'a>(
         has_password: account.password_hash.is_some(),
         password_usable: account.password_usable(),
         directory_entry: account.directory_entry.as_ref(),
-        photo_uses: match photo {
-            Some(PhotoDecision::Allow(uses)) => uses.iter().copied().collect(),
-            _ => Vec::new(),
-        },
         photo_refused: matches!(photo, Some(PhotoDecision::Refuse)),
-        crous_sharing: account.consents.crous_sharing.map(|c| c.0),
-        item_consents,
+        consents,
         kind: account.kind,
         end_of_activity: &encoded.end_of_activity_date,
     }

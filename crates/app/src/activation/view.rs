@@ -211,7 +211,7 @@ fn journey_choices(
     rules: &StepRules<'_>,
     journey: &Journey<'_>,
 ) -> Vec<ConsentChoice> {
-    let mut choices = texts::consent_choices(language, steps, journey.institution);
+    let mut choices = texts::consent_choices(language, steps, journey.institution, false);
     if steps.contains(&Step::Consents) {
         choices.extend(texts::item_choices(language, &rules.consents, false));
     }

@@ -55,6 +55,28 @@ fn item_error(e: ConsentItemError) -> AppError {
 }
 
 impl App {
+    /// Refuses to take back a consent to one of the service's own items
+    /// the institution declares not withdrawable.
+    fn builtin_withdrawals_allowed(
+        &self,
+        account: &Account,
+        current: &domain::self_service::ConsentState,
+        change: &ConsentChange,
+    ) -> Result<(), AppError> {
+        let declared = &self.institution_of(account)?.consents;
+        for step in domain::self_service::withdrawn(current, change) {
+            let code = domain::consent::reserved_code(step).unwrap_or_default();
+            if declared.get(code).is_some_and(|item| !item.withdrawable) {
+                return Err(AppError::FailedPrecondition {
+                    kind: Precondition::ConsentNotWithdrawable,
+                    subject: step.field().to_owned(),
+                    message: ConsentItemError::NotWithdrawable(code.to_owned()).to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Changes the consents named in `change` (at least one), among those
     /// the profile collects.
     pub async fn update_consents(
@@ -90,6 +112,7 @@ impl App {
             return Err(AppError::InvalidArgument(problems));
         }
         consent_items::change_allowed(&items, &current.items, &change.items).map_err(item_error)?;
+        self.builtin_withdrawals_allowed(&account, &current, &change)?;
         let (mut next, mut effects) =
             change_consents(&current, change.clone(), &offered, now).map_err(consent_error)?;
         let (answers, items_changed) =

@@ -118,7 +118,7 @@ fn page_choices(
     rules: &StepRules<'_>,
     institution: &domain::institution::InstitutionSettings,
 ) -> Vec<ConsentChoice> {
-    let mut choices = consent_choices(language, collected, institution);
+    let mut choices = consent_choices(language, collected, institution, true);
     choices.extend(item_choices(language, &rules.consents, true));
     choices
 }

@@ -13,7 +13,7 @@ pub mod mail;
 use std::time::Duration;
 
 use domain::activation::Step;
-use domain::consent::ConsentOption;
+use domain::consent::{ConsentOption, reserved_code};
 use domain::institution::InstitutionSettings;
 use domain::language::Language;
 use domain::password::policy::DictionaryMode;
@@ -194,10 +194,9 @@ pub fn item_choices(
     for (code, item) in offered {
         let withdraw_caveat = item.withdraw_caveat.as_ref().filter(|_| withdrawing);
         choices.extend(item.choices.iter().map(|choice| {
-            let caveat = choice
-                .caveat
-                .as_ref()
-                .or(withdraw_caveat.filter(|_| choice.refusal));
+            let caveat = withdraw_caveat
+                .filter(|_| choice.refusal)
+                .or(choice.caveat.as_ref());
             ConsentChoice {
                 step: Step::Consents,
                 consent: (*code).to_owned(),
@@ -213,11 +212,14 @@ pub fn item_choices(
 }
 
 /// The options of the consents `steps` collect, in the institution's words
-/// where it gives its own, else the service's.
+/// where it declares the item (`consents.photo_use`, ...), else the
+/// service's; on the account page (`withdrawing`), a refusal carries the
+/// item's withdrawal caveat unless it has its own.
 pub fn consent_choices(
     language: Language,
     steps: &[Step],
     institution: &InstitutionSettings,
+    withdrawing: bool,
 ) -> Vec<ConsentChoice> {
     ConsentOption::ALL
         .into_iter()
@@ -227,14 +229,18 @@ pub fn consent_choices(
                 Language::French => fr::consent_option(option),
                 Language::English => en::consent_option(option),
             };
-            let own = institution.consent_wording.get(&option);
+            let item = reserved_code(option.step()).and_then(|c| institution.consents.get(c));
+            let own = item.and_then(|i| i.choice(option.value()));
+            let withdraw_caveat = item
+                .and_then(|i| i.withdraw_caveat.as_ref())
+                .filter(|_| withdrawing && option.is_refusal());
             ConsentChoice {
                 step: option.step(),
                 consent: String::new(),
                 value: option.value().to_owned(),
                 label: own.map_or(label, |w| w.label.pick(language)).to_owned(),
-                caveat: own
-                    .and_then(|w| w.caveat.as_ref())
+                caveat: withdraw_caveat
+                    .or(own.and_then(|w| w.caveat.as_ref()))
                     .map_or(caveat, |c| c.pick(language))
                     .to_owned(),
             }
@@ -399,7 +405,7 @@ mod consent_tests {
     fn label(institution: &str, language: Language, option: ConsentOption) -> String {
         let rules = example_rules();
         let steps = [Step::DirectoryListing, Step::PhotoUse, Step::CrousSharing];
-        super::consent_choices(language, &steps, &rules.institutions[institution])
+        super::consent_choices(language, &steps, &rules.institutions[institution], false)
             .into_iter()
             .find(|c| c.step == option.step() && c.value == option.value())
             .map(|c| c.label)
@@ -426,6 +432,7 @@ mod consent_tests {
             Language::French,
             &[Step::CrousSharing],
             &rules.institutions["univ-tours"],
+            false,
         );
         let options: Vec<(Step, &str)> =
             choices.iter().map(|c| (c.step, c.value.as_str())).collect();

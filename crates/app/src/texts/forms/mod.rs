@@ -17,6 +17,9 @@ use domain::self_service::AntispamLevel;
 pub struct Wordings<'a> {
     profile: Option<&'a FormWording>,
     institution: &'a FormWording,
+    /// The institution's consent items: the service's own items it
+    /// declares are worded by their label and help.
+    consents: &'a std::collections::BTreeMap<String, domain::consent_items::ConsentItem>,
 }
 
 impl<'a> Wordings<'a> {
@@ -26,6 +29,7 @@ impl<'a> Wordings<'a> {
         Wordings {
             profile: None,
             institution: &institution.wording,
+            consents: &institution.consents,
         }
     }
 
@@ -34,6 +38,7 @@ impl<'a> Wordings<'a> {
         Wordings {
             profile: Some(&profile.wording),
             institution: &institution.wording,
+            consents: &institution.consents,
         }
     }
 
@@ -74,11 +79,20 @@ fn titled<'a>(
     }
 }
 
-/// A step's title and introduction.
+/// A step's title and introduction; a service's own consent item the
+/// institution declares is worded by its label and help.
 pub fn step(language: Language, wordings: Wordings<'_>, step: Step) -> Titles {
-    let service = match language {
+    let (title, intro) = match language {
         Language::French => fr::step(step),
         Language::English => en::step(step),
+    };
+    let declared = domain::consent::reserved_code(step).and_then(|c| wordings.consents.get(c));
+    let service = match declared {
+        Some(item) => (
+            item.label.pick(language),
+            item.help.as_ref().map_or("", |h| h.pick(language)),
+        ),
+        None => (title, intro),
     };
     titled(language, wordings, |w| w.steps.get(&step), service)
 }
