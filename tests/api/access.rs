@@ -534,6 +534,62 @@ async fn no_secret_reaches_the_logs() {
     }
 }
 
+/// Issue 29, minimisation: the logs name a person by their account id,
+/// never by their names, identifiers or contact data.
+#[tokio::test]
+async fn no_personal_data_reaches_the_logs() {
+    let app = spawn_app().await;
+    let records = [
+        bordeaux_student("21977001", "Zéphyrine", "Quenneville"),
+        montpellier_staff("RH9771", "Anatole", "Vaugirardin"),
+        tours_student("22977001", &ine_bea(977001), "+33612977001"),
+    ];
+    let mut personal = Vec::new();
+    for record in records {
+        personal.extend([
+            record.given_name.clone(),
+            record.family_name.clone(),
+            record.student_number.clone(),
+            record.ine.clone(),
+            record.hr_id.clone(),
+            record.personal_mail.clone(),
+            record.mobile_phone.clone(),
+        ]);
+        let provisioned = app.provision(record).await.expect("provision");
+        app.activate(&provisioned, "Qx7!vR2#mP9zTk-977").await;
+        let account = provisioned.account.expect("account");
+        personal.push(format!("recovery.{}@example.net", account.account_id));
+        personal.extend([account.login.clone(), account.institutional_mail]);
+        // A forgotten password, and someone else's login mistyped.
+        for login in [account.login, "vaugirardin.anatole.x".to_owned()] {
+            app.recovery()
+                .request_password_reset(proto::RequestPasswordResetRequest {
+                    channel: proto::ResetChannel::Unspecified as i32,
+                    institution: account.institution.clone(),
+                    identifier: Some(proto::request_password_reset_request::Identifier::Login(
+                        login,
+                    )),
+                })
+                .await
+                .expect("the same answer either way");
+        }
+    }
+    personal.retain(|value| !value.is_empty());
+    assert!(personal.len() >= 15, "{personal:?}");
+    // Give the mail sender's log lines time to land.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let logs = crate::logs::captured();
+    assert!(logs.contains("ent_identity"), "the capture works");
+    // The calls themselves are logged, with what they may say.
+    assert!(logs.contains("RecoveryService/RequestPasswordReset"));
+    for value in &personal {
+        assert!(
+            !logs.contains(value.as_str()),
+            "personal data was logged: {value}"
+        );
+    }
+}
+
 /// Finding 10 of issue 19: the portal role read anyone's birth date, phone
 /// and personal mail through GetAccount. Personal data now reaches only the
 /// clients that need it: by default enrolment, LDAP sync and admin; a

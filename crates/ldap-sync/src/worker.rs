@@ -309,7 +309,8 @@ impl Worker {
                 "the directory refused a change"
             );
         })?;
-        tracing::info!(cursor = %change.cursor, login = %account.login, kind = ?change.kind(), ?outcome, "applied");
+        // The account id, never the login: logs carry no personal data.
+        tracing::info!(cursor = %change.cursor, account = %account.account_id, kind = ?change.kind(), ?outcome, "applied");
         Ok(())
     }
 
