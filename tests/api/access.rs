@@ -535,7 +535,8 @@ async fn no_secret_reaches_the_logs() {
 }
 
 /// Issue 29, minimisation: the logs name a person by their account id,
-/// never by their names, identifiers or contact data.
+/// never by their names, identifiers or contact data; the metrics name
+/// no one.
 #[tokio::test]
 async fn no_personal_data_reaches_the_logs() {
     let app = spawn_app().await;
@@ -587,6 +588,12 @@ async fn no_personal_data_reaches_the_logs() {
             !logs.contains(value.as_str()),
             "personal data was logged: {value}"
         );
+    }
+    // Nor do the metrics.
+    let metrics = crate::telemetry::scrape(&app).await;
+    assert!(metrics.contains("# TYPE"), "the scrape works");
+    for value in &personal {
+        assert!(!metrics.contains(value.as_str()), "in the metrics: {value}");
     }
 }
 

@@ -24,7 +24,7 @@ use crate::support::*;
 const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 /// The metrics endpoint's text, as Prometheus scrapes it (OpenMetrics).
-async fn scrape(app: &TestApp) -> String {
+pub(crate) async fn scrape(app: &TestApp) -> String {
     let response = reqwest::Client::new()
         .get(format!("http://{}/metrics", app.metrics_address))
         .header("accept", PROMETHEUS_ACCEPT)
