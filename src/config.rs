@@ -48,6 +48,9 @@ pub struct Settings {
     pub batch: BatchSettings,
     /// The change feed's streaming watch.
     pub feed: FeedSettings,
+    /// How long records beside the accounts are kept.
+    #[serde(default)]
+    pub retention: crate::app::RecordRetention,
     /// The Prometheus endpoint.
     pub metrics: MetricsSettings,
     /// gRPC-Web for browser pages.
@@ -684,6 +687,7 @@ impl Settings {
             rate_limits: self.rate_limits.clone(),
             batch: self.batch.clone(),
             feed: self.feed.clone(),
+            retention: self.retention.clone(),
         }
     }
 

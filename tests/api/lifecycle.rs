@@ -1192,3 +1192,99 @@ async fn every_batch_query_reads_its_partial_index() {
         }
     }
 }
+
+/// Issue 29: the expiry batch forgets what `[retention]` no longer keeps —
+/// a flow never finished a month after it ended, audit events after a year —
+/// and nothing sooner; a run twice at once forgets each record once.
+#[tokio::test]
+async fn the_batch_forgets_records_past_their_retention() {
+    let app = spawn_app().await;
+    let account = app
+        .active_account(
+            bordeaux_student("21977201", "Odile", "Retenue"),
+            "Garonne#2026!",
+        )
+        .await;
+    let pending = app
+        .provision(bordeaux_student("21977202", "Paul", "Enattente"))
+        .await
+        .expect("provision");
+    // Once activation opens (two days after provisioning at Bordeaux).
+    app.clock.set(noon(date("2026-09-04")));
+    let started = app
+        .activation()
+        .start_activation(proto::StartActivationRequest {
+            institution: "u-bordeaux-montaigne".into(),
+            entry: Some(proto::start_activation_request::Entry::Key(
+                proto::KeyEntry {
+                    login: pending.account.expect("account").login,
+                    activation_key: pending.activation_material.expect("key").activation_key,
+                },
+            )),
+        })
+        .await
+        .expect("started")
+        .into_inner();
+    let events = |id: String| {
+        let mut lifecycle = app.lifecycle.clone();
+        async move {
+            let request = proto::ListAuditEventsRequest {
+                account: by_id(&id),
+                page_size: 500,
+                ..Default::default()
+            };
+            let page = lifecycle.list_audit_events(request).await.expect("events");
+            page.into_inner().events.len()
+        }
+    };
+    let before = events(account.account_id.clone()).await;
+    assert!(before > 0);
+
+    // Three weeks on, the flow (over four hours after it started) is
+    // still kept.
+    let early = app
+        .batch_on("2026-09-22")
+        .await
+        .records_forgotten
+        .expect("counts");
+    assert_eq!((early.audit_events, early.finished_flows), (0, 0));
+    // Six weeks on, it is forgotten; the events stay.
+    let flows = app
+        .batch_on("2026-10-15")
+        .await
+        .records_forgotten
+        .expect("counts");
+    assert_eq!(
+        flows.finished_flows, 2,
+        "the unfinished flow and the completed one"
+    );
+    assert!(flows.spent_secrets > 0, "the key used and the codes spent");
+    let gone = app
+        .activation()
+        .get_activation_flow(proto::GetActivationFlowRequest {
+            flow_token: started.flow_token,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
+    assert_eq!(events(account.account_id.clone()).await, before);
+
+    // A year and more after them, the events are forgotten, once though
+    // two runs ask at once.
+    let at = noon(date("2027-10-01"));
+    app.clock.set(at);
+    let run = || {
+        app.batch(proto::RunExpiryBatchRequest {
+            as_of: Some(prost_types::Timestamp {
+                seconds: at.timestamp(),
+                nanos: 0,
+            }),
+            ..Default::default()
+        })
+    };
+    let (one, two) = tokio::join!(run(), run());
+    let forgotten =
+        |r: proto::RunExpiryBatchResponse| r.records_forgotten.expect("counts").audit_events;
+    assert!(forgotten(one) + forgotten(two) >= before as u64);
+    assert_eq!(events(account.account_id).await, 0);
+}

@@ -70,6 +70,8 @@ pub struct BatchReport {
     /// False when `max_chunks` stopped the run early.
     pub complete: bool,
     pub chunks: u32,
+    /// The records past their retention the run deleted.
+    pub forgotten: store::retention::Forgotten,
 }
 
 impl BatchReport {
@@ -183,6 +185,7 @@ pub async fn run(
     if report.complete && !request.dry_run {
         // Attempt counters whose window is long over count nothing.
         forget_stale_counters(store, rules, request).await?;
+        report.forgotten = forget_old_records(store, rules, request).await?;
     }
     if !request.dry_run {
         record_run(store, request, ctx, &report, started_at).await?;
@@ -608,6 +611,31 @@ async fn forget_stale_counters(
         tracing::info!(deleted, guesses, "stale attempt counters deleted");
     }
     Ok(())
+}
+
+/// Forgets the records past the time `[retention]` keeps them.
+async fn forget_old_records(
+    store: &Store,
+    rules: &Rules,
+    request: &BatchRequest,
+) -> Result<store::retention::Forgotten, BatchError> {
+    let keep = &rules.retention;
+    let before = |kept: std::time::Duration| {
+        let kept = chrono::Duration::from_std(kept).unwrap_or(chrono::Duration::MAX);
+        request
+            .as_of
+            .checked_sub_signed(kept)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    };
+    let forgotten = store
+        .forget_old_records(store::retention::Cutoffs {
+            audit_events: before(keep.audit_events),
+            sent_messages: before(keep.sent_messages),
+            finished_flows: before(keep.finished_flows),
+        })
+        .await?;
+    tracing::info!(?forgotten, "records past their retention forgotten");
+    Ok(forgotten)
 }
 
 /// Records the run for the metrics. Wall-clock times: when the run really

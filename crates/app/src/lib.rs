@@ -54,6 +54,7 @@ pub struct Rules {
     pub rate_limits: RateLimitSettings,
     pub batch: BatchSettings,
     pub feed: FeedSettings,
+    pub retention: RecordRetention,
 }
 
 impl Rules {
@@ -81,6 +82,42 @@ pub struct BatchSettings {
     /// Accounts handled per transaction: a run killed half-way keeps every
     /// chunk it committed, and a re-run finishes the rest.
     pub chunk_size: u32,
+}
+
+/// How long the service keeps what it writes beside the accounts; the
+/// expiry batch forgets each kind of record past its time (issue 29).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordRetention {
+    /// Audit events. The CNIL recommends keeping such logs six months to
+    /// a year (recommandation 2021-122 relative à la journalisation).
+    #[serde(default = "a_year", with = "formats::duration")]
+    pub audit_events: Duration,
+    /// Messages sent or given up (recipient, template, payload): kept to
+    /// answer "was it sent?".
+    #[serde(default = "a_month", with = "formats::duration")]
+    pub sent_messages: Duration,
+    /// Activation flows completed or expired, and one-time secrets used,
+    /// revoked or expired (with their destinations).
+    #[serde(default = "a_month", with = "formats::duration")]
+    pub finished_flows: Duration,
+}
+
+fn a_year() -> Duration {
+    Duration::from_secs(365 * 86_400)
+}
+fn a_month() -> Duration {
+    Duration::from_secs(30 * 86_400)
+}
+
+impl Default for RecordRetention {
+    fn default() -> Self {
+        RecordRetention {
+            audit_events: a_year(),
+            sent_messages: a_month(),
+            finished_flows: a_month(),
+        }
+    }
 }
 
 /// The change feed's streaming watch (`WatchChanges`).

@@ -30,6 +30,7 @@ struct Defaults {
     rate_limits: RateLimitSettings,
     batch: BatchSettings,
     feed: FeedSettings,
+    retention: crate::RecordRetention,
 }
 
 #[derive(Deserialize)]
@@ -57,6 +58,7 @@ pub fn example_rules() -> Rules {
         rate_limits: defaults.rate_limits,
         batch: defaults.batch,
         feed: defaults.feed,
+        retention: defaults.retention,
     }
 }
 

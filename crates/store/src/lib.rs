@@ -21,6 +21,7 @@ pub mod passwords;
 mod pool_check;
 pub mod profiles;
 pub mod provisioning;
+pub mod retention;
 pub mod secrets;
 pub mod self_service;
 

@@ -218,5 +218,11 @@ pub fn report(r: &BatchReport) -> proto::RunExpiryBatchResponse {
         accounts_kept_as_alumni: r.counts.accounts_kept_as_alumni,
         complete: r.complete,
         chunks: r.chunks,
+        records_forgotten: Some(proto::RecordsForgotten {
+            audit_events: r.forgotten.audit_events,
+            sent_messages: r.forgotten.sent_messages,
+            finished_flows: r.forgotten.finished_flows,
+            spent_secrets: r.forgotten.spent_secrets,
+        }),
     }
 }
