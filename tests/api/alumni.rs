@@ -275,17 +275,7 @@ async fn two_batches_at_once_ask_and_keep_each_former_student_once() {
         async move {
             let at = noon(date(on));
             app.clock.set(at);
-            let run = || {
-                app.batch(proto::RunExpiryBatchRequest {
-                    as_of: Some(prost_types::Timestamp {
-                        seconds: at.timestamp(),
-                        nanos: 0,
-                    }),
-                    chunk_size: 2,
-                    ..Default::default()
-                })
-            };
-            tokio::join!(run(), run())
+            tokio::join!(app.batch_as_of(at, 2), app.batch_as_of(at, 2))
         }
     };
     let (a, b) = at_once("2026-11-20").await;

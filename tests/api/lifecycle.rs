@@ -1211,20 +1211,12 @@ async fn the_batch_forgets_records_past_their_retention() {
         .expect("provision");
     // Once activation opens (two days after provisioning at Bordeaux).
     app.clock.set(noon(date("2026-09-04")));
+    let login = pending.account.expect("account").login;
+    let key = pending.activation_material.expect("key").activation_key;
     let started = app
-        .activation()
-        .start_activation(proto::StartActivationRequest {
-            institution: "u-bordeaux-montaigne".into(),
-            entry: Some(proto::start_activation_request::Entry::Key(
-                proto::KeyEntry {
-                    login: pending.account.expect("account").login,
-                    activation_key: pending.activation_material.expect("key").activation_key,
-                },
-            )),
-        })
+        .start_with_key("u-bordeaux-montaigne", &login, &key)
         .await
-        .expect("started")
-        .into_inner();
+        .expect("started");
     let events = |id: String| {
         let mut lifecycle = app.lifecycle.clone();
         async move {
@@ -1273,16 +1265,7 @@ async fn the_batch_forgets_records_past_their_retention() {
     // two runs ask at once.
     let at = noon(date("2027-10-01"));
     app.clock.set(at);
-    let run = || {
-        app.batch(proto::RunExpiryBatchRequest {
-            as_of: Some(prost_types::Timestamp {
-                seconds: at.timestamp(),
-                nanos: 0,
-            }),
-            ..Default::default()
-        })
-    };
-    let (one, two) = tokio::join!(run(), run());
+    let (one, two) = tokio::join!(app.batch_as_of(at, 0), app.batch_as_of(at, 0));
     let forgotten =
         |r: proto::RunExpiryBatchResponse| r.records_forgotten.expect("counts").audit_events;
     assert!(forgotten(one) + forgotten(two) >= before as u64);

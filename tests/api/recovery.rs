@@ -313,19 +313,9 @@ async fn bordeaux_mails_a_new_activation_key_to_activate_again() {
 
     // The key goes where the certificate's key went, with the login.
     let started = app
-        .activation()
-        .start_activation(proto::StartActivationRequest {
-            institution: "u-bordeaux-montaigne".into(),
-            entry: Some(proto::start_activation_request::Entry::Key(
-                proto::KeyEntry {
-                    login: account.login.clone(),
-                    activation_key: key.clone(),
-                },
-            )),
-        })
+        .start_with_key("u-bordeaux-montaigne", &account.login, &key)
         .await
-        .expect("reactivation starts")
-        .into_inner();
+        .expect("reactivation starts");
     let flow = started.flow.expect("flow");
     let current: Vec<i32> = flow.screens[flow.current_screen as usize].steps.clone();
     assert_eq!(current, [proto::ActivationStep::Password as i32]);
@@ -370,16 +360,7 @@ async fn bordeaux_mails_a_new_activation_key_to_activate_again() {
 
     // The key works once.
     let replay = app
-        .activation()
-        .start_activation(proto::StartActivationRequest {
-            institution: "u-bordeaux-montaigne".into(),
-            entry: Some(proto::start_activation_request::Entry::Key(
-                proto::KeyEntry {
-                    login: account.login.clone(),
-                    activation_key: key,
-                },
-            )),
-        })
+        .start_with_key("u-bordeaux-montaigne", &account.login, &key)
         .await
         .unwrap_err();
     assert_eq!(replay.code(), Code::InvalidArgument);
@@ -397,19 +378,13 @@ async fn an_unconfirmed_recovery_address_gets_nothing() {
     app.clock.advance(Duration::hours(25));
     let material = provisioned.activation_material.expect("key");
     let started = app
-        .activation()
-        .start_activation(proto::StartActivationRequest {
-            institution: "u-bordeaux-montaigne".into(),
-            entry: Some(proto::start_activation_request::Entry::Key(
-                proto::KeyEntry {
-                    login: account.login.clone(),
-                    activation_key: material.activation_key,
-                },
-            )),
-        })
+        .start_with_key(
+            "u-bordeaux-montaigne",
+            &account.login,
+            &material.activation_key,
+        )
         .await
-        .expect("start")
-        .into_inner();
+        .expect("start");
     let token = started.flow_token;
     let submit = |request: proto::SubmitActivationScreenRequest| {
         let mut client = app.activation();

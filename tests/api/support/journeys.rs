@@ -81,19 +81,52 @@ impl TestApp {
             .into_inner()
     }
 
-    /// Moves the clock to noon on `day` and runs the whole expiry batch
-    /// as of then.
-    pub async fn batch_on(&self, day: &str) -> proto::RunExpiryBatchResponse {
-        let at = super::noon(super::date(day));
-        self.clock.set(at);
+    /// Starts a flow with a key (printed on a certificate, or mailed for
+    /// a forgotten password at Bordeaux Montaigne).
+    pub async fn start_with_key(
+        &self,
+        institution: &str,
+        login: &str,
+        key: &str,
+    ) -> Result<proto::StartActivationResponse, tonic::Status> {
+        self.activation()
+            .start_activation(proto::StartActivationRequest {
+                institution: institution.into(),
+                entry: Some(proto::start_activation_request::Entry::Key(
+                    proto::KeyEntry {
+                        login: login.into(),
+                        activation_key: key.into(),
+                    },
+                )),
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// The whole expiry batch as of `at`, `chunk_size` accounts per
+    /// transaction (0: the configured size).
+    pub async fn batch_as_of(
+        &self,
+        at: DateTime<Utc>,
+        chunk_size: u32,
+    ) -> proto::RunExpiryBatchResponse {
         self.batch(proto::RunExpiryBatchRequest {
             as_of: Some(prost_types::Timestamp {
                 seconds: at.timestamp(),
                 nanos: 0,
             }),
+            chunk_size,
             ..Default::default()
         })
         .await
+    }
+
+    /// Moves the clock to noon on `day` and runs the whole expiry batch
+    /// as of then.
+    pub async fn batch_on(&self, day: &str) -> proto::RunExpiryBatchResponse {
+        let at = super::noon(super::date(day));
+        self.clock.set(at);
+        self.batch_as_of(at, 0).await
     }
 
     pub async fn active_account(
