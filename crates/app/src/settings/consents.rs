@@ -142,7 +142,12 @@ impl App {
             "photo_deletion_requested": effects.photo_deletion,
             "crous_sharing": next.crous_sharing.map(|c| c.0),
             "crous_revoked": effects.crous_revoked,
-            "items": items_changed.iter().map(|code| (code, &next.items[code].choices)).collect::<std::collections::BTreeMap<_, _>>(),
+            // Each changed item's choices as they now stand.
+            "items": items_changed
+                .iter()
+                .filter_map(|code| next.items.get_key_value(code))
+                .map(|(code, answer)| (code, &answer.choices))
+                .collect::<std::collections::BTreeMap<_, _>>(),
         });
         let write = AccountWrite {
             account: &account,
