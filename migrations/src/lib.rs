@@ -21,6 +21,7 @@ mod m20261127_000016_alumni;
 mod m20261128_000017_verified_phone;
 mod m20261128_000018_typed_hr_ids;
 mod m20261128_000019_consent_answers;
+mod m20261128_000020_personal_data_lookups;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000017_verified_phone::Migration),
             Box::new(m20261128_000018_typed_hr_ids::Migration),
             Box::new(m20261128_000019_consent_answers::Migration),
+            Box::new(m20261128_000020_personal_data_lookups::Migration),
         ]
     }
 }

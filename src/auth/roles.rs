@@ -82,6 +82,7 @@ pub const ACCESS_TABLE: &[(&str, &str, Access)] = &[
     (SETTINGS, "GetAlumniOffer", END_USER),
     (SETTINGS, "AnswerAlumniOffer", END_USER),
     (SETTINGS, "CloseAlumniAccount", PORTAL),
+    (SETTINGS, "ExportPersonalData", PORTAL),
     (LIFECYCLE, "ProvisionAccount", ENROLMENT),
     (LIFECYCLE, "BulkProvisionAccounts", ENROLMENT),
     (LIFECYCLE, "GetAccount", READ_ACCOUNT),
@@ -103,6 +104,7 @@ pub const ACCESS_TABLE: &[(&str, &str, Access)] = &[
     (DESK, "IssueDeskPasswordReset", HELPDESK),
     (DESK, "RequestDeskRecoveryMailChange", HELPDESK),
     (DESK, "IssueDeskActivation", HELPDESK),
+    (DESK, "ExportPersonalDataOnRequest", HELPDESK),
     (GUESTS, "InviteGuest", PORTAL),
     (GUESTS, "ListSponsoredGuests", PORTAL),
     (GUESTS, "RenewGuest", PORTAL),
@@ -160,7 +162,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(methods.len(), 65, "the API's methods");
+        assert_eq!(methods.len(), 67, "the API's methods");
         for method in &methods {
             let entries = ACCESS_TABLE
                 .iter()

@@ -7,12 +7,14 @@ use tonic::{Request, Response, Status};
 use super::{App, account_lookup, begin_call, encode, encode_account, reply};
 use crate::app::AppError;
 use crate::app::settings::{AccountPage, Antispam, PasswordChangeInput};
+use crate::domain::account::Account;
 use crate::domain::account::AccountKind;
 use crate::domain::language::Language;
 use crate::domain::self_service::{AntispamLevel, ConsentChange, DirectoryEntry};
 use crate::proto;
 use crate::proto::account_settings_service_server::AccountSettingsService;
 use crate::services::activation::encode as forms;
+use crate::services::lifecycle::directory_attributes;
 
 pub struct AccountSettingsApi {
     state: App,
@@ -155,6 +157,29 @@ impl AccountSettingsService for AccountSettingsApi {
             let lookup = account_lookup(request.get_ref().account.as_ref(), "account")?;
             let page = self.state.describe_account(lookup, ctx.language).await?;
             Ok(account_page(page, ctx.language))
+        }
+        .await;
+        reply(result, &ctx)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn export_personal_data(
+        &self,
+        request: Request<proto::ExportPersonalDataRequest>,
+    ) -> Result<Response<proto::ExportPersonalDataResponse>, Status> {
+        let ctx = begin_call(&request);
+        let body = request.into_inner();
+        let result = async {
+            let lookup = account_lookup(body.account.as_ref(), "account")?;
+            let presence = super::inputs::presence(body.presence.as_ref());
+            let directory = |a: &Account| directory_attributes(&self.state, a, &ctx);
+            let copy = self
+                .state
+                .export_own_data(lookup, presence, &directory, &ctx)
+                .await?;
+            Ok(proto::ExportPersonalDataResponse {
+                copy: Some(encode::personal_data(copy)),
+            })
         }
         .await;
         reply(result, &ctx)

@@ -377,6 +377,40 @@ pub fn notice(n: crate::app::links::DeliveryNotice) -> proto::DeliveryNotice {
     }
 }
 
+/// A copy of what the service holds about a person.
+pub fn personal_data(copy: crate::app::personal_data::PersonalData) -> proto::PersonalDataCopy {
+    let report = copy.report;
+    proto::PersonalDataCopy {
+        generated_at: Some(timestamp(copy.generated_at)),
+        document_json: copy.json,
+        file_name: format!(
+            "personal-data-{}-{}.json",
+            copy.account.login,
+            copy.generated_at.format("%Y-%m-%d")
+        ),
+        report: Some(proto::PersonalDataReport {
+            title: report.title,
+            intro: report.intro,
+            generated: report.generated,
+            sections: report
+                .sections
+                .into_iter()
+                .map(|s| proto::PersonalDataSection {
+                    title: s.title,
+                    rows: s
+                        .rows
+                        .into_iter()
+                        .map(|r| proto::PersonalDataRow {
+                            label: r.label,
+                            value: r.value,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::domain::password::Violation;

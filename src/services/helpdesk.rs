@@ -6,11 +6,13 @@ use tonic::{Request, Response, Status};
 use super::{App, account_lookup, begin_call, encode, reply};
 use crate::app::AppError;
 use crate::app::helpdesk::{DeskActivation, DeskSearch};
-use crate::domain::helpdesk::DeskAgent;
+use crate::domain::account::Account;
+use crate::domain::helpdesk::{DeskAgent, WrittenRequest};
 use crate::domain::ids::{BirthDate, PersonName};
 use crate::domain::problem::{Problem, Violation};
 use crate::proto;
 use crate::proto::helpdesk_service_server::HelpdeskService;
+use crate::services::lifecycle::directory_attributes;
 use crate::store::accounts::AccountLookup;
 
 pub struct HelpdeskApi {
@@ -186,6 +188,32 @@ impl HelpdeskService for HelpdeskApi {
                 DeskActivation::Mailed(sent) => answer.notice = Some(encode::notice(sent)),
             }
             Ok(answer)
+        }
+        .await;
+        reply(result, &ctx)
+    }
+
+    #[tracing::instrument(skip_all, fields(request_id, client))]
+    async fn export_personal_data_on_request(
+        &self,
+        request: Request<proto::ExportPersonalDataOnRequestRequest>,
+    ) -> Result<Response<proto::ExportPersonalDataOnRequestResponse>, Status> {
+        let ctx = begin_call(&request);
+        let result = async {
+            let body = request.get_ref();
+            let desk = agent_and_account(&body.agent, body.account.as_ref());
+            let reference = WrittenRequest::parse(&body.written_request)
+                .map_err(|p| AppError::field("written_request", p));
+            let ((agent, lookup), reference) = AppError::both(desk, reference)?;
+            let directory = |a: &Account| directory_attributes(&self.state, a, &ctx);
+            let copy = self
+                .state
+                .export_on_written_request(&agent, lookup, &reference, &directory, &ctx)
+                .await?;
+            Ok(proto::ExportPersonalDataOnRequestResponse {
+                person: Some(encode::person_at_desk(&copy.account, self.state.now())),
+                copy: Some(encode::personal_data(copy)),
+            })
         }
         .await;
         reply(result, &ctx)

@@ -72,7 +72,7 @@ async fn every_rpc_refuses_unknown_callers_and_roles_it_does_not_allow() {
     }
     assert_eq!(
         checked,
-        65 * Role::ALL.len(),
+        67 * Role::ALL.len(),
         "every API method, every role"
     );
     // A method the table does not know is refused like any other.

@@ -890,3 +890,36 @@ async fn the_code_goes_where_the_person_chooses_in_chromium() {
     );
     browser.close().await;
 }
+
+/// "Mes données": from the account page, a student types their password
+/// again and reads everything the service holds about them.
+#[tokio::test]
+async fn a_student_reads_their_data_in_chromium() {
+    let app = spawn_app().await;
+    let portal = spawn_portal(&app, &["u-bordeaux-montaigne"]).await;
+    let Some(mut browser) = open_browser(&portal, "data-copy").await else {
+        return;
+    };
+    let password = "Qz7#Kp2wLm9x";
+    let account = app
+        .active_account(bordeaux_student("23100611", "Inès", "Morel"), password)
+        .await;
+    browser.open("/u-bordeaux-montaigne/account").await;
+    browser.fill("login", &account.login).await;
+    browser.fill("password", password).await;
+    browser.submit("main form").await;
+    browser.wait_for("Mes données").await;
+    browser.click(r#"a[href$="/account/data"]"#).await;
+    browser.wait_for("droit d'accès").await;
+    browser.check("data-form").await;
+    browser.fill("current_password", "not-my-password").await;
+    browser.click(r#"button[value="page"]"#).await;
+    browser.wait_for("n'est pas le bon").await;
+    browser.check("data-refused").await;
+    browser.fill("current_password", password).await;
+    browser.click(r#"button[value="page"]"#).await;
+    browser.wait_for("Journal des opérations").await;
+    browser.wait_for("Copie de vos données remise").await;
+    browser.check("data-copy").await;
+    browser.close().await;
+}

@@ -25,6 +25,7 @@ mod lifecycle;
 mod limits;
 mod mail;
 mod passwords;
+mod personal_data;
 mod portal;
 mod provisioning;
 mod recovery;

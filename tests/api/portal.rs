@@ -205,6 +205,16 @@ impl Visit {
     }
 
     async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let (status, _, html) = self.post_for_file(path, fields).await;
+        (status, html)
+    }
+
+    /// A post whose answer may be a file: its headers too.
+    async fn post_for_file(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (u16, reqwest::header::HeaderMap, String) {
         let mut form: Vec<(String, String)> = vec![("csrf".into(), self.csrf.clone())];
         form.extend(
             fields
@@ -223,7 +233,7 @@ impl Visit {
         let headers = response.headers().clone();
         let html = response.text().await.expect("body");
         self.keep(&headers, &html);
-        (status, html)
+        (status, headers, html)
     }
 }
 
@@ -909,4 +919,72 @@ async fn a_configured_identity_check_is_a_portal_form() {
     let (_, html) = visit.get(&format!("{base}/flow")).await;
     assert!(html.contains(r#"name="code""#), "{html}");
     assert_eq!(app.wait_for_sms(1).await[0].0, "+33612345678");
+}
+
+/// "Mes données": the copy of everything held, after the password typed
+/// again, on the page or as a file (JSON, text).
+#[tokio::test]
+async fn a_signed_in_person_downloads_everything_held_about_them() {
+    let app = spawn_app().await;
+    let portal = spawn_portal(&app, &["u-bordeaux-montaigne"]).await;
+    let password = "Garonne#2026!";
+    let account = app
+        .active_account(bordeaux_student("21900080", "Élise", "Perrin"), password)
+        .await;
+    let mut visit = Visit {
+        portal,
+        cookie: String::new(),
+        csrf: String::new(),
+    };
+    let (status, _) = visit.get("/u-bordeaux-montaigne/account/data").await;
+    assert_eq!(status, 303, "signed out: to the sign-in form");
+    visit.get("/u-bordeaux-montaigne/account").await;
+    let signed_in = [("login", account.login.as_str()), ("password", password)];
+    visit
+        .post("/u-bordeaux-montaigne/account/sign-in", &signed_in)
+        .await;
+    let (_, html) = visit.get("/u-bordeaux-montaigne/account").await;
+    assert!(
+        html.contains(r#"u-bordeaux-montaigne/account/data">Mes données</a>"#),
+        "{html}"
+    );
+    let (status, html) = visit.get("/u-bordeaux-montaigne/account/data").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("droit d&#x27;accès"), "{html}");
+
+    let data = "/u-bordeaux-montaigne/account/data";
+    let wrong = [("current_password", "not-my-password"), ("format", "page")];
+    let (status, html) = visit.post(data, &wrong).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("n&#x27;est pas le bon"), "{html}");
+    let shown = [("current_password", password), ("format", "page")];
+    let (status, html) = visit.post(data, &shown).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Vos données personnelles"), "{html}");
+    assert!(html.contains("<dd>Perrin</dd>"), "{html}");
+    assert!(html.contains("Compte activé"), "{html}");
+
+    let json = [("current_password", password), ("format", "json")];
+    let (status, headers, body) = visit.post_for_file(data, &json).await;
+    assert_eq!(status, 200, "{body}");
+    let disposition = headers["content-disposition"].to_str().expect("header");
+    assert!(
+        disposition.starts_with("attachment; filename=\"personal-data-")
+            && disposition.ends_with(".json\""),
+        "{disposition}"
+    );
+    let document: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(document["account"]["login"], account.login.as_str());
+    assert!(!body.contains(password));
+    let text = [("current_password", password), ("format", "text")];
+    let (status, headers, body) = visit.post_for_file(data, &text).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/plain")
+    );
+    assert!(body.contains("Votre compte\n============"), "{body}");
+    assert!(body.contains("Nom\u{a0}: Perrin"), "{body}");
 }

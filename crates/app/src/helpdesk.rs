@@ -345,7 +345,11 @@ impl App {
     }
 
     /// Counts a call of `agent` against its limit (every call costs).
-    async fn count_desk_call(&self, agent: &DeskAgent, ctx: &CallContext) -> Result<(), AppError> {
+    pub(crate) async fn count_desk_call(
+        &self,
+        agent: &DeskAgent,
+        ctx: &CallContext,
+    ) -> Result<(), AppError> {
         let counters = Counters::desk_requests(self, &ctx.audit.actor, agent.as_str());
         self.limited(counters, self.now(), async { Ok(()) }).await
     }

@@ -17,6 +17,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod links;
 pub mod passwords;
+pub mod personal_data;
 pub mod recovery;
 pub mod redirection;
 pub mod settings;

@@ -34,6 +34,34 @@ impl DeskAgent {
     }
 }
 
+/// The reference of a person's written request for a copy of their data
+/// (a ticket, a letter's registration number): 1 to 128 characters, none
+/// of them a control character. The right of access is answered "on
+/// request" (RGPD art. 15, 12.6: the controller checks who asks); the
+/// audit trail and the mail to the person name the request it answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenRequest(String);
+
+impl WrittenRequest {
+    pub fn parse(raw: &str) -> Result<WrittenRequest, Problem> {
+        let reference = raw.trim();
+        if reference.is_empty() {
+            return Err(Problem::Missing);
+        }
+        if reference.chars().count() > 128 {
+            return Err(Problem::TooLong { max: 128 });
+        }
+        if reference.chars().any(char::is_control) {
+            return Err(Problem::ControlCharacters);
+        }
+        Ok(WrittenRequest(reference.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// What a desk agent did for a person, as the mail telling them names it:
 /// a hand-over the owner did not ask for is then noticed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -47,8 +47,8 @@ pub enum ChangeKind {
     KeptAsAlumni,
 }
 
-/// Every kind with its stored name.
-const KIND_NAMES: [(ChangeKind, &str); 20] = [
+/// Every kind with the name the feed and the database give it.
+pub const KIND_NAMES: [(ChangeKind, &str); 20] = [
     (ChangeKind::Created, "created"),
     (ChangeKind::Updated, "updated"),
     (ChangeKind::StatusChanged, "status_changed"),

@@ -9,6 +9,7 @@ mod account;
 mod activation;
 mod alumni;
 mod api;
+mod data;
 mod desk;
 mod guests;
 mod language;

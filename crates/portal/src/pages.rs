@@ -85,6 +85,10 @@ pub fn routes(portal: Portal) -> Router {
         .route("/{institution}/desk/{action}", post(crate::desk::act))
         .route("/{institution}/account/guests", get(crate::guests::show))
         .route(
+            "/{institution}/account/data",
+            get(crate::data::show).post(crate::data::export),
+        )
+        .route(
             "/{institution}/account/guests/{action}",
             post(crate::guests::change),
         )

@@ -58,6 +58,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("sign_in.html", include_str!("../templates/sign_in.html")),
     ("account.html", include_str!("../templates/account.html")),
     ("guests.html", include_str!("../templates/guests.html")),
+    ("data.html", include_str!("../templates/data.html")),
     ("desk.html", include_str!("../templates/desk.html")),
     ("alumni.html", include_str!("../templates/alumni.html")),
     (

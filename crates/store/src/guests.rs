@@ -43,7 +43,7 @@ pub struct Invitation {
     pub account_id: Option<String>,
 }
 
-fn invitation_of(row: guest_invitation::Model) -> Result<Invitation, StoreError> {
+pub(crate) fn invitation_of(row: guest_invitation::Model) -> Result<Invitation, StoreError> {
     let status = InvitationStatus::parse(&row.status).ok_or_else(|| {
         StoreError::Corrupt(format!("invitation {} has status {:?}", row.id, row.status))
     })?;

@@ -18,6 +18,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod outbox;
 pub mod passwords;
+pub mod personal_data;
 mod pool_check;
 pub mod profiles;
 pub mod provisioning;

@@ -164,6 +164,22 @@ impl Store {
         write.commit().await
     }
 
+    /// Records an audit event and queues the messages that tell the person
+    /// of it, in one transaction, leaving the account as it is (a copy of
+    /// their data handed over at the desk).
+    pub async fn record_told(
+        &self,
+        entry: AuditEntry<'_>,
+        messages: Vec<NewMessage>,
+        ctx: &AuditContext,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let write = self.begin_write().await?;
+        crate::insert_rows(&write.txn, vec![crate::audit::audit_row(ctx, entry, now)]).await?;
+        crate::outbox::enqueue_all(&write.txn, messages, now).await?;
+        write.commit().await
+    }
+
     /// The newest secret of `purpose` issued to an account, live or not
     /// (for cooldowns).
     pub async fn last_account_secret(

@@ -116,6 +116,32 @@ pub fn ldap_entry(
     }
 }
 
+/// What the directory holds for an account, as the LDAP worker writes it,
+/// for the person's copy of their data: every attribute the entry has
+/// (personal data included, whoever asks: it is the person's own), the
+/// password's hash left out.
+pub fn directory_attributes(
+    state: &App,
+    account: &Account,
+    ctx: &CallContext,
+) -> Vec<crate::app::personal_data::DirectoryAttribute> {
+    let ctx = CallContext {
+        personal_data: true,
+        ..ctx.clone()
+    };
+    let encoded = encode_account(state, account, (state.now(), &ctx));
+    supann::entry(&ldap_source(state, account, &encoded))
+        .into_iter()
+        .filter(|(name, values)| *name != "userPassword" && !values.is_empty())
+        .map(
+            |(name, values)| crate::app::personal_data::DirectoryAttribute {
+                attribute: name.to_owned(),
+                values,
+            },
+        )
+        .collect()
+}
+
 fn ldap_attributes(attributes: Vec<supann::Attribute>) -> Vec<proto::LdapAttribute> {
     attributes
         .into_iter()

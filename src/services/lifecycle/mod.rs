@@ -5,6 +5,8 @@
 mod encode;
 mod streams;
 
+pub use encode::directory_attributes;
+
 use crate::domain::problem::Problem;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;

@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 
 use domain::activation::{PhotoDecision, Step};
 use domain::refusal::Precondition;
-use domain::self_service::{ConsentChange, ConsentError, change_consents};
+use domain::self_service::{
+    ConsentChange, ConsentEffects, ConsentError, ConsentState, change_consents,
+};
 use serde_json::json;
 use store::account_fields::AccountChange;
 use store::accounts::AccountLookup;
@@ -134,21 +136,7 @@ impl App {
         if effects.photo_deletion {
             feed.push(ChangeKind::PhotoDeletionRequested);
         }
-        let changed: Vec<&str> = effects.changed.iter().map(|s| s.field()).collect();
-        let details = json!({
-            "changed": changed,
-            "directory_listed": next.directory_listed.map(|d| d.0),
-            "photo_refused": matches!(next.photo, Some((PhotoDecision::Refuse, _))),
-            "photo_deletion_requested": effects.photo_deletion,
-            "crous_sharing": next.crous_sharing.map(|c| c.0),
-            "crous_revoked": effects.crous_revoked,
-            // Each changed item's choices as they now stand.
-            "items": items_changed
-                .iter()
-                .filter_map(|code| next.items.get_key_value(code))
-                .map(|(code, answer)| (code, &answer.choices))
-                .collect::<std::collections::BTreeMap<_, _>>(),
-        });
+        let details = audit_details(&next, &effects, &items_changed);
         let write = AccountWrite {
             account: &account,
             changes: vec![AccountChange::Consents(next)],
@@ -162,4 +150,28 @@ impl App {
         let account = self.store.write_account(write, ctx, now).await?;
         Ok(ConsentsUpdated { account, notices })
     }
+}
+
+/// What the audit trail keeps of a consents change: what changed and how
+/// the answers now stand (each changed item's choices).
+fn audit_details(
+    next: &ConsentState,
+    effects: &ConsentEffects,
+    items_changed: &[String],
+) -> serde_json::Value {
+    let changed: Vec<&str> = effects.changed.iter().map(|s| s.field()).collect();
+    json!({
+        "changed": changed,
+        "directory_listed": next.directory_listed.map(|d| d.0),
+        "photo_refused": matches!(next.photo, Some((PhotoDecision::Refuse, _))),
+        "photo_deletion_requested": effects.photo_deletion,
+        "crous_sharing": next.crous_sharing.map(|c| c.0),
+        "crous_revoked": effects.crous_revoked,
+        // Each changed item's choices as they now stand.
+        "items": items_changed
+            .iter()
+            .filter_map(|code| next.items.get_key_value(code))
+            .map(|(code, answer)| (code, &answer.choices))
+            .collect::<std::collections::BTreeMap<_, _>>(),
+    })
 }

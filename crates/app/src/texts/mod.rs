@@ -9,6 +9,7 @@ pub mod en;
 pub mod forms;
 pub mod fr;
 pub mod mail;
+pub mod records;
 
 use std::time::Duration;
 

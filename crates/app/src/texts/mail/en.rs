@@ -109,6 +109,21 @@ pub fn password_changed(institution: &str, login: &str, when: &str, helpdesk_url
     }
 }
 
+pub fn data_copy_notice(
+    institution: &str,
+    login: &str,
+    when: &str,
+    reference: &str,
+    helpdesk_url: &str,
+) -> Content {
+    Content {
+        subject: format!("{institution}: a copy of your personal data was handed over"),
+        text: format!(
+            "Hello,\n\nOn {when}, the helpdesk handed over a copy of the personal data the identity service keeps about the account {login}, answering the written request \"{reference}\".\nIf you did not make this request, contact the helpdesk now: {helpdesk_url}\n\n{institution}\n"
+        ),
+    }
+}
+
 pub fn desk_notice(
     action: DeskAction,
     institution: &str,

@@ -109,6 +109,21 @@ pub fn password_changed(institution: &str, login: &str, when: &str, helpdesk_url
     }
 }
 
+pub fn data_copy_notice(
+    institution: &str,
+    login: &str,
+    when: &str,
+    reference: &str,
+    helpdesk_url: &str,
+) -> Content {
+    Content {
+        subject: format!("{institution} : une copie de vos données personnelles a été remise"),
+        text: format!(
+            "Bonjour,\n\nLe {when}, l'assistance a remis une copie des données personnelles que le service d'identité conserve sur le compte {login}, en réponse à la demande écrite « {reference} ».\nSi vous n'avez pas fait cette demande, contactez immédiatement l'assistance : {helpdesk_url}\n\n{institution}\n"
+        ),
+    }
+}
+
 pub fn desk_notice(
     action: DeskAction,
     institution: &str,

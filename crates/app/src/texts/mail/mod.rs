@@ -18,7 +18,7 @@ use store::activation::{ActivationLinkFacts, LinkMail};
 use store::outbox::Content;
 
 /// A date and time as people of the institution read it.
-fn local(at: DateTime<Utc>, tz: chrono_tz::Tz, language: Language) -> String {
+pub(crate) fn local(at: DateTime<Utc>, tz: chrono_tz::Tz, language: Language) -> String {
     match language {
         Language::French => fr::local(at, tz),
         Language::English => en::local(at, tz),
@@ -222,6 +222,26 @@ pub fn desk_notice(
     match language {
         Language::French => fr::desk_notice(action, institution, login, &when, helpdesk_url),
         Language::English => en::desk_notice(action, institution, login, &when, helpdesk_url),
+    }
+}
+
+/// The notice that the desk handed over a copy of the person's data on a
+/// written request, so that a request the owner did not make is noticed.
+pub fn data_copy_notice(
+    (institution, login): (&str, &str),
+    (at, tz): (DateTime<Utc>, chrono_tz::Tz),
+    reference: &str,
+    helpdesk_url: &str,
+    language: Language,
+) -> Content {
+    let when = local(at, tz, language);
+    match language {
+        Language::French => {
+            fr::data_copy_notice(institution, login, &when, reference, helpdesk_url)
+        }
+        Language::English => {
+            en::data_copy_notice(institution, login, &when, reference, helpdesk_url)
+        }
     }
 }
 
