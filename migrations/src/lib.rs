@@ -22,6 +22,7 @@ mod m20261128_000017_verified_phone;
 mod m20261128_000018_typed_hr_ids;
 mod m20261128_000019_consent_answers;
 mod m20261128_000020_personal_data_lookups;
+mod m20261128_000021_feed_readers;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000018_typed_hr_ids::Migration),
             Box::new(m20261128_000019_consent_answers::Migration),
             Box::new(m20261128_000020_personal_data_lookups::Migration),
+            Box::new(m20261128_000021_feed_readers::Migration),
         ]
     }
 }

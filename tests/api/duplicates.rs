@@ -431,4 +431,18 @@ async fn held_records_wait_for_an_administrator_who_merges_or_creates() {
     ] {
         assert!(actions.contains(&action), "{action} not in {actions:?}");
     }
+    // Decided, the records as received are forgotten a month on
+    // (`retention.decided_requests`); the decisions stay in the trail.
+    let kept = app
+        .batch_on("2026-09-25")
+        .await
+        .records_forgotten
+        .expect("counts");
+    assert_eq!(kept.decided_requests, 0);
+    let forgotten = app
+        .batch_on("2026-10-15")
+        .await
+        .records_forgotten
+        .expect("counts");
+    assert_eq!(forgotten.decided_requests, 2, "the merged and the created");
 }

@@ -265,3 +265,77 @@ async fn ldap_entries_page_through_an_institution() {
         );
     }
 }
+
+/// Issue 29: the expiry batch forgets the feed's old entries only once
+/// every reader has read them; a reader silent for a month no longer holds
+/// them back, and a cursor older than what is kept is refused.
+#[tokio::test]
+async fn old_changes_are_forgotten_once_every_reader_has_read_them() {
+    let app = spawn_app().await;
+    for i in 0..4 {
+        app.provision(bordeaux_student(&format!("2397000{i}"), "Jean", "Moulin"))
+            .await
+            .expect("provisioned");
+    }
+    let mut worker = proto::account_lifecycle_service_client::AccountLifecycleServiceClient::new(
+        authed(&app.channel, "ldap_sync", None),
+    );
+    let read = |after: &str| proto::ListChangesRequest {
+        after_cursor: after.into(),
+        page_size: 2,
+        institution: String::new(),
+    };
+    let first = worker
+        .list_changes(read(""))
+        .await
+        .expect("page")
+        .into_inner();
+    let second_cursor = first.next_cursor.clone();
+    // An administrator's tool reads everything, then says nothing for
+    // weeks: it holds nothing back.
+    let last = app.last_cursor().await;
+
+    // Five weeks on, the worker asks for the changes after its second.
+    app.clock.set(noon(date("2026-10-08")));
+    worker
+        .list_changes(read(&second_cursor))
+        .await
+        .expect("page 2");
+    let forgotten = app
+        .batch_on("2026-10-08")
+        .await
+        .records_forgotten
+        .expect("counts");
+    assert_eq!(forgotten.feed_entries, 2, "the two it has read");
+    assert_eq!(forgotten.feed_entries_kept_for_readers, 2, "{forgotten:?}");
+
+    // Its cursor still reads every change after it; a cursor before what
+    // is kept does not.
+    let rest = worker
+        .list_changes(read(&second_cursor))
+        .await
+        .expect("the rest")
+        .into_inner();
+    assert_eq!(rest.changes.len(), 2);
+    let missed = worker.list_changes(read("1")).await.unwrap_err();
+    assert_eq!(precondition(&missed), "CURSOR_EXPIRED");
+    let oldest = worker
+        .list_changes(read(""))
+        .await
+        .expect("from the oldest kept");
+    assert_eq!(
+        oldest.into_inner().changes[0].cursor,
+        rest.changes[0].cursor
+    );
+
+    // Once it has read them all, they go too; twice at once, once.
+    worker.list_changes(read(&last)).await.expect("caught up");
+    let (a, b) = tokio::join!(app.batch_on("2026-10-09"), app.batch_on("2026-10-09"));
+    let counts = |r: proto::RunExpiryBatchResponse| {
+        let f = r.records_forgotten.expect("counts");
+        (f.feed_entries, f.feed_entries_kept_for_readers)
+    };
+    let (a, b) = (counts(a), counts(b));
+    assert_eq!(a.0 + b.0, 2, "{a:?} {b:?}");
+    assert_eq!((a.1, b.1), (0, 0));
+}

@@ -279,6 +279,18 @@ async fn an_invitation_is_checked_field_by_field_and_only_sponsors_invite() {
     let told = decoded(&app.wait_for_mail_to(&marie.recovery_mail, 2).await);
     assert!(told.contains("convention"), "{told}");
     assert!(app.mails_to(GUEST_MAIL).is_empty());
+
+    // A month on, the refused invitation (Ada's names, address, reason)
+    // is forgotten by the expiry batch (`retention.decided_requests`).
+    assert_eq!(my_guests(&app, &marie.account_id).await.len(), 1);
+    let later = in_days(&app, 31).to_string();
+    let forgotten = app
+        .batch_on(&later)
+        .await
+        .records_forgotten
+        .expect("counts");
+    assert_eq!(forgotten.decided_requests, 1);
+    assert!(my_guests(&app, &marie.account_id).await.is_empty());
 }
 
 #[tokio::test]

@@ -9,6 +9,15 @@ use tonic_types::StatusExt;
 
 use crate::support::*;
 
+/// For tests that read back the feed of months gone by, which no reader
+/// read meanwhile: `[retention] feed_entries` beyond them.
+fn feed_kept_ten_years() -> (String, String) {
+    (
+        "ENT_IDENTITY__RETENTION__FEED_ENTRIES".into(),
+        "3650days".into(),
+    )
+}
+
 const UM: &str = "umontpellier";
 
 fn um_record(profile: &str, n: u32) -> proto::ProvisionRecord {
@@ -216,10 +225,14 @@ async fn each_profile_keeps_its_account_for_its_rule() {
 #[tokio::test]
 async fn a_year_of_departures() {
     let app = spawn_app_with(
-        vec![(
-            "ENT_IDENTITY__INSTITUTIONS__UMONTPELLIER__LIFECYCLE__PURGE_AFTER".into(),
-            "30days".into(),
-        )],
+        vec![
+            (
+                "ENT_IDENTITY__INSTITUTIONS__UMONTPELLIER__LIFECYCLE__PURGE_AFTER".into(),
+                "30days".into(),
+            ),
+            // The feed keeps the year this test reads back at its end.
+            feed_kept_ten_years(),
+        ],
         true,
     )
     .await;
@@ -1063,7 +1076,8 @@ fn notice_to(account: &proto::Account) -> String {
 /// and the LIMITED change did too instead of SupannSursis.
 #[tokio::test]
 async fn each_change_reads_as_it_left_the_account() {
-    let app = spawn_app().await;
+    // The feed keeps the months this test reads back.
+    let app = spawn_app_with(vec![feed_kept_ten_years()], true).await;
     let active = app
         .active_account(um_record("staff_other", 11), "Qz7#Kp2wLm9x")
         .await;

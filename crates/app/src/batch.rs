@@ -632,9 +632,20 @@ async fn forget_old_records(
             audit_events: before(keep.audit_events),
             sent_messages: before(keep.sent_messages),
             finished_flows: before(keep.finished_flows),
+            feed_entries: before(keep.feed_entries),
+            feed_readers_since: before(keep.feed_reader_silence),
+            decided_requests: before(keep.decided_requests),
         })
         .await?;
     tracing::info!(?forgotten, "records past their retention forgotten");
+    for (reader, cursor) in &forgotten.feed.behind {
+        tracing::warn!(
+            reader,
+            cursor,
+            kept = forgotten.feed.kept_for_readers,
+            "a reader of the feed has not read changes past their retention: they are kept for it"
+        );
+    }
     Ok(forgotten)
 }
 

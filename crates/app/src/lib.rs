@@ -102,6 +102,18 @@ pub struct RecordRetention {
     /// revoked or expired (with their destinations).
     #[serde(default = "a_month", with = "formats::duration")]
     pub finished_flows: Duration,
+    /// The change feed's entries (each holds a copy of the account as the
+    /// change left it), once every reader has read them: a reader that
+    /// has not keeps them, and the batch warns.
+    #[serde(default = "a_month", with = "formats::duration")]
+    pub feed_entries: Duration,
+    /// A reader of the feed silent this long (a worker taken down for good)
+    /// no longer keeps the feed's entries; it resyncs if it comes back.
+    #[serde(default = "a_month", with = "formats::duration")]
+    pub feed_reader_silence: Duration,
+    /// Records held for review once decided, and invitations refused.
+    #[serde(default = "a_month", with = "formats::duration")]
+    pub decided_requests: Duration,
 }
 
 fn a_year() -> Duration {
@@ -117,6 +129,9 @@ impl Default for RecordRetention {
             audit_events: a_year(),
             sent_messages: a_month(),
             finished_flows: a_month(),
+            feed_entries: a_month(),
+            feed_reader_silence: a_month(),
+            decided_requests: a_month(),
         }
     }
 }

@@ -18,6 +18,9 @@ pub enum Precondition {
     /// A mailed verification link is waiting to be followed.
     AwaitingVerification,
     CodeExpired,
+    /// A feed cursor older than the oldest change the feed still holds
+    /// (the rest was forgotten after its retention): the reader resyncs.
+    CursorExpired,
     /// The institution or profile of the account is no longer configured.
     Configuration,
     /// The profile is never asked this consent.
@@ -59,7 +62,7 @@ pub enum Precondition {
 
 impl Precondition {
     /// Every refusal, for exhaustive checks.
-    pub const ALL: [Precondition; 31] = [
+    pub const ALL: [Precondition; 32] = [
         Precondition::AccountState,
         Precondition::AccountExpired,
         Precondition::ActivationNotOpen,
@@ -67,6 +70,7 @@ impl Precondition {
         Precondition::AlreadyActive,
         Precondition::AwaitingVerification,
         Precondition::CodeExpired,
+        Precondition::CursorExpired,
         Precondition::Configuration,
         Precondition::ConsentNotOffered,
         Precondition::ExtensionDecided,
@@ -103,6 +107,7 @@ impl Precondition {
             Precondition::AlreadyActive => "ALREADY_ACTIVE",
             Precondition::AwaitingVerification => "AWAITING_VERIFICATION",
             Precondition::CodeExpired => "CODE_EXPIRED",
+            Precondition::CursorExpired => "CURSOR_EXPIRED",
             Precondition::Configuration => "CONFIGURATION",
             Precondition::ConsentNotOffered => "CONSENT_NOT_OFFERED",
             Precondition::ExtensionDecided => "EXTENSION_DECIDED",

@@ -30,6 +30,12 @@ pub enum SyncError {
     Directory(#[from] ldap3::LdapError),
     #[error("the API refused or failed: {0}")]
     Api(#[from] tonic::Status),
+    /// The feed forgot changes after the directory's cursor (past their
+    /// retention, while this worker was away): only a resync catches up.
+    #[error(
+        "the feed no longer holds the changes after cursor {0} (forgotten after their retention while this worker was away): run `ent-identity ldap-sync --resync`"
+    )]
+    CursorExpired(String),
     #[error("{0}")]
     Setup(String),
 }

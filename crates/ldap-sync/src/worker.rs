@@ -252,7 +252,8 @@ impl Worker {
                 page_size: PAGE,
                 institution: String::new(),
             }))
-            .await?
+            .await
+            .map_err(|status| cursor_refused(status, &cursor))?
             .into_inner();
         for change in &page.changes {
             self.apply_change(directory, change).await?;
@@ -423,12 +424,26 @@ const LEASE_HELD: &str = "a running worker holds the directory's lease: stop it 
 const LEASE_LOST: &str = "another worker took the directory's lease during the resync: run it again with the workers stopped";
 
 /// The label of a failure: the LDAP result code, or where it failed.
+/// A refusal of the directory's cursor as what it means for the worker.
+fn cursor_refused(status: tonic::Status, cursor: &str) -> SyncError {
+    use tonic_types::StatusExt;
+    let expired = status
+        .get_details_precondition_failure()
+        .is_some_and(|f| f.violations.iter().any(|v| v.r#type == "CURSOR_EXPIRED"));
+    if expired {
+        SyncError::CursorExpired(cursor.to_owned())
+    } else {
+        SyncError::Api(status)
+    }
+}
+
 fn failure_reason(e: &SyncError) -> String {
     match e {
         SyncError::Refused { code, .. } => code.to_string(),
         SyncError::Directory(_) => "unreachable".into(),
         SyncError::Api(_) => "api".into(),
         SyncError::Setup(_) => "setup".into(),
+        SyncError::CursorExpired(_) => "cursor_expired".into(),
     }
 }
 

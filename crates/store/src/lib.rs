@@ -13,6 +13,7 @@ pub mod audit;
 pub mod batch_runs;
 pub mod entities;
 pub mod feed;
+pub mod feed_readers;
 pub mod guests;
 pub mod lifecycle;
 pub mod limits;

@@ -249,6 +249,9 @@ pub fn report(r: &BatchReport) -> proto::RunExpiryBatchResponse {
             sent_messages: r.forgotten.sent_messages,
             finished_flows: r.forgotten.finished_flows,
             spent_secrets: r.forgotten.spent_secrets,
+            feed_entries: r.forgotten.feed.forgotten,
+            feed_entries_kept_for_readers: r.forgotten.feed.kept_for_readers,
+            decided_requests: r.forgotten.decided_requests,
         }),
     }
 }

@@ -368,7 +368,14 @@ impl AccountLifecycleService for LifecycleApi {
             let after = parse_cursor(&body.after_cursor)?;
             let institution = Some(body.institution.trim().to_owned()).filter(|i| !i.is_empty());
             let (tx, rx) = mpsc::channel(WATCH_PAGE as usize);
-            let task = streams::watch(self.state.clone(), after, institution, tx, ctx.clone());
+            let from_start = body.after_cursor.trim().is_empty();
+            let task = streams::watch(
+                self.state.clone(),
+                (after, from_start),
+                institution,
+                tx,
+                ctx.clone(),
+            );
             tokio::spawn(task.instrument(tracing::Span::current()));
             let stream: WatchStream = Box::pin(ReceiverStream::new(rx));
             Ok(stream)
@@ -385,7 +392,7 @@ impl AccountLifecycleService for LifecycleApi {
         let body = request.get_ref();
         let result = self
             .state
-            .list_changes(&body.after_cursor, body.page_size, &body.institution)
+            .list_changes(&body.after_cursor, body.page_size, &body.institution, &ctx)
             .await
             .map(|page| proto::ListChangesResponse {
                 changes: page

@@ -156,12 +156,13 @@ pub async fn bulk(
 /// caller goes away.
 pub async fn watch(
     state: App,
-    mut after: i64,
+    (mut after, from_start): (i64, bool),
     institution: Option<String>,
     tx: Sender<proto::WatchChangesResponse>,
     ctx: CallContext,
 ) {
     let poll = state.rules.feed.poll_interval;
+    let mut first = true;
     loop {
         let listed = state
             .store
@@ -175,6 +176,18 @@ pub async fn watch(
                 return;
             }
         };
+        // The watch's first page proves the cursor still reads every
+        // change, and records the reader's position.
+        if std::mem::take(&mut first) {
+            let checked = state
+                .feed_read((after, from_start), institution.as_deref(), &ctx)
+                .await;
+            if let Err(e) = checked {
+                let status = status::into_status(e, &ctx.request_id, ctx.language);
+                let _ = tx.send(Err(status)).await;
+                return;
+            }
+        }
         let full = rows.len() as u64 == WATCH_PAGE;
         for (change, account) in &rows {
             after = change.seq;

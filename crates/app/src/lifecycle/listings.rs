@@ -9,8 +9,9 @@ use store::entities::{account_change, audit_event, extension_request};
 use store::feed::AuditQuery;
 use store::lifecycle::{ExtensionQuery, ExtensionState};
 
-use crate::App;
 use crate::error::AppError;
+use crate::{App, CallContext};
+use domain::refusal::Precondition;
 
 /// The page size when the caller names none.
 const DEFAULT_PAGE: u32 = 100;
@@ -94,19 +95,28 @@ pub struct ChangePage {
 
 impl App {
     /// The changes after `after_cursor`, oldest first, with their accounts
-    /// as each change left them, and the cursor to ask from next.
+    /// as each change left them, and the cursor to ask from next. The
+    /// caller (`ctx`'s client) has read every change up to `after_cursor`:
+    /// it is recorded, so that the expiry batch forgets no change it has
+    /// not read.
+    ///
+    /// # Errors
+    /// `FailedPrecondition` (`CURSOR_EXPIRED`) for a cursor older than the
+    /// oldest change the feed still holds.
     pub async fn list_changes(
         &self,
         after_cursor: &str,
         page_size_requested: u32,
         institution: &str,
+        ctx: &CallContext,
     ) -> Result<ChangePage, AppError> {
         let after = parse_cursor(after_cursor)?;
         let limit = page_size(page_size_requested, 1000)?;
+        let institution = institution_filter(institution);
         let position = self.store.feed_position().await?;
-        let rows = self
-            .store
-            .list_changes(after, limit, institution_filter(institution))
+        let rows = self.store.list_changes(after, limit, institution).await?;
+        let from_start = after_cursor.trim().is_empty();
+        self.feed_read((after, from_start), institution, ctx)
             .await?;
         let next = rows.last().map(|(c, _)| c.seq).unwrap_or(after);
         Ok(ChangePage {
@@ -114,6 +124,31 @@ impl App {
             next,
             position: position.max(next),
         })
+    }
+
+    /// Checks that the feed still holds every change after `after` (read
+    /// before this check: a deletion that came first moved the floor
+    /// already), and records that the caller read up to it. Reading
+    /// `from_start` (no cursor) reads from the oldest change kept.
+    pub async fn feed_read(
+        &self,
+        (after, from_start): (i64, bool),
+        institution: Option<&str>,
+        ctx: &CallContext,
+    ) -> Result<(), AppError> {
+        let floor = self.store.feed_floor().await?;
+        if !from_start && after < floor {
+            return Err(AppError::FailedPrecondition {
+                kind: Precondition::CursorExpired,
+                subject: "after_cursor".into(),
+                message: format!("the feed no longer holds the changes up to {floor}"),
+            });
+        }
+        let reader = format!("{}/{}", ctx.audit.actor, institution.unwrap_or_default());
+        self.store
+            .record_feed_read(&reader, after.max(floor), self.now())
+            .await?;
+        Ok(())
     }
 
     /// Audit events of an institution or an account, newest first.

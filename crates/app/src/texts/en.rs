@@ -27,6 +27,9 @@ pub fn precondition(refusal: Precondition) -> &'static str {
             "A verification is waiting: follow the link you received by mail, or type its code."
         }
         Precondition::CodeExpired => "This code has expired: ask for a new one.",
+        Precondition::CursorExpired => {
+            "This cursor is too old: the changes after it are no longer kept. Resynchronise the directory."
+        }
         Precondition::Configuration => {
             "The service is not configured for this account: contact the helpdesk."
         }

@@ -25,6 +25,9 @@ pub fn precondition(refusal: Precondition) -> &'static str {
             "Une vérification est en attente : suivez le lien reçu par mail, ou saisissez son code."
         }
         Precondition::CodeExpired => "Ce code a expiré : demandez-en un nouveau.",
+        Precondition::CursorExpired => {
+            "Ce point de reprise est trop ancien : les changements qui le suivent ne sont plus conservés. Resynchronisez l'annuaire."
+        }
         Precondition::Configuration => {
             "Le service n'est pas configuré pour ce compte : contactez l'assistance."
         }

@@ -9,6 +9,7 @@ pub mod audit_event;
 pub mod batch_run;
 pub mod extension_request;
 pub mod feed_counter;
+pub mod feed_reader;
 pub mod guess_counter;
 pub mod guest_invitation;
 pub mod held_record;
