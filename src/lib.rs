@@ -35,6 +35,7 @@ pub use ::portal;
 /// The gRPC API as code, a crate of its own (`crates/proto`) that clients
 /// such as the portal share.
 pub use ::proto;
+pub mod processing_record;
 pub mod secret_keys;
 pub mod server;
 pub mod services;

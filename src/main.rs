@@ -43,6 +43,10 @@ enum Command {
     LdapSync(LdapSyncArgs),
     /// Validates the configuration and prints it, secrets redacted.
     CheckConfig,
+    /// Prints the record of processing activities (RGPD article 30) that
+    /// the configuration and the access table give: each kind of personal
+    /// data, why, who reads it, where it goes, how long it is kept.
+    ProcessingRecord,
     /// Runs the expiry batch once (for cron or a Kubernetes CronJob):
     /// notices, end of access, password reminders, purge. Idempotent; safe
     /// with other runs at the same time on PostgreSQL.
@@ -165,6 +169,10 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             store.close().await.map_err(|e| e.to_string())
         }
         Command::CheckConfig => Ok(()),
+        Command::ProcessingRecord => {
+            print!("{}", ent_identity::processing_record::record(&settings));
+            Ok(())
+        }
         Command::ClientToken => {
             let (token, hash) =
                 ent_identity::auth::new_client_token().map_err(|e| e.to_string())?;

@@ -434,3 +434,27 @@ fn client_token_is_called_as_documented() {
     let output = binary().arg("client-token").output().expect("runs");
     assert!(output.status.success());
 }
+
+/// Issue 29: the processing record in the docs is the command's output for
+/// the quick start's configuration, so that it stays true.
+#[test]
+fn the_documented_processing_record_is_the_commands() {
+    let output = binary()
+        .args(["--config", "deploy/config/local.toml", "processing-record"])
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    let record = String::from_utf8(output.stdout).expect("UTF-8");
+    for kept in [
+        "365days (`[retention] audit_events`)",
+        "`{CROUS}PARTAGE`",
+        "`ldap_sync`",
+    ] {
+        assert!(record.contains(kept), "{kept} not in {record}");
+    }
+    let page = std::fs::read_to_string("docs/operating/processing-record.md").expect("page");
+    assert!(
+        page.starts_with(&record),
+        "docs/operating/processing-record.md is not the command's output: run\n  ent-identity --config deploy/config/local.toml processing-record\nand put it at the top of the page"
+    );
+}

@@ -34,6 +34,21 @@ pub fn portal_link(portal_url: &str, page: &str, token: &Secret) -> String {
     )
 }
 
+/// The controller's own entries in the processing record (RGPD art. 30):
+/// the service writes the rest from the configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataProtection {
+    /// How to reach the data-protection officer (an address, a page).
+    #[serde(default)]
+    pub dpo_contact: String,
+    /// The processing's legal basis, as the controller states it (for a
+    /// public university, usually a task in the public interest, RGPD art.
+    /// 6.1.e, under the arrêté of 30 November 2006 on ENTs).
+    #[serde(default)]
+    pub legal_basis: String,
+}
+
 /// The institutions of a deployment, by code.
 pub type Institutions = BTreeMap<String, InstitutionSettings>;
 
@@ -94,6 +109,10 @@ pub struct InstitutionSettings {
     /// asked by the journey items of those names.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub consents: BTreeMap<String, crate::consent_items::ConsentItem>,
+    /// What the processing record (`ent-identity processing-record`) says
+    /// of the institution as controller.
+    #[serde(default)]
+    pub data_protection: DataProtection,
     /// The institution's own words for its first-connection forms: titles
     /// and introductions of entries and steps, fields' labels, help and
     /// examples (the service words what it leaves out).
