@@ -385,6 +385,17 @@ async fn expire(args: ExpireArgs, settings: Settings) -> Result<(), String> {
         report.chunks,
         report.complete
     );
+    let f = &report.forgotten;
+    println!(
+        "forgotten: audit_events={} sent_messages={} finished_flows={} spent_secrets={} feed_entries={} feed_entries_kept_for_readers={} decided_requests={}",
+        f.audit_events,
+        f.sent_messages,
+        f.finished_flows,
+        f.spent_secrets,
+        f.feed.forgotten,
+        f.feed.kept_for_readers,
+        f.decided_requests
+    );
     store.close().await.map_err(|e| e.to_string())
 }
 
