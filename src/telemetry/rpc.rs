@@ -125,7 +125,11 @@ pub struct Observe<S> {
 
 /// Records on the call's span where it came in and from where (the
 /// connection's addresses, which tonic puts in the request's extensions).
-fn record_connection(span: &tracing::Span, extensions: &http::Extensions) {
+/// A browser's call (an ENT page over gRPC-Web) comes from a person's
+/// address, which is personal data: traces keep no more of the person than
+/// the account id (issue 29), so its peer is left out.
+fn record_connection(span: &tracing::Span, request: &http::Request<impl Sized>) {
+    let extensions = request.extensions();
     use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
     let tcp = extensions.get::<TcpConnectInfo>().or_else(|| {
         extensions
@@ -137,10 +141,24 @@ fn record_connection(span: &tracing::Span, extensions: &http::Extensions) {
         span.record("server.address", local.ip().to_string());
         span.record("server.port", i64::from(local.port()));
     }
-    if let Some(peer) = tcp.remote_addr() {
+    if let Some(peer) = tcp
+        .remote_addr()
+        .filter(|_| !from_browser(request.headers()))
+    {
         span.record("network.peer.address", peer.ip().to_string());
         span.record("network.peer.port", i64::from(peer.port()));
     }
+}
+
+/// Whether a call comes from a page in a browser: browsers send `origin`
+/// on every cross-origin call, gRPC-Web clients `x-grpc-web`.
+fn from_browser(headers: &http::HeaderMap) -> bool {
+    headers.contains_key(http::header::ORIGIN)
+        || headers.contains_key("x-grpc-web")
+        || headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/grpc-web"))
 }
 
 /// Reads the W3C trace context of a call's headers.
@@ -185,7 +203,7 @@ where
         } else {
             rpc_span!(tracing::Level::INFO, method, request_id)
         };
-        record_connection(&span, request.extensions());
+        record_connection(&span, &request);
         if request.headers().contains_key("traceparent") {
             use tracing_opentelemetry::OpenTelemetrySpanExt;
             let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
@@ -378,5 +396,29 @@ mod tests {
             let m = method_of(path);
             assert_eq!((m.service, m.method), ("unknown", "unknown"), "{path}");
         }
+    }
+
+    #[test]
+    fn a_browsers_call_is_told_by_its_headers() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = http::HeaderMap::new();
+            for (name, value) in pairs {
+                map.insert(*name, http::HeaderValue::from_static(value));
+            }
+            map
+        };
+        assert!(from_browser(&headers(&[(
+            "origin",
+            "https://ent.example.fr"
+        )])));
+        assert!(from_browser(&headers(&[("x-grpc-web", "1")])));
+        assert!(from_browser(&headers(&[(
+            "content-type",
+            "application/grpc-web+proto"
+        )])));
+        assert!(!from_browser(&headers(&[(
+            "content-type",
+            "application/grpc"
+        )])));
     }
 }

@@ -497,6 +497,44 @@ async fn traces_are_exported_over_otlp_and_continue_the_callers_trace() {
         attribute("network.peer.port"),
         Some(Value::IntValue(_))
     ));
+    // Minimisation (issue 29): the spans carry no field that could hold a
+    // person's data; the account appears by its id only.
+    let keys: std::collections::BTreeSet<&str> = spans
+        .iter()
+        .flat_map(|s| &s.attributes)
+        .map(|a| a.key.as_str())
+        .collect();
+    let allowed = [
+        "request_id",
+        "client",
+        "rpc.system",
+        "rpc.service",
+        "rpc.method",
+        "rpc.grpc.status_code",
+        "otel.status_code",
+        "server.address",
+        "server.port",
+        "network.peer.address",
+        "network.peer.port",
+        "code.filepath",
+        "code.namespace",
+        "code.lineno",
+        "code.file.path",
+        "code.module.name",
+        "code.line.number",
+        "thread.id",
+        "thread.name",
+        "target",
+        "busy_ns",
+        "idle_ns",
+        "level",
+        "account_id",
+    ];
+    let unknown: Vec<&&str> = keys.iter().filter(|k| !allowed.contains(k)).collect();
+    assert!(
+        unknown.is_empty(),
+        "span attributes to check for personal data: {unknown:?}"
+    );
     // The handler's span is the call's child, in the same trace.
     assert!(
         spans
