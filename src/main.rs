@@ -180,28 +180,31 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             println!("token_sha256 = \"{hash}\"");
             Ok(())
         }
-        Command::CertificateFingerprint { file } => {
-            use rustls_pki_types::CertificateDer;
-            use rustls_pki_types::pem::PemObject;
-            let certificates = CertificateDer::pem_file_iter(&file)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
-            let mut found = false;
-            for certificate in certificates {
-                let certificate = certificate.map_err(|e| format!("{}: {e}", file.display()))?;
-                println!(
-                    "{}",
-                    ent_identity::auth::certificate_fingerprint(certificate.as_ref())
-                );
-                found = true;
-            }
-            if found {
-                Ok(())
-            } else {
-                Err(format!("{}: no certificate", file.display()))
-            }
-        }
+        Command::CertificateFingerprint { file } => certificate_fingerprints(&file),
         Command::Expire(args) => expire(args, settings).await,
         Command::LdapSync(args) => ldap_sync(args, settings).await,
+    }
+}
+
+/// `certificate-fingerprint`: the SHA-256 of each certificate of a PEM file.
+fn certificate_fingerprints(file: &std::path::Path) -> Result<(), String> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let certificates =
+        CertificateDer::pem_file_iter(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut found = false;
+    for certificate in certificates {
+        let certificate = certificate.map_err(|e| format!("{}: {e}", file.display()))?;
+        println!(
+            "{}",
+            ent_identity::auth::certificate_fingerprint(certificate.as_ref())
+        );
+        found = true;
+    }
+    if found {
+        Ok(())
+    } else {
+        Err(format!("{}: no certificate", file.display()))
     }
 }
 
