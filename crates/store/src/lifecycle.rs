@@ -875,9 +875,13 @@ async fn purge_related(txn: &DatabaseTransaction, ids: &[String]) -> Result<(), 
         )
         .exec(txn)
         .await?;
-    // The decisions stay for the audit; the person's words go.
+    // The decisions stay for the audit; the words about the person go.
     extension_request::Entity::update_many()
         .col_expr(extension_request::Column::Reason, Expr::value(""))
+        .col_expr(
+            extension_request::Column::DecisionComment,
+            Expr::value(Option::<String>::None),
+        )
         .filter(extension_request::Column::AccountId.is_in(ids.to_vec()))
         .exec(txn)
         .await?;
