@@ -1,12 +1,15 @@
 //! The feed's readers (issue 29): each reader's last cursor, so that the
 //! expiry batch forgets old changes only once every reader has read them,
 //! and the feed's floor, the last change forgotten (`feed_counter` row 2),
-//! below which a cursor no longer reads every change (CURSOR_EXPIRED).
+//! below which a cursor no longer reads every change (CURSOR_EXPIRED); and
+//! the changes by time, for the batch to find those past their retention.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
+
+const BY_TIME: &str = "ix_changes_occurred";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -24,6 +27,18 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
+            .create_index(
+                Index::create()
+                    .name(BY_TIME)
+                    .table("account_changes")
+                    // IF NOT EXISTS: a large feed may get it beforehand
+                    // with CREATE INDEX CONCURRENTLY (docs/operating/maintenance.md).
+                    .if_not_exists()
+                    .col("occurred_at")
+                    .take(),
+            )
+            .await?;
+        manager
             .exec_stmt(
                 Query::insert()
                     .into_table("feed_counter")
@@ -35,6 +50,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name(BY_TIME)
+                    .table("account_changes")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .exec_stmt(
                 Query::delete()
