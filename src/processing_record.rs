@@ -130,7 +130,7 @@ const KINDS: &[Kind] = &[
         ],
         goes_to: "mails to the guest, the sponsor and the moderators",
         kept: Kept::Words(
-            "approved: as the guest's account; refused: `[retention] decided_requests` after the decision",
+            "approved: as the guest's account; refused: `[retention] decided_requests` after the decision; never decided: as long after the stay's end",
         ),
     },
     Kind {

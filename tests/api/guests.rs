@@ -281,15 +281,18 @@ async fn an_invitation_is_checked_field_by_field_and_only_sponsors_invite() {
     assert!(app.mails_to(GUEST_MAIL).is_empty());
 
     // A month on, the refused invitation (Ada's names, address, reason)
-    // is forgotten by the expiry batch (`retention.decided_requests`).
-    assert_eq!(my_guests(&app, &marie.account_id).await.len(), 1);
-    let later = in_days(&app, 31).to_string();
-    let forgotten = app
-        .batch_on(&later)
+    // is forgotten by the expiry batch (`retention.decided_requests`); one
+    // nobody decides goes a month after the end of the stay it asked for.
+    invite(&app, &marie.account_id, ada(in_days(&app, 30)))
         .await
-        .records_forgotten
-        .expect("counts");
-    assert_eq!(forgotten.decided_requests, 1);
+        .expect("invited, never decided");
+    assert_eq!(my_guests(&app, &marie.account_id).await.len(), 2);
+    let (month, two_months) = (in_days(&app, 31), in_days(&app, 62));
+    let forgotten =
+        |r: proto::RunExpiryBatchResponse| r.records_forgotten.expect("counts").decided_requests;
+    assert_eq!(forgotten(app.batch_on(&month.to_string()).await), 1);
+    assert_eq!(my_guests(&app, &marie.account_id).await.len(), 1);
+    assert_eq!(forgotten(app.batch_on(&two_months.to_string()).await), 1);
     assert!(my_guests(&app, &marie.account_id).await.is_empty());
 }
 

@@ -109,8 +109,9 @@ impl Store {
     }
 
     /// Records held for review once decided (the decision is audited, the
-    /// record as received goes), and guests' invitations refused (the
-    /// guest's names, address and reason with them).
+    /// record as received goes), guests' invitations refused (the guest's
+    /// names, address and reason with them), and invitations still waiting
+    /// whose stay ended.
     async fn forget_decided_requests(&self, cutoffs: Cutoffs) -> Result<u64, StoreError> {
         let conn = self.connection();
         let before = cutoffs.decided_requests;
@@ -126,6 +127,14 @@ impl Store {
             .exec(conn)
             .await?
             .rows_affected;
-        Ok(held + refused)
+        // An invitation nobody decided before the stay it asked for was
+        // over serves nothing.
+        let abandoned = guest_invitation::Entity::delete_many()
+            .filter(guest_invitation::Column::Status.eq(InvitationStatus::Pending.as_str()))
+            .filter(guest_invitation::Column::EndDate.lt(before.date_naive()))
+            .exec(conn)
+            .await?
+            .rows_affected;
+        Ok(held + refused + abandoned)
     }
 }
