@@ -11,6 +11,9 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
+use std::time::Duration;
+
+use crate::app::RecordRetention;
 use crate::auth::roles::{ACCESS_TABLE, Access};
 use crate::config::{MailTransportKind, Settings, SmsTransportKind};
 use crate::domain::retention::RetentionRule;
@@ -30,8 +33,8 @@ struct Kind {
 enum Kept {
     /// As long as the account: its profile's retention, then the purge.
     Account,
-    /// A `[retention]` key.
-    Retention(&'static str),
+    /// A `[retention]` key, and how to read it.
+    Retention(&'static str, fn(&RecordRetention) -> Duration),
     /// Words of their own.
     Words(&'static str),
 }
@@ -138,7 +141,7 @@ const KINDS: &[Kind] = &[
         purpose: "one person, one account: an administrator decides",
         read_through: &["AccountLifecycleService/ListHeldRecords"],
         goes_to: "nowhere",
-        kept: Kept::Retention("decided_requests"),
+        kept: Kept::Retention("decided_requests", |r| r.decided_requests),
     },
     Kind {
         data: "Audit trail: who did what to which account, when (client, request id, details)",
@@ -148,7 +151,7 @@ const KINDS: &[Kind] = &[
             "AccountSettingsService/ExportPersonalData",
         ],
         goes_to: "nowhere",
-        kept: Kept::Retention("audit_events"),
+        kept: Kept::Retention("audit_events", |r| r.audit_events),
     },
     Kind {
         data: "Change feed: each change with a copy of the account as it left it",
@@ -158,21 +161,21 @@ const KINDS: &[Kind] = &[
             "AccountLifecycleService/WatchChanges",
         ],
         goes_to: "the LDAP sync worker, then the directory",
-        kept: Kept::Retention("feed_entries"),
+        kept: Kept::Retention("feed_entries", |r| r.feed_entries),
     },
     Kind {
         data: "Messages: recipient, kind, content until sent",
         purpose: "deliver mails and SMS; answer \"was it sent?\"",
         read_through: &["AccountSettingsService/ExportPersonalData"],
         goes_to: "the mail relay; the SMS provider",
-        kept: Kept::Retention("sent_messages"),
+        kept: Kept::Retention("sent_messages", |r| r.sent_messages),
     },
     Kind {
         data: "Activation flows (what was typed on their screens) and one-time secrets' hashes with where they were sent",
         purpose: "activate and recover accounts",
         read_through: &["ActivationService/GetActivationFlow"],
         goes_to: "nowhere",
-        kept: Kept::Retention("finished_flows"),
+        kept: Kept::Retention("finished_flows", |r| r.finished_flows),
     },
     Kind {
         data: "Attempt counters (keyed hashes of an address, a login or an identifier)",
@@ -237,7 +240,7 @@ fn kinds(out: &mut String, settings: &Settings) {
         };
         let kept = match kind.kept {
             Kept::Account => "as the account (see below)".to_owned(),
-            Kept::Retention(key) => retention_of(settings, key),
+            Kept::Retention(key, read) => retention_of(key, read(&settings.retention)),
             Kept::Words(words) => words.to_owned(),
         };
         let _ = writeln!(
@@ -267,15 +270,7 @@ fn roles_reading(methods: &[&str]) -> BTreeSet<&'static str> {
         .collect()
 }
 
-fn retention_of(settings: &Settings, key: &str) -> String {
-    let r = &settings.retention;
-    let duration = match key {
-        "audit_events" => r.audit_events,
-        "sent_messages" => r.sent_messages,
-        "finished_flows" => r.finished_flows,
-        "feed_entries" => r.feed_entries,
-        _ => r.decided_requests,
-    };
+fn retention_of(key: &str, duration: Duration) -> String {
     let mut text = format!(
         "{} (`[retention] {key}`)",
         formats::duration::text(duration)
